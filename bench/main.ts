@@ -1,0 +1,26 @@
+// `npm run bench -- <name> [options]`: every benchmark prints its numbers and, where it has one,
+// a ratio against a baseline measured in the same process, so machines can be compared fairly.
+import { parseArgs } from 'node:util';
+
+type BenchModule = { run(argv: string[]): Promise<void> };
+
+const benches: Record<string, { describe: string; load: () => Promise<BenchModule> }> = {
+  registration: { describe: 'registration storm: N simulated agents join and go online', load: () => import('./registration.js') },
+  scheduler: { describe: 'placements per second at 1k / 5k / 20k devices', load: () => import('./scheduler.js') },
+};
+
+async function main(): Promise<void> {
+  const [name, ...rest] = process.argv.slice(2);
+  const { values } = parseArgs({ args: name ? [] : process.argv.slice(2), options: { help: { type: 'boolean', short: 'h' } }, strict: false });
+  const entry = name ? benches[name] : undefined;
+  if (!entry || values.help) {
+    console.log('usage: npm run bench -- <name> [options]\n');
+    for (const [key, b] of Object.entries(benches)) console.log(`  ${key.padEnd(14)} ${b.describe}`);
+    process.exitCode = name && !entry ? 1 : 0;
+    return;
+  }
+  const mod = await entry.load();
+  await mod.run(rest);
+}
+
+await main();

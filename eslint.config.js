@@ -1,0 +1,45 @@
+// Lint: typescript-eslint's type-aware rules plus the architecture's import rules
+// (../shared/ARCHITECTURE.md, "Import rules"), enforced per folder.
+import js from '@eslint/js';
+import tseslint from 'typescript-eslint';
+
+const area = (name) => [`**/src/${name}/**`, `src/${name}/**`];
+const forbid = (...names) =>
+  names.map((n) => ({ group: [`**/${n}/**`, `**/${n}`], message: `the architecture forbids importing ${n} from here` }));
+
+/** One entry per area: which sibling areas it must never import. */
+const rules = {
+  // Small I/O helpers (durable files, ids) every area may use; they import nothing of ours.
+  common: ['protocol', 'hub', 'device-agent', 'scheduler', 'firmware', 'cli'],
+  protocol: ['hub', 'device-agent', 'scheduler', 'firmware', 'cli'],
+  scheduler: ['hub', 'device-agent', 'firmware', 'cli'],
+  firmware: ['hub', 'device-agent', 'scheduler', 'cli'],
+  'device-agent': ['hub', 'scheduler', 'cli'],
+  hub: ['device-agent', 'cli'],
+  cli: ['hub', 'device-agent', 'scheduler'],
+};
+
+export default tseslint.config(
+  { ignores: ['dist/**', 'node_modules/**', 'hardware/build/**', 'bin/**', 'eslint.config.js'] },
+  js.configs.recommended,
+  ...tseslint.configs.recommended,
+  {
+    languageOptions: { parserOptions: { projectService: true, tsconfigRootDir: import.meta.dirname } },
+    rules: {
+      '@typescript-eslint/no-explicit-any': 'error',
+      '@typescript-eslint/no-floating-promises': 'error',
+      '@typescript-eslint/consistent-type-imports': 'error',
+      '@typescript-eslint/no-unused-vars': ['error', { argsIgnorePattern: '^_', varsIgnorePattern: '^_' }],
+    },
+  },
+  ...Object.entries(rules).map(([name, banned]) => ({
+    files: area(name),
+    rules: { 'no-restricted-imports': ['error', { patterns: forbid(...banned) }] },
+  })),
+  {
+    // The emulated bench is an independent model of the MCUs: it must not share code with
+    // the flasher it is used to check, or a bug in one would hide in both.
+    files: ['hardware/bench/**'],
+    rules: { 'no-restricted-imports': ['error', { patterns: forbid('src') }] },
+  },
+);

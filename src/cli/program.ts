@@ -1,0 +1,24 @@
+import { Command } from 'commander';
+import { describeDeviceCommand } from './commands/describe-device.js';
+import { getDevicesCommand } from './commands/get-devices.js';
+import { labelDeviceCommand } from './commands/label-device.js';
+import { tokenCreateCommand } from './commands/token-create.js';
+import { tokenListCommand } from './commands/token-list.js';
+import { tokenRevokeCommand } from './commands/token-revoke.js';
+
+/** A verb that groups resource subcommands, like `kubectl get <resource>`. */
+function verb(name: string, description: string, resources: Command[]): Command {
+  const command = new Command(name).description(description);
+  for (const resource of resources) command.addCommand(resource);
+  return command;
+}
+
+/** The technician's commands; each lives in its own file under commands/. */
+export function technicianCommands(): Command[] {
+  return [
+    verb('get', 'List resources (devices)', [getDevicesCommand()]),
+    verb('describe', 'Show one resource in detail', [describeDeviceCommand()]),
+    verb('label', 'Change labels of a resource', [labelDeviceCommand()]),
+    verb('token', 'Manage join tokens for registering devices', [tokenCreateCommand(), tokenListCommand(), tokenRevokeCommand()]),
+  ];
+}

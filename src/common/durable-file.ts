@@ -1,0 +1,89 @@
+import { open, rename, unlink, readFile, mkdir } from 'node:fs/promises';
+import { dirname, basename, join } from 'node:path';
+import { randomBytes } from 'node:crypto';
+
+/**
+ * Replace a file so that after a crash at any instant the path holds either the old or the new
+ * contents, never a mix and never nothing: write a temp file in the same folder, fsync it, rename
+ * it over the target (atomic on POSIX), then fsync the folder so the rename itself is on disk.
+ * lowdb's own writer renames but never fsyncs, which loses both on power failure.
+ */
+export async function writeFileDurably(path: string, contents: string | Uint8Array): Promise<void> {
+  const folder = dirname(path);
+  const temp = join(folder, `.${basename(path)}.${randomBytes(6).toString('hex')}.tmp`);
+  const file = await open(temp, 'w', 0o600);
+  try {
+    await file.writeFile(contents);
+    await file.sync();
+  } catch (err) {
+    await file.close();
+    await unlink(temp).catch(() => undefined);
+    throw err;
+  }
+  await file.close();
+  try {
+    await rename(temp, path);
+  } catch (err) {
+    await unlink(temp).catch(() => undefined);
+    throw err;
+  }
+  const dir = await open(folder, 'r');
+  try {
+    await dir.sync();
+  } finally {
+    await dir.close();
+  }
+}
+
+export async function readFileIfExists(path: string): Promise<string | undefined> {
+  try {
+    return await readFile(path, 'utf8');
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
+    throw err;
+  }
+}
+
+export async function ensureDir(path: string, mode = 0o700): Promise<void> {
+  await mkdir(path, { recursive: true, mode });
+}
+
+/**
+ * Coalesces writes of one ever-changing value: while a write is on its way to disk, further
+ * requests wait for one more write that takes the latest value. N changes in a burst cost two
+ * writes, not N, and every caller's promise resolves only once its change is durable.
+ */
+export class CoalescingWriter {
+  private inFlight: Promise<void> | undefined;
+  private queued: { promise: Promise<void>; settle: (err?: unknown) => void } | undefined;
+
+  constructor(private readonly writeNow: () => Promise<void>) {}
+
+  write(): Promise<void> {
+    if (!this.inFlight) return this.start();
+    if (!this.queued) {
+      let settle!: (err?: unknown) => void;
+      const promise = new Promise<void>((resolve, reject) => {
+        settle = (err) => (err === undefined ? resolve() : reject(err));
+      });
+      this.queued = { promise, settle };
+    }
+    return this.queued.promise;
+  }
+
+  /** Resolves when nothing is pending. */
+  async idle(): Promise<void> {
+    while (this.inFlight) await this.inFlight.catch(() => undefined);
+  }
+
+  private start(): Promise<void> {
+    const run = this.writeNow().finally(() => {
+      this.inFlight = undefined;
+      const queued = this.queued;
+      this.queued = undefined;
+      if (queued) this.start().then(() => queued.settle(), (err: unknown) => queued.settle(err ?? new Error('write failed')));
+    });
+    this.inFlight = run;
+    return run;
+  }
+}

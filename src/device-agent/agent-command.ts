@@ -1,0 +1,64 @@
+import { Command } from 'commander';
+import { parseLogLevel } from '../common/log.js';
+import { defaultAgentConfig, type AgentConfig } from './config.js';
+
+export interface AgentFlags {
+  hub?: string;
+  joinToken?: string;
+  broker?: string;
+  stateDir?: string;
+  hardwareId?: string;
+  factsFile?: string;
+  keepalive: string;
+  factsInterval: string;
+  logLevel?: string;
+}
+
+function positive(value: string, flag: string): number {
+  const n = Number(value);
+  if (!Number.isFinite(n) || n <= 0) throw new Error(`${flag} must be a positive number of seconds, not "${value}"`);
+  return n;
+}
+
+export function agentConfigFromFlags(flags: AgentFlags, env: NodeJS.ProcessEnv = process.env): AgentConfig {
+  const base = defaultAgentConfig(env);
+  return {
+    ...base,
+    ...(flags.hub ? { hubUrl: flags.hub } : {}),
+    ...(flags.joinToken ? { joinToken: flags.joinToken } : {}),
+    ...(flags.broker ? { brokerUrl: flags.broker } : {}),
+    ...(flags.stateDir ? { stateDir: flags.stateDir } : {}),
+    ...(flags.hardwareId ? { hardwareId: flags.hardwareId } : {}),
+    ...(flags.factsFile ? { factsFile: flags.factsFile } : {}),
+    keepaliveSeconds: positive(flags.keepalive, '--keepalive'),
+    factsIntervalSeconds: positive(flags.factsInterval, '--facts-interval'),
+    logLevel: parseLogLevel(flags.logLevel ?? env['EDGEPILOT_LOG_LEVEL']),
+  };
+}
+
+export function agentCommand(): Command {
+  return new Command('agent')
+    .description('Run the device agent: join the fleet, report facts and status, run what the hub asks')
+    .option('--hub <url>', 'hub API URL (env EDGEPILOT_HUB)')
+    .option('--join-token <token>', 'join token for the first start (env EDGEPILOT_JOIN_TOKEN)')
+    .option('--broker <url>', 'MQTT broker URL (default: the one the hub advertises)')
+    .option('--state-dir <dir>', 'where identity and desired state are kept (default: $XDG_DATA_HOME/edgepilot/agent)')
+    .option('--hardware-id <id>', 'stable board identity (default: /etc/machine-id)')
+    .option('--facts-file <file>', 'JSON with facts that replace collected ones (simulation, tests)')
+    .option('--keepalive <seconds>', 'MQTT keep-alive; the hub sees a dead link after 1.5x this', '30')
+    .option('--facts-interval <seconds>', 'how often facts are checked for changes', '300')
+    .option('--log-level <level>', 'debug | info | warn | error')
+    .addHelpText(
+      'after',
+      `
+Examples:
+  edgepilot agent --hub http://hub.plant-3:7080 --join-token k3x9qa.Yt0...
+  edgepilot agent            # later starts: the identity in the state folder is used`,
+    )
+    .action(async (_flags: AgentFlags, command: Command) => {
+      // --hub is also the CLI's global option; commander hands it to the root, so merge.
+      const flags = command.optsWithGlobals<AgentFlags>();
+      const { runAgentUntilSignal } = await import('./run.js');
+      await runAgentUntilSignal(agentConfigFromFlags(flags));
+    });
+}

@@ -1,0 +1,31 @@
+import { join } from 'node:path';
+import { dataHome } from '../common/paths.js';
+import type { LogLevel } from '../common/log.js';
+
+export interface AgentConfig {
+  /** The hub's API URL; used to discover the broker and (later) to fetch firmware. */
+  hubUrl?: string;
+  /** Overrides the broker the hub advertises. */
+  brokerUrl?: string;
+  joinToken?: string;
+  stateDir: string;
+  /** Overrides the board's own identity (machine id); for several simulated agents on one machine. */
+  hardwareId?: string;
+  /** A JSON file whose fields replace collected facts (tests and simulators claim other hardware). */
+  factsFile?: string;
+  keepaliveSeconds: number;
+  /** How often facts are collected again; they are published only when they changed. */
+  factsIntervalSeconds: number;
+  logLevel: LogLevel;
+}
+
+export function defaultAgentConfig(env: NodeJS.ProcessEnv = process.env): AgentConfig {
+  return {
+    ...(env['EDGEPILOT_HUB'] ? { hubUrl: env['EDGEPILOT_HUB'] } : {}),
+    ...(env['EDGEPILOT_JOIN_TOKEN'] ? { joinToken: env['EDGEPILOT_JOIN_TOKEN'] } : {}),
+    stateDir: env['EDGEPILOT_DATA_DIR'] ? join(env['EDGEPILOT_DATA_DIR'], 'agent') : join(dataHome(env), 'edgepilot', 'agent'),
+    keepaliveSeconds: 30,
+    factsIntervalSeconds: 300,
+    logLevel: 'info',
+  };
+}

@@ -1,0 +1,75 @@
+// Composition root of the device agent: builds the MQTT connection, the facts probe and the
+// parts that only see interfaces. Heavy modules (dockerode, serialport) are loaded only by
+// devices that use them.
+import mqtt from 'mqtt';
+import { ensureDir } from '../common/durable-file.js';
+import { createLogger, type Logger } from '../common/log.js';
+import { AGENT_AND_HUB_VERSION } from '../common/version.js';
+import type { Facts } from '../protocol/index.js';
+import type { AgentConfig } from './config.js';
+import { collectFacts, readFactsOverrides } from './facts/collect-facts.js';
+import { dockerSocketPath } from './facts/docker-probe.js';
+import { FactsReporter } from './facts/facts-reporter.js';
+import { enroll } from './identity/enroll.js';
+import { readBootId, resolveHardwareId } from './identity/hardware-id.js';
+import { loadIdentity } from './identity/identity-file.js';
+import { DeviceSession } from './session/device-session.js';
+
+export interface RunningAgent {
+  deviceId: string;
+  session: DeviceSession;
+  stop(): Promise<void>;
+}
+
+export async function startAgent(config: AgentConfig, log: Logger = createLogger('agent', config.logLevel)): Promise<RunningAgent> {
+  await ensureDir(config.stateDir);
+  const abort = new AbortController();
+  const hardwareId = await resolveHardwareId(config.stateDir, config.hardwareId);
+  const bootId = await readBootId();
+  const overrides = config.factsFile ? await readFactsOverrides(config.factsFile) : {};
+  const dockerSocket = dockerSocketPath();
+  const gatherFacts = (): Promise<Facts> => collectFacts({ dockerSocket, overrides });
+  const connect = mqtt.connect;
+
+  let identity = await loadIdentity(config.stateDir);
+  if (!identity) {
+    if (!config.joinToken) throw new Error(`no identity in ${config.stateDir}: start once with --hub <url> --join-token <token>`);
+    identity = await enroll({
+      stateDir: config.stateDir,
+      ...(config.hubUrl ? { hubUrl: config.hubUrl } : {}),
+      ...(config.brokerUrl ? { brokerUrl: config.brokerUrl } : {}),
+      joinToken: config.joinToken,
+      hardwareId,
+      agentVersion: AGENT_AND_HUB_VERSION,
+      facts: gatherFacts,
+      connect,
+      log,
+      signal: abort.signal,
+    });
+  }
+
+  const session = new DeviceSession({
+    brokerUrl: config.brokerUrl ?? identity.brokerUrl,
+    deviceId: identity.deviceId,
+    password: identity.password,
+    keepaliveSeconds: config.keepaliveSeconds,
+    agentVersion: AGENT_AND_HUB_VERSION,
+    bootId,
+    connect,
+    log: log.child('mqtt'),
+  });
+  const facts = new FactsReporter(await gatherFacts(), session, gatherFacts, config.factsIntervalSeconds * 1000, log.child('facts'));
+  facts.start();
+  session.start();
+  log.info(`agent ${AGENT_AND_HUB_VERSION} running as ${identity.deviceId} (state in ${config.stateDir})`);
+
+  return {
+    deviceId: identity.deviceId,
+    session,
+    async stop() {
+      abort.abort(new Error('agent stopping'));
+      facts.stop();
+      await session.stop();
+    },
+  };
+}

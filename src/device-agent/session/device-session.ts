@@ -1,0 +1,153 @@
+import { randomBytes } from 'node:crypto';
+import { EventEmitter } from 'node:events';
+import type { MqttClient } from 'mqtt';
+import type { Logger } from '../../common/log.js';
+import { topics, type DeviceEvent, type DeviceStatus } from '../../protocol/index.js';
+import { isAuthRefusal, type ConnectMqtt } from './mqtt-connect.js';
+
+export interface DeviceSessionOptions {
+  brokerUrl: string;
+  deviceId: string;
+  password: string;
+  keepaliveSeconds: number;
+  agentVersion: string;
+  bootId: string;
+  connect: ConnectMqtt;
+  log: Logger;
+}
+
+type Channel = 'facts' | 'reported' | 'metrics';
+
+/** Events buffered while offline; older ones are dropped first, a device may be offline for days. */
+const MAX_BUFFERED_EVENTS = 100;
+
+/**
+ * The device's MQTT connection: status with a last will, reconnects forever (the agent keeps
+ * working without the hub), and tells its owner when it is (re)connected so state is resent.
+ */
+export class DeviceSession extends EventEmitter<{
+  connected: [];
+  disconnected: [];
+  message: [topic: string, payload: Buffer];
+  credentialsRefused: [];
+}> {
+  private client: MqttClient | undefined;
+  private sessionId = '';
+  private readonly pendingEvents: DeviceEvent[] = [];
+  private authFailures = 0;
+
+  constructor(private readonly options: DeviceSessionOptions) {
+    super();
+  }
+
+  get connected(): boolean {
+    return this.client?.connected ?? false;
+  }
+
+  get deviceId(): string {
+    return this.options.deviceId;
+  }
+
+  start(): void {
+    const { options } = this;
+    this.sessionId = randomBytes(8).toString('hex');
+    const client = options.connect(options.brokerUrl, {
+      clientId: options.deviceId,
+      username: options.deviceId,
+      password: options.password,
+      clean: true,
+      keepalive: options.keepaliveSeconds,
+      reconnectPeriod: 2000,
+      connectTimeout: 10_000,
+      // MQTT 3.1.1 §3.1.2.5: the broker publishes this if the connection drops without DISCONNECT.
+      will: { topic: topics.status(options.deviceId), payload: Buffer.from(this.statusPayload('offline', 'connection-lost')), qos: 1, retain: true },
+    });
+    this.client = client;
+    client.on('connect', () => {
+      this.authFailures = 0;
+      void this.onConnect();
+    });
+    client.on('close', () => this.emit('disconnected'));
+    client.on('reconnect', () => {
+      // A new session id for every connection, so a late will of the previous one is recognisable.
+      this.sessionId = randomBytes(8).toString('hex');
+      if (client.options.will) client.options.will.payload = Buffer.from(this.statusPayload('offline', 'connection-lost'));
+    });
+    client.on('error', (err) => {
+      if (isAuthRefusal(err)) {
+        this.authFailures += 1;
+        options.log.error(`broker refused device ${options.deviceId}'s credentials (${err.message})`);
+        if (this.authFailures >= 3) this.emit('credentialsRefused');
+      } else options.log.debug(`mqtt: ${err.message}`);
+    });
+    client.on('message', (topic, payload) => this.emit('message', topic, payload));
+  }
+
+  private statusPayload(state: DeviceStatus['state'], reason: DeviceStatus['reason']): string {
+    const status: DeviceStatus = {
+      state,
+      reason,
+      agentVersion: this.options.agentVersion,
+      bootId: this.options.bootId,
+      sessionId: this.sessionId,
+      since: new Date().toISOString(),
+    };
+    return JSON.stringify(status);
+  }
+
+  private async onConnect(): Promise<void> {
+    const client = this.client;
+    if (!client) return;
+    const { deviceId, log } = this.options;
+    try {
+      await client.publishAsync(topics.status(deviceId), this.statusPayload('online', 'connected'), { qos: 1, retain: true });
+      const granted = await client.subscribeAsync({ [topics.desired(deviceId)]: { qos: 1 }, [topics.rpcRequest(deviceId)]: { qos: 1 } });
+      if (granted.some((g) => g.qos === 128)) log.error('broker refused our subscriptions');
+      log.info(`connected to ${this.options.brokerUrl} as ${deviceId}`);
+      this.emit('connected');
+      this.flushEvents();
+    } catch (err) {
+      log.warn(`after connect: ${(err as Error).message}`);
+    }
+  }
+
+  /** Retained state (facts, reported) replaces what the broker holds; sent only while connected. */
+  async publishState(channel: Channel, payload: unknown, retain: boolean): Promise<boolean> {
+    const client = this.client;
+    if (!client?.connected) return false;
+    await client.publishAsync(topics.device(this.options.deviceId, channel), JSON.stringify(payload), { qos: 1, retain });
+    return true;
+  }
+
+  async publishRaw(topic: string, payload: string): Promise<void> {
+    if (!this.client?.connected) return;
+    await this.client.publishAsync(topic, payload, { qos: 0 });
+  }
+
+  event(event: DeviceEvent): void {
+    this.pendingEvents.push(event);
+    if (this.pendingEvents.length > MAX_BUFFERED_EVENTS) this.pendingEvents.shift();
+    this.flushEvents();
+  }
+
+  private flushEvents(): void {
+    const client = this.client;
+    while (client?.connected && this.pendingEvents.length > 0) {
+      const event = this.pendingEvents.shift();
+      client.publish(topics.events(this.options.deviceId), JSON.stringify(event), { qos: 1 });
+    }
+  }
+
+  /** Graceful stop: say "offline (shutdown)" ourselves, then disconnect so the will is not sent. */
+  async stop(): Promise<void> {
+    const client = this.client;
+    if (!client) return;
+    if (client.connected) {
+      await Promise.race([
+        client.publishAsync(topics.status(this.options.deviceId), this.statusPayload('offline', 'shutdown'), { qos: 1, retain: true }),
+        new Promise((resolve) => setTimeout(resolve, 1000)),
+      ]).catch(() => undefined);
+    }
+    await client.endAsync(false).catch(() => undefined);
+  }
+}

@@ -1,0 +1,10 @@
+import type { IClientOptions, MqttClient } from 'mqtt';
+
+/** How the agent opens MQTT connections; the composition root passes mqtt.connect. */
+export type ConnectMqtt = (url: string, options: IClientOptions) => MqttClient;
+
+/** CONNACK codes that mean "your credentials are not accepted", MQTT 3.1.1 §3.2.2.3. */
+export function isAuthRefusal(err: unknown): boolean {
+  const code = (err as { code?: unknown }).code;
+  return code === 4 || code === 5 || code === 134 || code === 135;
+}

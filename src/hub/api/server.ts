@@ -1,0 +1,45 @@
+import Fastify, { type FastifyInstance } from 'fastify';
+import type { Logger } from '../../common/log.js';
+import { bearerTokenMatches } from './auth.js';
+import { HttpError } from './http-error.js';
+
+export interface ApiServerOptions {
+  host: string;
+  port: number;
+  adminTokenHash: string;
+  log: Logger;
+  /** Routes that need no token (bootstrap for agents, health for supervisors). */
+  publicPaths: readonly string[];
+}
+
+/** The hub's HTTP API for the CLI: JSON, bearer-token auth, errors as `{error, message}`. */
+export function createApiServer(options: ApiServerOptions): FastifyInstance {
+  const app = Fastify({ logger: false, bodyLimit: 4 * 1024 * 1024 });
+  const publicPaths = new Set(options.publicPaths);
+
+  app.addHook('onRequest', async (request) => {
+    const path = request.url.split('?')[0] ?? '';
+    if (publicPaths.has(path)) return;
+    if (!bearerTokenMatches(request.headers.authorization, options.adminTokenHash)) {
+      throw new HttpError(401, 'Unauthorized', 'missing or wrong admin token (set it with --token, EDGEPILOT_TOKEN or the config file)');
+    }
+  });
+
+  app.setErrorHandler((error, request, reply) => {
+    if (error instanceof HttpError) {
+      return reply.status(error.statusCode).send({ error: error.code, message: error.message });
+    }
+    const status = (error as { statusCode?: number }).statusCode;
+    if (status !== undefined && status < 500) {
+      return reply.status(status).send({ error: 'BadRequest', message: (error as Error).message });
+    }
+    options.log.error(`${request.method} ${request.url}: ${(error as Error).stack ?? String(error)}`);
+    return reply.status(500).send({ error: 'Internal', message: 'internal error; see the hub log' });
+  });
+
+  app.setNotFoundHandler((request, reply) => {
+    void reply.status(404).send({ error: 'NotFound', message: `no route ${request.method} ${request.url}` });
+  });
+
+  return app;
+}

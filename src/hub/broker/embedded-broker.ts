@@ -1,0 +1,164 @@
+import { Aedes, type AuthenticateError, type Client } from 'aedes';
+import { createServer, type Server } from 'node:net';
+import { DEVICE_ID_PATTERN, JOIN_USERNAME, MAX_MQTT_PACKET_BYTES, nonceFromJoinClientId, payloadLimits, parseTopic } from '../../protocol/index.js';
+import type { Logger } from '../../common/log.js';
+import { HUB_USERNAME, mayPublish, maySubscribe, type BrokerRole } from './access-policy.js';
+import { guardConnection } from './packet-size-guard.js';
+
+/** What the broker asks the hub at CONNECT time; injected so the broker knows nothing of the store. */
+export interface BrokerAuthority {
+  readonly hubSecret: string;
+  verifyDevice(deviceId: string, password: string): Promise<boolean>;
+  /** Join sessions may connect only with a token the hub issued (valid or not: the hub explains refusals). */
+  joinTokenKnown(token: string): Promise<boolean>;
+}
+
+export interface EmbeddedBrokerOptions {
+  host: string;
+  port: number;
+  authority: BrokerAuthority;
+  log: Logger;
+}
+
+export interface EmbeddedBroker {
+  readonly url: string;
+  readonly port: number;
+  connectedClients(): number;
+  close(): Promise<void>;
+}
+
+/** CONNACK return codes, MQTT 3.1.1 §3.2.2.3. */
+const BAD_USERNAME_OR_PASSWORD = 4;
+const NOT_AUTHORIZED = 5;
+
+function refusal(message: string, returnCode: number): AuthenticateError {
+  return Object.assign(new Error(message), { returnCode }) as AuthenticateError;
+}
+
+/** Payload bound by channel: a device may not push a 500 KB "status". */
+function payloadLimitFor(topic: string): number {
+  const parsed = parseTopic(topic);
+  if (!parsed) return 0;
+  switch (parsed.kind) {
+    case 'join-request':
+      return payloadLimits.joinRequest;
+    case 'rpc-response':
+      return payloadLimits.rpcResponse;
+    case 'mcu-telemetry':
+      return payloadLimits.telemetry;
+    case 'device':
+      return payloadLimits[parsed.channel];
+    default:
+      return 0;
+  }
+}
+
+export async function startEmbeddedBroker(options: EmbeddedBrokerOptions): Promise<EmbeddedBroker> {
+  const { authority, log } = options;
+  // Roles live with the broker instance, decided once at CONNECT.
+  const roles = new WeakMap<Client, BrokerRole>();
+
+  const broker = await Aedes.createBroker({
+    // Devices may only use ids that cannot collide with the hub's or a join session's.
+    maxClientsIdLength: 64,
+    authenticate(client, username, password, done) {
+      const secret = password?.toString('utf8') ?? '';
+      const clientId = client.id;
+      if (username === HUB_USERNAME) {
+        if (secret === authority.hubSecret && clientId.startsWith('edgepilot-hub-')) {
+          roles.set(client, { kind: 'hub' });
+          return done(null, true);
+        }
+        return done(refusal('hub credentials refused', BAD_USERNAME_OR_PASSWORD), null);
+      }
+      if (username === JOIN_USERNAME) {
+        const nonce = nonceFromJoinClientId(clientId);
+        if (nonce === undefined) return done(refusal('join session needs client id join-<nonce>', NOT_AUTHORIZED), null);
+        authority.joinTokenKnown(secret).then(
+          (known) => {
+            if (!known) {
+              log.warn(`refused join session ${clientId}: unknown join token`);
+              return done(refusal('unknown join token', NOT_AUTHORIZED), null);
+            }
+            roles.set(client, { kind: 'join', nonce });
+            done(null, true);
+          },
+          (err: unknown) => done(refusal(`token check failed: ${(err as Error).message}`, NOT_AUTHORIZED), null),
+        );
+        return;
+      }
+      if (username === undefined || username !== clientId || !DEVICE_ID_PATTERN.test(username)) {
+        log.warn(`refused connection ${clientId}: username must be the device id`);
+        return done(refusal('username must equal the client id (the device id)', BAD_USERNAME_OR_PASSWORD), null);
+      }
+      authority.verifyDevice(username, secret).then(
+        (ok) => {
+          if (!ok) {
+            log.warn(`refused device ${username}: wrong credentials`);
+            return done(refusal('wrong device credentials', BAD_USERNAME_OR_PASSWORD), null);
+          }
+          roles.set(client, { kind: 'device', deviceId: username });
+          done(null, true);
+        },
+        (err: unknown) => done(refusal(`credential check failed: ${(err as Error).message}`, NOT_AUTHORIZED), null),
+      );
+    },
+    authorizePublish(client, packet, done) {
+      if (client === null) return done(null);
+      const role = roles.get(client);
+      if (!role || !mayPublish(role, packet.topic)) {
+        log.warn(`refused publish by ${client.id} to ${packet.topic}`);
+        return done(new Error(`not allowed to publish to ${packet.topic}`));
+      }
+      if (role.kind !== 'hub') {
+        const limit = payloadLimitFor(packet.topic);
+        if (packet.payload.length > limit) {
+          log.warn(`refused publish by ${client.id} to ${packet.topic}: ${packet.payload.length} bytes exceeds ${limit}`);
+          return done(new Error('payload too large'));
+        }
+      }
+      done(null);
+    },
+    authorizeSubscribe(client, subscription, done) {
+      const role = roles.get(client);
+      if (!role || !maySubscribe(role, subscription.topic)) {
+        log.warn(`refused subscription by ${client.id} to ${subscription.topic}`);
+        // A null subscription makes aedes answer 0x80 (failure) in the SUBACK, MQTT 3.1.1 §3.9.3.
+        return done(null, null);
+      }
+      done(null, subscription);
+    },
+  });
+
+  broker.on('clientError', (client, err) => log.debug(`client ${client.id}: ${err.message}`));
+
+  const server: Server = createServer((socket) => {
+    socket.setNoDelay(true);
+    const guarded = guardConnection(socket, MAX_MQTT_PACKET_BYTES, (reason) =>
+      log.warn(`closed connection from ${socket.remoteAddress ?? '?'}: ${reason}`),
+    );
+    broker.handle(guarded);
+  });
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(options.port, options.host, () => {
+      server.off('error', reject);
+      resolve();
+    });
+  });
+  const address = server.address();
+  const port = typeof address === 'object' && address ? address.port : options.port;
+  const host = options.host === '0.0.0.0' || options.host === '::' ? '127.0.0.1' : options.host;
+  log.info(`embedded MQTT broker listening on ${options.host}:${port}`);
+
+  return {
+    url: `mqtt://${host}:${port}`,
+    port,
+    connectedClients: () => broker.connectedClients,
+    close: () =>
+      new Promise<void>((resolve) => {
+        server.close();
+        broker.close(() => resolve());
+      }),
+  };
+}

@@ -1,0 +1,38 @@
+import { join } from 'node:path';
+import { dataHome } from '../common/paths.js';
+import type { LogLevel } from '../common/log.js';
+
+export interface HubConfig {
+  dataDir: string;
+  apiHost: string;
+  apiPort: number;
+  /** Embedded broker address; ignored when `externalBroker` is set. */
+  mqttHost: string;
+  mqttPort: number;
+  /** `mqtt://user:pass@host:port` of an external broker (Mosquitto); the embedded one is not started. */
+  externalBroker?: string;
+  /** The broker URL agents are told to use; defaults to what the hub itself connects to. */
+  advertiseBroker?: string;
+  /** Write a CLI config with the hub URL and the new admin token on first start, if none exists there. */
+  cliConfigPath?: string;
+  logLevel: LogLevel;
+}
+
+export function defaultHubConfig(env: NodeJS.ProcessEnv = process.env): HubConfig {
+  return {
+    dataDir: env['EDGEPILOT_DATA_DIR'] ? join(env['EDGEPILOT_DATA_DIR'], 'hub') : join(dataHome(env), 'edgepilot', 'hub'),
+    apiHost: '0.0.0.0',
+    apiPort: 7080,
+    mqttHost: '0.0.0.0',
+    mqttPort: 1883,
+    logLevel: 'info',
+  };
+}
+
+/** `host:port`, `:port` or `port`. */
+export function parseListen(value: string, fallbackHost: string): { host: string; port: number } {
+  const match = /^(?:(.*):)?(\d{1,5})$/.exec(value.trim());
+  const port = Number(match?.[2]);
+  if (!match || !Number.isInteger(port) || port > 65535) throw new Error(`"${value}" is not host:port`);
+  return { host: match[1] || fallbackHost, port };
+}

@@ -1,0 +1,79 @@
+import type { Logger } from '../../common/log.js';
+import type { DeviceEvent, DeviceStatus, Facts } from '../../protocol/index.js';
+import type { DeviceRepository, EventRepository } from '../store/repository.js';
+import type { DeviceFeed } from './device-feed.js';
+import { derivedLabels } from './derived-labels.js';
+
+export interface DeviceObserverDeps {
+  devices: DeviceRepository;
+  events: EventRepository;
+  feed: DeviceFeed;
+  now: () => Date;
+  log: Logger;
+}
+
+/** Keeps the hub's view of each device (status, facts, events) in step with what devices report. */
+export class DeviceObserver {
+  constructor(private readonly deps: DeviceObserverDeps) {}
+
+  async onStatus(deviceId: string, status: DeviceStatus): Promise<void> {
+    const { devices, now } = this.deps;
+    let transition: 'online' | 'offline' | undefined;
+    const updated = await devices.update(
+      deviceId,
+      (device) => {
+        const previous = device.status;
+        // A will from an older connection can arrive after the device already reconnected.
+        if (status.state === 'offline' && previous?.state === 'online' && previous.sessionId !== status.sessionId) return;
+        if (previous?.state !== status.state) transition = status.state;
+        // A will's payload was written when the connection opened; the loss happened now.
+        device.status = status.reason === 'connection-lost' ? { ...status, since: now().toISOString() } : status;
+        if (status.state === 'online') device.lastSeen = now().toISOString();
+      },
+      'lazy',
+    );
+    if (!updated) return this.unknown(deviceId, 'status');
+    if (transition) {
+      const reason = transition === 'online' ? 'DeviceOnline' : 'DeviceOffline';
+      const why = status.reason === 'connection-lost' ? 'connection lost (last will)' : status.reason === 'shutdown' ? 'agent shut down' : 'connected';
+      await this.record(deviceId, { type: transition === 'online' ? 'Normal' : 'Warning', reason, message: `${transition}: ${why}, agent ${status.agentVersion}` });
+      this.deps.log.info(`device ${deviceId} is ${transition} (${why})`);
+    }
+    this.deps.feed.changed(deviceId, 'MODIFIED');
+  }
+
+  async onFacts(deviceId: string, facts: Facts): Promise<void> {
+    const updated = await this.deps.devices.update(
+      deviceId,
+      (device) => {
+        device.facts = facts;
+        device.hostname = facts.hostname;
+        device.labels = { ...device.labels, ...derivedLabels(facts) };
+        device.lastSeen = this.deps.now().toISOString();
+      },
+      'lazy',
+    );
+    if (!updated) return this.unknown(deviceId, 'facts');
+    this.deps.feed.changed(deviceId, 'MODIFIED');
+  }
+
+  async onEvent(deviceId: string, event: DeviceEvent): Promise<void> {
+    if (!(await this.deps.devices.get(deviceId))) return this.unknown(deviceId, 'events');
+    await this.deps.events.append(deviceId, event);
+    await this.touch(deviceId);
+  }
+
+  /** Any message proves the device is alive. */
+  async touch(deviceId: string): Promise<void> {
+    await this.deps.devices.update(deviceId, (d) => void (d.lastSeen = this.deps.now().toISOString()), 'lazy');
+  }
+
+  private async record(deviceId: string, event: Omit<DeviceEvent, 'time'>): Promise<void> {
+    await this.deps.events.append(deviceId, { time: this.deps.now().toISOString(), ...event });
+  }
+
+  private unknown(deviceId: string, channel: string): void {
+    // With an external broker a stale retained message of a deleted device may still arrive.
+    this.deps.log.warn(`ignored ${channel} from unknown device ${deviceId}`);
+  }
+}

@@ -1,0 +1,108 @@
+import { hashSecret, randomAlnum, randomSecret, secretMatches } from '../../common/ids.js';
+import type { TokenCreate, TokenCreated, TokenView } from '../../protocol/index.js';
+import { tokenState, type TokenRecord } from '../store/records.js';
+import type { TokenRepository } from '../store/repository.js';
+
+export function splitJoinToken(token: string): { id: string; secret: string } | undefined {
+  const dot = token.indexOf('.');
+  if (dot <= 0) return undefined;
+  return { id: token.slice(0, dot), secret: token.slice(dot + 1) };
+}
+
+export function tokenView(token: TokenRecord, now: Date): TokenView {
+  return {
+    id: token.id,
+    description: token.description,
+    labels: token.labels,
+    createdAt: token.createdAt,
+    expiresAt: token.expiresAt,
+    ...(token.maxUses !== undefined ? { maxUses: token.maxUses } : {}),
+    uses: token.uses,
+    revoked: token.revoked,
+    state: tokenState(token, now),
+  };
+}
+
+/** Join tokens: created and revoked by operators, consumed by joining devices. */
+export class JoinTokens {
+  constructor(
+    private readonly repository: TokenRepository,
+    private readonly now: () => Date,
+  ) {}
+
+  async create(request: TokenCreate): Promise<TokenCreated> {
+    const now = this.now();
+    const id = randomAlnum(6);
+    const secret = randomSecret(24);
+    const record: TokenRecord = {
+      id,
+      secretHash: hashSecret(secret),
+      description: request.description,
+      labels: request.labels,
+      createdAt: now.toISOString(),
+      expiresAt: new Date(now.getTime() + request.ttlSeconds * 1000).toISOString(),
+      ...(request.maxUses !== undefined ? { maxUses: request.maxUses } : {}),
+      uses: 0,
+      revoked: false,
+    };
+    await this.repository.put(record);
+    return { ...tokenView(record, now), token: `${id}.${secret}` };
+  }
+
+  async list(): Promise<TokenView[]> {
+    const now = this.now();
+    return (await this.repository.list()).map((t) => tokenView(t, now)).sort((a, b) => a.createdAt.localeCompare(b.createdAt));
+  }
+
+  async revoke(id: string): Promise<TokenView | undefined> {
+    const updated = await this.repository.update(id, (t) => {
+      t.revoked = true;
+    });
+    return updated && tokenView(updated, this.now());
+  }
+
+  /** True when the token was issued here (whatever its state); used by the broker to admit join sessions. */
+  async known(token: string): Promise<boolean> {
+    const parts = splitJoinToken(token);
+    if (!parts) return false;
+    const record = await this.repository.get(parts.id);
+    return record !== undefined && secretMatches(parts.secret, record.secretHash);
+  }
+
+  /**
+   * Takes one use of the token if it is valid. The check and the increment happen in one
+   * synchronous store mutation, so concurrent joins cannot both take the last use.
+   */
+  async consume(token: string): Promise<{ ok: true; record: TokenRecord } | { ok: false; reason: ConsumeRefusal; message: string }> {
+    const parts = splitJoinToken(token);
+    const known = parts && (await this.repository.get(parts.id));
+    if (!parts || !known || !secretMatches(parts.secret, known.secretHash)) {
+      return { ok: false, reason: 'unknown-token', message: 'join token is not known to this hub' };
+    }
+    const now = this.now();
+    let refusal: { reason: ConsumeRefusal; message: string } | undefined;
+    const updated = await this.repository.update(parts.id, (t) => {
+      const state = tokenState(t, now);
+      if (state === 'valid') {
+        t.uses += 1;
+        return;
+      }
+      refusal = refusalFor(t, state);
+    });
+    if (!updated) return { ok: false, reason: 'unknown-token', message: 'join token is not known to this hub' };
+    return refusal ? { ok: false, ...refusal } : { ok: true, record: updated };
+  }
+}
+
+export type ConsumeRefusal = 'unknown-token' | 'expired-token' | 'exhausted-token' | 'revoked-token';
+
+function refusalFor(token: TokenRecord, state: Exclude<ReturnType<typeof tokenState>, 'valid'>): { reason: ConsumeRefusal; message: string } {
+  switch (state) {
+    case 'expired':
+      return { reason: 'expired-token', message: `join token ${token.id} expired at ${token.expiresAt}; create a new one with 'edgepilot token create'` };
+    case 'exhausted':
+      return { reason: 'exhausted-token', message: `join token ${token.id} has been used ${token.uses} of ${token.maxUses ?? 0} times` };
+    case 'revoked':
+      return { reason: 'revoked-token', message: `join token ${token.id} was revoked` };
+  }
+}

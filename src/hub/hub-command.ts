@@ -1,0 +1,62 @@
+import { Command } from 'commander';
+import { defaultCliConfigPath } from '../common/paths.js';
+import { parseLogLevel } from '../common/log.js';
+import { defaultHubConfig, parseListen, type HubConfig } from './config.js';
+
+export interface HubFlags {
+  dataDir?: string;
+  listen: string;
+  mqttListen: string;
+  broker?: string;
+  advertiseBroker?: string;
+  writeConfig: boolean;
+  logLevel?: string;
+}
+
+export function hubConfigFromFlags(flags: HubFlags, env: NodeJS.ProcessEnv = process.env): HubConfig {
+  const base = defaultHubConfig(env);
+  const api = parseListen(flags.listen, base.apiHost);
+  const mqttAddress = parseListen(flags.mqttListen, base.mqttHost);
+  return {
+    ...base,
+    ...(flags.dataDir ? { dataDir: flags.dataDir } : {}),
+    apiHost: api.host,
+    apiPort: api.port,
+    mqttHost: mqttAddress.host,
+    mqttPort: mqttAddress.port,
+    ...(flags.broker ? { externalBroker: flags.broker } : {}),
+    ...(flags.advertiseBroker ? { advertiseBroker: flags.advertiseBroker } : {}),
+    ...(flags.writeConfig ? { cliConfigPath: defaultCliConfigPath(env) } : {}),
+    logLevel: parseLogLevel(flags.logLevel ?? env['EDGEPILOT_LOG_LEVEL']),
+  };
+}
+
+export function addHubOptions(command: Command): Command {
+  return command
+    .option('--data-dir <dir>', 'where the store lives (default: $XDG_DATA_HOME/edgepilot/hub)')
+    .option('--listen <host:port>', 'API address', '0.0.0.0:7080')
+    .option('--mqtt-listen <host:port>', 'embedded MQTT broker address', '0.0.0.0:1883')
+    .option('--broker <url>', 'use an external broker (mqtt://user:pass@host:1883) instead of the embedded one')
+    .option('--advertise-broker <url>', 'broker URL agents are told to use (default: the API host on the broker port)')
+    .option('--no-write-config', 'do not write ~/.config/edgepilot/config.yaml on first start')
+    .option('--log-level <level>', 'debug | info | warn | error');
+}
+
+export function hubCommand(): Command {
+  return addHubOptions(new Command('hub').description('Run the hub: API, store and (by default) the embedded MQTT broker'))
+    .addHelpText(
+      'after',
+      `
+On first start the hub creates an admin token, prints it once and writes it with the hub URL to
+~/.config/edgepilot/config.yaml (unless that file exists), so the CLI works at once.
+
+Examples:
+  edgepilot hub
+  edgepilot hub --listen 0.0.0.0:8080 --mqtt-listen 0.0.0.0:8883 --data-dir /var/lib/edgepilot
+  edgepilot hub --broker mqtt://hub:secret@mosquitto.plant-3:1883`,
+    )
+    .action(async (flags: HubFlags) => {
+      const { runHubUntilSignal } = await import('./run.js');
+      await runHubUntilSignal(hubConfigFromFlags(flags));
+    });
+}

@@ -1,0 +1,144 @@
+// Composition root of the hub: the only place that builds its concrete I/O (store, broker,
+// MQTT client, HTTP server, clock) and wires them into the parts that only see interfaces.
+import mqtt from 'mqtt';
+import { existsSync } from 'node:fs';
+import { dirname } from 'node:path';
+import { stringify } from 'yaml';
+import { ensureDir, writeFileDurably } from '../common/durable-file.js';
+import { randomAlnum, randomSecret, secretMatches } from '../common/ids.js';
+import { createLogger, type Logger } from '../common/log.js';
+import { AGENT_AND_HUB_VERSION } from '../common/version.js';
+import { loadOrCreateAdminToken } from './admin-token.js';
+import { registerBootstrapRoutes } from './api/routes/bootstrap.js';
+import { registerDeviceRoutes } from './api/routes/devices.js';
+import { registerTokenRoutes } from './api/routes/tokens.js';
+import { createApiServer } from './api/server.js';
+import { HUB_USERNAME } from './broker/access-policy.js';
+import { startEmbeddedBroker, type EmbeddedBroker } from './broker/embedded-broker.js';
+import type { HubConfig } from './config.js';
+import { DeviceFeed } from './fleet/device-feed.js';
+import { DeviceObserver } from './fleet/device-observer.js';
+import { registerDevice } from './fleet/registration.js';
+import { JoinTokens } from './fleet/tokens.js';
+import { HubLink } from './mqtt/hub-link.js';
+import { openLowdbStore } from './store/lowdb-store.js';
+
+export interface RunningHub {
+  apiUrl: string;
+  brokerUrl: string;
+  /** Set only on the first start, when the token was just created. */
+  createdAdminToken?: string;
+  tokens: JoinTokens;
+  link: HubLink;
+  close(): Promise<void>;
+}
+
+export async function startHub(config: HubConfig, log: Logger = createLogger('hub', config.logLevel)): Promise<RunningHub> {
+  const now = (): Date => new Date();
+  await ensureDir(config.dataDir);
+  const store = await openLowdbStore(config.dataDir);
+  const admin = await loadOrCreateAdminToken(config.dataDir);
+  const feed = new DeviceFeed();
+  const tokens = new JoinTokens(store.tokens, now);
+
+  let broker: EmbeddedBroker | undefined;
+  const hubSecret = randomSecret(32);
+  let brokerUrl: string;
+  let connectOptions: mqtt.IClientOptions;
+  if (config.externalBroker) {
+    brokerUrl = config.externalBroker;
+    connectOptions = {};
+  } else {
+    broker = await startEmbeddedBroker({
+      host: config.mqttHost,
+      port: config.mqttPort,
+      log: log.child('broker'),
+      authority: {
+        hubSecret,
+        verifyDevice: async (id, password) => {
+          const device = await store.devices.get(id);
+          return device !== undefined && secretMatches(password, device.credentialHash);
+        },
+        joinTokenKnown: (token) => tokens.known(token),
+      },
+    });
+    brokerUrl = broker.url;
+    connectOptions = { username: HUB_USERNAME, password: hubSecret };
+  }
+
+  const client = await mqtt.connectAsync(brokerUrl, {
+    ...connectOptions,
+    clientId: `edgepilot-hub-${randomAlnum(8)}`,
+    clean: true,
+    keepalive: 30,
+    reconnectPeriod: 1000,
+    connectTimeout: 10_000,
+  });
+  client.on('error', (err) => log.warn(`broker connection: ${err.message}`));
+
+  const observer = new DeviceObserver({ devices: store.devices, events: store.events, feed, now, log: log.child('fleet') });
+  const link = new HubLink(
+    client,
+    {
+      join: (_nonce, request) => registerDevice(request, { tokens, devices: store.devices, events: store.events, feed, now, log: log.child('join') }),
+      status: (id, status) => observer.onStatus(id, status),
+      facts: (id, facts) => observer.onFacts(id, facts),
+      event: (id, event) => observer.onEvent(id, event),
+      other: (id) => observer.touch(id),
+    },
+    log.child('mqtt'),
+  );
+  await link.start();
+
+  const app = createApiServer({
+    host: config.apiHost,
+    port: config.apiPort,
+    adminTokenHash: admin.hash,
+    log: log.child('api'),
+    publicPaths: ['/v1/bootstrap', '/healthz'],
+  });
+  registerBootstrapRoutes(app, {
+    hubVersion: AGENT_AND_HUB_VERSION,
+    // An agent that reached the API at some address reaches the embedded broker there too.
+    brokerUrlFor: (requestHost) =>
+      config.advertiseBroker ?? (broker ? `mqtt://${requestHost}:${broker.port}` : withoutCredentials(brokerUrl)),
+  });
+  registerDeviceRoutes(app, { devices: store.devices, events: store.events, feed, now });
+  registerTokenRoutes(app, tokens);
+  await app.listen({ host: config.apiHost, port: config.apiPort });
+  const address = app.server.address();
+  const apiPort = typeof address === 'object' && address ? address.port : config.apiPort;
+  const apiHost = config.apiHost === '0.0.0.0' || config.apiHost === '::' ? '127.0.0.1' : config.apiHost;
+  const apiUrl = `http://${apiHost}:${apiPort}`;
+  log.info(`API listening on ${config.apiHost}:${apiPort}; agents use broker ${config.advertiseBroker ?? withoutCredentials(brokerUrl)}`);
+
+  if (admin.created && config.cliConfigPath && !existsSync(config.cliConfigPath)) {
+    await ensureDir(dirname(config.cliConfigPath));
+    await writeFileDurably(config.cliConfigPath, stringify({ apiVersion: 'edgepilot.io/v1', kind: 'Config', hub: apiUrl, token: admin.created }));
+    log.info(`wrote CLI config ${config.cliConfigPath}`);
+  }
+
+  let closed = false;
+  return {
+    apiUrl,
+    brokerUrl,
+    ...(admin.created ? { createdAdminToken: admin.created } : {}),
+    tokens,
+    link,
+    async close() {
+      if (closed) return;
+      closed = true;
+      await app.close();
+      await client.endAsync();
+      await broker?.close();
+      await store.close();
+    },
+  };
+}
+
+function withoutCredentials(url: string): string {
+  const parsed = new URL(url);
+  parsed.username = '';
+  parsed.password = '';
+  return parsed.toString().replace(/\/$/, '');
+}

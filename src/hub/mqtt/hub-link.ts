@@ -1,0 +1,110 @@
+import type { MqttClient } from 'mqtt';
+import type { Logger } from '../../common/log.js';
+import {
+  decodePayload,
+  eventSchema,
+  factsSchema,
+  hubSubscriptions,
+  joinRequestSchema,
+  parseTopic,
+  payloadLimits,
+  statusSchema,
+  topics,
+  type DeviceEvent,
+  type DeviceStatus,
+  type Facts,
+  type JoinRequest,
+  type JoinResponse,
+} from '../../protocol/index.js';
+
+/** What the hub does with each kind of validated inbound message. */
+export interface InboundHandlers {
+  join(nonce: string, request: JoinRequest): Promise<JoinResponse>;
+  status(deviceId: string, status: DeviceStatus): Promise<void>;
+  facts(deviceId: string, facts: Facts): Promise<void>;
+  event(deviceId: string, event: DeviceEvent): Promise<void>;
+  /** Channels a later controller owns; until then they only prove the device is alive. */
+  other(deviceId: string, channel: string, payload: Buffer): Promise<void>;
+}
+
+export interface HubLinkStats {
+  received: number;
+  dropped: number;
+}
+
+/**
+ * The hub's side of MQTT: subscribes once, validates every payload with the protocol schema
+ * (the one place inbound data is checked), and hands typed messages to the handlers. A bad
+ * message is logged and dropped; nothing a device sends can throw out of here.
+ */
+export class HubLink {
+  readonly stats: HubLinkStats = { received: 0, dropped: 0 };
+
+  constructor(
+    private readonly client: MqttClient,
+    private readonly handlers: InboundHandlers,
+    private readonly log: Logger,
+  ) {}
+
+  async start(): Promise<void> {
+    this.client.on('message', (topic, payload) => {
+      this.stats.received += 1;
+      this.dispatch(topic, payload).catch((err: unknown) => {
+        this.stats.dropped += 1;
+        this.log.error(`handling ${topic} failed: ${(err as Error).stack ?? String(err)}`);
+      });
+    });
+    const granted = await this.client.subscribeAsync(Object.fromEntries(hubSubscriptions.map((topic) => [topic, { qos: 1 as const }])));
+    const refused = granted.filter((g) => g.qos === 128).map((g) => g.topic);
+    if (refused.length > 0) throw new Error(`broker refused the hub's subscriptions: ${refused.join(', ')}`);
+  }
+
+  async publish(topic: string, payload: unknown, options: { retain?: boolean } = {}): Promise<void> {
+    await this.client.publishAsync(topic, JSON.stringify(payload), { qos: 1, retain: options.retain ?? false });
+  }
+
+  private drop(topic: string, why: string): void {
+    this.stats.dropped += 1;
+    this.log.warn(`dropped message on ${topic}: ${why}`);
+  }
+
+  private async dispatch(topic: string, payload: Buffer): Promise<void> {
+    const address = parseTopic(topic);
+    if (!address) return this.drop(topic, 'not an edgepilot v1 topic');
+    switch (address.kind) {
+      case 'join-request': {
+        const decoded = decodePayload(joinRequestSchema, payload, payloadLimits.joinRequest);
+        const response: JoinResponse = decoded.ok
+          ? await this.handlers.join(address.nonce, decoded.value)
+          : { ok: false, reason: 'invalid-request', message: `join request rejected: ${decoded.error}`.slice(0, 500) };
+        if (!decoded.ok) this.drop(topic, decoded.error);
+        await this.publish(topics.joinResponse(address.nonce), response);
+        return;
+      }
+      case 'device': {
+        const { deviceId, channel } = address;
+        if (payload.length === 0) return; // a cleared retained message (MQTT 3.1.1 §3.3.1.3)
+        if (channel === 'status') {
+          const decoded = decodePayload(statusSchema, payload, payloadLimits.status);
+          return decoded.ok ? this.handlers.status(deviceId, decoded.value) : this.drop(topic, decoded.error);
+        }
+        if (channel === 'facts') {
+          const decoded = decodePayload(factsSchema, payload, payloadLimits.facts);
+          return decoded.ok ? this.handlers.facts(deviceId, decoded.value) : this.drop(topic, decoded.error);
+        }
+        if (channel === 'events') {
+          const decoded = decodePayload(eventSchema, payload, payloadLimits.events);
+          return decoded.ok ? this.handlers.event(deviceId, decoded.value) : this.drop(topic, decoded.error);
+        }
+        if (channel === 'desired') return; // our own retained publication echoed back
+        return this.handlers.other(deviceId, channel, payload);
+      }
+      case 'rpc-response':
+        return this.handlers.other(address.deviceId, 'rpc', payload);
+      case 'mcu-telemetry':
+        return this.handlers.other(address.deviceId, 'telemetry', payload);
+      default:
+        return;
+    }
+  }
+}

@@ -1,0 +1,53 @@
+// The `edgepilot` executable: daemons (hub, agent, up) and the technician's commands.
+// Daemon modules are imported only when their command runs, so `edgepilot agent` never
+// loads the hub's broker or HTTP server, and `edgepilot get` loads neither.
+import { Command, CommanderError } from 'commander';
+import { agentCommand } from './device-agent/agent-command.js';
+import { hubCommand } from './hub/hub-command.js';
+import { technicianCommands } from './cli/program.js';
+import { CliError } from './cli/errors.js';
+import { upCommand } from './up-command.js';
+import { AGENT_AND_HUB_VERSION } from './common/version.js';
+
+const program = new Command('edgepilot')
+  .description("Kubernetes' ideas at the edge: a hub, device agents over MQTT, and this CLI")
+  .version(AGENT_AND_HUB_VERSION)
+  .option('--hub <url>', 'hub API URL (env EDGEPILOT_HUB, config file)')
+  .option('--token <token>', 'admin token (env EDGEPILOT_TOKEN, config file)')
+  .option('--config <file>', 'CLI config (default: ~/.config/edgepilot/config.yaml, env EDGEPILOT_CONFIG)')
+  .showHelpAfterError('(run with --help for usage)')
+  .exitOverride()
+  .addHelpText(
+    'after',
+    `
+Examples:
+  edgepilot up                         # hub + embedded broker + local agent
+  edgepilot token create --ttl 2h      # a join token for new boards
+  edgepilot agent --hub http://hub:7080 --join-token <token>
+  edgepilot get devices -o wide`,
+  );
+
+program.addCommand(upCommand()).addCommand(hubCommand()).addCommand(agentCommand());
+for (const command of technicianCommands()) program.addCommand(command);
+const overrideExits = (command: Command): void => {
+  command.exitOverride();
+  command.commands.forEach(overrideExits);
+};
+overrideExits(program);
+
+try {
+  await program.parseAsync(process.argv);
+} catch (err) {
+  if (err instanceof CommanderError) {
+    // Commander already printed help or its own one-line error.
+    process.exitCode = err.exitCode;
+  } else if (err instanceof CliError) {
+    process.stderr.write(`error: ${err.message}\n`);
+    process.exitCode = err.exitCode;
+  } else {
+    const e = err as Error;
+    process.stderr.write(`error: ${e.message}\n`);
+    if (process.env['EDGEPILOT_DEBUG']) process.stderr.write(`${e.stack ?? ''}\n`);
+    process.exitCode = 1;
+  }
+}

@@ -1,0 +1,74 @@
+import { z } from 'zod';
+import { isoTimeSchema, labelKeySchema, labelsSchema } from './common.js';
+import { factsSchema } from './facts.js';
+import { eventSchema } from './events.js';
+import { taintSchema } from './placement.js';
+
+/** Shapes of the hub's HTTP API (`/v1/...`), shared by the hub and the CLI. */
+
+export const deviceViewSchema = z.object({
+  id: z.string(),
+  hostname: z.string(),
+  hardwareId: z.string(),
+  labels: labelsSchema,
+  taints: z.array(taintSchema),
+  unschedulable: z.boolean(),
+  registeredAt: isoTimeSchema,
+  state: z.enum(['online', 'offline', 'unknown']),
+  stateSince: isoTimeSchema.optional(),
+  lastSeen: isoTimeSchema.optional(),
+  agentVersion: z.string().optional(),
+  bootId: z.string().optional(),
+  facts: factsSchema.optional(),
+});
+export type DeviceView = z.infer<typeof deviceViewSchema>;
+
+export const deviceDetailSchema = deviceViewSchema.extend({ events: z.array(eventSchema) });
+export type DeviceDetail = z.infer<typeof deviceDetailSchema>;
+
+export const listSchema = <T extends z.ZodType>(item: T) => z.object({ items: z.array(item) });
+
+export const watchEventSchema = <T extends z.ZodType>(item: T) =>
+  z.object({ type: z.enum(['ADDED', 'MODIFIED', 'DELETED']), object: item });
+
+export const labelPatchSchema = z.strictObject({
+  set: labelsSchema.default({}),
+  remove: z.array(labelKeySchema).default([]),
+});
+export type LabelPatch = z.infer<typeof labelPatchSchema>;
+
+export const tokenCreateSchema = z.strictObject({
+  ttlSeconds: z.number().int().min(60).max(365 * 24 * 3600).default(24 * 3600),
+  labels: labelsSchema.default({}),
+  maxUses: z.number().int().min(1).max(1_000_000).optional(),
+  description: z.string().max(200).default(''),
+});
+export type TokenCreate = z.infer<typeof tokenCreateSchema>;
+
+export const tokenViewSchema = z.object({
+  id: z.string(),
+  description: z.string(),
+  labels: labelsSchema,
+  createdAt: isoTimeSchema,
+  expiresAt: isoTimeSchema,
+  maxUses: z.number().int().optional(),
+  uses: z.number().int(),
+  revoked: z.boolean(),
+  state: z.enum(['valid', 'expired', 'exhausted', 'revoked']),
+});
+export type TokenView = z.infer<typeof tokenViewSchema>;
+
+/** Returned once, on creation: the secret is never shown again. */
+export const tokenCreatedSchema = tokenViewSchema.extend({ token: z.string() });
+export type TokenCreated = z.infer<typeof tokenCreatedSchema>;
+
+/** Public, unauthenticated: how an agent reaches this hub's broker. */
+export const bootstrapSchema = z.object({
+  hubVersion: z.string(),
+  protocol: z.string(),
+  brokerUrl: z.string(),
+});
+export type Bootstrap = z.infer<typeof bootstrapSchema>;
+
+export const apiErrorSchema = z.object({ error: z.string(), message: z.string() });
+export type ApiError = z.infer<typeof apiErrorSchema>;

@@ -1,0 +1,23 @@
+import { z } from 'zod';
+import { isoTimeSchema } from './common.js';
+import { templateSchema } from './template.js';
+
+/** One instance the device must run. `revision` is a hash of the template: equal revision, nothing to do. */
+export const desiredInstanceSchema = z.strictObject({
+  id: z.string().regex(/^[a-z0-9]([-a-z0-9]{0,120}[a-z0-9])?$/),
+  workload: z.string().max(63),
+  revision: z.string().regex(/^[a-f0-9]{8,64}$/),
+  template: templateSchema,
+});
+export type DesiredInstance = z.infer<typeof desiredInstanceSchema>;
+
+/**
+ * The device's whole desired state, published retained on `ep/v1/d/<id>/desired`.
+ * `generation` only grows; an agent that missed messages just applies the latest one.
+ */
+export const desiredStateSchema = z.strictObject({
+  generation: z.number().int().nonnegative(),
+  issuedAt: isoTimeSchema,
+  instances: z.array(desiredInstanceSchema).max(256),
+});
+export type DesiredState = z.infer<typeof desiredStateSchema>;

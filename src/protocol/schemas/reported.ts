@@ -1,0 +1,42 @@
+import { z } from 'zod';
+import { isoTimeSchema } from './common.js';
+
+export const instancePhaseSchema = z.enum([
+  'pending',
+  'pulling',
+  'starting',
+  'running',
+  'crash-loop',
+  'failed',
+  'succeeded',
+  'stopping',
+]);
+export type InstancePhase = z.infer<typeof instancePhaseSchema>;
+
+export const reportedInstanceSchema = z.strictObject({
+  id: z.string().max(128),
+  workload: z.string().max(63),
+  revision: z.string().max(64),
+  runtime: z.enum(['container', 'process']),
+  phase: instancePhaseSchema,
+  ready: z.boolean(),
+  restarts: z.number().int().nonnegative(),
+  startedAt: isoTimeSchema.optional(),
+  lastExitCode: z.number().int().optional(),
+  lastError: z.string().max(2000).optional(),
+  /** When a crash-looping instance will be started again. */
+  nextRestartAt: isoTimeSchema.optional(),
+  /** Last lines of output after a crash, so `describe` can say why without a logs round trip. */
+  lastLogLines: z.array(z.string().max(500)).max(20).optional(),
+  containerId: z.string().max(128).optional(),
+  pid: z.number().int().positive().optional(),
+});
+export type ReportedInstance = z.infer<typeof reportedInstanceSchema>;
+
+/** Retained on `ep/v1/d/<id>/reported`: what the device observed after applying `observedGeneration`. */
+export const reportedStateSchema = z.strictObject({
+  observedGeneration: z.number().int().nonnegative(),
+  time: isoTimeSchema,
+  instances: z.array(reportedInstanceSchema).max(256),
+});
+export type ReportedState = z.infer<typeof reportedStateSchema>;

@@ -1,0 +1,61 @@
+import { z } from 'zod';
+import { labelsSchema, nameSchema } from './common.js';
+import {
+  deviceAffinitySchema,
+  labelSelectorSchema,
+  tolerationSchema,
+  topologySpreadSchema,
+} from './placement.js';
+import { templateSchema } from './template.js';
+
+export const API_VERSION = 'edgepilot.io/v1';
+
+export const metadataSchema = z.strictObject({
+  name: nameSchema,
+  labels: labelsSchema.default({}),
+  annotations: z.record(z.string().max(253), z.string().max(4096)).default({}),
+});
+
+export const autoscaleSchema = z
+  .strictObject({
+    min: z.number().int().min(0),
+    max: z.number().int().min(1).max(10_000),
+    targetCPUPercent: z.number().int().min(1).max(1000).optional(),
+    metric: z.strictObject({ name: z.string().regex(/^[a-z][a-z0-9_.]{0,62}$/), targetAverage: z.number().positive() }).optional(),
+    /** Scale-down waits until the recommendation has been lower for this long (HPA's stabilization window). */
+    stabilizationSeconds: z.number().int().min(0).default(300),
+  })
+  .refine((a) => a.min <= a.max, { message: 'min must not exceed max' })
+  .refine((a) => (a.targetCPUPercent === undefined) !== (a.metric === undefined), {
+    message: 'autoscale needs exactly one of targetCPUPercent, metric',
+  });
+export type Autoscale = z.infer<typeof autoscaleSchema>;
+
+export const workloadSpecSchema = z.strictObject({
+  /** A number uses the scheduler; `all` runs one instance on every matching device (like a DaemonSet). */
+  replicas: z.union([z.number().int().min(0).max(10_000), z.literal('all')]).default('all'),
+  selector: labelSelectorSchema.default({ matchLabels: {}, matchExpressions: [] }),
+  affinity: deviceAffinitySchema.default({ required: [], preferred: [] }),
+  tolerations: z.array(tolerationSchema).max(32).default([]),
+  topologySpread: z.array(topologySpreadSchema).max(4).default([]),
+  scoring: z.enum(['LeastAllocated', 'MostAllocated']).default('LeastAllocated'),
+  /** How long a device may be unreachable before its replicas are placed elsewhere (like tolerationSeconds). */
+  offlineGraceSeconds: z.number().int().min(0).default(300),
+  autoscale: autoscaleSchema.optional(),
+  updateStrategy: z
+    .strictObject({
+      maxUnavailable: z.number().int().min(0).default(1),
+      maxSurge: z.number().int().min(0).default(0),
+    })
+    .default({ maxUnavailable: 1, maxSurge: 0 }),
+  template: templateSchema,
+});
+export type WorkloadSpec = z.infer<typeof workloadSpecSchema>;
+
+export const workloadManifestSchema = z.strictObject({
+  apiVersion: z.literal(API_VERSION),
+  kind: z.literal('Workload'),
+  metadata: metadataSchema,
+  spec: workloadSpecSchema,
+});
+export type WorkloadManifest = z.infer<typeof workloadManifestSchema>;
