@@ -1,0 +1,50 @@
+import { join } from 'node:path';
+import mqtt from 'mqtt';
+import { createLogger, type Logger } from '../../src/common/log.js';
+import { startHub, type RunningHub } from '../../src/hub/main.js';
+import { joinFleet } from '../../src/device-agent/identity/join.js';
+import { gatewayFacts } from './facts-fixture.js';
+
+export interface CapturedLog {
+  lines: string[];
+  logger: Logger;
+  has(pattern: RegExp): boolean;
+}
+
+export function captureLog(scope = 'hub'): CapturedLog {
+  const lines: string[] = [];
+  const logger = createLogger(scope, 'debug', (line) => lines.push(line));
+  return { lines, logger, has: (p) => lines.some((l) => p.test(l)) };
+}
+
+/** A hub in this process on loopback with ephemeral ports. */
+export async function startTestHub(dataRoot: string, log: Logger, externalBroker?: string): Promise<RunningHub> {
+  return startHub(
+    {
+      dataDir: join(dataRoot, 'hub'),
+      apiHost: '127.0.0.1',
+      apiPort: 0,
+      mqttHost: '127.0.0.1',
+      mqttPort: 0,
+      ...(externalBroker ? { externalBroker } : {}),
+      logLevel: 'debug',
+    },
+    log,
+  );
+}
+
+/** Registers a device through the real join flow; returns its credentials. */
+export async function registerTestDevice(hub: RunningHub, hardwareId: string, log: Logger): Promise<{ deviceId: string; password: string }> {
+  const token = await hub.tokens.create({ ttlSeconds: 600, labels: {}, maxUses: 1, description: 'test' });
+  const granted = await joinFleet({
+    brokerUrl: hub.brokerUrl,
+    token: token.token,
+    hardwareId,
+    hostname: `host-${hardwareId}`,
+    agentVersion: 'test',
+    facts: gatewayFacts({ hostname: `host-${hardwareId}` }),
+    connect: mqtt.connect,
+    log,
+  });
+  return { deviceId: granted.deviceId, password: granted.password };
+}
