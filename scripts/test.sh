@@ -1,0 +1,36 @@
+#!/usr/bin/env bash
+# The test command (`npm test`): on a fresh Debian machine as root it installs what the tests
+# need, starts the services, builds, and runs every test tier. Nothing is skipped for a
+# missing tool: a missing tool is installed here, or the run fails saying which.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+missing=()
+have() { command -v "$1" >/dev/null 2>&1 || [ -x "/usr/sbin/$1" ]; }
+have mosquitto || missing+=(mosquitto)
+have dockerd || missing+=(docker.io)
+[ -x /bin/busybox ] && file -L /bin/busybox 2>/dev/null | grep -q 'statically linked' || missing+=(busybox-static)
+have file || missing+=(file)
+have socat || missing+=(socat)
+have sdcc || missing+=(sdcc)
+have s51 || missing+=(sdcc-ucsim)
+have qemu-system-arm || missing+=(qemu-system-arm)
+have arm-none-eabi-gcc || missing+=(gcc-arm-none-eabi)
+have make || missing+=(make)
+have udevadm || missing+=(udev)
+if [ ${#missing[@]} -gt 0 ]; then
+  if [ "$(id -u)" != 0 ]; then
+    echo "missing Debian packages: ${missing[*]} (run as root, or: sudo apt-get install ${missing[*]})" >&2
+    exit 1
+  fi
+  echo "installing: ${missing[*]}"
+  apt-get update -q
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends "${missing[@]}"
+fi
+
+[ -d node_modules ] || npm ci --no-audit --no-fund
+npm run --silent build
+scripts/start-dockerd.sh
+make -s -C hardware
+
+npx ava "$@"

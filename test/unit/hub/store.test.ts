@@ -1,0 +1,75 @@
+import test from 'ava';
+import { readFile, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { openLowdbStore } from '../../../src/hub/store/lowdb-store.js';
+import { migrateDocument, STORE_SCHEMA_VERSION } from '../../../src/hub/store/document.js';
+import type { DeviceRecord } from '../../../src/hub/store/records.js';
+import { makeTempDir } from '../../support/paths.js';
+
+function device(id: string, hardwareId: string): DeviceRecord {
+  return { id, hardwareId, hostname: id, labels: {}, taints: [], unschedulable: false, credentialHash: 'x', registeredAt: new Date(0).toISOString(), joinedWithToken: 't' };
+}
+
+test('sync writes are on disk when they resolve, with the schema version', async (t) => {
+  const dir = await makeTempDir();
+  t.teardown(() => dir.remove());
+  const store = await openLowdbStore(dir.path);
+  await store.devices.put(device('gw-1', 'hw-1'), 'sync');
+  const onDisk = JSON.parse(await readFile(join(dir.path, 'store.json'), 'utf8')) as { schemaVersion: number; devices: Record<string, unknown> };
+  t.is(onDisk.schemaVersion, STORE_SCHEMA_VERSION);
+  t.truthy(onDisk.devices['gw-1']);
+  await store.close();
+  const reopened = await openLowdbStore(dir.path);
+  t.is((await reopened.devices.findByHardwareId('hw-1'))?.id, 'gw-1', 'hardware index rebuilt on open');
+  await reopened.close();
+});
+
+test('reads return copies: changing them does not change the store', async (t) => {
+  const dir = await makeTempDir();
+  t.teardown(() => dir.remove());
+  const store = await openLowdbStore(dir.path);
+  await store.devices.put(device('gw-1', 'hw-1'), 'sync');
+  const copy = await store.devices.get('gw-1');
+  if (copy) copy.labels['x'] = 'y';
+  t.deepEqual((await store.devices.get('gw-1'))?.labels, {});
+  await store.close();
+});
+
+test('lazy writes are flushed on close', async (t) => {
+  const dir = await makeTempDir();
+  t.teardown(() => dir.remove());
+  const store = await openLowdbStore(dir.path);
+  await store.devices.put(device('gw-1', 'hw-1'), 'sync');
+  await store.devices.update('gw-1', (d) => void (d.lastSeen = '2026-01-01T00:00:00.000Z'), 'lazy');
+  await store.close();
+  const reopened = await openLowdbStore(dir.path);
+  t.is((await reopened.devices.get('gw-1'))?.lastSeen, '2026-01-01T00:00:00.000Z');
+  await reopened.close();
+});
+
+test('a store that is not JSON is refused, never overwritten', async (t) => {
+  const dir = await makeTempDir();
+  t.teardown(() => dir.remove());
+  const path = join(dir.path, 'store.json');
+  await writeFile(path, '{"schemaVersion": 1, "devices": {');
+  const error = await t.throwsAsync(openLowdbStore(dir.path));
+  t.regex(error?.message ?? '', /store file is not valid JSON.*refusing to start over it/);
+  t.is(await readFile(path, 'utf8'), '{"schemaVersion": 1, "devices": {');
+});
+
+test('a store from a newer edgepilot is refused with both versions named', (t) => {
+  const error = t.throws(() => migrateDocument({ schemaVersion: 99 }, 'store.json'));
+  t.is(error?.message, `store.json: written by a newer edgepilot (schema 99); this hub understands up to ${STORE_SCHEMA_VERSION}`);
+  t.throws(() => migrateDocument([], 'store.json'), { message: /not a store document/ });
+});
+
+test('events per device are bounded', async (t) => {
+  const dir = await makeTempDir();
+  t.teardown(() => dir.remove());
+  const store = await openLowdbStore(dir.path);
+  for (let i = 0; i < 60; i++) await store.events.append('gw-1', { time: new Date(i * 1000).toISOString(), type: 'Normal', reason: 'Tick', message: String(i) });
+  const events = await store.events.list('gw-1');
+  t.is(events.length, 50);
+  t.is(events[0]?.message, '10');
+  await store.close();
+});

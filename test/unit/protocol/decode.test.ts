@@ -1,0 +1,46 @@
+import test from 'ava';
+import { decodePayload, factsSchema, statusSchema, joinRequestSchema, workloadManifestSchema, validate } from '../../../src/protocol/index.js';
+import { gatewayFacts } from '../../support/facts-fixture.js';
+
+test('payloads over the bound are refused before parsing', (t) => {
+  const result = decodePayload(statusSchema, Buffer.alloc(3000, 0x20), 2048);
+  t.deepEqual(result, { ok: false, error: 'payload of 3000 bytes exceeds the limit of 2048' });
+});
+
+test('non-JSON and schema violations name the problem and the field', (t) => {
+  const notJson = decodePayload(statusSchema, 'nope', 2048);
+  t.false(notJson.ok);
+  t.regex(notJson.ok ? '' : notJson.error, /^payload is not JSON/);
+  const wrong = decodePayload(factsSchema, JSON.stringify({ ...gatewayFacts(), cpu: { model: 'x', cores: 0 } }), 65536);
+  t.false(wrong.ok);
+  t.regex(wrong.ok ? '' : wrong.error, /^cpu\.cores: /);
+});
+
+test('unknown fields are refused (strict objects), so typos do not pass silently', (t) => {
+  const result = decodePayload(factsSchema, JSON.stringify({ ...gatewayFacts(), cpus: 4 }), 65536);
+  t.false(result.ok);
+  t.regex(result.ok ? '' : result.error, /cpus/);
+});
+
+test('a well-formed join request is accepted and a malformed token is not', (t) => {
+  const request = { token: 'abc123.' + 'x'.repeat(32), hardwareId: 'machine-id:0123456789', hostname: 'h', agentVersion: '0.1.0', facts: gatewayFacts() };
+  t.true(validate(joinRequestSchema, request).ok);
+  const bad = validate(joinRequestSchema, { ...request, token: 'nope' });
+  t.false(bad.ok);
+  t.regex(bad.ok ? '' : bad.error, /^token: malformed join token/);
+});
+
+test('workload manifests: quantities parse, negatives and missing images are named', (t) => {
+  const base = { apiVersion: 'edgepilot.io/v1', kind: 'Workload', metadata: { name: 'tilt' }, spec: { template: { runtime: 'container', image: 'local/busybox:latest', resources: { limits: { memory: '64Mi', cpu: '500m' } } } } };
+  const ok = validate(workloadManifestSchema, base);
+  t.true(ok.ok);
+  if (ok.ok) {
+    t.is(ok.value.spec.template.resources.limits.memory, 64 * 2 ** 20);
+    t.is(ok.value.spec.template.resources.limits.cpu, 500);
+    t.is(ok.value.spec.replicas, 'all');
+  }
+  const negative = validate(workloadManifestSchema, { ...base, spec: { template: { ...base.spec.template, resources: { limits: { memory: '-5Mi' } } } } });
+  t.regex(negative.ok ? '' : negative.error, /^spec\.template\.resources\.limits\.memory: .*must not be negative/);
+  const noImage = validate(workloadManifestSchema, { ...base, spec: { template: { runtime: 'container' } } });
+  t.regex(noImage.ok ? '' : noImage.error, /^spec\.template\.image: /);
+});
