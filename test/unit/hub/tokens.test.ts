@@ -1,10 +1,10 @@
-import test from 'ava';
+import test, { type ExecutionContext } from 'ava';
 import { JoinTokens } from '../../../src/hub/fleet/tokens.js';
 import { deviceIdBase } from '../../../src/hub/fleet/registration.js';
 import { openLowdbStore } from '../../../src/hub/store/lowdb-store.js';
 import { makeTempDir } from '../../support/paths.js';
 
-async function setup(t: import('ava').ExecutionContext) {
+async function setup(t: ExecutionContext) {
   const dir = await makeTempDir();
   const store = await openLowdbStore(dir.path);
   t.teardown(async () => {
