@@ -2,6 +2,8 @@
 // parts that only see interfaces. Heavy modules (dockerode, serialport) are loaded only by
 // devices that use them.
 import mqtt from 'mqtt';
+import { existsSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
 import { ensureDir } from '../common/durable-file.js';
 import { createLogger, type Logger } from '../common/log.js';
 import { AGENT_AND_HUB_VERSION } from '../common/version.js';
@@ -9,11 +11,18 @@ import type { Facts } from '../protocol/index.js';
 import type { AgentConfig } from './config.js';
 import { collectFacts, readFactsOverrides } from './facts/collect-facts.js';
 import { dockerSocketPath } from './facts/docker-probe.js';
+import { runHostProbe } from './facts/run-probe.js';
 import { FactsReporter } from './facts/facts-reporter.js';
 import { enroll } from './identity/enroll.js';
 import { readBootId, resolveHardwareId } from './identity/hardware-id.js';
 import { loadIdentity } from './identity/identity-file.js';
 import { DeviceSession } from './session/device-session.js';
+
+/** The probe script beside this code: bundled (dist/facts-probe.mjs) or compiled (facts/probe-main.js). */
+function hostProbeScript(): string {
+  const bundled = fileURLToPath(new URL('./facts-probe.mjs', import.meta.url));
+  return existsSync(bundled) ? bundled : fileURLToPath(new URL('./facts/probe-main.js', import.meta.url));
+}
 
 export interface RunningAgent {
   deviceId: string;
@@ -28,7 +37,8 @@ export async function startAgent(config: AgentConfig, log: Logger = createLogger
   const bootId = await readBootId();
   const overrides = config.factsFile ? await readFactsOverrides(config.factsFile) : {};
   const dockerSocket = dockerSocketPath();
-  const gatherFacts = (): Promise<Facts> => collectFacts({ dockerSocket, overrides });
+  const probeScript = hostProbeScript();
+  const gatherFacts = (): Promise<Facts> => collectFacts({ dockerSocket, overrides, readHost: () => runHostProbe(probeScript) });
   const connect = mqtt.connect;
 
   let identity = await loadIdentity(config.stateDir);

@@ -4,43 +4,26 @@ import { factsSchema, type Facts } from '../../protocol/index.js';
 import { normalizeArch } from './arch.js';
 import { probeDocker } from './docker-probe.js';
 import { listSerialPorts } from './serial-ports.js';
+import type { HostFacts } from './host-probe.js';
 
 export interface CollectOptions {
   dockerSocket: string;
+  /** Reads the host (systeminformation), normally in a child process: see host-probe.ts. */
+  readHost: () => Promise<HostFacts>;
   /** Fields that replace collected ones (tests and simulators claim other hardware). */
   overrides?: Partial<Facts>;
   /** Contributions of parts of the agent (attached MCUs from the gateway, images from the runtime). */
   extra?: Pick<Partial<Facts>, 'mcus' | 'images' | 'resources'>;
 }
 
-/**
- * Reads what this device is. systeminformation is imported on first use, not at agent start,
- * and only the calls whose answers we report are made.
- */
+/** Everything the device is: host facts plus what the agent itself knows (runtimes, ports, MCUs). */
 export async function collectFacts(options: CollectOptions): Promise<Facts> {
-  const si = await import('systeminformation');
-  const [os, cpu, mem, fs, temp, system, docker, serialPorts] = await Promise.all([
-    si.osInfo(),
-    si.cpu(),
-    si.mem(),
-    si.fsSize().catch(() => []),
-    si.cpuTemperature().catch(() => ({ main: null })),
-    si.system().catch(() => ({ manufacturer: '', model: '' })),
-    probeDocker(options.dockerSocket),
-    listSerialPorts(),
-  ]);
-  const root = fs.find((f) => f.mount === '/') ?? fs[0];
+  const [host, docker, serialPorts] = await Promise.all([options.readHost(), probeDocker(options.dockerSocket), listSerialPorts()]);
   const armVersion = (process.config.variables as { arm_version?: string | number }).arm_version;
-  const mainTemp = typeof temp.main === 'number' && Number.isFinite(temp.main) && temp.main > -80 ? Math.round(temp.main * 10) / 10 : null;
   const collected: Facts = {
-    hostname: os.hostname || osHostname(),
+    ...host,
+    hostname: host.hostname || osHostname(),
     arch: normalizeArch(process.arch, armVersion),
-    os: { platform: os.platform, distro: os.distro, release: os.release, kernel: os.kernel },
-    board: { manufacturer: system.manufacturer ?? '', model: system.model ?? '' },
-    cpu: { model: `${cpu.manufacturer} ${cpu.brand}`.trim(), cores: Math.max(1, cpu.cores), ...(cpu.speed ? { speedMHz: Math.round(cpu.speed * 1000) } : {}) },
-    memory: { totalBytes: mem.total },
-    disk: { totalBytes: root?.size ?? 0, freeBytes: root?.available ?? 0 },
-    temperatureC: mainTemp,
     runtimes: { docker: docker.version ? { available: docker.available, version: docker.version } : { available: docker.available }, process: { available: true } },
     serialPorts,
     mcus: options.extra?.mcus ?? [],

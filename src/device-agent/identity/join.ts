@@ -38,6 +38,7 @@ export async function joinFleet(params: JoinParams): Promise<Extract<JoinRespons
     username: JOIN_USERNAME,
     password: params.token,
     clean: true,
+    writeCache: false,
     reconnectPeriod: 0,
     connectTimeout: 10_000,
   });

@@ -56,6 +56,8 @@ export class DeviceSession extends EventEmitter<{
       username: options.deviceId,
       password: options.password,
       clean: true,
+      // mqtt-packet otherwise pre-builds 65,536 two-byte Buffers (~6 MB of heap) for message ids.
+      writeCache: false,
       keepalive: options.keepaliveSeconds,
       reconnectPeriod: 2000,
       connectTimeout: 10_000,

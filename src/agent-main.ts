@@ -1,0 +1,19 @@
+// Entry of the bundled agent (dist/agent.mjs): only the agent command, so a device loads the
+// agent's code and nothing of the hub or the technician CLI.
+import { Command, CommanderError } from 'commander';
+import { agentCommand } from './device-agent/agent-command.js';
+import { AGENT_AND_HUB_VERSION } from './common/version.js';
+
+const program = new Command('edgepilot').version(AGENT_AND_HUB_VERSION).option('--hub <url>', 'hub API URL').exitOverride();
+const agent = agentCommand().exitOverride();
+program.addCommand(agent);
+try {
+  await program.parseAsync(process.argv);
+} catch (err) {
+  if (err instanceof CommanderError) process.exitCode = err.exitCode;
+  else {
+    process.stderr.write(`error: ${(err as Error).message}\n`);
+    if (process.env['EDGEPILOT_DEBUG']) process.stderr.write(`${(err as Error).stack ?? ''}\n`);
+    process.exitCode = 1;
+  }
+}
