@@ -12,6 +12,7 @@ import { loadOrCreateAdminToken } from './admin-token.js';
 import { registerBootstrapRoutes } from './api/routes/bootstrap.js';
 import { registerDeviceRoutes } from './api/routes/devices.js';
 import { registerTokenRoutes } from './api/routes/tokens.js';
+import { registerStatsRoutes } from './api/routes/stats.js';
 import { createApiServer } from './api/server.js';
 import { HUB_USERNAME } from './broker/access-policy.js';
 import { startEmbeddedBroker, type EmbeddedBroker } from './broker/embedded-broker.js';
@@ -105,6 +106,11 @@ export async function startHub(config: HubConfig, log: Logger = createLogger('hu
   });
   registerDeviceRoutes(app, { devices: store.devices, events: store.events, feed, now });
   registerTokenRoutes(app, tokens);
+  registerStatsRoutes(app, {
+    devices: store.devices,
+    ...(broker ? { mqttClients: broker.connectedClients } : {}),
+    messages: () => ({ ...link.stats }),
+  });
   await app.listen({ host: config.apiHost, port: config.apiPort });
   const address = app.server.address();
   const apiPort = typeof address === 'object' && address ? address.port : config.apiPort;

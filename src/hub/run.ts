@@ -7,6 +7,8 @@ import { startHub, type RunningHub } from './main.js';
 export async function runHubUntilSignal(config: HubConfig): Promise<RunningHub> {
   const log = createLogger('hub', config.logLevel);
   const hub = await startHub(config, log);
+  // One line on stdout whatever the log level, for scripts and supervisors.
+  process.stdout.write(`hub ready: API ${hub.apiUrl}\n`);
   if (hub.createdAdminToken) {
     process.stdout.write(
       `\nAdmin token (shown once, keep it safe):\n  ${hub.createdAdminToken}\n` +

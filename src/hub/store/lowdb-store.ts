@@ -56,6 +56,10 @@ class LowdbStore implements HubStore {
         return id === undefined ? undefined : clone(this.doc.devices[id]);
       },
       list: async () => Object.values(this.doc.devices).map((d) => structuredClone(d)),
+      count: async () => {
+        const all = Object.values(this.doc.devices);
+        return { total: all.length, online: all.filter((d) => d.status?.state === 'online').length };
+      },
       put: async (device, durability) => {
         this.doc.devices[device.id] = structuredClone(device);
         this.hardwareIndex.set(device.hardwareId, device.id);

@@ -14,6 +14,8 @@ export interface DeviceRepository {
   get(id: string): Promise<DeviceRecord | undefined>;
   findByHardwareId(hardwareId: string): Promise<DeviceRecord | undefined>;
   list(): Promise<DeviceRecord[]>;
+  /** Counts without copying records (for stats polled often). */
+  count(): Promise<{ total: number; online: number }>;
   put(device: DeviceRecord, durability: Durability): Promise<void>;
   /** Applies `change` to the stored record; resolves to the new record, or undefined if absent. */
   update(id: string, change: (device: DeviceRecord) => void, durability: Durability): Promise<DeviceRecord | undefined>;

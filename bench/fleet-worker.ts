@@ -1,0 +1,68 @@
+// A child process that simulates a slice of the fleet with the agent's own protocol code
+// (joinFleet, DeviceSession): `fork('fleet-worker.js')`, then one message with the job.
+import mqtt from 'mqtt';
+import { createLogger } from '../src/common/log.js';
+import { joinFleet } from '../src/device-agent/identity/join.js';
+import { DeviceSession } from '../src/device-agent/session/device-session.js';
+import { simulatedFacts } from './support/sim-facts.js';
+
+export interface WorkerJob {
+  mode: 'register' | 'bare-connect';
+  brokerUrl: string;
+  token: string;
+  first: number;
+  count: number;
+  concurrency: number;
+}
+
+export type WorkerReport = { type: 'progress'; registered: number; online: number } | { type: 'done'; registered: number; online: number; failures: string[] };
+
+const log = createLogger('sim', 'error');
+const sessions: DeviceSession[] = [];
+const clients: mqtt.MqttClient[] = [];
+
+async function simulateDevice(job: WorkerJob, index: number, counters: { registered: number; online: number }): Promise<void> {
+  if (job.mode === 'bare-connect') {
+    const client = await mqtt.connectAsync(job.brokerUrl, { clientId: `bare-${index}`, reconnectPeriod: 0, writeCache: false, keepalive: 300 });
+    await client.subscribeAsync(`bare/${index}/desired`, { qos: 1 });
+    clients.push(client);
+    counters.registered += 1;
+    counters.online += 1;
+    return;
+  }
+  const facts = simulatedFacts(index);
+  const granted = await joinFleet({ brokerUrl: job.brokerUrl, token: job.token, hardwareId: `sim-hardware-${index}`, hostname: facts.hostname, agentVersion: 'sim', facts, connect: mqtt.connect, log });
+  counters.registered += 1;
+  const session = new DeviceSession({ brokerUrl: job.brokerUrl, deviceId: granted.deviceId, password: granted.password, keepaliveSeconds: 300, agentVersion: 'sim', bootId: 'sim', connect: mqtt.connect, log });
+  await new Promise<void>((resolve) => {
+    session.once('connected', () => resolve());
+    session.start();
+  });
+  await session.publishState('facts', facts, true);
+  sessions.push(session);
+  counters.online += 1;
+}
+
+process.on('message', (job: WorkerJob) => {
+  void (async () => {
+    const counters = { registered: 0, online: 0 };
+    const failures: string[] = [];
+    const timer = setInterval(() => process.send?.({ type: 'progress', ...counters } satisfies WorkerReport), 250);
+    let next = job.first;
+    const end = job.first + job.count;
+    const lane = async (): Promise<void> => {
+      while (next < end) {
+        const index = next++;
+        await simulateDevice(job, index, counters).catch((err: unknown) => failures.push(`${index}: ${(err as Error).message}`));
+      }
+    };
+    await Promise.all(Array.from({ length: job.concurrency }, lane));
+    clearInterval(timer);
+    process.send?.({ type: 'done', ...counters, failures: failures.slice(0, 5) } satisfies WorkerReport);
+  })();
+});
+
+process.on('SIGTERM', () => {
+  for (const c of clients) c.end(true);
+  process.exit(0);
+});

@@ -1,0 +1,61 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+export const repoRoot = fileURLToPath(new URL('../../../', import.meta.url));
+
+export interface BenchHub {
+  apiUrl: string;
+  brokerUrl: string;
+  adminToken: string;
+  child: ChildProcess;
+  api<T>(method: string, path: string, body?: unknown): Promise<T>;
+  stop(): Promise<void>;
+}
+
+/** A real hub in its own process (so its memory is its own), on ephemeral loopback ports. */
+export async function startBenchHub(extraArgs: string[] = []): Promise<BenchHub> {
+  const dir = await mkdtemp(join(tmpdir(), 'ep-bench-'));
+  const child = spawn(
+    process.execPath,
+    [join(repoRoot, 'bin', 'edgepilot.js'), 'hub', '--data-dir', join(dir, 'hub'), '--listen', '127.0.0.1:0', '--mqtt-listen', '127.0.0.1:0', '--no-write-config', '--log-level', 'warn', ...extraArgs],
+    { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, XDG_CONFIG_HOME: join(dir, 'config') } },
+  );
+  let output = '';
+  const ready = new Promise<{ apiPort: string; adminToken: string }>((resolve, reject) => {
+    const check = (): void => {
+      const token = /Admin token[^\n]*\n\s+(ep_\S+)/.exec(output)?.[1];
+      const port = /hub ready: API http:\/\/[^:]+:(\d+)/.exec(output)?.[1];
+      if (token && port) resolve({ apiPort: port, adminToken: token });
+    };
+    child.stdout.on('data', (c: Buffer) => ((output += c.toString()), check()));
+    child.stderr.on('data', (c: Buffer) => ((output += c.toString()), check()));
+    child.once('exit', () => reject(new Error(`hub exited:\n${output}`)));
+  });
+  const { apiPort, adminToken } = await ready;
+  const apiUrl = `http://127.0.0.1:${apiPort}`;
+  const api = async <T>(method: string, path: string, body?: unknown): Promise<T> => {
+    const response = await fetch(`${apiUrl}${path}`, {
+      method,
+      headers: { authorization: `Bearer ${adminToken}`, ...(body ? { 'content-type': 'application/json' } : {}) },
+      ...(body ? { body: JSON.stringify(body) } : {}),
+    });
+    if (!response.ok) throw new Error(`${method} ${path}: ${response.status} ${await response.text()}`);
+    return (await response.json()) as T;
+  };
+  const bootstrap = await api<{ brokerUrl: string }>('GET', '/v1/bootstrap');
+  return {
+    apiUrl,
+    brokerUrl: bootstrap.brokerUrl,
+    adminToken,
+    child,
+    api,
+    async stop() {
+      child.kill('SIGTERM');
+      await new Promise((resolve) => child.once('exit', resolve));
+      await rm(dir, { recursive: true, force: true });
+    },
+  };
+}
