@@ -1,0 +1,94 @@
+// The entry points for placing replicas.
+//
+// `placeReplicas` is the pure function: snapshot in, decision out. `FleetState` is the same
+// decision for a batch: the hub's placement controller compiles the snapshot once per pass and
+// places workload after workload, each seeing the replicas placed before it (as kube-scheduler's
+// cache assumes a pod on its node before binding). It holds no clock and does no I/O.
+import type { DeviceSnapshot } from './snapshot.js';
+import type { SchedulerOptions } from './options.js';
+import type { PlacementRequest, PlacementResult } from './types.js';
+import type { CompiledDevice, DeviceUsage } from './device.js';
+import type { FleetView } from './context.js';
+import { resolveOptions } from './options.js';
+import { compileDevice, usageOf } from './device.js';
+import { LabelIndex } from './label-index.js';
+import { normalizeImage } from './scores/image-locality.js';
+import { compileWorkload } from './workload.js';
+import { WorkloadContext } from './context.js';
+import { PlacementSession } from './session.js';
+
+const byId = (a: DeviceSnapshot, b: DeviceSnapshot): number => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0);
+
+export class FleetState implements FleetView {
+  readonly devices: readonly CompiledDevice[];
+  readonly usage: readonly DeviceUsage[];
+  readonly now: number;
+  readonly labels: LabelIndex;
+  private readonly indexById: ReadonlyMap<string, number>;
+  private readonly images = new Map<string, number[]>();
+  private readonly replicas = new Map<string, Map<number, number>>();
+
+  constructor(snapshot: readonly DeviceSnapshot[], options: SchedulerOptions) {
+    const resolved = resolveOptions(options);
+    // Sorting by id (code-unit order, not locale) makes the index the deterministic tie-break
+    // and makes the result independent of the order the hub listed the devices in.
+    const sorted = [...snapshot].sort(byId);
+    const index = new Map<string, number>();
+    sorted.forEach((d, i) => {
+      if (index.has(d.id)) throw new Error(`duplicate device id in snapshot: ${d.id}`);
+      index.set(d.id, i);
+    });
+    this.devices = sorted.map((d, i) => compileDevice(d, i, resolved.reserve));
+    this.usage = sorted.map(usageOf);
+    this.now = resolved.now;
+    this.indexById = index;
+    this.labels = new LabelIndex(this.devices.map((d) => d.labels));
+    sorted.forEach((d, i) => {
+      for (const image of new Set((d.facts?.images ?? []).map(normalizeImage))) {
+        const holders = this.images.get(image);
+        if (holders) holders.push(i);
+        else this.images.set(image, [i]);
+      }
+      for (const inst of d.instances) this.recordReplica(inst.workload, i);
+    });
+  }
+
+  imageHolders(image: string): readonly number[] {
+    return this.images.get(image) ?? [];
+  }
+
+  replicasOf(workload: string): ReadonlyMap<number, number> {
+    return this.replicas.get(workload) ?? new Map<number, number>();
+  }
+
+  recordReplica(workload: string, device: number): void {
+    let counts = this.replicas.get(workload);
+    if (!counts) this.replicas.set(workload, (counts = new Map()));
+    counts.set(device, (counts.get(device) ?? 0) + 1);
+  }
+
+  indexOf(deviceId: string): number | undefined {
+    return this.indexById.get(deviceId);
+  }
+
+  /** The static, per-workload work: filters and scores that do not change while placing. */
+  prepare(request: PlacementRequest): WorkloadContext {
+    return new WorkloadContext(this, compileWorkload(request.name, request.spec, this.labels));
+  }
+
+  /** A session placing one replica per `next()`, for callers (and the bench) that go step by step. */
+  begin(request: PlacementRequest): PlacementSession {
+    return new PlacementSession(this.prepare(request), Math.max(0, request.replicas));
+  }
+
+  /** Places the request's replicas and records them, so later requests see them. */
+  place(request: PlacementRequest): PlacementResult {
+    if (request.replicas <= 0) return { workload: request.name, placements: [], unplaced: undefined };
+    return this.begin(request).finish();
+  }
+}
+
+/** Where `request.replicas` new replicas go, given the fleet as `devices` describes it. */
+export function placeReplicas(devices: readonly DeviceSnapshot[], request: PlacementRequest, options: SchedulerOptions): PlacementResult {
+  return new FleetState(devices, options).place(request);
+}

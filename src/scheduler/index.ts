@@ -1,0 +1,23 @@
+// The scheduler's public API: pure decisions for the hub's controllers (ARCHITECTURE.md).
+export type { DeviceSnapshot, PlacedInstance, HostPort, PeripheralClaim } from './snapshot.js';
+export { placedInstance } from './snapshot.js';
+export type { SchedulerOptions, DeviceReserve } from './options.js';
+export { defaultReserve } from './options.js';
+export type { PlacementRequest, Placement, PlacementResult, Unplaced } from './types.js';
+export type { ReasonCount } from './reasons.js';
+export { reasons, decisionTexts, formatUnfitSummary } from './reasons.js';
+export { FleetState, placeReplicas } from './fleet.js';
+export type { PlacementSession } from './session.js';
+export { referencePlace } from './reference.js';
+export type { DeviceExplanation, FilterVerdict, ScoreBreakdown } from './explain.js';
+export { explainDevice, explainOnFleet } from './explain.js';
+export type { EveryDevicePlan } from './every-device.js';
+export { planEveryDevice, planEveryDeviceOnFleet } from './every-device.js';
+export type { EvictionInput, EvictionPolicy, Eviction, EvictionDecision } from './evictions.js';
+export { decideEvictions } from './evictions.js';
+export type { AutoscaleInput, AutoscaleDecision, Recommendation } from './autoscale.js';
+export { decideReplicas, recommendReplicas, autoscaleTolerance } from './autoscale.js';
+export type { DrainInput, DrainPlan, DrainItem, DisruptionBudget } from './drain.js';
+export { planDrain, disruptionBudget } from './drain.js';
+export { scoreWeights } from './scores/weights.js';
+export { effectiveSpreadConstraints, systemDefaultSpread } from './scores/spread-constraints.js';
