@@ -23,6 +23,9 @@ import { registerDevice } from './fleet/registration.js';
 import { JoinTokens } from './fleet/tokens.js';
 import { HubLink } from './mqtt/hub-link.js';
 import { openLowdbStore } from './store/lowdb-store.js';
+import { DesiredStateController } from './workloads/desired-controller.js';
+import { placeReplicasSimply } from './workloads/simple-placement.js';
+import { registerWorkloadRoutes } from './api/routes/workloads.js';
 
 export interface RunningHub {
   apiUrl: string;
@@ -77,7 +80,7 @@ export async function startHub(config: HubConfig, log: Logger = createLogger('hu
   });
   client.on('error', (err) => log.warn(`broker connection: ${err.message}`));
 
-  const observer = new DeviceObserver({ devices: store.devices, events: store.events, feed, now, log: log.child('fleet') });
+  const observer = new DeviceObserver({ devices: store.devices, events: store.events, deviceState: store.deviceState, feed, now, log: log.child('fleet') });
   const link = new HubLink(
     client,
     {
@@ -85,11 +88,25 @@ export async function startHub(config: HubConfig, log: Logger = createLogger('hu
       status: (id, status) => observer.onStatus(id, status),
       facts: (id, facts) => observer.onFacts(id, facts),
       event: (id, event) => observer.onEvent(id, event),
+      reported: (id, reported) => observer.onReported(id, reported),
       other: (id) => observer.touch(id),
     },
     log.child('mqtt'),
   );
   await link.start();
+
+  const desiredState = new DesiredStateController({
+    store,
+    publish: (topic, payload, retain) => link.publish(topic, payload, { retain }),
+    place: (workload, devices, current) => placeReplicasSimply(workload, devices, current),
+    now,
+    log: log.child('desired'),
+  });
+  await desiredState.republishAll();
+  const stopWatchingDevices = feed.subscribe((_id, _type, aspect) => {
+    if (aspect !== 'reported') desiredState.request();
+  });
+  await desiredState.reconcile();
 
   const app = createApiServer({
     host: config.apiHost,
@@ -106,6 +123,7 @@ export async function startHub(config: HubConfig, log: Logger = createLogger('hu
   });
   registerDeviceRoutes(app, { devices: store.devices, events: store.events, feed, now });
   registerTokenRoutes(app, tokens);
+  registerWorkloadRoutes(app, { store, now, reconcile: () => desiredState.reconcile(), unplacedReasons: desiredState.unplacedReasons });
   registerStatsRoutes(app, {
     devices: store.devices,
     ...(broker ? { mqttClients: broker.connectedClients } : {}),
@@ -135,6 +153,8 @@ export async function startHub(config: HubConfig, log: Logger = createLogger('hu
       if (closed) return;
       closed = true;
       await app.close();
+      stopWatchingDevices();
+      desiredState.stop();
       await client.endAsync();
       await broker?.close();
       await store.close();

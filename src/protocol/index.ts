@@ -18,3 +18,4 @@ export * from './schemas/rpc.js';
 export * from './schemas/api.js';
 export * from './selector.js';
 export * from './schemas/cli-config.js';
+export * from './schemas/workload-api.js';

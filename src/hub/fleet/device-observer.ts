@@ -1,12 +1,14 @@
+import { eventSubjects } from '../store/records.js';
 import type { Logger } from '../../common/log.js';
-import type { DeviceEvent, DeviceStatus, Facts } from '../../protocol/index.js';
-import type { DeviceRepository, EventRepository } from '../store/repository.js';
+import type { DeviceEvent, DeviceStatus, Facts, ReportedState } from '../../protocol/index.js';
+import type { DeviceRepository, DeviceStateRepository, EventRepository } from '../store/repository.js';
 import type { DeviceFeed } from './device-feed.js';
 import { derivedLabels } from './derived-labels.js';
 
 export interface DeviceObserverDeps {
   devices: DeviceRepository;
   events: EventRepository;
+  deviceState: DeviceStateRepository;
   feed: DeviceFeed;
   now: () => Date;
   log: Logger;
@@ -39,7 +41,7 @@ export class DeviceObserver {
       await this.record(deviceId, { type: transition === 'online' ? 'Normal' : 'Warning', reason, message: `${transition}: ${why}, agent ${status.agentVersion}` });
       this.deps.log.info(`device ${deviceId} is ${transition} (${why})`);
     }
-    this.deps.feed.changed(deviceId, 'MODIFIED');
+    this.deps.feed.changed(deviceId, 'MODIFIED', 'status');
   }
 
   async onFacts(deviceId: string, facts: Facts): Promise<void> {
@@ -54,13 +56,24 @@ export class DeviceObserver {
       'lazy',
     );
     if (!updated) return this.unknown(deviceId, 'facts');
-    this.deps.feed.changed(deviceId, 'MODIFIED');
+    this.deps.feed.changed(deviceId, 'MODIFIED', 'facts');
   }
 
   async onEvent(deviceId: string, event: DeviceEvent): Promise<void> {
     if (!(await this.deps.devices.get(deviceId))) return this.unknown(deviceId, 'events');
-    await this.deps.events.append(deviceId, event);
+    await this.deps.events.append(eventSubjects.device(deviceId), event);
+    // Events about a workload's instance also belong to the workload's history.
+    if (event.object?.kind === 'Workload') {
+      await this.deps.events.append(eventSubjects.workload(event.object.name), { ...event, message: `${deviceId}: ${event.message}` });
+    }
     await this.touch(deviceId);
+  }
+
+  async onReported(deviceId: string, reported: ReportedState): Promise<void> {
+    if (!(await this.deps.devices.get(deviceId))) return this.unknown(deviceId, 'reported');
+    await this.deps.deviceState.putReported(deviceId, reported);
+    await this.touch(deviceId);
+    this.deps.feed.changed(deviceId, 'MODIFIED', 'reported');
   }
 
   /** Any message proves the device is alive. */
@@ -69,7 +82,7 @@ export class DeviceObserver {
   }
 
   private async record(deviceId: string, event: Omit<DeviceEvent, 'time'>): Promise<void> {
-    await this.deps.events.append(deviceId, { time: this.deps.now().toISOString(), ...event });
+    await this.deps.events.append(eventSubjects.device(deviceId), { time: this.deps.now().toISOString(), ...event });
   }
 
   private unknown(deviceId: string, channel: string): void {

@@ -1,3 +1,4 @@
+import { eventSubjects } from '../store/records.js';
 import { hashSecret, randomAlnum, randomSecret } from '../../common/ids.js';
 import type { Logger } from '../../common/log.js';
 import type { JoinRequest, JoinResponse } from '../../protocol/index.js';
@@ -60,13 +61,13 @@ export async function registerDevice(request: JoinRequest, deps: RegistrationDep
     };
   }
   await deps.devices.put(device, 'sync');
-  await deps.events.append(device.id, {
+  await deps.events.append(eventSubjects.device(device.id), {
     time: now,
     type: 'Normal',
     reason: existing ? 'Reregistered' : 'Registered',
     message: `${existing ? 'registered again' : 'registered'} with join token ${consumed.record.id} (agent ${request.agentVersion})`,
   });
-  deps.feed.changed(device.id, existing ? 'MODIFIED' : 'ADDED');
+  deps.feed.changed(device.id, existing ? 'MODIFIED' : 'ADDED', 'registration');
   deps.log.info(`device ${device.id} ${existing ? 're-registered' : 'registered'} (${request.hostname}, ${request.facts.arch})`);
   return { ok: true, deviceId: device.id, password, labels: device.labels, reregistered: existing !== undefined };
 }

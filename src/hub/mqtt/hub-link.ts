@@ -8,6 +8,7 @@ import {
   joinRequestSchema,
   parseTopic,
   payloadLimits,
+  reportedStateSchema,
   statusSchema,
   topics,
   type DeviceEvent,
@@ -15,6 +16,7 @@ import {
   type Facts,
   type JoinRequest,
   type JoinResponse,
+  type ReportedState,
 } from '../../protocol/index.js';
 
 /** What the hub does with each kind of validated inbound message. */
@@ -23,6 +25,7 @@ export interface InboundHandlers {
   status(deviceId: string, status: DeviceStatus): Promise<void>;
   facts(deviceId: string, facts: Facts): Promise<void>;
   event(deviceId: string, event: DeviceEvent): Promise<void>;
+  reported(deviceId: string, reported: ReportedState): Promise<void>;
   /** Channels a later controller owns; until then they only prove the device is alive. */
   other(deviceId: string, channel: string, payload: Buffer): Promise<void>;
 }
@@ -95,6 +98,10 @@ export class HubLink {
         if (channel === 'events') {
           const decoded = decodePayload(eventSchema, payload, payloadLimits.events);
           return decoded.ok ? this.handlers.event(deviceId, decoded.value) : this.drop(topic, decoded.error);
+        }
+        if (channel === 'reported') {
+          const decoded = decodePayload(reportedStateSchema, payload, payloadLimits.reported);
+          return decoded.ok ? this.handlers.reported(deviceId, decoded.value) : this.drop(topic, decoded.error);
         }
         if (channel === 'desired') return; // our own retained publication echoed back
         return this.handlers.other(deviceId, channel, payload);

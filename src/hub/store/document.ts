@@ -1,17 +1,27 @@
-import type { DeviceEvent, DeviceRecord, TokenRecord } from './records.js';
+import type { DesiredState, DeviceEvent, DeviceRecord, PlacementRecord, ReportedState, TokenRecord, WorkloadRecord } from './records.js';
 
-/** The whole store as one JSON document. Bump the version and add a migration for every shape change. */
+/**
+ * The whole store as one JSON document. Bump the version and add a migration for every change
+ * of an existing shape; new top-level collections need none (missing ones start empty).
+ */
 export const STORE_SCHEMA_VERSION = 1;
 
 export interface StoreDocument {
   schemaVersion: number;
   devices: Record<string, DeviceRecord>;
   tokens: Record<string, TokenRecord>;
+  /** Event history per subject: `device/<id>` or `workload/<name>`. */
   events: Record<string, DeviceEvent[]>;
+  workloads: Record<string, WorkloadRecord>;
+  placements: Record<string, PlacementRecord>;
+  /** The last desired document published to each device. */
+  desired: Record<string, DesiredState>;
+  /** The last state each device reported. */
+  reported: Record<string, ReportedState>;
 }
 
 export function emptyDocument(): StoreDocument {
-  return { schemaVersion: STORE_SCHEMA_VERSION, devices: {}, tokens: {}, events: {} };
+  return { schemaVersion: STORE_SCHEMA_VERSION, devices: {}, tokens: {}, events: {}, workloads: {}, placements: {}, desired: {}, reported: {} };
 }
 
 type Migration = (doc: Record<string, unknown>) => Record<string, unknown>;

@@ -2,10 +2,26 @@ import { Low, type Adapter } from 'lowdb';
 import { join } from 'node:path';
 import { CoalescingWriter, ensureDir, readFileIfExists, writeFileDurably } from '../../common/durable-file.js';
 import { emptyDocument, migrateDocument, type StoreDocument } from './document.js';
-import type { DeviceRecord, DeviceEvent, TokenRecord } from './records.js';
-import type { DeviceRepository, Durability, EventRepository, HubStore, TokenRepository } from './repository.js';
+import {
+  deviceRepository,
+  deviceStateRepository,
+  eventRepository,
+  placementRepository,
+  tokenRepository,
+  workloadRepository,
+  type Backing,
+} from './lowdb-repositories.js';
+import type {
+  DeviceRepository,
+  DeviceStateRepository,
+  Durability,
+  EventRepository,
+  HubStore,
+  PlacementRepository,
+  TokenRepository,
+  WorkloadRepository,
+} from './repository.js';
 
-const EVENTS_PER_DEVICE = 50;
 const LAZY_FLUSH_MS = 1000;
 
 /** lowdb adapter whose writes survive power loss (see writeFileDurably). */
@@ -37,77 +53,34 @@ export async function openLowdbStore(dataDir: string): Promise<HubStore> {
   return new LowdbStore(db);
 }
 
+/** The whole store is one JSON document in memory; writes of a burst are coalesced. */
 class LowdbStore implements HubStore {
   readonly devices: DeviceRepository;
   readonly tokens: TokenRepository;
   readonly events: EventRepository;
+  readonly workloads: WorkloadRepository;
+  readonly placements: PlacementRepository;
+  readonly deviceState: DeviceStateRepository;
   private readonly writer: CoalescingWriter;
-  private readonly hardwareIndex = new Map<string, string>();
   private lazyTimer: NodeJS.Timeout | undefined;
   private closed = false;
 
   constructor(private readonly db: Low<StoreDocument>) {
     this.writer = new CoalescingWriter(() => db.write());
-    for (const device of Object.values(db.data.devices)) this.hardwareIndex.set(device.hardwareId, device.id);
-    this.devices = {
-      get: async (id) => clone(this.doc.devices[id]),
-      findByHardwareId: async (hw) => {
-        const id = this.hardwareIndex.get(hw);
-        return id === undefined ? undefined : clone(this.doc.devices[id]);
-      },
-      list: async () => Object.values(this.doc.devices).map((d) => structuredClone(d)),
-      count: async () => {
-        const all = Object.values(this.doc.devices);
-        return { total: all.length, online: all.filter((d) => d.status?.state === 'online').length };
-      },
-      put: async (device, durability) => {
-        this.doc.devices[device.id] = structuredClone(device);
-        this.hardwareIndex.set(device.hardwareId, device.id);
-        await this.persist(durability);
-      },
-      update: async (id, change, durability) => this.updateDevice(id, change, durability),
-    };
-    this.tokens = {
-      get: async (id) => clone(this.doc.tokens[id]),
-      list: async () => Object.values(this.doc.tokens).map((t) => structuredClone(t)),
-      put: async (token) => {
-        this.doc.tokens[token.id] = structuredClone(token);
-        await this.persist('sync');
-      },
-      update: async (id, change) => {
-        const token = this.doc.tokens[id];
-        if (!token) return undefined;
-        change(token);
-        await this.persist('sync');
-        return structuredClone(token);
-      },
-    };
-    this.events = {
-      append: async (deviceId, event) => {
-        const list = (this.doc.events[deviceId] ??= []);
-        list.push(event);
-        if (list.length > EVENTS_PER_DEVICE) list.splice(0, list.length - EVENTS_PER_DEVICE);
-        await this.persist('lazy');
-      },
-      list: async (deviceId) => (this.doc.events[deviceId] ?? []).map((e: DeviceEvent) => ({ ...e })),
-    };
+    const hardwareIndex = new Map<string, string>();
+    for (const device of Object.values(db.data.devices)) hardwareIndex.set(device.hardwareId, device.id);
+    const backing: Backing = { doc: () => this.doc, persist: (d) => this.persist(d) };
+    this.devices = deviceRepository(backing, hardwareIndex);
+    this.tokens = tokenRepository(backing);
+    this.events = eventRepository(backing);
+    this.workloads = workloadRepository(backing);
+    this.placements = placementRepository(backing);
+    this.deviceState = deviceStateRepository(backing);
   }
 
   private get doc(): StoreDocument {
     if (this.closed) throw new Error('store is closed');
     return this.db.data;
-  }
-
-  private async updateDevice(
-    id: string,
-    change: (device: DeviceRecord) => void,
-    durability: Durability,
-  ): Promise<DeviceRecord | undefined> {
-    const device = this.doc.devices[id];
-    if (!device) return undefined;
-    change(device);
-    await this.persist(durability);
-    return structuredClone(device);
   }
 
   private persist(durability: Durability): Promise<void> {
@@ -130,9 +103,3 @@ class LowdbStore implements HubStore {
     this.closed = true;
   }
 }
-
-function clone<T>(value: T | undefined): T | undefined {
-  return value === undefined ? undefined : structuredClone(value);
-}
-
-export type { TokenRecord };

@@ -1,4 +1,4 @@
-import type { DeviceEvent, DeviceStatus, Facts, Labels, Taint } from '../../protocol/index.js';
+import type { DesiredState, DeviceEvent, DeviceStatus, Facts, Labels, ReportedState, Taint, WorkloadSpec } from '../../protocol/index.js';
 
 /** What the hub stores about a device. The credential is kept only as a hash. */
 export interface DeviceRecord {
@@ -38,4 +38,29 @@ export function tokenState(token: TokenRecord, now: Date): TokenState {
   return 'valid';
 }
 
-export type { DeviceEvent };
+/** A workload as applied, with its spec normalised by the protocol schema (defaults filled in). */
+export interface WorkloadRecord {
+  name: string;
+  labels: Labels;
+  annotations: Record<string, string>;
+  spec: WorkloadSpec;
+  /** Hash of the template: a new revision means instances must be replaced. */
+  revision: string;
+  createdAt: string;
+  updatedAt: string;
+}
+
+/** Where the hub placed each replica of a `replicas: N` workload (`replicas: all` needs none). */
+export interface PlacementRecord {
+  workload: string;
+  /** Replica ordinal → device id. */
+  replicas: Record<string, string>;
+}
+
+export type { DeviceEvent, DesiredState, ReportedState };
+
+/** Keys of the event history. */
+export const eventSubjects = {
+  device: (id: string): string => `device/${id}`,
+  workload: (name: string): string => `workload/${name}`,
+};

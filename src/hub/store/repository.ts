@@ -1,4 +1,4 @@
-import type { DeviceEvent, DeviceRecord, TokenRecord } from './records.js';
+import type { DesiredState, DeviceEvent, DeviceRecord, PlacementRecord, ReportedState, TokenRecord, WorkloadRecord } from './records.js';
 
 /**
  * The hub's storage seam. lowdb backs it on one machine; a shared database can back it when
@@ -29,15 +29,43 @@ export interface TokenRepository {
 }
 
 export interface EventRepository {
-  /** Appends to the device's bounded event history. */
-  append(deviceId: string, event: DeviceEvent): Promise<void>;
-  list(deviceId: string): Promise<DeviceEvent[]>;
+  /** Appends to a subject's bounded event history; subjects are `device/<id>` or `workload/<name>`. */
+  append(subject: string, event: DeviceEvent): Promise<void>;
+  list(subject: string): Promise<DeviceEvent[]>;
+}
+
+export interface WorkloadRepository {
+  get(name: string): Promise<WorkloadRecord | undefined>;
+  list(): Promise<WorkloadRecord[]>;
+  /** Stores several workloads in one durable write: an apply of many documents is all or nothing. */
+  putAll(workloads: WorkloadRecord[]): Promise<void>;
+  delete(name: string): Promise<boolean>;
+}
+
+export interface PlacementRepository {
+  get(workload: string): Promise<PlacementRecord | undefined>;
+  list(): Promise<PlacementRecord[]>;
+  put(placement: PlacementRecord): Promise<void>;
+  delete(workload: string): Promise<void>;
+}
+
+/** Per-device documents: what was sent (desired, durable) and what came back (reported, lazy). */
+export interface DeviceStateRepository {
+  desired(deviceId: string): Promise<DesiredState | undefined>;
+  allDesired(): Promise<Map<string, DesiredState>>;
+  putDesired(deviceId: string, desired: DesiredState): Promise<void>;
+  reported(deviceId: string): Promise<ReportedState | undefined>;
+  allReported(): Promise<Map<string, ReportedState>>;
+  putReported(deviceId: string, reported: ReportedState): Promise<void>;
 }
 
 export interface HubStore {
   readonly devices: DeviceRepository;
   readonly tokens: TokenRepository;
   readonly events: EventRepository;
+  readonly workloads: WorkloadRepository;
+  readonly placements: PlacementRepository;
+  readonly deviceState: DeviceStateRepository;
   /** Flushes lazy writes; the store is unusable afterwards. */
   close(): Promise<void>;
 }

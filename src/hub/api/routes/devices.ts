@@ -1,3 +1,4 @@
+import { eventSubjects } from '../../store/records.js';
 import type { FastifyInstance } from 'fastify';
 import { labelPatchSchema, parseSelector, selectorMatches, validate, type LabelSelector } from '../../../protocol/index.js';
 import type { DeviceFeed } from '../../fleet/device-feed.js';
@@ -53,7 +54,7 @@ export function registerDeviceRoutes(app: FastifyInstance, deps: DeviceRouteDeps
     const { id } = request.params as { id: string };
     const device = await deps.devices.get(id);
     if (!device) throw notFound(`device ${id}`);
-    return { ...deviceView(device), events: await deps.events.list(id) };
+    return { ...deviceView(device), events: await deps.events.list(eventSubjects.device(id)) };
   });
 
   app.patch('/v1/devices/:id/labels', async (request) => {
@@ -73,8 +74,8 @@ export function registerDeviceRoutes(app: FastifyInstance, deps: DeviceRouteDeps
       ...Object.entries(patch.value.set).map(([k, v]) => `${k}=${v}`),
       ...patch.value.remove.map((k) => `${k}-`),
     ].join(' ');
-    await deps.events.append(id, { time: deps.now().toISOString(), type: 'Normal', reason: 'Labeled', message: `labels changed: ${changes}` });
-    deps.feed.changed(id, 'MODIFIED');
+    await deps.events.append(eventSubjects.device(id), { time: deps.now().toISOString(), type: 'Normal', reason: 'Labeled', message: `labels changed: ${changes}` });
+    deps.feed.changed(id, 'MODIFIED', 'labels');
     return deviceView(updated);
   });
 }

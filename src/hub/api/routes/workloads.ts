@@ -1,0 +1,65 @@
+import type { FastifyInstance } from 'fastify';
+import { applyRequestSchema, validate, type ApplyResult } from '../../../protocol/index.js';
+import { eventSubjects } from '../../store/records.js';
+import type { HubStore } from '../../store/repository.js';
+import { ManifestError, parseManifests, recordFor } from '../../workloads/manifests.js';
+import { workloadView, type FleetState } from '../../workloads/workload-view.js';
+import { badRequest, notFound } from '../http-error.js';
+
+export interface WorkloadRouteDeps {
+  store: HubStore;
+  now: () => Date;
+  /** Recompute desired states after a change, and wait for it (so `get` right after shows it). */
+  reconcile(): Promise<void>;
+  unplacedReasons: ReadonlyMap<string, string>;
+}
+
+async function fleetState(deps: WorkloadRouteDeps): Promise<FleetState> {
+  const [desired, reported, devices] = await Promise.all([deps.store.deviceState.allDesired(), deps.store.deviceState.allReported(), deps.store.devices.list()]);
+  return { desired, reported, devices: new Map(devices.map((d) => [d.id, d])), unplacedReasons: deps.unplacedReasons };
+}
+
+export function registerWorkloadRoutes(app: FastifyInstance, deps: WorkloadRouteDeps): void {
+  app.post('/v1/apply', async (request): Promise<ApplyResult> => {
+    const body = validate(applyRequestSchema, request.body);
+    if (!body.ok) throw badRequest(body.error);
+    let manifests;
+    try {
+      manifests = parseManifests(body.value.manifests);
+    } catch (err) {
+      if (err instanceof ManifestError) throw badRequest(err.message);
+      throw err;
+    }
+    const now = deps.now().toISOString();
+    const planned = await Promise.all(manifests.map(async (m) => recordFor(m, await deps.store.workloads.get(m.metadata.name), now)));
+    const changed = planned.filter((p) => p.action !== 'unchanged').map((p) => p.record);
+    if (changed.length > 0) {
+      await deps.store.workloads.putAll(changed);
+      for (const p of planned.filter((x) => x.action !== 'unchanged')) {
+        await deps.store.events.append(eventSubjects.workload(p.record.name), { time: now, type: 'Normal', reason: p.action === 'created' ? 'Created' : 'Updated', message: `${p.action} (revision ${p.record.revision})` });
+      }
+      await deps.reconcile();
+    }
+    return { results: planned.map((p) => ({ kind: 'Workload', name: p.record.name, action: p.action })) };
+  });
+
+  app.get('/v1/workloads', async () => {
+    const fleet = await fleetState(deps);
+    const workloads = (await deps.store.workloads.list()).sort((a, b) => a.name.localeCompare(b.name));
+    return { items: workloads.map((w) => workloadView(w, fleet)) };
+  });
+
+  app.get('/v1/workloads/:name', async (request) => {
+    const { name } = request.params as { name: string };
+    const workload = await deps.store.workloads.get(name);
+    if (!workload) throw notFound(`workload ${name}`);
+    return { ...workloadView(workload, await fleetState(deps)), events: await deps.store.events.list(eventSubjects.workload(name)) };
+  });
+
+  app.delete('/v1/workloads/:name', async (request) => {
+    const { name } = request.params as { name: string };
+    if (!(await deps.store.workloads.delete(name))) throw notFound(`workload ${name}`);
+    await deps.reconcile();
+    return { kind: 'Workload', name, action: 'deleted' };
+  });
+}

@@ -1,0 +1,37 @@
+import { selectorMatches, type DesiredInstance } from '../../protocol/index.js';
+import type { DeviceRecord, PlacementRecord, WorkloadRecord } from '../store/records.js';
+
+/** The instance id of replica `ordinal`; a `replicas: all` workload has one instance per device, named like it. */
+export function instanceId(workload: string, ordinal?: number): string {
+  return ordinal === undefined ? workload : `${workload}-${ordinal}`;
+}
+
+/**
+ * What every device must run, from the workloads and their placements. Pure: the controller
+ * compares the result with what it published and sends only what changed.
+ */
+export function buildDesiredInstances(
+  workloads: readonly WorkloadRecord[],
+  placements: ReadonlyMap<string, PlacementRecord>,
+  devices: readonly DeviceRecord[],
+): Map<string, DesiredInstance[]> {
+  const byDevice = new Map<string, DesiredInstance[]>(devices.map((d) => [d.id, []]));
+  const add = (deviceId: string, instance: DesiredInstance): void => {
+    byDevice.get(deviceId)?.push(instance);
+  };
+  for (const workload of workloads) {
+    const base = { workload: workload.name, revision: workload.revision, template: workload.spec.template };
+    if (workload.spec.replicas === 'all') {
+      for (const device of devices) {
+        if (selectorMatches(device.labels, workload.spec.selector)) add(device.id, { id: instanceId(workload.name), ...base });
+      }
+      continue;
+    }
+    const placement = placements.get(workload.name);
+    for (const [ordinal, deviceId] of Object.entries(placement?.replicas ?? {})) {
+      if (Number(ordinal) < workload.spec.replicas) add(deviceId, { id: instanceId(workload.name, Number(ordinal)), ...base });
+    }
+  }
+  for (const list of byDevice.values()) list.sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
+  return byDevice;
+}

@@ -1,0 +1,46 @@
+import { z } from 'zod';
+import { isoTimeSchema } from './common.js';
+import { eventSchema } from './events.js';
+import { reportedInstanceSchema } from './reported.js';
+import { workloadSpecSchema } from './workload.js';
+
+/** `POST /v1/apply`: several manifests at once, validated one by one, stored all or nothing. */
+export const applyRequestSchema = z.strictObject({ manifests: z.array(z.unknown()).min(1).max(500) });
+export type ApplyRequest = z.infer<typeof applyRequestSchema>;
+
+export const applyResultSchema = z.object({
+  results: z.array(z.object({ kind: z.string(), name: z.string(), action: z.enum(['created', 'configured', 'unchanged']) })),
+});
+export type ApplyResult = z.infer<typeof applyResultSchema>;
+
+/** One instance as the hub last heard of it from its device. */
+export const instanceStatusSchema = reportedInstanceSchema.extend({
+  device: z.string(),
+  deviceState: z.enum(['online', 'offline', 'unknown']),
+  /** Whether the device has applied the generation that contains this instance. */
+  applied: z.boolean(),
+});
+export type InstanceStatus = z.infer<typeof instanceStatusSchema>;
+
+export const workloadViewSchema = z.object({
+  name: z.string(),
+  labels: z.record(z.string(), z.string()),
+  spec: workloadSpecSchema,
+  revision: z.string(),
+  createdAt: isoTimeSchema,
+  updatedAt: isoTimeSchema,
+  status: z.object({
+    /** Replicas asked for (for `replicas: all`, the number of matching devices). */
+    desired: z.number().int(),
+    placed: z.number().int(),
+    running: z.number().int(),
+    ready: z.number().int(),
+    /** Why replicas could not be placed, when some could not. */
+    unplacedReason: z.string().optional(),
+    instances: z.array(instanceStatusSchema),
+  }),
+});
+export type WorkloadView = z.infer<typeof workloadViewSchema>;
+
+export const workloadDetailSchema = workloadViewSchema.extend({ events: z.array(eventSchema) });
+export type WorkloadDetail = z.infer<typeof workloadDetailSchema>;
