@@ -1,5 +1,11 @@
 import { Command } from 'commander';
+import { applyCommand } from './commands/apply.js';
+import { deleteCommand } from './commands/delete.js';
 import { describeDeviceCommand } from './commands/describe-device.js';
+import { describeWorkloadCommand } from './commands/describe-workload.js';
+import { getWorkloadsCommand } from './commands/get-workloads.js';
+import { logsCommand } from './commands/logs.js';
+import { restartCommand } from './commands/restart.js';
 import { getDevicesCommand } from './commands/get-devices.js';
 import { labelDeviceCommand } from './commands/label-device.js';
 import { tokenCreateCommand } from './commands/token-create.js';
@@ -16,8 +22,12 @@ function verb(name: string, description: string, resources: Command[]): Command 
 /** The technician's commands; each lives in its own file under commands/. */
 export function technicianCommands(): Command[] {
   return [
-    verb('get', 'List resources (devices)', [getDevicesCommand()]),
-    verb('describe', 'Show one resource in detail', [describeDeviceCommand()]),
+    applyCommand(),
+    deleteCommand(),
+    verb('get', 'List resources (devices, workloads)', [getDevicesCommand(), getWorkloadsCommand()]),
+    verb('describe', 'Show one resource in detail', [describeDeviceCommand(), describeWorkloadCommand()]),
+    logsCommand(),
+    restartCommand(),
     verb('label', 'Change labels of a resource', [labelDeviceCommand()]),
     verb('token', 'Manage join tokens for registering devices', [tokenCreateCommand(), tokenListCommand(), tokenRevokeCommand()]),
   ];

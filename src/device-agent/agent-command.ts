@@ -11,6 +11,9 @@ export interface AgentFlags {
   factsFile?: string;
   keepalive: string;
   factsInterval: string;
+  crashBackoff: string;
+  containerNetwork: string;
+  registry?: string;
   logLevel?: string;
 }
 
@@ -32,6 +35,9 @@ export function agentConfigFromFlags(flags: AgentFlags, env: NodeJS.ProcessEnv =
     ...(flags.factsFile ? { factsFile: flags.factsFile } : {}),
     keepaliveSeconds: positive(flags.keepalive, '--keepalive'),
     factsIntervalSeconds: positive(flags.factsInterval, '--facts-interval'),
+    crashBackoffSeconds: positive(flags.crashBackoff, '--crash-backoff'),
+    containerNetwork: flags.containerNetwork,
+    ...(flags.registry ? { registry: flags.registry } : {}),
     logLevel: parseLogLevel(flags.logLevel ?? env['EDGEPILOT_LOG_LEVEL']),
   };
 }
@@ -47,6 +53,9 @@ export function agentCommand(): Command {
     .option('--facts-file <file>', 'JSON with facts that replace collected ones (simulation, tests)')
     .option('--keepalive <seconds>', 'MQTT keep-alive; the hub sees a dead link after 1.5x this', '30')
     .option('--facts-interval <seconds>', 'how often facts are checked for changes', '300')
+    .option('--crash-backoff <seconds>', 'first restart delay of a crashing instance, doubling to 5 min', '10')
+    .option('--container-network <name>', 'Docker network for containers', 'host')
+    .option('--registry <url>', 'image registry; without one, only images already on the device are used')
     .option('--log-level <level>', 'debug | info | warn | error')
     .addHelpText(
       'after',

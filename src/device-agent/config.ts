@@ -16,6 +16,12 @@ export interface AgentConfig {
   keepaliveSeconds: number;
   /** How often facts are collected again; they are published only when they changed. */
   factsIntervalSeconds: number;
+  /** First delay of the crash-loop backoff (Kubernetes: 10 s, doubling to 5 min). */
+  crashBackoffSeconds: number;
+  /** Docker network for containers: `host` on most boards, or a bridge network. */
+  containerNetwork: string;
+  /** Whether images may be pulled; without a registry only local images are used. */
+  registry?: string;
   logLevel: LogLevel;
 }
 
@@ -26,6 +32,8 @@ export function defaultAgentConfig(env: NodeJS.ProcessEnv = process.env): AgentC
     stateDir: env['EDGEPILOT_DATA_DIR'] ? join(env['EDGEPILOT_DATA_DIR'], 'agent') : join(dataHome(env), 'edgepilot', 'agent'),
     keepaliveSeconds: 30,
     factsIntervalSeconds: 300,
+    crashBackoffSeconds: 10,
+    containerNetwork: 'host',
     logLevel: 'info',
   };
 }

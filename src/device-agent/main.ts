@@ -7,7 +7,7 @@ import { fileURLToPath } from 'node:url';
 import { ensureDir } from '../common/durable-file.js';
 import { createLogger, type Logger } from '../common/log.js';
 import { AGENT_AND_HUB_VERSION } from '../common/version.js';
-import type { Facts } from '../protocol/index.js';
+import { decodePayload, desiredStateSchema, payloadLimits, topics, type Facts } from '../protocol/index.js';
 import type { AgentConfig } from './config.js';
 import { collectFacts, readFactsOverrides } from './facts/collect-facts.js';
 import { dockerSocketPath } from './facts/docker-probe.js';
@@ -17,6 +17,12 @@ import { enroll } from './identity/enroll.js';
 import { readBootId, resolveHardwareId } from './identity/hardware-id.js';
 import { loadIdentity } from './identity/identity-file.js';
 import { DeviceSession } from './session/device-session.js';
+import { LocalState } from './reconcile/local-state.js';
+import { kubernetesBackoff, type EventSink } from './reconcile/model.js';
+import { Reconciler } from './reconcile/reconciler.js';
+import { RpcServer } from './rpc/rpc-server.js';
+import { workloadHandlers } from './rpc/workload-handlers.js';
+import { createRuntimes } from './runtimes.js';
 
 /** The probe script beside this code: bundled (dist/facts-probe.mjs) or compiled (facts/probe-main.js). */
 function hostProbeScript(): string {
@@ -68,18 +74,61 @@ export async function startAgent(config: AgentConfig, log: Logger = createLogger
     connect,
     log: log.child('mqtt'),
   });
-  const facts = new FactsReporter(await gatherFacts(), session, gatherFacts, config.factsIntervalSeconds * 1000, log.child('facts'));
+  const initialFacts = await gatherFacts();
+  const facts = new FactsReporter(initialFacts, session, gatherFacts, config.factsIntervalSeconds * 1000, log.child('facts'));
+  const deviceId = identity.deviceId;
+  const runtimes = await createRuntimes({
+    stateDir: config.stateDir,
+    deviceId,
+    dockerAvailable: initialFacts.runtimes.docker.available,
+    dockerSocket,
+    containerNetwork: config.containerNetwork,
+    registryConfigured: config.registry !== undefined,
+    log,
+  });
+  const emitEvent: EventSink = (event) => session.event({ time: new Date().toISOString(), ...event });
+  const reconciler = new Reconciler({
+    runtimes,
+    state: new LocalState(config.stateDir, (m) => log.warn(m)),
+    publishReport: (report) => session.publishState('reported', report, true),
+    event: emitEvent,
+    now: Date.now,
+    backoff: { ...kubernetesBackoff, baseMs: config.crashBackoffSeconds * 1000 },
+    log: log.child('reconcile'),
+  });
+  const rpc = new RpcServer(
+    { ping: async () => ({ pong: true, generation: reconciler.generation ?? null }), ...workloadHandlers(reconciler, runtimes) },
+    (id, response) => session.publishResponse(id, response),
+    Date.now,
+    log.child('rpc'),
+  );
+  session.on('message', (topic, payload) => {
+    if (topic === topics.desired(deviceId)) {
+      if (payload.length === 0) return;
+      const decoded = decodePayload(desiredStateSchema, payload, payloadLimits.desired);
+      if (!decoded.ok) return log.warn(`dropped desired state: ${decoded.error}`);
+      void reconciler.setDesired(decoded.value).catch((err: unknown) => log.error(`storing desired state failed: ${(err as Error).message}`));
+    } else if (topic === topics.rpcRequest(deviceId)) {
+      void rpc.handle(payload);
+    }
+  });
+  session.on('connected', () => void reconciler.republish());
+  // Workloads start from the local copy before (and whether or not) the hub answers.
+  await reconciler.start();
   facts.start();
   session.start();
-  log.info(`agent ${AGENT_AND_HUB_VERSION} running as ${identity.deviceId} (state in ${config.stateDir})`);
+  log.info(`agent ${AGENT_AND_HUB_VERSION} running as ${deviceId} (state in ${config.stateDir}; runtimes: ${Object.keys(runtimes).join(', ')})`);
 
   return {
-    deviceId: identity.deviceId,
+    deviceId,
     session,
     async stop() {
       abort.abort(new Error('agent stopping'));
       facts.stop();
+      rpc.stop();
+      await reconciler.stop();
       await session.stop();
+      await Promise.all(Object.values(runtimes).map((r) => r?.close()));
     },
   };
 }

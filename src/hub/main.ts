@@ -26,6 +26,8 @@ import { openLowdbStore } from './store/lowdb-store.js';
 import { DesiredStateController } from './workloads/desired-controller.js';
 import { placeReplicasSimply } from './workloads/simple-placement.js';
 import { registerWorkloadRoutes } from './api/routes/workloads.js';
+import { registerWorkloadOpsRoutes } from './api/routes/workload-ops.js';
+import { DeviceRpc } from './rpc/device-rpc.js';
 
 export interface RunningHub {
   apiUrl: string;
@@ -80,6 +82,11 @@ export async function startHub(config: HubConfig, log: Logger = createLogger('hu
   });
   client.on('error', (err) => log.warn(`broker connection: ${err.message}`));
 
+  const rpc = new DeviceRpc(
+    (topic, payload) => link.publish(topic, payload),
+    async (id) => (await store.devices.get(id))?.status?.state === 'online',
+    log.child('rpc'),
+  );
   const observer = new DeviceObserver({ devices: store.devices, events: store.events, deviceState: store.deviceState, feed, now, log: log.child('fleet') });
   const link = new HubLink(
     client,
@@ -89,6 +96,7 @@ export async function startHub(config: HubConfig, log: Logger = createLogger('hu
       facts: (id, facts) => observer.onFacts(id, facts),
       event: (id, event) => observer.onEvent(id, event),
       reported: (id, reported) => observer.onReported(id, reported),
+      rpcResponse: (id, correlationId, payload) => rpc.onResponse(id, correlationId, payload),
       other: (id) => observer.touch(id),
     },
     log.child('mqtt'),
@@ -123,6 +131,7 @@ export async function startHub(config: HubConfig, log: Logger = createLogger('hu
   });
   registerDeviceRoutes(app, { devices: store.devices, events: store.events, feed, now });
   registerTokenRoutes(app, tokens);
+  registerWorkloadOpsRoutes(app, { store, rpc });
   registerWorkloadRoutes(app, { store, now, reconcile: () => desiredState.reconcile(), unplacedReasons: desiredState.unplacedReasons });
   registerStatsRoutes(app, {
     devices: store.devices,

@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { EventEmitter } from 'node:events';
 import type { MqttClient } from 'mqtt';
 import type { Logger } from '../../common/log.js';
-import { topics, type DeviceEvent, type DeviceStatus } from '../../protocol/index.js';
+import { topics, type DeviceEvent, type DeviceStatus, type RpcResponse } from '../../protocol/index.js';
 import { isAuthRefusal, type ConnectMqtt } from './mqtt-connect.js';
 
 export interface DeviceSessionOptions {
@@ -124,6 +124,12 @@ export class DeviceSession extends EventEmitter<{
   async publishRaw(topic: string, payload: string): Promise<void> {
     if (!this.client?.connected) return;
     await this.client.publishAsync(topic, payload, { qos: 0 });
+  }
+
+  /** Answers to the hub's requests; dropped while offline (the hub times out and says so). */
+  async publishResponse(correlationId: string, response: RpcResponse): Promise<void> {
+    if (!this.client?.connected) return;
+    await this.client.publishAsync(topics.rpcResponse(this.options.deviceId, correlationId), JSON.stringify(response), { qos: 1 });
   }
 
   event(event: DeviceEvent): void {

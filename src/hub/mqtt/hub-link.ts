@@ -26,6 +26,7 @@ export interface InboundHandlers {
   facts(deviceId: string, facts: Facts): Promise<void>;
   event(deviceId: string, event: DeviceEvent): Promise<void>;
   reported(deviceId: string, reported: ReportedState): Promise<void>;
+  rpcResponse(deviceId: string, correlationId: string, payload: Buffer): void;
   /** Channels a later controller owns; until then they only prove the device is alive. */
   other(deviceId: string, channel: string, payload: Buffer): Promise<void>;
 }
@@ -107,6 +108,7 @@ export class HubLink {
         return this.handlers.other(deviceId, channel, payload);
       }
       case 'rpc-response':
+        this.handlers.rpcResponse(address.deviceId, address.correlationId, payload);
         return this.handlers.other(address.deviceId, 'rpc', payload);
       case 'mcu-telemetry':
         return this.handlers.other(address.deviceId, 'telemetry', payload);

@@ -1,0 +1,133 @@
+import type { Logger } from '../../common/log.js';
+import type { InstanceRuntime, LogLine } from '../runtime/runtime.js';
+import { backoffDelay } from './backoff.js';
+import type { BackoffPolicy, EventSink, InstanceRecord, Step, StepKind } from './model.js';
+import type { Activity } from './report.js';
+
+/** A step kind without an executor does not compile: the map is checked against the Step union. */
+export type Executors = { [K in StepKind]: (step: Extract<Step, { kind: K }>, signal: AbortSignal) => Promise<void> };
+
+export interface ExecutorContext {
+  runtimeFor(kind: 'container' | 'process'): InstanceRuntime | undefined;
+  /** The runtime that holds instance `id` (from the last observation). */
+  runtimeOf(id: string, revision: string): InstanceRuntime | undefined;
+  records: Map<string, InstanceRecord>;
+  saveRecords(): Promise<void>;
+  activity: Map<string, Activity>;
+  failures: Map<string, string>;
+  event: EventSink;
+  now: () => number;
+  backoff: BackoffPolicy;
+  log: Logger;
+}
+
+const seconds = (ms: number): string => `${Math.round(ms / 1000)} s`;
+
+async function lastLines(runtime: InstanceRuntime, id: string, count: number): Promise<string[]> {
+  const lines: string[] = [];
+  const signal = AbortSignal.timeout(2000);
+  try {
+    for await (const line of runtime.logs(id, { tail: count, follow: false, signal }) as AsyncIterable<LogLine>) lines.push(line.text);
+  } catch {
+    // Logs are a courtesy for `describe`; never let them block a restart.
+  }
+  return lines.slice(-count);
+}
+
+function recordOf(ctx: ExecutorContext, id: string, workload: string): InstanceRecord {
+  let record = ctx.records.get(id);
+  if (!record) {
+    record = { id, workload, restarts: 0, crashStreak: 0 };
+    ctx.records.set(id, record);
+  }
+  return record;
+}
+
+export function createExecutors(ctx: ExecutorContext): Executors {
+  return {
+    async start(step, signal) {
+      const { instance } = step;
+      const runtime = ctx.runtimeFor(instance.template.runtime);
+      const record = recordOf(ctx, instance.id, instance.workload);
+      const object = { kind: 'Workload', name: instance.workload };
+      if (!runtime) throw new Error(`no ${instance.template.runtime} runtime`);
+      try {
+        ctx.activity.set(instance.id, 'pulling');
+        await runtime.prepare(instance, signal, (message) => ctx.log.info(`${instance.id}: ${message}`));
+        ctx.activity.set(instance.id, 'starting');
+        const started = await runtime.start(instance, signal);
+        if (step.reason === 'restart') record.restarts += 1;
+        if (step.reason === 'replace') Object.assign(record, { restarts: 0, crashStreak: 0 });
+        Object.assign(record, { lastStartedAt: ctx.now(), nextStartAt: undefined, lastError: undefined, restartRequested: false });
+        ctx.failures.delete(instance.id);
+        ctx.event({ type: 'Normal', reason: 'Started', message: `${instance.id} started (${step.reason}, revision ${instance.revision.slice(0, 8)}${started.containerId ? `, container ${started.containerId.slice(0, 12)}` : started.pid ? `, pid ${started.pid}` : ''})`, object });
+      } catch (err) {
+        if (signal.aborted) throw err;
+        const message = (err as Error).message;
+        record.crashStreak += 1;
+        const delay = backoffDelay(record.crashStreak, ctx.backoff);
+        Object.assign(record, { lastError: message, nextStartAt: ctx.now() + delay });
+        ctx.event({ type: 'Warning', reason: 'Failed', message: `${instance.id} could not start: ${message}; retrying in ${seconds(delay)}`, object });
+        ctx.log.warn(`${instance.id}: start failed: ${message}`);
+      } finally {
+        ctx.activity.delete(instance.id);
+        await ctx.saveRecords();
+      }
+    },
+
+    async stop(step, signal) {
+      const runtime = ctx.runtimeOf(step.id, step.revision);
+      if (!runtime) return;
+      ctx.activity.set(step.id, 'stopping');
+      try {
+        await runtime.stop(step.id, step.revision, step.graceSeconds, signal);
+        const record = ctx.records.get(step.id);
+        ctx.event({ type: step.reason.includes('liveness') ? 'Warning' : 'Normal', reason: 'Killing', message: `stopping ${step.id}: ${step.reason}`, ...(record ? { object: { kind: 'Workload', name: record.workload } } : {}) });
+      } finally {
+        ctx.activity.delete(step.id);
+      }
+    },
+
+    async remove(step) {
+      const runtime = ctx.runtimeOf(step.id, step.revision);
+      await runtime?.remove(step.id, step.revision);
+      if (step.reason === 'no longer desired') {
+        ctx.records.delete(step.id);
+        ctx.failures.delete(step.id);
+        await ctx.saveRecords();
+      }
+    },
+
+    async 'record-exit'(step) {
+      const o = step.observed;
+      const runtime = ctx.runtimeOf(o.id, o.revision);
+      const record = recordOf(ctx, o.id, o.workload);
+      const lines = runtime ? await lastLines(runtime, o.id, 10) : [];
+      Object.assign(record, {
+        lastExitAt: o.finishedAt?.getTime() ?? ctx.now(),
+        lastExitCode: o.exitCode ?? null,
+        lastExitKey: `${o.containerId ?? o.pid ?? ''}:${o.finishedAt?.getTime() ?? 'unknown'}`,
+        crashStreak: step.crashStreak,
+        nextStartAt: step.nextStartAt,
+        lastLogLines: lines,
+      });
+      const code = o.exitCode === null || o.exitCode === undefined ? 'an unknown code' : `code ${o.exitCode}${o.oomKilled ? ' (out of memory)' : ''}`;
+      const object = { kind: 'Workload', name: o.workload };
+      if (record.restartRequested) ctx.event({ type: 'Normal', reason: 'Restarting', message: `${o.id} stopped on request; starting again`, object });
+      else if (step.crashed && step.nextStartAt !== undefined) {
+        ctx.event({ type: 'Warning', reason: 'BackOff', message: `${o.id} exited with ${code}; restarting in ${seconds(Math.max(0, step.nextStartAt - ctx.now()))}`, object });
+      } else ctx.event({ type: o.exitCode === 0 ? 'Normal' : 'Warning', reason: o.exitCode === 0 ? 'Completed' : 'Failed', message: `${o.id} exited with ${code}`, object });
+      await ctx.saveRecords();
+    },
+
+    async wait() {
+      // Nothing to do now; the loop sleeps until the earliest wait.
+    },
+
+    async fail(step) {
+      if (ctx.failures.get(step.id) === step.reason) return;
+      ctx.failures.set(step.id, step.reason);
+      ctx.event({ type: 'Warning', reason: 'FailedCreate', message: `${step.id}: ${step.reason}`, object: { kind: 'Workload', name: step.workload } });
+    },
+  };
+}

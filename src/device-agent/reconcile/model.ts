@@ -1,0 +1,75 @@
+import type { DesiredInstance, DeviceEvent } from '../../protocol/index.js';
+import type { ObservedInstance } from '../runtime/runtime.js';
+
+/**
+ * The agent's own bookkeeping per instance id, kept durably beside the desired document so
+ * that restart counts and backoff survive an agent restart (the instance itself is adopted).
+ */
+export interface InstanceRecord {
+  id: string;
+  workload: string;
+  /** Restarts after the first start, as `kubectl get pods` counts them. */
+  restarts: number;
+  /** Consecutive failed runs; drives the crash-loop backoff, reset by a long healthy run. */
+  crashStreak: number;
+  lastStartedAt?: number;
+  lastExitAt?: number;
+  lastExitCode?: number | null;
+  /** Identifies the exit already accounted for (instance + finish time), so it counts once. */
+  lastExitKey?: string;
+  /** Earliest time of the next start after a failure. */
+  nextStartAt?: number;
+  lastError?: string;
+  lastLogLines?: string[];
+  /** A technician asked for a restart (`edgepilot restart`): not a crash, no backoff. */
+  restartRequested?: boolean;
+}
+
+/** Probe results for a running instance (see probes.ts). */
+export interface InstanceHealth {
+  /** false once the liveness probe failed failureThreshold times in a row. */
+  live: boolean;
+  /** undefined before the first readiness result. */
+  ready: boolean | undefined;
+}
+
+export interface BackoffPolicy {
+  baseMs: number;
+  maxMs: number;
+  /** A run this long resets the crash streak (Kubernetes: 10 minutes). */
+  resetAfterMs: number;
+}
+
+export const kubernetesBackoff: BackoffPolicy = { baseMs: 10_000, maxMs: 300_000, resetAfterMs: 600_000 };
+
+/** What `plan` sees: everything is data, the clock included. */
+export interface PlanInput {
+  now: number;
+  desired: readonly DesiredInstance[];
+  observed: readonly ObservedInstance[];
+  records: ReadonlyMap<string, InstanceRecord>;
+  health: ReadonlyMap<string, InstanceHealth>;
+  runtimes: { container: boolean; process: boolean };
+  backoff: BackoffPolicy;
+}
+
+/** Key of a concrete runtime instance: the same id can exist at two revisions during a replacement. */
+export function observedKey(o: Pick<ObservedInstance, 'id' | 'revision'>): string {
+  return `${o.id}@${o.revision}`;
+}
+
+export type Step =
+  /** Create and start `instance` (pulling its image first if needed). */
+  | { kind: 'start'; instance: DesiredInstance; reason: 'create' | 'restart' | 'replace' }
+  | { kind: 'stop'; id: string; revision: string; graceSeconds: number; reason: string }
+  | { kind: 'remove'; id: string; revision: string; reason: string }
+  /** Account for an exit once: streak, backoff deadline, last log lines, an event. */
+  | { kind: 'record-exit'; observed: ObservedInstance; crashed: boolean; nextStartAt: number | undefined; crashStreak: number }
+  /** Nothing to do before `until`; the loop sleeps until the earliest wait. */
+  | { kind: 'wait'; id: string; until: number; reason: string }
+  /** The instance cannot run here; reported as failed. */
+  | { kind: 'fail'; id: string; workload: string; reason: string };
+
+export type StepKind = Step['kind'];
+
+export type EventSink = (event: Omit<DeviceEvent, 'time'>) => void;
