@@ -24,7 +24,6 @@ import { JoinTokens } from './fleet/tokens.js';
 import { HubLink } from './mqtt/hub-link.js';
 import { openLowdbStore } from './store/lowdb-store.js';
 import { DesiredStateController } from './workloads/desired-controller.js';
-import { placeReplicasSimply } from './workloads/simple-placement.js';
 import { registerWorkloadRoutes } from './api/routes/workloads.js';
 import { registerWorkloadOpsRoutes } from './api/routes/workload-ops.js';
 import { DeviceRpc } from './rpc/device-rpc.js';
@@ -106,7 +105,6 @@ export async function startHub(config: HubConfig, log: Logger = createLogger('hu
   const desiredState = new DesiredStateController({
     store,
     publish: (topic, payload, retain) => link.publish(topic, payload, { retain }),
-    place: (workload, devices, current) => placeReplicasSimply(workload, devices, current),
     now,
     log: log.child('desired'),
   });

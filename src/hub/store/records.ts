@@ -1,3 +1,4 @@
+import type { PeripheralClaim } from '../../scheduler/index.js';
 import type { DesiredState, DeviceEvent, DeviceStatus, Facts, Labels, ReportedState, Taint, WorkloadSpec } from '../../protocol/index.js';
 
 /** What the hub stores about a device. The credential is kept only as a hash. */
@@ -55,6 +56,8 @@ export interface PlacementRecord {
   workload: string;
   /** Replica ordinal → device id. */
   replicas: Record<string, string>;
+  /** Replica ordinal → the MCUs / serial ports the scheduler gave it (held exclusively). */
+  peripherals?: Record<string, PeripheralClaim[]>;
 }
 
 export type { DeviceEvent, DesiredState, ReportedState };

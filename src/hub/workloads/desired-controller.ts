@@ -1,17 +1,14 @@
 import type { Logger } from '../../common/log.js';
 import { payloadLimits, topics, type DesiredInstance, type DesiredState } from '../../protocol/index.js';
-import { eventSubjects, type DeviceRecord, type PlacementRecord, type WorkloadRecord } from '../store/records.js';
+import { eventSubjects, type WorkloadRecord } from '../store/records.js';
 import type { HubStore } from '../store/repository.js';
 import { buildDesiredInstances } from './desired-documents.js';
 import { canonicalJson } from './revision.js';
-import type { PlacementDecision } from './simple-placement.js';
-
-export type PlaceReplicas = (workload: WorkloadRecord, devices: readonly DeviceRecord[], current: PlacementRecord | undefined, now: Date) => PlacementDecision;
+import { runPlacementPass } from './placement-pass.js';
 
 export interface DesiredControllerDeps {
   store: HubStore;
   publish(topic: string, payload: unknown, retain: boolean): Promise<void>;
-  place: PlaceReplicas;
   now: () => Date;
   log: Logger;
 }
@@ -29,6 +26,7 @@ export class DesiredStateController {
   private again = false;
   private timer: NodeJS.Timeout | undefined;
   private readonly lastUnplaced = new Map<string, string>();
+  private checkTimer: NodeJS.Timeout | undefined;
   readonly unplacedReasons = new Map<string, string>();
 
   constructor(private readonly deps: DesiredControllerDeps) {}
@@ -65,6 +63,7 @@ export class DesiredStateController {
 
   stop(): void {
     if (this.timer) clearTimeout(this.timer);
+    if (this.checkTimer) clearTimeout(this.checkTimer);
   }
 
   private async pass(): Promise<void> {
@@ -73,39 +72,44 @@ export class DesiredStateController {
     const published = await store.deviceState.allDesired();
     if (workloads.length === 0 && [...published.values()].every((d) => d.instances.length === 0)) return;
     const devices = await store.devices.list();
-    const placements = new Map((await store.placements.list()).map((p) => [p.workload, p]));
-    for (const workload of workloads) {
-      if (workload.spec.replicas === 'all') continue;
-      const current = placements.get(workload.name);
-      const decision = this.deps.place(workload, devices, current, now());
-      await this.recordPlacement(workload, current, decision);
-      placements.set(workload.name, { workload: workload.name, replicas: decision.replicas });
+    const current = new Map((await store.placements.list()).map((p) => [p.workload, p]));
+    const result = runPlacementPass({ now: now().getTime(), devices, workloads, placements: current, published });
+    for (const [name, placement] of result.placements) {
+      if (canonicalJson(current.get(name)) !== canonicalJson(placement)) await store.placements.put(placement);
     }
-    const wanted = buildDesiredInstances(workloads, placements, devices);
+    const time = now().toISOString();
+    for (const { workload, event } of result.events) await store.events.append(eventSubjects.workload(workload), { time, ...event });
+    await this.recordUnplaced(workloads, result.unplaced);
+    this.scheduleCheck(result.nextCheckAt);
+    const wanted = buildDesiredInstances(workloads, result.placements, result.everyDevice, devices);
     for (const [deviceId, instances] of wanted) {
       await this.sendIfChanged(deviceId, instances, published.get(deviceId));
     }
     log.debug(`desired state pass: ${workloads.length} workloads, ${devices.length} devices`);
   }
 
-  private async recordPlacement(workload: WorkloadRecord, current: PlacementRecord | undefined, decision: PlacementDecision): Promise<void> {
-    const { store, now } = this.deps;
-    const subject = eventSubjects.workload(workload.name);
-    const before = current?.replicas ?? {};
-    if (canonicalJson(before) !== canonicalJson(decision.replicas)) {
-      await store.placements.put({ workload: workload.name, replicas: decision.replicas });
-      for (const [ordinal, deviceId] of Object.entries(decision.replicas)) {
-        if (before[ordinal] === deviceId) continue;
-        await store.events.append(subject, { time: now().toISOString(), type: 'Normal', reason: 'Scheduled', message: `replica ${ordinal} placed on ${deviceId}` });
+  /** "0/5 devices fit: …" is an event once per change, and shown by get/describe while it holds. */
+  private async recordUnplaced(workloads: readonly WorkloadRecord[], unplaced: ReadonlyMap<string, string>): Promise<void> {
+    this.unplacedReasons.clear();
+    for (const w of workloads) {
+      const reason = unplaced.get(w.name);
+      if (!reason) {
+        this.lastUnplaced.delete(w.name);
+        continue;
       }
+      this.unplacedReasons.set(w.name, reason);
+      if (this.lastUnplaced.get(w.name) === reason) continue;
+      this.lastUnplaced.set(w.name, reason);
+      await this.deps.store.events.append(eventSubjects.workload(w.name), { time: this.deps.now().toISOString(), type: 'Warning', reason: 'FailedScheduling', message: reason });
     }
-    if (decision.unplacedReason) this.unplacedReasons.set(workload.name, decision.unplacedReason);
-    else this.unplacedReasons.delete(workload.name);
-    if (decision.unplacedReason && this.lastUnplaced.get(workload.name) !== decision.unplacedReason) {
-      await store.events.append(subject, { time: now().toISOString(), type: 'Warning', reason: 'FailedScheduling', message: decision.unplacedReason });
-    }
-    if (decision.unplacedReason) this.lastUnplaced.set(workload.name, decision.unplacedReason);
-    else this.lastUnplaced.delete(workload.name);
+  }
+
+  /** Wakes a pass when an offline device's grace period runs out. */
+  private scheduleCheck(at: number | undefined): void {
+    if (this.checkTimer) clearTimeout(this.checkTimer);
+    this.checkTimer = undefined;
+    if (at === undefined) return;
+    this.checkTimer = setTimeout(() => this.request(), Math.max(0, at - this.deps.now().getTime()) + 50);
   }
 
   private async sendIfChanged(deviceId: string, instances: DesiredInstance[], current: DesiredState | undefined): Promise<void> {

@@ -1,4 +1,4 @@
-import { selectorMatches, type DesiredInstance } from '../../protocol/index.js';
+import type { DesiredInstance } from '../../protocol/index.js';
 import type { DeviceRecord, PlacementRecord, WorkloadRecord } from '../store/records.js';
 
 /** The instance id of replica `ordinal`; a `replicas: all` workload has one instance per device, named like it. */
@@ -13,6 +13,7 @@ export function instanceId(workload: string, ordinal?: number): string {
 export function buildDesiredInstances(
   workloads: readonly WorkloadRecord[],
   placements: ReadonlyMap<string, PlacementRecord>,
+  everyDevice: ReadonlyMap<string, ReadonlySet<string>>,
   devices: readonly DeviceRecord[],
 ): Map<string, DesiredInstance[]> {
   const byDevice = new Map<string, DesiredInstance[]>(devices.map((d) => [d.id, []]));
@@ -22,9 +23,7 @@ export function buildDesiredInstances(
   for (const workload of workloads) {
     const base = { workload: workload.name, revision: workload.revision, template: workload.spec.template };
     if (workload.spec.replicas === 'all') {
-      for (const device of devices) {
-        if (selectorMatches(device.labels, workload.spec.selector)) add(device.id, { id: instanceId(workload.name), ...base });
-      }
+      for (const deviceId of everyDevice.get(workload.name) ?? []) add(deviceId, { id: instanceId(workload.name), ...base });
       continue;
     }
     const placement = placements.get(workload.name);

@@ -1,0 +1,130 @@
+import {
+  decideEvictions,
+  FleetState,
+  formatUnfitSummary,
+  placedInstance,
+  planEveryDeviceOnFleet,
+  type DeviceSnapshot,
+  type PlacedInstance,
+} from '../../scheduler/index.js';
+import type { DesiredState, DeviceEvent } from '../../protocol/index.js';
+import type { DeviceRecord, PlacementRecord, WorkloadRecord } from '../store/records.js';
+import { instanceId } from './desired-documents.js';
+
+export interface PlacementPassInput {
+  now: number;
+  devices: readonly DeviceRecord[];
+  workloads: readonly WorkloadRecord[];
+  placements: ReadonlyMap<string, PlacementRecord>;
+  /** What each device was last sent: tells which devices run a `replicas: all` instance. */
+  published: ReadonlyMap<string, DesiredState>;
+}
+
+export interface WorkloadEvent {
+  workload: string;
+  event: Omit<DeviceEvent, 'time'>;
+}
+
+export interface PlacementPassResult {
+  placements: Map<string, PlacementRecord>;
+  /** `replicas: all` workload → the devices that run it. */
+  everyDevice: Map<string, Set<string>>;
+  unplaced: Map<string, string>;
+  events: WorkloadEvent[];
+  /** When an offline device's grace period ends next: run a pass then. */
+  nextCheckAt: number | undefined;
+}
+
+function snapshotOf(device: DeviceRecord, instances: PlacedInstance[]): DeviceSnapshot {
+  const online = device.status?.state === 'online';
+  return {
+    id: device.id,
+    labels: device.labels,
+    taints: device.taints,
+    unschedulable: device.unschedulable,
+    online,
+    ready: online && device.facts !== undefined,
+    ...(!online && device.status ? { offlineSince: device.status.since } : {}),
+    ...(device.facts ? { facts: device.facts } : {}),
+    instances,
+  };
+}
+
+/** What occupies each device: placed replicas plus the `replicas: all` instances it was sent. */
+function occupancy(input: PlacementPassInput, placements: ReadonlyMap<string, PlacementRecord>): Map<string, PlacedInstance[]> {
+  const byName = new Map(input.workloads.map((w) => [w.name, w]));
+  const out = new Map<string, PlacedInstance[]>(input.devices.map((d) => [d.id, []]));
+  for (const placement of placements.values()) {
+    const workload = byName.get(placement.workload);
+    if (!workload) continue;
+    for (const [ordinal, deviceId] of Object.entries(placement.replicas)) {
+      out.get(deviceId)?.push(placedInstance(instanceId(workload.name, Number(ordinal)), workload.name, workload.spec.template, placement.peripherals?.[ordinal] ?? []));
+    }
+  }
+  for (const [deviceId, desired] of input.published) {
+    for (const instance of desired.instances) {
+      const workload = byName.get(instance.workload);
+      if (workload?.spec.replicas === 'all') out.get(deviceId)?.push(placedInstance(instance.id, workload.name, workload.spec.template));
+    }
+  }
+  return out;
+}
+
+/**
+ * One placement pass over the whole fleet, pure: evict replicas from devices offline past
+ * their grace, then place what is missing with the scheduler, `replicas: all` workloads first
+ * (like daemon pods), then `replicas: N` ones in name order. Every decision comes with an event.
+ */
+export function runPlacementPass(input: PlacementPassInput): PlacementPassResult {
+  const events: WorkloadEvent[] = [];
+  const placements = new Map([...input.placements].map(([k, v]) => [k, structuredClone(v)]));
+  const policies = new Map(input.workloads.map((w) => [w.name, w.spec]));
+  const before = occupancy(input, placements);
+  const eviction = decideEvictions({ devices: input.devices.map((d) => snapshotOf(d, before.get(d.id) ?? [])), workloads: policies, now: input.now });
+  for (const e of eviction.evictions) {
+    if (e.action !== 'move') continue;
+    const placement = placements.get(e.workload);
+    const ordinal = e.instanceId.slice(e.workload.length + 1);
+    if (placement?.replicas[ordinal] !== e.deviceId) continue;
+    delete placement.replicas[ordinal];
+    delete placement.peripherals?.[ordinal];
+    events.push({ workload: e.workload, event: { type: 'Warning', reason: 'Evicted', message: `replica ${ordinal} leaves ${e.deviceId}: ${e.reason}` } });
+  }
+  const fleet = new FleetState(
+    input.devices.map((d) => snapshotOf(d, occupancy(input, placements).get(d.id) ?? [])),
+    { now: input.now },
+  );
+  const everyDevice = new Map<string, Set<string>>();
+  const unplaced = new Map<string, string>();
+  const sorted = [...input.workloads].sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+  for (const workload of sorted.filter((w) => w.spec.replicas === 'all')) {
+    const plan = planEveryDeviceOnFleet(fleet, workload.name, workload.spec);
+    everyDevice.set(workload.name, new Set([...plan.keep, ...plan.placements.map((p) => p.deviceId)]));
+    if (plan.unfit.length > 0) unplaced.set(workload.name, formatUnfitSummary(0, plan.unfit.reduce((n, c) => n + c.devices, 0), plan.unfit));
+  }
+  for (const workload of sorted) {
+    const wanted = workload.spec.replicas;
+    if (wanted === 'all') continue;
+    const placement = placements.get(workload.name) ?? { workload: workload.name, replicas: {} };
+    placements.set(workload.name, placement);
+    for (const ordinal of Object.keys(placement.replicas)) {
+      if (Number(ordinal) < wanted) continue;
+      events.push({ workload: workload.name, event: { type: 'Normal', reason: 'ScaledDown', message: `replica ${ordinal} removed from ${placement.replicas[ordinal] ?? '?'}` } });
+      delete placement.replicas[ordinal];
+      delete placement.peripherals?.[ordinal];
+    }
+    const free = Array.from({ length: wanted }, (_, i) => String(i)).filter((o) => placement.replicas[o] === undefined);
+    if (free.length === 0) continue;
+    const result = fleet.place({ name: workload.name, spec: workload.spec, replicas: free.length });
+    result.placements.forEach((p, i) => {
+      const ordinal = free[i];
+      if (ordinal === undefined) return;
+      placement.replicas[ordinal] = p.deviceId;
+      if (p.peripherals.length > 0) (placement.peripherals ??= {})[ordinal] = [...p.peripherals];
+      const held = p.peripherals.map((c) => (c.kind === 'mcu' ? `MCU ${c.mcuId}` : `serial ${c.path}`));
+      events.push({ workload: workload.name, event: { type: 'Normal', reason: 'Scheduled', message: `replica ${ordinal} placed on ${p.deviceId}${held.length ? ` with ${held.join(', ')}` : ''}` } });
+    });
+    if (result.unplaced) unplaced.set(workload.name, `${result.unplaced.replicas} replica(s) unplaced: ${result.unplaced.summary}`);
+  }
+  return { placements, everyDevice, unplaced, events, nextCheckAt: eviction.nextCheckAt };
+}
