@@ -6,6 +6,10 @@ import { describeWorkloadCommand } from './commands/describe-workload.js';
 import { getWorkloadsCommand } from './commands/get-workloads.js';
 import { logsCommand } from './commands/logs.js';
 import { restartCommand } from './commands/restart.js';
+import { topCommand } from './commands/top.js';
+import { cordonCommand } from './commands/cordon.js';
+import { uncordonCommand } from './commands/uncordon.js';
+import { drainCommand } from './commands/drain.js';
 import { getDevicesCommand } from './commands/get-devices.js';
 import { labelDeviceCommand } from './commands/label-device.js';
 import { tokenCreateCommand } from './commands/token-create.js';
@@ -28,6 +32,10 @@ export function technicianCommands(): Command[] {
     verb('describe', 'Show one resource in detail', [describeDeviceCommand(), describeWorkloadCommand()]),
     logsCommand(),
     restartCommand(),
+    topCommand(),
+    cordonCommand(),
+    uncordonCommand(),
+    drainCommand(),
     verb('label', 'Change labels of a resource', [labelDeviceCommand()]),
     verb('token', 'Manage join tokens for registering devices', [tokenCreateCommand(), tokenListCommand(), tokenRevokeCommand()]),
   ];

@@ -12,6 +12,7 @@ export interface AgentFlags {
   keepalive: string;
   factsInterval: string;
   crashBackoff: string;
+  metricsInterval: string;
   containerNetwork: string;
   registry?: string;
   logLevel?: string;
@@ -36,6 +37,7 @@ export function agentConfigFromFlags(flags: AgentFlags, env: NodeJS.ProcessEnv =
     keepaliveSeconds: positive(flags.keepalive, '--keepalive'),
     factsIntervalSeconds: positive(flags.factsInterval, '--facts-interval'),
     crashBackoffSeconds: positive(flags.crashBackoff, '--crash-backoff'),
+    metricsIntervalSeconds: positive(flags.metricsInterval, '--metrics-interval'),
     containerNetwork: flags.containerNetwork,
     ...(flags.registry ? { registry: flags.registry } : {}),
     logLevel: parseLogLevel(flags.logLevel ?? env['EDGEPILOT_LOG_LEVEL']),
@@ -53,6 +55,7 @@ export function agentCommand(): Command {
     .option('--facts-file <file>', 'JSON with facts that replace collected ones (simulation, tests)')
     .option('--keepalive <seconds>', 'MQTT keep-alive; the hub sees a dead link after 1.5x this', '30')
     .option('--facts-interval <seconds>', 'how often facts are checked for changes', '300')
+    .option('--metrics-interval <seconds>', 'how often usage samples are sent', '15')
     .option('--crash-backoff <seconds>', 'first restart delay of a crashing instance, doubling to 5 min', '10')
     .option('--container-network <name>', 'Docker network for containers', 'host')
     .option('--registry <url>', 'image registry; without one, only images already on the device are used')

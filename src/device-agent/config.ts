@@ -16,6 +16,8 @@ export interface AgentConfig {
   keepaliveSeconds: number;
   /** How often facts are collected again; they are published only when they changed. */
   factsIntervalSeconds: number;
+  /** How often usage samples are sent (for `top` and autoscaling). */
+  metricsIntervalSeconds: number;
   /** First delay of the crash-loop backoff (Kubernetes: 10 s, doubling to 5 min). */
   crashBackoffSeconds: number;
   /** Docker network for containers: `host` on most boards, or a bridge network. */
@@ -33,6 +35,7 @@ export function defaultAgentConfig(env: NodeJS.ProcessEnv = process.env): AgentC
     keepaliveSeconds: 30,
     factsIntervalSeconds: 300,
     crashBackoffSeconds: 10,
+    metricsIntervalSeconds: 15,
     containerNetwork: 'host',
     logLevel: 'info',
   };

@@ -23,6 +23,8 @@ import { Reconciler } from './reconcile/reconciler.js';
 import { RpcServer } from './rpc/rpc-server.js';
 import { workloadHandlers } from './rpc/workload-handlers.js';
 import { createRuntimes } from './runtimes.js';
+import { MetricsReporter } from './metrics/metrics-reporter.js';
+import { withMetricsFile } from './metrics/custom-metrics.js';
 
 /** The probe script beside this code: bundled (dist/facts-probe.mjs) or compiled (facts/probe-main.js). */
 function hostProbeScript(): string {
@@ -88,6 +90,7 @@ export async function startAgent(config: AgentConfig, log: Logger = createLogger
   });
   const emitEvent: EventSink = (event) => session.event({ time: new Date().toISOString(), ...event });
   const reconciler = new Reconciler({
+    decorate: (instance) => withMetricsFile(instance, config.stateDir),
     runtimes,
     state: new LocalState(config.stateDir, (m) => log.warn(m)),
     publishReport: (report) => session.publishState('reported', report, true),
@@ -113,9 +116,18 @@ export async function startAgent(config: AgentConfig, log: Logger = createLogger
     }
   });
   session.on('connected', () => void reconciler.republish());
+  const metrics = new MetricsReporter({
+    stateDir: config.stateDir,
+    runtimes,
+    running: () => reconciler.observedInstances(),
+    publish: (sample) => session.publishState('metrics', sample, false),
+    intervalMs: config.metricsIntervalSeconds * 1000,
+    log: log.child('metrics'),
+  });
   // Workloads start from the local copy before (and whether or not) the hub answers.
   await reconciler.start();
   facts.start();
+  metrics.start();
   session.start();
   log.info(`agent ${AGENT_AND_HUB_VERSION} running as ${deviceId} (state in ${config.stateDir}; runtimes: ${Object.keys(runtimes).join(', ')})`);
 
@@ -125,6 +137,7 @@ export async function startAgent(config: AgentConfig, log: Logger = createLogger
     async stop() {
       abort.abort(new Error('agent stopping'));
       facts.stop();
+      metrics.stop();
       rpc.stop();
       await reconciler.stop();
       await session.stop();

@@ -15,6 +15,8 @@ export interface HubConfig {
   advertiseBroker?: string;
   /** Write a CLI config with the hub URL and the new admin token on first start, if none exists there. */
   cliConfigPath?: string;
+  /** How often autoscaled workloads are evaluated (HPA's sync period is 15 s). */
+  autoscaleIntervalSeconds: number;
   logLevel: LogLevel;
 }
 
@@ -25,6 +27,7 @@ export function defaultHubConfig(env: NodeJS.ProcessEnv = process.env): HubConfi
     apiPort: 7080,
     mqttHost: '0.0.0.0',
     mqttPort: 1883,
+    autoscaleIntervalSeconds: 15,
     logLevel: 'info',
   };
 }

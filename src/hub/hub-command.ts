@@ -10,7 +10,14 @@ export interface HubFlags {
   broker?: string;
   advertiseBroker?: string;
   writeConfig: boolean;
+  autoscaleInterval: string;
   logLevel?: string;
+}
+
+function positiveSeconds(value: string, flag: string): number {
+  const n = Number(value);
+  if (!Number.isFinite(n) || n <= 0) throw new Error(`${flag} must be a positive number of seconds, not "${value}"`);
+  return n;
 }
 
 export function hubConfigFromFlags(flags: HubFlags, env: NodeJS.ProcessEnv = process.env): HubConfig {
@@ -27,6 +34,7 @@ export function hubConfigFromFlags(flags: HubFlags, env: NodeJS.ProcessEnv = pro
     ...(flags.broker ? { externalBroker: flags.broker } : {}),
     ...(flags.advertiseBroker ? { advertiseBroker: flags.advertiseBroker } : {}),
     ...(flags.writeConfig ? { cliConfigPath: defaultCliConfigPath(env) } : {}),
+    autoscaleIntervalSeconds: positiveSeconds(flags.autoscaleInterval, '--autoscale-interval'),
     logLevel: parseLogLevel(flags.logLevel ?? env['EDGEPILOT_LOG_LEVEL']),
   };
 }
@@ -38,6 +46,7 @@ export function addHubOptions(command: Command): Command {
     .option('--mqtt-listen <host:port>', 'embedded MQTT broker address', '0.0.0.0:1883')
     .option('--broker <url>', 'use an external broker (mqtt://user:pass@host:1883) instead of the embedded one')
     .option('--advertise-broker <url>', 'broker URL agents are told to use (default: the API host on the broker port)')
+    .option('--autoscale-interval <seconds>', 'how often autoscaled workloads are evaluated', '15')
     .option('--no-write-config', 'do not write ~/.config/edgepilot/config.yaml on first start')
     .option('--log-level <level>', 'debug | info | warn | error');
 }

@@ -27,6 +27,10 @@ import { DesiredStateController } from './workloads/desired-controller.js';
 import { registerWorkloadRoutes } from './api/routes/workloads.js';
 import { registerWorkloadOpsRoutes } from './api/routes/workload-ops.js';
 import { DeviceRpc } from './rpc/device-rpc.js';
+import { UsageStore } from './fleet/usage-store.js';
+import { Autoscaler } from './workloads/autoscaler.js';
+import { registerTopRoutes } from './api/routes/top.js';
+import { registerDeviceSchedulingRoutes } from './api/routes/device-scheduling.js';
 
 export interface RunningHub {
   apiUrl: string;
@@ -81,6 +85,7 @@ export async function startHub(config: HubConfig, log: Logger = createLogger('hu
   });
   client.on('error', (err) => log.warn(`broker connection: ${err.message}`));
 
+  const usage = new UsageStore();
   const rpc = new DeviceRpc(
     (topic, payload) => link.publish(topic, payload),
     async (id) => (await store.devices.get(id))?.status?.state === 'online',
@@ -96,6 +101,10 @@ export async function startHub(config: HubConfig, log: Logger = createLogger('hu
       event: (id, event) => observer.onEvent(id, event),
       reported: (id, reported) => observer.onReported(id, reported),
       rpcResponse: (id, correlationId, payload) => rpc.onResponse(id, correlationId, payload),
+      metrics: async (id, sample) => {
+        usage.record(id, sample, Date.now());
+        await observer.touch(id);
+      },
       other: (id) => observer.touch(id),
     },
     log.child('mqtt'),
@@ -110,9 +119,11 @@ export async function startHub(config: HubConfig, log: Logger = createLogger('hu
   });
   await desiredState.republishAll();
   const stopWatchingDevices = feed.subscribe((_id, _type, aspect) => {
-    if (aspect !== 'reported') desiredState.request();
+    if (aspect !== 'reported' || desiredState.wantsReports) desiredState.request();
   });
   await desiredState.reconcile();
+  const autoscaler = new Autoscaler({ store, usage, now: Date.now, intervalMs: config.autoscaleIntervalSeconds * 1000, replicasChanged: () => desiredState.request(), log: log.child('autoscaler') });
+  autoscaler.start();
 
   const app = createApiServer({
     host: config.apiHost,
@@ -130,6 +141,8 @@ export async function startHub(config: HubConfig, log: Logger = createLogger('hu
   registerDeviceRoutes(app, { devices: store.devices, events: store.events, feed, now });
   registerTokenRoutes(app, tokens);
   registerWorkloadOpsRoutes(app, { store, rpc });
+  registerDeviceSchedulingRoutes(app, { devices: store.devices, events: store.events, feed, now, replan: () => desiredState.reconcile() });
+  registerTopRoutes(app, { store, usage, now: Date.now, maxAgeMs: 120_000 });
   registerWorkloadRoutes(app, { store, now, reconcile: () => desiredState.reconcile(), unplacedReasons: desiredState.unplacedReasons });
   registerStatsRoutes(app, {
     devices: store.devices,
@@ -161,6 +174,7 @@ export async function startHub(config: HubConfig, log: Logger = createLogger('hu
       closed = true;
       await app.close();
       stopWatchingDevices();
+      autoscaler.stop();
       desiredState.stop();
       await client.endAsync();
       await broker?.close();

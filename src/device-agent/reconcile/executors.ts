@@ -1,4 +1,5 @@
 import type { Logger } from '../../common/log.js';
+import type { DesiredInstance } from '../../protocol/index.js';
 import type { InstanceRuntime, LogLine } from '../runtime/runtime.js';
 import { backoffDelay } from './backoff.js';
 import type { BackoffPolicy, EventSink, InstanceRecord, Step, StepKind } from './model.js';
@@ -8,6 +9,8 @@ import type { Activity } from './report.js';
 export type Executors = { [K in StepKind]: (step: Extract<Step, { kind: K }>, signal: AbortSignal) => Promise<void> };
 
 export interface ExecutorContext {
+  /** Adds what the agent gives every instance (the metrics file) before it starts. */
+  decorate(instance: DesiredInstance): Promise<DesiredInstance>;
   runtimeFor(kind: 'container' | 'process'): InstanceRuntime | undefined;
   /** The runtime that holds instance `id` (from the last observation). */
   runtimeOf(id: string, revision: string): InstanceRuntime | undefined;
@@ -46,7 +49,7 @@ function recordOf(ctx: ExecutorContext, id: string, workload: string): InstanceR
 export function createExecutors(ctx: ExecutorContext): Executors {
   return {
     async start(step, signal) {
-      const { instance } = step;
+      const instance = await ctx.decorate(step.instance);
       const runtime = ctx.runtimeFor(instance.template.runtime);
       const record = recordOf(ctx, instance.id, instance.workload);
       const object = { kind: 'Workload', name: instance.workload };

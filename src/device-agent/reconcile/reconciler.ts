@@ -1,5 +1,5 @@
 import type { Logger } from '../../common/log.js';
-import type { DesiredState, ReportedState } from '../../protocol/index.js';
+import type { DesiredInstance, DesiredState, ReportedState } from '../../protocol/index.js';
 import type { InstanceRuntime, ObservedInstance } from '../runtime/runtime.js';
 import { createExecutors, type Executors } from './executors.js';
 import type { LocalState } from './local-state.js';
@@ -9,6 +9,7 @@ import { ProbeManager } from './probes.js';
 import { reportInstances, type Activity } from './report.js';
 
 export interface ReconcilerDeps {
+  decorate(instance: DesiredInstance): Promise<DesiredInstance>;
   runtimes: { container?: InstanceRuntime; process?: InstanceRuntime };
   state: LocalState;
   /** Publishes the report (retained); false when offline, and it is sent again on reconnect. */
@@ -45,6 +46,7 @@ export class Reconciler {
   constructor(private readonly deps: ReconcilerDeps) {
     this.probes = new ProbeManager(() => this.kick(), deps.log.child('probes'));
     this.executors = createExecutors({
+      decorate: deps.decorate,
       runtimeFor: (kind) => deps.runtimes[kind],
       runtimeOf: (id, revision) => {
         const o = this.observed.find((x) => x.id === id && x.revision === revision);
@@ -100,6 +102,11 @@ export class Reconciler {
     await this.deps.state.saveRecords(this.records);
     this.kick();
     return ids;
+  }
+
+  /** Everything last observed (for metrics). */
+  observedInstances(): ObservedInstance[] {
+    return this.observed;
   }
 
   /** Instances of a workload as last observed here (for logs). */

@@ -11,6 +11,7 @@ export function deviceView(device: DeviceRecord): DeviceView {
     labels: device.labels,
     taints: device.taints,
     unschedulable: device.unschedulable,
+    draining: device.draining ?? false,
     registeredAt: device.registeredAt,
     state: status?.state ?? 'unknown',
     ...(status ? { stateSince: status.since, agentVersion: status.agentVersion, bootId: status.bootId } : {}),

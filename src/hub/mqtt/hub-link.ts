@@ -8,6 +8,7 @@ import {
   joinRequestSchema,
   parseTopic,
   payloadLimits,
+  metricsSchema,
   reportedStateSchema,
   statusSchema,
   topics,
@@ -16,6 +17,7 @@ import {
   type Facts,
   type JoinRequest,
   type JoinResponse,
+  type MetricsSample,
   type ReportedState,
 } from '../../protocol/index.js';
 
@@ -27,6 +29,7 @@ export interface InboundHandlers {
   event(deviceId: string, event: DeviceEvent): Promise<void>;
   reported(deviceId: string, reported: ReportedState): Promise<void>;
   rpcResponse(deviceId: string, correlationId: string, payload: Buffer): void;
+  metrics(deviceId: string, sample: MetricsSample): Promise<void>;
   /** Channels a later controller owns; until then they only prove the device is alive. */
   other(deviceId: string, channel: string, payload: Buffer): Promise<void>;
 }
@@ -103,6 +106,10 @@ export class HubLink {
         if (channel === 'reported') {
           const decoded = decodePayload(reportedStateSchema, payload, payloadLimits.reported);
           return decoded.ok ? this.handlers.reported(deviceId, decoded.value) : this.drop(topic, decoded.error);
+        }
+        if (channel === 'metrics') {
+          const decoded = decodePayload(metricsSchema, payload, payloadLimits.metrics);
+          return decoded.ok ? this.handlers.metrics(deviceId, decoded.value) : this.drop(topic, decoded.error);
         }
         if (channel === 'desired') return; // our own retained publication echoed back
         return this.handlers.other(deviceId, channel, payload);

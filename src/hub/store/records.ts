@@ -9,6 +9,8 @@ export interface DeviceRecord {
   labels: Labels;
   taints: Taint[];
   unschedulable: boolean;
+  /** `edgepilot drain`: replicas are being moved off, within each workload's maxUnavailable. */
+  draining?: boolean;
   credentialHash: string;
   registeredAt: string;
   joinedWithToken: string;
@@ -58,6 +60,8 @@ export interface PlacementRecord {
   replicas: Record<string, string>;
   /** Replica ordinal → the MCUs / serial ports the scheduler gave it (held exclusively). */
   peripherals?: Record<string, PeripheralClaim[]>;
+  /** Set by the autoscaler; the workload then runs this many replicas instead of spec.replicas. */
+  autoscaledReplicas?: number;
 }
 
 export type { DeviceEvent, DesiredState, ReportedState };

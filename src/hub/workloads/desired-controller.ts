@@ -1,5 +1,5 @@
 import type { Logger } from '../../common/log.js';
-import { payloadLimits, topics, type DesiredInstance, type DesiredState } from '../../protocol/index.js';
+import { payloadLimits, topics, type DesiredInstance, type DesiredState, type ReportedState } from '../../protocol/index.js';
 import { eventSubjects, type WorkloadRecord } from '../store/records.js';
 import type { HubStore } from '../store/repository.js';
 import { buildDesiredInstances } from './desired-documents.js';
@@ -11,6 +11,19 @@ export interface DesiredControllerDeps {
   publish(topic: string, payload: unknown, retain: boolean): Promise<void>;
   now: () => Date;
   log: Logger;
+}
+
+/** `device/instance` of instances reported running and ready at the revision they were sent. */
+function readyInstances(workloads: readonly WorkloadRecord[], published: ReadonlyMap<string, DesiredState>, reported: ReadonlyMap<string, ReportedState>): Set<string> {
+  const revisions = new Map(workloads.map((w) => [w.name, w.revision]));
+  const ready = new Set<string>();
+  for (const [deviceId, desired] of published) {
+    const seen = reported.get(deviceId)?.instances ?? [];
+    for (const i of desired.instances) {
+      if (seen.some((r) => r.id === i.id && r.revision === revisions.get(i.workload) && r.ready)) ready.add(`${deviceId}/${i.id}`);
+    }
+  }
+  return ready;
 }
 
 /** Device changes come in bursts (a registration storm): recompute at most this often. */
@@ -28,6 +41,8 @@ export class DesiredStateController {
   private readonly lastUnplaced = new Map<string, string>();
   private checkTimer: NodeJS.Timeout | undefined;
   readonly unplacedReasons = new Map<string, string>();
+  /** While a device drains, readiness reports decide when the next replica may move. */
+  wantsReports = false;
 
   constructor(private readonly deps: DesiredControllerDeps) {}
 
@@ -72,8 +87,10 @@ export class DesiredStateController {
     const published = await store.deviceState.allDesired();
     if (workloads.length === 0 && [...published.values()].every((d) => d.instances.length === 0)) return;
     const devices = await store.devices.list();
+    this.wantsReports = devices.some((d) => d.draining);
     const current = new Map((await store.placements.list()).map((p) => [p.workload, p]));
-    const result = runPlacementPass({ now: now().getTime(), devices, workloads, placements: current, published });
+    const ready = readyInstances(workloads, published, await store.deviceState.allReported());
+    const result = runPlacementPass({ now: now().getTime(), devices, workloads, placements: current, published, ready });
     for (const [name, placement] of result.placements) {
       if (canonicalJson(current.get(name)) !== canonicalJson(placement)) await store.placements.put(placement);
     }

@@ -28,7 +28,7 @@ export function buildDesiredInstances(
     }
     const placement = placements.get(workload.name);
     for (const [ordinal, deviceId] of Object.entries(placement?.replicas ?? {})) {
-      if (Number(ordinal) < workload.spec.replicas) add(deviceId, { id: instanceId(workload.name, Number(ordinal)), ...base });
+      add(deviceId, { id: instanceId(workload.name, Number(ordinal)), ...base });
     }
   }
   for (const list of byDevice.values()) list.sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));

@@ -1,5 +1,8 @@
 import {
   decideEvictions,
+  disruptionBudget,
+  planDrain,
+  type DisruptionBudget,
   FleetState,
   formatUnfitSummary,
   placedInstance,
@@ -10,6 +13,7 @@ import {
 import type { DesiredState, DeviceEvent } from '../../protocol/index.js';
 import type { DeviceRecord, PlacementRecord, WorkloadRecord } from '../store/records.js';
 import { instanceId } from './desired-documents.js';
+import { effectiveReplicas } from './autoscaler.js';
 
 export interface PlacementPassInput {
   now: number;
@@ -18,6 +22,8 @@ export interface PlacementPassInput {
   placements: ReadonlyMap<string, PlacementRecord>;
   /** What each device was last sent: tells which devices run a `replicas: all` instance. */
   published: ReadonlyMap<string, DesiredState>;
+  /** `device/instance` of every instance running and ready at its workload's current revision. */
+  ready: ReadonlySet<string>;
 }
 
 export interface WorkloadEvent {
@@ -70,6 +76,39 @@ function occupancy(input: PlacementPassInput, placements: ReadonlyMap<string, Pl
   return out;
 }
 
+/** Moves replicas off draining devices as far as each workload's maxUnavailable allows now. */
+function drainDevices(input: PlacementPassInput, placements: Map<string, PlacementRecord>, events: WorkloadEvent[]): void {
+  const draining = input.devices.filter((d) => d.draining);
+  if (draining.length === 0) return;
+  const byName = new Map(input.workloads.map((w) => [w.name, w]));
+  const budgets = new Map<string, DisruptionBudget>();
+  for (const workload of input.workloads) {
+    const placement = placements.get(workload.name);
+    const wanted = effectiveReplicas(workload, placement?.autoscaledReplicas);
+    if (wanted === 'all') {
+      budgets.set(workload.name, disruptionBudget({ ...workload.spec, replicas: 'all' }, 0));
+      continue;
+    }
+    const ready = Object.entries(placement?.replicas ?? {}).filter(([o, d]) => input.ready.has(`${d}/${instanceId(workload.name, Number(o))}`)).length;
+    budgets.set(workload.name, disruptionBudget({ ...workload.spec, replicas: wanted }, Math.max(0, wanted - ready)));
+  }
+  const occupied = occupancy(input, placements);
+  for (const device of draining) {
+    const instances = occupied.get(device.id) ?? [];
+    const notReady = new Set(instances.filter((i) => !input.ready.has(`${device.id}/${i.id}`)).map((i) => i.id));
+    const plan = planDrain({ device: snapshotOf(device, instances), budgets, notReady });
+    for (const item of plan.move) {
+      const workload = byName.get(item.workload);
+      const placement = placements.get(item.workload);
+      const ordinal = item.instanceId.slice(item.workload.length + 1);
+      if (!workload || placement?.replicas[ordinal] !== device.id) continue;
+      delete placement.replicas[ordinal];
+      delete placement.peripherals?.[ordinal];
+      events.push({ workload: item.workload, event: { type: 'Normal', reason: 'Drained', message: `replica ${ordinal} leaves ${device.id} (${item.reason})` } });
+    }
+  }
+}
+
 /**
  * One placement pass over the whole fleet, pure: evict replicas from devices offline past
  * their grace, then place what is missing with the scheduler, `replicas: all` workloads first
@@ -90,6 +129,7 @@ export function runPlacementPass(input: PlacementPassInput): PlacementPassResult
     delete placement.peripherals?.[ordinal];
     events.push({ workload: e.workload, event: { type: 'Warning', reason: 'Evicted', message: `replica ${ordinal} leaves ${e.deviceId}: ${e.reason}` } });
   }
+  drainDevices(input, placements, events);
   const fleet = new FleetState(
     input.devices.map((d) => snapshotOf(d, occupancy(input, placements).get(d.id) ?? [])),
     { now: input.now },
@@ -103,9 +143,9 @@ export function runPlacementPass(input: PlacementPassInput): PlacementPassResult
     if (plan.unfit.length > 0) unplaced.set(workload.name, formatUnfitSummary(0, plan.unfit.reduce((n, c) => n + c.devices, 0), plan.unfit));
   }
   for (const workload of sorted) {
-    const wanted = workload.spec.replicas;
-    if (wanted === 'all') continue;
     const placement = placements.get(workload.name) ?? { workload: workload.name, replicas: {} };
+    const wanted = effectiveReplicas(workload, placement.autoscaledReplicas);
+    if (wanted === 'all') continue;
     placements.set(workload.name, placement);
     for (const ordinal of Object.keys(placement.replicas)) {
       if (Number(ordinal) < wanted) continue;

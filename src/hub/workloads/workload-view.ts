@@ -1,11 +1,14 @@
 import type { DesiredState, InstanceStatus, ReportedState, WorkloadView } from '../../protocol/index.js';
 import type { DeviceRecord, WorkloadRecord } from '../store/records.js';
+import { effectiveReplicas } from './autoscaler.js';
 
 export interface FleetState {
   desired: ReadonlyMap<string, DesiredState>;
   reported: ReadonlyMap<string, ReportedState>;
   devices: ReadonlyMap<string, DeviceRecord>;
   unplacedReasons: ReadonlyMap<string, string>;
+  /** Replica counts set by the autoscaler, by workload. */
+  autoscaled: ReadonlyMap<string, number>;
 }
 
 /** A workload with what every device says about its instances. */
@@ -37,7 +40,7 @@ export function workloadView(workload: WorkloadRecord, fleet: FleetState): Workl
     createdAt: workload.createdAt,
     updatedAt: workload.updatedAt,
     status: {
-      desired: workload.spec.replicas === 'all' ? instances.length : workload.spec.replicas,
+      desired: workload.spec.replicas === 'all' ? instances.length : (effectiveReplicas(workload, fleet.autoscaled.get(workload.name)) as number),
       placed: instances.length,
       running: current.filter((i) => i.phase === 'running').length,
       ready: current.filter((i) => i.ready).length,

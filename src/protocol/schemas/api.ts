@@ -13,6 +13,7 @@ export const deviceViewSchema = z.object({
   labels: labelsSchema,
   taints: z.array(taintSchema),
   unschedulable: z.boolean(),
+  draining: z.boolean().default(false),
   registeredAt: isoTimeSchema,
   state: z.enum(['online', 'offline', 'unknown']),
   stateSince: isoTimeSchema.optional(),

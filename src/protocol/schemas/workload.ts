@@ -52,10 +52,16 @@ export const workloadSpecSchema = z.strictObject({
 });
 export type WorkloadSpec = z.infer<typeof workloadSpecSchema>;
 
+/** Checks that span fields; kept outside the object schema so its shape stays extendable. */
+export const checkedWorkloadSpecSchema = workloadSpecSchema.refine((spec) => spec.autoscale === undefined || spec.replicas !== 'all', {
+  message: 'autoscale needs a number of replicas, not replicas: all',
+  path: ['autoscale'],
+});
+
 export const workloadManifestSchema = z.strictObject({
   apiVersion: z.literal(API_VERSION),
   kind: z.literal('Workload'),
   metadata: metadataSchema,
-  spec: workloadSpecSchema,
+  spec: checkedWorkloadSpecSchema,
 });
 export type WorkloadManifest = z.infer<typeof workloadManifestSchema>;

@@ -15,8 +15,9 @@ export interface WorkloadRouteDeps {
 }
 
 async function fleetState(deps: WorkloadRouteDeps): Promise<FleetState> {
-  const [desired, reported, devices] = await Promise.all([deps.store.deviceState.allDesired(), deps.store.deviceState.allReported(), deps.store.devices.list()]);
-  return { desired, reported, devices: new Map(devices.map((d) => [d.id, d])), unplacedReasons: deps.unplacedReasons };
+  const [desired, reported, devices, placements] = await Promise.all([deps.store.deviceState.allDesired(), deps.store.deviceState.allReported(), deps.store.devices.list(), deps.store.placements.list()]);
+  const autoscaled = new Map(placements.flatMap((p) => (p.autoscaledReplicas !== undefined ? [[p.workload, p.autoscaledReplicas] as const] : [])));
+  return { desired, reported, devices: new Map(devices.map((d) => [d.id, d])), unplacedReasons: deps.unplacedReasons, autoscaled };
 }
 
 export function registerWorkloadRoutes(app: FastifyInstance, deps: WorkloadRouteDeps): void {

@@ -1,0 +1,106 @@
+import type Dockerode from 'dockerode';
+import type { ContainerTemplate, DesiredInstance } from '../../../protocol/index.js';
+import type { Logger } from '../../../common/log.js';
+import type { SerialPassthrough } from './serial-devices.js';
+import {
+  containerName,
+  LABEL_DEVICE,
+  LABEL_INSTANCE,
+  LABEL_MANAGED,
+  LABEL_REVISION,
+  LABEL_WORKLOAD,
+  volumeName,
+} from './naming.js';
+
+export type ContainerInstance = DesiredInstance & { template: ContainerTemplate };
+
+export function isContainerInstance(instance: DesiredInstance): instance is ContainerInstance {
+  return instance.template.runtime === 'container';
+}
+
+/** Only a bridge-like network (bridge or a user network) has its own address and can publish ports. */
+export function hasOwnNetwork(networkMode: string): boolean {
+  return networkMode !== 'host' && networkMode !== 'none' && !networkMode.startsWith('container:');
+}
+
+/**
+ * Docker's json-file driver keeps logs forever by default; on an SD card that ends in a full disk.
+ * Two files of 2 MB each per container bound it while keeping `docker logs` and tail working.
+ */
+const LOG_CONFIG = { Type: 'json-file', Config: { 'max-size': '2m', 'max-file': '2' } } as const;
+
+export function instanceLabels(instance: DesiredInstance, deviceId: string): Record<string, string> {
+  return {
+    [LABEL_MANAGED]: 'true',
+    [LABEL_DEVICE]: deviceId,
+    [LABEL_INSTANCE]: instance.id,
+    [LABEL_WORKLOAD]: instance.workload,
+    [LABEL_REVISION]: instance.revision,
+  };
+}
+
+/** Names of the named volumes (not host paths) the instance mounts. */
+export function namedVolumes(instance: ContainerInstance): string[] {
+  return instance.template.volumes.filter((v) => v.hostPath === undefined).map((v) => volumeName(instance.workload, v.name));
+}
+
+function portOptions(template: ContainerTemplate, networkMode: string, log: Logger): Pick<Dockerode.ContainerCreateOptions, 'ExposedPorts'> & { PortBindings?: Record<string, Array<{ HostPort: string }>> } {
+  const published = template.ports.filter((p) => p.hostPort !== undefined);
+  if (published.length === 0) return {};
+  if (!hasOwnNetwork(networkMode)) {
+    const list = published.map((p) => `${p.hostPort}→${p.containerPort}/${p.protocol}`).join(', ');
+    log.info(`ports ${list} cannot be published on ${networkMode} networking; the container listens on the host's ports directly`);
+    return {};
+  }
+  const exposed: Record<string, object> = {};
+  const bindings: Record<string, Array<{ HostPort: string }>> = {};
+  for (const port of published) {
+    const key = `${port.containerPort}/${port.protocol.toLowerCase()}`;
+    exposed[key] = {};
+    bindings[key] = [{ HostPort: String(port.hostPort) }];
+  }
+  return { ExposedPorts: exposed, PortBindings: bindings };
+}
+
+export function buildCreateOptions(
+  instance: ContainerInstance,
+  serial: SerialPassthrough,
+  context: { deviceId: string; networkMode: string; log: Logger },
+): Dockerode.ContainerCreateOptions {
+  const { template } = instance;
+  const { limits, requests } = template.resources;
+  const binds = template.volumes.map((v) => {
+    const source = v.hostPath ?? volumeName(instance.workload, v.name);
+    return `${source}:${v.mountPath}${v.readOnly ? ':ro' : ''}`;
+  });
+  const { PortBindings, ...exposed } = portOptions(template, context.networkMode, context.log);
+  return {
+    name: containerName(instance.id, instance.revision, context.deviceId),
+    Image: template.image,
+    // Kubernetes semantics: `command` replaces the image's entrypoint, `args` its CMD.
+    ...(template.command !== undefined ? { Entrypoint: template.command } : {}),
+    ...(template.args.length > 0 ? { Cmd: template.args } : {}),
+    Env: Object.entries(template.env).map(([name, value]) => `${name}=${value}`),
+    Labels: instanceLabels(instance, context.deviceId),
+    // Makes `docker stop` from a shell honour the grace period too.
+    StopTimeout: template.terminationGracePeriodSeconds,
+    ...exposed,
+    HostConfig: {
+      // A shell as PID 1 ignores SIGTERM; docker-init forwards it and reaps zombies.
+      Init: true,
+      // Restarting is the agent's job (backoff, counting, reporting in one place).
+      RestartPolicy: { Name: 'no' },
+      NetworkMode: context.networkMode,
+      ...(PortBindings !== undefined ? { PortBindings } : {}),
+      ...(limits.memory !== undefined ? { Memory: limits.memory, MemorySwap: limits.memory } : {}),
+      ...(requests.memory !== undefined ? { MemoryReservation: requests.memory } : {}),
+      ...(limits.cpu !== undefined ? { NanoCpus: limits.cpu * 1_000_000 } : {}),
+      // Docker's default weight is 1024 for one CPU, like Kubernetes' cpu.shares mapping.
+      ...(requests.cpu !== undefined ? { CpuShares: Math.max(2, Math.round((requests.cpu * 1024) / 1000)) } : {}),
+      Binds: [...binds, ...serial.binds],
+      Devices: serial.devices,
+      DeviceCgroupRules: serial.cgroupRules,
+      LogConfig: LOG_CONFIG,
+    },
+  };
+}
