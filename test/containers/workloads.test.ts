@@ -220,14 +220,19 @@ test.serial('without the hub: crashes are restarted, a rebooted agent starts its
   await waitFor('ticker process on b started from the local copy', async () => (await pidsWith(ctx.marker)).length >= tickerPidsBefore.length);
   // 3. The hub returns: nothing that did not change is restarted.
   const containersBefore = (await docker('ps', '-q', '--no-trunc', '--filter', 'label=io.edgepilot.instance=web')).split('\n').sort();
+  const restartsBefore = await Promise.all([a, b].map(async (agent) => {
+    const records = JSON.parse(await readFile(join(agent.stateDir, 'instances.json'), 'utf8')) as { id: string; restarts: number }[];
+    return [agent.id, records.find((r) => r.id === 'web')?.restarts] as const;
+  }));
   const pidsBefore = (await pidsWith(ctx.marker)).sort();
   ctx.hub = await startHubProcess({ root: ctx.dir, dataDir: join(ctx.dir, 'hub'), adminToken: ctx.hub.adminToken, ...ctx.ports });
   ctx.procs.push(ctx.hub.proc);
-  const web = await waitForInstances(ctx.hub, 'web', 2, (i) => running(i) && i.deviceState === 'online' && i.applied, 'reported again after the hub returned');
+  // The hub restores the reports it stored before it went away; wait for the fresh ones.
+  const web = await waitForInstances(ctx.hub, 'web', 2, (i) => running(i) && i.deviceState === 'online' && i.applied && containersBefore.includes(i.containerId ?? ''), 'reported again after the hub returned');
   await new Promise((r) => setTimeout(r, 3000));
   t.deepEqual((await docker('ps', '-q', '--no-trunc', '--filter', 'label=io.edgepilot.instance=web')).split('\n').sort(), containersBefore);
   t.deepEqual((await pidsWith(ctx.marker)).sort(), pidsBefore);
-  t.true(web.every((i) => containersBefore.includes(i.containerId ?? '')));
+  t.deepEqual(Object.fromEntries(web.map((i) => [i.device, i.restarts])), Object.fromEntries(restartsBefore), 'restart counts unchanged by the hub coming back');
 });
 
 test.serial('changing only the env replaces only that workload, and the named volume keeps its file', async (t) => {

@@ -27,6 +27,7 @@ export async function startTestHub(dataRoot: string, log: Logger, externalBroker
       mqttHost: '127.0.0.1',
       mqttPort: 0,
       ...(externalBroker ? { externalBroker } : {}),
+      autoscaleIntervalSeconds: 15,
       logLevel: 'debug',
     },
     log,
