@@ -6,6 +6,7 @@ type BenchModule = { run(argv: string[]): Promise<void> };
 
 const benches: Record<string, { describe: string; load: () => Promise<BenchModule> }> = {
   registration: { describe: 'registration storm: N simulated agents join and go online', load: () => import('./registration.js') },
+  workloads: { describe: 'apply→running latency (50 processes, 10 containers) and agent RSS idle/busy', load: () => import('./workloads.js') },
   scheduler: { describe: 'placements per second at 1k / 5k / 20k devices', load: () => import('./scheduler.js') },
 };
 
