@@ -3,6 +3,6 @@
 // its own bundle, which loads a fraction of the modules (see scripts/bundle-agent.mjs).
 import { existsSync } from 'node:fs';
 
-const agentBundle = new URL('../dist/agent.mjs', import.meta.url);
+const agentBundle = new URL('../dist/agent/agent.mjs', import.meta.url);
 if (process.argv[2] === 'agent' && existsSync(agentBundle)) await import(agentBundle.href);
 else await import('../dist/src/main.js');

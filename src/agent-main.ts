@@ -1,4 +1,4 @@
-// Entry of the bundled agent (dist/agent.mjs): only the agent command, so a device loads the
+// Entry of the bundled agent (dist/agent/agent.mjs): only the agent command, so a device loads the
 // agent's code and nothing of the hub or the technician CLI.
 import { Command, CommanderError } from 'commander';
 import { agentCommand } from './device-agent/agent-command.js';
