@@ -1,3 +1,4 @@
+import si from 'systeminformation';
 import type { Facts } from '../../protocol/index.js';
 
 /** The part of the facts that systeminformation reads from the host. */
@@ -9,7 +10,6 @@ export type HostFacts = Pick<Facts, 'hostname' | 'os' | 'board' | 'cpu' | 'memor
  * facts are read once at start and then every few minutes.
  */
 export async function readHostFacts(): Promise<HostFacts> {
-  const si = await import('systeminformation');
   const [os, cpu, mem, fs, temp, system] = await Promise.all([
     si.osInfo(),
     si.cpu(),
