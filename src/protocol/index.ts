@@ -19,3 +19,5 @@ export * from './schemas/api.js';
 export * from './selector.js';
 export * from './schemas/cli-config.js';
 export * from './schemas/workload-api.js';
+export * from './schemas/firmware.js';
+export * from './schemas/mcu.js';
