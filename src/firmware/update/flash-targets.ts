@@ -1,0 +1,31 @@
+/**
+ * Flash geometry of the MCU models a gateway can update, keyed by the model string the
+ * MCU reports in IDENTITY (hardware/PROTOCOL.md). The numbers are those of the board
+ * profiles (hardware/profiles/*.json, memory.flash); this module cannot read that folder
+ * on a gateway, so they are restated here and checked against the profiles by a unit test.
+ */
+
+export interface FlashGeometry {
+  readonly model: string;
+  /** Address of page 0 and of the application's vector table (AN3155 Go target). */
+  readonly flashBase: number;
+  readonly flashSize: number;
+  /** Erase granularity (AN3155 Extended Erase works on page numbers). */
+  readonly pageSize: number;
+}
+
+const TARGETS: readonly FlashGeometry[] = [
+  // STM32F103C8: 64 KB main flash at 0x08000000 in 1 KB pages (RM0008 §3.3.3).
+  { model: 'stm32f103', flashBase: 0x0800_0000, flashSize: 64 * 1024, pageSize: 1024 },
+  // STC89C52RC: 8 KB of code flash at 0, 512-byte sectors.
+  { model: 'stc89c52', flashBase: 0x0000_0000, flashSize: 8 * 1024, pageSize: 512 },
+];
+
+export function flashGeometryFor(model: string): FlashGeometry | undefined {
+  const wanted = model.trim().toLowerCase();
+  return TARGETS.find((t) => t.model === wanted);
+}
+
+export function knownFlashTargets(): readonly FlashGeometry[] {
+  return TARGETS;
+}
