@@ -16,11 +16,28 @@ export interface AgentFlags {
   containerNetwork: string;
   registry?: string;
   logLevel?: string;
+  mcuPort?: string[];
+  mcuBaud?: string;
+  mcuDiscover?: boolean;
+  mcuTelemetryInterval?: string;
+  mcuSilence?: string;
+  mcuBootTimeout?: string;
+  trustKey?: string[];
 }
 
 function positive(value: string, flag: string): number {
   const n = Number(value);
   if (!Number.isFinite(n) || n <= 0) throw new Error(`${flag} must be a positive number of seconds, not "${value}"`);
+  return n;
+}
+
+function collect(value: string, previous: string[]): string[] {
+  return [...previous, value];
+}
+
+function integerIn(value: string, flag: string, min: number, max: number): number {
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < min || n > max) throw new Error(`${flag} must be an integer from ${min} to ${max}, not "${value}"`);
   return n;
 }
 
@@ -41,6 +58,14 @@ export function agentConfigFromFlags(flags: AgentFlags, env: NodeJS.ProcessEnv =
     containerNetwork: flags.containerNetwork,
     ...(flags.registry ? { registry: flags.registry } : {}),
     logLevel: parseLogLevel(flags.logLevel ?? env['EDGEPILOT_LOG_LEVEL']),
+    mcuPorts: flags.mcuPort ?? [],
+    mcuBaud: integerIn(flags.mcuBaud ?? '115200', '--mcu-baud', 50, 4_000_000),
+    mcuDiscover: flags.mcuDiscover ?? false,
+    // PROTOCOL.md SET_RATE: 0 stops telemetry, otherwise at least 50 ms.
+    mcuTelemetryIntervalMs: integerIn(flags.mcuTelemetryInterval ?? '1000', '--mcu-telemetry-interval', 50, 65535),
+    mcuSilenceSeconds: positive(flags.mcuSilence ?? '5', '--mcu-silence'),
+    mcuBootTimeoutSeconds: positive(flags.mcuBootTimeout ?? '10', '--mcu-boot-timeout'),
+    trustKeyFiles: flags.trustKey ?? [],
   };
 }
 
@@ -60,12 +85,20 @@ export function agentCommand(): Command {
     .option('--container-network <name>', 'Docker network for containers', 'host')
     .option('--registry <url>', 'image registry; without one, only images already on the device are used')
     .option('--log-level <level>', 'debug | info | warn | error')
+    .option('--mcu-port <path>', 'serial port with an MCU behind it (repeatable); makes this agent a gateway', collect, [])
+    .option('--mcu-baud <rate>', 'line rate of the MCU ports', '115200')
+    .option('--mcu-discover', 'also probe USB serial ports found by SerialPort.list() (needs udev)')
+    .option('--mcu-telemetry-interval <ms>', 'telemetry interval set on each MCU (min 50)', '1000')
+    .option('--mcu-silence <seconds>', 'an MCU silent this long is pinged, and offline if it does not answer', '5')
+    .option('--mcu-boot-timeout <seconds>', 'time a freshly flashed MCU gets to identify before the previous image is restored', '10')
+    .option('--trust-key <pem>', 'public key whose firmware signatures this gateway accepts (repeatable)', collect, [])
     .addHelpText(
       'after',
       `
 Examples:
   edgepilot agent --hub http://hub.plant-3:7080 --join-token k3x9qa.Yt0...
-  edgepilot agent            # later starts: the identity in the state folder is used`,
+  edgepilot agent            # later starts: the identity in the state folder is used
+  edgepilot agent --mcu-port /dev/ttyUSB0 --mcu-port /dev/ttyS3 --trust-key /etc/edgepilot/firmware.pub`,
     )
     .action(async (_flags: AgentFlags, command: Command) => {
       // --hub is also the CLI's global option; commander hands it to the root, so merge.

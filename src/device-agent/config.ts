@@ -25,6 +25,20 @@ export interface AgentConfig {
   /** Whether images may be pulled; without a registry only local images are used. */
   registry?: string;
   logLevel: LogLevel;
+  /** Gateway: serial ports with MCUs behind them (--mcu-port, repeatable). */
+  mcuPorts: string[];
+  /** Line rate of the MCU ports (hardware/profiles: 115200 8N1). */
+  mcuBaud: number;
+  /** Also probe USB serial ports found by SerialPort.list() (needs udev). */
+  mcuDiscover: boolean;
+  /** Telemetry interval the gateway sets on each MCU (PROTOCOL.md SET_RATE, 50 ms at least). */
+  mcuTelemetryIntervalMs: number;
+  /** No frame from an MCU for this long: PING it, offline if it does not answer. */
+  mcuSilenceSeconds: number;
+  /** How long a freshly flashed MCU gets to identify before the previous image is restored. */
+  mcuBootTimeoutSeconds: number;
+  /** PEM files of the public keys whose firmware signatures this gateway accepts (--trust-key). */
+  trustKeyFiles: string[];
 }
 
 export function defaultAgentConfig(env: NodeJS.ProcessEnv = process.env): AgentConfig {
@@ -38,5 +52,12 @@ export function defaultAgentConfig(env: NodeJS.ProcessEnv = process.env): AgentC
     metricsIntervalSeconds: 15,
     containerNetwork: 'host',
     logLevel: 'info',
+    mcuPorts: [],
+    mcuBaud: 115200,
+    mcuDiscover: false,
+    mcuTelemetryIntervalMs: 1000,
+    mcuSilenceSeconds: 5,
+    mcuBootTimeoutSeconds: 10,
+    trustKeyFiles: [],
   };
 }

@@ -3,11 +3,15 @@
 // devices that use them.
 import mqtt from 'mqtt';
 import { existsSync } from 'node:fs';
+import { readFile } from 'node:fs/promises';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { ensureDir } from '../common/durable-file.js';
 import { createLogger, type Logger } from '../common/log.js';
 import { AGENT_AND_HUB_VERSION } from '../common/version.js';
-import { decodePayload, desiredStateSchema, payloadLimits, topics, type Facts } from '../protocol/index.js';
+import { createSystemClock, serialPortLink, type ByteLink } from '../firmware/index.js';
+import { FileImageKeeper } from '../firmware/update/kept-images.js';
+import { decodePayload, desiredStateSchema, payloadLimits, topics, type AttachedMcu, type Facts } from '../protocol/index.js';
 import type { AgentConfig } from './config.js';
 import { collectFacts, readFactsOverrides } from './facts/collect-facts.js';
 import { dockerSocketPath } from './facts/docker-probe.js';
@@ -25,6 +29,8 @@ import { workloadHandlers } from './rpc/workload-handlers.js';
 import { createRuntimes } from './runtimes.js';
 import { MetricsReporter } from './metrics/metrics-reporter.js';
 import { withMetricsFile } from './metrics/custom-metrics.js';
+import { createGatewayParts, type GatewayParts } from './gateway/gateway-parts.js';
+import { safePortLister } from './gateway/port-discovery.js';
 
 /** The probe script beside this code: bundled (dist/facts-probe.mjs) or compiled (facts/probe-main.js). */
 function hostProbeScript(): string {
@@ -46,7 +52,9 @@ export async function startAgent(config: AgentConfig, log: Logger = createLogger
   const overrides = config.factsFile ? await readFactsOverrides(config.factsFile) : {};
   const dockerSocket = dockerSocketPath();
   const probeScript = hostProbeScript();
-  const gatherFacts = (): Promise<Facts> => collectFacts({ dockerSocket, overrides, readHost: () => runHostProbe(probeScript) });
+  let attachedMcus = (): AttachedMcu[] => [];
+  const gatherFacts = (): Promise<Facts> =>
+    collectFacts({ dockerSocket, overrides, readHost: () => runHostProbe(probeScript), extra: { mcus: attachedMcus() } });
   const connect = mqtt.connect;
 
   let identity = await loadIdentity(config.stateDir);
@@ -89,6 +97,16 @@ export async function startAgent(config: AgentConfig, log: Logger = createLogger
     log,
   });
   const emitEvent: EventSink = (event) => session.event({ time: new Date().toISOString(), ...event });
+  const gateway = await startGatewayIfConfigured(config, {
+    deviceId,
+    password: identity.password,
+    hubUrl: config.hubUrl ?? identity.hubUrl,
+    session,
+    refreshFacts: () => void facts.refresh(),
+    event: (event) => session.event({ time: new Date().toISOString(), ...event }),
+    log: log.child('gateway'),
+  });
+  if (gateway) attachedMcus = () => gateway.gateway.attached();
   const reconciler = new Reconciler({
     decorate: (instance) => withMetricsFile(instance, config.stateDir),
     runtimes,
@@ -100,7 +118,11 @@ export async function startAgent(config: AgentConfig, log: Logger = createLogger
     log: log.child('reconcile'),
   });
   const rpc = new RpcServer(
-    { ping: async () => ({ pong: true, generation: reconciler.generation ?? null }), ...workloadHandlers(reconciler, runtimes) },
+    {
+      ping: async () => ({ pong: true, generation: reconciler.generation ?? null }),
+      ...workloadHandlers(reconciler, runtimes),
+      ...(gateway ? { flash: gateway.flash } : {}),
+    },
     (id, response) => session.publishResponse(id, response),
     Date.now,
     log.child('rpc'),
@@ -129,6 +151,7 @@ export async function startAgent(config: AgentConfig, log: Logger = createLogger
   facts.start();
   metrics.start();
   session.start();
+  gateway?.gateway.start();
   log.info(`agent ${AGENT_AND_HUB_VERSION} running as ${deviceId} (state in ${config.stateDir}; runtimes: ${Object.keys(runtimes).join(', ')})`);
 
   return {
@@ -139,9 +162,71 @@ export async function startAgent(config: AgentConfig, log: Logger = createLogger
       facts.stop();
       metrics.stop();
       rpc.stop();
+      await gateway?.gateway.stop();
       await reconciler.stop();
       await session.stop();
       await Promise.all(Object.values(runtimes).map((r) => r?.close()));
     },
   };
+}
+
+/**
+ * The gateway's concrete I/O, built only on agents given MCU ports: serialport is imported
+ * here on first use (+14 MB RSS), never on boards without MCUs.
+ */
+async function startGatewayIfConfigured(
+  config: AgentConfig,
+  context: {
+    deviceId: string;
+    password: string;
+    hubUrl: string | undefined;
+    session: DeviceSession;
+    refreshFacts: () => void;
+    event: Parameters<typeof createGatewayParts>[1]['event'];
+    log: Logger;
+  },
+): Promise<GatewayParts | undefined> {
+  if (config.mcuPorts.length === 0 && !config.mcuDiscover) return undefined;
+  const trustedKeys = await Promise.all(
+    config.trustKeyFiles.map(async (file) => {
+      try {
+        return await readFile(file, 'utf8');
+      } catch (err) {
+        throw new Error(`--trust-key ${file}: ${(err as Error).message}`);
+      }
+    }),
+  );
+  const open = async (path: string): Promise<ByteLink> => {
+    const { SerialPort } = await import('serialport');
+    const port = new SerialPort({ path, baudRate: config.mcuBaud, autoOpen: false });
+    await new Promise<void>((resolve, reject) => port.open((err) => (err ? reject(err) : resolve())));
+    return serialPortLink(port);
+  };
+  const list = safePortLister(async () => (await import('serialport')).SerialPort.list(), context.log);
+  const firmwareDir = join(config.stateDir, 'firmware');
+  const { session, deviceId } = context;
+  return createGatewayParts(
+    {
+      ports: config.mcuPorts,
+      telemetryIntervalMs: config.mcuTelemetryIntervalMs,
+      silenceSeconds: config.mcuSilenceSeconds,
+      bootTimeoutSeconds: config.mcuBootTimeoutSeconds,
+      trustedKeys,
+    },
+    {
+      open,
+      ...(config.mcuDiscover ? { discovery: { list, intervalMs: 10_000, giveUpMs: 30_000 } } : {}),
+      clock: createSystemClock(),
+      source: context.hubUrl
+        ? { hubUrl: context.hubUrl.replace(/\/+$/, ''), deviceId, password: context.password, fetch: globalThis.fetch, directory: join(firmwareDir, 'downloads') }
+        : undefined,
+      keeper: new FileImageKeeper(join(firmwareDir, 'mcus')),
+      publishTelemetry: (mcuId, message) =>
+        void session.publishRaw(topics.mcuTelemetry(deviceId, mcuId), JSON.stringify(message)).catch((err: unknown) => context.log.debug(`telemetry: ${(err as Error).message}`)),
+      attachedChanged: () => context.refreshFacts(),
+      event: context.event,
+      now: () => new Date(),
+      log: context.log,
+    },
+  );
 }

@@ -1,0 +1,257 @@
+/**
+ * One serial port of a gateway and the MCU behind it: open the port (again every couple
+ * of seconds while it is missing), identify the MCU (retrying with backoff), set its
+ * telemetry rate, hand on every telemetry frame, notice silence (no frame for a while →
+ * PING, then IDENTIFY; offline if unanswered), notice unplugging (the port closes), and
+ * lend the link out exclusively for flashing. The layers below (framing, resync on
+ * garbage, request matching) are the firmware module's McuSession.
+ */
+import type { ByteLink, Clock, Identity, Telemetry } from '../../firmware/index.js';
+import { McuSession } from '../../firmware/index.js';
+import type { Logger } from '../../common/log.js';
+import { mcuIdFor } from './mcu-identity.js';
+
+/** Opens the port at its configured line settings; the composition root knows serialport. */
+export type PortOpener = (path: string) => Promise<ByteLink>;
+
+export interface McuPortOptions {
+  readonly path: string;
+  readonly open: PortOpener;
+  readonly clock: Clock;
+  readonly telemetryIntervalMs: number;
+  /** No valid frame for this long: check the MCU is still there. */
+  readonly silenceMs: number;
+  /** Wait between attempts to open a missing port. */
+  readonly reopenMs: number;
+  /** First and longest wait between IDENTIFY attempts (doubling). */
+  readonly identifyBackoff: { readonly baseMs: number; readonly maxMs: number };
+  readonly onTelemetry: (mcuId: string, identity: Identity, telemetry: Telemetry) => void;
+  /** The MCU appeared, changed (id, version) or went on/offline. */
+  readonly onChange: () => void;
+  readonly log: Logger;
+}
+
+export interface McuPortState {
+  readonly path: string;
+  readonly open: boolean;
+  /** Last identity the MCU gave; kept while it is offline so the MCU stays listed. */
+  readonly identity: Identity | undefined;
+  readonly online: boolean;
+  readonly flashing: boolean;
+}
+
+/** What a flasher gets while it holds the port. */
+export interface ExclusiveLink {
+  readonly link: ByteLink;
+  readonly identity: Identity | undefined;
+  /** Whether the MCU answered IDENTIFY just before the flasher took over. */
+  readonly wasOnline: boolean;
+}
+
+export class McuPort {
+  private link: ByteLink | undefined;
+  private session: McuSession | undefined;
+  private identity: Identity | undefined;
+  private online = false;
+  private failures = 0;
+  private lastUptimeMs: number | undefined;
+  private recheck = false;
+  private lending: Promise<void> | undefined;
+  private stopped = false;
+  private wakeUp: (() => void) | undefined;
+  private loop: Promise<void> | undefined;
+
+  constructor(private readonly options: McuPortOptions) {}
+
+  get path(): string {
+    return this.options.path;
+  }
+
+  get state(): McuPortState {
+    return { path: this.path, open: this.link !== undefined, identity: this.identity, online: this.online, flashing: this.lending !== undefined };
+  }
+
+  get mcuId(): string | undefined {
+    return this.identity ? mcuIdFor(this.identity) : undefined;
+  }
+
+  start(): void {
+    this.loop ??= this.supervise().catch((err: unknown) => this.options.log.error(`${this.path}: supervisor stopped: ${(err as Error).message}`));
+  }
+
+  async stop(): Promise<void> {
+    this.stopped = true;
+    this.wake();
+    await this.loop;
+    this.session?.close();
+    await this.link?.close().catch(() => undefined);
+  }
+
+  /**
+   * Hand the link to `use` (a flasher) and keep everything else off it until `use` settles.
+   * Afterwards the MCU is identified afresh: it may run other firmware now.
+   */
+  async exclusive<T>(use: (access: ExclusiveLink) => Promise<T>): Promise<T> {
+    if (this.lending) throw new Error(`${this.path} is busy with another flash`);
+    const link = this.link;
+    if (!link) throw new Error(`serial port ${this.path} is not open (unplugged?)`);
+    let release!: () => void;
+    this.lending = new Promise((resolve) => (release = resolve));
+    const access: ExclusiveLink = { link, identity: this.identity, wasOnline: this.online };
+    this.detachSession();
+    this.setOnline(false);
+    this.wake();
+    try {
+      return await use(access);
+    } finally {
+      this.lending = undefined;
+      this.failures = 0;
+      release();
+      this.wake();
+    }
+  }
+
+  private async supervise(): Promise<void> {
+    while (!this.stopped) {
+      if (this.lending) {
+        await this.lending;
+        continue;
+      }
+      if (!this.link) {
+        if (!(await this.openPort())) await this.sleep(this.options.reopenMs);
+        continue;
+      }
+      if (!this.session || this.session.isClosed) this.attachSession(this.link);
+      const session = this.session;
+      if (!session) continue;
+      if (!this.online || this.recheck) {
+        this.recheck = false;
+        if (await this.identify(session)) {
+          this.failures = 0;
+        } else {
+          this.failures += 1;
+          this.setOnline(false);
+          const { baseMs, maxMs } = this.options.identifyBackoff;
+          await this.sleep(Math.min(maxMs, baseMs * 2 ** Math.min(this.failures - 1, 16)));
+        }
+        continue;
+      }
+      await this.sleep(Math.min(1000, this.options.silenceMs / 2));
+      if (this.online && !this.lending && session === this.session && session.silentFor() > this.options.silenceMs) await this.checkSilent(session);
+    }
+  }
+
+  private async openPort(): Promise<boolean> {
+    let link: ByteLink;
+    try {
+      link = await this.options.open(this.path);
+    } catch (err) {
+      this.options.log.debug(`${this.path}: cannot open (${(err as Error).message})`);
+      return false;
+    }
+    if (this.stopped) {
+      await link.close().catch(() => undefined);
+      return false;
+    }
+    this.link = link;
+    this.failures = 0;
+    this.options.log.info(`${this.path}: port open`);
+    link.onClose((err) => {
+      if (this.link !== link) return;
+      this.options.log.warn(`${this.path}: port closed${err ? ` (${err.message})` : ''}`);
+      this.link = undefined;
+      this.detachSession();
+      this.setOnline(false);
+      this.wake();
+    });
+    link.onError((err) => this.options.log.debug(`${this.path}: ${err.message}`));
+    return true;
+  }
+
+  private attachSession(link: ByteLink): void {
+    const session = new McuSession({ link, clock: this.options.clock, requestTimeoutMs: 500, retries: 1 });
+    this.session = session;
+    this.lastUptimeMs = undefined;
+    session.onTelemetry((telemetry) => this.onTelemetry(telemetry));
+  }
+
+  private detachSession(): void {
+    this.session?.close();
+    this.session = undefined;
+  }
+
+  /** IDENTIFY, then SET_RATE; true when the MCU identified. */
+  private async identify(session: McuSession): Promise<boolean> {
+    let identity: Identity;
+    try {
+      identity = await session.identify();
+    } catch (err) {
+      if (this.failures === 0) this.options.log.info(`${this.path}: no IDENTITY yet (${(err as Error).message})`);
+      return false;
+    }
+    if (session !== this.session) return false;
+    const before = this.identity;
+    this.identity = identity;
+    try {
+      await session.setTelemetryInterval(this.options.telemetryIntervalMs);
+    } catch (err) {
+      this.options.log.warn(`${this.path}: SET_RATE ${this.options.telemetryIntervalMs} ms failed: ${(err as Error).message}`);
+    }
+    const changed = before === undefined || before.firmwareVersion !== identity.firmwareVersion || mcuIdFor(before) !== mcuIdFor(identity);
+    const wasOnline = this.online;
+    this.online = true;
+    if (changed || !wasOnline) {
+      this.options.log.info(`${this.path}: ${mcuIdFor(identity)} (${identity.model} ${identity.application}) firmware ${identity.firmwareVersion} online`);
+      this.options.onChange();
+    }
+    return true;
+  }
+
+  /** Silence: PING first (cheap), then IDENTIFY again to resync the rate; offline if either goes unanswered. */
+  private async checkSilent(session: McuSession): Promise<void> {
+    try {
+      await session.ping(Uint8Array.of(0x65, 0x70));
+    } catch {
+      this.options.log.warn(`${this.path}: ${this.mcuId ?? 'MCU'} silent for ${Math.round(session.silentFor() / 1000)} s and does not answer PING: offline`);
+      this.setOnline(false);
+      return;
+    }
+    this.recheck = true;
+  }
+
+  private onTelemetry(telemetry: Telemetry): void {
+    const identity = this.identity;
+    // A falling uptime means the MCU restarted (power cycle, watchdog): its rate went back to
+    // the boot default and its firmware may have changed, so identify it again.
+    if (this.lastUptimeMs !== undefined && telemetry.uptimeMs + 5000 < this.lastUptimeMs) {
+      this.recheck = true;
+      this.wake();
+    }
+    this.lastUptimeMs = telemetry.uptimeMs;
+    if (!identity || !this.online) return;
+    this.options.onTelemetry(mcuIdFor(identity), identity, telemetry);
+  }
+
+  private setOnline(online: boolean): void {
+    if (this.online === online) return;
+    this.online = online;
+    if (this.identity) this.options.onChange();
+  }
+
+  private sleep(ms: number): Promise<void> {
+    if (this.stopped) return Promise.resolve();
+    return new Promise((resolve) => {
+      const timer = this.options.clock.setTimeout(() => done(), ms);
+      const done = (): void => {
+        this.options.clock.clearTimeout(timer);
+        if (this.wakeUp === done) this.wakeUp = undefined;
+        resolve();
+      };
+      this.wakeUp = done;
+    });
+  }
+
+  private wake(): void {
+    this.wakeUp?.();
+  }
+}
