@@ -18,6 +18,8 @@ export interface HubConfig {
   /** How often autoscaled workloads are evaluated (HPA's sync period is 15 s). */
   autoscaleIntervalSeconds: number;
   logLevel: LogLevel;
+  /** PEM files of public keys whose firmware signatures uploads must carry (--firmware-key). */
+  firmwareKeyFiles?: string[];
 }
 
 export function defaultHubConfig(env: NodeJS.ProcessEnv = process.env): HubConfig {
@@ -29,6 +31,7 @@ export function defaultHubConfig(env: NodeJS.ProcessEnv = process.env): HubConfi
     mqttPort: 1883,
     autoscaleIntervalSeconds: 15,
     logLevel: 'info',
+    firmwareKeyFiles: [],
   };
 }
 

@@ -12,6 +12,7 @@ export interface HubFlags {
   writeConfig: boolean;
   autoscaleInterval: string;
   logLevel?: string;
+  firmwareKey?: string[];
 }
 
 function positiveSeconds(value: string, flag: string): number {
@@ -36,6 +37,7 @@ export function hubConfigFromFlags(flags: HubFlags, env: NodeJS.ProcessEnv = pro
     ...(flags.writeConfig ? { cliConfigPath: defaultCliConfigPath(env) } : {}),
     autoscaleIntervalSeconds: positiveSeconds(flags.autoscaleInterval, '--autoscale-interval'),
     logLevel: parseLogLevel(flags.logLevel ?? env['EDGEPILOT_LOG_LEVEL']),
+    firmwareKeyFiles: flags.firmwareKey ?? [],
   };
 }
 
@@ -48,7 +50,8 @@ export function addHubOptions(command: Command): Command {
     .option('--advertise-broker <url>', 'broker URL agents are told to use (default: the API host on the broker port)')
     .option('--autoscale-interval <seconds>', 'how often autoscaled workloads are evaluated', '15')
     .option('--no-write-config', 'do not write ~/.config/edgepilot/config.yaml on first start')
-    .option('--log-level <level>', 'debug | info | warn | error');
+    .option('--log-level <level>', 'debug | info | warn | error')
+    .option('--firmware-key <pem>', 'public key trusted to sign firmware uploads (repeatable; more via POST /v1/firmware/keys)', (value: string, previous: string[]) => [...previous, value], [] as string[]);
 }
 
 export function hubCommand(): Command {
@@ -62,7 +65,8 @@ On first start the hub creates an admin token, prints it once and writes it with
 Examples:
   edgepilot hub
   edgepilot hub --listen 0.0.0.0:8080 --mqtt-listen 0.0.0.0:8883 --data-dir /var/lib/edgepilot
-  edgepilot hub --broker mqtt://hub:secret@mosquitto.plant-3:1883`,
+  edgepilot hub --broker mqtt://hub:secret@mosquitto.plant-3:1883
+  edgepilot hub --firmware-key ./firmware-signing.pub`,
     )
     .action(async (flags: HubFlags) => {
       const { runHubUntilSignal } = await import('./run.js');

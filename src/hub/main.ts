@@ -31,6 +31,13 @@ import { UsageStore } from './fleet/usage-store.js';
 import { Autoscaler } from './workloads/autoscaler.js';
 import { registerTopRoutes } from './api/routes/top.js';
 import { registerDeviceSchedulingRoutes } from './api/routes/device-scheduling.js';
+import { FIRMWARE_DEVICE_PATHS, registerFirmwareRoutes } from './api/routes/firmware.js';
+import { registerMcuRoutes } from './api/routes/mcus.js';
+import { registerMcuFlashRoutes } from './api/routes/mcu-flash.js';
+import { FirmwareStore } from './firmware/firmware-store.js';
+import { TrustedKeys } from './firmware/trusted-keys.js';
+import { TelemetryFeed } from './mcus/telemetry-feed.js';
+import { join } from 'node:path';
 
 export interface RunningHub {
   apiUrl: string;
@@ -48,6 +55,9 @@ export async function startHub(config: HubConfig, log: Logger = createLogger('hu
   const store = await openLowdbStore(config.dataDir);
   const admin = await loadOrCreateAdminToken(config.dataDir);
   const feed = new DeviceFeed();
+  const firmware = await FirmwareStore.open(join(config.dataDir, 'firmware', 'images'), log.child('firmware'));
+  const firmwareKeys = await TrustedKeys.open(join(config.dataDir, 'firmware', 'keys'), config.firmwareKeyFiles ?? []);
+  const telemetry = new TelemetryFeed();
   const tokens = new JoinTokens(store.tokens, now);
 
   let broker: EmbeddedBroker | undefined;
@@ -105,6 +115,10 @@ export async function startHub(config: HubConfig, log: Logger = createLogger('hu
         usage.record(id, sample, Date.now());
         await observer.touch(id);
       },
+      telemetry: async (id, frame) => {
+        telemetry.record(id, frame);
+        await observer.touch(id);
+      },
       other: (id) => observer.touch(id),
     },
     log.child('mqtt'),
@@ -130,7 +144,8 @@ export async function startHub(config: HubConfig, log: Logger = createLogger('hu
     port: config.apiPort,
     adminTokenHash: admin.hash,
     log: log.child('api'),
-    publicPaths: ['/v1/bootstrap', '/healthz'],
+    // Firmware downloads check device credentials themselves (device-auth.ts).
+    publicPaths: ['/v1/bootstrap', '/healthz', ...FIRMWARE_DEVICE_PATHS],
   });
   registerBootstrapRoutes(app, {
     hubVersion: AGENT_AND_HUB_VERSION,
@@ -144,6 +159,9 @@ export async function startHub(config: HubConfig, log: Logger = createLogger('hu
   registerDeviceSchedulingRoutes(app, { devices: store.devices, events: store.events, feed, now, replan: () => desiredState.reconcile() });
   registerTopRoutes(app, { store, usage, now: Date.now, maxAgeMs: 120_000 });
   registerWorkloadRoutes(app, { store, now, reconcile: () => desiredState.reconcile(), unplacedReasons: desiredState.unplacedReasons });
+  registerFirmwareRoutes(app, { store: firmware, keys: firmwareKeys, devices: store.devices, adminTokenHash: admin.hash, now, log: log.child('firmware') });
+  registerMcuRoutes(app, { devices: store.devices, telemetry });
+  registerMcuFlashRoutes(app, { devices: store.devices, firmware, rpc, log: log.child('flash') });
   registerStatsRoutes(app, {
     devices: store.devices,
     ...(broker ? { mqttClients: broker.connectedClients } : {}),

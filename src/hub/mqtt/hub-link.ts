@@ -9,6 +9,7 @@ import {
   parseTopic,
   payloadLimits,
   metricsSchema,
+  mcuTelemetrySchema,
   reportedStateSchema,
   statusSchema,
   topics,
@@ -17,6 +18,7 @@ import {
   type Facts,
   type JoinRequest,
   type JoinResponse,
+  type McuTelemetry,
   type MetricsSample,
   type ReportedState,
 } from '../../protocol/index.js';
@@ -30,6 +32,8 @@ export interface InboundHandlers {
   reported(deviceId: string, reported: ReportedState): Promise<void>;
   rpcResponse(deviceId: string, correlationId: string, payload: Buffer): void;
   metrics(deviceId: string, sample: MetricsSample): Promise<void>;
+  /** A TELEMETRY frame a gateway forwarded from one of its MCUs. */
+  telemetry(gatewayId: string, telemetry: McuTelemetry): Promise<void>;
   /** Channels a later controller owns; until then they only prove the device is alive. */
   other(deviceId: string, channel: string, payload: Buffer): Promise<void>;
 }
@@ -117,8 +121,12 @@ export class HubLink {
       case 'rpc-response':
         this.handlers.rpcResponse(address.deviceId, address.correlationId, payload);
         return this.handlers.other(address.deviceId, 'rpc', payload);
-      case 'mcu-telemetry':
-        return this.handlers.other(address.deviceId, 'telemetry', payload);
+      case 'mcu-telemetry': {
+        const decoded = decodePayload(mcuTelemetrySchema, payload, payloadLimits.telemetry);
+        if (!decoded.ok) return this.drop(topic, decoded.error);
+        if (decoded.value.mcu !== address.mcuId) return this.drop(topic, `payload is about MCU ${decoded.value.mcu}`);
+        return this.handlers.telemetry(address.deviceId, decoded.value);
+      }
       default:
         return;
     }

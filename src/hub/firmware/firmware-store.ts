@@ -1,0 +1,90 @@
+/**
+ * The hub's firmware store: content-addressed by the sha256 of the flattened image, one
+ * `<sha>.bin` (the image) and one `<sha>.json` (signed manifest, upload time) per image
+ * under the hub's data folder. Both are written durably (temp, fsync, rename, fsync of the
+ * folder), image first: an index entry never points at a missing image. Callers check
+ * uploads (upload-check.ts) before they get here.
+ */
+import { readdir, stat } from 'node:fs/promises';
+import { join } from 'node:path';
+import { ensureDir, readFileIfExists, writeFileDurably } from '../../common/durable-file.js';
+import type { Logger } from '../../common/log.js';
+import { firmwareManifestSchema, isoTimeSchema, manifestSignatureSchema, type FirmwareImageView } from '../../protocol/index.js';
+import { z } from 'zod';
+
+const storedFirmwareSchema = z.strictObject({
+  manifest: firmwareManifestSchema,
+  signature: manifestSignatureSchema,
+  uploadedAt: isoTimeSchema,
+});
+export type StoredFirmware = z.infer<typeof storedFirmwareSchema>;
+
+export class FirmwareStore {
+  private readonly index = new Map<string, StoredFirmware>();
+
+  private constructor(private readonly directory: string) {}
+
+  /** Loads the index from disk; entries whose image is missing or the wrong size are skipped. */
+  static async open(directory: string, log: Logger): Promise<FirmwareStore> {
+    await ensureDir(directory);
+    const store = new FirmwareStore(directory);
+    for (const name of (await readdir(directory)).sort()) {
+      if (!/^[0-9a-f]{64}\.json$/.test(name)) continue;
+      const sha = name.slice(0, 64);
+      const parsed = storedFirmwareSchema.safeParse(JSON.parse((await readFileIfExists(join(directory, name))) ?? 'null'));
+      const size = await stat(store.imagePath(sha)).then((s) => s.size, () => -1);
+      if (!parsed.success || parsed.data.manifest.sha256 !== sha || parsed.data.manifest.size !== size) {
+        log.warn(`firmware store: skipping damaged entry ${sha}`);
+        continue;
+      }
+      store.index.set(sha, parsed.data);
+    }
+    return store;
+  }
+
+  list(): StoredFirmware[] {
+    return [...this.index.values()].sort((a, b) => a.manifest.target.localeCompare(b.manifest.target) || a.uploadedAt.localeCompare(b.uploadedAt));
+  }
+
+  get(sha256: string): StoredFirmware | undefined {
+    return this.index.get(sha256);
+  }
+
+  /** Images whose sha256 starts with `prefix` (for `--image <sha prefix>`). */
+  withPrefix(prefix: string): StoredFirmware[] {
+    return this.list().filter((f) => f.manifest.sha256.startsWith(prefix));
+  }
+
+  findVersion(target: string, version: string): StoredFirmware | undefined {
+    return this.list().find((f) => f.manifest.target.toLowerCase() === target.toLowerCase() && f.manifest.version === version);
+  }
+
+  imagePath(sha256: string): string {
+    if (!/^[0-9a-f]{64}$/.test(sha256)) throw new RangeError('not a sha256');
+    return join(this.directory, `${sha256}.bin`);
+  }
+
+  /** Stores a checked upload; storing the same image again changes nothing. */
+  async put(entry: StoredFirmware, image: Uint8Array): Promise<'created' | 'exists'> {
+    const sha = entry.manifest.sha256;
+    if (this.index.has(sha)) return 'exists';
+    await writeFileDurably(this.imagePath(sha), image);
+    await writeFileDurably(join(this.directory, `${sha}.json`), `${JSON.stringify(entry, null, 2)}\n`);
+    this.index.set(sha, entry);
+    return 'created';
+  }
+}
+
+export function firmwareView(entry: StoredFirmware): FirmwareImageView {
+  const { manifest } = entry;
+  return {
+    sha256: manifest.sha256,
+    target: manifest.target,
+    version: manifest.version,
+    size: manifest.size,
+    loadAddress: manifest.loadAddress,
+    keyId: entry.signature.keyId,
+    createdAt: manifest.createdAt,
+    uploadedAt: entry.uploadedAt,
+  };
+}
