@@ -15,6 +15,14 @@ import { labelDeviceCommand } from './commands/label-device.js';
 import { tokenCreateCommand } from './commands/token-create.js';
 import { tokenListCommand } from './commands/token-list.js';
 import { tokenRevokeCommand } from './commands/token-revoke.js';
+import { getMcusCommand } from './commands/get-mcus.js';
+import { telemetryCommand } from './commands/telemetry.js';
+import { flashCommand } from './commands/flash.js';
+import { firmwareKeygenCommand } from './commands/firmware-keygen.js';
+import { firmwarePushCommand } from './commands/firmware-push.js';
+import { firmwareSignCommand } from './commands/firmware-sign.js';
+import { firmwareListCommand } from './commands/firmware-list.js';
+import { firmwareTrustCommand } from './commands/firmware-trust.js';
 
 /** A verb that groups resource subcommands, like `kubectl get <resource>`. */
 function verb(name: string, description: string, resources: Command[]): Command {
@@ -28,7 +36,7 @@ export function technicianCommands(): Command[] {
   return [
     applyCommand(),
     deleteCommand(),
-    verb('get', 'List resources (devices, workloads)', [getDevicesCommand(), getWorkloadsCommand()]),
+    verb('get', 'List resources (devices, workloads, mcus)', [getDevicesCommand(), getWorkloadsCommand(), getMcusCommand()]),
     verb('describe', 'Show one resource in detail', [describeDeviceCommand(), describeWorkloadCommand()]),
     logsCommand(),
     restartCommand(),
@@ -38,5 +46,14 @@ export function technicianCommands(): Command[] {
     drainCommand(),
     verb('label', 'Change labels of a resource', [labelDeviceCommand()]),
     verb('token', 'Manage join tokens for registering devices', [tokenCreateCommand(), tokenListCommand(), tokenRevokeCommand()]),
+    verb('firmware', 'Sign, upload and list MCU firmware images', [
+      firmwareKeygenCommand(),
+      firmwareSignCommand(),
+      firmwarePushCommand(),
+      firmwareListCommand(),
+      firmwareTrustCommand(),
+    ]),
+    flashCommand(),
+    telemetryCommand(),
   ];
 }

@@ -1,0 +1,34 @@
+import { Command } from 'commander';
+import { writeFile } from 'node:fs/promises';
+import { generateSigningKeyPair } from '../../firmware/index.js';
+import { print } from '../context.js';
+import { CliError } from '../errors.js';
+
+export function firmwareKeygenCommand(): Command {
+  return new Command('keygen')
+    .description('Create an Ed25519 key pair for signing firmware')
+    .option('--out <prefix>', 'writes <prefix>.key (private, 0600) and <prefix>.pub', 'firmware-signing')
+    .addHelpText(
+      'after',
+      `
+Keep the .key where builds are signed. Give the .pub to the hub (edgepilot hub --firmware-key,
+or edgepilot firmware trust) and to every gateway (edgepilot agent --trust-key).
+
+Examples:
+  edgepilot firmware keygen
+  edgepilot firmware keygen --out /secure/plant-3-firmware`,
+    )
+    .action(async (options: { out: string }) => {
+      const pair = generateSigningKeyPair();
+      const keyFile = `${options.out}.key`;
+      const pubFile = `${options.out}.pub`;
+      try {
+        await writeFile(keyFile, pair.privateKeyPem, { flag: 'wx', mode: 0o600 });
+        await writeFile(pubFile, pair.publicKeyPem, { flag: 'wx' });
+      } catch (err) {
+        const e = err as NodeJS.ErrnoException;
+        throw new CliError(e.code === 'EEXIST' ? `${e.path ?? options.out} exists; not overwriting a key` : `cannot write the key: ${e.message}`);
+      }
+      print(`key ${pair.keyId}: private ${keyFile}, public ${pubFile}`);
+    });
+}

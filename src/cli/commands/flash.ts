@@ -1,0 +1,95 @@
+import { Command } from 'commander';
+import { flashStreamLineSchema } from '../../protocol/index.js';
+import { print } from '../context.js';
+import { resolveConfig, type GlobalFlags } from '../config.js';
+import { CliError } from '../errors.js';
+import { postNdjson } from '../hub-stream.js';
+import { parseMcuAddress } from '../mcu-address.js';
+import { FlashProgressView } from '../output/flash-progress.js';
+import { parsePositiveInt } from '../parse.js';
+
+interface FlashOptions {
+  image?: string;
+  force?: boolean;
+  port?: string;
+  baud: string;
+  trustKey: string[];
+  bootTimeout: string;
+}
+
+export function flashCommand(): Command {
+  return new Command('flash')
+    .description("Flash an MCU's firmware through its gateway, or directly over a serial port on site")
+    .argument('<target>', '<gateway>/<mcu> (through the hub), or a signed bundle .epfw with --port')
+    .option('--image <sha|version>', 'image from the hub store: sha256 (or 8+ digit prefix) or version for the MCU model')
+    .option('--force', 'allow a downgrade or flashing the running version again (never skips signature, hash or target checks)')
+    .option('--port <tty>', 'flash locally over this serial port, without a hub')
+    .option('--baud <rate>', 'line rate for --port', '115200')
+    .option('--trust-key <pem>', 'public key accepted for --port flashing (repeatable)', (v: string, prev: string[]) => [...prev, v], [] as string[])
+    .option('--boot-timeout <seconds>', 'for --port: how long the new firmware gets to identify before the old one is restored', '10')
+    .addHelpText(
+      'after',
+      `
+The gateway checks signature, hash, target and version against its own trusted keys before it
+touches the MCU, keeps the running image, and restores it if the new one does not identify.
+Progress goes to stderr; the outcome to stdout. A failed or rolled-back flash exits non-zero.
+
+Examples:
+  edgepilot flash rk3588-line2-4k7qz/stm32f103-0123456789abcdef --image 1.2.0
+  edgepilot flash rk3588-line2-4k7qz/stm32f103-0123456789abcdef --image 3fa9c2e1 --force
+  edgepilot flash --port /dev/ttyUSB0 stm32f103-1.2.0.epfw --trust-key firmware-signing.pub`,
+    )
+    .action(async (target: string, options: FlashOptions, command: Command) => {
+      const view = new FlashProgressView(process.stderr, process.stderr.isTTY === true);
+      if (options.port !== undefined) return flashLocal(target, options, view);
+      if (!options.image) throw new CliError('--image <sha|version> is required (or --port <tty> with a bundle for local flashing)');
+      const { gateway, mcu } = parseMcuAddress(target);
+      const config = await resolveConfig(command.optsWithGlobals<GlobalFlags>());
+      let finished = false;
+      for await (const raw of postNdjson(config, `/v1/mcus/${gateway}/${mcu}/flash`, { image: options.image, force: options.force ?? false })) {
+        const parsed = flashStreamLineSchema.safeParse(raw);
+        if (!parsed.success) continue; // a newer hub's line type: nothing we can show
+        const line = parsed.data;
+        switch (line.type) {
+          case 'resolved':
+            view.note(`flashing ${line.gateway}/${line.mcu} with ${line.target} ${line.version} (${line.sha256.slice(0, 12)})`);
+            break;
+          case 'progress':
+            view.progress(line.step, line.done, line.total);
+            break;
+          case 'note':
+            view.note(line.message);
+            break;
+          case 'result':
+            view.endLine();
+            print(`${gateway}/${line.mcu}: ${line.previousVersion ?? 'unknown'} → ${line.version} (${line.bytesWritten} bytes written, ${line.retries} retries)`);
+            finished = true;
+            break;
+          case 'error':
+            view.endLine();
+            throw new CliError(line.message);
+        }
+      }
+      if (!finished) throw new CliError('the hub ended the flash stream without a result');
+    });
+}
+
+async function flashLocal(bundleFile: string, options: FlashOptions, view: FlashProgressView): Promise<void> {
+  if (options.image) throw new CliError('--image picks from the hub store; with --port give a bundle file instead');
+  if (options.trustKey.length === 0) throw new CliError('--trust-key <pem> is required with --port: the bundle is checked like a gateway checks it');
+  const { flashOverSerial } = await import('../local-flash/main.js');
+  const result = await flashOverSerial({
+    port: options.port ?? '',
+    baud: parsePositiveInt(options.baud, '--baud'),
+    bundleFile,
+    trustKeyFiles: options.trustKey,
+    force: options.force ?? false,
+    bootTimeoutMs: parsePositiveInt(options.bootTimeout, '--boot-timeout') * 1000,
+    onProgress: (step, done, total) => view.progress(step, done, total),
+    onNote: (message) => view.note(message),
+  });
+  view.endLine();
+  const { outcome } = result;
+  if (outcome.kind !== 'updated') throw new CliError(outcome.message);
+  print(`${result.mcuId}: ${outcome.previousVersion ?? 'unknown'} → ${outcome.identity.firmwareVersion} (${outcome.bytesWritten} bytes written, ${outcome.retries} retries)`);
+}
