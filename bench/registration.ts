@@ -18,7 +18,17 @@ interface StormResult {
 }
 
 /** Forks workers (a process holds at most ~20,000 sockets here) and waits until `done` says so. */
-async function storm(mode: WorkerJob['mode'], brokerUrl: string, token: string, devices: number, workers: number, concurrency: number, done: () => Promise<boolean>): Promise<StormResult> {
+async function storm(
+  mode: WorkerJob['mode'],
+  brokerUrl: string,
+  token: string,
+  devices: number,
+  workers: number,
+  concurrency: number,
+  done: () => Promise<boolean>,
+  /** Runs while every simulated device is still connected (before the workers are stopped). */
+  atPeak: () => Promise<void> = async () => undefined,
+): Promise<StormResult> {
   const children: ChildProcess[] = [];
   const registered = new Map<number, number>();
   const failures: string[] = [];
@@ -48,6 +58,7 @@ async function storm(mode: WorkerJob['mode'], brokerUrl: string, token: string, 
   }
   const seconds = (performance.now() - start) / 1000;
   const workerCpuSeconds = children.reduce((sum, c) => sum + (c.pid ? cpuSeconds(c.pid) : 0), 0);
+  await atPeak();
   for (const c of children) c.kill('SIGTERM');
   await Promise.all(children.map((c) => new Promise((r) => (c.exitCode !== null ? r(null) : c.once('exit', r)))));
   return { seconds, secondsToRegistered: (registeredAt - start) / 1000 || seconds, workerCpuSeconds, failures };
@@ -101,12 +112,17 @@ export async function run(argv: string[]): Promise<void> {
   const before = await hub.api<Stats>('GET', '/v1/stats');
   const cpuBefore = cpuSeconds(hubPid);
   const created = await hub.api<{ token: string }>('POST', '/v1/tokens', { ttlSeconds: 3600, maxUses: devices, description: 'bench' });
-  const result = await storm('register', hub.brokerUrl, created.token, devices, workers, concurrency, async () => (await hub.api<Stats>('GET', '/v1/stats')).online >= devices);
-  const hubCpu = cpuSeconds(hubPid) - cpuBefore;
-  const after = await hub.api<Stats>('GET', '/v1/stats');
+  let after = before;
+  let hubCpu = 0;
+  const result = await storm('register', hub.brokerUrl, created.token, devices, workers, concurrency, async () => (await hub.api<Stats>('GET', '/v1/stats')).online >= devices, async () => {
+    hubCpu = cpuSeconds(hubPid) - cpuBefore;
+    after = await hub.api<Stats>('GET', '/v1/stats');
+  });
   const idleToken = await hub.api<{ token: string }>('POST', '/v1/tokens', { ttlSeconds: 600, maxUses: 1, description: 'bench idle agent' });
   const agentRss = await agentIdleRss(hub.apiUrl, idleToken.token);
+  const warnings = hub.output().split('\n').filter((l) => / (WARN|ERROR) /.test(l));
   await hub.stop();
+  if (warnings.length > 0) console.log(`hub warnings (${warnings.length}, first 5):\n  ${warnings.slice(0, 5).join('\n  ')}\n`);
 
   if (result.failures.length > 0) console.log(`failures (first ${result.failures.length}):\n  ${result.failures.join('\n  ')}\n`);
   const rate = (n: number, s: number): string => `${(n / s).toFixed(0)}/s`;

@@ -12,15 +12,19 @@ export interface BenchHub {
   adminToken: string;
   child: ChildProcess;
   api<T>(method: string, path: string, body?: unknown): Promise<T>;
+  /** Everything the hub printed (warnings and errors at the bench's log level). */
+  output(): string;
   stop(): Promise<void>;
 }
 
 /** A real hub in its own process (so its memory is its own), on ephemeral loopback ports. */
 export async function startBenchHub(extraArgs: string[] = []): Promise<BenchHub> {
   const dir = await mkdtemp(join(tmpdir(), 'ep-bench-'));
+  // BENCH_HUB_PROFILE=<dir> writes a V8 CPU profile of the hub there, to see where time goes.
+  const profile = process.env['BENCH_HUB_PROFILE'] ? ['--cpu-prof', '--cpu-prof-dir', process.env['BENCH_HUB_PROFILE']] : [];
   const child = spawn(
     process.execPath,
-    [join(repoRoot, 'bin', 'edgepilot.js'), 'hub', '--data-dir', join(dir, 'hub'), '--listen', '127.0.0.1:0', '--mqtt-listen', '127.0.0.1:0', '--no-write-config', '--log-level', 'warn', ...extraArgs],
+    [...profile, join(repoRoot, 'bin', 'edgepilot.js'), 'hub', '--data-dir', join(dir, 'hub'), '--listen', '127.0.0.1:0', '--mqtt-listen', '127.0.0.1:0', '--no-write-config', '--log-level', 'warn', ...extraArgs],
     { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, XDG_CONFIG_HOME: join(dir, 'config') } },
   );
   let output = '';
@@ -52,6 +56,7 @@ export async function startBenchHub(extraArgs: string[] = []): Promise<BenchHub>
     adminToken,
     child,
     api,
+    output: () => output,
     async stop() {
       child.kill('SIGTERM');
       await new Promise((resolve) => child.once('exit', resolve));

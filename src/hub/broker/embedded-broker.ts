@@ -4,6 +4,7 @@ import { DEVICE_ID_PATTERN, JOIN_USERNAME, MAX_MQTT_PACKET_BYTES, nonceFromJoinC
 import type { Logger } from '../../common/log.js';
 import { HUB_USERNAME, mayPublish, maySubscribe, type BrokerRole } from './access-policy.js';
 import { guardConnection } from './packet-size-guard.js';
+import { indexedMemoryPersistence } from './indexed-persistence.js';
 
 /** What the broker asks the hub at CONNECT time; injected so the broker knows nothing of the store. */
 export interface BrokerAuthority {
@@ -59,6 +60,7 @@ export async function startEmbeddedBroker(options: EmbeddedBrokerOptions): Promi
   const roles = new WeakMap<Client, BrokerRole>();
 
   const broker = await Aedes.createBroker({
+    persistence: indexedMemoryPersistence(),
     // Devices may only use ids that cannot collide with the hub's or a join session's.
     maxClientsIdLength: 64,
     authenticate(client, username, password, done) {

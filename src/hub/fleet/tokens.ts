@@ -81,14 +81,20 @@ export class JoinTokens {
     }
     const now = this.now();
     let refusal: { reason: ConsumeRefusal; message: string } | undefined;
-    const updated = await this.repository.update(parts.id, (t) => {
-      const state = tokenState(t, now);
-      if (state === 'valid') {
-        t.uses += 1;
-        return;
-      }
-      refusal = refusalFor(t, state);
-    });
+    // Lazy: the use is written with the device the join creates (one durable write per join);
+    // a crash before that write loses both, and the device was never told it joined.
+    const updated = await this.repository.update(
+      parts.id,
+      (t) => {
+        const state = tokenState(t, now);
+        if (state === 'valid') {
+          t.uses += 1;
+          return;
+        }
+        refusal = refusalFor(t, state);
+      },
+      'lazy',
+    );
     if (!updated) return { ok: false, reason: 'unknown-token', message: 'join token is not known to this hub' };
     return refusal ? { ok: false, ...refusal } : { ok: true, record: updated };
   }

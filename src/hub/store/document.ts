@@ -1,33 +1,61 @@
 import type { DesiredState, DeviceEvent, DeviceRecord, PlacementRecord, ReportedState, TokenRecord, WorkloadRecord } from './records.js';
 
 /**
- * The whole store as one JSON document. Bump the version and add a migration for every change
- * of an existing shape; new top-level collections need none (missing ones start empty).
+ * The store is two JSON documents. `store.json` holds what operators and the control plane
+ * decided (devices' identities and labels, tokens, workloads, placements, desired states): it
+ * is small and written durably before anyone is told a change happened. `observed.json` holds
+ * what devices report (status, facts, reported state, events): large, frequent, flushed lazily,
+ * and rebuilt by the devices themselves if lost. A registration storm then writes kilobytes per
+ * device, not the facts of the whole fleet.
+ *
+ * Bump the version and add a migration for every change of an existing shape; new top-level
+ * collections need none (missing ones start empty).
  */
-export const STORE_SCHEMA_VERSION = 1;
+export const STORE_SCHEMA_VERSION = 2;
+
+export const observedFields = ['status', 'lastSeen', 'facts'] as const;
+export type StoredDevice = Omit<DeviceRecord, (typeof observedFields)[number]>;
+export type ObservedDevice = Pick<DeviceRecord, (typeof observedFields)[number]>;
 
 export interface StoreDocument {
   schemaVersion: number;
-  devices: Record<string, DeviceRecord>;
+  devices: Record<string, StoredDevice>;
   tokens: Record<string, TokenRecord>;
-  /** Event history per subject: `device/<id>` or `workload/<name>`. */
-  events: Record<string, DeviceEvent[]>;
   workloads: Record<string, WorkloadRecord>;
   placements: Record<string, PlacementRecord>;
   /** The last desired document published to each device. */
   desired: Record<string, DesiredState>;
+}
+
+export interface ObservedDocument {
+  devices: Record<string, ObservedDevice>;
   /** The last state each device reported. */
   reported: Record<string, ReportedState>;
+  /** Event history per subject: `device/<id>` or `workload/<name>`. */
+  events: Record<string, DeviceEvent[]>;
 }
 
 export function emptyDocument(): StoreDocument {
-  return { schemaVersion: STORE_SCHEMA_VERSION, devices: {}, tokens: {}, events: {}, workloads: {}, placements: {}, desired: {}, reported: {} };
+  return { schemaVersion: STORE_SCHEMA_VERSION, devices: {}, tokens: {}, workloads: {}, placements: {}, desired: {} };
+}
+
+export function emptyObserved(): ObservedDocument {
+  return { devices: {}, reported: {}, events: {} };
 }
 
 type Migration = (doc: Record<string, unknown>) => Record<string, unknown>;
 
 /** migrations[n] turns version n into n+1. */
-const migrations: Record<number, Migration> = {};
+const migrations: Record<number, Migration> = {
+  // 1 → 2: observed state moves to observed.json. It is not carried over: devices send their
+  // status and facts again when they reconnect; v1's event history is dropped.
+  1: (doc) => {
+    const devices = (doc['devices'] ?? {}) as Record<string, Record<string, unknown>>;
+    for (const device of Object.values(devices)) for (const field of observedFields) delete device[field];
+    const { events: _events, reported: _reported, ...rest } = doc;
+    return rest;
+  },
+};
 
 export class StoreVersionError extends Error {}
 

@@ -1,5 +1,5 @@
-import type { StoreDocument } from './document.js';
-import type { DeviceEvent } from './records.js';
+import { observedFields, type ObservedDevice, type ObservedDocument, type StoreDocument, type StoredDevice } from './document.js';
+import type { DeviceEvent, DeviceRecord } from './records.js';
 import type {
   DeviceRepository,
   DeviceStateRepository,
@@ -12,10 +12,28 @@ import type {
 
 const EVENTS_PER_SUBJECT = 50;
 
-/** What every lowdb repository needs: the live document and a way to persist it. */
+/** What every lowdb repository needs: the live documents and a way to persist each. */
 export interface Backing {
   doc(): StoreDocument;
+  observed(): ObservedDocument;
   persist(durability: Durability): Promise<void>;
+  /** Observed state is always flushed lazily (see document.ts). */
+  observedChanged(): void;
+}
+
+function split(device: DeviceRecord): { stored: StoredDevice; observed: ObservedDevice } {
+  const stored: Record<string, unknown> = { ...device };
+  const observed: Record<string, unknown> = {};
+  for (const field of observedFields) {
+    if (device[field] !== undefined) observed[field] = device[field];
+    delete stored[field];
+  }
+  return { stored: structuredClone(stored) as StoredDevice, observed: structuredClone(observed) as ObservedDevice };
+}
+
+function merged(b: Backing, id: string): DeviceRecord | undefined {
+  const stored = b.doc().devices[id];
+  return stored && structuredClone({ ...stored, ...b.observed().devices[id] });
 }
 
 /** Callers get copies: a record changed outside `update` must not change the store unseen. */
@@ -24,27 +42,35 @@ function copy<T>(value: T | undefined): T | undefined {
 }
 
 export function deviceRepository(b: Backing, hardwareIndex: Map<string, string>): DeviceRepository {
+  /** Writes a whole record back, each part to its document; the control part only if it changed. */
+  const store = async (device: DeviceRecord, durability: Durability): Promise<void> => {
+    const { stored, observed } = split(device);
+    const before = b.doc().devices[device.id];
+    b.observed().devices[device.id] = observed;
+    b.observedChanged();
+    if (before && JSON.stringify(before) === JSON.stringify(stored)) return;
+    b.doc().devices[device.id] = stored;
+    hardwareIndex.set(device.hardwareId, device.id);
+    await b.persist(durability);
+  };
   return {
-    get: async (id) => copy(b.doc().devices[id]),
+    get: async (id) => merged(b, id),
     findByHardwareId: async (hw) => {
       const id = hardwareIndex.get(hw);
-      return id === undefined ? undefined : copy(b.doc().devices[id]);
+      return id === undefined ? undefined : merged(b, id);
     },
-    list: async () => Object.values(b.doc().devices).map((d) => structuredClone(d)),
+    list: async () => Object.keys(b.doc().devices).flatMap((id) => merged(b, id) ?? []),
     count: async () => {
-      const all = Object.values(b.doc().devices);
-      return { total: all.length, online: all.filter((d) => d.status?.state === 'online').length };
+      const ids = Object.keys(b.doc().devices);
+      const observed = b.observed().devices;
+      return { total: ids.length, online: ids.filter((id) => observed[id]?.status?.state === 'online').length };
     },
-    put: async (device, durability) => {
-      b.doc().devices[device.id] = structuredClone(device);
-      hardwareIndex.set(device.hardwareId, device.id);
-      await b.persist(durability);
-    },
+    put: (device, durability) => store(device, durability),
     update: async (id, change, durability) => {
-      const device = b.doc().devices[id];
+      const device = merged(b, id);
       if (!device) return undefined;
       change(device);
-      await b.persist(durability);
+      await store(device, durability);
       return structuredClone(device);
     },
   };
@@ -58,11 +84,11 @@ export function tokenRepository(b: Backing): TokenRepository {
       b.doc().tokens[token.id] = structuredClone(token);
       await b.persist('sync');
     },
-    update: async (id, change) => {
+    update: async (id, change, durability = 'sync') => {
       const token = b.doc().tokens[id];
       if (!token) return undefined;
       change(token);
-      await b.persist('sync');
+      await b.persist(durability);
       return structuredClone(token);
     },
   };
@@ -71,12 +97,12 @@ export function tokenRepository(b: Backing): TokenRepository {
 export function eventRepository(b: Backing): EventRepository {
   return {
     append: async (subject, event) => {
-      const list = (b.doc().events[subject] ??= []);
+      const list = (b.observed().events[subject] ??= []);
       list.push(event);
       if (list.length > EVENTS_PER_SUBJECT) list.splice(0, list.length - EVENTS_PER_SUBJECT);
-      await b.persist('lazy');
+      b.observedChanged();
     },
-    list: async (subject) => (b.doc().events[subject] ?? []).map((e: DeviceEvent) => ({ ...e })),
+    list: async (subject) => (b.observed().events[subject] ?? []).map((e: DeviceEvent) => ({ ...e })),
   };
 }
 
@@ -122,11 +148,11 @@ export function deviceStateRepository(b: Backing): DeviceStateRepository {
       b.doc().desired[id] = structuredClone(desired);
       await b.persist('sync');
     },
-    reported: async (id) => copy(b.doc().reported[id]),
-    allReported: async () => new Map(Object.entries(b.doc().reported).map(([k, v]) => [k, structuredClone(v)])),
+    reported: async (id) => copy(b.observed().reported[id]),
+    allReported: async () => new Map(Object.entries(b.observed().reported).map(([k, v]) => [k, structuredClone(v)])),
     putReported: async (id, reported) => {
-      b.doc().reported[id] = structuredClone(reported);
-      await b.persist('lazy');
+      b.observed().reported[id] = structuredClone(reported);
+      b.observedChanged();
     },
   };
 }

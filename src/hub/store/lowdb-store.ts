@@ -1,7 +1,8 @@
 import { Low, type Adapter } from 'lowdb';
+import { rename } from 'node:fs/promises';
 import { join } from 'node:path';
 import { CoalescingWriter, ensureDir, readFileIfExists, writeFileDurably } from '../../common/durable-file.js';
-import { emptyDocument, migrateDocument, type StoreDocument } from './document.js';
+import { emptyDocument, emptyObserved, migrateDocument, type ObservedDocument, type StoreDocument } from './document.js';
 import {
   deviceRepository,
   deviceStateRepository,
@@ -46,11 +47,42 @@ class DurableJsonAdapter implements Adapter<StoreDocument> {
   }
 }
 
-export async function openLowdbStore(dataDir: string): Promise<HubStore> {
+/**
+ * Observed state can be rebuilt from the devices, so a damaged observed.json is moved aside
+ * (kept for a look) and the hub starts with an empty one instead of refusing to start.
+ */
+class ObservedJsonAdapter implements Adapter<ObservedDocument> {
+  constructor(
+    private readonly path: string,
+    private readonly warn: (message: string) => void,
+  ) {}
+
+  async read(): Promise<ObservedDocument | null> {
+    const text = await readFileIfExists(this.path);
+    if (text === undefined) return null;
+    try {
+      const raw = JSON.parse(text) as Partial<ObservedDocument>;
+      return { ...emptyObserved(), ...raw };
+    } catch (err) {
+      const aside = `${this.path}.damaged-${Date.now()}`;
+      await rename(this.path, aside);
+      this.warn(`${this.path} was not valid JSON (${(err as Error).message}); moved to ${aside}, devices will report again`);
+      return null;
+    }
+  }
+
+  async write(data: ObservedDocument): Promise<void> {
+    await writeFileDurably(this.path, JSON.stringify(data));
+  }
+}
+
+export async function openLowdbStore(dataDir: string, warn: (message: string) => void = (m) => console.warn(m)): Promise<HubStore> {
   await ensureDir(dataDir);
   const db = new Low<StoreDocument>(new DurableJsonAdapter(join(dataDir, 'store.json')), emptyDocument());
+  const observed = new Low<ObservedDocument>(new ObservedJsonAdapter(join(dataDir, 'observed.json'), warn), emptyObserved());
   await db.read();
-  return new LowdbStore(db);
+  await observed.read();
+  return new LowdbStore(db, observed);
 }
 
 /** The whole store is one JSON document in memory; writes of a burst are coalesced. */
@@ -62,14 +94,29 @@ class LowdbStore implements HubStore {
   readonly placements: PlacementRepository;
   readonly deviceState: DeviceStateRepository;
   private readonly writer: CoalescingWriter;
+  private readonly observedWriter: CoalescingWriter;
   private lazyTimer: NodeJS.Timeout | undefined;
+  private controlDirty = false;
+  private observedDirty = false;
   private closed = false;
 
-  constructor(private readonly db: Low<StoreDocument>) {
+  constructor(
+    private readonly db: Low<StoreDocument>,
+    private readonly observed: Low<ObservedDocument>,
+  ) {
     this.writer = new CoalescingWriter(() => db.write());
+    this.observedWriter = new CoalescingWriter(() => observed.write());
     const hardwareIndex = new Map<string, string>();
     for (const device of Object.values(db.data.devices)) hardwareIndex.set(device.hardwareId, device.id);
-    const backing: Backing = { doc: () => this.doc, persist: (d) => this.persist(d) };
+    const backing: Backing = {
+      doc: () => this.doc,
+      observed: () => this.observedDoc,
+      persist: (d) => this.persist(d),
+      observedChanged: () => {
+        this.observedDirty = true;
+        this.scheduleLazyFlush();
+      },
+    };
     this.devices = deviceRepository(backing, hardwareIndex);
     this.tokens = tokenRepository(backing);
     this.events = eventRepository(backing);
@@ -83,23 +130,47 @@ class LowdbStore implements HubStore {
     return this.db.data;
   }
 
+  private get observedDoc(): ObservedDocument {
+    if (this.closed) throw new Error('store is closed');
+    return this.observed.data;
+  }
+
   private persist(durability: Durability): Promise<void> {
-    if (durability === 'sync') return this.writer.write();
+    if (durability === 'sync') {
+      this.controlDirty = false;
+      return this.writer.write();
+    }
+    this.controlDirty = true;
+    this.scheduleLazyFlush();
+    return Promise.resolve();
+  }
+
+  private scheduleLazyFlush(): void {
     this.lazyTimer ??= setTimeout(() => {
       this.lazyTimer = undefined;
-      this.writer.write().catch((err: unknown) => console.error(`store: lazy flush failed: ${(err as Error).message}`));
+      this.flushLazy().catch((err: unknown) => console.error(`store: lazy flush failed: ${(err as Error).message}`));
     }, LAZY_FLUSH_MS);
-    return Promise.resolve();
+  }
+
+  private async flushLazy(): Promise<void> {
+    const writes: Promise<void>[] = [];
+    if (this.controlDirty) {
+      this.controlDirty = false;
+      writes.push(this.writer.write());
+    }
+    if (this.observedDirty) {
+      this.observedDirty = false;
+      writes.push(this.observedWriter.write());
+    }
+    await Promise.all(writes);
   }
 
   async close(): Promise<void> {
     if (this.closed) return;
-    if (this.lazyTimer) {
-      clearTimeout(this.lazyTimer);
-      this.lazyTimer = undefined;
-      await this.writer.write();
-    }
-    await this.writer.idle();
+    if (this.lazyTimer) clearTimeout(this.lazyTimer);
+    this.lazyTimer = undefined;
+    await this.flushLazy();
+    await Promise.all([this.writer.idle(), this.observedWriter.idle()]);
     this.closed = true;
   }
 }

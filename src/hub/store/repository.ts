@@ -25,7 +25,8 @@ export interface TokenRepository {
   get(id: string): Promise<TokenRecord | undefined>;
   list(): Promise<TokenRecord[]>;
   put(token: TokenRecord): Promise<void>;
-  update(id: string, change: (token: TokenRecord) => void): Promise<TokenRecord | undefined>;
+  /** `lazy` lets a caller fold this change into its next sync write (a join: token use + device). */
+  update(id: string, change: (token: TokenRecord) => void, durability?: Durability): Promise<TokenRecord | undefined>;
 }
 
 export interface EventRepository {

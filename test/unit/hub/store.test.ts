@@ -73,3 +73,27 @@ test('events per device are bounded', async (t) => {
   t.is(events[0]?.message, '10');
   await store.close();
 });
+
+test('observed state lives in its own file; a damaged one is moved aside and the hub starts', async (t) => {
+  const dir = await makeTempDir();
+  t.teardown(() => dir.remove());
+  const store = await openLowdbStore(dir.path);
+  await store.devices.put({ ...device('gw-1', 'hw-1'), lastSeen: '2026-01-01T00:00:00.000Z' }, 'sync');
+  await store.close();
+  const control = JSON.parse(await readFile(join(dir.path, 'store.json'), 'utf8')) as { devices: Record<string, Record<string, unknown>> };
+  t.is(control.devices['gw-1']?.['lastSeen'], undefined, 'observed fields are not in the control document');
+  await writeFile(join(dir.path, 'observed.json'), '{broken');
+  const warnings: string[] = [];
+  const reopened = await openLowdbStore(dir.path, (m) => warnings.push(m));
+  t.is((await reopened.devices.get('gw-1'))?.id, 'gw-1', 'the control state is intact');
+  t.is((await reopened.devices.get('gw-1'))?.lastSeen, undefined);
+  t.regex(warnings[0] ?? '', /observed\.json was not valid JSON.*moved to .*damaged-/);
+  await reopened.close();
+});
+
+test('a schema 1 store migrates: observed fields leave the control document', (t) => {
+  const migrated = migrateDocument({ schemaVersion: 1, devices: { a: { ...device('a', 'hw'), lastSeen: 'x', facts: {} } }, tokens: {}, events: { 'device/a': [] }, reported: {} }, 'store.json');
+  t.is(migrated.schemaVersion, STORE_SCHEMA_VERSION);
+  t.false('lastSeen' in (migrated.devices['a'] ?? {}));
+  t.false('events' in migrated);
+});
