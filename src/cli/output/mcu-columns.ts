@@ -6,8 +6,23 @@ import { formatAge } from './human.js';
 export function formatReadings(telemetry: McuTelemetry, names?: ReadonlySet<string>): string {
   return telemetry.channels
     .filter((c) => names === undefined || names.has(c.name))
-    .map((c) => `${c.name}=${Number.isInteger(c.value) ? c.value : c.value.toFixed(2)}${c.unit === 'count' ? '' : c.unit}`)
+    .map((c) => `${c.name}=${formatValue(c)}`)
     .join(' ');
+}
+
+/** Degrees and °C carry hundredths on the wire (PROTOCOL.md), so they print with two decimals. */
+function formatValue(channel: McuTelemetry['channels'][number]): string {
+  switch (channel.unit) {
+    case 'deg':
+      return `${channel.value.toFixed(2)}°`;
+    case '°C':
+      return `${channel.value.toFixed(2)}°C`;
+    case 'count':
+    case '':
+      return String(channel.value);
+    default:
+      return `${channel.value}${channel.unit}`;
+  }
 }
 
 const SUMMARY = new Set(['pitch', 'roll']);

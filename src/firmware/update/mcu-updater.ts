@@ -6,7 +6,7 @@
  * admitted (admission.ts) before this runs: from here on the MCU is touched.
  */
 import type { An3155Client, An3155Timeouts } from '../an3155/an3155-client.js';
-import type { FlashPhase, FlashResult } from '../an3155/flash.js';
+import type { FlashResult } from '../an3155/flash.js';
 import { flashImage } from '../an3155/flash.js';
 import type { Clock } from '../clock.js';
 import type { FirmwareImage } from '../image/image.js';
@@ -93,7 +93,10 @@ export async function updateMcu(env: UpdateEnvironment, image: FirmwareImage, ve
       verify: true,
       sync: false,
       retries: 3,
-      onProgress: (p) => env.onProgress?.(stepOf(p.phase), p.done, p.total),
+      onProgress: (p) => {
+        // Go is one command; the boot step is reported while the new image is awaited.
+        if (p.phase !== 'go') env.onProgress?.(p.phase, p.done, p.total);
+      },
       ...(env.signal ? { signal: env.signal } : {}),
     });
   } catch (err) {
@@ -103,6 +106,7 @@ export async function updateMcu(env: UpdateEnvironment, image: FirmwareImage, ve
   }
   if (written !== undefined) {
     note(`waiting for ${version} to identify`);
+    env.onProgress?.('boot', 0, 1);
     const identity = await awaitIdentity(env, env.bootTimeoutMs ?? DEFAULT_BOOT_TIMEOUT_MS);
     const verdict = judgeBoot(version, identity ? { kind: 'identified', version: identity.firmwareVersion } : { kind: 'silent' });
     if (verdict.kind === 'updated' && identity !== undefined) {
@@ -169,8 +173,4 @@ async function leaveBootloader(client: An3155Client, env: UpdateEnvironment): Pr
   } finally {
     client.dispose();
   }
-}
-
-function stepOf(phase: FlashPhase): UpdateStep {
-  return phase === 'go' ? 'boot' : phase;
 }

@@ -1,0 +1,77 @@
+// An HTTP proxy between a gateway agent and the hub, for tests of what the gateway does
+// with what it is sent: it forwards everything unchanged unless told to tamper with the
+// next firmware manifest (signature) or image download (a flipped byte, or a connection
+// cut half way, to exercise the resumable download).
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
+
+export type Tamper = 'none' | 'signature' | 'image-byte' | 'cut-download';
+
+export interface TamperingProxy {
+  readonly url: string;
+  /** Applies to the next matching response only, then goes back to 'none'. */
+  tamperNext(kind: Tamper): void;
+  /** Downloads seen, with the Range header each carried ('' for none). */
+  readonly downloads: string[];
+  close(): Promise<void>;
+}
+
+export async function startTamperingProxy(target: string): Promise<TamperingProxy> {
+  const upstream = new URL(target);
+  let pending: Tamper = 'none';
+  const downloads: string[] = [];
+  const server = http.createServer((request, response) => {
+    const path = request.url ?? '/';
+    const isManifest = path.startsWith('/v1/firmware/manifest');
+    const isDownload = path.startsWith('/v1/firmware/download');
+    if (isDownload) downloads.push(String(request.headers.range ?? ''));
+    const tamper = (isManifest && pending === 'signature') || (isDownload && (pending === 'image-byte' || pending === 'cut-download')) ? pending : 'none';
+    if (tamper !== 'none') pending = 'none';
+    const forward = http.request(
+      { host: upstream.hostname, port: upstream.port, method: request.method, path, headers: { ...request.headers, host: upstream.host } },
+      (answer) => {
+        const chunks: Buffer[] = [];
+        answer.on('data', (chunk: Buffer) => chunks.push(chunk));
+        answer.on('end', () => {
+          let body = Buffer.concat(chunks);
+          const headers = { ...answer.headers };
+          if (tamper === 'signature') {
+            const envelope = JSON.parse(body.toString('utf8')) as { signature: { value: string } };
+            const raw = Buffer.from(envelope.signature.value, 'base64');
+            raw[10] = (raw[10] ?? 0) ^ 0x01; // still 64 bytes, no longer the signer's
+            envelope.signature.value = raw.toString('base64');
+            body = Buffer.from(JSON.stringify(envelope));
+            headers['content-length'] = String(body.length);
+          }
+          if (tamper === 'image-byte' && body.length > 64) {
+            body = Buffer.from(body);
+            body[64] = (body[64] ?? 0) ^ 0xff;
+          }
+          response.writeHead(answer.statusCode ?? 502, headers);
+          if (tamper === 'cut-download') {
+            // Half the image, then the connection drops, as a flaky uplink does.
+            response.write(body.subarray(0, Math.floor(body.length / 2)), () => response.destroy());
+            return;
+          }
+          response.end(body);
+        });
+      },
+    );
+    forward.on('error', () => response.destroy());
+    request.pipe(forward);
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as AddressInfo;
+  return {
+    url: `http://127.0.0.1:${port}`,
+    downloads,
+    tamperNext(kind) {
+      pending = kind;
+    },
+    close: () =>
+      new Promise<void>((resolve) => {
+        server.closeAllConnections();
+        server.close(() => resolve());
+      }),
+  };
+}
