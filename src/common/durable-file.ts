@@ -57,7 +57,17 @@ export class CoalescingWriter {
   private inFlight: Promise<void> | undefined;
   private queued: { promise: Promise<void>; settle: (err?: unknown) => void } | undefined;
 
-  constructor(private readonly writeNow: () => Promise<void>) {}
+  /**
+   * @param minIntervalMs group commit: a write starts no sooner than this after the previous
+   *   one started, so a storm of changes costs a bounded number of writes per second (each
+   *   waiter pays at most this much extra latency).
+   */
+  constructor(
+    private readonly writeNow: () => Promise<void>,
+    private readonly minIntervalMs = 0,
+  ) {}
+
+  private lastStart = 0;
 
   write(): Promise<void> {
     if (!this.inFlight) return this.start();
@@ -77,12 +87,18 @@ export class CoalescingWriter {
   }
 
   private start(): Promise<void> {
-    const run = this.writeNow().finally(() => {
-      this.inFlight = undefined;
-      const queued = this.queued;
-      this.queued = undefined;
-      if (queued) this.start().then(() => queued.settle(), (err: unknown) => queued.settle(err ?? new Error('write failed')));
-    });
+    const wait = this.lastStart + this.minIntervalMs - Date.now();
+    const run = (wait > 0 ? new Promise<void>((r) => setTimeout(r, wait)) : Promise.resolve())
+      .then(() => {
+        this.lastStart = Date.now();
+        return this.writeNow();
+      })
+      .finally(() => {
+        this.inFlight = undefined;
+        const queued = this.queued;
+        this.queued = undefined;
+        if (queued) this.start().then(() => queued.settle(), (err: unknown) => queued.settle(err ?? new Error('write failed')));
+      });
     this.inFlight = run;
     return run;
   }

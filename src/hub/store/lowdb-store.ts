@@ -104,7 +104,9 @@ class LowdbStore implements HubStore {
     private readonly db: Low<StoreDocument>,
     private readonly observed: Low<ObservedDocument>,
   ) {
-    this.writer = new CoalescingWriter(() => db.write());
+    // Group commit every 25 ms at most: a registration storm then writes the control document
+    // ~40 times a second whatever the number of joins in flight.
+    this.writer = new CoalescingWriter(() => db.write(), 25);
     this.observedWriter = new CoalescingWriter(() => observed.write());
     const hardwareIndex = new Map<string, string>();
     for (const device of Object.values(db.data.devices)) hardwareIndex.set(device.hardwareId, device.id);

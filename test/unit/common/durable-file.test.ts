@@ -34,6 +34,7 @@ test('bursts of writes coalesce, and every caller resolves after a write that in
   });
   value = 1;
   const first = writer.write();
+  await new Promise((r) => setImmediate(r)); // the first write has taken its snapshot
   const waits: Promise<void>[] = [];
   for (let i = 2; i <= 10; i++) {
     value = i;
