@@ -50,7 +50,9 @@ export async function startTamperingProxy(target: string): Promise<TamperingProx
           response.writeHead(answer.statusCode ?? 502, headers);
           if (tamper === 'cut-download') {
             // Half the image, then the connection drops, as a flaky uplink does.
-            response.write(body.subarray(0, Math.floor(body.length / 2)), () => response.destroy());
+            // The pause lets the bytes reach the client before the reset (a reset in the same
+            // instant can make the client drop what it had buffered).
+            response.write(body.subarray(0, Math.floor(body.length / 2)), () => setTimeout(() => response.destroy(), 300));
             return;
           }
           response.end(body);
