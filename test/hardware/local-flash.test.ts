@@ -1,0 +1,95 @@
+// On-site flashing without a hub: `edgepilot firmware sign` makes a bundle, `edgepilot flash
+// --port <tty> <bundle>` checks it like a gateway would and flashes the emulated STM32F103
+// over the pseudo-terminal, keeping the running image to restore.
+import test from 'ava';
+import { readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { startBench, type Bench } from '../../hardware/bench/bench.js';
+import { isolatedEnv } from '../support/fleet.js';
+import { makeTempDir } from '../support/paths.js';
+import { runCli, type CliResult } from '../support/processes.js';
+import { buildFirmware } from './bench-host.js';
+
+let root = '';
+let remove: (() => Promise<void>) | undefined;
+let bench: Bench | undefined;
+
+test.before(async () => {
+  const tmp = await makeTempDir('ep-hw-local-');
+  root = tmp.path;
+  remove = tmp.remove;
+  for (const version of ['1.0.0', '2.0.0']) buildFirmware(join(root, 'build'), version, 'stm32');
+  bench = await startBench({
+    mcu: 'stm32f103',
+    image: join(root, 'build', 'stm32f103-node-1.0.0.hex'),
+    hostPath: join(root, 'tty-stm'),
+    flashFile: join(root, 'flash.bin'),
+    serial: '10ca1f1a50000001',
+  });
+});
+
+test.after.always(async () => {
+  await bench?.stop();
+  await remove?.();
+});
+
+function cli(args: string[]): Promise<CliResult> {
+  return runCli(args, isolatedEnv(root));
+}
+
+async function sign(version: string, key: string, out: string): Promise<void> {
+  const result = await cli(['firmware', 'sign', join(root, 'build', `stm32f103-node-${version}.hex`), '--target', 'stm32f103', `--version=${version}`, '--key', key, '-o', out]);
+  if (result.code !== 0) throw new Error(`sign failed: ${result.stderr}`);
+}
+
+test.serial('a signed bundle is checked and flashed over the serial port; refusals leave the MCU untouched', async (t) => {
+  if (!bench) throw new Error('no bench');
+  const keys = join(root, 'site');
+  const other = join(root, 'other');
+  t.is((await cli(['firmware', 'keygen', '--out', keys])).code, 0);
+  t.is((await cli(['firmware', 'keygen', '--out', other])).code, 0);
+  const again = await cli(['firmware', 'keygen', '--out', keys]);
+  t.not(again.code, 0, 'an existing key is never overwritten');
+  t.regex(again.stderr, /^error: .*exists/m);
+
+  const v2 = join(root, 'v2.epfw');
+  const v1 = join(root, 'v1.epfw');
+  const foreign = join(root, 'v2-other-key.epfw');
+  await sign('2.0.0', `${keys}.key`, v2);
+  await sign('1.0.0', `${keys}.key`, v1);
+  await sign('2.0.0', `${other}.key`, foreign);
+  const tampered = join(root, 'v2-tampered.epfw');
+  const bundle = JSON.parse(readFileSync(v2, 'utf8')) as { image: string };
+  const image = Buffer.from(bundle.image, 'base64');
+  image[100] = (image[100] ?? 0) ^ 0x01;
+  writeFileSync(tampered, JSON.stringify({ ...bundle, image: image.toString('base64') }));
+
+  const flashBefore = bench.flashImage();
+  const refusals: [string, RegExp][] = [
+    [foreign, /refused 2\.0\.0 \(unknown-key\)/],
+    [tampered, /refused 2\.0\.0 \(hash-mismatch\)/],
+    [v1, /refused 1\.0\.0 \(same-version\)/],
+  ];
+  for (const [file, reason] of refusals) {
+    const refused = await cli(['flash', '--port', bench.hostPath, file, '--trust-key', `${keys}.pub`]);
+    t.not(refused.code, 0);
+    t.regex(refused.stderr, reason);
+  }
+  t.true(Buffer.from(bench.flashImage()).equals(Buffer.from(flashBefore)), 'nothing was written');
+  t.is(bench.mode, 'app');
+
+  const flashed = await cli(['flash', '--port', bench.hostPath, v2, '--trust-key', `${keys}.pub`]);
+  t.is(flashed.code, 0, flashed.stderr);
+  t.regex(flashed.stdout, /stm32f103-10ca1f1a50000001: 1\.0\.0 → 2\.0\.0/);
+  t.regex(flashed.stderr, /^write 100%/m);
+  t.regex(flashed.stderr, /^verify 100%/m);
+  const expected = readFileSync(join(root, 'build', 'stm32f103-node-2.0.0.bin'));
+  t.true(Buffer.from(bench.flashImage().subarray(0, expected.length)).equals(expected));
+
+  const downgrade = await cli(['flash', '--port', bench.hostPath, v1, '--trust-key', `${keys}.pub`]);
+  t.not(downgrade.code, 0);
+  t.regex(downgrade.stderr, /refused 1\.0\.0 \(downgrade\)/);
+  const forced = await cli(['flash', '--port', bench.hostPath, v1, '--trust-key', `${keys}.pub`, '--force']);
+  t.is(forced.code, 0, forced.stderr);
+  t.regex(forced.stdout, /2\.0\.0 → 1\.0\.0/);
+});
