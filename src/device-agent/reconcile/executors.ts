@@ -118,7 +118,10 @@ export function createExecutors(ctx: ExecutorContext): Executors {
       const object = { kind: 'Workload', name: o.workload };
       if (record.restartRequested) ctx.event({ type: 'Normal', reason: 'Restarting', message: `${o.id} stopped on request; starting again`, object });
       else if (step.crashed && step.nextStartAt !== undefined) {
-        ctx.event({ type: 'Warning', reason: 'BackOff', message: `${o.id} exited with ${code}; restarting in ${seconds(Math.max(0, step.nextStartAt - ctx.now()))}`, object });
+        // The backoff delay itself (from the exit), not what is left of it by now: the log read
+        // above can take a while on a busy board.
+        const delay = step.nextStartAt - (o.finishedAt?.getTime() ?? ctx.now());
+        ctx.event({ type: 'Warning', reason: 'BackOff', message: `${o.id} exited with ${code}; restarting in ${seconds(Math.max(0, delay))}`, object });
       } else ctx.event({ type: o.exitCode === 0 ? 'Normal' : 'Warning', reason: o.exitCode === 0 ? 'Completed' : 'Failed', message: `${o.id} exited with ${code}`, object });
       await ctx.saveRecords();
     },
