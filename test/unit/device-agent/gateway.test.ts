@@ -1,0 +1,77 @@
+import test from 'ava';
+import { writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { createLogger } from '../../../src/common/log.js';
+import { safePortLister } from '../../../src/device-agent/gateway/port-discovery.js';
+import { telemetryMessage } from '../../../src/device-agent/gateway/telemetry-message.js';
+import { McuPort } from '../../../src/device-agent/gateway/mcu-port.js';
+import { createMemoryLinkPair, createSystemClock, decodeTelemetry, encodeTelemetry, type ByteLink } from '../../../src/firmware/index.js';
+import { mcuTelemetrySchema } from '../../../src/protocol/index.js';
+import { makeTempDir } from '../../support/paths.js';
+import { waitFor } from '../../support/wait.js';
+import { FakeMcu, IDENTITY } from '../firmware/helpers/fake-mcu.js';
+
+test('a TELEMETRY frame becomes the protocol message, in physical units, with its sample index', (t) => {
+  const telemetry = decodeTelemetry(encodeTelemetry(1234, [{ id: 1, raw: -4500 }, { id: 2, raw: 3000 }, { id: 3, raw: 707 }, { id: 8, raw: 42 }, { id: 99, raw: 5 }]));
+  const message = telemetryMessage('stm32f103-01', 'stm32f103', telemetry, new Date('2026-01-01T00:00:00Z'));
+  t.true(mcuTelemetrySchema.safeParse(message).success);
+  t.is(message.sampleIndex, 42);
+  t.deepEqual(message.channels.slice(0, 3), [
+    { id: 1, name: 'pitch', unit: 'deg', value: -45 },
+    { id: 2, name: 'roll', unit: 'deg', value: 30 },
+    { id: 3, name: 'accel_x', unit: 'mg', value: 707 },
+  ]);
+  t.deepEqual(message.channels[4], { id: 99, name: 'channel_99', unit: '', value: 5 });
+});
+
+test('port discovery never throws: missing udevadm, a failing list and non-MCU ports all end in a list', async (t) => {
+  const warnings: string[] = [];
+  const log = { ...createLogger('test', 'error', () => undefined), warn: (m: string) => void warnings.push(m) };
+  const bin = await makeTempDir();
+  t.teardown(() => bin.remove());
+  await writeFile(join(bin.path, 'udevadm'), '#!/bin/sh\n', { mode: 0o755 });
+  const withUdev = { PATH: bin.path };
+  const listed = (): Promise<{ path: string }[]> => Promise.resolve([{ path: '/dev/ttyUSB0' }, { path: '/dev/ttyS0' }, { path: '/dev/ttyACM1' }]);
+  t.deepEqual(await safePortLister(listed, log, withUdev)(), ['/dev/ttyUSB0', '/dev/ttyACM1'], 'USB serial adapters and CDC-ACM only');
+  t.deepEqual(await safePortLister(() => Promise.reject(new Error('spawn udevadm ENOENT')), log, withUdev)(), []);
+  if (process.platform === 'linux') t.deepEqual(await safePortLister(listed, log, { PATH: '' })(), [], 'not even tried without udevadm');
+  t.true(warnings.some((w) => w.includes('spawn udevadm ENOENT')));
+});
+
+test('a port identifies its MCU, hands on telemetry, goes offline when the link closes and comes back on reopen', async (t) => {
+  let opens = 0;
+  let current: { host: ByteLink; mcu: FakeMcu; disconnect(): void } | undefined;
+  const changes: boolean[] = [];
+  const telemetry: number[] = [];
+  const port = new McuPort({
+    path: '/dev/ttyUSB9',
+    open: () => {
+      opens += 1;
+      const pair = createMemoryLinkPair();
+      current = { host: pair.a, mcu: new FakeMcu(pair.b), disconnect: () => pair.disconnect(new Error('unplugged')) };
+      return Promise.resolve(pair.a);
+    },
+    clock: createSystemClock(),
+    telemetryIntervalMs: 200,
+    silenceMs: 60_000,
+    reopenMs: 20,
+    identifyBackoff: { baseMs: 10, maxMs: 50 },
+    onTelemetry: (mcuId, _identity, t2) => {
+      if (mcuId === 'stm32f103-a1b2c3d4e5f60718') telemetry.push(t2.uptimeMs);
+    },
+    onChange: () => changes.push(port.state.online),
+    log: createLogger('test', 'error', () => undefined),
+  });
+  t.teardown(() => port.stop());
+  port.start();
+  await waitFor('identified', () => port.state.online, 5000, 5);
+  t.is(port.mcuId, 'stm32f103-a1b2c3d4e5f60718');
+  t.is(port.state.identity?.firmwareVersion, IDENTITY.firmwareVersion);
+  await current?.mcu.sendTelemetry(777, [{ id: 1, raw: 100 }]);
+  await waitFor('telemetry forwarded', () => telemetry.includes(777), 5000, 5);
+  current?.disconnect();
+  await waitFor('offline after the link closed', () => !port.state.online, 5000, 5);
+  t.is(port.state.identity?.model, 'stm32f103', 'the MCU stays listed while offline');
+  await waitFor('online after reopening', () => port.state.online && opens >= 2, 5000, 5);
+  t.deepEqual(changes.slice(0, 3), [true, false, true]);
+});
