@@ -20,7 +20,8 @@ const rules = {
 };
 
 export default tseslint.config(
-  { ignores: ['dist/**', 'node_modules/**', 'hardware/build/**', 'bin/**', 'eslint.config.js'] },
+  // Plain-JS build scripts are outside the TypeScript project (and its type-aware rules).
+  { ignores: ['dist/**', 'node_modules/**', 'hardware/build/**', 'bin/**', 'scripts/**', 'eslint.config.js'] },
   js.configs.recommended,
   ...tseslint.configs.recommended,
   {

@@ -30,6 +30,8 @@ fi
 
 [ -d node_modules ] || npm ci --no-audit --no-fund
 npm run --silent build
+# The architecture's import rules are lint rules: a violation fails the run like a test.
+npx eslint .
 scripts/start-dockerd.sh
 make -s -C hardware
 
