@@ -10,7 +10,6 @@ import { ensureDir } from '../common/durable-file.js';
 import { createLogger, type Logger } from '../common/log.js';
 import { AGENT_AND_HUB_VERSION } from '../common/version.js';
 import { createSystemClock, serialPortLink, type ByteLink } from '../firmware/index.js';
-import { FileImageKeeper } from '../firmware/update/kept-images.js';
 import { decodePayload, desiredStateSchema, payloadLimits, topics, type AttachedMcu, type Facts } from '../protocol/index.js';
 import type { AgentConfig } from './config.js';
 import { collectFacts, readFactsOverrides } from './facts/collect-facts.js';
@@ -29,8 +28,7 @@ import { workloadHandlers } from './rpc/workload-handlers.js';
 import { createRuntimes } from './runtimes.js';
 import { MetricsReporter } from './metrics/metrics-reporter.js';
 import { withMetricsFile } from './metrics/custom-metrics.js';
-import { createGatewayParts, type GatewayParts } from './gateway/gateway-parts.js';
-import { safePortLister } from './gateway/port-discovery.js';
+import type { GatewayIo, GatewayParts } from './gateway/gateway-parts.js';
 
 /** The probe script beside this code: bundled (dist/facts-probe.mjs) or compiled (facts/probe-main.js). */
 function hostProbeScript(): string {
@@ -171,8 +169,8 @@ export async function startAgent(config: AgentConfig, log: Logger = createLogger
 }
 
 /**
- * The gateway's concrete I/O, built only on agents given MCU ports: serialport is imported
- * here on first use (+14 MB RSS), never on boards without MCUs.
+ * The gateway's concrete I/O, built only on agents given MCU ports: the gateway code and
+ * serialport (+14 MB RSS, on first use) are loaded here, never on boards without MCUs.
  */
 async function startGatewayIfConfigured(
   config: AgentConfig,
@@ -182,11 +180,16 @@ async function startGatewayIfConfigured(
     hubUrl: string | undefined;
     session: DeviceSession;
     refreshFacts: () => void;
-    event: Parameters<typeof createGatewayParts>[1]['event'];
+    event: GatewayIo['event'];
     log: Logger;
   },
 ): Promise<GatewayParts | undefined> {
   if (config.mcuPorts.length === 0 && !config.mcuDiscover) return undefined;
+  const [{ createGatewayParts }, { safePortLister }, { FileImageKeeper }] = await Promise.all([
+    import('./gateway/gateway-parts.js'),
+    import('./gateway/port-discovery.js'),
+    import('../firmware/update/kept-images.js'),
+  ]);
   const trustedKeys = await Promise.all(
     config.trustKeyFiles.map(async (file) => {
       try {

@@ -10,14 +10,14 @@ import type { FlashResult } from '../an3155/flash.js';
 import { flashImage } from '../an3155/flash.js';
 import type { Clock } from '../clock.js';
 import type { FirmwareImage } from '../image/image.js';
-import { flattenImage } from '../image/segments.js';
+import { flattenImage, imageSpan } from '../image/segments.js';
 import { parseRawBinary } from '../image/raw-binary.js';
 import type { ByteLink } from '../link/byte-link.js';
 import type { Identity } from '../mculink/messages.js';
 import { awaitIdentity, pause, reachBootloader, readFlash } from './bootloader-access.js';
 import type { FlashGeometry } from './flash-targets.js';
 import type { ImageKeeper, KeptImage } from './kept-images.js';
-import { judgeBoot, planBackup, rollbackMessage } from './update-policy.js';
+import { eraseModeFor, judgeBoot, planBackup, rollbackMessage } from './update-policy.js';
 
 export type UpdateStep = 'backup' | 'erase' | 'write' | 'verify' | 'boot' | 'rollback';
 
@@ -87,7 +87,7 @@ export async function updateMcu(env: UpdateEnvironment, image: FirmwareImage, ve
   let written: FlashResult | undefined;
   try {
     written = await flashImage(client, image, {
-      erase: 'pages',
+      erase: eraseFor(image, env.geometry),
       pageSize: env.geometry.pageSize,
       flashBase: env.geometry.flashBase,
       verify: true,
@@ -140,8 +140,9 @@ async function restore(env: UpdateEnvironment, fallback: KeptImage, why: string)
     return { kind: 'failed', message: `${why}; restoring ${fallback.version} failed: ${lastError}`, flash: 'changed' };
   }
   try {
-    await flashImage(client, parseRawBinary(fallback.data, fallback.loadAddress), {
-      erase: 'pages',
+    const restoring = parseRawBinary(fallback.data, fallback.loadAddress);
+    await flashImage(client, restoring, {
+      erase: eraseFor(restoring, env.geometry),
       pageSize: env.geometry.pageSize,
       flashBase: env.geometry.flashBase,
       verify: true,
@@ -173,4 +174,9 @@ async function leaveBootloader(client: An3155Client, env: UpdateEnvironment): Pr
   } finally {
     client.dispose();
   }
+}
+
+function eraseFor(image: FirmwareImage, geometry: FlashGeometry): 'mass' | 'pages' {
+  const span = imageSpan(image);
+  return span === undefined ? 'pages' : eraseModeFor(span, geometry);
 }

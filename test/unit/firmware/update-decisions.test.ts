@@ -8,7 +8,7 @@ import { admitFirmware, fitProblem, type AdmissionInput } from '../../../src/fir
 import { trimErased } from '../../../src/firmware/update/bootloader-access.js';
 import { flashGeometryFor, knownFlashTargets } from '../../../src/firmware/update/flash-targets.js';
 import { mcuIdFor } from '../../../src/firmware/update/mcu-id.js';
-import { judgeBoot, planBackup, rollbackMessage } from '../../../src/firmware/update/update-policy.js';
+import { eraseModeFor, judgeBoot, planBackup, rollbackMessage } from '../../../src/firmware/update/update-policy.js';
 import { repoRoot } from '../../support/paths.js';
 
 const stm32 = flashGeometryFor('stm32f103');
@@ -111,4 +111,11 @@ test('MCU ids are <model>-<serial>, topic- and folder-safe', (t) => {
 test('a read-back keeps whole words and drops the erased tail', (t) => {
   t.deepEqual([...trimErased(Uint8Array.of(1, 2, 3, 4, 5, 0xff, 0xff, 0xff, 0xff, 0xff))], [1, 2, 3, 4, 5, 0xff, 0xff, 0xff]);
   t.deepEqual([...trimErased(new Uint8Array(16).fill(0xff))], [0xff, 0xff, 0xff, 0xff]);
+});
+
+test('erase: the pages the image covers, or one mass erase when that is every page', (t) => {
+  const geometry = { flashBase: 0x0800_0000, flashSize: 64 * 1024, pageSize: 1024 };
+  t.is(eraseModeFor({ start: 0x0800_0000, end: 0x0800_0a64 }, geometry), 'pages');
+  t.is(eraseModeFor({ start: 0x0800_0000, end: 0x0801_0000 }, geometry), 'mass');
+  t.is(eraseModeFor({ start: 0x0800_0000, end: 0x0800_fc01 }, geometry), 'mass', 'a byte into the last page needs every page');
 });
