@@ -53,7 +53,8 @@ export function createGatewayParts(settings: GatewaySettings, io: GatewayIo): Ga
       open: io.open,
       clock: io.clock,
       telemetryIntervalMs: settings.telemetryIntervalMs,
-      silenceMs: settings.silenceSeconds * 1000,
+      // Never call an MCU silent between two of its regular frames.
+      silenceMs: Math.max(settings.silenceSeconds * 1000, 3 * settings.telemetryIntervalMs),
       reopenMs: 2000,
       identifyBackoff: { baseMs: 250, maxMs: 8000 },
       onTelemetry: (mcuId: string, identity: Identity, telemetry: Telemetry) =>

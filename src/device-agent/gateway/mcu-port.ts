@@ -25,6 +25,8 @@ export interface McuPortOptions {
   readonly reopenMs: number;
   /** First and longest wait between IDENTIFY attempts (doubling). */
   readonly identifyBackoff: { readonly baseMs: number; readonly maxMs: number };
+  /** Per request attempt; a 70-byte frame takes 6 ms at 115200 baud and the MCUs answer at once. Default 500. */
+  readonly requestTimeoutMs?: number;
   readonly onTelemetry: (mcuId: string, identity: Identity, telemetry: Telemetry) => void;
   /** The MCU appeared, changed (id, version) or went on/offline. */
   readonly onChange: () => void;
@@ -47,6 +49,9 @@ export interface ExclusiveLink {
   /** Whether the MCU answered IDENTIFY just before the flasher took over. */
   readonly wasOnline: boolean;
 }
+
+/** Unanswered IDENTIFYs in a row after which the port is closed and opened again. */
+const REOPEN_AFTER_FAILURES = 3;
 
 export class McuPort {
   private link: ByteLink | undefined;
@@ -131,6 +136,7 @@ export class McuPort {
         } else {
           this.failures += 1;
           this.setOnline(false);
+          if (this.failures % REOPEN_AFTER_FAILURES === 0) await this.reopen();
           const { baseMs, maxMs } = this.options.identifyBackoff;
           await this.sleep(Math.min(maxMs, baseMs * 2 ** Math.min(this.failures - 1, 16)));
         }
@@ -154,7 +160,6 @@ export class McuPort {
       return false;
     }
     this.link = link;
-    this.failures = 0;
     this.options.log.info(`${this.path}: port open`);
     link.onClose((err) => {
       if (this.link !== link) return;
@@ -168,8 +173,22 @@ export class McuPort {
     return true;
   }
 
+  /**
+   * Close the port so the loop opens it again. A pseudo-terminal (and some USB-serial
+   * drivers) whose other end went away does not always make serialport report the close;
+   * opening afresh finds out (ENOENT while unplugged) and picks up a replugged device.
+   */
+  private async reopen(): Promise<void> {
+    const link = this.link;
+    if (!link || this.lending) return;
+    this.options.log.debug(`${this.path}: no answer; reopening the port`);
+    this.link = undefined;
+    this.detachSession();
+    await link.close().catch(() => undefined);
+  }
+
   private attachSession(link: ByteLink): void {
-    const session = new McuSession({ link, clock: this.options.clock, requestTimeoutMs: 500, retries: 1 });
+    const session = new McuSession({ link, clock: this.options.clock, requestTimeoutMs: this.options.requestTimeoutMs ?? 500, retries: 1 });
     this.session = session;
     this.lastUptimeMs = undefined;
     session.onTelemetry((telemetry) => this.onTelemetry(telemetry));

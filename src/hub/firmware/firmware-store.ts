@@ -31,7 +31,7 @@ export class FirmwareStore {
     for (const name of (await readdir(directory)).sort()) {
       if (!/^[0-9a-f]{64}\.json$/.test(name)) continue;
       const sha = name.slice(0, 64);
-      const parsed = storedFirmwareSchema.safeParse(JSON.parse((await readFileIfExists(join(directory, name))) ?? 'null'));
+      const parsed = storedFirmwareSchema.safeParse(parseJson(await readFileIfExists(join(directory, name))));
       const size = await stat(store.imagePath(sha)).then((s) => s.size, () => -1);
       if (!parsed.success || parsed.data.manifest.sha256 !== sha || parsed.data.manifest.size !== size) {
         log.warn(`firmware store: skipping damaged entry ${sha}`);
@@ -87,4 +87,12 @@ export function firmwareView(entry: StoredFirmware): FirmwareImageView {
     createdAt: manifest.createdAt,
     uploadedAt: entry.uploadedAt,
   };
+}
+
+function parseJson(text: string | undefined): unknown {
+  try {
+    return text === undefined ? undefined : (JSON.parse(text) as unknown);
+  } catch {
+    return undefined; // a torn or edited file: reported as damaged by the caller
+  }
 }

@@ -56,6 +56,7 @@ test('a port identifies its MCU, hands on telemetry, goes offline when the link 
     silenceMs: 60_000,
     reopenMs: 20,
     identifyBackoff: { baseMs: 10, maxMs: 50 },
+    requestTimeoutMs: 30,
     onTelemetry: (mcuId, _identity, t2) => {
       if (mcuId === 'stm32f103-a1b2c3d4e5f60718') telemetry.push(t2.uptimeMs);
     },
@@ -74,4 +75,35 @@ test('a port identifies its MCU, hands on telemetry, goes offline when the link 
   t.is(port.state.identity?.model, 'stm32f103', 'the MCU stays listed while offline');
   await waitFor('online after reopening', () => port.state.online && opens >= 2, 5000, 5);
   t.deepEqual(changes.slice(0, 3), [true, false, true]);
+});
+
+test('a port whose MCU stops answering is closed and opened again (a dead pty does not always report its close)', async (t) => {
+  const opened: FakeMcu[] = [];
+  const port = new McuPort({
+    path: '/dev/ttyUSB8',
+    open: () => {
+      const pair = createMemoryLinkPair();
+      const mcu = new FakeMcu(pair.b);
+      mcu.inBootloader = opened.length === 0 ? false : opened.length < 2; // answers, goes deaf, answers again after two reopens
+      opened.push(mcu);
+      return Promise.resolve(pair.a);
+    },
+    clock: createSystemClock(),
+    telemetryIntervalMs: 200,
+    silenceMs: 100,
+    reopenMs: 10,
+    identifyBackoff: { baseMs: 5, maxMs: 20 },
+    requestTimeoutMs: 30,
+    onTelemetry: () => undefined,
+    onChange: () => undefined,
+    log: createLogger('test', 'error', () => undefined),
+  });
+  t.teardown(() => port.stop());
+  port.start();
+  await waitFor('identified', () => port.state.online, 5000, 5);
+  const first = opened[0];
+  if (first) first.inBootloader = true; // silent from now on, and its link never closes
+  await waitFor('offline', () => !port.state.online, 5000, 5);
+  await waitFor('online again on a reopened port', () => port.state.online && opened.length >= 3, 10_000, 5);
+  t.pass();
 });

@@ -64,6 +64,7 @@ test('the store is content-addressed, survives a reopen, and skips damaged entri
   t.is(await store.put(stored(one), Buffer.from(one.image, 'base64')), 'exists');
   t.is(await store.put(stored(two), Buffer.from(two.image, 'base64')), 'created');
   await writeFile(join(tmp.path, `${two.manifest.sha256}.bin`), 'short'); // damaged on disk
+  await writeFile(join(tmp.path, `${'a'.repeat(64)}.json`), '{"manifest": '); // torn
   const reopened = await FirmwareStore.open(tmp.path, quiet);
   t.deepEqual(reopened.list().map((f) => f.manifest.version), ['1.0.0']);
   t.is(reopened.findVersion('STM32F103', '1.0.0')?.manifest.sha256, one.manifest.sha256);
