@@ -3,6 +3,7 @@
 // proxy that can tamper with what it is sent, to show what it refuses before the MCU is touched.
 import test from 'ava';
 import { readFileSync } from 'node:fs';
+import { firmwareManifestEnvelopeSchema } from '../../src/protocol/index.js';
 import { join } from 'node:path';
 import type { Bench, BenchMode } from '../../hardware/bench/bench.js';
 import type { ManagedProcess } from '../support/processes.js';
@@ -148,4 +149,29 @@ test.serial('--force allows a downgrade', async (t) => {
   t.regex(result.stdout, /2\.0\.0 → 1\.0\.0/);
   t.true(flashStartsWith(stm32Image(rig, '1.0.0', 'node', 'bin')));
   await rig.waitForMcu('the hub showing 1.0.0', (m) => m.id === MCU && m.online && m.firmwareVersion === '1.0.0');
+});
+
+test.serial('firmware downloads need device credentials (or the admin token) and honour Range', async (t) => {
+  const { rig } = ready();
+  const identity = JSON.parse(readFileSync(join(rig.root, 'gateway', 'identity.json'), 'utf8')) as { deviceId: string; password: string };
+  const basic = (user: string, password: string): string => `Basic ${Buffer.from(`${user}:${password}`).toString('base64')}`;
+  const sha = images['1.0.0'] ?? '';
+  const url = `${rig.hub.apiUrl}/v1/firmware/download?sha256=${sha}`;
+  const v1 = readFileSync(stm32Image(rig, '1.0.0', 'node', 'bin'));
+
+  t.is((await fetch(url)).status, 401);
+  t.is((await fetch(url, { headers: { authorization: basic(identity.deviceId, 'not-the-password-of-this-device-at-all') } })).status, 401);
+  const whole = await fetch(url, { headers: { authorization: basic(identity.deviceId, identity.password) } });
+  t.is(whole.status, 200);
+  t.is(whole.headers.get('accept-ranges'), 'bytes');
+  t.true(Buffer.from(await whole.arrayBuffer()).equals(v1));
+  const part = await fetch(url, { headers: { authorization: basic(identity.deviceId, identity.password), range: 'bytes=100-199' } });
+  t.is(part.status, 206);
+  t.is(part.headers.get('content-range'), `bytes 100-199/${v1.length}`);
+  t.true(Buffer.from(await part.arrayBuffer()).equals(v1.subarray(100, 200)));
+  const beyond = await fetch(url, { headers: { authorization: `Bearer ${rig.hub.adminToken}`, range: `bytes=${v1.length}-` } });
+  t.is(beyond.status, 416);
+  const manifest = await fetch(`${rig.hub.apiUrl}/v1/firmware/manifest?sha256=${sha}`, { headers: { authorization: basic(identity.deviceId, identity.password) } });
+  t.is(firmwareManifestEnvelopeSchema.parse(await manifest.json()).manifest.version, '1.0.0');
+  t.is((await fetch(`${rig.hub.apiUrl}/v1/firmware/manifest?sha256=${'0'.repeat(64)}`, { headers: { authorization: `Bearer ${rig.hub.adminToken}` } })).status, 404);
 });

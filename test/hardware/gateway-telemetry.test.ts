@@ -50,7 +50,8 @@ test.before(async () => {
   stm = await rig.startBench('stm', { mcu: 'stm32f103', image: stm32Image(rig, '1.0.0'), serial: STM_SERIAL, garbageEveryMs: 30, garbageSeed: 11 });
   stm.on('garbage', (bytes) => (garbageBytes += bytes.length));
   stc = await rig.startBench('stc', { mcu: 'stc89c52', image: join(rig.build, 'stc89c52-tilt-1.0.0.ihx'), serial: STC_SERIAL });
-  const started = await rig.startGateway([stm.hostPath, stc.hostPath]);
+  // --mcu-discover as well: listing this machine's ports (udevadm) must not disturb the configured ones.
+  const started = await rig.startGateway([stm.hostPath, stc.hostPath], ['--mcu-discover']);
   gatewayId = started.deviceId;
   gateway = started.agent;
 });

@@ -71,10 +71,11 @@ export function registerFirmwareRoutes(app: FastifyInstance, deps: FirmwareRoute
     if (!entry) throw notFound('firmware image');
     const size = entry.manifest.size;
     const range = byteRange(request.headers.range, size);
-    void reply.header('accept-ranges', 'bytes').header('content-type', 'application/octet-stream').header('etag', `"${sha}"`);
+    void reply.header('accept-ranges', 'bytes').header('etag', `"${sha}"`);
     if (range.kind === 'unsatisfiable') {
       return reply.status(416).header('content-range', `bytes */${size}`).send({ error: 'RangeNotSatisfiable', message: `the image has ${size} bytes` });
     }
+    void reply.header('content-type', 'application/octet-stream');
     if (range.kind === 'whole') {
       return reply.status(200).header('content-length', size).send(createReadStream(deps.store.imagePath(sha)));
     }
