@@ -62,6 +62,8 @@ export class McuPort {
   private lastUptimeMs: number | undefined;
   private recheck = false;
   private lending: Promise<void> | undefined;
+  private opening: Promise<boolean> | undefined;
+  private closing: Promise<void> | undefined;
   private stopped = false;
   private wakeUp: (() => void) | undefined;
   private loop: Promise<void> | undefined;
@@ -98,10 +100,16 @@ export class McuPort {
    */
   async exclusive<T>(use: (access: ExclusiveLink) => Promise<T>): Promise<T> {
     if (this.lending) throw new Error(`${this.path} is busy with another flash`);
-    const link = this.link;
-    if (!link) throw new Error(`serial port ${this.path} is not open (unplugged?)`);
     let release!: () => void;
     this.lending = new Promise((resolve) => (release = resolve));
+    // The port may be between a close and the next open (see reopen()): open it now.
+    const link = this.link ?? ((await this.openPort()) ? this.link : undefined);
+    if (!link) {
+      this.lending = undefined;
+      release();
+      this.wake();
+      throw new Error(`serial port ${this.path} is not open (unplugged?)`);
+    }
     const access: ExclusiveLink = { link, identity: this.identity, wasOnline: this.online };
     this.detachSession();
     this.setOnline(false);
@@ -136,7 +144,10 @@ export class McuPort {
         } else {
           this.failures += 1;
           this.setOnline(false);
-          if (this.failures % REOPEN_AFTER_FAILURES === 0) await this.reopen();
+          if (this.failures % REOPEN_AFTER_FAILURES === 0) {
+            await this.reopen();
+            continue; // open again at once; the backoff applies to the next IDENTIFY
+          }
           const { baseMs, maxMs } = this.options.identifyBackoff;
           await this.sleep(Math.min(maxMs, baseMs * 2 ** Math.min(this.failures - 1, 16)));
         }
@@ -147,7 +158,15 @@ export class McuPort {
     }
   }
 
-  private async openPort(): Promise<boolean> {
+  /** One open at a time: the supervisor and a flasher may both want the port. */
+  private openPort(): Promise<boolean> {
+    this.opening ??= this.tryOpen().finally(() => (this.opening = undefined));
+    return this.opening;
+  }
+
+  private async tryOpen(): Promise<boolean> {
+    await this.closing; // the tty lock is held until the previous close completes
+    if (this.link) return true;
     let link: ByteLink;
     try {
       link = await this.options.open(this.path);
@@ -184,7 +203,9 @@ export class McuPort {
     this.options.log.debug(`${this.path}: no answer; reopening the port`);
     this.link = undefined;
     this.detachSession();
-    await link.close().catch(() => undefined);
+    this.closing = link.close().catch(() => undefined);
+    await this.closing;
+    this.closing = undefined;
   }
 
   private attachSession(link: ByteLink): void {

@@ -107,3 +107,32 @@ test('a port whose MCU stops answering is closed and opened again (a dead pty do
   await waitFor('online again on a reopened port', () => port.state.online && opened.length >= 3, 10_000, 5);
   t.pass();
 });
+
+test('a flash that arrives while the port is closed opens it rather than failing', async (t) => {
+  let attempts = 0;
+  const port = new McuPort({
+    path: '/dev/ttyUSB7',
+    open: () => {
+      attempts += 1;
+      if (attempts === 1) return Promise.reject(new Error('No such file or directory'));
+      const pair = createMemoryLinkPair();
+      new FakeMcu(pair.b);
+      return Promise.resolve(pair.a);
+    },
+    clock: createSystemClock(),
+    telemetryIntervalMs: 200,
+    silenceMs: 60_000,
+    reopenMs: 60_000, // the supervisor would not try again before the test ends
+    identifyBackoff: { baseMs: 10, maxMs: 50 },
+    requestTimeoutMs: 30,
+    onTelemetry: () => undefined,
+    onChange: () => undefined,
+    log: createLogger('test', 'error', () => undefined),
+  });
+  t.teardown(() => port.stop());
+  port.start();
+  await waitFor('the first open to fail', () => attempts === 1, 5000, 5);
+  const lent = await port.exclusive((access) => Promise.resolve(access.link.isOpen));
+  t.true(lent);
+  t.is(attempts, 2);
+});
