@@ -4,7 +4,11 @@
 // (dockerode and the Docker runtime) in chunks that are read only when imported; serialport's
 // native binding stays external and is loaded from node_modules by gateways alone.
 import { build } from 'esbuild';
+import { rmSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
+
+// Chunk names carry content hashes: start empty so old chunks do not pile up.
+rmSync('dist/agent', { recursive: true, force: true });
 
 const ssh2Stub = fileURLToPath(new URL('./stubs/ssh2.cjs', import.meta.url));
 

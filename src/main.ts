@@ -11,7 +11,6 @@ import { AGENT_AND_HUB_VERSION } from './common/version.js';
 
 const program = new Command('edgepilot')
   .description("Kubernetes' ideas at the edge: a hub, device agents over MQTT, and this CLI")
-  .version(AGENT_AND_HUB_VERSION)
   .option('--hub <url>', 'hub API URL (env EDGEPILOT_HUB, config file)')
   .option('--token <token>', 'admin token (env EDGEPILOT_TOKEN, config file)')
   .option('--config <file>', 'CLI config (default: ~/.config/edgepilot/config.yaml, env EDGEPILOT_CONFIG)')
@@ -20,12 +19,20 @@ const program = new Command('edgepilot')
   .addHelpText(
     'after',
     `
+Print the version with: edgepilot --version
+
 Examples:
   edgepilot up                         # hub + embedded broker + local agent
   edgepilot token create --ttl 2h      # a join token for new boards
   edgepilot agent --hub http://hub:7080 --join-token <token>
   edgepilot get devices -o wide`,
   );
+
+// `--version` only as the first word: subcommands have a --version of their own (firmware push).
+if (process.argv[2] === '--version' || process.argv[2] === '-V') {
+  process.stdout.write(`${AGENT_AND_HUB_VERSION}\n`);
+  process.exit(0);
+}
 
 program.addCommand(upCommand()).addCommand(hubCommand()).addCommand(agentCommand());
 for (const command of technicianCommands()) program.addCommand(command);

@@ -19,9 +19,9 @@ export class HubClient {
     return parsed.data;
   }
 
-  /** A streaming request (watch): yields one parsed JSON value per line. */
-  async *stream(path: string): AsyncGenerator<unknown> {
-    const response = await this.send('GET', path);
+  /** A streaming request (watch, logs, flash progress): yields one parsed JSON value per line. */
+  async *stream(path: string, method = 'GET', body?: unknown): AsyncGenerator<unknown> {
+    const response = await this.send(method, path, body);
     if (!response.body) return;
     const decoder = new TextDecoder();
     let buffer = '';

@@ -38,7 +38,7 @@ function cli(args: string[]): Promise<CliResult> {
 }
 
 async function sign(version: string, key: string, out: string): Promise<void> {
-  const result = await cli(['firmware', 'sign', join(root, 'build', `stm32f103-node-${version}.hex`), '--target', 'stm32f103', `--version=${version}`, '--key', key, '-o', out]);
+  const result = await cli(['firmware', 'sign', join(root, 'build', `stm32f103-node-${version}.hex`), '--target', 'stm32f103', '--version', version, '--key', key, '-o', out]);
   if (result.code !== 0) throw new Error(`sign failed: ${result.stderr}`);
 }
 

@@ -26,10 +26,8 @@ export function firmwarePushCommand(): Command {
       `
 The hub stores the image under its sha256 after checking the signature against its trusted keys.
 
-Write --version=<semver> with '=': a separate value is taken by edgepilot's own --version.
-
 Examples:
-  edgepilot firmware push build/stm32f103-node-1.2.0.hex --target stm32f103 --version=1.2.0 --key firmware-signing.key
+  edgepilot firmware push build/stm32f103-node-1.2.0.hex --target stm32f103 --version 1.2.0 --key firmware-signing.key
   edgepilot firmware push stm32f103-1.2.0.epfw`,
     )
     .action(async (image: string, options: { target?: string; version?: string; key?: string; loadAddress?: string; output?: string }, command: Command) => {

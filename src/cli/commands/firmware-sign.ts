@@ -16,10 +16,9 @@ export function firmwareSignCommand(): Command {
     .addHelpText(
       'after',
       `
-Write --version=<semver> with '=': a separate value is taken by edgepilot's own --version.
 
 Examples:
-  edgepilot firmware sign build/stm32f103-node-1.2.0.hex --target stm32f103 --version=1.2.0 --key firmware-signing.key
+  edgepilot firmware sign build/stm32f103-node-1.2.0.hex --target stm32f103 --version 1.2.0 --key firmware-signing.key
   edgepilot flash --port /dev/ttyUSB0 stm32f103-1.2.0.epfw --trust-key firmware-signing.pub`,
     )
     .action(async (image: string, options: { target: string; version: string; key: string; out?: string; loadAddress?: string }) => {

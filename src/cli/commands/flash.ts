@@ -1,9 +1,8 @@
 import { Command } from 'commander';
 import { flashStreamLineSchema } from '../../protocol/index.js';
-import { print } from '../context.js';
+import { hubClientFor, print } from '../context.js';
 import { resolveConfig, type GlobalFlags } from '../config.js';
 import { CliError } from '../errors.js';
-import { postNdjson } from '../hub-stream.js';
 import { parseMcuAddress } from '../mcu-address.js';
 import { FlashProgressView } from '../output/flash-progress.js';
 import { parsePositiveInt } from '../parse.js';
@@ -44,9 +43,9 @@ Examples:
       if (options.port !== undefined) return flashLocal(target, options, view);
       if (!options.image) throw new CliError('--image <sha|version> is required (or --port <tty> with a bundle for local flashing)');
       const { gateway, mcu } = parseMcuAddress(target);
-      const config = await resolveConfig(command.optsWithGlobals<GlobalFlags>());
+      const client = await hubClientFor(command);
       let finished = false;
-      for await (const raw of postNdjson(config, `/v1/mcus/${gateway}/${mcu}/flash`, { image: options.image, force: options.force ?? false })) {
+      for await (const raw of client.stream(`/v1/mcus/${gateway}/${mcu}/flash`, 'POST', { image: options.image, force: options.force ?? false })) {
         const parsed = flashStreamLineSchema.safeParse(raw);
         if (!parsed.success) continue; // a newer hub's line type: nothing we can show
         const line = parsed.data;

@@ -177,7 +177,19 @@ export async function flashImage(client: An3155Client, image: FirmwareImage, opt
   report('write', 0, total);
   for (const block of blocks) {
     checkpoint('write', done, total);
-    await attempt('write', done, total, () => client.writeMemory(block.address, block.data));
+    let tries = 0;
+    await attempt('write', done, total, async () => {
+      // A retry may follow a write that landed but whose ACK was lost: flash cannot be
+      // programmed twice (bits only go 1 → 0), so look first and write only into erased flash.
+      if (tries++ > 0) {
+        const present = await client.readMemory(block.address, block.data.length);
+        if (present.every((b, i) => b === block.data[i])) return;
+        if (!present.every((b) => b === 0xff)) {
+          throw new BootloaderError('unexpected', `block at ${hex32(block.address)} is partly programmed; it needs an erase before it can be written again`);
+        }
+      }
+      await client.writeMemory(block.address, block.data);
+    });
     done += block.data.length;
     report('write', done, total);
   }

@@ -110,8 +110,7 @@ export async function startRig(label: string, builds: readonly Build[], hubArgs:
       return { agent, deviceId };
     },
     async push(image, target, version, signingKey = key.private) {
-      // --version=<v>: the root command's own --version flag would swallow a separate value.
-      const result = await hub.cli(['firmware', 'push', image, '--target', target, `--version=${version}`, '--key', signingKey, '-o', 'json']);
+      const result = await hub.cli(['firmware', 'push', image, '--target', target, '--version', version, '--key', signingKey, '-o', 'json']);
       if (result.code !== 0) throw new Error(`firmware push ${image} failed: ${result.stderr}`);
       return (JSON.parse(result.stdout) as { sha256: string }).sha256;
     },

@@ -111,6 +111,33 @@ test('a chunk NACKed (corrupted on the line) is retried after resync and succeed
   t.deepEqual(flashed(bootloader, 0x08000000, 5000), main);
 });
 
+test('a block whose ACK was lost is read back, found written, and not written twice', async (t) => {
+  let writes = 0;
+  let dropNextAck = false;
+  const { auto, bootloader, client } = rig(
+    {},
+    {
+      tamper: (bytes, from) => {
+        if (from === 'a' && bytes.length === 258 && ++writes === 3) dropNextAck = true;
+        if (from === 'b' && dropNextAck && bytes.length === 1 && bytes[0] === 0x79) {
+          dropNextAck = false;
+          return new Uint8Array(0); // the block is programmed, the host never hears so
+        }
+        return bytes;
+      },
+    },
+  );
+  try {
+    const result = await flashImage(client, IMAGE, { erase: 'mass' });
+    t.is(result.retries, 1);
+  } finally {
+    auto.stop();
+  }
+  t.deepEqual(bootloader.violations, [], 'no write into programmed flash');
+  t.is(bootloader.log.filter((l) => l === 'write 0x08000200 256').length, 1);
+  t.deepEqual(flashed(bootloader, 0x08000000, 5000), main);
+});
+
 test('a block that keeps failing gives up after the bounded retries', async (t) => {
   const { auto, bootloader, client } = rig({}, { tamper: (bytes, from) => (from === 'a' && bytes.length === 258 ? bytes.map((b, i) => (i === 1 ? b ^ 1 : b)) : bytes) });
   bootloader.tolerateChecksumErrors = 100;
