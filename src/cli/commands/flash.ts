@@ -1,7 +1,6 @@
 import { Command } from 'commander';
 import { flashStreamLineSchema } from '../../protocol/index.js';
 import { hubClientFor, print } from '../context.js';
-import { resolveConfig, type GlobalFlags } from '../config.js';
 import { CliError } from '../errors.js';
 import { parseMcuAddress } from '../mcu-address.js';
 import { FlashProgressView } from '../output/flash-progress.js';
