@@ -15,13 +15,13 @@ export interface WorkerJob {
   concurrency: number;
 }
 
-export type WorkerReport = { type: 'progress'; registered: number; online: number } | { type: 'done'; registered: number; online: number; failures: string[] };
+export type WorkerReport = { type: 'progress'; registered: number; online: number; retries: number } | { type: 'done'; registered: number; online: number; retries: number; failures: string[] };
 
 const log = createLogger('sim', 'error');
 const sessions: DeviceSession[] = [];
 const clients: mqtt.MqttClient[] = [];
 
-async function simulateDevice(job: WorkerJob, index: number, counters: { registered: number; online: number }): Promise<void> {
+async function simulateDevice(job: WorkerJob, index: number, counters: { registered: number; online: number; retries: number }): Promise<void> {
   if (job.mode === 'bare-connect') {
     const client = await mqtt.connectAsync(job.brokerUrl, { clientId: `bare-${index}`, reconnectPeriod: 0, writeCache: false, keepalive: 300 });
     await client.subscribeAsync(`bare/${index}/desired`, { qos: 1 });
@@ -31,7 +31,18 @@ async function simulateDevice(job: WorkerJob, index: number, counters: { registe
     return;
   }
   const facts = simulatedFacts(index);
-  const granted = await joinFleet({ brokerUrl: job.brokerUrl, token: job.token, hardwareId: `sim-hardware-${index}`, hostname: facts.hostname, agentVersion: 'sim', facts, connect: mqtt.connect, log });
+  // Real agents retry a failed join with backoff (identity/enroll.ts); so do simulated ones.
+  let granted;
+  for (let attempt = 1; ; attempt++) {
+    try {
+      granted = await joinFleet({ brokerUrl: job.brokerUrl, token: job.token, hardwareId: `sim-hardware-${index}`, hostname: facts.hostname, agentVersion: 'sim', facts, connect: mqtt.connect, log });
+      break;
+    } catch (err) {
+      if (attempt >= 5) throw err;
+      counters.retries += 1;
+      await new Promise((r) => setTimeout(r, 500 * 2 ** attempt));
+    }
+  }
   counters.registered += 1;
   const session = new DeviceSession({ brokerUrl: job.brokerUrl, deviceId: granted.deviceId, password: granted.password, keepaliveSeconds: 300, agentVersion: 'sim', bootId: 'sim', connect: mqtt.connect, log });
   await new Promise<void>((resolve) => {
@@ -45,7 +56,7 @@ async function simulateDevice(job: WorkerJob, index: number, counters: { registe
 
 process.on('message', (job: WorkerJob) => {
   void (async () => {
-    const counters = { registered: 0, online: 0 };
+    const counters = { registered: 0, online: 0, retries: 0 };
     const failures: string[] = [];
     const timer = setInterval(() => process.send?.({ type: 'progress', ...counters } satisfies WorkerReport), 250);
     let next = job.first;
