@@ -153,7 +153,13 @@ test('a memory limit is applied and an OOM kill is reported as exit 137 with oom
   const info = await docker.getContainer(started.containerId ?? '').inspect();
   t.is(info.HostConfig.Memory, 16 * 1024 * 1024);
   t.is(info.HostConfig.MemorySwap, 16 * 1024 * 1024, 'no swap on top of the limit, so the limit is what the kernel enforces');
-  const after = await exitedState(desired.id);
+  await exitedState(desired.id);
+  // The engine learns of the OOM kill from the cgroup's events, which can land just after the
+  // exit itself under load: the runtime reports it on the next observation.
+  const after = await waitFor(`${desired.id} reported as OOM-killed`, async () => {
+    const o = await observed(desired.id);
+    return o?.oomKilled ? o : undefined;
+  }, 10_000);
   t.like(after, { exitCode: 137, oomKilled: true });
 });
 
