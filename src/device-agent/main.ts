@@ -9,7 +9,7 @@ import { fileURLToPath } from 'node:url';
 import { ensureDir } from '../common/durable-file.js';
 import { createLogger, type Logger } from '../common/log.js';
 import { AGENT_AND_HUB_VERSION } from '../common/version.js';
-import { createSystemClock, serialPortLink, type ByteLink } from '../firmware/index.js';
+import { createSystemClock, serialPortLink, SwitchableLink, type ByteLink } from '../firmware/index.js';
 import { decodePayload, desiredStateSchema, payloadLimits, topics, type AttachedMcu, type Facts } from '../protocol/index.js';
 import type { AgentConfig } from './config.js';
 import { collectFacts, readFactsOverrides } from './facts/collect-facts.js';
@@ -199,12 +199,14 @@ async function startGatewayIfConfigured(
       }
     }),
   );
-  const open = async (path: string): Promise<ByteLink> => {
-    const { SerialPort } = await import('serialport');
-    const port = new SerialPort({ path, baudRate: config.mcuBaud, autoOpen: false });
-    await new Promise<void>((resolve, reject) => port.open((err) => (err ? reject(err) : resolve())));
-    return serialPortLink(port);
-  };
+  // 8N1 for the applications; the flasher switches the same link to 8E1 for the bootloader.
+  const open = (path: string): Promise<ByteLink> =>
+    SwitchableLink.open(async (parity) => {
+      const { SerialPort } = await import('serialport');
+      const port = new SerialPort({ path, baudRate: config.mcuBaud, parity, autoOpen: false });
+      await new Promise<void>((resolve, reject) => port.open((err) => (err ? reject(err) : resolve())));
+      return serialPortLink(port);
+    });
   const list = safePortLister(async () => (await import('serialport')).SerialPort.list(), context.log);
   const firmwareDir = join(config.stateDir, 'firmware');
   const { session, deviceId } = context;

@@ -37,7 +37,8 @@ export type { SemVer } from './manifest/semver.js';
 export { parseSemver, compareSemver, isSemver } from './manifest/semver.js';
 
 // Byte links
-export type { ByteLink, Unsubscribe } from './link/byte-link.js';
+export type { ByteLink, Parity, Unsubscribe } from './link/byte-link.js';
+export { SwitchableLink, type OpenWithParity } from './link/switchable-link.js';
 export { LinkClosedError } from './link/byte-link.js';
 export type { SerialPortLike } from './link/serial-port-link.js';
 export { SerialPortLink, serialPortLink } from './link/serial-port-link.js';

@@ -7,7 +7,7 @@
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { dataHome } from '../../common/paths.js';
-import { createSystemClock, McuSession, serialPortLink, type ByteLink, type Identity } from '../../firmware/index.js';
+import { createSystemClock, McuSession, serialPortLink, SwitchableLink, type ByteLink, type Identity } from '../../firmware/index.js';
 import { admitFirmware } from '../../firmware/update/admission.js';
 import { flashGeometryFor } from '../../firmware/update/flash-targets.js';
 import { FileImageKeeper } from '../../firmware/update/kept-images.js';
@@ -80,15 +80,18 @@ export async function flashOverSerial(options: LocalFlashOptions): Promise<Local
   }
 }
 
+/** 8N1 for the application; the flasher switches to 8E1 for the AN3155 bootloader. */
 async function openPort(path: string, baudRate: number): Promise<ByteLink> {
   const { SerialPort } = await import('serialport');
-  const port = new SerialPort({ path, baudRate, autoOpen: false });
-  try {
-    await new Promise<void>((resolve, reject) => port.open((err) => (err ? reject(err) : resolve())));
-  } catch (err) {
-    throw new CliError(`cannot open ${path}: ${(err as Error).message}`);
-  }
-  return serialPortLink(port);
+  return SwitchableLink.open(async (parity) => {
+    const port = new SerialPort({ path, baudRate, parity, autoOpen: false });
+    try {
+      await new Promise<void>((resolve, reject) => port.open((err) => (err ? reject(err) : resolve())));
+    } catch (err) {
+      throw new CliError(`cannot open ${path}: ${(err as Error).message}`);
+    }
+    return serialPortLink(port);
+  });
 }
 
 /** IDENTIFY a few times: an MCU may be busy sending telemetry or just booting. */

@@ -117,6 +117,8 @@ export class McuPort {
     try {
       return await use(access);
     } finally {
+      // Whatever the flasher left it at, the application speaks 8N1.
+      await link.setParity?.('none').catch(() => undefined);
       this.lending = undefined;
       this.failures = 0;
       release();

@@ -22,7 +22,15 @@ export interface ByteLink {
   /** False once the link has closed; layers above treat that as final. */
   readonly isOpen: boolean;
   close(): Promise<void>;
+  /**
+   * Changes the UART framing. ST's USART bootloader speaks 8 data bits with even parity
+   * (AN3155 §1) while applications usually run 8N1, so a flasher switches for the bootloader
+   * and back. Links without line settings (pseudo-terminals in tests, memory pairs) omit it.
+   */
+  setParity?(parity: Parity): Promise<void>;
 }
+
+export type Parity = 'none' | 'even';
 
 export class LinkClosedError extends Error {
   override name = 'LinkClosedError';

@@ -38,6 +38,8 @@ export async function reachBootloader(access: LinkAccess): Promise<{ client: An3
   } catch {
     session.close();
   }
+  // The bootloader frames with even parity (AN3155 §1); the application with none.
+  await access.link.setParity?.('even');
   const client = new An3155Client({ link: access.link, clock: access.clock, ...(access.an3155Timeouts ? { timeouts: access.an3155Timeouts } : {}) });
   try {
     // More probes than the default two: the bootloader's USART may miss the first bytes after the jump.
@@ -109,6 +111,7 @@ async function withResync<T>(client: An3155Client, retries: number, op: () => Pr
  */
 export async function awaitIdentity(access: LinkAccess, timeoutMs: number): Promise<Identity | undefined> {
   const { clock } = access;
+  await access.link.setParity?.('none');
   const session = new McuSession({ link: access.link, clock, requestTimeoutMs: 300, retries: 0 });
   const deadline = clock.now() + timeoutMs;
   try {
