@@ -192,3 +192,38 @@ spec:
   t.is(top.code, 0, top.stderr);
   t.regex(top.stdout, /scaler/);
 });
+
+test.serial('cordon keeps new replicas away; drain moves replicas: N instances off within maxUnavailable', async (t) => {
+  await applyYaml(ctx.hub, ctx.dir, 'drain.yaml', `apiVersion: edgepilot.io/v1
+kind: Workload
+metadata: { name: drainme }
+spec:
+  replicas: 3
+  selector: { matchLabels: { fleet: sched } }
+  updateStrategy: { maxUnavailable: 1 }
+  template:
+    runtime: process
+    command: ["sh", "-c", "while true; do sleep 1; done", "${marker()}"]
+`);
+  const before = await waitFor('3 replicas running', async () => {
+    const list = await instancesOf(ctx.hub, 'drainme');
+    return list.length === 3 && list.every((i) => i.phase === 'running') ? list : undefined;
+  });
+  const target = before[0]?.device;
+  if (!target) throw new Error('no device');
+  const cordon = await ctx.hub.cli(['cordon', target]);
+  t.is(cordon.stdout.trim(), `device/${target} cordoned`);
+  t.regex((await ctx.hub.cli(['get', 'devices'])).stdout, new RegExp(`${target}\\s+Online,SchedulingDisabled`));
+  const drain = await ctx.hub.cli(['drain', target, '--timeout', '2m']);
+  t.is(drain.code, 0, drain.stderr);
+  t.regex(drain.stdout, new RegExp(`device/${target} drained`));
+  const after = await waitFor('replicas running elsewhere', async () => {
+    const list = await instancesOf(ctx.hub, 'drainme');
+    return list.length === 3 && list.every((i) => i.phase === 'running' && i.device !== target) ? list : undefined;
+  });
+  t.false(after.some((i) => i.device === target));
+  const described = await ctx.hub.cli(['describe', 'workload', 'drainme']);
+  t.regex(described.stdout, new RegExp(`Drained .*leaves ${target}`));
+  t.is((await ctx.hub.cli(['uncordon', target])).code, 0);
+  t.notRegex((await ctx.hub.cli(['get', 'devices'])).stdout, new RegExp(`${target}\\s+Online,SchedulingDisabled`));
+});
