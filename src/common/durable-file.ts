@@ -62,12 +62,18 @@ export class CoalescingWriter {
    *   one started, so a storm of changes costs a bounded number of writes per second (each
    *   waiter pays at most this much extra latency).
    */
+  /**
+   * @param dutyCycle the share of time writing may take: after a write of d ms the next one
+   *   waits until d / dutyCycle after the previous start (a 10 ms write with 0.25 → every 40 ms).
+   */
   constructor(
     private readonly writeNow: () => Promise<void>,
     private readonly minIntervalMs = 0,
+    private readonly dutyCycle = 1,
   ) {}
 
   private lastStart = 0;
+  private lastDuration = 0;
 
   write(): Promise<void> {
     if (!this.inFlight) return this.start();
@@ -87,11 +93,13 @@ export class CoalescingWriter {
   }
 
   private start(): Promise<void> {
-    const wait = this.lastStart + this.minIntervalMs - Date.now();
+    const interval = Math.max(this.minIntervalMs, this.lastDuration / this.dutyCycle);
+    const wait = this.lastStart + interval - Date.now();
     const run = (wait > 0 ? new Promise<void>((r) => setTimeout(r, wait)) : Promise.resolve())
-      .then(() => {
+      .then(async () => {
         this.lastStart = Date.now();
-        return this.writeNow();
+        await this.writeNow();
+        this.lastDuration = Date.now() - this.lastStart;
       })
       .finally(() => {
         this.inFlight = undefined;

@@ -40,16 +40,21 @@ export const topics = {
   mcuTelemetry: (deviceId: string, mcuId: string) => `${TOPIC_ROOT}/d/${deviceId}/mcu/${mcuId}/telemetry`,
 } as const;
 
-/** Subscriptions the hub holds (wildcards, MQTT 3.1.1 §4.7.1). */
+/**
+ * Subscriptions the hub holds (wildcards, MQTT 3.1.1 §4.7.1) and the QoS it asks for. Retained
+ * state (status, facts, reported) comes again on every resubscribe and samples are superseded
+ * by the next one, so QoS 0 suffices and saves a PUBACK per message in a registration storm;
+ * what exists only once (join requests, events, rpc answers) is QoS 1.
+ */
 export const hubSubscriptions = [
-  `${TOPIC_ROOT}/join/+/req`,
-  `${TOPIC_ROOT}/d/+/status`,
-  `${TOPIC_ROOT}/d/+/facts`,
-  `${TOPIC_ROOT}/d/+/reported`,
-  `${TOPIC_ROOT}/d/+/events`,
-  `${TOPIC_ROOT}/d/+/metrics`,
-  `${TOPIC_ROOT}/d/+/rpc/res/+`,
-  `${TOPIC_ROOT}/d/+/mcu/+/telemetry`,
+  { topic: `${TOPIC_ROOT}/join/+/req`, qos: 1 },
+  { topic: `${TOPIC_ROOT}/d/+/status`, qos: 0 },
+  { topic: `${TOPIC_ROOT}/d/+/facts`, qos: 0 },
+  { topic: `${TOPIC_ROOT}/d/+/reported`, qos: 0 },
+  { topic: `${TOPIC_ROOT}/d/+/events`, qos: 1 },
+  { topic: `${TOPIC_ROOT}/d/+/metrics`, qos: 0 },
+  { topic: `${TOPIC_ROOT}/d/+/rpc/res/+`, qos: 1 },
+  { topic: `${TOPIC_ROOT}/d/+/mcu/+/telemetry`, qos: 0 },
 ] as const;
 
 export type InboundTopic =

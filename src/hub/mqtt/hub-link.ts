@@ -65,7 +65,7 @@ export class HubLink {
         this.log.error(`handling ${topic} failed: ${(err as Error).stack ?? String(err)}`);
       });
     });
-    const granted = await this.client.subscribeAsync(Object.fromEntries(hubSubscriptions.map((topic) => [topic, { qos: 1 as const }])));
+    const granted = await this.client.subscribeAsync(Object.fromEntries(hubSubscriptions.map((s) => [s.topic, { qos: s.qos }])));
     const refused = granted.filter((g) => g.qos === 128).map((g) => g.topic);
     if (refused.length > 0) throw new Error(`broker refused the hub's subscriptions: ${refused.join(', ')}`);
   }

@@ -21,6 +21,7 @@ export interface Backing {
   observedChanged(): void;
 }
 
+/** Splits a record into its two documents' parts. The parts share objects with `device`. */
 function split(device: DeviceRecord): { stored: StoredDevice; observed: ObservedDevice } {
   const stored: Record<string, unknown> = { ...device };
   const observed: Record<string, unknown> = {};
@@ -28,7 +29,7 @@ function split(device: DeviceRecord): { stored: StoredDevice; observed: Observed
     if (device[field] !== undefined) observed[field] = device[field];
     delete stored[field];
   }
-  return { stored: structuredClone(stored) as StoredDevice, observed: structuredClone(observed) as ObservedDevice };
+  return { stored: stored as StoredDevice, observed: observed as ObservedDevice };
 }
 
 function merged(b: Backing, id: string): DeviceRecord | undefined {
@@ -42,7 +43,10 @@ function copy<T>(value: T | undefined): T | undefined {
 }
 
 export function deviceRepository(b: Backing, hardwareIndex: Map<string, string>): DeviceRepository {
-  /** Writes a whole record back, each part to its document; the control part only if it changed. */
+  /**
+   * Writes a whole record back, each part to its document; the control part only if it
+   * changed. `device` must be owned by the store from here on (a private copy).
+   */
   const store = async (device: DeviceRecord, durability: Durability): Promise<void> => {
     const { stored, observed } = split(device);
     const before = b.doc().devices[device.id];
@@ -65,13 +69,17 @@ export function deviceRepository(b: Backing, hardwareIndex: Map<string, string>)
       const observed = b.observed().devices;
       return { total: ids.length, online: ids.filter((id) => observed[id]?.status?.state === 'online').length };
     },
-    put: (device, durability) => store(device, durability),
+    put: (device, durability) => store(structuredClone(device), durability),
     update: async (id, change, durability) => {
-      const device = merged(b, id);
-      if (!device) return undefined;
-      change(device);
-      await store(device, durability);
-      return structuredClone(device);
+      const stored = b.doc().devices[id];
+      if (!stored) return undefined;
+      // A private copy of the control part; observed values (status, facts) are replaced
+      // whole by every caller, never edited in place, so they need no copy (a storm of status
+      // updates would otherwise clone every device's facts each time).
+      const draft: DeviceRecord = { ...structuredClone(stored), ...b.observed().devices[id] };
+      change(draft);
+      await store(draft, durability);
+      return structuredClone(draft);
     },
   };
 }

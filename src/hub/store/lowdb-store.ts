@@ -104,9 +104,10 @@ class LowdbStore implements HubStore {
     private readonly db: Low<StoreDocument>,
     private readonly observed: Low<ObservedDocument>,
   ) {
-    // Group commit every 25 ms at most: a registration storm then writes the control document
-    // ~40 times a second whatever the number of joins in flight.
-    this.writer = new CoalescingWriter(() => db.write(), 25);
+    // Group commit: at most every 25 ms, and writing at most a quarter of the time, so a
+    // registration storm writes the control document a bounded number of times per second
+    // whatever the number of joins in flight (each join waits at most one interval more).
+    this.writer = new CoalescingWriter(() => db.write(), 25, 0.25);
     this.observedWriter = new CoalescingWriter(() => observed.write());
     const hardwareIndex = new Map<string, string>();
     for (const device of Object.values(db.data.devices)) hardwareIndex.set(device.hardwareId, device.id);
