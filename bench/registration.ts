@@ -100,7 +100,7 @@ export async function run(argv: string[]): Promise<void> {
     options: {
       devices: { type: 'string', default: '2000' },
       workers: { type: 'string' },
-      concurrency: { type: 'string', default: '50' },
+      concurrency: { type: 'string', default: '250' },
       'skip-baseline': { type: 'boolean', default: false },
     },
   });
