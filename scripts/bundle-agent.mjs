@@ -11,6 +11,7 @@ import { fileURLToPath } from 'node:url';
 rmSync('dist/agent', { recursive: true, force: true });
 
 const ssh2Stub = fileURLToPath(new URL('./stubs/ssh2.cjs', import.meta.url));
+const zodLocalesStub = fileURLToPath(new URL('./stubs/zod-locales.mjs', import.meta.url));
 
 await build({
   entryPoints: {
@@ -29,7 +30,13 @@ await build({
   sourcemap: 'linked',
   legalComments: 'linked',
   external: ['serialport', '@serialport/*'],
-  plugins: [{ name: 'stub-ssh2', setup: (b) => b.onResolve({ filter: /^(ssh2|cpu-features)$/ }, () => ({ path: ssh2Stub })) }],
+  plugins: [
+    { name: 'stub-ssh2', setup: (b) => b.onResolve({ filter: /^(ssh2|cpu-features)$/ }, () => ({ path: ssh2Stub })) },
+    {
+      name: 'zod-english-only',
+      setup: (b) => b.onResolve({ filter: /^\.\.\/locales\/index\.js$/ }, (args) => (args.importer.includes(`${'node_modules'}/zod/`) ? { path: zodLocalesStub } : undefined)),
+    },
+  ],
   // Some CommonJS dependencies call require(); give the ESM bundle one.
   banner: { js: "import { createRequire as __epCreateRequire } from 'node:module'; const require = __epCreateRequire(import.meta.url);" },
   logLevel: 'warning',

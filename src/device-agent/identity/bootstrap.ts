@@ -1,16 +1,18 @@
-import { bootstrapSchema, validate, type Bootstrap } from '../../protocol/index.js';
+import { httpGet } from '../../common/http-get.js';
+import { bootstrapSchema, decodePayload, type Bootstrap } from '../../protocol/index.js';
 
 /** Asks the hub where its broker is (public endpoint; no credentials needed yet). */
 export async function fetchBootstrap(hubUrl: string, signal?: AbortSignal): Promise<Bootstrap> {
   const url = new URL('/v1/bootstrap', hubUrl);
-  let response: Response;
+  let answer;
   try {
-    response = await fetch(url, { signal: signal ?? AbortSignal.timeout(10_000) });
+    answer = await httpGet(url.href, { timeoutMs: 10_000, maxBytes: 16 * 1024, ...(signal ? { signal } : {}) });
   } catch (err) {
-    throw new Error(`cannot reach hub at ${hubUrl}: ${(err as Error).cause instanceof Error ? ((err as Error).cause as Error).message : (err as Error).message}`);
+    throw new Error(`cannot reach hub at ${hubUrl}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`);
   }
-  if (!response.ok) throw new Error(`hub at ${hubUrl} answered ${response.status} to ${url.pathname}`);
-  const checked = validate(bootstrapSchema, await response.json());
-  if (!checked.ok) throw new Error(`hub at ${hubUrl} sent a malformed bootstrap answer: ${checked.error}`);
-  return checked.value;
+  if (answer.status !== 200) throw new Error(`hub at ${hubUrl} answered ${answer.status} to ${url.pathname}`);
+  if (answer.length > answer.body.length) throw new Error(`hub at ${hubUrl} sent a bootstrap answer of ${answer.length} bytes`);
+  const decoded = decodePayload(bootstrapSchema, answer.body, 16 * 1024);
+  if (!decoded.ok) throw new Error(`hub at ${hubUrl} sent a malformed bootstrap answer: ${decoded.error}`);
+  return decoded.value;
 }

@@ -1,4 +1,5 @@
 import { connect } from 'node:net';
+import { httpGet } from '../../common/http-get.js';
 import type { Logger } from '../../common/log.js';
 import type { Probe, Template } from '../../protocol/index.js';
 import type { InstanceRuntime, ObservedInstance } from '../runtime/runtime.js';
@@ -24,10 +25,9 @@ async function runCheck(probe: Probe, target: ProbeTarget): Promise<boolean> {
   }
   const host = await target.runtime.probeHost(target.observed.id);
   if (probe.http) {
-    // Kubernetes counts 200–399 as success.
-    const response = await fetch(`http://${host}:${probe.http.port}${probe.http.path}`, { signal: AbortSignal.timeout(timeoutMs), redirect: 'manual' });
-    await response.body?.cancel();
-    return response.status >= 200 && response.status < 400;
+    // Kubernetes counts 200–399 as success (redirects are not followed).
+    const answer = await httpGet(`http://${host}:${probe.http.port}${probe.http.path}`, { timeoutMs, maxBytes: 64 * 1024 });
+    return answer.status >= 200 && answer.status < 400;
   }
   if (probe.tcp) {
     const port = probe.tcp.port;

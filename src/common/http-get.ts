@@ -1,0 +1,37 @@
+import { request as httpRequest } from 'node:http';
+import { request as httpsRequest } from 'node:https';
+
+export interface HttpGetResult {
+  status: number;
+  /** At most maxBytes of the body. */
+  body: Buffer;
+  /** The body's full length, so a caller can tell a truncated one. */
+  length: number;
+}
+
+/**
+ * A plain GET on node:http(s). The agent uses this instead of the global fetch(): the first
+ * fetch() loads undici, ~13 MB of RSS that a small board keeps for good after a single call.
+ */
+export function httpGet(url: string, options: { timeoutMs: number; headers?: Record<string, string>; maxBytes?: number; signal?: AbortSignal }): Promise<HttpGetResult> {
+  const target = new URL(url);
+  const request = target.protocol === 'https:' ? httpsRequest : httpRequest;
+  const maxBytes = options.maxBytes ?? 1024 * 1024;
+  return new Promise((resolve, reject) => {
+    const req = request(target, { method: 'GET', headers: options.headers, timeout: options.timeoutMs, ...(options.signal ? { signal: options.signal } : {}) }, (res) => {
+      const chunks: Buffer[] = [];
+      let size = 0;
+      // Past maxBytes the rest is read and dropped: callers that need the whole body check
+      // its size (decodePayload does), a probe only needs the status.
+      res.on('data', (chunk: Buffer) => {
+        if (size < maxBytes) chunks.push(chunk.subarray(0, maxBytes - size));
+        size += chunk.length;
+      });
+      res.on('end', () => resolve({ status: res.statusCode ?? 0, body: Buffer.concat(chunks), length: size }));
+      res.on('error', reject);
+    });
+    req.on('timeout', () => req.destroy(new Error(`no answer within ${options.timeoutMs} ms`)));
+    req.on('error', reject);
+    req.end();
+  });
+}
