@@ -34,6 +34,8 @@ export interface DockerRuntimeOptions {
 export function createDockerRuntime(options: DockerRuntimeOptions): InstanceRuntime {
   const { docker, deviceId, networkMode, registryConfigured, log } = options;
   const exitListeners = new Set<(id: string) => void>();
+  /** Last cpu_stats per container, for the CPU delta of one-shot stats. */
+  const previousCpu = new Map<string, unknown>();
   let dieEvents: { close(): void } | undefined;
 
   const containerInstance = (instance: DesiredInstance): ContainerInstance => {
@@ -188,9 +190,12 @@ export function createDockerRuntime(options: DockerRuntimeOptions): InstanceRunt
         return undefined;
       }
       if (summary.State !== 'running') return undefined;
-      // Not streaming: the daemon takes two samples (about a second apart) and returns both.
-      const stats: unknown = await docker.getContainer(summary.Id).stats({ stream: false });
-      return usageFromStats(stats);
+      // One-shot: the daemon answers at once instead of waiting a second for a second sample;
+      // the previous sample kept here makes the CPU delta (the first is the average since start).
+      const stats = (await docker.getContainer(summary.Id).stats({ stream: false, 'one-shot': true })) as unknown as Record<string, unknown>;
+      const previous = previousCpu.get(summary.Id);
+      previousCpu.set(summary.Id, stats['cpu_stats']);
+      return usageFromStats(previous === undefined ? stats : { ...stats, precpu_stats: previous });
     },
 
     onExit(listener) {
