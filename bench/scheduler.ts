@@ -8,22 +8,13 @@ import type { Facts, Taint } from '../src/protocol/index.js';
 import { wellKnownLabels, wellKnownTaints, workloadSpecSchema } from '../src/protocol/index.js';
 import type { DeviceSnapshot, PlacementRequest } from '../src/scheduler/index.js';
 import { FleetState, referencePlace } from '../src/scheduler/index.js';
+import { prng } from '../test/support/prng.js';
 
 const GiB = 2 ** 30;
 const now = Date.parse('2025-06-01T12:00:00Z');
 const options = { now };
 const workloadCount = 50;
 
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 /** Mixed arch, 5 zones, 40 sites, ~8 % tainted, 2 % cordoned, 2 % offline, varied memory, some MCUs and NPUs. */
 export function syntheticFleet(size: number, seed = 42): DeviceSnapshot[] {

@@ -1,5 +1,6 @@
 import test from 'ava';
-import { readFile, writeFile } from 'node:fs/promises';
+import { execFileSync } from 'node:child_process';
+import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { createJoinToken, startAgentProcess, startHubProcess, type HubHandle } from '../support/fleet.js';
 import { makeTempDir } from '../support/paths.js';
@@ -64,17 +65,11 @@ test.before(async () => {
   ctx.cleanup = async () => {
     await Promise.all(ctx.procs.map((p) => p.kill('SIGKILL')));
     // Process instances are detached from their agent by design; end them too.
-    for (const agent of ctx.agents) {
-      const text = await readFile(join(ctx.dir, agent.name, 'instances.json'), 'utf8').catch(() => '[]');
-      void text;
+    try {
+      execFileSync('pkill', ['-9', '-f', marker()]);
+    } catch {
+      // none left
     }
-    await import('node:child_process').then(({ execFileSync }) => {
-      try {
-        execFileSync('pkill', ['-9', '-f', `sched-marker-${ctx.dir.slice(-6)}`]);
-      } catch {
-        // none left
-      }
-    });
     await tmp.remove();
   };
 });

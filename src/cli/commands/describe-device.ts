@@ -1,7 +1,7 @@
 import { Command } from 'commander';
 import { deviceDetailSchema, type DeviceDetail } from '../../protocol/index.js';
 import { hubClientFor, print } from '../context.js';
-import { renderDescribe, type DescribeEntry } from '../output/describe.js';
+import { indent, renderDescribe, type DescribeEntry } from '../output/describe.js';
 import { parseOutputFormat, renderObject } from '../output/format.js';
 import { formatAge, formatBytes } from '../output/human.js';
 import { renderTable } from '../output/table.js';
@@ -44,13 +44,7 @@ function describeDevice(d: DeviceDetail): string {
   const events =
     d.events.length === 0
       ? '  <none>'
-      : renderTable(
-          ['AGE', 'TYPE', 'REASON', 'MESSAGE'],
-          d.events.slice(-20).map((e) => [formatAge(e.time), e.type, e.reason, e.message]),
-        )
-          .split('\n')
-          .map((l) => `  ${l}`)
-          .join('\n');
+      : indent(renderTable(['AGE', 'TYPE', 'REASON', 'MESSAGE'], d.events.slice(-20).map((e) => [formatAge(e.time), e.type, e.reason, e.message])));
   return `${renderDescribe(entries)}\nEvents:\n${events}`;
 }
 

@@ -2,18 +2,11 @@ import { Command } from 'commander';
 import { formatSelector, workloadDetailSchema, type WorkloadDetail } from '../../protocol/index.js';
 import { hubClientFor, print } from '../context.js';
 import { CliError } from '../errors.js';
-import { renderDescribe, type DescribeEntry } from '../output/describe.js';
+import { indent, renderDescribe, type DescribeEntry } from '../output/describe.js';
 import { parseOutputFormat, renderObject } from '../output/format.js';
 import { formatAge, formatBytes, formatDuration } from '../output/human.js';
 import { renderTable } from '../output/table.js';
 import { phaseSummary } from '../output/workload-columns.js';
-
-function indent(text: string): string {
-  return text
-    .split('\n')
-    .map((l) => `  ${l}`)
-    .join('\n');
-}
 
 function describeWorkload(w: WorkloadDetail): string {
   const t = w.spec.template;

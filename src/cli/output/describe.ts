@@ -18,3 +18,12 @@ export function renderDescribe(entries: DescribeEntry[], indent = 0): string {
   }
   return lines.join('\n');
 }
+
+/** Indents every line of a block (tables under a section heading). */
+export function indent(text: string, by = 2): string {
+  const pad = ' '.repeat(by);
+  return text
+    .split('\n')
+    .map((l) => `${pad}${l}`)
+    .join('\n');
+}

@@ -1,3 +1,4 @@
+export { prng } from '../../support/prng.js';
 // Builders for scheduler tests: full protocol objects with small, readable overrides.
 import type { AttachedMcu, Facts, Taint, WorkloadSpec } from '../../../src/protocol/index.js';
 import { workloadSpecSchema, wellKnownLabels } from '../../../src/protocol/index.js';
@@ -110,14 +111,3 @@ export function instance(id: string, workload: string, over: Partial<PlacedInsta
   return { id, workload, cpuMillis: 0, memoryBytes: 0, hostPorts: [], deviceResources: {}, peripherals: [], ...over };
 }
 
-/** mulberry32: a small seeded PRNG so random fleets are the same on every run. */
-export function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
