@@ -23,6 +23,8 @@ import { firmwarePushCommand } from './commands/firmware-push.js';
 import { firmwareSignCommand } from './commands/firmware-sign.js';
 import { firmwareListCommand } from './commands/firmware-list.js';
 import { firmwareTrustCommand } from './commands/firmware-trust.js';
+import { firmwareUntrustCommand } from './commands/firmware-untrust.js';
+import { firmwareKeysCommand } from './commands/firmware-keys.js';
 
 /** A verb that groups resource subcommands, like `kubectl get <resource>`. */
 function verb(name: string, description: string, resources: Command[]): Command {
@@ -52,6 +54,8 @@ export function technicianCommands(): Command[] {
       firmwarePushCommand(),
       firmwareListCommand(),
       firmwareTrustCommand(),
+      firmwareUntrustCommand(),
+      firmwareKeysCommand(),
     ]),
     flashCommand(),
     telemetryCommand(),

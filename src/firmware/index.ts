@@ -30,11 +30,19 @@ export { parseRawBinary, writeRawBinary } from './image/raw-binary.js';
 export type { FirmwareManifest, CreateManifestOptions } from './manifest/manifest.js';
 export { createManifest, manifestProblem, isFirmwareManifest, canonicalJson } from './manifest/manifest.js';
 export type { ManifestSignature, SigningKeyPair } from './manifest/signing.js';
-export { generateSigningKeyPair, keyIdOf, signManifest, verifyManifestSignature } from './manifest/signing.js';
+export { generateSigningKeyPair, keyIdOf, keyFingerprint, signManifest, verifyManifestSignature } from './manifest/signing.js';
+export type { PublicKeyProblem, PublicKeyProblemCode } from './manifest/public-key.js';
+export { publicKeyProblem } from './manifest/public-key.js';
 export type { VerifyFirmwareInput, VerifyResult, VerifyFailureReason } from './manifest/verify.js';
 export { verifyFirmware } from './manifest/verify.js';
 export type { SemVer } from './manifest/semver.js';
 export { parseSemver, compareSemver, isSemver } from './manifest/semver.js';
+
+// Does an image fit its target MCU? (sign, upload, admission)
+export type { TargetProblem, TargetProblemCode, TargetCheckInput } from './update/target-check.js';
+export { targetProblem, labelProblem, assertTargetFits, flashFitProblem, TargetCheckError } from './update/target-check.js';
+export type { FlashGeometry } from './update/flash-targets.js';
+export { flashGeometryFor, knownFlashTargets } from './update/flash-targets.js';
 
 // Byte links
 export type { ByteLink, Parity, Unsubscribe } from './link/byte-link.js';

@@ -6,7 +6,7 @@ import { formatAge } from '../output/human.js';
 
 const columns: Columns<FirmwareImageView> = {
   headers: ['TARGET', 'VERSION', 'SHA256', 'SIZE', 'KEY', 'AGE'],
-  row: (f) => [f.target, f.version, f.sha256.slice(0, 12), String(f.size), f.keyId, formatAge(f.uploadedAt)],
+  row: (f) => [f.target, f.version, f.sha256.slice(0, 12), String(f.size), f.keyTrusted ? f.keyId : `${f.keyId} (untrusted)`, formatAge(f.uploadedAt)],
   name: (f) => f.sha256,
 };
 
@@ -18,6 +18,9 @@ export function firmwareListCommand(): Command {
     .addHelpText(
       'after',
       `
+An image whose KEY says (untrusted) was signed by a key removed with edgepilot firmware untrust:
+the hub keeps it but no longer serves it to gateways.
+
 Examples:
   edgepilot firmware list
   edgepilot firmware list -o json | jq -r '.items[] | select(.target=="stm32f103") | .version'`,

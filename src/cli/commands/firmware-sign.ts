@@ -16,6 +16,9 @@ export function firmwareSignCommand(): Command {
     .addHelpText(
       'after',
       `
+The image is checked against the target's board profile before it is signed: a known MCU model
+(stm32f103, stc89c52), a semantic version, not empty, every segment inside the model's flash,
+starting at the flash base (where the bootloader jumps). The hub checks the same on push.
 
 Examples:
   edgepilot firmware sign build/stm32f103-node-1.2.0.hex --target stm32f103 --version 1.2.0 --key firmware-signing.key

@@ -1,8 +1,7 @@
 import { Command } from 'commander';
-import { readFile } from 'node:fs/promises';
 import { firmwareKeyViewSchema } from '../../protocol/index.js';
 import { hubClientFor, print } from '../context.js';
-import { CliError } from '../errors.js';
+import { readPublicKeyFile } from '../firmware/public-key-file.js';
 
 export function firmwareTrustCommand(): Command {
   return new Command('trust')
@@ -11,18 +10,16 @@ export function firmwareTrustCommand(): Command {
     .addHelpText(
       'after',
       `
-Gateways check signatures again with their own keys (edgepilot agent --trust-key).
+The file must be an Ed25519 public key in PEM form (-----BEGIN PUBLIC KEY-----); a private key
+is refused. The hub keeps the key durably; edgepilot firmware keys lists the trusted keys and
+edgepilot firmware untrust removes one. Gateways check signatures again with their own keys
+(edgepilot agent --trust-key): this does not change what they accept.
 
 Examples:
   edgepilot firmware trust firmware-signing.pub`,
     )
     .action(async (file: string, _options: unknown, command: Command) => {
-      let pem: string;
-      try {
-        pem = await readFile(file, 'utf8');
-      } catch (err) {
-        throw new CliError(`cannot read ${file}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`);
-      }
+      const { pem } = await readPublicKeyFile(file);
       const client = await hubClientFor(command);
       const key = await client.request('POST', '/v1/firmware/keys', firmwareKeyViewSchema, { publicKeyPem: pem });
       print(`hub trusts firmware key ${key.keyId}`);

@@ -5,14 +5,18 @@
  */
 import { readFile } from 'node:fs/promises';
 import {
+  assertTargetFits,
   createManifest,
+  flashGeometryFor,
   flattenImage,
+  labelProblem,
   loadImageFile,
   signManifest,
+  TargetCheckError,
+  type FirmwareImage,
   type FirmwareManifest,
   type ManifestSignature,
 } from '../../firmware/index.js';
-import { flashGeometryFor } from '../../firmware/update/flash-targets.js';
 import { CliError } from '../errors.js';
 
 export interface SignedImage {
@@ -32,15 +36,22 @@ export interface SignOptions {
 }
 
 export async function signImageFile(imageFile: string, options: SignOptions): Promise<SignedImage> {
+  // Target and version first: a typo in a flag should not surface as an image error.
+  const labels = labelProblem(options.target, options.version);
+  if (labels !== undefined) throw new CliError(labels.message);
   const [fileBytes, keyPem] = await Promise.all([readOrFail(imageFile, 'image'), readOrFail(options.keyFile, 'key')]);
   let loaded: ReturnType<typeof loadImageFile>;
   try {
     const isHex = /\.(hex|ihx)$/i.test(imageFile);
     const loadAddress = options.loadAddress ?? flashGeometryFor(options.target)?.flashBase;
-    loaded = loadImageFile(fileBytes, isHex || loadAddress === undefined ? {} : { format: 'bin', loadAddress });
+    loaded =
+      fileBytes.length === 0
+        ? { image: { segments: [] }, format: isHex ? 'hex' : 'bin' } // refused below as empty, with its code
+        : loadImageFile(fileBytes, isHex || loadAddress === undefined ? {} : { format: 'bin', loadAddress });
   } catch (err) {
     throw new CliError(`${imageFile}: ${(err as Error).message}`);
   }
+  checkImageAgainstTarget(imageFile, options.target, options.version, loaded.image);
   let manifest: FirmwareManifest;
   try {
     manifest = createManifest(loaded.image, { target: options.target, version: options.version, format: loaded.format, createdAt: options.now });
@@ -54,6 +65,20 @@ export async function signImageFile(imageFile: string, options: SignOptions): Pr
     throw new CliError(`${options.keyFile}: cannot sign with it (${(err as Error).message}); use the private key from edgepilot firmware keygen`);
   }
   return { manifest, signature, bytes: flattenImage(loaded.image).data };
+}
+
+/**
+ * The board-profile check (target-check.ts) the hub makes again on upload, as a one-line
+ * CLI error naming the file: `big.bin: image is 2,097,152 bytes; stm32f103 has 65,536 bytes of flash`.
+ */
+export function checkImageAgainstTarget(file: string, target: string, version: string, image: FirmwareImage): void {
+  try {
+    assertTargetFits({ target, version, image });
+  } catch (err) {
+    if (!(err instanceof TargetCheckError)) throw err;
+    const aboutTheFile = err.code !== 'unknown-target' && err.code !== 'bad-version';
+    throw new CliError(aboutTheFile ? `${file}: ${err.message}` : err.message);
+  }
 }
 
 async function readOrFail(file: string, what: string): Promise<Buffer> {

@@ -29,12 +29,17 @@ export function generateSigningKeyPair(): SigningKeyPair {
   };
 }
 
-/** First 16 hex digits of sha256 over the raw 32-byte Ed25519 public key. */
+/** First 16 hex digits of keyFingerprint: short enough to print, long enough to tell keys apart. */
 export function keyIdOf(key: KeyObject | string): string {
+  return keyFingerprint(key).slice(0, 16);
+}
+
+/** Lower-case hex sha256 over the raw 32-byte Ed25519 public key. */
+export function keyFingerprint(key: KeyObject | string): string {
   const publicKey = toPublicKey(key);
   const jwk = publicKey.export({ format: 'jwk' });
   if (jwk.kty !== 'OKP' || jwk.crv !== 'Ed25519' || jwk.x === undefined) throw new TypeError('not an Ed25519 key');
-  return createHash('sha256').update(Buffer.from(jwk.x, 'base64url')).digest('hex').slice(0, 16);
+  return createHash('sha256').update(Buffer.from(jwk.x, 'base64url')).digest('hex');
 }
 
 /** Sign any JSON value (normally a FirmwareManifest) with an Ed25519 private key. */

@@ -6,13 +6,13 @@
  */
 import type { KeyObject } from 'node:crypto';
 import type { FirmwareImage } from '../image/image.js';
-import { hex32, imageSpan } from '../image/segments.js';
 import { parseRawBinary } from '../image/raw-binary.js';
 import type { FirmwareManifest } from '../manifest/manifest.js';
 import type { ManifestSignature } from '../manifest/signing.js';
 import type { VerifyFailureReason } from '../manifest/verify.js';
 import { verifyFirmware } from '../manifest/verify.js';
 import type { FlashGeometry } from './flash-targets.js';
+import { flashFitProblem } from './target-check.js';
 
 export type RefusalReason = VerifyFailureReason | 'no-trusted-keys' | 'unknown-model' | 'does-not-fit' | 'bad-image';
 
@@ -64,16 +64,9 @@ export function admitFirmware(input: AdmissionInput): Admission {
   return { ok: true, manifest: verdict.manifest, image, keyId: verdict.keyId, ...(verdict.forced ? { forced: verdict.forced } : {}) };
 }
 
-/** Why `image` cannot be flashed into `geometry`, or undefined if it can. */
+/** Why `image` cannot be flashed into `geometry`, or undefined if it can (the check sign and push also make). */
 export function fitProblem(image: FirmwareImage, geometry: FlashGeometry): string | undefined {
-  const span = imageSpan(image);
-  if (span === undefined) return 'image is empty';
-  const end = geometry.flashBase + geometry.flashSize;
-  if (span.start !== geometry.flashBase) {
-    return `image starts at ${hex32(span.start)}, the ${geometry.model} application starts at ${hex32(geometry.flashBase)}`;
-  }
-  if (span.end > end) return `image of ${span.end - span.start} bytes exceeds the ${geometry.flashSize}-byte flash of the ${geometry.model}`;
-  return undefined;
+  return flashFitProblem(image, geometry)?.message;
 }
 
 function loadAddressOf(manifest: unknown): number | undefined {

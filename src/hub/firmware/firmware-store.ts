@@ -73,9 +73,21 @@ export class FirmwareStore {
     this.index.set(sha, entry);
     return 'created';
   }
+
+  /**
+   * Replaces the signed manifest of an image already stored (the same bytes re-signed after
+   * its key was removed); the image file stays as it is.
+   */
+  async replaceManifest(entry: StoredFirmware): Promise<void> {
+    const sha = entry.manifest.sha256;
+    if (!this.index.has(sha)) throw new RangeError(`no stored image ${sha}`);
+    await writeFileDurably(join(this.directory, `${sha}.json`), `${JSON.stringify(entry, null, 2)}\n`);
+    this.index.set(sha, entry);
+  }
 }
 
-export function firmwareView(entry: StoredFirmware): FirmwareImageView {
+/** How the API shows a stored image; `keyTrusted` says whether the hub still serves it to gateways. */
+export function firmwareView(entry: StoredFirmware, keyTrusted: boolean): FirmwareImageView {
   const { manifest } = entry;
   return {
     sha256: manifest.sha256,
@@ -84,6 +96,7 @@ export function firmwareView(entry: StoredFirmware): FirmwareImageView {
     size: manifest.size,
     loadAddress: manifest.loadAddress,
     keyId: entry.signature.keyId,
+    keyTrusted,
     createdAt: manifest.createdAt,
     uploadedAt: entry.uploadedAt,
   };

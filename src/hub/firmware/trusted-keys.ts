@@ -1,17 +1,32 @@
 /**
  * The public keys whose firmware signatures the hub accepts for upload: those given with
  * `edgepilot hub --firmware-key <pem>` and those registered through the API (kept as
- * `<keyId>.pem` in the hub's data folder). Gateways check again with their own keys.
+ * `<keyId>.pem` in the hub's data folder). Gateways check again with their own keys
+ * (`edgepilot agent --trust-key`): this list is not sent to them.
  */
-import { createPublicKey } from 'node:crypto';
-import { readdir, readFile } from 'node:fs/promises';
+import { open, readdir, readFile, stat, unlink } from 'node:fs/promises';
 import { join } from 'node:path';
 import { ensureDir, writeFileDurably } from '../../common/durable-file.js';
-import { keyIdOf } from '../../firmware/index.js';
+import { keyFingerprint, publicKeyProblem, type PublicKeyProblemCode } from '../../firmware/index.js';
 import type { FirmwareKeyView } from '../../protocol/index.js';
 
+export type TrustedKeyErrorCode = PublicKeyProblemCode | 'unknown-key' | 'flag-key';
+
+export class TrustedKeyError extends Error {
+  override name = 'TrustedKeyError';
+  constructor(readonly code: TrustedKeyErrorCode, message: string) {
+    super(message);
+  }
+}
+
+interface TrustedKey {
+  readonly view: FirmwareKeyView;
+  /** The --firmware-key file it came from; such a key lasts as long as the flag does. */
+  readonly flagFile?: string;
+}
+
 export class TrustedKeys {
-  private readonly keys = new Map<string, FirmwareKeyView>();
+  private readonly keys = new Map<string, TrustedKey>();
 
   private constructor(private readonly directory: string) {}
 
@@ -26,51 +41,90 @@ export class TrustedKeys {
         throw new Error(`--firmware-key ${file}: ${(err as Error).message}`);
       }
       const problem = publicKeyProblem(pem);
-      if (problem) throw new Error(`--firmware-key ${file}: ${problem}`);
-      trusted.remember(pem, 'flag');
+      if (problem) throw new Error(`--firmware-key ${file}: ${problem.message}`);
+      trusted.remember(pem, { source: 'flag', flagFile: file });
     }
     for (const name of (await readdir(directory)).sort()) {
       if (!name.endsWith('.pem')) continue;
-      const pem = await readFile(join(directory, name), 'utf8');
-      if (publicKeyProblem(pem) === undefined) trusted.remember(pem, 'api');
+      const path = join(directory, name);
+      const pem = await readFile(path, 'utf8');
+      if (publicKeyProblem(pem) !== undefined) continue;
+      const addedAt = (await stat(path)).mtime.toISOString();
+      trusted.remember(pem, { source: 'api', addedAt });
     }
     return trusted;
   }
 
   list(): FirmwareKeyView[] {
-    return [...this.keys.values()];
+    return [...this.keys.values()].map((k) => k.view);
   }
 
   pems(): string[] {
     return this.list().map((k) => k.publicKeyPem);
   }
 
-  /** Registers a public key durably; registering a known key again is a no-op. */
-  async add(pem: string): Promise<FirmwareKeyView> {
-    const problem = publicKeyProblem(pem);
-    if (problem) throw new TypeError(problem);
-    const keyId = keyIdOf(pem);
-    const known = this.keys.get(keyId);
-    if (known) return known;
-    await writeFileDurably(join(this.directory, `${keyId}.pem`), pem.trim() + '\n');
-    return this.remember(pem, 'api');
+  has(keyId: string): boolean {
+    return this.keys.has(keyId);
   }
 
-  private remember(pem: string, source: FirmwareKeyView['source']): FirmwareKeyView {
-    const view: FirmwareKeyView = { keyId: keyIdOf(pem), source, publicKeyPem: pem.trim() + '\n' };
-    if (!this.keys.has(view.keyId)) this.keys.set(view.keyId, view);
+  /** Registers a public key durably; registering a known key again is a no-op. */
+  async add(pem: string, now: Date): Promise<FirmwareKeyView> {
+    const problem = publicKeyProblem(pem);
+    if (problem) throw new TrustedKeyError(problem.code, `publicKeyPem is ${problem.message}`);
+    const known = this.keys.get(keyFingerprint(pem).slice(0, 16));
+    if (known) return known.view;
+    const view = this.remember(pem, { source: 'api', addedAt: now.toISOString() });
+    try {
+      await writeFileDurably(this.pathOf(view.keyId), view.publicKeyPem);
+    } catch (err) {
+      this.keys.delete(view.keyId);
+      throw err;
+    }
     return view;
   }
-}
 
-/** Only Ed25519 public keys: a private key has no business on the hub. */
-export function publicKeyProblem(pem: string): string | undefined {
-  if (!/-----BEGIN PUBLIC KEY-----/.test(pem)) return 'not a PEM public key (-----BEGIN PUBLIC KEY-----)';
-  try {
-    const key = createPublicKey(pem);
-    if (key.asymmetricKeyType !== 'ed25519') return `an ${key.asymmetricKeyType ?? 'unknown'} key; firmware is signed with Ed25519`;
-  } catch (err) {
-    return `unreadable key (${(err as Error).message})`;
+  /**
+   * Stops trusting a key registered through the API, durably: its file is unlinked and the
+   * folder fsynced before this resolves, so a restarted hub does not trust it again. A key
+   * from --firmware-key cannot be removed here; the flag would bring it back on restart.
+   */
+  async remove(keyId: string): Promise<FirmwareKeyView> {
+    const key = this.keys.get(keyId);
+    if (!key) throw new TrustedKeyError('unknown-key', `the hub does not trust a firmware key ${keyId}`);
+    if (key.flagFile !== undefined) {
+      throw new TrustedKeyError('flag-key', `key ${keyId} comes from --firmware-key ${key.flagFile}; restart the hub without that flag to stop trusting it`);
+    }
+    await unlink(this.pathOf(keyId)).catch((err: NodeJS.ErrnoException) => {
+      if (err.code !== 'ENOENT') throw err;
+    });
+    const folder = await open(this.directory, 'r');
+    try {
+      await folder.sync();
+    } finally {
+      await folder.close();
+    }
+    this.keys.delete(keyId);
+    return key.view;
   }
-  return undefined;
+
+  private pathOf(keyId: string): string {
+    if (!/^[0-9a-f]{16}$/.test(keyId)) throw new RangeError('not a key id');
+    return join(this.directory, `${keyId}.pem`);
+  }
+
+  private remember(pem: string, origin: { source: 'flag'; flagFile: string } | { source: 'api'; addedAt: string }): FirmwareKeyView {
+    const fingerprint = keyFingerprint(pem);
+    const keyId = fingerprint.slice(0, 16);
+    const known = this.keys.get(keyId);
+    if (known) return known.view;
+    const view: FirmwareKeyView = {
+      keyId,
+      fingerprint,
+      source: origin.source,
+      ...(origin.source === 'api' ? { addedAt: origin.addedAt } : {}),
+      publicKeyPem: pem.trim() + '\n',
+    };
+    this.keys.set(keyId, origin.source === 'flag' ? { view, flagFile: origin.flagFile } : { view });
+    return view;
+  }
 }

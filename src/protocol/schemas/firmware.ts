@@ -4,6 +4,9 @@ import { isoTimeSchema } from './common.js';
 /** Lower-case hex sha256: the id of a firmware image in the hub's content-addressed store. */
 export const sha256Schema = z.string().regex(/^[0-9a-f]{64}$/, 'must be 64 lower-case hex digits');
 
+/** A firmware key id: the first 16 hex digits of the key's fingerprint. */
+export const firmwareKeyIdSchema = z.string().regex(/^[0-9a-f]{16}$/, 'must be a key id of 16 lower-case hex digits');
+
 /**
  * A firmware manifest as it travels (API, bundle files). Mirrors the firmware module's
  * FirmwareManifest; the signature covers its canonical JSON, so nothing here may add,
@@ -23,7 +26,7 @@ export const firmwareManifestSchema = z.strictObject({
 export type FirmwareManifestWire = z.infer<typeof firmwareManifestSchema>;
 
 export const manifestSignatureSchema = z.strictObject({
-  keyId: z.string().regex(/^[0-9a-f]{16}$/),
+  keyId: firmwareKeyIdSchema,
   /** Base64 of a 64-byte Ed25519 signature. */
   value: z.string().max(128),
 });
@@ -44,10 +47,23 @@ export const firmwareImageViewSchema = z.object({
   size: z.number().int(),
   loadAddress: z.number().int(),
   keyId: z.string(),
+  /** False once the signer's key was removed (firmware untrust): the hub no longer serves the image to gateways. */
+  keyTrusted: z.boolean(),
   createdAt: z.string(),
   uploadedAt: isoTimeSchema,
 });
 export type FirmwareImageView = z.infer<typeof firmwareImageViewSchema>;
+
+/**
+ * `POST /v1/firmware` answers with the image that is stored under the upload's sha256 and
+ * what this upload did: `stored` (new), `unchanged` (the same image, target and version was
+ * already there; its stored signature is kept), `re-signed` (it was there signed by a key the
+ * hub no longer trusts; the upload's signature replaced it). Any other clash is refused (409).
+ */
+export const firmwareUploadResultSchema = firmwareImageViewSchema.extend({
+  outcome: z.enum(['stored', 'unchanged', 're-signed']),
+});
+export type FirmwareUploadResult = z.infer<typeof firmwareUploadResultSchema>;
 
 /** `GET /v1/firmware/manifest?sha256=`: what a gateway verifies before flashing. */
 export const firmwareManifestEnvelopeSchema = z.strictObject({
@@ -56,15 +72,28 @@ export const firmwareManifestEnvelopeSchema = z.strictObject({
 });
 export type FirmwareManifestEnvelope = z.infer<typeof firmwareManifestEnvelopeSchema>;
 
-export const firmwareKeyAddSchema = z.strictObject({ publicKeyPem: z.string().min(40).max(4096) });
+/** Whether the text is an Ed25519 public key is the hub's check (publicKeyProblem), so its answer names the problem. */
+export const firmwareKeyAddSchema = z.strictObject({ publicKeyPem: z.string().max(4096) });
 
 export const firmwareKeyViewSchema = z.object({
   keyId: z.string(),
+  /** sha256 of the raw 32-byte Ed25519 public key, hex; keyId is its first 16 digits. */
+  fingerprint: z.string(),
   /** `flag`: from `edgepilot hub --firmware-key`; `api`: registered through the API (kept in the store). */
   source: z.enum(['flag', 'api']),
+  /** When the key was registered through the API; absent for `flag` keys. */
+  addedAt: isoTimeSchema.optional(),
   publicKeyPem: z.string(),
 });
 export type FirmwareKeyView = z.infer<typeof firmwareKeyViewSchema>;
+
+/** `DELETE /v1/firmware/keys/<keyId>`: the key that was removed and the stored images it alone had signed. */
+export const firmwareKeyRemovedSchema = z.object({
+  keyId: z.string(),
+  /** Stored images signed by this key; the hub no longer serves them to gateways. */
+  imagesNoLongerServed: z.array(z.object({ sha256: sha256Schema, target: z.string(), version: z.string() })),
+});
+export type FirmwareKeyRemoved = z.infer<typeof firmwareKeyRemovedSchema>;
 
 /**
  * A signed firmware bundle file (`*.epfw`, JSON): everything a technician needs to flash on

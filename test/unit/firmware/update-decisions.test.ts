@@ -65,7 +65,7 @@ test('an image must start at the flash base and fit the flash', (t) => {
   if (!stm32) return t.fail('no geometry');
   t.is(fitProblem(image, stm32), undefined);
   t.regex(fitProblem(createImage([{ address: 0x0800_0400, data: new Uint8Array(8) }]), stm32) ?? '', /starts at 0x08000400/);
-  t.regex(fitProblem(createImage([{ address: 0x0800_0000, data: new Uint8Array(65 * 1024) }]), stm32) ?? '', /exceeds the 65536-byte flash/);
+  t.regex(fitProblem(createImage([{ address: 0x0800_0000, data: new Uint8Array(65 * 1024) }]), stm32) ?? '', /image is 66,560 bytes; stm32f103 has 65,536 bytes of flash/);
   const big = createImage([{ address: 0x0800_0000, data: new Uint8Array(70_000) }]);
   const bigManifest = createManifest(big, { target: 'stm32f103', version: '2.0.0', format: 'bin', createdAt: '2026-01-01T00:00:00Z' });
   t.is(reason(admit({ manifest: bigManifest, signature: signManifest(bigManifest, signer.privateKeyPem), bytes: flattenImage(big).data })), 'does-not-fit');

@@ -42,16 +42,47 @@ test('HTTP Range: one range, open-ended and suffix forms; several ranges get the
 
 test('uploads are checked against the trusted keys, and a version gets one image', (t) => {
   const good = upload('1.0.0', 0x11);
-  t.true(checkUpload(good, [signer.publicKeyPem], undefined).ok);
-  t.true(checkUpload(good, [signer.publicKeyPem], good.manifest.sha256).ok, 'the same image again is fine');
-  const conflict = checkUpload(good, [signer.publicKeyPem], 'f'.repeat(64));
-  t.like(conflict, { ok: false, status: 409 });
-  t.like(checkUpload(good, [], undefined), { ok: false, status: 400 });
-  const untrusted = checkUpload(good, [generateSigningKeyPair().publicKeyPem], undefined);
+  const trusted = [signer.publicKeyPem];
+  const none = { isTrusted: () => true };
+  t.like(checkUpload(good, trusted, none), { ok: true, action: 'store' });
+  t.like(checkUpload(good, trusted, { ...none, sameImage: stored(good), sameVersionSha: good.manifest.sha256 }), { ok: true, action: 'unchanged' }, 'the same image again is fine');
+  t.like(checkUpload(good, trusted, { ...none, sameVersionSha: 'f'.repeat(64) }), { ok: false, status: 409, code: 'version-taken' });
+  t.like(checkUpload(good, [], none), { ok: false, status: 400, code: 'no-trusted-keys' });
+  const untrusted = checkUpload(good, [generateSigningKeyPair().publicKeyPem], none);
   t.true(!untrusted.ok && /unknown-key/.test(untrusted.message));
   const tampered = { ...good, image: Buffer.from(new Uint8Array(512).fill(0x12)).toString('base64') };
-  const refused = checkUpload(tampered, [signer.publicKeyPem], undefined);
+  const refused = checkUpload(tampered, trusted, none);
   t.true(!refused.ok && /hash-mismatch/.test(refused.message));
+});
+
+test('an image already stored under another target or version is refused, naming what is stored', (t) => {
+  const first = upload('1.0.0', 0x44);
+  const sameBytesNewVersion = upload('1.0.1', 0x44);
+  t.is(sameBytesNewVersion.manifest.sha256, first.manifest.sha256);
+  const verdict = checkUpload(sameBytesNewVersion, [signer.publicKeyPem], { sameImage: stored(first), isTrusted: () => true });
+  t.like(verdict, { ok: false, status: 409, code: 'image-taken' });
+  t.true(!verdict.ok && /already stored as stm32f103 1\.0\.0; .* stm32f103 1\.0\.1 was not stored/.test(verdict.message));
+  const reSigned = checkUpload(first, [signer.publicKeyPem], { sameImage: stored(first), isTrusted: () => false });
+  t.like(reSigned, { ok: true, action: 're-sign' }, 'a stored image whose key was removed takes the new trusted signature');
+});
+
+test('the hub checks uploads against the board profile, whatever the CLI did', (t) => {
+  const signed = (address: number, data: Uint8Array, target = 'stm32f103'): FirmwareUpload => {
+    const image = createImage([{ address, data }]);
+    const manifest = createManifest(image, { target, version: '1.0.0', format: 'bin', createdAt: '2026-01-01T00:00:00Z' });
+    return { manifest, signature: signManifest(manifest, signer.privateKeyPem), image: Buffer.from(flattenImage(image).data).toString('base64') };
+  };
+  const code = (u: FirmwareUpload): string => {
+    const v = checkUpload(u, [signer.publicKeyPem], { isTrusted: () => true });
+    return v.ok ? 'ok' : v.code;
+  };
+  t.is(code(signed(0x0800_0000, new Uint8Array(2 * 1024 * 1024))), 'too-large');
+  t.is(code(signed(0x2000_0000, new Uint8Array(100))), 'outside-flash');
+  t.is(code(signed(0x0800_0000, new Uint8Array(100), 'esp32')), 'unknown-target');
+  t.is(code(signed(0x0800_0000, new Uint8Array(100), 'stc89c52')), 'outside-flash');
+  t.is(code(signed(0x0000_0000, new Uint8Array(100), 'stc89c52')), 'ok');
+  const empty = createManifest({ segments: [] }, { target: 'stm32f103', version: '1.0.0', format: 'bin', createdAt: '2026-01-01T00:00:00Z' });
+  t.is(code({ manifest: empty, signature: signManifest(empty, signer.privateKeyPem), image: '' }), 'empty-image');
 });
 
 test('the store is content-addressed, survives a reopen, and skips damaged entries', async (t) => {

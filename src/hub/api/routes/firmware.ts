@@ -2,10 +2,20 @@ import type { FastifyInstance } from 'fastify';
 import { createReadStream } from 'node:fs';
 import { z } from 'zod';
 import type { Logger } from '../../../common/log.js';
-import { describeIssues, firmwareKeyAddSchema, firmwareUploadSchema, sha256Schema, type FirmwareManifestEnvelope } from '../../../protocol/index.js';
+import {
+  describeIssues,
+  firmwareKeyAddSchema,
+  firmwareKeyIdSchema,
+  firmwareUploadSchema,
+  sha256Schema,
+  type FirmwareImageView,
+  type FirmwareKeyRemoved,
+  type FirmwareManifestEnvelope,
+  type FirmwareUploadResult,
+} from '../../../protocol/index.js';
 import { byteRange } from '../../firmware/byte-range.js';
-import { firmwareView, type FirmwareStore } from '../../firmware/firmware-store.js';
-import type { TrustedKeys } from '../../firmware/trusted-keys.js';
+import { firmwareView, type FirmwareStore, type StoredFirmware } from '../../firmware/firmware-store.js';
+import { TrustedKeyError, type TrustedKeys } from '../../firmware/trusted-keys.js';
 import { checkUpload } from '../../firmware/upload-check.js';
 import type { DeviceRepository } from '../../store/repository.js';
 import { deviceOrAdmin } from '../device-auth.js';
@@ -27,39 +37,80 @@ const shaQuery = z.object({ sha256: sha256Schema });
 
 /** Upload (admin), list, trusted keys, and the manifest and image downloads gateways use. */
 export function registerFirmwareRoutes(app: FastifyInstance, deps: FirmwareRouteDeps): void {
+  const view = (entry: StoredFirmware): FirmwareImageView => firmwareView(entry, deps.keys.has(entry.signature.keyId));
+
   app.post('/v1/firmware', async (request, reply) => {
     const body = firmwareUploadSchema.safeParse(request.body);
     if (!body.success) throw badRequest(`firmware upload: ${describeIssues(body.error.issues)}`);
     const upload = body.data;
-    const sameVersion = deps.store.findVersion(upload.manifest.target, upload.manifest.version);
-    const verdict = checkUpload(upload, deps.keys.pems(), sameVersion?.manifest.sha256);
+    const { manifest } = upload;
+    const verdict = checkUpload(upload, deps.keys.pems(), {
+      sameImage: deps.store.get(manifest.sha256),
+      sameVersionSha: deps.store.findVersion(manifest.target, manifest.version)?.manifest.sha256,
+      isTrusted: (keyId) => deps.keys.has(keyId),
+    });
     if (!verdict.ok) throw new HttpError(verdict.status, verdict.status === 409 ? 'Conflict' : 'BadRequest', verdict.message);
-    const entry = { manifest: upload.manifest, signature: upload.signature, uploadedAt: deps.now().toISOString() };
-    const stored = await deps.store.put(entry, verdict.bytes);
-    const view = firmwareView(deps.store.get(upload.manifest.sha256) ?? entry);
-    if (stored === 'created') deps.log.info(`firmware ${view.target} ${view.version} stored as ${view.sha256}`);
-    return reply.status(stored === 'created' ? 201 : 200).send(view);
+    const entry: StoredFirmware = { manifest, signature: upload.signature, uploadedAt: deps.now().toISOString() };
+    let outcome: FirmwareUploadResult['outcome'] = 'unchanged';
+    if (verdict.action === 'store') outcome = (await deps.store.put(entry, verdict.bytes)) === 'created' ? 'stored' : 'unchanged';
+    if (verdict.action === 're-sign') {
+      await deps.store.replaceManifest(entry);
+      outcome = 're-signed';
+    }
+    const stored = deps.store.get(manifest.sha256);
+    // Another upload of the same bytes may have won the race between the check and put().
+    if (!stored || stored.manifest.target.toLowerCase() !== manifest.target.toLowerCase() || stored.manifest.version !== manifest.version) {
+      const as = stored ? `${stored.manifest.target} ${stored.manifest.version}` : 'nothing';
+      throw new HttpError(409, 'Conflict', `this image is stored as ${as}; ${manifest.target} ${manifest.version} was not stored`);
+    }
+    const result: FirmwareUploadResult = { ...view(stored), outcome };
+    if (outcome !== 'unchanged') deps.log.info(`firmware ${result.target} ${result.version} ${outcome} as ${result.sha256} (key ${result.keyId})`);
+    return reply.status(outcome === 'stored' ? 201 : 200).send(result);
   });
 
-  app.get('/v1/firmware', async () => ({ items: deps.store.list().map(firmwareView) }));
+  app.get('/v1/firmware', async () => ({ items: deps.store.list().map(view) }));
 
   app.get('/v1/firmware/keys', async () => ({ items: deps.keys.list() }));
 
   app.post('/v1/firmware/keys', async (request, reply) => {
     const body = firmwareKeyAddSchema.safeParse(request.body);
-    if (!body.success) throw badRequest('body must be {publicKeyPem: string}');
+    if (!body.success) throw badRequest(`trusted key: ${describeIssues(body.error.issues)}`);
+    const known = deps.keys.list().length;
     try {
-      return reply.status(201).send(await deps.keys.add(body.data.publicKeyPem));
+      const key = await deps.keys.add(body.data.publicKeyPem, deps.now());
+      const added = deps.keys.list().length > known;
+      if (added) deps.log.info(`firmware key ${key.keyId} trusted`);
+      return reply.status(added ? 201 : 200).send(key);
     } catch (err) {
-      if (err instanceof TypeError) throw badRequest(err.message);
+      if (err instanceof TrustedKeyError) throw badRequest(err.message);
       throw err;
     }
   });
 
+  app.delete('/v1/firmware/keys/:keyId', async (request) => {
+    const params = z.object({ keyId: firmwareKeyIdSchema }).safeParse(request.params);
+    if (!params.success) throw badRequest(`key id: ${describeIssues(params.error.issues)}`);
+    const { keyId } = params.data;
+    try {
+      await deps.keys.remove(keyId);
+    } catch (err) {
+      if (err instanceof TrustedKeyError) {
+        throw err.code === 'unknown-key' ? new HttpError(404, 'NotFound', err.message) : new HttpError(409, 'Conflict', err.message);
+      }
+      throw err;
+    }
+    const orphaned = deps.store.list().filter((f) => f.signature.keyId === keyId);
+    deps.log.info(`firmware key ${keyId} no longer trusted; ${orphaned.length} stored image(s) signed by it are no longer served`);
+    const removed: FirmwareKeyRemoved = {
+      keyId,
+      imagesNoLongerServed: orphaned.map((f) => ({ sha256: f.manifest.sha256, target: f.manifest.target, version: f.manifest.version })),
+    };
+    return removed;
+  });
+
   app.get('/v1/firmware/manifest', async (request) => {
     await deviceOrAdmin(request.headers.authorization, deps.adminTokenHash, deps.devices);
-    const entry = deps.store.get(parseSha(request.query));
-    if (!entry) throw notFound('firmware image');
+    const entry = servable(deps, parseSha(request.query));
     const envelope: FirmwareManifestEnvelope = { manifest: entry.manifest, signature: entry.signature };
     return envelope;
   });
@@ -67,8 +118,7 @@ export function registerFirmwareRoutes(app: FastifyInstance, deps: FirmwareRoute
   app.get('/v1/firmware/download', async (request, reply) => {
     await deviceOrAdmin(request.headers.authorization, deps.adminTokenHash, deps.devices);
     const sha = parseSha(request.query);
-    const entry = deps.store.get(sha);
-    if (!entry) throw notFound('firmware image');
+    const entry = servable(deps, sha);
     const size = entry.manifest.size;
     const range = byteRange(request.headers.range, size);
     void reply.header('accept-ranges', 'bytes').header('etag', `"${sha}"`);
@@ -85,6 +135,21 @@ export function registerFirmwareRoutes(app: FastifyInstance, deps: FirmwareRoute
       .header('content-length', range.end - range.start + 1)
       .send(createReadStream(deps.store.imagePath(sha), { start: range.start, end: range.end }));
   });
+}
+
+/**
+ * A stored image the hub still hands to gateways: one whose signer it trusts. After
+ * `firmware untrust` the image stays in the store (trusting the key again, or pushing the
+ * same image signed by a trusted key, makes it servable again) but gateways cannot fetch it.
+ */
+function servable(deps: FirmwareRouteDeps, sha: string): StoredFirmware {
+  const entry = deps.store.get(sha);
+  if (!entry) throw notFound('firmware image');
+  const { keyId } = entry.signature;
+  if (!deps.keys.has(keyId)) {
+    throw new HttpError(409, 'Conflict', `${entry.manifest.target} ${entry.manifest.version} (${sha.slice(0, 12)}) is signed by key ${keyId}, which this hub no longer trusts`);
+  }
+  return entry;
 }
 
 function parseSha(query: unknown): string {
