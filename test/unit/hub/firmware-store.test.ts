@@ -7,6 +7,7 @@ import { createManifest } from '../../../src/firmware/manifest/manifest.js';
 import { generateSigningKeyPair, signManifest } from '../../../src/firmware/manifest/signing.js';
 import { byteRange } from '../../../src/hub/firmware/byte-range.js';
 import { FirmwareStore, type StoredFirmware } from '../../../src/hub/firmware/firmware-store.js';
+import { TrustedKeyError, TrustedKeys } from '../../../src/hub/firmware/trusted-keys.js';
 import { checkUpload } from '../../../src/hub/firmware/upload-check.js';
 import { resolveImage } from '../../../src/hub/mcus/image-resolution.js';
 import { mcuViews } from '../../../src/hub/mcus/mcu-views.js';
@@ -132,4 +133,29 @@ test('get mcus: MCUs from the gateways\' facts, offline with their gateway, with
   const last: McuTelemetry = { time: '2026-01-01T00:00:01.000Z', mcu: mcu.id, model: 'stm32f103', uptimeMs: 5, sampleIndex: 1, channels: [] };
   const views = mcuViews([device('gw-b', 'offline'), device('gw-a', 'online')], (g) => (g === 'gw-a' ? last : undefined));
   t.deepEqual(views.map((v) => [v.gateway, v.online, v.lastTelemetry?.sampleIndex ?? null]), [['gw-a', true, 1], ['gw-b', false, null]]);
+});
+
+test('trusted keys: added and removed durably; a --firmware-key key cannot be removed through the API', async (t) => {
+  const tmp = await makeTempDir();
+  t.teardown(() => tmp.remove());
+  const flag = generateSigningKeyPair();
+  const flagFile = join(tmp.path, 'flag.pub');
+  await writeFile(flagFile, flag.publicKeyPem);
+  const folder = join(tmp.path, 'keys');
+  const keys = await TrustedKeys.open(folder, [flagFile]);
+  const added = await keys.add(signer.publicKeyPem, new Date('2026-01-01T00:00:00Z'));
+  t.like(added, { keyId: signer.keyId, source: 'api', addedAt: '2026-01-01T00:00:00.000Z' });
+  t.is(added.fingerprint.slice(0, 16), signer.keyId);
+  const garbage = await keys.add('garbage', new Date()).catch((err: unknown) => err);
+  t.true(garbage instanceof TrustedKeyError && garbage.code === 'not-pem');
+  t.deepEqual((await TrustedKeys.open(folder, [flagFile])).list().map((k) => k.keyId).sort(), [flag.keyId, signer.keyId].sort());
+
+  await keys.remove(signer.keyId);
+  t.false(keys.has(signer.keyId));
+  t.deepEqual((await TrustedKeys.open(folder, [flagFile])).list().map((k) => k.keyId), [flag.keyId], 'the removal survives a reopen');
+  const unknown = await keys.remove(signer.keyId).catch((err: unknown) => err);
+  t.true(unknown instanceof TrustedKeyError && unknown.code === 'unknown-key');
+  const fromFlag = await keys.remove(flag.keyId).catch((err: unknown) => err);
+  t.true(fromFlag instanceof TrustedKeyError && fromFlag.code === 'flag-key');
+  t.true(keys.has(flag.keyId));
 });
