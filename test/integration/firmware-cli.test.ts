@@ -104,6 +104,12 @@ test.serial('push names exactly what was stored, and refuses the same image unde
   t.deepEqual((await storedImages()).map((i) => `${i.target} ${i.version}`), ['stm32f103 1.0.0']);
 });
 
+test.serial('two uploads of one version at once: one is stored, the other refused', async (t) => {
+  const answers = await Promise.all([1, 2].map((fill) => postUpload(handMade(0x0800_0000, new Uint8Array(64).fill(fill), 'stm32f103', '1.5.0'))));
+  t.deepEqual(answers.map((a) => a.status).sort(), [201, 409]);
+  t.is((await storedImages()).filter((i) => i.version === '1.5.0').length, 1);
+});
+
 test.serial('an unknown target is refused at sign and at push, listing the known models', async (t) => {
   const image = await binFile('esp.bin', 100, 2);
   const expected = /^error: unknown target "esp32"; known MCU models: stm32f103, stc89c52$/;

@@ -39,33 +39,41 @@ const shaQuery = z.object({ sha256: sha256Schema });
 export function registerFirmwareRoutes(app: FastifyInstance, deps: FirmwareRouteDeps): void {
   const view = (entry: StoredFirmware): FirmwareImageView => firmwareView(entry, deps.keys.has(entry.signature.keyId));
 
+  // Uploads are checked and stored one at a time: two concurrent uploads must not both pass
+  // the "one image per target version, one target version per image" check.
+  let uploadQueue: Promise<unknown> = Promise.resolve();
+  const oneAtATime = <T>(work: () => Promise<T>): Promise<T> => {
+    const turn = uploadQueue.then(work, work);
+    uploadQueue = turn.catch(() => undefined);
+    return turn;
+  };
+
   app.post('/v1/firmware', async (request, reply) => {
     const body = firmwareUploadSchema.safeParse(request.body);
     if (!body.success) throw badRequest(`firmware upload: ${describeIssues(body.error.issues)}`);
     const upload = body.data;
     const { manifest } = upload;
-    const verdict = checkUpload(upload, deps.keys.pems(), {
-      sameImage: deps.store.get(manifest.sha256),
-      sameVersionSha: deps.store.findVersion(manifest.target, manifest.version)?.manifest.sha256,
-      isTrusted: (keyId) => deps.keys.has(keyId),
+    const result = await oneAtATime(async (): Promise<FirmwareUploadResult> => {
+      const verdict = checkUpload(upload, deps.keys.pems(), {
+        sameImage: deps.store.get(manifest.sha256),
+        sameVersionSha: deps.store.findVersion(manifest.target, manifest.version)?.manifest.sha256,
+        isTrusted: (keyId) => deps.keys.has(keyId),
+      });
+      if (!verdict.ok) throw new HttpError(verdict.status, verdict.status === 409 ? 'Conflict' : 'BadRequest', verdict.message);
+      const entry: StoredFirmware = { manifest, signature: upload.signature, uploadedAt: deps.now().toISOString() };
+      let outcome: FirmwareUploadResult['outcome'] = 'unchanged';
+      if (verdict.action === 'store') {
+        await deps.store.put(entry, verdict.bytes);
+        outcome = 'stored';
+      } else if (verdict.action === 're-sign') {
+        await deps.store.replaceManifest(entry);
+        outcome = 're-signed';
+      }
+      const stored = deps.store.get(manifest.sha256) ?? entry;
+      return { ...view(stored), outcome };
     });
-    if (!verdict.ok) throw new HttpError(verdict.status, verdict.status === 409 ? 'Conflict' : 'BadRequest', verdict.message);
-    const entry: StoredFirmware = { manifest, signature: upload.signature, uploadedAt: deps.now().toISOString() };
-    let outcome: FirmwareUploadResult['outcome'] = 'unchanged';
-    if (verdict.action === 'store') outcome = (await deps.store.put(entry, verdict.bytes)) === 'created' ? 'stored' : 'unchanged';
-    if (verdict.action === 're-sign') {
-      await deps.store.replaceManifest(entry);
-      outcome = 're-signed';
-    }
-    const stored = deps.store.get(manifest.sha256);
-    // Another upload of the same bytes may have won the race between the check and put().
-    if (!stored || stored.manifest.target.toLowerCase() !== manifest.target.toLowerCase() || stored.manifest.version !== manifest.version) {
-      const as = stored ? `${stored.manifest.target} ${stored.manifest.version}` : 'nothing';
-      throw new HttpError(409, 'Conflict', `this image is stored as ${as}; ${manifest.target} ${manifest.version} was not stored`);
-    }
-    const result: FirmwareUploadResult = { ...view(stored), outcome };
-    if (outcome !== 'unchanged') deps.log.info(`firmware ${result.target} ${result.version} ${outcome} as ${result.sha256} (key ${result.keyId})`);
-    return reply.status(outcome === 'stored' ? 201 : 200).send(result);
+    if (result.outcome !== 'unchanged') deps.log.info(`firmware ${result.target} ${result.version} ${result.outcome} as ${result.sha256} (key ${result.keyId})`);
+    return reply.status(result.outcome === 'stored' ? 201 : 200).send(result);
   });
 
   app.get('/v1/firmware', async () => ({ items: deps.store.list().map(view) }));
