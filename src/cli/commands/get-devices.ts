@@ -12,7 +12,7 @@ export function getDevicesCommand(): Command {
     .description('List registered devices with their status and hardware')
     .option('-o, --output <format>', 'wide | json | yaml | name')
     .option('-l, --selector <selector>', 'label selector, e.g. site=plant-3,zone!=b')
-    .option('-w, --watch', 'keep running and print changes as they happen')
+    .option('-w, --watch', 'print the list as without --watch, then keep running and print a row per change')
     .addHelpText(
       'after',
       `
