@@ -1,5 +1,6 @@
 // CLI polish (issue 12): a closed stdout, a broken config file, and `get devices --watch`
 // printing what `get devices` prints. A hub in this process, the CLI as a real process.
+// Serial: one test labels a device, which would change the rows another compares.
 import test from 'ava';
 import { spawn } from 'node:child_process';
 import { once } from 'node:events';
@@ -70,14 +71,14 @@ async function withClosedStdout(args: string[], linesBeforeClose: number, afterC
 }
 
 for (const args of [['--help'], ['get', 'devices', '--help'], ['get', 'devices', '-o', 'json'], ['get', 'devices', '--watch']]) {
-  test(`edgepilot ${args.join(' ')} into a pipe closed before it writes: status 0, nothing on stderr`, async (t) => {
+  test.serial(`edgepilot ${args.join(' ')} into a pipe closed before it writes: status 0, nothing on stderr`, async (t) => {
     const run = await withClosedStdout(args, 0);
     t.is(run.stderr, '', 'no stack trace');
     t.is(run.code, 0);
   });
 }
 
-test('get devices --watch | head -1: the watch ends quietly at its next write', async (t) => {
+test.serial('get devices --watch | head -1: the watch ends quietly at its next write', async (t) => {
   const run = await withClosedStdout(['get', 'devices', '--watch'], 1, async () => {
     // A change makes the watch print a row into the closed pipe.
     const labelled = await cli(['label', 'device', ctx.ids[0] ?? '', `poke=${Date.now()}`]);
@@ -97,7 +98,7 @@ async function brokenConfigHome(): Promise<{ env: NodeJS.ProcessEnv; file: strin
   return { env: { XDG_CONFIG_HOME: home, EDGEPILOT_HUB: '', EDGEPILOT_TOKEN: '' }, file };
 }
 
-test('a broken config file: --hub and --token still work, and so does the environment', async (t) => {
+test.serial('a broken config file: --hub and --token still work, and so does the environment', async (t) => {
   const { env } = await brokenConfigHome();
   const flags = await cli(['get', 'devices', '-o', 'name', '--hub', ctx.hub.apiUrl, '--token', ctx.hub.createdAdminToken ?? ''], env);
   t.is(flags.stderr, '');
@@ -107,7 +108,7 @@ test('a broken config file: --hub and --token still work, and so does the enviro
   t.is(fromEnv.code, 0, fromEnv.stderr);
 });
 
-test('a broken config file that is needed: one line with the file, the line and the problem', async (t) => {
+test.serial('a broken config file that is needed: one line with the file, the line and the problem', async (t) => {
   const { env, file } = await brokenConfigHome();
   const result = await cli(['get', 'devices', '--hub', ctx.hub.apiUrl], env);
   t.is(result.code, 1);
@@ -144,7 +145,7 @@ function cells(line: string, header: string[]): string[] {
 
 for (const wide of [false, true]) {
   const output = wide ? ['-o', 'wide'] : [];
-  test(`get devices --watch ${output.join(' ')} opens with the same header and rows as get devices ${output.join(' ')}`.replace(/ +/g, ' '), async (t) => {
+  test.serial(`get devices --watch ${output.join(' ')} opens with the same header and rows as get devices ${output.join(' ')}`.replace(/ +/g, ' '), async (t) => {
     const listed = await cli(['get', 'devices', ...output]);
     t.is(listed.code, 0, listed.stderr);
     const expected = listed.stdout.trimEnd().split('\n');
