@@ -238,7 +238,7 @@ async function watchDevices(t: ExecutionContext, command: ReadmeCommand): Promis
   t.is(watch.output.split('\n')[0], lines[0], 'the header of get devices');
 }
 
-type Step = { line: number; label: string; run: (t: ExecutionContext) => Promise<void> };
+type Step = { line: number; label: string; harness?: true; run: (t: ExecutionContext) => Promise<void> };
 
 const steps: Step[] = [];
 const excluded: string[] = [];
@@ -247,9 +247,12 @@ for (const command of readme.commands) {
   const entry = HANDLED[command.text];
   const where = `README.md:${command.line}: ${command.text}`;
   if (EXCLUDED[command.text] !== undefined) excluded.push(`${where} (${EXCLUDED[command.text] ?? ''})`);
-  else if (entry?.how === 'harness') steps.push({ line: command.line, label: `${where} (${entry.why})`, run: async (t) => {
-      t.pass();
-    } });
+  else if (entry?.how === 'harness') {
+    const run = async (t: ExecutionContext): Promise<void> => {
+      t.truthy(state.adminToken && state.localId, 'npm start wrote the CLI config and its local agent is online');
+    };
+    steps.push({ line: command.line, label: `${where} (${entry.why})`, harness: true, run });
+  }
   else if (entry?.how === 'board-agent') steps.push({ line: command.line, label: `${where} (on the board)`, run: (t) => startBoardAgent(t, command) });
   else if (entry?.how === 'watch') steps.push({ line: command.line, label: where, run: (t) => watchDevices(t, command) });
   else if (entry || command.text.startsWith('edgepilot ')) steps.push({ line: command.line, label: where, run: (t) => runCommand(t, command, entry) });
@@ -260,10 +263,11 @@ for (const manifest of readme.manifests) {
   const where = `README.md:${manifest.line}: ${manifest.kind}${manifest.name ? ` ${manifest.name}` : ''}`;
   const file = `${manifest.name ?? manifest.kind}.yaml`;
   const other = MANIFESTS[manifest.kind];
-  if (appliedFiles.has(file)) steps.push({ line: manifest.line, label: `${where} (saved as ${file}, applied below)`, run: async (t) => {
-      await writeFile(work(file), manifest.text);
-      t.pass();
-    } });
+  const save = async (t: ExecutionContext): Promise<void> => {
+    await writeFile(work(file), manifest.text);
+    t.pass();
+  };
+  if (appliedFiles.has(file)) steps.push({ line: manifest.line, label: `${where} (saved as ${file}, applied below)`, run: save });
   else if (other) steps.push({ line: manifest.line, label: `${where} (${other.why})`, run: (t) => other.run(t, manifest) });
   else unhandled.push(`${where}: no README command applies it as ${file}, and MANIFESTS has no way to run it`);
 }
@@ -290,7 +294,8 @@ test.after.always(async () => {
 });
 
 test.serial('every README command and manifest is run here or excluded with a reason', (t) => {
-  t.log(`${steps.length} README commands and manifests run, ${excluded.length} excluded:`);
+  const byHarness = steps.filter((s) => s.harness).length;
+  t.log(`${steps.length - byHarness} README commands and manifests run, ${byHarness} done by the harness itself, ${excluded.length} excluded:`);
   for (const e of excluded) t.log(`  excluded ${e}`);
   t.deepEqual(unhandled, [], 'README lines this test does not handle');
   t.deepEqual(stale, [], 'entries in HANDLED, EXCLUDED or MANIFESTS that match no README line');
