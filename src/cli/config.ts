@@ -1,7 +1,7 @@
 import { readFile } from 'node:fs/promises';
-import { parse } from 'yaml';
+import { isNode, LineCounter, parseDocument, type Document } from 'yaml';
 import { defaultCliConfigPath } from '../common/paths.js';
-import { cliConfigSchema, describeIssues, type CliConfig } from '../protocol/index.js';
+import { cliConfigSchema, type CliConfig } from '../protocol/index.js';
 import { CliError } from './errors.js';
 
 export const DEFAULT_HUB_URL = 'http://127.0.0.1:7080';
@@ -19,31 +19,61 @@ export interface ResolvedConfig {
   source: { hub: string; token: string };
 }
 
-async function readConfigFile(path: string, explicit: boolean): Promise<CliConfig> {
+const EMPTY: CliConfig = { apiVersion: 'edgepilot.io/v1', kind: 'Config' };
+
+/** The line of the value at `path`, or of its nearest ancestor that exists. */
+function lineOf(doc: Document, path: readonly PropertyKey[], counter: LineCounter): number {
+  for (let depth = path.length; depth >= 0; depth--) {
+    const node = depth === 0 ? doc.contents : doc.getIn(path.slice(0, depth) as (string | number)[], true);
+    if (isNode(node) && node.range) return counter.linePos(node.range[0]).line;
+  }
+  return 1;
+}
+
+/**
+ * Reads and checks the config file. Every error is one line naming the file, the line and the
+ * problem, like a manifest error: the technician has to find it in an editor.
+ */
+export async function readConfigFile(path: string, explicit: boolean): Promise<CliConfig> {
   let text: string;
   try {
     text = await readFile(path, 'utf8');
   } catch (err) {
-    if ((err as NodeJS.ErrnoException).code === 'ENOENT' && !explicit) return { apiVersion: 'edgepilot.io/v1', kind: 'Config' };
-    throw new CliError(`cannot read config ${path}: ${(err as Error).message}`);
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT' && !explicit) return EMPTY;
+    throw new CliError(`cannot read config file ${path}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`);
   }
-  let raw: unknown;
-  try {
-    raw = parse(text) ?? {};
-  } catch (err) {
-    throw new CliError(`config ${path} is not valid YAML: ${(err as Error).message.split('\n')[0] ?? ''}`);
+  const counter = new LineCounter();
+  const doc = parseDocument(text, { lineCounter: counter, prettyErrors: false });
+  const syntax = doc.errors[0];
+  if (syntax) {
+    const pos = counter.linePos(syntax.pos[0]);
+    throw new CliError(`config file ${path}:${pos.line}:${pos.col}: YAML syntax error: ${syntax.message.split('\n')[0] ?? ''}`);
   }
+  const raw: unknown = doc.toJS() ?? {};
   const parsed = cliConfigSchema.safeParse(raw);
-  if (!parsed.success) throw new CliError(`config ${path}: ${describeIssues(parsed.error.issues)}`);
+  if (!parsed.success) {
+    const issue = parsed.error.issues[0];
+    const issuePath = issue?.path ?? [];
+    // An unknown key is reported on the object that holds it; point at the key itself.
+    const keys = issue?.code === 'unrecognized_keys' ? [...issuePath, ...issue.keys.slice(0, 1)] : issuePath;
+    const field = keys.length ? keys.map(String).join('.') : '(document)';
+    throw new CliError(`config file ${path}:${lineOf(doc, keys, counter)}: ${field}: ${issue?.message ?? 'invalid'}`);
+  }
   return parsed.data;
 }
 
-/** Flags beat the environment, which beats the config file, as with kubectl. */
+/**
+ * Flags beat the environment, which beats the config file, as with kubectl. The file is read
+ * only for what flags and environment leave open, so a broken file never blocks
+ * `--hub ... --token ...` (the way out of a broken file).
+ */
 export async function resolveConfig(flags: GlobalFlags, env: NodeJS.ProcessEnv = process.env): Promise<ResolvedConfig> {
   const path = flags.config ?? defaultCliConfigPath(env);
-  const file = await readConfigFile(path, flags.config !== undefined);
-  const hub = flags.hub ? { value: flags.hub, from: '--hub' } : env['EDGEPILOT_HUB'] ? { value: env['EDGEPILOT_HUB'], from: 'EDGEPILOT_HUB' } : file.hub ? { value: file.hub, from: path } : { value: DEFAULT_HUB_URL, from: 'default' };
-  const token = flags.token ? { value: flags.token, from: '--token' } : env['EDGEPILOT_TOKEN'] ? { value: env['EDGEPILOT_TOKEN'], from: 'EDGEPILOT_TOKEN' } : file.token ? { value: file.token, from: path } : undefined;
+  const hubGiven = flags.hub ? { value: flags.hub, from: '--hub' } : env['EDGEPILOT_HUB'] ? { value: env['EDGEPILOT_HUB'], from: 'EDGEPILOT_HUB' } : undefined;
+  const tokenGiven = flags.token ? { value: flags.token, from: '--token' } : env['EDGEPILOT_TOKEN'] ? { value: env['EDGEPILOT_TOKEN'], from: 'EDGEPILOT_TOKEN' } : undefined;
+  const file = hubGiven && tokenGiven ? EMPTY : await readConfigFile(path, flags.config !== undefined);
+  const hub = hubGiven ?? (file.hub ? { value: file.hub, from: path } : { value: DEFAULT_HUB_URL, from: 'default' });
+  const token = tokenGiven ?? (file.token ? { value: file.token, from: path } : undefined);
   return {
     hubUrl: hub.value.replace(/\/+$/, ''),
     ...(token ? { token: token.value } : {}),

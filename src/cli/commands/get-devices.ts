@@ -3,7 +3,7 @@ import { deviceViewSchema, listSchema, watchEventSchema } from '../../protocol/i
 import { hubClientFor, print } from '../context.js';
 import { deviceColumns } from '../output/device-columns.js';
 import { parseOutputFormat, renderList } from '../output/format.js';
-import { formatRow, streamWidths } from '../output/table.js';
+import { WatchPrinter } from '../output/watch.js';
 import { CliError } from '../errors.js';
 
 export function getDevicesCommand(): Command {
@@ -12,7 +12,7 @@ export function getDevicesCommand(): Command {
     .description('List registered devices with their status and hardware')
     .option('-o, --output <format>', 'wide | json | yaml | name')
     .option('-l, --selector <selector>', 'label selector, e.g. site=plant-3,zone!=b')
-    .option('-w, --watch', 'keep running and print changes as they happen')
+    .option('-w, --watch', 'print the list as without --watch, then keep running and print a row per change')
     .addHelpText(
       'after',
       `
@@ -27,34 +27,27 @@ Examples:
       const client = await hubClientFor(command);
       const query = new URLSearchParams();
       if (options.selector) query.set('selector', options.selector);
+      const emptyMessage = options.selector ? `No devices match ${options.selector}.` : 'No devices registered yet.';
+      const list = await client.request('GET', `/v1/devices?${query}`, listSchema(deviceViewSchema));
       if (!options.watch) {
-        const list = await client.request('GET', `/v1/devices?${query}`, listSchema(deviceViewSchema));
-        print(renderList(list.items, format, deviceColumns, options.selector ? `No devices match ${options.selector}.` : 'No devices registered yet.'));
+        print(renderList(list.items, format, deviceColumns, emptyMessage));
         return;
       }
+      // The watch opens with this same list, printed exactly as `get devices` prints it.
+      const printer = new WatchPrinter(deviceColumns, format, (d) => d.id, print);
+      printer.list(list.items, emptyMessage);
       query.set('watch', 'true');
       const eventSchema = watchEventSchema(deviceViewSchema);
-      let headerPrinted = false;
-      let widths: number[] | undefined;
       for await (const raw of client.stream(`/v1/devices?${query}`)) {
         const parsed = eventSchema.safeParse(raw);
-        if (!parsed.success) throw new CliError('hub sent a malformed watch event');
-        const { type, object } = parsed.data;
-        if (format === 'json' || format === 'yaml') {
-          print(JSON.stringify({ type, object }));
+        if (parsed.success) {
+          printer.event(parsed.data.type, parsed.data.object);
           continue;
         }
-        if (format === 'name') {
-          print(deviceColumns.name(object));
-          continue;
-        }
-        const wide = format === 'wide';
-        const headers = wide ? [...deviceColumns.headers, ...(deviceColumns.wideHeaders ?? [])] : deviceColumns.headers;
-        const row = wide ? [...deviceColumns.row(object), ...(deviceColumns.wideRow?.(object) ?? [])] : deviceColumns.row(object);
-        widths ??= streamWidths(headers, row);
-        if (!headerPrinted) print(formatRow(headers, widths));
-        headerPrinted = true;
-        print(formatRow(row, widths));
+        // The hub names a deleted device by its id alone.
+        const deleted = raw as { type?: unknown; object?: { id?: unknown } };
+        if (deleted.type === 'DELETED' && typeof deleted.object?.id === 'string') printer.deleted(deleted.object.id);
+        else throw new CliError('hub sent a malformed watch event');
       }
     });
 }

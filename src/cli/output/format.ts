@@ -19,6 +19,16 @@ export interface Columns<T> {
   name(item: T): string;
 }
 
+/** The header of a table, `-o wide` adding its extra columns; `get` and `get --watch` share it. */
+export function tableHeaders<T>(columns: Columns<T>, wide: boolean): string[] {
+  return wide && columns.wideRow ? [...columns.headers, ...(columns.wideHeaders ?? [])] : columns.headers;
+}
+
+/** One item as table cells, matching tableHeaders. */
+export function tableRow<T>(columns: Columns<T>, item: T, wide: boolean): string[] {
+  return wide && columns.wideRow ? [...columns.row(item), ...columns.wideRow(item)] : columns.row(item);
+}
+
 /** Lists print as `{kind: List, items}` in json/yaml, as kubectl does, so scripts see one shape. */
 export function renderList<T>(items: readonly T[], format: OutputFormat, columns: Columns<T>, emptyMessage: string): string {
   switch (format) {
@@ -31,10 +41,8 @@ export function renderList<T>(items: readonly T[], format: OutputFormat, columns
     case 'table':
     case 'wide': {
       if (items.length === 0) return emptyMessage;
-      const wide = format === 'wide' && columns.wideHeaders && columns.wideRow;
-      const headers = wide ? [...columns.headers, ...(columns.wideHeaders ?? [])] : columns.headers;
-      const rows = items.map((i) => (wide ? [...columns.row(i), ...(columns.wideRow?.(i) ?? [])] : columns.row(i)));
-      return renderTable(headers, rows);
+      const wide = format === 'wide';
+      return renderTable(tableHeaders(columns, wide), items.map((i) => tableRow(columns, i, wide)));
     }
   }
 }

@@ -1,7 +1,12 @@
 /** kubectl-style table: upper-case headers, columns separated by three spaces, no borders. */
 export function renderTable(headers: readonly string[], rows: readonly (readonly string[])[]): string {
-  const widths = headers.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] ?? '').length)));
+  const widths = tableWidths(headers, rows);
   return [formatRow(headers, widths), ...rows.map((r) => formatRow(r, widths))].join('\n');
+}
+
+/** Each column as wide as its widest cell. */
+export function tableWidths(headers: readonly string[], rows: readonly (readonly string[])[]): number[] {
+  return headers.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] ?? '').length)));
 }
 
 /** One row at given widths; a watch prints rows one at a time before it knows the widest. */
@@ -12,7 +17,3 @@ export function formatRow(cells: readonly string[], widths: readonly number[]): 
     .trimEnd();
 }
 
-/** Widths for streamed rows: generous fixed columns, since later rows are not known yet. */
-export function streamWidths(headers: readonly string[], first: readonly string[]): number[] {
-  return headers.map((h, i) => Math.max(h.length, (first[i] ?? '').length, 10));
-}

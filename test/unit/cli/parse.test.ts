@@ -47,5 +47,5 @@ test('config: flags beat environment beat file', async (t) => {
   t.is(flags.hubUrl, 'http://flag:1');
   t.is(flags.token, 'flag-token');
   await writeFile(file, 'hub: [not, a, url]\n');
-  await t.throwsAsync(resolveConfig({ config: file }, {}), { message: /config .*config\.yaml: hub: / });
+  await t.throwsAsync(resolveConfig({ config: file }, {}), { message: /config file .*config\.yaml:1: hub: / });
 });
