@@ -60,9 +60,20 @@ export const validCronExpression = fc
 /** Zones with gaps and repeats of 1 h, 30 min, at midnight (Santiago), and none. */
 export const zone = fc.constantFrom('UTC', 'Europe/Berlin', 'America/New_York', 'Australia/Lord_Howe', 'Asia/Kolkata', 'America/Santiago', 'Pacific/Chatham');
 
-/** Whole-second instants, often within two days of a 2026 DST change. */
-const transitions2026 = ['2026-03-29T01:00:00Z', '2026-10-25T01:00:00Z', '2026-03-08T07:00:00Z', '2026-11-01T06:00:00Z', '2026-04-04T15:00:00Z', '2026-10-03T15:30:00Z', '2026-04-05T03:00:00Z', '2026-09-06T04:00:00Z'].map((s) => Date.parse(s));
-export const instant = fc.oneof(
-  fc.integer({ min: Date.parse('2000-01-01T00:00:00Z') / 1000, max: Date.parse('2040-01-01T00:00:00Z') / 1000 }).map((s) => s * 1000),
-  fc.tuple(fc.constantFrom(...transitions2026), fc.integer({ min: -2 * 86_400, max: 2 * 86_400 })).map(([t, s]) => t + s * 1000),
+/** 2026 DST changes of those zones (UTC instants). */
+const transitions2026: readonly [string, string][] = [
+  ['Europe/Berlin', '2026-03-29T01:00:00Z'],
+  ['Europe/Berlin', '2026-10-25T01:00:00Z'],
+  ['America/New_York', '2026-03-08T07:00:00Z'],
+  ['America/New_York', '2026-11-01T06:00:00Z'],
+  ['Australia/Lord_Howe', '2026-04-04T15:00:00Z'],
+  ['Australia/Lord_Howe', '2026-10-03T15:30:00Z'],
+  ['America/Santiago', '2026-04-05T03:00:00Z'],
+  ['America/Santiago', '2026-09-06T04:00:00Z'],
+];
+const anyInstant = fc.integer({ min: Date.parse('2000-01-01T00:00:00Z') / 1000, max: Date.parse('2040-01-01T00:00:00Z') / 1000 }).map((s) => s * 1000);
+/** A zone and a whole-second instant, half the time within two days of one of that zone's DST changes. */
+export const zoneAndInstant: fc.Arbitrary<[string, number]> = fc.oneof(
+  fc.tuple(zone, anyInstant),
+  fc.tuple(fc.constantFrom(...transitions2026), fc.integer({ min: -2 * 86_400, max: 2 * 86_400 })).map(([[z, t], s]): [string, number] => [z, Date.parse(t) + s * 1000]),
 );

@@ -1,7 +1,7 @@
 // The DST policy (src/protocol/schedule/zoned-time.ts): a missing local time fires at the end of the
 // gap; a repeated one fires once, at its first occurrence. Fixed instants only.
 import test from 'ava';
-import { parseCron, resolveWallClock, slotsBetween, nextSlot, type Instant } from '../../../../src/protocol/index.js';
+import { countSlots, parseCron, resolveWallClock, slotsBetween, nextSlot, type Instant } from '../../../../src/protocol/index.js';
 
 const at = (iso: string): Instant => Date.parse(iso);
 const iso = (t: Instant | undefined): string => (t === undefined ? 'none' : new Date(t).toISOString().replace('.000Z', 'Z'));
@@ -82,4 +82,13 @@ test('yearly schedules are found without scanning: 29 February, and a combinatio
   t.is(iso(nextSlot(parseCron('0 0 29 2 *'), 'Europe/Berlin', at('2026-03-01T00:00:00Z'))), '2028-02-28T23:00:00Z');
   t.is(iso(nextSlot(parseCron('0 0 29 2 *'), 'UTC', at('2096-03-01T00:00:00Z'))), '2104-02-29T00:00:00Z');
   t.is(nextSlot(parseCron('0 0 31 * 1#1'), 'UTC', at('2026-01-01T00:00:00Z')), undefined);
+});
+
+test('counting across the DST nights: the missing hour is one slot, the repeated hour none', (t) => {
+  const everyMinute = parseCron('* * * * *');
+  const count = (from: string, to: string) => [countSlots(everyMinute, 'Europe/Berlin', at(from), at(to)), slots('* * * * *', 'Europe/Berlin', from, to).length];
+  // 01:01–01:59 CET, 03:00 CEST (for 02:00–03:00), 03:01–04:00 CEST.
+  t.deepEqual(count('2026-03-29T00:00:00Z', '2026-03-29T02:00:00Z'), [120, 120]);
+  // 02:01–02:59 CEST, then 03:00 CET: the hour of 02:00–02:59 CET is not run again.
+  t.deepEqual(count('2026-10-25T00:00:00Z', '2026-10-25T02:00:00Z'), [60, 60]);
 });
