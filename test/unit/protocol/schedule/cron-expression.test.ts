@@ -1,8 +1,9 @@
 import test from 'ava';
 import fc from 'fast-check';
-import { cronExpression as expression } from './arbitraries.js';
 import cron from 'node-cron';
-import { CronExpressionError, cronScheduleSchema, parseCron, tryParseCron, timeZoneSchema, cronMatchesDate } from '../../../../src/protocol/index.js';
+import type { CronExpressionError } from '../../../../src/protocol/index.js';
+import { cronScheduleSchema, parseCron, tryParseCron, timeZoneSchema, cronMatchesDate } from '../../../../src/protocol/index.js';
+import { cronExpression as expression } from './arbitraries.js';
 
 function errorOf(expression: string): CronExpressionError {
   const result = tryParseCron(expression);
