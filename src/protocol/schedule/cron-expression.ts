@@ -31,7 +31,7 @@
  * as `11`), we refuse: everything we accept, node-cron accepts with the same meaning, never the reverse.
  */
 import { z } from 'zod';
-import { MAX_DAYS_IN_MONTH, daysInMonth, weekdayOf } from './calendar.js';
+import { MAX_DAYS_IN_MONTH, civilFromDays, daysFromCivil, daysInMonth, weekdayOf } from './calendar.js';
 
 export type CronField = 'second' | 'minute' | 'hour' | 'day-of-month' | 'month' | 'day-of-week';
 
@@ -269,14 +269,37 @@ export function tryParseCron(expression: unknown): { ok: true; schedule: CronSch
   }
 }
 
-/** Manifest field: a cron expression (kept as text; parse with {@link parseCron} when computing slots). */
+/**
+ * Manifest field: a cron expression (kept as text; parse with {@link parseCron} when computing slots).
+ * Beyond what node-cron checks, it refuses a schedule that can never fire (`0 0 31 * 1#1`: the 31st is
+ * never a first Monday), which node-cron would accept and then wait on forever.
+ */
 export const cronScheduleSchema = z
   .string()
   .max(256)
   .superRefine((value, ctx) => {
     const result = tryParseCron(value);
     if (!result.ok) ctx.addIssue({ code: 'custom', message: result.error.message, params: { code: result.error.code } });
+    else if (!cronEverFires(result.schedule)) {
+      ctx.addIssue({
+        code: 'custom',
+        message: `schedule: "${value}" never fires (its day-of-month, day-of-week and month fields must all match on one date)`,
+        params: { code: 'never-fires' },
+      });
+    }
   });
+
+/** Does some date of a whole 400-year Gregorian cycle match? (Every date has its times of day, if only at a DST gap's end.) */
+export function cronEverFires(schedule: CronSchedule): boolean {
+  const start = daysFromCivil(2000, 1, 1);
+  for (let day = start; day < start + 146_097; ) {
+    const date = civilFromDays(day);
+    if (schedule.months[date.month] !== true) day += daysInMonth(date.year, date.month) - date.day + 1;
+    else if (cronMatchesDate(schedule, date.year, date.month, date.day)) return true;
+    else day += 1;
+  }
+  return false;
+}
 
 function nearestWeekdayInMonth(year: number, month: number, target: number): number {
   const last = daysInMonth(year, month);

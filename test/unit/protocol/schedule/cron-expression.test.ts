@@ -81,6 +81,10 @@ test('zod schemas for manifests', (t) => {
   t.regex(unknown.error?.issues[0]?.message ?? '', /not an IANA time zone/);
   t.regex(timeZoneSchema.safeParse('europe/berlin').error?.issues[0]?.message ?? '', /spelled "Europe\/Berlin"/);
   t.false(timeZoneSchema.safeParse('+01:00').success);
+  const never = cronScheduleSchema.safeParse('0 0 31 * 1#1');
+  t.true(cron.validate('0 0 31 * 1#1'), 'node-cron accepts it');
+  t.regex(never.error?.issues[0]?.message ?? '', /never fires/);
+  t.true(cronScheduleSchema.safeParse('0 0 29 2 1').success, 'a Monday 29 February does happen (2044)');
 });
 
 // ---- agreement with node-cron's own validator ----
