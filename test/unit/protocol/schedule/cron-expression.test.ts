@@ -3,7 +3,7 @@ import fc from 'fast-check';
 import cron from 'node-cron';
 import type { CronExpressionError } from '../../../../src/protocol/index.js';
 import { cronScheduleSchema, parseCron, tryParseCron, timeZoneSchema, cronMatchesDate } from '../../../../src/protocol/index.js';
-import { cronExpression as expression } from './arbitraries.js';
+import { cronExpression as expression, validCronExpression } from './arbitraries.js';
 
 function errorOf(expression: string): CronExpressionError {
   const result = tryParseCron(expression);
@@ -100,6 +100,14 @@ test('accepts exactly what node-cron accepts, for expressions in the documented 
     { numRuns: 3000, seed: 42 },
   );
   t.true(valid > 100, `the generator must produce valid expressions too (got ${valid})`);
+});
+
+test('agrees with node-cron on expressions built only from valid tokens (the impossible dates included)', (t) => {
+  fc.assert(
+    fc.property(validCronExpression, (expr) => tryParseCron(expr).ok === cron.validate(expr)),
+    { numRuns: 2000, seed: 5 },
+  );
+  t.pass();
 });
 
 test('nicknames and spacing agree with node-cron', (t) => {
