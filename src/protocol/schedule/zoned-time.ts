@@ -116,7 +116,9 @@ export function offsetAt(zone: string, instant: Instant): number {
 /**
  * How the instants of one local calendar day relate to its wall clock. Real zones change offset at
  * most once in the ~56 h around a day (`transition` is that change), which lets a day's wall times
- * resolve with arithmetic instead of one Intl call each.
+ * resolve with arithmetic instead of one Intl call each. Checked for all 418 zones of Node 20's ICU,
+ * 1990–2040, sampled daily: no two changes closer than 60 h. Two changes inside the window that
+ * cancel out would go unseen here; tzdata has none in that period.
  */
 export interface DayProfile {
   /** Local milliseconds of the day's 00:00:00. */
