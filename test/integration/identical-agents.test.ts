@@ -4,19 +4,21 @@ import { existsSync } from 'node:fs';
 import { stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { createJoinToken, startAgentProcess, startHubProcess, type HubHandle } from '../support/fleet.js';
+import { removeContainersOfDevice } from '../support/docker.js';
 import { makeTempDir } from '../support/paths.js';
 import type { ManagedProcess } from '../support/processes.js';
 import { waitFor } from '../support/wait.js';
 import { applyYaml, instancesOf, waitForInstances, workloads } from '../support/workloads.js';
 
 /**
- * Issue 12 end to end, on two agents that report the same facts (only one lists a serial
- * port): spreading, serialDevices placement, `edgepilot restart`, a fixed manifest after a
+ * Issue 12 end to end, on two agents that report the same board (one lists a serial port and
+ * an image it pulled before): spreading, serialDevices placement, `edgepilot restart`, a fixed manifest after a
  * crash loop, and the metrics folders of removed instances.
  */
 interface Agent {
   name: string;
   serialPorts: { path: string }[];
+  images: string[];
   proc?: ManagedProcess;
   id?: string;
   stateDir?: string;
@@ -29,8 +31,7 @@ const loop = (): string => `["sh", "-c", "while true; do sleep 1; done", "${mark
 
 async function startAgent(agent: Agent, token: string): Promise<void> {
   const factsFile = join(ctx.dir, `${agent.name}.facts.json`);
-  // Everything the scheduler scores on is equal; the collected disk and memory readings of one
-  // machine would differ between two agents by a few bytes.
+  // Same board, same load; one has run the image before (the case of issue 12: replicas 2/0 and 3/1).
   const facts = {
     hostname: agent.name,
     arch: 'arm64',
@@ -38,7 +39,7 @@ async function startAgent(agent: Agent, token: string): Promise<void> {
     memory: { totalBytes: 8 * 2 ** 30 },
     disk: { totalBytes: 64 * 2 ** 30, freeBytes: 32 * 2 ** 30 },
     serialPorts: agent.serialPorts,
-    images: [],
+    images: agent.images,
   };
   await writeFile(factsFile, JSON.stringify(facts));
   agent.stateDir = join(ctx.dir, agent.name);
@@ -64,8 +65,8 @@ test.before(async () => {
   ctx.hub = await startHubProcess({ root: ctx.dir, dataDir: join(ctx.dir, 'hub') });
   ctx.procs.push(ctx.hub.proc);
   ctx.agents = [
-    { name: 'twin-a', serialPorts: [{ path: '/dev/ttyUSB0' }] },
-    { name: 'twin-b', serialPorts: [] },
+    { name: 'twin-a', serialPorts: [{ path: '/dev/ttyUSB0' }], images: ['local/busybox:latest'] },
+    { name: 'twin-b', serialPorts: [], images: [] },
   ];
   const token = await createJoinToken(ctx.hub, ['--labels', 'fleet=twins']);
   await Promise.all(ctx.agents.map((a) => startAgent(a, token)));
@@ -75,6 +76,7 @@ test.before(async () => {
   });
   ctx.cleanup = async () => {
     await Promise.all(ctx.procs.map((p) => p.kill('SIGKILL')));
+    for (const a of ctx.agents) if (a.id) await removeContainersOfDevice(a.id);
     try {
       execFileSync('pkill', ['-9', '-f', marker()]);
     } catch {
@@ -100,14 +102,14 @@ async function deleteWorkload(name: string): Promise<void> {
 const metricsFolder = (agent: Agent, instanceId: string): string => join(agent.stateDir ?? '', 'metrics', instanceId);
 const agentOf = (deviceId: string): Agent => ctx.agents.find((a) => a.id === deviceId) ?? ctx.agents[0]!;
 
-test.serial('replicas: 2 on two identical idle devices → 1/1; replicas: 4 → 2/2; metrics folders are private and go with their instances', async (t) => {
+test.serial('replicas: 2 on two equal idle devices → 1/1; replicas: 4 → 2/2, though one already holds the image; metrics folders are private and go with their instances', async (t) => {
   const manifest = (replicas: number): string => `apiVersion: edgepilot.io/v1
 kind: Workload
 metadata: { name: spread }
 spec:
   replicas: ${replicas}
   selector: { matchLabels: { fleet: twins } }
-  template: { runtime: process, command: ${loop()} }
+  template: { runtime: container, image: local/busybox:latest, command: ["sh", "-c", "while true; do sleep 1; done"] }
 `;
   await applyYaml(ctx.hub, ctx.dir, 'spread2.yaml', manifest(2));
   const two = await waitForInstances(ctx.hub, 'spread', 2, (i) => i.phase === 'running', '2 running');
