@@ -55,10 +55,12 @@ export function createExecutors(ctx: ExecutorContext): Executors {
       const record = recordOf(ctx, instance.id, instance.workload);
       const object = { kind: 'Workload', name: instance.workload };
       if (!runtime) throw new Error(`no ${instance.template.runtime} runtime`);
-      if (record.revision !== instance.revision) {
+      if (record.revision !== undefined && record.revision !== instance.revision) {
         // A new revision starts afresh: an old revision's failures must not delay or count against it.
-        Object.assign(record, { revision: instance.revision, restarts: 0, crashStreak: 0, nextStartAt: undefined, lastError: undefined });
+        Object.assign(record, { restarts: 0, crashStreak: 0, nextStartAt: undefined, lastError: undefined });
       }
+      // A record from before revisions were kept belongs to the revision it is next used for.
+      record.revision = instance.revision;
       try {
         ctx.activity.set(instance.id, 'pulling');
         await runtime.prepare(instance, signal, (message) => ctx.log.info(`${instance.id}: ${message}`));
