@@ -27,7 +27,7 @@ import { RpcServer } from './rpc/rpc-server.js';
 import { workloadHandlers } from './rpc/workload-handlers.js';
 import { createRuntimes } from './runtimes.js';
 import { MetricsReporter } from './metrics/metrics-reporter.js';
-import { withMetricsFile } from './metrics/custom-metrics.js';
+import { removeMetricsFolder, withMetricsFile } from './metrics/custom-metrics.js';
 import type { GatewayIo, GatewayParts } from './gateway/gateway-parts.js';
 
 /** The probe script beside this code: bundled (dist/facts-probe.mjs) or compiled (facts/probe-main.js). */
@@ -107,6 +107,7 @@ export async function startAgent(config: AgentConfig, log: Logger = createLogger
   if (gateway) attachedMcus = () => gateway.gateway.attached();
   const reconciler = new Reconciler({
     decorate: (instance) => withMetricsFile(instance, config.stateDir),
+    release: (instanceId) => removeMetricsFolder(config.stateDir, instanceId),
     runtimes,
     state: new LocalState(config.stateDir, (m) => log.warn(m)),
     publishReport: (report) => session.publishState('reported', report, true),

@@ -73,7 +73,15 @@ export class WorkloadContext {
     const taintRaw = new Int32Array(devices.length);
     let maxAffinity = 0;
     let maxTaint = 0;
-    if (w.image !== undefined) for (const i of this.fleet.imageHolders(w.image)) this.imageScore[i] = maxScore;
+    if (w.image !== undefined) {
+      // Scaled by the share of candidates holding the image, as kube-scheduler's ImageLocality
+      // does: one device that pulled it once must not outweigh spreading (two equal devices
+      // otherwise got replicas 2/0 and, for four, 3/1). An image every candidate holds still
+      // scores the maximum; an image no candidate holds scores 0 everywhere.
+      const holders = this.fleet.imageHolders(w.image).filter((i) => candidate[i] === 1);
+      const score = this.spread.candidateCount === 0 ? 0 : Math.floor((maxScore * holders.length) / this.spread.candidateCount);
+      for (const i of holders) this.imageScore[i] = score;
+    }
     for (let i = 0; i < devices.length; i++) {
       if (candidate[i] !== 1) continue;
       const d = devices[i] as CompiledDevice;

@@ -17,6 +17,7 @@ export interface CompiledDevice {
   readonly online: boolean;
   readonly ready: boolean;
   readonly hasFacts: boolean;
+  readonly neverConnected: boolean;
   readonly docker: boolean;
   readonly process: boolean;
   /** Facts minus the reserve, never negative. */
@@ -28,6 +29,8 @@ export interface CompiledDevice {
   readonly mcus: readonly { readonly id: string; readonly model: string }[];
   /** Serial ports not occupied by an attached MCU, sorted by path. */
   readonly serialPorts: readonly string[];
+  /** Every serial port path the facts list (MCU ports too): what `serialDevices` may pass through. */
+  readonly serialDevicePaths: ReadonlySet<string>;
   readonly extended: ReadonlyMap<string, number>;
 }
 
@@ -80,6 +83,7 @@ export function compileDevice(snapshot: DeviceSnapshot, index: number, reserve: 
     online: snapshot.online,
     ready: snapshot.ready,
     hasFacts: facts !== undefined,
+    neverConnected: snapshot.neverConnected === true,
     docker: facts?.runtimes.docker.available ?? false,
     process: facts?.runtimes.process.available ?? false,
     allocatableCpu: Math.max(0, (facts?.cpu.cores ?? 0) * 1000 - reserve.cpuMillis),
@@ -87,6 +91,7 @@ export function compileDevice(snapshot: DeviceSnapshot, index: number, reserve: 
     allocatableDisk: (facts?.disk.freeBytes ?? 0) - reserve.diskBytes,
     mcus,
     serialPorts,
+    serialDevicePaths: new Set([...(facts?.serialPorts ?? []).map((p) => p.path), ...mcuPorts]),
     extended: new Map(Object.entries(facts?.resources ?? {})),
   };
 }

@@ -2,7 +2,9 @@
 // DaemonSet controller's nodeShouldRunDaemonPod does. Like daemon pods, these instances
 // tolerate the cordon and unreachable taints: a cordoned device keeps its agents' helpers, and
 // an offline device receives its instance (in its retained desired document) when it returns.
-// Devices without facts cannot be matched and are left out until they report.
+// Devices without facts cannot be matched and are left out until they report, and so is a
+// device that joined (its facts came with the join request) but never connected: an instance
+// waiting in its retained document would count as placed while nothing runs it.
 import type { Toleration, WorkloadSpec } from '../protocol/index.js';
 import { wellKnownTaints } from '../protocol/index.js';
 import type { CompiledDevice, DeviceUsage } from './device.js';
@@ -15,6 +17,7 @@ import { compileWorkload } from './workload.js';
 import { firstDynamicFailure, staticFilters } from './filters/index.js';
 import { onlineFilter } from './filters/online.js';
 import { taintFilter } from './filters/taints.js';
+import { serialDeviceFilter } from './filters/serial-devices.js';
 import type { StaticFilter } from './filters/filter.js';
 import type { CompiledWorkload } from './workload.js';
 import { taintRepels } from './tolerations.js';
@@ -38,10 +41,12 @@ const daemonTolerations: readonly Toleration[] = [
   { key: wellKnownTaints.unreachable, operator: 'Exists', value: '', effect: 'NoExecute' },
 ];
 
-// The online filter is replaced by a facts check; the other static filters apply unchanged.
-const startFilters = staticFilters.filter((f) => f !== onlineFilter);
+// The online filter is replaced by a facts check (and a device that never connected is left
+// out). A device that matches but lacks a requested serial device is not silently skipped like
+// one the selector excludes: it was meant to run an instance, so it counts as unfit, with why.
+const startFilters = staticFilters.filter((f) => f !== onlineFilter && f !== serialDeviceFilter);
 // A running daemon instance is stopped only by a NoExecute taint, not a NoSchedule one
-// (DaemonSet controller: shouldContinueRunning).
+// (DaemonSet controller: shouldContinueRunning), nor by a USB adapter unplugged for a moment.
 const continueFilters = startFilters.filter((f) => f !== taintFilter);
 
 function firstMismatch(filters: readonly StaticFilter[], device: CompiledDevice, workload: CompiledWorkload, now: number): string | undefined {
@@ -71,8 +76,8 @@ export function planEveryDeviceOnFleet(fleet: FleetState, name: string, spec: Wo
       (stop === undefined ? keep : remove).push(device.id);
       return;
     }
-    if (!device.hasFacts || firstMismatch(startFilters, device, workload, fleet.now) !== undefined) return;
-    const noRoom = firstDynamicFailure(device, usage, workload);
+    if (!device.hasFacts || device.neverConnected || firstMismatch(startFilters, device, workload, fleet.now) !== undefined) return;
+    const noRoom = serialDeviceFilter.check(device, workload, fleet.now) ?? firstDynamicFailure(device, usage, workload);
     if (noRoom !== undefined) unfit.push(noRoom);
     else {
       placements.push(placeOn(device, usage, workload));

@@ -16,6 +16,7 @@ export const reasons = {
   insufficientMemory: 'insufficient memory',
   insufficientDisk: 'insufficient disk',
   noFreeSerialPort: 'no free serial port',
+  missingSerialDevice: (path: string) => `missing serial device ${path}`,
   taintNotTolerated: (key: string) => `taint ${key} not tolerated`,
   hostPortInUse: (port: string) => `host port ${port} in use`,
   insufficientResource: (name: string) => `insufficient ${name}`,

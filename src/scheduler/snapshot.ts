@@ -34,6 +34,11 @@ export interface DeviceSnapshot {
   readonly unschedulable: boolean;
   readonly online: boolean;
   readonly ready: boolean;
+  /**
+   * Joined but no status ever arrived: the agent never connected with its credentials (its
+   * board may never have left the bench). Unlike an offline device, there is nothing to return.
+   */
+  readonly neverConnected?: boolean;
   /** ISO time the device went offline (status.since of the offline status); used by evictions. */
   readonly offlineSince?: string;
   /** Undefined until the agent has reported facts: such a device is never chosen. */

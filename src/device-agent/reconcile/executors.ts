@@ -11,6 +11,7 @@ export type Executors = { [K in StepKind]: (step: Extract<Step, { kind: K }>, si
 export interface ExecutorContext {
   /** Adds what the agent gives every instance (the metrics file) before it starts. */
   decorate(instance: DesiredInstance): Promise<DesiredInstance>;
+  release(instanceId: string): Promise<void>;
   runtimeFor(kind: 'container' | 'process'): InstanceRuntime | undefined;
   /** The runtime that holds instance `id` (from the last observation). */
   runtimeOf(id: string, revision: string): InstanceRuntime | undefined;
@@ -54,12 +55,19 @@ export function createExecutors(ctx: ExecutorContext): Executors {
       const record = recordOf(ctx, instance.id, instance.workload);
       const object = { kind: 'Workload', name: instance.workload };
       if (!runtime) throw new Error(`no ${instance.template.runtime} runtime`);
+      if (record.revision !== undefined && record.revision !== instance.revision) {
+        // A new revision starts afresh: an old revision's failures must not delay or count against it.
+        Object.assign(record, { restarts: 0, crashStreak: 0, nextStartAt: undefined, lastError: undefined });
+      }
+      // A record from before revisions were kept belongs to the revision it is next used for.
+      record.revision = instance.revision;
       try {
         ctx.activity.set(instance.id, 'pulling');
         await runtime.prepare(instance, signal, (message) => ctx.log.info(`${instance.id}: ${message}`));
         ctx.activity.set(instance.id, 'starting');
         const started = await runtime.start(instance, signal);
-        if (step.reason === 'restart') record.restarts += 1;
+        // `edgepilot restart` is not a crash: RESTARTS counts only what the restart policy did.
+        if (step.reason === 'restart' && record.restartRequested !== true) record.restarts += 1;
         if (step.reason === 'replace') Object.assign(record, { restarts: 0, crashStreak: 0 });
         Object.assign(record, { lastStartedAt: ctx.now(), nextStartAt: undefined, lastError: undefined, restartRequested: false });
         ctx.failures.delete(instance.id);
@@ -95,6 +103,7 @@ export function createExecutors(ctx: ExecutorContext): Executors {
       const runtime = ctx.runtimeOf(step.id, step.revision);
       await runtime?.remove(step.id, step.revision);
       if (step.reason === 'no longer desired') {
+        await ctx.release(step.id).catch((err: unknown) => ctx.log.warn(`${step.id}: ${(err as Error).message}`));
         ctx.records.delete(step.id);
         ctx.failures.delete(step.id);
         await ctx.saveRecords();
@@ -107,6 +116,7 @@ export function createExecutors(ctx: ExecutorContext): Executors {
       const record = recordOf(ctx, o.id, o.workload);
       const lines = runtime ? await lastLines(runtime, o.id, 10) : [];
       Object.assign(record, {
+        revision: o.revision,
         lastExitAt: o.finishedAt?.getTime() ?? ctx.now(),
         lastExitCode: o.exitCode ?? null,
         lastExitKey: `${o.containerId ?? o.pid ?? ''}:${o.finishedAt?.getTime() ?? 'unknown'}`,

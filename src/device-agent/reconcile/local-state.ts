@@ -7,6 +7,7 @@ import type { InstanceRecord } from './model.js';
 const recordSchema = z.object({
   id: z.string(),
   workload: z.string(),
+  revision: z.string().optional(),
   restarts: z.number().int().nonnegative(),
   crashStreak: z.number().int().nonnegative(),
   lastStartedAt: z.number().optional(),

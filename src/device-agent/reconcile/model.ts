@@ -8,7 +8,13 @@ import type { ObservedInstance } from '../runtime/runtime.js';
 export interface InstanceRecord {
   id: string;
   workload: string;
-  /** Restarts after the first start, as `kubectl get pods` counts them. */
+  /**
+   * The revision the count and backoff below belong to. A new revision is a new pod in
+   * Kubernetes terms: it starts at once, with no restarts and no crash streak.
+   * Undefined in records written before revisions were kept.
+   */
+  revision?: string;
+  /** Restarts after the first start, as `kubectl get pods` counts them (crashes only, not `edgepilot restart`). */
   restarts: number;
   /** Consecutive failed runs; drives the crash-loop backoff, reset by a long healthy run. */
   crashStreak: number;

@@ -70,10 +70,12 @@ function planDesired(d: DesiredInstance, observed: readonly ObservedInstance[], 
     // Exited old revisions go at once; running ones stay until the new one is ready, unless
     // both cannot coexist on this host.
     for (const s of stale) if (s.state !== 'running' || exclusive) steps.push(...stopAndRemove(s, grace, replaced));
-    if (record?.nextStartAt !== undefined && input.now < record.nextStartAt) {
+    // The backoff of an older revision (a bad image, a missing command) is not this one's.
+    const newRevision = record?.revision !== undefined && record.revision !== d.revision;
+    if (!newRevision && record?.nextStartAt !== undefined && input.now < record.nextStartAt) {
       return [...steps, { kind: 'wait', id: d.id, until: record.nextStartAt, reason: record.lastError ?? 'backoff' }];
     }
-    const reason = stale.length > 0 ? 'replace' : record?.lastStartedAt !== undefined ? 'restart' : 'create';
+    const reason = stale.length > 0 || newRevision ? 'replace' : record?.lastStartedAt !== undefined ? 'restart' : 'create';
     return [...steps, { kind: 'start', instance: d, reason }];
   }
 

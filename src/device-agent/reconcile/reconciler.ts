@@ -10,6 +10,8 @@ import { reportInstances, type Activity } from './report.js';
 
 export interface ReconcilerDeps {
   decorate(instance: DesiredInstance): Promise<DesiredInstance>;
+  /** Undoes `decorate` (the metrics folder) once an instance is no longer desired here. */
+  release(instanceId: string): Promise<void>;
   runtimes: { container?: InstanceRuntime; process?: InstanceRuntime };
   state: LocalState;
   /** Publishes the report (retained); false when offline, and it is sent again on reconnect. */
@@ -47,6 +49,7 @@ export class Reconciler {
     this.probes = new ProbeManager(() => this.kick(), deps.log.child('probes'));
     this.executors = createExecutors({
       decorate: deps.decorate,
+      release: deps.release,
       runtimeFor: (kind) => deps.runtimes[kind],
       runtimeOf: (id, revision) => {
         const o = this.observed.find((x) => x.id === id && x.revision === revision);
@@ -84,7 +87,12 @@ export class Reconciler {
       return;
     }
     await this.deps.state.saveDesired(desired);
+    const dropped = (this.desired?.instances ?? []).filter((i) => !desired.instances.some((d) => d.id === i.id));
     this.desired = desired;
+    // One that never ran (its start failed) has no remove step to release it.
+    for (const i of dropped) {
+      if (!this.observed.some((o) => o.id === i.id)) await this.deps.release(i.id).catch((err: unknown) => this.deps.log.warn(`${i.id}: ${(err as Error).message}`));
+    }
     this.deps.log.info(`desired generation ${desired.generation}: ${desired.instances.length} instances`);
     // A newer goal cancels the apply in progress (a long pull, say); the next pass starts from it.
     this.current?.abort(new Error('superseded by a newer desired state'));

@@ -5,6 +5,8 @@ import type { DeviceRepository, DeviceStateRepository, EventRepository } from '.
 import type { DeviceFeed } from './device-feed.js';
 import { derivedLabels } from './derived-labels.js';
 
+const refusedLogIntervalMs = 60_000;
+
 export interface DeviceObserverDeps {
   devices: DeviceRepository;
   events: EventRepository;
@@ -16,6 +18,8 @@ export interface DeviceObserverDeps {
 
 /** Keeps the hub's view of each device (status, facts, events) in step with what devices report. */
 export class DeviceObserver {
+  private readonly refusedEvents = new Map<string, { loggedAt: number; suppressed: number }>();
+
   constructor(private readonly deps: DeviceObserverDeps) {}
 
   async onStatus(deviceId: string, status: DeviceStatus): Promise<void> {
@@ -62,11 +66,35 @@ export class DeviceObserver {
   async onEvent(deviceId: string, event: DeviceEvent): Promise<void> {
     if (!(await this.deps.devices.get(deviceId))) return this.unknown(deviceId, 'events');
     await this.deps.events.append(eventSubjects.device(deviceId), event);
-    // Events about a workload's instance also belong to the workload's history.
+    // Events about a workload's instance also belong to the workload's history, but a device
+    // speaks only for its own instances: one naming a workload the hub did not send it would
+    // otherwise show up in that workload's `describe`. (It stays in the device's own history,
+    // where a late "stopping: no longer desired" after a move also belongs.)
     if (event.object?.kind === 'Workload') {
-      await this.deps.events.append(eventSubjects.workload(event.object.name), { ...event, message: `${deviceId}: ${event.message}` });
+      if (await this.runsInstanceOf(deviceId, event.object.name)) {
+        await this.deps.events.append(eventSubjects.workload(event.object.name), { ...event, message: `${deviceId}: ${event.message}` });
+      } else this.refused(deviceId, event.object.name);
     }
     await this.touch(deviceId);
+  }
+
+  /** Whether the desired document the hub last sent this device holds an instance of `workload`. */
+  private async runsInstanceOf(deviceId: string, workload: string): Promise<boolean> {
+    const desired = await this.deps.deviceState.desired(deviceId);
+    return desired?.instances.some((i) => i.workload === workload) === true;
+  }
+
+  /** One log line per device per minute, so a misbehaving device cannot flood the hub's log. */
+  private refused(deviceId: string, workload: string): void {
+    const now = this.deps.now().getTime();
+    const entry = this.refusedEvents.get(deviceId);
+    if (entry && now - entry.loggedAt < refusedLogIntervalMs) {
+      entry.suppressed += 1;
+      return;
+    }
+    const more = entry && entry.suppressed > 0 ? ` (${entry.suppressed} more since the last line)` : '';
+    this.deps.log.warn(`kept event from ${deviceId} out of workload ${workload}'s history: the device was sent no instance of it${more}`);
+    this.refusedEvents.set(deviceId, { loggedAt: now, suppressed: 0 });
   }
 
   async onReported(deviceId: string, reported: ReportedState): Promise<void> {

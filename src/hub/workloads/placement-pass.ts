@@ -50,6 +50,7 @@ function snapshotOf(device: DeviceRecord, instances: PlacedInstance[]): DeviceSn
     unschedulable: device.unschedulable,
     online,
     ready: online && device.facts !== undefined,
+    ...(device.status === undefined ? { neverConnected: true } : {}),
     ...(!online && device.status ? { offlineSince: device.status.since } : {}),
     ...(device.facts ? { facts: device.facts } : {}),
     instances,

@@ -17,6 +17,7 @@ import { cpuFilter, memoryFilter } from './resources.js';
 import { diskFilter } from './disk.js';
 import { deviceResourceFilter } from './device-resources.js';
 import { peripheralFilter } from './peripherals.js';
+import { serialDeviceFilter } from './serial-devices.js';
 
 export const staticFilters: readonly StaticFilter[] = [
   onlineFilter,
@@ -27,6 +28,7 @@ export const staticFilters: readonly StaticFilter[] = [
   selectorFilter,
   affinityFilter,
   taintFilter,
+  serialDeviceFilter,
 ];
 
 export const dynamicFilters: readonly DynamicFilter[] = [

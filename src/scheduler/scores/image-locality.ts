@@ -1,7 +1,8 @@
 // ImageLocality: prefer devices that already hold the image, so a replica starts without a
 // pull over a slow uplink. Kubernetes scales by image size and by how many nodes hold it;
-// facts carry no sizes, so a present image scores the maximum (100). The fleet keeps an
-// image → devices index, so a workload touches only the devices that hold its image.
+// facts carry no sizes, so a present image scores 100 × the share of candidate devices that
+// hold it (see context.ts). The fleet keeps an image → devices index, so a workload touches
+// only the devices that hold its image.
 
 /** `nginx` → `nginx:latest`; `docker.io/library/nginx:1` → `nginx:1` (as the Docker CLI resolves names). */
 export function normalizeImage(ref: string): string {

@@ -113,3 +113,17 @@ test('after a failed start the loop waits for the backoff before trying again', 
   const steps = plan(input({ desired: [desired('web')], records: record({ id: 'web', nextStartAt: NOW + 5000, lastError: 'image missing' }) }));
   t.deepEqual(steps, [{ kind: 'wait', id: 'web', until: NOW + 5000, reason: 'image missing' }]);
 });
+
+test("a new revision starts at once, not after the old revision's crash-loop backoff (issue 12)", (t) => {
+  const failing = record({ id: 'web', revision: 'aaaaaaaa', crashStreak: 3, nextStartAt: NOW + 40_000, lastError: 'exec: "bad": not found', lastStartedAt: NOW - 60_000 });
+  const fixed = desired('web', 'bbbbbbbb');
+  t.deepEqual(plan(input({ desired: [fixed], records: failing })), [{ kind: 'start', instance: fixed, reason: 'replace' }]);
+  const crashedOld = observed('web', 'exited', { exitCode: 1, finishedAt: new Date(NOW - 1000) });
+  const looping = record({ id: 'web', revision: 'aaaaaaaa', crashStreak: 4, lastExitKey: exitKey(crashedOld), nextStartAt: NOW + 80_000 });
+  t.deepEqual(plan(input({ desired: [fixed], observed: [crashedOld], records: looping })).map((s) => `${s.kind}:${'reason' in s ? s.reason : ''}`), [
+    'remove:replaced by revision bbbbbbbb',
+    'start:replace',
+  ]);
+  // The same revision still waits out its own backoff.
+  t.like(plan(input({ desired: [desired('web', 'aaaaaaaa')], records: failing }))[0], { kind: 'wait', until: NOW + 40_000 });
+});

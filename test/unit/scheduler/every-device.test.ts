@@ -28,3 +28,19 @@ test('replicas: all — every matching device, offline and cordoned ones include
   t.deepEqual(plan.remove, ['h', 'j']);
   t.deepEqual(plan.unfit, [{ reason: 'insufficient memory', devices: 1 }]);
 });
+
+test('replicas: all — a matching device without a requested serial device gets no instance, and the plan says why', (t) => {
+  const devices = [device('a', { serialPorts: ['/dev/ttyUSB0'] }), device('b'), device('c', { serialPorts: ['/dev/ttyS0'] })];
+  const reader = spec({ replicas: 'all', template: containerTemplate({ serialDevices: ['/dev/ttyUSB0'] }) });
+  const plan = planEveryDevice(devices, 'reader', reader, options);
+  t.deepEqual(plan.placements.map((p) => p.deviceId), ['a']);
+  t.deepEqual(plan.unfit, [{ reason: 'missing serial device /dev/ttyUSB0', devices: 2 }]);
+});
+
+test('replicas: all — a device that joined but never connected gets no instance; an offline one that was connected does', (t) => {
+  const devices = [device('joined', { online: false, ready: false }), device('gone', { online: false, ready: false, offlineSince: iso(now - 1000) })];
+  const neverConnected = { ...devices[0]!, neverConnected: true };
+  const plan = planEveryDevice([neverConnected, devices[1]!], 'log', spec({ replicas: 'all' }), options);
+  t.deepEqual(plan.placements.map((p) => p.deviceId), ['gone']);
+  t.deepEqual(plan.unfit, []);
+});

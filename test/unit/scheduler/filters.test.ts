@@ -198,6 +198,21 @@ test('peripherals: serial needs a free port not occupied by an MCU', (t) => {
   t.is(r.unplaced?.summary, '0/1 devices fit: 1 no free serial port');
 });
 
+test('serialDevices: only devices whose facts list every requested path (MCU ports count as listed)', (t) => {
+  const passThrough = { template: containerTemplate({ serialDevices: ['/dev/ttyUSB0', '/dev/ttyACM0'] }) };
+  const devices = [
+    device('none'),
+    device('one', { serialPorts: ['/dev/ttyUSB0'] }),
+    device('other', { serialPorts: ['/dev/ttyUSB1'] }),
+    device('both', { serialPorts: ['/dev/ttyACM0'], mcus: [{ id: 'm1', port: '/dev/ttyUSB0' }] }),
+  ];
+  const r = place(devices, passThrough, 2);
+  t.deepEqual(r.placements.map((p) => p.deviceId), ['both', 'both'], 'a pass-through port is not a claim: two replicas may share it');
+  t.is(why(devices.slice(0, 3), passThrough), '0/3 devices fit: 2 missing serial device /dev/ttyUSB0, 1 missing serial device /dev/ttyACM0');
+  const e = explainDevice(devices, request('web', passThrough, 1), 'one', options);
+  t.deepEqual(e?.filters.filter((f) => !f.passed).map((f) => `${f.filter}: ${f.reason}`), ['serialDevices: missing serial device /dev/ttyACM0']);
+});
+
 test('topology spread DoNotSchedule: a device without the label is filtered', (t) => {
   const hard = { topologySpread: [{ topologyKey: 'topology.edgepilot.io/zone', maxSkew: 1, whenUnsatisfiable: 'DoNotSchedule' }] };
   t.is(why([device('a')], hard), '0/1 devices fit: 1 missing topology label topology.edgepilot.io/zone');

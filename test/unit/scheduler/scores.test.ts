@@ -87,12 +87,21 @@ test('image locality: a device that already has the image is preferred', (t) => 
   t.is(normalizeImage('ghcr.io/x/y@sha256:abc'), 'ghcr.io/x/y@sha256:abc');
 });
 
+test('image locality is scaled by the share of devices holding the image: it does not outweigh spreading (issue 12)', (t) => {
+  const devices = [device('a', { images: ['app:1'] }), device('b')];
+  t.deepEqual(tally(place(devices, {}, 2)), { a: 1, b: 1 });
+  t.deepEqual(tally(place(devices, {}, 4)), { a: 2, b: 2 });
+  const everywhere = [device('a', { images: ['app:1'] }), device('b', { images: ['app:1'] }), device('c')];
+  const score = (id: string): number | undefined => explainDevice(everywhere, request('web', {}, 1), id, options)?.scores?.imageLocality;
+  t.deepEqual([score('a'), score('b'), score('c')], [66, 66, 0]);
+});
+
 test('explainDevice: score breakdown and rank', (t) => {
   const devices = [device('a', { images: ['app:1'] }), device('b')];
   const a = explainDevice(devices, request('web', {}, 1), 'a', options);
   const b = explainDevice(devices, request('web', {}, 1), 'b', options);
-  t.deepEqual(a?.scores, { topologySpread: 100, resources: 100, preferredAffinity: 0, taintToleration: 100, imageLocality: 100, total: 700 });
+  t.deepEqual(a?.scores, { topologySpread: 100, resources: 100, preferredAffinity: 0, taintToleration: 100, imageLocality: 50, total: 650 });
   t.is(a?.rank, 1);
   t.is(b?.rank, 2);
-  t.is(b?.summary, 'b fits web but ranks 2 of 2 (score 600; a has 700)');
+  t.is(b?.summary, 'b fits web but ranks 2 of 2 (score 600; a has 650)');
 });
