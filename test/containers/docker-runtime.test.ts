@@ -10,7 +10,7 @@ import { dockerSocketPath } from '../../src/device-agent/facts/docker-probe.js';
 import { createDockerRuntime } from '../../src/device-agent/runtime/docker-runtime.js';
 import { buildCreateOptions } from '../../src/device-agent/runtime/docker/container-spec.js';
 import type { InstanceRuntime, LogLine, LogOptions } from '../../src/device-agent/runtime/runtime.js';
-import { desiredInstanceSchema, type DesiredInstance } from '../../src/protocol/index.js';
+import { desiredInstanceSchema, templateManifestSchema, type DesiredInstance } from '../../src/protocol/index.js';
 import { makeTempDir } from '../support/paths.js';
 import { waitFor } from '../support/wait.js';
 
@@ -32,7 +32,8 @@ function instance(name: string, template: Record<string, unknown>, workload = `w
     id: `${name}-${runId}`,
     workload,
     revision: randomBytes(8).toString('hex'),
-    template: { runtime: 'container', image: IMAGE, terminationGracePeriodSeconds: 2, ...template },
+    // Written like a manifest (`cpu: 500m`), sent in canonical form, as the hub does.
+    template: templateManifestSchema.parse({ runtime: 'container', image: IMAGE, terminationGracePeriodSeconds: 2, ...template }),
   });
 }
 

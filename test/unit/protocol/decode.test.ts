@@ -35,8 +35,8 @@ test('workload manifests: quantities parse, negatives and missing images are nam
   const ok = validate(workloadManifestSchema, base);
   t.true(ok.ok);
   if (ok.ok) {
-    t.is(ok.value.spec.template.resources.limits.memory, 64 * 2 ** 20);
-    t.is(ok.value.spec.template.resources.limits.cpu, 500);
+    t.is(ok.value.spec.template.resources.limits.memoryBytes, 64 * 2 ** 20);
+    t.is(ok.value.spec.template.resources.limits.cpuMillis, 500);
     t.is(ok.value.spec.replicas, 'all');
   }
   const negative = validate(workloadManifestSchema, { ...base, spec: { template: { ...base.spec.template, resources: { limits: { memory: '-5Mi' } } } } });
