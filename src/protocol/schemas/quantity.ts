@@ -59,34 +59,38 @@ const decimal = /^([0-9]+)(?:\.([0-9]+))?$/;
 const cpuText = /^([0-9]+)(?:\.([0-9]+))?(m)?$/;
 const memoryText = /^([0-9]+)(?:\.([0-9]+))?([KMGT]i|[kKMGT])?$/;
 
+/** Decimal text for either input type, or why there is none. */
+function quantityText(input: unknown): string | QuantityParse {
+  if (typeof input === 'number') return numberText(input);
+  return typeof input === 'string' ? input : { ok: false };
+}
+
+/** Internal reasons in the words of the quantity they are about. */
+function worded(result: QuantityParse | 'fraction', reasons: { fine: string; large: string }): QuantityParse {
+  if (result === 'fraction') return { ok: false, reason: reasons.fine };
+  if (result.ok) return result;
+  if (result.reason === 'too-fine') return { ok: false, reason: reasons.fine };
+  if (result.reason === 'too-large') return { ok: false, reason: reasons.large };
+  return result;
+}
+
 /** Kubernetes' CPU quantity (`500m`, `0.5`, `2`; a bare number counts cores) → millicores. */
 export function parseCpuQuantity(input: unknown): QuantityParse {
-  let text: string;
-  if (typeof input === 'number') {
-    const t = numberText(input);
-    if (typeof t !== 'string') return t.ok || t.reason !== 'too-fine' ? t : { ok: false, reason: 'it must be a whole number of millicores (at least 1m)' };
-    text = t;
-  } else if (typeof input === 'string') text = input;
-  else return { ok: false };
-  const result = scaleExactly(text, typeof input === 'number' ? decimal : cpuText, (suffix) => (suffix === 'm' ? 1n : 1000n), MAX_CPU_MILLIS);
-  if (result === 'fraction') return { ok: false, reason: 'it must be a whole number of millicores (at least 1m)' };
-  if (!result.ok && result.reason === 'too-large') return { ok: false, reason: `it must be at most ${MAX_CPU_MILLIS / 1000} (cores)` };
-  return result;
+  const reasons = { fine: 'it must be a whole number of millicores (at least 1m)', large: `it must be at most ${MAX_CPU_MILLIS / 1000} (cores)` };
+  const text = quantityText(input);
+  if (typeof text !== 'string') return worded(text, reasons);
+  // A YAML number is cores; only text may carry the `m` suffix.
+  const pattern = typeof input === 'number' ? decimal : cpuText;
+  return worded(scaleExactly(text, pattern, (suffix) => (suffix === 'm' ? 1n : 1000n), MAX_CPU_MILLIS), reasons);
 }
 
 /** Kubernetes' byte quantity (`64Mi`, `1G`, `1048576`) → bytes. */
 export function parseMemoryQuantity(input: unknown): QuantityParse {
-  let text: string;
-  if (typeof input === 'number') {
-    const t = numberText(input);
-    if (typeof t !== 'string') return t.ok || t.reason !== 'too-fine' ? t : { ok: false, reason: 'it must be a whole number of bytes' };
-    text = t;
-  } else if (typeof input === 'string') text = input;
-  else return { ok: false };
-  const result = scaleExactly(text, memoryText, (suffix) => (suffix === undefined ? 1n : (binarySuffixes[suffix] ?? decimalSuffixes[suffix] ?? 1n)), MAX_MEMORY_BYTES);
-  if (result === 'fraction') return { ok: false, reason: 'it must be a whole number of bytes' };
-  if (!result.ok && result.reason === 'too-large') return { ok: false, reason: 'it must be at most 16Ti' };
-  return result;
+  const reasons = { fine: 'it must be a whole number of bytes', large: 'it must be at most 16Ti' };
+  const text = quantityText(input);
+  if (typeof text !== 'string') return worded(text, reasons);
+  const factorOf = (suffix: string | undefined) => (suffix === undefined ? 1n : (binarySuffixes[suffix] ?? decimalSuffixes[suffix] ?? 1n));
+  return worded(scaleExactly(text, memoryText, factorOf, MAX_MEMORY_BYTES), reasons);
 }
 
 /** Millicores as a person would write them: `500m`, `2`. Parses back to the same value. */

@@ -56,10 +56,10 @@ export const resourcesManifestSchema = z
     if (limits.cpuMillis === 0) ctx.addIssue({ code: 'custom', path: ['limits', 'cpu'], message: 'a limit of 0 would mean no limit; leave the field out instead' });
     if (limits.memoryBytes === 0) ctx.addIssue({ code: 'custom', path: ['limits', 'memory'], message: 'a limit of 0 would mean no limit; leave the field out instead' });
     if (requests.cpuMillis !== undefined && limits.cpuMillis !== undefined && requests.cpuMillis > limits.cpuMillis) {
-      ctx.addIssue({ code: 'custom', path: ['requests', 'cpu'], message: `${formatCpuMillis(requests.cpuMillis)} is more than limits.cpu ${formatCpuMillis(limits.cpuMillis)}` });
+      ctx.addIssue({ code: 'custom', path: ['requests', 'cpu'], message: `requests.cpu ${formatCpuMillis(requests.cpuMillis)} is more than limits.cpu ${formatCpuMillis(limits.cpuMillis)}` });
     }
     if (requests.memoryBytes !== undefined && limits.memoryBytes !== undefined && requests.memoryBytes > limits.memoryBytes) {
-      ctx.addIssue({ code: 'custom', path: ['requests', 'memory'], message: `${formatMemoryBytes(requests.memoryBytes)} is more than limits.memory ${formatMemoryBytes(limits.memoryBytes)}` });
+      ctx.addIssue({ code: 'custom', path: ['requests', 'memory'], message: `requests.memory ${formatMemoryBytes(requests.memoryBytes)} is more than limits.memory ${formatMemoryBytes(limits.memoryBytes)}` });
     }
   });
 
