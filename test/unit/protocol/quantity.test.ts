@@ -146,7 +146,8 @@ test('nonsense quantities are refused with the reason', (t) => {
     [Number.NaN, /"NaN" is not a CPU quantity .*finite/],
     [Number.POSITIVE_INFINITY, /finite/],
     ['1e400', /^"1e400" is not a CPU quantity \(e\.g\. 500m, 0\.5, 2\)$/],
-    [1e400, /finite/],
+    // What YAML makes of `cpu: 1e400`.
+    [(parseYaml('cpu: 1e400') as { cpu: unknown }).cpu, /finite/],
     ['', /^"" is not a CPU quantity/],
     ['٥٠٠m', /is not a CPU quantity/],
     ['５００m', /is not a CPU quantity/],
