@@ -17,6 +17,8 @@ import { waitForInstances, workloads } from '../support/workloads.js';
  *
  * The example passes `/dev/ttyUSB0` through; this machine has no such port, so the test provides
  * one: a socat pseudo-terminal linked at that path (removed afterwards, never an existing port).
+ * sysfs does not list a pseudo-terminal, so the agent's facts name the port through --facts-file,
+ * as a USB adapter's would.
  */
 const SERIAL_PORT = '/dev/ttyUSB0';
 const MiB = 2 ** 20;
@@ -53,7 +55,9 @@ test.before(async () => {
   ctx.cleanups.unshift(() => ctx.hub.proc.kill('SIGKILL'));
   // The example selects `site: plant-3`; the device gets that label from its join token.
   const token = await createJoinToken(ctx.hub, ['--labels', 'site=plant-3']);
-  ctx.agent = startAgentProcess({ name: 'agent', root: tmp.path, hubUrl: ctx.hub.apiUrl, joinToken: token, stateDir: join(tmp.path, 'agent'), hardwareId: `readme-${Date.now().toString(36)}` });
+  const factsFile = join(tmp.path, 'facts.json');
+  await writeFile(factsFile, JSON.stringify({ serialPorts: [{ path: SERIAL_PORT }] }));
+  ctx.agent = startAgentProcess({ name: 'agent', root: tmp.path, hubUrl: ctx.hub.apiUrl, joinToken: token, stateDir: join(tmp.path, 'agent'), hardwareId: `readme-${Date.now().toString(36)}`, factsFile });
   ctx.cleanups.unshift(() => ctx.agent.kill('SIGKILL'));
   ctx.deviceId = (await ctx.agent.waitForOutput(/running as (\S+)/))[1] ?? '';
   ctx.cleanups.unshift(async () => {
