@@ -115,6 +115,17 @@ test('create, start, list, stop and remove a container with labels, init, limits
   await runtime.stop(desired.id, desired.revision, 5, noAbort());
 });
 
+test('a CPU limit above the engine\'s CPUs starts, limited to all of them (Docker refuses more)', async (t) => {
+  const desired = instance('many-cpus', { command: ['sleep', '1000'], resources: { limits: { cpu: '1024' } } });
+  const started = await runtime.start(desired, noAbort());
+  cleanups.push(() => runtime.remove(desired.id, desired.revision));
+  t.is(started.state, 'running');
+  const engine = (await docker.info()) as { NCPU: number };
+  const info = await docker.getContainer(started.containerId ?? '').inspect();
+  t.is(info.HostConfig.NanoCpus, engine.NCPU * 1_000_000_000);
+  await runtime.stop(desired.id, desired.revision, 1, noAbort());
+});
+
 test('env and args reach the process; logs keep stdout and stderr apart with times', async (t) => {
   const desired = instance('env', {
     command: ['sh', '-c', 'echo "greeting=$GREETING"; echo "args=$0,$1"; echo "to-stderr" >&2'],

@@ -40,6 +40,9 @@ export const resourcesSchema = z.strictObject({
 });
 export type Resources = z.infer<typeof resourcesSchema>;
 
+/** The smallest CPU limit a container runtime enforces: 1% of a CPU. */
+export const MIN_CPU_LIMIT_MILLIS = 10;
+
 const resourceListManifestSchema = z
   .strictObject({ cpu: cpuQuantitySchema.optional(), memory: memoryQuantitySchema.optional() })
   .transform(({ cpu, memory }): ResourceList => ({ ...(cpu !== undefined ? { cpuMillis: cpu } : {}), ...(memory !== undefined ? { memoryBytes: memory } : {}) }));
@@ -54,6 +57,10 @@ export const resourcesManifestSchema = z
   .superRefine(({ requests, limits }, ctx) => {
     // Docker and cgroups read a limit of 0 as "no limit": refuse it rather than surprise.
     if (limits.cpuMillis === 0) ctx.addIssue({ code: 'custom', path: ['limits', 'cpu'], message: 'a limit of 0 would mean no limit; leave the field out instead' });
+    // CFS cannot enforce less than 1 ms per 100 ms period; Docker refuses it.
+    else if (limits.cpuMillis !== undefined && limits.cpuMillis < MIN_CPU_LIMIT_MILLIS) {
+      ctx.addIssue({ code: 'custom', path: ['limits', 'cpu'], message: `${formatCpuMillis(limits.cpuMillis)} is below the smallest CPU limit, ${MIN_CPU_LIMIT_MILLIS}m` });
+    }
     if (limits.memoryBytes === 0) ctx.addIssue({ code: 'custom', path: ['limits', 'memory'], message: 'a limit of 0 would mean no limit; leave the field out instead' });
     if (requests.cpuMillis !== undefined && limits.cpuMillis !== undefined && requests.cpuMillis > limits.cpuMillis) {
       ctx.addIssue({ code: 'custom', path: ['requests', 'cpu'], message: `requests.cpu ${formatCpuMillis(requests.cpuMillis)} is more than limits.cpu ${formatCpuMillis(limits.cpuMillis)}` });

@@ -8,6 +8,7 @@ import {
   formatMemoryBytes,
   MAX_CPU_MILLIS,
   MAX_MEMORY_BYTES,
+  MIN_CPU_LIMIT_MILLIS,
   parseCpuQuantity,
   parseMemoryQuantity,
   templateSchema,
@@ -38,7 +39,8 @@ function memorySpellings(bytes: number): string[] {
   return out;
 }
 
-const cpuMillis = fc.integer({ min: 1, max: MAX_CPU_MILLIS });
+// Limits start at 10m (the smallest a runtime enforces); the same value is used as the request.
+const cpuMillis = fc.integer({ min: MIN_CPU_LIMIT_MILLIS, max: MAX_CPU_MILLIS });
 const memoryBytes = fc.oneof(fc.bigInt({ min: 1n, max: BigInt(MAX_MEMORY_BYTES) }).map(Number), fc.integer({ min: 1, max: 16 * 2 ** 20 }).map((n) => n * 2 ** 20));
 
 function manifestYaml(cpu: string, memory: string): string {
@@ -203,4 +205,18 @@ test('limits of 0 and requests above limits are refused, naming the field', (t) 
   const over = manifest({ requests: { cpu: '1', memory: '128Mi' }, limits: { cpu: '500m', memory: '64Mi' } });
   t.deepEqual(over.error?.issues.map((i) => i.message), ['requests.cpu 1 is more than limits.cpu 500m', 'requests.memory 128Mi is more than limits.memory 64Mi']);
   t.true(manifest({ requests: { cpu: 0, memory: 0 } }).success, 'a request of 0 is fine');
+});
+
+test('a CPU limit below 10m is refused; one above the engine\'s CPUs becomes the engine\'s CPU count', (t) => {
+  const manifest = workloadManifestSchema.safeParse({
+    apiVersion: 'edgepilot.io/v1',
+    kind: 'Workload',
+    metadata: { name: 'q' },
+    spec: { template: { runtime: 'container', image: 'a', resources: { limits: { cpu: '5m' } } } },
+  });
+  t.is(manifest.error?.issues[0]?.message, '5m is below the smallest CPU limit, 10m');
+  const resources = { requests: {}, limits: { cpuMillis: 4000 }, devices: {} };
+  t.is(resourceOptions(resources, 2).NanoCpus, 2_000_000_000);
+  t.is(resourceOptions(resources, 8).NanoCpus, 4_000_000_000);
+  t.is(resourceOptions(resources).NanoCpus, 4_000_000_000, 'unknown engine: as asked');
 });
