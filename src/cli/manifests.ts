@@ -41,7 +41,13 @@ function lineOf(doc: Document, path: readonly PropertyKey[], counter: LineCounte
       if (isNode(node) && node.range) return counter.linePos(node.range[0]).line;
     }
   }
-  return doc.range ? counter.linePos(doc.range[0]).line : 1;
+  return firstLine(doc, counter);
+}
+
+/** Where the document's content starts (after a `---` marker, if any). */
+function firstLine(doc: Document, counter: LineCounter): number {
+  const range = doc.contents?.range ?? doc.range;
+  return range ? counter.linePos(range[0]).line : 1;
 }
 
 /** Every problem of one document, each as `file:line: field: message`. */
@@ -81,7 +87,7 @@ export async function loadManifests(paths: readonly string[], stdin: () => Promi
         const found = documentProblems(doc, source.name, counter);
         problems.push(...found);
         const value: unknown = found.length === 0 ? doc.toJS() : undefined;
-        if (value !== null && value !== undefined) out.push({ source: source.name, line: doc.range ? counter.linePos(doc.range[0]).line : 1, value });
+        if (value !== null && value !== undefined) out.push({ source: source.name, line: firstLine(doc, counter), value });
       }
     }
   }
