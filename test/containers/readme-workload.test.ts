@@ -38,7 +38,7 @@ async function readmeExample(): Promise<string> {
 async function providePort(path: string, dir: string): Promise<void> {
   if (existsSync(path)) throw new Error(`${path} exists on this machine; refusing to replace it`);
   const socat: ChildProcess = spawn('socat', ['-d', '-d', `pty,raw,echo=0,link=${path}`, `pty,raw,echo=0,link=${join(dir, 'peer')}`], { stdio: 'ignore' });
-  ctx.cleanups.push(async () => {
+  ctx.cleanups.unshift(async () => {
     socat.kill();
     // socat removes its links on a clean exit; make sure a killed one leaves nothing in /dev.
     if (existsSync(path) && lstatSync(path).isSymbolicLink() && readlinkSync(path).startsWith('/dev/pts/')) await rm(path, { force: true });
@@ -51,6 +51,7 @@ test.before(async () => {
   ctx.dir = tmp.path;
   ctx.cleanups = [() => tmp.remove()];
   await providePort(SERIAL_PORT, tmp.path);
+  // Cleanups run in order: each step below puts its own in front.
   ctx.hub = await startHubProcess({ root: tmp.path, dataDir: join(tmp.path, 'hub') });
   ctx.cleanups.unshift(() => ctx.hub.proc.kill('SIGKILL'));
   // The example selects `site: plant-3`; the device gets that label from its join token.
@@ -58,16 +59,20 @@ test.before(async () => {
   const factsFile = join(tmp.path, 'facts.json');
   await writeFile(factsFile, JSON.stringify({ serialPorts: [{ path: SERIAL_PORT }] }));
   ctx.agent = startAgentProcess({ name: 'agent', root: tmp.path, hubUrl: ctx.hub.apiUrl, joinToken: token, stateDir: join(tmp.path, 'agent'), hardwareId: `readme-${Date.now().toString(36)}`, factsFile });
-  ctx.cleanups.unshift(() => ctx.agent.kill('SIGKILL'));
-  ctx.deviceId = (await ctx.agent.waitForOutput(/running as (\S+)/))[1] ?? '';
+  // The agent stops before its containers are removed, so it cannot start them again.
   ctx.cleanups.unshift(async () => {
-    await removeContainersOfDevice(ctx.deviceId).catch(() => undefined);
+    await ctx.agent.kill('SIGKILL');
+    if (ctx.deviceId) await removeContainersOfDevice(ctx.deviceId).catch(() => undefined);
     await docker('volume', 'rm', '-f', 'ep-tilt-reader-data').catch(() => undefined);
   });
+  ctx.deviceId = (await ctx.agent.waitForOutput(/running as (\S+)/))[1] ?? '';
 });
 
+// Every step runs even when one fails (processes first, the temp folder last); the first failure is reported.
 test.after.always(async () => {
-  for (const cleanup of ctx.cleanups ?? []) await cleanup();
+  const failures: unknown[] = [];
+  for (const cleanup of ctx.cleanups ?? []) await Promise.resolve().then(cleanup).catch((err: unknown) => failures.push(err));
+  if (failures.length > 0) throw failures[0];
 });
 
 test.afterEach.always((t) => {
