@@ -5,7 +5,7 @@
 // 1,000-device fleet. Profile with `node --cpu-prof dist/bench/main.js scheduler --devices 5000`.
 import { parseArgs } from 'node:util';
 import type { Facts, Taint } from '../src/protocol/index.js';
-import { wellKnownLabels, wellKnownTaints, workloadSpecSchema } from '../src/protocol/index.js';
+import { wellKnownLabels, wellKnownTaints, workloadSpecManifestSchema } from '../src/protocol/index.js';
 import type { DeviceSnapshot, PlacementRequest } from '../src/scheduler/index.js';
 import { FleetState, referencePlace } from '../src/scheduler/index.js';
 import { prng } from '../test/support/prng.js';
@@ -77,7 +77,7 @@ export function syntheticWorkloads(totalReplicas: number, seed = 7): PlacementRe
       [{ topologyKey: wellKnownLabels.zone, maxSkew: 2, whenUnsatisfiable: 'DoNotSchedule' }],
       [{ topologyKey: 'topology.edgepilot.io/site', maxSkew: 3, whenUnsatisfiable: 'ScheduleAnyway' }],
     ]);
-    const spec = workloadSpecSchema.parse({
+    const spec = workloadSpecManifestSchema.parse({
       replicas: per,
       selector,
       topologySpread,

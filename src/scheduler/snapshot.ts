@@ -58,8 +58,8 @@ export function placedInstance(
   return {
     id,
     workload,
-    cpuMillis: template.resources.requests.cpu ?? 0,
-    memoryBytes: template.resources.requests.memory ?? 0,
+    cpuMillis: template.resources.requests.cpuMillis ?? 0,
+    memoryBytes: template.resources.requests.memoryBytes ?? 0,
     hostPorts,
     deviceResources: { ...template.resources.devices },
     peripherals,

@@ -10,7 +10,7 @@ import { dockerSocketPath } from '../../src/device-agent/facts/docker-probe.js';
 import { createDockerRuntime } from '../../src/device-agent/runtime/docker-runtime.js';
 import { buildCreateOptions } from '../../src/device-agent/runtime/docker/container-spec.js';
 import type { InstanceRuntime, LogLine, LogOptions } from '../../src/device-agent/runtime/runtime.js';
-import { desiredInstanceSchema, type DesiredInstance } from '../../src/protocol/index.js';
+import { desiredInstanceSchema, templateManifestSchema, type DesiredInstance } from '../../src/protocol/index.js';
 import { makeTempDir } from '../support/paths.js';
 import { waitFor } from '../support/wait.js';
 
@@ -32,7 +32,8 @@ function instance(name: string, template: Record<string, unknown>, workload = `w
     id: `${name}-${runId}`,
     workload,
     revision: randomBytes(8).toString('hex'),
-    template: { runtime: 'container', image: IMAGE, terminationGracePeriodSeconds: 2, ...template },
+    // Written like a manifest (`cpu: 500m`), sent in canonical form, as the hub does.
+    template: templateManifestSchema.parse({ runtime: 'container', image: IMAGE, terminationGracePeriodSeconds: 2, ...template }),
   });
 }
 
@@ -112,6 +113,17 @@ test('create, start, list, stop and remove a container with labels, init, limits
   t.is(await observed(desired.id), undefined);
   await runtime.remove(desired.id, desired.revision); // already gone: fine
   await runtime.stop(desired.id, desired.revision, 5, noAbort());
+});
+
+test('a CPU limit above the engine\'s CPUs starts, limited to all of them (Docker refuses more)', async (t) => {
+  const desired = instance('many-cpus', { command: ['sleep', '1000'], resources: { limits: { cpu: '1024' } } });
+  const started = await runtime.start(desired, noAbort());
+  cleanups.push(() => runtime.remove(desired.id, desired.revision));
+  t.is(started.state, 'running');
+  const engine = (await docker.info()) as { NCPU: number };
+  const info = await docker.getContainer(started.containerId ?? '').inspect();
+  t.is(info.HostConfig.NanoCpus, engine.NCPU * 1_000_000_000);
+  await runtime.stop(desired.id, desired.revision, 1, noAbort());
 });
 
 test('env and args reach the process; logs keep stdout and stderr apart with times', async (t) => {

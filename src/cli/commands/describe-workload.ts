@@ -1,16 +1,22 @@
 import { Command } from 'commander';
-import { formatSelector, workloadDetailSchema, type WorkloadDetail } from '../../protocol/index.js';
+import { formatCpuMillis, formatMemoryBytes, formatSelector, workloadDetailSchema, type ResourceList, type WorkloadDetail } from '../../protocol/index.js';
 import { hubClientFor, print } from '../context.js';
 import { CliError } from '../errors.js';
 import { indent, renderDescribe, type DescribeEntry } from '../output/describe.js';
 import { parseOutputFormat, renderObject } from '../output/format.js';
-import { formatAge, formatBytes, formatDuration } from '../output/human.js';
+import { formatAge, formatDuration } from '../output/human.js';
 import { renderTable } from '../output/table.js';
 import { phaseSummary } from '../output/workload-columns.js';
 
+/** In the manifest's own notation (`cpu 500m, memory 64Mi`), so it reads like what was applied. */
+function formatResourceList(list: ResourceList): string {
+  const cpu = list.cpuMillis !== undefined ? formatCpuMillis(list.cpuMillis) : '-';
+  const memory = list.memoryBytes !== undefined ? formatMemoryBytes(list.memoryBytes) : '-';
+  return `cpu ${cpu}, memory ${memory}`;
+}
+
 function describeWorkload(w: WorkloadDetail): string {
   const t = w.spec.template;
-  const limits = t.resources.limits;
   const entries: DescribeEntry[] = [
     ['Name', w.name],
     ['Labels', Object.entries(w.labels).map(([k, v]) => `${k}=${v}`)],
@@ -21,7 +27,8 @@ function describeWorkload(w: WorkloadDetail): string {
     ['Runtime', t.runtime === 'container' ? `container ${t.image}` : `process ${t.command.join(' ')}`],
     ['Args', t.args.length ? t.args.join(' ') : '<none>'],
     ['Restart Policy', t.restartPolicy],
-    ['Limits', `cpu ${limits.cpu !== undefined ? `${limits.cpu}m` : '-'}, memory ${limits.memory !== undefined ? formatBytes(limits.memory) : '-'}`],
+    ['Requests', formatResourceList(t.resources.requests)],
+    ['Limits', formatResourceList(t.resources.limits)],
     ['Volumes', t.volumes.map((v) => `${v.name} → ${v.mountPath}${v.hostPath ? ` (host ${v.hostPath})` : ''}${v.readOnly ? ' ro' : ''}`)],
     ['Probes', Object.entries(t.probes).map(([k, p]) => `${k}: ${p.exec ? `exec ${p.exec.command.join(' ')}` : p.http ? `http :${p.http.port}${p.http.path}` : `tcp :${p.tcp?.port ?? '?'}`} every ${p.periodSeconds}s`)],
   ];

@@ -13,6 +13,8 @@ export function getWorkloadsCommand(): Command {
       'after',
       `
 -o json lists every instance per device (phase, ready, restarts, last exit code, last error).
+-o json and -o yaml show resources in the hub's units, named in the field: cpuMillis (500 for
+cpu: 500m) and memoryBytes (67108864 for memory: 64Mi).
 
 Examples:
   edgepilot get workloads

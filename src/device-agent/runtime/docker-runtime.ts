@@ -37,6 +37,8 @@ export function createDockerRuntime(options: DockerRuntimeOptions): InstanceRunt
   /** Last cpu_stats per container, for the CPU delta of one-shot stats. */
   const previousCpu = new Map<string, unknown>();
   let dieEvents: { close(): void } | undefined;
+  /** The engine's CPU count, asked once: CPU limits above it are lowered to it (see resourceOptions). */
+  let engineCpus: number | undefined;
 
   const containerInstance = (instance: DesiredInstance): ContainerInstance => {
     if (!isContainerInstance(instance)) {
@@ -113,7 +115,12 @@ export function createDockerRuntime(options: DockerRuntimeOptions): InstanceRunt
       for (const volume of namedVolumes(instance)) await ensureVolume(volume, instance);
       const serial = await resolveSerialDevices(instance.template.serialDevices);
       if (serial.placements.length > 0) log.info(`${name}: serial devices ${serial.placements.join(', ')}`);
-      const createOptions = buildCreateOptions(instance, serial, { deviceId, networkMode, log });
+      engineCpus ??= await docker.info().then((info: { NCPU?: number }) => info.NCPU, () => undefined);
+      const cpuLimit = instance.template.resources.limits.cpuMillis;
+      if (cpuLimit !== undefined && engineCpus !== undefined && cpuLimit > engineCpus * 1000) {
+        log.info(`${name}: CPU limit ${cpuLimit}m is more than the ${engineCpus} CPUs of this device; limiting to ${engineCpus}`);
+      }
+      const createOptions = buildCreateOptions(instance, serial, { deviceId, networkMode, log, ...(engineCpus !== undefined ? { engineCpus } : {}) });
       let container: Dockerode.Container;
       try {
         container = await docker.createContainer({ ...createOptions, abortSignal: signal });

@@ -195,7 +195,7 @@ export function createProcessRuntime(options: ProcessRuntimeOptions): InstanceRu
         throw err;
       }
       const { limits } = template.resources;
-      if (limits.cpu !== undefined || limits.memory !== undefined) log.warn(`${name}: the process runtime cannot enforce CPU or memory limits; they are ignored`);
+      if (limits.cpuMillis !== undefined || limits.memoryBytes !== undefined) log.warn(`${name}: the process runtime cannot enforce CPU or memory limits; they are ignored`);
       if (template.volumes.some((v) => v.readOnly)) log.warn(`${name}: the process runtime cannot mount volumes read-only; they are writable`);
       const env = instanceEnv(instance, await prepareVolumes(stateDir, instance.workload, template), template);
       const argv = [...template.command, ...template.args];

@@ -11,7 +11,7 @@ import type { DesiredState, DeviceEvent, DeviceRecord, PlacementRecord, Reported
  * Bump the version and add a migration for every change of an existing shape; new top-level
  * collections need none (missing ones start empty).
  */
-export const STORE_SCHEMA_VERSION = 2;
+export const STORE_SCHEMA_VERSION = 3;
 
 export const observedFields = ['status', 'lastSeen', 'facts'] as const;
 export type StoredDevice = Omit<DeviceRecord, (typeof observedFields)[number]>;
@@ -44,6 +44,19 @@ export function emptyObserved(): ObservedDocument {
 }
 
 type Migration = (doc: Record<string, unknown>) => Record<string, unknown>;
+type Json = Record<string, unknown>;
+
+/** v2 kept `cpu` (already millicores) and `memory` (bytes) under the manifest's names. */
+function renameQuantities(template: unknown): void {
+  const resources = (template as Json | undefined)?.['resources'] as Json | undefined;
+  for (const list of [resources?.['requests'], resources?.['limits']] as (Json | undefined)[]) {
+    if (!list) continue;
+    if ('cpu' in list) list['cpuMillis'] = list['cpu'];
+    if ('memory' in list) list['memoryBytes'] = list['memory'];
+    delete list['cpu'];
+    delete list['memory'];
+  }
+}
 
 /** migrations[n] turns version n into n+1. */
 const migrations: Record<number, Migration> = {
@@ -54,6 +67,15 @@ const migrations: Record<number, Migration> = {
     for (const device of Object.values(devices)) for (const field of observedFields) delete device[field];
     const { events: _events, reported: _reported, ...rest } = doc;
     return rest;
+  },
+  // 2 → 3: resources in canonical units named for them (`cpuMillis`, `memoryBytes`). Stored
+  // revisions stay, so no device restarts anything for the rename.
+  2: (doc) => {
+    for (const workload of Object.values((doc['workloads'] ?? {}) as Record<string, Json>)) renameQuantities((workload['spec'] as Json | undefined)?.['template']);
+    for (const desired of Object.values((doc['desired'] ?? {}) as Record<string, Json>)) {
+      for (const instance of (desired['instances'] ?? []) as Json[]) renameQuantities(instance['template']);
+    }
+    return doc;
   },
 };
 

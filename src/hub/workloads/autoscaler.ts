@@ -58,7 +58,7 @@ export class Autoscaler {
             if (value !== undefined) values.push(value);
           } else {
             // Percent of the CPU request, as the HPA measures it; usage is in percent of a core.
-            const request = workload.spec.template.resources.requests.cpu;
+            const request = workload.spec.template.resources.requests.cpuMillis;
             if (request) values.push((instance.cpuPercent * 10 * 100) / request);
           }
         }

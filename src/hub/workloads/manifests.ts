@@ -4,21 +4,30 @@ import { canonicalJson, templateRevision } from './revision.js';
 
 export class ManifestError extends Error {}
 
-/** Validates every document before anything is stored: one bad document stores nothing. */
+/**
+ * Validates every document before anything is stored: one bad document stores nothing. Every
+ * problem of every document is reported, one document per line.
+ */
 export function parseManifests(raw: readonly unknown[]): WorkloadManifest[] {
   const manifests: WorkloadManifest[] = [];
+  const problems: string[] = [];
   const names = new Set<string>();
   raw.forEach((doc, index) => {
     const kind = (doc as { kind?: unknown } | null)?.kind;
     if (kind !== 'Workload') {
-      throw new ManifestError(`document ${index + 1}: kind ${JSON.stringify(kind ?? null)} is not supported (supported: Workload)`);
+      problems.push(`document ${index + 1}: kind ${JSON.stringify(kind ?? null)} is not supported (supported: Workload)`);
+      return;
     }
     const parsed = workloadManifestSchema.safeParse(doc);
-    if (!parsed.success) throw new ManifestError(`document ${index + 1}: ${describeIssues(parsed.error.issues)}`);
-    if (names.has(parsed.data.metadata.name)) throw new ManifestError(`document ${index + 1}: workload ${parsed.data.metadata.name} appears twice`);
+    if (!parsed.success) {
+      problems.push(`document ${index + 1}: ${describeIssues(parsed.error.issues)}`);
+      return;
+    }
+    if (names.has(parsed.data.metadata.name)) problems.push(`document ${index + 1}: workload ${parsed.data.metadata.name} appears twice`);
     names.add(parsed.data.metadata.name);
     manifests.push(parsed.data);
   });
+  if (problems.length > 0) throw new ManifestError(problems.join('\n'));
   return manifests;
 }
 

@@ -1,7 +1,12 @@
 import { z } from 'zod';
-import { byteQuantitySchema, cpuQuantitySchema } from './quantity.js';
+import { cpuMillisSchema, cpuQuantitySchema, formatCpuMillis, formatMemoryBytes, memoryBytesSchema, memoryQuantitySchema } from './quantity.js';
 
-/** What runs: the part of a workload that an agent needs. Shared by the manifest and the desired document. */
+/**
+ * What runs: the part of a workload that an agent needs. Two schemas of the same shape: the
+ * canonical one (stored, served, sent in desired documents; resources as `cpuMillis` and
+ * `memoryBytes`, validated only) and the manifest one (resources as written, `cpu: 500m`),
+ * which turns a manifest into the canonical form once, at the edge.
+ */
 
 const envNameSchema = z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/, 'invalid environment variable name');
 export const envSchema = z.record(envNameSchema, z.string().max(32 * 1024));
@@ -22,13 +27,48 @@ export const probeSchema = z
   });
 export type Probe = z.infer<typeof probeSchema>;
 
+const devicesSchema = z.record(z.string().max(64), z.number().int().positive());
+
+export const resourceListSchema = z.strictObject({ cpuMillis: cpuMillisSchema.optional(), memoryBytes: memoryBytesSchema.optional() });
+export type ResourceList = z.infer<typeof resourceListSchema>;
+
 export const resourcesSchema = z.strictObject({
-  requests: z.strictObject({ cpu: cpuQuantitySchema.optional(), memory: byteQuantitySchema.optional() }).default({}),
-  limits: z.strictObject({ cpu: cpuQuantitySchema.optional(), memory: byteQuantitySchema.optional() }).default({}),
+  requests: resourceListSchema.default({}),
+  limits: resourceListSchema.default({}),
   /** Extended, countable device resources such as `rk3588.npu: 1`. */
-  devices: z.record(z.string().max(64), z.number().int().positive()).default({}),
+  devices: devicesSchema.default({}),
 });
 export type Resources = z.infer<typeof resourcesSchema>;
+
+/** The smallest CPU limit a container runtime enforces: 1% of a CPU. */
+export const MIN_CPU_LIMIT_MILLIS = 10;
+
+const resourceListManifestSchema = z
+  .strictObject({ cpu: cpuQuantitySchema.optional(), memory: memoryQuantitySchema.optional() })
+  .transform(({ cpu, memory }): ResourceList => ({ ...(cpu !== undefined ? { cpuMillis: cpu } : {}), ...(memory !== undefined ? { memoryBytes: memory } : {}) }));
+
+/** As written in a manifest: `requests: { cpu: 100m, memory: 32Mi }`. */
+export const resourcesManifestSchema = z
+  .strictObject({
+    requests: resourceListManifestSchema.default({}),
+    limits: resourceListManifestSchema.default({}),
+    devices: devicesSchema.default({}),
+  })
+  .superRefine(({ requests, limits }, ctx) => {
+    // Docker and cgroups read a limit of 0 as "no limit": refuse it rather than surprise.
+    if (limits.cpuMillis === 0) ctx.addIssue({ code: 'custom', path: ['limits', 'cpu'], message: 'a limit of 0 would mean no limit; leave the field out instead' });
+    // CFS cannot enforce less than 1 ms per 100 ms period; Docker refuses it.
+    else if (limits.cpuMillis !== undefined && limits.cpuMillis < MIN_CPU_LIMIT_MILLIS) {
+      ctx.addIssue({ code: 'custom', path: ['limits', 'cpu'], message: `${formatCpuMillis(limits.cpuMillis)} is below the smallest CPU limit, ${MIN_CPU_LIMIT_MILLIS}m` });
+    }
+    if (limits.memoryBytes === 0) ctx.addIssue({ code: 'custom', path: ['limits', 'memory'], message: 'a limit of 0 would mean no limit; leave the field out instead' });
+    if (requests.cpuMillis !== undefined && limits.cpuMillis !== undefined && requests.cpuMillis > limits.cpuMillis) {
+      ctx.addIssue({ code: 'custom', path: ['requests', 'cpu'], message: `requests.cpu ${formatCpuMillis(requests.cpuMillis)} is more than limits.cpu ${formatCpuMillis(limits.cpuMillis)}` });
+    }
+    if (requests.memoryBytes !== undefined && limits.memoryBytes !== undefined && requests.memoryBytes > limits.memoryBytes) {
+      ctx.addIssue({ code: 'custom', path: ['requests', 'memory'], message: `requests.memory ${formatMemoryBytes(requests.memoryBytes)} is more than limits.memory ${formatMemoryBytes(limits.memoryBytes)}` });
+    }
+  });
 
 export const portSchema = z.strictObject({
   name: z.string().max(15).optional(),
@@ -57,43 +97,56 @@ export const peripheralSchema = z.strictObject({
 });
 export type Peripheral = z.infer<typeof peripheralSchema>;
 
-const common = {
-  command: z.array(z.string()).max(64).optional(),
-  args: z.array(z.string()).max(256).default([]),
-  env: envSchema.default({}),
-  ports: z.array(portSchema).max(32).default([]),
-  resources: resourcesSchema.default({ requests: {}, limits: {}, devices: {} }),
-  volumes: z.array(volumeMountSchema).max(32).default([]),
-  serialDevices: z.array(z.string().startsWith('/dev/')).max(16).default([]),
-  peripherals: z.array(peripheralSchema).max(8).default([]),
-  probes: z.strictObject({ liveness: probeSchema.optional(), readiness: probeSchema.optional() }).default({}),
-  restartPolicy: z.enum(['Always', 'OnFailure', 'Never']).default('Always'),
-  terminationGracePeriodSeconds: z.number().int().min(0).max(3600).default(10),
-};
+/** The container and process templates around a resources schema (canonical or manifest). */
+function templateSchemasWith<R extends z.ZodType<Resources>>(resources: R) {
+  const common = {
+    command: z.array(z.string()).max(64).optional(),
+    args: z.array(z.string()).max(256).default([]),
+    env: envSchema.default({}),
+    ports: z.array(portSchema).max(32).default([]),
+    resources,
+    volumes: z.array(volumeMountSchema).max(32).default([]),
+    serialDevices: z.array(z.string().startsWith('/dev/')).max(16).default([]),
+    peripherals: z.array(peripheralSchema).max(8).default([]),
+    probes: z.strictObject({ liveness: probeSchema.optional(), readiness: probeSchema.optional() }).default({}),
+    restartPolicy: z.enum(['Always', 'OnFailure', 'Never']).default('Always'),
+    terminationGracePeriodSeconds: z.number().int().min(0).max(3600).default(10),
+  };
+  const container = z.strictObject({
+    runtime: z.literal('container'),
+    image: z.string().min(1, 'image is required').max(256),
+    ...common,
+  });
+  const process = z.strictObject({
+    runtime: z.literal('process'),
+    command: z.array(z.string()).min(1, 'a process needs a command').max(64),
+    args: common.args,
+    env: common.env,
+    workingDir: z.string().startsWith('/').optional(),
+    ports: common.ports,
+    resources: common.resources,
+    volumes: common.volumes,
+    serialDevices: common.serialDevices,
+    peripherals: common.peripherals,
+    probes: common.probes,
+    restartPolicy: common.restartPolicy,
+    terminationGracePeriodSeconds: common.terminationGracePeriodSeconds,
+  });
+  const template = z.discriminatedUnion('runtime', [container, process], {
+    error: (issue) => (issue.code === 'invalid_union' ? 'runtime must be container or process' : undefined),
+  });
+  return { container, process, template };
+}
 
-export const containerTemplateSchema = z.strictObject({
-  runtime: z.literal('container'),
-  image: z.string().min(1, 'image is required').max(256),
-  ...common,
-});
-
-export const processTemplateSchema = z.strictObject({
-  runtime: z.literal('process'),
-  command: z.array(z.string()).min(1, 'a process needs a command').max(64),
-  args: common.args,
-  env: common.env,
-  workingDir: z.string().startsWith('/').optional(),
-  ports: common.ports,
-  resources: common.resources,
-  volumes: common.volumes,
-  serialDevices: common.serialDevices,
-  peripherals: common.peripherals,
-  probes: common.probes,
-  restartPolicy: common.restartPolicy,
-  terminationGracePeriodSeconds: common.terminationGracePeriodSeconds,
-});
-
-export const templateSchema = z.discriminatedUnion('runtime', [containerTemplateSchema, processTemplateSchema]);
+const noResources: Resources = { requests: {}, limits: {}, devices: {} };
+const canonical = templateSchemasWith(resourcesSchema.default(noResources));
+export const containerTemplateSchema = canonical.container;
+export const processTemplateSchema = canonical.process;
+/** Canonical: what the hub stores and sends. Parsing its own output changes nothing. */
+export const templateSchema = canonical.template;
 export type Template = z.infer<typeof templateSchema>;
 export type ContainerTemplate = z.infer<typeof containerTemplateSchema>;
 export type ProcessTemplate = z.infer<typeof processTemplateSchema>;
+
+/** As written in a manifest; its output is a canonical template. */
+export const templateManifestSchema = templateSchemasWith(resourcesManifestSchema.default(noResources)).template;

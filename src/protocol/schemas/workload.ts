@@ -6,7 +6,7 @@ import {
   tolerationSchema,
   topologySpreadSchema,
 } from './placement.js';
-import { templateSchema } from './template.js';
+import { templateManifestSchema, templateSchema } from './template.js';
 
 export const API_VERSION = 'edgepilot.io/v1';
 
@@ -31,9 +31,28 @@ export const autoscaleSchema = z
   });
 export type Autoscale = z.infer<typeof autoscaleSchema>;
 
+export const MAX_REPLICAS = 10_000;
+
+function replicasProblem(value: unknown): string | undefined {
+  if (value === 'all') return undefined;
+  const hint = `use an integer 0–${MAX_REPLICAS} or "all"`;
+  if (typeof value === 'number') {
+    if (!Number.isInteger(value)) return `${value} is not a whole number; ${hint}`;
+    if (value < 0 || value > MAX_REPLICAS) return `${value} is out of range; ${hint}`;
+    return undefined;
+  }
+  return `${JSON.stringify(value) ?? String(value)} is not a number of replicas; ${hint}`;
+}
+
+/** A count or `all`; one message that says what is accepted (a plain union says "Invalid input"). */
+export const replicasSchema = z.custom<number | 'all'>((value) => replicasProblem(value) === undefined, {
+  error: (issue) => replicasProblem(issue.input) ?? 'invalid replicas',
+});
+
+/** Canonical: what the hub stores and serves. Parsing its own output changes nothing. */
 export const workloadSpecSchema = z.strictObject({
   /** A number uses the scheduler; `all` runs one instance on every matching device (like a DaemonSet). */
-  replicas: z.union([z.number().int().min(0).max(10_000), z.literal('all')]).default('all'),
+  replicas: replicasSchema.default('all'),
   selector: labelSelectorSchema.default({ matchLabels: {}, matchExpressions: [] }),
   affinity: deviceAffinitySchema.default({ required: [], preferred: [] }),
   tolerations: z.array(tolerationSchema).max(32).default([]),
@@ -52,8 +71,11 @@ export const workloadSpecSchema = z.strictObject({
 });
 export type WorkloadSpec = z.infer<typeof workloadSpecSchema>;
 
+/** As written in a manifest: quantities in Kubernetes notation. Its output is a canonical spec. */
+export const workloadSpecManifestSchema = workloadSpecSchema.extend({ template: templateManifestSchema });
+
 /** Checks that span fields; kept outside the object schema so its shape stays extendable. */
-export const checkedWorkloadSpecSchema = workloadSpecSchema.refine((spec) => spec.autoscale === undefined || spec.replicas !== 'all', {
+export const checkedWorkloadSpecSchema = workloadSpecManifestSchema.refine((spec) => spec.autoscale === undefined || spec.replicas !== 'all', {
   message: 'autoscale needs a number of replicas, not replicas: all',
   path: ['autoscale'],
 });

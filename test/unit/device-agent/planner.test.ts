@@ -3,12 +3,12 @@ import { plan, nextWake, exitKey } from '../../../src/device-agent/reconcile/pla
 import { backoffDelay } from '../../../src/device-agent/reconcile/backoff.js';
 import { kubernetesBackoff, observedKey, type InstanceHealth, type InstanceRecord, type PlanInput } from '../../../src/device-agent/reconcile/model.js';
 import type { ObservedInstance } from '../../../src/device-agent/runtime/runtime.js';
-import { templateSchema, type DesiredInstance } from '../../../src/protocol/index.js';
+import { templateManifestSchema, type DesiredInstance } from '../../../src/protocol/index.js';
 
 const NOW = 1_000_000_000;
 
 function desired(id: string, revision = 'aaaaaaaa', template: Record<string, unknown> = {}): DesiredInstance {
-  return { id, workload: id, revision, template: templateSchema.parse({ runtime: 'container', image: 'local/busybox:latest', ...template }) };
+  return { id, workload: id, revision, template: templateManifestSchema.parse({ runtime: 'container', image: 'local/busybox:latest', ...template }) };
 }
 
 function observed(id: string, state: ObservedInstance['state'], extra: Partial<ObservedInstance> = {}): ObservedInstance {

@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import { openLowdbStore } from '../../../src/hub/store/lowdb-store.js';
 import { migrateDocument, STORE_SCHEMA_VERSION } from '../../../src/hub/store/document.js';
 import type { DeviceRecord } from '../../../src/hub/store/records.js';
+import { desiredStateSchema } from '../../../src/protocol/index.js';
 import { makeTempDir } from '../../support/paths.js';
 
 function device(id: string, hardwareId: string): DeviceRecord {
@@ -96,4 +97,24 @@ test('a schema 1 store migrates: observed fields leave the control document', (t
   t.is(migrated.schemaVersion, STORE_SCHEMA_VERSION);
   t.false('lastSeen' in (migrated.devices['a'] ?? {}));
   t.false('events' in migrated);
+});
+
+test('a schema 2 store migrates: resources get their canonical unit names, values and revisions stay', (t) => {
+  const template = () => ({ runtime: 'container', image: 'a', resources: { requests: { cpu: 100, memory: 33554432 }, limits: { cpu: 500 }, devices: {} } });
+  const migrated = migrateDocument(
+    {
+      schemaVersion: 2,
+      devices: {},
+      tokens: {},
+      workloads: { w: { name: 'w', revision: '0123456789abcdef', spec: { replicas: 1, template: template() } } },
+      placements: {},
+      desired: { d: { generation: 3, issuedAt: '2026-01-01T00:00:00.000Z', instances: [{ id: 'w-1', workload: 'w', revision: '0123456789abcdef', template: template() }] } },
+    },
+    'store.json',
+  );
+  const expected = { requests: { cpuMillis: 100, memoryBytes: 33554432 }, limits: { cpuMillis: 500 }, devices: {} };
+  t.deepEqual(migrated.workloads['w']?.spec.template.resources, expected);
+  t.is(migrated.workloads['w']?.revision, '0123456789abcdef');
+  t.deepEqual(migrated.desired['d']?.instances[0]?.template.resources, expected);
+  t.true(desiredStateSchema.safeParse(migrated.desired['d']).success, 'the migrated desired document is canonical');
 });

@@ -1,7 +1,7 @@
 export { prng } from '../../support/prng.js';
 // Builders for scheduler tests: full protocol objects with small, readable overrides.
 import type { AttachedMcu, Facts, Taint, WorkloadSpec } from '../../../src/protocol/index.js';
-import { workloadSpecSchema, wellKnownLabels } from '../../../src/protocol/index.js';
+import { workloadSpecManifestSchema, wellKnownLabels } from '../../../src/protocol/index.js';
 import type { DeviceSnapshot, PlacedInstance, PlacementRequest, PlacementResult, SchedulerOptions } from '../../../src/scheduler/index.js';
 import { placeReplicas } from '../../../src/scheduler/index.js';
 
@@ -82,7 +82,7 @@ export function device(id: string, input: DeviceInput = {}): DeviceSnapshot {
 
 /** A workload spec through the protocol schema, so defaults are the real ones. */
 export function spec(input: Record<string, unknown> = {}): WorkloadSpec {
-  return workloadSpecSchema.parse({ replicas: 1, template: { runtime: 'container', image: 'app:1' }, ...input });
+  return workloadSpecManifestSchema.parse({ replicas: 1, template: { runtime: 'container', image: 'app:1' }, ...input });
 }
 
 export function containerTemplate(extra: Record<string, unknown> = {}): Record<string, unknown> {

@@ -1,5 +1,5 @@
 import type Dockerode from 'dockerode';
-import type { ContainerTemplate, DesiredInstance } from '../../../protocol/index.js';
+import type { ContainerTemplate, DesiredInstance, Resources } from '../../../protocol/index.js';
 import type { Logger } from '../../../common/log.js';
 import type { SerialPassthrough } from './serial-devices.js';
 import {
@@ -62,13 +62,37 @@ function portOptions(template: ContainerTemplate, networkMode: string, log: Logg
   return { ExposedPorts: exposed, PortBindings: bindings };
 }
 
+/** cgroup v1's bounds on cpu.shares, which Docker passes through. */
+const MIN_CPU_SHARES = 2;
+const MAX_CPU_SHARES = 262_144;
+
+/**
+ * Canonical resources (millicores, bytes) → Docker's HostConfig: a CPU limit as a CFS quota in
+ * billionths of a CPU, a CPU request as a weight (1024 for one CPU, Kubernetes' mapping),
+ * memory limit and swap equal (no swap on top), a memory request as a soft reservation.
+ * Docker refuses a CPU limit above the CPUs its engine has ("Range of CPUs is from 0.01 to N");
+ * such a limit cannot bind anyway, so it becomes the engine's CPU count, as in Kubernetes,
+ * where a quota above the node's CPUs simply never throttles.
+ */
+export function resourceOptions(resources: Resources, engineCpus?: number): Pick<Dockerode.HostConfig, 'Memory' | 'MemorySwap' | 'MemoryReservation' | 'NanoCpus' | 'CpuShares'> {
+  const { limits, requests } = resources;
+  const cpuLimit = limits.cpuMillis !== undefined && engineCpus !== undefined && engineCpus > 0 ? Math.min(limits.cpuMillis, engineCpus * 1000) : limits.cpuMillis;
+  return {
+    ...(limits.memoryBytes !== undefined ? { Memory: limits.memoryBytes, MemorySwap: limits.memoryBytes } : {}),
+    ...(requests.memoryBytes !== undefined ? { MemoryReservation: requests.memoryBytes } : {}),
+    ...(cpuLimit !== undefined ? { NanoCpus: cpuLimit * 1_000_000 } : {}),
+    ...(requests.cpuMillis !== undefined
+      ? { CpuShares: Math.min(MAX_CPU_SHARES, Math.max(MIN_CPU_SHARES, Math.round((requests.cpuMillis * 1024) / 1000))) }
+      : {}),
+  };
+}
+
 export function buildCreateOptions(
   instance: ContainerInstance,
   serial: SerialPassthrough,
-  context: { deviceId: string; networkMode: string; log: Logger },
+  context: { deviceId: string; networkMode: string; log: Logger; /** The engine's CPU count (`docker info` NCPU), when known. */ engineCpus?: number },
 ): Dockerode.ContainerCreateOptions {
   const { template } = instance;
-  const { limits, requests } = template.resources;
   const binds = template.volumes.map((v) => {
     const source = v.hostPath ?? volumeName(instance.workload, v.name);
     return `${source}:${v.mountPath}${v.readOnly ? ':ro' : ''}`;
@@ -92,11 +116,7 @@ export function buildCreateOptions(
       RestartPolicy: { Name: 'no' },
       NetworkMode: context.networkMode,
       ...(PortBindings !== undefined ? { PortBindings } : {}),
-      ...(limits.memory !== undefined ? { Memory: limits.memory, MemorySwap: limits.memory } : {}),
-      ...(requests.memory !== undefined ? { MemoryReservation: requests.memory } : {}),
-      ...(limits.cpu !== undefined ? { NanoCpus: limits.cpu * 1_000_000 } : {}),
-      // Docker's default weight is 1024 for one CPU, like Kubernetes' cpu.shares mapping.
-      ...(requests.cpu !== undefined ? { CpuShares: Math.max(2, Math.round((requests.cpu * 1024) / 1000)) } : {}),
+      ...resourceOptions(template.resources, context.engineCpus),
       Binds: [...binds, ...serial.binds],
       Devices: serial.devices,
       DeviceCgroupRules: serial.cgroupRules,

@@ -1,0 +1,74 @@
+import test from 'ava';
+import { CliError } from '../../../src/cli/errors.js';
+import { loadManifests } from '../../../src/cli/manifests.js';
+
+/** The problems `apply -f -` reports for `text`, one per line, without main's `error: ` prefix. */
+async function problems(text: string): Promise<string[]> {
+  const error = await loadManifests(['-'], () => Promise.resolve(text)).then(
+    () => undefined,
+    (err: unknown) => err,
+  );
+  if (!(error instanceof CliError)) return [];
+  return error.message.split('\nerror: ');
+}
+
+const head = ['apiVersion: edgepilot.io/v1', 'kind: Workload', 'metadata: { name: m }', 'spec:'];
+
+test('a field is reported at its own line, whether its value is a block map, a flow map or a sequence item', async (t) => {
+  const text = [
+    ...head, // 1-4
+    '  template:', // 5
+    '    runtime: container',
+    '    image: local/busybox:latest',
+    '    probes:',
+    '      liveness:', // 9: the probe with two kinds
+    '        exec: { command: ["true"] }',
+    '        tcp: { port: 80 }',
+    '    volumes:',
+    '      - { name: data, mountPath: /data }',
+    '      - name: logs', // 14
+    '        mountPath: relative', // 15
+    '    resources: { limits: { cpu: 500m, memory: 1.5 } }', // 16
+  ].join('\n');
+  t.deepEqual(await problems(text), [
+    '<stdin>:9: spec.template.probes.liveness: a probe needs exactly one of exec, http, tcp',
+    '<stdin>:15: spec.template.volumes.1.mountPath: Invalid string: must start with "/"',
+    '<stdin>:16: spec.template.resources.limits.memory: "1.5" is not a memory quantity (e.g. 64Mi, 1G); it must be a whole number of bytes',
+  ]);
+});
+
+test('a missing field is reported at the map that lacks it; an unknown one at its own line', async (t) => {
+  const text = [...head, '  template:', '    runtime: container', '    imagePullPolicy: Always'].join('\n');
+  t.deepEqual(await problems(text), ['<stdin>:5: spec.template.image: Invalid input: expected string, received undefined', '<stdin>:7: spec.template.imagePullPolicy: unknown field']);
+});
+
+test('every document of a stream is checked; syntax errors and schema errors are all listed', async (t) => {
+  const text = [
+    ...head,
+    '  replicas: 1.5', // 5
+    '  template: { runtime: container, image: a }',
+    '---',
+    'apiVersion: edgepilot.io/v1', // 8
+    'kind: Workload',
+    'metadata: { name: [broken }', // 10
+    '---',
+    'apiVersion: edgepilot.io/v1',
+    'kind: Job', // 13
+  ].join('\n');
+  const found = await problems(text);
+  t.is(found[0], '<stdin>:5: spec.replicas: 1.5 is not a whole number; use an integer 0–10000 or "all"');
+  t.regex(found[1] ?? '', /^<stdin>:10:\d+: YAML syntax error: /);
+  t.is(found.at(-1), '<stdin>:13: kind: "Job" is not supported (supported: Workload)');
+});
+
+test('a valid stream loads every document with its line', async (t) => {
+  const doc = (name: string) => ['apiVersion: edgepilot.io/v1', 'kind: Workload', `metadata: { name: ${name} }`, 'spec: { template: { runtime: container, image: a } }'].join('\n');
+  const loaded = await loadManifests(['-'], () => Promise.resolve(`${doc('a')}\n---\n${doc('b')}\n`));
+  t.deepEqual(
+    loaded.map((m) => [m.line, (m.value as { metadata: { name: string } }).metadata.name]),
+    [
+      [1, 'a'],
+      [6, 'b'],
+    ],
+  );
+});
