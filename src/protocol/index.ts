@@ -21,3 +21,4 @@ export * from './schemas/cli-config.js';
 export * from './schemas/workload-api.js';
 export * from './schemas/firmware.js';
 export * from './schemas/mcu.js';
+export * from './join-proof.js';

@@ -1,0 +1,49 @@
+import type { Logger } from '../../common/log.js';
+import type { Facts } from '../../protocol/index.js';
+import type { ConnectMqtt } from '../session/mqtt-connect.js';
+import type { DeviceKey } from './device-key.js';
+import { saveIdentity, type AgentIdentity } from './identity-file.js';
+import { joinFleet } from './join.js';
+
+export interface RejoinParams {
+  stateDir: string;
+  identity: AgentIdentity;
+  joinToken: string;
+  hardwareId: string;
+  key: DeviceKey;
+  agentVersion: string;
+  facts: () => Promise<Facts>;
+  connect: ConnectMqtt;
+  log: Logger;
+}
+
+/**
+ * After the broker refused our credentials: one join attempt proving the device key. The hub
+ * answers with the same device id and new credentials, which are kept durably before use. A
+ * different id (the device was deleted, so this is a new one) is not taken over silently: the
+ * technician restarts the agent for that, as the refusal message says.
+ */
+export async function rejoinWithKey(params: RejoinParams): Promise<string | undefined> {
+  const facts = await params.facts();
+  const granted = await joinFleet({
+    brokerUrl: params.identity.brokerUrl,
+    token: params.joinToken,
+    hardwareId: params.hardwareId,
+    key: params.key,
+    hostname: facts.hostname,
+    agentVersion: params.agentVersion,
+    facts,
+    connect: params.connect,
+    log: params.log,
+  });
+  if (granted.deviceId !== params.identity.deviceId) {
+    params.log.error(
+      `re-joining gave a new device id ${granted.deviceId} (this agent was ${params.identity.deviceId}, probably deleted on the hub); ` +
+        'restart the agent without its identity.json to run as the new device',
+    );
+    return undefined;
+  }
+  await saveIdentity(params.stateDir, { ...params.identity, password: granted.password, joinedAt: new Date().toISOString() });
+  params.log.info(`re-joined the fleet as ${granted.deviceId} with new credentials (device key proven)`);
+  return granted.password;
+}
