@@ -19,8 +19,8 @@ import { FactsReporter } from './facts/facts-reporter.js';
 import { loadOrCreateDeviceKey } from './identity/device-key.js';
 import { enroll } from './identity/enroll.js';
 import { readBootId, resolveHardwareId } from './identity/hardware-id.js';
-import { identityPath, loadIdentity } from './identity/identity-file.js';
-import { rejoinWithKey } from './identity/rejoin.js';
+import { loadIdentity } from './identity/identity-file.js';
+import { credentialsRefusedHint, rejoinWithKey } from './identity/rejoin.js';
 import { DeviceSession } from './session/device-session.js';
 import { LocalState } from './reconcile/local-state.js';
 import { kubernetesBackoff, type EventSink } from './reconcile/model.js';
@@ -87,10 +87,7 @@ export async function startAgent(config: AgentConfig, log: Logger = createLogger
     bootId,
     connect,
     log: log.child('mqtt'),
-    credentialsRefusedHint: config.joinToken
-      ? 'Started with a join token: re-joining by proving this board\'s device key.'
-      : `To join again: stop the agent, remove ${identityPath(config.stateDir)} and start it with --hub <url> --join-token <token> ` +
-        `(keep device-key.pem: it proves this is the same board).`,
+    credentialsRefusedHint: credentialsRefusedHint(config.stateDir, config.joinToken !== undefined),
     ...(config.joinToken
       ? {
           renewCredentials: () =>

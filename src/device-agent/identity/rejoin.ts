@@ -2,7 +2,8 @@ import type { Logger } from '../../common/log.js';
 import type { Facts } from '../../protocol/index.js';
 import type { ConnectMqtt } from '../session/mqtt-connect.js';
 import type { DeviceKey } from './device-key.js';
-import { saveIdentity, type AgentIdentity } from './identity-file.js';
+import { deviceKeyPath } from './device-key.js';
+import { identityPath, saveIdentity, type AgentIdentity } from './identity-file.js';
 import { joinFleet } from './join.js';
 
 export interface RejoinParams {
@@ -46,4 +47,13 @@ export async function rejoinWithKey(params: RejoinParams): Promise<string | unde
   await saveIdentity(params.stateDir, { ...params.identity, password: granted.password, joinedAt: new Date().toISOString() });
   params.log.info(`re-joined the fleet as ${granted.deviceId} with new credentials (device key proven)`);
   return granted.password;
+}
+
+/** What the technician reads each time the broker refuses this device's credentials. */
+export function credentialsRefusedHint(stateDir: string, withJoinToken: boolean): string {
+  if (withJoinToken) return 'Started with a join token: re-joining by proving this board\'s device key.';
+  return (
+    `To join again: stop the agent, remove ${identityPath(stateDir)} and start it with --hub <url> --join-token <token> ` +
+    `(keep ${deviceKeyPath(stateDir)}: it proves this is the same board).`
+  );
 }
