@@ -78,6 +78,7 @@ export async function startAgent(config: AgentConfig, log: Logger = createLogger
   }
 
   const joined = identity;
+  let movedToNewDevice = false;
   const session = new DeviceSession({
     brokerUrl: config.brokerUrl ?? identity.brokerUrl,
     deviceId: identity.deviceId,
@@ -90,8 +91,9 @@ export async function startAgent(config: AgentConfig, log: Logger = createLogger
     credentialsRefusedHint: credentialsRefusedHint(config.stateDir, config.joinToken !== undefined),
     ...(config.joinToken
       ? {
-          renewCredentials: () =>
-            rejoinWithKey({
+          renewCredentials: async () => {
+            if (movedToNewDevice) return undefined;
+            const password = await rejoinWithKey({
               stateDir: config.stateDir,
               identity: joined,
               joinToken: config.joinToken ?? '',
@@ -101,7 +103,10 @@ export async function startAgent(config: AgentConfig, log: Logger = createLogger
               facts: gatherFacts,
               connect,
               log,
-            }),
+            });
+            movedToNewDevice = password === undefined;
+            return password;
+          },
         }
       : {}),
   });

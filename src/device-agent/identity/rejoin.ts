@@ -21,8 +21,9 @@ export interface RejoinParams {
 /**
  * After the broker refused our credentials: one join attempt proving the device key. The hub
  * answers with the same device id and new credentials, which are kept durably before use. A
- * different id (the device was deleted, so this is a new one) is not taken over silently: the
- * technician restarts the agent for that, as the refusal message says.
+ * different id (the device was deleted, so this is a new one) is kept too, but this running
+ * agent is built around its old id: it says so and resolves undefined (the caller stops
+ * renewing, so a long-lived token is not spent on one new device per retry).
  */
 export async function rejoinWithKey(params: RejoinParams): Promise<string | undefined> {
   const facts = await params.facts();
@@ -38,9 +39,11 @@ export async function rejoinWithKey(params: RejoinParams): Promise<string | unde
     log: params.log,
   });
   if (granted.deviceId !== params.identity.deviceId) {
+    // The old device is gone (deleted on the hub): keep the new identity so a restart uses it.
+    await saveIdentity(params.stateDir, { ...params.identity, deviceId: granted.deviceId, password: granted.password, joinedAt: new Date().toISOString() });
     params.log.error(
-      `re-joining gave a new device id ${granted.deviceId} (this agent was ${params.identity.deviceId}, probably deleted on the hub); ` +
-        'restart the agent without its identity.json to run as the new device',
+      `re-joining gave a new device id ${granted.deviceId} (this agent ran as ${params.identity.deviceId}, probably deleted on the hub); ` +
+        'it is kept in the state folder: restart the agent to run as the new device',
     );
     return undefined;
   }
