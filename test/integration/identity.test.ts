@@ -16,6 +16,8 @@ import { JOIN_USERNAME, deviceDetailSchema, deviceViewSchema, joinClientId, join
 import { gatewayFacts } from '../support/facts-fixture.js';
 import { captureLog, registerTestDevice, startTestHub, type CapturedLog } from '../support/in-process-hub.js';
 import { makeTempDir } from '../support/paths.js';
+import { isolatedEnv } from '../support/fleet.js';
+import { runCli } from '../support/processes.js';
 import { waitFor } from '../support/wait.js';
 
 /** Issue 12, "Broken 3" and "Broken 4": a device's identity is its key, not its hardware id plus any join token. */
@@ -129,6 +131,8 @@ test.serial('a join token and a known hardware id without the device key are hel
   const enrollLog = captureLog('reflashed');
   const stateDir = join(ctx.dir, 'reflashed');
   await mkdir(stateDir);
+  const abort = new AbortController();
+  t.teardown(() => abort.abort(new Error('test over')));
   const waiting = enroll({
     stateDir,
     brokerUrl: ctx.hub.brokerUrl,
@@ -139,14 +143,19 @@ test.serial('a join token and a known hardware id without the device key are hel
     facts: async () => gatewayFacts({ hostname: 'intruder' }),
     connect: mqtt.connect,
     log: enrollLog.logger,
-    signal: new AbortController().signal,
+    signal: abort.signal,
     retry: { initialMs: 20, maxMs: 100 },
   });
   await waitFor('the held agent says it waits for approval, twice', () => enrollLog.lines.filter((l) => /waiting for approval.*edgepilot device approve/.test(l)).length >= 2);
   t.true(await credentialsWork(real.deviceId, proven.password), 'still held: the device keeps its credentials');
 
-  const approved = await api('POST', `/v1/devices/${real.deviceId}/approve`);
-  t.is(approved.status, 200);
+  const cli = (args: string[]) => runCli(args, { ...isolatedEnv(ctx.dir), EDGEPILOT_HUB: ctx.hub.apiUrl, EDGEPILOT_TOKEN: ctx.hub.createdAdminToken ?? '' });
+  const described = await cli(['describe', 'device', real.deviceId]);
+  t.regex(described.stdout, /Pending Re-join:\s+intruder with key SHA256:\S+ .*run: edgepilot device approve/);
+  t.regex((await cli(['get', 'devices'])).stdout, new RegExp(`${real.deviceId}\\s+\\w+,RejoinPending`));
+  const approved = await cli(['device', 'approve', real.deviceId]);
+  t.is(approved.code, 0, approved.stderr);
+  t.regex(approved.stdout, new RegExp(`device/${real.deviceId} approved key SHA256:\\S+ of intruder`));
   const identity = await waiting;
   t.is(identity.deviceId, real.deviceId, 'the approved key joins under the same id');
   t.true(await credentialsWork(real.deviceId, identity.password));
@@ -156,8 +165,10 @@ test.serial('a join token and a known hardware id without the device key are hel
   t.truthy(after.events.find((e) => e.reason === 'RejoinApproved'));
   // Now the old key is the unknown one.
   await t.throwsAsync(joinAs('victim-board-0001', stolen.token, real.key), { instanceOf: JoinRefusedError, message: /device approve/ });
-  t.is((await api('POST', `/v1/devices/${real.deviceId}/deny`)).status, 200);
-  t.is((await api('POST', `/v1/devices/${real.deviceId}/deny`)).status, 409, 'nothing left to decide');
+  t.is((await cli(['device', 'deny', real.deviceId])).code, 0);
+  const again = await cli(['device', 'deny', real.deviceId]);
+  t.not(again.code, 0, 'nothing left to decide');
+  t.regex(again.stderr, /has no held join to decide/);
 });
 
 async function sendJoin(nonce: string, token: string, payload: string): Promise<JoinResponse> {
