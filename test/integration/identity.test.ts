@@ -254,3 +254,24 @@ test.serial('an agent whose credentials are refused keeps retrying, says what to
   t.is(kept?.deviceId, registered.deviceId, 'the same id back');
   t.true(await credentialsWork(registered.deviceId, kept?.password ?? ''), 'the new credentials are kept durably');
 });
+
+test.serial('a proven re-join with another token applies that token\'s labels; with the same token the technician\'s labels stay', async (t) => {
+  const siteA = await ctx.hub.tokens.create({ ttlSeconds: 600, labels: { site: 'plant-a' }, description: 'a', maxUses: 5 });
+  const key = generateDeviceKey().key;
+  const rejoin = (token: string) =>
+    joinFleet({ brokerUrl: ctx.hub.brokerUrl, token, hardwareId: 'moved-board-0001', key, hostname: 'moved', agentVersion: 'test', facts: gatewayFacts({ hostname: 'moved' }), connect: mqtt.connect, log: ctx.log.logger });
+  const first = await rejoin(siteA.token);
+  t.is(first.labels['site'], 'plant-a');
+  const relabel = await fetch(`${ctx.hub.apiUrl}/v1/devices/${first.deviceId}/labels`, {
+    method: 'PATCH',
+    headers: { authorization: `Bearer ${ctx.hub.createdAdminToken ?? ''}`, 'content-type': 'application/json' },
+    body: JSON.stringify({ set: { site: 'plant-a-hall-2' }, remove: [] }),
+  });
+  t.is(relabel.status, 200);
+  t.is((await rejoin(siteA.token)).labels['site'], 'plant-a-hall-2', 'same token: the technician\'s label stays');
+  const siteB = await ctx.hub.tokens.create({ ttlSeconds: 600, labels: { site: 'plant-b' }, description: 'b', maxUses: 5 });
+  const moved = await rejoin(siteB.token);
+  t.is(moved.deviceId, first.deviceId);
+  t.is(moved.labels['site'], 'plant-b', 'another token: its labels are applied');
+  t.truthy((await device(first.deviceId)).events.find((e) => e.reason === 'Reregistered' && /token labels applied: site=plant-b/.test(e.message)));
+});
