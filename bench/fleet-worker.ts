@@ -2,6 +2,7 @@
 // (joinFleet, DeviceSession): `fork('fleet-worker.js')`, then one message with the job.
 import mqtt from 'mqtt';
 import { createLogger } from '../src/common/log.js';
+import { generateDeviceKey } from '../src/device-agent/identity/device-key.js';
 import { joinFleet } from '../src/device-agent/identity/join.js';
 import { DeviceSession } from '../src/device-agent/session/device-session.js';
 import { simulatedFacts } from './support/sim-facts.js';
@@ -33,9 +34,10 @@ async function simulateDevice(job: WorkerJob, index: number, counters: { registe
   const facts = simulatedFacts(index);
   // Real agents retry a failed join with backoff (identity/enroll.ts); so do simulated ones.
   let granted;
+  const { key } = generateDeviceKey();
   for (let attempt = 1; ; attempt++) {
     try {
-      granted = await joinFleet({ brokerUrl: job.brokerUrl, token: job.token, hardwareId: `sim-hardware-${index}`, hostname: facts.hostname, agentVersion: 'sim', facts, connect: mqtt.connect, log });
+      granted = await joinFleet({ brokerUrl: job.brokerUrl, token: job.token, hardwareId: `sim-hardware-${index}`, key, hostname: facts.hostname, agentVersion: 'sim', facts, connect: mqtt.connect, log });
       break;
     } catch (err) {
       if (attempt >= 5) throw err;

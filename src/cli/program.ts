@@ -25,6 +25,8 @@ import { firmwareListCommand } from './commands/firmware-list.js';
 import { firmwareTrustCommand } from './commands/firmware-trust.js';
 import { firmwareUntrustCommand } from './commands/firmware-untrust.js';
 import { firmwareKeysCommand } from './commands/firmware-keys.js';
+import { deviceApproveCommand } from './commands/device-approve.js';
+import { deviceDenyCommand } from './commands/device-deny.js';
 
 /** A verb that groups resource subcommands, like `kubectl get <resource>`. */
 function verb(name: string, description: string, resources: Command[]): Command {
@@ -47,6 +49,7 @@ export function technicianCommands(): Command[] {
     uncordonCommand(),
     drainCommand(),
     verb('label', 'Change labels of a resource', [labelDeviceCommand()]),
+    verb('device', 'Decide held re-joins of known boards (approve, deny)', [deviceApproveCommand(), deviceDenyCommand()]),
     verb('token', 'Manage join tokens for registering devices', [tokenCreateCommand(), tokenListCommand(), tokenRevokeCommand()]),
     verb('firmware', 'Sign, upload and list MCU firmware images', [
       firmwareKeygenCommand(),

@@ -76,7 +76,7 @@ export function agentCommand(): Command {
     .option('--join-token <token>', 'join token for the first start (env EDGEPILOT_JOIN_TOKEN)')
     .option('--broker <url>', 'MQTT broker URL (default: the one the hub advertises)')
     .option('--state-dir <dir>', 'where identity and desired state are kept (default: $XDG_DATA_HOME/edgepilot/agent)')
-    .option('--hardware-id <id>', 'stable board identity (default: /etc/machine-id)')
+    .option('--hardware-id <id>', 'stable board identity (default: derived from /etc/machine-id and the state folder)')
     .option('--facts-file <file>', 'JSON with facts that replace collected ones (simulation, tests)')
     .option('--keepalive <seconds>', 'MQTT keep-alive; the hub sees a dead link after 1.5x this', '30')
     .option('--facts-interval <seconds>', 'how often facts are checked for changes', '300')

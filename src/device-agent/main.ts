@@ -16,9 +16,11 @@ import { collectFacts, readFactsOverrides } from './facts/collect-facts.js';
 import { dockerSocketPath } from './facts/docker-probe.js';
 import { runHostProbe } from './facts/run-probe.js';
 import { FactsReporter } from './facts/facts-reporter.js';
+import { loadOrCreateDeviceKey } from './identity/device-key.js';
 import { enroll } from './identity/enroll.js';
 import { readBootId, resolveHardwareId } from './identity/hardware-id.js';
 import { loadIdentity } from './identity/identity-file.js';
+import { credentialsRefusedHint, rejoinWithKey } from './identity/rejoin.js';
 import { DeviceSession } from './session/device-session.js';
 import { LocalState } from './reconcile/local-state.js';
 import { kubernetesBackoff, type EventSink } from './reconcile/model.js';
@@ -45,7 +47,6 @@ export interface RunningAgent {
 export async function startAgent(config: AgentConfig, log: Logger = createLogger('agent', config.logLevel)): Promise<RunningAgent> {
   await ensureDir(config.stateDir);
   const abort = new AbortController();
-  const hardwareId = await resolveHardwareId(config.stateDir, config.hardwareId);
   const bootId = await readBootId();
   const overrides = config.factsFile ? await readFactsOverrides(config.factsFile) : {};
   const dockerSocket = dockerSocketPath();
@@ -56,6 +57,9 @@ export async function startAgent(config: AgentConfig, log: Logger = createLogger
   const connect = mqtt.connect;
 
   let identity = await loadIdentity(config.stateDir);
+  const key = await loadOrCreateDeviceKey(config.stateDir);
+  // An agent that joined before keeps the hardware id it joined with (stable across upgrades).
+  const hardwareId = config.hardwareId ?? identity?.hardwareId ?? (await resolveHardwareId(config.stateDir, undefined));
   if (!identity) {
     if (!config.joinToken) throw new Error(`no identity in ${config.stateDir}: start once with --hub <url> --join-token <token>`);
     identity = await enroll({
@@ -64,6 +68,7 @@ export async function startAgent(config: AgentConfig, log: Logger = createLogger
       ...(config.brokerUrl ? { brokerUrl: config.brokerUrl } : {}),
       joinToken: config.joinToken,
       hardwareId,
+      key,
       agentVersion: AGENT_AND_HUB_VERSION,
       facts: gatherFacts,
       connect,
@@ -72,6 +77,8 @@ export async function startAgent(config: AgentConfig, log: Logger = createLogger
     });
   }
 
+  const joined = identity;
+  let movedToNewDevice = false;
   const session = new DeviceSession({
     brokerUrl: config.brokerUrl ?? identity.brokerUrl,
     deviceId: identity.deviceId,
@@ -81,6 +88,27 @@ export async function startAgent(config: AgentConfig, log: Logger = createLogger
     bootId,
     connect,
     log: log.child('mqtt'),
+    credentialsRefusedHint: credentialsRefusedHint(config.stateDir, config.joinToken !== undefined),
+    ...(config.joinToken
+      ? {
+          renewCredentials: async () => {
+            if (movedToNewDevice) return undefined;
+            const password = await rejoinWithKey({
+              stateDir: config.stateDir,
+              identity: joined,
+              joinToken: config.joinToken ?? '',
+              hardwareId,
+              key,
+              agentVersion: AGENT_AND_HUB_VERSION,
+              facts: gatherFacts,
+              connect,
+              log,
+            });
+            movedToNewDevice = password === undefined;
+            return password;
+          },
+        }
+      : {}),
   });
   const initialFacts = await gatherFacts();
   const facts = new FactsReporter(initialFacts, session, gatherFacts, config.factsIntervalSeconds * 1000, log.child('facts'));

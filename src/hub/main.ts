@@ -11,6 +11,7 @@ import { AGENT_AND_HUB_VERSION } from '../common/version.js';
 import { loadOrCreateAdminToken } from './admin-token.js';
 import { registerBootstrapRoutes } from './api/routes/bootstrap.js';
 import { registerDeviceRoutes } from './api/routes/devices.js';
+import { registerDeviceApprovalRoutes } from './api/routes/device-approval.js';
 import { registerTokenRoutes } from './api/routes/tokens.js';
 import { registerStatsRoutes } from './api/routes/stats.js';
 import { createApiServer } from './api/server.js';
@@ -19,6 +20,7 @@ import { startEmbeddedBroker, type EmbeddedBroker } from './broker/embedded-brok
 import type { HubConfig } from './config.js';
 import { DeviceFeed } from './fleet/device-feed.js';
 import { DeviceObserver } from './fleet/device-observer.js';
+import { JoinNonces } from './fleet/join-nonces.js';
 import { registerDevice } from './fleet/registration.js';
 import { JoinTokens } from './fleet/tokens.js';
 import { HubLink } from './mqtt/hub-link.js';
@@ -59,6 +61,7 @@ export async function startHub(config: HubConfig, log: Logger = createLogger('hu
   const firmwareKeys = await TrustedKeys.open(join(config.dataDir, 'firmware', 'keys'), config.firmwareKeyFiles ?? []);
   const telemetry = new TelemetryFeed();
   const tokens = new JoinTokens(store.tokens, now);
+  const nonces = new JoinNonces(Date.now());
 
   let broker: EmbeddedBroker | undefined;
   const hubSecret = randomSecret(32);
@@ -105,7 +108,7 @@ export async function startHub(config: HubConfig, log: Logger = createLogger('hu
   const link = new HubLink(
     client,
     {
-      join: (_nonce, request) => registerDevice(request, { tokens, devices: store.devices, events: store.events, feed, now, log: log.child('join') }),
+      join: (nonce, request) => registerDevice(nonce, request, { tokens, devices: store.devices, events: store.events, feed, nonces, now, log: log.child('join') }),
       status: (id, status) => observer.onStatus(id, status),
       facts: (id, facts) => observer.onFacts(id, facts),
       event: (id, event) => observer.onEvent(id, event),
@@ -154,6 +157,7 @@ export async function startHub(config: HubConfig, log: Logger = createLogger('hu
       config.advertiseBroker ?? (broker ? `mqtt://${requestHost}:${broker.port}` : withoutCredentials(brokerUrl)),
   });
   registerDeviceRoutes(app, { devices: store.devices, events: store.events, feed, now });
+  registerDeviceApprovalRoutes(app, { devices: store.devices, events: store.events, feed, now });
   registerTokenRoutes(app, tokens);
   registerWorkloadOpsRoutes(app, { store, rpc });
   registerDeviceSchedulingRoutes(app, { devices: store.devices, events: store.events, feed, now, replan: () => desiredState.reconcile() });

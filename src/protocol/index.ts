@@ -22,3 +22,4 @@ export * from './schemas/workload-api.js';
 export * from './schemas/firmware.js';
 export * from './schemas/mcu.js';
 export * from './schedule/index.js';
+export * from './join-proof.js';

@@ -2,6 +2,7 @@ import { join } from 'node:path';
 import mqtt from 'mqtt';
 import { createLogger, type Logger } from '../../src/common/log.js';
 import { startHub, type RunningHub } from '../../src/hub/main.js';
+import { generateDeviceKey, type DeviceKey } from '../../src/device-agent/identity/device-key.js';
 import { joinFleet } from '../../src/device-agent/identity/join.js';
 import { gatewayFacts } from './facts-fixture.js';
 
@@ -34,18 +35,25 @@ export async function startTestHub(dataRoot: string, log: Logger, externalBroker
   );
 }
 
-/** Registers a device through the real join flow; returns its credentials. */
-export async function registerTestDevice(hub: RunningHub, hardwareId: string, log: Logger): Promise<{ deviceId: string; password: string }> {
-  const token = await hub.tokens.create({ ttlSeconds: 600, labels: {}, maxUses: 1, description: 'test' });
+/** Registers a device through the real join flow (with a fresh device key); returns its credentials and key. */
+export async function registerTestDevice(
+  hub: RunningHub,
+  hardwareId: string,
+  log: Logger,
+  options: { key?: DeviceKey; labels?: Record<string, string> } = {},
+): Promise<{ deviceId: string; password: string; key: DeviceKey }> {
+  const token = await hub.tokens.create({ ttlSeconds: 600, labels: options.labels ?? {}, maxUses: 1, description: 'test' });
+  const key = options.key ?? generateDeviceKey().key;
   const granted = await joinFleet({
     brokerUrl: hub.brokerUrl,
     token: token.token,
     hardwareId,
+    key,
     hostname: `host-${hardwareId}`,
     agentVersion: 'test',
     facts: gatewayFacts({ hostname: `host-${hardwareId}` }),
     connect: mqtt.connect,
     log,
   });
-  return { deviceId: granted.deviceId, password: granted.password };
+  return { deviceId: granted.deviceId, password: granted.password, key };
 }

@@ -22,6 +22,15 @@ function describeDevice(d: DeviceDetail): string {
     ['Last Seen', d.lastSeen ? `${d.lastSeen} (${formatAge(d.lastSeen)} ago)` : '<never>'],
     ['Registered', `${d.registeredAt} (${formatAge(d.registeredAt)} ago)`],
   ];
+  const held = d.pendingRejoin;
+  if (held) {
+    entries.push([
+      'Pending Re-join',
+      held.approved
+        ? `key ${held.keyFingerprint} of ${held.hostname} approved; joins at its next attempt`
+        : `${held.hostname} with key ${held.keyFingerprint} (token ${held.tokenId}, ${formatAge(held.requestedAt)} ago); run: edgepilot device approve ${d.id}`,
+    ]);
+  }
   if (f) {
     entries.push([
       'System',

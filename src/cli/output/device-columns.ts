@@ -4,7 +4,8 @@ import { formatAge, formatBytes, formatLabels } from './human.js';
 
 function statusText(d: DeviceView): string {
   const state = d.state === 'online' ? 'Online' : d.state === 'offline' ? 'Offline' : 'Unknown';
-  return d.unschedulable ? `${state},SchedulingDisabled` : state;
+  const held = d.pendingRejoin && !d.pendingRejoin.approved ? ',RejoinPending' : '';
+  return `${state}${d.unschedulable ? ',SchedulingDisabled' : ''}${held}`;
 }
 
 export const deviceColumns: Columns<DeviceView> = {

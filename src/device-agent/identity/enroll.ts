@@ -2,8 +2,9 @@ import type { Logger } from '../../common/log.js';
 import type { Facts } from '../../protocol/index.js';
 import type { ConnectMqtt } from '../session/mqtt-connect.js';
 import { fetchBootstrap } from './bootstrap.js';
+import type { DeviceKey } from './device-key.js';
 import { saveIdentity, type AgentIdentity } from './identity-file.js';
-import { JoinRefusedError, joinFleet } from './join.js';
+import { JoinRefusedError, isRetriableRefusal, joinFleet } from './join.js';
 
 export interface EnrollParams {
   stateDir: string;
@@ -11,26 +12,33 @@ export interface EnrollParams {
   brokerUrl?: string;
   joinToken: string;
   hardwareId: string;
+  key: DeviceKey;
   agentVersion: string;
   facts: () => Promise<Facts>;
   connect: ConnectMqtt;
   log: Logger;
   signal: AbortSignal;
+  /** Retry delays: first and cap (a held join waits for a technician; default 1 s doubling to 60 s). */
+  retry?: { initialMs: number; maxMs: number };
 }
 
+/** The abort listener goes when the timer fires: a board waiting hours for approval must not pile them up. */
 const sleep = (ms: number, signal: AbortSignal): Promise<void> =>
   new Promise((resolve, reject) => {
-    const timer = setTimeout(resolve, ms);
-    signal.addEventListener('abort', () => (clearTimeout(timer), reject(signal.reason as Error)), { once: true });
+    const onAbort = (): void => (clearTimeout(timer), reject(signal.reason as Error));
+    const timer = setTimeout(() => (signal.removeEventListener('abort', onAbort), resolve()), ms);
+    signal.addEventListener('abort', onAbort, { once: true });
   });
 
 /**
  * Joins the fleet and keeps the identity durably. A board installed before the hub is up
- * keeps trying (capped backoff); a refusal (expired token …) ends it with the hub's reason.
+ * keeps trying (capped backoff), and so does one whose join the hub holds for approval; a
+ * refusal only an operator can fix (expired token …) ends it with the hub's reason.
  */
 export async function enroll(params: EnrollParams): Promise<AgentIdentity> {
   const { log } = params;
-  let delay = 1000;
+  const retry = params.retry ?? { initialMs: 1000, maxMs: 60_000 };
+  let delay = retry.initialMs;
   for (;;) {
     try {
       const brokerUrl = params.brokerUrl ?? (await fetchBootstrap(requireHub(params.hubUrl))).brokerUrl;
@@ -39,6 +47,7 @@ export async function enroll(params: EnrollParams): Promise<AgentIdentity> {
         brokerUrl,
         token: params.joinToken,
         hardwareId: params.hardwareId,
+        key: params.key,
         hostname: facts.hostname,
         agentVersion: params.agentVersion,
         facts,
@@ -57,15 +66,20 @@ export async function enroll(params: EnrollParams): Promise<AgentIdentity> {
       log.info(`joined the fleet as ${granted.deviceId}${granted.reregistered ? ' (known board, same id)' : ''}`);
       return identity;
     } catch (err) {
-      if (err instanceof JoinRefusedError || params.signal.aborted) throw err;
-      log.warn(`joining failed, retrying in ${Math.round(delay / 1000)} s: ${(err as Error).message}`);
+      if (params.signal.aborted) throw err;
+      const wait = `${Math.round(delay / 100) / 10} s`;
+      if (isRetriableRefusal(err)) {
+        const what = err.code === 'approval-required' ? 'waiting for approval' : 'join refused';
+        log.warn(`${what}, asking again in ${wait}: ${err.message}`);
+      } else if (err instanceof JoinRefusedError) throw err;
+      else log.warn(`joining failed, retrying in ${wait}: ${(err as Error).message}`);
       await sleep(delay, params.signal);
-      delay = Math.min(delay * 2, 30_000);
+      delay = Math.min(delay * 2, retry.maxMs);
     }
   }
 }
 
 function requireHub(hubUrl: string | undefined): string {
-  if (!hubUrl) throw new JoinRefusedError('to join, pass --hub <url> (or --broker <url>)');
+  if (!hubUrl) throw new JoinRefusedError('to join, pass --hub <url> (or --broker <url>)', 'no-hub');
   return hubUrl;
 }

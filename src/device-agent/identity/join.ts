@@ -5,12 +5,16 @@ import {
   decodePayload,
   joinClientId,
   joinResponseSchema,
+  joinTokenId,
   payloadLimits,
   topics,
   type Facts,
+  type JoinRefusalReason,
+  type JoinRequest,
   type JoinResponse,
 } from '../../protocol/index.js';
 import { isAuthRefusal, type ConnectMqtt } from '../session/mqtt-connect.js';
+import type { DeviceKey } from './device-key.js';
 
 export interface JoinParams {
   brokerUrl: string;
@@ -19,13 +23,45 @@ export interface JoinParams {
   hostname: string;
   agentVersion: string;
   facts: Facts;
+  /** Proves the device's identity; the hub stores its public half at the first join. */
+  key: DeviceKey;
   connect: ConnectMqtt;
   log: Logger;
   timeoutMs?: number;
+  /** Milliseconds since the epoch, for the signed timestamp. */
+  now?: () => number;
 }
 
-/** A refusal the agent cannot fix by retrying: the operator has to act (new token, etc.). */
-export class JoinRefusedError extends Error {}
+/** The hub refused the join; `code` says why (the protocol's refusal reasons, or `no-hub`/`token-refused`). */
+export class JoinRefusedError extends Error {
+  constructor(
+    message: string,
+    readonly code: JoinRefusalReason | 'no-hub' | 'token-refused',
+  ) {
+    super(message);
+  }
+}
+
+/** Refusals that go away without a new token: an approval, a correct clock, a fresh nonce. */
+export function isRetriableRefusal(err: unknown): err is JoinRefusedError {
+  return err instanceof JoinRefusedError && (err.code === 'approval-required' || err.code === 'stale-request' || err.code === 'replayed-request');
+}
+
+/** A signed join request for one nonce (exported for tests that replay it). */
+export function signedJoinRequest(nonce: string, params: Omit<JoinParams, 'brokerUrl' | 'connect' | 'log'>): JoinRequest {
+  const timestamp = (params.now ?? Date.now)();
+  const signature = params.key.sign({ nonce, hardwareId: params.hardwareId, tokenId: joinTokenId(params.token), timestamp });
+  return {
+    token: params.token,
+    hardwareId: params.hardwareId,
+    hostname: params.hostname,
+    agentVersion: params.agentVersion,
+    facts: params.facts,
+    publicKey: params.key.publicKey,
+    timestamp,
+    signature,
+  };
+}
 
 /**
  * One join attempt: connect as a join session bound to a fresh nonce, publish the request on
@@ -50,7 +86,7 @@ export async function joinFleet(params: JoinParams): Promise<Extract<JoinRespons
     });
   } catch (err) {
     client.end(true);
-    if (isAuthRefusal(err)) throw new JoinRefusedError('the hub refused the join token (not issued by this hub, or mistyped)');
+    if (isAuthRefusal(err)) throw new JoinRefusedError('the hub refused the join token (not issued by this hub, or mistyped)', 'token-refused');
     throw err;
   }
   try {
@@ -65,10 +101,9 @@ export async function joinFleet(params: JoinParams): Promise<Extract<JoinRespons
     });
     const granted = await client.subscribeAsync(topics.joinResponse(nonce), { qos: 1 });
     if (granted[0]?.qos === 128) throw new Error('broker refused the join response subscription');
-    const request = { token: params.token, hardwareId: params.hardwareId, hostname: params.hostname, agentVersion: params.agentVersion, facts: params.facts };
-    await client.publishAsync(topics.joinRequest(nonce), JSON.stringify(request), { qos: 1 });
+    await client.publishAsync(topics.joinRequest(nonce), JSON.stringify(signedJoinRequest(nonce, params)), { qos: 1 });
     const answer = await response;
-    if (!answer.ok) throw new JoinRefusedError(answer.message);
+    if (!answer.ok) throw new JoinRefusedError(answer.message, answer.reason);
     return answer;
   } finally {
     await client.endAsync().catch(() => undefined);

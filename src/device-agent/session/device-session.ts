@@ -3,7 +3,7 @@ import { EventEmitter } from 'node:events';
 import type { MqttClient } from 'mqtt';
 import type { Logger } from '../../common/log.js';
 import { topics, type DeviceEvent, type DeviceStatus, type RpcResponse } from '../../protocol/index.js';
-import { isAuthRefusal, type ConnectMqtt } from './mqtt-connect.js';
+import { isAuthRefusal, isConnackRefusal, type ConnectMqtt } from './mqtt-connect.js';
 
 export interface DeviceSessionOptions {
   brokerUrl: string;
@@ -14,6 +14,15 @@ export interface DeviceSessionOptions {
   bootId: string;
   connect: ConnectMqtt;
   log: Logger;
+  /** Said each time the broker refuses our credentials: what the technician should do. */
+  credentialsRefusedHint?: string;
+  /**
+   * Asked after a refusal before trying again: may obtain new credentials (a re-join proving the
+   * device key). Resolves to the new password, or undefined to try the old one again.
+   */
+  renewCredentials?: () => Promise<string | undefined>;
+  /** Delays between attempts after the broker refused the connection (default 5 s doubling to 5 min). */
+  refusedRetry?: { initialMs: number; maxMs: number };
 }
 
 type Channel = 'facts' | 'reported' | 'metrics';
@@ -35,9 +44,13 @@ export class DeviceSession extends EventEmitter<{
   private sessionId = '';
   private readonly pendingEvents: DeviceEvent[] = [];
   private authFailures = 0;
+  private refusedDelayMs: number;
+  private retryTimer: NodeJS.Timeout | undefined;
+  private stopped = false;
 
-  constructor(private readonly options: DeviceSessionOptions) {
+  constructor(private options: DeviceSessionOptions) {
     super();
+    this.refusedDelayMs = options.refusedRetry?.initialMs ?? 5000;
   }
 
   get connected(): boolean {
@@ -67,6 +80,7 @@ export class DeviceSession extends EventEmitter<{
     this.client = client;
     client.on('connect', () => {
       this.authFailures = 0;
+      this.refusedDelayMs = options.refusedRetry?.initialMs ?? 5000;
       void this.onConnect();
     });
     client.on('close', () => this.emit('disconnected'));
@@ -78,11 +92,44 @@ export class DeviceSession extends EventEmitter<{
     client.on('error', (err) => {
       if (isAuthRefusal(err)) {
         this.authFailures += 1;
-        options.log.error(`broker refused device ${options.deviceId}'s credentials (${err.message})`);
-        if (this.authFailures >= 3) this.emit('credentialsRefused');
+        const delay = this.refusedDelayMs;
+        options.log.error(
+          `the hub no longer accepts this device's credentials (device ${options.deviceId}, ${err.message}); ` +
+            `it was deleted or re-registered elsewhere. ${options.credentialsRefusedHint ?? ''} Trying again in ${Math.round(delay / 100) / 10} s.`.replace(/ {2,}/g, ' '),
+        );
+        this.emit('credentialsRefused');
+        this.retryAfterRefusal(client, delay, true);
+      } else if (isConnackRefusal(err)) {
+        // mqtt.js does not reconnect after any CONNACK refusal (reconnectSuppressed); we do, with backoff.
+        options.log.warn(`broker refused the connection (${err.message}); trying again in ${Math.round(this.refusedDelayMs / 1000)} s`);
+        this.retryAfterRefusal(client, this.refusedDelayMs, false);
       } else options.log.debug(`mqtt: ${err.message}`);
     });
     client.on('message', (topic, payload) => this.emit('message', topic, payload));
+  }
+
+  /** Never silent, never given up: the hub may be fixed (device approved, store restored) at any time. */
+  private retryAfterRefusal(client: MqttClient, delayMs: number, credentials: boolean): void {
+    if (this.stopped || this.retryTimer) return;
+    const max = this.options.refusedRetry?.maxMs ?? 300_000;
+    this.refusedDelayMs = Math.min(delayMs * 2, max);
+    this.retryTimer = setTimeout(() => {
+      this.retryTimer = undefined;
+      void (async () => {
+        if (credentials && this.options.renewCredentials) {
+          try {
+            const renewed = await this.options.renewCredentials();
+            if (renewed !== undefined) {
+              this.options.password = renewed;
+              client.options.password = renewed;
+            }
+          } catch (err) {
+            this.options.log.warn(`getting new credentials failed: ${(err as Error).message}`);
+          }
+        }
+        if (!this.stopped) client.reconnect();
+      })();
+    }, delayMs);
   }
 
   private statusPayload(state: DeviceStatus['state'], reason: DeviceStatus['reason']): string {
@@ -148,6 +195,9 @@ export class DeviceSession extends EventEmitter<{
 
   /** Graceful stop: say "offline (shutdown)" ourselves, then disconnect so the will is not sent. */
   async stop(): Promise<void> {
+    this.stopped = true;
+    clearTimeout(this.retryTimer);
+    this.retryTimer = undefined;
     const client = this.client;
     if (!client) return;
     if (client.connected) {

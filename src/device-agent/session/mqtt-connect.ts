@@ -8,3 +8,12 @@ export function isAuthRefusal(err: unknown): boolean {
   const code = (err as { code?: unknown }).code;
   return code === 4 || code === 5 || code === 134 || code === 135;
 }
+
+/**
+ * A broker's refusal (a numeric reason code; socket errors carry string codes like ECONNREFUSED).
+ * After a CONNACK refusal mqtt.js does not reconnect by itself.
+ */
+export function isConnackRefusal(err: unknown): boolean {
+  const code = (err as { code?: unknown }).code;
+  return typeof code === 'number' && code > 0;
+}

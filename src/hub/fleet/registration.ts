@@ -1,11 +1,14 @@
 import { eventSubjects } from '../store/records.js';
 import { hashSecret, randomAlnum, randomSecret } from '../../common/ids.js';
 import type { Logger } from '../../common/log.js';
-import type { JoinRequest, JoinResponse } from '../../protocol/index.js';
-import type { DeviceRecord } from '../store/records.js';
+import { joinTokenId, type JoinRequest, type JoinResponse, type Labels } from '../../protocol/index.js';
+import type { DeviceRecord, TokenRecord } from '../store/records.js';
 import type { DeviceRepository, EventRepository } from '../store/repository.js';
 import type { DeviceFeed } from './device-feed.js';
 import { derivedLabels } from './derived-labels.js';
+import { approveCommand, decideJoin } from './join-decision.js';
+import type { JoinNonces } from './join-nonces.js';
+import { joinSignatureValid, keyFingerprint } from './join-proof-check.js';
 import type { JoinTokens } from './tokens.js';
 
 /** Lowercase, dash-separated, short: device ids appear in topics, tables and shell commands. */
@@ -24,6 +27,7 @@ export interface RegistrationDeps {
   devices: DeviceRepository;
   events: EventRepository;
   feed: DeviceFeed;
+  nonces: JoinNonces;
   now: () => Date;
   log: Logger;
 }
@@ -31,45 +35,112 @@ export interface RegistrationDeps {
 /**
  * Turns a join request into a device identity. The response is sent only after the device is
  * durably stored, so a device never holds credentials that a crashed hub has forgotten.
+ * Nothing is consumed or changed for a refused or held request: no token use, no credentials.
  */
-export async function registerDevice(request: JoinRequest, deps: RegistrationDeps): Promise<JoinResponse> {
-  const consumed = await deps.tokens.consume(request.token);
-  if (!consumed.ok) {
-    deps.log.warn(`join refused for ${request.hostname} (${request.hardwareId}): ${consumed.message}`);
-    return { ok: false, reason: consumed.reason, message: consumed.message };
+export async function registerDevice(nonce: string, request: JoinRequest, deps: RegistrationDeps): Promise<JoinResponse> {
+  const refuse = (reason: Extract<JoinResponse, { ok: false }>['reason'], message: string): JoinResponse => {
+    deps.log.warn(`join refused for ${request.hostname} (${request.hardwareId}): ${message}`);
+    return { ok: false, reason, message };
+  };
+  const checked = await deps.tokens.check(request.token);
+  if (!checked.ok) return refuse(checked.reason, checked.message);
+  const now = deps.now();
+  const tokenId = joinTokenId(request.token);
+  const existing = await deps.devices.findByHardwareId(request.hardwareId);
+  const decision = decideJoin({
+    signatureValid: joinSignatureValid(nonce, request),
+    nonce: deps.nonces.claim(nonce, request.timestamp, now.getTime()),
+    existing,
+    request: { publicKey: request.publicKey, hostname: request.hostname, hardwareId: request.hardwareId, tokenId, timestamp: request.timestamp },
+    now,
+  });
+  switch (decision.kind) {
+    case 'refuse':
+      return refuse(decision.reason, decision.message);
+    case 'hold': {
+      if (existing && decision.record) {
+        await deps.devices.update(existing.id, (d) => void (d.pendingRejoin = decision.pending), 'sync');
+        await deps.events.append(eventSubjects.device(existing.id), {
+          time: now.toISOString(),
+          type: 'Warning',
+          reason: 'RejoinPending',
+          message:
+            `${request.hostname} asked to join as this device (hardware id ${request.hardwareId}) with unknown key ` +
+            `${keyFingerprint(request.publicKey)} and token ${tokenId}; credentials unchanged. If this board was reflashed, run: ${approveCommand(existing.id)}`,
+        });
+        deps.feed.changed(existing.id, 'MODIFIED', 'registration');
+      }
+      return refuse('approval-required', decision.message);
+    }
+    default: {
+      const consumed = await deps.tokens.consume(request.token);
+      if (!consumed.ok) return refuse(consumed.reason, consumed.message);
+      return existing ? rejoin(existing, request, consumed.record, decision.kind === 'rejoin-approved', deps) : register(request, consumed.record, deps);
+    }
   }
+}
+
+async function register(request: JoinRequest, token: TokenRecord, deps: RegistrationDeps): Promise<JoinResponse> {
   const now = deps.now().toISOString();
   const password = randomSecret(32);
-  const existing = await deps.devices.findByHardwareId(request.hardwareId);
-  let device: DeviceRecord;
-  if (existing) {
-    // The same board again (reflashed SD card, wiped state folder): same id, fresh credentials.
-    device = { ...existing, hostname: request.hostname, credentialHash: hashSecret(password), facts: request.facts };
-    device.labels = { ...device.labels, ...derivedLabels(request.facts) };
-  } else {
-    device = {
-      id: await freeDeviceId(request.hostname, deps.devices),
-      hardwareId: request.hardwareId,
-      hostname: request.hostname,
-      labels: { ...consumed.record.labels, ...derivedLabels(request.facts) },
-      taints: [],
-      unschedulable: false,
-      credentialHash: hashSecret(password),
-      registeredAt: now,
-      joinedWithToken: consumed.record.id,
-      facts: request.facts,
-    };
-  }
+  const device: DeviceRecord = {
+    id: await freeDeviceId(request.hostname, deps.devices),
+    hardwareId: request.hardwareId,
+    hostname: request.hostname,
+    labels: { ...token.labels, ...derivedLabels(request.facts) },
+    taints: [],
+    unschedulable: false,
+    credentialHash: hashSecret(password),
+    registeredAt: now,
+    joinedWithToken: token.id,
+    facts: request.facts,
+    publicKey: request.publicKey,
+  };
   await deps.devices.put(device, 'sync');
   await deps.events.append(eventSubjects.device(device.id), {
     time: now,
     type: 'Normal',
-    reason: existing ? 'Reregistered' : 'Registered',
-    message: `${existing ? 'registered again' : 'registered'} with join token ${consumed.record.id} (agent ${request.agentVersion})`,
+    reason: 'Registered',
+    message: `registered with join token ${token.id}, key ${keyFingerprint(request.publicKey)} (agent ${request.agentVersion})`,
   });
-  deps.feed.changed(device.id, existing ? 'MODIFIED' : 'ADDED', 'registration');
-  deps.log.info(`device ${device.id} ${existing ? 're-registered' : 'registered'} (${request.hostname}, ${request.facts.arch})`);
-  return { ok: true, deviceId: device.id, password, labels: device.labels, reregistered: existing !== undefined };
+  deps.feed.changed(device.id, 'ADDED', 'registration');
+  deps.log.info(`device ${device.id} registered (${request.hostname}, ${request.facts.arch})`);
+  return { ok: true, deviceId: device.id, password, labels: device.labels, reregistered: false };
+}
+
+/**
+ * The same board again, proven by its key (or a key an administrator approved): same id, fresh
+ * credentials. A different token than the last join's applies its labels (the board was moved
+ * and joined with the new site's token); the same token leaves labels as the technician set them.
+ */
+async function rejoin(existing: DeviceRecord, request: JoinRequest, token: TokenRecord, approved: boolean, deps: RegistrationDeps): Promise<JoinResponse> {
+  const now = deps.now().toISOString();
+  const password = randomSecret(32);
+  const tokenLabels: Labels = token.id === existing.joinedWithToken ? {} : token.labels;
+  const device: DeviceRecord = {
+    ...existing,
+    hostname: request.hostname,
+    credentialHash: hashSecret(password),
+    facts: request.facts,
+    labels: { ...existing.labels, ...tokenLabels, ...derivedLabels(request.facts) },
+    joinedWithToken: token.id,
+    publicKey: request.publicKey,
+  };
+  delete device.pendingRejoin;
+  // The store write is the rotation: the broker checks the hash in the store, so the old password stops working here.
+  await deps.devices.put(device, 'sync');
+  const applied = Object.entries(tokenLabels).map(([k, v]) => `${k}=${v}`);
+  await deps.events.append(eventSubjects.device(device.id), {
+    time: now,
+    type: 'Normal',
+    reason: approved ? 'RejoinApproved' : 'Reregistered',
+    message:
+      `${approved ? `joined with the approved key ${keyFingerprint(request.publicKey)}` : 'registered again, device key proven'} ` +
+      `with join token ${token.id}${applied.length > 0 ? `; token labels applied: ${applied.join(' ')}` : ''} (agent ${request.agentVersion})`,
+  });
+  deps.feed.changed(device.id, 'MODIFIED', 'registration');
+  deps.log.info(`device ${device.id} re-registered (${request.hostname}${approved ? ', approved key' : ''})`);
+  return { ok: true, deviceId: device.id, password, labels: device.labels, reregistered: true };
 }
 
 async function freeDeviceId(hostname: string, devices: DeviceRepository): Promise<string> {

@@ -18,6 +18,19 @@ export interface DeviceRecord {
   status?: DeviceStatus;
   lastSeen?: string;
   facts?: Facts;
+  /** The device's Ed25519 public key (SPKI DER, base64), stored at the first join; a re-join must be signed with it. */
+  publicKey?: string;
+  /** A join for this board with another key, held until `edgepilot device approve` (or deny). */
+  pendingRejoin?: PendingRejoin;
+}
+
+/** A held re-join: who asked, with which key and token; approved ones join at their next attempt. */
+export interface PendingRejoin {
+  publicKey: string;
+  hostname: string;
+  tokenId: string;
+  requestedAt: string;
+  approvedAt?: string;
 }
 
 export interface TokenRecord {

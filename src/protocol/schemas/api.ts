@@ -21,6 +21,10 @@ export const deviceViewSchema = z.object({
   agentVersion: z.string().optional(),
   bootId: z.string().optional(),
   facts: factsSchema.optional(),
+  /** A join for this board with an unknown key, held for `edgepilot device approve`. */
+  pendingRejoin: z
+    .object({ keyFingerprint: z.string(), hostname: z.string(), tokenId: z.string(), requestedAt: isoTimeSchema, approved: z.boolean() })
+    .optional(),
 });
 export type DeviceView = z.infer<typeof deviceViewSchema>;
 

@@ -24,7 +24,8 @@ test('unknown fields are refused (strict objects), so typos do not pass silently
 });
 
 test('a well-formed join request is accepted and a malformed token is not', (t) => {
-  const request = { token: 'abc123.' + 'x'.repeat(32), hardwareId: 'machine-id:0123456789', hostname: 'h', agentVersion: '0.1.0', facts: gatewayFacts() };
+  const proof = { publicKey: `MCowBQYDK2VwAyEA${'A'.repeat(43)}=`, timestamp: 1_764_000_000_000, signature: `${'s'.repeat(86)}==` };
+  const request = { token: 'abc123.' + 'x'.repeat(32), hardwareId: 'machine-id:0123456789', hostname: 'h', agentVersion: '0.1.0', facts: gatewayFacts(), ...proof };
   t.true(validate(joinRequestSchema, request).ok);
   const bad = validate(joinRequestSchema, { ...request, token: 'nope' });
   t.false(bad.ok);
