@@ -21,3 +21,8 @@ export * from './schemas/cli-config.js';
 export * from './schemas/workload-api.js';
 export * from './schemas/firmware.js';
 export * from './schemas/mcu.js';
+export * from './semver.js';
+export * from './canonical-json.js';
+export * from './schemas/release.js';
+export * from './schemas/rollout.js';
+export * from './schemas/rollout-state.js';
