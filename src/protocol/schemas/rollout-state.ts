@@ -59,7 +59,7 @@ export const waveStatusSchema = z.strictObject({
   state: waveStateSchema,
   startedAt: isoTimeSchema.optional(),
   finishedAt: isoTimeSchema.optional(),
-  /** Last time a device of the wave changed state: the progress deadline counts from here. */
+  /** Last forward progress (an assignment, a verdict, a first deferral): the progress deadline counts from here. */
   progressAt: isoTimeSchema.optional(),
   reason: z.string().max(500).optional(),
 });

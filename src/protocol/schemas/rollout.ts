@@ -66,13 +66,16 @@ export const waveSpecSchema = z
     checks: gateChecksSchema.optional(),
     /** At most this many devices of the wave installing at once (their service may be interrupted). */
     maxUnavailable: countOrPercentSchema.default('25%'),
-    /** Devices that may be installing beyond maxUnavailable while others still soak unproven. */
+    /**
+     * How far the wave may run ahead of proven devices: at most maxUnavailable + maxSurge devices
+     * installing or soaking at once. 0: the next device starts only when one is judged.
+     */
     maxSurge: countOrPercentSchema.default(0),
     /** A device is healthy after running the release this long with nothing restarting (soak). */
     minHealthySeconds: z.number().int().min(0).max(7 * 86_400).default(60),
     /** A device not healthy this long after its install began has failed. */
     healthyDeadlineSeconds: z.number().int().min(1).max(7 * 86_400).default(600),
-    /** The wave fails when no device of it changed state for this long (waiting for a window that will open excepted). */
+    /** The wave fails when for this long no device of it was assigned, judged or first deferred (devices waiting for a window that will open excepted). */
     progressDeadlineSeconds: z.number().int().min(1).max(30 * 86_400).default(1800),
     success: successThresholdSchema.default({ minPercent: 100, minReported: 0 }),
     failure: failureThresholdSchema.default({ minReported: 1 }),
@@ -90,6 +93,10 @@ export const waveSpecSchema = z
         ctx.addIssue({ code: 'custom', path: [], message: 'a wave needs exactly one of count, percent, selector, canary, gate' });
       }
       if (w.checks !== undefined) ctx.addIssue({ code: 'custom', path: ['checks'], message: 'checks belong to a gate wave (gate: hil)' });
+    }
+    const zero = (v: CountOrPercent): boolean => v === 0 || v === '0%';
+    if (zero(w.maxUnavailable)) {
+      ctx.addIssue({ code: 'custom', path: ['maxUnavailable'], message: 'must allow at least one device (with 0 no device of the wave could ever install)' });
     }
     if (w.healthyDeadlineSeconds <= w.minHealthySeconds) {
       ctx.addIssue({

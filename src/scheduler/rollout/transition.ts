@@ -78,7 +78,11 @@ export class Draft {
     this.events.push({ time: this.at, type, reason, message: message.slice(0, 2000), object: { kind: 'Rollout', name: this.state.name } });
   }
 
-  /** Moves a device to a state; records the wave's progress. */
+  /**
+   * Moves a device to a state. Forward progress of its wave (what the progress deadline waits
+   * for) is an assignment, a verdict, or a first deferral; a device flapping between offline and
+   * back is not progress, so it cannot hold a wave open forever.
+   */
   setDevice(id: string, patch: Partial<RolloutDevice> & Pick<RolloutDevice, 'state'>): void {
     const current = this.status.devices[id];
     if (current === undefined) return;
@@ -87,8 +91,10 @@ export class Draft {
     // Stored state is canonical: no keys holding undefined (JSON would drop them anyway).
     for (const key of Object.keys(next) as (keyof RolloutDevice)[]) if (next[key] === undefined) delete next[key];
     this.status.devices[id] = next;
+    const progress =
+      patch.assignedAt !== undefined || patch.state === 'healthy' || patch.state === 'failed' || (patch.state === 'deferred' && current.assignedAt === undefined);
     const wave = this.status.waves[current.wave];
-    if (wave?.state === 'active') wave.progressAt = this.at;
+    if (progress && wave?.state === 'active') wave.progressAt = this.at;
   }
 
   waveName(index: number): string {
