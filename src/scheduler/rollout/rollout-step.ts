@@ -3,6 +3,7 @@ import type { RolloutState } from '../../protocol/index.js';
 import { applyCommand, checkCommand } from './step-commands.js';
 import { membershipTransition, observeTransition } from './step-devices.js';
 import { assignTransition, judgeTransition, startWave } from './step-waves.js';
+import { waveCounts } from './thresholds.js';
 import type { StepInput, StepResult } from './transition.js';
 import { Draft, commit, ms, observationMap } from './transition.js';
 
@@ -74,7 +75,10 @@ export function nextCheckAt(rollout: RolloutState, input: StepInput, now: number
   const ws = status.waves[status.currentWave];
   const wave = spec.waves[status.currentWave];
   if (status.phase === 'progressing' && ws?.state === 'active' && wave !== undefined) {
-    times.push(ms(ws.progressAt ?? ws.startedAt ?? rollout.createdAt) + wave.progressDeadlineSeconds * 1000);
+    // Not while every unsettled device waits for a window: the deadline is held then (judge).
+    const c = waveCounts(status.devices, status.currentWave);
+    const unsettled = c.pending + c.waitingWindow + c.inFlight;
+    if (!(unsettled > 0 && c.waitingWindow === unsettled)) times.push(ms(ws.progressAt ?? ws.startedAt ?? rollout.createdAt) + wave.progressDeadlineSeconds * 1000);
   }
   return times.length === 0 ? null : Math.max(now, Math.min(...times));
 }

@@ -70,7 +70,7 @@ export function observeTransition(draft: Draft): boolean {
       });
       switch (verdict.kind) {
         case 'offline':
-          draft.setDevice(id, { state: 'deferred', reason: `went offline while ${d.state}`, verifyingSince: undefined });
+          draft.setDevice(id, { state: 'deferred', deferral: 'offline', reason: `went offline while ${d.state}`, verifyingSince: undefined });
           deferred.push(id);
           break;
         case 'failed':
@@ -92,15 +92,15 @@ export function observeTransition(draft: Draft): boolean {
       }
       changed = true;
     } else if (d.state === 'waiting-window' && !online) {
-      draft.setDevice(id, { state: 'deferred', reason: 'offline while waiting for its window' });
+      draft.setDevice(id, { state: 'deferred', deferral: 'offline', reason: 'offline while waiting for its window' });
       deferred.push(id);
       changed = true;
-    } else if (d.state === 'deferred' && online && active) {
+    } else if (d.state === 'deferred' && online && active && windowWillOpen(draft, id, d)) {
       // Back while the rollout is active: it gets the release (an assigned one converges from its
       // retained desired state and is judged afresh). A halted rollout gives it nothing.
       if (d.assignedAt !== undefined) {
-        draft.setDevice(id, { state: 'updating', reason: 'back online', updateStartedAt: draft.at, verifyingSince: undefined });
-      } else draft.setDevice(id, { state: 'pending', reason: 'back online' });
+        draft.setDevice(id, { state: 'updating', reason: 'back online', deferral: undefined, updateStartedAt: draft.at, verifyingSince: undefined });
+      } else draft.setDevice(id, { state: 'pending', reason: d.deferral === 'no-window' ? 'a maintenance window will open' : 'back online', deferral: undefined });
       returned.push(id);
       changed = true;
     }
@@ -109,4 +109,11 @@ export function observeTransition(draft: Draft): boolean {
   if (deferred.length > 0) draft.event('Normal', 'DevicesDeferred', `deferred (offline; not counted against thresholds): ${deferred.join(', ')}`);
   if (returned.length > 0) draft.event('Normal', 'DevicesReturned', `back online, continuing: ${returned.join(', ')}`);
   return changed;
+}
+
+/** A device deferred for want of a window comes back only once its windows say one will open. */
+function windowWillOpen(draft: Draft, id: string, d: RolloutDevice): boolean {
+  if (d.deferral !== 'no-window') return true;
+  const w = draft.input.window(id, draft.now);
+  return w.open || w.nextOpen !== null;
 }

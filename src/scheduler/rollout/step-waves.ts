@@ -189,14 +189,14 @@ export function assignTransition(draft: Draft): boolean {
   for (const [id, d] of candidates) {
     const o = observed.get(id);
     if (o === undefined || !o.online) {
-      draft.setDevice(id, { state: 'deferred', reason: 'offline when its turn came' });
+      draft.setDevice(id, { state: 'deferred', deferral: 'offline', reason: 'offline when its turn came' });
       deferred.push(id);
       continue;
     }
     const win = draft.input.window(id, now);
     if (!win.open) {
       if (win.nextOpen === null) {
-        draft.setDevice(id, { state: 'deferred', reason: 'no maintenance window will open for it' });
+        draft.setDevice(id, { state: 'deferred', deferral: 'no-window', reason: 'no maintenance window will open for it' });
         deferred.push(id);
       } else if (d.state === 'pending') {
         draft.setDevice(id, { state: 'waiting-window', reason: `its maintenance window opens at ${iso(win.nextOpen)}` });
