@@ -79,7 +79,8 @@ export const releaseSpecSchema = z
       }
       // The release's own firmware must meet its own constraints, or no device could run it.
       const own = spec.firmware.find((fw) => fw.mcuModel === c.requiresFirmware.mcuModel);
-      if (own && !satisfiesRange(own.version, c.requiresFirmware.versionRange)) {
+      const range = c.requiresFirmware.versionRange;
+      if (own && parseVersionRange(range).ok && !satisfiesRange(own.version, range)) {
         ctx.addIssue({
           code: 'custom',
           path: ['compatibility', i, 'requiresFirmware', 'versionRange'],

@@ -44,5 +44,6 @@ export function ownershipRefusal(conflicts: readonly OwnershipConflict[]): strin
     const shown = ids.slice(0, 3).join(', ');
     return `rollout ${owner} owns ${ids.length} of its devices (${shown}${ids.length > 3 ? `, and ${ids.length - 3} more` : ''})`;
   });
-  return `refused: ${parts.join('; ')}; wait for it to finish, or abort it first`;
+  const it = byOwner.size > 1 ? 'them' : 'it';
+  return `refused: ${parts.join('; ')}; wait for ${it} to finish, or abort ${it} first`;
 }
