@@ -1,4 +1,5 @@
 import test from 'ava';
+import type { RolloutCommand } from '../../../../src/protocol/index.js';
 import { rolloutStateSchema } from '../../../../src/protocol/index.js';
 import { step } from '../../../../src/scheduler/index.js';
 import type { Driver } from './fixtures.js';
@@ -188,4 +189,54 @@ test('a late joiner is placed in the running wave and updated; a pending device 
   t.is(driver.state.status.phase, 'completed');
   t.is(fleet.get('gw-e').installs, 1);
   t.is(fleet.get('gw-d').installs, 0);
+});
+
+test('pacing: at most maxUnavailable installing, at most maxUnavailable + maxSurge installing or soaking', (t) => {
+  const fleet = new Fleet(['a', 'b', 'c', 'd', 'e'].map((id) => simDevice(id, { site: 'plant-3' })));
+  const driver: Driver = { state: newRollout(spec({ waves: [{ percent: 100, maxUnavailable: 1, maxSurge: 2, ...soak }] }), fleet), results: [] };
+  const assigns = settle(driver, fleet, t0).flatMap((r) => r.actions.filter((a) => a.type === 'assign-release').map((a) => a.deviceIds));
+  t.deepEqual(assigns, [['a'], ['b'], ['c']], 'one at a time, each once the previous one runs; then the surge is used up');
+  t.deepEqual(states(driver.state), { a: 'verifying', b: 'verifying', c: 'verifying', d: 'pending', e: 'pending' });
+  settle(driver, fleet, t0 + sec(30));
+  t.is(fleet.get('e').installs, 1);
+});
+
+test('a wave with no devices succeeds at once, and the next wave starts in that same transition', (t) => {
+  const fleet = twoSites();
+  const driver: Driver = { state: newRollout(spec({ selector: { matchLabels: { app: 'tilt' } }, waves: [{ count: 0 }, { percent: 100, maxUnavailable: '100%', minHealthySeconds: 0 }] }), fleet), results: [] };
+  const started = step(driver.state, input(fleet), t0);
+  t.is(started.transition, 'start');
+  const r = step(started.next, input(fleet), t0);
+  t.is(r.transition, 'judge');
+  t.deepEqual(r.next.status.waves.map((w) => [w.state, w.reason]), [['succeeded', 'no devices in this wave'], ['active', undefined]]);
+  driver.state = r.next;
+  settle(driver, fleet, t0);
+  t.is(driver.state.status.phase, 'completed');
+});
+
+test('too few reports pause the wave as inconclusive; promote accepts it and moves on', (t) => {
+  const fleet = twoSites();
+  fleet.get('gw-a').online = false;
+  fleet.get('gw-b').online = false;
+  const s = spec({ selector: { matchLabels: { app: 'tilt' } }, waves: [{ selector: { matchLabels: { site: 'plant-3' } }, success: { minReported: 1 }, ...soak }, { percent: 100, ...soak }] });
+  const driver: Driver = { state: newRollout(s, fleet), results: [] };
+  settle(driver, fleet, t0);
+  t.is(driver.state.status.pause?.kind, 'inconclusive');
+  t.regex(driver.state.status.pause?.reason ?? '', /0 healthy, 0 failed, 2 deferred: only 0 reported, success.minReported is 1/);
+  const p = step(driver.state, input(fleet, { command: { type: 'promote' } }), t0 + sec(1));
+  t.is(p.next.status.waves[0]?.state, 'succeeded');
+  t.is(p.next.status.currentWave, 1);
+});
+
+test('refused commands write nothing and say why in one line', (t) => {
+  const fleet = twoSites();
+  const state = newRollout(threeWaves, fleet);
+  const refused = (command: RolloutCommand) => step(state, input(fleet, { command }), t0).refused?.message;
+  t.is(refused({ type: 'resume' }), 'rollout tilt-2 is scheduled, not paused');
+  t.is(refused({ type: 'promote' }), 'rollout tilt-2 is not waiting for promotion (scheduled)');
+  const paused = step(state, input(fleet, { command: { type: 'pause' } }), t0).next;
+  t.is(step(paused, input(fleet, { command: { type: 'pause' } }), t0).refused?.message, 'rollout tilt-2 is paused already');
+  t.is(step(paused, input(fleet, { command: { type: 'promote' } }), t0).refused?.message, 'rollout tilt-2 is not waiting for promotion (paused by an operator: use resume)');
+  t.is(step(paused, input(fleet), t0 + sec(3600)).transition, null, 'paused before the start: nothing starts');
+  t.is(step(paused, input(fleet, { command: { type: 'resume' } }), t0).next.status.phase, 'scheduled');
 });
