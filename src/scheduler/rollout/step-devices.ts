@@ -5,7 +5,7 @@ import { gateChecksSchema } from '../../protocol/index.js';
 import { deviceHealth } from './device-health.js';
 import { hardwareClassKey, inTarget, placeLateJoiner } from './plan-waves.js';
 import type { Draft } from './transition.js';
-import { ms, observationMap } from './transition.js';
+import { ms } from './transition.js';
 
 const defaultGateChecks = gateChecksSchema.parse({});
 
@@ -13,26 +13,29 @@ const defaultGateChecks = gateChecksSchema.parse({});
 export function membershipTransition(draft: Draft): boolean {
   const { status, spec } = draft;
   if (!['scheduled', 'progressing', 'paused'].includes(status.phase)) return false;
-  const observed = observationMap(draft.input);
-  const canaryWave = spec.waves.findIndex((w) => w.canary !== undefined);
-  const covered = new Set<string>();
-  for (const [id, d] of Object.entries(status.devices)) {
-    const o = observed.get(id);
-    if (d.wave === canaryWave && o) covered.add(hardwareClassKey(o.hardware));
-  }
+  const observed = draft.observed;
+  const newcomers = draft.input.devices.filter((o) => status.devices[o.id] === undefined && inTarget(spec, o));
   const joined: string[] = [];
-  for (const o of [...draft.input.devices].sort((a, b) => (a.id < b.id ? -1 : 1))) {
-    if (o.id in status.devices || !inTarget(spec, o)) continue;
-    const wave = placeLateJoiner(spec, status, o, covered);
-    if (wave === canaryWave) covered.add(hardwareClassKey(o.hardware));
-    status.devices[o.id] = { wave, state: 'pending', since: draft.at, late: true };
-    joined.push(`${o.id} → ${draft.waveName(wave)}`);
+  if (newcomers.length > 0) {
+    const canaryWave = spec.waves.findIndex((w) => w.canary !== undefined);
+    const covered = new Set<string>();
+    for (const id in status.devices) {
+      const o = observed.get(id);
+      if (status.devices[id]?.wave === canaryWave && o) covered.add(hardwareClassKey(o.hardware));
+    }
+    for (const o of newcomers.sort((a, b) => (a.id < b.id ? -1 : 1))) {
+      const wave = placeLateJoiner(spec, status, o, covered);
+      if (wave === canaryWave) covered.add(hardwareClassKey(o.hardware));
+      status.devices[o.id] = { wave, state: 'pending', since: draft.at, late: true };
+      joined.push(`${o.id} → ${draft.waveName(wave)}`);
+    }
   }
   const left: string[] = [];
-  for (const [id, d] of Object.entries(status.devices)) {
+  for (const id in status.devices) {
+    const d = status.devices[id] as RolloutDevice;
+    if (d.state !== 'pending' && d.state !== 'waiting-window') continue;
     const o = observed.get(id);
-    const unassigned = d.state === 'pending' || d.state === 'waiting-window';
-    if (o && unassigned && spec.waves[d.wave]?.gate === undefined && !inTarget(spec, o)) {
+    if (o && spec.waves[d.wave]?.gate === undefined && !inTarget(spec, o)) {
       delete status.devices[id];
       left.push(id);
     }
@@ -45,7 +48,7 @@ export function membershipTransition(draft: Draft): boolean {
 /** Health verdicts, offline devices deferred, deferred devices that came back. */
 export function observeTransition(draft: Draft): boolean {
   const { status, spec, now } = draft;
-  const observed = observationMap(draft.input);
+  const observed = draft.observed;
   const active = status.phase === 'progressing' || status.phase === 'completed';
   const healthy: string[] = [];
   const deferred: string[] = [];

@@ -4,7 +4,7 @@ import type { GateVerdict, PauseKind, RolloutAction, RolloutDevice } from '../..
 import { formatReleaseRef } from '../../protocol/index.js';
 import { judgeGate, judgeWave, resolveCountOrPercent, waveCounts } from './thresholds.js';
 import type { Draft } from './transition.js';
-import { groupIds, iso, ms, observationMap } from './transition.js';
+import { groupIds, iso, ms } from './transition.js';
 
 export const hasGateWave = (draft: Draft): boolean => draft.spec.waves[0]?.gate !== undefined;
 
@@ -177,7 +177,7 @@ export function judgeTransition(draft: Draft): boolean {
 export function assignTransition(draft: Draft): boolean {
   const { status, spec, now } = draft;
   if (status.phase !== 'progressing' && status.phase !== 'completed') return false;
-  const observed = observationMap(draft.input);
+  const observed = draft.observed;
   const candidates = Object.entries(status.devices)
     .filter(([, d]) => (d.state === 'pending' || d.state === 'waiting-window') && d.wave <= status.currentWave)
     .filter(([, d]) => status.waves[d.wave]?.state === 'active' || (spec.waves[d.wave]?.gate === undefined && status.waves[d.wave]?.state !== 'pending' && status.waves[d.wave]?.state !== 'skipped'))

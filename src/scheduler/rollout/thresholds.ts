@@ -17,7 +17,8 @@ export interface WaveCounts {
 
 export function waveCounts(devices: Readonly<Record<string, RolloutDevice>>, wave: number): WaveCounts {
   const c = { total: 0, pending: 0, waitingWindow: 0, inFlight: 0, updating: 0, healthy: 0, failed: 0, deferred: 0, rolledBack: 0 };
-  for (const d of Object.values(devices)) {
+  for (const id in devices) {
+    const d = devices[id] as RolloutDevice;
     if (d.wave !== wave) continue;
     c.total += 1;
     switch (d.state) {

@@ -42,8 +42,17 @@ interface World {
   assigned: Map<string, number>;
 }
 
+/** Frozen deeply: a step that edited the state it was given would throw here. */
+function deepFreeze<T>(value: T): T {
+  if (value !== null && typeof value === 'object' && !Object.isFrozen(value)) {
+    Object.freeze(value);
+    for (const v of Object.values(value)) deepFreeze(v);
+  }
+  return value;
+}
+
 function write(w: World, r: StepResult): void {
-  w.persisted = r.next;
+  w.persisted = deepFreeze(r.next);
   for (const a of r.actions) if (a.type === 'assign-release') for (const id of a.deviceIds) w.assigned.set(id, (w.assigned.get(id) ?? 0) + 1);
   // What was written reads back as itself.
   const stored = JSON.parse(JSON.stringify(r.next)) as unknown;
