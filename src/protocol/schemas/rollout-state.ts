@@ -47,8 +47,11 @@ export const rolloutDeviceSchema = z.strictObject({
   previousRelease: releaseRefSchema.nullable().optional(),
   /** When the current install attempt began (the assignment, or its return from deferred). */
   updateStartedAt: isoTimeSchema.optional(),
-  /** Why a deferred device is deferred: it went offline (back when it returns), or no window will open (back when one will). */
-  deferral: z.enum(['offline', 'no-window']).optional(),
+  /**
+   * Why a deferred device is deferred, and so what brings it back: `offline` (it returns),
+   * `no-window` (a window will open), `incompatible` (its MCU firmware meets the release's constraints).
+   */
+  deferral: z.enum(['offline', 'no-window', 'incompatible']).optional(),
   /** When everything was first seen running and ready in this attempt (the soak's start). */
   verifyingSince: isoTimeSchema.optional(),
 });

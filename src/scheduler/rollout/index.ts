@@ -38,5 +38,6 @@ export type { StepInput, StepResult } from './transition.js';
 export { step, step as stepRollout, nextCheckAt } from './rollout-step.js';
 export type { CreateRolloutInput } from './create.js';
 export { createRollout } from './create.js';
+export { compatibilityProblems } from './compatibility.js';
 export type { OwnershipConflict } from './ownership.js';
 export { ownedDevices, ownershipConflicts, ownershipRefusal } from './ownership.js';

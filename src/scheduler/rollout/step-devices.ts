@@ -2,12 +2,14 @@
 // reports say about it (health verdicts, going offline, coming back).
 import type { RolloutDevice } from '../../protocol/index.js';
 import { gateChecksSchema } from '../../protocol/index.js';
+import { compatibilityProblems } from './compatibility.js';
 import { deviceHealth } from './device-health.js';
 import { hardwareClassKey, inTarget, placeLateJoiner } from './plan-waves.js';
 import type { Draft } from './transition.js';
 import { ms } from './transition.js';
 
 const defaultGateChecks = gateChecksSchema.parse({});
+const returnReason = { offline: 'back online', 'no-window': 'a maintenance window will open', incompatible: 'now compatible' } as const;
 
 /** Devices that joined the target since the last write get a wave; pending ones that left it go. */
 export function membershipTransition(draft: Draft): boolean {
@@ -98,12 +100,12 @@ export function observeTransition(draft: Draft): boolean {
       draft.setDevice(id, { state: 'deferred', deferral: 'offline', reason: 'offline while waiting for its window' });
       deferred.push(id);
       changed = true;
-    } else if (d.state === 'deferred' && online && active && windowWillOpen(draft, id, d)) {
+    } else if (d.state === 'deferred' && online && active && deferralOver(draft, id, d)) {
       // Back while the rollout is active: it gets the release (an assigned one converges from its
       // retained desired state and is judged afresh). A halted rollout gives it nothing.
       if (d.assignedAt !== undefined) {
         draft.setDevice(id, { state: 'updating', reason: 'back online', deferral: undefined, updateStartedAt: draft.at, verifyingSince: undefined });
-      } else draft.setDevice(id, { state: 'pending', reason: d.deferral === 'no-window' ? 'a maintenance window will open' : 'back online', deferral: undefined });
+      } else draft.setDevice(id, { state: 'pending', reason: returnReason[d.deferral ?? 'offline'], deferral: undefined });
       returned.push(id);
       changed = true;
     }
@@ -114,9 +116,15 @@ export function observeTransition(draft: Draft): boolean {
   return changed;
 }
 
-/** A device deferred for want of a window comes back only once its windows say one will open. */
-function windowWillOpen(draft: Draft, id: string, d: RolloutDevice): boolean {
-  if (d.deferral !== 'no-window') return true;
-  const w = draft.input.window(id, draft.now);
-  return w.open || w.nextOpen !== null;
+/** A device deferred for a reason other than being offline comes back once that reason is gone. */
+function deferralOver(draft: Draft, id: string, d: RolloutDevice): boolean {
+  if (d.deferral === 'no-window') {
+    const w = draft.input.window(id, draft.now);
+    return w.open || w.nextOpen !== null;
+  }
+  if (d.deferral === 'incompatible') {
+    const o = draft.observed.get(id);
+    return o !== undefined && compatibilityProblems(draft.input.release, o.hardware).length === 0;
+  }
+  return true;
 }

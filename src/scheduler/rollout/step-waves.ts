@@ -2,6 +2,7 @@
 // to the devices whose turn it is (paced, inside their windows).
 import type { GateVerdict, PauseKind, RolloutAction, RolloutDevice } from '../../protocol/index.js';
 import { formatReleaseRef } from '../../protocol/index.js';
+import { compatibilityProblems } from './compatibility.js';
 import { judgeGate, judgeWave, resolveCountOrPercent, waveCounts } from './thresholds.js';
 import type { Draft } from './transition.js';
 import { groupIds, iso, ms } from './transition.js';
@@ -172,7 +173,7 @@ export function judgeTransition(draft: Draft): boolean {
 /**
  * Hands out the release: devices of the current wave as pacing allows (updating ≤ maxUnavailable,
  * updating + verifying ≤ maxUnavailable + maxSurge); devices of finished waves (returned or late)
- * at once. Offline → deferred; window closed → waiting-window (downloads may start).
+ * at once. Offline or incompatible → deferred; window closed → waiting-window (downloads may start).
  */
 export function assignTransition(draft: Draft): boolean {
   const { status, spec, now } = draft;
@@ -190,6 +191,12 @@ export function assignTransition(draft: Draft): boolean {
     const o = observed.get(id);
     if (o === undefined || !o.online) {
       draft.setDevice(id, { state: 'deferred', deferral: 'offline', reason: 'offline when its turn came' });
+      deferred.push(id);
+      continue;
+    }
+    const problems = compatibilityProblems(draft.input.release, o.hardware);
+    if (problems.length > 0) {
+      draft.setDevice(id, { state: 'deferred', deferral: 'incompatible', reason: `incompatible: ${problems.join('; ')}` });
       deferred.push(id);
       continue;
     }

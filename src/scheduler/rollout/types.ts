@@ -68,6 +68,8 @@ export interface ReleaseContent {
   readonly digest: string;
   readonly workloads: readonly string[];
   readonly firmware: readonly { readonly mcuModel: string; readonly version: string }[];
+  /** Firmware a workload needs on MCUs the release does not flash itself. */
+  readonly compatibility: readonly { readonly workload: string; readonly mcuModel: string; readonly versionRange: string }[];
 }
 
 export function releaseContent(release: ReleaseManifest, digest: string): ReleaseContent {
@@ -76,5 +78,8 @@ export function releaseContent(release: ReleaseManifest, digest: string): Releas
     digest,
     workloads: Object.keys(release.spec.workloads).sort(),
     firmware: release.spec.firmware.map((f) => ({ mcuModel: f.mcuModel, version: f.version })),
+    compatibility: release.spec.compatibility
+      .filter((c) => !release.spec.firmware.some((f) => f.mcuModel === c.requiresFirmware.mcuModel))
+      .map((c) => ({ workload: c.workload, ...c.requiresFirmware })),
   };
 }
