@@ -6,7 +6,7 @@ import { compatibilityProblems } from './compatibility.js';
 import { deviceHealth } from './device-health.js';
 import { hardwareClassKey, inTarget, placeLateJoiner } from './plan-waves.js';
 import type { Draft } from './transition.js';
-import { ms } from './transition.js';
+import { listIds, ms } from './transition.js';
 
 const defaultGateChecks = gateChecksSchema.parse({});
 const returnReason = { offline: 'back online', 'no-window': 'a maintenance window will open', incompatible: 'now compatible' } as const;
@@ -42,8 +42,8 @@ export function membershipTransition(draft: Draft): boolean {
       left.push(id);
     }
   }
-  if (joined.length > 0) draft.event('Normal', 'DevicesJoined', `joined the target: ${joined.join(', ')}`);
-  if (left.length > 0) draft.event('Normal', 'DevicesLeft', `left the target before their turn: ${left.sort().join(', ')}`);
+  if (joined.length > 0) draft.event('Normal', 'DevicesJoined', `joined the target: ${listIds(joined)}`);
+  if (left.length > 0) draft.event('Normal', 'DevicesLeft', `left the target before their turn: ${listIds(left.sort())}`);
   return joined.length + left.length > 0;
 }
 
@@ -110,9 +110,9 @@ export function observeTransition(draft: Draft): boolean {
       changed = true;
     }
   }
-  if (healthy.length > 0) draft.event('Normal', 'DevicesHealthy', `healthy: ${healthy.join(', ')}`);
-  if (deferred.length > 0) draft.event('Normal', 'DevicesDeferred', `deferred (offline; not counted against thresholds): ${deferred.join(', ')}`);
-  if (returned.length > 0) draft.event('Normal', 'DevicesReturned', `back online, continuing: ${returned.join(', ')}`);
+  if (healthy.length > 0) draft.event('Normal', 'DevicesHealthy', `healthy: ${listIds(healthy)}`);
+  if (deferred.length > 0) draft.event('Normal', 'DevicesDeferred', `deferred (offline; not counted against thresholds): ${listIds(deferred)}`);
+  if (returned.length > 0) draft.event('Normal', 'DevicesReturned', `back, continuing: ${listIds(returned)}`);
   return changed;
 }
 

@@ -5,7 +5,7 @@ import { formatReleaseRef } from '../../protocol/index.js';
 import { compatibilityProblems } from './compatibility.js';
 import { judgeGate, judgeWave, resolveCountOrPercent, waveCounts } from './thresholds.js';
 import type { Draft } from './transition.js';
-import { groupIds, iso, ms } from './transition.js';
+import { groupIds, iso, listIds, ms } from './transition.js';
 
 export const hasGateWave = (draft: Draft): boolean => draft.spec.waves[0]?.gate !== undefined;
 
@@ -187,6 +187,7 @@ export function assignTransition(draft: Draft): boolean {
   const assigned: string[] = [];
   const waiting: (readonly [string, number])[] = [];
   const deferred: string[] = [];
+  let reopened = 0;
   for (const [id, d] of candidates) {
     const o = observed.get(id);
     if (o === undefined || !o.online) {
@@ -221,7 +222,14 @@ export function assignTransition(draft: Draft): boolean {
         slot = { updating: c.updating, inFlight: c.inFlight, maxUnavailable, maxInFlight: maxUnavailable + resolveCountOrPercent(wave.maxSurge, c.total) };
         slots.set(d.wave, slot);
       }
-      if (slot.updating >= slot.maxUnavailable || slot.inFlight >= slot.maxInFlight) continue;
+      if (slot.updating >= slot.maxUnavailable || slot.inFlight >= slot.maxInFlight) {
+        // Its window is open now: it waits for a slot, not for the window.
+        if (d.state === 'waiting-window') {
+          draft.setDevice(id, { state: 'pending', reason: 'its window is open; waiting for a slot (maxUnavailable)' });
+          reopened += 1;
+        }
+        continue;
+      }
       slot.updating += 1;
       slot.inFlight += 1;
     }
@@ -231,13 +239,13 @@ export function assignTransition(draft: Draft): boolean {
   if (assigned.length > 0) {
     assigned.sort();
     draft.actions.push({ type: 'assign-release', deviceIds: assigned, release: spec.release });
-    draft.event('Normal', 'DevicesAssigned', `${formatReleaseRef(spec.release)} assigned to ${assigned.join(', ')}`);
+    draft.event('Normal', 'DevicesAssigned', `${formatReleaseRef(spec.release)} assigned to ${listIds(assigned)}`);
   }
   for (const g of groupIds(waiting, (t) => String(t).padStart(16, '0'))) {
     const action: RolloutAction = { type: 'await-window', deviceIds: g.ids, release: spec.release, nextOpen: iso(g.key) };
     draft.actions.push(action);
-    draft.event('Normal', 'WindowClosed', `${g.ids.join(', ')}: maintenance window closed; installs wait until ${iso(g.key)}`);
+    draft.event('Normal', 'WindowClosed', `${listIds(g.ids)}: maintenance window closed; installs wait until ${iso(g.key)}`);
   }
-  if (deferred.length > 0) draft.event('Normal', 'DevicesDeferred', `deferred (not counted against thresholds): ${deferred.sort().join(', ')}`);
-  return assigned.length + waiting.length + deferred.length > 0;
+  if (deferred.length > 0) draft.event('Normal', 'DevicesDeferred', `deferred (not counted against thresholds): ${listIds(deferred.sort())}`);
+  return assigned.length + waiting.length + deferred.length + reopened > 0;
 }

@@ -42,6 +42,9 @@ export interface StepResult {
 }
 
 export const iso = (ms: number): string => new Date(ms).toISOString();
+
+/** Device ids for an event: the first 20, then how many more (a wave may hold thousands). */
+export const listIds = (ids: readonly string[]): string => (ids.length <= 20 ? ids.join(', ') : `${ids.slice(0, 20).join(', ')} and ${ids.length - 20} more`);
 export const ms = (time: string): number => Date.parse(time);
 
 export class Draft {

@@ -4,8 +4,8 @@ import test from 'ava';
 import fc from 'fast-check';
 import type { RolloutState } from '../../../../src/protocol/index.js';
 import { canonicalJson, rolloutStateSchema } from '../../../../src/protocol/index.js';
-import type { StepResult } from '../../../../src/scheduler/index.js';
-import { createRollout, step } from '../../../../src/scheduler/index.js';
+import type { StepResult, WindowLookup } from '../../../../src/scheduler/index.js';
+import { alwaysOpen, createRollout, step } from '../../../../src/scheduler/index.js';
 import { Fleet, hw, input, sec, simDevice, spec, t0, v2 } from './fixtures.js';
 
 type Op =
@@ -34,8 +34,16 @@ const waveArb = fc.oneof(
   fc.tuple(timing, fc.constantFrom('north', 'south')).map(([t, zone]) => ({ ...t, selector: { matchLabels: { zone } } })),
 );
 
+/** Windows that close one minute in three, a different minute per device. */
+const rotatingWindows: WindowLookup = (id, now) => {
+  const minute = Math.floor(now / 60_000);
+  const closed = (Number(id.replace(/\D/g, '')) + minute) % 3 === 0;
+  return closed ? { open: false, nextOpen: (minute + 1) * 60_000 } : { open: true, nextOpen: null };
+};
+
 interface World {
   fleet: Fleet;
+  window: WindowLookup;
   persisted: RolloutState;
   now: number;
   /** assign-release actions per device, over the transitions that were written. */
@@ -60,8 +68,8 @@ function write(w: World, r: StepResult): void {
 }
 
 function once(w: World): StepResult {
-  const r = step(w.persisted, input(w.fleet), w.now);
-  const again = step(w.persisted, input(w.fleet), w.now);
+  const r = step(w.persisted, input(w.fleet, { window: w.window }), w.now);
+  const again = step(w.persisted, input(w.fleet, { window: w.window }), w.now);
   if (JSON.stringify(again) !== JSON.stringify(r)) throw new Error('step is not deterministic');
   return r;
 }
@@ -90,21 +98,22 @@ function run(w: World, op: Op): void {
   }
 }
 
-test('random crashes (before the write, after it, after the actions) never assign a device twice nor skip one', (t) => {
+test('random crashes (before the write, after it, after the actions), devices going offline and windows closing never assign a device twice nor skip one', (t) => {
   fc.assert(
     fc.property(
       fc.array(fc.record({ cls: fc.integer({ min: 0, max: 2 }), zone: fc.constantFrom('north', 'south') }), { minLength: 1, maxLength: 8 }),
       canaryArb,
       fc.array(waveArb, { minLength: 1, maxLength: 4 }),
       fc.array(opArb, { maxLength: 150 }),
-      (devices, canary, later, ops) => {
+      fc.boolean(),
+      (devices, canary, later, ops, windows) => {
         // The canary, if any, comes first (the schema refuses it after a percent wave).
         const waves = canary === undefined ? later : [canary, ...later];
         const fleet = new Fleet(
           devices.map((d, i) => simDevice(`dev-${i}`, { site: 'plant-3', zone: d.zone }, { hardware: hw(`board-${d.cls}`) })),
         );
         const s = spec({ waves: waves.map((w) => ({ ...w, healthyDeadlineSeconds: 600, progressDeadlineSeconds: 86_400 })) });
-        const w: World = { fleet, persisted: createRollout({ name: 'tilt-2', spec: s, devices: fleet.observe(), releaseDigest: v2.digest, now: t0 }), now: t0, assigned: new Map() };
+        const w: World = { fleet, window: windows ? rotatingWindows : alwaysOpen, persisted: createRollout({ name: 'tilt-2', spec: s, devices: fleet.observe(), releaseDigest: v2.digest, now: t0 }), now: t0, assigned: new Map() };
         for (const op of ops) run(w, op);
         for (const d of fleet.devices.values()) d.online = true;
         for (let i = 0; i < 2000 && !(w.persisted.status.phase === 'completed' && Object.values(w.persisted.status.devices).every((d) => d.state === 'healthy')); i++) {
