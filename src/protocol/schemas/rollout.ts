@@ -53,7 +53,8 @@ export type GateChecks = z.infer<typeof gateChecksSchema>;
  * taken by earlier waves), `selector` (matching devices not yet taken), `canary:
  * coverHardwareClasses` (one device per distinct hardware class), or `gate: hil` with a
  * `selector` of bench devices (outside the target; wave 0 only). The last wave also takes
- * whatever the earlier waves left.
+ * whatever the earlier waves left. A gate ignores `success`/`failure`: it passes only when at
+ * least one bench device is healthy and none failed.
  */
 export const waveSpecSchema = z
   .strictObject({

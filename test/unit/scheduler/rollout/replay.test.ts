@@ -6,7 +6,7 @@ import type { RolloutState } from '../../../../src/protocol/index.js';
 import { canonicalJson, rolloutStateSchema } from '../../../../src/protocol/index.js';
 import type { StepResult, WindowLookup } from '../../../../src/scheduler/index.js';
 import { alwaysOpen, createRollout, step } from '../../../../src/scheduler/index.js';
-import { Fleet, hw, input, sec, simDevice, spec, t0, v2 } from './fixtures.js';
+import { Fleet, hw, input, sec, simDevice, spec, t0, v1, v2 } from './fixtures.js';
 
 type Op =
   | { kind: 'step' | 'crash-before-write' | 'crash-after-write' | 'crash-after-actions' }
@@ -48,6 +48,8 @@ interface World {
   now: number;
   /** assign-release actions per device, over the transitions that were written. */
   assigned: Map<string, number>;
+  /** revert actions per device, likewise. */
+  reverted: Map<string, number>;
 }
 
 /** Frozen deeply: a step that edited the state it was given would throw here. */
@@ -61,7 +63,11 @@ function deepFreeze<T>(value: T): T {
 
 function write(w: World, r: StepResult): void {
   w.persisted = deepFreeze(r.next);
-  for (const a of r.actions) if (a.type === 'assign-release') for (const id of a.deviceIds) w.assigned.set(id, (w.assigned.get(id) ?? 0) + 1);
+  for (const a of r.actions) {
+    if (a.type !== 'assign-release' && a.type !== 'revert') continue;
+    const count = a.type === 'assign-release' ? w.assigned : w.reverted;
+    for (const id of a.deviceIds) count.set(id, (count.get(id) ?? 0) + 1);
+  }
   // What was written reads back as itself.
   const stored = JSON.parse(JSON.stringify(r.next)) as unknown;
   if (canonicalJson(rolloutStateSchema.parse(stored)) !== canonicalJson(stored)) throw new Error('stored state changed on re-parse');
@@ -113,7 +119,7 @@ test('random crashes (before the write, after it, after the actions), devices go
           devices.map((d, i) => simDevice(`dev-${i}`, { site: 'plant-3', zone: d.zone }, { hardware: hw(`board-${d.cls}`) })),
         );
         const s = spec({ waves: waves.map((w) => ({ ...w, healthyDeadlineSeconds: 600, progressDeadlineSeconds: 86_400 })) });
-        const w: World = { fleet, window: windows ? rotatingWindows : alwaysOpen, persisted: createRollout({ name: 'tilt-2', spec: s, devices: fleet.observe(), releaseDigest: v2.digest, now: t0 }), now: t0, assigned: new Map() };
+        const w: World = { fleet, window: windows ? rotatingWindows : alwaysOpen, persisted: createRollout({ name: 'tilt-2', spec: s, devices: fleet.observe(), releaseDigest: v2.digest, now: t0 }), now: t0, assigned: new Map(), reverted: new Map() };
         for (const op of ops) run(w, op);
         for (const d of fleet.devices.values()) d.online = true;
         for (let i = 0; i < 2000 && !(w.persisted.status.phase === 'completed' && Object.values(w.persisted.status.devices).every((d) => d.state === 'healthy')); i++) {
@@ -134,5 +140,34 @@ test('random crashes (before the write, after it, after the actions), devices go
       },
     ),
     { numRuns: 80 },
+  );
+});
+
+test('with a release that crash-loops, crashes anywhere still end in one rollback: each touched device reverted once, the others never touched', (t) => {
+  fc.assert(
+    fc.property(fc.integer({ min: 2, max: 8 }), fc.array(opArb, { maxLength: 100 }), (n, ops) => {
+      const fleet = new Fleet(Array.from({ length: n }, (_, i) => simDevice(`dev-${i}`, { site: 'plant-3' }, { behaviour: 'crash' })));
+      const s = spec({ waves: [{ count: 1 }, { percent: 100, maxUnavailable: '100%' }] });
+      const w: World = { fleet, window: alwaysOpen, persisted: createRollout({ name: 'tilt-2', spec: s, devices: fleet.observe(), releaseDigest: v2.digest, now: t0 }), now: t0, assigned: new Map(), reverted: new Map() };
+      for (const op of ops) run(w, op);
+      for (const d of fleet.devices.values()) d.online = true;
+      for (let i = 0; i < 500 && w.persisted.status.phase !== 'rolled-back'; i++) {
+        const r = once(w);
+        if (r.transition === null) w.now += sec(30);
+        else {
+          write(w, r);
+          for (const a of r.actions) fleet.apply(a);
+        }
+      }
+      t.is(w.persisted.status.phase, 'rolled-back');
+      t.is(once(w).transition, null, 'rolled back is the end');
+      for (const d of fleet.devices.values()) {
+        const touched = w.assigned.get(d.id) === 1;
+        t.is(w.reverted.get(d.id) ?? 0, touched ? 1 : 0, d.id);
+        t.is(d.installs, touched ? 2 : 0, d.id);
+        t.deepEqual(d.pinned, v1);
+      }
+    }),
+    { numRuns: 60 },
   );
 });
