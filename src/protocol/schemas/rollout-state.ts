@@ -162,12 +162,24 @@ export const rolloutStatusSchema = z.strictObject({
 });
 export type RolloutStatus = z.infer<typeof rolloutStatusSchema>;
 
-export const rolloutStateSchema = z.strictObject({
-  name: objectNameSchema,
-  createdAt: isoTimeSchema,
-  spec: rolloutSpecSchema,
-  status: rolloutStatusSchema,
-});
+export const rolloutStateSchema = z
+  .strictObject({
+    name: objectNameSchema,
+    createdAt: isoTimeSchema,
+    spec: rolloutSpecSchema,
+    status: rolloutStatusSchema,
+  })
+  .superRefine((state, ctx) => {
+    // Indexes into spec.waves must point at a wave: a stored state that breaks this was not written by step.
+    const n = state.spec.waves.length;
+    if (state.status.waves.length !== n) {
+      ctx.addIssue({ code: 'custom', path: ['status', 'waves'], message: `${state.status.waves.length} wave statuses for ${n} waves` });
+    }
+    if (state.status.currentWave >= n) ctx.addIssue({ code: 'custom', path: ['status', 'currentWave'], message: `no wave ${state.status.currentWave}` });
+    for (const [id, d] of Object.entries(state.status.devices)) {
+      if (d.wave >= n) ctx.addIssue({ code: 'custom', path: ['status', 'devices', id, 'wave'], message: `no wave ${d.wave}` });
+    }
+  });
 export type RolloutState = z.infer<typeof rolloutStateSchema>;
 
 /** Operator commands: `rollout pause|resume|promote|abort|undo`. */

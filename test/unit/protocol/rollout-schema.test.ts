@@ -88,6 +88,8 @@ test('stored state: unknown fields and bad states are refused with their path', 
   const bad = validate(rolloutStateSchema, { ...state, status: { ...state.status, devices: { 'gw-1': { ...state.status.devices['gw-1'], state: 'done' } } } });
   t.false(bad.ok);
   if (!bad.ok) t.regex(bad.error, /^status\.devices\.gw-1\.state: Invalid option/);
+  const lost = validate(rolloutStateSchema, { ...state, status: { ...state.status, devices: { 'gw-1': { ...state.status.devices['gw-1'], wave: 4 } } } });
+  t.deepEqual(lost, { ok: false, error: 'status.devices.gw-1.wave: no wave 4' });
 });
 
 test('operator commands', (t) => {
