@@ -21,3 +21,4 @@ export type { DrainInput, DrainPlan, DrainItem, DisruptionBudget } from './drain
 export { planDrain, disruptionBudget } from './drain.js';
 export { scoreWeights } from './scores/weights.js';
 export { effectiveSpreadConstraints, systemDefaultSpread } from './scores/spread-constraints.js';
+export * from './rollout/index.js';

@@ -1,0 +1,15 @@
+/**
+ * JSON with sorted keys and no undefined members, so equal values serialise (and hash) equally
+ * whatever order they were written in. The hub's template revisions use the same rule
+ * (src/hub/workloads/revision.ts); release digests use this one, which the scheduler may import.
+ */
+export function canonicalJson(value: unknown): string {
+  if (Array.isArray(value)) return `[${value.map(canonicalJson).join(',')}]`;
+  if (value !== null && typeof value === 'object') {
+    const entries = Object.entries(value as Record<string, unknown>)
+      .filter(([, v]) => v !== undefined)
+      .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
+    return `{${entries.map(([k, v]) => `${JSON.stringify(k)}:${canonicalJson(v)}`).join(',')}}`;
+  }
+  return JSON.stringify(value);
+}

@@ -1,0 +1,130 @@
+// Transitions about devices: who is in the target (joiners, leavers) and what each device's
+// reports say about it (health verdicts, going offline, coming back).
+import type { RolloutDevice } from '../../protocol/index.js';
+import { gateChecksSchema } from '../../protocol/index.js';
+import { compatibilityProblems } from './compatibility.js';
+import { deviceHealth } from './device-health.js';
+import { hardwareClassKey, inTarget, placeLateJoiner } from './plan-waves.js';
+import type { Draft } from './transition.js';
+import { listIds, ms } from './transition.js';
+
+const defaultGateChecks = gateChecksSchema.parse({});
+const returnReason = { offline: 'back online', 'no-window': 'a maintenance window will open', incompatible: 'now compatible' } as const;
+
+/** Devices that joined the target since the last write get a wave; pending ones that left it go. */
+export function membershipTransition(draft: Draft): boolean {
+  const { status, spec } = draft;
+  if (!['scheduled', 'progressing', 'paused'].includes(status.phase)) return false;
+  const observed = draft.observed;
+  const newcomers = draft.input.devices.filter((o) => status.devices[o.id] === undefined && inTarget(spec, o));
+  const joined: string[] = [];
+  if (newcomers.length > 0) {
+    const canaryWave = spec.waves.findIndex((w) => w.canary !== undefined);
+    const covered = new Set<string>();
+    for (const id in status.devices) {
+      const o = observed.get(id);
+      if (status.devices[id]?.wave === canaryWave && o) covered.add(hardwareClassKey(o.hardware));
+    }
+    for (const o of newcomers.sort((a, b) => (a.id < b.id ? -1 : 1))) {
+      const wave = placeLateJoiner(spec, status, o, covered);
+      if (wave === canaryWave) covered.add(hardwareClassKey(o.hardware));
+      status.devices[o.id] = { wave, state: 'pending', since: draft.at, late: true };
+      joined.push(`${o.id} → ${draft.waveName(wave)}`);
+    }
+  }
+  const left: string[] = [];
+  for (const id in status.devices) {
+    const d = status.devices[id] as RolloutDevice;
+    if (d.state !== 'pending' && d.state !== 'waiting-window') continue;
+    const o = observed.get(id);
+    if (o && spec.waves[d.wave]?.gate === undefined && !inTarget(spec, o)) {
+      delete status.devices[id];
+      left.push(id);
+    }
+  }
+  if (joined.length > 0) draft.event('Normal', 'DevicesJoined', `joined the target: ${listIds(joined)}`);
+  if (left.length > 0) draft.event('Normal', 'DevicesLeft', `left the target before their turn: ${listIds(left.sort())}`);
+  return joined.length + left.length > 0;
+}
+
+/** Health verdicts, offline devices deferred, deferred devices that came back. */
+export function observeTransition(draft: Draft): boolean {
+  const { status, spec, now } = draft;
+  const observed = draft.observed;
+  const active = status.phase === 'progressing' || status.phase === 'completed';
+  const healthy: string[] = [];
+  const deferred: string[] = [];
+  const returned: string[] = [];
+  let changed = false;
+  for (const id of Object.keys(status.devices).sort()) {
+    const d = status.devices[id] as RolloutDevice;
+    const o = observed.get(id);
+    const online = o?.online === true;
+    if (d.state === 'updating' || d.state === 'verifying') {
+      const wave = spec.waves[d.wave];
+      if (wave === undefined) continue;
+      const verdict = deviceHealth({
+        device: o,
+        release: draft.input.release,
+        minHealthySeconds: wave.minHealthySeconds,
+        healthyDeadlineSeconds: wave.healthyDeadlineSeconds,
+        updateStartedAt: ms(d.updateStartedAt ?? d.since),
+        verifyingSince: d.state === 'verifying' && d.verifyingSince !== undefined ? ms(d.verifyingSince) : undefined,
+        ...(wave.gate === undefined ? {} : { gate: wave.checks ?? defaultGateChecks }),
+        now,
+      });
+      switch (verdict.kind) {
+        case 'offline':
+          draft.setDevice(id, { state: 'deferred', deferral: 'offline', reason: `went offline while ${d.state}`, verifyingSince: undefined });
+          deferred.push(id);
+          break;
+        case 'failed':
+          draft.setDevice(id, { state: 'failed', reason: verdict.reason });
+          draft.event('Warning', 'DeviceFailed', `${id} (${draft.waveName(d.wave)}): ${verdict.reason}`);
+          break;
+        case 'installing':
+          if (d.state === 'updating') continue;
+          draft.setDevice(id, { state: 'updating', reason: `not ready again: ${verdict.reason}`, verifyingSince: undefined });
+          break;
+        case 'soaking':
+          if (d.state === 'verifying') continue;
+          draft.setDevice(id, { state: 'verifying', verifyingSince: draft.at });
+          break;
+        case 'healthy':
+          draft.setDevice(id, { state: 'healthy' });
+          healthy.push(id);
+          break;
+      }
+      changed = true;
+    } else if (d.state === 'waiting-window' && !online) {
+      draft.setDevice(id, { state: 'deferred', deferral: 'offline', reason: 'offline while waiting for its window' });
+      deferred.push(id);
+      changed = true;
+    } else if (d.state === 'deferred' && online && active && deferralOver(draft, id, d)) {
+      // Back while the rollout is active: it gets the release (an assigned one converges from its
+      // retained desired state and is judged afresh). A halted rollout gives it nothing.
+      if (d.assignedAt !== undefined) {
+        draft.setDevice(id, { state: 'updating', reason: 'back online', deferral: undefined, updateStartedAt: draft.at, verifyingSince: undefined });
+      } else draft.setDevice(id, { state: 'pending', reason: returnReason[d.deferral ?? 'offline'], deferral: undefined });
+      returned.push(id);
+      changed = true;
+    }
+  }
+  if (healthy.length > 0) draft.event('Normal', 'DevicesHealthy', `healthy: ${listIds(healthy)}`);
+  if (deferred.length > 0) draft.event('Normal', 'DevicesDeferred', `deferred (offline; not counted against thresholds): ${listIds(deferred)}`);
+  if (returned.length > 0) draft.event('Normal', 'DevicesReturned', `back, continuing: ${listIds(returned)}`);
+  return changed;
+}
+
+/** A device deferred for a reason other than being offline comes back once that reason is gone. */
+function deferralOver(draft: Draft, id: string, d: RolloutDevice): boolean {
+  if (d.deferral === 'no-window') {
+    const w = draft.input.window(id, draft.now);
+    return w.open || w.nextOpen !== null;
+  }
+  if (d.deferral === 'incompatible') {
+    const o = draft.observed.get(id);
+    return o !== undefined && compatibilityProblems(draft.input.release, o.hardware).length === 0;
+  }
+  return true;
+}
