@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import {
   describeIssues,
+  desiredStateSchema,
   deviceIdSchema,
   eventSchema,
   factsSchema,
@@ -11,6 +12,7 @@ import {
   statusSchema,
   taintSchema,
   TOKEN_ID_PATTERN,
+  workloadSpecSchema,
 } from '../../protocol/index.js';
 import { controlCollections, emptyDocument, emptyObserved, observedCollections, type ObservedDocument, type StoreDocument } from './document.js';
 
@@ -45,33 +47,13 @@ const tokenRecordSchema = z.object({
   revoked: z.boolean(),
 });
 
-/**
- * The spec is checked for the shape the placement pass and the desired documents walk, not
- * re-validated by the manifest schema: that schema normalises (quantities to numbers, defaults)
- * and evolves, and a stored spec is its output, which it need not accept again as input.
- */
-const storedSpecSchema = z.looseObject({
-  replicas: z.union([z.number().int().nonnegative(), z.literal('all')]),
-  selector: z.looseObject({ matchLabels: labelsSchema, matchExpressions: z.array(z.looseObject({ key: z.string(), operator: z.string() })) }),
-  affinity: z.looseObject({ required: z.array(z.unknown()), preferred: z.array(z.unknown()) }),
-  tolerations: z.array(z.unknown()),
-  topologySpread: z.array(z.unknown()),
-  updateStrategy: z.looseObject({ maxUnavailable: z.number().int().nonnegative(), maxSurge: z.number().int().nonnegative() }),
-  template: z.looseObject({ runtime: z.string() }),
-});
-
-/** Same reasoning as the spec: the shape that is walked, not the template schema's input form. */
-const storedDesiredSchema = z.object({
-  generation: z.number().int().nonnegative(),
-  issuedAt: isoTimeSchema,
-  instances: z.array(z.looseObject({ id: z.string(), workload: z.string(), revision: z.string(), template: z.looseObject({ runtime: z.string() }) })),
-});
-
 const workloadRecordSchema = z.object({
   name: nameSchema,
   labels: labelsSchema,
   annotations: z.record(z.string(), z.string()),
-  spec: storedSpecSchema,
+  // A stored spec is the manifest schema's output, which it accepts again as input (defaults
+  // are filled, quantities are numbers): the whole spec is what the scheduler walks.
+  spec: workloadSpecSchema,
   revision: z.string().min(1),
   createdAt: isoTimeSchema,
   updatedAt: isoTimeSchema,
@@ -98,7 +80,7 @@ export const collectionChecks = {
   tokens: { record: tokenRecordSchema, key: z.string().regex(TOKEN_ID_PATTERN), ownKey: (r: unknown) => (r as { id?: unknown }).id },
   workloads: { record: workloadRecordSchema, key: nameSchema, ownKey: (r: unknown) => (r as { name?: unknown }).name },
   placements: { record: placementRecordSchema, key: nameSchema, ownKey: (r: unknown) => (r as { workload?: unknown }).workload },
-  desired: { record: storedDesiredSchema, key: deviceIdSchema, ownKey: undefined },
+  desired: { record: desiredStateSchema, key: deviceIdSchema, ownKey: undefined },
   observedDevices: { record: observedDeviceSchema, key: deviceIdSchema, ownKey: undefined },
   reported: { record: reportedStateSchema, key: deviceIdSchema, ownKey: undefined },
   events: { record: z.array(eventSchema), key: eventSubjectSchema, ownKey: undefined },
