@@ -161,7 +161,8 @@ export async function startHub(config: HubConfig, log: Logger = createLogger('hu
     now,
     deviceDeleted: async (id) => {
       // With an external broker its own credentials decide; the hub can only clear the topics.
-      if (await broker?.disconnectDevice(id)) log.info(`device ${id} deleted: its broker session was closed`);
+      const closed = (await broker?.disconnectDevice(id)) ?? false;
+      log.info(`device ${id} deleted${closed ? '; its broker session was closed' : ''}`);
       await Promise.all(retainedDeviceChannels.map((channel) => link.clearRetained(topics.device(id, channel))));
       await desiredState.reconcile();
     },

@@ -22,17 +22,21 @@ import { controlCollections, emptyDocument, emptyObserved, observedCollections, 
  * composed here from the protocol's field schemas. They check; they never rewrite a record
  * (no defaults are filled in): what was stored is what is loaded.
  */
+/**
+ * Checks what the placement pass and the device views read; other fields (a credential that a
+ * pending device may not have yet, new fields of a newer release) are left to their owners.
+ */
 const storedDeviceSchema = z.object({
   id: deviceIdSchema,
-  hardwareId: z.string().min(1).max(256),
+  hardwareId: z.string().max(256),
   hostname: z.string().max(256),
   labels: labelsSchema,
   taints: z.array(taintSchema),
   unschedulable: z.boolean(),
   draining: z.boolean().optional(),
-  credentialHash: z.string().min(1),
+  credentialHash: z.string().optional(),
   registeredAt: isoTimeSchema,
-  joinedWithToken: z.string(),
+  joinedWithToken: z.string().optional(),
 });
 
 const tokenRecordSchema = z.object({
