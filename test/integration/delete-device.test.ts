@@ -3,7 +3,7 @@ import mqtt, { type MqttClient } from 'mqtt';
 import { randomBytes } from 'node:crypto';
 import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { desiredStateSchema, topics, type DesiredState } from '../../src/protocol/index.js';
+import { desiredStateSchema, deviceViewSchema, topics, watchEventSchema, type DesiredState } from '../../src/protocol/index.js';
 import type { RunningHub } from '../../src/hub/main.js';
 import { gatewayFacts } from '../support/facts-fixture.js';
 import { isolatedEnv } from '../support/fleet.js';
@@ -25,6 +25,22 @@ async function onlineDevice(hub: RunningHub, device: { deviceId: string; passwor
   await client.publishAsync(topics.status(device.deviceId), JSON.stringify(status), { qos: 1, retain: true });
   await client.publishAsync(topics.facts(device.deviceId), JSON.stringify(gatewayFacts()), { qos: 1, retain: true });
   return { client, desired: () => latest, closed };
+}
+
+/** Reads an NDJSON watch until a line satisfies `wanted`. */
+async function firstLine(response: Response, wanted: (e: { type: string; object: { id: string } }) => boolean): Promise<{ type: string; object: { id: string } }> {
+  const decoder = new TextDecoder();
+  let buffer = '';
+  for await (const chunk of response.body ?? []) {
+    buffer += decoder.decode(chunk as Uint8Array, { stream: true });
+    const lines = buffer.split('\n');
+    buffer = lines.pop() ?? '';
+    for (const line of lines.filter((l) => l.trim() !== '')) {
+      const event = JSON.parse(line) as { type: string; object: { id: string } };
+      if (wanted(event)) return event;
+    }
+  }
+  throw new Error('the watch ended');
 }
 
 test('delete device: its record and credential go, its session is closed, its replica is placed elsewhere', async (t) => {
@@ -52,9 +68,16 @@ test('delete device: its record and credential go, its session is closed, its re
   const other = first === a.deviceId ? b : a;
   const victim = first === a.deviceId ? a : b;
 
+  const watch = await fetch(`${hub.apiUrl}/v1/devices?watch=true`, { headers: { authorization: `Bearer ${token}` } });
+  const deletedEvent = firstLine(watch, (e) => e.type === 'DELETED');
+
   const deleted = await cli(['delete', 'device', victim.deviceId]);
   t.is(deleted.code, 0, deleted.stderr);
   t.is(deleted.stdout.trim(), `device/${victim.deviceId} deleted`);
+
+  const event = await deletedEvent;
+  t.is(event.object.id, victim.deviceId, 'a watch sees DELETED with the last state of the device');
+  t.true(watchEventSchema(deviceViewSchema).safeParse(event).success, 'in the shape the CLI reads');
 
   await devices[victim.deviceId]?.closed;
   t.pass('its broker session was closed');
@@ -75,6 +98,7 @@ test('delete device: its record and credential go, its session is closed, its re
 
   // The deletion is durable: a restarted hub does not know the device either.
   for (const d of Object.values(devices)) d.client.end(true);
+  // An open watch must not hold the hub's shutdown (it ends with the hub).
   await hub.close();
   hub = await startTestHub(dir.path, log.logger);
   const relisted = await cli(['get', 'devices', '-o', 'name']);

@@ -1,7 +1,8 @@
 import { eventSubjects } from '../../store/records.js';
 import type { FastifyInstance } from 'fastify';
+import type { ServerResponse } from 'node:http';
 import { z } from 'zod';
-import { labelPatchSchema, parseSelector, selectorMatches, type LabelSelector } from '../../../protocol/index.js';
+import { labelPatchSchema, parseSelector, selectorMatches, type DeviceView, type LabelSelector } from '../../../protocol/index.js';
 import type { DeviceFeed } from '../../fleet/device-feed.js';
 import { deviceView } from '../../fleet/device-view.js';
 import type { DeviceRepository, EventRepository } from '../../store/repository.js';
@@ -33,6 +34,12 @@ function selectorFrom(text: string | undefined): LabelSelector | undefined {
 }
 
 export function registerDeviceRoutes(app: FastifyInstance, deps: DeviceRouteDeps): void {
+  // Open watches end when the hub stops; the server would otherwise wait for their clients.
+  const watches = new Set<ServerResponse>();
+  app.addHook('preClose', async () => {
+    for (const out of watches) out.end();
+  });
+
   app.get('/v1/devices', async (request, reply) => {
     const query = checked(listQuery, request.query, 'query');
     const selector = selectorFrom(query.selector);
@@ -44,18 +51,28 @@ export function registerDeviceRoutes(app: FastifyInstance, deps: DeviceRouteDeps
     // A watch streams newline-delimited JSON events: the current state as ADDED, then changes.
     reply.hijack();
     const out = reply.raw;
-    out.writeHead(200, { 'content-type': 'application/x-ndjson', 'cache-control': 'no-cache' });
-    const send = (type: string, object: unknown): void => void out.write(`${JSON.stringify({ type, object })}\n`);
+    // One watch per connection: ending it (the hub stopping) closes the socket too.
+    out.writeHead(200, { 'content-type': 'application/x-ndjson', 'cache-control': 'no-cache', connection: 'close' });
+    // Like Kubernetes, DELETED carries the object's last state: the last view sent is kept.
+    const sent = new Map<string, DeviceView>();
+    const send = (type: 'ADDED' | 'MODIFIED' | 'DELETED', view: DeviceView): void => {
+      if (type === 'DELETED') sent.delete(view.id);
+      else sent.set(view.id, view);
+      out.write(`${JSON.stringify({ type, object: view })}\n`);
+    };
     for (const d of devices) send('ADDED', deviceView(d));
     const unsubscribe = deps.feed.subscribe((id, type) => {
       void deps.devices.get(id).then((device) => {
-        if (!device) return send('DELETED', { id });
-        if (matches(device.labels)) send(type, deviceView(device));
+        const last = sent.get(id);
+        if (!device) return last && send('DELETED', last);
+        if (matches(device.labels)) send(type === 'DELETED' ? 'MODIFIED' : type, deviceView(device));
       });
     });
     // Keep idle connections from being cut by proxies, and notice a gone client.
     const heartbeat = setInterval(() => out.write('\n'), 15_000);
+    watches.add(out);
     request.raw.on('close', () => {
+      watches.delete(out);
       clearInterval(heartbeat);
       unsubscribe();
     });
