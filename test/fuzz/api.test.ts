@@ -1,5 +1,8 @@
 import test, { type ExecutionContext } from 'ava';
 import fc from 'fast-check';
+import mqtt, { type MqttClient } from 'mqtt';
+import { topics } from '../../src/protocol/index.js';
+import { gatewayFacts } from '../support/facts-fixture.js';
 import type { RunningHub } from '../../src/hub/main.js';
 import { openLowdbStore } from '../../src/hub/store/lowdb-store.js';
 import { runPlacementPass } from '../../src/hub/workloads/placement-pass.js';
@@ -19,7 +22,7 @@ import { makeTempDir } from '../support/paths.js';
 const seed = Number(process.env['EDGEPILOT_FUZZ_SEED'] ?? Date.now() % 2 ** 31);
 const numRuns = Number(process.env['EDGEPILOT_FUZZ_RUNS'] ?? 150);
 
-const ctx = {} as { hub: RunningHub; log: CapturedLog; dir: string; token: string; deviceIds: string[]; cases: number; statuses: Map<number, number>; remove(): Promise<void> };
+const ctx = {} as { hub: RunningHub; log: CapturedLog; dir: string; token: string; deviceIds: string[]; cases: number; statuses: Map<number, number>; clients: MqttClient[]; remove(): Promise<void> };
 
 test.before(async () => {
   const tmp = await makeTempDir('ep-fuzz-api-');
@@ -28,10 +31,22 @@ test.before(async () => {
   ctx.hub = await startTestHub(tmp.path, ctx.log.logger);
   ctx.token = ctx.hub.createdAdminToken ?? '';
   ctx.deviceIds = [];
-  for (let i = 0; i < 3; i++) ctx.deviceIds.push((await registerTestDevice(ctx.hub, `fuzz-board-${i}`, ctx.log.logger)).deviceId);
+  ctx.clients = [];
+  // Online devices with facts, so that applied workloads go through real placement passes.
+  for (let i = 0; i < 4; i++) {
+    const device = await registerTestDevice(ctx.hub, `fuzz-board-${i}`, ctx.log.logger);
+    ctx.deviceIds.push(device.deviceId);
+    const client = await mqtt.connectAsync(ctx.hub.brokerUrl, { clientId: device.deviceId, username: device.deviceId, password: device.password, reconnectPeriod: 0 });
+    client.on('error', () => undefined);
+    ctx.clients.push(client);
+    const status = { state: 'online', reason: 'connected', agentVersion: 'fuzz', bootId: 'b', sessionId: `s${i}`, since: new Date().toISOString() };
+    await client.publishAsync(topics.status(device.deviceId), JSON.stringify(status), { qos: 1, retain: true });
+    await client.publishAsync(topics.facts(device.deviceId), JSON.stringify(gatewayFacts({ hostname: `fuzz-board-${i}` })), { qos: 1, retain: true });
+  }
   ctx.cases = 0;
   ctx.statuses = new Map();
   ctx.remove = async () => {
+    for (const c of ctx.clients) c.end(true);
     await ctx.hub.close();
     await tmp.remove();
   };
@@ -190,6 +205,11 @@ async function runCase(t: ExecutionContext, method: string, path: string, body?:
   return list === 200;
 }
 
+/** The first device is never deleted, so that the store keeps a device to place on to the end. */
+function spareKeeper(method: string, template: string, id: string): string {
+  return method === 'DELETE' && template === '/v1/devices/:id' && id === ctx.deviceIds[0] ? `${id}-x` : id;
+}
+
 function fill(template: string, id: string, name: string): string {
   return template.replace(':id', encodeURIComponent(id)).replace(':name', encodeURIComponent(name));
 }
@@ -206,7 +226,7 @@ test.serial('random ids and names in every path, with random query strings', asy
   const before = ctx.cases;
   await fc.assert(
     fc.asyncProperty(fc.constantFrom(...routes), idArb(), nameArb, queryArb, async ([method, template], id, name, query) =>
-      runCase(t, method, `${fill(template, id, name)}${toQuery(query)}`),
+      runCase(t, method, `${fill(template, spareKeeper(method, template, id), name)}${toQuery(query)}`),
     ),
     params,
   );
@@ -220,7 +240,7 @@ test.serial('random bodies for every write route', async (t) => {
   const caseArb = fc.constantFrom(...writeRoutes).chain(([method, template, body]) =>
     fc.tuple(fc.constant(method), fc.constant(template), idArb(), nameArb, bodyFor[body]?.() ?? fc.constant(undefined), fc.option(fc.constantFrom('{', 'null', '[]', '"x"', '{"__proto__":{"x":1}}', '{"constructor":{"prototype":{}}}'), { freq: 8 })),
   );
-  await fc.assert(fc.asyncProperty(caseArb, async ([method, template, id, name, body, raw]) => runCase(t, method, fill(template, id, name), body, raw ?? undefined)), params);
+  await fc.assert(fc.asyncProperty(caseArb, async ([method, template, id, name, body, raw]) => runCase(t, method, fill(template, spareKeeper(method, template, id), name), body, raw ?? undefined)), params);
   // Once each: a body over the size limit, and deep nesting.
   t.true(await runCase(t, 'POST', '/v1/apply', undefined, `{"manifests":["${'x'.repeat(10 * 1024 * 1024)}"]}`));
   t.true(await runCase(t, 'POST', '/v1/apply', undefined, `${'['.repeat(5000)}${']'.repeat(5000)}`));
@@ -248,9 +268,10 @@ test.serial('afterwards the store on disk loads cleanly and carries a placement 
   const warnings: string[] = [];
   const store = await openLowdbStore(join(ctx.dir, 'hub'), (m) => warnings.push(m));
   t.deepEqual(warnings, []);
+  t.true((await store.devices.list()).some((d) => d.id === ctx.deviceIds[0]), 'the kept device is still there');
   const [devices, workloads, placements, published] = await Promise.all([store.devices.list(), store.workloads.list(), store.placements.list(), store.deviceState.allDesired()]);
   t.notThrows(() => runPlacementPass({ now: Date.now(), devices, workloads, placements: new Map(placements.map((p) => [p.workload, p])), published, ready: new Set() }));
   await store.close();
-  t.log(`${ctx.cases} cases in all (seed ${seed}); ${workloads.length} workloads and ${devices.length} devices left in the store`);
+  t.log(`${ctx.cases} cases in all (seed ${seed}); ${workloads.length} workloads, ${placements.length} placements and ${devices.length} devices left in the store`);
   t.log(`answers: ${[...ctx.statuses].sort(([a], [b]) => a - b).map(([status, n]) => `${status}×${n}`).join(' ')}`);
 });
