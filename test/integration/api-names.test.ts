@@ -103,6 +103,18 @@ test.serial('workload, token, MCU and log routes check their names too', async (
   await hubStillAnswers(t);
 });
 
+test.serial('10 MB ids and bodies are refused cleanly', async (t) => {
+  const huge = 'a'.repeat(10 * 1024 * 1024);
+  const path = await fetch(`${ctx.hub.apiUrl}/v1/devices/${huge}`, { headers: { authorization: `Bearer ${ctx.token}` } });
+  t.is(path.status, 431, 'the request line is over the HTTP server limit');
+  const body = await api('PATCH', `/v1/devices/${ctx.deviceId}/labels`, { set: { big: huge } });
+  t.is(body.status, 413);
+  const label = await api('PATCH', `/v1/devices/${ctx.deviceId}/labels`, { set: { big: 'a'.repeat(100_000) } });
+  t.is(label.status, 400);
+  t.regex(label.json.message ?? '', /^body: set\.big: invalid label value/);
+  await hubStillAnswers(t);
+});
+
 const manifest = (name: string) => ({ apiVersion: 'edgepilot.io/v1', kind: 'Workload', metadata: { name }, spec: { replicas: 1, template: { runtime: 'process', command: ['/bin/true'] } } });
 
 test.serial('a workload named constructor is an ordinary workload (it was a 500 DataCloneError)', async (t) => {
