@@ -12,6 +12,8 @@ import type {
 } from './repository.js';
 
 const EVENTS_PER_SUBJECT = 50;
+const WORKLOAD_PREFIX = eventSubjects.workload('');
+const DEVICE_PREFIX = eventSubjects.device('');
 
 /** What every lowdb repository needs: the live documents and a way to persist each. */
 export interface Backing {
@@ -137,6 +139,11 @@ export function tokenRepository(b: Backing): TokenRepository {
 export function eventRepository(b: Backing): EventRepository {
   return {
     append: async (subject, event) => {
+      // History is kept only for what exists: an event about a workload deleted while a
+      // placement pass was running, or one a device names, would otherwise greet a new
+      // workload of that name (and a device-supplied name would become a key here).
+      if (subject.startsWith(WORKLOAD_PREFIX) && !b.doc().workloads[subject.slice(WORKLOAD_PREFIX.length)]) return;
+      if (subject.startsWith(DEVICE_PREFIX) && !b.doc().devices[subject.slice(DEVICE_PREFIX.length)]) return;
       const list = (b.observed().events[subject] ??= []);
       list.push(event);
       if (list.length > EVENTS_PER_SUBJECT) list.splice(0, list.length - EVENTS_PER_SUBJECT);

@@ -158,6 +158,10 @@ test('deleting a workload deletes its events: a new one of the same name starts 
   await store.workloads.putAll([workload('web')]);
   await store.events.append(eventSubjects.workload('web'), { time: new Date(0).toISOString(), type: 'Warning', reason: 'FailedScheduling', message: 'old' });
   t.true(await store.workloads.delete('web'));
+  // A placement pass that started before the delete still reports on it: dropped.
+  await store.events.append(eventSubjects.workload('web'), { time: new Date(0).toISOString(), type: 'Warning', reason: 'FailedScheduling', message: 'late' });
+  await store.events.append(eventSubjects.workload('__proto__'), { time: new Date(0).toISOString(), type: 'Normal', reason: 'Tick', message: 'named by a device' });
+  t.deepEqual(await store.events.list(eventSubjects.workload('__proto__')), []);
   await store.workloads.putAll([workload('web')]);
   t.deepEqual(await store.events.list(eventSubjects.workload('web')), []);
   await store.close();
