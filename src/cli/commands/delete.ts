@@ -36,15 +36,13 @@ Examples:
     )
     .action(async (resource: string | undefined, names: string[], options: { filename?: string[] }, command: Command) => {
       let targets = names;
-      let target = resources['workload'];
+      // Manifests describe workloads only.
+      const target = options.filename ? resources['workload'] : resource !== undefined && Object.hasOwn(resources, resource) ? resources[resource] : undefined;
+      if (!target) throw new CliError(resource ? `cannot delete "${resource}": workloads and devices can be deleted` : 'say what to delete: edgepilot delete workload <name>, edgepilot delete device <id>, or -f <file>');
       if (options.filename) {
         const manifests = await loadManifests(options.filename, readStdin);
         targets = manifests.map((m) => (m.value as { metadata: { name: string } }).metadata.name);
-      } else {
-        target = resource === undefined || !Object.hasOwn(resources, resource) ? undefined : resources[resource];
-        if (!target) throw new CliError(resource ? `cannot delete "${resource}": workloads and devices can be deleted` : 'say what to delete: edgepilot delete workload <name>, edgepilot delete device <id>, or -f <file>');
       }
-      if (!target) return;
       if (targets.length === 0) throw new CliError(`no ${target.kind} ${target.kind === 'device' ? 'ids' : 'names'} given`);
       const client = await hubClientFor(command);
       for (const name of targets) {
