@@ -8,6 +8,7 @@ import { ensureDir, writeFileDurably } from '../common/durable-file.js';
 import { randomAlnum, randomSecret, secretMatches } from '../common/ids.js';
 import { createLogger, type Logger } from '../common/log.js';
 import { AGENT_AND_HUB_VERSION } from '../common/version.js';
+import { topics } from '../protocol/index.js';
 import { loadOrCreateAdminToken } from './admin-token.js';
 import { registerBootstrapRoutes } from './api/routes/bootstrap.js';
 import { registerDeviceRoutes } from './api/routes/devices.js';
@@ -156,7 +157,19 @@ export async function startHub(config: HubConfig, log: Logger = createLogger('hu
     brokerUrlFor: (requestHost) =>
       config.advertiseBroker ?? (broker ? `mqtt://${requestHost}:${broker.port}` : withoutCredentials(brokerUrl)),
   });
-  registerDeviceRoutes(app, { devices: store.devices, events: store.events, feed, now });
+  registerDeviceRoutes(app, {
+    devices: store.devices,
+    events: store.events,
+    feed,
+    now,
+    deviceDeleted: async (id) => {
+      // With an external broker its own credentials decide; the hub can only clear the topics.
+      const closed = (await broker?.disconnectDevice(id)) ?? false;
+      log.info(`device ${id} deleted${closed ? '; its broker session was closed' : ''}`);
+      await Promise.all(retainedDeviceChannels.map((channel) => link.clearRetained(topics.device(id, channel))));
+      await desiredState.reconcile();
+    },
+  });
   registerDeviceApprovalRoutes(app, { devices: store.devices, events: store.events, feed, now });
   registerTokenRoutes(app, tokens);
   registerWorkloadOpsRoutes(app, { store, rpc });
@@ -204,6 +217,9 @@ export async function startHub(config: HubConfig, log: Logger = createLogger('hu
     },
   };
 }
+
+/** What a device leaves retained on the broker; cleared when it is deleted. */
+const retainedDeviceChannels = ['status', 'facts', 'desired', 'reported'] as const;
 
 function withoutCredentials(url: string): string {
   const parsed = new URL(url);

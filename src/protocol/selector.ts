@@ -62,7 +62,8 @@ function checkRequirement(req: SelectorRequirement): string | undefined {
 
 /** Does a label set satisfy one requirement (Kubernetes semantics: NotIn and DoesNotExist hold for a missing key). */
 export function requirementMatches(labels: Readonly<Record<string, string>>, req: SelectorRequirement): boolean {
-  const value = labels[req.key];
+  // Own keys only: a label key like `constructor` or `toString` must not find Object.prototype's.
+  const value = Object.hasOwn(labels, req.key) ? labels[req.key] : undefined;
   switch (req.operator) {
     case 'In':
       return value !== undefined && req.values.includes(value);
@@ -82,7 +83,7 @@ export function requirementMatches(labels: Readonly<Record<string, string>>, req
 }
 
 export function selectorMatches(labels: Readonly<Record<string, string>>, selector: LabelSelector): boolean {
-  for (const [key, value] of Object.entries(selector.matchLabels)) if (labels[key] !== value) return false;
+  for (const [key, value] of Object.entries(selector.matchLabels)) if (!Object.hasOwn(labels, key) || labels[key] !== value) return false;
   return selector.matchExpressions.every((req) => requirementMatches(labels, req));
 }
 

@@ -8,7 +8,7 @@ export function labelDeviceCommand(): Command {
   return new Command('device')
     .description('Add, change or remove labels of a device')
     .argument('<id>', 'device id')
-    .argument('<labels...>', 'k=v to set, k- to remove')
+    .argument('<labels...>', 'k=v to set, k- to remove (an error if the device has no label k)')
     .option('--overwrite', 'allow changing the value of an existing label')
     .addHelpText(
       'after',
@@ -24,7 +24,7 @@ Examples:
       const path = `/v1/devices/${encodeURIComponent(id)}`;
       if (!options.overwrite) {
         const current = await client.request('GET', path, deviceViewSchema);
-        const clash = Object.entries(patch.set).find(([k, v]) => current.labels[k] !== undefined && current.labels[k] !== v);
+        const clash = Object.entries(patch.set).find(([k, v]) => Object.hasOwn(current.labels, k) && current.labels[k] !== v);
         if (clash) throw new CliError(`device ${id} already has ${clash[0]}=${current.labels[clash[0]] ?? ''}; pass --overwrite to change it`);
       }
       await client.request('PATCH', `${path}/labels`, deviceViewSchema, patch);

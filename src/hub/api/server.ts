@@ -14,7 +14,9 @@ export interface ApiServerOptions {
 
 /** The hub's HTTP API for the CLI: JSON, bearer-token auth, errors as `{error, message}`. */
 export function createApiServer(options: ApiServerOptions): FastifyInstance {
-  const app = Fastify({ logger: false, bodyLimit: 4 * 1024 * 1024 });
+  // Path parameters longer than the router's default 100 characters would answer "no route";
+  // up to this length they reach the routes, whose checks name the parameter in a 400.
+  const app = Fastify({ logger: false, bodyLimit: 4 * 1024 * 1024, routerOptions: { maxParamLength: 2048 } });
   const publicPaths = new Set(options.publicPaths);
 
   app.addHook('onRequest', async (request) => {

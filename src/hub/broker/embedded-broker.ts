@@ -25,6 +25,11 @@ export interface EmbeddedBroker {
   readonly url: string;
   readonly port: number;
   connectedClients(): number;
+  /**
+   * Ends a deleted device's session. Its role goes first, so its will (a retained "offline"
+   * status) is refused instead of being published for a device that no longer exists.
+   */
+  disconnectDevice(deviceId: string): Promise<boolean>;
   close(): Promise<void>;
 }
 
@@ -157,6 +162,14 @@ export async function startEmbeddedBroker(options: EmbeddedBrokerOptions): Promi
     url: `mqtt://${host}:${port}`,
     port,
     connectedClients: () => broker.connectedClients,
+    disconnectDevice: (deviceId) => {
+      // aedes keeps its connected clients by client id (a device's client id is its id).
+      const client = (broker as unknown as { clients: Record<string, Client | undefined> }).clients[deviceId];
+      const role = client && roles.get(client);
+      if (!client || role?.kind !== 'device' || role.deviceId !== deviceId) return Promise.resolve(false);
+      roles.delete(client);
+      return new Promise((resolve) => client.close(() => resolve(true)));
+    },
     close: () =>
       new Promise<void>((resolve) => {
         server.close();

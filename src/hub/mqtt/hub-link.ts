@@ -74,6 +74,11 @@ export class HubLink {
     await this.client.publishAsync(topic, JSON.stringify(payload), { qos: 1, retain: options.retain ?? false });
   }
 
+  /** Removes a retained message (an empty retained payload, MQTT 3.1.1 §3.3.1.3). */
+  async clearRetained(topic: string): Promise<void> {
+    await this.client.publishAsync(topic, '', { qos: 1, retain: true });
+  }
+
   private drop(topic: string, why: string): void {
     this.stats.dropped += 1;
     this.log.warn(`dropped message on ${topic}: ${why}`);

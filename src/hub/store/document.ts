@@ -35,12 +35,24 @@ export interface ObservedDocument {
   events: Record<string, DeviceEvent[]>;
 }
 
+/**
+ * Every collection keyed by an id or a name is a null-prototype object: a key such as
+ * `constructor` or `__proto__` then finds nothing instead of Object.prototype's members (which
+ * once answered a lookup of workload `constructor` with a function, and let a write under
+ * `__proto__` land as `devices["undefined"]`). JSON.stringify writes them like any object.
+ */
+export function dictionary<T>(entries: Iterable<readonly [string, T]> = []): Record<string, T> {
+  const out = Object.create(null) as Record<string, T>;
+  for (const [key, value] of entries) out[key] = value;
+  return out;
+}
+
 export function emptyDocument(): StoreDocument {
-  return { schemaVersion: STORE_SCHEMA_VERSION, devices: {}, tokens: {}, workloads: {}, placements: {}, desired: {} };
+  return { schemaVersion: STORE_SCHEMA_VERSION, devices: dictionary(), tokens: dictionary(), workloads: dictionary(), placements: dictionary(), desired: dictionary() };
 }
 
 export function emptyObserved(): ObservedDocument {
-  return { devices: {}, reported: {}, events: {} };
+  return { devices: dictionary(), reported: dictionary(), events: dictionary() };
 }
 
 type Migration = (doc: Record<string, unknown>) => Record<string, unknown>;
@@ -105,3 +117,6 @@ export function migrateDocument(raw: unknown, source: string): StoreDocument {
   }
   return { ...emptyDocument(), ...(doc as Partial<StoreDocument>), schemaVersion: STORE_SCHEMA_VERSION };
 }
+
+export const controlCollections = ['devices', 'tokens', 'workloads', 'placements', 'desired'] as const;
+export const observedCollections = ['devices', 'reported', 'events'] as const;

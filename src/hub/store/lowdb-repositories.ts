@@ -1,5 +1,6 @@
 import { observedFields, type ObservedDevice, type ObservedDocument, type StoreDocument, type StoredDevice } from './document.js';
-import type { DeviceEvent, DeviceRecord } from './records.js';
+import { eventSubjects, type DeviceEvent, type DeviceRecord } from './records.js';
+import { assertStorable } from './record-check.js';
 import type {
   DeviceRepository,
   DeviceStateRepository,
@@ -11,6 +12,8 @@ import type {
 } from './repository.js';
 
 const EVENTS_PER_SUBJECT = 50;
+const WORKLOAD_PREFIX = eventSubjects.workload('');
+const DEVICE_PREFIX = eventSubjects.device('');
 
 /** What every lowdb repository needs: the live documents and a way to persist each. */
 export interface Backing {
@@ -50,9 +53,13 @@ export function deviceRepository(b: Backing, hardwareIndex: Map<string, string>)
   const store = async (device: DeviceRecord, durability: Durability): Promise<void> => {
     const { stored, observed } = split(device);
     const before = b.doc().devices[device.id];
+    const controlChanged = !before || JSON.stringify(before) !== JSON.stringify(stored);
+    // Checked before anything is written; only when the control part changed (a status storm
+    // changes observed state alone and pays nothing).
+    if (controlChanged) assertStorable('devices', device.id, stored);
     b.observed().devices[device.id] = observed;
     b.observedChanged();
-    if (before && JSON.stringify(before) === JSON.stringify(stored)) return;
+    if (!controlChanged) return;
     b.doc().devices[device.id] = stored;
     hardwareIndex.set(device.hardwareId, device.id);
     await b.persist(durability);
@@ -81,6 +88,29 @@ export function deviceRepository(b: Backing, hardwareIndex: Map<string, string>)
       await store(draft, durability);
       return structuredClone(draft);
     },
+    delete: async (id) => {
+      const stored = b.doc().devices[id];
+      if (!stored) return undefined;
+      const freed: { workload: string; ordinal: string }[] = [];
+      delete b.doc().devices[id];
+      delete b.doc().desired[id];
+      if (hardwareIndex.get(stored.hardwareId) === id) hardwareIndex.delete(stored.hardwareId);
+      // Replicas placed here are free again: the next placement pass puts them elsewhere.
+      for (const placement of Object.values(b.doc().placements)) {
+        for (const [ordinal, deviceId] of Object.entries(placement.replicas)) {
+          if (deviceId !== id) continue;
+          delete placement.replicas[ordinal];
+          if (placement.peripherals) delete placement.peripherals[ordinal];
+          freed.push({ workload: placement.workload, ordinal });
+        }
+      }
+      delete b.observed().devices[id];
+      delete b.observed().reported[id];
+      delete b.observed().events[eventSubjects.device(id)];
+      b.observedChanged();
+      await b.persist('sync');
+      return { freed };
+    },
   };
 }
 
@@ -89,13 +119,17 @@ export function tokenRepository(b: Backing): TokenRepository {
     get: async (id) => copy(b.doc().tokens[id]),
     list: async () => Object.values(b.doc().tokens).map((t) => structuredClone(t)),
     put: async (token) => {
+      assertStorable('tokens', token.id, token);
       b.doc().tokens[token.id] = structuredClone(token);
       await b.persist('sync');
     },
     update: async (id, change, durability = 'sync') => {
-      const token = b.doc().tokens[id];
-      if (!token) return undefined;
+      const stored = b.doc().tokens[id];
+      if (!stored) return undefined;
+      const token = structuredClone(stored);
       change(token);
+      assertStorable('tokens', id, token);
+      b.doc().tokens[id] = token;
       await b.persist(durability);
       return structuredClone(token);
     },
@@ -105,6 +139,11 @@ export function tokenRepository(b: Backing): TokenRepository {
 export function eventRepository(b: Backing): EventRepository {
   return {
     append: async (subject, event) => {
+      // History is kept only for what exists: an event about a workload deleted while a
+      // placement pass was running, or one a device names, would otherwise greet a new
+      // workload of that name (and a device-supplied name would become a key here).
+      if (subject.startsWith(WORKLOAD_PREFIX) && !b.doc().workloads[subject.slice(WORKLOAD_PREFIX.length)]) return;
+      if (subject.startsWith(DEVICE_PREFIX) && !b.doc().devices[subject.slice(DEVICE_PREFIX.length)]) return;
       const list = (b.observed().events[subject] ??= []);
       list.push(event);
       if (list.length > EVENTS_PER_SUBJECT) list.splice(0, list.length - EVENTS_PER_SUBJECT);
@@ -119,6 +158,7 @@ export function workloadRepository(b: Backing): WorkloadRepository {
     get: async (name) => copy(b.doc().workloads[name]),
     list: async () => Object.values(b.doc().workloads).map((w) => structuredClone(w)),
     putAll: async (workloads) => {
+      for (const w of workloads) assertStorable('workloads', w.name, w);
       for (const w of workloads) b.doc().workloads[w.name] = structuredClone(w);
       await b.persist('sync');
     },
@@ -126,6 +166,9 @@ export function workloadRepository(b: Backing): WorkloadRepository {
       if (!b.doc().workloads[name]) return false;
       delete b.doc().workloads[name];
       delete b.doc().placements[name];
+      // A new workload of the same name starts with its own history, not this one's.
+      delete b.observed().events[eventSubjects.workload(name)];
+      b.observedChanged();
       await b.persist('sync');
       return true;
     },
@@ -137,6 +180,7 @@ export function placementRepository(b: Backing): PlacementRepository {
     get: async (workload) => copy(b.doc().placements[workload]),
     list: async () => Object.values(b.doc().placements).map((p) => structuredClone(p)),
     put: async (placement) => {
+      assertStorable('placements', placement.workload, placement);
       b.doc().placements[placement.workload] = structuredClone(placement);
       await b.persist('sync');
     },
@@ -152,6 +196,8 @@ export function deviceStateRepository(b: Backing): DeviceStateRepository {
     desired: async (id) => copy(b.doc().desired[id]),
     allDesired: async () => new Map(Object.entries(b.doc().desired).map(([k, v]) => [k, structuredClone(v)])),
     // Sync: a generation number must never be handed out twice, even across a crash.
+    // Not checked on the way in: desired documents are built by the hub from checked workloads,
+    // for every device on every pass (a 10,000-device fleet would pay a template parse each).
     putDesired: async (id, desired) => {
       b.doc().desired[id] = structuredClone(desired);
       await b.persist('sync');

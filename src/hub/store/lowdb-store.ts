@@ -3,6 +3,7 @@ import { rename } from 'node:fs/promises';
 import { join } from 'node:path';
 import { CoalescingWriter, ensureDir, readFileIfExists, writeFileDurably } from '../../common/durable-file.js';
 import { emptyDocument, emptyObserved, migrateDocument, type ObservedDocument, type StoreDocument } from './document.js';
+import { checkedControlDocument, checkedObservedDocument, type SkippedRecord } from './record-check.js';
 import {
   deviceRepository,
   deviceStateRepository,
@@ -27,7 +28,10 @@ const LAZY_FLUSH_MS = 1000;
 
 /** lowdb adapter whose writes survive power loss (see writeFileDurably). */
 class DurableJsonAdapter implements Adapter<StoreDocument> {
-  constructor(private readonly path: string) {}
+  constructor(
+    private readonly path: string,
+    private readonly warn: (message: string) => void,
+  ) {}
 
   async read(): Promise<StoreDocument | null> {
     const text = await readFileIfExists(this.path);
@@ -39,7 +43,9 @@ class DurableJsonAdapter implements Adapter<StoreDocument> {
       // Never overwrite a store we cannot read: the operator must look at it.
       throw new Error(`${this.path}: store file is not valid JSON (${(err as Error).message}); refusing to start over it`);
     }
-    return migrateDocument(raw, this.path);
+    const { doc, skipped } = checkedControlDocument(migrateDocument(raw, this.path), this.path);
+    await keepAside(this.path, skipped, this.warn);
+    return doc;
   }
 
   async write(data: StoreDocument): Promise<void> {
@@ -60,15 +66,18 @@ class ObservedJsonAdapter implements Adapter<ObservedDocument> {
   async read(): Promise<ObservedDocument | null> {
     const text = await readFileIfExists(this.path);
     if (text === undefined) return null;
+    let raw: unknown;
     try {
-      const raw = JSON.parse(text) as Partial<ObservedDocument>;
-      return { ...emptyObserved(), ...raw };
+      raw = JSON.parse(text);
     } catch (err) {
       const aside = `${this.path}.damaged-${Date.now()}`;
       await rename(this.path, aside);
       this.warn(`${this.path} was not valid JSON (${(err as Error).message}); moved to ${aside}, devices will report again`);
       return null;
     }
+    const { doc, skipped } = checkedObservedDocument(raw, this.path);
+    await keepAside(this.path, skipped, this.warn);
+    return doc;
   }
 
   async write(data: ObservedDocument): Promise<void> {
@@ -76,9 +85,20 @@ class ObservedJsonAdapter implements Adapter<ObservedDocument> {
   }
 }
 
+/**
+ * Malformed records left out at load are written next to the store file (never lost: the next
+ * write of the store no longer holds them), each named in a warning.
+ */
+async function keepAside(path: string, skipped: readonly SkippedRecord[], warn: (message: string) => void): Promise<void> {
+  if (skipped.length === 0) return;
+  const aside = `${path}.skipped-${Date.now()}.json`;
+  await writeFileDurably(aside, JSON.stringify(skipped, null, 2));
+  for (const s of skipped) warn(`${path}: skipped malformed ${s.collection} record ${JSON.stringify(s.key.slice(0, 80))} (${s.problem}); kept in ${aside}`);
+}
+
 export async function openLowdbStore(dataDir: string, warn: (message: string) => void = (m) => console.warn(m)): Promise<HubStore> {
   await ensureDir(dataDir);
-  const db = new Low<StoreDocument>(new DurableJsonAdapter(join(dataDir, 'store.json')), emptyDocument());
+  const db = new Low<StoreDocument>(new DurableJsonAdapter(join(dataDir, 'store.json'), warn), emptyDocument());
   const observed = new Low<ObservedDocument>(new ObservedJsonAdapter(join(dataDir, 'observed.json'), warn), emptyObserved());
   await db.read();
   await observed.read();

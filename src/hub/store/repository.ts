@@ -19,6 +19,12 @@ export interface DeviceRepository {
   put(device: DeviceRecord, durability: Durability): Promise<void>;
   /** Applies `change` to the stored record; resolves to the new record, or undefined if absent. */
   update(id: string, change: (device: DeviceRecord) => void, durability: Durability): Promise<DeviceRecord | undefined>;
+  /**
+   * Forgets a device: its record, desired and reported state, events, and the replicas placed on
+   * it (the next placement pass puts them elsewhere). Resolves to the replicas it freed, or
+   * undefined if there was no such device.
+   */
+  delete(id: string): Promise<{ freed: { workload: string; ordinal: string }[] } | undefined>;
 }
 
 export interface TokenRepository {

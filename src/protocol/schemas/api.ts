@@ -42,10 +42,13 @@ export const labelPatchSchema = z.strictObject({
 });
 export type LabelPatch = z.infer<typeof labelPatchSchema>;
 
+/** Bounds of a join token, shared so the CLI can name its own flags when a value is out of them. */
+export const tokenLimits = { minTtlSeconds: 60, maxTtlSeconds: 365 * 24 * 3600, maxUses: 1_000_000 } as const;
+
 export const tokenCreateSchema = z.strictObject({
-  ttlSeconds: z.number().int().min(60).max(365 * 24 * 3600).default(24 * 3600),
+  ttlSeconds: z.number().int().min(tokenLimits.minTtlSeconds).max(tokenLimits.maxTtlSeconds).default(24 * 3600),
   labels: labelsSchema.default({}),
-  maxUses: z.number().int().min(1).max(1_000_000).optional(),
+  maxUses: z.number().int().min(1).max(tokenLimits.maxUses).optional(),
   description: z.string().max(200).default(''),
 });
 export type TokenCreate = z.infer<typeof tokenCreateSchema>;

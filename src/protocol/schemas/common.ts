@@ -16,3 +16,7 @@ export const isoTimeSchema = z.iso.datetime({ offset: true });
 /** Kubernetes-style object name (RFC 1123 label). */
 export const NAME_PATTERN = /^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$/;
 export const nameSchema = z.string().regex(NAME_PATTERN, 'must be lowercase letters, digits and -, at most 63 characters');
+
+/** Join token ids: the part before the dot of `<id>.<secret>` (the hub makes six lowercase alphanumerics). */
+export const TOKEN_ID_PATTERN = /^[a-z0-9]{1,32}$/;
+export const tokenIdSchema = z.string().regex(TOKEN_ID_PATTERN, 'invalid token id');

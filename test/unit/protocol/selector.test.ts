@@ -35,3 +35,12 @@ test('matching follows Kubernetes semantics for missing keys', (t) => {
   t.false(selectorMatches(labels, parse('tier')));
   t.true(selectorMatches(labels, parse('zone in (a,b)')));
 });
+
+test('label keys named like Object members match only labels a device really has', (t) => {
+  for (const key of ['constructor', 'toString', 'hasOwnProperty', 'valueOf']) {
+    t.false(selectorMatches({}, parse(key)), `${key} exists on a device without labels`);
+    t.true(selectorMatches({}, parse(`!${key}`)), `!${key}`);
+    t.false(selectorMatches({ zone: 'a' }, parse(`${key} in (a)`)));
+    t.true(selectorMatches({ [key]: 'x' }, parse(`${key}=x`)));
+  }
+});

@@ -4,6 +4,7 @@ import { deviceView } from '../../fleet/device-view.js';
 import { eventSubjects, type DeviceRecord } from '../../store/records.js';
 import type { DeviceRepository, EventRepository } from '../../store/repository.js';
 import { notFound } from '../http-error.js';
+import { pathParam } from '../params.js';
 
 export interface DeviceSchedulingDeps {
   devices: DeviceRepository;
@@ -25,15 +26,15 @@ export function registerDeviceSchedulingRoutes(app: FastifyInstance, deps: Devic
     return deviceView(updated);
   };
   app.post('/v1/devices/:id/cordon', async (request) => {
-    const { id } = request.params as { id: string };
+    const id = pathParam(request.params, 'id');
     return change(id, (d) => void (d.unschedulable = true), 'Cordoned', 'no new replicas will be placed here');
   });
   app.post('/v1/devices/:id/uncordon', async (request) => {
-    const { id } = request.params as { id: string };
+    const id = pathParam(request.params, 'id');
     return change(id, (d) => ((d.unschedulable = false), (d.draining = false)), 'Uncordoned', 'replicas may be placed here again');
   });
   app.post('/v1/devices/:id/drain', async (request) => {
-    const { id } = request.params as { id: string };
+    const id = pathParam(request.params, 'id');
     return change(id, (d) => ((d.unschedulable = true), (d.draining = true)), 'Draining', 'cordoned; replicas: N instances move away within maxUnavailable');
   });
 }

@@ -1,81 +1,124 @@
 import { eventSubjects } from '../../store/records.js';
 import type { FastifyInstance } from 'fastify';
-import { labelPatchSchema, parseSelector, selectorMatches, validate, type LabelSelector } from '../../../protocol/index.js';
+import type { ServerResponse } from 'node:http';
+import { z } from 'zod';
+import { labelPatchSchema, parseSelector, selectorMatches, type DeviceView, type LabelSelector } from '../../../protocol/index.js';
 import type { DeviceFeed } from '../../fleet/device-feed.js';
 import { deviceView } from '../../fleet/device-view.js';
 import type { DeviceRepository, EventRepository } from '../../store/repository.js';
-import { badRequest, notFound } from '../http-error.js';
+import { badRequest, HttpError, notFound } from '../http-error.js';
+import { checked, pathParam } from '../params.js';
 
 export interface DeviceRouteDeps {
   devices: DeviceRepository;
   events: EventRepository;
   feed: DeviceFeed;
   now: () => Date;
+  /**
+   * After a device was deleted from the store: end its broker session (its credential is gone
+   * with its record, so it cannot log in again), clear its retained topics, re-place its replicas.
+   */
+  deviceDeleted(id: string): Promise<void>;
 }
 
-function selectorFrom(query: unknown): LabelSelector | undefined {
-  const text = (query as { selector?: unknown }).selector;
+const listQuery = z.object({
+  selector: z.string().max(4096).optional(),
+  watch: z.enum(['true', 'false']).optional(),
+});
+
+function selectorFrom(text: string | undefined): LabelSelector | undefined {
   if (text === undefined || text === '') return undefined;
-  if (typeof text !== 'string') throw badRequest('selector must be a string');
   const parsed = parseSelector(text);
-  if (!parsed.ok) throw badRequest(parsed.error);
+  if (!parsed.ok) throw badRequest(`selector: ${parsed.error}`);
   return parsed.selector;
 }
 
 export function registerDeviceRoutes(app: FastifyInstance, deps: DeviceRouteDeps): void {
+  // Open watches end when the hub stops; the server would otherwise wait for their clients.
+  const watches = new Set<ServerResponse>();
+  app.addHook('preClose', async () => {
+    for (const out of watches) out.end();
+  });
+
   app.get('/v1/devices', async (request, reply) => {
-    const selector = selectorFrom(request.query);
+    const query = checked(listQuery, request.query, 'query');
+    const selector = selectorFrom(query.selector);
     const matches = (labels: Record<string, string>): boolean => !selector || selectorMatches(labels, selector);
-    const watch = (request.query as { watch?: string }).watch === 'true';
+    const watch = query.watch === 'true';
     const devices = (await deps.devices.list()).filter((d) => matches(d.labels)).sort((a, b) => a.id.localeCompare(b.id));
     if (!watch) return { items: devices.map(deviceView) };
 
     // A watch streams newline-delimited JSON events: the current state as ADDED, then changes.
     reply.hijack();
     const out = reply.raw;
-    out.writeHead(200, { 'content-type': 'application/x-ndjson', 'cache-control': 'no-cache' });
-    const send = (type: string, object: unknown): void => void out.write(`${JSON.stringify({ type, object })}\n`);
+    // One watch per connection: ending it (the hub stopping) closes the socket too.
+    out.writeHead(200, { 'content-type': 'application/x-ndjson', 'cache-control': 'no-cache', connection: 'close' });
+    // Like Kubernetes, DELETED carries the object's last state: the last view sent is kept.
+    const sent = new Map<string, DeviceView>();
+    const send = (type: 'ADDED' | 'MODIFIED' | 'DELETED', view: DeviceView): void => {
+      if (type === 'DELETED') sent.delete(view.id);
+      else sent.set(view.id, view);
+      out.write(`${JSON.stringify({ type, object: view })}\n`);
+    };
     for (const d of devices) send('ADDED', deviceView(d));
     const unsubscribe = deps.feed.subscribe((id, type) => {
       void deps.devices.get(id).then((device) => {
-        if (!device) return send('DELETED', { id });
-        if (matches(device.labels)) send(type, deviceView(device));
+        const last = sent.get(id);
+        if (!device) return last && send('DELETED', last);
+        if (matches(device.labels)) send(type === 'DELETED' ? 'MODIFIED' : type, deviceView(device));
       });
     });
     // Keep idle connections from being cut by proxies, and notice a gone client.
     const heartbeat = setInterval(() => out.write('\n'), 15_000);
+    watches.add(out);
     request.raw.on('close', () => {
+      watches.delete(out);
       clearInterval(heartbeat);
       unsubscribe();
     });
   });
 
   app.get('/v1/devices/:id', async (request) => {
-    const { id } = request.params as { id: string };
+    const id = pathParam(request.params, 'id');
     const device = await deps.devices.get(id);
     if (!device) throw notFound(`device ${id}`);
     return { ...deviceView(device), events: await deps.events.list(eventSubjects.device(id)) };
   });
 
   app.patch('/v1/devices/:id/labels', async (request) => {
-    const { id } = request.params as { id: string };
-    const patch = validate(labelPatchSchema, request.body);
-    if (!patch.ok) throw badRequest(patch.error);
+    const id = pathParam(request.params, 'id');
+    const patch = checked(labelPatchSchema, request.body, 'body');
     const updated = await deps.devices.update(
       id,
       (device) => {
-        for (const key of patch.value.remove) delete device.labels[key];
-        Object.assign(device.labels, patch.value.set);
+        // Like kubectl: removing a label the device does not have is an error, and nothing changes.
+        const missing = patch.remove.find((key) => !Object.hasOwn(device.labels, key));
+        if (missing !== undefined) throw new HttpError(404, 'NotFound', `label "${missing}" not found on device ${id}`);
+        for (const key of patch.remove) delete device.labels[key];
+        for (const [key, value] of Object.entries(patch.set)) device.labels[key] = value;
       },
       'sync',
     );
     if (!updated) throw notFound(`device ${id}`);
     const changes = [
-      ...Object.entries(patch.value.set).map(([k, v]) => `${k}=${v}`),
-      ...patch.value.remove.map((k) => `${k}-`),
+      ...Object.entries(patch.set).map(([k, v]) => `${k}=${v}`),
+      ...patch.remove.map((k) => `${k}-`),
     ].join(' ');
     await deps.events.append(eventSubjects.device(id), { time: deps.now().toISOString(), type: 'Normal', reason: 'Labeled', message: `labels changed: ${changes}` });
     deps.feed.changed(id, 'MODIFIED', 'labels');
     return deviceView(updated);
+  });
+
+  app.delete('/v1/devices/:id', async (request) => {
+    const id = pathParam(request.params, 'id');
+    const deleted = await deps.devices.delete(id);
+    if (!deleted) throw notFound(`device ${id}`);
+    const time = deps.now().toISOString();
+    for (const { workload, ordinal } of deleted.freed) {
+      await deps.events.append(eventSubjects.workload(workload), { time, type: 'Normal', reason: 'DeviceDeleted', message: `replica ${ordinal} was on device ${id}, which was deleted; it will be placed again` });
+    }
+    deps.feed.changed(id, 'DELETED', 'registration');
+    await deps.deviceDeleted(id);
+    return { kind: 'Device', name: id, action: 'deleted' };
   });
 }

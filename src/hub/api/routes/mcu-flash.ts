@@ -6,6 +6,7 @@ import { resolveImage } from '../../mcus/image-resolution.js';
 import type { DeviceRpc } from '../../rpc/device-rpc.js';
 import type { DeviceRepository } from '../../store/repository.js';
 import { badRequest, HttpError, notFound } from '../http-error.js';
+import { pathParam } from '../params.js';
 
 export interface McuFlashRouteDeps {
   devices: DeviceRepository;
@@ -25,7 +26,8 @@ const FIRST_ANSWER_MS = 15_000;
  */
 export function registerMcuFlashRoutes(app: FastifyInstance, deps: McuFlashRouteDeps): void {
   app.post('/v1/mcus/:gateway/:mcu/flash', async (request, reply) => {
-    const { gateway, mcu } = request.params as { gateway: string; mcu: string };
+    const gateway = pathParam(request.params, 'gateway');
+    const mcu = pathParam(request.params, 'mcu');
     const body = flashRequestSchema.safeParse(request.body ?? {});
     if (!body.success) throw badRequest(`flash request: ${describeIssues(body.error.issues)}`);
     const device = await deps.devices.get(gateway);

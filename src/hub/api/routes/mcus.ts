@@ -5,6 +5,7 @@ import { mcuViews } from '../../mcus/mcu-views.js';
 import type { TelemetryFeed } from '../../mcus/telemetry-feed.js';
 import type { DeviceRepository } from '../../store/repository.js';
 import { badRequest, notFound } from '../http-error.js';
+import { pathParam } from '../params.js';
 
 export interface McuRouteDeps {
   devices: DeviceRepository;
@@ -21,7 +22,8 @@ export function registerMcuRoutes(app: FastifyInstance, deps: McuRouteDeps): voi
   app.get('/v1/mcus', async () => ({ items: mcuViews(await deps.devices.list(), (g, m) => deps.telemetry.latest(g, m)) }));
 
   app.get('/v1/mcus/:gateway/:mcu/telemetry', async (request, reply) => {
-    const { gateway, mcu } = request.params as { gateway: string; mcu: string };
+    const gateway = pathParam(request.params, 'gateway');
+    const mcu = pathParam(request.params, 'mcu');
     const query = telemetryQuery.safeParse(request.query);
     if (!query.success) throw badRequest('query: tail (0..64), follow (true|false)');
     const device = await deps.devices.get(gateway);

@@ -2,7 +2,9 @@ import type { FastifyInstance } from 'fastify';
 import { z } from 'zod';
 import type { DeviceRpc } from '../../rpc/device-rpc.js';
 import type { HubStore } from '../../store/repository.js';
+import { describeIssues, deviceIdSchema } from '../../../protocol/index.js';
 import { badRequest, notFound } from '../http-error.js';
+import { checked, pathParam } from '../params.js';
 
 export interface WorkloadOpsDeps {
   store: HubStore;
@@ -10,7 +12,7 @@ export interface WorkloadOpsDeps {
 }
 
 const logsQuery = z.object({
-  device: z.string().optional(),
+  device: deviceIdSchema.optional(),
   tail: z.coerce.number().int().min(0).max(100_000).default(100),
   follow: z.enum(['true', 'false']).default('false'),
 });
@@ -31,10 +33,9 @@ async function devicesRunning(store: HubStore, workload: string, device: string 
 /** Logs and restarts, carried to the agents as requests over MQTT. */
 export function registerWorkloadOpsRoutes(app: FastifyInstance, deps: WorkloadOpsDeps): void {
   app.post('/v1/workloads/:name/restart', async (request) => {
-    const { name } = request.params as { name: string };
-    const body = z.object({ device: z.string().optional() }).safeParse(request.body ?? {});
-    if (!body.success) throw badRequest('body must be {device?: string}');
-    const devices = await devicesRunning(deps.store, name, body.data.device);
+    const name = pathParam(request.params, 'name');
+    const body = checked(z.strictObject({ device: deviceIdSchema.optional() }), request.body ?? {}, 'body');
+    const devices = await devicesRunning(deps.store, name, body.device);
     const results = await Promise.all(
       devices.map(async (device) => {
         try {
@@ -49,9 +50,9 @@ export function registerWorkloadOpsRoutes(app: FastifyInstance, deps: WorkloadOp
   });
 
   app.get('/v1/workloads/:name/logs', async (request, reply) => {
-    const { name } = request.params as { name: string };
+    const name = pathParam(request.params, 'name');
     const query = logsQuery.safeParse(request.query);
-    if (!query.success) throw badRequest('query: device?, tail (number), follow (true|false)');
+    if (!query.success) throw badRequest(`query (device?, tail 0..100000, follow true|false): ${describeIssues(query.error.issues)}`);
     const devices = await devicesRunning(deps.store, name, query.data.device);
     reply.hijack();
     const out = reply.raw;

@@ -1,10 +1,11 @@
 import type { FastifyInstance } from 'fastify';
-import { applyRequestSchema, validate, type ApplyResult } from '../../../protocol/index.js';
+import { applyRequestSchema, type ApplyResult } from '../../../protocol/index.js';
 import { eventSubjects } from '../../store/records.js';
 import type { HubStore } from '../../store/repository.js';
 import { ManifestError, parseManifests, recordFor } from '../../workloads/manifests.js';
 import { workloadView, type FleetState } from '../../workloads/workload-view.js';
 import { badRequest, notFound } from '../http-error.js';
+import { checked, pathParam } from '../params.js';
 
 export interface WorkloadRouteDeps {
   store: HubStore;
@@ -22,11 +23,10 @@ async function fleetState(deps: WorkloadRouteDeps): Promise<FleetState> {
 
 export function registerWorkloadRoutes(app: FastifyInstance, deps: WorkloadRouteDeps): void {
   app.post('/v1/apply', async (request): Promise<ApplyResult> => {
-    const body = validate(applyRequestSchema, request.body);
-    if (!body.ok) throw badRequest(body.error);
+    const body = checked(applyRequestSchema, request.body, 'body');
     let manifests;
     try {
-      manifests = parseManifests(body.value.manifests);
+      manifests = parseManifests(body.manifests);
     } catch (err) {
       if (err instanceof ManifestError) throw badRequest(err.message);
       throw err;
@@ -51,14 +51,14 @@ export function registerWorkloadRoutes(app: FastifyInstance, deps: WorkloadRoute
   });
 
   app.get('/v1/workloads/:name', async (request) => {
-    const { name } = request.params as { name: string };
+    const name = pathParam(request.params, 'name');
     const workload = await deps.store.workloads.get(name);
     if (!workload) throw notFound(`workload ${name}`);
     return { ...workloadView(workload, await fleetState(deps)), events: await deps.store.events.list(eventSubjects.workload(name)) };
   });
 
   app.delete('/v1/workloads/:name', async (request) => {
-    const { name } = request.params as { name: string };
+    const name = pathParam(request.params, 'name');
     if (!(await deps.store.workloads.delete(name))) throw notFound(`workload ${name}`);
     await deps.reconcile();
     return { kind: 'Workload', name, action: 'deleted' };

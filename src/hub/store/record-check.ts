@@ -1,0 +1,201 @@
+import { z } from 'zod';
+import {
+  describeIssues,
+  desiredStateSchema,
+  deviceIdSchema,
+  eventSchema,
+  factsSchema,
+  isoTimeSchema,
+  labelsSchema,
+  nameSchema,
+  reportedStateSchema,
+  statusSchema,
+  taintSchema,
+  TOKEN_ID_PATTERN,
+  workloadSpecSchema,
+} from '../../protocol/index.js';
+import { controlCollections, emptyDocument, emptyObserved, observedCollections, type ObservedDocument, type StoreDocument } from './document.js';
+
+/**
+ * Store-side shapes of the records in store.json and observed.json. The protocol has no schema
+ * for a whole stored record (a device's credential hash, a token's use count), so they are
+ * composed here from the protocol's field schemas. They check; they never rewrite a record
+ * (no defaults are filled in): what was stored is what is loaded.
+ */
+/**
+ * Checks what the placement pass and the device views read; other fields (a credential that a
+ * pending device may not have yet, new fields of a newer release) are left to their owners.
+ */
+const storedDeviceSchema = z.object({
+  id: deviceIdSchema,
+  hardwareId: z.string().max(256),
+  hostname: z.string().max(256),
+  labels: labelsSchema,
+  taints: z.array(taintSchema),
+  unschedulable: z.boolean(),
+  draining: z.boolean().optional(),
+  credentialHash: z.string().optional(),
+  registeredAt: isoTimeSchema,
+  joinedWithToken: z.string().optional(),
+});
+
+const tokenRecordSchema = z.object({
+  id: z.string().regex(TOKEN_ID_PATTERN, 'invalid token id'),
+  secretHash: z.string().min(1),
+  description: z.string(),
+  labels: labelsSchema,
+  createdAt: isoTimeSchema,
+  expiresAt: isoTimeSchema,
+  maxUses: z.number().int().positive().optional(),
+  uses: z.number().int().nonnegative(),
+  revoked: z.boolean(),
+});
+
+const workloadRecordSchema = z.object({
+  name: nameSchema,
+  labels: labelsSchema,
+  annotations: z.record(z.string(), z.string()),
+  // A stored spec is the manifest schema's output, which it accepts again as input (defaults
+  // are filled, quantities are numbers): the whole spec is what the scheduler walks.
+  spec: workloadSpecSchema,
+  revision: z.string().min(1),
+  createdAt: isoTimeSchema,
+  updatedAt: isoTimeSchema,
+});
+
+const placementRecordSchema = z.object({
+  workload: nameSchema,
+  replicas: z.record(z.string().regex(/^\d{1,6}$/), deviceIdSchema),
+  peripherals: z.record(z.string(), z.array(z.unknown())).optional(),
+  autoscaledReplicas: z.number().int().nonnegative().optional(),
+});
+
+const observedDeviceSchema = z.object({
+  status: statusSchema.optional(),
+  lastSeen: isoTimeSchema.optional(),
+  facts: factsSchema.optional(),
+});
+
+const eventSubjectSchema = z.string().regex(/^(device|workload)\/[a-z0-9][a-z0-9-]{0,62}$/, 'invalid event subject');
+
+/** What each collection's records must look like, and how a record names its own key. */
+export const collectionChecks = {
+  devices: { record: storedDeviceSchema, key: deviceIdSchema, ownKey: (r: unknown) => (r as { id?: unknown }).id },
+  tokens: { record: tokenRecordSchema, key: z.string().regex(TOKEN_ID_PATTERN), ownKey: (r: unknown) => (r as { id?: unknown }).id },
+  workloads: { record: workloadRecordSchema, key: nameSchema, ownKey: (r: unknown) => (r as { name?: unknown }).name },
+  placements: { record: placementRecordSchema, key: nameSchema, ownKey: (r: unknown) => (r as { workload?: unknown }).workload },
+  desired: { record: desiredStateSchema, key: deviceIdSchema, ownKey: undefined },
+  observedDevices: { record: observedDeviceSchema, key: deviceIdSchema, ownKey: undefined },
+  reported: { record: reportedStateSchema, key: deviceIdSchema, ownKey: undefined },
+  events: { record: z.array(eventSchema), key: eventSubjectSchema, ownKey: undefined },
+} as const;
+
+export type CollectionName = keyof typeof collectionChecks;
+
+/** Why a record of a collection is malformed, or undefined when it is fine. */
+export function recordProblem(collection: CollectionName, key: string, record: unknown): string | undefined {
+  const check = collectionChecks[collection];
+  const keyResult = check.key.safeParse(key);
+  if (!keyResult.success) return `key ${JSON.stringify(key.slice(0, 80))} is not a valid ${collection} key`;
+  const parsed = check.record.safeParse(record);
+  if (!parsed.success) return describeIssues(parsed.error.issues);
+  if (check.ownKey && check.ownKey(record) !== key) return `record is stored under ${JSON.stringify(key)} but names itself ${JSON.stringify(check.ownKey(record))}`;
+  return undefined;
+}
+
+/** A store record that is malformed where the hub cannot safely carry on without it. */
+export class StoreRecordError extends Error {
+  readonly code = 'StoreRecordInvalid';
+}
+
+/** A record left out at load, kept aside for the operator to look at. */
+export interface SkippedRecord {
+  collection: string;
+  key: string;
+  problem: string;
+  record: unknown;
+}
+
+/**
+ * What happens to a malformed record at load, per collection of store.json:
+ * - devices, tokens, placements are skipped (and kept aside): a device can join again, a token
+ *   be created again, and a placement is recomputed by the next placement pass; one bad record
+ *   must not keep the hub, and every good device's workloads, down.
+ * - workloads and desired states refuse the load: leaving out a workload would make the hub
+ *   stop its instances on every device, and leaving out a desired state would hand out a
+ *   generation number again that agents already applied. Agents keep running their last
+ *   desired state while the operator fixes the file the message names.
+ */
+const skippable: Record<(typeof controlCollections)[number], boolean> = {
+  devices: true,
+  tokens: true,
+  placements: true,
+  workloads: false,
+  desired: false,
+};
+
+function entriesOf(source: string, collection: string, value: unknown): [string, unknown][] {
+  if (value === undefined) return [];
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) {
+    throw new StoreRecordError(`${source}: "${collection}" is not an object of records; refusing to start over it`);
+  }
+  return Object.entries(value);
+}
+
+/** Checks every record of a migrated store.json; returns the document with null-prototype collections. */
+export function checkedControlDocument(doc: StoreDocument, source: string): { doc: StoreDocument; skipped: SkippedRecord[] } {
+  const out = emptyDocument();
+  const skipped: SkippedRecord[] = [];
+  for (const collection of controlCollections) {
+    const target = out[collection] as Record<string, unknown>;
+    for (const [key, record] of entriesOf(source, collection, doc[collection])) {
+      const problem = recordProblem(collection, key, record);
+      if (problem === undefined) {
+        target[key] = record;
+        continue;
+      }
+      if (!skippable[collection]) {
+        throw new StoreRecordError(`${source}: ${collection}[${JSON.stringify(key.slice(0, 80))}] is malformed (${problem}); refusing to start: fix or remove that record`);
+      }
+      skipped.push({ collection, key, problem, record });
+    }
+  }
+  return { doc: out, skipped };
+}
+
+const observedCheck = { devices: 'observedDevices', reported: 'reported', events: 'events' } as const;
+
+/** Observed state is rebuilt by the devices: every malformed record is skipped. */
+export function checkedObservedDocument(raw: unknown, source: string): { doc: ObservedDocument; skipped: SkippedRecord[] } {
+  const out = emptyObserved();
+  const skipped: SkippedRecord[] = [];
+  if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) {
+    return { doc: out, skipped: [{ collection: '(document)', key: '', problem: 'not a JSON object', record: raw }] };
+  }
+  for (const collection of observedCollections) {
+    const value = (raw as Record<string, unknown>)[collection];
+    let entries: [string, unknown][];
+    try {
+      entries = entriesOf(source, collection, value);
+    } catch {
+      skipped.push({ collection, key: '', problem: 'not an object of records', record: value });
+      continue;
+    }
+    const target = out[collection] as Record<string, unknown>;
+    for (const [key, record] of entries) {
+      const problem = recordProblem(observedCheck[collection], key, record);
+      if (problem === undefined) target[key] = record;
+      else skipped.push({ collection, key, problem, record });
+    }
+  }
+  return { doc: out, skipped };
+}
+
+/**
+ * The same check on the way in: a record that would be skipped or refused at the next load is
+ * refused now, so a bug elsewhere fails one request instead of poisoning every placement pass.
+ */
+export function assertStorable(collection: CollectionName, key: string, record: unknown): void {
+  const problem = recordProblem(collection, key, record);
+  if (problem !== undefined) throw new StoreRecordError(`refusing to store ${collection}[${JSON.stringify(key.slice(0, 80))}]: ${problem}`);
+}
