@@ -2,7 +2,7 @@
 // process (so a crash of one does not take down the other), on one machine.
 import { Command } from 'commander';
 import { spawn, type ChildProcess } from 'node:child_process';
-import { existsSync } from 'node:fs';
+import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { dataHome } from './common/paths.js';
 import { createLogger } from './common/log.js';
@@ -35,6 +35,16 @@ function superviseAgent(args: string[], log: ReturnType<typeof createLogger>): {
   };
 }
 
+/** The local agent's kept device id and password, if it has joined before (read-only here). */
+async function keptIdentity(stateDir: string): Promise<{ deviceId: string; password: string } | undefined> {
+  try {
+    const kept = JSON.parse(await readFile(join(stateDir, 'identity.json'), 'utf8')) as { deviceId?: unknown; password?: unknown };
+    return typeof kept.deviceId === 'string' && typeof kept.password === 'string' ? { deviceId: kept.deviceId, password: kept.password } : undefined;
+  } catch {
+    return undefined; // absent or unreadable: the agent itself says what is wrong with it
+  }
+}
+
 export function upCommand(): Command {
   return addHubOptions(new Command('up').description('Run a hub (embedded broker and store) and a local agent on this machine'))
     .option('--agent-state-dir <dir>', 'state folder of the local agent')
@@ -55,7 +65,13 @@ Examples:
       const hub = await runHubUntilSignal(config);
       const stateDir = flags.agentStateDir ?? (flags.dataDir ? join(flags.dataDir, 'agent') : join(dataHome(), 'edgepilot', 'agent'));
       const args = ['--hub', hub.apiUrl, '--state-dir', stateDir];
-      if (!existsSync(join(stateDir, 'identity.json'))) {
+      const kept = await keptIdentity(stateDir);
+      const accepted = kept !== undefined && (await hub.acceptsDevice(kept.deviceId, kept.password));
+      if (!accepted) {
+        // First start, or the hub no longer takes the local agent's credentials (its device was
+        // deleted, or its store was reset): a fresh single-use token lets the agent join again,
+        // proving its device key, instead of retrying refused credentials forever.
+        if (kept) log.warn(`the hub does not accept the local agent's credentials (device ${kept.deviceId}); it joins again with a new token`);
         const token = await hub.tokens.create({ ttlSeconds: 600, labels: { 'edgepilot.io/local': 'true' }, maxUses: 1, description: 'edgepilot up: local agent' });
         args.push('--join-token', token.token);
       }

@@ -41,6 +41,11 @@ function hostProbeScript(): string {
 export interface RunningAgent {
   deviceId: string;
   session: DeviceSession;
+  /**
+   * Resolves with the new device id when a re-join made this board a new device (its old one
+   * was deleted on the hub): this agent is built around its old id, so its owner restarts it.
+   */
+  movedToDevice: Promise<string>;
   stop(): Promise<void>;
 }
 
@@ -79,6 +84,8 @@ export async function startAgent(config: AgentConfig, log: Logger = createLogger
 
   const joined = identity;
   let movedToNewDevice = false;
+  let announceMove: (deviceId: string) => void = () => undefined;
+  const movedToDevice = new Promise<string>((resolve) => (announceMove = resolve));
   const session = new DeviceSession({
     brokerUrl: config.brokerUrl ?? identity.brokerUrl,
     deviceId: identity.deviceId,
@@ -105,6 +112,10 @@ export async function startAgent(config: AgentConfig, log: Logger = createLogger
               log,
             });
             movedToNewDevice = password === undefined;
+            if (movedToNewDevice) {
+              const kept = await loadIdentity(config.stateDir);
+              if (kept && kept.deviceId !== joined.deviceId) announceMove(kept.deviceId);
+            }
             return password;
           },
         }
@@ -184,6 +195,7 @@ export async function startAgent(config: AgentConfig, log: Logger = createLogger
   return {
     deviceId,
     session,
+    movedToDevice,
     async stop() {
       abort.abort(new Error('agent stopping'));
       facts.stop();

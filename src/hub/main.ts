@@ -49,6 +49,8 @@ export interface RunningHub {
   createdAdminToken?: string;
   tokens: JoinTokens;
   link: HubLink;
+  /** Whether this hub still accepts these device credentials (`up` asks it for its local agent). */
+  acceptsDevice(deviceId: string, password: string): Promise<boolean>;
   close(): Promise<void>;
 }
 
@@ -204,6 +206,10 @@ export async function startHub(config: HubConfig, log: Logger = createLogger('hu
     ...(admin.created ? { createdAdminToken: admin.created } : {}),
     tokens,
     link,
+    async acceptsDevice(deviceId, password) {
+      const device = await store.devices.get(deviceId);
+      return device?.credentialHash !== undefined && secretMatches(password, device.credentialHash);
+    },
     async close() {
       if (closed) return;
       closed = true;

@@ -43,7 +43,7 @@ export async function rejoinWithKey(params: RejoinParams): Promise<string | unde
     await saveIdentity(params.stateDir, { ...params.identity, deviceId: granted.deviceId, password: granted.password, joinedAt: new Date().toISOString() });
     params.log.error(
       `re-joining gave a new device id ${granted.deviceId} (this agent ran as ${params.identity.deviceId}, probably deleted on the hub); ` +
-        'it is kept in the state folder: restart the agent to run as the new device',
+        'it is kept in the state folder and the agent starts again as the new device',
     );
     return undefined;
   }
