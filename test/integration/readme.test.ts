@@ -16,6 +16,7 @@ import { copyFile, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { parse } from 'yaml';
 import { deviceViewSchema, listSchema, workloadViewSchema, type DeviceView, type InstanceStatus } from '../../src/protocol/index.js';
+import { docker } from '../support/docker.js';
 import { FTDI_ADAPTER } from '../support/fake-sysfs.js';
 import type { ManagedProcess } from '../support/processes.js';
 import { parseReadme, type ReadmeCommand, type ReadmeManifest } from '../support/readme-blocks.js';
@@ -58,17 +59,6 @@ async function devices(): Promise<DeviceView[]> {
   const r = await session.run('edgepilot get devices -o json');
   if (r.code !== 0) throw new Error(r.stderr);
   return listSchema(deviceViewSchema).parse(JSON.parse(r.stdout)).items;
-}
-
-function dockerExec(containerId: string, script: string): Promise<{ stdout: string; stderr: string }> {
-  return new Promise((resolve, reject) => {
-    const child = spawn('docker', ['exec', containerId, 'sh', '-c', script], { stdio: ['ignore', 'pipe', 'pipe'] });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (c: Buffer) => (stdout += c.toString('utf8')));
-    child.stderr.on('data', (c: Buffer) => (stderr += c.toString('utf8')));
-    child.on('error', reject).on('exit', () => resolve({ stdout, stderr }));
-  });
 }
 
 /** The board's state folder: the agent's default, `$XDG_DATA_HOME/edgepilot/agent`, in the board's HOME. */
@@ -149,8 +139,8 @@ const HANDLED: Record<string, Entry> = {
       });
       t.is(instance?.device, state.boardId);
       // The README: "passed through into the container", at the path it names.
-      const inside = await dockerExec(instance?.containerId ?? '', 'test -c /dev/ttyUSB0 && echo hello > /dev/ttyUSB0 && echo written');
-      t.is(inside.stdout.trim(), 'written', `/dev/ttyUSB0 in the container: ${inside.stderr}`);
+      const inside = await docker('exec', instance?.containerId ?? '', 'sh', '-c', 'test -c /dev/ttyUSB0 && echo hello > /dev/ttyUSB0 && echo written').catch((err: Error) => err.message);
+      t.is(inside, 'written', '/dev/ttyUSB0 in the container, a character device that takes bytes');
     },
   },
   'edgepilot logs tilt-reader [--device <id>] [-f] [--tail 50]': {
