@@ -1,5 +1,6 @@
 import test from 'ava';
 import { spawn, type ChildProcess } from 'node:child_process';
+import { once } from 'node:events';
 import { existsSync, lstatSync, readlinkSync } from 'node:fs';
 import { readFile, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
@@ -38,9 +39,12 @@ async function readmeExample(): Promise<string> {
 async function providePort(path: string, dir: string): Promise<void> {
   if (existsSync(path)) throw new Error(`${path} exists on this machine; refusing to replace it`);
   const socat: ChildProcess = spawn('socat', ['-d', '-d', `pty,raw,echo=0,link=${path}`, `pty,raw,echo=0,link=${join(dir, 'peer')}`], { stdio: 'ignore' });
+  const exited = once(socat, 'exit');
   ctx.cleanups.unshift(async () => {
     socat.kill();
-    // socat removes its links on a clean exit; make sure a killed one leaves nothing in /dev.
+    // Checked once socat is gone: it removes its links as it exits (checking earlier raced
+    // with that); make sure a killed one leaves nothing in /dev.
+    await exited;
     if (existsSync(path) && lstatSync(path).isSymbolicLink() && readlinkSync(path).startsWith('/dev/pts/')) await rm(path, { force: true });
   });
   await waitFor(`socat to link a pseudo-terminal at ${path}`, () => (existsSync(path) && existsSync(join(dir, 'peer')) ? true : undefined));

@@ -2,11 +2,16 @@
 // takes the default ports 7080 and 1883 without meeting anyone else's, and `hub.plant-3`
 // resolves, through the namespace's own /etc/hosts, to the hub in it), a technician's HOME
 // where `npm start` writes the CLI config, and a "board": a second HOME with its own
-// /etc/machine-id (a mount namespace), so an agent started there is a different device.
+// /etc/machine-id (a mount namespace), so an agent started there is a different device, and
+// with a USB serial adapter at /dev/ttyUSB0 (the port the README's tilt-reader passes through):
+// in the board's mount namespace a kernel-shaped /sys/class/tty lists it (test/support/
+// fake-sysfs.ts) and /dev, an overlay of the machine's own, has /dev/ttyUSB0 linked to a socat
+// pseudo-terminal — the machine's /dev is never written.
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
 import { cp, mkdir, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
+import { FTDI_ADAPTER, makeFakeClassTty } from './fake-sysfs.js';
 import { edgepilotBin, repoRoot } from './paths.js';
 import { ManagedProcess } from './processes.js';
 
@@ -32,12 +37,17 @@ export class ReadmeSession {
   readonly boardHome: string;
   /** Where README commands run (manifests are written here; a copy of hardware/ for `make -C hardware`). */
   readonly workdir: string;
+  /** The board's /sys/class/tty (made by setUp) and where each board shell mounts its /dev overlay. */
+  private readonly boardClassTty: string;
+  private readonly boardDevScratch: string;
   private readonly daemons: ManagedProcess[] = [];
 
   constructor(readonly root: string) {
     this.home = join(root, 'home');
     this.boardHome = join(root, 'board');
     this.workdir = join(root, 'work');
+    this.boardClassTty = join(root, 'board-sysfs', 'sys', 'class', 'tty');
+    this.boardDevScratch = join(root, 'board-dev');
   }
 
   async setUp(): Promise<void> {
@@ -45,6 +55,8 @@ export class ReadmeSession {
     await mkdir(this.boardHome, { recursive: true });
     await mkdir(this.workdir, { recursive: true });
     await writeFile(join(this.boardHome, 'machine-id'), '0b0a2d0000000000000000000000beef\n');
+    await makeFakeClassTty(join(this.root, 'board-sysfs'), FTDI_ADAPTER, '/sys/class/tty');
+    await mkdir(this.boardDevScratch, { recursive: true });
     await cp(join(repoRoot, 'hardware'), join(this.workdir, 'hardware'), { recursive: true, filter: (src) => !src.startsWith(join(repoRoot, 'hardware', 'build')) });
     ip('netns', 'add', this.netns);
     ip('-n', this.netns, 'link', 'set', 'lo', 'up');
@@ -66,7 +78,36 @@ export class ReadmeSession {
   private argv(machine: Machine, script: string): string[] {
     const inNetns = ['netns', 'exec', this.netns];
     if (machine === 'technician') return [...inNetns, 'bash', '-c', script];
-    return [...inNetns, 'unshare', '--mount', '--propagation', 'private', 'bash', '-c', `mount --bind ${join(this.boardHome, 'machine-id')} /etc/machine-id && ${script}`];
+    return [...inNetns, 'unshare', '--mount', '--propagation', 'private', 'bash', '-c', `${this.boardMounts()}\n${script}`];
+  }
+
+  /**
+   * The board's machine id and serial adapter, set up in its mount namespace before each line.
+   * /dev becomes an overlay (on a tmpfs private to this shell) of the machine's /dev with its
+   * pts and shm mounts, so socat can link /dev/ttyUSB0 there without touching the machine's
+   * /dev. The link names a /dev/pts node of the machine's devpts, which is what the agent
+   * resolves and Docker (outside this namespace) bind-mounts into the container.
+   */
+  private boardMounts(): string {
+    const scratch = JSON.stringify(this.boardDevScratch);
+    const port = `/dev/${FTDI_ADAPTER.name}`;
+    return [
+      'set -e',
+      `mount --bind ${JSON.stringify(join(this.boardHome, 'machine-id'))} /etc/machine-id`,
+      `mount -t tmpfs tmpfs ${scratch}`,
+      `mkdir ${scratch}/upper ${scratch}/work ${scratch}/dev`,
+      `mount -t overlay overlay -o lowerdir=/dev,upperdir=${scratch}/upper,workdir=${scratch}/work ${scratch}/dev`,
+      `mount --rbind /dev/pts ${scratch}/dev/pts`,
+      `mount --rbind /dev/shm ${scratch}/dev/shm`,
+      `mount --move ${scratch}/dev /dev`,
+      `mount --bind ${JSON.stringify(this.boardClassTty)} /sys/class/tty`,
+      `socat pty,raw,echo=0,link=${port} pty,raw,echo=0,link=${scratch}/peer &`,
+      'socat_pid=$!',
+      'trap \'kill $socat_pid 2>/dev/null\' EXIT',
+      `for _ in $(seq 100); do [ -e ${port} ] && break; sleep 0.05; done`,
+      `[ -e ${port} ] || { echo "board: socat did not link ${port}" >&2; exit 1; }`,
+      'set +e',
+    ].join('\n');
   }
 
   private spawn(machine: Machine, line: string, cwd: string): ChildProcess {

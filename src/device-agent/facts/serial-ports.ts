@@ -1,4 +1,4 @@
-import { readdir, readFile, readlink } from 'node:fs/promises';
+import { readdir, readFile, readlink, realpath } from 'node:fs/promises';
 import { join } from 'node:path';
 
 export interface SerialPortFact {
@@ -33,9 +33,13 @@ export async function listSerialPorts(sysClassTty = '/sys/class/tty', devDir = '
   for (const name of names.sort()) {
     if (!/^tty(USB|ACM|AMA|S|SAC|XRUSB|mxc|FIQ)\d+$/.test(name)) continue;
     const deviceLink = join(sysClassTty, name, 'device');
+    // The port's device folder as the kernel resolves it: `device` is a relative link
+    // (`../../../ttyUSB0`) and the class entry a link too, so neither the link's text nor a
+    // lexical join of `..` onto the link reaches the USB device above the port.
     let target: string;
     try {
-      target = await readlink(deviceLink);
+      await readlink(deviceLink);
+      target = await realpath(deviceLink);
     } catch {
       continue; // virtual tty
     }
@@ -43,9 +47,9 @@ export async function listSerialPorts(sysClassTty = '/sys/class/tty', devDir = '
     if (name.startsWith('ttyS') && driver.endsWith('serial8250') && !(await readTrim(join(deviceLink, 'resources')))) continue;
     const port: SerialPortFact = { path: join(devDir, name) };
     if (target.includes('/usb')) {
-      // ttyUSB: device → interface → usb device; ttyACM: device → interface.
+      // ttyUSB: device (usb-serial port) → interface → usb device; ttyACM: device (interface) → usb device.
       for (const up of ['..', '../..']) {
-        const base = join(deviceLink, up);
+        const base = join(target, up);
         const vendorId = await readTrim(join(base, 'idVendor'));
         if (!vendorId) continue;
         const productId = await readTrim(join(base, 'idProduct'));

@@ -11,7 +11,9 @@ import type Dockerode from 'dockerode';
  * path outside /dev/pts, and the device cgroup is opened for exactly that major:minor.
  *
  * An entry may name the path inside the container Docker-style, `/dev/pts/3:/dev/ttyGPS`;
- * without one, a real port keeps its path and `/dev/pts/N` appears as `/dev/ttyPTS<N>`.
+ * without one, an entry keeps its path (a real port, or a link such as `/dev/ttyUSB0` →
+ * `/dev/pts/4` that socat or udev made), and a bare `/dev/pts/N` appears as `/dev/ttyPTS<N>`
+ * (a bind mount cannot land inside the container's own devpts).
  */
 export interface SerialPassthrough {
   devices: Dockerode.DeviceMapping[];
@@ -44,7 +46,7 @@ export async function resolveSerialDevices(entries: readonly string[]): Promise<
     if (pty) {
       const info = await stat(resolved, { bigint: true });
       const { major, minor } = majorMinor(info.rdev);
-      const target = containerPath ?? `/dev/ttyPTS${pty[1]}`;
+      const target = containerPath ?? (hostPath === resolved ? `/dev/ttyPTS${pty[1]}` : hostPath);
       result.binds.push(`${resolved}:${target}:rw`);
       result.cgroupRules.push(`c ${major}:${minor} rwm`);
       result.placements.push(`${hostPath} (pseudo-terminal ${resolved}) → ${target}`);
