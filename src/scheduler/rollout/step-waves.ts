@@ -134,6 +134,11 @@ export function succeedWave(draft: Draft, i: number, reason: string): void {
   else startWave(draft, i + 1);
 }
 
+function anyHealthy(devices: Readonly<Record<string, RolloutDevice>>): boolean {
+  for (const id in devices) if (devices[id]?.state === 'healthy') return true;
+  return false;
+}
+
 /** Judges the current wave: failure, success, inconclusive, or a progress deadline passed. */
 export function judgeTransition(draft: Draft): boolean {
   const { status, spec, now } = draft;
@@ -143,7 +148,12 @@ export function judgeTransition(draft: Draft): boolean {
   const wave = spec.waves[i];
   if (ws?.state !== 'active' || wave === undefined) return false;
   const counts = waveCounts(status.devices, i);
-  const verdict = wave.gate !== undefined ? judgeGate(counts) : judgeWave(counts, wave);
+  let verdict = wave.gate !== undefined ? judgeGate(counts) : judgeWave(counts, wave);
+  // Deferred devices do not block a wave, but the rollout must not end on no evidence at all:
+  // when the last wave would succeed while no device anywhere proved the release healthy, it
+  // keeps waiting for its deferred devices (its progress deadline still bounds the wait), so a
+  // release that fails on them is still judged and rolled back instead of silently "completed".
+  if (verdict.kind === 'succeeded' && i === spec.waves.length - 1 && counts.deferred > 0 && !anyHealthy(status.devices)) verdict = { kind: 'running' };
   switch (verdict.kind) {
     case 'failed':
       failWave(draft, i, verdict.reason);
