@@ -14,6 +14,8 @@ import { flattenImage, imageSpan } from '../image/segments.js';
 import { parseRawBinary } from '../image/raw-binary.js';
 import type { ByteLink } from '../link/byte-link.js';
 import type { Identity } from '../mculink/messages.js';
+import { stm32ChipFor, hexId } from '../an3155/chips.js';
+import { BootloaderError } from '../an3155/wire.js';
 import { awaitIdentity, pause, reachBootloader, readFlash } from './bootloader-access.js';
 import type { FlashGeometry } from './flash-targets.js';
 import type { ImageKeeper, KeptImage } from './kept-images.js';
@@ -38,6 +40,11 @@ export interface UpdateEnvironment {
   readonly onNote?: (message: string) => void;
   /** Cancels the update; a flash cut short this way is rolled back. */
   readonly signal?: AbortSignal;
+  /**
+   * Remove readout protection if the chip has it (AN3155 Readout Unprotect): this erases
+   * the whole flash first, so the running firmware is lost. The caller has confirmed it.
+   */
+  readonly unprotect?: boolean;
 }
 
 export type UpdateOutcome =
@@ -49,8 +56,11 @@ export type UpdateOutcome =
       readonly retries: number;
     }
   | { readonly kind: 'rolled-back'; readonly message: string; readonly restoredVersion: string; readonly identity: Identity }
-  /** `untouched`: the flash was not changed (the bootloader could not be reached or read). */
-  | { readonly kind: 'failed'; readonly message: string; readonly flash: 'untouched' | 'changed' };
+  /**
+   * `untouched`: the flash was not changed (the bootloader could not be reached or read).
+   * `code` 'read-protected': the chip has readout protection; `unprotect` would remove it.
+   */
+  | { readonly kind: 'failed'; readonly message: string; readonly flash: 'untouched' | 'changed'; readonly code?: 'read-protected' };
 
 const DEFAULT_BOOT_TIMEOUT_MS = 10_000;
 
@@ -68,11 +78,31 @@ export async function updateMcu(env: UpdateEnvironment, image: FirmwareImage, ve
     return { kind: 'failed', message: (err as Error).message, flash: 'untouched' };
   }
 
+  let geometry: FlashGeometry;
+  let erased = false;
+  try {
+    const chip = await checkChip(client, env);
+    geometry = chip.geometry;
+    if (chip.protected) {
+      if (env.unprotect !== true) return await refuseProtected(client, env);
+      note(`removing readout protection: the bootloader erases the whole flash (${plan.kind === 'read-back' ? `the running ${plan.version} cannot be kept` : 'nothing to read back'})`);
+      client = await unprotect(client, env);
+      erased = true;
+    } else if (env.unprotect === true) {
+      note('readout protection is not active: nothing to unprotect');
+    }
+  } catch (err) {
+    client.dispose();
+    return { kind: 'failed', message: (err as Error).message, flash: erased ? 'changed' : 'untouched' };
+  }
+
   let fallback: KeptImage | undefined = plan.kind === 'use-kept' ? kept : undefined;
-  if (plan.kind === 'read-back') {
+  if (plan.kind === 'read-back' && erased) {
+    note(`the running ${plan.version} was erased with the protection: a failed flash cannot be rolled back`);
+  } else if (plan.kind === 'read-back') {
     note(`keeping ${plan.version}: reading the flash back`);
     try {
-      const data = await readFlash(client, env.geometry, { onProgress: (done, total) => env.onProgress?.('backup', done, total), ...(env.signal ? { signal: env.signal } : {}) });
+      const data = await readFlash(client, geometry, { onProgress: (done, total) => env.onProgress?.('backup', done, total), ...(env.signal ? { signal: env.signal } : {}) });
       fallback = { version: plan.version, origin: 'read-back', loadAddress: env.geometry.flashBase, data };
       await env.keeper.save(env.mcuId, fallback);
     } catch (err) {
@@ -87,9 +117,9 @@ export async function updateMcu(env: UpdateEnvironment, image: FirmwareImage, ve
   let written: FlashResult | undefined;
   try {
     written = await flashImage(client, image, {
-      erase: eraseFor(image, env.geometry),
-      pageSize: env.geometry.pageSize,
-      flashBase: env.geometry.flashBase,
+      erase: eraseFor(image, geometry),
+      pageSize: geometry.pageSize,
+      flashBase: geometry.flashBase,
       verify: true,
       sync: false,
       retries: 3,
@@ -120,11 +150,11 @@ export async function updateMcu(env: UpdateEnvironment, image: FirmwareImage, ve
 
   if (fallback === undefined) return { kind: 'failed', message: `${why}; no previous image to restore`, flash: 'changed' };
   note(`restoring ${fallback.version}: ${why}`);
-  return restore(env, fallback, why);
+  return restore(env, geometry, fallback, why);
 }
 
 /** Flash the kept image back and confirm the MCU identifies with its version. */
-async function restore(env: UpdateEnvironment, fallback: KeptImage, why: string): Promise<UpdateOutcome> {
+async function restore(env: UpdateEnvironment, geometry: FlashGeometry, fallback: KeptImage, why: string): Promise<UpdateOutcome> {
   const attempts = env.restoreAttempts ?? 3;
   let client: An3155Client | undefined;
   let lastError = '';
@@ -142,9 +172,9 @@ async function restore(env: UpdateEnvironment, fallback: KeptImage, why: string)
   try {
     const restoring = parseRawBinary(fallback.data, fallback.loadAddress);
     await flashImage(client, restoring, {
-      erase: eraseFor(restoring, env.geometry),
-      pageSize: env.geometry.pageSize,
-      flashBase: env.geometry.flashBase,
+      erase: eraseFor(restoring, geometry),
+      pageSize: geometry.pageSize,
+      flashBase: geometry.flashBase,
       verify: true,
       sync: false,
       retries: 3,
@@ -173,6 +203,66 @@ async function leaveBootloader(client: An3155Client, env: UpdateEnvironment): Pr
     return '; the MCU still waits in its bootloader (power-cycle it)';
   } finally {
     client.dispose();
+  }
+}
+
+/**
+ * Get ID (AN3155 §3.3) names the part: its page size comes from the chip table (the board
+ * profile's is used for parts the table does not know), the flash size from the profile.
+ * A 4-byte Read Memory then tells whether readout protection is on (the command is NACKed).
+ */
+async function checkChip(client: An3155Client, env: UpdateEnvironment): Promise<{ geometry: FlashGeometry; protected: boolean }> {
+  const productId = await client.getId();
+  const chip = stm32ChipFor(productId);
+  if (chip !== undefined && env.geometry.productIds !== undefined && !env.geometry.productIds.includes(productId)) {
+    throw new BootloaderError('unexpected', `the bootloader reports ${chip.family} (product id ${hexId(productId)}), not an ${env.geometry.model}: nothing was written`);
+  }
+  const geometry = chip === undefined ? env.geometry : { ...env.geometry, pageSize: chip.pageSize };
+  try {
+    await client.readMemory(geometry.flashBase, 4);
+    return { geometry, protected: false };
+  } catch (err) {
+    if (err instanceof BootloaderError && err.code === 'read-protected') {
+      // One more look after a resync: a NACK can also be a byte lost on the line.
+      await client.resync();
+      try {
+        await client.readMemory(geometry.flashBase, 4);
+        return { geometry, protected: false };
+      } catch (again) {
+        if (again instanceof BootloaderError && again.code === 'read-protected') return { geometry, protected: true };
+        throw again;
+      }
+    }
+    throw err;
+  }
+}
+
+/** The message a technician acts on; the chip stays in its bootloader (RDP refuses Go too). */
+async function refuseProtected(client: An3155Client, env: UpdateEnvironment): Promise<UpdateOutcome> {
+  const left = await leaveBootloader(client, env);
+  return {
+    kind: 'failed',
+    code: 'read-protected',
+    flash: 'untouched',
+    message:
+      `readout protection is active on this ${env.geometry.model}: its bootloader refuses to read or write the flash. ` +
+      `Flash again with --unprotect to remove it, which erases the whole flash (the running firmware too)${left}`,
+  };
+}
+
+/** Readout Unprotect, then wait for the chip to come back from its reset into the bootloader. */
+async function unprotect(client: An3155Client, env: UpdateEnvironment): Promise<An3155Client> {
+  await client.readoutUnprotect();
+  client.dispose();
+  await pause(env.clock, 100);
+  try {
+    return (await reachBootloader(env)).client;
+  } catch (err) {
+    throw new Error(
+      `readout protection removed and the flash erased, but the MCU did not come back into its bootloader after its reset (${(err as Error).message}); ` +
+        'hold BOOT0 high, reset it and flash again',
+      { cause: err },
+    );
   }
 }
 
