@@ -93,3 +93,43 @@ test.serial('a signed bundle is checked and flashed over the serial port; refusa
   t.is(forced.code, 0, forced.stderr);
   t.regex(forced.stdout, /2\.0\.0 → 1\.0\.0/);
 });
+
+test.serial('a read-protected STM32F103: a clear refusal, --unprotect needs --yes without a terminal, then erases and flashes', async (t) => {
+  const keys = join(root, 'rdp-keys');
+  t.is((await cli(['firmware', 'keygen', '--out', keys])).code, 0);
+  const v2 = join(root, 'rdp-v2.epfw');
+  await sign('2.0.0', `${keys}.key`, v2);
+  // BOOT0 held high: after Readout Unprotect the chip resets back into its ROM bootloader.
+  const protectedBench = await startBench({
+    mcu: 'stm32f103',
+    image: join(root, 'build', 'stm32f103-node-1.0.0.hex'),
+    hostPath: join(root, 'tty-rdp'),
+    flashFile: join(root, 'flash-rdp.bin'),
+    serial: '10ca1f1a50000002',
+    readProtected: true,
+    boot0: 'high',
+  });
+  t.teardown(() => protectedBench.stop());
+  const flashBefore = protectedBench.flashImage();
+  const flashArgs = ['flash', '--port', protectedBench.hostPath, v2, '--trust-key', `${keys}.pub`];
+
+  const refused = await cli(flashArgs);
+  t.not(refused.code, 0);
+  t.regex(refused.stderr, /^error: readout protection is active on this stm32f103: .*Flash again with --unprotect to remove it, which erases the whole flash/m);
+  t.true(Buffer.from(protectedBench.flashImage()).equals(Buffer.from(flashBefore)), 'nothing was erased or written');
+
+  // Readout protection refuses Go as well: the chip waits in its bootloader until it is reset.
+  await protectedBench.powerCycle();
+  const unconfirmed = await cli([...flashArgs, '--unprotect']);
+  t.not(unconfirmed.code, 0);
+  t.regex(unconfirmed.stderr, /^error: --unprotect erases the whole flash of a read-protected MCU: confirm with --yes/m);
+  t.is(protectedBench.mode, 'app', 'the MCU was not touched');
+
+  const unprotected = await cli([...flashArgs, '--unprotect', '--yes']);
+  t.is(unprotected.code, 0, unprotected.stderr);
+  t.regex(unprotected.stderr, /removing readout protection/);
+  t.regex(unprotected.stdout, /stm32f103-10ca1f1a50000002: 1\.0\.0 → 2\.0\.0/);
+  t.false(protectedBench.memory.readProtected);
+  const expected = readFileSync(join(root, 'build', 'stm32f103-node-2.0.0.bin'));
+  t.true(Buffer.from(protectedBench.flashImage().subarray(0, expected.length)).equals(expected));
+});

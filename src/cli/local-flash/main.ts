@@ -23,6 +23,8 @@ export interface LocalFlashOptions {
   readonly trustKeyFiles: readonly string[];
   readonly force: boolean;
   readonly bootTimeoutMs: number;
+  /** Confirmed by the technician: remove readout protection (erases the whole flash). */
+  readonly unprotect: boolean;
   readonly onProgress: (step: UpdateStep, done: number, total: number) => void;
   readonly onNote: (message: string) => void;
 }
@@ -70,6 +72,7 @@ export async function flashOverSerial(options: LocalFlashOptions): Promise<Local
         bootTimeoutMs: options.bootTimeoutMs,
         onProgress: options.onProgress,
         onNote: options.onNote,
+        unprotect: options.unprotect,
       },
       admission.image,
       admission.manifest.version,

@@ -5,7 +5,7 @@
  * get back into the bootloader and flash the kept image again. The image must have been
  * admitted (admission.ts) before this runs: from here on the MCU is touched.
  */
-import type { An3155Client, An3155Timeouts } from '../an3155/an3155-client.js';
+import { An3155Client, type An3155Timeouts } from '../an3155/an3155-client.js';
 import type { FlashResult } from '../an3155/flash.js';
 import { flashImage } from '../an3155/flash.js';
 import type { Clock } from '../clock.js';
@@ -250,14 +250,21 @@ async function refuseProtected(client: An3155Client, env: UpdateEnvironment): Pr
   };
 }
 
-/** Readout Unprotect, then wait for the chip to come back from its reset into the bootloader. */
+/**
+ * Readout Unprotect, then sync with the chip again after the reset the ROM ends it with
+ * (AN3155 §3.12). With the flash erased there is no application to ask for the
+ * bootloader: the chip is back in its bootloader only if BOOT0 is held high at the reset.
+ */
 async function unprotect(client: An3155Client, env: UpdateEnvironment): Promise<An3155Client> {
   await client.readoutUnprotect();
   client.dispose();
   await pause(env.clock, 100);
+  const again = new An3155Client({ link: env.link, clock: env.clock, ...(env.an3155Timeouts ? { timeouts: env.an3155Timeouts } : {}) });
   try {
-    return (await reachBootloader(env)).client;
+    await again.sync(6);
+    return again;
   } catch (err) {
+    again.dispose();
     throw new Error(
       `readout protection removed and the flash erased, but the MCU did not come back into its bootloader after its reset (${(err as Error).message}); ` +
         'hold BOOT0 high, reset it and flash again',

@@ -53,6 +53,8 @@ export type McuView = z.infer<typeof mcuViewSchema>;
 export const flashRequestSchema = z.strictObject({
   image: z.string().min(1).max(80),
   force: z.boolean().default(false),
+  /** Remove the chip's readout protection first (AN3155 Readout Unprotect: erases the whole flash). */
+  unprotect: z.boolean().default(false),
 });
 export type FlashRequest = z.infer<typeof flashRequestSchema>;
 
@@ -61,6 +63,7 @@ export const flashParamsSchema = z.strictObject({
   mcu: mcuIdSchema,
   sha256: sha256Schema,
   force: z.boolean().default(false),
+  unprotect: z.boolean().default(false),
 });
 export type FlashParams = z.infer<typeof flashParamsSchema>;
 
