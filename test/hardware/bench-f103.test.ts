@@ -4,6 +4,7 @@ import test, { type ExecutionContext } from 'ava';
 import { readFileSync, rmSync } from 'node:fs';
 import path from 'node:path';
 import { startBench, type Bench, type BenchOptions } from '../../hardware/bench/bench.js';
+import { crc32 } from 'node:zlib';
 import { ACK, An3155Host, NACK } from './an3155-host.js';
 import { buildFirmware, HostPort, parseIdentity, temporaryDirectory } from './bench-host.js';
 
@@ -129,4 +130,31 @@ test.serial('Write Protect 0x63 on sector 0 (pages 0-3): erasing page 1 is refus
   await port.settle();
   t.is(await host.sync(), ACK);
   t.is(await host.erase([1]), 'ack');
+});
+
+test.serial('IDENTIFY with the image check: the firmware reports the CRC-32 of its flash, serial counted as built', async (t) => {
+  const bench = await startBench({
+    mcu: 'stm32f103',
+    image: image('stm32f103-node-1.0.0.hex'),
+    hostPath: path.join(work, 'tty-crc'),
+    flashFile: path.join(work, 'flash-crc.bin'),
+    serial: 'fedcba9876543210', // not the build's: the bench patches it into what runs
+  });
+  const port = await HostPort.open(bench.hostPath);
+  t.teardown(async () => {
+    await port.close();
+    await bench.stop();
+  });
+  const bin = readFileSync(image('stm32f103-node-1.0.0.bin'));
+  const length = bin.length;
+  const reply = await port.request(0x02, 7, Buffer.from([0x01, length & 0xff, (length >> 8) & 0xff, 0, 0]));
+  t.is(reply?.type, 0x82);
+  const payload = reply?.payload ?? Buffer.alloc(0);
+  const checkAt = payload.length - 8;
+  t.is(payload.readUInt32LE(checkAt), length);
+  t.is(payload.readUInt32LE(checkAt + 4), crc32(bin), 'CRC-32 of the image as built');
+  t.is(parseIdentity(payload.subarray(0, checkAt)).serial, 'fedcba9876543210', 'while it reports the chip serial');
+  // Past the 64 KB flash: the plain IDENTITY; an empty IDENTIFY: the plain IDENTITY too.
+  t.is((await port.request(0x02, 8, Buffer.from([0x01, 0x01, 0x00, 0x01, 0x00])))?.payload.length, checkAt);
+  t.is((await port.request(0x02, 9))?.payload.length, checkAt);
 });

@@ -33,6 +33,8 @@ export interface FlashOptions {
   readonly sync?: boolean;
   /** Attempts per block after the first, each after a resync. Default 3. */
   readonly retries?: number;
+  /** With erase 'pages': exactly these pages (from flashBase) instead of those the image touches. */
+  readonly pages?: readonly number[];
   /** Pages per Extended Erase command (bootloader RAM buffers are small). Default 128. */
   readonly pagesPerErase?: number;
   readonly signal?: AbortSignal;
@@ -174,7 +176,7 @@ export async function flashImage(client: An3155Client, image: FirmwareImage, opt
     await (extended ? client.extendedErase('mass') : client.erase('mass'));
     report('erase', 1, 1);
   } else if (options.erase === 'pages') {
-    const pages = pagesFor(blocks, options.pageSize ?? 0, options.flashBase ?? 0x0800_0000);
+    const pages = options.pages ?? pagesFor(blocks, options.pageSize ?? 0, options.flashBase ?? 0x0800_0000);
     const per = extended ? (options.pagesPerErase ?? 128) : Math.min(options.pagesPerErase ?? 128, 255);
     report('erase', 0, pages.length);
     for (let i = 0; i < pages.length; i += per) {

@@ -5,7 +5,7 @@
  * get back into the bootloader and flash the kept image again. The image must have been
  * admitted (admission.ts) before this runs: from here on the MCU is touched.
  */
-import { An3155Client, type An3155Timeouts } from '../an3155/an3155-client.js';
+import type { An3155Client, An3155Timeouts } from '../an3155/an3155-client.js';
 import type { FlashResult } from '../an3155/flash.js';
 import { flashImage } from '../an3155/flash.js';
 import type { Clock } from '../clock.js';
@@ -14,9 +14,11 @@ import { flattenImage, imageSpan } from '../image/segments.js';
 import { parseRawBinary } from '../image/raw-binary.js';
 import type { ByteLink } from '../link/byte-link.js';
 import type { Identity } from '../mculink/messages.js';
-import { stm32ChipFor, hexId } from '../an3155/chips.js';
-import { BootloaderError } from '../an3155/wire.js';
 import { awaitIdentity, pause, reachBootloader, readFlash } from './bootloader-access.js';
+import { checkChip, unprotect } from './chip-check.js';
+import { judgeImageCheck, runningImageIs } from './image-check.js';
+import { diffPages } from './page-diff.js';
+import { verifyByReadBack } from './read-back-verify.js';
 import type { FlashGeometry } from './flash-targets.js';
 import type { ImageKeeper, KeptImage } from './kept-images.js';
 import { eraseModeFor, judgeBoot, planBackup, rollbackMessage } from './update-policy.js';
@@ -45,6 +47,13 @@ export interface UpdateEnvironment {
    * the whole flash first, so the running firmware is lost. The caller has confirmed it.
    */
   readonly unprotect?: boolean;
+  /**
+   * 'crc' (default): no read-back; the new application reports the CRC-32 of its flash
+   * with IDENTIFY (read back only if it cannot). 'readback': read every byte back.
+   */
+  readonly verify?: 'crc' | 'readback';
+  /** Write only the pages that differ from the kept image when the chip still holds it. Default true. */
+  readonly pageDiff?: boolean;
 }
 
 export type UpdateOutcome =
@@ -68,6 +77,17 @@ export async function updateMcu(env: UpdateEnvironment, image: FirmwareImage, ve
   const note = (message: string): void => env.onNote?.(message);
   const kept = await env.keeper.load(env.mcuId);
   const plan = planBackup(env.runningVersion, kept);
+  const verifyMode = env.verify ?? 'crc';
+  const flat = flattenImage(image);
+  const bootTimeoutMs = env.bootTimeoutMs ?? DEFAULT_BOOT_TIMEOUT_MS;
+
+  // Page by page only from an image the chip provably still holds: the running
+  // application's CRC-32 of its flash must match the kept image (asked before anything is touched).
+  let diffBase: KeptImage | undefined;
+  if (env.pageDiff !== false && plan.kind === 'use-kept' && kept !== undefined && env.runningVersion !== undefined) {
+    if (await runningImageIs(env, kept.data)) diffBase = kept;
+    else note(`the flash cannot be shown to hold the kept ${kept.version}: writing the whole image`);
+  }
 
   note('entering the bootloader');
   let client: An3155Client;
@@ -113,14 +133,21 @@ export async function updateMcu(env: UpdateEnvironment, image: FirmwareImage, ve
     note('no previous image is known for this MCU: a failed flash cannot be rolled back');
   }
 
+  const diff = diffBase !== undefined && !erased ? diffPages(image, diffBase, geometry) : undefined;
+  const partial = diff !== undefined && diff.image.segments.length > 0 ? diff : undefined;
+  if (partial !== undefined && diffBase !== undefined) {
+    note(`${partial.erasePages.length} page(s) differ from the kept ${diffBase.version}, ${partial.unchangedPages} unchanged: writing only those`);
+  }
   let why = `flashing ${version} failed`;
   let written: FlashResult | undefined;
   try {
-    written = await flashImage(client, image, {
-      erase: eraseFor(image, geometry),
+    written = await flashImage(client, partial?.image ?? image, {
+      erase: partial ? 'pages' : eraseFor(image, geometry),
+      ...(partial ? { pages: partial.erasePages } : {}),
       pageSize: geometry.pageSize,
       flashBase: geometry.flashBase,
-      verify: true,
+      verify: verifyMode === 'readback',
+      go: flat.address,
       sync: false,
       retries: 3,
       onProgress: (p) => {
@@ -137,11 +164,21 @@ export async function updateMcu(env: UpdateEnvironment, image: FirmwareImage, ve
   if (written !== undefined) {
     note(`waiting for ${version} to identify`);
     env.onProgress?.('boot', 0, 1);
-    const identity = await awaitIdentity(env, env.bootTimeoutMs ?? DEFAULT_BOOT_TIMEOUT_MS);
-    const verdict = judgeBoot(version, identity ? { kind: 'identified', version: identity.firmwareVersion } : { kind: 'silent' });
+    let identity = await awaitIdentity(env, bootTimeoutMs, verifyMode === 'crc' ? flat.data.length : undefined);
+    let verdict = judgeBoot(version, identity ? { kind: 'identified', version: identity.firmwareVersion } : { kind: 'silent' });
+    if (verdict.kind === 'updated' && identity !== undefined && verifyMode === 'crc') {
+      const check = judgeImageCheck(identity, flat.data);
+      if (check.kind === 'mismatch') verdict = { kind: 'roll-back', why: `${version} failed verification: ${check.why}` };
+      else if (check.kind === 'match') env.onProgress?.('verify', flat.data.length, flat.data.length);
+      else {
+        note(`${version} reports no CRC-32 of its flash: verifying by reading it back`);
+        const readBack = await verifyByReadBack(env, flat, bootTimeoutMs, (done, total) => env.onProgress?.('verify', done, total)).catch((err: unknown) => ({ ok: false as const, why: (err as Error).message }));
+        identity = readBack.ok ? readBack.identity : undefined;
+        verdict = readBack.ok ? judgeBoot(version, identity ? { kind: 'identified', version: identity.firmwareVersion } : { kind: 'silent' }) : { kind: 'roll-back', why: `${version} failed verification: ${readBack.why}` };
+      }
+    }
     if (verdict.kind === 'updated' && identity !== undefined) {
       env.onProgress?.('boot', 1, 1);
-      const flat = flattenImage(image);
       await env.keeper.save(env.mcuId, { version, origin: 'flashed', loadAddress: flat.address, data: flat.data });
       return { kind: 'updated', identity, previousVersion: env.runningVersion, bytesWritten: written.bytesWritten, retries: written.retries };
     }
@@ -206,37 +243,6 @@ async function leaveBootloader(client: An3155Client, env: UpdateEnvironment): Pr
   }
 }
 
-/**
- * Get ID (AN3155 §3.3) names the part: its page size comes from the chip table (the board
- * profile's is used for parts the table does not know), the flash size from the profile.
- * A 4-byte Read Memory then tells whether readout protection is on (the command is NACKed).
- */
-async function checkChip(client: An3155Client, env: UpdateEnvironment): Promise<{ geometry: FlashGeometry; protected: boolean }> {
-  const productId = await client.getId();
-  const chip = stm32ChipFor(productId);
-  if (chip !== undefined && env.geometry.productIds !== undefined && !env.geometry.productIds.includes(productId)) {
-    throw new BootloaderError('unexpected', `the bootloader reports ${chip.family} (product id ${hexId(productId)}), not an ${env.geometry.model}: nothing was written`);
-  }
-  const geometry = chip === undefined ? env.geometry : { ...env.geometry, pageSize: chip.pageSize };
-  try {
-    await client.readMemory(geometry.flashBase, 4);
-    return { geometry, protected: false };
-  } catch (err) {
-    if (err instanceof BootloaderError && err.code === 'read-protected') {
-      // One more look after a resync: a NACK can also be a byte lost on the line.
-      await client.resync();
-      try {
-        await client.readMemory(geometry.flashBase, 4);
-        return { geometry, protected: false };
-      } catch (again) {
-        if (again instanceof BootloaderError && again.code === 'read-protected') return { geometry, protected: true };
-        throw again;
-      }
-    }
-    throw err;
-  }
-}
-
 /** The message a technician acts on; the chip stays in its bootloader (RDP refuses Go too). */
 async function refuseProtected(client: An3155Client, env: UpdateEnvironment): Promise<UpdateOutcome> {
   const left = await leaveBootloader(client, env);
@@ -248,29 +254,6 @@ async function refuseProtected(client: An3155Client, env: UpdateEnvironment): Pr
       `readout protection is active on this ${env.geometry.model}: its bootloader refuses to read or write the flash. ` +
       `Flash again with --unprotect to remove it, which erases the whole flash (the running firmware too)${left}`,
   };
-}
-
-/**
- * Readout Unprotect, then sync with the chip again after the reset the ROM ends it with
- * (AN3155 §3.12). With the flash erased there is no application to ask for the
- * bootloader: the chip is back in its bootloader only if BOOT0 is held high at the reset.
- */
-async function unprotect(client: An3155Client, env: UpdateEnvironment): Promise<An3155Client> {
-  await client.readoutUnprotect();
-  client.dispose();
-  await pause(env.clock, 100);
-  const again = new An3155Client({ link: env.link, clock: env.clock, ...(env.an3155Timeouts ? { timeouts: env.an3155Timeouts } : {}) });
-  try {
-    await again.sync(6);
-    return again;
-  } catch (err) {
-    again.dispose();
-    throw new Error(
-      `readout protection removed and the flash erased, but the MCU did not come back into its bootloader after its reset (${(err as Error).message}); ` +
-        'hold BOOT0 high, reset it and flash again',
-      { cause: err },
-    );
-  }
 }
 
 function eraseFor(image: FirmwareImage, geometry: FlashGeometry): 'mass' | 'pages' {
