@@ -153,8 +153,24 @@ test.serial('--force allows a downgrade', async (t) => {
   const result = await flash('1.0.0', '--force');
   t.is(result.code, 0, result.stderr);
   t.regex(result.stdout, /2\.0\.0 → 1\.0\.0/);
+  // The gateway flashed 2.0.0 itself and the running CRC-32 shows it is still there: only changed pages are written.
+  t.regex(result.stderr, /\d+ page\(s\) differ from the kept 2\.0\.0, \d+ unchanged: writing only those/);
+  const written = Number(/\((\d+) bytes written/.exec(result.stdout)?.[1]);
+  t.true(written > 0 && written < readFileSync(stm32Image(rig, '1.0.0', 'node', 'bin')).length, `${written} bytes written`);
   t.true(flashStartsWith(stm32Image(rig, '1.0.0', 'node', 'bin')));
   await rig.waitForMcu('the hub showing 1.0.0', (m) => m.id === MCU && m.online && m.firmwareVersion === '1.0.0');
+});
+
+test.serial('--verify readback reads the flash back instead of asking the firmware for its CRC-32', async (t) => {
+  const { rig, bench } = ready();
+  const commands: number[] = [];
+  bench.on('bootloader-command', (code) => commands.push(code));
+  const result = await flash('2.0.0', '--verify', 'readback');
+  t.is(result.code, 0, result.stderr);
+  t.regex(result.stdout, /1\.0\.0 → 2\.0\.0/);
+  t.regex(result.stderr, /^verify 100%/m);
+  t.true(commands.filter((code) => code === 0x11).length >= 2, 'Read Memory used to verify');
+  t.true(flashStartsWith(stm32Image(rig, '2.0.0', 'node', 'bin')));
 });
 
 test.serial('firmware downloads need device credentials (or the admin token) and honour Range', async (t) => {

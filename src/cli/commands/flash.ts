@@ -16,6 +16,7 @@ interface FlashOptions {
   bootTimeout: string;
   unprotect?: boolean;
   yes?: boolean;
+  verify: string;
 }
 
 export function flashCommand(): Command {
@@ -29,6 +30,7 @@ export function flashCommand(): Command {
     .option('--trust-key <pem>', 'public key accepted for --port flashing (repeatable)', (v: string, prev: string[]) => [...prev, v], [] as string[])
     .option('--boot-timeout <seconds>', 'for --port: how long the new firmware gets to identify before the old one is restored', '10')
     .option('--unprotect', "remove the MCU's readout protection first (AN3155 Readout Unprotect): this ERASES THE WHOLE FLASH, so the running firmware can not be restored; asks for confirmation")
+    .option('--verify <how>', "crc: compare the CRC-32 the new firmware reports (read back only if it cannot); readback: read the whole flash back", 'crc')
     .option('--yes', 'confirm --unprotect without asking (needed when there is no terminal)')
     .addHelpText(
       'after',
@@ -51,6 +53,7 @@ for the flash to go on.`,
     )
     .action(async (target: string, options: FlashOptions, command: Command) => {
       const view = new FlashProgressView(process.stderr, process.stderr.isTTY === true);
+      if (options.verify !== 'crc' && options.verify !== 'readback') throw new CliError(`--verify must be crc or readback, got "${options.verify}"`);
       if (options.yes === true && options.unprotect !== true) throw new CliError('--yes confirms --unprotect; it means nothing without it');
       if (options.unprotect === true) {
         await confirmOrRefuse(
@@ -68,6 +71,7 @@ for the flash to go on.`,
         image: options.image,
         force: options.force ?? false,
         ...(options.unprotect === true ? { unprotect: true } : {}),
+        ...(options.verify === 'readback' ? { verify: 'readback' } : {}),
       })) {
         const parsed = flashStreamLineSchema.safeParse(raw);
         if (!parsed.success) continue; // a newer hub's line type: nothing we can show
@@ -108,6 +112,7 @@ async function flashLocal(bundleFile: string, options: FlashOptions, view: Flash
     force: options.force ?? false,
     bootTimeoutMs: parsePositiveInt(options.bootTimeout, '--boot-timeout') * 1000,
     unprotect: options.unprotect === true,
+    verify: options.verify === 'readback' ? 'readback' : 'crc',
     onProgress: (step, done, total) => view.progress(step, done, total),
     onNote: (message) => view.note(message),
   });

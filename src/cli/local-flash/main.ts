@@ -25,6 +25,7 @@ export interface LocalFlashOptions {
   readonly bootTimeoutMs: number;
   /** Confirmed by the technician: remove readout protection (erases the whole flash). */
   readonly unprotect: boolean;
+  readonly verify: 'crc' | 'readback';
   readonly onProgress: (step: UpdateStep, done: number, total: number) => void;
   readonly onNote: (message: string) => void;
 }
@@ -73,6 +74,7 @@ export async function flashOverSerial(options: LocalFlashOptions): Promise<Local
         onProgress: options.onProgress,
         onNote: options.onNote,
         unprotect: options.unprotect,
+        verify: options.verify,
       },
       admission.image,
       admission.manifest.version,

@@ -55,6 +55,8 @@ export const flashRequestSchema = z.strictObject({
   force: z.boolean().default(false),
   /** Remove the chip's readout protection first (AN3155 Readout Unprotect: erases the whole flash). */
   unprotect: z.boolean().default(false),
+  /** How the flash is verified: the CRC-32 the new application reports (default) or reading it back. */
+  verify: z.enum(['crc', 'readback']).optional(),
 });
 export type FlashRequest = z.infer<typeof flashRequestSchema>;
 
@@ -64,6 +66,7 @@ export const flashParamsSchema = z.strictObject({
   sha256: sha256Schema,
   force: z.boolean().default(false),
   unprotect: z.boolean().default(false),
+  verify: z.enum(['crc', 'readback']).optional(),
 });
 export type FlashParams = z.infer<typeof flashParamsSchema>;
 

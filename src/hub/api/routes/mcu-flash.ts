@@ -49,6 +49,7 @@ export function registerMcuFlashRoutes(app: FastifyInstance, deps: McuFlashRoute
         force: body.data.force,
         // Only when asked: a gateway from before --unprotect refuses unknown params.
         ...(body.data.unprotect ? { unprotect: true } : {}),
+        ...(body.data.verify ? { verify: body.data.verify } : {}),
       }, {
         timeoutMs: FIRST_ANSWER_MS,
         onResult: (result) => {
