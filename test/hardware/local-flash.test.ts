@@ -133,3 +133,24 @@ test.serial('a read-protected STM32F103: a clear refusal, --unprotect needs --ye
   const expected = readFileSync(join(root, 'build', 'stm32f103-node-2.0.0.bin'));
   t.true(Buffer.from(protectedBench.flashImage().subarray(0, expected.length)).equals(expected));
 });
+
+test.serial('an STC89C52 (no CRC-32 from its firmware) is verified by reading back after it boots', async (t) => {
+  for (const version of ['1.0.0', '2.0.0']) buildFirmware(join(root, 'build'), version, 'stc89c52');
+  const keys = join(root, 'stc-keys');
+  t.is((await cli(['firmware', 'keygen', '--out', keys])).code, 0);
+  const bundle = join(root, 'stc-v2.epfw');
+  const signed = await cli(['firmware', 'sign', join(root, 'build', 'stc89c52-tilt-2.0.0.ihx'), '--target', 'stc89c52', '--version', '2.0.0', '--key', `${keys}.key`, '-o', bundle]);
+  t.is(signed.code, 0, signed.stderr);
+  const stc = await startBench({
+    mcu: 'stc89c52',
+    image: join(root, 'build', 'stc89c52-tilt-1.0.0.ihx'),
+    hostPath: join(root, 'tty-stc'),
+    flashFile: join(root, 'flash-stc.bin'),
+  });
+  t.teardown(() => stc.stop());
+  const flashed = await cli(['flash', '--port', stc.hostPath, bundle, '--trust-key', `${keys}.pub`]);
+  t.is(flashed.code, 0, flashed.stderr);
+  t.regex(flashed.stderr, /2\.0\.0 reports no CRC-32 of its flash: verifying by reading it back/);
+  t.regex(flashed.stderr, /^verify 100%/m);
+  t.regex(flashed.stdout, /1\.0\.0 → 2\.0\.0/);
+});
