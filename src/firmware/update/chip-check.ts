@@ -2,7 +2,7 @@
  * What the updater learns from the bootloader before it writes: the part (Get ID, AN3155
  * §3.3) and whether readout protection is on; and removing that protection when asked.
  */
-import { An3155Client } from '../an3155/an3155-client.js';
+import { An3155Client, type An3155Timeouts } from '../an3155/an3155-client.js';
 import { hexId, stm32ChipFor } from '../an3155/chips.js';
 import { BootloaderError } from '../an3155/wire.js';
 import type { Clock } from '../clock.js';
@@ -14,7 +14,7 @@ interface ChipEnvironment {
   readonly link: ByteLink;
   readonly clock: Clock;
   readonly geometry: FlashGeometry;
-  readonly an3155Timeouts?: ConstructorParameters<typeof An3155Client>[0]['timeouts'];
+  readonly an3155Timeouts?: Partial<An3155Timeouts>;
 }
 
 /**
@@ -25,8 +25,9 @@ interface ChipEnvironment {
 export async function checkChip(client: An3155Client, env: ChipEnvironment): Promise<{ geometry: FlashGeometry; protected: boolean }> {
   const productId = await client.getId();
   const chip = stm32ChipFor(productId);
-  if (chip !== undefined && env.geometry.productIds !== undefined && !env.geometry.productIds.includes(productId)) {
-    throw new BootloaderError('unexpected', `the bootloader reports ${chip.family} (product id ${hexId(productId)}), not an ${env.geometry.model}: nothing was written`);
+  if (env.geometry.productIds !== undefined && !env.geometry.productIds.includes(productId)) {
+    const part = chip === undefined ? `product id ${hexId(productId)}` : `${chip.family} (product id ${hexId(productId)})`;
+    throw new BootloaderError('unexpected', `the bootloader reports ${part}, not an ${env.geometry.model}: nothing was written`);
   }
   const geometry = chip === undefined ? env.geometry : { ...env.geometry, pageSize: chip.pageSize };
   try {

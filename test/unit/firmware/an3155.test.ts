@@ -5,6 +5,8 @@ import { stm32ChipFor } from '../../../src/firmware/an3155/chips.js';
 import { eraseCommandFor } from '../../../src/firmware/an3155/flash.js';
 import { BootloaderError, encodeAddress, xorChecksum } from '../../../src/firmware/an3155/wire.js';
 import { createMemoryLinkPair } from '../../../src/firmware/link/memory-link.js';
+import { checkChip } from '../../../src/firmware/update/chip-check.js';
+import { flashGeometryFor } from '../../../src/firmware/update/flash-targets.js';
 import type { AutoClock } from './helpers/auto-clock.js';
 import { autoClock } from './helpers/auto-clock.js';
 import type { Step } from './helpers/scripted-peer.js';
@@ -303,4 +305,29 @@ test('resync completes a pending Write Memory data block and returns to command 
     (c) => c.resync(),
   );
   t.pass();
+});
+
+test('chip check: Get ID 0x410 on an stm32f103 gives 1 KB pages; a 4-byte read answered means no readout protection', async (t) => {
+  const geometry = flashGeometryFor('stm32f103');
+  if (!geometry) throw new Error('no geometry');
+  const r = await withPeer(
+    t,
+    [
+      { expect: [0x02, 0xfd] }, { send: [ACK, 0x01, 0x04, 0x10, ACK] },
+      { expect: [0x11, 0xee] }, { send: [ACK] }, { expect: [...encodeAddress(0x08000000)] }, { send: [ACK] }, { expect: [0x03, 0xfc] }, { send: [ACK, 0, 0x50, 0, 0x20] },
+    ],
+    (c) => checkChip(c, { link: createMemoryLinkPair().a, clock: autoClock().clock, geometry: { ...geometry, pageSize: 2048 } }),
+  );
+  t.is(r.geometry.pageSize, 1024, 'from the chip id, not the profile');
+  t.false(r.protected);
+});
+
+test('chip check: a product id of another family is refused before anything is written', async (t) => {
+  const geometry = flashGeometryFor('stm32f103');
+  if (!geometry) throw new Error('no geometry');
+  const err = await t.throwsAsync(
+    withPeer(t, [{ expect: [0x02, 0xfd] }, { send: [ACK, 0x01, 0x04, 0x13, ACK] }], (c) => checkChip(c, { link: createMemoryLinkPair().a, clock: autoClock().clock, geometry })),
+    { instanceOf: BootloaderError },
+  );
+  t.is(err?.message, 'the bootloader reports product id 0x413, not an stm32f103: nothing was written');
 });
