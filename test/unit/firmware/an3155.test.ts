@@ -310,13 +310,15 @@ test('resync completes a pending Write Memory data block and returns to command 
 test('chip check: Get ID 0x410 on an stm32f103 gives 1 KB pages; a 4-byte read answered means no readout protection', async (t) => {
   const geometry = flashGeometryFor('stm32f103');
   if (!geometry) throw new Error('no geometry');
+  const idle = autoClock(); // checkChip needs link and clock only to unprotect
+  t.teardown(() => idle.stop());
   const r = await withPeer(
     t,
     [
       { expect: [0x02, 0xfd] }, { send: [ACK, 0x01, 0x04, 0x10, ACK] },
       { expect: [0x11, 0xee] }, { send: [ACK] }, { expect: [...encodeAddress(0x08000000)] }, { send: [ACK] }, { expect: [0x03, 0xfc] }, { send: [ACK, 0, 0x50, 0, 0x20] },
     ],
-    (c) => checkChip(c, { link: createMemoryLinkPair().a, clock: autoClock().clock, geometry: { ...geometry, pageSize: 2048 } }),
+    (c) => checkChip(c, { link: createMemoryLinkPair().a, clock: idle.clock, geometry: { ...geometry, pageSize: 2048 } }),
   );
   t.is(r.geometry.pageSize, 1024, 'from the chip id, not the profile');
   t.false(r.protected);
@@ -325,8 +327,10 @@ test('chip check: Get ID 0x410 on an stm32f103 gives 1 KB pages; a 4-byte read a
 test('chip check: a product id of another family is refused before anything is written', async (t) => {
   const geometry = flashGeometryFor('stm32f103');
   if (!geometry) throw new Error('no geometry');
+  const idle = autoClock();
+  t.teardown(() => idle.stop());
   const err = await t.throwsAsync(
-    withPeer(t, [{ expect: [0x02, 0xfd] }, { send: [ACK, 0x01, 0x04, 0x13, ACK] }], (c) => checkChip(c, { link: createMemoryLinkPair().a, clock: autoClock().clock, geometry })),
+    withPeer(t, [{ expect: [0x02, 0xfd] }, { send: [ACK, 0x01, 0x04, 0x13, ACK] }], (c) => checkChip(c, { link: createMemoryLinkPair().a, clock: idle.clock, geometry })),
     { instanceOf: BootloaderError },
   );
   t.is(err?.message, 'the bootloader reports product id 0x413, not an stm32f103: nothing was written');
