@@ -1,37 +1,44 @@
-// `npm run bench -- flash [--erase auto|pages|mass] [--no-verify]`: flash a 64 KB image into the
-// emulated STM32F103 over a link throttled to 115200 8E1 (the bench's --baud 115200
-// --bits-per-byte 11, with the profile's page-erase and programming times), through the same
-// serialport → ByteLink → AN3155 flasher a gateway uses. Prints seconds per phase, bytes on
-// the wire each way, and efficiency against the wire minimum (65,536 bytes × 11 bits / 115,200
-// baud = 6.26 s of pure payload). Baseline, measured in the same run through the same pty and
-// throttled line: a raw stream of 65,536 bytes into the bootloader (0x7F pairs, each NACKed).
-import { execFileSync } from 'node:child_process';
-import { mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+// `npm run bench -- flash`: one run, one emulated STM32F103 (the bench's F10x ROM bootloader
+// model: v2.2, Erase 0x43) behind a line throttled to 115200 8E1 (--baud 115200
+// --bits-per-byte 11, with the profile's erase and programming times), side by side:
+//   - a 64 KB image, ours as a gateway runs it (src/firmware/update: enter the bootloader,
+//     Get ID, erase, write, Go, and verify by the CRC-32 the new application reports);
+//   - the same, verifying by reading everything back (`verify: 'readback'`);
+//   - the same image with one byte changed in one page, ours (only that page is written);
+//   - stm32flash -w -v -g (Debian's, `-m 8n1`) on the same bench line, if it is installed;
+//   - the raw stream baseline: 65,536 bytes through the same pty and throttled line.
+// Times are wall-clock from the first byte to the new application identified (ours) or
+// stm32flash's exit (it only Goes; it does not wait for the application).
+import { execFile, execFileSync } from 'node:child_process';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { parseArgs } from 'node:util';
+import { promisify } from 'node:util';
 import { SerialPort } from 'serialport';
 import { startBench } from '../hardware/bench/bench.js';
 import {
   An3155Client,
   createImage,
   createSystemClock,
-  flashImage,
+  flashGeometryFor,
   McuSession,
   serialPortLink,
   type ByteLink,
-  type FlashPhase,
+  type Clock,
+  type FirmwareImage,
   type Unsubscribe,
 } from '../src/firmware/index.js';
-import { eraseModeFor } from '../src/firmware/update/update-policy.js';
+import { MemoryImageKeeper } from '../src/firmware/update/kept-images.js';
+import { updateMcu, type UpdateEnvironment } from '../src/firmware/update/mcu-updater.js';
 
 const REPO = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 const BAUD = 115_200;
 const BITS_PER_BYTE = 11; // 8E1: start + 8 data + parity + stop, as the STM32 bootloader needs
 const IMAGE_BYTES = 64 * 1024;
 const FLASH_BASE = 0x0800_0000;
-const PAGE_SIZE = 1024;
+const CHANGED_PAGE = 40;
+const MCU_ID = 'stm32f103-bench';
 const byteMs = (BITS_PER_BYTE * 1000) / BAUD;
 const wireMinimumS = (IMAGE_BYTES * byteMs) / 1000;
 
@@ -111,11 +118,61 @@ function pct(part: number, whole: number): string {
   return `${((100 * part) / whole).toFixed(1)} %`;
 }
 
-export async function run(argv: string[]): Promise<void> {
-  const { values } = parseArgs({ args: argv, options: { erase: { type: 'string', default: 'auto' }, 'no-verify': { type: 'boolean', default: false } } });
-  // auto: what the gateway's updater does (update-policy.ts): a full-flash image gets one mass erase.
-  const erase = values.erase === 'mass' || values.erase === 'pages' ? values.erase : eraseModeFor({ start: FLASH_BASE, end: FLASH_BASE + IMAGE_BYTES }, { flashBase: FLASH_BASE, flashSize: IMAGE_BYTES, pageSize: PAGE_SIZE });
-  const verify = !values['no-verify'];
+interface Measured {
+  readonly seconds: number;
+  readonly sent: number;
+  readonly received: number;
+  readonly written: number;
+  readonly steps: string;
+}
+
+/** One update through the gateway's updater; seconds until the new image identified (and was verified). */
+async function ours(link: CountingLink, clock: Clock, keeper: MemoryImageKeeper, image: FirmwareImage, options: Partial<UpdateEnvironment>): Promise<Measured> {
+  const geometry = flashGeometryFor('stm32f103');
+  if (!geometry) throw new Error('no stm32f103 geometry');
+  const firstAt = new Map<string, number>();
+  link.reset();
+  const started = performance.now();
+  const outcome = await updateMcu(
+    {
+      link,
+      clock,
+      geometry,
+      keeper,
+      mcuId: MCU_ID,
+      runningVersion: '1.0.0',
+      onProgress: (step) => {
+        if (!firstAt.has(step)) firstAt.set(step, performance.now());
+      },
+      ...options,
+    },
+    image,
+    '1.0.0',
+  );
+  const seconds = (performance.now() - started) / 1000;
+  if (outcome.kind !== 'updated') throw new Error(`the flash did not succeed: ${outcome.kind === 'failed' || outcome.kind === 'rolled-back' ? outcome.message : ''}`);
+  const steps = [...firstAt.entries()].map(([step, at]) => `${step} at ${((at - started) / 1000).toFixed(2)}`).join(', ');
+  return { seconds, sent: link.sent, received: link.received, written: outcome.bytesWritten, steps };
+}
+
+const run$ = promisify(execFile);
+
+async function stm32flash(hostPath: string, file: string): Promise<number | string> {
+  try {
+    execFileSync('stm32flash', ['-h'], { stdio: 'ignore' });
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return 'not installed';
+  }
+  const started = performance.now();
+  try {
+    await run$('stm32flash', ['-m', '8n1', '-b', String(BAUD), '-w', file, '-v', '-g', '0x08000000', hostPath], { timeout: 180_000 });
+  } catch (err) {
+    return `failed: ${(err as Error).message.split('\n')[0] ?? ''}`;
+  }
+  return (performance.now() - started) / 1000;
+}
+
+export async function run(): Promise<void> {
   const work = mkdtempSync(path.join(os.tmpdir(), 'edgepilot-bench-flash-'));
   const build = path.join(work, 'build');
   mkdirSync(path.join(work, 'bench'));
@@ -123,6 +180,11 @@ export async function run(argv: string[]): Promise<void> {
     execFileSync('make', ['-s', '-C', path.join(REPO, 'hardware'), 'stm32', 'VERSION=1.0.0', `BUILD_DIR=${build}`], { stdio: 'pipe' });
     const data = benchImage(build);
     const image = createImage([{ address: FLASH_BASE, data }]);
+    const changed = data.slice();
+    changed[CHANGED_PAGE * 1024 + 100] = (changed[CHANGED_PAGE * 1024 + 100] ?? 0) ^ 0x5a;
+    const onePage = createImage([{ address: FLASH_BASE, data: changed }]);
+    const binFile = path.join(work, 'image.bin');
+    writeFileSync(binFile, data);
     const bench = await startBench({
       mcu: 'stm32f103',
       image: path.join(build, 'stm32f103-node-1.0.0.hex'),
@@ -133,54 +195,46 @@ export async function run(argv: string[]): Promise<void> {
       bitsPerByte: BITS_PER_BYTE,
     });
     const clock = createSystemClock();
-    const link = await openLink(bench.hostPath);
     try {
+      let link = await openLink(bench.hostPath);
+      // The gateway kept what it flashed last (the application the bench started with), so no
+      // backup read-back is timed: the measured update is the flash itself.
+      const keeper = new MemoryImageKeeper();
+      await keeper.save(MCU_ID, { version: '1.0.0', origin: 'flashed', loadAddress: FLASH_BASE, data: readFileSync(path.join(build, 'stm32f103-node-1.0.0.bin')) });
+      const crc = await ours(link, clock, keeper, image, { pageDiff: false });
+      const readBack = await ours(link, clock, keeper, image, { pageDiff: false, verify: 'readback' });
+      const page = await ours(link, clock, keeper, onePage, {});
+      if (!Buffer.from(readFileSync(bench.flashFile).subarray(0, IMAGE_BYTES)).equals(Buffer.from(changed))) throw new Error('the flash file does not hold the changed image');
+
       await new McuSession({ link, clock, requestTimeoutMs: 2000 }).enterBootloader();
       const client = new An3155Client({ link, clock });
       await client.sync(4);
       const baselineS = await rawStream(link);
-      // A late answer to the sync may have left one 0x7F pending as half a command: resync.
       await client.resync();
-
-      link.reset();
-      const phaseStart = new Map<FlashPhase, number>();
-      const started = performance.now();
-      const result = await flashImage(client, image, {
-        erase,
-        pageSize: PAGE_SIZE,
-        flashBase: FLASH_BASE,
-        verify,
-        sync: false,
-        onProgress: (p) => {
-          if (!phaseStart.has(p.phase)) phaseStart.set(p.phase, performance.now());
-        },
-      });
-      const ended = performance.now();
       client.dispose();
-      const totalS = (ended - started) / 1000;
-      const at = (phase: FlashPhase): number => phaseStart.get(phase) ?? ended;
-      const eraseS = (at('write') - started) / 1000;
-      const writeS = ((verify ? at('verify') : at('go')) - at('write')) / 1000;
-      const verifyS = verify ? (at('go') - at('verify')) / 1000 : 0;
-      const flashWorkMs = (erase === 'mass' ? 40 : (IMAGE_BYTES / PAGE_SIZE) * 20) + (IMAGE_BYTES * 26) / 1000;
-      // What AN3155 allows at best with this MCU's flash: every byte on the critical path at line
-      // rate (per 256-byte block 265 bytes out and 3 ACKs back; a read 9 out, 257 back), plus
-      // the modelled erase and programming times, with no turnaround latency at all.
-      const blocks = IMAGE_BYTES / 256;
-      const ceilingS = (blocks * (265 + 3) * byteMs + (verify ? blocks * (9 + 2 + 257) * byteMs : 0) + flashWorkMs) / 1000;
+      await link.close();
 
-      console.log(`flash: ${IMAGE_BYTES} bytes into an emulated STM32F103 at ${BAUD} baud, ${BITS_PER_BYTE} bits per byte (8E1), erase ${erase}, verify ${verify ? 'by read-back' : 'off'}`);
-      console.log(`  total              ${totalS.toFixed(2)} s   (erase ${eraseS.toFixed(2)} s, write ${writeS.toFixed(2)} s${verify ? `, verify ${verifyS.toFixed(2)} s` : ''})`);
-      console.log(`  bytes on the wire  ${link.sent} to the MCU, ${link.received} from it (payload ${IMAGE_BYTES}; ${result.blocks} blocks, ${result.retries} retries)`);
-      console.log(`  wire minimum       ${wireMinimumS.toFixed(2)} s (${IMAGE_BYTES} bytes × ${BITS_PER_BYTE} bits / ${BAUD})`);
-      console.log(`  efficiency         ${pct(wireMinimumS, totalS)} of line rate overall; write phase alone ${pct(wireMinimumS, writeS)}`);
-      console.log(`  AN3155 ceiling     ${ceilingS.toFixed(2)} s with this flash timing and no turnaround latency: we reach ${pct(ceilingS, totalS)} of it`);
-      console.log(`  baseline           raw stream of ${IMAGE_BYTES} bytes through the same bench link: ${baselineS.toFixed(2)} s = ${pct(wireMinimumS, baselineS)} of line rate`);
-      console.log(`  flash vs baseline  ${(totalS / baselineS).toFixed(2)}× the raw stream`);
-      const restored = readFileSync(bench.flashFile);
-      if (!Buffer.from(restored.subarray(0, IMAGE_BYTES)).equals(Buffer.from(data))) throw new Error('the flash file does not hold the image');
+      // stm32flash needs the ROM bootloader waiting for its 0x7F: BOOT0 high and a reset.
+      await bench.resetToBootloader();
+      const reference = await stm32flash(bench.hostPath, binFile);
+      link = await openLink(bench.hostPath);
+      await link.close();
+
+      const line = (label: string, m: Measured): string =>
+        `  ${label.padEnd(34)} ${m.seconds.toFixed(2).padStart(6)} s   ${String(m.sent).padStart(6)} bytes out, ${String(m.received).padStart(6)} back, ${m.written} written   (${m.steps})`;
+      console.log(`flash: an emulated STM32F103 (F10x ROM bootloader, Erase 0x43) at ${BAUD} baud, ${BITS_PER_BYTE} bits per byte (8E1); wire minimum for ${IMAGE_BYTES} bytes ${wireMinimumS.toFixed(2)} s`);
+      console.log(line('64 KB, ours, CRC-32 verify', crc));
+      console.log(line('64 KB, ours, read-back verify', readBack));
+      console.log(line(`one page changed (page ${CHANGED_PAGE}), ours`, page));
+      if (typeof reference === 'number') {
+        console.log(`  ${'64 KB, stm32flash -w -v -g'.padEnd(34)} ${reference.toFixed(2).padStart(6)} s`);
+        console.log(`  ratio                              ours (CRC) / stm32flash = ${(crc.seconds / reference).toFixed(2)}, stm32flash / ours = ${(reference / crc.seconds).toFixed(2)}×; read-back / stm32flash = ${(readBack.seconds / reference).toFixed(2)}`);
+      } else {
+        console.log(`  ${'64 KB, stm32flash -w -v -g'.padEnd(34)} ${reference}`);
+      }
+      console.log(`  ${'raw stream baseline'.padEnd(34)} ${baselineS.toFixed(2).padStart(6)} s   (${pct(wireMinimumS, baselineS)} of line rate)`);
+      console.log(`  efficiency                         ours (CRC) ${pct(wireMinimumS, crc.seconds)} of line rate, ${(crc.seconds / baselineS).toFixed(2)}× the raw stream`);
     } finally {
-      await link.close().catch(() => undefined);
       await bench.stop();
     }
   } finally {

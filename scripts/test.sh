@@ -16,6 +16,7 @@ have sdcc || missing+=(sdcc)
 have s51 || missing+=(sdcc-ucsim)
 have qemu-system-arm || missing+=(qemu-system-arm)
 have arm-none-eabi-gcc || missing+=(gcc-arm-none-eabi)
+have stm32flash || missing+=(stm32flash)
 have make || missing+=(make)
 have udevadm || missing+=(udev)
 if [ ${#missing[@]} -gt 0 ]; then

@@ -1,4 +1,5 @@
 // What a bench is asked for (BenchOptions) and what it reports (BenchEvents).
+import type { BootloaderVariantName } from './bootloader-variant.js';
 import type { FaultEvent, FaultSpec } from './faults.js';
 import type { McuModel } from './profile.js';
 import type { SerialPatchResult } from './serial-patch.js';
@@ -25,6 +26,20 @@ export interface BenchOptions {
   /** Scratch directory for ptys and boot images; default a fresh one under os.tmpdir(). */
   readonly workDirectory?: string;
   readonly bootTimeoutMs?: number;
+  /**
+   * Which AN3155 bootloader answers: 'f103' (the STM32F10x ROM, v2.2, Erase 0x43, option
+   * bytes and protection) or 'ext-erase' (v3.1, Extended Erase 0x44, flash only). Default:
+   * what the profile's chip has (f103 for the stm32f103, ext-erase for the stc89c52).
+   */
+  readonly bootloader?: BootloaderVariantName;
+  /** Start with readout protection active (option byte RDP != 0xA5); 'f103' only. */
+  readonly readProtected?: boolean;
+  /**
+   * Level of BOOT0 at a reset the bootloader itself causes (after option bytes change):
+   * 'low' (default, the usual wiring) starts the application from flash, 'high' starts
+   * the bootloader again, as when the gateway or a technician holds BOOT0 high.
+   */
+  readonly boot0?: 'low' | 'high';
 }
 
 export interface BenchEvents {
@@ -34,6 +49,8 @@ export interface BenchEvents {
   'mcu-exit': [{ code: number | null; signal: NodeJS.Signals | null; output: string }];
   'bootloader-command': [number];
   'flash-changed': [];
+  /** The bootloader reset the chip after changing option bytes. */
+  'system-reset': [];
   fault: [FaultEvent];
   garbage: [Uint8Array];
   unplugged: [];

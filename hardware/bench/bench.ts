@@ -17,6 +17,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { An3155Bootloader } from './an3155.js';
 import { AppOutputWatcher } from './app-output.js';
+import { BootloaderMemory, bootloaderVariant, type BootloaderVariantName } from './bootloader-variant.js';
 import type { BenchEvents, BenchMode, BenchOptions } from './bench-options.js';
 import { FlashMemory } from './flash-memory.js';
 import { HostLink } from './host-link.js';
@@ -41,6 +42,8 @@ export class Bench extends EventEmitter<BenchEvents> {
   private readonly host: HostLink;
   private readonly line: SerialLine;
   private readonly bootloader: An3155Bootloader;
+  /** Flash plus what the bootloader variant reaches besides it (option bytes, SRAM, ROM). */
+  readonly memory: BootloaderMemory;
   private readonly appOutput: AppOutputWatcher;
   private garbageTimer: NodeJS.Timeout | undefined;
   private session: McuSession | undefined;
@@ -77,10 +80,18 @@ export class Bench extends EventEmitter<BenchEvents> {
       fault: (event) => this.emit('fault', event),
     });
     this.appOutput = new AppOutputWatcher(options.garbageSeed, (bytes) => this.emit('garbage', bytes));
+    const variantName: BootloaderVariantName = options.bootloader ?? (this.profile.bootloaderErase === 0x43 ? 'f103' : 'ext-erase');
+    const variant = bootloaderVariant(variantName, this.profile.bootloaderVersion);
+    if (options.readProtected === true && !variant.fullMemoryMap) {
+      throw new Error(`readout protection needs the f103 bootloader, not ${variantName}`);
+    }
+    this.memory = new BootloaderMemory(variant, this.flash, {
+      readProtected: options.readProtected === true,
+      ...(this.serial === undefined ? {} : { uniqueId: Uint8Array.of(...this.serial, 0, 0, 0, 0) }),
+    });
     this.bootloader = new An3155Bootloader({
-      flash: this.flash,
+      memory: this.memory,
       productId: this.profile.productId,
-      version: this.profile.bootloaderVersion,
       timing: options.baud === undefined ? undefined : this.profile,
       send: (bytes) => this.line.fromDevice(bytes),
       flashChanged: () => {
@@ -93,6 +104,16 @@ export class Bench extends EventEmitter<BenchEvents> {
         this.appReady = false;
         this.setMode('app');
         this.background(() => this.bootApplication());
+      },
+      systemReset: () => {
+        this.emit('system-reset');
+        if (this.options.boot0 === 'high') {
+          this.background(() => this.enterBootloader());
+        } else {
+          this.appReady = false;
+          this.setMode('app');
+          this.background(() => this.bootApplication());
+        }
       },
       commandReceived: (code) => this.emit('bootloader-command', code),
     });

@@ -3,6 +3,12 @@
 //   node dist/hardware/bench/main.js --mcu stm32f103|stc89c52 --image <hex|ihx|bin> --link <path>
 //        [--flash-file <path>] [--serial <16 hex>] [--baud 115200 --bits-per-byte 11]
 //        [--fault cut@N[:ms]|drop@N|corrupt@N] [--garbage-every <ms>] [--work-dir <dir>]
+//        [--bootloader f103|ext-erase] [--read-protected] [--boot0 low|high]
+//
+// --bootloader picks the AN3155 bootloader model (bootloader-variant.ts); the default is
+// the chip's own (f103 for the stm32f103). --read-protected starts with readout protection
+// active; --boot0 high makes a reset by the bootloader (after Readout Unprotect and the
+// other option-byte commands) come back into the bootloader instead of the application.
 //
 // Prints one JSON line {"ready":true,"link":...} on stdout once the MCU has booted and
 // the host pty exists, then runs until SIGTERM or SIGINT and cleans up its children and
@@ -10,11 +16,12 @@
 // SIGUSR2 power-cycles the MCU.
 import { parseArgs } from 'node:util';
 import { startBench, type Bench, type BenchOptions } from './bench.js';
+import { BOOTLOADER_VARIANTS, isBootloaderVariant } from './bootloader-variant.js';
 import { isMcuModel, MCU_MODELS } from './profile.js';
 
 const USAGE = 'usage: main.js --mcu stm32f103|stc89c52 --image <file> --link <path> [--flash-file <path>] ' +
   '[--serial <16 hex>] [--baud <n> --bits-per-byte <n>] [--fault cut@N[:ms]|drop@N|corrupt@N] ' +
-  '[--garbage-every <ms>] [--work-dir <dir>]';
+  '[--garbage-every <ms>] [--work-dir <dir>] [--bootloader f103|ext-erase] [--read-protected] [--boot0 low|high]';
 
 function positiveNumber(text: string | undefined, name: string): number | undefined {
   if (text === undefined) return undefined;
@@ -37,6 +44,9 @@ function parseOptions(argv: string[]): BenchOptions {
       fault: { type: 'string' },
       'garbage-every': { type: 'string' },
       'work-dir': { type: 'string' },
+      bootloader: { type: 'string' },
+      'read-protected': { type: 'boolean' },
+      boot0: { type: 'string' },
       help: { type: 'boolean' },
     },
     strict: true,
@@ -51,9 +61,18 @@ function parseOptions(argv: string[]): BenchOptions {
   if (values.image === undefined && values['flash-file'] === undefined) {
     throw new Error('--image is required (or an existing --flash-file)');
   }
+  const bootloader = values.bootloader;
+  if (bootloader !== undefined && !isBootloaderVariant(bootloader)) {
+    throw new Error(`--bootloader must be one of ${BOOTLOADER_VARIANTS.join(', ')}, got "${bootloader}"`);
+  }
+  const boot0 = values.boot0;
+  if (boot0 !== undefined && boot0 !== 'low' && boot0 !== 'high') throw new Error(`--boot0 must be low or high, got "${boot0}"`);
   return {
     mcu,
     hostPath: values.link,
+    ...(bootloader === undefined ? {} : { bootloader }),
+    ...(values['read-protected'] === true ? { readProtected: true } : {}),
+    ...(boot0 === undefined ? {} : { boot0 }),
     ...(values.image === undefined ? {} : { image: values.image }),
     ...(values['flash-file'] === undefined ? {} : { flashFile: values['flash-file'] }),
     ...(values.serial === undefined ? {} : { serial: values.serial }),
@@ -78,6 +97,7 @@ function report(bench: Bench): void {
   bench.on('fault', (fault) => logEvent('fault', { ...fault }));
   bench.on('unplugged', () => logEvent('unplugged'));
   bench.on('replugged', () => logEvent('replugged'));
+  bench.on('system-reset', () => logEvent('system-reset'));
   bench.on('failure', (error) => logEvent('failure', { message: error.message }));
 }
 

@@ -18,6 +18,8 @@ export interface McuProfile {
   readonly pageSize: number;
   readonly productId: number;
   readonly bootloaderVersion: number;
+  /** The erase command of the chip's bootloader: 0x43 (STM32F10x ROM) or 0x44 (later ones). */
+  readonly bootloaderErase: 0x43 | 0x44;
   readonly pageEraseMs: number;
   readonly massEraseMs: number;
   readonly programMicrosPerByte: number;
@@ -91,6 +93,8 @@ export function loadMcuProfile(model: McuModel, directory = profilesDirectory())
   if (stringAt(bootloader, 'protocol', 'bootloader') !== 'an3155') {
     throw new Error(`profile ${file}: the bench models only the an3155 bootloader`);
   }
+  const erase = hexAt(bootloader, 'erase', 'bootloader');
+  if (erase !== 0x43 && erase !== 0x44) throw new Error(`profile ${file}: bootloader.erase must be "0x43" or "0x44"`);
   const emulatorCommand = stringAt(bench, 'emulator', 'bench');
   const emulator: EmulatorKind = emulatorCommand.startsWith('qemu-system-arm') ? 'qemu' : 's51';
 
@@ -102,6 +106,7 @@ export function loadMcuProfile(model: McuModel, directory = profilesDirectory())
     pageSize: numberAt(flash, 'pageSizeBytes', 'memory.flash'),
     productId: hexAt(bootloader, 'productId', 'bootloader'),
     bootloaderVersion: hexAt(bootloader, 'version', 'bootloader'),
+    bootloaderErase: erase,
     pageEraseMs: numberAt(timing, 'pageEraseMs', 'bootloader.timing'),
     massEraseMs: numberAt(timing, 'massEraseMs', 'bootloader.timing'),
     programMicrosPerByte: numberAt(timing, 'programMicrosPerByte', 'bootloader.timing'),

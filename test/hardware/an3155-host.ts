@@ -76,6 +76,19 @@ export class An3155Host {
     return (await this.reply()) === ACK ? 'ack' : 'nack';
   }
 
+  /** Erase (0x43, AN3155 §3.7): one-byte page numbers, or 'mass' (global erase: FF 00). */
+  async erase(pages: number[] | 'mass'): Promise<'ack' | 'nack-command' | 'nack'> {
+    if ((await this.command(0x43)) !== ACK) return 'nack-command';
+    this.port.write(pages === 'mass' ? [0xff, 0x00] : [pages.length - 1, ...pages, xor([pages.length - 1, ...pages])]);
+    return (await this.reply()) === ACK ? 'ack' : 'nack';
+  }
+
+  /** Readout Protect (0x82) or Unprotect (0x92), AN3155 §3.11/§3.12: ACK, then ACK when done. */
+  async readout(protect: boolean): Promise<'ack' | 'nack-command' | 'nack'> {
+    if ((await this.command(protect ? 0x82 : 0x92)) !== ACK) return 'nack-command';
+    return (await this.reply()) === ACK ? 'ack' : 'nack';
+  }
+
   async go(address: number): Promise<'ack' | 'nack-command' | 'nack-address'> {
     if ((await this.command(0x21)) !== ACK) return 'nack-command';
     const address4 = addressBytes(address);
@@ -83,10 +96,13 @@ export class An3155Host {
     return (await this.reply()) === ACK ? 'ack' : 'nack-address';
   }
 
-  /** Erase the pages `image` covers, write it in 256-byte blocks, read it back. */
+  /** Erase (0x43 or 0x44, as Get lists) the pages `image` covers, write it in 256-byte blocks, read it back. */
   async flash(base: number, pageSize: number, image: Buffer): Promise<void> {
     const pages = Array.from({ length: Math.ceil(image.length / pageSize) }, (_, page) => page);
-    if ((await this.extendedErase(pages)) !== 'ack') throw new Error('erase NACKed');
+    // Whichever erase Get lists (a bootloader has one of the two, AN3155 §3).
+    const { commands } = await this.get();
+    const erased = commands.includes(0x44) ? await this.extendedErase(pages) : await this.erase(pages);
+    if (erased !== 'ack') throw new Error('erase NACKed');
     for (let offset = 0; offset < image.length; offset += 256) {
       const block = [...image.subarray(offset, offset + 256)];
       while (block.length % 4 !== 0) block.push(0xff); // AN3155: writes are whole words

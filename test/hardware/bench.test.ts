@@ -107,8 +107,8 @@ test.serial('telemetry: SET_RATE, all 8 generator samples with pitch/roll within
   t.is(await port.nextFrame((f) => f.type === 0x10, 400), undefined, 'no telemetry after SET_RATE 0');
 });
 
-test.serial('bootloader: enter, sync, Get, Get ID, Read Memory equals the image, flash v2, Go boots v2', async (t) => {
-  const { bench, port } = await openBench(t, 'flash');
+test.serial('ext-erase bootloader: enter, sync, Get, Get ID, Read Memory equals the image, flash v2, Go boots v2', async (t) => {
+  const { bench, port } = await openBench(t, 'flash', { bootloader: 'ext-erase' });
   const v1 = readFileSync(image('stm32f103-node-1.0.0.bin'));
   const v2 = readFileSync(image('stm32f103-node-2.0.0.bin'));
   const commands: number[] = [];
@@ -156,7 +156,7 @@ test.serial('the flash persists across bench restarts; mass erase; power cycle r
   t.is(await first.port.request(0x04, 1, Buffer.from([0xb0, 0x07, 0x10, 0xad])).then((f) => f?.type), 0x84);
   const host = new An3155Host(first.port);
   t.is(await host.sync(), ACK);
-  t.is(await host.extendedErase('mass'), 'ack');
+  t.is(await host.erase('mass'), 'ack', 'the F103 ROM: global Erase (0x43) FF 00');
   t.true(first.bench.flashImage().every((byte) => byte === 0xff), 'mass erase leaves 0xFF everywhere');
   await host.flash(FLASH_BASE, PAGE_SIZE, readFileSync(image('stm32f103-node-2.0.0.bin')));
   await first.port.close();

@@ -83,7 +83,9 @@ test.serial('a new image that never identifies is rolled back to the previous on
 test.serial('flashing v1 → v2 through hub and gateway: progress reaches 100 %, the emulator restarts on v2, the hub shows 2.0.0', async (t) => {
   const { rig, bench, proxy } = ready();
   const modes: BenchMode[] = [];
+  const commands: number[] = [];
   bench.on('mode', (mode) => modes.push(mode));
+  bench.on('bootloader-command', (code) => commands.push(code));
   const downloadsBefore = proxy.downloads.length;
   proxy.tamperNext('cut-download'); // the first download attempt loses its connection half way
   const result = await flash('2.0.0');
@@ -94,6 +96,10 @@ test.serial('flashing v1 → v2 through hub and gateway: progress reaches 100 %,
   t.is(ranges[0], '', 'the first attempt asks for the whole image');
   t.regex(ranges[1] ?? '', /^bytes=\d+-$/, 'the second resumes where the cut left it');
   t.deepEqual(modes, ['bootloader', 'app'], 'into the bootloader and out again with Go');
+  // The bench's default stm32f103 bootloader is the F10x ROM (v2.2): Erase 0x43, no 0x44.
+  t.true(commands.includes(0x43), 'erased with Erase (0x43)');
+  t.false(commands.includes(0x44), 'never Extended Erase');
+  t.true(commands.includes(0x02), 'Get ID names the chip');
   t.true(flashStartsWith(stm32Image(rig, '2.0.0', 'node', 'bin')), 'v2 is in flash');
   const mcu = await rig.waitForMcu('the hub showing 2.0.0', (m) => m.id === MCU && m.online && m.firmwareVersion === '2.0.0');
   t.is(mcu.gateway, gatewayId);
@@ -147,8 +153,24 @@ test.serial('--force allows a downgrade', async (t) => {
   const result = await flash('1.0.0', '--force');
   t.is(result.code, 0, result.stderr);
   t.regex(result.stdout, /2\.0\.0 → 1\.0\.0/);
+  // The gateway flashed 2.0.0 itself and the running CRC-32 shows it is still there: only changed pages are written.
+  t.regex(result.stderr, /\d+ page\(s\) differ from the kept 2\.0\.0, \d+ unchanged: writing only those/);
+  const written = Number(/\((\d+) bytes written/.exec(result.stdout)?.[1]);
+  t.true(written > 0 && written < readFileSync(stm32Image(rig, '1.0.0', 'node', 'bin')).length, `${written} bytes written`);
   t.true(flashStartsWith(stm32Image(rig, '1.0.0', 'node', 'bin')));
   await rig.waitForMcu('the hub showing 1.0.0', (m) => m.id === MCU && m.online && m.firmwareVersion === '1.0.0');
+});
+
+test.serial('--verify readback reads the flash back instead of asking the firmware for its CRC-32', async (t) => {
+  const { rig, bench } = ready();
+  const commands: number[] = [];
+  bench.on('bootloader-command', (code) => commands.push(code));
+  const result = await flash('2.0.0', '--verify', 'readback');
+  t.is(result.code, 0, result.stderr);
+  t.regex(result.stdout, /1\.0\.0 → 2\.0\.0/);
+  t.regex(result.stderr, /^verify 100%/m);
+  t.true(commands.filter((code) => code === 0x11).length >= 2, 'Read Memory used to verify');
+  t.true(flashStartsWith(stm32Image(rig, '2.0.0', 'node', 'bin')));
 });
 
 test.serial('firmware downloads need device credentials (or the admin token) and honour Range', async (t) => {

@@ -93,3 +93,64 @@ test.serial('a signed bundle is checked and flashed over the serial port; refusa
   t.is(forced.code, 0, forced.stderr);
   t.regex(forced.stdout, /2\.0\.0 → 1\.0\.0/);
 });
+
+test.serial('a read-protected STM32F103: a clear refusal, --unprotect needs --yes without a terminal, then erases and flashes', async (t) => {
+  const keys = join(root, 'rdp-keys');
+  t.is((await cli(['firmware', 'keygen', '--out', keys])).code, 0);
+  const v2 = join(root, 'rdp-v2.epfw');
+  await sign('2.0.0', `${keys}.key`, v2);
+  // BOOT0 held high: after Readout Unprotect the chip resets back into its ROM bootloader.
+  const protectedBench = await startBench({
+    mcu: 'stm32f103',
+    image: join(root, 'build', 'stm32f103-node-1.0.0.hex'),
+    hostPath: join(root, 'tty-rdp'),
+    flashFile: join(root, 'flash-rdp.bin'),
+    serial: '10ca1f1a50000002',
+    readProtected: true,
+    boot0: 'high',
+  });
+  t.teardown(() => protectedBench.stop());
+  const flashBefore = protectedBench.flashImage();
+  const flashArgs = ['flash', '--port', protectedBench.hostPath, v2, '--trust-key', `${keys}.pub`];
+
+  const refused = await cli(flashArgs);
+  t.not(refused.code, 0);
+  t.regex(refused.stderr, /^error: readout protection is active on this stm32f103: .*Flash again with --unprotect to remove it, which erases the whole flash/m);
+  t.true(Buffer.from(protectedBench.flashImage()).equals(Buffer.from(flashBefore)), 'nothing was erased or written');
+
+  // Readout protection refuses Go as well: the chip waits in its bootloader until it is reset.
+  await protectedBench.powerCycle();
+  const unconfirmed = await cli([...flashArgs, '--unprotect']);
+  t.not(unconfirmed.code, 0);
+  t.regex(unconfirmed.stderr, /^error: --unprotect erases the whole flash of a read-protected MCU: confirm with --yes/m);
+  t.is(protectedBench.mode, 'app', 'the MCU was not touched');
+
+  const unprotected = await cli([...flashArgs, '--unprotect', '--yes']);
+  t.is(unprotected.code, 0, unprotected.stderr);
+  t.regex(unprotected.stderr, /removing readout protection/);
+  t.regex(unprotected.stdout, /stm32f103-10ca1f1a50000002: 1\.0\.0 → 2\.0\.0/);
+  t.false(protectedBench.memory.readProtected);
+  const expected = readFileSync(join(root, 'build', 'stm32f103-node-2.0.0.bin'));
+  t.true(Buffer.from(protectedBench.flashImage().subarray(0, expected.length)).equals(expected));
+});
+
+test.serial('an STC89C52 (no CRC-32 from its firmware) is verified by reading back after it boots', async (t) => {
+  for (const version of ['1.0.0', '2.0.0']) buildFirmware(join(root, 'build'), version, 'stc89c52');
+  const keys = join(root, 'stc-keys');
+  t.is((await cli(['firmware', 'keygen', '--out', keys])).code, 0);
+  const bundle = join(root, 'stc-v2.epfw');
+  const signed = await cli(['firmware', 'sign', join(root, 'build', 'stc89c52-tilt-2.0.0.ihx'), '--target', 'stc89c52', '--version', '2.0.0', '--key', `${keys}.key`, '-o', bundle]);
+  t.is(signed.code, 0, signed.stderr);
+  const stc = await startBench({
+    mcu: 'stc89c52',
+    image: join(root, 'build', 'stc89c52-tilt-1.0.0.ihx'),
+    hostPath: join(root, 'tty-stc'),
+    flashFile: join(root, 'flash-stc.bin'),
+  });
+  t.teardown(() => stc.stop());
+  const flashed = await cli(['flash', '--port', stc.hostPath, bundle, '--trust-key', `${keys}.pub`]);
+  t.is(flashed.code, 0, flashed.stderr);
+  t.regex(flashed.stderr, /2\.0\.0 reports no CRC-32 of its flash: verifying by reading it back/);
+  t.regex(flashed.stderr, /^verify 100%/m);
+  t.regex(flashed.stdout, /1\.0\.0 → 2\.0\.0/);
+});

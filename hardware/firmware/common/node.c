@@ -79,12 +79,15 @@ static void send_error(uint8_t request_type, uint8_t seq, uint8_t code)
     frame_tx_end();
 }
 
-static void send_identity(uint8_t seq)
+/* IDENTIFY with the image-check flag: length (u32 LE) of flash to check; 0 = none. */
+static void send_identity(uint8_t seq, uint32_t check_length)
 {
     uint8_t i;
+    uint32_t crc = 0;
+    uint8_t checked = check_length != 0u && platform_image_check(check_length, &crc);
 
     frame_tx_begin(MSG_IDENTIFY | MSG_RESPONSE_BIT, seq,
-                   (uint8_t)(14u + MODEL_LENGTH + APPLICATION_LENGTH));
+                   (uint8_t)(14u + MODEL_LENGTH + APPLICATION_LENGTH + (checked ? 8u : 0u)));
     frame_tx_byte(PROTOCOL_VERSION);
     frame_tx_byte(FW_VERSION_MAJOR);
     frame_tx_byte(FW_VERSION_MINOR);
@@ -100,7 +103,35 @@ static void send_identity(uint8_t seq)
     for (i = 0; i < APPLICATION_LENGTH; i++) {
         frame_tx_byte((uint8_t)application[i]);
     }
+    if (checked) {
+        for (i = 0; i < 32u; i += 8u) {
+            frame_tx_byte((uint8_t)(check_length >> i));
+        }
+        for (i = 0; i < 32u; i += 8u) {
+            frame_tx_byte((uint8_t)(crc >> i));
+        }
+    }
     frame_tx_end();
+}
+
+/* IDENTIFY payload: empty, or flags (bit 0: image check) and a u32 LE length. */
+static void handle_identify(uint8_t seq, const EP_XDATA uint8_t *payload, uint8_t len)
+{
+    uint32_t length = 0;
+
+    if (len == 0u) {
+        send_identity(seq, 0);
+        return;
+    }
+    if (len != 5u) {
+        send_error(MSG_IDENTIFY, seq, ERROR_BAD_LENGTH);
+        return;
+    }
+    if ((payload[0] & 1u) != 0u) {
+        length = (uint32_t)payload[1] | ((uint32_t)payload[2] << 8) |
+                 ((uint32_t)payload[3] << 16) | ((uint32_t)payload[4] << 24);
+    }
+    send_identity(seq, length);
 }
 
 static void handle_set_rate(uint8_t seq, const EP_XDATA uint8_t *payload, uint8_t len)
@@ -165,11 +196,7 @@ void frame_dispatch(uint8_t type, uint8_t seq, const EP_XDATA uint8_t *payload, 
         if (!ANSWERS_IDENTIFY) {
             break; /* rollback-test variant: boots and runs, never identifies itself */
         }
-        if (len != 0u) {
-            send_error(type, seq, ERROR_BAD_LENGTH);
-        } else {
-            send_identity(seq);
-        }
+        handle_identify(seq, payload, len);
         break;
     case MSG_SET_RATE:
         handle_set_rate(seq, payload, len);

@@ -19,6 +19,13 @@ void platform_uart_flush(void);
 /* Milliseconds since boot, wrapping at 2^32. */
 uint32_t platform_millis(void);
 
+/*
+ * CRC-32 of the first `length` bytes of the application flash (image_check.h).
+ * Returns 0 when the board cannot (the range is outside its flash, or the board
+ * does not implement it); IDENTITY then goes without the image check.
+ */
+uint8_t platform_image_check(uint32_t length, uint32_t *crc);
+
 /* Hand the UART to the system bootloader. Does not return. */
 void platform_enter_bootloader(void);
 

@@ -10,8 +10,13 @@
  * replaces every 87 us at 115200 baud.
  */
 #include <stdint.h>
+#include "image_check.h"
 #include "node.h"
 #include "platform.h"
+
+/* STM32F103C8 main flash (RM0008 §3.3.3); the application's image starts at its base. */
+#define FLASH_BASE_ADDRESS 0x08000000u
+#define FLASH_SIZE_BYTES (64u * 1024u)
 
 #ifndef CORE_CLOCK_HZ
 /* Clock of SysTick and of APB2 (USART1). QEMU's stm32vldiscovery runs SysTick at
@@ -129,6 +134,15 @@ static void sleep_until_event(void)
 uint32_t platform_millis(void)
 {
     return millis_since_boot; /* one aligned 32-bit load: atomic on Cortex-M3 */
+}
+
+uint8_t platform_image_check(uint32_t length, uint32_t *crc)
+{
+    if (length == 0u || length > FLASH_SIZE_BYTES) {
+        return 0;
+    }
+    *crc = image_crc32((const uint8_t *)FLASH_BASE_ADDRESS, length);
+    return 1;
 }
 
 void platform_enter_bootloader(void)

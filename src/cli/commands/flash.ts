@@ -1,6 +1,7 @@
 import { Command } from 'commander';
 import { flashStreamLineSchema } from '../../protocol/index.js';
 import { hubClientFor, print } from '../context.js';
+import { confirmOrRefuse } from '../confirm.js';
 import { CliError } from '../errors.js';
 import { parseMcuAddress } from '../mcu-address.js';
 import { FlashProgressView } from '../output/flash-progress.js';
@@ -13,6 +14,9 @@ interface FlashOptions {
   baud: string;
   trustKey: string[];
   bootTimeout: string;
+  unprotect?: boolean;
+  yes?: boolean;
+  verify: string;
 }
 
 export function flashCommand(): Command {
@@ -25,6 +29,9 @@ export function flashCommand(): Command {
     .option('--baud <rate>', 'line rate for --port', '115200')
     .option('--trust-key <pem>', 'public key accepted for --port flashing (repeatable)', (v: string, prev: string[]) => [...prev, v], [] as string[])
     .option('--boot-timeout <seconds>', 'for --port: how long the new firmware gets to identify before the old one is restored', '10')
+    .option('--unprotect', "remove the MCU's readout protection first (AN3155 Readout Unprotect): this ERASES THE WHOLE FLASH, so the running firmware can not be restored; asks for confirmation")
+    .option('--verify <how>', "crc: compare the CRC-32 the new firmware reports (read back only if it cannot); readback: read the whole flash back", 'crc')
+    .option('--yes', 'confirm --unprotect without asking (needed when there is no terminal)')
     .addHelpText(
       'after',
       `
@@ -35,16 +42,37 @@ Progress goes to stderr; the outcome to stdout. A failed or rolled-back flash ex
 Examples:
   edgepilot flash rk3588-line2-4k7qz/stm32f103-0123456789abcdef --image 1.2.0
   edgepilot flash rk3588-line2-4k7qz/stm32f103-0123456789abcdef --image 3fa9c2e1 --force
-  edgepilot flash --port /dev/ttyUSB0 stm32f103-1.2.0.epfw --trust-key firmware-signing.pub`,
+  edgepilot flash --port /dev/ttyUSB0 stm32f103-1.2.0.epfw --trust-key firmware-signing.pub
+  edgepilot flash rk3588-line2-4k7qz/stm32f103-0123456789abcdef --image 1.2.0 --unprotect
+
+A read-protected STM32 (readout protection set in its option bytes) refuses every read and
+write through its bootloader; the flash fails with a message saying so and the MCU stays in
+its bootloader until it is reset. --unprotect removes the protection, which erases the whole
+flash first; the chip then resets, and must come back into its bootloader (BOOT0 held high)
+for the flash to go on.`,
     )
     .action(async (target: string, options: FlashOptions, command: Command) => {
       const view = new FlashProgressView(process.stderr, process.stderr.isTTY === true);
+      if (options.verify !== 'crc' && options.verify !== 'readback') throw new CliError(`--verify must be crc or readback, got "${options.verify}"`);
+      if (options.yes === true && options.unprotect !== true) throw new CliError('--yes confirms --unprotect; it means nothing without it');
+      if (options.unprotect === true) {
+        await confirmOrRefuse(
+          `--unprotect: if ${options.port ?? target} is read-protected, its whole flash is erased before flashing and the running firmware can not be restored. Go on?`,
+          options.yes === true,
+          '--unprotect erases the whole flash of a read-protected MCU: confirm with --yes (there is no terminal to ask on)',
+        );
+      }
       if (options.port !== undefined) return flashLocal(target, options, view);
       if (!options.image) throw new CliError('--image <sha|version> is required (or --port <tty> with a bundle for local flashing)');
       const { gateway, mcu } = parseMcuAddress(target);
       const client = await hubClientFor(command);
       let finished = false;
-      for await (const raw of client.stream(`/v1/mcus/${gateway}/${mcu}/flash`, 'POST', { image: options.image, force: options.force ?? false })) {
+      for await (const raw of client.stream(`/v1/mcus/${gateway}/${mcu}/flash`, 'POST', {
+        image: options.image,
+        force: options.force ?? false,
+        ...(options.unprotect === true ? { unprotect: true } : {}),
+        ...(options.verify === 'readback' ? { verify: 'readback' } : {}),
+      })) {
         const parsed = flashStreamLineSchema.safeParse(raw);
         if (!parsed.success) continue; // a newer hub's line type: nothing we can show
         const line = parsed.data;
@@ -83,6 +111,8 @@ async function flashLocal(bundleFile: string, options: FlashOptions, view: Flash
     trustKeyFiles: options.trustKey,
     force: options.force ?? false,
     bootTimeoutMs: parsePositiveInt(options.bootTimeout, '--boot-timeout') * 1000,
+    unprotect: options.unprotect === true,
+    verify: options.verify === 'readback' ? 'readback' : 'crc',
     onProgress: (step, done, total) => view.progress(step, done, total),
     onNote: (message) => view.note(message),
   });

@@ -23,6 +23,9 @@ export interface LocalFlashOptions {
   readonly trustKeyFiles: readonly string[];
   readonly force: boolean;
   readonly bootTimeoutMs: number;
+  /** Confirmed by the technician: remove readout protection (erases the whole flash). */
+  readonly unprotect: boolean;
+  readonly verify: 'crc' | 'readback';
   readonly onProgress: (step: UpdateStep, done: number, total: number) => void;
   readonly onNote: (message: string) => void;
 }
@@ -70,6 +73,8 @@ export async function flashOverSerial(options: LocalFlashOptions): Promise<Local
         bootTimeoutMs: options.bootTimeoutMs,
         onProgress: options.onProgress,
         onNote: options.onNote,
+        unprotect: options.unprotect,
+        verify: options.verify,
       },
       admission.image,
       admission.manifest.version,

@@ -33,7 +33,7 @@ const BAD_DOWNLOAD = new Set(['size-mismatch', 'hash-mismatch', 'bad-image']);
 
 export function flashHandler(deps: FlashHandlerDeps): RpcHandler {
   return async (params, io) => {
-    const { mcu, sha256, force } = flashParamsSchema.parse(params);
+    const { mcu, sha256, force, unprotect, verify } = flashParamsSchema.parse(params);
     const port = deps.gateway.portOf(mcu);
     const identity = port?.state.identity;
     if (!port || !identity) throw new Error(`no MCU ${mcu} on this gateway`);
@@ -81,6 +81,8 @@ export function flashHandler(deps: FlashHandlerDeps): RpcHandler {
           onProgress: progress,
           onNote: (message) => send({ type: 'note', message }),
           signal: io.signal,
+          unprotect,
+          ...(verify ? { verify } : {}),
         },
         admission.image,
         version,

@@ -113,7 +113,7 @@ export class An3155Client {
   async readMemory(address: number, length: number): Promise<Uint8Array> {
     if (!Number.isInteger(length) || length < 1 || length > MAX_TRANSFER) throw new RangeError(`Read Memory length must be 1..256, got ${length}`);
     const what = `Read Memory at ${hex32(address)}`;
-    await this.#command(Command.READ_MEMORY, what);
+    await this.#memoryCommand(Command.READ_MEMORY, what);
     await this.#send(encodeAddress(address), this.timeouts.ackMs, `${what} (address)`);
     await this.#send(Uint8Array.of(length - 1, (length - 1) ^ 0xff), this.timeouts.ackMs, `${what} (length)`);
     return this.#read(length, this.timeouts.readMs, what);
@@ -128,7 +128,7 @@ export class An3155Client {
     if (n < 1 || n > MAX_TRANSFER || n % 4 !== 0) throw new RangeError(`Write Memory length must be a multiple of 4 in 4..256, got ${n}`);
     if (address % 4 !== 0) throw new RangeError(`Write Memory address ${hex32(address)} is not 4-byte aligned`);
     const what = `Write Memory at ${hex32(address)}`;
-    await this.#command(Command.WRITE_MEMORY, what);
+    await this.#memoryCommand(Command.WRITE_MEMORY, what);
     await this.#send(encodeAddress(address), this.timeouts.ackMs, `${what} (address)`);
     const block = new Uint8Array(n + 2);
     block[0] = n - 1;
@@ -154,7 +154,7 @@ export class An3155Client {
         body.push(page >> 8, page & 0xff);
       }
     }
-    await this.#command(Command.EXTENDED_ERASE, 'Extended Erase');
+    await this.#memoryCommand(Command.EXTENDED_ERASE, 'Extended Erase');
     await this.#send(Uint8Array.of(...body, xorChecksum(body)), this.timeouts.eraseMs, `Extended Erase (${describeErase(target)})`);
   }
 
@@ -171,14 +171,34 @@ export class An3155Client {
       const body = [target.length - 1, ...target];
       payload = Uint8Array.of(...body, xorChecksum(body));
     }
-    await this.#command(Command.ERASE, 'Erase');
+    await this.#memoryCommand(Command.ERASE, 'Erase');
     await this.#send(payload, this.timeouts.eraseMs, `Erase (${describeErase(target)})`);
   }
 
   /** Go (0x21, AN3155 §3.5): jump to the application whose vector table starts at `address`. */
   async go(address: number): Promise<void> {
-    await this.#command(Command.GO, `Go ${hex32(address)}`);
+    await this.#memoryCommand(Command.GO, `Go ${hex32(address)}`);
     await this.#send(encodeAddress(address), this.timeouts.ackMs, `Go ${hex32(address)} (address)`);
+  }
+
+  /**
+   * Readout Unprotect (0x92, AN3155 §3.12): the bootloader ACKs the command, erases the
+   * whole flash, clears the protection, ACKs again and then resets the chip to load the
+   * new option bytes. After it, the host must sync again (§2) — if the chip comes back
+   * into its bootloader at all: that depends on how BOOT0 is wired.
+   */
+  async readoutUnprotect(): Promise<void> {
+    await this.#command(Command.READOUT_UNPROTECT, 'Readout Unprotect');
+    await this.#ack(this.timeouts.eraseMs, 'Readout Unprotect (flash erased)');
+  }
+
+  /**
+   * Readout Protect (0x82, AN3155 §3.11): ACK, the option bytes are written, ACK, then a
+   * system reset. Refused (NACK at the command) while the protection is already active.
+   */
+  async readoutProtect(): Promise<void> {
+    await this.#memoryCommand(Command.READOUT_PROTECT, 'Readout Protect');
+    await this.#ack(this.timeouts.eraseMs, 'Readout Protect (option bytes written)');
   }
 
   /** Stop listening to the link; the link itself stays open. */
@@ -206,6 +226,22 @@ export class An3155Client {
         if (err instanceof ReadTimeoutError) return;
         throw wrap(err, 'resync');
       }
+    }
+  }
+
+  /**
+   * A command that the bootloader serves only without readout protection: a NACK of the
+   * command pair itself is what RDP looks like (AN3155 §3, note 2 to the command table).
+   * Line noise can look the same; callers that retry after a resync tell them apart.
+   */
+  async #memoryCommand(code: number, what: string): Promise<void> {
+    try {
+      await this.#command(code, what);
+    } catch (err) {
+      if (err instanceof BootloaderError && err.code === 'nack') {
+        throw new BootloaderError('read-protected', `${what}: refused (readout protection is active)`, { cause: err });
+      }
+      throw err;
     }
   }
 

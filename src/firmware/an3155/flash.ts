@@ -33,6 +33,8 @@ export interface FlashOptions {
   readonly sync?: boolean;
   /** Attempts per block after the first, each after a resync. Default 3. */
   readonly retries?: number;
+  /** With erase 'pages': exactly these pages (from flashBase) instead of those the image touches. */
+  readonly pages?: readonly number[];
   /** Pages per Extended Erase command (bootloader RAM buffers are small). Default 128. */
   readonly pagesPerErase?: number;
   readonly signal?: AbortSignal;
@@ -118,6 +120,17 @@ export function pagesFor(blocks: readonly Block[], pageSize: number, flashBase: 
   return [...pages].sort((a, b) => a - b);
 }
 
+/**
+ * Which erase the bootloader speaks, from its Get answer (AN3155 §3.1). A bootloader has
+ * Erase (0x43, one-byte page numbers: v2.2 on the STM32F10x) or Extended Erase (0x44,
+ * two-byte page numbers, later ROMs), never both (AN3155 §3, note 3 to the command table).
+ */
+export function eraseCommandFor(commands: readonly number[]): 'erase' | 'extended-erase' | undefined {
+  if (commands.includes(Command.EXTENDED_ERASE)) return 'extended-erase';
+  if (commands.includes(Command.ERASE)) return 'erase';
+  return undefined;
+}
+
 export async function flashImage(client: An3155Client, image: FirmwareImage, options: FlashOptions): Promise<FlashResult> {
   const { signal, onProgress } = options;
   const retries = options.retries ?? 3;
@@ -150,10 +163,11 @@ export async function flashImage(client: An3155Client, image: FirmwareImage, opt
   if (options.sync !== false) await client.sync();
   const info = await client.get();
   if (!info.commands.includes(Command.WRITE_MEMORY)) throw new BootloaderError('unexpected', 'bootloader does not offer Write Memory (0x31)');
-  const extended = info.commands.includes(Command.EXTENDED_ERASE);
-  if (options.erase !== 'none' && !extended && !info.commands.includes(Command.ERASE)) {
+  const eraseCommand = eraseCommandFor(info.commands);
+  if (options.erase !== 'none' && eraseCommand === undefined) {
     throw new BootloaderError('unexpected', 'bootloader offers neither Erase (0x43) nor Extended Erase (0x44)');
   }
+  const extended = eraseCommand === 'extended-erase';
 
   // Erase. Not retried blindly after a timeout: the erase may still be running.
   if (options.erase === 'mass') {
@@ -162,7 +176,7 @@ export async function flashImage(client: An3155Client, image: FirmwareImage, opt
     await (extended ? client.extendedErase('mass') : client.erase('mass'));
     report('erase', 1, 1);
   } else if (options.erase === 'pages') {
-    const pages = pagesFor(blocks, options.pageSize ?? 0, options.flashBase ?? 0x0800_0000);
+    const pages = options.pages ?? pagesFor(blocks, options.pageSize ?? 0, options.flashBase ?? 0x0800_0000);
     const per = extended ? (options.pagesPerErase ?? 128) : Math.min(options.pagesPerErase ?? 128, 255);
     report('erase', 0, pages.length);
     for (let i = 0; i < pages.length; i += per) {

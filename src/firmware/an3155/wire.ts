@@ -17,12 +17,21 @@ export const Command = {
   WRITE_MEMORY: 0x31,
   ERASE: 0x43,
   EXTENDED_ERASE: 0x44,
+  WRITE_PROTECT: 0x63,
+  WRITE_UNPROTECT: 0x73,
+  READOUT_PROTECT: 0x82,
+  READOUT_UNPROTECT: 0x92,
 } as const;
 
 /** AN3155 limits Read Memory and Write Memory to 256 bytes per command. */
 export const MAX_TRANSFER = 256;
 
-export type BootloaderErrorCode = 'nack' | 'timeout' | 'unexpected' | 'closed';
+/**
+ * 'read-protected': the bootloader refused a memory command at its first byte, which is
+ * what it does while readout protection (RDP) is active (AN3155 §3, note 2 to the command
+ * table: only Get, Get Version, Get ID and Readout Unprotect are served then).
+ */
+export type BootloaderErrorCode = 'nack' | 'timeout' | 'unexpected' | 'closed' | 'read-protected';
 
 export class BootloaderError extends Error {
   override name = 'BootloaderError';

@@ -88,8 +88,13 @@ export class McuSession {
     return { decoder: this.#decoder.stats, requests: this.#matcher.stats, ...this.#counts };
   }
 
-  async identify(): Promise<Identity> {
-    const msg = await this.#call(encodeMessage({ kind: 'identify' }), 'identity');
+  /**
+   * IDENTIFY; with `imageCheckLength` the answer carries the CRC-32 of that many bytes of
+   * flash if the firmware can compute it (older firmware answers ERROR bad-length).
+   */
+  async identify(options: { imageCheckLength?: number } = {}): Promise<Identity> {
+    const request = options.imageCheckLength === undefined ? { kind: 'identify' as const } : { kind: 'identify' as const, imageCheckLength: options.imageCheckLength };
+    const msg = await this.#call(encodeMessage(request), 'identity');
     return msg.identity;
   }
 

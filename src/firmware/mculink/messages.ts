@@ -24,6 +24,8 @@ export const RESPONSE_BIT = 0x80;
 export const MAX_PING_PAYLOAD = 16;
 export const BOOTLOADER_MAGIC: readonly number[] = [0xb0, 0x07, 0x10, 0xad];
 export const MAX_MODEL_LENGTH = 24;
+/** IDENTIFY flags byte, bit 0: answer with the CRC-32 of the flash (PROTOCOL.md). */
+export const IDENTIFY_IMAGE_CHECK = 0x01;
 export const MAX_APPLICATION_LENGTH = 16;
 
 export interface Identity {
@@ -35,6 +37,11 @@ export interface Identity {
   readonly serialNumber: string;
   readonly model: string;
   readonly application: string;
+  /**
+   * Present when IDENTIFY asked for an image check and the firmware can: CRC-32 (IEEE,
+   * as zlib's) of the first `length` bytes of its flash, serial bytes counted as built.
+   */
+  readonly imageCheck?: { readonly length: number; readonly crc32: number };
 }
 
 export const ERROR_CODES = { 1: 'unknown-type', 2: 'bad-length', 3: 'bad-argument', 4: 'bad-magic' } as const;
@@ -49,7 +56,8 @@ export interface McuErrorReport {
 export type McuMessage =
   | { readonly kind: 'ping'; readonly data: Uint8Array }
   | { readonly kind: 'pong'; readonly data: Uint8Array }
-  | { readonly kind: 'identify' }
+  /** `imageCheckLength`: ask for the CRC-32 of that many bytes of flash (PROTOCOL.md). */
+  | { readonly kind: 'identify'; readonly imageCheckLength?: number }
   | { readonly kind: 'identity'; readonly identity: Identity }
   | { readonly kind: 'set-rate'; readonly intervalMs: number }
   | { readonly kind: 'set-rate-ack'; readonly intervalMs: number }
@@ -68,8 +76,12 @@ export function encodeMessage(message: McuMessage): { type: number; payload: Uin
     case 'pong':
       if (message.data.length > MAX_PING_PAYLOAD) throw new RangeError(`ping payload is at most ${MAX_PING_PAYLOAD} bytes`);
       return { type: message.kind === 'ping' ? MessageType.PING : MessageType.PONG, payload: message.data.slice() };
-    case 'identify':
-      return { type: MessageType.IDENTIFY, payload: new Uint8Array(0) };
+    case 'identify': {
+      const length = message.imageCheckLength;
+      if (length === undefined) return { type: MessageType.IDENTIFY, payload: new Uint8Array(0) };
+      if (!Number.isInteger(length) || length < 1 || length > 0xffff_ffff) throw new RangeError(`image check length ${length} is not a positive u32`);
+      return { type: MessageType.IDENTIFY, payload: Uint8Array.of(IDENTIFY_IMAGE_CHECK, ...u32(length)) };
+    }
     case 'identity':
       return { type: MessageType.IDENTITY, payload: encodeIdentity(message.identity) };
     case 'set-rate':
@@ -95,9 +107,12 @@ export function decodeMessage(type: number, payload: Uint8Array): McuMessage {
     case MessageType.PONG:
       if (payload.length > MAX_PING_PAYLOAD) throw new MessageDecodeError(`ping payload is at most ${MAX_PING_PAYLOAD} bytes, got ${payload.length}`);
       return { kind: type === MessageType.PING ? 'ping' : 'pong', data: payload.slice() };
-    case MessageType.IDENTIFY:
-      exact(0, 'IDENTIFY');
-      return { kind: 'identify' };
+    case MessageType.IDENTIFY: {
+      if (payload.length === 0) return { kind: 'identify' };
+      exact(5, 'IDENTIFY');
+      const length = readU32(payload, 1);
+      return (payload[0] ?? 0) & IDENTIFY_IMAGE_CHECK && length > 0 ? { kind: 'identify', imageCheckLength: length } : { kind: 'identify' };
+    }
     case MessageType.IDENTITY:
       return { kind: 'identity', identity: decodeIdentity(payload) };
     case MessageType.SET_RATE:
@@ -141,14 +156,27 @@ function encodeIdentity(id: Identity): Uint8Array {
   const model = ascii(id.model, MAX_MODEL_LENGTH, 'model');
   const app = ascii(id.application, MAX_APPLICATION_LENGTH, 'application');
   if (!/^[0-9a-f]{16}$/i.test(id.serialNumber)) throw new RangeError('serial number must be 16 hex digits');
-  const out = new Uint8Array(14 + model.length + app.length);
+  const out = new Uint8Array(14 + model.length + app.length + (id.imageCheck ? 8 : 0));
   out.set([id.protocolVersion, id.firmware.major, id.firmware.minor, id.firmware.patch], 0);
   out.set(Buffer.from(id.serialNumber, 'hex'), 4);
   out[12] = model.length;
   out.set(model, 13);
   out[13 + model.length] = app.length;
   out.set(app, 14 + model.length);
+  if (id.imageCheck) {
+    out.set(u32(id.imageCheck.length), 14 + model.length + app.length);
+    out.set(u32(id.imageCheck.crc32), 18 + model.length + app.length);
+  }
   return out;
+}
+
+function u32(n: number): Uint8Array {
+  if (!Number.isInteger(n) || n < 0 || n > 0xffff_ffff) throw new RangeError(`${n} is not a u32`);
+  return Uint8Array.of(n & 0xff, (n >>> 8) & 0xff, (n >>> 16) & 0xff, (n >>> 24) & 0xff);
+}
+
+function readU32(p: Uint8Array, at: number): number {
+  return ((p[at] ?? 0) | ((p[at + 1] ?? 0) << 8) | ((p[at + 2] ?? 0) << 16) | ((p[at + 3] ?? 0) << 24)) >>> 0;
 }
 
 /** PROTOCOL.md, "IDENTITY payload". */
@@ -159,7 +187,8 @@ function decodeIdentity(p: Uint8Array): Identity {
   if (p.length < 14 + n) throw new MessageDecodeError(`IDENTITY payload too short for a ${n}-byte model string`);
   const m = p[13 + n] ?? 0;
   if (m > MAX_APPLICATION_LENGTH) throw new MessageDecodeError(`IDENTITY application length ${m} exceeds ${MAX_APPLICATION_LENGTH}`);
-  if (p.length !== 14 + n + m) throw new MessageDecodeError(`IDENTITY payload must be ${14 + n + m} bytes, got ${p.length}`);
+  const end = 14 + n + m;
+  if (p.length !== end && p.length !== end + 8) throw new MessageDecodeError(`IDENTITY payload must be ${end} bytes (or ${end + 8} with the image check), got ${p.length}`);
   const firmware = { major: p[1] ?? 0, minor: p[2] ?? 0, patch: p[3] ?? 0 };
   return {
     protocolVersion: p[0] ?? 0,
@@ -168,6 +197,7 @@ function decodeIdentity(p: Uint8Array): Identity {
     serialNumber: Buffer.from(p.subarray(4, 12)).toString('hex'),
     model: Buffer.from(p.subarray(13, 13 + n)).toString('latin1'),
     application: Buffer.from(p.subarray(14 + n, 14 + n + m)).toString('latin1'),
+    ...(p.length === end + 8 ? { imageCheck: { length: readU32(p, end), crc32: readU32(p, end + 4) } } : {}),
   };
 }
 

@@ -12,6 +12,7 @@ import { BootloaderError, MAX_TRANSFER } from '../an3155/wire.js';
 import type { Identity } from '../mculink/messages.js';
 import { McuSession } from '../mculink/mcu-session.js';
 import type { FlashGeometry } from './flash-targets.js';
+import { identifyWithCheck } from './image-check.js';
 
 export class BootloaderUnreachableError extends Error {
   override name = 'BootloaderUnreachableError';
@@ -109,7 +110,7 @@ async function withResync<T>(client: An3155Client, retries: number, op: () => Pr
  * After Go: ask IDENTIFY until the application answers or `timeoutMs` passes. A firmware
  * that boots but never identifies (or does not boot) counts as silent.
  */
-export async function awaitIdentity(access: LinkAccess, timeoutMs: number): Promise<Identity | undefined> {
+export async function awaitIdentity(access: LinkAccess, timeoutMs: number, imageCheckLength?: number): Promise<Identity | undefined> {
   const { clock } = access;
   await access.link.setParity?.('none');
   const session = new McuSession({ link: access.link, clock, requestTimeoutMs: 300, retries: 0 });
@@ -117,7 +118,7 @@ export async function awaitIdentity(access: LinkAccess, timeoutMs: number): Prom
   try {
     while (clock.now() < deadline && !session.isClosed) {
       try {
-        return await session.identify();
+        return await identifyWithCheck(session, imageCheckLength);
       } catch {
         await pause(clock, 200);
       }

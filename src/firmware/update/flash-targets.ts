@@ -12,11 +12,14 @@ export interface FlashGeometry {
   readonly flashSize: number;
   /** Erase granularity (AN3155 Extended Erase works on page numbers). */
   readonly pageSize: number;
+  /** AN3155 Get ID answers that belong to this model; undefined: not checked. */
+  readonly productIds?: readonly number[];
 }
 
 const TARGETS: readonly FlashGeometry[] = [
   // STM32F103C8: 64 KB main flash at 0x08000000 in 1 KB pages (RM0008 §3.3.3).
-  { model: 'stm32f103', flashBase: 0x0800_0000, flashSize: 64 * 1024, pageSize: 1024 },
+  // Get ID: 0x412 low, 0x410 medium (the C8), 0x414 high density (AN2606).
+  { model: 'stm32f103', flashBase: 0x0800_0000, flashSize: 64 * 1024, pageSize: 1024, productIds: [0x412, 0x410, 0x414] },
   // STC89C52RC: 8 KB of code flash at 0, 512-byte sectors.
   { model: 'stc89c52', flashBase: 0x0000_0000, flashSize: 8 * 1024, pageSize: 512 },
 ];

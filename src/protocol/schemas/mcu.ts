@@ -53,6 +53,10 @@ export type McuView = z.infer<typeof mcuViewSchema>;
 export const flashRequestSchema = z.strictObject({
   image: z.string().min(1).max(80),
   force: z.boolean().default(false),
+  /** Remove the chip's readout protection first (AN3155 Readout Unprotect: erases the whole flash). */
+  unprotect: z.boolean().default(false),
+  /** How the flash is verified: the CRC-32 the new application reports (default) or reading it back. */
+  verify: z.enum(['crc', 'readback']).optional(),
 });
 export type FlashRequest = z.infer<typeof flashRequestSchema>;
 
@@ -61,6 +65,8 @@ export const flashParamsSchema = z.strictObject({
   mcu: mcuIdSchema,
   sha256: sha256Schema,
   force: z.boolean().default(false),
+  unprotect: z.boolean().default(false),
+  verify: z.enum(['crc', 'readback']).optional(),
 });
 export type FlashParams = z.infer<typeof flashParamsSchema>;
 

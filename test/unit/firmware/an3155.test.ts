@@ -1,8 +1,12 @@
 import type { ExecutionContext } from 'ava';
 import test from 'ava';
 import { An3155Client } from '../../../src/firmware/an3155/an3155-client.js';
+import { stm32ChipFor } from '../../../src/firmware/an3155/chips.js';
+import { eraseCommandFor } from '../../../src/firmware/an3155/flash.js';
 import { BootloaderError, encodeAddress, xorChecksum } from '../../../src/firmware/an3155/wire.js';
 import { createMemoryLinkPair } from '../../../src/firmware/link/memory-link.js';
+import { checkChip } from '../../../src/firmware/update/chip-check.js';
+import { flashGeometryFor } from '../../../src/firmware/update/flash-targets.js';
 import type { AutoClock } from './helpers/auto-clock.js';
 import { autoClock } from './helpers/auto-clock.js';
 import type { Step } from './helpers/scripted-peer.js';
@@ -45,10 +49,40 @@ test('sync: silence is a timeout error', async (t) => {
   t.is(err?.code, 'timeout');
 });
 
-test('Get: 00 FF → ACK N version commands… ACK', async (t) => {
-  const cmds = [0x00, 0x01, 0x02, 0x11, 0x21, 0x31, 0x43, 0x63, 0x73, 0x82, 0x92];
-  const r = await withPeer(t, [{ expect: [0x00, 0xff] }, { send: [ACK, 0x0b, 0x22, ...cmds, ACK] }], (c) => c.get());
-  t.deepEqual(r, { version: 0x22, commands: cmds });
+// AN3155 §3.1: ACK, N = number of bytes that follow minus 1 (version + 11 codes → 0x0B),
+// the version, the codes, ACK. The F10x medium-density ROM is version 2.2 (AN2606) and
+// lists Erase 0x43; later ROMs (3.1 here) list Extended Erase 0x44 instead (§3 note 3:
+// a bootloader offers one or the other, never both).
+test('Get, bootloader v2.2 (STM32F10x medium density): 00 FF → 79 0B 22 00 01 02 11 21 31 43 63 73 82 92 79', async (t) => {
+  const r = await withPeer(
+    t,
+    [{ expect: [0x00, 0xff] }, { send: [0x79, 0x0b, 0x22, 0x00, 0x01, 0x02, 0x11, 0x21, 0x31, 0x43, 0x63, 0x73, 0x82, 0x92, 0x79] }],
+    (c) => c.get(),
+  );
+  t.deepEqual(r, { version: 0x22, commands: [0x00, 0x01, 0x02, 0x11, 0x21, 0x31, 0x43, 0x63, 0x73, 0x82, 0x92] });
+  t.is(eraseCommandFor(r.commands), 'erase');
+});
+
+test('Get, bootloader v3.1 with Extended Erase: 00 FF → 79 0B 31 00 01 02 11 21 31 44 63 73 82 92 79', async (t) => {
+  const r = await withPeer(
+    t,
+    [{ expect: [0x00, 0xff] }, { send: [0x79, 0x0b, 0x31, 0x00, 0x01, 0x02, 0x11, 0x21, 0x31, 0x44, 0x63, 0x73, 0x82, 0x92, 0x79] }],
+    (c) => c.get(),
+  );
+  t.deepEqual(r, { version: 0x31, commands: [0x00, 0x01, 0x02, 0x11, 0x21, 0x31, 0x44, 0x63, 0x73, 0x82, 0x92] });
+  t.is(eraseCommandFor(r.commands), 'extended-erase');
+  t.is(eraseCommandFor([0x00, 0x01, 0x02, 0x11, 0x21, 0x31]), undefined);
+});
+
+test('Get ID 0x410 is STM32F10x medium density: 1 KB pages, option bytes at 0x1FFFF800', async (t) => {
+  const pid = await withPeer(t, [{ expect: [0x02, 0xfd] }, { send: [0x79, 0x01, 0x04, 0x10, 0x79] }], (c) => c.getId());
+  const chip = stm32ChipFor(pid);
+  t.is(chip?.family, 'STM32F10x medium density');
+  t.is(chip?.pageSize, 1024);
+  t.is(chip?.optionBytes, 0x1fff_f800);
+  t.is(chip?.bootloaderVersion, 0x22);
+  t.is(stm32ChipFor(0x414)?.pageSize, 2048);
+  t.is(stm32ChipFor(0x0c52), undefined);
 });
 
 test('Get Version: 01 FE → ACK version opt1 opt2 ACK', async (t) => {
@@ -138,6 +172,8 @@ test('Extended Erase: page list is N-1, pages, XOR — all 16-bit MSB first', as
   t.pass();
 });
 
+// AN3155 §3.7: Erase 43 BC; global erase is FF then 00 (its checksum); a page list is
+// N-1 (one byte), the page numbers (one byte each), then the XOR of all of them.
 test('Erase (0x43): global FF 00, pages N-1 pages XOR', async (t) => {
   await withPeer(
     t,
@@ -164,13 +200,65 @@ test('Go: 21 DE, address + XOR', async (t) => {
   t.pass();
 });
 
-test('a NACK is reported with the command and phase', async (t) => {
+// AN3155 §3, note 2 to the command table: with readout protection (RDP) active only Get,
+// Get Version, Get ID (and Readout Unprotect) are served; every other command is NACKed
+// at its first byte pair. The client reports that as code 'read-protected'.
+test('read-protected chip: Read Memory 11 EE → NACK is code "read-protected"', async (t) => {
   const err = await t.throwsAsync(
     withPeer(t, [{ expect: [0x11, 0xee] }, { send: [NACK] }], (c) => c.readMemory(0x08000000, 4)),
     { instanceOf: BootloaderError },
   );
+  t.is(err?.code, 'read-protected');
+  t.is(err?.message, 'Read Memory at 0x08000000: refused (readout protection is active)');
+});
+
+test('read-protected chip: Write Memory 31 CE, Erase 43 BC, Extended Erase 44 BB and Go 21 DE → NACK', async (t) => {
+  const codes = await withPeer(
+    t,
+    [
+      { expect: [0x31, 0xce] }, { send: [NACK] },
+      { expect: [0x43, 0xbc] }, { send: [NACK] },
+      { expect: [0x44, 0xbb] }, { send: [NACK] },
+      { expect: [0x21, 0xde] }, { send: [NACK] },
+    ],
+    async (c) => {
+      const seen: unknown[] = [];
+      for (const op of [() => c.writeMemory(0x08000000, new Uint8Array(4)), () => c.erase('mass'), () => c.extendedErase('mass'), () => c.go(0x08000000)]) {
+        seen.push(await op().then(() => 'ok', (err: unknown) => (err instanceof BootloaderError ? err.code : err)));
+      }
+      return seen;
+    },
+  );
+  t.deepEqual(codes, ['read-protected', 'read-protected', 'read-protected', 'read-protected']);
+});
+
+test('read-protected chip still answers Get ID (02 FD → 79 01 04 10 79)', async (t) => {
+  t.is(await withPeer(t, [{ expect: [0x02, 0xfd] }, { send: [ACK, 0x01, 0x04, 0x10, ACK] }], (c) => c.getId()), 0x410);
+});
+
+test('Readout Unprotect: 92 6D → ACK, (whole flash erased) ACK', async (t) => {
+  await withPeer(t, [{ expect: [0x92, 0x6d] }, { send: [ACK] }, { send: [ACK] }], (c) => c.readoutUnprotect());
+  t.pass();
+});
+
+test('Readout Unprotect refused (erase failed): second answer NACK', async (t) => {
+  const err = await t.throwsAsync(withPeer(t, [{ expect: [0x92, 0x6d] }, { send: [ACK, NACK] }], (c) => c.readoutUnprotect()), { instanceOf: BootloaderError });
   t.is(err?.code, 'nack');
-  t.is(err?.message, 'Read Memory at 0x08000000: bootloader answered NACK');
+});
+
+test('Readout Protect: 82 7D → ACK ACK; NACK at once when already protected', async (t) => {
+  await withPeer(t, [{ expect: [0x82, 0x7d] }, { send: [ACK, ACK] }], (c) => c.readoutProtect());
+  const err = await t.throwsAsync(withPeer(t, [{ expect: [0x82, 0x7d] }, { send: [NACK] }], (c) => c.readoutProtect()), { instanceOf: BootloaderError });
+  t.is(err?.code, 'read-protected');
+});
+
+test('a NACK after the command pair is reported with the command and phase', async (t) => {
+  const err = await t.throwsAsync(
+    withPeer(t, [{ expect: [0x11, 0xee] }, { send: [ACK] }, { expect: [...encodeAddress(0x1fff0000)] }, { send: [NACK] }], (c) => c.readMemory(0x1fff0000, 4)),
+    { instanceOf: BootloaderError },
+  );
+  t.is(err?.code, 'nack');
+  t.is(err?.message, 'Read Memory at 0x1FFF0000 (address): bootloader answered NACK');
 });
 
 test('a NACK on the address phase names the phase', async (t) => {
@@ -217,4 +305,33 @@ test('resync completes a pending Write Memory data block and returns to command 
     (c) => c.resync(),
   );
   t.pass();
+});
+
+test('chip check: Get ID 0x410 on an stm32f103 gives 1 KB pages; a 4-byte read answered means no readout protection', async (t) => {
+  const geometry = flashGeometryFor('stm32f103');
+  if (!geometry) throw new Error('no geometry');
+  const idle = autoClock(); // checkChip needs link and clock only to unprotect
+  t.teardown(() => idle.stop());
+  const r = await withPeer(
+    t,
+    [
+      { expect: [0x02, 0xfd] }, { send: [ACK, 0x01, 0x04, 0x10, ACK] },
+      { expect: [0x11, 0xee] }, { send: [ACK] }, { expect: [...encodeAddress(0x08000000)] }, { send: [ACK] }, { expect: [0x03, 0xfc] }, { send: [ACK, 0, 0x50, 0, 0x20] },
+    ],
+    (c) => checkChip(c, { link: createMemoryLinkPair().a, clock: idle.clock, geometry: { ...geometry, pageSize: 2048 } }),
+  );
+  t.is(r.geometry.pageSize, 1024, 'from the chip id, not the profile');
+  t.false(r.protected);
+});
+
+test('chip check: a product id of another family is refused before anything is written', async (t) => {
+  const geometry = flashGeometryFor('stm32f103');
+  if (!geometry) throw new Error('no geometry');
+  const idle = autoClock();
+  t.teardown(() => idle.stop());
+  const err = await t.throwsAsync(
+    withPeer(t, [{ expect: [0x02, 0xfd] }, { send: [ACK, 0x01, 0x04, 0x13, ACK] }], (c) => checkChip(c, { link: createMemoryLinkPair().a, clock: idle.clock, geometry })),
+    { instanceOf: BootloaderError },
+  );
+  t.is(err?.message, 'the bootloader reports product id 0x413, not an stm32f103: nothing was written');
 });

@@ -21,10 +21,10 @@ test('PING/PONG carry 0..16 bytes verbatim', (t) => {
   t.throws(() => encodeMessage({ kind: 'ping', data: new Uint8Array(17) }), { instanceOf: RangeError });
 });
 
-test('IDENTIFY is empty', (t) => {
+test('IDENTIFY is empty, or flags and a length (5 bytes)', (t) => {
   t.deepEqual(encodeMessage({ kind: 'identify' }), { type: 0x02, payload: new Uint8Array(0) });
   t.deepEqual(decodeMessage(0x02, new Uint8Array(0)), { kind: 'identify' });
-  t.throws(() => decodeMessage(0x02, bytes(0)), { message: /IDENTIFY payload must be 0 bytes/ });
+  t.throws(() => decodeMessage(0x02, bytes(0)), { message: /IDENTIFY payload must be 5 bytes, got 1/ });
 });
 
 test('IDENTITY decodes every field of the fixture', (t) => {
@@ -49,7 +49,7 @@ test('IDENTITY with empty strings and malformed lengths', (t) => {
   const msg = decodeMessage(0x82, empty);
   t.like(msg, { kind: 'identity', identity: { model: '', application: '', firmwareVersion: '0.0.1' } });
   t.throws(() => decodeMessage(0x82, empty.subarray(0, 13)), { message: /shorter than the 14-byte minimum/ });
-  t.throws(() => decodeMessage(0x82, bytes(...IDENTITY_FIXTURE, 0)), { message: /must be 27 bytes, got 28/ });
+  t.throws(() => decodeMessage(0x82, bytes(...IDENTITY_FIXTURE, 0)), { message: /must be 27 bytes \(or 35 with the image check\), got 28/ });
   const longModel = IDENTITY_FIXTURE.slice();
   longModel[12] = 25;
   t.throws(() => decodeMessage(0x82, longModel), { message: /model length 25 exceeds 24/ });

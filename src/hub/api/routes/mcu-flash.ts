@@ -45,7 +45,14 @@ export function registerMcuFlashRoutes(app: FastifyInstance, deps: McuFlashRoute
     write({ type: 'resolved', gateway, mcu, sha256: manifest.sha256, version: manifest.version, target: manifest.target });
     deps.log.info(`flashing ${gateway}/${mcu} with ${manifest.target} ${manifest.version}${body.data.force ? ' (forced)' : ''}`);
     try {
-      const final = await deps.rpc.call(gateway, 'flash', { mcu, sha256: manifest.sha256, force: body.data.force }, {
+      const final = await deps.rpc.call(gateway, 'flash', {
+        mcu,
+        sha256: manifest.sha256,
+        force: body.data.force,
+        // Only when asked: a gateway from before --unprotect refuses unknown params.
+        ...(body.data.unprotect ? { unprotect: true } : {}),
+        ...(body.data.verify ? { verify: body.data.verify } : {}),
+      }, {
         timeoutMs: FIRST_ANSWER_MS,
         onResult: (result) => {
           const update = flashRpcUpdateSchema.safeParse(result);
