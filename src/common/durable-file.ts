@@ -8,12 +8,20 @@ import { randomBytes } from 'node:crypto';
  * it over the target (atomic on POSIX), then fsync the folder so the rename itself is on disk.
  * lowdb's own writer renames but never fsyncs, which loses both on power failure.
  */
+let fsyncs = 0;
+
+/** fsync calls made by durable writes in this process so far (for `/v1/stats` and the benches). */
+export function durableFsyncCount(): number {
+  return fsyncs;
+}
+
 export async function writeFileDurably(path: string, contents: string | Uint8Array): Promise<void> {
   const folder = dirname(path);
   const temp = join(folder, `.${basename(path)}.${randomBytes(6).toString('hex')}.tmp`);
   const file = await open(temp, 'w', 0o600);
   try {
     await file.writeFile(contents);
+    fsyncs += 1;
     await file.sync();
   } catch (err) {
     await file.close();
@@ -29,6 +37,7 @@ export async function writeFileDurably(path: string, contents: string | Uint8Arr
   }
   const dir = await open(folder, 'r');
   try {
+    fsyncs += 1;
     await dir.sync();
   } finally {
     await dir.close();

@@ -1,0 +1,136 @@
+// `npm run bench -- api [--writers 1,10,150,1000] [--devices 0,5000]`: the API's write path under
+// concurrency. N writers each apply one distinct small process workload at the same moment;
+// the numbers are applies/s, p50/p99 answer time and fsyncs per request, next to a baseline in
+// the same run: the same number of sequential single durable writes of a file the size of the
+// hub's store, i.e. what one fsync'd write per request would cost on this disk right now.
+import { mkdtemp, rm, stat } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { parseArgs } from 'node:util';
+import { writeFileDurably } from '../src/common/durable-file.js';
+import { storm } from './registration.js';
+import { startBenchHub, type BenchHub } from './support/hub-process.js';
+
+type Stats = { devices: number; online: number; fsyncs: number };
+
+interface Round {
+  writers: number;
+  seconds: number;
+  latencies: number[];
+  fsyncs: number;
+  failures: string[];
+}
+
+function percentile(sorted: readonly number[], p: number): number {
+  if (sorted.length === 0) return NaN;
+  return sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)] ?? NaN;
+}
+
+function manifest(name: string): unknown {
+  return {
+    apiVersion: 'edgepilot.io/v1',
+    kind: 'Workload',
+    metadata: { name },
+    spec: { replicas: 1, template: { runtime: 'process', command: ['sh', '-c', 'exec sleep 100000'] } },
+  };
+}
+
+/** N writers at once, one apply each; every apply is timed from send to answer. */
+async function round(hub: BenchHub, writers: number, prefix: string): Promise<Round> {
+  const before = await hub.api<Stats>('GET', '/v1/stats');
+  const latencies: number[] = [];
+  const failures: string[] = [];
+  const start = performance.now();
+  await Promise.all(
+    Array.from({ length: writers }, async (_, i) => {
+      const sent = performance.now();
+      try {
+        await hub.api('POST', '/v1/apply', { manifests: [manifest(`${prefix}-${i}`)] });
+        latencies.push(performance.now() - sent);
+      } catch (err) {
+        failures.push((err as Error).message.slice(0, 200));
+      }
+    }),
+  );
+  const seconds = (performance.now() - start) / 1000;
+  const after = await hub.api<Stats>('GET', '/v1/stats');
+  return { writers, seconds, latencies: latencies.sort((a, b) => a - b), fsyncs: after.fsyncs - before.fsyncs, failures };
+}
+
+/** The same number of sequential single durable writes (2 fsyncs each) of a store-sized file. */
+async function baseline(writes: number, bytes: number): Promise<number> {
+  const dir = await mkdtemp(join(tmpdir(), 'ep-bench-api-base-'));
+  const contents = 'x'.repeat(bytes);
+  const start = performance.now();
+  for (let i = 0; i < writes; i++) await writeFileDurably(join(dir, 'store.json'), contents);
+  const seconds = (performance.now() - start) / 1000;
+  await rm(dir, { recursive: true, force: true });
+  return seconds;
+}
+
+const fmt = (ms: number): string => (Number.isNaN(ms) ? 'n/a' : ms >= 1000 ? `${(ms / 1000).toFixed(2)} s` : `${ms.toFixed(1)} ms`);
+
+/** A connected simulated fleet (the registration bench's workers); `stop` disconnects it. */
+async function fleetOf(hub: BenchHub, devices: number): Promise<{ stop(): Promise<void> }> {
+  if (devices === 0) return { stop: async () => undefined };
+  const created = await hub.api<{ token: string }>('POST', '/v1/tokens', { ttlSeconds: 3600, maxUses: devices, description: 'bench api' });
+  const workers = Math.max(2, Math.ceil(devices / 2500));
+  console.log(`registering ${devices} simulated devices over ${workers} worker processes…`);
+  let release!: () => void;
+  const held = new Promise<void>((r) => (release = r));
+  let connected!: () => void;
+  const ready = new Promise<void>((r) => (connected = r));
+  // `storm` keeps its workers (and so the devices) alive until its at-peak callback returns.
+  const finished = storm('register', hub.brokerUrl, created.token, devices, workers, 250, async () => (await hub.api<Stats>('GET', '/v1/stats')).online >= devices, async () => {
+    connected();
+    await held;
+  });
+  await Promise.race([ready, finished]);
+  return {
+    stop: async () => {
+      release();
+      await finished;
+    },
+  };
+}
+
+export async function run(argv: string[]): Promise<void> {
+  const { values } = parseArgs({
+    args: argv,
+    options: { writers: { type: 'string', default: '1,10,150,1000' }, devices: { type: 'string', default: '0,5000' } },
+  });
+  const writerCounts = values.writers.split(',').map(Number);
+  const fleets = values.devices.split(',').map(Number);
+  console.log('API write path: N concurrent writers, one distinct process workload each\n');
+  for (const devices of fleets) {
+    const hub = await startBenchHub();
+    const fleet = await fleetOf(hub, devices);
+    const rows: string[] = [];
+    for (const writers of writerCounts) {
+      const r = await round(hub, writers, `bench-d${devices}-w${writers}`);
+      const storeBytes = (await stat(join(hub.dataDir, 'store.json')).catch(() => ({ size: 1024 }))).size;
+      const base = await baseline(writers, storeBytes);
+      const applied = r.latencies.length;
+      const rate = applied / r.seconds;
+      const baseRate = writers / base;
+      rows.push(
+        [
+          `${String(devices).padStart(5)} devices, ${String(writers).padStart(4)} writers`,
+          `${rate.toFixed(0).padStart(5)} applies/s`,
+          `p50 ${fmt(percentile(r.latencies, 50)).padStart(8)}`,
+          `p99 ${fmt(percentile(r.latencies, 99)).padStart(8)}`,
+          `${(r.fsyncs / writers).toFixed(2)} fsyncs/request`,
+          `baseline ${baseRate.toFixed(0)} sequential durable writes/s of ${(storeBytes / 1024).toFixed(0)} KB`,
+          `ratio ${(rate / baseRate).toFixed(2)}×`,
+          ...(r.failures.length ? [`${r.failures.length} failed: ${r.failures[0]}`] : []),
+        ].join(' | '),
+      );
+      console.log(rows.at(-1));
+    }
+    await fleet.stop();
+    const warnings = hub.output().split('\n').filter((l) => / (WARN|ERROR) /.test(l));
+    await hub.stop();
+    if (warnings.length > 0) console.log(`hub warnings (${warnings.length}, first 3):\n  ${warnings.slice(0, 3).join('\n  ')}`);
+  }
+  console.log('\ngoal: ≥ 500 applies/s with 150 concurrent writers and no devices, ≥ 200/s with 5,000 devices (2 cores)');
+}
