@@ -35,20 +35,27 @@ function manifest(name: string): unknown {
   };
 }
 
-/** N writers at once, one apply each; every apply is timed from send to answer. */
-async function round(hub: BenchHub, writers: number, prefix: string): Promise<Round> {
+/**
+ * N writers at once, each applying one workload after another until `total` are applied (so a
+ * lone writer is measured over many requests too); every apply is timed from send to answer.
+ */
+async function round(hub: BenchHub, writers: number, total: number, prefix: string): Promise<Round> {
   const before = await hub.api<Stats>('GET', '/v1/stats');
   const latencies: number[] = [];
   const failures: string[] = [];
+  let next = 0;
   const start = performance.now();
   await Promise.all(
-    Array.from({ length: writers }, async (_, i) => {
-      const sent = performance.now();
-      try {
-        await hub.api('POST', '/v1/apply', { manifests: [manifest(`${prefix}-${i}`)] });
-        latencies.push(performance.now() - sent);
-      } catch (err) {
-        failures.push((err as Error).message.slice(0, 200));
+    Array.from({ length: writers }, async () => {
+      while (next < total) {
+        const i = next++;
+        const sent = performance.now();
+        try {
+          await hub.api('POST', '/v1/apply', { manifests: [manifest(`${prefix}-${i}`)] });
+          latencies.push(performance.now() - sent);
+        } catch (err) {
+          failures.push((err as Error).message.slice(0, 200));
+        }
       }
     }),
   );
@@ -97,7 +104,12 @@ async function fleetOf(hub: BenchHub, devices: number): Promise<{ stop(): Promis
 export async function run(argv: string[]): Promise<void> {
   const { values } = parseArgs({
     args: argv,
-    options: { writers: { type: 'string', default: '1,10,150,1000' }, devices: { type: 'string', default: '0,5000' } },
+    options: {
+      writers: { type: 'string', default: '1,10,150,1000' },
+      devices: { type: 'string', default: '0,5000' },
+      /** Applies per round, at least one per writer. */
+      applies: { type: 'string', default: '300' },
+    },
   });
   const writerCounts = values.writers.split(',').map(Number);
   const fleets = values.devices.split(',').map(Number);
@@ -105,21 +117,24 @@ export async function run(argv: string[]): Promise<void> {
   for (const devices of fleets) {
     const hub = await startBenchHub();
     const fleet = await fleetOf(hub, devices);
+    // Warm up the hub's code paths (the first request of a process is many times slower).
+    await round(hub, 10, 50, `bench-d${devices}-warm`);
     const rows: string[] = [];
     for (const writers of writerCounts) {
-      const r = await round(hub, writers, `bench-d${devices}-w${writers}`);
+      const total = Math.max(writers, Number(values.applies));
+      const r = await round(hub, writers, total, `bench-d${devices}-w${writers}`);
       const storeBytes = (await stat(join(hub.dataDir, 'store.json')).catch(() => ({ size: 1024 }))).size;
-      const base = await baseline(writers, storeBytes);
+      const base = await baseline(total, storeBytes);
       const applied = r.latencies.length;
       const rate = applied / r.seconds;
-      const baseRate = writers / base;
+      const baseRate = total / base;
       rows.push(
         [
-          `${String(devices).padStart(5)} devices, ${String(writers).padStart(4)} writers`,
+          `${String(devices).padStart(5)} devices, ${String(writers).padStart(4)} writers, ${total} applies`,
           `${rate.toFixed(0).padStart(5)} applies/s`,
           `p50 ${fmt(percentile(r.latencies, 50)).padStart(8)}`,
           `p99 ${fmt(percentile(r.latencies, 99)).padStart(8)}`,
-          `${(r.fsyncs / writers).toFixed(2)} fsyncs/request`,
+          `${(r.fsyncs / total).toFixed(2)} fsyncs/request`,
           `baseline ${baseRate.toFixed(0)} sequential durable writes/s of ${(storeBytes / 1024).toFixed(0)} KB`,
           `ratio ${(rate / baseRate).toFixed(2)}×`,
           ...(r.failures.length ? [`${r.failures.length} failed: ${r.failures[0]}`] : []),
