@@ -1,4 +1,4 @@
-import test from 'ava';
+import test, { type ExecutionContext } from 'ava';
 import Fastify from 'fastify';
 import { basename } from 'node:path';
 import { nodeDurableFileSystem, type DurableFileSystem } from '../../../src/common/durable-file.js';
@@ -58,7 +58,7 @@ function manifest(name: string): unknown {
   return { apiVersion: 'edgepilot.io/v1', kind: 'Workload', metadata: { name }, spec: { replicas: 1, template: { runtime: 'process', command: ['sleep', '1'] } } };
 }
 
-function assertEveryAckDurable(t: import('ava').ExecutionContext, steps: readonly Step[]): void {
+function assertEveryAckDurable(t: ExecutionContext, steps: readonly Step[]): void {
   steps.forEach((step, i) => {
     if (step.op !== 'ack') return;
     t.true(durableWorkloadsAt(steps, i).has(step.name), `${step.name} was acknowledged before a commit holding it was durable`);
