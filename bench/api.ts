@@ -4,12 +4,14 @@
 // the same run: the same number of sequential single durable writes of a file the size of the
 // hub's store, i.e. what one fsync'd write per request would cost on this disk right now.
 import { mkdtemp, rm, stat } from 'node:fs/promises';
+import { Agent, request as httpRequest } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { writeFileDurably } from '../src/common/durable-file.js';
 import { storm } from './registration.js';
 import { startBenchHub, type BenchHub } from './support/hub-process.js';
+import { cpuSeconds } from './support/proc.js';
 
 type Stats = { devices: number; online: number; fsyncs: number };
 
@@ -18,6 +20,9 @@ interface Round {
   seconds: number;
   latencies: number[];
   fsyncs: number;
+  /** CPU seconds of the hub process and of this (client) process during the round. */
+  hubCpu: number;
+  clientCpu: number;
   failures: string[];
 }
 
@@ -36,6 +41,31 @@ function manifest(name: string): unknown {
 }
 
 /**
+ * The writers' HTTP client: node:http with kept-alive connections, which costs this process
+ * less CPU per request than fetch (the client shares the machine's two cores with the hub).
+ */
+const agent = new Agent({ keepAlive: true, maxSockets: Infinity });
+
+function apply(hub: BenchHub, body: unknown): Promise<void> {
+  const payload = JSON.stringify(body);
+  const url = new URL('/v1/apply', hub.apiUrl);
+  return new Promise((resolve, reject) => {
+    const req = httpRequest(
+      { agent, host: url.hostname, port: url.port, path: url.pathname, method: 'POST', headers: { authorization: `Bearer ${hub.adminToken}`, 'content-type': 'application/json', 'content-length': Buffer.byteLength(payload) } },
+      (res) => {
+        let text = '';
+        res.setEncoding('utf8');
+        res.on('data', (c: string) => (text += c));
+        res.on('end', () => (res.statusCode === 200 ? resolve() : reject(new Error(`apply: ${res.statusCode ?? '?'} ${text}`))));
+        res.on('error', reject);
+      },
+    );
+    req.on('error', reject);
+    req.end(payload);
+  });
+}
+
+/**
  * N writers at once, each applying one workload after another until `total` are applied (so a
  * lone writer is measured over many requests too); every apply is timed from send to answer.
  */
@@ -44,6 +74,8 @@ async function round(hub: BenchHub, writers: number, total: number, prefix: stri
   const latencies: number[] = [];
   const failures: string[] = [];
   let next = 0;
+  const hubCpuBefore = cpuSeconds(hub.child.pid ?? 0);
+  const clientBefore = process.cpuUsage();
   const start = performance.now();
   await Promise.all(
     Array.from({ length: writers }, async () => {
@@ -51,7 +83,7 @@ async function round(hub: BenchHub, writers: number, total: number, prefix: stri
         const i = next++;
         const sent = performance.now();
         try {
-          await hub.api('POST', '/v1/apply', { manifests: [manifest(`${prefix}-${i}`)] });
+          await apply(hub, { manifests: [manifest(`${prefix}-${i}`)] });
           latencies.push(performance.now() - sent);
         } catch (err) {
           failures.push((err as Error).message.slice(0, 200));
@@ -60,8 +92,10 @@ async function round(hub: BenchHub, writers: number, total: number, prefix: stri
     }),
   );
   const seconds = (performance.now() - start) / 1000;
+  const hubCpu = cpuSeconds(hub.child.pid ?? 0) - hubCpuBefore;
+  const client = process.cpuUsage(clientBefore);
   const after = await hub.api<Stats>('GET', '/v1/stats');
-  return { writers, seconds, latencies: latencies.sort((a, b) => a - b), fsyncs: after.fsyncs - before.fsyncs, failures };
+  return { writers, seconds, latencies: latencies.sort((a, b) => a - b), fsyncs: after.fsyncs - before.fsyncs, hubCpu, clientCpu: (client.user + client.system) / 1e6, failures };
 }
 
 /** The same number of sequential single durable writes (2 fsyncs each) of a store-sized file. */
@@ -118,11 +152,11 @@ export async function run(argv: string[]): Promise<void> {
     const hub = await startBenchHub();
     const fleet = await fleetOf(hub, devices);
     // Warm up the hub's code paths (the first request of a process is many times slower).
-    await round(hub, 10, 50, `bench-d${devices}-warm`);
+    await round(hub, 50, 300, `bench-d${devices}-warm`);
     const rows: string[] = [];
-    for (const writers of writerCounts) {
+    for (const [index, writers] of writerCounts.entries()) {
       const total = Math.max(writers, Number(values.applies));
-      const r = await round(hub, writers, total, `bench-d${devices}-w${writers}`);
+      const r = await round(hub, writers, total, `bench-d${devices}-r${index}-w${writers}`);
       const storeBytes = (await stat(join(hub.dataDir, 'store.json')).catch(() => ({ size: 1024 }))).size;
       const base = await baseline(total, storeBytes);
       const applied = r.latencies.length;
@@ -135,6 +169,7 @@ export async function run(argv: string[]): Promise<void> {
           `p50 ${fmt(percentile(r.latencies, 50)).padStart(8)}`,
           `p99 ${fmt(percentile(r.latencies, 99)).padStart(8)}`,
           `${(r.fsyncs / total).toFixed(2)} fsyncs/request`,
+          `CPU/apply hub ${((r.hubCpu / total) * 1000).toFixed(2)} ms, client ${((r.clientCpu / total) * 1000).toFixed(2)} ms`,
           `baseline ${baseRate.toFixed(0)} sequential durable writes/s of ${(storeBytes / 1024).toFixed(0)} KB`,
           `ratio ${(rate / baseRate).toFixed(2)}×`,
           ...(r.failures.length ? [`${r.failures.length} failed: ${r.failures[0]}`] : []),
@@ -147,5 +182,6 @@ export async function run(argv: string[]): Promise<void> {
     await hub.stop();
     if (warnings.length > 0) console.log(`hub warnings (${warnings.length}, first 3):\n  ${warnings.slice(0, 3).join('\n  ')}`);
   }
+  agent.destroy();
   console.log('\ngoal: ≥ 500 applies/s with 150 concurrent writers and no devices, ≥ 200/s with 5,000 devices (2 cores)');
 }
