@@ -36,7 +36,9 @@ function manifest(name: string): unknown {
     apiVersion: 'edgepilot.io/v1',
     kind: 'Workload',
     metadata: { name },
-    spec: { replicas: 1, template: { runtime: 'process', command: ['sh', '-c', 'exec sleep 100000'] } },
+    // Small requests, so that the scheduler spreads them over a fleet (least allocated first)
+    // instead of stacking every workload on the same device.
+    spec: { replicas: 1, template: { runtime: 'process', command: ['sh', '-c', 'exec sleep 100000'], resources: { requests: { cpu: '10m', memory: '8Mi' } } } },
   };
 }
 
