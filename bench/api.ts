@@ -153,8 +153,9 @@ export async function run(argv: string[]): Promise<void> {
   for (const devices of fleets) {
     const hub = await startBenchHub();
     const fleet = await fleetOf(hub, devices);
-    // Warm up the hub's code paths (the first request of a process is many times slower).
-    await round(hub, 50, 300, `bench-d${devices}-warm`);
+    // Warm up the hub's code paths and connections (a cold hub answers several times slower:
+    // its code is not optimized yet, and each writer's first request opens a connection).
+    await round(hub, 150, 600, `bench-d${devices}-warm`);
     const rows: string[] = [];
     for (const [index, writers] of writerCounts.entries()) {
       const total = Math.max(writers, Number(values.applies));
