@@ -19,9 +19,10 @@ export interface WorkloadRouteDeps {
 }
 
 /**
- * Runs `work` alone: an apply reads the current revisions and writes the new ones in one step,
- * so two concurrent applies of one workload cannot both build on the same revision. The step
- * holds no I/O (the commit is awaited after it), so writers still share commits.
+ * Runs `work` alone: an apply reads the stored workloads and writes its changes in one step, so
+ * two concurrent applies of one workload see each other (one says created, the other configured
+ * or unchanged, and createdAt stays the first one's). The step holds no I/O (the commit is
+ * awaited after it), so writers still share commits.
  */
 function serialized(): <T>(work: () => Promise<T>) => Promise<T> {
   let queue: Promise<unknown> = Promise.resolve();
