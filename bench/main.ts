@@ -8,6 +8,7 @@ const benches: Record<string, { describe: string; load: () => Promise<BenchModul
   registration: { describe: 'registration storm: N simulated agents join and go online', load: () => import('./registration.js') },
   workloads: { describe: 'apply→running latency (50 processes, 10 containers) and agent RSS idle/busy', load: () => import('./workloads.js') },
   scheduler: { describe: 'placements per second at 1k / 5k / 20k devices', load: () => import('./scheduler.js') },
+  api: { describe: 'API write path: 1/10/150/1000 concurrent applies, 0 and 5,000 devices; applies/s, p50/p99, fsyncs per request', load: () => import('./api.js') },
   flash: { describe: '64 KB into an emulated STM32 over 115200 8E1: seconds, bytes on the wire, efficiency', load: () => import('./flash.js') },
 };
 

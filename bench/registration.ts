@@ -10,7 +10,7 @@ import type { WorkerJob, WorkerReport } from './fleet-worker.js';
 import { repoRoot, startBenchHub } from './support/hub-process.js';
 import { cpuSeconds, mb, rssBytes } from './support/proc.js';
 
-interface StormResult {
+export interface StormResult {
   seconds: number;
   secondsToRegistered: number;
   workerCpuSeconds: number;
@@ -20,7 +20,7 @@ interface StormResult {
 }
 
 /** Forks workers (a process holds at most ~20,000 sockets here) and waits until `done` says so. */
-async function storm(
+export async function storm(
   mode: WorkerJob['mode'],
   brokerUrl: string,
   token: string,

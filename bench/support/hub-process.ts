@@ -10,6 +10,8 @@ export interface BenchHub {
   apiUrl: string;
   brokerUrl: string;
   adminToken: string;
+  /** The hub's --data-dir. */
+  dataDir: string;
   child: ChildProcess;
   api<T>(method: string, path: string, body?: unknown): Promise<T>;
   /** Everything the hub printed (warnings and errors at the bench's log level). */
@@ -54,6 +56,7 @@ export async function startBenchHub(extraArgs: string[] = []): Promise<BenchHub>
     apiUrl,
     brokerUrl: bootstrap.brokerUrl,
     adminToken,
+    dataDir: join(dir, 'hub'),
     child,
     api,
     output: () => output,

@@ -2,37 +2,67 @@ import { open, rename, unlink, readFile, mkdir } from 'node:fs/promises';
 import { dirname, basename, join } from 'node:path';
 import { randomBytes } from 'node:crypto';
 
+let fsyncs = 0;
+
+/** fsync calls made by durable writes in this process so far (for `/v1/stats` and the benches). */
+export function durableFsyncCount(): number {
+  return fsyncs;
+}
+
+/**
+ * The file operations a durable write is made of, injectable so that a test can record their
+ * order (and delay them) without a real crash.
+ */
+export interface DurableFileSystem {
+  /** Creates `temp` with `contents` and fsyncs it. */
+  writeAndSync(temp: string, contents: string | Uint8Array): Promise<void>;
+  rename(from: string, to: string): Promise<void>;
+  /** fsyncs a folder, so that a rename inside it is on disk. */
+  syncFolder(folder: string): Promise<void>;
+  unlink(path: string): Promise<void>;
+}
+
+export const nodeDurableFileSystem: DurableFileSystem = {
+  async writeAndSync(temp, contents) {
+    const file = await open(temp, 'w', 0o600);
+    try {
+      await file.writeFile(contents);
+      fsyncs += 1;
+      await file.sync();
+    } finally {
+      await file.close();
+    }
+  },
+  rename: (from, to) => rename(from, to),
+  async syncFolder(folder) {
+    const dir = await open(folder, 'r');
+    try {
+      fsyncs += 1;
+      await dir.sync();
+    } finally {
+      await dir.close();
+    }
+  },
+  unlink: (path) => unlink(path),
+};
+
 /**
  * Replace a file so that after a crash at any instant the path holds either the old or the new
  * contents, never a mix and never nothing: write a temp file in the same folder, fsync it, rename
  * it over the target (atomic on POSIX), then fsync the folder so the rename itself is on disk.
  * lowdb's own writer renames but never fsyncs, which loses both on power failure.
  */
-export async function writeFileDurably(path: string, contents: string | Uint8Array): Promise<void> {
+export async function writeFileDurably(path: string, contents: string | Uint8Array, fs: DurableFileSystem = nodeDurableFileSystem): Promise<void> {
   const folder = dirname(path);
   const temp = join(folder, `.${basename(path)}.${randomBytes(6).toString('hex')}.tmp`);
-  const file = await open(temp, 'w', 0o600);
   try {
-    await file.writeFile(contents);
-    await file.sync();
+    await fs.writeAndSync(temp, contents);
+    await fs.rename(temp, path);
   } catch (err) {
-    await file.close();
-    await unlink(temp).catch(() => undefined);
+    await fs.unlink(temp).catch(() => undefined);
     throw err;
   }
-  await file.close();
-  try {
-    await rename(temp, path);
-  } catch (err) {
-    await unlink(temp).catch(() => undefined);
-    throw err;
-  }
-  const dir = await open(folder, 'r');
-  try {
-    await dir.sync();
-  } finally {
-    await dir.close();
-  }
+  await fs.syncFolder(folder);
 }
 
 export async function readFileIfExists(path: string): Promise<string | undefined> {

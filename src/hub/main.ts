@@ -175,9 +175,9 @@ export async function startHub(config: HubConfig, log: Logger = createLogger('hu
   registerDeviceApprovalRoutes(app, { devices: store.devices, events: store.events, feed, now });
   registerTokenRoutes(app, tokens);
   registerWorkloadOpsRoutes(app, { store, rpc });
-  registerDeviceSchedulingRoutes(app, { devices: store.devices, events: store.events, feed, now, replan: () => desiredState.reconcile() });
+  registerDeviceSchedulingRoutes(app, { devices: store.devices, events: store.events, feed, now, passAfterWrite: () => desiredState.passAfterWrite() });
   registerTopRoutes(app, { store, usage, now: Date.now, maxAgeMs: 120_000 });
-  registerWorkloadRoutes(app, { store, now, reconcile: () => desiredState.reconcile(), unplacedReasons: desiredState.unplacedReasons });
+  registerWorkloadRoutes(app, { store, now, passAfterWrite: () => desiredState.passAfterWrite(), unplacedReasons: desiredState.unplacedReasons });
   registerFirmwareRoutes(app, { store: firmware, keys: firmwareKeys, devices: store.devices, adminTokenHash: admin.hash, now, log: log.child('firmware') });
   registerMcuRoutes(app, { devices: store.devices, telemetry });
   registerMcuFlashRoutes(app, { devices: store.devices, firmware, rpc, log: log.child('flash') });

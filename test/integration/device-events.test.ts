@@ -79,8 +79,9 @@ test.before(async () => {
 test.after.always(async () => ctx.cleanup?.());
 
 test.serial("an event naming another device's workload stays out of that workload's history; one about its own instance is shown", async (t) => {
-  await api('/v1/apply', { method: 'POST', body: { manifests: [workloadOn('victim', ctx.b.hostname), workloadOn('own', ctx.a.hostname)] } });
-  // Apply returns after the placement pass stored each device's desired document.
+  // With ?wait=true apply answers after the placement pass that includes it has stored each
+  // device's desired document (without, it answers once the workloads are durable).
+  await api('/v1/apply?wait=true', { method: 'POST', body: { manifests: [workloadOn('victim', ctx.b.hostname), workloadOn('own', ctx.a.hostname)] } });
   const placedOn = async (name: string, device: Device): Promise<boolean> => (await eventsOf(name)).some((e) => e.reason === 'Scheduled' && e.message.includes(device.deviceId));
   t.true(await placedOn('victim', ctx.b), 'victim runs on b');
   t.true(await placedOn('own', ctx.a), 'own runs on a');

@@ -36,7 +36,8 @@ test('a device that joined but never connected receives no replicas: all and no 
   await waitFor('the live device online', async () => (((await api(`/v1/devices/${live.deviceId}`)) as { state: string }).state === 'online' ? true : undefined));
 
   const template = { runtime: 'process', command: ['sleep', '1000'] };
-  await api('/v1/apply', {
+  // Waits for the placement pass, so the instances below are the pass's decision.
+  await api('/v1/apply?wait=true', {
     manifests: [
       { apiVersion: 'edgepilot.io/v1', kind: 'Workload', metadata: { name: 'helper' }, spec: { replicas: 'all', template } },
       { apiVersion: 'edgepilot.io/v1', kind: 'Workload', metadata: { name: 'web' }, spec: { replicas: 2, template } },

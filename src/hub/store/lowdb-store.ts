@@ -1,7 +1,8 @@
 import { Low, type Adapter } from 'lowdb';
 import { rename } from 'node:fs/promises';
 import { join } from 'node:path';
-import { CoalescingWriter, ensureDir, readFileIfExists, writeFileDurably } from '../../common/durable-file.js';
+import { CoalescingWriter, ensureDir, nodeDurableFileSystem, readFileIfExists, writeFileDurably, type DurableFileSystem } from '../../common/durable-file.js';
+import { GroupCommit } from './group-commit.js';
 import { emptyDocument, emptyObserved, migrateDocument, type ObservedDocument, type StoreDocument } from './document.js';
 import { checkedControlDocument, checkedObservedDocument, type SkippedRecord } from './record-check.js';
 import {
@@ -29,8 +30,9 @@ const LAZY_FLUSH_MS = 1000;
 /** lowdb adapter whose writes survive power loss (see writeFileDurably). */
 class DurableJsonAdapter implements Adapter<StoreDocument> {
   constructor(
-    private readonly path: string,
+    readonly path: string,
     private readonly warn: (message: string) => void,
+    readonly fs: DurableFileSystem,
   ) {}
 
   async read(): Promise<StoreDocument | null> {
@@ -49,7 +51,7 @@ class DurableJsonAdapter implements Adapter<StoreDocument> {
   }
 
   async write(data: StoreDocument): Promise<void> {
-    await writeFileDurably(this.path, JSON.stringify(data));
+    await writeFileDurably(this.path, JSON.stringify(data), this.fs);
   }
 }
 
@@ -96,16 +98,26 @@ async function keepAside(path: string, skipped: readonly SkippedRecord[], warn: 
   for (const s of skipped) warn(`${path}: skipped malformed ${s.collection} record ${JSON.stringify(s.key.slice(0, 80))} (${s.problem}); kept in ${aside}`);
 }
 
-export async function openLowdbStore(dataDir: string, warn: (message: string) => void = (m) => console.warn(m)): Promise<HubStore> {
+export interface LowdbStoreOptions {
+  /** The file operations of durable writes of store.json (tests record and delay them). */
+  fs?: DurableFileSystem;
+}
+
+export async function openLowdbStore(dataDir: string, warn: (message: string) => void = (m) => console.warn(m), options: LowdbStoreOptions = {}): Promise<HubStore> {
   await ensureDir(dataDir);
-  const db = new Low<StoreDocument>(new DurableJsonAdapter(join(dataDir, 'store.json'), warn), emptyDocument());
+  const control = new DurableJsonAdapter(join(dataDir, 'store.json'), warn, options.fs ?? nodeDurableFileSystem);
+  const db = new Low<StoreDocument>(control, emptyDocument());
   const observed = new Low<ObservedDocument>(new ObservedJsonAdapter(join(dataDir, 'observed.json'), warn), emptyObserved());
   await db.read();
   await observed.read();
-  return new LowdbStore(db, observed);
+  return new LowdbStore(db, observed, control);
 }
 
-/** The whole store is one JSON document in memory; writes of a burst are coalesced. */
+/**
+ * The whole store is one JSON document in memory. A change is made to the document at once
+ * (synchronously, so one request's change is never split between two commits) and its caller
+ * waits for the group commit that writes it (group-commit.ts).
+ */
 class LowdbStore implements HubStore {
   readonly devices: DeviceRepository;
   readonly tokens: TokenRepository;
@@ -113,21 +125,24 @@ class LowdbStore implements HubStore {
   readonly workloads: WorkloadRepository;
   readonly placements: PlacementRepository;
   readonly deviceState: DeviceStateRepository;
-  private readonly writer: CoalescingWriter;
+  private readonly writer: GroupCommit;
   private readonly observedWriter: CoalescingWriter;
   private lazyTimer: NodeJS.Timeout | undefined;
-  private controlDirty = false;
   private observedDirty = false;
   private closed = false;
 
   constructor(
     private readonly db: Low<StoreDocument>,
     private readonly observed: Low<ObservedDocument>,
+    control: DurableJsonAdapter,
   ) {
-    // Group commit: at most every 25 ms, and writing at most a quarter of the time, so a
+    // Back-to-back commits at most every 25 ms, serializing at most a quarter of the time, so a
     // registration storm writes the control document a bounded number of times per second
     // whatever the number of joins in flight (each join waits at most one interval more).
-    this.writer = new CoalescingWriter(() => db.write(), 25, 0.25);
+    this.writer = new GroupCommit(
+      { snapshot: () => JSON.stringify(this.doc), persist: (contents) => writeFileDurably(control.path, contents, control.fs) },
+      { minIntervalMs: 25, dutyCycle: 0.25 },
+    );
     this.observedWriter = new CoalescingWriter(() => observed.write());
     const hardwareIndex = new Map<string, string>();
     for (const device of Object.values(db.data.devices)) hardwareIndex.set(device.hardwareId, device.id);
@@ -159,13 +174,18 @@ class LowdbStore implements HubStore {
   }
 
   private persist(durability: Durability): Promise<void> {
-    if (durability === 'sync') {
-      this.controlDirty = false;
-      return this.writer.write();
-    }
-    this.controlDirty = true;
+    if (durability === 'sync') return this.writer.commit();
+    this.writer.changedLazily();
     this.scheduleLazyFlush();
     return Promise.resolve();
+  }
+
+  settled(): Promise<void> {
+    return this.writer.settled();
+  }
+
+  get commits(): number {
+    return this.writer.commits;
   }
 
   private scheduleLazyFlush(): void {
@@ -176,11 +196,7 @@ class LowdbStore implements HubStore {
   }
 
   private async flushLazy(): Promise<void> {
-    const writes: Promise<void>[] = [];
-    if (this.controlDirty) {
-      this.controlDirty = false;
-      writes.push(this.writer.write());
-    }
+    const writes: Promise<void>[] = [this.writer.settled()];
     if (this.observedDirty) {
       this.observedDirty = false;
       writes.push(this.observedWriter.write());

@@ -73,6 +73,14 @@ export interface HubStore {
   readonly workloads: WorkloadRepository;
   readonly placements: PlacementRepository;
   readonly deviceState: DeviceStateRepository;
+  /**
+   * Resolves once every control-plane change made so far is durable (at once when none is
+   * pending). An answer read from the store, such as "unchanged", waits for this so that it
+   * never reports a change a crash could still take back.
+   */
+  settled(): Promise<void>;
+  /** Durable commits of the control document so far (several changes share one). */
+  readonly commits: number;
   /** Flushes lazy writes; the store is unusable afterwards. */
   close(): Promise<void>;
 }

@@ -32,6 +32,11 @@ function readyInstances(workloads: readonly WorkloadRecord[], published: Readonl
  */
 const MIN_INTERVAL_MS = 250;
 const MAX_PASS_SHARE = 0.2;
+/**
+ * After an API write: soon (the writes of a burst still share one pass), within the same share
+ * of time, so `apply --wait` answers quickly on a quiet hub.
+ */
+const AFTER_WRITE_MS = 5;
 
 /**
  * Turns workloads and placements into each device's whole desired document, and publishes a
@@ -42,6 +47,9 @@ export class DesiredStateController {
   private running: Promise<void> | undefined;
   private again = false;
   private timer: NodeJS.Timeout | undefined;
+  private timerDue = Infinity;
+  /** Callers waiting for the next pass to start and finish (`apply --wait`). */
+  private waiting: (() => void)[] = [];
   private readonly lastUnplaced = new Map<string, string>();
   private checkTimer: NodeJS.Timeout | undefined;
   private lastPassMs = 0;
@@ -53,10 +61,31 @@ export class DesiredStateController {
 
   /** Asks for a pass soon; cheap to call on every change. */
   request(): void {
-    this.timer ??= setTimeout(() => {
+    this.schedule(MIN_INTERVAL_MS);
+  }
+
+  /**
+   * Asks for a pass after a durable API write, and resolves once a pass that started after this
+   * call has finished: that pass has seen the write. Many writes in a burst share one pass.
+   * Never rejects (a failed pass is logged, and the next one tries again).
+   */
+  passAfterWrite(): Promise<void> {
+    const done = new Promise<void>((resolve) => this.waiting.push(resolve));
+    this.schedule(AFTER_WRITE_MS);
+    return done;
+  }
+
+  private schedule(minDelayMs: number): void {
+    const delay = Math.max(minDelayMs, this.lastPassMs / MAX_PASS_SHARE);
+    const due = Date.now() + delay;
+    if (this.timer && this.timerDue <= due) return;
+    if (this.timer) clearTimeout(this.timer);
+    this.timerDue = due;
+    this.timer = setTimeout(() => {
       this.timer = undefined;
+      this.timerDue = Infinity;
       void this.reconcile();
-    }, Math.max(MIN_INTERVAL_MS, this.lastPassMs / MAX_PASS_SHARE));
+    }, delay);
   }
 
   /** Runs a pass now (or right after the current one) and resolves when it is done. */
@@ -68,9 +97,14 @@ export class DesiredStateController {
     this.running = (async () => {
       do {
         this.again = false;
+        // Those waiting now are served by this pass; later ones by the next (it reads the
+        // store when it starts, so it may not have seen a write made while it ran).
+        const served = this.waiting;
+        this.waiting = [];
         const started = Date.now();
         await this.pass().catch((err: unknown) => this.deps.log.error(`desired state pass failed: ${(err as Error).stack ?? String(err)}`));
         this.lastPassMs = Date.now() - started;
+        for (const resolve of served) resolve();
       } while (this.again);
     })().finally(() => (this.running = undefined));
     return this.running;
@@ -86,6 +120,8 @@ export class DesiredStateController {
   stop(): void {
     if (this.timer) clearTimeout(this.timer);
     if (this.checkTimer) clearTimeout(this.checkTimer);
+    // Nobody is left to run the pass they wait for; the hub is going away.
+    for (const resolve of this.waiting.splice(0)) resolve();
   }
 
   private async pass(): Promise<void> {
@@ -98,16 +134,25 @@ export class DesiredStateController {
     const current = new Map((await store.placements.list()).map((p) => [p.workload, p]));
     const ready = readyInstances(workloads, published, await store.deviceState.allReported());
     const result = runPlacementPass({ now: now().getTime(), devices, workloads, placements: current, published, ready });
-    for (const [name, placement] of result.placements) {
-      if (canonicalJson(current.get(name)) !== canonicalJson(placement)) await store.placements.put(placement);
-    }
+    // Every change of the pass is made first and awaited together: they share one commit
+    // instead of one commit each.
+    const changedPlacements = [...result.placements].filter(([name, placement]) => canonicalJson(current.get(name)) !== canonicalJson(placement));
+    await Promise.all(changedPlacements.map(([, placement]) => store.placements.put(placement)));
     const time = now().toISOString();
     for (const { workload, event } of result.events) await store.events.append(eventSubjects.workload(workload), { time, ...event });
     await this.recordUnplaced(workloads, result.unplaced);
     this.scheduleCheck(result.nextCheckAt);
     const wanted = buildDesiredInstances(workloads, result.placements, result.everyDevice, devices);
-    for (const [deviceId, instances] of wanted) {
-      await this.sendIfChanged(deviceId, instances, published.get(deviceId));
+    const next = [...wanted].flatMap(([deviceId, instances]) => {
+      const desired = this.nextDesired(deviceId, instances, published.get(deviceId));
+      return desired ? [[deviceId, desired] as const] : [];
+    });
+    // Stored before they are published: a generation number is never reused after a crash.
+    // All of a pass's documents share one commit.
+    await Promise.all(next.map(([deviceId, desired]) => store.deviceState.putDesired(deviceId, desired)));
+    for (const [deviceId, desired] of next) {
+      await this.deps.publish(topics.desired(deviceId), desired, true);
+      log.info(`device ${deviceId}: desired generation ${desired.generation} (${desired.instances.length} instances)`);
     }
     log.debug(`desired state pass: ${workloads.length} workloads, ${devices.length} devices`);
   }
@@ -136,18 +181,16 @@ export class DesiredStateController {
     this.checkTimer = setTimeout(() => this.request(), Math.max(0, at - this.deps.now().getTime()) + 50);
   }
 
-  private async sendIfChanged(deviceId: string, instances: DesiredInstance[], current: DesiredState | undefined): Promise<void> {
-    if (current && canonicalJson(current.instances) === canonicalJson(instances)) return;
-    if (!current && instances.length === 0) return;
+  /** The next desired document of a device whose instances changed, or undefined. */
+  private nextDesired(deviceId: string, instances: DesiredInstance[], current: DesiredState | undefined): DesiredState | undefined {
+    if (current && canonicalJson(current.instances) === canonicalJson(instances)) return undefined;
+    if (!current && instances.length === 0) return undefined;
     const desired: DesiredState = { generation: (current?.generation ?? 0) + 1, issuedAt: this.deps.now().toISOString(), instances };
     const size = Buffer.byteLength(JSON.stringify(desired));
     if (size > payloadLimits.desired) {
       this.deps.log.error(`desired state for ${deviceId} is ${size} bytes, over the ${payloadLimits.desired} limit; not sent`);
-      return;
+      return undefined;
     }
-    // Stored before it is published: a generation number is never reused after a crash.
-    await this.deps.store.deviceState.putDesired(deviceId, desired);
-    await this.deps.publish(topics.desired(deviceId), desired, true);
-    this.deps.log.info(`device ${deviceId}: desired generation ${desired.generation} (${instances.length} instances)`);
+    return desired;
   }
 }

@@ -8,6 +8,12 @@ import { workloadSpecSchema } from './workload.js';
 export const applyRequestSchema = z.strictObject({ manifests: z.array(z.unknown()).min(1).max(500) });
 export type ApplyRequest = z.infer<typeof applyRequestSchema>;
 
+/**
+ * `?wait=true` on a write (apply, delete): answer once the placement pass that includes the
+ * change has run, not only once the change is durable.
+ */
+export const writeQuerySchema = z.strictObject({ wait: z.enum(['true', 'false']).optional() });
+
 export const applyResultSchema = z.object({
   results: z.array(z.object({ kind: z.string(), name: z.string(), action: z.enum(['created', 'configured', 'unchanged']) })),
 });

@@ -11,8 +11,11 @@ export interface DeviceSchedulingDeps {
   events: EventRepository;
   feed: DeviceFeed;
   now: () => Date;
-  /** Re-plan after a change (drain moves replicas in the placement pass). */
-  replan(): Promise<void>;
+  /**
+   * Asks for a placement pass after a durable change (drain moves replicas in it); resolves once
+   * a pass that started after the call has run. The answer does not wait for it.
+   */
+  passAfterWrite(): Promise<void>;
 }
 
 /** cordon, uncordon and drain: whether new replicas may land on a device, and moving them off. */
@@ -22,7 +25,7 @@ export function registerDeviceSchedulingRoutes(app: FastifyInstance, deps: Devic
     if (!updated) throw notFound(`device ${id}`);
     await deps.events.append(eventSubjects.device(id), { time: deps.now().toISOString(), type: 'Normal', reason, message });
     deps.feed.changed(id, 'MODIFIED', 'labels');
-    await deps.replan();
+    void deps.passAfterWrite();
     return deviceView(updated);
   };
   app.post('/v1/devices/:id/cordon', async (request) => {

@@ -1,4 +1,5 @@
 import type { FastifyInstance } from 'fastify';
+import { durableFsyncCount } from '../../../common/durable-file.js';
 import type { DeviceRepository } from '../../store/repository.js';
 
 export interface StatsSources {
@@ -17,6 +18,7 @@ export function registerStatsRoutes(app: FastifyInstance, sources: StatsSources)
       online: counts.online,
       ...(sources.mqttClients ? { mqttClients: sources.mqttClients() } : {}),
       messages: sources.messages(),
+      fsyncs: durableFsyncCount(),
       memory: { rssBytes: memory.rss, heapUsedBytes: memory.heapUsed },
     };
   });

@@ -1,5 +1,5 @@
 import type { FastifyInstance } from 'fastify';
-import { applyRequestSchema, type ApplyResult } from '../../../protocol/index.js';
+import { applyRequestSchema, writeQuerySchema, type ApplyResult } from '../../../protocol/index.js';
 import { eventSubjects } from '../../store/records.js';
 import type { HubStore } from '../../store/repository.js';
 import { ManifestError, parseManifests, recordFor } from '../../workloads/manifests.js';
@@ -10,9 +10,27 @@ import { checked, pathParam } from '../params.js';
 export interface WorkloadRouteDeps {
   store: HubStore;
   now: () => Date;
-  /** Recompute desired states after a change, and wait for it (so `get` right after shows it). */
-  reconcile(): Promise<void>;
+  /**
+   * Asks for a placement pass after a durable change; resolves once a pass that started after
+   * the call has run. Writes answer without waiting for it unless the caller asks (`?wait=true`).
+   */
+  passAfterWrite(): Promise<void>;
   unplacedReasons: ReadonlyMap<string, string>;
+}
+
+/**
+ * Runs `work` alone: an apply reads the stored workloads and writes its changes in one step, so
+ * two concurrent applies of one workload see each other (one says created, the other configured
+ * or unchanged, and createdAt stays the first one's). The step holds no I/O (the commit is
+ * awaited after it), so writers still share commits.
+ */
+function serialized(): <T>(work: () => Promise<T>) => Promise<T> {
+  let queue: Promise<unknown> = Promise.resolve();
+  return (work) => {
+    const turn = queue.then(work, work);
+    queue = turn.catch(() => undefined);
+    return turn;
+  };
 }
 
 async function fleetState(deps: WorkloadRouteDeps): Promise<FleetState> {
@@ -22,7 +40,15 @@ async function fleetState(deps: WorkloadRouteDeps): Promise<FleetState> {
 }
 
 export function registerWorkloadRoutes(app: FastifyInstance, deps: WorkloadRouteDeps): void {
+  const oneAtATime = serialized();
+  /** After the change is durable: start a placement pass, and wait for it only if asked to. */
+  const placed = async (query: unknown): Promise<void> => {
+    const pass = deps.passAfterWrite();
+    if (checked(writeQuerySchema, query, 'query').wait === 'true') await pass;
+  };
+
   app.post('/v1/apply', async (request): Promise<ApplyResult> => {
+    checked(writeQuerySchema, request.query, 'query');
     const body = checked(applyRequestSchema, request.body, 'body');
     let manifests;
     try {
@@ -32,15 +58,23 @@ export function registerWorkloadRoutes(app: FastifyInstance, deps: WorkloadRoute
       throw err;
     }
     const now = deps.now().toISOString();
-    const planned = await Promise.all(manifests.map(async (m) => recordFor(m, await deps.store.workloads.get(m.metadata.name), now)));
-    const changed = planned.filter((p) => p.action !== 'unchanged').map((p) => p.record);
-    if (changed.length > 0) {
-      await deps.store.workloads.putAll(changed);
-      for (const p of planned.filter((x) => x.action !== 'unchanged')) {
-        await deps.store.events.append(eventSubjects.workload(p.record.name), { time: now, type: 'Normal', reason: p.action === 'created' ? 'Created' : 'Updated', message: `${p.action} (revision ${p.record.revision})` });
-      }
-      await deps.reconcile();
+    // All of the request's workloads go into the document in one step (putAll changes it before
+    // it first waits), so one commit holds all of them or none: an apply is all or nothing.
+    const { planned, committed } = await oneAtATime(async () => {
+      const planned = await Promise.all(manifests.map(async (m) => recordFor(m, await deps.store.workloads.get(m.metadata.name), now)));
+      const changed = planned.filter((p) => p.action !== 'unchanged').map((p) => p.record);
+      // Nothing changed: still answer only once what we read is durable (another request's
+      // change of the same workload may be on its way to disk).
+      const committed = changed.length > 0 ? deps.store.workloads.putAll(changed) : deps.store.settled();
+      committed.catch(() => undefined); // awaited just below; a failure answers this request
+      return { planned, committed };
+    });
+    await committed;
+    const changed = planned.filter((x) => x.action !== 'unchanged');
+    for (const p of changed) {
+      await deps.store.events.append(eventSubjects.workload(p.record.name), { time: now, type: 'Normal', reason: p.action === 'created' ? 'Created' : 'Updated', message: `${p.action} (revision ${p.record.revision})` });
     }
+    if (changed.length > 0) await placed(request.query);
     return { results: planned.map((p) => ({ kind: 'Workload', name: p.record.name, action: p.action })) };
   });
 
@@ -59,8 +93,9 @@ export function registerWorkloadRoutes(app: FastifyInstance, deps: WorkloadRoute
 
   app.delete('/v1/workloads/:name', async (request) => {
     const name = pathParam(request.params, 'name');
+    checked(writeQuerySchema, request.query, 'query');
     if (!(await deps.store.workloads.delete(name))) throw notFound(`workload ${name}`);
-    await deps.reconcile();
+    await placed(request.query);
     return { kind: 'Workload', name, action: 'deleted' };
   });
 }
