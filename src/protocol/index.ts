@@ -22,3 +22,5 @@ export * from './schemas/workload-api.js';
 export * from './schemas/firmware.js';
 export * from './schemas/mcu.js';
 export * from './schedule/index.js';
+export * from './schemas/job.js';
+export * from './schemas/cronjob.js';
