@@ -29,6 +29,8 @@ import { createRuntimes } from './runtimes.js';
 import { MetricsReporter } from './metrics/metrics-reporter.js';
 import { withMetricsFile } from './metrics/custom-metrics.js';
 import type { GatewayIo, GatewayParts } from './gateway/gateway-parts.js';
+import { JobsAgent } from './jobs/jobs-agent.js';
+import { nodeCronTicker } from './jobs/node-cron-ticker.js';
 
 /** The probe script beside this code: bundled (dist/facts-probe.mjs) or compiled (facts/probe-main.js). */
 function hostProbeScript(): string {
@@ -150,6 +152,34 @@ export async function startAgent(config: AgentConfig, log: Logger = createLogger
   metrics.start();
   session.start();
   gateway?.gateway.start();
+  // Jobs and CronJobs (issue 9): runtimes of their own (the reconciler must not see a Job's instance
+  // as a stray), the ledger and run outbox under <stateDir>/jobs, node-cron as the ticker.
+  const jobs = new JobsAgent({
+    stateDir: config.stateDir,
+    runtimes: await createRuntimes({
+      stateDir: join(config.stateDir, 'jobs'),
+      deviceId: `${deviceId}-jobs`,
+      dockerAvailable: initialFacts.runtimes.docker.available,
+      dockerSocket,
+      containerNetwork: config.containerNetwork,
+      registryConfigured: config.registry !== undefined,
+      log: log.child('jobs'),
+    }),
+    now: Date.now,
+    ticker: nodeCronTicker,
+    publishRuns: (records) => session.publishState('runs', { records }, false),
+    connected: () => session.connected,
+    backoffBaseMs: config.crashBackoffSeconds * 1000,
+    log: log.child('jobs'),
+  });
+  session.on('message', (topic, payload) => {
+    if (topic === topics.runsAck(deviceId)) void jobs.acknowledged(payload).catch((err: unknown) => log.error(`run acknowledgement: ${(err as Error).message}`));
+    if (topic !== topics.desired(deviceId) || payload.length === 0) return;
+    const decoded = decodePayload(desiredStateSchema, payload, payloadLimits.desired);
+    if (decoded.ok) void jobs.setDesired(decoded.value).catch((err: unknown) => log.error(`applying jobs failed: ${(err as Error).message}`));
+  });
+  session.on('connected', () => jobs.connected());
+  await jobs.start();
   log.info(`agent ${AGENT_AND_HUB_VERSION} running as ${deviceId} (state in ${config.stateDir}; runtimes: ${Object.keys(runtimes).join(', ')})`);
 
   return {
@@ -162,6 +192,7 @@ export async function startAgent(config: AgentConfig, log: Logger = createLogger
       rpc.stop();
       await gateway?.gateway.stop();
       await reconciler.stop();
+      await jobs.stop();
       await session.stop();
       await Promise.all(Object.values(runtimes).map((r) => r?.close()));
     },
