@@ -28,6 +28,14 @@ import { attemptRecord, notRunRecord } from './run-records.js';
  * The ledger is written before a run starts and after it ends: a run cut short by an agent restart is
  * found `started` on the next start and recorded as failed ("interrupted"), never run twice.
  */
+/**
+ * How late a slot may be seen and still count as on time. The ticker fires every second, so a slot seen
+ * later than this was not missed by a slow tick but by an agent that was not running (or a machine that
+ * was suspended): it is a missed slot, and missedRuns decides. The ledger's own default (60 s) suits a
+ * per-minute ticker; with it, a two-second CronJob would never see a miss.
+ */
+export const TICK_GRACE_SECONDS = 3;
+
 export type Ticker = (onTick: () => void) => () => void;
 
 export interface CronSchedulerDeps {
@@ -50,7 +58,8 @@ interface Entry {
 export class CronScheduler {
   private readonly entries = new Map<string, Entry>();
   private stopTicker: (() => void) | undefined;
-  private evaluating = false;
+  private current: Promise<void> | undefined;
+  private queued: Promise<void> | undefined;
   private stopped = false;
 
   constructor(private readonly deps: CronSchedulerDeps) {}
@@ -114,19 +123,31 @@ export class CronScheduler {
     return this.entries.get(name)?.runs.size ?? 0;
   }
 
-  /** One tick: every CronJob whose next slot has come asks the ledger. Ticks never overlap. */
-  async tick(): Promise<void> {
-    if (this.evaluating || this.stopped) return;
-    this.evaluating = true;
-    try {
-      const now = this.deps.now();
-      for (const entry of [...this.entries.values()]) {
-        if (entry.cron.spec.suspend) continue;
-        if (entry.nextDueAt !== undefined && now < entry.nextDueAt) continue;
-        await this.evaluate(entry, now).catch((err: unknown) => this.deps.log.error(`cronjob ${entry.cron.name}: ${(err as Error).message}`));
-      }
-    } finally {
-      this.evaluating = false;
+  /**
+   * One tick: every CronJob whose next slot has come asks the ledger. Ticks never overlap: a tick during
+   * one queues one more (not one per second of a slow evaluation), and resolves when that one is done.
+   */
+  tick(): Promise<void> {
+    if (this.stopped) return Promise.resolve();
+    if (this.current) {
+      this.queued ??= this.current.then(() => {
+        this.queued = undefined;
+        return this.tick();
+      });
+      return this.queued;
+    }
+    this.current = this.evaluateDue().finally(() => {
+      this.current = undefined;
+    });
+    return this.current;
+  }
+
+  private async evaluateDue(): Promise<void> {
+    const now = this.deps.now();
+    for (const entry of [...this.entries.values()]) {
+      if (entry.cron.spec.suspend) continue;
+      if (entry.nextDueAt !== undefined && now < entry.nextDueAt) continue;
+      await this.evaluate(entry, now).catch((err: unknown) => this.deps.log.error(`cronjob ${entry.cron.name}: ${(err as Error).message}`));
     }
   }
 
@@ -136,6 +157,7 @@ export class CronScheduler {
     const ledger = this.deps.state.ledger(name);
     const decision = dueRuns(ledger, entry.schedule, cron.spec.timeZone, now, {
       missedRuns: cron.spec.missedRuns,
+      graceSeconds: TICK_GRACE_SECONDS,
       ...(cron.spec.startingDeadlineSeconds !== undefined ? { startingDeadlineSeconds: cron.spec.startingDeadlineSeconds } : {}),
     });
     entry.nextDueAt = decision.nextScheduledAt ?? Number.POSITIVE_INFINITY;
