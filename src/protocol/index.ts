@@ -24,3 +24,4 @@ export * from './schemas/mcu.js';
 export * from './schedule/index.js';
 export * from './schemas/job.js';
 export * from './schemas/cronjob.js';
+export * from './schemas/job-api.js';

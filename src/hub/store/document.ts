@@ -1,3 +1,4 @@
+import type { CronJobRecord, JobRecord, StoredJobRun } from './job-records.js';
 import type { DesiredState, DeviceEvent, DeviceRecord, PlacementRecord, ReportedState, TokenRecord, WorkloadRecord } from './records.js';
 
 /**
@@ -25,6 +26,10 @@ export interface StoreDocument {
   placements: Record<string, PlacementRecord>;
   /** The last desired document published to each device. */
   desired: Record<string, DesiredState>;
+  jobs: Record<string, JobRecord>;
+  cronJobs: Record<string, CronJobRecord>;
+  /** Run records agents sent, per owner (`Job/<name>`, `CronJob/<name>`): durable, since the hub acknowledges them. */
+  jobRuns: Record<string, StoredJobRun[]>;
 }
 
 export interface ObservedDocument {
@@ -36,7 +41,7 @@ export interface ObservedDocument {
 }
 
 export function emptyDocument(): StoreDocument {
-  return { schemaVersion: STORE_SCHEMA_VERSION, devices: {}, tokens: {}, workloads: {}, placements: {}, desired: {} };
+  return { schemaVersion: STORE_SCHEMA_VERSION, devices: {}, tokens: {}, workloads: {}, placements: {}, desired: {}, jobs: {}, cronJobs: {}, jobRuns: {} };
 }
 
 export function emptyObserved(): ObservedDocument {

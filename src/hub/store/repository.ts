@@ -1,3 +1,4 @@
+import type { CronJobRecord, JobRecord, StoredJobRun } from './job-records.js';
 import type { DesiredState, DeviceEvent, DeviceRecord, PlacementRecord, ReportedState, TokenRecord, WorkloadRecord } from './records.js';
 
 /**
@@ -60,6 +61,30 @@ export interface DeviceStateRepository {
   putReported(deviceId: string, reported: ReportedState): Promise<void>;
 }
 
+export interface JobRepository {
+  get(name: string): Promise<JobRecord | undefined>;
+  list(): Promise<JobRecord[]>;
+  /** Several in one durable write (an apply of many documents is all or nothing). */
+  putAll(jobs: JobRecord[]): Promise<void>;
+  delete(name: string): Promise<boolean>;
+}
+
+export interface CronJobRepository {
+  get(name: string): Promise<CronJobRecord | undefined>;
+  list(): Promise<CronJobRecord[]>;
+  putAll(cronJobs: CronJobRecord[]): Promise<void>;
+  delete(name: string): Promise<boolean>;
+}
+
+/** Run records from agents, kept durably before the hub acknowledges them. */
+export interface JobRunRepository {
+  /** Stores records not seen before (by device and id); resolves once they are on disk. Returns how many were new. */
+  add(runs: StoredJobRun[]): Promise<number>;
+  /** Runs of `Job/<name>` or `CronJob/<name>`, oldest first. */
+  list(owner: string): Promise<StoredJobRun[]>;
+  deleteOwner(owner: string): Promise<void>;
+}
+
 export interface HubStore {
   readonly devices: DeviceRepository;
   readonly tokens: TokenRepository;
@@ -67,6 +92,9 @@ export interface HubStore {
   readonly workloads: WorkloadRepository;
   readonly placements: PlacementRepository;
   readonly deviceState: DeviceStateRepository;
+  readonly jobs: JobRepository;
+  readonly cronJobs: CronJobRepository;
+  readonly jobRuns: JobRunRepository;
   /** Flushes lazy writes; the store is unusable afterwards. */
   close(): Promise<void>;
 }

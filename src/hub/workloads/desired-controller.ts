@@ -1,6 +1,6 @@
 import type { Logger } from '../../common/log.js';
-import { payloadLimits, topics, type DesiredInstance, type DesiredState, type ReportedState } from '../../protocol/index.js';
-import { eventSubjects, type WorkloadRecord } from '../store/records.js';
+import { payloadLimits, topics, type DesiredCronJob, type DesiredInstance, type DesiredJob, type DesiredState, type ReportedState } from '../../protocol/index.js';
+import { eventSubjects, type DeviceRecord, type WorkloadRecord } from '../store/records.js';
 import type { HubStore } from '../store/repository.js';
 import { buildDesiredInstances } from './desired-documents.js';
 import { canonicalJson } from './revision.js';
@@ -11,6 +11,8 @@ export interface DesiredControllerDeps {
   publish(topic: string, payload: unknown, retain: boolean): Promise<void>;
   now: () => Date;
   log: Logger;
+  /** Jobs and CronJobs (src/hub/jobs): the jobs part of each device's desired document. */
+  jobs?: { any(): Promise<boolean>; plan(devices: readonly DeviceRecord[]): Promise<Map<string, { jobs: DesiredJob[]; cronJobs: DesiredCronJob[] }>> };
 }
 
 /** `device/instance` of instances reported running and ready at the revision they were sent. */
@@ -92,7 +94,8 @@ export class DesiredStateController {
     const { store, now, log } = this.deps;
     const workloads = await store.workloads.list();
     const published = await store.deviceState.allDesired();
-    if (workloads.length === 0 && [...published.values()].every((d) => d.instances.length === 0)) return;
+    const idle = [...published.values()].every((d) => d.instances.length === 0 && !d.jobs?.length && !d.cronJobs?.length);
+    if (workloads.length === 0 && idle && !(await this.deps.jobs?.any())) return;
     const devices = await store.devices.list();
     this.wantsReports = devices.some((d) => d.draining);
     const current = new Map((await store.placements.list()).map((p) => [p.workload, p]));
@@ -106,8 +109,9 @@ export class DesiredStateController {
     await this.recordUnplaced(workloads, result.unplaced);
     this.scheduleCheck(result.nextCheckAt);
     const wanted = buildDesiredInstances(workloads, result.placements, result.everyDevice, devices);
+    const jobParts = await this.deps.jobs?.plan(devices);
     for (const [deviceId, instances] of wanted) {
-      await this.sendIfChanged(deviceId, instances, published.get(deviceId));
+      await this.sendIfChanged(deviceId, instances, published.get(deviceId), jobParts?.get(deviceId));
     }
     log.debug(`desired state pass: ${workloads.length} workloads, ${devices.length} devices`);
   }
@@ -136,10 +140,15 @@ export class DesiredStateController {
     this.checkTimer = setTimeout(() => this.request(), Math.max(0, at - this.deps.now().getTime()) + 50);
   }
 
-  private async sendIfChanged(deviceId: string, instances: DesiredInstance[], current: DesiredState | undefined): Promise<void> {
-    if (current && canonicalJson(current.instances) === canonicalJson(instances)) return;
-    if (!current && instances.length === 0) return;
-    const desired: DesiredState = { generation: (current?.generation ?? 0) + 1, issuedAt: this.deps.now().toISOString(), instances };
+  private async sendIfChanged(deviceId: string, instances: DesiredInstance[], current: DesiredState | undefined, jobParts?: { jobs: DesiredJob[]; cronJobs: DesiredCronJob[] }): Promise<void> {
+    // Absent and empty job lists are the same: documents stay as they were for devices without jobs.
+    const jobs = jobParts?.jobs.length ? { jobs: jobParts.jobs } : {};
+    const cronJobs = jobParts?.cronJobs.length ? { cronJobs: jobParts.cronJobs } : {};
+    const same = (d: DesiredState): boolean =>
+      canonicalJson(d.instances) === canonicalJson(instances) && canonicalJson(d.jobs ?? []) === canonicalJson(jobs.jobs ?? []) && canonicalJson(d.cronJobs ?? []) === canonicalJson(cronJobs.cronJobs ?? []);
+    if (current && same(current)) return;
+    if (!current && instances.length === 0 && !jobs.jobs && !cronJobs.cronJobs) return;
+    const desired: DesiredState = { generation: (current?.generation ?? 0) + 1, issuedAt: this.deps.now().toISOString(), instances, ...jobs, ...cronJobs };
     const size = Buffer.byteLength(JSON.stringify(desired));
     if (size > payloadLimits.desired) {
       this.deps.log.error(`desired state for ${deviceId} is ${size} bytes, over the ${payloadLimits.desired} limit; not sent`);

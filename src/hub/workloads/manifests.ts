@@ -10,8 +10,9 @@ export function parseManifests(raw: readonly unknown[]): WorkloadManifest[] {
   const names = new Set<string>();
   raw.forEach((doc, index) => {
     const kind = (doc as { kind?: unknown } | null)?.kind;
+    if (kind === 'Job' || kind === 'CronJob') return; // parsed by src/hub/jobs/job-manifests.ts
     if (kind !== 'Workload') {
-      throw new ManifestError(`document ${index + 1}: kind ${JSON.stringify(kind ?? null)} is not supported (supported: Workload)`);
+      throw new ManifestError(`document ${index + 1}: kind ${JSON.stringify(kind ?? null)} is not supported (supported: Workload, Job, CronJob)`);
     }
     const parsed = workloadManifestSchema.safeParse(doc);
     if (!parsed.success) throw new ManifestError(`document ${index + 1}: ${describeIssues(parsed.error.issues)}`);

@@ -4,6 +4,7 @@ import { eventSubjects } from '../../store/records.js';
 import type { HubStore } from '../../store/repository.js';
 import { ManifestError, parseManifests, recordFor } from '../../workloads/manifests.js';
 import { workloadView, type FleetState } from '../../workloads/workload-view.js';
+import { parseJobManifests, planJobApply } from '../../jobs/job-manifests.js';
 import { badRequest, notFound } from '../http-error.js';
 
 export interface WorkloadRouteDeps {
@@ -25,13 +26,19 @@ export function registerWorkloadRoutes(app: FastifyInstance, deps: WorkloadRoute
     const body = validate(applyRequestSchema, request.body);
     if (!body.ok) throw badRequest(body.error);
     let manifests;
+    let jobManifests;
     try {
       manifests = parseManifests(body.value.manifests);
+      jobManifests = parseJobManifests(body.value.manifests);
     } catch (err) {
       if (err instanceof ManifestError) throw badRequest(err.message);
       throw err;
     }
     const now = deps.now().toISOString();
+    // Jobs and CronJobs (src/hub/jobs): planned (and refused) before anything is stored.
+    const jobApply = await planJobApply(jobManifests, deps.store, now).catch((err: unknown) => {
+      throw err instanceof ManifestError ? badRequest(err.message) : err;
+    });
     const planned = await Promise.all(manifests.map(async (m) => recordFor(m, await deps.store.workloads.get(m.metadata.name), now)));
     const changed = planned.filter((p) => p.action !== 'unchanged').map((p) => p.record);
     if (changed.length > 0) {
@@ -41,7 +48,8 @@ export function registerWorkloadRoutes(app: FastifyInstance, deps: WorkloadRoute
       }
       await deps.reconcile();
     }
-    return { results: planned.map((p) => ({ kind: 'Workload', name: p.record.name, action: p.action })) };
+    if (await jobApply.commit()) await deps.reconcile();
+    return { results: [...planned.map((p) => ({ kind: 'Workload', name: p.record.name, action: p.action })), ...jobApply.results] };
   });
 
   app.get('/v1/workloads', async () => {
