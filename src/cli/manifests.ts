@@ -1,7 +1,8 @@
 import { readdir, readFile, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { LineCounter, parseAllDocuments, isNode, type Document } from 'yaml';
-import { workloadManifestSchema } from '../protocol/index.js';
+import type { z } from 'zod';
+import { cronJobManifestSchema, jobManifestSchema, workloadManifestSchema } from '../protocol/index.js';
 import { CliError } from './errors.js';
 
 export interface LoadedManifest {
@@ -37,6 +38,9 @@ function lineOf(doc: Document, path: readonly PropertyKey[], counter: LineCounte
  * Reads manifests from files, folders or stdin and checks them here, before anything is sent,
  * so that every error names the file, the line and the field.
  */
+/** The kinds `apply` takes, each checked here first so an error names the file and line. */
+const manifestSchemas: Record<string, z.ZodType> = { Workload: workloadManifestSchema, Job: jobManifestSchema, CronJob: cronJobManifestSchema };
+
 export async function loadManifests(paths: readonly string[], stdin: () => Promise<string>): Promise<LoadedManifest[]> {
   const out: LoadedManifest[] = [];
   for (const path of paths) {
@@ -53,10 +57,11 @@ export async function loadManifests(paths: readonly string[], stdin: () => Promi
         const value: unknown = doc.toJS();
         if (value === null || value === undefined) continue;
         const kind = (value as { kind?: unknown }).kind;
-        if (kind !== 'Workload') {
-          throw new CliError(`${source.name}:${lineOf(doc, ['kind'], counter)}: kind: ${JSON.stringify(kind ?? null)} is not supported (supported: Workload)`);
+        const schema = typeof kind === 'string' ? manifestSchemas[kind] : undefined;
+        if (!schema) {
+          throw new CliError(`${source.name}:${lineOf(doc, ['kind'], counter)}: kind: ${JSON.stringify(kind ?? null)} is not supported (supported: ${Object.keys(manifestSchemas).join(', ')})`);
         }
-        const parsed = workloadManifestSchema.safeParse(value);
+        const parsed = schema.safeParse(value);
         if (!parsed.success) {
           const issue = parsed.error.issues[0];
           const path = issue?.path ?? [];
