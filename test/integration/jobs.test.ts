@@ -48,7 +48,7 @@ async function cronJob(name: string): Promise<CronJobDetail> {
   return cronJobDetailSchema.parse(JSON.parse(result.stdout));
 }
 
-export async function jobDetail(name: string): Promise<JobDetail> {
+async function jobDetail(name: string): Promise<JobDetail> {
   const result = await ctx.hub.cli(['describe', 'job', name, '-o', 'json']);
   if (result.code !== 0) throw new Error(`describe job ${name}: ${result.stderr}`);
   return jobDetailSchema.parse(JSON.parse(result.stdout));
@@ -204,4 +204,76 @@ test.serial('must-show 3: Forbid skips slots while a run outlasts the period; Re
   t.truthy(replaced?.signal);
   t.regex(replaced?.output.join('\n') ?? '', /started/);
   for (const name of ['forbid', 'replace']) await ctx.hub.cli(['delete', 'cronjob', name]);
+});
+
+const jobYaml = (name: string, spec: string, command: string): string => `apiVersion: edgepilot.io/v1
+kind: Job
+metadata: { name: ${name} }
+spec:
+${spec}  template:
+    runtime: process
+    command: ["sh", "-c", ${JSON.stringify(command)}]
+    volumes: [{ name: state, mountPath: /state }]
+`;
+
+test.serial('must-show 4: completions 3, parallelism 2, backoffLimit 2 survive two failures; FailJob stops at once; a deadline ends a hanging run', async (t) => {
+  // The first two attempts fail (mkdir is atomic, so two parallel attempts cannot both take one), the rest succeed.
+  const flaky = 'V=$EDGEPILOT_VOLUME_STATE; if mkdir $V/f1 2>/dev/null || mkdir $V/f2 2>/dev/null; then echo failing; exit 1; fi; echo done';
+  await applyYaml(
+    ctx.hub,
+    ctx.dir,
+    'batch.yaml',
+    [
+      jobYaml('batch', '  completions: 3\n  parallelism: 2\n  backoffLimit: 2\n  selector: { matchLabels: { node: a } }\n', flaky),
+      jobYaml('fatal', '  backoffLimit: 5\n  exitCodePolicy: [{ action: FailJob, exitCodes: [42] }]\n  selector: { matchLabels: { node: a } }\n', 'echo fatal; exit 42'),
+      jobYaml('hang', '  activeDeadlineSeconds: 3\n  selector: { matchLabels: { node: b } }\n', 'echo hanging; sleep 100'),
+    ].join('---\n'),
+  );
+  const batch = await waitFor('batch complete', async () => {
+    const j = await jobDetail('batch');
+    return j.status.state === 'Complete' || j.status.state === 'Failed' ? j : undefined;
+  }, 60_000, 500);
+  t.is(batch.status.state, 'Complete');
+  t.is(batch.status.completions, '3/3');
+  t.is(batch.runs.filter((r) => r.reason === 'failed').length, 2);
+  t.is(batch.runs.filter((r) => r.reason === 'completed').length, 3);
+  t.true(batch.runs.filter((r) => r.reason === 'failed').every((r) => r.exitCode === 1 && r.output.includes('failing')));
+
+  const fatal = await waitFor('fatal failed', async () => {
+    const j = await jobDetail('fatal');
+    return j.status.state === 'Failed' ? j : undefined;
+  }, 30_000, 500);
+  t.is(fatal.runs.length, 1, 'no retry after a FailJob exit code');
+  t.is(fatal.runs[0]?.exitCode, 42);
+  t.regex(fatal.runs[0]?.message ?? '', /FailJob/);
+
+  const hang = await waitFor('hang ended by its deadline', async () => {
+    const j = await jobDetail('hang');
+    return j.status.state === 'Failed' ? j : undefined;
+  }, 30_000, 500);
+  t.is(hang.runs.length, 1);
+  t.is(hang.runs[0]?.reason, 'deadline');
+  t.truthy(hang.runs[0]?.signal);
+  const listed = await ctx.hub.cli(['get', 'jobs']);
+  t.regex(listed.stdout, /batch\s+scheduled\s+3\/3\s+Complete/);
+});
+
+test.serial('must-show 5: placement everyDevice over three agents, one stopped: two complete at once, the third when it returns, 3/3', async (t) => {
+  const c = agent('c');
+  await c.proc.kill('SIGTERM');
+  await waitFor('c offline', async () => ((await ctx.hub.devices()).find((d) => d.id === c.id)?.state === 'offline' ? true : undefined), 30_000, 300);
+  await applyYaml(ctx.hub, ctx.dir, 'everywhere.yaml', jobYaml('everywhere', '  placement: everyDevice\n  selector: { matchLabels: { fleet: jobs } }\n', 'echo hello from everywhere'));
+  const two = await waitFor('two devices complete', async () => {
+    const j = await jobDetail('everywhere');
+    return j.status.devices.filter((d) => d.state === 'Complete').length === 2 ? j : undefined;
+  }, 30_000, 500);
+  t.is(two.status.completions, '2/3');
+  t.is(two.status.devices.find((d) => d.device === c.id)?.state, 'Pending');
+  await startAgent(c);
+  const all = await waitFor('all three complete', async () => {
+    const j = await jobDetail('everywhere');
+    return j.status.state === 'Complete' ? j : undefined;
+  }, 30_000, 500);
+  t.is(all.status.completions, '3/3');
+  t.true(all.runs.some((r) => r.device === c.id && r.reason === 'completed' && r.output.includes('hello from everywhere')));
 });
