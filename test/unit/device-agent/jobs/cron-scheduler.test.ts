@@ -148,3 +148,20 @@ test('suspend stops scheduling; a removed CronJob fires no more', async (t) => {
   await tickAt(h, T0 + 6000);
   t.is(h.started.filter((s) => s.trigger === 'scheduled').length, 1);
 });
+
+for (const [day, start] of [
+  ['spring-forward (02:30 does not exist: fires at 03:00 CEST)', Date.UTC(2026, 2, 28, 12, 0)],
+  ['fall-back (02:30 happens twice: fires once)', Date.UTC(2026, 9, 24, 12, 0)],
+] as const) {
+  test(`DST, daily 02:30 Europe/Berlin on the ${day}`, async (t) => {
+    const h = await harness(t);
+    h.clock.now = start;
+    await h.scheduler.setCronJobs([cronJob({ schedule: '30 2 * * *', timeZone: 'Europe/Berlin' })]);
+    // A tick every second would do the same; every 10 s over 24 h keeps the test quick.
+    for (let at = start; at <= start + 24 * 3600_000; at += 10_000) await tickAt(h, at);
+    t.is(h.started.length, 1, 'exactly one run that day');
+    const fired = new Date(h.started[0]?.scheduledAt ?? 0).toISOString();
+    t.is(fired, day.startsWith('spring') ? '2026-03-29T01:00:00.000Z' : '2026-10-25T00:30:00.000Z');
+    t.deepEqual(h.records, [], 'nothing missed');
+  });
+}
