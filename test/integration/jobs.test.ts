@@ -147,6 +147,10 @@ spec:
   }, 20_000, 500);
   const listed = await ctx.hub.cli(['get', 'cronjobs']);
   t.regex(listed.stdout, /every2\s+\*\/2 \* \* \* \* \*\s+UTC\s+exit 0/);
+  const logs = await ctx.hub.cli(['logs', 'cronjob/every2', '--device', a.id, '--tail', '0']);
+  t.is(logs.code, 0, logs.stderr);
+  t.regex(logs.stdout, new RegExp(`--- ${a.id} .*completed, exit 0 ---\ntick from`));
+  t.notRegex(logs.stdout, new RegExp(b.id));
   t.is((await ctx.hub.cli(['delete', 'cronjob', 'every2'])).code, 0);
 });
 
@@ -256,6 +260,12 @@ test.serial('must-show 4: completions 3, parallelism 2, backoffLimit 2 survive t
   t.truthy(hang.runs[0]?.signal);
   const listed = await ctx.hub.cli(['get', 'jobs']);
   t.regex(listed.stdout, /batch\s+scheduled\s+3\/3\s+Complete/);
+  await waitFor('events say how the Jobs ended', async () => {
+    const [b, f] = await Promise.all([jobDetail('batch'), jobDetail('fatal')]);
+    return b.events.some((e) => e.reason === 'Completed') && f.events.some((e) => e.reason === 'Failed') ? true : undefined;
+  }, 15_000, 300);
+  const described = await ctx.hub.cli(['describe', 'job', 'fatal']);
+  t.regex(described.stdout, /Warning\s+Failed\s+completions 0\/1; failed on/);
 });
 
 test.serial('must-show 5: placement everyDevice over three agents, one stopped: two complete at once, the third when it returns, 3/3', async (t) => {

@@ -1,6 +1,7 @@
 import { createHash, randomBytes } from 'node:crypto';
 import { cronJobManifestSchema, describeIssues, jobManifestSchema, type CronJobManifest, type JobManifest } from '../../protocol/index.js';
 import type { CronJobRecord, JobRecord } from '../store/job-records.js';
+import type { HubStore } from '../store/repository.js';
 import { ManifestError, type ApplyAction } from '../workloads/manifests.js';
 import { canonicalJson } from '../workloads/revision.js';
 
@@ -70,7 +71,7 @@ export function cronJobRecordFor(manifest: CronJobManifest, existing: CronJobRec
 /** An apply's Jobs and CronJobs: records planned (all validated first), then stored with `commit`. */
 export async function planJobApply(
   manifests: readonly JobKindManifest[],
-  store: { jobs: { get(name: string): Promise<JobRecord | undefined>; putAll(j: JobRecord[]): Promise<void> }; cronJobs: { get(name: string): Promise<CronJobRecord | undefined>; putAll(c: CronJobRecord[]): Promise<void> } },
+  store: Pick<HubStore, 'jobs' | 'cronJobs' | 'events'>,
   now: string,
 ): Promise<{ results: { kind: 'Job' | 'CronJob'; name: string; action: ApplyAction }[]; commit(): Promise<boolean> }> {
   const jobs: { record: JobRecord; action: ApplyAction }[] = [];
@@ -90,6 +91,11 @@ export async function planJobApply(
       const changedCron = cronJobs.filter((p) => p.action !== 'unchanged').map((p) => p.record);
       if (changedJobs.length > 0) await store.jobs.putAll(changedJobs);
       if (changedCron.length > 0) await store.cronJobs.putAll(changedCron);
+      for (const p of [...jobs.map((x) => ({ ...x, subject: `job/${x.record.name}` })), ...cronJobs.map((x) => ({ ...x, subject: `cronjob/${x.record.name}` }))]) {
+        if (p.action === 'unchanged') continue;
+        const suspended = p.record.spec.suspend ? ' (suspended)' : '';
+        await store.events.append(p.subject, { time: now, type: 'Normal', reason: p.action === 'created' ? 'Created' : 'Updated', message: `${p.action}${suspended}` });
+      }
       return changedJobs.length + changedCron.length > 0;
     },
   };

@@ -42,7 +42,18 @@ export class JobsPlanner {
       if (next && next.unplaced === undefined) delete record.unplaced;
       if (record.finishedAt === undefined && record.assigned.length > 0) {
         const status = jobStatus(record, await store.jobRuns.list(runOwnerKey('Job', job.name)), now);
-        if (status.finished) record = { ...record, finishedAt: new Date(now).toISOString() };
+        if (status.finished) {
+          record = { ...record, finishedAt: new Date(now).toISOString() };
+          const failed = status.devices.filter((d) => d.state === 'Failed').map((d) => d.device);
+          await store.events.append(`job/${job.name}`, {
+            time: new Date(now).toISOString(),
+            type: failed.length > 0 ? 'Warning' : 'Normal',
+            reason: failed.length > 0 ? 'Failed' : 'Completed',
+            message: failed.length > 0 ? `completions ${status.completions}; failed on ${failed.join(', ')}` : `completions ${status.completions}`,
+          });
+        }
+      } else if (next?.unplaced !== undefined && next.unplaced !== job.unplaced) {
+        await store.events.append(`job/${job.name}`, { time: new Date(now).toISOString(), type: 'Warning', reason: 'FailedScheduling', message: next.unplaced });
       }
       if (record !== job) changed.push(record);
     }
@@ -58,10 +69,18 @@ export class JobsPlanner {
     return desiredJobParts(kept, await store.cronJobs.list(), devices, now);
   }
 
-  /** Run records from a device: stored (sync) before the acknowledgement, so an acked record is never lost. */
+  /**
+   * Run records from a device: stored (sync) before the acknowledgement, so an acked record is never
+   * lost. Records of a Job or CronJob that no longer exists (or of an older creation of a Job) are
+   * acknowledged but not kept: the agent may stop resending them, and a re-created object starts clean.
+   */
   async ingest(deviceId: string, message: JobRunsMessage): Promise<void> {
     const receivedAt = this.deps.now().toISOString();
-    const runs: StoredJobRun[] = message.records.map((r) => ({ ...r, device: deviceId, receivedAt }));
+    const { store } = this.deps;
+    const jobs = new Map((await store.jobs.list()).map((j) => [j.name, j.uid]));
+    const cronJobs = new Set((await store.cronJobs.list()).map((c) => c.name));
+    const current = message.records.filter((r) => (r.owner.kind === 'Job' ? r.jobUid === undefined || jobs.get(r.owner.name) === r.jobUid : cronJobs.has(r.owner.name)));
+    const runs: StoredJobRun[] = current.map((r) => ({ ...r, device: deviceId, receivedAt }));
     const added = await this.deps.store.jobRuns.add(runs);
     await this.deps.acknowledge(deviceId, message.records.map((r) => r.id));
     if (added > 0 && message.records.some((r) => r.owner.kind === 'Job')) this.deps.changed();
