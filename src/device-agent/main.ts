@@ -146,14 +146,9 @@ export async function startAgent(config: AgentConfig, log: Logger = createLogger
     intervalMs: config.metricsIntervalSeconds * 1000,
     log: log.child('metrics'),
   });
-  // Workloads start from the local copy before (and whether or not) the hub answers.
-  await reconciler.start();
-  facts.start();
-  metrics.start();
-  session.start();
-  gateway?.gateway.start();
   // Jobs and CronJobs (issue 9): runtimes of their own (the reconciler must not see a Job's instance
-  // as a stray), the ledger and run outbox under <stateDir>/jobs, node-cron as the ticker.
+  // as a stray), the ledger and run outbox under <stateDir>/jobs, node-cron as the ticker. Started
+  // before the session, so the retained desired document cannot arrive before the listener.
   const jobs = new JobsAgent({
     stateDir: config.stateDir,
     runtimes: await createRuntimes({
@@ -180,6 +175,12 @@ export async function startAgent(config: AgentConfig, log: Logger = createLogger
   });
   session.on('connected', () => jobs.connected());
   await jobs.start();
+  // Workloads start from the local copy before (and whether or not) the hub answers.
+  await reconciler.start();
+  facts.start();
+  metrics.start();
+  session.start();
+  gateway?.gateway.start();
   log.info(`agent ${AGENT_AND_HUB_VERSION} running as ${deviceId} (state in ${config.stateDir}; runtimes: ${Object.keys(runtimes).join(', ')})`);
 
   return {

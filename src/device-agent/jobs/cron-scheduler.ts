@@ -163,20 +163,12 @@ export class CronScheduler {
     entry.nextDueAt = decision.nextScheduledAt ?? Number.POSITIVE_INFINITY;
     if (decision.clockBehind) this.deps.log.warn(`cronjob ${name}: the clock is behind the last scheduled slot; nothing runs until it passes it`);
     const records: JobRunRecord[] = [];
-    const missed = decision.skipped.length + decision.skippedBeyondCap;
-    const newestMissed = decision.skipped.at(-1) ?? decision.newestBeyondCap;
-    if (missed > 0 && newestMissed !== undefined) {
-      const first = decision.skipped[0] ?? newestMissed;
-      const what = missed === 1 ? `slot ${new Date(newestMissed).toISOString()} was missed` : `${missed} slots missed, ${new Date(first).toISOString()} … ${new Date(newestMissed).toISOString()}`;
-      const policy = decision.run?.trigger === 'catch-up' ? 'the newest runs as a catch-up (missedRuns: RunOnce)' : `not run (missedRuns: ${cron.spec.missedRuns})`;
-      records.push(notRunRecord({ kind: 'CronJob', name }, `c:${name}:${newestMissed}:missed`, 'skipped-missed', now, `${what}; ${policy}`, newestMissed));
-    }
     let toRun: DueRuns['run'] = decision.run;
+    let forbidden: JobRunRecord | undefined;
     if (toRun && entry.runs.size > 0) {
       if (cron.spec.concurrencyPolicy === 'Forbid') {
-        records.push(
-          notRunRecord({ kind: 'CronJob', name }, `c:${name}:${toRun.scheduledAt}:forbidden`, 'forbidden-by-concurrency', now, `skipped: ${entry.runs.size} run(s) still going (concurrencyPolicy: Forbid)`, toRun.scheduledAt),
-        );
+        const message = `skipped: ${entry.runs.size} run(s) still going (concurrencyPolicy: Forbid)`;
+        forbidden = notRunRecord({ kind: 'CronJob', name }, `c:${name}:${toRun.scheduledAt}:forbidden`, 'forbidden-by-concurrency', now, message, toRun.scheduledAt);
         toRun = undefined;
       } else if (cron.spec.concurrencyPolicy === 'Replace') {
         const old = [...entry.runs.values()];
@@ -184,8 +176,23 @@ export class CronScheduler {
         await Promise.all(old.map((run) => run.done));
       }
     }
+    const missed = decision.skipped.length + decision.skippedBeyondCap;
+    const newestMissed = decision.skipped.at(-1) ?? decision.newestBeyondCap;
+    if (missed > 0 && newestMissed !== undefined) {
+      const first = decision.skipped[0] ?? newestMissed;
+      const what = missed === 1 ? `slot ${new Date(newestMissed).toISOString()} was missed` : `${missed} slots missed, ${new Date(first).toISOString()} … ${new Date(newestMissed).toISOString()}`;
+      const policy =
+        toRun?.trigger === 'catch-up'
+          ? 'the newest runs as a catch-up (missedRuns: RunOnce)'
+          : decision.run?.trigger === 'catch-up'
+            ? 'the newest was due as a catch-up, but a run is still going (concurrencyPolicy: Forbid)'
+            : `not run (missedRuns: ${cron.spec.missedRuns})`;
+      records.push(notRunRecord({ kind: 'CronJob', name }, `c:${name}:${newestMissed}:missed`, 'skipped-missed', now, `${what}; ${policy}`, newestMissed));
+    }
+    if (forbidden) records.push(forbidden);
     const { run: _dropped, ...withoutRun } = decision;
-    await this.deps.state.setLedger(name, recordDueRuns(ledger, toRun ? decision : withoutRun, now));
+    // Read again: a replaced run recorded its end in the ledger while we waited for it.
+    await this.deps.state.setLedger(name, recordDueRuns(this.deps.state.ledger(name), toRun ? decision : withoutRun, now));
     if (records.length > 0) await this.deps.record(records);
     if (toRun) this.launch(entry, toRun);
   }

@@ -31,6 +31,9 @@ export class JobsAgent {
   private readonly outbox: RunOutbox;
   private readonly cron: CronScheduler;
   private readonly jobs: JobRunner;
+  private started = false;
+  private early: DesiredState | undefined;
+  private applying: Promise<void> = Promise.resolve();
 
   constructor(private readonly deps: JobsAgentDeps) {
     this.state = new JobStateFile(join(deps.stateDir, 'jobs'), (m) => deps.log.warn(m));
@@ -72,6 +75,10 @@ export class JobsAgent {
     await this.cron.start();
     const desired = this.state.snapshot.desired;
     if (desired) await this.apply(desired.jobs, desired.cronJobs);
+    this.started = true;
+    const early = this.early;
+    this.early = undefined;
+    if (early) await this.applyDesired(early);
     this.outbox.start();
     void this.outbox.flush();
   }
@@ -83,8 +90,22 @@ export class JobsAgent {
     await this.state.idle();
   }
 
-  /** A new desired document: its jobs part is kept durably and applied (documents without it mean none). */
-  async setDesired(desired: DesiredState): Promise<void> {
+  /**
+   * A new desired document: its jobs part is kept durably and applied (documents without it mean none).
+   * One at a time, in arrival order: two documents applied at once could start the same Job twice.
+   */
+  setDesired(desired: DesiredState): Promise<void> {
+    const next = this.applying.then(() => this.applyDesired(desired));
+    this.applying = next.catch(() => undefined);
+    return next;
+  }
+
+  private async applyDesired(desired: DesiredState): Promise<void> {
+    if (!this.started) {
+      // Before start() has read the state file: keep the newest, start() applies it.
+      if (!this.early || desired.generation >= this.early.generation) this.early = desired;
+      return;
+    }
     const jobs = desired.jobs ?? [];
     const cronJobs = desired.cronJobs ?? [];
     if (!(await this.state.setDesired(desired.generation, jobs, cronJobs))) return;

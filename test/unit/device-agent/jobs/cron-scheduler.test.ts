@@ -89,6 +89,8 @@ test('Replace: the running one is stopped before the next starts', async (t) => 
   t.true(h.started[0]?.signal.aborted);
   t.is(h.started[0]?.signal.reason, STOP_REPLACED);
   t.false(h.started[1]?.signal.aborted);
+  // The replaced run's end is in the ledger, not overwritten by the new slot's record.
+  t.deepEqual(h.state.ledger('tick').history.map((r) => [r.scheduledAt - T0, r.status]), [[2000, 'failed'], [4000, 'started']]);
 });
 
 test('Allow: overlapping runs both go', async (t) => {
