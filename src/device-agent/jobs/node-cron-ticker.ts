@@ -7,6 +7,7 @@ import type { Ticker } from './cron-scheduler.js';
  * keeps the agent's footprint flat however many CronJobs a device has.
  */
 export const nodeCronTicker: Ticker = (onTick) => {
-  const task = cron.schedule('* * * * * *', () => onTick(), { name: 'edgepilot-cron-ticker', noOverlap: false });
+  // A late tick is not node-cron's to report: the ledger sees the slot and decides (missed or on time).
+  const task = cron.schedule('* * * * * *', () => onTick(), { name: 'edgepilot-cron-ticker', noOverlap: false, suppressMissedWarning: true });
   return () => void task.destroy();
 };
