@@ -88,11 +88,21 @@ export async function run(argv: string[]): Promise<void> {
     const busy = agent.pid ? rssBytes(agent.pid) : 0;
     await hub.api('DELETE', '/v1/workloads/bench-ctr');
     await new Promise((r) => setTimeout(r, 8000));
+    // 20 CronJobs scheduled on the agent (issue 9): one node-cron ticker, a ledger each, short runs firing.
+    const cronJobs = Array.from({ length: 20 }, (_, i) => ({
+      apiVersion: 'edgepilot.io/v1', kind: 'CronJob', metadata: { name: `bench-cron-${i}` },
+      spec: { schedule: `${i % 10}-59/10 * * * * *`, selector: { matchLabels: { bench: 'yes' } }, jobTemplate: { template: { runtime: 'process', command: ['sh', '-c', 'echo tick'] } } },
+    }));
+    await hub.api('POST', '/v1/apply', { manifests: cronJobs });
+    await new Promise((r) => setTimeout(r, 25_000));
+    const busyCron = agent.pid ? rssBytes(agent.pid) : 0;
+    for (const c of cronJobs) await hub.api('DELETE', `/v1/cronjobs/${c.metadata.name}`);
     const base = await baseline(processes, containers);
     const rows: [string, string][] = [
       ['agent RSS idle', `${mb(idle)} (goal ≤ 50 MB)`],
       [`agent RSS with ${containers} containers running`, `${mb(busy)} (goal ≤ 64 MB)`],
       [`agent RSS with ${processes} processes running`, mb(busyProcesses)],
+      ['agent RSS with 20 CronJobs scheduled', `${mb(busyCron)} (goal ≤ 64 MB)`],
       [`apply→running, ${processes} processes`, `p50 ${fmt(percentile(procTimes, 50))}, p99 ${fmt(percentile(procTimes, 99))}, last ${fmt(procTimes.at(-1) ?? NaN)}`],
       [`apply→running, ${containers} containers`, `p50 ${fmt(percentile(containerTimes, 50))}, p99 ${fmt(percentile(containerTimes, 99))}, last ${fmt(containerTimes.at(-1) ?? NaN)}`],
       [`baseline: ${processes} bare spawns`, `last after ${fmt(base.process.at(-1) ?? NaN)}`],

@@ -1,7 +1,8 @@
 import { readdir, readFile, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { LineCounter, parseAllDocuments, isMap, isNode, isScalar, isSeq, type Document } from 'yaml';
-import { formatPath, listProblems, workloadManifestSchema } from '../protocol/index.js';
+import type { z } from 'zod';
+import { cronJobManifestSchema, formatPath, jobManifestSchema, listProblems, workloadManifestSchema } from '../protocol/index.js';
 import { CliError } from './errors.js';
 
 export interface LoadedManifest {
@@ -50,6 +51,9 @@ function firstLine(doc: Document, counter: LineCounter): number {
   return range ? counter.linePos(range[0]).line : 1;
 }
 
+/** The kinds `apply` takes, each checked here first so an error names the file and line. */
+const manifestSchemas: Record<string, z.ZodType> = { Workload: workloadManifestSchema, Job: jobManifestSchema, CronJob: cronJobManifestSchema };
+
 /** Every problem of one document, each as `file:line: field: message`. */
 function documentProblems(doc: Document, name: string, counter: LineCounter): string[] {
   if (doc.errors.length > 0) {
@@ -61,8 +65,11 @@ function documentProblems(doc: Document, name: string, counter: LineCounter): st
   const value: unknown = doc.toJS();
   if (value === null || value === undefined) return [];
   const kind = (value as { kind?: unknown }).kind;
-  if (kind !== 'Workload') return [`${name}:${lineOf(doc, ['kind'], counter)}: kind: ${JSON.stringify(kind ?? null)} is not supported (supported: Workload)`];
-  const parsed = workloadManifestSchema.safeParse(value);
+  const schema = typeof kind === 'string' && Object.hasOwn(manifestSchemas, kind) ? manifestSchemas[kind] : undefined;
+  if (!schema) {
+    return [`${name}:${lineOf(doc, ['kind'], counter)}: kind: ${JSON.stringify(kind ?? null)} is not supported (supported: ${Object.keys(manifestSchemas).join(', ')})`];
+  }
+  const parsed = schema.safeParse(value);
   if (parsed.success) return [];
   return listProblems(parsed.error.issues)
     .map((problem) => ({ line: lineOf(doc, problem.path, counter), text: `${formatPath(problem.path)}: ${problem.message}` }))

@@ -27,6 +27,13 @@ import { firmwareUntrustCommand } from './commands/firmware-untrust.js';
 import { firmwareKeysCommand } from './commands/firmware-keys.js';
 import { deviceApproveCommand } from './commands/device-approve.js';
 import { deviceDenyCommand } from './commands/device-deny.js';
+import { getJobsCommand } from './commands/get-jobs.js';
+import { getCronJobsCommand } from './commands/get-cronjobs.js';
+import { describeJobCommand } from './commands/describe-job.js';
+import { describeCronJobCommand } from './commands/describe-cronjob.js';
+import { createJobCommand } from './commands/create-job.js';
+import { suspendCronJobCommand } from './commands/suspend-cronjob.js';
+import { resumeCronJobCommand } from './commands/resume-cronjob.js';
 
 /** A verb that groups resource subcommands, like `kubectl get <resource>`. */
 function verb(name: string, description: string, resources: Command[]): Command {
@@ -40,8 +47,11 @@ export function technicianCommands(): Command[] {
   return [
     applyCommand(),
     deleteCommand(),
-    verb('get', 'List resources (devices, workloads, mcus)', [getDevicesCommand(), getWorkloadsCommand(), getMcusCommand()]),
-    verb('describe', 'Show one resource in detail', [describeDeviceCommand(), describeWorkloadCommand()]),
+    verb('get', 'List resources (devices, workloads, mcus, jobs, cronjobs)', [getDevicesCommand(), getWorkloadsCommand(), getMcusCommand(), getJobsCommand(), getCronJobsCommand()]),
+    verb('describe', 'Show one resource in detail', [describeDeviceCommand(), describeWorkloadCommand(), describeJobCommand(), describeCronJobCommand()]),
+    verb('create', 'Create a resource from another (create job --from cronjob/<name>)', [createJobCommand()]),
+    verb('suspend', 'Suspend a CronJob', [suspendCronJobCommand()]),
+    verb('resume', 'Resume a suspended CronJob', [resumeCronJobCommand()]),
     logsCommand(),
     restartCommand(),
     topCommand(),

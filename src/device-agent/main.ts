@@ -31,6 +31,8 @@ import { createRuntimes } from './runtimes.js';
 import { MetricsReporter } from './metrics/metrics-reporter.js';
 import { removeMetricsFolder, withMetricsFile } from './metrics/custom-metrics.js';
 import type { GatewayIo, GatewayParts } from './gateway/gateway-parts.js';
+import { JobsAgent } from './jobs/jobs-agent.js';
+import { nodeCronTicker } from './jobs/node-cron-ticker.js';
 
 /** The probe script beside this code: bundled (dist/facts-probe.mjs) or compiled (facts/probe-main.js). */
 function hostProbeScript(): string {
@@ -184,6 +186,35 @@ export async function startAgent(config: AgentConfig, log: Logger = createLogger
     intervalMs: config.metricsIntervalSeconds * 1000,
     log: log.child('metrics'),
   });
+  // Jobs and CronJobs (issue 9): runtimes of their own (the reconciler must not see a Job's instance
+  // as a stray), the ledger and run outbox under <stateDir>/jobs, node-cron as the ticker. Started
+  // before the session, so the retained desired document cannot arrive before the listener.
+  const jobs = new JobsAgent({
+    stateDir: config.stateDir,
+    runtimes: await createRuntimes({
+      stateDir: join(config.stateDir, 'jobs'),
+      deviceId: `${deviceId}-jobs`,
+      dockerAvailable: initialFacts.runtimes.docker.available,
+      dockerSocket,
+      containerNetwork: config.containerNetwork,
+      registryConfigured: config.registry !== undefined,
+      log: log.child('jobs'),
+    }),
+    now: Date.now,
+    ticker: nodeCronTicker,
+    publishRuns: (records) => session.publishState('runs', { records }, false),
+    connected: () => session.connected,
+    backoffBaseMs: config.crashBackoffSeconds * 1000,
+    log: log.child('jobs'),
+  });
+  session.on('message', (topic, payload) => {
+    if (topic === topics.runsAck(deviceId)) void jobs.acknowledged(payload).catch((err: unknown) => log.error(`run acknowledgement: ${(err as Error).message}`));
+    if (topic !== topics.desired(deviceId) || payload.length === 0) return;
+    const decoded = decodePayload(desiredStateSchema, payload, payloadLimits.desired);
+    if (decoded.ok) void jobs.setDesired(decoded.value).catch((err: unknown) => log.error(`applying jobs failed: ${(err as Error).message}`));
+  });
+  session.on('connected', () => jobs.connected());
+  await jobs.start();
   // Workloads start from the local copy before (and whether or not) the hub answers.
   await reconciler.start();
   facts.start();
@@ -203,6 +234,7 @@ export async function startAgent(config: AgentConfig, log: Logger = createLogger
       rpc.stop();
       await gateway?.gateway.stop();
       await reconciler.stop();
+      await jobs.stop();
       await session.stop();
       await Promise.all(Object.values(runtimes).map((r) => r?.close()));
     },

@@ -28,6 +28,8 @@ import { HubLink } from './mqtt/hub-link.js';
 import { openLowdbStore } from './store/lowdb-store.js';
 import { DesiredStateController } from './workloads/desired-controller.js';
 import { registerWorkloadRoutes } from './api/routes/workloads.js';
+import { registerJobRoutes } from './api/routes/jobs.js';
+import { JobsPlanner } from './jobs/jobs-planner.js';
 import { registerWorkloadOpsRoutes } from './api/routes/workload-ops.js';
 import { DeviceRpc } from './rpc/device-rpc.js';
 import { UsageStore } from './fleet/usage-store.js';
@@ -108,6 +110,15 @@ export async function startHub(config: HubConfig, log: Logger = createLogger('hu
     log.child('rpc'),
   );
   const observer = new DeviceObserver({ devices: store.devices, events: store.events, deviceState: store.deviceState, feed, now, log: log.child('fleet') });
+  // Jobs and CronJobs (issue 9): run records are stored, then acknowledged on ep/v1/d/<id>/runs/ack.
+  let requestDesiredPass = (): void => undefined;
+  const jobsPlanner = new JobsPlanner({
+    store,
+    now,
+    acknowledge: (id, ids): Promise<void> => link.publish(topics.runsAck(id), { ids }),
+    changed: () => requestDesiredPass(),
+    log: log.child('jobs'),
+  });
   const link = new HubLink(
     client,
     {
@@ -125,6 +136,7 @@ export async function startHub(config: HubConfig, log: Logger = createLogger('hu
         telemetry.record(id, frame);
         await observer.touch(id);
       },
+      runs: (id, message): Promise<void> => jobsPlanner.ingest(id, message),
       other: (id) => observer.touch(id),
     },
     log.child('mqtt'),
@@ -136,7 +148,9 @@ export async function startHub(config: HubConfig, log: Logger = createLogger('hu
     publish: (topic, payload, retain) => link.publish(topic, payload, { retain }),
     now,
     log: log.child('desired'),
+    jobs: jobsPlanner,
   });
+  requestDesiredPass = () => desiredState.request();
   await desiredState.republishAll();
   const stopWatchingDevices = feed.subscribe((_id, _type, aspect) => {
     if (aspect !== 'reported' || desiredState.wantsReports) desiredState.request();
@@ -178,6 +192,7 @@ export async function startHub(config: HubConfig, log: Logger = createLogger('hu
   registerDeviceSchedulingRoutes(app, { devices: store.devices, events: store.events, feed, now, passAfterWrite: () => desiredState.passAfterWrite() });
   registerTopRoutes(app, { store, usage, now: Date.now, maxAgeMs: 120_000 });
   registerWorkloadRoutes(app, { store, now, passAfterWrite: () => desiredState.passAfterWrite(), unplacedReasons: desiredState.unplacedReasons });
+  registerJobRoutes(app, { store, now, reconcile: () => desiredState.reconcile() });
   registerFirmwareRoutes(app, { store: firmware, keys: firmwareKeys, devices: store.devices, adminTokenHash: admin.hash, now, log: log.child('firmware') });
   registerMcuRoutes(app, { devices: store.devices, telemetry });
   registerMcuFlashRoutes(app, { devices: store.devices, firmware, rpc, log: log.child('flash') });

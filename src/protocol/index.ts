@@ -28,3 +28,6 @@ export * from './canonical-json.js';
 export * from './schemas/release.js';
 export * from './schemas/rollout.js';
 export * from './schemas/rollout-state.js';
+export * from './schemas/job.js';
+export * from './schemas/cronjob.js';
+export * from './schemas/job-api.js';

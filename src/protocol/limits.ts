@@ -11,6 +11,9 @@ export const payloadLimits = {
   reported: 256 * 1024,
   events: 16 * 1024,
   metrics: 32 * 1024,
+  /** Up to 50 run records of 20 output lines each. */
+  runs: 256 * 1024,
+  runsAck: 16 * 1024,
   rpcRequest: 64 * 1024,
   rpcResponse: 256 * 1024,
   telemetry: 4 * 1024,

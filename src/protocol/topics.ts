@@ -23,7 +23,7 @@ export function nonceFromJoinClientId(clientId: string): string | undefined {
   return NONCE_PATTERN.test(nonce) ? nonce : undefined;
 }
 
-export type DeviceChannel = 'status' | 'facts' | 'desired' | 'reported' | 'events' | 'metrics' | 'rpc/req';
+export type DeviceChannel = 'status' | 'facts' | 'desired' | 'reported' | 'events' | 'metrics' | 'runs' | 'rpc/req';
 
 export const topics = {
   joinRequest: (nonce: string) => `${TOPIC_ROOT}/join/${nonce}/req`,
@@ -35,6 +35,9 @@ export const topics = {
   reported: (deviceId: string) => `${TOPIC_ROOT}/d/${deviceId}/reported`,
   events: (deviceId: string) => `${TOPIC_ROOT}/d/${deviceId}/events`,
   metrics: (deviceId: string) => `${TOPIC_ROOT}/d/${deviceId}/metrics`,
+  /** Job and CronJob run records, agent → hub, QoS 1; the hub acknowledges on {@link topics.runsAck}. */
+  runs: (deviceId: string) => `${TOPIC_ROOT}/d/${deviceId}/runs`,
+  runsAck: (deviceId: string) => `${TOPIC_ROOT}/d/${deviceId}/runs/ack`,
   rpcRequest: (deviceId: string) => `${TOPIC_ROOT}/d/${deviceId}/rpc/req`,
   rpcResponse: (deviceId: string, correlationId: string) => `${TOPIC_ROOT}/d/${deviceId}/rpc/res/${correlationId}`,
   mcuTelemetry: (deviceId: string, mcuId: string) => `${TOPIC_ROOT}/d/${deviceId}/mcu/${mcuId}/telemetry`,
@@ -53,6 +56,7 @@ export const hubSubscriptions = [
   { topic: `${TOPIC_ROOT}/d/+/reported`, qos: 0 },
   { topic: `${TOPIC_ROOT}/d/+/events`, qos: 1 },
   { topic: `${TOPIC_ROOT}/d/+/metrics`, qos: 0 },
+  { topic: `${TOPIC_ROOT}/d/+/runs`, qos: 1 },
   { topic: `${TOPIC_ROOT}/d/+/rpc/res/+`, qos: 1 },
   { topic: `${TOPIC_ROOT}/d/+/mcu/+/telemetry`, qos: 0 },
 ] as const;
@@ -62,10 +66,11 @@ export type InboundTopic =
   | { kind: 'join-response'; nonce: string }
   | { kind: 'device'; deviceId: string; channel: Exclude<DeviceChannel, 'rpc/req'> }
   | { kind: 'rpc-request'; deviceId: string }
+  | { kind: 'runs-ack'; deviceId: string }
   | { kind: 'rpc-response'; deviceId: string; correlationId: string }
   | { kind: 'mcu-telemetry'; deviceId: string; mcuId: string };
 
-const deviceChannels = new Set(['status', 'facts', 'desired', 'reported', 'events', 'metrics']);
+const deviceChannels = new Set(['status', 'facts', 'desired', 'reported', 'events', 'metrics', 'runs']);
 
 /** Parses a topic into what it addresses; undefined for anything outside the v1 tree or malformed. */
 export function parseTopic(topic: string): InboundTopic | undefined {
@@ -86,6 +91,7 @@ export function parseTopic(topic: string): InboundTopic | undefined {
     return { kind: 'device', deviceId, channel: rest[0] as Exclude<DeviceChannel, 'rpc/req'> };
   }
   if (rest.length === 2 && rest[0] === 'rpc' && rest[1] === 'req') return { kind: 'rpc-request', deviceId };
+  if (rest.length === 2 && rest[0] === 'runs' && rest[1] === 'ack') return { kind: 'runs-ack', deviceId };
   if (rest.length === 3 && rest[0] === 'rpc' && rest[1] === 'res' && /^[A-Za-z0-9_-]{1,64}$/.test(rest[2] ?? '')) {
     return { kind: 'rpc-response', deviceId, correlationId: rest[2] ?? '' };
   }

@@ -6,22 +6,33 @@ import { loadManifests, readStdin } from '../manifests.js';
 
 const deletedSchema = z.object({ kind: z.string(), name: z.string(), action: z.literal('deleted') });
 
-/** Resource words (and their short forms) → the API path of one object and its printed kind. */
-const resources: Record<string, { path: string; kind: string }> = {
-  workload: { path: '/v1/workloads/', kind: 'workload' },
-  workloads: { path: '/v1/workloads/', kind: 'workload' },
-  wl: { path: '/v1/workloads/', kind: 'workload' },
-  device: { path: '/v1/devices/', kind: 'device' },
-  devices: { path: '/v1/devices/', kind: 'device' },
-  dev: { path: '/v1/devices/', kind: 'device' },
+/** Resource words (and their short forms) → API collection and the kind's spelling in output. */
+const deletable: Record<string, { path: string; kind: string }> = {
+  workload: { path: 'workloads', kind: 'workload' },
+  workloads: { path: 'workloads', kind: 'workload' },
+  wl: { path: 'workloads', kind: 'workload' },
+  device: { path: 'devices', kind: 'device' },
+  devices: { path: 'devices', kind: 'device' },
+  dev: { path: 'devices', kind: 'device' },
+  job: { path: 'jobs', kind: 'job' },
+  jobs: { path: 'jobs', kind: 'job' },
+  cronjob: { path: 'cronjobs', kind: 'cronjob' },
+  cronjobs: { path: 'cronjobs', kind: 'cronjob' },
+  cj: { path: 'cronjobs', kind: 'cronjob' },
+};
+/** What a manifest's kind deletes (`delete -f`). */
+const kindPaths: Record<string, { path: string; kind: string }> = {
+  Workload: { path: 'workloads', kind: 'workload' },
+  Job: { path: 'jobs', kind: 'job' },
+  CronJob: { path: 'cronjobs', kind: 'cronjob' },
 };
 
 export function deleteCommand(): Command {
   return new Command('delete')
-    .description('Delete workloads (their instances stop on every device) or devices (they must join again to come back)')
-    .argument('[resource]', 'workload | device')
-    .argument('[names...]', 'names of the workloads, or ids of the devices')
-    .option('-f, --filename <path...>', 'delete the workloads these manifests describe')
+    .description('Delete workloads (their instances stop on every device), jobs, cronjobs, or devices (they must join again to come back)')
+    .argument('[resource]', 'workload | job | cronjob | device')
+    .argument('[names...]', 'names, or ids of the devices')
+    .option('-f, --filename <path...>', 'delete what these manifests describe')
     .addHelpText(
       'after',
       `
@@ -31,23 +42,36 @@ its replicas are placed on other devices.
 
 Examples:
   edgepilot delete workload tilt-reader
+  edgepilot delete cronjob nightly-backup
   edgepilot delete -f tilt-reader.yaml
   edgepilot delete device rk3588-line2-4k7qz`,
     )
     .action(async (resource: string | undefined, names: string[], options: { filename?: string[] }, command: Command) => {
-      let targets = names;
-      // Manifests describe workloads only.
-      const target = options.filename ? resources['workload'] : resource !== undefined && Object.hasOwn(resources, resource) ? resources[resource] : undefined;
-      if (!target) throw new CliError(resource ? `cannot delete "${resource}": workloads and devices can be deleted` : 'say what to delete: edgepilot delete workload <name>, edgepilot delete device <id>, or -f <file>');
+      let targets: { name: string; path: string; kind: string }[];
       if (options.filename) {
         const manifests = await loadManifests(options.filename, readStdin);
-        targets = manifests.map((m) => (m.value as { metadata: { name: string } }).metadata.name);
+        targets = manifests.map((m) => {
+          const doc = m.value as { kind?: string; metadata: { name: string } };
+          const what = Object.hasOwn(kindPaths, doc.kind ?? 'Workload') ? kindPaths[doc.kind ?? 'Workload'] : undefined;
+          if (!what) throw new CliError(`${m.source}:${m.line}: kind ${JSON.stringify(doc.kind)} cannot be deleted by manifest`);
+          return { name: doc.metadata.name, ...what };
+        });
+      } else {
+        const what = resource !== undefined && Object.hasOwn(deletable, resource) ? deletable[resource] : undefined;
+        if (!what) {
+          throw new CliError(
+            resource
+              ? `cannot delete "${resource}": workloads, jobs, cronjobs and devices can be deleted`
+              : 'say what to delete: edgepilot delete workload|job|cronjob <name>, edgepilot delete device <id>, or -f <file>',
+          );
+        }
+        targets = names.map((name) => ({ name, ...what }));
       }
-      if (targets.length === 0) throw new CliError(`no ${target.kind} ${target.kind === 'device' ? 'ids' : 'names'} given`);
+      if (targets.length === 0) throw new CliError('no names given');
       const client = await hubClientFor(command);
-      for (const name of targets) {
-        await client.request('DELETE', `${target.path}${encodeURIComponent(name)}`, deletedSchema);
-        print(`${target.kind}/${name} deleted`);
+      for (const t of targets) {
+        await client.request('DELETE', `/v1/${t.path}/${encodeURIComponent(t.name)}`, deletedSchema);
+        print(`${t.kind}/${t.name} deleted`);
       }
     });
 }

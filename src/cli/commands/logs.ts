@@ -3,6 +3,7 @@ import { z } from 'zod';
 import { hubClientFor } from '../context.js';
 import { CliError } from '../errors.js';
 import { parsePositiveInt } from '../parse.js';
+import { printJobLogs } from '../job-logs.js';
 
 const lineSchema = z.union([
   z.object({ device: z.string(), instance: z.string(), stream: z.string(), text: z.string() }),
@@ -12,7 +13,7 @@ const lineSchema = z.union([
 export function logsCommand(): Command {
   return new Command('logs')
     .description("Print a workload's output from its devices")
-    .argument('<workload>', 'workload name')
+    .argument('<workload>', 'workload name, or job/<name> or cronjob/<name> for the output its runs recorded')
     .option('--device <id>', 'only the instance on this device')
     .option('-f, --follow', 'keep printing new output')
     .option('--tail <n>', 'lines from the end of each instance', '100')
@@ -24,9 +25,11 @@ With instances on several devices every line is prefixed with device/instance.
 Examples:
   edgepilot logs tilt-reader
   edgepilot logs tilt-reader --device rk3588-line2-4k7qz -f
-  edgepilot logs tilt-reader --tail 20`,
+  edgepilot logs tilt-reader --tail 20
+  edgepilot logs job/backup-now --device rk3588-line2-4k7qz`,
     )
     .action(async (workload: string, options: { device?: string; follow?: boolean; tail: string }, command: Command) => {
+      if (await printJobLogs(workload, { ...(options.device ? { device: options.device } : {}), tail: options.tail === '0' ? 0 : parsePositiveInt(options.tail, '--tail') }, command)) return;
       const query = new URLSearchParams({ tail: String(options.tail === '0' ? 0 : parsePositiveInt(options.tail, '--tail')), follow: String(options.follow ?? false) });
       if (options.device) query.set('device', options.device);
       const client = await hubClientFor(command);

@@ -25,7 +25,7 @@ export interface DeviceSessionOptions {
   refusedRetry?: { initialMs: number; maxMs: number };
 }
 
-type Channel = 'facts' | 'reported' | 'metrics';
+type Channel = 'facts' | 'reported' | 'metrics' | 'runs';
 
 /** Events buffered while offline; older ones are dropped first, a device may be offline for days. */
 const MAX_BUFFERED_EVENTS = 100;
@@ -150,7 +150,7 @@ export class DeviceSession extends EventEmitter<{
     const { deviceId, log } = this.options;
     try {
       await client.publishAsync(topics.status(deviceId), this.statusPayload('online', 'connected'), { qos: 1, retain: true });
-      const granted = await client.subscribeAsync({ [topics.desired(deviceId)]: { qos: 1 }, [topics.rpcRequest(deviceId)]: { qos: 1 } });
+      const granted = await client.subscribeAsync({ [topics.desired(deviceId)]: { qos: 1 }, [topics.rpcRequest(deviceId)]: { qos: 1 }, [topics.runsAck(deviceId)]: { qos: 1 } });
       if (granted.some((g) => g.qos === 128)) log.error('broker refused our subscriptions');
       log.info(`connected to ${this.options.brokerUrl} as ${deviceId}`);
       this.emit('connected');

@@ -7,7 +7,7 @@ export type BrokerRole =
   | { kind: 'device'; deviceId: string };
 
 /** The channels a device may publish on, all under its own `ep/v1/d/<id>/`. */
-const devicePublishChannels = new Set(['status', 'facts', 'reported', 'events', 'metrics']);
+const devicePublishChannels = new Set(['status', 'facts', 'reported', 'events', 'metrics', 'runs']);
 
 /**
  * May this connection publish here? Devices publish only under their own id and never on the
@@ -42,7 +42,7 @@ export function maySubscribe(role: BrokerRole, filter: string): boolean {
     case 'join':
       return filter === topics.joinResponse(role.nonce);
     case 'device':
-      return filter === topics.desired(role.deviceId) || filter === topics.rpcRequest(role.deviceId);
+      return filter === topics.desired(role.deviceId) || filter === topics.rpcRequest(role.deviceId) || filter === topics.runsAck(role.deviceId);
   }
 }
 

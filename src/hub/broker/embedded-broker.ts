@@ -52,6 +52,8 @@ function payloadLimitFor(topic: string): number {
       return payloadLimits.rpcResponse;
     case 'mcu-telemetry':
       return payloadLimits.telemetry;
+    case 'runs-ack':
+      return payloadLimits.runsAck;
     case 'device':
       return payloadLimits[parsed.channel];
     default:

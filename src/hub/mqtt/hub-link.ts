@@ -5,6 +5,8 @@ import {
   eventSchema,
   factsSchema,
   hubSubscriptions,
+  jobRunsMessageSchema,
+  type JobRunsMessage,
   joinRequestSchema,
   parseTopic,
   payloadLimits,
@@ -34,6 +36,8 @@ export interface InboundHandlers {
   metrics(deviceId: string, sample: MetricsSample): Promise<void>;
   /** A TELEMETRY frame a gateway forwarded from one of its MCUs. */
   telemetry(gatewayId: string, telemetry: McuTelemetry): Promise<void>;
+  /** Job and CronJob run records (optional: a hub without the jobs controller treats them as `other`). */
+  runs?(deviceId: string, message: JobRunsMessage): Promise<void>;
   /** Channels a later controller owns; until then they only prove the device is alive. */
   other(deviceId: string, channel: string, payload: Buffer): Promise<void>;
 }
@@ -119,6 +123,12 @@ export class HubLink {
         if (channel === 'metrics') {
           const decoded = decodePayload(metricsSchema, payload, payloadLimits.metrics);
           return decoded.ok ? this.handlers.metrics(deviceId, decoded.value) : this.drop(topic, decoded.error);
+        }
+        if (channel === 'runs' && this.handlers.runs) {
+          const decoded = decodePayload(jobRunsMessageSchema, payload, payloadLimits.runs);
+          if (!decoded.ok) return this.drop(topic, decoded.error);
+          await this.handlers.other(deviceId, channel, payload);
+          return this.handlers.runs(deviceId, decoded.value);
         }
         if (channel === 'desired') return; // our own retained publication echoed back
         return this.handlers.other(deviceId, channel, payload);

@@ -1,3 +1,4 @@
+import type { CronJobRecord, JobRecord, StoredJobRun } from './job-records.js';
 import type { DesiredState, DeviceEvent, DeviceRecord, PlacementRecord, ReportedState, TokenRecord, WorkloadRecord } from './records.js';
 
 /**
@@ -25,6 +26,10 @@ export interface StoreDocument {
   placements: Record<string, PlacementRecord>;
   /** The last desired document published to each device. */
   desired: Record<string, DesiredState>;
+  jobs: Record<string, JobRecord>;
+  cronJobs: Record<string, CronJobRecord>;
+  /** Run records agents sent, per owner (`Job/<name>`, `CronJob/<name>`): durable, since the hub acknowledges them. */
+  jobRuns: Record<string, StoredJobRun[]>;
 }
 
 export interface ObservedDocument {
@@ -48,7 +53,7 @@ export function dictionary<T>(entries: Iterable<readonly [string, T]> = []): Rec
 }
 
 export function emptyDocument(): StoreDocument {
-  return { schemaVersion: STORE_SCHEMA_VERSION, devices: dictionary(), tokens: dictionary(), workloads: dictionary(), placements: dictionary(), desired: dictionary() };
+  return { schemaVersion: STORE_SCHEMA_VERSION, devices: dictionary(), tokens: dictionary(), workloads: dictionary(), placements: dictionary(), desired: dictionary(), jobs: dictionary(), cronJobs: dictionary(), jobRuns: dictionary() };
 }
 
 export function emptyObserved(): ObservedDocument {
@@ -118,5 +123,5 @@ export function migrateDocument(raw: unknown, source: string): StoreDocument {
   return { ...emptyDocument(), ...(doc as Partial<StoreDocument>), schemaVersion: STORE_SCHEMA_VERSION };
 }
 
-export const controlCollections = ['devices', 'tokens', 'workloads', 'placements', 'desired'] as const;
+export const controlCollections = ['devices', 'tokens', 'workloads', 'placements', 'desired', 'jobs', 'cronJobs', 'jobRuns'] as const;
 export const observedCollections = ['devices', 'reported', 'events'] as const;

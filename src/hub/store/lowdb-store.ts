@@ -1,3 +1,5 @@
+import { cronJobRepository, jobRepository, jobRunRepository } from './job-repositories.js';
+import type { CronJobRepository, JobRepository, JobRunRepository } from './repository.js';
 import { Low, type Adapter } from 'lowdb';
 import { rename } from 'node:fs/promises';
 import { join } from 'node:path';
@@ -125,6 +127,9 @@ class LowdbStore implements HubStore {
   readonly workloads: WorkloadRepository;
   readonly placements: PlacementRepository;
   readonly deviceState: DeviceStateRepository;
+  readonly jobs: JobRepository;
+  readonly cronJobs: CronJobRepository;
+  readonly jobRuns: JobRunRepository;
   private readonly writer: GroupCommit;
   private readonly observedWriter: CoalescingWriter;
   private lazyTimer: NodeJS.Timeout | undefined;
@@ -161,6 +166,9 @@ class LowdbStore implements HubStore {
     this.workloads = workloadRepository(backing);
     this.placements = placementRepository(backing);
     this.deviceState = deviceStateRepository(backing);
+    this.jobs = jobRepository(backing);
+    this.cronJobs = cronJobRepository(backing);
+    this.jobRuns = jobRunRepository(backing);
   }
 
   private get doc(): StoreDocument {

@@ -13,6 +13,8 @@ import {
   taintSchema,
   TOKEN_ID_PATTERN,
   workloadSpecSchema,
+  jobSpecSchema,
+  cronJobSpecSchema,
 } from '../../protocol/index.js';
 import { controlCollections, emptyDocument, emptyObserved, observedCollections, type ObservedDocument, type StoreDocument } from './document.js';
 
@@ -70,6 +72,27 @@ const placementRecordSchema = z.object({
   autoscaledReplicas: z.number().int().nonnegative().optional(),
 });
 
+const jobRecordSchema = z.object({
+  name: nameSchema,
+  uid: z.string().min(1),
+  labels: labelsSchema,
+  spec: jobSpecSchema,
+  createdAt: isoTimeSchema,
+  assigned: z.array(deviceIdSchema),
+});
+
+const cronJobRecordSchema = z.object({
+  name: nameSchema,
+  labels: labelsSchema,
+  spec: cronJobSpecSchema,
+  revision: z.string().min(1),
+  createdAt: isoTimeSchema,
+});
+
+/** Run records are kept per owner (`Job/<name>`, `CronJob/<name>`); each names its device. */
+const jobRunsSchema = z.array(z.object({ id: z.string().min(1), device: deviceIdSchema }));
+const runOwnerKeySchema = z.string().regex(/^(Job|CronJob)\/[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$/, 'invalid run owner');
+
 const observedDeviceSchema = z.object({
   status: statusSchema.optional(),
   lastSeen: isoTimeSchema.optional(),
@@ -85,6 +108,9 @@ export const collectionChecks = {
   workloads: { record: workloadRecordSchema, key: nameSchema, ownKey: (r: unknown) => (r as { name?: unknown }).name },
   placements: { record: placementRecordSchema, key: nameSchema, ownKey: (r: unknown) => (r as { workload?: unknown }).workload },
   desired: { record: desiredStateSchema, key: deviceIdSchema, ownKey: undefined },
+  jobs: { record: jobRecordSchema, key: nameSchema, ownKey: (r: unknown) => (r as { name?: unknown }).name },
+  cronJobs: { record: cronJobRecordSchema, key: nameSchema, ownKey: (r: unknown) => (r as { name?: unknown }).name },
+  jobRuns: { record: jobRunsSchema, key: runOwnerKeySchema, ownKey: undefined },
   observedDevices: { record: observedDeviceSchema, key: deviceIdSchema, ownKey: undefined },
   reported: { record: reportedStateSchema, key: deviceIdSchema, ownKey: undefined },
   events: { record: z.array(eventSchema), key: eventSubjectSchema, ownKey: undefined },
@@ -132,6 +158,11 @@ const skippable: Record<(typeof controlCollections)[number], boolean> = {
   placements: true,
   workloads: false,
   desired: false,
+  // Like workloads: leaving a Job or CronJob out would stop it on every device.
+  jobs: false,
+  cronJobs: false,
+  // Run history only: a malformed list is set aside, the Jobs keep running.
+  jobRuns: true,
 };
 
 function entriesOf(source: string, collection: string, value: unknown): [string, unknown][] {

@@ -1,3 +1,4 @@
+import type { CronJobRecord, JobRecord, StoredJobRun } from './job-records.js';
 import type { DesiredState, DeviceEvent, DeviceRecord, PlacementRecord, ReportedState, TokenRecord, WorkloadRecord } from './records.js';
 
 /**
@@ -66,6 +67,30 @@ export interface DeviceStateRepository {
   putReported(deviceId: string, reported: ReportedState): Promise<void>;
 }
 
+export interface JobRepository {
+  get(name: string): Promise<JobRecord | undefined>;
+  list(): Promise<JobRecord[]>;
+  /** Several in one durable write (an apply of many documents is all or nothing). */
+  putAll(jobs: JobRecord[]): Promise<void>;
+  delete(name: string): Promise<boolean>;
+}
+
+export interface CronJobRepository {
+  get(name: string): Promise<CronJobRecord | undefined>;
+  list(): Promise<CronJobRecord[]>;
+  putAll(cronJobs: CronJobRecord[]): Promise<void>;
+  delete(name: string): Promise<boolean>;
+}
+
+/** Run records from agents, kept durably before the hub acknowledges them. */
+export interface JobRunRepository {
+  /** Stores records not seen before (by device and id); resolves once they are on disk. Returns how many were new. */
+  add(runs: StoredJobRun[]): Promise<number>;
+  /** Runs of `Job/<name>` or `CronJob/<name>`, oldest first. */
+  list(owner: string): Promise<StoredJobRun[]>;
+  deleteOwner(owner: string): Promise<void>;
+}
+
 export interface HubStore {
   readonly devices: DeviceRepository;
   readonly tokens: TokenRepository;
@@ -73,6 +98,9 @@ export interface HubStore {
   readonly workloads: WorkloadRepository;
   readonly placements: PlacementRepository;
   readonly deviceState: DeviceStateRepository;
+  readonly jobs: JobRepository;
+  readonly cronJobs: CronJobRepository;
+  readonly jobRuns: JobRunRepository;
   /**
    * Resolves once every control-plane change made so far is durable (at once when none is
    * pending). An answer read from the store, such as "unchanged", waits for this so that it

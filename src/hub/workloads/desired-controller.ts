@@ -1,6 +1,6 @@
 import type { Logger } from '../../common/log.js';
-import { payloadLimits, topics, type DesiredInstance, type DesiredState, type ReportedState } from '../../protocol/index.js';
-import { eventSubjects, type WorkloadRecord } from '../store/records.js';
+import { payloadLimits, topics, type DesiredCronJob, type DesiredInstance, type DesiredJob, type DesiredState, type ReportedState } from '../../protocol/index.js';
+import { eventSubjects, type DeviceRecord, type WorkloadRecord } from '../store/records.js';
 import type { HubStore } from '../store/repository.js';
 import { buildDesiredInstances } from './desired-documents.js';
 import { canonicalJson } from './revision.js';
@@ -11,6 +11,8 @@ export interface DesiredControllerDeps {
   publish(topic: string, payload: unknown, retain: boolean): Promise<void>;
   now: () => Date;
   log: Logger;
+  /** Jobs and CronJobs (src/hub/jobs): the jobs part of each device's desired document. */
+  jobs?: { any(): Promise<boolean>; plan(devices: readonly DeviceRecord[]): Promise<Map<string, { jobs: DesiredJob[]; cronJobs: DesiredCronJob[] }>> };
 }
 
 /** `device/instance` of instances reported running and ready at the revision they were sent. */
@@ -128,7 +130,8 @@ export class DesiredStateController {
     const { store, now, log } = this.deps;
     const workloads = await store.workloads.list();
     const published = await store.deviceState.allDesired();
-    if (workloads.length === 0 && [...published.values()].every((d) => d.instances.length === 0)) return;
+    const idle = [...published.values()].every((d) => d.instances.length === 0 && !d.jobs?.length && !d.cronJobs?.length);
+    if (workloads.length === 0 && idle && !(await this.deps.jobs?.any())) return;
     const devices = await store.devices.list();
     this.wantsReports = devices.some((d) => d.draining);
     const current = new Map((await store.placements.list()).map((p) => [p.workload, p]));
@@ -143,8 +146,9 @@ export class DesiredStateController {
     await this.recordUnplaced(workloads, result.unplaced);
     this.scheduleCheck(result.nextCheckAt);
     const wanted = buildDesiredInstances(workloads, result.placements, result.everyDevice, devices);
+    const jobParts = await this.deps.jobs?.plan(devices);
     const next = [...wanted].flatMap(([deviceId, instances]) => {
-      const desired = this.nextDesired(deviceId, instances, published.get(deviceId));
+      const desired = this.nextDesired(deviceId, instances, published.get(deviceId), jobParts?.get(deviceId));
       return desired ? [[deviceId, desired] as const] : [];
     });
     // Stored before they are published: a generation number is never reused after a crash.
@@ -181,11 +185,23 @@ export class DesiredStateController {
     this.checkTimer = setTimeout(() => this.request(), Math.max(0, at - this.deps.now().getTime()) + 50);
   }
 
-  /** The next desired document of a device whose instances changed, or undefined. */
-  private nextDesired(deviceId: string, instances: DesiredInstance[], current: DesiredState | undefined): DesiredState | undefined {
-    if (current && canonicalJson(current.instances) === canonicalJson(instances)) return undefined;
-    if (!current && instances.length === 0) return undefined;
-    const desired: DesiredState = { generation: (current?.generation ?? 0) + 1, issuedAt: this.deps.now().toISOString(), instances };
+  /** The next desired document of a device whose instances, jobs or cron jobs changed, or undefined. */
+  private nextDesired(
+    deviceId: string,
+    instances: DesiredInstance[],
+    current: DesiredState | undefined,
+    jobParts?: { jobs: DesiredJob[]; cronJobs: DesiredCronJob[] },
+  ): DesiredState | undefined {
+    // Absent and empty job lists are the same: documents stay as they were for devices without jobs.
+    const jobs = jobParts?.jobs.length ? { jobs: jobParts.jobs } : {};
+    const cronJobs = jobParts?.cronJobs.length ? { cronJobs: jobParts.cronJobs } : {};
+    const same = (d: DesiredState): boolean =>
+      canonicalJson(d.instances) === canonicalJson(instances) &&
+      canonicalJson(d.jobs ?? []) === canonicalJson(jobs.jobs ?? []) &&
+      canonicalJson(d.cronJobs ?? []) === canonicalJson(cronJobs.cronJobs ?? []);
+    if (current && same(current)) return undefined;
+    if (!current && instances.length === 0 && !jobs.jobs && !cronJobs.cronJobs) return undefined;
+    const desired: DesiredState = { generation: (current?.generation ?? 0) + 1, issuedAt: this.deps.now().toISOString(), instances, ...jobs, ...cronJobs };
     const size = Buffer.byteLength(JSON.stringify(desired));
     if (size > payloadLimits.desired) {
       this.deps.log.error(`desired state for ${deviceId} is ${size} bytes, over the ${payloadLimits.desired} limit; not sent`);

@@ -14,8 +14,9 @@ export function parseManifests(raw: readonly unknown[]): WorkloadManifest[] {
   const names = new Set<string>();
   raw.forEach((doc, index) => {
     const kind = (doc as { kind?: unknown } | null)?.kind;
+    if (kind === 'Job' || kind === 'CronJob') return; // parsed by src/hub/jobs/job-manifests.ts
     if (kind !== 'Workload') {
-      problems.push(`document ${index + 1}: kind ${JSON.stringify(kind ?? null)} is not supported (supported: Workload)`);
+      problems.push(`document ${index + 1}: kind ${JSON.stringify(kind ?? null)} is not supported (supported: Workload, Job, CronJob)`);
       return;
     }
     const parsed = workloadManifestSchema.safeParse(doc);

@@ -1,6 +1,8 @@
 import { z } from 'zod';
 import { isoTimeSchema } from './common.js';
 import { templateSchema } from './template.js';
+import { jobRunSpecSchema } from './job.js';
+import { cronJobRunSpecSchema } from './cronjob.js';
 
 /** One instance the device must run. `revision` is a hash of the template: equal revision, nothing to do. */
 export const desiredInstanceSchema = z.strictObject({
@@ -12,6 +14,27 @@ export const desiredInstanceSchema = z.strictObject({
 export type DesiredInstance = z.infer<typeof desiredInstanceSchema>;
 
 /**
+ * A Job this device must run to completion: `completions` is what this device owes. `uid` names this
+ * creation of the Job (a deleted and re-created Job of the same name is a new uid, so it runs again).
+ */
+export const desiredJobSchema = z.strictObject({
+  name: z.string().max(63),
+  uid: z.string().regex(/^[a-f0-9]{8,64}$/),
+  /** After this instant the device does not start it (the Job's activeDeadlineSeconds from its creation). */
+  deadlineAt: isoTimeSchema.optional(),
+  spec: jobRunSpecSchema,
+});
+export type DesiredJob = z.infer<typeof desiredJobSchema>;
+
+/** A CronJob the device schedules itself. `revision` changes when the spec does; the ledger stays per name. */
+export const desiredCronJobSchema = z.strictObject({
+  name: z.string().max(63),
+  revision: z.string().regex(/^[a-f0-9]{8,64}$/),
+  spec: cronJobRunSpecSchema,
+});
+export type DesiredCronJob = z.infer<typeof desiredCronJobSchema>;
+
+/**
  * The device's whole desired state, published retained on `ep/v1/d/<id>/desired`.
  * `generation` only grows; an agent that missed messages just applies the latest one.
  */
@@ -19,5 +42,8 @@ export const desiredStateSchema = z.strictObject({
   generation: z.number().int().nonnegative(),
   issuedAt: isoTimeSchema,
   instances: z.array(desiredInstanceSchema).max(256),
+  /** Absent means none (documents from hubs before Jobs existed). */
+  jobs: z.array(desiredJobSchema).max(128).optional(),
+  cronJobs: z.array(desiredCronJobSchema).max(128).optional(),
 });
 export type DesiredState = z.infer<typeof desiredStateSchema>;

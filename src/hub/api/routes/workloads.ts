@@ -4,6 +4,7 @@ import { eventSubjects } from '../../store/records.js';
 import type { HubStore } from '../../store/repository.js';
 import { ManifestError, parseManifests, recordFor } from '../../workloads/manifests.js';
 import { workloadView, type FleetState } from '../../workloads/workload-view.js';
+import { parseJobManifests, planJobApply } from '../../jobs/job-manifests.js';
 import { badRequest, notFound } from '../http-error.js';
 import { checked, pathParam } from '../params.js';
 
@@ -51,13 +52,19 @@ export function registerWorkloadRoutes(app: FastifyInstance, deps: WorkloadRoute
     checked(writeQuerySchema, request.query, 'query');
     const body = checked(applyRequestSchema, request.body, 'body');
     let manifests;
+    let jobManifests;
     try {
       manifests = parseManifests(body.manifests);
+      jobManifests = parseJobManifests(body.manifests);
     } catch (err) {
       if (err instanceof ManifestError) throw badRequest(err.message);
       throw err;
     }
     const now = deps.now().toISOString();
+    // Jobs and CronJobs (src/hub/jobs): planned (and refused) before anything is stored.
+    const jobApply = await planJobApply(jobManifests, deps.store, now).catch((err: unknown) => {
+      throw err instanceof ManifestError ? badRequest(err.message) : err;
+    });
     // All of the request's workloads go into the document in one step (putAll changes it before
     // it first waits), so one commit holds all of them or none: an apply is all or nothing.
     const { planned, committed } = await oneAtATime(async () => {
@@ -74,8 +81,11 @@ export function registerWorkloadRoutes(app: FastifyInstance, deps: WorkloadRoute
     for (const p of changed) {
       await deps.store.events.append(eventSubjects.workload(p.record.name), { time: now, type: 'Normal', reason: p.action === 'created' ? 'Created' : 'Updated', message: `${p.action} (revision ${p.record.revision})` });
     }
-    if (changed.length > 0) await placed(request.query);
-    return { results: planned.map((p) => ({ kind: 'Workload', name: p.record.name, action: p.action })) };
+    // Jobs share the commit pacing but not the workloads' commit: an apply of both kinds is
+    // all-or-nothing per kind (job records are checked before anything is stored).
+    const jobsChanged = await jobApply.commit();
+    if (changed.length > 0 || jobsChanged) await placed(request.query);
+    return { results: [...planned.map((p) => ({ kind: 'Workload', name: p.record.name, action: p.action })), ...jobApply.results] };
   });
 
   app.get('/v1/workloads', async () => {

@@ -1,0 +1,13 @@
+import cron from 'node-cron';
+import type { Ticker } from './cron-scheduler.js';
+
+/**
+ * The project's ticker: node-cron firing every second. It only wakes the scheduler; which slot runs is the
+ * ledger's decision (see cron-scheduler.ts for why node-cron must not decide). One task for all CronJobs
+ * keeps the agent's footprint flat however many CronJobs a device has.
+ */
+export const nodeCronTicker: Ticker = (onTick) => {
+  // A late tick is not node-cron's to report: the ledger sees the slot and decides (missed or on time).
+  const task = cron.schedule('* * * * * *', () => onTick(), { name: 'edgepilot-cron-ticker', noOverlap: false, suppressMissedWarning: true });
+  return () => void task.destroy();
+};

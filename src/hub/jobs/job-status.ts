@@ -1,0 +1,80 @@
+import type { StoredJobRun, JobRecord, CronJobRecord } from '../store/job-records.js';
+import { jobDeadline } from './job-placement.js';
+
+/**
+ * A Job's status, derived from the run records its devices sent (pure). A device is Complete when it
+ * has run `completions` distinct completion indexes to exit 0; Failed when a run hit the deadline, exited
+ * with a FailJob code, or counted failures went past backoffLimit; Pending before its first record
+ * (an offline device shows Pending until it returns, or Failed once the deadline passed without it).
+ */
+export type DeviceJobState = 'Pending' | 'Running' | 'Complete' | 'Failed';
+
+export interface DeviceJobStatus {
+  device: string;
+  state: DeviceJobState;
+  succeeded: number;
+  failed: number;
+  lastExitCode?: number;
+  lastReason?: string;
+}
+
+export interface JobStatus {
+  state: 'Suspended' | 'Pending' | 'Running' | 'Complete' | 'Failed';
+  /** `everyDevice`: devices complete / devices given; `scheduled`: completions done / completions. */
+  completions: string;
+  devices: DeviceJobStatus[];
+  finished: boolean;
+}
+
+export function deviceJobStatus(job: JobRecord, device: string, runs: readonly StoredJobRun[], now: number): DeviceJobStatus {
+  const mine = runs.filter((r) => r.device === device && r.jobUid === job.uid);
+  const ignored = new Set(job.spec.exitCodePolicy.filter((p) => p.action === 'Ignore').flatMap((p) => p.exitCodes));
+  const failJob = new Set(job.spec.exitCodePolicy.filter((p) => p.action === 'FailJob').flatMap((p) => p.exitCodes));
+  const succeeded = new Set(mine.filter((r) => r.reason === 'completed').map((r) => r.completionIndex ?? 0)).size;
+  const failures = mine.filter((r) => r.reason === 'failed');
+  const counted = failures.filter((r) => r.exitCode === undefined || !ignored.has(r.exitCode)).length;
+  const last = mine.at(-1);
+  const base = {
+    device,
+    succeeded,
+    failed: failures.length,
+    ...(last?.exitCode !== undefined ? { lastExitCode: last.exitCode } : {}),
+    ...(last ? { lastReason: last.reason } : {}),
+  };
+  if (succeeded >= job.spec.completions) return { ...base, state: 'Complete' };
+  const deadline = jobDeadline(job);
+  const failed =
+    mine.some((r) => r.reason === 'deadline') ||
+    failures.some((r) => r.exitCode !== undefined && failJob.has(r.exitCode)) ||
+    counted > job.spec.backoffLimit ||
+    (deadline !== undefined && now >= deadline + 60_000 && mine.length === 0);
+  if (failed) return { ...base, state: 'Failed' };
+  return { ...base, state: mine.length === 0 ? 'Pending' : 'Running' };
+}
+
+export function jobStatus(job: JobRecord, runs: readonly StoredJobRun[], now: number): JobStatus {
+  const devices = job.assigned.map((d) => deviceJobStatus(job, d, runs, now));
+  const finished = devices.length > 0 && devices.every((d) => d.state === 'Complete' || d.state === 'Failed');
+  const completions =
+    job.spec.placement === 'everyDevice'
+      ? `${devices.filter((d) => d.state === 'Complete').length}/${devices.length}`
+      : `${Math.min(devices[0]?.succeeded ?? 0, job.spec.completions)}/${job.spec.completions}`;
+  let state: JobStatus['state'];
+  if (finished) state = devices.some((d) => d.state === 'Failed') ? 'Failed' : 'Complete';
+  else if (job.spec.suspend) state = 'Suspended';
+  else state = devices.some((d) => d.state !== 'Pending') ? 'Running' : 'Pending';
+  return { state, completions, devices, finished };
+}
+
+export interface CronJobStatus {
+  lastRun?: StoredJobRun;
+  lastScheduleTime?: string;
+}
+
+/** Last run and the slots seen, from records (the schedule itself lives on the devices). */
+export function cronJobStatus(_cronJob: CronJobRecord, runs: readonly StoredJobRun[]): CronJobStatus {
+  const ran = runs.filter((r) => r.startedAt !== undefined);
+  const last = ran.at(-1);
+  const slots = runs.map((r) => r.scheduledAt).filter((s): s is string => s !== undefined).sort();
+  return { ...(last ? { lastRun: last } : {}), ...(slots.length > 0 ? { lastScheduleTime: slots.at(-1) as string } : {}) };
+}

@@ -1,0 +1,88 @@
+import type { Logger } from '../../common/log.js';
+import type { DesiredCronJob, DesiredJob, JobRunsMessage } from '../../protocol/index.js';
+import { runOwnerKey, type JobRecord, type StoredJobRun } from '../store/job-records.js';
+import type { DeviceRecord } from '../store/records.js';
+import type { HubStore } from '../store/repository.js';
+import { assignJobs, desiredJobParts } from './job-placement.js';
+import { jobStatus } from './job-status.js';
+
+export type JobParts = Map<string, { jobs: DesiredJob[]; cronJobs: DesiredCronJob[] }>;
+
+/**
+ * The hub's Jobs controller, called by the desired-state pass: stores new assignments, marks finished
+ * Jobs (and deletes them ttlSecondsAfterFinished later), and returns the jobs part of every device's
+ * desired document. Also takes run records from devices: stored durably, then acknowledged.
+ */
+export class JobsPlanner {
+  constructor(
+    private readonly deps: {
+      store: HubStore;
+      now: () => Date;
+      /** Publishes the acknowledgement (QoS 1) once records are stored. */
+      acknowledge(deviceId: string, ids: string[]): Promise<void>;
+      /** Something changed that the desired documents depend on (a Job finished). */
+      changed(): void;
+      log: Logger;
+    },
+  ) {}
+
+  async any(): Promise<boolean> {
+    return (await this.deps.store.jobs.list()).length > 0 || (await this.deps.store.cronJobs.list()).length > 0;
+  }
+
+  async plan(devices: readonly DeviceRecord[]): Promise<JobParts> {
+    const { store } = this.deps;
+    const now = this.deps.now().getTime();
+    let jobs = await store.jobs.list();
+    const assignments = assignJobs(jobs, devices, now);
+    const changed: JobRecord[] = [];
+    for (const job of jobs) {
+      const next = assignments.get(job.name);
+      let record = next ? { ...job, assigned: next.assigned, ...(next.unplaced !== undefined ? { unplaced: next.unplaced } : {}) } : job;
+      if (next && next.unplaced === undefined) delete record.unplaced;
+      if (record.finishedAt === undefined && record.assigned.length > 0) {
+        const status = jobStatus(record, await store.jobRuns.list(runOwnerKey('Job', job.name)), now);
+        if (status.finished) {
+          record = { ...record, finishedAt: new Date(now).toISOString() };
+          const failed = status.devices.filter((d) => d.state === 'Failed').map((d) => d.device);
+          await store.events.append(`job/${job.name}`, {
+            time: new Date(now).toISOString(),
+            type: failed.length > 0 ? 'Warning' : 'Normal',
+            reason: failed.length > 0 ? 'Failed' : 'Completed',
+            message: failed.length > 0 ? `completions ${status.completions}; failed on ${failed.join(', ')}` : `completions ${status.completions}`,
+          });
+        }
+      } else if (next?.unplaced !== undefined && next.unplaced !== job.unplaced) {
+        await store.events.append(`job/${job.name}`, { time: new Date(now).toISOString(), type: 'Warning', reason: 'FailedScheduling', message: next.unplaced });
+      }
+      if (record !== job) changed.push(record);
+    }
+    if (changed.length > 0) await store.jobs.putAll(changed);
+    jobs = jobs.map((j) => changed.find((c) => c.name === j.name) ?? j);
+    for (const job of jobs) {
+      const ttl = job.spec.ttlSecondsAfterFinished;
+      if (ttl === undefined || job.finishedAt === undefined || now < Date.parse(job.finishedAt) + ttl * 1000) continue;
+      await store.jobs.delete(job.name);
+      this.deps.log.info(`job ${job.name}: deleted ${ttl} s after it finished (ttlSecondsAfterFinished)`);
+    }
+    const kept = jobs.filter((j) => !(j.spec.ttlSecondsAfterFinished !== undefined && j.finishedAt !== undefined && now >= Date.parse(j.finishedAt) + j.spec.ttlSecondsAfterFinished * 1000));
+    return desiredJobParts(kept, await store.cronJobs.list(), devices, now);
+  }
+
+  /**
+   * Run records from a device: stored (sync) before the acknowledgement, so an acked record is never
+   * lost. Records of a Job or CronJob that no longer exists (or of an older creation of a Job) are
+   * acknowledged but not kept: the agent may stop resending them, and a re-created object starts clean.
+   */
+  async ingest(deviceId: string, message: JobRunsMessage): Promise<void> {
+    const receivedAt = this.deps.now().toISOString();
+    const { store } = this.deps;
+    const jobs = new Map((await store.jobs.list()).map((j) => [j.name, j.uid]));
+    const cronJobs = new Set((await store.cronJobs.list()).map((c) => c.name));
+    const current = message.records.filter((r) => (r.owner.kind === 'Job' ? r.jobUid === undefined || jobs.get(r.owner.name) === r.jobUid : cronJobs.has(r.owner.name)));
+    const runs: StoredJobRun[] = current.map((r) => ({ ...r, device: deviceId, receivedAt }));
+    const added = await this.deps.store.jobRuns.add(runs);
+    await this.deps.acknowledge(deviceId, message.records.map((r) => r.id));
+    if (added > 0 && message.records.some((r) => r.owner.kind === 'Job')) this.deps.changed();
+  }
+}

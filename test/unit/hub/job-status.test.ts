@@ -1,0 +1,86 @@
+import test from 'ava';
+import { jobSpecSchema, type JobRunRecord } from '../../../src/protocol/index.js';
+import { assignJobs, desiredJobParts } from '../../../src/hub/jobs/job-placement.js';
+import { jobStatus } from '../../../src/hub/jobs/job-status.js';
+import type { JobRecord, StoredJobRun } from '../../../src/hub/store/job-records.js';
+import type { DeviceRecord } from '../../../src/hub/store/records.js';
+import { gatewayFacts } from '../../support/facts-fixture.js';
+
+const NOW = Date.UTC(2026, 0, 1);
+
+function job(over: Record<string, unknown>, extra: Partial<JobRecord> = {}): JobRecord {
+  return {
+    name: 'j',
+    uid: 'aaaaaaaaaaaaaaaa',
+    labels: {},
+    annotations: {},
+    spec: jobSpecSchema.parse({ template: { runtime: 'process', command: ['/bin/true'] }, ...over }),
+    createdAt: new Date(NOW).toISOString(),
+    updatedAt: new Date(NOW).toISOString(),
+    assigned: [],
+    ...extra,
+  };
+}
+
+function device(id: string, online: boolean, labels: Record<string, string> = { fleet: 'x' }): DeviceRecord {
+  return {
+    id,
+    hardwareId: `hw-${id}`,
+    hostname: id,
+    labels,
+    taints: [],
+    unschedulable: false,
+    credentialHash: 'x',
+    registeredAt: new Date(NOW).toISOString(),
+    joinedWithToken: 't',
+    status: { state: online ? 'online' : 'offline', since: new Date(NOW).toISOString(), agentVersion: '0.1.0', bootId: 'b' } as DeviceRecord['status'],
+    facts: gatewayFacts(),
+  };
+}
+
+function run(deviceId: string, over: Partial<JobRunRecord>): StoredJobRun {
+  return { id: `r-${Math.random()}`, owner: { kind: 'Job', name: 'j' }, jobUid: 'aaaaaaaaaaaaaaaa', attempt: 1, finishedAt: new Date(NOW).toISOString(), output: [], reason: 'completed', device: deviceId, receivedAt: new Date(NOW).toISOString(), ...over };
+}
+
+test('everyDevice assigns every matching device, offline ones too; scheduled picks one online device', (t) => {
+  const devices = [device('d1', true), device('d2', true), device('d3', false), device('other', true, { fleet: 'y' })];
+  const every = assignJobs([job({ placement: 'everyDevice', selector: { matchLabels: { fleet: 'x' } } })], devices, NOW);
+  t.deepEqual(every.get('j')?.assigned, ['d1', 'd2', 'd3']);
+  const one = assignJobs([job({ selector: { matchLabels: { fleet: 'x' } } })], devices, NOW);
+  t.is(one.get('j')?.assigned.length, 1);
+  t.not(one.get('j')?.assigned[0], 'd3');
+});
+
+test('no new devices after the deadline, and a suspended Job is neither assigned nor sent', (t) => {
+  const devices = [device('d1', true)];
+  const late = job({ placement: 'everyDevice', activeDeadlineSeconds: 10 });
+  t.is(assignJobs([late], devices, NOW + 11_000).size, 0);
+  const suspended = job({ placement: 'everyDevice', suspend: true }, { assigned: ['d1'] });
+  t.is(assignJobs([suspended], devices, NOW).size, 0);
+  t.deepEqual(desiredJobParts([suspended], [], devices, NOW).get('d1')?.jobs, []);
+  const sent = desiredJobParts([job({ activeDeadlineSeconds: 10 }, { assigned: ['d1'] })], [], devices, NOW).get('d1')?.jobs[0];
+  t.is(sent?.deadlineAt, new Date(NOW + 10_000).toISOString());
+});
+
+test('status: everyDevice counts complete devices; a device fails past backoffLimit or on a FailJob code', (t) => {
+  const every = job({ placement: 'everyDevice', backoffLimit: 1, exitCodePolicy: [{ action: 'FailJob', exitCodes: [42] }] }, { assigned: ['d1', 'd2', 'd3'] });
+  const runs = [run('d1', {}), run('d2', { reason: 'failed', exitCode: 42 })];
+  const status = jobStatus(every, runs, NOW);
+  t.is(status.completions, '1/3');
+  t.deepEqual(status.devices.map((d) => d.state), ['Complete', 'Failed', 'Pending']);
+  t.is(status.state, 'Running');
+  t.false(status.finished);
+  const retried = jobStatus(every, [run('d1', { reason: 'failed', exitCode: 1 }), run('d1', { reason: 'failed', exitCode: 1 })], NOW);
+  t.is(retried.devices[0]?.state, 'Failed');
+});
+
+test('status: scheduled completions are distinct completion indexes; runs of an older uid do not count', (t) => {
+  const scheduled = job({ completions: 3 }, { assigned: ['d1'] });
+  const runs = [run('d1', { completionIndex: 0 }), run('d1', { completionIndex: 0 }), run('d1', { completionIndex: 1 }), run('d1', { completionIndex: 2, jobUid: 'bbbbbbbbbbbbbbbb' })];
+  const status = jobStatus(scheduled, runs, NOW);
+  t.is(status.completions, '2/3');
+  t.is(status.state, 'Running');
+  const done = jobStatus(scheduled, [...runs, run('d1', { completionIndex: 2 })], NOW);
+  t.is(done.state, 'Complete');
+  t.true(done.finished);
+});
