@@ -53,12 +53,12 @@ test('every document of a stream is checked; syntax errors and schema errors are
     'metadata: { name: [broken }', // 10
     '---',
     'apiVersion: edgepilot.io/v1',
-    'kind: Job', // 13
+    'kind: Deployment', // 13
   ].join('\n');
   const found = await problems(text);
   t.is(found[0], '<stdin>:5: spec.replicas: 1.5 is not a whole number; use an integer 0–10000 or "all"');
   t.regex(found[1] ?? '', /^<stdin>:10:\d+: YAML syntax error: /);
-  t.is(found.at(-1), '<stdin>:13: kind: "Job" is not supported (supported: Workload)');
+  t.is(found.at(-1), '<stdin>:13: kind: "Deployment" is not supported (supported: Workload, Job, CronJob)');
 });
 
 test('a valid stream loads every document with its line', async (t) => {
