@@ -41,6 +41,8 @@ import { FirmwareStore } from './firmware/firmware-store.js';
 import { TrustedKeys } from './firmware/trusted-keys.js';
 import { TelemetryFeed } from './mcus/telemetry-feed.js';
 import { join } from 'node:path';
+import { RolloutController } from './rollouts/rollout-controller.js';
+import { registerRolloutRoutes, rolloutApplyKinds } from './api/routes/rollouts.js';
 
 export interface RunningHub {
   apiUrl: string;
@@ -140,6 +142,18 @@ export async function startHub(config: HubConfig, log: Logger = createLogger('hu
     if (aspect !== 'reported' || desiredState.wantsReports) desiredState.request();
   });
   await desiredState.reconcile();
+  const rollouts = new RolloutController({
+    store,
+    now,
+    log: log.child('rollout'),
+    replan: () => desiredState.reconcile(),
+    // A release's firmware goes through the same gateway flash RPC as `edgepilot flash`.
+    flash: async (gateway, mcu, sha256) => {
+      await rpc.call(gateway, 'flash', { mcu, sha256, force: false }, { timeoutMs: 15_000 });
+    },
+  });
+  const stopWatchingForRollouts = feed.subscribe(() => rollouts.request());
+  await rollouts.start();
   const autoscaler = new Autoscaler({ store, usage, now: Date.now, intervalMs: config.autoscaleIntervalSeconds * 1000, replicasChanged: () => desiredState.request(), log: log.child('autoscaler') });
   autoscaler.start();
 
@@ -175,7 +189,14 @@ export async function startHub(config: HubConfig, log: Logger = createLogger('hu
   registerWorkloadOpsRoutes(app, { store, rpc });
   registerDeviceSchedulingRoutes(app, { devices: store.devices, events: store.events, feed, now, replan: () => desiredState.reconcile() });
   registerTopRoutes(app, { store, usage, now: Date.now, maxAgeMs: 120_000 });
-  registerWorkloadRoutes(app, { store, now, reconcile: () => desiredState.reconcile(), unplacedReasons: desiredState.unplacedReasons });
+  registerWorkloadRoutes(app, {
+    store,
+    now,
+    reconcile: () => desiredState.reconcile(),
+    unplacedReasons: desiredState.unplacedReasons,
+    rolloutKinds: rolloutApplyKinds({ store, controller: rollouts }),
+  });
+  registerRolloutRoutes(app, { store, controller: rollouts });
   registerFirmwareRoutes(app, { store: firmware, keys: firmwareKeys, devices: store.devices, adminTokenHash: admin.hash, now, log: log.child('firmware') });
   registerMcuRoutes(app, { devices: store.devices, telemetry });
   registerMcuFlashRoutes(app, { devices: store.devices, firmware, rpc, log: log.child('flash') });
@@ -209,6 +230,8 @@ export async function startHub(config: HubConfig, log: Logger = createLogger('hu
       closed = true;
       await app.close();
       stopWatchingDevices();
+      stopWatchingForRollouts();
+      rollouts.stop();
       autoscaler.stop();
       desiredState.stop();
       await client.endAsync();

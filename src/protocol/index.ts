@@ -28,3 +28,4 @@ export * from './canonical-json.js';
 export * from './schemas/release.js';
 export * from './schemas/rollout.js';
 export * from './schemas/rollout-state.js';
+export * from './schemas/rollout-api.js';

@@ -1,3 +1,4 @@
+import type { GateVerdict, MaintenanceWindowRecord, ReleasePin, ReleaseRecord, RolloutState } from '../../protocol/index.js';
 import type { DesiredState, DeviceEvent, DeviceRecord, PlacementRecord, ReportedState, TokenRecord, WorkloadRecord } from './records.js';
 
 /**
@@ -25,6 +26,15 @@ export interface StoreDocument {
   placements: Record<string, PlacementRecord>;
   /** The last desired document published to each device. */
   desired: Record<string, DesiredState>;
+  /** Releases by `name@version` (immutable). */
+  releases: Record<string, ReleaseRecord>;
+  /** Rollouts with their state machine's status, written once per transition. */
+  rollouts: Record<string, RolloutState>;
+  maintenanceWindows: Record<string, MaintenanceWindowRecord>;
+  /** HIL gate verdicts by release digest. */
+  gateVerdicts: Record<string, GateVerdict>;
+  /** Which release a rollout pinned each device to (absent: the workloads' own templates). */
+  releasePins: Record<string, ReleasePin>;
 }
 
 export interface ObservedDocument {
@@ -48,7 +58,19 @@ export function dictionary<T>(entries: Iterable<readonly [string, T]> = []): Rec
 }
 
 export function emptyDocument(): StoreDocument {
-  return { schemaVersion: STORE_SCHEMA_VERSION, devices: dictionary(), tokens: dictionary(), workloads: dictionary(), placements: dictionary(), desired: dictionary() };
+  return {
+    schemaVersion: STORE_SCHEMA_VERSION,
+    devices: dictionary(),
+    tokens: dictionary(),
+    workloads: dictionary(),
+    placements: dictionary(),
+    desired: dictionary(),
+    releases: dictionary(),
+    rollouts: dictionary(),
+    maintenanceWindows: dictionary(),
+    gateVerdicts: dictionary(),
+    releasePins: dictionary(),
+  };
 }
 
 export function emptyObserved(): ObservedDocument {
@@ -118,5 +140,5 @@ export function migrateDocument(raw: unknown, source: string): StoreDocument {
   return { ...emptyDocument(), ...(doc as Partial<StoreDocument>), schemaVersion: STORE_SCHEMA_VERSION };
 }
 
-export const controlCollections = ['devices', 'tokens', 'workloads', 'placements', 'desired'] as const;
+export const controlCollections = ['devices', 'tokens', 'workloads', 'placements', 'desired', 'releases', 'rollouts', 'maintenanceWindows', 'gateVerdicts', 'releasePins'] as const;
 export const observedCollections = ['devices', 'reported', 'events'] as const;

@@ -13,7 +13,13 @@ import {
   workloadRepository,
   type Backing,
 } from './lowdb-repositories.js';
+import { rolloutStores } from './rollout-repositories.js';
 import type {
+  GateVerdictRepository,
+  MaintenanceWindowRepository,
+  ReleasePinRepository,
+  ReleaseRepository,
+  RolloutRepository,
   DeviceRepository,
   DeviceStateRepository,
   Durability,
@@ -113,6 +119,11 @@ class LowdbStore implements HubStore {
   readonly workloads: WorkloadRepository;
   readonly placements: PlacementRepository;
   readonly deviceState: DeviceStateRepository;
+  readonly releases: ReleaseRepository;
+  readonly rollouts: RolloutRepository;
+  readonly maintenanceWindows: MaintenanceWindowRepository;
+  readonly gateVerdicts: GateVerdictRepository;
+  readonly releasePins: ReleasePinRepository;
   private readonly writer: CoalescingWriter;
   private readonly observedWriter: CoalescingWriter;
   private lazyTimer: NodeJS.Timeout | undefined;
@@ -146,6 +157,12 @@ class LowdbStore implements HubStore {
     this.workloads = workloadRepository(backing);
     this.placements = placementRepository(backing);
     this.deviceState = deviceStateRepository(backing);
+    const rollouts = rolloutStores(backing);
+    this.releases = rollouts.releases;
+    this.rollouts = rollouts.rollouts;
+    this.maintenanceWindows = rollouts.maintenanceWindows;
+    this.gateVerdicts = rollouts.gateVerdicts;
+    this.releasePins = rollouts.releasePins;
   }
 
   private get doc(): StoreDocument {

@@ -1,5 +1,6 @@
 import type { Logger } from '../../common/log.js';
-import { payloadLimits, topics, type DesiredInstance, type DesiredState, type ReportedState } from '../../protocol/index.js';
+import { payloadLimits, releaseKey, topics, type DesiredInstance, type DesiredState, type MaintenanceWindow, type ReportedState } from '../../protocol/index.js';
+import { applyReleasePins, windowsForDevice } from '../rollouts/release-pins.js';
 import { eventSubjects, type WorkloadRecord } from '../store/records.js';
 import type { HubStore } from '../store/repository.js';
 import { buildDesiredInstances } from './desired-documents.js';
@@ -106,8 +107,15 @@ export class DesiredStateController {
     await this.recordUnplaced(workloads, result.unplaced);
     this.scheduleCheck(result.nextCheckAt);
     const wanted = buildDesiredInstances(workloads, result.placements, result.everyDevice, devices);
+    // Rollouts: a pinned device runs its release's templates (release-pins.ts), and gets the
+    // maintenance windows that apply to it so that its agent keeps to them on its own.
+    const pins = await store.releasePins.all();
+    if (pins.size > 0) applyReleasePins(wanted, pins, new Map((await store.releases.list()).map((r) => [releaseKey(r.name, r.spec.version), r])));
+    const windows = pins.size > 0 ? (await store.maintenanceWindows.list()).map((w) => w.spec) : [];
+    const labels = new Map(devices.map((d) => [d.id, d.labels]));
     for (const [deviceId, instances] of wanted) {
-      await this.sendIfChanged(deviceId, instances, published.get(deviceId));
+      const deviceWindows = instances.some((i) => i.release !== undefined) ? windowsForDevice(windows, labels.get(deviceId) ?? {}) : [];
+      await this.sendIfChanged(deviceId, instances, published.get(deviceId), deviceWindows);
     }
     log.debug(`desired state pass: ${workloads.length} workloads, ${devices.length} devices`);
   }
@@ -136,10 +144,15 @@ export class DesiredStateController {
     this.checkTimer = setTimeout(() => this.request(), Math.max(0, at - this.deps.now().getTime()) + 50);
   }
 
-  private async sendIfChanged(deviceId: string, instances: DesiredInstance[], current: DesiredState | undefined): Promise<void> {
-    if (current && canonicalJson(current.instances) === canonicalJson(instances)) return;
+  private async sendIfChanged(deviceId: string, instances: DesiredInstance[], current: DesiredState | undefined, windows: MaintenanceWindow[] = []): Promise<void> {
+    if (current && canonicalJson(current.instances) === canonicalJson(instances) && canonicalJson(current.maintenanceWindows ?? []) === canonicalJson(windows)) return;
     if (!current && instances.length === 0) return;
-    const desired: DesiredState = { generation: (current?.generation ?? 0) + 1, issuedAt: this.deps.now().toISOString(), instances };
+    const desired: DesiredState = {
+      generation: (current?.generation ?? 0) + 1,
+      issuedAt: this.deps.now().toISOString(),
+      instances,
+      ...(windows.length > 0 ? { maintenanceWindows: windows } : {}),
+    };
     const size = Buffer.byteLength(JSON.stringify(desired));
     if (size > payloadLimits.desired) {
       this.deps.log.error(`desired state for ${deviceId} is ${size} bytes, over the ${payloadLimits.desired} limit; not sent`);

@@ -1,6 +1,8 @@
 import { z } from 'zod';
 import { isoTimeSchema } from './common.js';
 import { templateSchema } from './template.js';
+import { releaseRefSchema } from './release.js';
+import { maintenanceWindowSchema } from '../schedule/maintenance-window.js';
 
 /** One instance the device must run. `revision` is a hash of the template: equal revision, nothing to do. */
 export const desiredInstanceSchema = z.strictObject({
@@ -8,6 +10,11 @@ export const desiredInstanceSchema = z.strictObject({
   workload: z.string().max(63),
   revision: z.string().regex(/^[a-f0-9]{8,64}$/),
   template: templateSchema,
+  /**
+   * Set when a rollout pinned this device to a release and the template comes from it: the agent
+   * installs a new revision of such an instance only inside the device's maintenance window.
+   */
+  release: releaseRefSchema.optional(),
 });
 export type DesiredInstance = z.infer<typeof desiredInstanceSchema>;
 
@@ -19,5 +26,11 @@ export const desiredStateSchema = z.strictObject({
   generation: z.number().int().nonnegative(),
   issuedAt: isoTimeSchema,
   instances: z.array(desiredInstanceSchema).max(256),
+  /**
+   * The maintenance windows that apply to this device (selectors already matched by the hub, so
+   * they are sent with an empty selector). The agent checks them with `windowState` before
+   * installing a release's revision, so a device that lost the hub still keeps to its window.
+   */
+  maintenanceWindows: z.array(maintenanceWindowSchema).max(32).optional(),
 });
 export type DesiredState = z.infer<typeof desiredStateSchema>;

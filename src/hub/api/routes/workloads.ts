@@ -13,6 +13,12 @@ export interface WorkloadRouteDeps {
   /** Recompute desired states after a change, and wait for it (so `get` right after shows it). */
   reconcile(): Promise<void>;
   unplacedReasons: ReadonlyMap<string, string>;
+  /** Release, Rollout and MaintenanceWindow documents of an apply (src/hub/rollouts). */
+  rolloutKinds?: {
+    isMine(doc: unknown): boolean;
+    prepare(docs: readonly { index: number; doc: unknown }[], now: string): Promise<{ problems: string[] }>;
+    apply(prepared: { problems: string[] }, now: string): Promise<ApplyResult['results']>;
+  };
 }
 
 async function fleetState(deps: WorkloadRouteDeps): Promise<FleetState> {
@@ -24,14 +30,19 @@ async function fleetState(deps: WorkloadRouteDeps): Promise<FleetState> {
 export function registerWorkloadRoutes(app: FastifyInstance, deps: WorkloadRouteDeps): void {
   app.post('/v1/apply', async (request): Promise<ApplyResult> => {
     const body = checked(applyRequestSchema, request.body, 'body');
+    const now = deps.now().toISOString();
+    // Releases, rollouts and windows are checked with the rest before anything is stored.
+    const mine = deps.rolloutKinds;
+    const rolloutDocs = mine ? body.manifests.flatMap((doc, index) => (mine.isMine(doc) ? [{ index, doc }] : [])) : [];
+    const prepared = mine && rolloutDocs.length > 0 ? await mine.prepare(rolloutDocs, now) : undefined;
     let manifests;
     try {
-      manifests = parseManifests(body.manifests);
+      manifests = parseManifests(mine ? body.manifests.filter((doc) => !mine.isMine(doc)) : body.manifests);
     } catch (err) {
-      if (err instanceof ManifestError) throw badRequest(err.message);
+      if (err instanceof ManifestError) throw badRequest([...(prepared?.problems ?? []), err.message].join('\n'));
       throw err;
     }
-    const now = deps.now().toISOString();
+    if (prepared && prepared.problems.length > 0) throw badRequest(prepared.problems.join('\n'));
     const planned = await Promise.all(manifests.map(async (m) => recordFor(m, await deps.store.workloads.get(m.metadata.name), now)));
     const changed = planned.filter((p) => p.action !== 'unchanged').map((p) => p.record);
     if (changed.length > 0) {
@@ -41,7 +52,11 @@ export function registerWorkloadRoutes(app: FastifyInstance, deps: WorkloadRoute
       }
       await deps.reconcile();
     }
-    return { results: planned.map((p) => ({ kind: 'Workload', name: p.record.name, action: p.action })) };
+    const workloadResults = planned.map((p) => ({ kind: 'Workload', name: p.record.name, action: p.action }));
+    if (!mine || !prepared) return { results: workloadResults };
+    const rolloutResults = await mine.apply(prepared, now);
+    if (rolloutResults.some((r) => r.action !== 'unchanged')) await deps.reconcile();
+    return { results: [...workloadResults, ...rolloutResults] };
   });
 
   app.get('/v1/workloads', async () => {
