@@ -1,7 +1,16 @@
 import { readdir, readFile, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { LineCounter, parseAllDocuments, isMap, isNode, isScalar, isSeq, type Document } from 'yaml';
-import { formatPath, listProblems, workloadManifestSchema } from '../protocol/index.js';
+import type { z } from 'zod';
+import { formatPath, listProblems, maintenanceWindowManifestSchema, releaseManifestSchema, rolloutManifestSchema, workloadManifestSchema } from '../protocol/index.js';
+
+/** The kinds `apply` takes, each checked here by its protocol schema before anything is sent. */
+const manifestSchemas: Record<string, z.ZodType> = {
+  Workload: workloadManifestSchema,
+  Release: releaseManifestSchema,
+  Rollout: rolloutManifestSchema,
+  MaintenanceWindow: maintenanceWindowManifestSchema,
+};
 import { CliError } from './errors.js';
 
 export interface LoadedManifest {
@@ -61,8 +70,9 @@ function documentProblems(doc: Document, name: string, counter: LineCounter): st
   const value: unknown = doc.toJS();
   if (value === null || value === undefined) return [];
   const kind = (value as { kind?: unknown }).kind;
-  if (kind !== 'Workload') return [`${name}:${lineOf(doc, ['kind'], counter)}: kind: ${JSON.stringify(kind ?? null)} is not supported (supported: Workload)`];
-  const parsed = workloadManifestSchema.safeParse(value);
+  const schema = typeof kind === 'string' && Object.hasOwn(manifestSchemas, kind) ? manifestSchemas[kind] : undefined;
+  if (schema === undefined) return [`${name}:${lineOf(doc, ['kind'], counter)}: kind: ${JSON.stringify(kind ?? null)} is not supported (supported: ${Object.keys(manifestSchemas).join(', ')})`];
+  const parsed = schema.safeParse(value);
   if (parsed.success) return [];
   return listProblems(parsed.error.issues)
     .map((problem) => ({ line: lineOf(doc, problem.path, counter), text: `${formatPath(problem.path)}: ${problem.message}` }))

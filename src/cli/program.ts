@@ -27,6 +27,18 @@ import { firmwareUntrustCommand } from './commands/firmware-untrust.js';
 import { firmwareKeysCommand } from './commands/firmware-keys.js';
 import { deviceApproveCommand } from './commands/device-approve.js';
 import { deviceDenyCommand } from './commands/device-deny.js';
+import { releaseCreateCommand } from './commands/release-create.js';
+import { getReleasesCommand } from './commands/get-releases.js';
+import { getRolloutsCommand } from './commands/get-rollouts.js';
+import { describeReleaseCommand } from './commands/describe-release.js';
+import { rolloutStartCommand } from './commands/rollout-start.js';
+import { rolloutStatusCommand } from './commands/rollout-status.js';
+import { rolloutHistoryCommand } from './commands/rollout-history.js';
+import { rolloutPauseCommand } from './commands/rollout-pause.js';
+import { rolloutResumeCommand } from './commands/rollout-resume.js';
+import { rolloutPromoteCommand } from './commands/rollout-promote.js';
+import { rolloutAbortCommand } from './commands/rollout-abort.js';
+import { rolloutUndoCommand } from './commands/rollout-undo.js';
 
 /** A verb that groups resource subcommands, like `kubectl get <resource>`. */
 function verb(name: string, description: string, resources: Command[]): Command {
@@ -40,8 +52,19 @@ export function technicianCommands(): Command[] {
   return [
     applyCommand(),
     deleteCommand(),
-    verb('get', 'List resources (devices, workloads, mcus)', [getDevicesCommand(), getWorkloadsCommand(), getMcusCommand()]),
-    verb('describe', 'Show one resource in detail', [describeDeviceCommand(), describeWorkloadCommand()]),
+    verb('get', 'List resources (devices, workloads, mcus, releases, rollouts)', [getDevicesCommand(), getWorkloadsCommand(), getMcusCommand(), getReleasesCommand(), getRolloutsCommand()]),
+    verb('describe', 'Show one resource in detail', [describeDeviceCommand(), describeWorkloadCommand(), describeReleaseCommand()]),
+    verb('release', 'Create releases (immutable bundles of workload templates and MCU firmware)', [releaseCreateCommand()]),
+    verb('rollout', 'Move devices to a release in waves, with health gates, rollback and maintenance windows', [
+      rolloutStartCommand(),
+      rolloutStatusCommand(),
+      rolloutPauseCommand(),
+      rolloutResumeCommand(),
+      rolloutPromoteCommand(),
+      rolloutAbortCommand(),
+      rolloutUndoCommand(),
+      rolloutHistoryCommand(),
+    ]),
     logsCommand(),
     restartCommand(),
     topCommand(),
