@@ -250,3 +250,132 @@ ${wave('name: rest, percent: 100')}
     } else t.deepEqual(s, [v1], `${a.name} was never touched`);
   }
 });
+
+function rolloutYaml(name: string, release: string, waves: string[]): string {
+  return `apiVersion: edgepilot.io/v1
+kind: Rollout
+metadata: { name: ${name} }
+spec:
+  selector: { matchLabels: { fleet: ro } }
+  release: { name: ${release}, version: 2.0.0 }
+  waves:
+${waves.join('\n')}
+`;
+}
+
+test.serial('an agent stopped during its wave is deferred, the rollout completes, and the agent converges when it returns', async (t) => {
+  const v1 = await deployV1('app6');
+  await applyYaml(ctx.hub, ctx.dir, 'rel6.yaml', releaseYaml('app6-rel', '2.0.0', 'app6'));
+  const slow = (extra: string): string => `    - { ${extra}, minHealthySeconds: 3, healthyDeadlineSeconds: 30, progressDeadlineSeconds: 60, maxUnavailable: 1 }`;
+  await applyYaml(ctx.hub, ctx.dir, 'ro6.yaml', rolloutYaml('ro6', 'app6-rel', [slow('name: site-a, selector: { matchLabels: { site: a } }'), slow('name: site-b, percent: 100')]));
+  // When site b's wave starts, stop the agent of one of its devices not yet healthy.
+  const victimId = await waitFor('wave 1 active', async () => {
+    const r = await fetchRollout('ro6');
+    if (r.currentWave !== 1) return undefined;
+    return r.devices.find((d) => d.wave === 1 && (d.state === 'pending' || d.state === 'updating'))?.id;
+  }, 60_000, 100);
+  const victim = agentById(victimId);
+  await victim.proc?.kill('SIGKILL');
+  const done = await waitFor('ro6 completed', async () => {
+    const r = await fetchRollout('ro6');
+    return r.phase === 'completed' ? r : undefined;
+  }, 90_000, 200);
+  t.is(done.devices.find((d) => d.id === victimId)?.state, 'deferred');
+  t.is(done.waves[1]?.state, 'succeeded', 'a deferred device does not fail its wave');
+  t.true(done.devices.filter((d) => d.id !== victimId).every((d) => d.state === 'healthy'));
+  // Back: it gets the release although the rollout is completed.
+  startAgent(victim);
+  const back = await waitFor('the returned device healthy', async () => {
+    const r = await fetchRollout('ro6');
+    return r.devices.find((d) => d.id === victimId)?.state === 'healthy' ? r : undefined;
+  }, 90_000, 200);
+  t.is(back.phase, 'completed');
+  const s = await waitFor(`${victim.name} on v2`, async () => {
+    const now = await starts(victim, 'app6');
+    return now.length >= 2 && now.at(-1) !== v1 ? now : undefined;
+  });
+  t.is(s[0], v1);
+});
+
+test.serial('the hub SIGKILLed mid-wave resumes the rollout: every device updated exactly once', async (t) => {
+  const v1 = await deployV1('app5');
+  await applyYaml(ctx.hub, ctx.dir, 'rel5.yaml', releaseYaml('app5-rel', '2.0.0', 'app5'));
+  const soak = (extra: string): string => `    - { ${extra}, minHealthySeconds: 2, healthyDeadlineSeconds: 30, progressDeadlineSeconds: 60 }`;
+  await applyYaml(ctx.hub, ctx.dir, 'ro5.yaml', rolloutYaml('ro5', 'app5-rel', [soak('count: 1'), soak('count: 1'), soak('percent: 100')]));
+  await waitFor('wave 1 in flight', async () => {
+    const r = await fetchRollout('ro5');
+    return r.currentWave === 1 && r.devices.some((d) => d.wave === 1 && d.state !== 'pending') ? r : undefined;
+  }, 60_000, 50);
+  await ctx.hub.proc.kill('SIGKILL');
+  const old = ctx.hub;
+  ctx.hub = await startHubProcess({ root: ctx.dir, dataDir: join(ctx.dir, 'hub'), adminToken: old.adminToken, ...ctx.ports });
+  ctx.procs.push(ctx.hub.proc);
+  const done = await waitFor('ro5 completed after the restart', async () => {
+    const r = await fetchRollout('ro5');
+    return r.phase === 'completed' ? r : undefined;
+  }, 120_000, 200);
+  t.true(done.devices.every((d) => d.state === 'healthy'), JSON.stringify(done.devices));
+  t.deepEqual(done.waves.map((w) => w.state), ['succeeded', 'succeeded', 'succeeded']);
+  for (const a of ctx.agents) {
+    const s = await waitFor(`${a.name} wrote its v2 start`, async () => ((await starts(a, 'app5')).length >= 2 ? starts(a, 'app5') : undefined));
+    t.is(s.length, 2, `${a.name}: one start of v1, one of v2: ${JSON.stringify(s)}`);
+    t.is(s[0], v1);
+    t.not(s[1], v1);
+  }
+});
+
+test.serial('installs wait for a window that opens seconds after the start; a deny window blocks them', async (t) => {
+  const v1 = await deployV1('app4');
+  await applyYaml(ctx.hub, ctx.dir, 'rel4.yaml', releaseYaml('app4-rel', '2.0.0', 'app4'));
+  // Site a: an allow window opening 8 s from now (6-field cron, seconds first, UTC).
+  const opens = new Date(Date.now() + 8000);
+  const cron = `${opens.getUTCSeconds()} ${opens.getUTCMinutes()} ${opens.getUTCHours()} * * *`;
+  // Site b: a deny window always in force (every minute, an hour long).
+  await applyYaml(
+    ctx.hub,
+    ctx.dir,
+    'windows.yaml',
+    `apiVersion: edgepilot.io/v1
+kind: MaintenanceWindow
+metadata: { name: site-a-soon }
+spec:
+  selector: { matchLabels: { site: a } }
+  schedule: "${cron}"
+  duration: 10m
+  timeZone: UTC
+  mode: allow
+---
+apiVersion: edgepilot.io/v1
+kind: MaintenanceWindow
+metadata: { name: site-b-frozen }
+spec:
+  selector: { matchLabels: { site: b } }
+  schedule: "* * * * *"
+  duration: 1h
+  mode: deny
+`,
+  );
+  await applyYaml(ctx.hub, ctx.dir, 'ro4.yaml', rolloutYaml('ro4', 'app4-rel', [`    - { percent: 100, maxUnavailable: 4, minHealthySeconds: 1, healthyDeadlineSeconds: 30, progressDeadlineSeconds: 60 }`]));
+  const siteA = ctx.agents.filter((a) => a.site === 'a');
+  const siteB = ctx.agents.filter((a) => a.site === 'b');
+  const waiting = await waitFor('site a waiting for its window', async () => {
+    const r = await fetchRollout('ro4');
+    return siteA.every((a) => r.devices.find((d) => d.id === a.id)?.state === 'waiting-window') ? r : undefined;
+  }, 30_000, 100);
+  t.true(Date.now() < opens.getTime(), 'seen before the window opened');
+  for (const a of siteA) t.deepEqual(await starts(a, 'app4'), [v1], `${a.name}: nothing installed before the window`);
+  for (const b of siteB) t.is(waiting.devices.find((d) => d.id === b.id)?.state, 'deferred');
+  const done = await waitFor('ro4 completed', async () => {
+    const r = await fetchRollout('ro4');
+    return r.phase === 'completed' ? r : undefined;
+  }, 90_000, 200);
+  for (const a of siteA) {
+    t.is(done.devices.find((d) => d.id === a.id)?.state, 'healthy');
+    const s = await waitFor(`${a.name} on v2`, async () => ((await starts(a, 'app4')).length >= 2 ? starts(a, 'app4') : undefined));
+    t.is(s.length, 2);
+  }
+  for (const b of siteB) {
+    t.regex(done.devices.find((d) => d.id === b.id)?.reason ?? '', /window/);
+    t.deepEqual(await starts(b, 'app4'), [v1], `${b.name}: the deny window kept the release off`);
+  }
+});
