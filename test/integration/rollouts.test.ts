@@ -207,6 +207,9 @@ ${wave('name: rest, percent: 100')}
   t.regex(status.stdout, /wave 2 rest\s+succeeded\s+healthy \d of \d/);
   const history = await ctx.hub.cli(['rollout', 'history', 'ro1']);
   t.regex(history.stdout, /completed/);
+  const described = await ctx.hub.cli(['describe', 'device', ctx.agents[0]?.id ?? '']);
+  t.regex(described.stdout, /Release:\s+app1-rel@2\.0\.0/);
+  t.regex(described.stdout, /Rollout:\s+ro1 \(completed\): wave \d, healthy/);
 });
 
 test.serial('a crash-looping release fails the canary, rolls back the canary and leaves later waves untouched', async (t) => {

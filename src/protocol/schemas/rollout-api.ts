@@ -118,3 +118,11 @@ export const rolloutViewSchema = z.object({
 export type RolloutView = z.infer<typeof rolloutViewSchema>;
 
 export const rolloutCommandNames = ['pause', 'resume', 'promote', 'abort', 'undo'] as const;
+
+/** `GET /v1/devices/<id>/release`: which release a device runs and where it is in a rollout. */
+export const deviceReleaseViewSchema = z.object({
+  release: releaseRefSchema.nullable(),
+  /** The rollout that pinned it (or owns it now), and the device's state there. */
+  rollout: z.object({ name: z.string(), phase: rolloutPhaseSchema, wave: z.number().int(), state: deviceRolloutStateSchema, reason: z.string().optional() }).nullable(),
+});
+export type DeviceReleaseView = z.infer<typeof deviceReleaseViewSchema>;

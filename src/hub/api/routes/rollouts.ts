@@ -4,6 +4,7 @@ import {
   releaseKey,
   rolloutCommandSchema,
   semverSchema,
+  type DeviceReleaseView,
   type ReleaseRecord,
   type ReleaseView,
   type RolloutState,
@@ -16,7 +17,8 @@ import { RolloutRequestError, type RolloutController } from '../../rollouts/roll
 import { applyRolloutManifests, isRolloutKind, prepareRolloutManifests, type PreparedRolloutManifests } from '../../rollouts/rollout-manifests.js';
 import { ReleaseImmutableError } from '../../store/repository.js';
 import { badRequest, HttpError, notFound } from '../http-error.js';
-import { checked, quoted } from '../params.js';
+import { checked, pathParam, quoted } from '../params.js';
+import { ownedDevices } from '../../../scheduler/rollout/index.js';
 import type { WorkloadRouteDeps } from './workloads.js';
 
 export interface RolloutRouteDeps {
@@ -121,6 +123,20 @@ export function registerRolloutRoutes(app: FastifyInstance, deps: RolloutRouteDe
     const r = await store.rollouts.get(n);
     if (!r) throw notFound(`rollout ${n}`);
     return { ...rolloutView(r, true), events: await store.events.list(eventSubjects.rollout(n)) };
+  });
+
+  app.get('/v1/devices/:id/release', async (request): Promise<DeviceReleaseView> => {
+    const id = pathParam(request.params, 'id');
+    if (!(await store.devices.get(id))) throw notFound(`device ${id}`);
+    const pin = await store.releasePins.get(id);
+    // The rollout that has the device now: a live one that owns it, else the one that pinned it.
+    const rollouts = await store.rollouts.list();
+    const owner = rollouts.find((r) => ownedDevices(r).includes(id)) ?? rollouts.find((r) => r.name === pin?.rollout && r.status.devices[id] !== undefined);
+    const d = owner?.status.devices[id];
+    return {
+      release: pin?.release ?? null,
+      rollout: owner && d ? { name: owner.name, phase: owner.status.phase, wave: d.wave, state: d.state, ...(d.reason ? { reason: d.reason } : {}) } : null,
+    };
   });
 
   app.post('/v1/rollouts/:name/commands', async (request) => {
