@@ -381,4 +381,10 @@ spec:
     t.regex(done.devices.find((d) => d.id === b.id)?.reason ?? '', /window/);
     t.deepEqual(await starts(b, 'app4'), [v1], `${b.name}: the deny window kept the release off`);
   }
+  // ro4 still owes site b the release: another rollout for those devices is refused, naming it.
+  const conflict = join(ctx.dir, 'ro-conflict.yaml');
+  await writeFile(conflict, rolloutYaml('ro-conflict', 'app4-rel', ['    - { percent: 100 }']));
+  const refused = await ctx.hub.cli(['rollout', 'start', '-f', conflict]);
+  t.not(refused.code, 0);
+  t.regex(refused.stderr, /rollout ro4 owns 2 of its devices/);
 });

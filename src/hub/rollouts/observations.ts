@@ -34,7 +34,10 @@ export function observeDevice(d: DeviceRecord, release: ReleaseRecord, fleet: Fl
   const reported = fleet.reported.get(d.id);
   // Applied: the device is pinned to this release, its desired document carries the release's
   // templates, and it reported having applied that generation (or a later one).
-  const sent = desired !== undefined && desired.instances.some((i) => i.release !== undefined && sameReleaseRef(i.release, ref));
+  // A device that runs none of the release's workloads (a firmware-only release) has nothing
+  // to wait for in its desired document.
+  const ofRelease = (desired?.instances ?? []).filter((i) => i.workload in release.spec.workloads);
+  const sent = ofRelease.every((i) => i.release !== undefined && sameReleaseRef(i.release, ref));
   const applied = pin !== undefined && sameReleaseRef(pin.release, ref) && sent && reported !== undefined && reported.observedGeneration >= (desired?.generation ?? 0);
   const workloads: ObservedWorkload[] = [];
   for (const [name, template] of Object.entries(release.spec.workloads)) {
