@@ -8,7 +8,7 @@ import { ensureDir, writeFileDurably } from '../common/durable-file.js';
 import { randomAlnum, randomSecret, secretMatches } from '../common/ids.js';
 import { createLogger, type Logger } from '../common/log.js';
 import { AGENT_AND_HUB_VERSION } from '../common/version.js';
-import { topics } from '../protocol/index.js';
+import { flashResultSchema, topics } from '../protocol/index.js';
 import { loadOrCreateAdminToken } from './admin-token.js';
 import { registerBootstrapRoutes } from './api/routes/bootstrap.js';
 import { registerDeviceRoutes } from './api/routes/devices.js';
@@ -149,7 +149,8 @@ export async function startHub(config: HubConfig, log: Logger = createLogger('hu
     replan: () => desiredState.reconcile(),
     // A release's firmware goes through the same gateway flash RPC as `edgepilot flash`.
     flash: async (gateway, mcu, sha256) => {
-      await rpc.call(gateway, 'flash', { mcu, sha256, force: false }, { timeoutMs: 15_000 });
+      const final = await rpc.call(gateway, 'flash', { mcu, sha256, force: false }, { timeoutMs: 15_000 });
+      if (!flashResultSchema.safeParse(final).success) throw new Error(`${gateway} ended the flash without a result`);
     },
   });
   const stopWatchingForRollouts = feed.subscribe(() => rollouts.request());

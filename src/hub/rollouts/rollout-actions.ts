@@ -15,6 +15,8 @@ export interface ActionDeps {
   log: Logger;
   replan(): Promise<void>;
   flash?: FirmwareFlasher;
+  /** A flash of this release onto this device failed (the gateway kept or restored the old image). */
+  flashFailed?(deviceId: string, release: ReleaseRef, message: string): void;
 }
 
 export async function performActions(rollout: RolloutState, deps: ActionDeps): Promise<void> {
@@ -68,6 +70,7 @@ async function flashFirmware(rolloutName: string, deviceIds: readonly string[], 
         deps.log.info(`rollout ${rolloutName}: flashing ${what}`);
         flash(id, mcu.id, fw.sha256).catch(async (err: unknown) => {
           deps.log.warn(`rollout ${rolloutName}: flash of ${what} failed: ${(err as Error).message}`);
+          deps.flashFailed?.(id, ref, `${mcu.id}: ${(err as Error).message}`);
           await deps.store.events.append(eventSubjects.rollout(rolloutName), { time: deps.now().toISOString(), type: 'Warning', reason: 'FlashFailed', message: `${what}: ${(err as Error).message}` });
         });
       }

@@ -55,6 +55,11 @@ export class RolloutController {
   private soon: NodeJS.Timeout | undefined;
   private wake: NodeJS.Timeout | undefined;
   private stopped = false;
+  /**
+   * Flashes of a release that failed, by device (kept in memory: after a hub restart the device
+   * is judged by what its MCU identifies as, and fails at its healthy deadline instead).
+   */
+  private readonly flashFailures = new Map<string, { release: string; message: string }>();
 
   constructor(private readonly deps: RolloutControllerDeps) {}
 
@@ -179,7 +184,20 @@ export class RolloutController {
 
   private async perform(rollout: RolloutState): Promise<RolloutState> {
     if (rollout.status.outbox.length === 0) return rollout;
-    await performActions(rollout, { store: this.deps.store, now: this.deps.now, log: this.deps.log, replan: this.deps.replan, ...(this.deps.flash ? { flash: this.deps.flash } : {}) });
+    for (const action of rollout.status.outbox) {
+      if (action.type === 'assign-release') for (const id of action.deviceIds) this.flashFailures.delete(id);
+    }
+    await performActions(rollout, {
+      store: this.deps.store,
+      now: this.deps.now,
+      log: this.deps.log,
+      replan: this.deps.replan,
+      ...(this.deps.flash ? { flash: this.deps.flash } : {}),
+      flashFailed: (id, release, message) => {
+        this.flashFailures.set(id, { release: formatReleaseRef(release), message });
+        this.request();
+      },
+    });
     const cleared: RolloutState = { ...rollout, status: { ...rollout.status, outbox: [] } };
     await this.deps.store.rollouts.put(cleared);
     return cleared;
@@ -209,7 +227,11 @@ export class RolloutController {
     const gateVerdict = (await store.gateVerdicts.get(release.digest)) ?? null;
     return {
       release: releaseContent({ apiVersion: 'edgepilot.io/v1', kind: 'Release', metadata: { name: release.name, labels: {}, annotations: {} }, spec: release.spec }, release.digest),
-      devices: relevant.map((d) => observeDevice(d, release, fleet)),
+      devices: relevant.map((d) => {
+        const o = observeDevice(d, release, fleet);
+        const failure = this.flashFailures.get(d.id);
+        return failure !== undefined && failure.release === formatReleaseRef(rollout.spec.release) ? { ...o, flashFailure: failure.message } : o;
+      }),
       window: windowLookup(fleet),
       gateVerdict,
     };
