@@ -152,6 +152,7 @@ export async function startHub(config: HubConfig, log: Logger = createLogger('hu
       const final = await rpc.call(gateway, 'flash', { mcu, sha256, force: false }, { timeoutMs: 15_000 });
       if (!flashResultSchema.safeParse(final).success) throw new Error(`${gateway} ended the flash without a result`);
     },
+    telemetry: (gateway, mcu) => telemetry.recent(gateway, mcu, 64),
   });
   const stopWatchingForRollouts = feed.subscribe(() => rollouts.request());
   await rollouts.start();

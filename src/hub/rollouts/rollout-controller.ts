@@ -6,7 +6,8 @@
 // interleave. A hub that restarts first re-does the outbox of every stored rollout (crash between
 // write and actions), then carries on from the stored state.
 import type { Logger } from '../../common/log.js';
-import type { RolloutCommand, RolloutSpec, RolloutState } from '../../protocol/index.js';
+import type { McuTelemetry, RolloutCommand, RolloutSpec, RolloutState } from '../../protocol/index.js';
+import { saneTelemetrySamples } from './telemetry-check.js';
 import { canonicalJson, formatReleaseRef } from '../../protocol/index.js';
 import {
   benchDevices,
@@ -31,6 +32,8 @@ export interface RolloutControllerDeps {
   /** Recompute and publish desired documents after pins changed. */
   replan(): Promise<void>;
   flash?: FirmwareFlasher;
+  /** Recent telemetry frames of one MCU behind a gateway (for the HIL gate's telemetry check). */
+  telemetry?(gateway: string, mcu: string): readonly McuTelemetry[];
 }
 
 /** A refused rollout request, with the API status it maps to. */
@@ -49,6 +52,8 @@ const terminal = (r: RolloutState): boolean => r.status.phase === 'rolled-back' 
 const DEBOUNCE_MS = 100;
 /** Transitions per rollout per pass at most (each is one write); the next pass continues. */
 const MAX_TRANSITIONS = 200;
+/** How often a rollout in progress is looked at when nothing else wakes it. */
+const POLL_MS = 1000;
 
 export class RolloutController {
   private queue: Promise<unknown> = Promise.resolve();
@@ -101,6 +106,10 @@ export class RolloutController {
         });
         if (at !== null && (next === null || at < next)) next = at;
       }
+      // What the step waits on is not always a report the feed announces (MCU telemetry for the
+      // HIL gate): while a rollout is in progress, look again at least every second.
+      const live = (await this.deps.store.rollouts.list()).some((r) => r.status.phase === 'progressing');
+      if (live) next = Math.min(next ?? Infinity, this.deps.now().getTime() + POLL_MS);
       this.schedule(next);
     });
   }
@@ -228,7 +237,14 @@ export class RolloutController {
     return {
       release: releaseContent({ apiVersion: 'edgepilot.io/v1', kind: 'Release', metadata: { name: release.name, labels: {}, annotations: {} }, spec: release.spec }, release.digest),
       devices: relevant.map((d) => {
-        const o = observeDevice(d, release, fleet);
+        let o = observeDevice(d, release, fleet);
+        // Telemetry counts from when the device was pinned to this release (its flash came after).
+        const pin = pins.get(d.id);
+        const telemetry = this.deps.telemetry;
+        if (telemetry && pin && formatReleaseRef(pin.release) === formatReleaseRef(rollout.spec.release)) {
+          const since = Date.parse(pin.since);
+          o = { ...o, mcus: o.mcus.map((m) => ({ ...m, saneTelemetrySamples: saneTelemetrySamples(telemetry(d.id, m.id), since) })) };
+        }
         const failure = this.flashFailures.get(d.id);
         return failure !== undefined && failure.release === formatReleaseRef(rollout.spec.release) ? { ...o, flashFailure: failure.message } : o;
       }),
