@@ -2,7 +2,7 @@ import { readdir, readFile, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { LineCounter, parseAllDocuments, isMap, isNode, isScalar, isSeq, type Document } from 'yaml';
 import type { z } from 'zod';
-import { cronJobManifestSchema, formatPath, jobManifestSchema, listProblems, workloadManifestSchema } from '../protocol/index.js';
+import { cronJobManifestSchema, formatPath, jobManifestSchema, listProblems, maintenanceWindowManifestSchema, releaseManifestSchema, rolloutManifestSchema, workloadManifestSchema } from '../protocol/index.js';
 import { CliError } from './errors.js';
 
 export interface LoadedManifest {
@@ -52,7 +52,14 @@ function firstLine(doc: Document, counter: LineCounter): number {
 }
 
 /** The kinds `apply` takes, each checked here first so an error names the file and line. */
-const manifestSchemas: Record<string, z.ZodType> = { Workload: workloadManifestSchema, Job: jobManifestSchema, CronJob: cronJobManifestSchema };
+const manifestSchemas: Record<string, z.ZodType> = {
+  Workload: workloadManifestSchema,
+  Job: jobManifestSchema,
+  CronJob: cronJobManifestSchema,
+  Release: releaseManifestSchema,
+  Rollout: rolloutManifestSchema,
+  MaintenanceWindow: maintenanceWindowManifestSchema,
+};
 
 /** Every problem of one document, each as `file:line: field: message`. */
 function documentProblems(doc: Document, name: string, counter: LineCounter): string[] {

@@ -34,6 +34,18 @@ import { describeCronJobCommand } from './commands/describe-cronjob.js';
 import { createJobCommand } from './commands/create-job.js';
 import { suspendCronJobCommand } from './commands/suspend-cronjob.js';
 import { resumeCronJobCommand } from './commands/resume-cronjob.js';
+import { releaseCreateCommand } from './commands/release-create.js';
+import { getReleasesCommand } from './commands/get-releases.js';
+import { getRolloutsCommand } from './commands/get-rollouts.js';
+import { describeReleaseCommand } from './commands/describe-release.js';
+import { rolloutStartCommand } from './commands/rollout-start.js';
+import { rolloutStatusCommand } from './commands/rollout-status.js';
+import { rolloutHistoryCommand } from './commands/rollout-history.js';
+import { rolloutPauseCommand } from './commands/rollout-pause.js';
+import { rolloutResumeCommand } from './commands/rollout-resume.js';
+import { rolloutPromoteCommand } from './commands/rollout-promote.js';
+import { rolloutAbortCommand } from './commands/rollout-abort.js';
+import { rolloutUndoCommand } from './commands/rollout-undo.js';
 
 /** A verb that groups resource subcommands, like `kubectl get <resource>`. */
 function verb(name: string, description: string, resources: Command[]): Command {
@@ -47,11 +59,22 @@ export function technicianCommands(): Command[] {
   return [
     applyCommand(),
     deleteCommand(),
-    verb('get', 'List resources (devices, workloads, mcus, jobs, cronjobs)', [getDevicesCommand(), getWorkloadsCommand(), getMcusCommand(), getJobsCommand(), getCronJobsCommand()]),
-    verb('describe', 'Show one resource in detail', [describeDeviceCommand(), describeWorkloadCommand(), describeJobCommand(), describeCronJobCommand()]),
+    verb('get', 'List resources (devices, workloads, mcus, jobs, cronjobs, releases, rollouts)', [getDevicesCommand(), getWorkloadsCommand(), getMcusCommand(), getJobsCommand(), getCronJobsCommand(), getReleasesCommand(), getRolloutsCommand()]),
+    verb('describe', 'Show one resource in detail', [describeDeviceCommand(), describeWorkloadCommand(), describeJobCommand(), describeCronJobCommand(), describeReleaseCommand()]),
     verb('create', 'Create a resource from another (create job --from cronjob/<name>)', [createJobCommand()]),
     verb('suspend', 'Suspend a CronJob', [suspendCronJobCommand()]),
     verb('resume', 'Resume a suspended CronJob', [resumeCronJobCommand()]),
+    verb('release', 'Create releases (immutable bundles of workload templates and MCU firmware)', [releaseCreateCommand()]),
+    verb('rollout', 'Move devices to a release in waves, with health gates, rollback and maintenance windows', [
+      rolloutStartCommand(),
+      rolloutStatusCommand(),
+      rolloutPauseCommand(),
+      rolloutResumeCommand(),
+      rolloutPromoteCommand(),
+      rolloutAbortCommand(),
+      rolloutUndoCommand(),
+      rolloutHistoryCommand(),
+    ]),
     logsCommand(),
     restartCommand(),
     topCommand(),

@@ -8,7 +8,7 @@ import { ensureDir, writeFileDurably } from '../common/durable-file.js';
 import { randomAlnum, randomSecret, secretMatches } from '../common/ids.js';
 import { createLogger, type Logger } from '../common/log.js';
 import { AGENT_AND_HUB_VERSION } from '../common/version.js';
-import { topics } from '../protocol/index.js';
+import { flashResultSchema, topics } from '../protocol/index.js';
 import { loadOrCreateAdminToken } from './admin-token.js';
 import { registerBootstrapRoutes } from './api/routes/bootstrap.js';
 import { registerDeviceRoutes } from './api/routes/devices.js';
@@ -43,6 +43,8 @@ import { FirmwareStore } from './firmware/firmware-store.js';
 import { TrustedKeys } from './firmware/trusted-keys.js';
 import { TelemetryFeed } from './mcus/telemetry-feed.js';
 import { join } from 'node:path';
+import { RolloutController } from './rollouts/rollout-controller.js';
+import { registerRolloutRoutes, rolloutApplyKinds } from './api/routes/rollouts.js';
 
 export interface RunningHub {
   apiUrl: string;
@@ -156,6 +158,20 @@ export async function startHub(config: HubConfig, log: Logger = createLogger('hu
     if (aspect !== 'reported' || desiredState.wantsReports) desiredState.request();
   });
   await desiredState.reconcile();
+  const rollouts = new RolloutController({
+    store,
+    now,
+    log: log.child('rollout'),
+    replan: () => desiredState.reconcile(),
+    // A release's firmware goes through the same gateway flash RPC as `edgepilot flash`.
+    flash: async (gateway, mcu, sha256) => {
+      const final = await rpc.call(gateway, 'flash', { mcu, sha256, force: false }, { timeoutMs: 15_000 });
+      if (!flashResultSchema.safeParse(final).success) throw new Error(`${gateway} ended the flash without a result`);
+    },
+    telemetry: (gateway, mcu) => telemetry.recent(gateway, mcu, 64),
+  });
+  const stopWatchingForRollouts = feed.subscribe(() => rollouts.request());
+  await rollouts.start();
   const autoscaler = new Autoscaler({ store, usage, now: Date.now, intervalMs: config.autoscaleIntervalSeconds * 1000, replicasChanged: () => desiredState.request(), log: log.child('autoscaler') });
   autoscaler.start();
 
@@ -191,8 +207,15 @@ export async function startHub(config: HubConfig, log: Logger = createLogger('hu
   registerWorkloadOpsRoutes(app, { store, rpc });
   registerDeviceSchedulingRoutes(app, { devices: store.devices, events: store.events, feed, now, passAfterWrite: () => desiredState.passAfterWrite() });
   registerTopRoutes(app, { store, usage, now: Date.now, maxAgeMs: 120_000 });
-  registerWorkloadRoutes(app, { store, now, passAfterWrite: () => desiredState.passAfterWrite(), unplacedReasons: desiredState.unplacedReasons });
+  registerWorkloadRoutes(app, {
+    store,
+    now,
+    passAfterWrite: () => desiredState.passAfterWrite(),
+    unplacedReasons: desiredState.unplacedReasons,
+    rolloutKinds: rolloutApplyKinds({ store, controller: rollouts }),
+  });
   registerJobRoutes(app, { store, now, reconcile: () => desiredState.reconcile() });
+  registerRolloutRoutes(app, { store, controller: rollouts });
   registerFirmwareRoutes(app, { store: firmware, keys: firmwareKeys, devices: store.devices, adminTokenHash: admin.hash, now, log: log.child('firmware') });
   registerMcuRoutes(app, { devices: store.devices, telemetry });
   registerMcuFlashRoutes(app, { devices: store.devices, firmware, rpc, log: log.child('flash') });
@@ -230,6 +253,8 @@ export async function startHub(config: HubConfig, log: Logger = createLogger('hu
       closed = true;
       await app.close();
       stopWatchingDevices();
+      stopWatchingForRollouts();
+      rollouts.stop();
       autoscaler.stop();
       desiredState.stop();
       await client.endAsync();

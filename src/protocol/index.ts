@@ -31,3 +31,4 @@ export * from './schemas/rollout-state.js';
 export * from './schemas/job.js';
 export * from './schemas/cronjob.js';
 export * from './schemas/job-api.js';
+export * from './schemas/rollout-api.js';

@@ -1,5 +1,5 @@
 import { Command } from 'commander';
-import { deviceDetailSchema, type DeviceDetail } from '../../protocol/index.js';
+import { deviceDetailSchema, deviceReleaseViewSchema, formatReleaseRef, type DeviceDetail, type DeviceReleaseView } from '../../protocol/index.js';
 import { hubClientFor, print } from '../context.js';
 import { indent, renderDescribe, type DescribeEntry } from '../output/describe.js';
 import { parseOutputFormat, renderObject } from '../output/format.js';
@@ -57,6 +57,15 @@ function describeDevice(d: DeviceDetail): string {
   return `${renderDescribe(entries)}\nEvents:\n${events}`;
 }
 
+/** Which release the device runs and its state in a rollout, under the device's details. */
+function describeDeviceRelease(r: DeviceReleaseView): string {
+  const rollout = r.rollout === null ? '<none>' : `${r.rollout.name} (${r.rollout.phase}): wave ${r.rollout.wave}, ${r.rollout.state}${r.rollout.reason ? ` (${r.rollout.reason})` : ''}`;
+  return renderDescribe([
+    ['Release', r.release === null ? "<none> (the workloads' own templates)" : formatReleaseRef(r.release)],
+    ['Rollout', rollout],
+  ]);
+}
+
 export function describeDeviceCommand(): Command {
   return new Command('device')
     .aliases(['devices', 'dev'])
@@ -68,8 +77,10 @@ export function describeDeviceCommand(): Command {
       const format = parseOutputFormat(options.output);
       const client = await hubClientFor(command);
       const device = await client.request('GET', `/v1/devices/${encodeURIComponent(id)}`, deviceDetailSchema);
-      if (format === 'json' || format === 'yaml') return print(renderObject(device, format));
+      const release = await client.request('GET', `/v1/devices/${encodeURIComponent(id)}/release`, deviceReleaseViewSchema);
+      if (format === 'json' || format === 'yaml') return print(renderObject({ ...device, release }, format));
       if (format !== 'table') throw new CliError(`describe supports -o json or -o yaml, not ${format}`);
       print(describeDevice(device));
+      print(describeDeviceRelease(release));
     });
 }

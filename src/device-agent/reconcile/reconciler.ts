@@ -1,6 +1,7 @@
 import type { Logger } from '../../common/log.js';
 import type { DesiredInstance, DesiredState, ReportedState } from '../../protocol/index.js';
 import type { InstanceRuntime, ObservedInstance } from '../runtime/runtime.js';
+import { holdForWindow } from './window-hold.js';
 import { createExecutors, type Executors } from './executors.js';
 import type { LocalState } from './local-state.js';
 import type { BackoffPolicy, EventSink, InstanceRecord, Step } from './model.js';
@@ -180,7 +181,9 @@ export class Reconciler {
       runtimes: { container: this.deps.runtimes.container !== undefined, process: this.deps.runtimes.process !== undefined },
       backoff: this.deps.backoff,
     };
-    const steps = plan(input);
+    const hold = holdForWindow(plan(input), this.desired, input.now);
+    const steps = hold.steps;
+    this.noteHeld(hold.held);
     this.probes.sync(
       this.observed.flatMap((o) => {
         const template = desired.find((d) => d.id === o.id && d.revision === o.revision)?.template;
@@ -196,6 +199,17 @@ export class Reconciler {
     }
     await this.report();
     return nextWake(steps);
+  }
+
+  /** Says once per held install (not on every pass) that it waits for the window. */
+  private readonly heldLogged = new Set<string>();
+  private noteHeld(held: ReadonlyMap<string, number | undefined>): void {
+    for (const [id, until] of held) {
+      if (this.heldLogged.has(id)) continue;
+      this.heldLogged.add(id);
+      this.deps.log.info(`instance ${id}: install waits for the maintenance window (opens ${until === undefined ? 'not within the search horizon' : new Date(until).toISOString()})`);
+    }
+    for (const id of this.heldLogged) if (!held.has(id)) this.heldLogged.delete(id);
   }
 
   private async execute(step: Step, signal: AbortSignal): Promise<void> {

@@ -1,4 +1,5 @@
 import type { CronJobRecord, JobRecord, StoredJobRun } from './job-records.js';
+import type { GateVerdict, MaintenanceWindowRecord, ReleasePin, ReleaseRecord, RolloutState } from '../../protocol/index.js';
 import type { DesiredState, DeviceEvent, DeviceRecord, PlacementRecord, ReportedState, TokenRecord, WorkloadRecord } from './records.js';
 
 /**
@@ -30,6 +31,15 @@ export interface StoreDocument {
   cronJobs: Record<string, CronJobRecord>;
   /** Run records agents sent, per owner (`Job/<name>`, `CronJob/<name>`): durable, since the hub acknowledges them. */
   jobRuns: Record<string, StoredJobRun[]>;
+  /** Releases by `name@version` (immutable). */
+  releases: Record<string, ReleaseRecord>;
+  /** Rollouts with their state machine's status, written once per transition. */
+  rollouts: Record<string, RolloutState>;
+  maintenanceWindows: Record<string, MaintenanceWindowRecord>;
+  /** HIL gate verdicts by release digest. */
+  gateVerdicts: Record<string, GateVerdict>;
+  /** Which release a rollout pinned each device to (absent: the workloads' own templates). */
+  releasePins: Record<string, ReleasePin>;
 }
 
 export interface ObservedDocument {
@@ -53,7 +63,22 @@ export function dictionary<T>(entries: Iterable<readonly [string, T]> = []): Rec
 }
 
 export function emptyDocument(): StoreDocument {
-  return { schemaVersion: STORE_SCHEMA_VERSION, devices: dictionary(), tokens: dictionary(), workloads: dictionary(), placements: dictionary(), desired: dictionary(), jobs: dictionary(), cronJobs: dictionary(), jobRuns: dictionary() };
+  return {
+    schemaVersion: STORE_SCHEMA_VERSION,
+    devices: dictionary(),
+    tokens: dictionary(),
+    workloads: dictionary(),
+    placements: dictionary(),
+    desired: dictionary(),
+    jobs: dictionary(),
+    cronJobs: dictionary(),
+    jobRuns: dictionary(),
+    releases: dictionary(),
+    rollouts: dictionary(),
+    maintenanceWindows: dictionary(),
+    gateVerdicts: dictionary(),
+    releasePins: dictionary(),
+  };
 }
 
 export function emptyObserved(): ObservedDocument {
@@ -123,5 +148,5 @@ export function migrateDocument(raw: unknown, source: string): StoreDocument {
   return { ...emptyDocument(), ...(doc as Partial<StoreDocument>), schemaVersion: STORE_SCHEMA_VERSION };
 }
 
-export const controlCollections = ['devices', 'tokens', 'workloads', 'placements', 'desired', 'jobs', 'cronJobs', 'jobRuns'] as const;
+export const controlCollections = ['devices', 'tokens', 'workloads', 'placements', 'desired', 'jobs', 'cronJobs', 'jobRuns', 'releases', 'rollouts', 'maintenanceWindows', 'gateVerdicts', 'releasePins'] as const;
 export const observedCollections = ['devices', 'reported', 'events'] as const;

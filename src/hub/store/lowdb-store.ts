@@ -16,7 +16,13 @@ import {
   workloadRepository,
   type Backing,
 } from './lowdb-repositories.js';
+import { rolloutStores } from './rollout-repositories.js';
 import type {
+  GateVerdictRepository,
+  MaintenanceWindowRepository,
+  ReleasePinRepository,
+  ReleaseRepository,
+  RolloutRepository,
   DeviceRepository,
   DeviceStateRepository,
   Durability,
@@ -130,6 +136,11 @@ class LowdbStore implements HubStore {
   readonly jobs: JobRepository;
   readonly cronJobs: CronJobRepository;
   readonly jobRuns: JobRunRepository;
+  readonly releases: ReleaseRepository;
+  readonly rollouts: RolloutRepository;
+  readonly maintenanceWindows: MaintenanceWindowRepository;
+  readonly gateVerdicts: GateVerdictRepository;
+  readonly releasePins: ReleasePinRepository;
   private readonly writer: GroupCommit;
   private readonly observedWriter: CoalescingWriter;
   private lazyTimer: NodeJS.Timeout | undefined;
@@ -169,6 +180,12 @@ class LowdbStore implements HubStore {
     this.jobs = jobRepository(backing);
     this.cronJobs = cronJobRepository(backing);
     this.jobRuns = jobRunRepository(backing);
+    const rollouts = rolloutStores(backing);
+    this.releases = rollouts.releases;
+    this.rollouts = rollouts.rollouts;
+    this.maintenanceWindows = rollouts.maintenanceWindows;
+    this.gateVerdicts = rollouts.gateVerdicts;
+    this.releasePins = rollouts.releasePins;
   }
 
   private get doc(): StoreDocument {

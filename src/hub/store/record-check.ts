@@ -7,7 +7,13 @@ import {
   factsSchema,
   isoTimeSchema,
   labelsSchema,
+  maintenanceWindowRecordSchema,
   nameSchema,
+  gateVerdictSchema,
+  releaseDigestSchema,
+  releasePinSchema,
+  releaseRecordSchema,
+  rolloutStateSchema,
   reportedStateSchema,
   statusSchema,
   taintSchema,
@@ -99,7 +105,7 @@ const observedDeviceSchema = z.object({
   facts: factsSchema.optional(),
 });
 
-const eventSubjectSchema = z.string().regex(/^(device|workload)\/[a-z0-9][a-z0-9-]{0,62}$/, 'invalid event subject');
+const eventSubjectSchema = z.string().regex(/^(device|workload|rollout)\/[a-z0-9][a-z0-9-]{0,62}$/, 'invalid event subject');
 
 /** What each collection's records must look like, and how a record names its own key. */
 export const collectionChecks = {
@@ -114,7 +120,17 @@ export const collectionChecks = {
   observedDevices: { record: observedDeviceSchema, key: deviceIdSchema, ownKey: undefined },
   reported: { record: reportedStateSchema, key: deviceIdSchema, ownKey: undefined },
   events: { record: z.array(eventSchema), key: eventSubjectSchema, ownKey: undefined },
+  releases: { record: releaseRecordSchema, key: z.string().regex(/^[a-z0-9][-a-z0-9]{0,62}@[0-9A-Za-z.+-]{1,64}$/), ownKey: (r: unknown) => releaseKeyOf(r) },
+  rollouts: { record: rolloutStateSchema, key: nameSchema, ownKey: (r: unknown) => (r as { name?: unknown }).name },
+  maintenanceWindows: { record: maintenanceWindowRecordSchema, key: nameSchema, ownKey: (r: unknown) => (r as { name?: unknown }).name },
+  gateVerdicts: { record: gateVerdictSchema, key: releaseDigestSchema, ownKey: (r: unknown) => (r as { releaseDigest?: unknown }).releaseDigest },
+  releasePins: { record: releasePinSchema, key: deviceIdSchema, ownKey: undefined },
 } as const;
+
+function releaseKeyOf(record: unknown): string {
+  const r = record as { name?: unknown; spec?: { version?: unknown } };
+  return `${String(r.name)}@${String(r.spec?.version)}`;
+}
 
 export type CollectionName = keyof typeof collectionChecks;
 
@@ -163,6 +179,14 @@ const skippable: Record<(typeof controlCollections)[number], boolean> = {
   cronJobs: false,
   // Run history only: a malformed list is set aside, the Jobs keep running.
   jobRuns: true,
+  // A lost release or rollout would strand the devices pinned to it; a lost window would let
+  // installs happen where a deny window forbids them; a lost pin would put a device back on the
+  // workload's template behind the rollout's back. A gate verdict can be earned again.
+  releases: false,
+  rollouts: false,
+  maintenanceWindows: false,
+  gateVerdicts: true,
+  releasePins: false,
 };
 
 function entriesOf(source: string, collection: string, value: unknown): [string, unknown][] {

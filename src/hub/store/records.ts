@@ -83,4 +83,5 @@ export type { DeviceEvent, DesiredState, ReportedState };
 export const eventSubjects = {
   device: (id: string): string => `device/${id}`,
   workload: (name: string): string => `workload/${name}`,
+  rollout: (name: string): string => `rollout/${name}`,
 };

@@ -1,4 +1,5 @@
 import type { CronJobRecord, JobRecord, StoredJobRun } from './job-records.js';
+import type { GateVerdict, MaintenanceWindowRecord, ReleasePin, ReleaseRecord, RolloutState } from '../../protocol/index.js';
 import type { DesiredState, DeviceEvent, DeviceRecord, PlacementRecord, ReportedState, TokenRecord, WorkloadRecord } from './records.js';
 
 /**
@@ -91,7 +92,7 @@ export interface JobRunRepository {
   deleteOwner(owner: string): Promise<void>;
 }
 
-export interface HubStore {
+export interface HubStore extends RolloutStores {
   readonly devices: DeviceRepository;
   readonly tokens: TokenRepository;
   readonly events: EventRepository;
@@ -111,4 +112,52 @@ export interface HubStore {
   readonly commits: number;
   /** Flushes lazy writes; the store is unusable afterwards. */
   close(): Promise<void>;
+}
+
+/** Releases are immutable: `create` of a stored name@version with other content is refused. */
+export interface ReleaseRepository {
+  get(name: string, version: string): Promise<ReleaseRecord | undefined>;
+  list(): Promise<ReleaseRecord[]>;
+  /** Stores a new release durably; the same content again is `unchanged`; other content throws ReleaseImmutableError. */
+  create(release: ReleaseRecord): Promise<'created' | 'unchanged'>;
+}
+
+export interface RolloutRepository {
+  get(name: string): Promise<RolloutState | undefined>;
+  list(): Promise<RolloutState[]>;
+  /** One transition per call, durable before it resolves (a killed hub resumes from here). */
+  put(rollout: RolloutState): Promise<void>;
+}
+
+export interface MaintenanceWindowRepository {
+  list(): Promise<MaintenanceWindowRecord[]>;
+  get(name: string): Promise<MaintenanceWindowRecord | undefined>;
+  put(window: MaintenanceWindowRecord): Promise<void>;
+  delete(name: string): Promise<boolean>;
+}
+
+export interface GateVerdictRepository {
+  get(digest: string): Promise<GateVerdict | undefined>;
+  put(verdict: GateVerdict): Promise<void>;
+}
+
+/** Which release a rollout pinned each device to. */
+export interface ReleasePinRepository {
+  all(): Promise<Map<string, ReleasePin>>;
+  get(deviceId: string): Promise<ReleasePin | undefined>;
+  /** Pins (or with null unpins) these devices in one durable write; idempotent. */
+  set(deviceIds: readonly string[], pin: ReleasePin | null): Promise<void>;
+}
+
+/** The repositories of releases and rollouts (kept apart from HubStore's core ones). */
+export interface RolloutStores {
+  readonly releases: ReleaseRepository;
+  readonly rollouts: RolloutRepository;
+  readonly maintenanceWindows: MaintenanceWindowRepository;
+  readonly gateVerdicts: GateVerdictRepository;
+  readonly releasePins: ReleasePinRepository;
+}
+
+export class ReleaseImmutableError extends Error {
+  readonly code = 'ReleaseImmutable';
 }

@@ -16,7 +16,7 @@ export function parseManifests(raw: readonly unknown[]): WorkloadManifest[] {
     const kind = (doc as { kind?: unknown } | null)?.kind;
     if (kind === 'Job' || kind === 'CronJob') return; // parsed by src/hub/jobs/job-manifests.ts
     if (kind !== 'Workload') {
-      problems.push(`document ${index + 1}: kind ${JSON.stringify(kind ?? null)} is not supported (supported: Workload, Job, CronJob)`);
+      problems.push(`document ${index + 1}: kind ${JSON.stringify(kind ?? null)} is not supported (supported: Workload, Job, CronJob, Release, Rollout, MaintenanceWindow)`);
       return;
     }
     const parsed = workloadManifestSchema.safeParse(doc);

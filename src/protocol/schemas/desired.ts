@@ -3,6 +3,8 @@ import { isoTimeSchema } from './common.js';
 import { templateSchema } from './template.js';
 import { jobRunSpecSchema } from './job.js';
 import { cronJobRunSpecSchema } from './cronjob.js';
+import { releaseRefSchema } from './release.js';
+import { maintenanceWindowSchema } from '../schedule/maintenance-window.js';
 
 /** One instance the device must run. `revision` is a hash of the template: equal revision, nothing to do. */
 export const desiredInstanceSchema = z.strictObject({
@@ -10,6 +12,11 @@ export const desiredInstanceSchema = z.strictObject({
   workload: z.string().max(63),
   revision: z.string().regex(/^[a-f0-9]{8,64}$/),
   template: templateSchema,
+  /**
+   * Set when a rollout pinned this device to a release and the template comes from it: the agent
+   * installs a new revision of such an instance only inside the device's maintenance window.
+   */
+  release: releaseRefSchema.optional(),
 });
 export type DesiredInstance = z.infer<typeof desiredInstanceSchema>;
 
@@ -45,5 +52,11 @@ export const desiredStateSchema = z.strictObject({
   /** Absent means none (documents from hubs before Jobs existed). */
   jobs: z.array(desiredJobSchema).max(128).optional(),
   cronJobs: z.array(desiredCronJobSchema).max(128).optional(),
+  /**
+   * The maintenance windows that apply to this device (selectors already matched by the hub, so
+   * they are sent with an empty selector). The agent checks them with `windowState` before
+   * installing a release's revision, so a device that lost the hub still keeps to its window.
+   */
+  maintenanceWindows: z.array(maintenanceWindowSchema).max(32).optional(),
 });
 export type DesiredState = z.infer<typeof desiredStateSchema>;

@@ -4,7 +4,7 @@ import { canonicalJson } from '../canonical-json.js';
 import { parseVersionRange, SEMVER_PATTERN, satisfiesRange } from '../semver.js';
 import { nameSchema } from './common.js';
 import { sha256Schema } from './firmware.js';
-import { templateSchema } from './template.js';
+import { templateManifestSchema, templateSchema } from './template.js';
 import { API_VERSION, metadataSchema } from './workload.js';
 
 /**
@@ -54,48 +54,62 @@ export const compatibilitySchema = z.strictObject({
 });
 export type Compatibility = z.infer<typeof compatibilitySchema>;
 
-export const releaseSpecSchema = z
-  .strictObject({
+/** The fields of a release spec around its templates (canonical when stored, as written in a manifest). */
+function releaseSpecFields<T extends z.ZodType<z.output<typeof templateSchema>>>(template: T) {
+  return {
     version: semverSchema,
     /** Templates by workload name: what each named workload runs on a device of this release. */
-    workloads: z.record(nameSchema, templateSchema).default({}),
+    workloads: z.record(nameSchema, template).default({}),
     firmware: z.array(releaseFirmwareSchema).max(16).default([]),
     compatibility: z.array(compatibilitySchema).max(64).default([]),
-  })
-  .superRefine((spec, ctx) => {
-    if (Object.keys(spec.workloads).length === 0 && spec.firmware.length === 0) {
-      ctx.addIssue({ code: 'custom', path: ['workloads'], message: 'a release needs at least one workload or firmware image' });
-    }
-    const models = new Map<string, number>();
-    spec.firmware.forEach((fw, i) => {
-      const first = models.get(fw.mcuModel);
-      if (first !== undefined) {
-        ctx.addIssue({ code: 'custom', path: ['firmware', i, 'mcuModel'], message: `${fw.mcuModel} is already flashed by firmware[${first}]` });
-      } else models.set(fw.mcuModel, i);
-    });
-    spec.compatibility.forEach((c, i) => {
-      if (!(c.workload in spec.workloads)) {
-        ctx.addIssue({ code: 'custom', path: ['compatibility', i, 'workload'], message: `workload "${c.workload}" is not in this release` });
-      }
-      // The release's own firmware must meet its own constraints, or no device could run it.
-      const own = spec.firmware.find((fw) => fw.mcuModel === c.requiresFirmware.mcuModel);
-      const range = c.requiresFirmware.versionRange;
-      if (own && parseVersionRange(range).ok && !satisfiesRange(own.version, range)) {
-        ctx.addIssue({
-          code: 'custom',
-          path: ['compatibility', i, 'requiresFirmware', 'versionRange'],
-          message: `this release flashes ${own.mcuModel} ${own.version}, which does not satisfy "${c.requiresFirmware.versionRange}"`,
-        });
-      }
-    });
+  };
+}
+
+type ReleaseSpecOutput = { version: string; workloads: Record<string, z.output<typeof templateSchema>>; firmware: ReleaseFirmware[]; compatibility: Compatibility[] };
+
+/** What every release spec must satisfy, whichever form its templates were written in. */
+function checkReleaseSpec(spec: ReleaseSpecOutput, ctx: z.RefinementCtx): void {
+  if (Object.keys(spec.workloads).length === 0 && spec.firmware.length === 0) {
+    ctx.addIssue({ code: 'custom', path: ['workloads'], message: 'a release needs at least one workload or firmware image' });
+  }
+  const models = new Map<string, number>();
+  spec.firmware.forEach((fw, i) => {
+    const first = models.get(fw.mcuModel);
+    if (first !== undefined) {
+      ctx.addIssue({ code: 'custom', path: ['firmware', i, 'mcuModel'], message: `${fw.mcuModel} is already flashed by firmware[${first}]` });
+    } else models.set(fw.mcuModel, i);
   });
+  spec.compatibility.forEach((c, i) => {
+    if (!(c.workload in spec.workloads)) {
+      ctx.addIssue({ code: 'custom', path: ['compatibility', i, 'workload'], message: `workload "${c.workload}" is not in this release` });
+    }
+    // The release's own firmware must meet its own constraints, or no device could run it.
+    const own = spec.firmware.find((fw) => fw.mcuModel === c.requiresFirmware.mcuModel);
+    const range = c.requiresFirmware.versionRange;
+    if (own && parseVersionRange(range).ok && !satisfiesRange(own.version, range)) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['compatibility', i, 'requiresFirmware', 'versionRange'],
+        message: `this release flashes ${own.mcuModel} ${own.version}, which does not satisfy "${c.requiresFirmware.versionRange}"`,
+      });
+    }
+  });
+}
+
+/**
+ * Canonical: what the hub stores and serves (templates with `cpuMillis`, `memoryBytes`).
+ * Parsing its own output changes nothing.
+ */
+export const releaseSpecSchema = z.strictObject(releaseSpecFields(templateSchema)).superRefine(checkReleaseSpec);
+/** As a user writes it in a manifest (`cpu: 500m`); its output is a canonical spec. */
+export const releaseSpecManifestSchema = z.strictObject(releaseSpecFields(templateManifestSchema)).superRefine(checkReleaseSpec);
 export type ReleaseSpec = z.infer<typeof releaseSpecSchema>;
 
 export const releaseManifestSchema = z.strictObject({
   apiVersion: z.literal(API_VERSION),
   kind: z.literal('Release'),
   metadata: metadataSchema.extend({ name: objectNameSchema }),
-  spec: releaseSpecSchema,
+  spec: releaseSpecManifestSchema,
 });
 export type ReleaseManifest = z.infer<typeof releaseManifestSchema>;
 

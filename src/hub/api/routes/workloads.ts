@@ -17,6 +17,12 @@ export interface WorkloadRouteDeps {
    */
   passAfterWrite(): Promise<void>;
   unplacedReasons: ReadonlyMap<string, string>;
+  /** Release, Rollout and MaintenanceWindow documents of an apply (src/hub/rollouts). */
+  rolloutKinds?: {
+    isMine(doc: unknown): boolean;
+    prepare(docs: readonly { index: number; doc: unknown }[], now: string): Promise<{ problems: string[] }>;
+    apply(prepared: { problems: string[] }, now: string): Promise<ApplyResult['results']>;
+  };
 }
 
 /**
@@ -51,16 +57,21 @@ export function registerWorkloadRoutes(app: FastifyInstance, deps: WorkloadRoute
   app.post('/v1/apply', async (request): Promise<ApplyResult> => {
     checked(writeQuerySchema, request.query, 'query');
     const body = checked(applyRequestSchema, request.body, 'body');
+    const now = deps.now().toISOString();
+    // Releases, rollouts and windows are checked with the rest before anything is stored.
+    const mine = deps.rolloutKinds;
+    const rolloutDocs = mine ? body.manifests.flatMap((doc, index) => (mine.isMine(doc) ? [{ index, doc }] : [])) : [];
+    const prepared = mine && rolloutDocs.length > 0 ? await mine.prepare(rolloutDocs, now) : undefined;
     let manifests;
     let jobManifests;
     try {
-      manifests = parseManifests(body.manifests);
+      manifests = parseManifests(mine ? body.manifests.filter((doc) => !mine.isMine(doc)) : body.manifests);
       jobManifests = parseJobManifests(body.manifests);
     } catch (err) {
-      if (err instanceof ManifestError) throw badRequest(err.message);
+      if (err instanceof ManifestError) throw badRequest([...(prepared?.problems ?? []), err.message].join('\n'));
       throw err;
     }
-    const now = deps.now().toISOString();
+    if (prepared && prepared.problems.length > 0) throw badRequest(prepared.problems.join('\n'));
     // Jobs and CronJobs (src/hub/jobs): planned (and refused) before anything is stored.
     const jobApply = await planJobApply(jobManifests, deps.store, now).catch((err: unknown) => {
       throw err instanceof ManifestError ? badRequest(err.message) : err;
@@ -84,8 +95,11 @@ export function registerWorkloadRoutes(app: FastifyInstance, deps: WorkloadRoute
     // Jobs share the commit pacing but not the workloads' commit: an apply of both kinds is
     // all-or-nothing per kind (job records are checked before anything is stored).
     const jobsChanged = await jobApply.commit();
-    if (changed.length > 0 || jobsChanged) await placed(request.query);
-    return { results: [...planned.map((p) => ({ kind: 'Workload', name: p.record.name, action: p.action })), ...jobApply.results] };
+    // Releases, rollouts and windows (src/hub/rollouts) are stored by their own repositories.
+    const rolloutResults = mine && prepared ? await mine.apply(prepared, now) : [];
+    const rolloutsChanged = rolloutResults.some((r) => r.action !== 'unchanged');
+    if (changed.length > 0 || jobsChanged || rolloutsChanged) await placed(request.query);
+    return { results: [...planned.map((p) => ({ kind: 'Workload', name: p.record.name, action: p.action })), ...jobApply.results, ...rolloutResults] };
   });
 
   app.get('/v1/workloads', async () => {

@@ -1,0 +1,257 @@
+// The rollout controller: a thin I/O shell around the pure `step` (src/scheduler/rollout). For
+// each live rollout it builds the observations from the store, calls step, writes the new state
+// durably (one transition per write), performs the transition's actions (idempotent), and clears
+// the outbox; then again, until step has nothing to do. It runs on device reports, on a timer set
+// to the step's nextCheckAt, and on operator commands — all through one queue, so two passes never
+// interleave. A hub that restarts first re-does the outbox of every stored rollout (crash between
+// write and actions), then carries on from the stored state.
+import type { Logger } from '../../common/log.js';
+import type { McuTelemetry, RolloutCommand, RolloutSpec, RolloutState } from '../../protocol/index.js';
+import { saneTelemetrySamples } from './telemetry-check.js';
+import { canonicalJson, formatReleaseRef } from '../../protocol/index.js';
+import {
+  benchDevices,
+  createRollout,
+  inTarget,
+  ownedDevices,
+  ownershipConflicts,
+  ownershipRefusal,
+  releaseContent,
+  step,
+  type StepInput,
+} from '../../scheduler/rollout/index.js';
+import { eventSubjects } from '../store/records.js';
+import type { HubStore } from '../store/repository.js';
+import { performActions, type FirmwareFlasher } from './rollout-actions.js';
+import { deviceInfo, observeDevice, windowLookup, type FleetSnapshot } from './observations.js';
+
+export interface RolloutControllerDeps {
+  store: HubStore;
+  now: () => Date;
+  log: Logger;
+  /** Recompute and publish desired documents after pins changed. */
+  replan(): Promise<void>;
+  flash?: FirmwareFlasher;
+  /** Recent telemetry frames of one MCU behind a gateway (for the HIL gate's telemetry check). */
+  telemetry?(gateway: string, mcu: string): readonly McuTelemetry[];
+}
+
+/** A refused rollout request, with the API status it maps to. */
+export class RolloutRequestError extends Error {
+  constructor(
+    readonly code: 'ReleaseNotFound' | 'RolloutNotFound' | 'RolloutConflict' | 'RolloutCommandRefused' | 'RolloutImmutable',
+    readonly status: 400 | 404 | 409,
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
+const terminal = (r: RolloutState): boolean => r.status.phase === 'rolled-back' || r.status.phase === 'aborted';
+/** A burst of reports from a fleet is one pass. */
+const DEBOUNCE_MS = 100;
+/** Transitions per rollout per pass at most (each is one write); the next pass continues. */
+const MAX_TRANSITIONS = 200;
+/** How often a rollout in progress is looked at when nothing else wakes it. */
+const POLL_MS = 1000;
+
+export class RolloutController {
+  private queue: Promise<unknown> = Promise.resolve();
+  private soon: NodeJS.Timeout | undefined;
+  private wake: NodeJS.Timeout | undefined;
+  private stopped = false;
+  /**
+   * Flashes of a release that failed, by device (kept in memory: after a hub restart the device
+   * is judged by what its MCU identifies as, and fails at its healthy deadline instead).
+   */
+  private readonly flashFailures = new Map<string, { release: string; message: string }>();
+
+  constructor(private readonly deps: RolloutControllerDeps) {}
+
+  /** Re-does the outboxes a killed hub left, then runs a pass. */
+  async start(): Promise<void> {
+    await this.serial(async () => {
+      for (const r of await this.deps.store.rollouts.list()) {
+        if (r.status.outbox.length === 0) continue;
+        this.deps.log.info(`rollout ${r.name}: re-doing ${r.status.outbox.length} action(s) of revision ${r.status.revision} after a restart`);
+        await this.perform(r);
+      }
+    });
+    await this.pass();
+  }
+
+  stop(): void {
+    this.stopped = true;
+    if (this.soon) clearTimeout(this.soon);
+    if (this.wake) clearTimeout(this.wake);
+  }
+
+  /** Asks for a pass soon; cheap to call on every report. */
+  request(): void {
+    if (this.stopped) return;
+    this.soon ??= setTimeout(() => {
+      this.soon = undefined;
+      void this.pass();
+    }, DEBOUNCE_MS);
+  }
+
+  /** Runs every live rollout until step has nothing more to do. */
+  pass(): Promise<void> {
+    return this.serial(async () => {
+      let next: number | null = null;
+      for (const name of (await this.deps.store.rollouts.list()).map((r) => r.name).sort()) {
+        const at = await this.advance(name).catch((err: unknown) => {
+          this.deps.log.error(`rollout ${name}: ${(err as Error).stack ?? String(err)}`);
+          return Date.now() + 5000;
+        });
+        if (at !== null && (next === null || at < next)) next = at;
+      }
+      // What the step waits on is not always a report the feed announces (MCU telemetry for the
+      // HIL gate): while a rollout is in progress, look again at least every second.
+      const live = (await this.deps.store.rollouts.list()).some((r) => r.status.phase === 'progressing');
+      if (live) next = Math.min(next ?? Infinity, this.deps.now().getTime() + POLL_MS);
+      this.schedule(next);
+    });
+  }
+
+  /** Stores a new rollout (the same spec again is `unchanged`). */
+  create(name: string, spec: RolloutSpec): Promise<'created' | 'unchanged'> {
+    return this.serial(async () => {
+      const { store } = this.deps;
+      const existing = await store.rollouts.get(name);
+      if (existing !== undefined) {
+        if (canonicalJson(existing.spec) === canonicalJson(spec)) return 'unchanged';
+        throw new RolloutRequestError('RolloutImmutable', 409, `rollout ${name} exists with another spec; a rollout cannot change: abort it and start one under a new name`);
+      }
+      const release = await store.releases.get(spec.release.name, spec.release.version);
+      if (release === undefined) throw new RolloutRequestError('ReleaseNotFound', 404, `release ${formatReleaseRef(spec.release)} not found; create it first (edgepilot release create -f)`);
+      const devices = (await store.devices.list()).map(deviceInfo);
+      const candidates = devices.filter((d) => inTarget(spec, d) || benchDevices(spec, [d]).length > 0);
+      const refusal = ownershipRefusal(ownershipConflicts(await store.rollouts.list(), candidates.map((d) => d.id), name));
+      if (refusal !== undefined) throw new RolloutRequestError('RolloutConflict', 409, `rollout ${name} ${refusal}`);
+      const state = createRollout({ name, spec, devices: candidates, releaseDigest: release.digest, now: this.deps.now().getTime() });
+      await store.rollouts.put(state);
+      const first = state.status.history[0];
+      await store.events.append(eventSubjects.rollout(name), { time: state.createdAt, type: 'Normal', reason: 'RolloutCreated', message: first?.message ?? 'created' });
+      this.request();
+      return 'created';
+    });
+  }
+
+  /** An operator command: one transition, written and acted on, or a refusal naming why. */
+  command(name: string, command: RolloutCommand): Promise<RolloutState> {
+    return this.serial(async () => {
+      const rollout = await this.deps.store.rollouts.get(name);
+      if (rollout === undefined) throw new RolloutRequestError('RolloutNotFound', 404, `rollout ${name} not found`);
+      const input = await this.input(rollout);
+      if (input === undefined) throw new RolloutRequestError('ReleaseNotFound', 404, `release ${formatReleaseRef(rollout.spec.release)} of rollout ${name} not found`);
+      const result = step(rollout, { ...input, command }, this.deps.now().getTime());
+      if (result.refused) throw new RolloutRequestError('RolloutCommandRefused', 409, result.refused.message);
+      const done = await this.commit(result.next, result.events);
+      this.request();
+      return done;
+    });
+  }
+
+  private serial<T>(fn: () => Promise<T>): Promise<T> {
+    const run = this.queue.then(fn, fn);
+    this.queue = run.catch(() => undefined);
+    return run;
+  }
+
+  private schedule(at: number | null): void {
+    if (this.wake) clearTimeout(this.wake);
+    this.wake = undefined;
+    if (at === null || this.stopped) return;
+    this.wake = setTimeout(() => this.request(), Math.max(0, at - this.deps.now().getTime()) + 20);
+  }
+
+  /** Steps one rollout until nothing changes; resolves to when time alone will change something. */
+  private async advance(name: string): Promise<number | null> {
+    let rollout = await this.deps.store.rollouts.get(name);
+    for (let i = 0; rollout !== undefined && !terminal(rollout) && i < MAX_TRANSITIONS; i++) {
+      const input = await this.input(rollout);
+      if (input === undefined) return null;
+      const result = step(rollout, input, this.deps.now().getTime());
+      if (result.transition === null) return result.nextCheckAt;
+      this.deps.log.debug(`rollout ${name}: ${result.transition} → revision ${result.next.status.revision}`);
+      rollout = await this.commit(result.next, result.events);
+    }
+    return rollout !== undefined && !terminal(rollout) ? this.deps.now().getTime() : null;
+  }
+
+  /** Writes a transition, records its events, does its actions, then clears the outbox. */
+  private async commit(next: RolloutState, events: StepResultEvents): Promise<RolloutState> {
+    const { store } = this.deps;
+    await store.rollouts.put(next);
+    for (const e of events) {
+      await store.events.append(eventSubjects.rollout(next.name), e);
+      this.deps.log.info(`rollout ${next.name}: ${e.reason}: ${e.message}`);
+    }
+    return this.perform(next);
+  }
+
+  private async perform(rollout: RolloutState): Promise<RolloutState> {
+    if (rollout.status.outbox.length === 0) return rollout;
+    for (const action of rollout.status.outbox) {
+      if (action.type === 'assign-release') for (const id of action.deviceIds) this.flashFailures.delete(id);
+    }
+    await performActions(rollout, {
+      store: this.deps.store,
+      now: this.deps.now,
+      log: this.deps.log,
+      replan: this.deps.replan,
+      ...(this.deps.flash ? { flash: this.deps.flash } : {}),
+      flashFailed: (id, release, message) => {
+        this.flashFailures.set(id, { release: formatReleaseRef(release), message });
+        this.request();
+      },
+    });
+    const cleared: RolloutState = { ...rollout, status: { ...rollout.status, outbox: [] } };
+    await this.deps.store.rollouts.put(cleared);
+    return cleared;
+  }
+
+  /** The step's input for a rollout, from the store (undefined: its release is gone). */
+  private async input(rollout: RolloutState): Promise<StepInput | undefined> {
+    const { store } = this.deps;
+    const release = await store.releases.get(rollout.spec.release.name, rollout.spec.release.version);
+    if (release === undefined) return undefined;
+    const [devices, desired, reported, pins, windows, others] = await Promise.all([
+      store.devices.list(),
+      store.deviceState.allDesired(),
+      store.deviceState.allReported(),
+      store.releasePins.all(),
+      store.maintenanceWindows.list(),
+      store.rollouts.list(),
+    ]);
+    const fleet: FleetSnapshot = { devices, desired, reported, pins, windows: windows.map((w) => w.spec) };
+    const ownedElsewhere = new Set(others.filter((r) => r.name !== rollout.name).flatMap((r) => ownedDevices(r)));
+    const relevant = devices.filter((d) => {
+      if (rollout.status.devices[d.id] !== undefined) return true;
+      if (ownedElsewhere.has(d.id)) return false;
+      const info = deviceInfo(d);
+      return inTarget(rollout.spec, info) || benchDevices(rollout.spec, [info]).length > 0;
+    });
+    const gateVerdict = (await store.gateVerdicts.get(release.digest)) ?? null;
+    return {
+      release: releaseContent({ apiVersion: 'edgepilot.io/v1', kind: 'Release', metadata: { name: release.name, labels: {}, annotations: {} }, spec: release.spec }, release.digest),
+      devices: relevant.map((d) => {
+        let o = observeDevice(d, release, fleet);
+        // Telemetry counts from when the device was pinned to this release (its flash came after).
+        const pin = pins.get(d.id);
+        const telemetry = this.deps.telemetry;
+        if (telemetry && pin && formatReleaseRef(pin.release) === formatReleaseRef(rollout.spec.release)) {
+          const since = Date.parse(pin.since);
+          o = { ...o, mcus: o.mcus.map((m) => ({ ...m, saneTelemetrySamples: saneTelemetrySamples(telemetry(d.id, m.id), since) })) };
+        }
+        const failure = this.flashFailures.get(d.id);
+        return failure !== undefined && failure.release === formatReleaseRef(rollout.spec.release) ? { ...o, flashFailure: failure.message } : o;
+      }),
+      window: windowLookup(fleet),
+      gateVerdict,
+    };
+  }
+}
+
+type StepResultEvents = ReturnType<typeof step>['events'];

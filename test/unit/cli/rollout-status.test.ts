@@ -1,0 +1,38 @@
+import test from 'ava';
+import type { RolloutView } from '../../../src/protocol/index.js';
+import { renderRolloutStatus, waveBar, waveSummary } from '../../../src/cli/output/rollout-columns.js';
+
+const counts = (c: Partial<RolloutView['waves'][number]['counts']>): RolloutView['waves'][number]['counts'] => ({
+  total: 0, pending: 0, waitingWindow: 0, updating: 0, verifying: 0, healthy: 0, failed: 0, deferred: 0, rolledBack: 0, ...c,
+});
+
+const view: RolloutView = {
+  name: 'tilt-plant3',
+  release: { name: 'tilt', version: '2.1.0' },
+  phase: 'progressing',
+  currentWave: 1,
+  createdAt: '2026-11-30T00:00:00.000Z',
+  revision: 7,
+  pause: null,
+  waves: [
+    { index: 0, name: 'canary', state: 'succeeded', counts: counts({ total: 2, healthy: 2 }) },
+    { index: 1, name: 'rest', state: 'active', counts: counts({ total: 10, healthy: 5, failed: 1, deferred: 1, updating: 1, pending: 2 }) },
+  ],
+  devices: [],
+  history: [],
+};
+
+test('on a terminal each wave gets a bar of healthy, failed, deferred, installing and pending cells', (t) => {
+  t.is(waveBar(counts({ total: 10, healthy: 5, failed: 1, deferred: 1, updating: 1, pending: 2 }), 10), '█████✗~▒··');
+  const text = renderRolloutStatus(view, true);
+  t.regex(text, /^rollout tilt-plant3: tilt@2\.1\.0 progressing/);
+  t.regex(text, /wave 1 rest\s+active\s+\[██████████✗✗~~▒▒····\] healthy 5, failed 1, deferred 1, updating 1, pending 2 of 10/);
+});
+
+test('piped, one plain line per wave without bars', (t) => {
+  const lines = renderRolloutStatus(view, false).split('\n');
+  t.is(lines.length, 3);
+  t.false(lines.some((l) => l.includes('█')));
+  t.regex(lines[1] ?? '', /wave 0 canary\s+succeeded\s+healthy 2 of 2$/);
+  t.is(waveSummary(counts({ total: 3, deferred: 3 })), 'healthy 0, deferred 3 of 3');
+});
