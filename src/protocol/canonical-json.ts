@@ -1,7 +1,6 @@
 /**
  * JSON with sorted keys and no undefined members, so equal values serialise (and hash) equally
- * whatever order they were written in. The hub's template revisions use the same rule
- * (src/hub/workloads/revision.ts); release digests use this one, which the scheduler may import.
+ * whatever order they were written in. Template revisions (hub) and release digests use it.
  */
 export function canonicalJson(value: unknown): string {
   if (Array.isArray(value)) return `[${value.map(canonicalJson).join(',')}]`;

@@ -2,8 +2,7 @@
  * Semantic Versioning 2.0.0 for releases and firmware constraints: parse, compare precedence
  * (§11, build metadata ignored) and npm-style ranges limited to what a constraint needs:
  * comparators `=`, `>`, `>=`, `<`, `<=` joined by spaces (all must hold) and `||` (any set).
- * The firmware module has its own copy (src/firmware/manifest/semver.ts) from before releases;
- * the protocol cannot import it, so this one is the contract's.
+ * The one copy: the firmware module (signed manifests, downgrade checks) uses it too.
  */
 
 export interface SemVer {
@@ -26,6 +25,10 @@ export function parseSemver(text: string): SemVer | undefined {
     patch: Number(m[3]),
     prerelease: m[4] === undefined ? [] : m[4].split('.').map((id) => (/^\d+$/.test(id) ? Number(id) : id)),
   };
+}
+
+export function isSemver(text: string): boolean {
+  return parseSemver(text) !== undefined;
 }
 
 /** Negative if a < b, 0 if equal precedence, positive if a > b. Throws on invalid input. */

@@ -1,5 +1,6 @@
 import type { CronJobSpec, DesiredCronJob, DesiredJob, JobSpec, WorkloadSpec } from '../../protocol/index.js';
-import { placeReplicas, planEveryDevice, type DeviceSnapshot } from '../../scheduler/index.js';
+import { placeReplicas, planEveryDevice } from '../../scheduler/index.js';
+import { snapshotOf } from '../workloads/placement-pass.js';
 import type { DeviceRecord } from '../store/records.js';
 import type { CronJobRecord, JobRecord } from '../store/job-records.js';
 
@@ -13,21 +14,6 @@ import type { CronJobRecord, JobRecord } from '../store/job-records.js';
  *   `everyDevice` Job keeps the devices it was given, and gains devices that match later until it has
  *   finished or its deadline has passed.
  */
-
-function snapshotOf(device: DeviceRecord): DeviceSnapshot {
-  const online = device.status?.state === 'online';
-  return {
-    id: device.id,
-    labels: device.labels,
-    taints: device.taints,
-    unschedulable: device.unschedulable,
-    online,
-    ready: online && device.facts !== undefined,
-    ...(!online && device.status ? { offlineSince: device.status.since } : {}),
-    ...(device.facts ? { facts: device.facts } : {}),
-    instances: [],
-  };
-}
 
 function workloadView(spec: Pick<JobSpec, 'selector' | 'tolerations' | 'template'>, replicas: WorkloadSpec['replicas']): WorkloadSpec {
   return {
@@ -55,7 +41,7 @@ export interface JobAssignment {
 /** New assignments for Jobs that may still gain devices; Jobs not listed keep theirs. */
 export function assignJobs(jobs: readonly JobRecord[], devices: readonly DeviceRecord[], now: number): Map<string, JobAssignment> {
   const out = new Map<string, JobAssignment>();
-  const snapshots = devices.map(snapshotOf);
+  const snapshots = devices.map((d) => snapshotOf(d));
   for (const job of jobs) {
     if (job.spec.suspend || job.finishedAt !== undefined) continue;
     const deadline = jobDeadline(job);
@@ -80,7 +66,7 @@ export function assignJobs(jobs: readonly JobRecord[], devices: readonly DeviceR
 
 /** Devices that run a CronJob: every matching device (its desired document carries the schedule). */
 export function cronJobDevices(cronJob: CronJobRecord, devices: readonly DeviceRecord[], now: number): string[] {
-  const plan = planEveryDevice(devices.map(snapshotOf), `cronjob/${cronJob.name}`, workloadView({ ...cronJob.spec, template: cronJob.spec.jobTemplate.template }, 'all'), { now });
+  const plan = planEveryDevice(devices.map((d) => snapshotOf(d)), `cronjob/${cronJob.name}`, workloadView({ ...cronJob.spec, template: cronJob.spec.jobTemplate.template }, 'all'), { now });
   return plan.placements.map((p) => p.deviceId);
 }
 

@@ -41,7 +41,8 @@ export interface PlacementPassResult {
   nextCheckAt: number | undefined;
 }
 
-function snapshotOf(device: DeviceRecord, instances: PlacedInstance[]): DeviceSnapshot {
+/** What the scheduler sees of a device (also for Jobs and CronJobs, with no instances). */
+export function snapshotOf(device: DeviceRecord, instances: PlacedInstance[] = []): DeviceSnapshot {
   const online = device.status?.state === 'online';
   return {
     id: device.id,

@@ -1,17 +1,8 @@
 import { createHash } from 'node:crypto';
-import type { Template } from '../../protocol/index.js';
+import { canonicalJson, type Template } from '../../protocol/index.js';
 
-/** JSON with sorted keys, so equal values hash equally whatever order they were written in. */
-export function canonicalJson(value: unknown): string {
-  if (Array.isArray(value)) return `[${value.map(canonicalJson).join(',')}]`;
-  if (value && typeof value === 'object') {
-    const entries = Object.entries(value as Record<string, unknown>)
-      .filter(([, v]) => v !== undefined)
-      .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
-    return `{${entries.map(([k, v]) => `${JSON.stringify(k)}:${canonicalJson(v)}`).join(',')}}`;
-  }
-  return JSON.stringify(value);
-}
+/** Sorted-key JSON, the protocol's rule (release digests use it too). */
+export { canonicalJson };
 
 /** The revision of a template: equal templates, equal revision, nothing for a device to do. */
 export function templateRevision(template: Template): string {
