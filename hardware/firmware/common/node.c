@@ -148,6 +148,13 @@ static void handle_set_rate(uint8_t seq, const EP_XDATA uint8_t *payload, uint8_
     if (requested != 0u && requested < TELEMETRY_MIN_INTERVAL_MS) {
         requested = TELEMETRY_MIN_INTERVAL_MS;
     }
+#ifdef FW_RATE_CAP_MS
+    /* The one-function change of the delta benchmark (make stm32-changed): a cap on
+       the interval, so a gateway never waits longer than that for a sign of life. */
+    if (requested > FW_RATE_CAP_MS) {
+        requested = FW_RATE_CAP_MS;
+    }
+#endif
     telemetry_interval_ms = requested;
     telemetry_due_ms = platform_millis() + requested;
     frame_tx_begin(MSG_SET_RATE | MSG_RESPONSE_BIT, seq, 2);
