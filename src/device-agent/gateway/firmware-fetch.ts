@@ -6,7 +6,7 @@
  */
 import { open, rename, rm, stat, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { ensureDir } from '../../common/durable-file.js';
+import { ensureDir, writeFileDurably } from '../../common/durable-file.js';
 import { decodePayload, firmwareManifestEnvelopeSchema, type FirmwareManifestEnvelope } from '../../protocol/index.js';
 
 export interface FirmwareSource {
@@ -59,6 +59,19 @@ export async function downloadImage(source: FirmwareSource, sha256: string, size
   throw new Error(`downloading ${sha256.slice(0, 12)} failed after ${attempts} attempts: ${lastError?.message ?? 'incomplete'}`);
 }
 
+/** The image if an earlier download (or patch) left it complete in the cache. */
+export async function cachedImage(source: FirmwareSource, sha256: string, size: number): Promise<Uint8Array | undefined> {
+  const complete = completePath(source, sha256);
+  if ((await sizeOf(complete)) !== size) return undefined;
+  return new Uint8Array(await readFile(complete));
+}
+
+/** Keeps an image made another way (patched from a delta) where a download would have put it. */
+export async function keepDownload(source: FirmwareSource, sha256: string, bytes: Uint8Array): Promise<void> {
+  await ensureDir(source.directory);
+  await writeFileDurably(completePath(source, sha256), bytes);
+}
+
 /** Forget a download that failed verification, so the next attempt fetches it anew. */
 export async function discardDownload(source: FirmwareSource, sha256: string): Promise<void> {
   await rm(completePath(source, sha256), { force: true });
@@ -104,7 +117,7 @@ function contentRangeStartsAt(header: string | null, offset: number): boolean {
   return match !== null && Number(match[1]) === offset;
 }
 
-function authHeaders(source: FirmwareSource): Record<string, string> {
+export function authHeaders(source: FirmwareSource): Record<string, string> {
   return { authorization: `Basic ${Buffer.from(`${source.deviceId}:${source.password}`).toString('base64')}` };
 }
 
@@ -120,7 +133,7 @@ async function sizeOf(path: string): Promise<number | undefined> {
   }
 }
 
-async function errorText(response: Response): Promise<string> {
+export async function errorText(response: Response): Promise<string> {
   const text = (await response.text().catch(() => '')).slice(0, 300);
   try {
     const parsed = JSON.parse(text) as { message?: unknown };

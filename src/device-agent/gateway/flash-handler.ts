@@ -12,7 +12,8 @@ import { updateMcu, type UpdateOutcome } from '../../firmware/update/mcu-updater
 import type { Logger } from '../../common/log.js';
 import { flashParamsSchema, type DeviceEvent, type FlashResultLine, type FlashRpcUpdate, type FlashStep } from '../../protocol/index.js';
 import type { RpcHandler } from '../rpc/rpc-server.js';
-import { discardDownload, downloadImage, fetchManifest, type FirmwareSource } from './firmware-fetch.js';
+import { obtainImage, type ObtainedImage } from './delta-fetch.js';
+import { discardDownload, fetchManifest, type FirmwareSource } from './firmware-fetch.js';
 import type { Gateway } from './gateway.js';
 
 export interface FlashHandlerDeps {
@@ -44,7 +45,9 @@ export function flashHandler(deps: FlashHandlerDeps): RpcHandler {
     const object = { kind: 'Mcu', name: mcu };
 
     const envelope = await fetchManifest(source, sha256, io.signal);
-    const bytes = await downloadImage(source, sha256, envelope.manifest.size, { onProgress: (done, total) => progress('download', done, total), signal: io.signal });
+    const obtained = await obtainImage(source, envelope.manifest, await deps.keeper.load(mcu), { onProgress: (done, total) => progress('download', done, total), signal: io.signal });
+    const { bytes } = obtained;
+    const fetchedAs = reportDelta(obtained, envelope.manifest, { mcu, object, send, deps });
     const geometry: FlashGeometry | undefined = flashGeometryFor(identity.model);
     const admission = admitFirmware({
       manifest: envelope.manifest,
@@ -91,7 +94,7 @@ export function flashHandler(deps: FlashHandlerDeps): RpcHandler {
     switch (outcome.kind) {
       case 'updated': {
         const from = outcome.previousVersion ?? 'unknown';
-        deps.event({ type: 'Normal', reason: 'FirmwareFlashed', message: `${mcu}: ${from} → ${version} (${outcome.bytesWritten} bytes, ${outcome.retries} retries)`, object });
+        deps.event({ type: 'Normal', reason: 'FirmwareFlashed', message: `${mcu}: ${from} → ${version} (${outcome.bytesWritten} bytes, ${outcome.retries} retries${fetchedAs})`, object });
         deps.log.info(`${mcu}: flashed ${version}`);
         const result: FlashResultLine = {
           type: 'result',
@@ -114,6 +117,35 @@ export function flashHandler(deps: FlashHandlerDeps): RpcHandler {
         throw new Error(outcome.message);
     }
   };
+}
+
+/**
+ * Says how the image came (a note for the technician, and a Warning event when a delta
+ * arrived but did not make the image); returns the suffix for the FirmwareFlashed event.
+ */
+function reportDelta(
+  obtained: ObtainedImage,
+  manifest: { readonly size: number; readonly version: string },
+  at: { mcu: string; object: { kind: string; name: string }; send: (update: FlashRpcUpdate) => void; deps: FlashHandlerDeps },
+): string {
+  const { mcu, object, send, deps } = at;
+  if (obtained.via === 'delta') {
+    const { deltaBytes } = obtained.delta;
+    const share = ((100 * deltaBytes) / manifest.size).toFixed(1);
+    send({ type: 'note', message: `fetched ${manifest.version} as a ${deltaBytes}-byte delta from the kept ${obtained.base.version} (${share} % of the ${manifest.size}-byte image)` });
+    deps.log.info(`${mcu}: ${manifest.version} patched from a ${deltaBytes}-byte delta (${share} % of ${manifest.size} bytes)`);
+    return `, fetched as a ${deltaBytes}-byte delta`;
+  }
+  const attempt = obtained.delta;
+  if (attempt === undefined || attempt.kind === 'patched') return '';
+  send({ type: 'note', message: `${attempt.why}: fetched the whole image` });
+  if (attempt.kind === 'failed') {
+    deps.event({ type: 'Warning', reason: 'FirmwareDeltaRejected', message: `${mcu}: ${attempt.why}; fetched the whole ${manifest.version} image instead`, object });
+    deps.log.warn(`${mcu}: ${attempt.why}; fetched the whole image instead`);
+  } else {
+    deps.log.info(`${mcu}: ${attempt.why}; fetching the whole image`);
+  }
+  return '';
 }
 
 /** Progress is sent per step at its start and end and at most every 200 ms in between: one MQTT message per 256-byte block would be 512 for 64 KB. */

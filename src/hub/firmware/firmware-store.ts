@@ -3,12 +3,15 @@
  * `<sha>.bin` (the image) and one `<sha>.json` (signed manifest, upload time) per image
  * under the hub's data folder. Both are written durably (temp, fsync, rename, fsync of the
  * folder), image first: an index entry never points at a missing image. Callers check
- * uploads (upload-check.ts) before they get here.
+ * uploads (upload-check.ts) before they get here. Deltas between two stored images
+ * (BSDF2, src/firmware/delta) are made on first request and kept under `deltas/`: images
+ * never change under their sha256, so neither does a delta between two of them.
  */
-import { readdir, stat } from 'node:fs/promises';
+import { readdir, readFile, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { ensureDir, readFileIfExists, writeFileDurably } from '../../common/durable-file.js';
 import type { Logger } from '../../common/log.js';
+import { makeDelta } from '../../firmware/delta/index.js';
 import { firmwareManifestSchema, isoTimeSchema, manifestSignatureSchema, type FirmwareImageView } from '../../protocol/index.js';
 import { z } from 'zod';
 
@@ -21,6 +24,8 @@ export type StoredFirmware = z.infer<typeof storedFirmwareSchema>;
 
 export class FirmwareStore {
   private readonly index = new Map<string, StoredFirmware>();
+  /** Deltas being made, so concurrent requests for one pair make it once. */
+  private readonly deltasInFlight = new Map<string, Promise<Uint8Array>>();
 
   private constructor(private readonly directory: string) {}
 
@@ -72,6 +77,31 @@ export class FirmwareStore {
     await writeFileDurably(join(this.directory, `${sha}.json`), `${JSON.stringify(entry, null, 2)}\n`);
     this.index.set(sha, entry);
     return 'created';
+  }
+
+  /**
+   * The BSDF2 delta that turns stored image `from` into stored image `to`: read from the
+   * cache, or made (bsdiff, a few hundred milliseconds for 64 KB) and kept. Both images
+   * must be stored; the caller decides whether `to` may be served.
+   */
+  async delta(from: string, to: string): Promise<Uint8Array> {
+    if (!this.index.has(from) || !this.index.has(to)) throw new RangeError(`no stored image ${this.index.has(from) ? to : from}`);
+    const key = `${from}-${to}`;
+    const path = join(this.directory, 'deltas', `${key}.bsdf2`);
+    const cached = await readFile(path).catch(() => undefined);
+    if (cached !== undefined) return new Uint8Array(cached);
+    let making = this.deltasInFlight.get(key);
+    if (making === undefined) {
+      making = (async () => {
+        const [older, newer] = await Promise.all([readFile(this.imagePath(from)), readFile(this.imagePath(to))]);
+        const delta = makeDelta(older, newer);
+        await ensureDir(join(this.directory, 'deltas'));
+        await writeFileDurably(path, delta);
+        return delta;
+      })().finally(() => this.deltasInFlight.delete(key));
+      this.deltasInFlight.set(key, making);
+    }
+    return making;
   }
 
   /**

@@ -31,9 +31,12 @@ export interface FirmwareRouteDeps {
 }
 
 /** Paths devices use with their own credentials; the admin-token hook lets them through and the routes check. */
-export const FIRMWARE_DEVICE_PATHS = ['/v1/firmware/manifest', '/v1/firmware/download'] as const;
+export const FIRMWARE_DEVICE_PATHS = ['/v1/firmware/manifest', '/v1/firmware/download', '/v1/firmware/delta'] as const;
 
 const shaQuery = z.object({ sha256: sha256Schema });
+const deltaQuery = z.object({ from: sha256Schema, to: sha256Schema });
+/** The media type of a BSDF2 patch (src/firmware/delta); gateways check it before applying. */
+export const DELTA_CONTENT_TYPE = 'application/x-bsdf2';
 
 /** Upload (admin), list, trusted keys, and the manifest and image downloads gateways use. */
 export function registerFirmwareRoutes(app: FastifyInstance, deps: FirmwareRouteDeps): void {
@@ -142,6 +145,38 @@ export function registerFirmwareRoutes(app: FastifyInstance, deps: FirmwareRoute
       .header('content-range', `bytes ${range.start}-${range.end}/${size}`)
       .header('content-length', range.end - range.start + 1)
       .send(createReadStream(deps.store.imagePath(sha), { start: range.start, end: range.end }));
+  });
+  registerDeltaRoute(app, deps);
+}
+
+/**
+ * `GET /v1/firmware/delta?from=<held>&to=<wanted>`: a BSDF2 patch from an image the gateway
+ * holds to one it may fetch, for gateways on metered links. Anything but a 200 means
+ * "fetch the whole image" to the gateway; the message says why.
+ */
+function registerDeltaRoute(app: FastifyInstance, deps: FirmwareRouteDeps): void {
+  app.get('/v1/firmware/delta', async (request, reply) => {
+    await deviceOrAdmin(request.headers.authorization, deps.adminTokenHash, deps.devices);
+    const query = deltaQuery.safeParse(request.query);
+    if (!query.success) throw badRequest('query must be ?from=<sha256 of the image held>&to=<sha256 of the image wanted> (64 hex digits each)');
+    const { from, to } = query.data;
+    if (from === to) throw badRequest('from and to name the same image: there is nothing to fetch');
+    const wanted = servable(deps, to);
+    const held = deps.store.get(from);
+    if (!held) throw new HttpError(404, 'NotFound', `the hub does not hold the base image ${from.slice(0, 12)}: fetch the whole image`);
+    if (held.manifest.target.toLowerCase() !== wanted.manifest.target.toLowerCase()) {
+      throw new HttpError(409, 'Conflict', `the base image is for ${held.manifest.target}, the wanted one for ${wanted.manifest.target}`);
+    }
+    const delta = await deps.store.delta(from, to);
+    if (delta.length >= wanted.manifest.size) {
+      throw new HttpError(409, 'Conflict', `a delta from ${held.manifest.version} is no smaller than the image (${delta.length} ≥ ${wanted.manifest.size} bytes): fetch the whole image`);
+    }
+    return reply
+      .status(200)
+      .header('content-type', DELTA_CONTENT_TYPE)
+      .header('content-length', delta.length)
+      .header('etag', `"${from}-${to}"`)
+      .send(Buffer.from(delta.buffer, delta.byteOffset, delta.length));
   });
 }
 
