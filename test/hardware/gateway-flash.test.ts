@@ -23,6 +23,9 @@ const images: Record<string, string> = {};
 test.before(async () => {
   rig = await startRig('flash', [['stm32', '1.0.0'], ['stm32', '2.0.0'], ['stm32', '3.0.0'], ['stm32-silent', '9.9.9'], ['stc89c52', '1.0.0']]);
   proxy = await startTamperingProxy(rig.hub.apiUrl);
+  // These tests are about the whole-image download (resume, tampering): deltas are
+  // gateway-flash-delta.test.ts's.
+  proxy.refuseDeltas(true);
   images['1.0.0'] = await rig.push(stm32Image(rig, '1.0.0'), 'stm32f103', '1.0.0');
   images['2.0.0'] = await rig.push(stm32Image(rig, '2.0.0'), 'stm32f103', '2.0.0');
   images['9.9.9'] = await rig.push(stm32Image(rig, '9.9.9', 'node-silent'), 'stm32f103', '9.9.9');

@@ -29,7 +29,7 @@ export interface Rig {
 }
 
 /** Builds of hardware/ the tests need, as `make -C hardware <target> VERSION=<v>`. */
-export type Build = readonly [target: 'stm32' | 'stm32-silent' | 'stc89c52', version: string];
+export type Build = readonly [target: 'stm32' | 'stm32-silent' | 'stm32-changed' | 'stc89c52', version: string];
 
 /** Call `cleanup()` when done (test.after.always): it kills every process and emulator it started. */
 export async function startRig(label: string, builds: readonly Build[], hubArgs: string[] = []): Promise<Rig> {
@@ -120,6 +120,6 @@ export async function startRig(label: string, builds: readonly Build[], hubArgs:
 }
 
 /** Test-side paths of hardware/ builds. */
-export function stm32Image(rig: Rig, version: string, variant: 'node' | 'node-silent' = 'node', ext: 'hex' | 'bin' = 'hex'): string {
+export function stm32Image(rig: Rig, version: string, variant: 'node' | 'node-silent' | 'node-changed' = 'node', ext: 'hex' | 'bin' = 'hex'): string {
   return join(rig.build, `stm32f103-${variant}-${version}.${ext}`);
 }
