@@ -6,7 +6,10 @@
 //   - the same, verifying by reading everything back (`verify: 'readback'`);
 //   - the same image with one byte changed in one page, ours (only that page is written);
 //   - stm32flash -w -v -g (Debian's, `-m 8n1`) on the same bench line, if it is installed;
-//   - the raw stream baseline: 65,536 bytes through the same pty and throttled line.
+//   - the raw stream baseline: 65,536 bytes through the same pty and throttled line;
+//   - the download side: the BSDF2 delta (src/firmware/delta) for a one-function source change
+//     (make stm32-changed) against the whole image and against brotli of the whole image.
+// `--skip readback,stm32flash,line` leaves parts out for a shorter run (the delta part alone takes a second).
 // Times are wall-clock from the first byte to the new application identified (ours) or
 // stm32flash's exit (it only Goes; it does not wait for the application).
 import { execFile, execFileSync } from 'node:child_process';
@@ -14,7 +17,8 @@ import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'nod
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { promisify } from 'node:util';
+import { parseArgs, promisify } from 'node:util';
+import { brotliCompressSync, constants as zlib } from 'node:zlib';
 import { SerialPort } from 'serialport';
 import { startBench } from '../hardware/bench/bench.js';
 import {
@@ -29,6 +33,7 @@ import {
   type FirmwareImage,
   type Unsubscribe,
 } from '../src/firmware/index.js';
+import { applyDelta, makeDelta } from '../src/firmware/delta/index.js';
 import { MemoryImageKeeper } from '../src/firmware/update/kept-images.js';
 import { updateMcu, type UpdateEnvironment } from '../src/firmware/update/mcu-updater.js';
 
@@ -75,8 +80,8 @@ class CountingLink implements ByteLink {
 }
 
 /** The v1 application followed by deterministic filler up to 64 KB: every byte crosses the wire, and it still boots. */
-function benchImage(build: string): Uint8Array {
-  const app = readFileSync(path.join(build, 'stm32f103-node-1.0.0.bin'));
+function benchImage(build: string, application = 'stm32f103-node-1.0.0.bin'): Uint8Array {
+  const app = readFileSync(path.join(build, application));
   const data = new Uint8Array(IMAGE_BYTES);
   let x = 0x2545f491;
   for (let i = 0; i < data.length; i++) {
@@ -172,12 +177,63 @@ async function stm32flash(hostPath: string, file: string): Promise<number | stri
   return (performance.now() - started) / 1000;
 }
 
-export async function run(): Promise<void> {
+interface DeltaCase {
+  readonly label: string;
+  readonly from: string;
+  readonly to: string;
+}
+
+/** Delta sizes for a one-function source change, with brotli of the whole image as the baseline. */
+function deltaReport(build: string): string[] {
+  const cases: DeltaCase[] = [
+    { label: '1.0.1 → 1.0.1 + one function', from: 'stm32f103-node-1.0.1.bin', to: 'stm32f103-node-changed-1.0.1.bin' },
+    { label: '1.0.0 → 1.0.1 + one function', from: 'stm32f103-node-1.0.0.bin', to: 'stm32f103-node-changed-1.0.1.bin' },
+    { label: '1.0.0 → 1.0.1 (version only)', from: 'stm32f103-node-1.0.0.bin', to: 'stm32f103-node-1.0.1.bin' },
+  ];
+  const lines: string[] = [];
+  for (const c of [...cases, { label: '64 KB bench image + one function', from: '', to: '' }]) {
+    // The last case: the same change inside the 64 KB bench image (application + filler), to show the cost at full size.
+    const older = c.from ? new Uint8Array(readFileSync(path.join(build, c.from))) : benchImage(build);
+    const newer = c.to ? new Uint8Array(readFileSync(path.join(build, c.to))) : benchImage(build, 'stm32f103-node-changed-1.0.1.bin');
+    let started = performance.now();
+    const delta = makeDelta(older, newer);
+    const makeMs = performance.now() - started;
+    started = performance.now();
+    const patched = applyDelta(older, delta, { expectedSize: newer.length });
+    const applyMs = performance.now() - started;
+    if (!Buffer.from(patched).equals(Buffer.from(newer))) throw new Error(`the delta for ${c.label} does not make the image`);
+    const brotli = brotliCompressSync(newer, { params: { [zlib.BROTLI_PARAM_QUALITY]: zlib.BROTLI_MAX_QUALITY } }).length;
+    const differing = newer.reduce((n, byte, i) => n + (byte === older[i] ? 0 : 1), 0);
+    lines.push(
+      `  ${c.label.padEnd(34)} delta ${String(delta.length).padStart(5)} bytes = ${pct(delta.length, newer.length).padStart(6)} of the ${newer.length}-byte image ` +
+        `(brotli of the whole image ${brotli} bytes = ${pct(brotli, newer.length)}; delta / brotli = ${(delta.length / brotli).toFixed(2)}); ` +
+        `${differing} bytes differ in place; made in ${makeMs.toFixed(0)} ms, applied in ${applyMs.toFixed(1)} ms`,
+    );
+  }
+  return lines;
+}
+
+export async function run(argv: string[] = []): Promise<void> {
+  const { values } = parseArgs({ args: argv, options: { skip: { type: 'string', default: '' } } });
+  const skip = new Set(values.skip.split(',').filter(Boolean));
+  for (const part of skip) if (!['readback', 'stm32flash', 'line'].includes(part)) throw new Error(`--skip takes readback, stm32flash, line; not ${part}`);
   const work = mkdtempSync(path.join(os.tmpdir(), 'edgepilot-bench-flash-'));
   const build = path.join(work, 'build');
   mkdirSync(path.join(work, 'bench'));
   try {
-    execFileSync('make', ['-s', '-C', path.join(REPO, 'hardware'), 'stm32', 'VERSION=1.0.0', `BUILD_DIR=${build}`], { stdio: 'pipe' });
+    const make = (target: string, version: string): void => {
+      execFileSync('make', ['-s', '-C', path.join(REPO, 'hardware'), target, `VERSION=${version}`, `BUILD_DIR=${build}`], { stdio: 'pipe' });
+    };
+    make('stm32', '1.0.0');
+    make('stm32', '1.0.1');
+    make('stm32-changed', '1.0.1');
+    console.log(`flash: load average ${os.loadavg().map((l) => l.toFixed(2)).join(' ')} (${os.cpus().length} cores)`);
+    const deltas = deltaReport(build);
+    if (skip.has('line')) {
+      console.log('download: BSDF2 delta for a one-function source change (make stm32-changed: SET_RATE caps the interval)');
+      for (const line of deltas) console.log(line);
+      return;
+    }
     const data = benchImage(build);
     const image = createImage([{ address: FLASH_BASE, data }]);
     const changed = data.slice();
@@ -202,7 +258,7 @@ export async function run(): Promise<void> {
       const keeper = new MemoryImageKeeper();
       await keeper.save(MCU_ID, { version: '1.0.0', origin: 'flashed', loadAddress: FLASH_BASE, data: readFileSync(path.join(build, 'stm32f103-node-1.0.0.bin')) });
       const crc = await ours(link, clock, keeper, image, { pageDiff: false });
-      const readBack = await ours(link, clock, keeper, image, { pageDiff: false, verify: 'readback' });
+      const readBack = skip.has('readback') ? undefined : await ours(link, clock, keeper, image, { pageDiff: false, verify: 'readback' });
       const page = await ours(link, clock, keeper, onePage, {});
       if (!Buffer.from(readFileSync(bench.flashFile).subarray(0, IMAGE_BYTES)).equals(Buffer.from(changed))) throw new Error('the flash file does not hold the changed image');
 
@@ -216,7 +272,7 @@ export async function run(): Promise<void> {
 
       // stm32flash needs the ROM bootloader waiting for its 0x7F: BOOT0 high and a reset.
       await bench.resetToBootloader();
-      const reference = await stm32flash(bench.hostPath, binFile);
+      const reference = skip.has('stm32flash') ? 'skipped (--skip stm32flash)' : await stm32flash(bench.hostPath, binFile);
       link = await openLink(bench.hostPath);
       await link.close();
 
@@ -224,16 +280,19 @@ export async function run(): Promise<void> {
         `  ${label.padEnd(34)} ${m.seconds.toFixed(2).padStart(6)} s   ${String(m.sent).padStart(6)} bytes out, ${String(m.received).padStart(6)} back, ${m.written} written   (${m.steps})`;
       console.log(`flash: an emulated STM32F103 (F10x ROM bootloader, Erase 0x43) at ${BAUD} baud, ${BITS_PER_BYTE} bits per byte (8E1); wire minimum for ${IMAGE_BYTES} bytes ${wireMinimumS.toFixed(2)} s`);
       console.log(line('64 KB, ours, CRC-32 verify', crc));
-      console.log(line('64 KB, ours, read-back verify', readBack));
+      if (readBack) console.log(line('64 KB, ours, read-back verify', readBack));
+      else console.log(`  ${'64 KB, ours, read-back verify'.padEnd(34)} skipped (--skip readback)`);
       console.log(line(`one page changed (page ${CHANGED_PAGE}), ours`, page));
       if (typeof reference === 'number') {
         console.log(`  ${'64 KB, stm32flash -w -v -g'.padEnd(34)} ${reference.toFixed(2).padStart(6)} s`);
-        console.log(`  ratio                              ours (CRC) / stm32flash = ${(crc.seconds / reference).toFixed(2)}, stm32flash / ours = ${(reference / crc.seconds).toFixed(2)}×; read-back / stm32flash = ${(readBack.seconds / reference).toFixed(2)}`);
+        console.log(`  ratio                              ours (CRC) / stm32flash = ${(crc.seconds / reference).toFixed(2)}, stm32flash / ours = ${(reference / crc.seconds).toFixed(2)}×${readBack ? `; read-back / stm32flash = ${(readBack.seconds / reference).toFixed(2)}` : ''}`);
       } else {
         console.log(`  ${'64 KB, stm32flash -w -v -g'.padEnd(34)} ${reference}`);
       }
       console.log(`  ${'raw stream baseline'.padEnd(34)} ${baselineS.toFixed(2).padStart(6)} s   (${pct(wireMinimumS, baselineS)} of line rate)`);
       console.log(`  efficiency                         ours (CRC) ${pct(wireMinimumS, crc.seconds)} of line rate, ${(crc.seconds / baselineS).toFixed(2)}× the raw stream`);
+      console.log('download: BSDF2 delta for a one-function source change (make stm32-changed: SET_RATE caps the interval)');
+      for (const deltaLine of deltas) console.log(deltaLine);
     } finally {
       await bench.stop();
     }
