@@ -39,7 +39,8 @@ export async function obtainImage(source: FirmwareSource, wanted: WantedImage, k
   if (kept !== undefined && kept.data.length > 0) {
     delta = await fetchByDelta(source, kept, wanted, options);
     if (delta.kind === 'patched') {
-      await keepDownload(source, wanted.sha256, delta.bytes);
+      // Kept like a download so a retry costs nothing; the image is in hand either way.
+      await keepDownload(source, wanted.sha256, delta.bytes).catch(() => undefined);
       return { via: 'delta', bytes: delta.bytes, delta, base: kept };
     }
   }
