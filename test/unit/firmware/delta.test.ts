@@ -57,6 +57,26 @@ test('BSDF2 byte fixture: diff bytes are added to the old bytes modulo 256, a ne
   t.deepEqual([...applyDelta(new Uint8Array([0xff]), wrap, { expectedSize: 1 })], [0x01]);
 });
 
+// Made by the reference implementation (Debian's bsdiff 4.3: BSDIFF40 with bzip2 streams) and
+// re-packed without compression into BSDF2 (streams unchanged): our bspatch must apply it, and
+// our bsdiff makes exactly the same streams. (Checked the same way by hand, both directions,
+// on the bench firmware 1.0.0 ⇄ stm32-changed 1.0.1: identical streams, and bspatch applied ours.)
+const REFERENCE_OLD = 'The quick brown fox jumps over the lazy dog. Pack my box with five dozen liquor jugs. 0123456789';
+const REFERENCE_NEW = 'The quick brown fox jumped over the lazy dogs. Pack my box with five dozen liquor jugs! 0123456789abc';
+const REFERENCE_PATCH =
+  '425344463200000048000000000000005f0000000000000065000000000000001800000000000000020000000000000001000000000000001200000000000000010000000000000000000000000000003500000000000000030000000000000059000000000000800000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000f30000000000000000000000656473616263';
+
+test('interop: a patch made by the reference bsdiff 4.3 applies, and ours for the same files is byte-identical', (t) => {
+  const patch = Buffer.from(REFERENCE_PATCH, 'hex');
+  t.is(Buffer.from(applyDelta(bytes(REFERENCE_OLD), patch, { expectedSize: REFERENCE_NEW.length })).toString('latin1'), REFERENCE_NEW);
+  t.is(hex(makeDelta(bytes(REFERENCE_OLD), bytes(REFERENCE_NEW), Compression.none)), REFERENCE_PATCH);
+  t.deepEqual(decodeBsdf2(patch, 200).control, [
+    { diff: 24, extra: 2, seek: 1 },
+    { diff: 18, extra: 1, seek: 0 },
+    { diff: 53, extra: 3, seek: -89 },
+  ]);
+});
+
 test('the patches we make are BSDF2 with brotli (type 2) streams, and carry the new size', (t) => {
   const patch = makeDelta(bytes('hello world'), bytes('hello, world!'));
   t.is(hex(patch.subarray(0, 8)), '4253444632020202');
