@@ -17,6 +17,10 @@ have s51 || missing+=(sdcc-ucsim)
 have qemu-system-arm || missing+=(qemu-system-arm)
 have arm-none-eabi-gcc || missing+=(gcc-arm-none-eabi)
 have stm32flash || missing+=(stm32flash)
+# stcgal (the STC ISP tool, the reference client of the bench's STC89 loader) is on PyPI only.
+have stcgal || { have pip3 || missing+=(python3-pip); }
+/usr/bin/python3 -c 'import serial, tqdm' 2>/dev/null || missing+=(python3-serial python3-tqdm)
+have cc || missing+=(gcc)
 have make || missing+=(make)
 have udevadm || missing+=(udev)
 if [ ${#missing[@]} -gt 0 ]; then
@@ -28,6 +32,8 @@ if [ ${#missing[@]} -gt 0 ]; then
   apt-get update -q
   DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends "${missing[@]}"
 fi
+
+have stcgal || pip3 install -q --break-system-packages 'stcgal==1.10'
 
 [ -d node_modules ] || npm ci --no-audit --no-fund
 npm run --silent build
