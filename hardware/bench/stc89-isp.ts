@@ -39,6 +39,8 @@ export interface Stc89IspTarget {
 const HOST = 0x6a;
 const MCU = 0x68;
 const BLOCK = 128;
+/** Pause before answering a baud test/set at the new rate. */
+const RATE_SWITCH_MS = 200;
 
 export class Stc89IspLoader {
   private readonly target: Stc89IspTarget;
@@ -89,6 +91,13 @@ export class Stc89IspLoader {
     this.target.send(frameOf(payload));
   }
 
+  private replyLater(ms: number, ...payload: number[]): void {
+    const input = this.input;
+    setTimeout(() => {
+      if (this.input === input && input !== undefined) this.reply(...payload);
+    }, ms);
+  }
+
   private async serve(input: ByteQueue): Promise<void> {
     try {
       for (;;) {
@@ -111,11 +120,14 @@ export class Stc89IspLoader {
   private execute(payload: number[]): void {
     const code = payload[0];
     switch (code) {
-      case 0x8f: // baud test: answered at the new rate (a pty carries every rate alike)
-        if (payload.length === 7) this.reply(0x8f);
+      // Baud test and set: answered at the new rate (a pty carries every rate alike) after
+      // a pause, as the chip does: the host waits ~100 ms for its frame to leave before it
+      // switches its own UART (and a switch may throw away what arrived before it).
+      case 0x8f:
+        if (payload.length === 7) this.replyLater(RATE_SWITCH_MS, 0x8f);
         return;
-      case 0x8e: // baud set
-        if (payload.length === 6) this.reply(0x8e);
+      case 0x8e:
+        if (payload.length === 6) this.replyLater(RATE_SWITCH_MS, 0x8e);
         return;
       case 0x80: // ping-pong after the switch
         this.reply(0x80);

@@ -24,6 +24,9 @@ export interface Stc89Timeouts {
   readonly eraseMs: number;
 }
 
+/** Longest pause inside the status frame: 20 byte times at the 2400 baud handshake rate. */
+const STATUS_GAP_MS = 100;
+
 export const DEFAULT_STC89_TIMEOUTS: Stc89Timeouts = { pulseMs: 30, answerMs: 1500, eraseMs: 10_000 };
 
 export interface Stc89ClientOptions {
@@ -75,31 +78,46 @@ export class Stc89Client {
     this.#reader.discard();
     this.#buffer = new Uint8Array(0);
     const deadline = this.#clock.now() + timeoutMs;
-    let heard = false;
+    let cycled = false;
     let cycleError: unknown;
-    const cycling = powerCycle().catch((err: unknown) => {
-      cycleError = err;
-    });
+    const cycling = powerCycle().then(
+      () => {
+        cycled = true;
+      },
+      (err: unknown) => {
+        cycleError = err;
+      },
+    );
     const pulse = Uint8Array.of(SYNC_PULSE);
-    while (!heard) {
+    for (;;) {
       if (cycleError !== undefined) throw powerCycleFailed(cycleError);
       if (this.#clock.now() >= deadline) {
         throw new Stc89Error('no-power-cycle', `the STC89 loader did not answer the sync pulses within ${Math.round(timeoutMs / 1000)} s (was the chip's power cycled while they were sent?)`);
       }
       await this.#write(pulse);
+      let first: number;
       try {
-        const first = await this.#reader.readByte(this.timeouts.pulseMs);
-        this.#buffer = Uint8Array.of(first);
-        heard = true;
+        first = await this.#reader.readByte(this.timeouts.pulseMs);
       } catch (err) {
-        if (!(err instanceof ReadTimeoutError)) throw closed(err);
+        if (err instanceof ReadTimeoutError) continue;
+        throw closed(err);
+      }
+      // Bytes before the power is back come from the application (telemetry): keep pulsing.
+      if (!cycled) continue;
+      this.#buffer = Uint8Array.of(first);
+      try {
+        // The status frame follows its first byte without pause; a gap means it was
+        // something else (the application, noise), and the pulses must go on.
+        const payload = await this.#readFrame(this.timeouts.answerMs, true, STATUS_GAP_MS);
+        const status = parseStatus(payload);
+        this.#status = status;
+        await cycling;
+        return { status, clockHz: clockHz(status, this.#handshakeBaud) };
+      } catch (err) {
+        if (!(err instanceof Stc89Error) || err.code === 'closed') throw err;
+        this.#buffer = new Uint8Array(0);
       }
     }
-    await cycling;
-    const payload = await this.#readFrame(this.timeouts.answerMs, true);
-    const status = parseStatus(payload);
-    this.#status = status;
-    return { status, clockHz: clockHz(status, this.#handshakeBaud) };
   }
 
   /**
@@ -140,7 +158,11 @@ export class Stc89Client {
   /** Reset into the application (not answered), and give the link back at the handshake rate. */
   async reset(applicationBaud?: number): Promise<void> {
     await this.#write(encodeFrame(resetPayload()));
-    if (applicationBaud !== undefined) await this.#link.setBaudRate?.(applicationBaud);
+    if (applicationBaud !== undefined && this.#link.setBaudRate) {
+      // As in the baud switch: the frame must have left the UART before its rate changes.
+      await sleep(this.#clock, 100);
+      await this.#link.setBaudRate(applicationBaud);
+    }
   }
 
   dispose(): void {
@@ -164,7 +186,7 @@ export class Stc89Client {
   }
 
   /** Bytes until one whole MCU frame; `statusFrame` skips leftover sync echoes before it. */
-  async #readFrame(timeoutMs: number, statusFrame: boolean): Promise<Uint8Array> {
+  async #readFrame(timeoutMs: number, statusFrame: boolean, gapMs = timeoutMs): Promise<Uint8Array> {
     const deadline = this.#clock.now() + timeoutMs;
     for (;;) {
       const scan = scanFrame(this.#buffer);
@@ -184,7 +206,7 @@ export class Stc89Client {
       if (left <= 0) throw new Stc89Error('timeout', `the STC89 loader did not answer within ${timeoutMs} ms`);
       let byte: number;
       try {
-        byte = await this.#reader.readByte(left);
+        byte = await this.#reader.readByte(Math.min(left, gapMs));
       } catch (err) {
         if (err instanceof ReadTimeoutError) throw new Stc89Error('timeout', `the STC89 loader did not answer within ${timeoutMs} ms`);
         throw closed(err);

@@ -63,12 +63,17 @@ export function stc89Flasher(options: Stc89FlasherOptions): Flasher {
   };
 }
 
-/** ENTER_BOOTLOADER: a current STC89 firmware answers "power-cycle me" and keeps running. */
+/**
+ * Quiet the application (its telemetry would cross the sync pulses), then ENTER_BOOTLOADER:
+ * a current STC89 firmware answers "power-cycle me" and keeps running until the power goes.
+ */
 async function askApplication(options: Stc89FlasherOptions): Promise<void> {
   await options.link.setParity?.('none');
   const session = new McuSession({ link: options.link, clock: options.clock, requestTimeoutMs: 500, retries: 0 });
   try {
-    await session.enterBootloader();
+    await session.setTelemetryInterval(0).catch(() => undefined);
+    const answer = await session.enterBootloader();
+    if (answer.powerCycleNeeded) options.onNote?.('the firmware asks for a power cycle: its ISP loader runs only after power-on');
   } catch {
     // Not answering is fine: the power cycle does not need the application.
   } finally {
