@@ -70,15 +70,22 @@ export function powerCycler(
     };
   }
   const { link, clock } = env;
+  const line = control.line.toUpperCase();
   const set = async (off: boolean): Promise<void> => {
-    if (!link.setControlLines) throw new PowerControlError(`this port cannot drive ${control.line.toUpperCase()}: use --mcu-power <port>=ask`);
+    const cannot = (why: string): PowerControlError =>
+      new PowerControlError(`cannot drive ${line} on this port (${why}): wire it to the MCU's supply switch, or have the technician power-cycle it (power control "ask")`);
+    if (!link.setControlLines) throw cannot('the link has no modem lines');
     const asserted = control.inverted ? !off : off;
-    await link.setControlLines(control.line === 'dtr' ? { dtr: asserted, rts: false } : { dtr: false, rts: asserted });
+    try {
+      await link.setControlLines(control.line === 'dtr' ? { dtr: asserted, rts: false } : { dtr: false, rts: asserted });
+    } catch (err) {
+      throw cannot(err instanceof Error ? err.message : String(err));
+    }
   };
   return {
     timeoutMs: timing.lineTimeoutMs + timing.offMs,
     async cycle() {
-      env.onNote?.(`power-cycling the MCU through ${control.line.toUpperCase()}${control.inverted ? ' (inverted)' : ''}`);
+      env.onNote?.(`power-cycling the MCU through ${line}${control.inverted ? ' (inverted)' : ''}`);
       await set(true);
       await new Promise<void>((resolve) => clock.setTimeout(resolve, timing.offMs));
       await set(false);
