@@ -9,6 +9,7 @@ import type { FirmwareImage } from '../image/image.js';
 import { imageSpan } from '../image/segments.js';
 import { reachBootloader, readFlash, type LinkAccess } from './bootloader-access.js';
 import { checkChip, unprotect } from './chip-check.js';
+import { verifyByReadBack } from './read-back-verify.js';
 import type { FlashGeometry } from './flash-targets.js';
 import type { Flasher, FlasherSession } from './flasher.js';
 import { eraseModeFor } from './update-policy.js';
@@ -17,6 +18,7 @@ export function an3155Flasher(access: LinkAccess & { readonly geometry: FlashGeo
   return {
     kind: 'an3155',
     stuckHint: 'the MCU waits in its bootloader',
+    verifyByReadBack: (flat, bootTimeoutMs, onProgress) => verifyByReadBack(access, flat, bootTimeoutMs, onProgress),
     async enter() {
       const { client } = await reachBootloader(access);
       try {

@@ -6,6 +6,7 @@
  * implement it; admission, backup, rollback and progress are shared above it.
  */
 import type { FirmwareImage } from '../image/image.js';
+import type { Identity } from '../mculink/messages.js';
 import type { FlashGeometry } from './flash-targets.js';
 
 export type FlasherKind = 'an3155' | 'stc89-isp';
@@ -67,4 +68,14 @@ export interface Flasher {
   enter(): Promise<FlasherSession>;
   /** After a failed restore, what the technician should do to get the chip back into its loader. */
   readonly stuckHint: string;
+  /**
+   * For firmware that reports no CRC-32 of its flash (or `--verify readback`): back into the
+   * loader, read the written bytes back, compare, start the application and wait for it.
+   * Absent when the loader cannot read (its blocks were checked while writing instead).
+   */
+  verifyByReadBack?(
+    flat: { readonly address: number; readonly data: Uint8Array },
+    bootTimeoutMs: number,
+    onProgress?: (done: number, total: number) => void,
+  ): Promise<{ ok: true; identity: Identity | undefined } | { ok: false; why: string }>;
 }

@@ -7,20 +7,18 @@
  * chosen by flasher-selection.ts), so this file knows no bootloader protocol. The image
  * must have been admitted (admission.ts) before this runs: from here on the MCU is touched.
  */
-import type { An3155Timeouts } from '../an3155/an3155-client.js';
 import type { Clock } from '../clock.js';
 import type { FirmwareImage } from '../image/image.js';
 import { flattenImage } from '../image/segments.js';
 import { parseRawBinary } from '../image/raw-binary.js';
 import type { ByteLink } from '../link/byte-link.js';
 import type { Identity } from '../mculink/messages.js';
-import { awaitIdentity, pause } from './bootloader-access.js';
+import { awaitIdentity, pause } from './application-access.js';
 import type { Flasher, FlasherSession, FlasherWriteResult } from './flasher.js';
-import { selectFlasher } from './flasher-selection.js';
+import { selectFlasher, type FlasherEnvironment } from './flasher-selection.js';
 import { judgeImageCheck, runningImageIs } from './image-check.js';
 import { diffPages } from './page-diff.js';
 import type { PowerControl, PowerCycleTiming } from './power-control.js';
-import { verifyByReadBack } from './read-back-verify.js';
 import type { FlashGeometry } from './flash-targets.js';
 import type { ImageKeeper, KeptImage } from './kept-images.js';
 import { judgeBoot, planBackup, rollbackMessage } from './update-policy.js';
@@ -37,7 +35,7 @@ export interface UpdateEnvironment {
   readonly runningVersion: string | undefined;
   /** How long a freshly flashed application gets to answer IDENTIFY. */
   readonly bootTimeoutMs?: number;
-  readonly an3155Timeouts?: Partial<An3155Timeouts>;
+  readonly an3155Timeouts?: FlasherEnvironment['an3155Timeouts'];
   /** The loader to use; default chosen from the geometry's loader (flasher-selection.ts). */
   readonly flasher?: Flasher;
   /** How the MCU's power is cycled when its loader needs it (STC89); default: ask the technician. */
@@ -178,9 +176,11 @@ export async function updateMcu(env: UpdateEnvironment, image: FirmwareImage, ve
       const check = judgeImageCheck(identity, flat.data);
       if (check.kind === 'mismatch') verdict = { kind: 'roll-back', why: `${version} failed verification: ${check.why}` };
       else if (check.kind === 'match') env.onProgress?.('verify', flat.data.length, flat.data.length);
-      else {
+      else if (flasher.verifyByReadBack === undefined) {
+        note(`${version} reports no CRC-32 of its flash and its loader cannot read it back: verified by its identity only`);
+      } else {
         note(`${version} reports no CRC-32 of its flash: verifying by reading it back`);
-        const readBack = await verifyByReadBack(env, flat, bootTimeoutMs, (done, total) => env.onProgress?.('verify', done, total)).catch((err: unknown) => ({ ok: false as const, why: (err as Error).message }));
+        const readBack = await flasher.verifyByReadBack(flat, bootTimeoutMs, (done, total) => env.onProgress?.('verify', done, total)).catch((err: unknown) => ({ ok: false as const, why: (err as Error).message }));
         identity = readBack.ok ? readBack.identity : undefined;
         verdict = readBack.ok ? judgeBoot(version, identity ? { kind: 'identified', version: identity.firmwareVersion } : { kind: 'silent' }) : { kind: 'roll-back', why: `${version} failed verification: ${readBack.why}` };
       }

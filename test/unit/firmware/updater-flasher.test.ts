@@ -180,3 +180,35 @@ test('agent --mcu-power <port>=<how>: parsed per port, a bad value names the fla
   t.throws(() => agentConfigFromFlags({ ...base, mcuPower: ['/dev/ttyS3=relay'] }, {}), { message: /^--mcu-power must be <port>=dtr\|rts\|dtr-inverted\|rts-inverted\|ask, not "\/dev\/ttyS3=relay"$/ });
   t.throws(() => agentConfigFromFlags({ ...base, mcuPower: ['dtr'] }, {}), { message: /--mcu-power must be/ });
 });
+
+test('a loader that checks nothing while writing: firmware without a CRC-32 is verified by the flasher reading back', async (t) => {
+  if (!GEOMETRY) return t.fail('no stc89c52 geometry');
+  const auto = autoClock();
+  const pair = createMemoryLinkPair();
+  const app = new FakeApplication(pair.b, '1.0.0');
+  const base = fakeStcFlasher(app, (d) => (d[0] === 2 ? '2.0.0' : undefined));
+  const readBacks: number[] = [];
+  const flasher: Flasher = {
+    ...base,
+    enter: async () => ({ ...(await base.enter()), verifiesWhileWriting: false }),
+    verifyByReadBack: (flat) => {
+      readBacks.push(flat.data.length);
+      return Promise.resolve({ ok: true, identity: identity('2.0.0') });
+    },
+  };
+  const keeper = new MemoryImageKeeper();
+  const notes: string[] = [];
+  try {
+    const outcome = await updateMcu(
+      { link: pair.a, clock: auto.clock, geometry: GEOMETRY, keeper, mcuId: 'x', runningVersion: undefined, flasher, onNote: (m) => notes.push(m), bootTimeoutMs: 2000 },
+      parseRawBinary(V2, 0),
+      '2.0.0',
+    );
+    t.like(outcome, { kind: 'updated' });
+    t.deepEqual(app.identifyPayloads.slice(0, 1), [5], 'the CRC-32 was asked for first');
+    t.deepEqual(readBacks, [4]);
+    t.true(notes.some((n) => /reports no CRC-32 of its flash: verifying by reading it back/.test(n)));
+  } finally {
+    auto.stop();
+  }
+});
