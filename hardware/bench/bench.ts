@@ -86,7 +86,7 @@ export class Bench extends EventEmitter<BenchEvents> {
       toHost: (bytes) => this.host.write(bytes),
       fault: (event) => this.emit('fault', event),
     });
-    this.appOutput = new AppOutputWatcher(options.garbageSeed, (bytes) => this.emit('garbage', bytes));
+    this.appOutput = new AppOutputWatcher(options.garbageSeed, (bytes) => this.emit('garbage', bytes), this.profile.isp === undefined);
     const variantName: BootloaderVariantName = options.bootloader ?? (this.profile.bootloaderErase === 0x43 ? 'f103' : 'ext-erase');
     const variant = bootloaderVariant(variantName, this.profile.bootloaderVersion);
     if (options.readProtected === true && !variant.fullMemoryMap) {
@@ -372,8 +372,7 @@ export class Bench extends EventEmitter<BenchEvents> {
     if (this.currentMode !== 'app' || (this.session?.stopped ?? true)) return;
     const { forward, bootloaderAck } = this.appOutput.process(bytes);
     this.line.fromDevice(forward);
-    // An STC89 application cannot jump into its loader (it runs only after power-on).
-    if (bootloaderAck && this.isp === undefined) {
+    if (bootloaderAck) {
       this.switchToBootloader();
       this.background(() => this.stopSession());
     }
