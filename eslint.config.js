@@ -21,7 +21,7 @@ const rules = {
 
 export default tseslint.config(
   // Plain-JS build scripts are outside the TypeScript project (and its type-aware rules).
-  { ignores: ['dist/**', 'node_modules/**', 'hardware/build/**', 'bin/**', 'scripts/**', 'eslint.config.js'] },
+  { ignores: ['dist/**', 'node_modules/**', 'hardware/build/**', 'bin/**', 'scripts/**', 'eslint.config.js', 'ava.reference.config.mjs'] },
   js.configs.recommended,
   ...tseslint.configs.recommended,
   {

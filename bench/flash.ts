@@ -35,7 +35,7 @@ import {
 } from '../src/firmware/index.js';
 import { applyDelta, makeDelta } from '../src/firmware/delta/index.js';
 import { MemoryImageKeeper } from '../src/firmware/update/kept-images.js';
-import { updateMcu, type UpdateEnvironment } from '../src/firmware/update/mcu-updater.js';
+import { updateMcu, type UpdateEnvironment } from '../src/firmware/update/index.js';
 
 const REPO = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 const BAUD = 115_200;

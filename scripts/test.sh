@@ -17,6 +17,7 @@ have s51 || missing+=(sdcc-ucsim)
 have qemu-system-arm || missing+=(qemu-system-arm)
 have arm-none-eabi-gcc || missing+=(gcc-arm-none-eabi)
 have stm32flash || missing+=(stm32flash)
+have cc || missing+=(gcc)
 have make || missing+=(make)
 have udevadm || missing+=(udev)
 if [ ${#missing[@]} -gt 0 ]; then

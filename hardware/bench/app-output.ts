@@ -18,7 +18,8 @@ export class AppOutputWatcher {
   private readonly onGarbage: (bytes: Uint8Array) => void;
   private garbagePending = false;
 
-  constructor(garbageSeed: number | undefined, onGarbage: (bytes: Uint8Array) => void) {
+  /** `jumpsToBootloader` false: the chip's ACK does not end its turn (an STC89 keeps running). */
+  constructor(garbageSeed: number | undefined, onGarbage: (bytes: Uint8Array) => void, private readonly jumpsToBootloader = true) {
     this.garbage = new GarbageSource(garbageSeed);
     this.onGarbage = onGarbage;
   }
@@ -34,7 +35,7 @@ export class AppOutputWatcher {
     for (const byte of bytes) {
       forward.push(byte);
       for (const frame of this.frames.push(byte)) {
-        if (frame.type === MESSAGE.enterBootloaderAck) {
+        if (frame.type === MESSAGE.enterBootloaderAck && this.jumpsToBootloader) {
           return { forward: Uint8Array.from(forward), bootloaderAck: true };
         }
         if (this.garbagePending) {

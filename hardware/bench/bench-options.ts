@@ -4,7 +4,14 @@ import type { FaultEvent, FaultSpec } from './faults.js';
 import type { McuModel } from './profile.js';
 import type { SerialPatchResult } from './serial-patch.js';
 
-export type BenchMode = 'app' | 'bootloader';
+/** 'off': the power switch is open; 'power-on': the STC89 loader's listen window after power-on. */
+export type BenchMode = 'app' | 'bootloader' | 'off' | 'power-on';
+
+/**
+ * Which modem control line of the gateway's port switches the MCU's supply: asserted = power
+ * off (a transistor driven by the adapter's pin, as stcgal's -a expects), `-inverted` the other way.
+ */
+export type PowerLine = 'dtr' | 'rts' | 'dtr-inverted' | 'rts-inverted';
 
 export interface BenchOptions {
   readonly mcu: McuModel;
@@ -40,6 +47,15 @@ export interface BenchOptions {
    * the bootloader again, as when the gateway or a technician holds BOOT0 high.
    */
   readonly boot0?: 'low' | 'high';
+  /**
+   * The gateway switches the MCU's power through this line of its port (stc89c52): the bench
+   * listens for the line state on <modemLinesDirectory>/pts-N (hardware/bench/modem-lines).
+   */
+  readonly powerLine?: PowerLine;
+  /** Where the modem-line socket goes; default the work directory. Keep it short (Unix socket paths ≤ 107 bytes). */
+  readonly modemLinesDirectory?: string;
+  /** How long the STC89 loader listens for 0x7F after power-on; default the profile's. */
+  readonly powerOnWindowMs?: number;
 }
 
 export interface BenchEvents {
@@ -55,6 +71,10 @@ export interface BenchEvents {
   garbage: [Uint8Array];
   unplugged: [];
   replugged: [];
+  /** The MCU's supply was switched (power cycle, or the gateway's control line). */
+  power: ['off' | 'on'];
+  /** The STC89 loader saw a sync pulse in its power-on window and sent its status frame. */
+  'isp-sync': [];
   /** A background transition failed (e.g. the emulator would not start after Go). */
   failure: [Error];
 }

@@ -25,6 +25,8 @@ import { McuSession } from './mcu-session.js';
 import { loadMcuProfile, type McuProfile } from './profile.js';
 import { parseSerial, patchSerial } from './serial-patch.js';
 import { SerialLine } from './serial-line.js';
+import { ModemLinesListener, type ModemLines } from './modem-lines.js';
+import { Stc89IspLoader } from './stc89-isp.js';
 
 export type { BenchEvents, BenchMode, BenchOptions } from './bench-options.js';
 
@@ -45,6 +47,11 @@ export class Bench extends EventEmitter<BenchEvents> {
   /** Flash plus what the bootloader variant reaches besides it (option bytes, SRAM, ROM). */
   readonly memory: BootloaderMemory;
   private readonly appOutput: AppOutputWatcher;
+  /** The STC89's ISP loader (stc89-isp profiles), instead of the AN3155 model. */
+  private readonly isp: Stc89IspLoader | undefined;
+  private listenWindow: NodeJS.Timeout | undefined;
+  private modemLines: ModemLinesListener | undefined;
+  private powered = true;
   private garbageTimer: NodeJS.Timeout | undefined;
   private session: McuSession | undefined;
   private heldUntilBoot: Uint8Array[] = [];
@@ -79,7 +86,7 @@ export class Bench extends EventEmitter<BenchEvents> {
       toHost: (bytes) => this.host.write(bytes),
       fault: (event) => this.emit('fault', event),
     });
-    this.appOutput = new AppOutputWatcher(options.garbageSeed, (bytes) => this.emit('garbage', bytes));
+    this.appOutput = new AppOutputWatcher(options.garbageSeed, (bytes) => this.emit('garbage', bytes), this.profile.isp === undefined);
     const variantName: BootloaderVariantName = options.bootloader ?? (this.profile.bootloaderErase === 0x43 ? 'f103' : 'ext-erase');
     const variant = bootloaderVariant(variantName, this.profile.bootloaderVersion);
     if (options.readProtected === true && !variant.fullMemoryMap) {
@@ -117,6 +124,22 @@ export class Bench extends EventEmitter<BenchEvents> {
       },
       commandReceived: (code) => this.emit('bootloader-command', code),
     });
+    const isp = this.profile.isp;
+    this.isp = isp === undefined ? undefined : new Stc89IspLoader({
+      flash: this.flash,
+      identity: { ...isp, clockHz: this.profile.coreClockHz },
+      send: (bytes) => this.line.fromDevice(bytes),
+      flashChanged: () => {
+        this.flash.saveTo(this.flashFile);
+        this.emit('flash-changed');
+      },
+      reset: () => {
+        this.appReady = false;
+        this.setMode('app');
+        this.background(() => this.bootApplication());
+      },
+      commandReceived: (code) => this.emit('bootloader-command', code),
+    });
   }
 
   get hostPath(): string {
@@ -139,6 +162,10 @@ export class Bench extends EventEmitter<BenchEvents> {
 
   async start(): Promise<void> {
     await this.host.plug();
+    if (this.options.powerLine !== undefined) {
+      if (this.isp === undefined) throw new Error('powerLine: only the stc89-isp profiles are power-cycled by the gateway');
+      this.modemLines = await ModemLinesListener.listen(this.options.modemLinesDirectory ?? this.workDirectory, this.host.hostPath, (lines) => this.onModemLines(lines));
+    }
     if (this.options.garbageEveryMs !== undefined) {
       this.garbageTimer = setInterval(() => this.garbageTick(), this.options.garbageEveryMs);
     }
@@ -146,16 +173,65 @@ export class Bench extends EventEmitter<BenchEvents> {
     if (!booted) throw new Error(`the ${this.options.mcu} did not answer after boot: is the image a firmware of ours?`);
   }
 
-  /** Power off and on: the application restarts from flash. */
+  /**
+   * Power off and on: the application restarts from flash. On an STC89 the ISP loader
+   * listens for 0x7F first (the power-on window) and takes over if it hears one.
+   */
   powerCycle(): Promise<void> {
+    if (this.isp !== undefined) {
+      this.powerOff();
+      return this.powerOn();
+    }
     this.cutPowerNow();
     return this.enqueue(async () => {
       await this.bootApplication();
     });
   }
 
+  /** The supply goes: the emulator stops at once, the loader too, and the line is dead. */
+  private powerOff(): void {
+    if (this.listenWindow) clearTimeout(this.listenWindow);
+    this.listenWindow = undefined;
+    this.cutPowerNow();
+    this.isp?.stop();
+    this.powered = false;
+    this.setMode('off');
+    this.emit('power', 'off');
+    this.background(() => this.stopSession());
+  }
+
+  /** The supply returns: the STC89 loader listens for the window, then the application starts. */
+  private powerOn(): Promise<void> {
+    return this.enqueue(async () => {
+      await this.stopSession();
+      if (this.stopped || this.powered) return;
+      this.powered = true;
+      this.emit('power', 'on');
+      this.setMode('power-on');
+      // The window closes one setImmediate after its timer: on a busy host the timer and a pulse
+      // that reached the pty in time can land in the same loop turn, and timers run before I/O.
+      const window = setTimeout(() => {
+        setImmediate(() => {
+          if (this.listenWindow !== window) return;
+          this.listenWindow = undefined;
+          if (this.currentMode === 'power-on') this.background(() => this.bootApplication());
+        });
+      }, this.options.powerOnWindowMs ?? this.profile.isp?.powerOnWindowMs ?? 300);
+      this.listenWindow = window;
+    });
+  }
+
+  private onModemLines(lines: ModemLines): void {
+    const spec = this.options.powerLine ?? 'dtr';
+    const asserted = spec.startsWith('dtr') ? lines.dtr : lines.rts;
+    const off = spec.endsWith('-inverted') ? !asserted : asserted;
+    if (off && this.powered) this.powerOff();
+    else if (!off && !this.powered) this.powerOn().catch((error: unknown) => this.emit('failure', error instanceof Error ? error : new Error(String(error))));
+  }
+
   /** Reset with BOOT0 held high: the ROM bootloader waits for 0x7F. */
   resetToBootloader(): Promise<void> {
+    if (this.isp !== undefined) return Promise.reject(new Error('an STC89 has no BOOT0: power-cycle it while sending 0x7F'));
     this.cutPowerNow();
     return this.enqueue(() => this.enterBootloader());
   }
@@ -186,6 +262,9 @@ export class Bench extends EventEmitter<BenchEvents> {
   stop(): Promise<void> {
     this.stopped = true;
     if (this.garbageTimer) clearInterval(this.garbageTimer);
+    if (this.listenWindow) clearTimeout(this.listenWindow);
+    this.isp?.stop();
+    void this.modemLines?.close();
     this.cutPowerNow();
     return this.enqueue(async () => {
       this.bootloader.stop();
@@ -271,8 +350,21 @@ export class Bench extends EventEmitter<BenchEvents> {
   }
 
   private deliverToDevice(bytes: Uint8Array): void {
+    if (this.currentMode === 'off') return; // no power, no UART
+    if (this.currentMode === 'power-on') {
+      // The loader's window: a sync pulse makes it answer with its status frame.
+      if (this.isp !== undefined && bytes.includes(0x7f)) {
+        if (this.listenWindow) clearTimeout(this.listenWindow);
+        this.listenWindow = undefined;
+        this.setMode('bootloader');
+        this.emit('isp-sync');
+        this.isp.start();
+      }
+      return;
+    }
     if (this.currentMode === 'bootloader') {
-      this.bootloader.receive(bytes);
+      if (this.isp !== undefined) this.isp.receive(bytes);
+      else this.bootloader.receive(bytes);
     } else if (this.appReady && this.session) {
       this.session.write(bytes);
     } else {

@@ -4,7 +4,11 @@
 //        [--flash-file <path>] [--serial <16 hex>] [--baud 115200 --bits-per-byte 11]
 //        [--fault cut@N[:ms]|drop@N|corrupt@N] [--garbage-every <ms>] [--work-dir <dir>]
 //        [--bootloader f103|ext-erase] [--read-protected] [--boot0 low|high]
+//        [--power-line dtr|rts|dtr-inverted|rts-inverted [--modem-lines-dir <dir>]]
 //
+// --power-line (stc89c52): the gateway switches the MCU's supply through that line of its
+// port; the bench listens for it on <modem-lines-dir>/pts-N (default: the work directory),
+// where hardware/build/libmodemlines.so, preloaded into the gateway, sends it.
 // --bootloader picks the AN3155 bootloader model (bootloader-variant.ts); the default is
 // the chip's own (f103 for the stm32f103). --read-protected starts with readout protection
 // active; --boot0 high makes a reset by the bootloader (after Readout Unprotect and the
@@ -18,10 +22,14 @@ import { parseArgs } from 'node:util';
 import { startBench, type Bench, type BenchOptions } from './bench.js';
 import { BOOTLOADER_VARIANTS, isBootloaderVariant } from './bootloader-variant.js';
 import { isMcuModel, MCU_MODELS } from './profile.js';
+import type { PowerLine } from './bench-options.js';
+
+const POWER_LINES: readonly PowerLine[] = ['dtr', 'rts', 'dtr-inverted', 'rts-inverted'];
 
 const USAGE = 'usage: main.js --mcu stm32f103|stc89c52 --image <file> --link <path> [--flash-file <path>] ' +
   '[--serial <16 hex>] [--baud <n> --bits-per-byte <n>] [--fault cut@N[:ms]|drop@N|corrupt@N] ' +
-  '[--garbage-every <ms>] [--work-dir <dir>] [--bootloader f103|ext-erase] [--read-protected] [--boot0 low|high]';
+  '[--garbage-every <ms>] [--work-dir <dir>] [--bootloader f103|ext-erase] [--read-protected] [--boot0 low|high] ' +
+  '[--power-line dtr|rts|dtr-inverted|rts-inverted [--modem-lines-dir <dir>]]';
 
 function positiveNumber(text: string | undefined, name: string): number | undefined {
   if (text === undefined) return undefined;
@@ -47,6 +55,8 @@ function parseOptions(argv: string[]): BenchOptions {
       bootloader: { type: 'string' },
       'read-protected': { type: 'boolean' },
       boot0: { type: 'string' },
+      'power-line': { type: 'string' },
+      'modem-lines-dir': { type: 'string' },
       help: { type: 'boolean' },
     },
     strict: true,
@@ -67,8 +77,14 @@ function parseOptions(argv: string[]): BenchOptions {
   }
   const boot0 = values.boot0;
   if (boot0 !== undefined && boot0 !== 'low' && boot0 !== 'high') throw new Error(`--boot0 must be low or high, got "${boot0}"`);
+  const powerLine = values['power-line'];
+  if (powerLine !== undefined && !(POWER_LINES as readonly string[]).includes(powerLine)) {
+    throw new Error(`--power-line must be one of ${POWER_LINES.join(', ')}, got "${powerLine}"`);
+  }
   return {
     mcu,
+    ...(powerLine === undefined ? {} : { powerLine: powerLine as PowerLine }),
+    ...(values['modem-lines-dir'] === undefined ? {} : { modemLinesDirectory: values['modem-lines-dir'] }),
     hostPath: values.link,
     ...(bootloader === undefined ? {} : { bootloader }),
     ...(values['read-protected'] === true ? { readProtected: true } : {}),
@@ -98,6 +114,8 @@ function report(bench: Bench): void {
   bench.on('unplugged', () => logEvent('unplugged'));
   bench.on('replugged', () => logEvent('replugged'));
   bench.on('system-reset', () => logEvent('system-reset'));
+  bench.on('power', (state) => logEvent('power', { state }));
+  bench.on('isp-sync', () => logEvent('isp-sync'));
   bench.on('failure', (error) => logEvent('failure', { message: error.message }));
 }
 

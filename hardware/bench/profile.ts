@@ -24,6 +24,16 @@ export interface McuProfile {
   readonly massEraseMs: number;
   readonly programMicrosPerByte: number;
   readonly emulator: EmulatorKind;
+  /** Which loader the chip has; stc89-isp carries its status-frame identity in `isp`. */
+  readonly bootloaderProtocol: 'an3155' | 'stc89-isp';
+  readonly isp?: {
+    readonly magic: number;
+    readonly version: number;
+    readonly stepping: string;
+    readonly options: number;
+    readonly handshakeBaud: number;
+    readonly powerOnWindowMs: number;
+  };
   readonly coreClockHz: number;
 }
 
@@ -90,10 +100,21 @@ export function loadMcuProfile(model: McuModel, directory = profilesDirectory())
   if (stringAt(firmware, 'model', 'firmware') !== model) {
     throw new Error(`profile ${file}: firmware.model is not ${model}`);
   }
-  if (stringAt(bootloader, 'protocol', 'bootloader') !== 'an3155') {
-    throw new Error(`profile ${file}: the bench models only the an3155 bootloader`);
+  const protocol = stringAt(bootloader, 'protocol', 'bootloader');
+  if (protocol !== 'an3155' && protocol !== 'stc89-isp') {
+    throw new Error(`profile ${file}: the bench models the an3155 and stc89-isp loaders, not ${protocol}`);
   }
-  const erase = hexAt(bootloader, 'erase', 'bootloader');
+  const isp = protocol === 'stc89-isp'
+    ? {
+        magic: hexAt(bootloader, 'magic', 'bootloader'),
+        version: hexAt(bootloader, 'version', 'bootloader'),
+        stepping: stringAt(bootloader, 'stepping', 'bootloader'),
+        options: hexAt(bootloader, 'options', 'bootloader'),
+        handshakeBaud: numberAt(field(bootloader, 'uart', 'bootloader'), 'handshakeBaud', 'bootloader.uart'),
+        powerOnWindowMs: numberAt(bootloader, 'powerOnWindowMs', 'bootloader'),
+      }
+    : undefined;
+  const erase = isp ? 0x44 : hexAt(bootloader, 'erase', 'bootloader');
   if (erase !== 0x43 && erase !== 0x44) throw new Error(`profile ${file}: bootloader.erase must be "0x43" or "0x44"`);
   const emulatorCommand = stringAt(bench, 'emulator', 'bench');
   const emulator: EmulatorKind = emulatorCommand.startsWith('qemu-system-arm') ? 'qemu' : 's51';
@@ -104,7 +125,7 @@ export function loadMcuProfile(model: McuModel, directory = profilesDirectory())
     flashBase: hexAt(flash, 'baseAddress', 'memory.flash'),
     flashSize: numberAt(flash, 'sizeBytes', 'memory.flash'),
     pageSize: numberAt(flash, 'pageSizeBytes', 'memory.flash'),
-    productId: hexAt(bootloader, 'productId', 'bootloader'),
+    productId: isp ? isp.magic : hexAt(bootloader, 'productId', 'bootloader'),
     bootloaderVersion: hexAt(bootloader, 'version', 'bootloader'),
     bootloaderErase: erase,
     pageEraseMs: numberAt(timing, 'pageEraseMs', 'bootloader.timing'),
@@ -112,5 +133,7 @@ export function loadMcuProfile(model: McuModel, directory = profilesDirectory())
     programMicrosPerByte: numberAt(timing, 'programMicrosPerByte', 'bootloader.timing'),
     emulator,
     coreClockHz: numberAt(bench, 'coreClockHz', 'bench'),
+    bootloaderProtocol: protocol,
+    ...(isp ? { isp } : {}),
   };
 }

@@ -1,6 +1,7 @@
 import { Command } from 'commander';
 import { parseLogLevel } from '../common/log.js';
 import { defaultAgentConfig, type AgentConfig } from './config.js';
+import { POWER_CONTROL_NAMES, type PowerControlName } from '../firmware/update/power-control.js';
 
 export interface AgentFlags {
   hub?: string;
@@ -18,6 +19,7 @@ export interface AgentFlags {
   logLevel?: string;
   mcuPort?: string[];
   mcuBaud?: string;
+  mcuPower?: string[];
   mcuDiscover?: boolean;
   mcuTelemetryInterval?: string;
   mcuSilence?: string;
@@ -33,6 +35,21 @@ function positive(value: string, flag: string): number {
 
 function collect(value: string, previous: string[]): string[] {
   return [...previous, value];
+}
+
+/** `--mcu-power <port>=<how>`, repeatable: how each port's MCU is power-cycled. */
+function powerControls(values: readonly string[]): Record<string, PowerControlName> {
+  const out: Record<string, PowerControlName> = {};
+  for (const value of values) {
+    const at = value.lastIndexOf('=');
+    const port = value.slice(0, Math.max(0, at));
+    const how = value.slice(at + 1);
+    if (at <= 0 || !(POWER_CONTROL_NAMES as readonly string[]).includes(how)) {
+      throw new Error(`--mcu-power must be <port>=${POWER_CONTROL_NAMES.join('|')}, not "${value}"`);
+    }
+    out[port] = how as PowerControlName;
+  }
+  return out;
 }
 
 function integerIn(value: string, flag: string, min: number, max: number): number {
@@ -60,6 +77,7 @@ export function agentConfigFromFlags(flags: AgentFlags, env: NodeJS.ProcessEnv =
     logLevel: parseLogLevel(flags.logLevel ?? env['EDGEPILOT_LOG_LEVEL']),
     mcuPorts: flags.mcuPort ?? [],
     mcuBaud: integerIn(flags.mcuBaud ?? '115200', '--mcu-baud', 50, 4_000_000),
+    mcuPower: powerControls(flags.mcuPower ?? []),
     mcuDiscover: flags.mcuDiscover ?? false,
     // PROTOCOL.md SET_RATE: 0 stops telemetry, otherwise at least 50 ms.
     mcuTelemetryIntervalMs: integerIn(flags.mcuTelemetryInterval ?? '1000', '--mcu-telemetry-interval', 50, 65535),
@@ -87,6 +105,12 @@ export function agentCommand(): Command {
     .option('--log-level <level>', 'debug | info | warn | error')
     .option('--mcu-port <path>', 'serial port with an MCU behind it (repeatable); makes this agent a gateway', collect, [])
     .option('--mcu-baud <rate>', 'line rate of the MCU ports', '115200')
+    .option(
+      '--mcu-power <port=how>',
+      'how the MCU on a port is power-cycled into a loader that runs only after power-on (STC89): dtr, rts (asserted = power off), dtr-inverted, rts-inverted, or ask (the technician is prompted; the default) (repeatable)',
+      collect,
+      [],
+    )
     .option('--mcu-discover', 'also probe USB serial ports found by SerialPort.list() (needs udev)')
     .option('--mcu-telemetry-interval <ms>', 'telemetry interval set on each MCU (min 50)', '1000')
     .option('--mcu-silence <seconds>', 'an MCU silent this long is pinged, and offline if it does not answer', '5')
@@ -98,7 +122,8 @@ export function agentCommand(): Command {
 Examples:
   edgepilot agent --hub http://hub.plant-3:7080 --join-token k3x9qa.Yt0...
   edgepilot agent            # later starts: the identity in the state folder is used
-  edgepilot agent --mcu-port /dev/ttyUSB0 --mcu-port /dev/ttyS3 --trust-key /etc/edgepilot/firmware.pub`,
+  edgepilot agent --mcu-port /dev/ttyUSB0 --mcu-port /dev/ttyS3 --trust-key /etc/edgepilot/firmware.pub
+  edgepilot agent --mcu-port /dev/ttyUSB1 --mcu-power /dev/ttyUSB1=dtr --trust-key /etc/edgepilot/firmware.pub`,
     )
     .action(async (_flags: AgentFlags, command: Command) => {
       // --hub is also the CLI's global option; commander hands it to the root, so merge.

@@ -1,6 +1,7 @@
 import { join } from 'node:path';
 import { dataHome } from '../common/paths.js';
 import type { LogLevel } from '../common/log.js';
+import type { PowerControlName } from '../firmware/update/power-control.js';
 
 export interface AgentConfig {
   /** The hub's API URL; used to discover the broker and (later) to fetch firmware. */
@@ -29,6 +30,11 @@ export interface AgentConfig {
   mcuPorts: string[];
   /** Line rate of the MCU ports (hardware/profiles: 115200 8N1). */
   mcuBaud: number;
+  /**
+   * How each port's MCU is power-cycled when its loader runs only after power-on (STC89):
+   * port path → dtr | rts | dtr-inverted | rts-inverted | ask (--mcu-power). Unlisted: ask.
+   */
+  mcuPower: Record<string, PowerControlName>;
   /** Also probe USB serial ports found by SerialPort.list() (needs udev). */
   mcuDiscover: boolean;
   /** Telemetry interval the gateway sets on each MCU (PROTOCOL.md SET_RATE, 50 ms at least). */
@@ -54,6 +60,7 @@ export function defaultAgentConfig(env: NodeJS.ProcessEnv = process.env): AgentC
     logLevel: 'info',
     mcuPorts: [],
     mcuBaud: 115200,
+    mcuPower: {},
     mcuDiscover: false,
     mcuTelemetryIntervalMs: 1000,
     mcuSilenceSeconds: 5,

@@ -290,6 +290,8 @@ async function startGatewayIfConfigured(
       silenceSeconds: config.mcuSilenceSeconds,
       bootTimeoutSeconds: config.mcuBootTimeoutSeconds,
       trustedKeys,
+      power: config.mcuPower,
+      baud: config.mcuBaud,
     },
     {
       open,

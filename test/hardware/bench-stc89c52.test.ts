@@ -1,17 +1,14 @@
 // The emulated STC89C52 bench end to end: SDCC-built firmware in ucsim's s51, reached over
-// the bench's pty. s51 simulates at about real time on a whole host core, so the tests
+// the bench's pty (flashing through its ISP loader: bench-stc89-isp.test.ts). s51 simulates at about real time on a whole host core, so the tests
 // run one after another.
 import test from 'ava';
 import { rmSync } from 'node:fs';
 import path from 'node:path';
 import { startBench, type Bench } from '../../hardware/bench/bench.js';
-import { ACK, An3155Host } from './an3155-host.js';
 import {
-  buildFirmware, expectedTilt, GENERATOR, HostPort, parseIdentity, parseTelemetry, readIntelHexImage, temporaryDirectory,
+  buildFirmware, expectedTilt, GENERATOR, HostPort, parseIdentity, parseTelemetry, temporaryDirectory,
 } from './bench-host.js';
 
-const FLASH_SIZE = 8192;
-const PAGE_SIZE = 512;
 const SERIAL = 'c0ffee0000c52c52';
 const work = temporaryDirectory('stc');
 const build = path.join(work, 'build');
@@ -20,7 +17,6 @@ let port: HostPort | undefined;
 
 test.before(async () => {
   buildFirmware(build, '1.0.0', 'stc89c52');
-  buildFirmware(build, '2.0.0', 'stc89c52');
   bench = await startBench({
     mcu: 'stc89c52',
     image: path.join(build, 'stc89c52-tilt-1.0.0.ihx'),
@@ -40,14 +36,6 @@ test.after.always(async () => {
 function ready(): { bench: Bench; port: HostPort } {
   if (!bench || !port) throw new Error('bench not started');
   return { bench, port };
-}
-
-/** An image's bytes from address 0 up to its last programmed byte, whole words. */
-function imageBytes(file: string): Buffer {
-  const image = readIntelHexImage(file, 0, FLASH_SIZE);
-  let end = image.length;
-  while (end > 0 && image[end - 1] === 0xff) end--;
-  return image.subarray(0, Math.ceil(end / 4) * 4);
 }
 
 test.serial('PING, IDENTIFY and the error reply', async (t) => {
@@ -83,24 +71,15 @@ test.serial('telemetry: all 8 generator samples, pitch/roll within 0.02 deg of t
   t.is((await port.request(0x03, 5, Buffer.from([0, 0])))?.payload.readUInt16LE(0), 0);
 });
 
-test.serial('bootloader: Get ID, Read Memory equals the image, flash v2, Go boots v2', async (t) => {
+test.serial('ENTER_BOOTLOADER: the firmware asks for a power cycle (its ISP loader runs only after power-on) and keeps running', async (t) => {
   const { bench, port } = ready();
   port.drain();
   const ack = await port.request(0x04, 6, Buffer.from([0xb0, 0x07, 0x10, 0xad]));
   t.is(ack?.type, 0x84);
-  t.is(bench.mode, 'bootloader');
-  const host = new An3155Host(port);
-  t.is(await host.sync(), ACK);
-  t.is(await host.getId(), 0x0c52);
-  const v1 = imageBytes(path.join(build, 'stc89c52-tilt-1.0.0.ihx'));
-  t.deepEqual(await host.readMemory(0, 256), [...v1.subarray(0, 256)]);
-  t.is(await host.readMemory(FLASH_SIZE - 4, 8), 'nack-length', 'past the end of the 8 KB flash');
-
-  const v2 = imageBytes(path.join(build, 'stc89c52-tilt-2.0.0.ihx'));
-  await host.flash(0, PAGE_SIZE, v2);
-  t.is(await host.go(0), 'ack');
-  t.is(bench.mode, 'app');
-  const identity = await port.request(0x02, 7);
-  t.is(identity && parseIdentity(identity.payload).version, '2.0.0');
-  t.is(identity && parseIdentity(identity.payload).serial, SERIAL, 'the serial belongs to the chip, not the image');
+  t.deepEqual([...(ack?.payload ?? [])], [0x01], 'PROTOCOL.md: 01 = power cycle needed');
+  t.is(bench.mode, 'app', 'no jump: the application still owns the UART');
+  const pong = await port.request(0x01, 7, Buffer.from([1, 2, 3]));
+  t.deepEqual([...(pong?.payload ?? [])], [1, 2, 3]);
+  const identity = await port.request(0x02, 8);
+  t.is(identity && parseIdentity(identity.payload).serial, SERIAL);
 });

@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import { startBench, type Bench } from '../../hardware/bench/bench.js';
 import { isolatedEnv } from '../support/fleet.js';
 import { makeTempDir } from '../support/paths.js';
-import { runCli, type CliResult } from '../support/processes.js';
+import { runCli, spawnEdgepilot, type CliResult } from '../support/processes.js';
 import { buildFirmware } from './bench-host.js';
 
 let root = '';
@@ -134,7 +134,7 @@ test.serial('a read-protected STM32F103: a clear refusal, --unprotect needs --ye
   t.true(Buffer.from(protectedBench.flashImage().subarray(0, expected.length)).equals(expected));
 });
 
-test.serial('an STC89C52 (no CRC-32 from its firmware) is verified by reading back after it boots', async (t) => {
+test.serial('an STC89C52 on site with --power ask: the technician is prompted, power-cycles it, and it is flashed and boots 2.0.0', async (t) => {
   for (const version of ['1.0.0', '2.0.0']) buildFirmware(join(root, 'build'), version, 'stc89c52');
   const keys = join(root, 'stc-keys');
   t.is((await cli(['firmware', 'keygen', '--out', keys])).code, 0);
@@ -148,9 +148,31 @@ test.serial('an STC89C52 (no CRC-32 from its firmware) is verified by reading ba
     flashFile: join(root, 'flash-stc.bin'),
   });
   t.teardown(() => stc.stop());
-  const flashed = await cli(['flash', '--port', stc.hostPath, bundle, '--trust-key', `${keys}.pub`]);
-  t.is(flashed.code, 0, flashed.stderr);
-  t.regex(flashed.stderr, /2\.0\.0 reports no CRC-32 of its flash: verifying by reading it back/);
-  t.regex(flashed.stderr, /^verify 100%/m);
-  t.regex(flashed.stdout, /1\.0\.0 → 2\.0\.0/);
+  const flashing = spawnEdgepilot('flash', ['flash', '--port', stc.hostPath, bundle, '--trust-key', `${keys}.pub`, '--power', 'ask'], isolatedEnv(root));
+  t.teardown(() => flashing.kill('SIGKILL'));
+  // The technician reads the prompt and switches the board off and on.
+  await flashing.waitForOutput(/power-cycle the MCU on \S+ now: switch its supply off and on again .*waiting 60 s/);
+  await stc.powerCycle();
+  const { code } = await flashing.exited;
+  t.is(code, 0, flashing.output);
+  t.regex(flashing.output, /in the ISP loader: stc89c52 \(model 0xF002, ISP loader 4\.3C/);
+  t.regex(flashing.output, /^verify 100%/m);
+  t.regex(flashing.output, /1\.0\.0 → 2\.0\.0/);
+});
+
+test.serial('an STC89C52 behind a port that cannot drive DTR: --power dtr fails saying so, the flash untouched', async (t) => {
+  const stc = await startBench({
+    mcu: 'stc89c52',
+    image: join(root, 'build', 'stc89c52-tilt-1.0.0.ihx'),
+    hostPath: join(root, 'tty-stc2'),
+    flashFile: join(root, 'flash-stc2.bin'),
+  });
+  t.teardown(() => stc.stop());
+  const before = stc.flashImage();
+  const result = await cli(['flash', '--port', stc.hostPath, join(root, 'stc-v2.epfw'), '--trust-key', join(root, 'stc-keys.pub'), '--power', 'dtr']);
+  t.not(result.code, 0);
+  // A pty cannot drive DTR (nothing preloaded here): the error names the way out.
+  t.regex(result.stderr, /^error: could not power-cycle the chip: cannot drive DTR on this port \(.*\): .*power control "ask"/m);
+  t.true(Buffer.from(stc.flashImage()).equals(Buffer.from(before)), 'the flash was not touched');
+  t.is(stc.mode, 'app');
 });

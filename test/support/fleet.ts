@@ -73,11 +73,13 @@ export function startAgentProcess(options: {
   keepaliveSeconds?: number;
   factsFile?: string;
   extraArgs?: string[];
+  /** Added to the isolated environment (e.g. LD_PRELOAD of the bench's modem-lines library). */
+  env?: Record<string, string>;
 }): ManagedProcess {
   const args = ['agent', '--state-dir', options.stateDir, '--hardware-id', options.hardwareId, '--keepalive', String(options.keepaliveSeconds ?? 2)];
   if (options.hubUrl) args.push('--hub', options.hubUrl);
   if (options.joinToken) args.push('--join-token', options.joinToken);
   if (options.factsFile) args.push('--facts-file', options.factsFile);
   args.push(...(options.extraArgs ?? []));
-  return spawnEdgepilot(options.name, args, isolatedEnv(options.root));
+  return spawnEdgepilot(options.name, args, { ...isolatedEnv(options.root), ...options.env });
 }

@@ -38,6 +38,12 @@
 
 #define PING_MAX_PAYLOAD 16u
 
+#ifndef BOARD_BOOTLOADER_AT_POWER_ON
+#define BOARD_BOOTLOADER_AT_POWER_ON 0
+#endif
+/* ENTER_BOOTLOADER_ACK payload of a chip whose loader runs only after power-on. */
+#define BOOTLOADER_NEEDS_POWER_CYCLE 0x01u
+
 #define CHANNEL_PITCH 1u
 #define CHANNEL_ROLL 2u
 #define CHANNEL_ACCEL_X 3u
@@ -176,11 +182,18 @@ static void handle_enter_bootloader(uint8_t seq, const EP_XDATA uint8_t *payload
             return;
         }
     }
+#if BOARD_BOOTLOADER_AT_POWER_ON
+    /* Ask for a power cycle instead of hanging: the application keeps serving until then. */
+    frame_tx_begin(MSG_ENTER_BOOTLOADER | MSG_RESPONSE_BIT, seq, 1);
+    frame_tx_byte(BOOTLOADER_NEEDS_POWER_CYCLE);
+    frame_tx_end();
+#else
     frame_tx_begin(MSG_ENTER_BOOTLOADER | MSG_RESPONSE_BIT, seq, 0);
     frame_tx_end();
     /* The ACK must be on the wire before the UART changes hands. */
     platform_uart_flush();
     platform_enter_bootloader();
+#endif
 }
 
 void frame_dispatch(uint8_t type, uint8_t seq, const EP_XDATA uint8_t *payload, uint8_t len)

@@ -110,10 +110,9 @@ uint8_t platform_image_check(uint32_t length, uint32_t *crc)
 void platform_enter_bootloader(void)
 {
     /*
-     * A real STC89C52 enters its ISP loader only from a cold start (the loader
-     * listens briefly after power-on), so the board would need its supply cycled.
-     * On the bench the emulator is stopped when ENTER_BOOTLOADER_ACK is seen and
-     * the bench's bootloader model answers instead. Until then: silence.
+     * Not called on this board: its ISP loader runs only from a cold start, so
+     * ENTER_BOOTLOADER answers "power-cycle me" instead (BOARD_BOOTLOADER_AT_POWER_ON
+     * in board.h). Kept for the platform interface: stop quietly.
      */
     EA = 0;
     for (;;) {

@@ -6,6 +6,7 @@ import { CliError } from '../errors.js';
 import { parseMcuAddress } from '../mcu-address.js';
 import { FlashProgressView } from '../output/flash-progress.js';
 import { parsePositiveInt } from '../parse.js';
+import { parsePowerControl, POWER_CONTROL_NAMES } from '../../firmware/update/power-control.js';
 
 interface FlashOptions {
   image?: string;
@@ -17,6 +18,7 @@ interface FlashOptions {
   unprotect?: boolean;
   yes?: boolean;
   verify: string;
+  power?: string;
 }
 
 export function flashCommand(): Command {
@@ -31,6 +33,7 @@ export function flashCommand(): Command {
     .option('--boot-timeout <seconds>', 'for --port: how long the new firmware gets to identify before the old one is restored', '10')
     .option('--unprotect', "remove the MCU's readout protection first (AN3155 Readout Unprotect): this ERASES THE WHOLE FLASH, so the running firmware can not be restored; asks for confirmation")
     .option('--verify <how>', "crc: compare the CRC-32 the new firmware reports (read back only if it cannot); readback: read the whole flash back", 'crc')
+    .option('--power <how>', 'for --port, an MCU whose loader runs only after power-on (STC89): dtr or rts (the line switches its power off while asserted), dtr-inverted, rts-inverted, or ask (you are prompted to switch it off and on; the default)')
     .option('--yes', 'confirm --unprotect without asking (needed when there is no terminal)')
     .addHelpText(
       'after',
@@ -44,16 +47,23 @@ Examples:
   edgepilot flash rk3588-line2-4k7qz/stm32f103-0123456789abcdef --image 3fa9c2e1 --force
   edgepilot flash --port /dev/ttyUSB0 stm32f103-1.2.0.epfw --trust-key firmware-signing.pub
   edgepilot flash rk3588-line2-4k7qz/stm32f103-0123456789abcdef --image 1.2.0 --unprotect
+  edgepilot flash --port /dev/ttyUSB1 stc89c52-1.2.0.epfw --trust-key firmware-signing.pub --power dtr
 
 A read-protected STM32 (readout protection set in its option bytes) refuses every read and
 write through its bootloader; the flash fails with a message saying so and the MCU stays in
 its bootloader until it is reset. --unprotect removes the protection, which erases the whole
 flash first; the chip then resets, and must come back into its bootloader (BOOT0 held high)
-for the flash to go on.`,
+for the flash to go on.
+
+An STC89C52's ISP loader runs only in the first moments after power-on, while sync pulses
+arrive: the flasher sends them and switches the chip's power off and on through the port's
+DTR or RTS line (--power, or the gateway's --mcu-power), or asks you to do it (ask).`,
     )
     .action(async (target: string, options: FlashOptions, command: Command) => {
       const view = new FlashProgressView(process.stderr, process.stderr.isTTY === true);
       if (options.verify !== 'crc' && options.verify !== 'readback') throw new CliError(`--verify must be crc or readback, got "${options.verify}"`);
+      if (options.power !== undefined && options.port === undefined) throw new CliError('--power is for --port flashing; a gateway uses its own --mcu-power');
+      if (options.power !== undefined && parsePowerControl(options.power) === undefined) throw new CliError(`--power must be one of ${POWER_CONTROL_NAMES.join(', ')}, got "${options.power}"`);
       if (options.yes === true && options.unprotect !== true) throw new CliError('--yes confirms --unprotect; it means nothing without it');
       if (options.unprotect === true) {
         await confirmOrRefuse(
@@ -113,6 +123,7 @@ async function flashLocal(bundleFile: string, options: FlashOptions, view: Flash
     bootTimeoutMs: parsePositiveInt(options.bootTimeout, '--boot-timeout') * 1000,
     unprotect: options.unprotect === true,
     verify: options.verify === 'readback' ? 'readback' : 'crc',
+    power: parsePowerControl(options.power ?? 'ask') ?? { kind: 'technician' },
     onProgress: (step, done, total) => view.progress(step, done, total),
     onNote: (message) => view.note(message),
   });

@@ -8,11 +8,8 @@ import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { dataHome } from '../../common/paths.js';
 import { createSystemClock, McuSession, serialPortLink, SwitchableLink, type ByteLink, type Identity } from '../../firmware/index.js';
-import { admitFirmware } from '../../firmware/update/admission.js';
-import { flashGeometryFor } from '../../firmware/update/flash-targets.js';
-import { FileImageKeeper } from '../../firmware/update/kept-images.js';
+import { admitFirmware, FileImageKeeper, flashGeometryFor, updateMcu, type PowerControl, type UpdateOutcome, type UpdateStep } from '../../firmware/update/index.js';
 import { mcuIdFor } from '../../firmware/update/mcu-id.js';
-import { updateMcu, type UpdateOutcome, type UpdateStep } from '../../firmware/update/mcu-updater.js';
 import { CliError } from '../errors.js';
 import { readBundle } from '../firmware/bundle.js';
 
@@ -26,6 +23,8 @@ export interface LocalFlashOptions {
   /** Confirmed by the technician: remove readout protection (erases the whole flash). */
   readonly unprotect: boolean;
   readonly verify: 'crc' | 'readback';
+  /** How the MCU is power-cycled into a loader that runs only after power-on (STC89). */
+  readonly power: PowerControl;
   readonly onProgress: (step: UpdateStep, done: number, total: number) => void;
   readonly onNote: (message: string) => void;
 }
@@ -75,6 +74,9 @@ export async function flashOverSerial(options: LocalFlashOptions): Promise<Local
         onNote: options.onNote,
         unprotect: options.unprotect,
         verify: options.verify,
+        power: options.power,
+        port: options.port,
+        applicationBaud: options.baud,
       },
       admission.image,
       admission.manifest.version,

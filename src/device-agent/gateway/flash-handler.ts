@@ -5,10 +5,7 @@
  * exclusively. Progress streams back to the hub; every outcome is also a device event.
  */
 import type { Clock } from '../../firmware/index.js';
-import { admitFirmware } from '../../firmware/update/admission.js';
-import { flashGeometryFor, type FlashGeometry } from '../../firmware/update/flash-targets.js';
-import type { ImageKeeper } from '../../firmware/update/kept-images.js';
-import { updateMcu, type UpdateOutcome } from '../../firmware/update/mcu-updater.js';
+import { admitFirmware, flashGeometryFor, updateMcu, type FlashGeometry, type ImageKeeper, type PowerControl, type UpdateOutcome } from '../../firmware/update/index.js';
 import type { Logger } from '../../common/log.js';
 import { flashParamsSchema, type DeviceEvent, type FlashResultLine, type FlashRpcUpdate, type FlashStep } from '../../protocol/index.js';
 import type { RpcHandler } from '../rpc/rpc-server.js';
@@ -25,6 +22,10 @@ export interface FlashHandlerDeps {
   readonly keeper: ImageKeeper;
   readonly clock: Clock;
   readonly bootTimeoutMs: number;
+  /** How the MCU on a port is power-cycled (STC89 ISP); undefined: the technician is asked. */
+  readonly powerFor?: (path: string) => PowerControl | undefined;
+  /** The ports' line rate (restored after the STC89 loader's rate switch). */
+  readonly baud?: number;
   readonly event: (event: Omit<DeviceEvent, 'time'>) => void;
   readonly log: Logger;
 }
@@ -86,6 +87,7 @@ export function flashHandler(deps: FlashHandlerDeps): RpcHandler {
           signal: io.signal,
           unprotect,
           ...(verify ? { verify } : {}),
+          ...powerSettings(deps, port.path),
         },
         admission.image,
         version,
@@ -146,6 +148,11 @@ function reportDelta(
     deps.log.info(`${mcu}: ${attempt.why}; fetching the whole image`);
   }
   return '';
+}
+
+function powerSettings(deps: FlashHandlerDeps, path: string): { power?: PowerControl; port: string; applicationBaud?: number } {
+  const power = deps.powerFor?.(path);
+  return { port: path, ...(power ? { power } : {}), ...(deps.baud ? { applicationBaud: deps.baud } : {}) };
 }
 
 /** Progress is sent per step at its start and end and at most every 200 ms in between: one MQTT message per 256-byte block would be 512 for 64 KB. */

@@ -4,7 +4,7 @@
  * forwarding to MQTT, and the `flash` RPC handler.
  */
 import { keyIdOf, type Clock, type Identity, type Telemetry } from '../../firmware/index.js';
-import type { ImageKeeper } from '../../firmware/update/kept-images.js';
+import { parsePowerControl, type ImageKeeper, type PowerControlName } from '../../firmware/update/index.js';
 import type { Logger } from '../../common/log.js';
 import type { AttachedMcu, DeviceEvent, McuTelemetry } from '../../protocol/index.js';
 import type { RpcHandler } from '../rpc/rpc-server.js';
@@ -21,6 +21,10 @@ export interface GatewaySettings {
   readonly bootTimeoutSeconds: number;
   /** PEM text of each trusted firmware key. */
   readonly trustedKeys: readonly string[];
+  /** How each port's MCU is power-cycled (STC89); unlisted ports: the technician is asked. */
+  readonly power?: Readonly<Record<string, PowerControlName>>;
+  /** The ports' line rate (restored after a loader that switches rates). */
+  readonly baud?: number;
 }
 
 export interface GatewayIo {
@@ -70,6 +74,8 @@ export function createGatewayParts(settings: GatewaySettings, io: GatewayIo): Ga
     keeper: io.keeper,
     clock: io.clock,
     bootTimeoutMs: settings.bootTimeoutSeconds * 1000,
+    powerFor: (path) => parsePowerControl(settings.power?.[path] ?? 'ask'),
+    ...(settings.baud ? { baud: settings.baud } : {}),
     event: io.event,
     log: io.log.child('flash'),
   });

@@ -28,6 +28,23 @@ export interface ByteLink {
    * and back. Links without line settings (pseudo-terminals in tests, memory pairs) omit it.
    */
   setParity?(parity: Parity): Promise<void>;
+  /**
+   * Changes the line rate. The STC89 ISP loader measures the host's sync pulses at a slow
+   * handshake rate and switches to the transfer rate on command. Links without it carry
+   * every rate alike (pseudo-terminals, memory pairs).
+   */
+  setBaudRate?(baud: number): Promise<void>;
+  /**
+   * Drives the modem control lines. Gateways wire DTR or RTS to the MCU's power switch (or
+   * reset) so they can power-cycle it into a loader that only runs after power-on.
+   */
+  setControlLines?(lines: ControlLines): Promise<void>;
+}
+
+/** true = asserted (the line's "on" state: a USB-serial adapter's pin then reads low). */
+export interface ControlLines {
+  readonly dtr: boolean;
+  readonly rts: boolean;
 }
 
 export type Parity = 'none' | 'even';

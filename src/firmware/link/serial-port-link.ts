@@ -5,7 +5,7 @@
  * opens a port.
  */
 import type { SerialPort } from 'serialport';
-import type { ByteLink, Unsubscribe } from './byte-link.js';
+import type { ByteLink, ControlLines, Unsubscribe } from './byte-link.js';
 import { LinkClosedError, Listeners } from './byte-link.js';
 
 /**
@@ -23,6 +23,8 @@ export interface SerialPortLike {
   off(event: 'data', listener: (chunk: Buffer) => void): unknown;
   off(event: 'error', listener: (error: Error) => void): unknown;
   off(event: 'close', listener: (error?: Error | null) => void): unknown;
+  update?(options: { baudRate: number }, callback: (error: Error | null | undefined) => void): void;
+  set?(options: { dtr: boolean; rts: boolean }, callback: (error: Error | null | undefined) => void): void;
 }
 
 /** Wrap an opened (or opening) serialport SerialPort. */
@@ -63,6 +65,23 @@ export class SerialPortLink implements ByteLink {
 
   onData(listener: (bytes: Uint8Array) => void): Unsubscribe {
     return this.#data.add(listener);
+  }
+
+  setBaudRate(baud: number): Promise<void> {
+    const port = this.#port;
+    if (this.#closed) return Promise.reject(new LinkClosedError());
+    if (!port.update) return Promise.resolve();
+    return new Promise((resolve, reject) => port.update?.({ baudRate: baud }, (err) => (err ? reject(err) : resolve())));
+  }
+
+  /** TIOCMSET through serialport: both lines are written every time (serialport's set() defaults the others). */
+  setControlLines(lines: ControlLines): Promise<void> {
+    const port = this.#port;
+    if (this.#closed) return Promise.reject(new LinkClosedError());
+    if (!port.set) return Promise.reject(new Error('this port cannot drive DTR/RTS'));
+    return new Promise((resolve, reject) =>
+      port.set?.({ dtr: lines.dtr, rts: lines.rts }, (err) => (err ? reject(new Error(`setting DTR/RTS failed: ${err.message}`, { cause: err })) : resolve())),
+    );
   }
 
   onClose(listener: (error?: Error) => void): Unsubscribe {

@@ -1,4 +1,4 @@
-import { LinkClosedError, Listeners, type ByteLink, type Parity, type Unsubscribe } from './byte-link.js';
+import { LinkClosedError, Listeners, type ByteLink, type ControlLines, type Parity, type Unsubscribe } from './byte-link.js';
 
 /** Opens the underlying transport with the given parity (the composition root builds serialport). */
 export type OpenWithParity = (parity: Parity) => Promise<ByteLink>;
@@ -76,6 +76,19 @@ export class SwitchableLink implements ByteLink {
       this.#attach();
     })().finally(() => (this.#switching = undefined));
     await this.#switching;
+  }
+
+  async setBaudRate(baud: number): Promise<void> {
+    await this.#switching;
+    if (this.#closedForGood) throw new LinkClosedError();
+    await this.#inner.setBaudRate?.(baud);
+  }
+
+  async setControlLines(lines: ControlLines): Promise<void> {
+    await this.#switching;
+    if (this.#closedForGood) throw new LinkClosedError();
+    if (!this.#inner.setControlLines) throw new Error('this link cannot drive DTR/RTS');
+    await this.#inner.setControlLines(lines);
   }
 
   async close(): Promise<void> {

@@ -126,9 +126,10 @@ export class McuSession {
    * (on a real STM32 its first byte would even be taken for the autobaud 0x7F).
    * On a timeout, probe with the AN3155 sync instead.
    */
-  async enterBootloader(): Promise<void> {
-    await this.#call(encodeMessage({ kind: 'enter-bootloader' }), 'enter-bootloader-ack', undefined, 0);
+  async enterBootloader(): Promise<{ powerCycleNeeded: boolean }> {
+    const ack = await this.#call(encodeMessage({ kind: 'enter-bootloader' }), 'enter-bootloader-ack', undefined, 0);
     this.#end(new RequestsClosedError('session handed the link to the bootloader'), undefined);
+    return { powerCycleNeeded: ack.powerCycleNeeded === true };
   }
 
   onTelemetry(listener: (telemetry: Telemetry) => void): Unsubscribe {

@@ -53,6 +53,9 @@ export interface McuErrorReport {
   readonly codeName: McuErrorCodeName;
 }
 
+/** ENTER_BOOTLOADER_ACK's one-byte payload from a chip that needs a power cycle instead. */
+export const POWER_CYCLE_NEEDED = 0x01;
+
 export type McuMessage =
   | { readonly kind: 'ping'; readonly data: Uint8Array }
   | { readonly kind: 'pong'; readonly data: Uint8Array }
@@ -62,7 +65,11 @@ export type McuMessage =
   | { readonly kind: 'set-rate'; readonly intervalMs: number }
   | { readonly kind: 'set-rate-ack'; readonly intervalMs: number }
   | { readonly kind: 'enter-bootloader' }
-  | { readonly kind: 'enter-bootloader-ack' }
+  /**
+   * `powerCycleNeeded`: the chip's loader runs only after power-on (STC89), so the application
+   * did not jump; it keeps running until the host cycles its power (PROTOCOL.md).
+   */
+  | { readonly kind: 'enter-bootloader-ack'; readonly powerCycleNeeded?: boolean }
   | { readonly kind: 'telemetry'; readonly telemetry: Telemetry }
   | { readonly kind: 'error'; readonly error: McuErrorReport };
 
@@ -90,7 +97,7 @@ export function encodeMessage(message: McuMessage): { type: number; payload: Uin
     case 'enter-bootloader':
       return { type: MessageType.ENTER_BOOTLOADER, payload: Uint8Array.from(BOOTLOADER_MAGIC) };
     case 'enter-bootloader-ack':
-      return { type: MessageType.ENTER_BOOTLOADER_ACK, payload: new Uint8Array(0) };
+      return { type: MessageType.ENTER_BOOTLOADER_ACK, payload: message.powerCycleNeeded === true ? Uint8Array.of(POWER_CYCLE_NEEDED) : new Uint8Array(0) };
     case 'telemetry':
       return { type: MessageType.TELEMETRY, payload: encodeTelemetry(message.telemetry.uptimeMs, message.telemetry.readings) };
     case 'error':
@@ -124,6 +131,7 @@ export function decodeMessage(type: number, payload: Uint8Array): McuMessage {
       if (!BOOTLOADER_MAGIC.every((b, i) => payload[i] === b)) throw new MessageDecodeError('ENTER_BOOTLOADER magic must be B0 07 10 AD');
       return { kind: 'enter-bootloader' };
     case MessageType.ENTER_BOOTLOADER_ACK:
+      if (payload.length === 1 && payload[0] === POWER_CYCLE_NEEDED) return { kind: 'enter-bootloader-ack', powerCycleNeeded: true };
       exact(0, 'ENTER_BOOTLOADER_ACK');
       return { kind: 'enter-bootloader-ack' };
     case MessageType.TELEMETRY:

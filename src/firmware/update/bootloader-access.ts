@@ -9,14 +9,14 @@ import type { ByteLink } from '../link/byte-link.js';
 import type { An3155Timeouts } from '../an3155/an3155-client.js';
 import { An3155Client } from '../an3155/an3155-client.js';
 import { BootloaderError, MAX_TRANSFER } from '../an3155/wire.js';
-import type { Identity } from '../mculink/messages.js';
 import { McuSession } from '../mculink/mcu-session.js';
 import type { FlashGeometry } from './flash-targets.js';
-import { identifyWithCheck } from './image-check.js';
 
 export class BootloaderUnreachableError extends Error {
   override name = 'BootloaderUnreachableError';
 }
+
+export { awaitIdentity, pause } from './application-access.js';
 
 export interface LinkAccess {
   readonly link: ByteLink;
@@ -104,31 +104,4 @@ async function withResync<T>(client: An3155Client, retries: number, op: () => Pr
       await client.resync();
     }
   }
-}
-
-/**
- * After Go: ask IDENTIFY until the application answers or `timeoutMs` passes. A firmware
- * that boots but never identifies (or does not boot) counts as silent.
- */
-export async function awaitIdentity(access: LinkAccess, timeoutMs: number, imageCheckLength?: number): Promise<Identity | undefined> {
-  const { clock } = access;
-  await access.link.setParity?.('none');
-  const session = new McuSession({ link: access.link, clock, requestTimeoutMs: 300, retries: 0 });
-  const deadline = clock.now() + timeoutMs;
-  try {
-    while (clock.now() < deadline && !session.isClosed) {
-      try {
-        return await identifyWithCheck(session, imageCheckLength);
-      } catch {
-        await pause(clock, 200);
-      }
-    }
-    return undefined;
-  } finally {
-    session.close();
-  }
-}
-
-export function pause(clock: Clock, ms: number): Promise<void> {
-  return new Promise((resolve) => clock.setTimeout(resolve, ms));
 }

@@ -1,27 +1,27 @@
 /**
  * Updating one MCU's application over its link, with a way back: keep the image being
- * replaced (read back through AN3155 if none is kept), flash the new one, Go, wait for it
- * to identify with the new version, and if it does not — or flashing failed half way —
- * get back into the bootloader and flash the kept image again. The image must have been
- * admitted (admission.ts) before this runs: from here on the MCU is touched.
+ * replaced (read back through the loader if none is kept and the loader can read), flash
+ * the new one, start it, wait for it to identify with the new version, and if it does not —
+ * or flashing failed half way — get back into the loader and flash the kept image again.
+ * The loader is reached through a Flasher (flasher.ts: AN3155 or the STC89 ISP loader,
+ * chosen by flasher-selection.ts), so this file knows no bootloader protocol. The image
+ * must have been admitted (admission.ts) before this runs: from here on the MCU is touched.
  */
-import type { An3155Client, An3155Timeouts } from '../an3155/an3155-client.js';
-import type { FlashResult } from '../an3155/flash.js';
-import { flashImage } from '../an3155/flash.js';
 import type { Clock } from '../clock.js';
 import type { FirmwareImage } from '../image/image.js';
-import { flattenImage, imageSpan } from '../image/segments.js';
+import { flattenImage } from '../image/segments.js';
 import { parseRawBinary } from '../image/raw-binary.js';
 import type { ByteLink } from '../link/byte-link.js';
 import type { Identity } from '../mculink/messages.js';
-import { awaitIdentity, pause, reachBootloader, readFlash } from './bootloader-access.js';
-import { checkChip, unprotect } from './chip-check.js';
+import { awaitIdentity, pause } from './application-access.js';
+import type { Flasher, FlasherSession, FlasherWriteResult } from './flasher.js';
+import { selectFlasher, type FlasherEnvironment } from './flasher-selection.js';
 import { judgeImageCheck, runningImageIs } from './image-check.js';
 import { diffPages } from './page-diff.js';
-import { verifyByReadBack } from './read-back-verify.js';
+import type { PowerControl, PowerCycleTiming } from './power-control.js';
 import type { FlashGeometry } from './flash-targets.js';
 import type { ImageKeeper, KeptImage } from './kept-images.js';
-import { eraseModeFor, judgeBoot, planBackup, rollbackMessage } from './update-policy.js';
+import { judgeBoot, planBackup, rollbackMessage } from './update-policy.js';
 
 export type UpdateStep = 'backup' | 'erase' | 'write' | 'verify' | 'boot' | 'rollback';
 
@@ -35,7 +35,16 @@ export interface UpdateEnvironment {
   readonly runningVersion: string | undefined;
   /** How long a freshly flashed application gets to answer IDENTIFY. */
   readonly bootTimeoutMs?: number;
-  readonly an3155Timeouts?: Partial<An3155Timeouts>;
+  readonly an3155Timeouts?: FlasherEnvironment['an3155Timeouts'];
+  /** The loader to use; default chosen from the geometry's loader (flasher-selection.ts). */
+  readonly flasher?: Flasher;
+  /** How the MCU's power is cycled when its loader needs it (STC89); default: ask the technician. */
+  readonly power?: PowerControl;
+  readonly powerTiming?: Partial<PowerCycleTiming>;
+  /** The application's line rate (restored after a loader that switches rates). */
+  readonly applicationBaud?: number;
+  /** The port's name, for prompts. */
+  readonly port?: string;
   /** Attempts to get back into the bootloader for a restore, a second apart. Default 3. */
   readonly restoreAttempts?: number;
   readonly onProgress?: (step: UpdateStep, done: number, total: number) => void;
@@ -84,95 +93,94 @@ export async function updateMcu(env: UpdateEnvironment, image: FirmwareImage, ve
   // Page by page only from an image the chip provably still holds: the running
   // application's CRC-32 of its flash must match the kept image (asked before anything is touched).
   let diffBase: KeptImage | undefined;
-  if (env.pageDiff !== false && plan.kind === 'use-kept' && kept !== undefined && env.runningVersion !== undefined) {
+  // (Only loaders that erase single pages can use it: not the STC89's.)
+  if (env.pageDiff !== false && env.geometry.loader === 'an3155' && plan.kind === 'use-kept' && kept !== undefined && env.runningVersion !== undefined) {
     if (await runningImageIs(env, kept.data)) diffBase = kept;
     else note(`the flash cannot be shown to hold the kept ${kept.version}: writing the whole image`);
   }
 
-  note('entering the bootloader');
-  let client: An3155Client;
+  const flasher = env.flasher ?? selectFlasher({ ...env, ...(env.onNote ? { onNote: env.onNote } : {}) });
+  note(flasher.kind === 'stc89-isp' ? 'entering the ISP loader (power cycle)' : 'entering the bootloader');
+  let session: FlasherSession;
   try {
     env.signal?.throwIfAborted();
-    client = (await reachBootloader(env)).client;
+    session = await flasher.enter();
   } catch (err) {
     return { kind: 'failed', message: (err as Error).message, flash: 'untouched' };
   }
 
-  let geometry: FlashGeometry;
+  let geometry: FlashGeometry = session.geometry;
   let erased = false;
   try {
-    const chip = await checkChip(client, env);
-    geometry = chip.geometry;
-    if (chip.protected) {
-      if (env.unprotect !== true) return await refuseProtected(client, env);
+    if (session.readProtected) {
+      if (env.unprotect !== true || session.unprotect === undefined) return await refuseProtected(session, env);
       note(`removing readout protection: the bootloader erases the whole flash (${plan.kind === 'read-back' ? `the running ${plan.version} cannot be kept` : 'nothing to read back'})`);
-      client = await unprotect(client, env);
+      session = await session.unprotect();
+      geometry = session.geometry;
       erased = true;
     } else if (env.unprotect === true) {
       note('readout protection is not active: nothing to unprotect');
     }
   } catch (err) {
-    client.dispose();
+    session.dispose();
     return { kind: 'failed', message: (err as Error).message, flash: erased ? 'changed' : 'untouched' };
   }
 
   let fallback: KeptImage | undefined = plan.kind === 'use-kept' ? kept : undefined;
   if (plan.kind === 'read-back' && erased) {
     note(`the running ${plan.version} was erased with the protection: a failed flash cannot be rolled back`);
-  } else if (plan.kind === 'read-back') {
+  } else if (plan.kind === 'read-back' && session.readFlash === undefined) {
+    note(`the ${env.geometry.model}'s loader cannot read its flash: the running ${plan.version} cannot be kept, a failed flash cannot be rolled back`);
+  } else if (plan.kind === 'read-back' && session.readFlash !== undefined) {
     note(`keeping ${plan.version}: reading the flash back`);
     try {
-      const data = await readFlash(client, geometry, { onProgress: (done, total) => env.onProgress?.('backup', done, total), ...(env.signal ? { signal: env.signal } : {}) });
+      const data = await session.readFlash({ onProgress: (done, total) => env.onProgress?.('backup', done, total), ...(env.signal ? { signal: env.signal } : {}) });
       fallback = { version: plan.version, origin: 'read-back', loadAddress: env.geometry.flashBase, data };
       await env.keeper.save(env.mcuId, fallback);
     } catch (err) {
-      const left = await leaveBootloader(client, env);
+      const left = await session.leave();
       return { kind: 'failed', message: `could not keep the running ${plan.version} (${(err as Error).message}); nothing was written${left}`, flash: 'untouched' };
     }
   } else if (plan.kind === 'none') {
     note('no previous image is known for this MCU: a failed flash cannot be rolled back');
   }
 
-  const diff = diffBase !== undefined && !erased ? diffPages(image, diffBase, geometry) : undefined;
+  const diff = diffBase !== undefined && !erased && session.pageErase ? diffPages(image, diffBase, geometry) : undefined;
   const partial = diff !== undefined && diff.image.segments.length > 0 ? diff : undefined;
   if (partial !== undefined && diffBase !== undefined) {
     note(`${partial.erasePages.length} page(s) differ from the kept ${diffBase.version}, ${partial.unchangedPages} unchanged: writing only those`);
   }
   let why = `flashing ${version} failed`;
-  let written: FlashResult | undefined;
+  let written: FlasherWriteResult | undefined;
+  const checkedWhileWriting = session.verifiesWhileWriting;
   try {
-    written = await flashImage(client, partial?.image ?? image, {
-      erase: partial ? 'pages' : eraseFor(image, geometry),
+    written = await session.write(partial?.image ?? image, {
       ...(partial ? { pages: partial.erasePages } : {}),
-      pageSize: geometry.pageSize,
-      flashBase: geometry.flashBase,
-      verify: verifyMode === 'readback',
+      readBack: verifyMode === 'readback',
       go: flat.address,
-      sync: false,
-      retries: 3,
-      onProgress: (p) => {
-        // Go is one command; the boot step is reported while the new image is awaited.
-        if (p.phase !== 'go') env.onProgress?.(p.phase, p.done, p.total);
-      },
+      onProgress: (p) => env.onProgress?.(p.phase, p.done, p.total),
       ...(env.signal ? { signal: env.signal } : {}),
     });
   } catch (err) {
     why = `flashing ${version} failed: ${(err as Error).message}`;
   } finally {
-    client.dispose();
+    session.dispose();
   }
   if (written !== undefined) {
     note(`waiting for ${version} to identify`);
     env.onProgress?.('boot', 0, 1);
-    let identity = await awaitIdentity(env, bootTimeoutMs, verifyMode === 'crc' ? flat.data.length : undefined);
+    const askCrc = verifyMode === 'crc' && !checkedWhileWriting;
+    let identity = await awaitIdentity(env, bootTimeoutMs, askCrc ? flat.data.length : undefined);
     let verdict = judgeBoot(version, identity ? { kind: 'identified', version: identity.firmwareVersion } : { kind: 'silent' });
-    if (verdict.kind === 'updated' && identity !== undefined && verifyMode === 'crc') {
+    if (verdict.kind === 'updated' && identity !== undefined && askCrc) {
       const check = judgeImageCheck(identity, flat.data);
       if (check.kind === 'mismatch') verdict = { kind: 'roll-back', why: `${version} failed verification: ${check.why}` };
       else if (check.kind === 'match') env.onProgress?.('verify', flat.data.length, flat.data.length);
-      else {
+      else if (flasher.verifyByReadBack === undefined) {
+        note(`${version} reports no CRC-32 of its flash and its loader cannot read it back: verified by its identity only`);
+      } else {
         note(`${version} reports no CRC-32 of its flash: verifying by reading it back`);
-        const readBack = await verifyByReadBack(env, flat, bootTimeoutMs, (done, total) => env.onProgress?.('verify', done, total)).catch((err: unknown) => ({ ok: false as const, why: (err as Error).message }));
+        const readBack = await flasher.verifyByReadBack(flat, bootTimeoutMs, (done, total) => env.onProgress?.('verify', done, total)).catch((err: unknown) => ({ ok: false as const, why: (err as Error).message }));
         identity = readBack.ok ? readBack.identity : undefined;
         verdict = readBack.ok ? judgeBoot(version, identity ? { kind: 'identified', version: identity.firmwareVersion } : { kind: 'silent' }) : { kind: 'roll-back', why: `${version} failed verification: ${readBack.why}` };
       }
@@ -187,42 +195,38 @@ export async function updateMcu(env: UpdateEnvironment, image: FirmwareImage, ve
 
   if (fallback === undefined) return { kind: 'failed', message: `${why}; no previous image to restore`, flash: 'changed' };
   note(`restoring ${fallback.version}: ${why}`);
-  return restore(env, geometry, fallback, why);
+  return restore(env, flasher, fallback, why);
 }
 
 /** Flash the kept image back and confirm the MCU identifies with its version. */
-async function restore(env: UpdateEnvironment, geometry: FlashGeometry, fallback: KeptImage, why: string): Promise<UpdateOutcome> {
+async function restore(env: UpdateEnvironment, flasher: Flasher, fallback: KeptImage, why: string): Promise<UpdateOutcome> {
   const attempts = env.restoreAttempts ?? 3;
-  let client: An3155Client | undefined;
+  let session: FlasherSession | undefined;
   let lastError = '';
-  for (let attempt = 0; attempt < attempts && client === undefined; attempt++) {
+  for (let attempt = 0; attempt < attempts && session === undefined; attempt++) {
     if (attempt > 0) await pause(env.clock, 1000);
     try {
-      client = (await reachBootloader(env)).client;
+      session = await flasher.enter();
     } catch (err) {
       lastError = (err as Error).message;
     }
   }
-  if (client === undefined) {
+  if (session === undefined) {
     return { kind: 'failed', message: `${why}; restoring ${fallback.version} failed: ${lastError}`, flash: 'changed' };
   }
   try {
     const restoring = parseRawBinary(fallback.data, fallback.loadAddress);
-    await flashImage(client, restoring, {
-      erase: eraseFor(restoring, geometry),
-      pageSize: geometry.pageSize,
-      flashBase: geometry.flashBase,
-      verify: true,
-      sync: false,
-      retries: 3,
+    await session.write(restoring, {
+      readBack: true,
+      go: fallback.loadAddress,
       onProgress: (p) => {
         if (p.phase === 'write') env.onProgress?.('rollback', p.done, p.total);
       },
     });
   } catch (err) {
-    return { kind: 'failed', message: `${why}; restoring ${fallback.version} failed: ${(err as Error).message} (the MCU waits in its bootloader)`, flash: 'changed' };
+    return { kind: 'failed', message: `${why}; restoring ${fallback.version} failed: ${(err as Error).message} (${flasher.stuckHint})`, flash: 'changed' };
   } finally {
-    client.dispose();
+    session.dispose();
   }
   const identity = await awaitIdentity(env, env.bootTimeoutMs ?? DEFAULT_BOOT_TIMEOUT_MS);
   if (identity === undefined || identity.firmwareVersion !== fallback.version) {
@@ -231,21 +235,9 @@ async function restore(env: UpdateEnvironment, geometry: FlashGeometry, fallback
   return { kind: 'rolled-back', message: rollbackMessage(fallback.version, why), restoredVersion: fallback.version, identity };
 }
 
-/** Nothing was written: start the application again (AN3155 Go to the vector table). */
-async function leaveBootloader(client: An3155Client, env: UpdateEnvironment): Promise<string> {
-  try {
-    await client.go(env.geometry.flashBase);
-    return '';
-  } catch {
-    return '; the MCU still waits in its bootloader (power-cycle it)';
-  } finally {
-    client.dispose();
-  }
-}
-
 /** The message a technician acts on; the chip stays in its bootloader (RDP refuses Go too). */
-async function refuseProtected(client: An3155Client, env: UpdateEnvironment): Promise<UpdateOutcome> {
-  const left = await leaveBootloader(client, env);
+async function refuseProtected(session: FlasherSession, env: UpdateEnvironment): Promise<UpdateOutcome> {
+  const left = await session.leave();
   return {
     kind: 'failed',
     code: 'read-protected',
@@ -254,9 +246,4 @@ async function refuseProtected(client: An3155Client, env: UpdateEnvironment): Pr
       `readout protection is active on this ${env.geometry.model}: its bootloader refuses to read or write the flash. ` +
       `Flash again with --unprotect to remove it, which erases the whole flash (the running firmware too)${left}`,
   };
-}
-
-function eraseFor(image: FirmwareImage, geometry: FlashGeometry): 'mass' | 'pages' {
-  const span = imageSpan(image);
-  return span === undefined ? 'pages' : eraseModeFor(span, geometry);
 }

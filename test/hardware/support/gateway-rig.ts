@@ -22,14 +22,14 @@ export interface Rig {
   mcus(): Promise<McuView[]>;
   waitForMcu(what: string, accept: (mcu: McuView) => boolean, timeoutMs?: number): Promise<McuView>;
   startBench(label: string, options: Partial<BenchOptions> & Pick<BenchOptions, 'mcu' | 'image'>): Promise<Bench>;
-  startGateway(ports: readonly string[], extraArgs?: string[], hubUrl?: string): Promise<{ agent: ManagedProcess; deviceId: string }>;
+  startGateway(ports: readonly string[], extraArgs?: string[], hubUrl?: string, env?: Record<string, string>): Promise<{ agent: ManagedProcess; deviceId: string }>;
   /** `firmware push` signed with the trusted key; returns the sha256. */
   push(image: string, target: string, version: string, key?: string): Promise<string>;
   cleanup(): Promise<void>;
 }
 
 /** Builds of hardware/ the tests need, as `make -C hardware <target> VERSION=<v>`. */
-export type Build = readonly [target: 'stm32' | 'stm32-silent' | 'stm32-changed' | 'stc89c52', version: string];
+export type Build = readonly [target: 'stm32' | 'stm32-silent' | 'stm32-changed' | 'stc89c52' | 'stc89c52-silent' | 'modem-lines', version: string];
 
 /** Call `cleanup()` when done (test.after.always): it kills every process and emulator it started. */
 export async function startRig(label: string, builds: readonly Build[], hubArgs: string[] = []): Promise<Rig> {
@@ -87,7 +87,7 @@ export async function startRig(label: string, builds: readonly Build[], hubArgs:
       benches.push(bench);
       return bench;
     },
-    async startGateway(ports, extraArgs = [], hubUrl = hub.apiUrl) {
+    async startGateway(ports, extraArgs = [], hubUrl = hub.apiUrl, env = {}) {
       const token = await createJoinToken(hub);
       const agent = startAgentProcess({
         name: 'gateway',
@@ -96,6 +96,7 @@ export async function startRig(label: string, builds: readonly Build[], hubArgs:
         joinToken: token,
         stateDir: join(root, 'gateway'),
         hardwareId: `gateway-${label}`,
+        env,
         extraArgs: [
           ...ports.flatMap((p) => ['--mcu-port', p]),
           '--trust-key', key.public,
