@@ -14,6 +14,7 @@ import { flashParamsSchema, type DeviceEvent, type FlashResultLine, type FlashRp
 import type { RpcHandler } from '../rpc/rpc-server.js';
 import { discardDownload, downloadImage, fetchManifest, type FirmwareSource } from './firmware-fetch.js';
 import type { Gateway } from './gateway.js';
+import { describeHolders, type PortLocks } from './port-lock.js';
 
 export interface FlashHandlerDeps {
   readonly gateway: Gateway;
@@ -22,6 +23,8 @@ export interface FlashHandlerDeps {
   /** PEM public keys from --trust-key. */
   readonly trustedKeys: readonly string[];
   readonly keeper: ImageKeeper;
+  /** Shared with Jobs that claim the MCU's port: a flash waits for them, they wait for it. */
+  readonly locks: PortLocks;
   readonly clock: Clock;
   readonly bootTimeoutMs: number;
   readonly event: (event: Omit<DeviceEvent, 'time'>) => void;
@@ -65,29 +68,41 @@ export function flashHandler(deps: FlashHandlerDeps): RpcHandler {
     if (!geometry) throw new Error(`no flash layout for ${identity.model}`); // admission checked it; narrows the type
     const version = admission.manifest.version;
     const forced = admission.forced ? ` (forced: ${admission.forced})` : '';
-    deps.event({ type: 'Normal', reason: 'FlashStarted', message: `${mcu}: flashing ${version} over ${identity.firmwareVersion}${forced}`, object });
-    send({ type: 'note', message: `verified ${version} (key ${admission.keyId})${forced}; flashing ${mcu} on ${port.path}` });
-
-    const outcome: UpdateOutcome = await port.exclusive((access) =>
-      updateMcu(
-        {
-          link: access.link,
-          clock: deps.clock,
-          geometry,
-          keeper: deps.keeper,
-          mcuId: mcu,
-          runningVersion: access.wasOnline ? access.identity?.firmwareVersion : undefined,
-          bootTimeoutMs: deps.bootTimeoutMs,
-          onProgress: progress,
-          onNote: (message) => send({ type: 'note', message }),
-          signal: io.signal,
-          unprotect,
-          ...(verify ? { verify } : {}),
-        },
-        admission.image,
-        version,
-      ),
-    );
+    const lease = await deps.locks.acquire([port.path], { kind: 'flash', name: `mcu ${mcu}` }, {
+      signal: io.signal,
+      onWait: (holders) => {
+        const message = `${mcu}: flash of ${version} waits for ${describeHolders(holders)} to release ${port.path}`;
+        deps.event({ type: 'Normal', reason: 'FlashWaiting', message, object });
+        send({ type: 'note', message });
+      },
+    });
+    let outcome: UpdateOutcome;
+    try {
+      deps.event({ type: 'Normal', reason: 'FlashStarted', message: `${mcu}: flashing ${version} over ${identity.firmwareVersion}${forced}`, object });
+      send({ type: 'note', message: `verified ${version} (key ${admission.keyId})${forced}; flashing ${mcu} on ${port.path}` });
+      outcome = await port.exclusive((access) =>
+        updateMcu(
+          {
+            link: access.link,
+            clock: deps.clock,
+            geometry,
+            keeper: deps.keeper,
+            mcuId: mcu,
+            runningVersion: access.wasOnline ? access.identity?.firmwareVersion : undefined,
+            bootTimeoutMs: deps.bootTimeoutMs,
+            onProgress: progress,
+            onNote: (message) => send({ type: 'note', message }),
+            signal: io.signal,
+            unprotect,
+            ...(verify ? { verify } : {}),
+          },
+          admission.image,
+          version,
+        ),
+      );
+    } finally {
+      lease.release();
+    }
     switch (outcome.kind) {
       case 'updated': {
         const from = outcome.previousVersion ?? 'unknown';

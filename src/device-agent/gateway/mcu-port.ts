@@ -126,6 +126,38 @@ export class McuPort {
     }
   }
 
+  /**
+   * Let another program (a Job that claims this port) open the tty: close it and stay off it until the
+   * returned function is called, then open it and identify the MCU again. Two readers on one tty would
+   * each get half of the bytes. The MCU stays listed as it was (lent, not gone), so nothing is rescheduled.
+   * Giving back is synchronous: a flash waiting on the port lock may take the port right after.
+   */
+  async handOver(): Promise<() => void> {
+    if (this.lending) throw new Error(`${this.path} is busy with another flash`);
+    let release!: () => void;
+    this.lending = new Promise((resolve) => (release = resolve));
+    this.detachSession();
+    const link = this.link;
+    this.link = undefined;
+    this.wake();
+    if (link) {
+      this.closing = link.close().catch(() => undefined);
+      await this.closing;
+      this.closing = undefined;
+    }
+    this.options.log.info(`${this.path}: handed over to a job; telemetry paused`);
+    let given = false;
+    return () => {
+      if (given) return;
+      given = true;
+      this.lending = undefined;
+      this.failures = 0;
+      this.recheck = true;
+      release();
+      this.wake();
+    };
+  }
+
   private async supervise(): Promise<void> {
     while (!this.stopped) {
       if (this.lending) {

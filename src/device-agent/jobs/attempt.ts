@@ -20,6 +20,8 @@ export interface AttemptRequest {
   /** Runtime instance id: lowercase, unique per attempt. */
   id: string;
   owner: string;
+  /** What `owner` names, for events; Job when absent. */
+  ownerKind?: 'Job' | 'CronJob';
   template: Template;
   /** Absolute instant after which the attempt is killed. */
   deadlineAt?: number;

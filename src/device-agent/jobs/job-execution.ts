@@ -15,6 +15,7 @@ export const STOP_REPLACED = 'replaced';
 
 export interface ExecutionPlan {
   owner: string;
+  ownerKind?: 'Job' | 'CronJob';
   /** Runtime instance ids are `<prefix>-<index>-<attempt>`: lowercase, unique per attempt. */
   instancePrefix: string;
   spec: JobRunSpec;
@@ -69,7 +70,7 @@ export async function executeJob(
     const attempt = (attempts.get(index) ?? 0) + 1;
     attempts.set(index, attempt);
     const id = `${plan.instancePrefix}-${index}-${attempt}`;
-    const request = { id, owner: plan.owner, template: spec.template, signal: inner.signal, ...(plan.deadlineAt !== undefined ? { deadlineAt: plan.deadlineAt } : {}) };
+    const request = { id, owner: plan.owner, ...(plan.ownerKind ? { ownerKind: plan.ownerKind } : {}), template: spec.template, signal: inner.signal, ...(plan.deadlineAt !== undefined ? { deadlineAt: plan.deadlineAt } : {}) };
     running.set(index, deps.attempt(request).then((result) => ({ index, attempt, result })));
   };
 

@@ -60,6 +60,7 @@ export class JobRunner {
     const idPrefix = `j:${job.uid}`;
     const plan: ExecutionPlan = {
       owner: job.name,
+      ownerKind: 'Job',
       instancePrefix: `j-${job.uid.slice(0, 12)}`,
       spec: job.spec,
       ...(deadlineAt !== undefined ? { deadlineAt } : {}),
