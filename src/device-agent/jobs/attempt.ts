@@ -26,6 +26,8 @@ export interface AttemptRequest {
   /** Absolute instant after which the attempt is killed. */
   deadlineAt?: number;
   signal: AbortSignal;
+  /** Called once the runtime has started it (after any wait for a port): the start notice to the hub. */
+  onStarted?: (startedAt: number) => void;
 }
 
 export type RunAttempt = (request: AttemptRequest) => Promise<AttemptResult>;
@@ -54,6 +56,7 @@ export function attemptRunner(runtimes: { container?: InstanceRuntime; process: 
       await runtime.remove(request.id, revision).catch(() => undefined);
       return { startedAt, finishedAt: now(), output: [], ended: 'start-failed', message: `could not start: ${(err as Error).message}`.slice(0, 500) };
     }
+    request.onStarted?.(startedAt);
     const ended = await waitForExit(runtime, request, now);
     let signal: string | undefined;
     if (ended !== 'exited') {

@@ -23,6 +23,8 @@ export interface ExecutionPlan {
   /** Completion indexes already done (a Job resumed after an agent restart). */
   done?: readonly number[];
   failures?: number;
+  /** An attempt started (the runtime runs it): the caller sends a start notice. */
+  onStarted?: (index: number, attempt: number, startedAt: number) => void;
 }
 
 export interface AttemptReport {
@@ -70,7 +72,16 @@ export async function executeJob(
     const attempt = (attempts.get(index) ?? 0) + 1;
     attempts.set(index, attempt);
     const id = `${plan.instancePrefix}-${index}-${attempt}`;
-    const request = { id, owner: plan.owner, ...(plan.ownerKind ? { ownerKind: plan.ownerKind } : {}), template: spec.template, signal: inner.signal, ...(plan.deadlineAt !== undefined ? { deadlineAt: plan.deadlineAt } : {}) };
+    const onStarted = plan.onStarted;
+    const request = {
+      id,
+      owner: plan.owner,
+      ...(plan.ownerKind ? { ownerKind: plan.ownerKind } : {}),
+      template: spec.template,
+      signal: inner.signal,
+      ...(plan.deadlineAt !== undefined ? { deadlineAt: plan.deadlineAt } : {}),
+      ...(onStarted ? { onStarted: (at: number) => onStarted(index, attempt, at) } : {}),
+    };
     running.set(index, deps.attempt(request).then((result) => ({ index, attempt, result })));
   };
 

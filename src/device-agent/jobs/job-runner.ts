@@ -1,7 +1,7 @@
 import type { DesiredJob, JobRunRecord } from '../../protocol/index.js';
 import type { AttemptReport, ExecutionOutcome, ExecutionPlan } from './job-execution.js';
 import type { JobStateFile } from './job-state.js';
-import { attemptRecord, notRunRecord } from './run-records.js';
+import { attemptRecord, notRunRecord, startRecord } from './run-records.js';
 
 /**
  * Runs the Jobs the hub assigned to this device, each once to completion per creation (uid). Progress
@@ -66,6 +66,8 @@ export class JobRunner {
       ...(deadlineAt !== undefined ? { deadlineAt } : {}),
       done: progress.done,
       failures: progress.failures,
+      onStarted: (index, attempt, startedAt) =>
+        void this.deps.record([startRecord(owner, idPrefix, index, attempt, startedAt)]).catch((err: unknown) => this.deps.log.error(`job ${job.name}: ${(err as Error).message}`)),
     };
     const onAttempt = async (report: AttemptReport): Promise<void> => {
       const current = this.deps.state.job(job.uid) ?? progress;

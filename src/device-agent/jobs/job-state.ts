@@ -6,6 +6,7 @@ import {
   desiredCronJobSchema,
   desiredJobSchema,
   jobRunRecordSchema,
+  RUN_START_SUFFIX,
   type CronLedgerState,
   type DesiredCronJob,
   type DesiredJob,
@@ -112,7 +113,9 @@ export class JobStateFile {
 
   async addRecords(records: readonly JobRunRecord[]): Promise<void> {
     const known = new Set(this.state.outbox.map((r) => r.id));
-    const outbox = [...this.state.outbox, ...records.filter((r) => !known.has(r.id))];
+    // An end record makes its attempt's unsent start notice pointless (the hub would drop it anyway).
+    const ended = new Set(records.filter((r) => r.reason !== 'running').map((r) => `${r.id}${RUN_START_SUFFIX}`));
+    const outbox = [...this.state.outbox.filter((r) => !ended.has(r.id)), ...records.filter((r) => !known.has(r.id))];
     const over = Math.max(0, outbox.length - OUTBOX_LIMIT);
     this.state.outbox = outbox.slice(over);
     this.state.dropped += over;

@@ -51,7 +51,7 @@ export class JobsAgent {
       now: deps.now,
       ticker: deps.ticker,
       log: deps.log,
-      execute: (cron, slot, signal, onAttempt) => {
+      execute: (cron, slot, signal, onAttempt, onStarted) => {
         const spec = cron.spec.jobTemplate;
         const deadlineAt = spec.activeDeadlineSeconds !== undefined ? deps.now() + spec.activeDeadlineSeconds * 1000 : undefined;
         const plan = {
@@ -60,6 +60,7 @@ export class JobsAgent {
           instancePrefix: `c-${cron.name}-${Math.floor(slot.scheduledAt / 1000).toString(36)}`,
           spec,
           ...(deadlineAt !== undefined ? { deadlineAt } : {}),
+          onStarted,
         };
         return executeJob(plan, executionDeps, signal, onAttempt);
       },
