@@ -28,6 +28,8 @@ const jobProgressSchema = z.strictObject({
   status: z.enum(['running', 'succeeded', 'failed', 'deadline']),
   done: z.array(z.number().int().min(0)).default([]),
   failures: z.number().int().min(0).default(0),
+  /** Attempts started per completion index: attempt numbers (and record ids) never repeat after a restart or a suspend. */
+  attempts: z.record(z.string(), z.number().int().min(0)).default({}),
   finishedAt: z.number().int().optional(),
 });
 export type JobProgress = z.infer<typeof jobProgressSchema>;

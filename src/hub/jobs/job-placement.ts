@@ -97,7 +97,10 @@ export function desiredCronJob(cronJob: CronJobRecord): DesiredCronJob {
   return { name: cronJob.name, revision: cronJob.revision, spec: run };
 }
 
-/** The jobs part of every device's desired document. Suspended Jobs are not sent; suspended CronJobs are (the agent stops scheduling them). */
+/**
+ * The jobs part of every device's desired document. Suspended Jobs and CronJobs are sent marked so: the
+ * agent stops running (or scheduling) them but keeps their progress (or ledger) to resume from.
+ */
 export function desiredJobParts(
   jobs: readonly JobRecord[],
   cronJobs: readonly CronJobRecord[],
@@ -106,8 +109,7 @@ export function desiredJobParts(
 ): Map<string, { jobs: DesiredJob[]; cronJobs: DesiredCronJob[] }> {
   const out = new Map(devices.map((d) => [d.id, { jobs: [] as DesiredJob[], cronJobs: [] as DesiredCronJob[] }]));
   for (const job of [...jobs].sort((a, b) => a.name.localeCompare(b.name))) {
-    if (job.spec.suspend) continue;
-    const sent = desiredJob(job);
+    const sent = job.spec.suspend ? { ...desiredJob(job), suspend: true } : desiredJob(job);
     for (const id of job.assigned) out.get(id)?.jobs.push(sent);
   }
   for (const cronJob of [...cronJobs].sort((a, b) => a.name.localeCompare(b.name))) {

@@ -1,7 +1,7 @@
-import { RUN_START_SUFFIX } from '../../protocol/index.js';
-import { RUNS_PER_OWNER, runOwnerKey, type StoredJobRun } from './job-records.js';
+import { runOwnerKey, type StoredJobRun } from './job-records.js';
 import type { Backing } from './lowdb-repositories.js';
 import { assertStorable } from './record-check.js';
+import { mergeRun } from './run-merge.js';
 import type { CronJobRepository, JobRepository, JobRunRepository } from './repository.js';
 
 /** lowdb repositories for Jobs, CronJobs and their runs; same pattern as the workload repository. */
@@ -50,21 +50,9 @@ export function jobRunRepository(b: Backing): JobRunRepository {
       let added = 0;
       for (const run of runs) {
         const key = runOwnerKey(run.owner.kind, run.owner.name);
-        const list = (b.doc().jobRuns[key] ??= []);
-        if (list.some((r) => r.id === run.id && r.device === run.device)) continue;
-        if (run.reason === 'running') {
-          // A start notice resent after its attempt's end (or the slot's interrupted record) is stale.
-          const endId = run.id.slice(0, -RUN_START_SUFFIX.length);
-          if (list.some((r) => r.device === run.device && (r.id === endId || (r.attempt === 0 && run.scheduledAt !== undefined && r.scheduledAt === run.scheduledAt)))) continue;
-        } else {
-          // The end replaces its start notice: one record per attempt, and it no longer counts as active.
-          const ends = (r: StoredJobRun): boolean =>
-            r.reason === 'running' && r.device === run.device && (r.id === `${run.id}${RUN_START_SUFFIX}` || (run.attempt === 0 && run.scheduledAt !== undefined && r.scheduledAt === run.scheduledAt));
-          if (list.some(ends)) b.doc().jobRuns[key] = list.filter((r) => !ends(r));
-        }
-        const kept = b.doc().jobRuns[key] ?? list;
-        kept.push(structuredClone(run));
-        if (kept.length > RUNS_PER_OWNER) kept.splice(0, kept.length - RUNS_PER_OWNER);
+        const merged = mergeRun(b.doc().jobRuns[key] ?? [], structuredClone(run));
+        if (!merged) continue;
+        b.doc().jobRuns[key] = merged;
         added += 1;
       }
       // Durable even when nothing was new: the caller acknowledges after this resolves.

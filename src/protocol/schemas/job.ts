@@ -65,7 +65,8 @@ export const jobManifestSchema = z.strictObject({
 export type JobManifest = z.infer<typeof jobManifestSchema>;
 
 /** Why a run ended. */
-export const runEndReasonSchema = z.enum(['completed', 'failed', 'deadline', 'replaced', 'skipped-missed', 'forbidden-by-concurrency']);
+/** `suspended`: an attempt stopped because its Job was suspended; it counts neither as a completion nor as a failure. */
+export const runEndReasonSchema = z.enum(['completed', 'failed', 'deadline', 'replaced', 'skipped-missed', 'forbidden-by-concurrency', 'suspended']);
 export type RunEndReason = z.infer<typeof runEndReasonSchema>;
 
 /**
