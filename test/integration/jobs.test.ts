@@ -346,3 +346,32 @@ test.serial('suspend keeps device-side progress: a suspended running Job resumes
   t.is(done.status.devices.find((d) => d.device === a.id)?.failed, 1);
   t.false(done.runs.some((r) => r.reason === 'running'));
 });
+
+test.serial('a CronJob changed at the hub: a device that never heard of it keeps the old schedule; at its next contact it reschedules; deleted, it stops', async (t) => {
+  const c = agent('c');
+  await applyYaml(ctx.hub, ctx.dir, 'moving.yaml', cronYaml('moving', 'c', '*/2 * * * * *', 'echo version one'));
+  await waitFor('a first run of the old version', async () => ((await cronJob('moving')).runs.some((r) => r.device === c.id && r.output.includes('version one')) ? true : undefined), 30_000, 300);
+  await c.proc.kill('SIGTERM');
+  await applyYaml(ctx.hub, ctx.dir, 'moving.yaml', cronYaml('moving', 'c', '*/3 * * * * *', 'echo version two'));
+  const changedAt = Date.now();
+  // The device comes back while the hub is away: it never hears of the change.
+  await ctx.hub.proc.kill('SIGTERM');
+  await startAgent(c);
+  await sleep(6000);
+  ctx.hub = await startHubProcess({ root: ctx.dir, dataDir: ctx.dataDir, adminToken: ctx.hub.adminToken, ...ctx.ports });
+  ctx.procs.push(ctx.hub.proc);
+  const detail = await waitFor('runs of both versions', async () => {
+    const d = await cronJob('moving');
+    const mine = d.runs.filter((r) => r.device === c.id && r.reason === 'completed');
+    return mine.some((r) => r.output.includes('version one') && Date.parse(r.startedAt ?? '0') > changedAt) && mine.some((r) => r.output.includes('version two')) ? mine : undefined;
+  }, 40_000, 500);
+  const offline = detail.filter((r) => r.output.includes('version one') && Date.parse(r.startedAt ?? '0') > changedAt);
+  t.true(offline.length >= 2, `${offline.length} runs of the last known schedule while the hub was away`);
+  for (const r of offline) t.is(Date.parse(r.scheduledAt ?? '') % 2000, 0);
+  const rescheduled = detail.filter((r) => r.output.includes('version two'));
+  for (const r of rescheduled) t.is(Date.parse(r.scheduledAt ?? '') % 3000, 0, 'the new schedule');
+  t.true(Math.min(...rescheduled.map((r) => Date.parse(r.startedAt ?? ''))) > Math.max(...offline.map((r) => Date.parse(r.startedAt ?? ''))), 'the old schedule stopped once the change arrived');
+  t.is((await ctx.hub.cli(['delete', 'cronjob', 'moving'])).code, 0);
+  await c.proc.waitForOutput(/cronjob moving removed: no further slots/, 20_000);
+  t.pass();
+});
