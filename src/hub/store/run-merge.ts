@@ -17,13 +17,13 @@ export function mergeRun(list: readonly StoredJobRun[], run: StoredJobRun): Stor
   const sameCompletion = (r: StoredJobRun): boolean =>
     r.jobUid === run.jobUid && r.scheduledAt === run.scheduledAt && r.completionIndex !== undefined && r.completionIndex === run.completionIndex;
   const slotEnded = (notRun: StoredJobRun, start: StoredJobRun): boolean => notRun.attempt === 0 && start.scheduledAt !== undefined && notRun.scheduledAt === start.scheduledAt;
+  const earlierStart = (r: StoredJobRun): boolean => r.reason === 'running' && mine(r) && sameCompletion(r) && r.attempt < run.attempt;
   if (run.reason === 'running') {
     const endId = run.id.slice(0, -RUN_START_SUFFIX.length);
     const over = list.some((r) => mine(r) && (r.id === endId || (sameCompletion(r) && r.attempt > run.attempt) || slotEnded(r, run)));
-    return over ? undefined : trim([...list, run]);
+    return over ? undefined : trim([...list.filter((r) => !earlierStart(r)), run]);
   }
-  const obsolete = (r: StoredJobRun): boolean =>
-    r.reason === 'running' && mine(r) && (r.id === `${run.id}${RUN_START_SUFFIX}` || (sameCompletion(r) && r.attempt < run.attempt) || slotEnded(run, r));
+  const obsolete = (r: StoredJobRun): boolean => earlierStart(r) || (r.reason === 'running' && mine(r) && (r.id === `${run.id}${RUN_START_SUFFIX}` || slotEnded(run, r)));
   return trim([...list.filter((r) => !obsolete(r)), run]);
 }
 

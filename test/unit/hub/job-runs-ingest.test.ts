@@ -5,7 +5,8 @@ import { join } from 'node:path';
 import { createLogger } from '../../../src/common/log.js';
 import { cronJobSpecSchema, jobSpecSchema, type JobRunRecord } from '../../../src/protocol/index.js';
 import { cronJobStatus } from '../../../src/hub/jobs/job-status.js';
-import type { JobRecord } from '../../../src/hub/store/job-records.js';
+import type { JobRecord, StoredJobRun } from '../../../src/hub/store/job-records.js';
+import { mergeRun } from '../../../src/hub/store/run-merge.js';
 import { JobsPlanner } from '../../../src/hub/jobs/jobs-planner.js';
 import { openLowdbStore } from '../../../src/hub/store/lowdb-store.js';
 
@@ -108,4 +109,14 @@ test('a start notice is replaced by its end record; a late start notice after th
   const runs = await store.jobRuns.list('CronJob/tick');
   t.deepEqual(runs.map((r) => r.id), ['c:tick:60000:interrupted']);
   t.is(cronJobStatus(cron, runs).active.length, 0);
+});
+
+test('mergeRun: a later attempt of the same completion ends a start notice whose end never came; an older start after it is stale', (t) => {
+  const stored = (over: Partial<StoredJobRun>): StoredJobRun => ({ ...jobRun('x', 'u1', 'running'), device: 'd', receivedAt: new Date(0).toISOString(), ...over });
+  const dangling = stored({ id: 'j:u1:0:1:start', attempt: 1 });
+  const next = stored({ id: 'j:u1:0:2:start', attempt: 2 });
+  t.deepEqual(mergeRun([dangling], next)?.map((r) => r.id), ['j:u1:0:2:start']);
+  t.is(mergeRun([next], dangling), undefined, 'an older start notice arriving late adds nothing');
+  const otherDevice = stored({ id: 'j:u1:0:1:start', attempt: 1, device: 'e' });
+  t.deepEqual(mergeRun([otherDevice], next)?.map((r) => `${r.device}/${r.id}`), ['e/j:u1:0:1:start', 'd/j:u1:0:2:start'], 'another device is another run');
 });
