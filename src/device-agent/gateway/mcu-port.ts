@@ -40,6 +40,8 @@ export interface McuPortState {
   readonly identity: Identity | undefined;
   readonly online: boolean;
   readonly flashing: boolean;
+  /** Closed for a Job that holds the port lock (its program opens the tty itself). */
+  readonly handedOver: boolean;
 }
 
 /** What a flasher gets while it holds the port. */
@@ -62,6 +64,7 @@ export class McuPort {
   private lastUptimeMs: number | undefined;
   private recheck = false;
   private lending: Promise<void> | undefined;
+  private handedOver = false;
   private opening: Promise<boolean> | undefined;
   private closing: Promise<void> | undefined;
   private stopped = false;
@@ -75,7 +78,7 @@ export class McuPort {
   }
 
   get state(): McuPortState {
-    return { path: this.path, open: this.link !== undefined, identity: this.identity, online: this.online, flashing: this.lending !== undefined };
+    return { path: this.path, open: this.link !== undefined, identity: this.identity, online: this.online, flashing: this.lending !== undefined && !this.handedOver, handedOver: this.handedOver };
   }
 
   get mcuId(): string | undefined {
@@ -99,7 +102,7 @@ export class McuPort {
    * Afterwards the MCU is identified afresh: it may run other firmware now.
    */
   async exclusive<T>(use: (access: ExclusiveLink) => Promise<T>): Promise<T> {
-    if (this.lending) throw new Error(`${this.path} is busy with another flash`);
+    if (this.lending) throw new Error(this.handedOver ? `${this.path} is held by a job` : `${this.path} is busy with another flash`);
     let release!: () => void;
     this.lending = new Promise((resolve) => (release = resolve));
     // The port may be between a close and the next open (see reopen()): open it now.
@@ -136,6 +139,7 @@ export class McuPort {
     if (this.lending) throw new Error(`${this.path} is busy with another flash`);
     let release!: () => void;
     this.lending = new Promise((resolve) => (release = resolve));
+    this.handedOver = true;
     this.detachSession();
     const link = this.link;
     this.link = undefined;
@@ -151,6 +155,7 @@ export class McuPort {
       if (given) return;
       given = true;
       this.lending = undefined;
+      this.handedOver = false;
       this.failures = 0;
       this.recheck = true;
       release();
