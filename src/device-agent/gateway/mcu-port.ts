@@ -65,13 +65,18 @@ export class McuPort {
   private recheck = false;
   private lending: Promise<void> | undefined;
   private handedOver = false;
+  /** Resolves on stop(): the supervisor stops waiting for a Job that holds the port (it may run on). */
+  private readonly stopping: Promise<void>;
+  private stopNow!: () => void;
   private opening: Promise<boolean> | undefined;
   private closing: Promise<void> | undefined;
   private stopped = false;
   private wakeUp: (() => void) | undefined;
   private loop: Promise<void> | undefined;
 
-  constructor(private readonly options: McuPortOptions) {}
+  constructor(private readonly options: McuPortOptions) {
+    this.stopping = new Promise((resolve) => (this.stopNow = resolve));
+  }
 
   get path(): string {
     return this.options.path;
@@ -91,6 +96,7 @@ export class McuPort {
 
   async stop(): Promise<void> {
     this.stopped = true;
+    this.stopNow();
     this.wake();
     await this.loop;
     this.session?.close();
@@ -166,7 +172,8 @@ export class McuPort {
   private async supervise(): Promise<void> {
     while (!this.stopped) {
       if (this.lending) {
-        await this.lending;
+        // A flash is waited for (closing the port under it would force a rollback); a Job is not.
+        await (this.handedOver ? Promise.race([this.lending, this.stopping]) : this.lending);
         continue;
       }
       if (!this.link) {
