@@ -315,8 +315,8 @@ test.serial('ACTIVE: the hub hears of a run when it starts; get cronjobs counts 
 test.serial('suspend keeps device-side progress: a suspended running Job resumes where it was, on the device and at the hub', async (t) => {
   const a = agent('a');
   const spec = (suspend: boolean): string => `  completions: 3\n  parallelism: 1\n  backoffLimit: 2\n  suspend: ${suspend}\n  selector: { matchLabels: { node: a } }\n`;
-  // The first attempt fails (counted), every later one takes 2 s and succeeds.
-  const work = 'V=$EDGEPILOT_VOLUME_STATE; if mkdir $V/failed-once 2>/dev/null; then exit 1; fi; sleep 2; echo piece done';
+  // The first attempt fails (counted), every later one takes 5 s and succeeds.
+  const work = 'V=$EDGEPILOT_VOLUME_STATE; if mkdir $V/failed-once 2>/dev/null; then exit 1; fi; sleep 5; echo piece done';
   await applyYaml(ctx.hub, ctx.dir, 'pieces.yaml', jobYaml('pieces', spec(false), work));
   await waitFor('one completion done and the next running', async () => {
     const j = await jobDetail('pieces');
@@ -328,9 +328,12 @@ test.serial('suspend keeps device-side progress: a suspended running Job resumes
     return j.runs.some((r) => r.reason === 'suspended') ? j : undefined;
   }, 30_000, 200);
   t.is(suspended.status.state, 'Suspended');
-  t.is(suspended.status.completions, '1/3', 'the hub keeps the completion made before the suspend');
+  // On a loaded machine the suspend may land after the second completion: count what was done.
+  const doneBefore = suspended.runs.filter((r) => r.reason === 'completed').length;
+  t.true(doneBefore >= 1 && doneBefore < 3);
+  t.is(suspended.status.completions, `${doneBefore}/3`, 'the hub keeps the completions made before the suspend');
   await sleep(3000);
-  t.is((await jobDetail('pieces')).runs.filter((r) => r.reason === 'completed').length, 1, 'nothing runs while suspended');
+  t.is((await jobDetail('pieces')).runs.filter((r) => r.reason === 'completed').length, doneBefore, 'nothing runs while suspended');
   await applyYaml(ctx.hub, ctx.dir, 'pieces.yaml', jobYaml('pieces', spec(false), work));
   const done = await waitFor('complete after resume', async () => {
     const j = await jobDetail('pieces');
