@@ -19,7 +19,8 @@ export async function printJobLogs(target: string, options: { device?: string; t
   if (mine.length === 0) throw new CliError(`no runs of ${target}${options.device ? ` on device ${options.device}` : ''} yet`);
   const lines: string[] = [];
   for (const r of mine) {
-    const end = r.exitCode !== undefined ? `exit ${r.exitCode}` : (r.signal ?? '?');
+    // A start notice (reason running) has no output yet: its end record brings it.
+    const end = r.reason === 'running' ? 'no output until it ends' : r.exitCode !== undefined ? `exit ${r.exitCode}` : (r.signal ?? '?');
     lines.push(`--- ${r.device} ${r.scheduledAt ?? r.startedAt ?? ''} attempt ${r.attempt}: ${r.reason}, ${end} ---`, ...r.output);
   }
   print((options.tail > 0 ? lines.slice(-options.tail) : lines).join('\n'));

@@ -3,7 +3,7 @@
 // devices that use them.
 import mqtt from 'mqtt';
 import { existsSync } from 'node:fs';
-import { readFile } from 'node:fs/promises';
+import { readFile, realpath } from 'node:fs/promises';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { ensureDir } from '../common/durable-file.js';
@@ -31,6 +31,7 @@ import { createRuntimes } from './runtimes.js';
 import { MetricsReporter } from './metrics/metrics-reporter.js';
 import { removeMetricsFolder, withMetricsFile } from './metrics/custom-metrics.js';
 import type { GatewayIo, GatewayParts } from './gateway/gateway-parts.js';
+import { PortLocks } from './gateway/port-lock.js';
 import { JobsAgent } from './jobs/jobs-agent.js';
 import { nodeCronTicker } from './jobs/node-cron-ticker.js';
 
@@ -136,7 +137,12 @@ export async function startAgent(config: AgentConfig, log: Logger = createLogger
     log,
   });
   const emitEvent: EventSink = (event) => session.event({ time: new Date().toISOString(), ...event });
+  // One port lock for flashing and for Jobs that claim a serial port or an MCU (issue 9), keyed by the
+  // port's real path: a by-id link and the tty behind it are one port.
+  const canonicalPort = (path: string): Promise<string> => realpath(path).catch(() => path);
+  const portLocks = new PortLocks(canonicalPort);
   const gateway = await startGatewayIfConfigured(config, {
+    locks: portLocks,
     deviceId,
     password: identity.password,
     hubUrl: config.hubUrl ?? identity.hubUrl,
@@ -202,6 +208,12 @@ export async function startAgent(config: AgentConfig, log: Logger = createLogger
     }),
     now: Date.now,
     ticker: nodeCronTicker,
+    ports: {
+      locks: portLocks,
+      mcuPorts: (model) => gateway?.gateway.mcuPortPaths(model) ?? [],
+      ...(gateway ? { handOver: (paths: readonly string[]) => gateway.gateway.handOver(paths, canonicalPort) } : {}),
+      event: emitEvent,
+    },
     publishRuns: (records) => session.publishState('runs', { records }, false),
     connected: () => session.connected,
     backoffBaseMs: config.crashBackoffSeconds * 1000,
@@ -248,6 +260,7 @@ export async function startAgent(config: AgentConfig, log: Logger = createLogger
 async function startGatewayIfConfigured(
   config: AgentConfig,
   context: {
+    locks: PortLocks;
     deviceId: string;
     password: string;
     hubUrl: string | undefined;
@@ -301,6 +314,7 @@ async function startGatewayIfConfigured(
         ? { hubUrl: context.hubUrl.replace(/\/+$/, ''), deviceId, password: context.password, fetch: globalThis.fetch, directory: join(firmwareDir, 'downloads') }
         : undefined,
       keeper: new FileImageKeeper(join(firmwareDir, 'mcus')),
+      locks: context.locks,
       publishTelemetry: (mcuId, message) =>
         void session.publishRaw(topics.mcuTelemetry(deviceId, mcuId), JSON.stringify(message)).catch((err: unknown) => context.log.debug(`telemetry: ${(err as Error).message}`)),
       attachedChanged: () => context.refreshFacts(),

@@ -287,3 +287,94 @@ test.serial('must-show 5: placement everyDevice over three agents, one stopped: 
   t.is(all.status.completions, '3/3');
   t.true(all.runs.some((r) => r.device === c.id && r.reason === 'completed' && r.output.includes('hello from everywhere')));
 });
+
+test.serial('ACTIVE: the hub hears of a run when it starts; get cronjobs counts it and describe lists it until it ends', async (t) => {
+  await applyYaml(ctx.hub, ctx.dir, 'long.yaml', cronYaml('long', 'b', '*/10 * * * * *', 'echo working; sleep 6', '  concurrencyPolicy: Forbid\n'));
+  const b = agent('b');
+  const running = await waitFor('a run active at the hub', async () => {
+    const d = await cronJob('long');
+    return (d.status.active ?? []).length === 1 ? d : undefined;
+  }, 30_000, 200);
+  t.is(running.status.active?.[0]?.device, b.id);
+  const slot = running.status.active?.[0]?.scheduledAt;
+  const listed = await ctx.hub.cli(['get', 'cronjobs']);
+  t.regex(listed.stdout, /ACTIVE/);
+  t.regex(listed.stdout, new RegExp(`long\\s+.*\\s1 \\(${b.id}\\)\\s+1\\s+false`));
+  const described = await ctx.hub.cli(['describe', 'cronjob', 'long']);
+  t.regex(described.stdout, new RegExp(`Active:\\s+${b.id}: slot ${slot ?? ''}, started \\d+s ago`));
+  t.regex(described.stdout, /running/);
+  const ended = await waitFor('the run ended', async () => {
+    const d = await cronJob('long');
+    return d.runs.some((r) => r.scheduledAt === slot && r.reason === 'completed') ? d : undefined;
+  }, 30_000, 300);
+  t.false(ended.runs.some((r) => r.scheduledAt === slot && r.reason === 'running'), 'the start notice is replaced by the end record');
+  t.false((ended.status.active ?? []).some((r) => r.scheduledAt === slot));
+  await ctx.hub.cli(['delete', 'cronjob', 'long']);
+});
+
+test.serial('suspend keeps device-side progress: a suspended running Job resumes where it was, on the device and at the hub', async (t) => {
+  const a = agent('a');
+  const spec = (suspend: boolean): string => `  completions: 3\n  parallelism: 1\n  backoffLimit: 2\n  suspend: ${suspend}\n  selector: { matchLabels: { node: a } }\n`;
+  // The first attempt fails (counted), every later one takes 5 s and succeeds.
+  const work = 'V=$EDGEPILOT_VOLUME_STATE; if mkdir $V/failed-once 2>/dev/null; then exit 1; fi; sleep 5; echo piece done';
+  await applyYaml(ctx.hub, ctx.dir, 'pieces.yaml', jobYaml('pieces', spec(false), work));
+  await waitFor('one completion done and the next running', async () => {
+    const j = await jobDetail('pieces');
+    return j.runs.filter((r) => r.reason === 'completed').length === 1 && j.runs.some((r) => r.reason === 'running') ? true : undefined;
+  }, 60_000, 200);
+  await applyYaml(ctx.hub, ctx.dir, 'pieces.yaml', jobYaml('pieces', spec(true), work));
+  const suspended = await waitFor('the running attempt stopped as suspended', async () => {
+    const j = await jobDetail('pieces');
+    return j.runs.some((r) => r.reason === 'suspended') ? j : undefined;
+  }, 30_000, 200);
+  t.is(suspended.status.state, 'Suspended');
+  // On a loaded machine the suspend may land after the second completion: count what was done.
+  const doneBefore = suspended.runs.filter((r) => r.reason === 'completed').length;
+  t.true(doneBefore >= 1 && doneBefore < 3);
+  t.is(suspended.status.completions, `${doneBefore}/3`, 'the hub keeps the completions made before the suspend');
+  await sleep(3000);
+  t.is((await jobDetail('pieces')).runs.filter((r) => r.reason === 'completed').length, doneBefore, 'nothing runs while suspended');
+  await applyYaml(ctx.hub, ctx.dir, 'pieces.yaml', jobYaml('pieces', spec(false), work));
+  const done = await waitFor('complete after resume', async () => {
+    const j = await jobDetail('pieces');
+    return j.status.state === 'Complete' ? j : undefined;
+  }, 60_000, 300);
+  const completed = done.runs.filter((r) => r.reason === 'completed');
+  t.is(completed.length, 3, 'the device did not run the done completion again');
+  t.deepEqual([...new Set(completed.map((r) => r.completionIndex))].sort(), [0, 1, 2]);
+  t.is(done.runs.filter((r) => r.reason === 'failed').length, 1, 'the failure before the suspend is still counted, not repeated');
+  const stopped = done.runs.find((r) => r.reason === 'suspended');
+  const rerun = completed.find((r) => r.completionIndex === stopped?.completionIndex);
+  t.true((rerun?.attempt ?? 0) > (stopped?.attempt ?? 0), 'the resumed attempt is numbered after the stopped one (its record is not taken for a duplicate)');
+  t.is(done.status.devices.find((d) => d.device === a.id)?.failed, 1);
+  t.false(done.runs.some((r) => r.reason === 'running'));
+});
+
+test.serial('a CronJob changed at the hub: a device that never heard of it keeps the old schedule; at its next contact it reschedules; deleted, it stops', async (t) => {
+  const c = agent('c');
+  await applyYaml(ctx.hub, ctx.dir, 'moving.yaml', cronYaml('moving', 'c', '*/2 * * * * *', 'echo version one'));
+  await waitFor('a first run of the old version', async () => ((await cronJob('moving')).runs.some((r) => r.device === c.id && r.output.includes('version one')) ? true : undefined), 30_000, 300);
+  await c.proc.kill('SIGTERM');
+  await applyYaml(ctx.hub, ctx.dir, 'moving.yaml', cronYaml('moving', 'c', '*/3 * * * * *', 'echo version two'));
+  const changedAt = Date.now();
+  // The device comes back while the hub is away: it never hears of the change.
+  await ctx.hub.proc.kill('SIGTERM');
+  await startAgent(c);
+  await sleep(6000);
+  ctx.hub = await startHubProcess({ root: ctx.dir, dataDir: ctx.dataDir, adminToken: ctx.hub.adminToken, ...ctx.ports });
+  ctx.procs.push(ctx.hub.proc);
+  const detail = await waitFor('runs of both versions', async () => {
+    const d = await cronJob('moving');
+    const mine = d.runs.filter((r) => r.device === c.id && r.reason === 'completed');
+    return mine.some((r) => r.output.includes('version one') && Date.parse(r.startedAt ?? '0') > changedAt) && mine.some((r) => r.output.includes('version two')) ? mine : undefined;
+  }, 40_000, 500);
+  const offline = detail.filter((r) => r.output.includes('version one') && Date.parse(r.startedAt ?? '0') > changedAt);
+  t.true(offline.length >= 2, `${offline.length} runs of the last known schedule while the hub was away`);
+  for (const r of offline) t.is(Date.parse(r.scheduledAt ?? '') % 2000, 0);
+  const rescheduled = detail.filter((r) => r.output.includes('version two'));
+  for (const r of rescheduled) t.is(Date.parse(r.scheduledAt ?? '') % 3000, 0, 'the new schedule');
+  t.true(Math.min(...rescheduled.map((r) => Date.parse(r.startedAt ?? ''))) > Math.max(...offline.map((r) => Date.parse(r.startedAt ?? ''))), 'the old schedule stopped once the change arrived');
+  t.is((await ctx.hub.cli(['delete', 'cronjob', 'moving'])).code, 0);
+  await c.proc.waitForOutput(/cronjob moving removed: no further slots/, 20_000);
+  t.pass();
+});

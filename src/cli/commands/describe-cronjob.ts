@@ -21,6 +21,7 @@ function describeCronJob(c: CronJobDetail, all: boolean): string {
     ['Devices', c.devices.length ? c.devices.join(', ') : '<none>'],
     ['Last run', lastRunText(c.status.lastRun)],
     ['Next run', c.status.nextRun ?? '<none>'],
+    ['Active', activeRuns(c)],
   ];
   // History limits (Kubernetes' meaning, per device): the newest successful and failed runs are shown; --all shows every record kept.
   const shown = all ? c.runs : limitHistory(c);
@@ -30,12 +31,18 @@ function describeCronJob(c: CronJobDetail, all: boolean): string {
   return [renderDescribe(entries), title, runs, 'Events:', events].join('\n');
 }
 
+/** Running attempts, one per line: "dev-1: slot 2026-…, started 4s ago". */
+function activeRuns(c: CronJobDetail): string[] {
+  return (c.status.active ?? []).map((r) => `${r.device}: slot ${r.scheduledAt ?? '-'}, started ${r.startedAt ? `${formatAge(r.startedAt)} ago` : '?'}`);
+}
+
 function limitHistory(c: CronJobDetail): CronJobDetail['runs'] {
   const keep = new Set<CronJobDetail['runs'][number]>();
   for (const device of new Set(c.runs.map((r) => r.device))) {
     const mine = c.runs.filter((r) => r.device === device);
     for (const r of mine.filter((x) => x.reason === 'completed').slice(-c.spec.successfulJobsHistoryLimit)) keep.add(r);
     for (const r of mine.filter((x) => x.reason === 'failed' || x.reason === 'deadline' || x.reason === 'replaced').slice(-c.spec.failedJobsHistoryLimit)) keep.add(r);
+    for (const r of mine.filter((x) => x.reason === 'running')) keep.add(r);
     for (const r of mine.filter((x) => x.reason === 'skipped-missed' || x.reason === 'forbidden-by-concurrency').slice(-3)) keep.add(r);
   }
   return c.runs.filter((r) => keep.has(r));

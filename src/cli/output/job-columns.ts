@@ -14,7 +14,15 @@ export const jobColumns: Columns<JobView> = {
 export function lastRunText(run: StoredJobRunView | undefined): string {
   if (!run) return '<none>';
   const end = run.exitCode !== undefined ? `exit ${run.exitCode}` : run.signal ? run.signal : run.reason;
-  return `${end}, ${formatAge(run.finishedAt)} ago`;
+  return `${end}, ${formatAge(run.finishedAt ?? run.startedAt ?? run.receivedAt)} ago`;
+}
+
+/** "2 (dev-1, dev-2)": attempts running now, from the devices' start notices. */
+export function activeText(c: CronJobView): string {
+  const active = c.status.active ?? [];
+  if (active.length === 0) return '0';
+  const devices = [...new Set(active.map((r) => r.device))];
+  return `${active.length} (${devices.slice(0, 2).join(', ')}${devices.length > 2 ? ', …' : ''})`;
 }
 
 function nextRunText(c: CronJobView): string {
@@ -26,8 +34,8 @@ function nextRunText(c: CronJobView): string {
 }
 
 export const cronJobColumns: Columns<CronJobView> = {
-  headers: ['NAME', 'SCHEDULE', 'ZONE', 'LAST RUN', 'NEXT RUN', 'DEVICES', 'SUSPENDED', 'AGE'],
-  row: (c) => [c.name, c.spec.schedule, c.spec.timeZone, lastRunText(c.status.lastRun), nextRunText(c), String(c.devices.length), String(c.spec.suspend), formatAge(c.createdAt)],
+  headers: ['NAME', 'SCHEDULE', 'ZONE', 'LAST RUN', 'NEXT RUN', 'ACTIVE', 'DEVICES', 'SUSPENDED', 'AGE'],
+  row: (c) => [c.name, c.spec.schedule, c.spec.timeZone, lastRunText(c.status.lastRun), nextRunText(c), activeText(c), String(c.devices.length), String(c.spec.suspend), formatAge(c.createdAt)],
   wideHeaders: ['CONCURRENCY', 'MISSED-RUNS'],
   wideRow: (c) => [c.spec.concurrencyPolicy, c.spec.missedRuns],
   name: (c) => `cronjob/${c.name}`,

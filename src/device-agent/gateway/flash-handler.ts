@@ -12,6 +12,7 @@ import type { RpcHandler } from '../rpc/rpc-server.js';
 import { obtainImage, type ObtainedImage } from './delta-fetch.js';
 import { discardDownload, fetchManifest, type FirmwareSource } from './firmware-fetch.js';
 import type { Gateway } from './gateway.js';
+import { describeHolders, type PortLocks } from './port-lock.js';
 
 export interface FlashHandlerDeps {
   readonly gateway: Gateway;
@@ -20,6 +21,8 @@ export interface FlashHandlerDeps {
   /** PEM public keys from --trust-key. */
   readonly trustedKeys: readonly string[];
   readonly keeper: ImageKeeper;
+  /** Shared with Jobs that claim the MCU's port: a flash waits for them, they wait for it. */
+  readonly locks: PortLocks;
   readonly clock: Clock;
   readonly bootTimeoutMs: number;
   /** How the MCU on a port is power-cycled (STC89 ISP); undefined: the technician is asked. */
@@ -69,30 +72,42 @@ export function flashHandler(deps: FlashHandlerDeps): RpcHandler {
     if (!geometry) throw new Error(`no flash layout for ${identity.model}`); // admission checked it; narrows the type
     const version = admission.manifest.version;
     const forced = admission.forced ? ` (forced: ${admission.forced})` : '';
-    deps.event({ type: 'Normal', reason: 'FlashStarted', message: `${mcu}: flashing ${version} over ${identity.firmwareVersion}${forced}`, object });
-    send({ type: 'note', message: `verified ${version} (key ${admission.keyId})${forced}; flashing ${mcu} on ${port.path}` });
-
-    const outcome: UpdateOutcome = await port.exclusive((access) =>
-      updateMcu(
-        {
-          link: access.link,
-          clock: deps.clock,
-          geometry,
-          keeper: deps.keeper,
-          mcuId: mcu,
-          runningVersion: access.wasOnline ? access.identity?.firmwareVersion : undefined,
-          bootTimeoutMs: deps.bootTimeoutMs,
-          onProgress: progress,
-          onNote: (message) => send({ type: 'note', message }),
-          signal: io.signal,
-          unprotect,
-          ...(verify ? { verify } : {}),
-          ...powerSettings(deps, port.path),
-        },
-        admission.image,
-        version,
-      ),
-    );
+    const lease = await deps.locks.acquire([port.path], { kind: 'flash', name: `mcu ${mcu}` }, {
+      signal: io.signal,
+      onWait: (holders) => {
+        const message = `${mcu}: flash of ${version} waits for ${describeHolders(holders)} to release ${port.path}`;
+        deps.event({ type: 'Normal', reason: 'FlashWaiting', message, object });
+        send({ type: 'note', message });
+      },
+    });
+    let outcome: UpdateOutcome;
+    try {
+      deps.event({ type: 'Normal', reason: 'FlashStarted', message: `${mcu}: flashing ${version} over ${identity.firmwareVersion}${forced}`, object });
+      send({ type: 'note', message: `verified ${version} (key ${admission.keyId})${forced}; flashing ${mcu} on ${port.path}` });
+      outcome = await port.exclusive((access) =>
+        updateMcu(
+          {
+            link: access.link,
+            clock: deps.clock,
+            geometry,
+            keeper: deps.keeper,
+            mcuId: mcu,
+            runningVersion: access.wasOnline ? access.identity?.firmwareVersion : undefined,
+            bootTimeoutMs: deps.bootTimeoutMs,
+            onProgress: progress,
+            onNote: (message) => send({ type: 'note', message }),
+            signal: io.signal,
+            unprotect,
+            ...(verify ? { verify } : {}),
+            ...powerSettings(deps, port.path),
+          },
+          admission.image,
+          version,
+        ),
+      );
+    } finally {
+      lease.release();
+    }
     switch (outcome.kind) {
       case 'updated': {
         const from = outcome.previousVersion ?? 'unknown';

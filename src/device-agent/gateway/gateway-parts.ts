@@ -12,6 +12,7 @@ import { flashHandler } from './flash-handler.js';
 import type { FirmwareSource } from './firmware-fetch.js';
 import { Gateway, type PortDiscovery } from './gateway.js';
 import type { PortOpener } from './mcu-port.js';
+import type { PortLocks } from './port-lock.js';
 import { telemetryMessage } from './telemetry-message.js';
 
 export interface GatewaySettings {
@@ -34,6 +35,8 @@ export interface GatewayIo {
   readonly source: FirmwareSource | undefined;
   /** Where the image to restore is kept per MCU. */
   readonly keeper: ImageKeeper;
+  /** The agent's port lock, shared with Jobs that claim an MCU's port. */
+  readonly locks: PortLocks;
   readonly publishTelemetry: (mcuId: string, message: McuTelemetry) => void;
   readonly attachedChanged: (mcus: AttachedMcu[]) => void;
   readonly event: (event: Omit<DeviceEvent, 'time'>) => void;
@@ -72,6 +75,7 @@ export function createGatewayParts(settings: GatewaySettings, io: GatewayIo): Ga
     source: io.source,
     trustedKeys: settings.trustedKeys,
     keeper: io.keeper,
+    locks: io.locks,
     clock: io.clock,
     bootTimeoutMs: settings.bootTimeoutSeconds * 1000,
     powerFor: (path) => parsePowerControl(settings.power?.[path] ?? 'ask'),

@@ -88,6 +88,31 @@ export class Gateway {
     return found;
   }
 
+  /** Ports of attached MCUs of `model` (any model when undefined): what a Job's `peripherals: [{kind: mcu}]` claims. */
+  mcuPortPaths(model: string | undefined): string[] {
+    const out: string[] = [];
+    for (const { port } of this.ports.values()) {
+      const identity = port.state.identity;
+      if (identity && (model === undefined || identity.model === model)) out.push(port.path);
+    }
+    return out.sort();
+  }
+
+  /**
+   * A Job holds the port lock for `paths` (canonical): the MCU ports among them are closed for it until
+   * the returned function is called. `canonical` is the lock's own path resolution, so both agree.
+   */
+  async handOver(paths: readonly string[], canonical: (path: string) => Promise<string>): Promise<() => void> {
+    const wanted = new Set(paths);
+    const giveBacks: (() => void)[] = [];
+    for (const { port } of this.ports.values()) {
+      if (wanted.has(await canonical(port.path))) giveBacks.push(await port.handOver());
+    }
+    return () => {
+      for (const giveBack of giveBacks) giveBack();
+    };
+  }
+
   private add(path: string, discovered: boolean): void {
     if (this.ports.has(path) || this.stopped) return;
     const port = new McuPort({

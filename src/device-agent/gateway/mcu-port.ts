@@ -40,6 +40,8 @@ export interface McuPortState {
   readonly identity: Identity | undefined;
   readonly online: boolean;
   readonly flashing: boolean;
+  /** Closed for a Job that holds the port lock (its program opens the tty itself). */
+  readonly handedOver: boolean;
 }
 
 /** What a flasher gets while it holds the port. */
@@ -62,20 +64,26 @@ export class McuPort {
   private lastUptimeMs: number | undefined;
   private recheck = false;
   private lending: Promise<void> | undefined;
+  private handedOver = false;
+  /** Resolves on stop(): the supervisor stops waiting for a Job that holds the port (it may run on). */
+  private readonly stopping: Promise<void>;
+  private stopNow!: () => void;
   private opening: Promise<boolean> | undefined;
   private closing: Promise<void> | undefined;
   private stopped = false;
   private wakeUp: (() => void) | undefined;
   private loop: Promise<void> | undefined;
 
-  constructor(private readonly options: McuPortOptions) {}
+  constructor(private readonly options: McuPortOptions) {
+    this.stopping = new Promise((resolve) => (this.stopNow = resolve));
+  }
 
   get path(): string {
     return this.options.path;
   }
 
   get state(): McuPortState {
-    return { path: this.path, open: this.link !== undefined, identity: this.identity, online: this.online, flashing: this.lending !== undefined };
+    return { path: this.path, open: this.link !== undefined, identity: this.identity, online: this.online, flashing: this.lending !== undefined && !this.handedOver, handedOver: this.handedOver };
   }
 
   get mcuId(): string | undefined {
@@ -88,6 +96,7 @@ export class McuPort {
 
   async stop(): Promise<void> {
     this.stopped = true;
+    this.stopNow();
     this.wake();
     await this.loop;
     this.session?.close();
@@ -99,7 +108,7 @@ export class McuPort {
    * Afterwards the MCU is identified afresh: it may run other firmware now.
    */
   async exclusive<T>(use: (access: ExclusiveLink) => Promise<T>): Promise<T> {
-    if (this.lending) throw new Error(`${this.path} is busy with another flash`);
+    if (this.lending) throw new Error(this.handedOver ? `${this.path} is held by a job` : `${this.path} is busy with another flash`);
     let release!: () => void;
     this.lending = new Promise((resolve) => (release = resolve));
     // The port may be between a close and the next open (see reopen()): open it now.
@@ -126,10 +135,45 @@ export class McuPort {
     }
   }
 
+  /**
+   * Let another program (a Job that claims this port) open the tty: close it and stay off it until the
+   * returned function is called, then open it and identify the MCU again. Two readers on one tty would
+   * each get half of the bytes. The MCU stays listed as it was (lent, not gone), so nothing is rescheduled.
+   * Giving back is synchronous: a flash waiting on the port lock may take the port right after.
+   */
+  async handOver(): Promise<() => void> {
+    if (this.lending) throw new Error(`${this.path} is busy with another flash`);
+    let release!: () => void;
+    this.lending = new Promise((resolve) => (release = resolve));
+    this.handedOver = true;
+    this.detachSession();
+    const link = this.link;
+    this.link = undefined;
+    this.wake();
+    if (link) {
+      this.closing = link.close().catch(() => undefined);
+      await this.closing;
+      this.closing = undefined;
+    }
+    this.options.log.info(`${this.path}: handed over to a job; telemetry paused`);
+    let given = false;
+    return () => {
+      if (given) return;
+      given = true;
+      this.lending = undefined;
+      this.handedOver = false;
+      this.failures = 0;
+      this.recheck = true;
+      release();
+      this.wake();
+    };
+  }
+
   private async supervise(): Promise<void> {
     while (!this.stopped) {
       if (this.lending) {
-        await this.lending;
+        // A flash is waited for (closing the port under it would force a rollback); a Job is not.
+        await (this.handedOver ? Promise.race([this.lending, this.stopping]) : this.lending);
         continue;
       }
       if (!this.link) {

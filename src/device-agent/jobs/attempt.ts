@@ -20,10 +20,14 @@ export interface AttemptRequest {
   /** Runtime instance id: lowercase, unique per attempt. */
   id: string;
   owner: string;
+  /** What `owner` names, for events; Job when absent. */
+  ownerKind?: 'Job' | 'CronJob';
   template: Template;
   /** Absolute instant after which the attempt is killed. */
   deadlineAt?: number;
   signal: AbortSignal;
+  /** Called once the runtime has started it (after any wait for a port): the start notice to the hub. */
+  onStarted?: (startedAt: number) => void;
 }
 
 export type RunAttempt = (request: AttemptRequest) => Promise<AttemptResult>;
@@ -52,6 +56,7 @@ export function attemptRunner(runtimes: { container?: InstanceRuntime; process: 
       await runtime.remove(request.id, revision).catch(() => undefined);
       return { startedAt, finishedAt: now(), output: [], ended: 'start-failed', message: `could not start: ${(err as Error).message}`.slice(0, 500) };
     }
+    request.onStarted?.(startedAt);
     const ended = await waitForExit(runtime, request, now);
     let signal: string | undefined;
     if (ended !== 'exited') {

@@ -10,7 +10,7 @@ import {
 } from '../../protocol/index.js';
 import { STOP_REPLACED, type AttemptReport, type ExecutionOutcome } from './job-execution.js';
 import type { JobStateFile } from './job-state.js';
-import { attemptRecord, notRunRecord } from './run-records.js';
+import { attemptRecord, notRunRecord, startRecord } from './run-records.js';
 
 /**
  * The device's CronJob scheduler. node-cron is the project's ticker, and only that: one node-cron task
@@ -41,7 +41,13 @@ export type Ticker = (onTick: () => void) => () => void;
 export interface CronSchedulerDeps {
   state: JobStateFile;
   record(records: JobRunRecord[]): Promise<void>;
-  execute(cron: DesiredCronJob, slot: { scheduledAt: number; trigger: 'scheduled' | 'catch-up' | 'manual' }, signal: AbortSignal, onAttempt: (report: AttemptReport) => Promise<void>): Promise<ExecutionOutcome>;
+  execute(
+    cron: DesiredCronJob,
+    slot: { scheduledAt: number; trigger: 'scheduled' | 'catch-up' | 'manual' },
+    signal: AbortSignal,
+    onAttempt: (report: AttemptReport) => Promise<void>,
+    onStarted: (index: number, attempt: number, startedAt: number) => void,
+  ): Promise<ExecutionOutcome>;
   now(): number;
   ticker: Ticker;
   log: { info(m: string): void; warn(m: string): void; error(m: string): void };
@@ -202,8 +208,11 @@ export class CronScheduler {
     const abort = new AbortController();
     const idPrefix = `c:${cron.name}:${slot.scheduledAt}`;
     const onAttempt = (report: AttemptReport): Promise<void> => this.deps.record([attemptRecord({ kind: 'CronJob', name: cron.name }, idPrefix, report, slot)]);
+    const owner = { kind: 'CronJob' as const, name: cron.name };
+    const onStarted = (index: number, attempt: number, startedAt: number): void =>
+      void this.deps.record([startRecord(owner, idPrefix, index, attempt, startedAt, slot)]).catch((err: unknown) => this.deps.log.error(`cronjob ${cron.name}: ${(err as Error).message}`));
     const done = this.deps
-      .execute(cron, slot, abort.signal, onAttempt)
+      .execute(cron, slot, abort.signal, onAttempt, onStarted)
       .then(async (outcome) => {
         if (outcome.status === 'interrupted') return; // the next start records it from the ledger
         const ledger = this.deps.state.ledger(cron.name);

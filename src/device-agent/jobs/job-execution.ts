@@ -12,9 +12,12 @@ import { backoffExhausted, classifyExit, indexesToStart, retryDelayMs } from './
  * recorded, the durable state says the run was interrupted).
  */
 export const STOP_REPLACED = 'replaced';
+/** Abort reason of a Job suspended at the hub: running attempts are recorded `suspended` (not counted). */
+export const STOP_SUSPENDED = 'suspended';
 
 export interface ExecutionPlan {
   owner: string;
+  ownerKind?: 'Job' | 'CronJob';
   /** Runtime instance ids are `<prefix>-<index>-<attempt>`: lowercase, unique per attempt. */
   instancePrefix: string;
   spec: JobRunSpec;
@@ -22,6 +25,10 @@ export interface ExecutionPlan {
   /** Completion indexes already done (a Job resumed after an agent restart). */
   done?: readonly number[];
   failures?: number;
+  /** Attempts made so far per completion index (a resumed Job numbers its next attempts after them). */
+  attempts?: Readonly<Record<string, number>>;
+  /** An attempt started (the runtime runs it): the caller sends a start notice. */
+  onStarted?: (index: number, attempt: number, startedAt: number) => void;
 }
 
 export interface AttemptReport {
@@ -35,7 +42,7 @@ export interface AttemptReport {
 }
 
 export interface ExecutionOutcome {
-  status: 'succeeded' | 'failed' | 'deadline' | 'replaced' | 'interrupted';
+  status: 'succeeded' | 'failed' | 'deadline' | 'replaced' | 'suspended' | 'interrupted';
   succeeded: number;
   failures: number;
   message?: string;
@@ -58,7 +65,7 @@ export async function executeJob(
   const succeeded = new Set(plan.done ?? []);
   const running = new Map<number, Promise<{ index: number; attempt: number; result: AttemptResult }>>();
   const waiting = new Map<number, number>();
-  const attempts = new Map<number, number>();
+  const attempts = new Map<number, number>(Object.entries(plan.attempts ?? {}).map(([index, n]) => [Number(index), n]));
   let failures = plan.failures ?? 0;
   let failure: { status: 'failed' | 'deadline'; message: string } | undefined;
   const inner = new AbortController();
@@ -69,7 +76,16 @@ export async function executeJob(
     const attempt = (attempts.get(index) ?? 0) + 1;
     attempts.set(index, attempt);
     const id = `${plan.instancePrefix}-${index}-${attempt}`;
-    const request = { id, owner: plan.owner, template: spec.template, signal: inner.signal, ...(plan.deadlineAt !== undefined ? { deadlineAt: plan.deadlineAt } : {}) };
+    const onStarted = plan.onStarted;
+    const request = {
+      id,
+      owner: plan.owner,
+      ...(plan.ownerKind ? { ownerKind: plan.ownerKind } : {}),
+      template: spec.template,
+      signal: inner.signal,
+      ...(plan.deadlineAt !== undefined ? { deadlineAt: plan.deadlineAt } : {}),
+      ...(onStarted ? { onStarted: (at: number) => onStarted(index, attempt, at) } : {}),
+    };
     running.set(index, deps.attempt(request).then((result) => ({ index, attempt, result })));
   };
 
@@ -94,6 +110,7 @@ export async function executeJob(
       const { result } = next;
       if (result.ended === 'aborted') {
         if (signal.aborted && signal.reason === STOP_REPLACED) await onAttempt({ index: next.index, attempt: next.attempt, result, reason: 'replaced', message: 'stopped: a newer run replaced it (concurrencyPolicy: Replace)' });
+        if (signal.aborted && signal.reason === STOP_SUSPENDED) await onAttempt({ index: next.index, attempt: next.attempt, result, reason: 'suspended', message: 'stopped: the Job was suspended' });
         continue;
       }
       if (result.ended === 'deadline') {
@@ -129,13 +146,17 @@ export async function executeJob(
   if (running.size > 0) {
     if (!inner.signal.aborted) inner.abort(failure?.status ?? 'stopping');
     for (const rest of await Promise.all(running.values())) {
+      if (signal.aborted && signal.reason === STOP_SUSPENDED) {
+        await onAttempt({ index: rest.index, attempt: rest.attempt, result: rest.result, reason: 'suspended', message: 'stopped: the Job was suspended' });
+        continue;
+      }
       if (signal.aborted && signal.reason !== STOP_REPLACED) continue;
       const reason: RunEndReason = signal.aborted ? 'replaced' : failure?.status === 'deadline' ? 'deadline' : 'failed';
       await onAttempt({ index: rest.index, attempt: rest.attempt, result: rest.result, reason, message: `stopped: ${failure?.message ?? 'a newer run replaced it (concurrencyPolicy: Replace)'}` });
     }
   }
   if (failure) return { status: failure.status, succeeded: succeeded.size, failures, message: failure.message };
-  if (signal.aborted) return { status: signal.reason === STOP_REPLACED ? 'replaced' : 'interrupted', succeeded: succeeded.size, failures };
+  if (signal.aborted) return { status: signal.reason === STOP_REPLACED ? 'replaced' : signal.reason === STOP_SUSPENDED ? 'suspended' : 'interrupted', succeeded: succeeded.size, failures };
   return { status: 'succeeded', succeeded: succeeded.size, failures };
 }
 

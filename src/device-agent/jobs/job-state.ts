@@ -6,6 +6,7 @@ import {
   desiredCronJobSchema,
   desiredJobSchema,
   jobRunRecordSchema,
+  RUN_START_SUFFIX,
   type CronLedgerState,
   type DesiredCronJob,
   type DesiredJob,
@@ -27,6 +28,8 @@ const jobProgressSchema = z.strictObject({
   status: z.enum(['running', 'succeeded', 'failed', 'deadline']),
   done: z.array(z.number().int().min(0)).default([]),
   failures: z.number().int().min(0).default(0),
+  /** Attempts started per completion index: attempt numbers (and record ids) never repeat after a restart or a suspend. */
+  attempts: z.record(z.string(), z.number().int().min(0)).default({}),
   finishedAt: z.number().int().optional(),
 });
 export type JobProgress = z.infer<typeof jobProgressSchema>;
@@ -112,7 +115,9 @@ export class JobStateFile {
 
   async addRecords(records: readonly JobRunRecord[]): Promise<void> {
     const known = new Set(this.state.outbox.map((r) => r.id));
-    const outbox = [...this.state.outbox, ...records.filter((r) => !known.has(r.id))];
+    // An end record makes its attempt's unsent start notice pointless (the hub would drop it anyway).
+    const ended = new Set(records.filter((r) => r.reason !== 'running').map((r) => `${r.id}${RUN_START_SUFFIX}`));
+    const outbox = [...this.state.outbox.filter((r) => !ended.has(r.id)), ...records.filter((r) => !known.has(r.id))];
     const over = Math.max(0, outbox.length - OUTBOX_LIMIT);
     this.state.outbox = outbox.slice(over);
     this.state.dropped += over;

@@ -6,6 +6,7 @@ import { CronScheduler, type Ticker } from './cron-scheduler.js';
 import { abortableSleep, executeJob } from './job-execution.js';
 import { JobRunner } from './job-runner.js';
 import { JobStateFile } from './job-state.js';
+import { withPortLock, type PortClaimDeps } from './port-claims.js';
 import { RunOutbox } from './run-outbox.js';
 
 /**
@@ -23,6 +24,8 @@ export interface JobsAgentDeps {
   connected(): boolean;
   backoffBaseMs: number;
   resendMs?: number;
+  /** The agent's port lock, shared with flashing (absent in tests of other things: no port is locked). */
+  ports?: Omit<PortClaimDeps, 'now'>;
   log: { debug(m: string): void; info(m: string): void; warn(m: string): void; error(m: string): void };
 }
 
@@ -38,7 +41,8 @@ export class JobsAgent {
   constructor(private readonly deps: JobsAgentDeps) {
     this.state = new JobStateFile(join(deps.stateDir, 'jobs'), (m) => deps.log.warn(m));
     this.outbox = new RunOutbox({ state: this.state, publish: deps.publishRuns, connected: deps.connected, resendMs: deps.resendMs ?? 10_000, log: deps.log });
-    const attempt = attemptRunner(deps.runtimes, deps.now);
+    const runner = attemptRunner(deps.runtimes, deps.now);
+    const attempt = deps.ports ? withPortLock(runner, { ...deps.ports, now: deps.now }) : runner;
     const executionDeps = { attempt, now: deps.now, sleep: abortableSleep, backoffBaseMs: deps.backoffBaseMs };
     const record = (records: JobRunRecord[]): Promise<void> => this.outbox.add(records);
     this.cron = new CronScheduler({
@@ -47,14 +51,16 @@ export class JobsAgent {
       now: deps.now,
       ticker: deps.ticker,
       log: deps.log,
-      execute: (cron, slot, signal, onAttempt) => {
+      execute: (cron, slot, signal, onAttempt, onStarted) => {
         const spec = cron.spec.jobTemplate;
         const deadlineAt = spec.activeDeadlineSeconds !== undefined ? deps.now() + spec.activeDeadlineSeconds * 1000 : undefined;
         const plan = {
           owner: cron.name,
+          ownerKind: 'CronJob' as const,
           instancePrefix: `c-${cron.name}-${Math.floor(slot.scheduledAt / 1000).toString(36)}`,
           spec,
           ...(deadlineAt !== undefined ? { deadlineAt } : {}),
+          onStarted,
         };
         return executeJob(plan, executionDeps, signal, onAttempt);
       },

@@ -1,4 +1,4 @@
-import type { JobRunRecord, RunEndReason } from '../../protocol/index.js';
+import { RUN_START_SUFFIX, type JobRunRecord, type RunEndReason } from '../../protocol/index.js';
 import type { AttemptReport } from './job-execution.js';
 
 /** Run records as the hub receives them, built from what an attempt reported. */
@@ -49,5 +49,27 @@ export function notRunRecord(
     output: [],
     reason,
     message: message.slice(0, 512),
+  };
+}
+
+/** The start notice of an attempt: what the hub counts as active until the attempt's end record comes. */
+export function startRecord(
+  owner: { kind: 'Job' | 'CronJob'; name: string; jobUid?: string },
+  idPrefix: string,
+  index: number,
+  attempt: number,
+  startedAt: number,
+  slot?: { scheduledAt: number; trigger: 'scheduled' | 'catch-up' | 'manual' },
+): JobRunRecord {
+  return {
+    id: `${idPrefix}:${index}:${attempt}${RUN_START_SUFFIX}`,
+    owner: { kind: owner.kind, name: owner.name },
+    ...(owner.jobUid !== undefined ? { jobUid: owner.jobUid } : {}),
+    ...(slot ? { scheduledAt: iso(slot.scheduledAt), trigger: slot.trigger } : {}),
+    completionIndex: index,
+    attempt,
+    startedAt: iso(startedAt),
+    output: [],
+    reason: 'running',
   };
 }

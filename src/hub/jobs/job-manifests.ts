@@ -68,12 +68,15 @@ export function cronJobRecordFor(manifest: CronJobManifest, existing: CronJobRec
   return same ? { record: existing, action: 'unchanged' } : { record, action: 'configured' };
 }
 
-/** An apply's Jobs and CronJobs: records planned (all validated first), then stored with `commit`. */
+/**
+ * An apply's Jobs and CronJobs: records planned (all validated first); the caller stores `jobs` and
+ * `cronJobs` with the rest of the apply in one write (HubStore.applyDocuments), then calls `recordEvents`.
+ */
 export async function planJobApply(
   manifests: readonly JobKindManifest[],
   store: Pick<HubStore, 'jobs' | 'cronJobs' | 'events'>,
   now: string,
-): Promise<{ results: { kind: 'Job' | 'CronJob'; name: string; action: ApplyAction }[]; commit(): Promise<boolean> }> {
+): Promise<{ results: { kind: 'Job' | 'CronJob'; name: string; action: ApplyAction }[]; jobs: JobRecord[]; cronJobs: CronJobRecord[]; recordEvents(): Promise<void> }> {
   const jobs: { record: JobRecord; action: ApplyAction }[] = [];
   const cronJobs: { record: CronJobRecord; action: ApplyAction }[] = [];
   for (const m of manifests) {
@@ -86,17 +89,14 @@ export async function planJobApply(
   ];
   return {
     results,
-    commit: async () => {
-      const changedJobs = jobs.filter((p) => p.action !== 'unchanged').map((p) => p.record);
-      const changedCron = cronJobs.filter((p) => p.action !== 'unchanged').map((p) => p.record);
-      if (changedJobs.length > 0) await store.jobs.putAll(changedJobs);
-      if (changedCron.length > 0) await store.cronJobs.putAll(changedCron);
+    jobs: jobs.filter((p) => p.action !== 'unchanged').map((p) => p.record),
+    cronJobs: cronJobs.filter((p) => p.action !== 'unchanged').map((p) => p.record),
+    recordEvents: async () => {
       for (const p of [...jobs.map((x) => ({ ...x, subject: `job/${x.record.name}` })), ...cronJobs.map((x) => ({ ...x, subject: `cronjob/${x.record.name}` }))]) {
         if (p.action === 'unchanged') continue;
         const suspended = p.record.spec.suspend ? ' (suspended)' : '';
         await store.events.append(p.subject, { time: now, type: 'Normal', reason: p.action === 'created' ? 'Created' : 'Updated', message: `${p.action}${suspended}` });
       }
-      return changedJobs.length + changedCron.length > 0;
     },
   };
 }

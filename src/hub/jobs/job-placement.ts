@@ -15,6 +15,13 @@ import type { CronJobRecord, JobRecord } from '../store/job-records.js';
  *   finished or its deadline has passed.
  */
 
+/**
+ * Peripherals are left out of the scheduler's view: a Workload's MCU claim is an exclusive allocation the
+ * hub makes, but a Job's (or CronJob's) is taken on the device, run by run, through the agent's port lock
+ * shared with flashing. Gating placement on an MCU being online and unclaimed would take a CronJob off a
+ * device (forgetting its ledger there) while its MCU is being flashed, and hold a Job back that the device
+ * would only have queued. The device must still have such an MCU: {@link hasClaimedMcus}.
+ */
 function workloadView(spec: Pick<JobSpec, 'selector' | 'tolerations' | 'template'>, replicas: WorkloadSpec['replicas']): WorkloadSpec {
   return {
     replicas,
@@ -25,8 +32,15 @@ function workloadView(spec: Pick<JobSpec, 'selector' | 'tolerations' | 'template
     scoring: 'LeastAllocated',
     offlineGraceSeconds: 300,
     updateStrategy: { maxUnavailable: 1, maxSurge: 0 },
-    template: spec.template,
+    template: { ...spec.template, peripherals: [] },
   };
+}
+
+/** The device lists (online or not) an MCU of every model the template claims. */
+export function hasClaimedMcus(template: JobSpec['template'], device: DeviceRecord): boolean {
+  const models = new Set((device.facts?.mcus ?? []).map((m) => m.model));
+  const anyMcu = (device.facts?.mcus ?? []).length > 0;
+  return template.peripherals.every((p) => p.kind !== 'mcu' || (p.mcu === undefined ? anyMcu : models.has(p.mcu)));
 }
 
 export function jobDeadline(job: JobRecord): number | undefined {
@@ -41,8 +55,9 @@ export interface JobAssignment {
 /** New assignments for Jobs that may still gain devices; Jobs not listed keep theirs. */
 export function assignJobs(jobs: readonly JobRecord[], devices: readonly DeviceRecord[], now: number): Map<string, JobAssignment> {
   const out = new Map<string, JobAssignment>();
-  const snapshots = devices.map((d) => snapshotOf(d));
+  const all = devices.map((d) => ({ device: d, snapshot: snapshotOf(d) }));
   for (const job of jobs) {
+    const snapshots = all.filter((x) => hasClaimedMcus(job.spec.template, x.device)).map((x) => x.snapshot);
     if (job.spec.suspend || job.finishedAt !== undefined) continue;
     const deadline = jobDeadline(job);
     if (deadline !== undefined && now >= deadline) continue;
@@ -66,7 +81,8 @@ export function assignJobs(jobs: readonly JobRecord[], devices: readonly DeviceR
 
 /** Devices that run a CronJob: every matching device (its desired document carries the schedule). */
 export function cronJobDevices(cronJob: CronJobRecord, devices: readonly DeviceRecord[], now: number): string[] {
-  const plan = planEveryDevice(devices.map((d) => snapshotOf(d)), `cronjob/${cronJob.name}`, workloadView({ ...cronJob.spec, template: cronJob.spec.jobTemplate.template }, 'all'), { now });
+  const fit = devices.filter((d) => hasClaimedMcus(cronJob.spec.jobTemplate.template, d));
+  const plan = planEveryDevice(fit.map((d) => snapshotOf(d)), `cronjob/${cronJob.name}`, workloadView({ ...cronJob.spec, template: cronJob.spec.jobTemplate.template }, 'all'), { now });
   return plan.placements.map((p) => p.deviceId);
 }
 
@@ -81,7 +97,10 @@ export function desiredCronJob(cronJob: CronJobRecord): DesiredCronJob {
   return { name: cronJob.name, revision: cronJob.revision, spec: run };
 }
 
-/** The jobs part of every device's desired document. Suspended Jobs are not sent; suspended CronJobs are (the agent stops scheduling them). */
+/**
+ * The jobs part of every device's desired document. Suspended Jobs and CronJobs are sent marked so: the
+ * agent stops running (or scheduling) them but keeps their progress (or ledger) to resume from.
+ */
 export function desiredJobParts(
   jobs: readonly JobRecord[],
   cronJobs: readonly CronJobRecord[],
@@ -90,8 +109,7 @@ export function desiredJobParts(
 ): Map<string, { jobs: DesiredJob[]; cronJobs: DesiredCronJob[] }> {
   const out = new Map(devices.map((d) => [d.id, { jobs: [] as DesiredJob[], cronJobs: [] as DesiredCronJob[] }]));
   for (const job of [...jobs].sort((a, b) => a.name.localeCompare(b.name))) {
-    if (job.spec.suspend) continue;
-    const sent = desiredJob(job);
+    const sent = job.spec.suspend ? { ...desiredJob(job), suspend: true } : desiredJob(job);
     for (const id of job.assigned) out.get(id)?.jobs.push(sent);
   }
   for (const cronJob of [...cronJobs].sort((a, b) => a.name.localeCompare(b.name))) {

@@ -69,12 +69,15 @@ export function jobStatus(job: JobRecord, runs: readonly StoredJobRun[], now: nu
 export interface CronJobStatus {
   lastRun?: StoredJobRun;
   lastScheduleTime?: string;
+  /** Attempts running now: start notices whose end has not arrived (per device, oldest first). */
+  active: StoredJobRun[];
 }
 
-/** Last run and the slots seen, from records (the schedule itself lives on the devices). */
+/** Last run, running attempts and the slots seen, from records (the schedule itself lives on the devices). */
 export function cronJobStatus(_cronJob: CronJobRecord, runs: readonly StoredJobRun[]): CronJobStatus {
-  const ran = runs.filter((r) => r.startedAt !== undefined);
+  const ran = runs.filter((r) => r.startedAt !== undefined && r.reason !== 'running');
   const last = ran.at(-1);
   const slots = runs.map((r) => r.scheduledAt).filter((s): s is string => s !== undefined).sort();
-  return { ...(last ? { lastRun: last } : {}), ...(slots.length > 0 ? { lastScheduleTime: slots.at(-1) as string } : {}) };
+  const active = runs.filter((r) => r.reason === 'running');
+  return { ...(last ? { lastRun: last } : {}), ...(slots.length > 0 ? { lastScheduleTime: slots.at(-1) as string } : {}), active };
 }

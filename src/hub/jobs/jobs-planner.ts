@@ -73,16 +73,39 @@ export class JobsPlanner {
    * Run records from a device: stored (sync) before the acknowledgement, so an acked record is never
    * lost. Records of a Job or CronJob that no longer exists (or of an older creation of a Job) are
    * acknowledged but not kept: the agent may stop resending them, and a re-created object starts clean.
+   * Records for a Job from a device it was never given are refused the same way (acknowledged, not kept:
+   * a confused or forged agent must not complete someone else's Job), with one warning event per device.
    */
   async ingest(deviceId: string, message: JobRunsMessage): Promise<void> {
     const receivedAt = this.deps.now().toISOString();
     const { store } = this.deps;
-    const jobs = new Map((await store.jobs.list()).map((j) => [j.name, j.uid]));
+    const jobs = new Map((await store.jobs.list()).map((j) => [j.name, j]));
     const cronJobs = new Set((await store.cronJobs.list()).map((c) => c.name));
-    const current = message.records.filter((r) => (r.owner.kind === 'Job' ? r.jobUid === undefined || jobs.get(r.owner.name) === r.jobUid : cronJobs.has(r.owner.name)));
+    const refused = new Set<string>();
+    const current = message.records.filter((r) => {
+      if (r.owner.kind === 'CronJob') return cronJobs.has(r.owner.name);
+      const job = jobs.get(r.owner.name);
+      if (!job || (r.jobUid !== undefined && job.uid !== r.jobUid)) return false;
+      if (job.assigned.includes(deviceId)) return true;
+      refused.add(job.name);
+      return false;
+    });
     const runs: StoredJobRun[] = current.map((r) => ({ ...r, device: deviceId, receivedAt }));
     const added = await this.deps.store.jobRuns.add(runs);
+    for (const name of refused) await this.refused(name, deviceId, receivedAt);
     await this.deps.acknowledge(deviceId, message.records.map((r) => r.id));
     if (added > 0 && message.records.some((r) => r.owner.kind === 'Job')) this.deps.changed();
+  }
+
+  /** Said once per Job and device (per hub process): a misbehaving agent resending must not flood the events. */
+  private readonly refusedBefore = new Set<string>();
+
+  private async refused(job: string, deviceId: string, time: string): Promise<void> {
+    const key = `${job}\u0000${deviceId}`;
+    if (this.refusedBefore.has(key)) return;
+    this.refusedBefore.add(key);
+    const message = `run records from device ${deviceId} refused: this Job was never sent to it`;
+    this.deps.log.warn(`job ${job}: ${message}`);
+    await this.deps.store.events.append(`job/${job}`, { time, type: 'Warning', reason: 'RunRecordsRefused', message });
   }
 }

@@ -3,6 +3,7 @@
 import {
   canonicalJson,
   describeIssues,
+  formatReleaseRef,
   maintenanceWindowManifestSchema,
   releaseDigest,
   releaseKey,
@@ -10,6 +11,7 @@ import {
   rolloutManifestSchema,
   type ApplyResult,
   type MaintenanceWindowManifest,
+  type MaintenanceWindowRecord,
   type ReleaseRecord,
   type RolloutSpec,
 } from '../../protocol/index.js';
@@ -73,29 +75,51 @@ export async function prepareRolloutManifests(docs: readonly { index: number; do
       out.windows.push(parsed.data);
     }
   }
+  // What the controller would refuse of a rollout, found now, so nothing of the apply is stored.
+  for (const r of out.rollouts) {
+    const existing = await store.rollouts.get(r.name);
+    if (existing !== undefined && canonicalJson(existing.spec) !== canonicalJson(r.spec)) {
+      out.problems.push(`rollout ${r.name} exists with another spec; a rollout cannot change: abort it and start one under a new name`);
+    }
+    const ref = r.spec.release;
+    const inApply = out.releases.some((x) => x.name === ref.name && x.spec.version === ref.version);
+    if (!inApply && existing === undefined && (await store.releases.get(ref.name, ref.version)) === undefined) {
+      out.problems.push(`rollout ${r.name}: release ${formatReleaseRef(ref)} not found; create it first (edgepilot release create -f) or put it in this apply`);
+    }
+  }
   return out;
 }
 
 /**
- * Stores what was prepared: releases and windows first, then rollouts (which may name a release
- * of the same apply). A rollout refused here (its release missing, devices owned by another
- * rollout) throws; the releases and windows before it stay stored.
+ * The releases and windows of what was prepared, as records for the apply's one write (new releases and
+ * changed windows only), with their results. Rollouts are created afterwards ({@link createRollouts}):
+ * they are the rollout controller's, which checks ownership against the fleet at that moment.
  */
-export async function applyRolloutManifests(prepared: PreparedRolloutManifests, store: HubStore, rollouts: RolloutController, now: string): Promise<ApplyResult['results']> {
+export async function rolloutRecords(
+  prepared: PreparedRolloutManifests,
+  store: HubStore,
+  now: string,
+): Promise<{ releases: ReleaseRecord[]; maintenanceWindows: MaintenanceWindowRecord[]; results: ApplyResult['results'] }> {
   const results: ApplyResult['results'] = [];
+  const releases: ReleaseRecord[] = [];
   for (const r of prepared.releases) {
-    results.push({ kind: 'Release', name: releaseKey(r.name, r.spec.version), action: await store.releases.create(r) });
+    const stored = await store.releases.get(r.name, r.spec.version);
+    if (stored === undefined) releases.push(r);
+    results.push({ kind: 'Release', name: releaseKey(r.name, r.spec.version), action: stored === undefined ? 'created' : 'unchanged' });
   }
-  let windowsChanged = false;
+  const maintenanceWindows: MaintenanceWindowRecord[] = [];
   for (const w of prepared.windows) {
     const existing = await store.maintenanceWindows.get(w.metadata.name);
     const same = existing !== undefined && canonicalJson({ l: existing.labels, s: existing.spec }) === canonicalJson({ l: w.metadata.labels, s: w.spec });
-    if (!same) {
-      await store.maintenanceWindows.put({ name: w.metadata.name, labels: w.metadata.labels, spec: w.spec, createdAt: existing?.createdAt ?? now, updatedAt: now });
-      windowsChanged = true;
-    }
+    if (!same) maintenanceWindows.push({ name: w.metadata.name, labels: w.metadata.labels, spec: w.spec, createdAt: existing?.createdAt ?? now, updatedAt: now });
     results.push({ kind: 'MaintenanceWindow', name: w.metadata.name, action: same ? 'unchanged' : existing ? 'configured' : 'created' });
   }
+  return { releases, maintenanceWindows, results };
+}
+
+/** After the apply's write: the rollouts (which may name a release of the same apply); a refusal here throws. */
+export async function createRollouts(prepared: PreparedRolloutManifests, rollouts: RolloutController, windowsChanged: boolean): Promise<ApplyResult['results']> {
+  const results: ApplyResult['results'] = [];
   for (const r of prepared.rollouts) results.push({ kind: 'Rollout', name: r.name, action: await rollouts.create(r.name, r.spec) });
   if (windowsChanged) rollouts.request();
   return results;

@@ -1,6 +1,7 @@
-import { RUNS_PER_OWNER, runOwnerKey, type StoredJobRun } from './job-records.js';
+import { runOwnerKey, type StoredJobRun } from './job-records.js';
 import type { Backing } from './lowdb-repositories.js';
 import { assertStorable } from './record-check.js';
+import { mergeRun } from './run-merge.js';
 import type { CronJobRepository, JobRepository, JobRunRepository } from './repository.js';
 
 /** lowdb repositories for Jobs, CronJobs and their runs; same pattern as the workload repository. */
@@ -49,10 +50,9 @@ export function jobRunRepository(b: Backing): JobRunRepository {
       let added = 0;
       for (const run of runs) {
         const key = runOwnerKey(run.owner.kind, run.owner.name);
-        const list = (b.doc().jobRuns[key] ??= []);
-        if (list.some((r) => r.id === run.id && r.device === run.device)) continue;
-        list.push(structuredClone(run));
-        if (list.length > RUNS_PER_OWNER) list.splice(0, list.length - RUNS_PER_OWNER);
+        const merged = mergeRun(b.doc().jobRuns[key] ?? [], structuredClone(run));
+        if (!merged) continue;
+        b.doc().jobRuns[key] = merged;
         added += 1;
       }
       // Durable even when nothing was new: the caller acknowledges after this resolves.

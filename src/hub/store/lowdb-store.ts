@@ -17,6 +17,7 @@ import {
   type Backing,
 } from './lowdb-repositories.js';
 import { rolloutStores } from './rollout-repositories.js';
+import { applyBatchWriter, type ApplyBatch } from './apply-batch.js';
 import type {
   GateVerdictRepository,
   MaintenanceWindowRepository,
@@ -136,6 +137,7 @@ class LowdbStore implements HubStore {
   readonly jobs: JobRepository;
   readonly cronJobs: CronJobRepository;
   readonly jobRuns: JobRunRepository;
+  readonly applyDocuments: (batch: ApplyBatch) => Promise<void>;
   readonly releases: ReleaseRepository;
   readonly rollouts: RolloutRepository;
   readonly maintenanceWindows: MaintenanceWindowRepository;
@@ -180,6 +182,7 @@ class LowdbStore implements HubStore {
     this.jobs = jobRepository(backing);
     this.cronJobs = cronJobRepository(backing);
     this.jobRuns = jobRunRepository(backing);
+    this.applyDocuments = applyBatchWriter(backing);
     const rollouts = rolloutStores(backing);
     this.releases = rollouts.releases;
     this.rollouts = rollouts.rollouts;

@@ -1,3 +1,4 @@
+import type { ApplyBatch } from './apply-batch.js';
 import type { CronJobRecord, JobRecord, StoredJobRun } from './job-records.js';
 import type { GateVerdict, MaintenanceWindowRecord, ReleasePin, ReleaseRecord, RolloutState } from '../../protocol/index.js';
 import type { DesiredState, DeviceEvent, DeviceRecord, PlacementRecord, ReportedState, TokenRecord, WorkloadRecord } from './records.js';
@@ -102,6 +103,8 @@ export interface HubStore extends RolloutStores {
   readonly jobs: JobRepository;
   readonly cronJobs: CronJobRepository;
   readonly jobRuns: JobRunRepository;
+  /** One `apply -f` of any kinds, in one durable write or none (see apply-batch.ts). */
+  applyDocuments(batch: ApplyBatch): Promise<void>;
   /**
    * Resolves once every control-plane change made so far is durable (at once when none is
    * pending). An answer read from the store, such as "unchanged", waits for this so that it

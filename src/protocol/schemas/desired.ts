@@ -29,6 +29,11 @@ export const desiredJobSchema = z.strictObject({
   uid: z.string().regex(/^[a-f0-9]{8,64}$/),
   /** After this instant the device does not start it (the Job's activeDeadlineSeconds from its creation). */
   deadlineAt: isoTimeSchema.optional(),
+  /**
+   * Suspended at the hub: the device stops its running attempts and starts none, but keeps the Job's
+   * progress (completions done, failures counted) to resume from. Absent means not suspended.
+   */
+  suspend: z.boolean().optional(),
   spec: jobRunSpecSchema,
 });
 export type DesiredJob = z.infer<typeof desiredJobSchema>;

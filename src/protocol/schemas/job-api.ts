@@ -51,6 +51,8 @@ export const cronJobViewSchema = z.object({
     lastRun: storedJobRunSchema.optional(),
     /** The next slot by the schedule in its zone (the devices compute the same). */
     nextRun: isoTimeSchema.optional(),
+    /** Attempts running now, from the devices' start notices (absent from hubs before this field). */
+    active: z.array(storedJobRunSchema).optional(),
   }),
 });
 export type CronJobView = z.infer<typeof cronJobViewSchema>;

@@ -65,8 +65,19 @@ export const jobManifestSchema = z.strictObject({
 export type JobManifest = z.infer<typeof jobManifestSchema>;
 
 /** Why a run ended. */
-export const runEndReasonSchema = z.enum(['completed', 'failed', 'deadline', 'replaced', 'skipped-missed', 'forbidden-by-concurrency']);
+/** `suspended`: an attempt stopped because its Job was suspended; it counts neither as a completion nor as a failure. */
+export const runEndReasonSchema = z.enum(['completed', 'failed', 'deadline', 'replaced', 'skipped-missed', 'forbidden-by-concurrency', 'suspended']);
 export type RunEndReason = z.infer<typeof runEndReasonSchema>;
+
+/**
+ * A record's reason: how the run ended, or `running` for the start notice an agent sends when an attempt
+ * starts (so the hub knows what runs where: `get cronjobs` ACTIVE). A start notice's id is the attempt's
+ * id plus {@link RUN_START_SUFFIX}; the hub drops it when the attempt's end record (or the slot's
+ * `interrupted` record) arrives, and ignores it when that end is already stored.
+ */
+export const runRecordReasonSchema = z.enum([...runEndReasonSchema.options, 'running']);
+export type RunRecordReason = z.infer<typeof runRecordReasonSchema>;
+export const RUN_START_SUFFIX = ':start';
 
 export const JOB_RUN_OUTPUT_LINES = 20;
 const RUN_ID_PATTERN = /^[A-Za-z0-9._:-]{1,200}$/;
@@ -87,12 +98,13 @@ export const jobRunRecordSchema = z.strictObject({
   completionIndex: z.number().int().min(0).optional(),
   attempt: z.number().int().min(0).default(0),
   startedAt: z.iso.datetime({ offset: true }).optional(),
-  finishedAt: z.iso.datetime({ offset: true }),
+  /** Absent only on a start notice (`reason: running`). */
+  finishedAt: z.iso.datetime({ offset: true }).optional(),
   exitCode: z.number().int().optional(),
   signal: z.string().max(16).optional(),
   durationMs: z.number().int().min(0).optional(),
   output: z.array(z.string().max(1024)).max(JOB_RUN_OUTPUT_LINES).default([]),
-  reason: runEndReasonSchema,
+  reason: runRecordReasonSchema,
   message: z.string().max(512).optional(),
 });
 export type JobRunRecord = z.infer<typeof jobRunRecordSchema>;

@@ -136,3 +136,69 @@ test('a flash that arrives while the port is closed opens it rather than failing
   t.true(lent);
   t.is(attempts, 2);
 });
+
+test('a port handed over to a Job is closed (nobody reads the tty beside the Job), stays listed, and is opened and identified again when given back', async (t) => {
+  let opens = 0;
+  let closes = 0;
+  const port = new McuPort({
+    path: '/dev/ttyUSB6',
+    open: () => {
+      opens += 1;
+      const pair = createMemoryLinkPair();
+      new FakeMcu(pair.b);
+      const close = pair.a.close.bind(pair.a);
+      pair.a.close = () => {
+        closes += 1;
+        return close();
+      };
+      return Promise.resolve(pair.a);
+    },
+    clock: createSystemClock(),
+    telemetryIntervalMs: 200,
+    silenceMs: 60_000,
+    reopenMs: 20,
+    identifyBackoff: { baseMs: 10, maxMs: 50 },
+    requestTimeoutMs: 30,
+    onTelemetry: () => undefined,
+    onChange: () => undefined,
+    log: createLogger('test', 'error', () => undefined),
+  });
+  t.teardown(() => port.stop());
+  port.start();
+  await waitFor('identified', () => port.state.online, 5000, 5);
+  const giveBack = await port.handOver();
+  t.is(closes, 1, 'the tty is closed for the Job');
+  t.like(port.state, { open: false, handedOver: true, flashing: false });
+  t.is(port.state.identity?.model, 'stm32f103', 'still listed');
+  await new Promise((resolve) => setTimeout(resolve, 100));
+  t.is(opens, 1, 'not reopened while the Job holds it');
+  await t.throwsAsync(port.exclusive(() => Promise.resolve()), { message: /held by a job/ });
+  giveBack();
+  await waitFor('open and identified again', () => port.state.open && port.state.online && opens === 2, 5000, 5);
+  t.false(port.state.handedOver);
+});
+
+test('stopping a port handed over to a Job does not wait for the Job', async (t) => {
+  const port = new McuPort({
+    path: '/dev/ttyUSB5',
+    open: () => {
+      const pair = createMemoryLinkPair();
+      new FakeMcu(pair.b);
+      return Promise.resolve(pair.a);
+    },
+    clock: createSystemClock(),
+    telemetryIntervalMs: 200,
+    silenceMs: 60_000,
+    reopenMs: 20,
+    identifyBackoff: { baseMs: 10, maxMs: 50 },
+    requestTimeoutMs: 30,
+    onTelemetry: () => undefined,
+    onChange: () => undefined,
+    log: createLogger('test', 'error', () => undefined),
+  });
+  port.start();
+  await waitFor('identified', () => port.state.online, 5000, 5);
+  await port.handOver(); // never given back: the Job outlives the agent's gateway
+  await port.stop();
+  t.false(port.state.open);
+});

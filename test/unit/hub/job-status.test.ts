@@ -51,13 +51,14 @@ test('everyDevice assigns every matching device, offline ones too; scheduled pic
   t.not(one.get('j')?.assigned[0], 'd3');
 });
 
-test('no new devices after the deadline, and a suspended Job is neither assigned nor sent', (t) => {
+test('no new devices after the deadline; a suspended Job gains no device and is sent marked suspended (the device keeps its progress)', (t) => {
   const devices = [device('d1', true)];
   const late = job({ placement: 'everyDevice', activeDeadlineSeconds: 10 });
   t.is(assignJobs([late], devices, NOW + 11_000).size, 0);
   const suspended = job({ placement: 'everyDevice', suspend: true }, { assigned: ['d1'] });
   t.is(assignJobs([suspended], devices, NOW).size, 0);
-  t.deepEqual(desiredJobParts([suspended], [], devices, NOW).get('d1')?.jobs, []);
+  t.deepEqual(desiredJobParts([suspended], [], devices, NOW).get('d1')?.jobs.map((j) => [j.name, j.suspend]), [['j', true]]);
+  t.is(desiredJobParts([job({ placement: 'everyDevice' }, { assigned: ['d1'] })], [], devices, NOW).get('d1')?.jobs[0]?.suspend, undefined);
   const sent = desiredJobParts([job({ activeDeadlineSeconds: 10 }, { assigned: ['d1'] })], [], devices, NOW).get('d1')?.jobs[0];
   t.is(sent?.deadlineAt, new Date(NOW + 10_000).toISOString());
 });
@@ -83,4 +84,19 @@ test('status: scheduled completions are distinct completion indexes; runs of an 
   const done = jobStatus(scheduled, [...runs, run('d1', { completionIndex: 2 })], NOW);
   t.is(done.state, 'Complete');
   t.true(done.finished);
+});
+
+test('a Job claiming an MCU goes to devices with such an MCU attached, also while it is offline (being flashed); others get none', (t) => {
+  const withMcu = (id: string, online: boolean): DeviceRecord => {
+    const d = device(id, true);
+    return { ...d, facts: { ...gatewayFacts(), mcus: [{ id: `stm32f103-${id}`, model: 'stm32f103', application: 'env-node', serial: id, firmwareVersion: '1.0.0', port: '/dev/ttyUSB0', online }] } };
+  };
+  const without = { ...device('plain', true), facts: { ...gatewayFacts(), mcus: [] } };
+  const claim = { template: { runtime: 'process', command: ['/bin/true'], peripherals: [{ kind: 'mcu', mcu: 'stm32f103' }] } };
+  const every = assignJobs([job({ ...claim, placement: 'everyDevice' })], [withMcu('flashing', false), withMcu('idle', true), without], NOW);
+  t.deepEqual(every.get('j')?.assigned, ['flashing', 'idle']);
+  const one = assignJobs([job(claim)], [withMcu('flashing', false), without], NOW);
+  t.deepEqual(one.get('j')?.assigned, ['flashing']);
+  const none = assignJobs([job(claim)], [without], NOW);
+  t.deepEqual(none.get('j')?.assigned, []);
 });

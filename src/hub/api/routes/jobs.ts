@@ -60,6 +60,7 @@ async function cronJobView(deps: JobRouteDeps, cronJob: CronJobRecord): Promise<
       ...(status.lastScheduleTime ? { lastScheduleTime: status.lastScheduleTime } : {}),
       ...(status.lastRun ? { lastRun: status.lastRun } : {}),
       ...(next !== undefined ? { nextRun: new Date(next).toISOString() } : {}),
+      active: status.active,
     },
   };
 }

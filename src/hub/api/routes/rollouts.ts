@@ -14,7 +14,7 @@ import {
 import { eventSubjects } from '../../store/records.js';
 import type { HubStore } from '../../store/repository.js';
 import { RolloutRequestError, type RolloutController } from '../../rollouts/rollout-controller.js';
-import { applyRolloutManifests, isRolloutKind, prepareRolloutManifests, type PreparedRolloutManifests } from '../../rollouts/rollout-manifests.js';
+import { createRollouts, isRolloutKind, prepareRolloutManifests, rolloutRecords, type PreparedRolloutManifests } from '../../rollouts/rollout-manifests.js';
 import { ReleaseImmutableError } from '../../store/repository.js';
 import { badRequest, HttpError, notFound } from '../http-error.js';
 import { checked, pathParam, quoted } from '../params.js';
@@ -38,7 +38,8 @@ export function rolloutApplyKinds(deps: RolloutRouteDeps): NonNullable<WorkloadR
   return {
     isMine: isRolloutKind,
     prepare: (docs, now) => prepareRolloutManifests(docs, deps.store, now),
-    apply: (prepared, now) => applyRolloutManifests(prepared as PreparedRolloutManifests, deps.store, deps.controller, now).catch((err: unknown) => Promise.reject(toHttp(err))),
+    records: (prepared, now) => rolloutRecords(prepared as PreparedRolloutManifests, deps.store, now),
+    afterWrite: (prepared, windowsChanged) => createRollouts(prepared as PreparedRolloutManifests, deps.controller, windowsChanged).catch((err: unknown) => Promise.reject(toHttp(err))),
   };
 }
 

@@ -1,11 +1,11 @@
 import type { FastifyInstance } from 'fastify';
-import { applyRequestSchema, writeQuerySchema, type ApplyResult } from '../../../protocol/index.js';
+import { applyRequestSchema, writeQuerySchema, type ApplyResult, type MaintenanceWindowRecord, type ReleaseRecord } from '../../../protocol/index.js';
 import { eventSubjects } from '../../store/records.js';
-import type { HubStore } from '../../store/repository.js';
+import { ReleaseImmutableError, type HubStore } from '../../store/repository.js';
 import { ManifestError, parseManifests, recordFor } from '../../workloads/manifests.js';
 import { workloadView, type FleetState } from '../../workloads/workload-view.js';
 import { parseJobManifests, planJobApply } from '../../jobs/job-manifests.js';
-import { badRequest, notFound } from '../http-error.js';
+import { badRequest, HttpError, notFound } from '../http-error.js';
 import { checked, pathParam } from '../params.js';
 
 export interface WorkloadRouteDeps {
@@ -21,7 +21,10 @@ export interface WorkloadRouteDeps {
   rolloutKinds?: {
     isMine(doc: unknown): boolean;
     prepare(docs: readonly { index: number; doc: unknown }[], now: string): Promise<{ problems: string[] }>;
-    apply(prepared: { problems: string[] }, now: string): Promise<ApplyResult['results']>;
+    /** Release and MaintenanceWindow records for the apply's one write, with their results. */
+    records(prepared: { problems: string[] }, now: string): Promise<{ releases: ReleaseRecord[]; maintenanceWindows: MaintenanceWindowRecord[]; results: ApplyResult['results'] }>;
+    /** After the write: Rollouts (the rollout controller's own records). */
+    afterWrite(prepared: { problems: string[] }, windowsChanged: boolean): Promise<ApplyResult['results']>;
   };
 }
 
@@ -76,27 +79,37 @@ export function registerWorkloadRoutes(app: FastifyInstance, deps: WorkloadRoute
     const jobApply = await planJobApply(jobManifests, deps.store, now).catch((err: unknown) => {
       throw err instanceof ManifestError ? badRequest(err.message) : err;
     });
-    // All of the request's workloads go into the document in one step (putAll changes it before
-    // it first waits), so one commit holds all of them or none: an apply is all or nothing.
-    const { planned, committed } = await oneAtATime(async () => {
+    // Every kind of the request goes into the document in one step and one write (applyDocuments
+    // checks all of it first, then changes the document before it waits), so a commit holds all of the
+    // apply or none of it, across kinds. Rollouts follow the write: the controller owns their records.
+    const { planned, committed, rolloutPlan } = await oneAtATime(async () => {
       const planned = await Promise.all(manifests.map(async (m) => recordFor(m, await deps.store.workloads.get(m.metadata.name), now)));
-      const changed = planned.filter((p) => p.action !== 'unchanged').map((p) => p.record);
+      const rolloutPlan = mine && prepared ? await mine.records(prepared, now) : undefined;
+      const batch = {
+        workloads: planned.filter((p) => p.action !== 'unchanged').map((p) => p.record),
+        jobs: jobApply.jobs,
+        cronJobs: jobApply.cronJobs,
+        releases: rolloutPlan?.releases ?? [],
+        maintenanceWindows: rolloutPlan?.maintenanceWindows ?? [],
+      };
+      const any = Object.values(batch).some((list) => list.length > 0);
       // Nothing changed: still answer only once what we read is durable (another request's
-      // change of the same workload may be on its way to disk).
-      const committed = changed.length > 0 ? deps.store.workloads.putAll(changed) : deps.store.settled();
+      // change of the same object may be on its way to disk).
+      const committed = any ? deps.store.applyDocuments(batch) : deps.store.settled();
       committed.catch(() => undefined); // awaited just below; a failure answers this request
-      return { planned, committed };
+      return { planned, committed, rolloutPlan };
     });
-    await committed;
+    await committed.catch((err: unknown) => {
+      throw err instanceof ReleaseImmutableError ? new HttpError(409, err.code, err.message) : err;
+    });
     const changed = planned.filter((x) => x.action !== 'unchanged');
     for (const p of changed) {
       await deps.store.events.append(eventSubjects.workload(p.record.name), { time: now, type: 'Normal', reason: p.action === 'created' ? 'Created' : 'Updated', message: `${p.action} (revision ${p.record.revision})` });
     }
-    // Jobs share the commit pacing but not the workloads' commit: an apply of both kinds is
-    // all-or-nothing per kind (job records are checked before anything is stored).
-    const jobsChanged = await jobApply.commit();
-    // Releases, rollouts and windows (src/hub/rollouts) are stored by their own repositories.
-    const rolloutResults = mine && prepared ? await mine.apply(prepared, now) : [];
+    await jobApply.recordEvents();
+    const jobsChanged = jobApply.jobs.length + jobApply.cronJobs.length > 0;
+    const windowsChanged = (rolloutPlan?.maintenanceWindows.length ?? 0) > 0;
+    const rolloutResults = mine && prepared ? [...(rolloutPlan?.results ?? []), ...(await mine.afterWrite(prepared, windowsChanged))] : [];
     const rolloutsChanged = rolloutResults.some((r) => r.action !== 'unchanged');
     if (changed.length > 0 || jobsChanged || rolloutsChanged) await placed(request.query);
     return { results: [...planned.map((p) => ({ kind: 'Workload', name: p.record.name, action: p.action })), ...jobApply.results, ...rolloutResults] };
