@@ -1,7 +1,7 @@
 // `npm run bench -- workloads`: apply→running latency for 50 process instances and 10
 // containers on one real agent, and the agent's RSS idle, busy and with 20 CronJobs.
 // Options: --processes N --containers N --cronjobs N (0 skips a case), --parallel-starts N (the
-// agent's bound), --agent-node-flags "<flags>" ('' runs the agent without src/common/agent-node-flags.ts).
+// agent's bound), --agent-node-flags="<flags>" ("" runs the agent without src/common/agent-node-flags.ts).
 import { execFile, spawn } from 'node:child_process';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { loadavg, tmpdir } from 'node:os';
@@ -103,15 +103,18 @@ export async function run(argv: string[]): Promise<void> {
     await sleep(10_000);
     rows.push(['agent RSS idle', `${mb(rss())} (goal ≤ 50 MB)`]);
     if (processes > 0) {
+      const cpuBefore = agent.pid ? cpuSeconds(agent.pid) : 0;
       const procTimes = await applyAndTime(hub, {
         apiVersion: 'edgepilot.io/v1', kind: 'Workload', metadata: { name: 'bench-proc' },
         spec: { replicas: processes, selector: { matchLabels: { bench: 'yes' } }, template: { runtime: 'process', command: ['sh', '-c', 'exec sleep 100000'] } },
       }, 'bench-proc', processes);
+      const agentCpu = (agent.pid ? cpuSeconds(agent.pid) : 0) - cpuBefore;
       await sleep(5000);
       rows.push([`agent RSS with ${processes} processes running`, `${mb(rss())} (goal ≤ 64 MB)`]);
       await hub.api('DELETE', '/v1/workloads/bench-proc');
       const base = processBaseline(processes);
       rows.push([`apply→running, ${processes} processes`, `p50 ${fmt(percentile(procTimes, 50))}, p99 ${fmt(percentile(procTimes, 99))}, last ${fmt(procTimes.at(-1) ?? NaN)}`]);
+      rows.push([`agent CPU during that apply`, `${agentCpu.toFixed(2)} s`]);
       rows.push([`baseline: ${processes} bare spawns`, `last after ${fmt(base.at(-1) ?? NaN)}`]);
       await sleep(5000);
     }
