@@ -33,6 +33,15 @@ await build({
   plugins: [
     { name: 'stub-ssh2', setup: (b) => b.onResolve({ filter: /^(ssh2|cpu-features)$/ }, () => ({ path: ssh2Stub })) },
     {
+      // The agent's code imports the protocol's index; the bundle takes the agent's subset of it
+      // (src/protocol/agent.ts): the same modules, minus the hub's and the CLI's schemas.
+      name: 'agent-protocol-subset',
+      setup: (b) =>
+        b.onResolve({ filter: /(^|\/)protocol\/index\.js$/ }, (args) =>
+          args.importer.includes(`${'src'}/protocol/`) ? undefined : { path: fileURLToPath(new URL('../src/protocol/agent.ts', import.meta.url)) },
+        ),
+    },
+    {
       name: 'zod-english-only',
       setup: (b) => b.onResolve({ filter: /^\.\.\/locales\/index\.js$/ }, (args) => (args.importer.includes(`${'node_modules'}/zod/`) ? { path: zodLocalesStub } : undefined)),
     },

@@ -4,6 +4,7 @@ import { Command } from 'commander';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
+import { AGENT_NODE_FLAGS } from './common/agent-node-flags.js';
 import { dataHome } from './common/paths.js';
 import { createLogger } from './common/log.js';
 import { addHubOptions, hubConfigFromFlags, type HubFlags } from './hub/hub-command.js';
@@ -13,7 +14,7 @@ function superviseAgent(args: string[], log: ReturnType<typeof createLogger>): {
   let stopping = false;
   let restarts = 0;
   const start = (): void => {
-    child = spawn(process.execPath, [process.argv[1] ?? '', 'agent', ...args], { stdio: ['ignore', 'inherit', 'inherit'] });
+    child = spawn(process.execPath, [...AGENT_NODE_FLAGS, process.argv[1] ?? '', 'agent', ...args], { stdio: ['ignore', 'inherit', 'inherit'] });
     const startedAt = Date.now();
     child.on('exit', (code, signal) => {
       if (stopping) return;

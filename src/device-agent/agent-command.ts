@@ -14,6 +14,7 @@ export interface AgentFlags {
   factsInterval: string;
   crashBackoff: string;
   metricsInterval: string;
+  parallelStarts?: string;
   containerNetwork: string;
   registry?: string;
   logLevel?: string;
@@ -72,6 +73,7 @@ export function agentConfigFromFlags(flags: AgentFlags, env: NodeJS.ProcessEnv =
     factsIntervalSeconds: positive(flags.factsInterval, '--facts-interval'),
     crashBackoffSeconds: positive(flags.crashBackoff, '--crash-backoff'),
     metricsIntervalSeconds: positive(flags.metricsInterval, '--metrics-interval'),
+    parallelStarts: integerIn(flags.parallelStarts ?? String(base.parallelStarts), '--parallel-starts', 1, 64),
     containerNetwork: flags.containerNetwork,
     ...(flags.registry ? { registry: flags.registry } : {}),
     logLevel: parseLogLevel(flags.logLevel ?? env['EDGEPILOT_LOG_LEVEL']),
@@ -100,6 +102,7 @@ export function agentCommand(): Command {
     .option('--facts-interval <seconds>', 'how often facts are checked for changes', '300')
     .option('--metrics-interval <seconds>', 'how often usage samples are sent', '15')
     .option('--crash-backoff <seconds>', 'first restart delay of a crashing instance, doubling to 5 min', '10')
+    .option('--parallel-starts <n>', 'instances started (or stopped) at once', '4')
     .option('--container-network <name>', 'Docker network for containers', 'host')
     .option('--registry <url>', 'image registry; without one, only images already on the device are used')
     .option('--log-level <level>', 'debug | info | warn | error')

@@ -21,6 +21,8 @@ export interface AgentConfig {
   metricsIntervalSeconds: number;
   /** First delay of the crash-loop backoff (Kubernetes: 10 s, doubling to 5 min). */
   crashBackoffSeconds: number;
+  /** How many instances are started (or stopped) at once; 1 is one after another. */
+  parallelStarts: number;
   /** Docker network for containers: `host` on most boards, or a bridge network. */
   containerNetwork: string;
   /** Whether images may be pulled; without a registry only local images are used. */
@@ -56,6 +58,7 @@ export function defaultAgentConfig(env: NodeJS.ProcessEnv = process.env): AgentC
     factsIntervalSeconds: 300,
     crashBackoffSeconds: 10,
     metricsIntervalSeconds: 15,
+    parallelStarts: 4,
     containerNetwork: 'host',
     logLevel: 'info',
     mcuPorts: [],

@@ -8,6 +8,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { ensureDir } from '../common/durable-file.js';
 import { createLogger, type Logger } from '../common/log.js';
+import { AGENT_NODE_FLAGS, hasAgentNodeFlags } from '../common/agent-node-flags.js';
 import { AGENT_AND_HUB_VERSION } from '../common/version.js';
 import { createSystemClock, serialPortLink, SwitchableLink, type ByteLink } from '../firmware/index.js';
 import { decodePayload, desiredStateSchema, payloadLimits, topics, type AttachedMcu, type Facts } from '../protocol/index.js';
@@ -161,6 +162,7 @@ export async function startAgent(config: AgentConfig, log: Logger = createLogger
     event: emitEvent,
     now: Date.now,
     backoff: { ...kubernetesBackoff, baseMs: config.crashBackoffSeconds * 1000 },
+    parallelStarts: config.parallelStarts,
     log: log.child('reconcile'),
   });
   const rpc = new RpcServer(
@@ -233,6 +235,7 @@ export async function startAgent(config: AgentConfig, log: Logger = createLogger
   metrics.start();
   session.start();
   gateway?.gateway.start();
+  if (!hasAgentNodeFlags()) log.info(`started without ${AGENT_NODE_FLAGS.join(' ')}: the agent holds a few MB more memory (see scripts/edgepilot-agent.service)`);
   log.info(`agent ${AGENT_AND_HUB_VERSION} running as ${deviceId} (state in ${config.stateDir}; runtimes: ${Object.keys(runtimes).join(', ')})`);
 
   return {

@@ -70,7 +70,7 @@ export class CronScheduler {
 
   constructor(private readonly deps: CronSchedulerDeps) {}
 
-  /** Records runs an agent restart cut short, then starts ticking. */
+  /** Records runs an agent restart cut short; ticking starts with the first CronJob (setCronJobs). */
   async start(): Promise<void> {
     const now = this.deps.now();
     for (const [name, ledger] of Object.entries(this.deps.state.snapshot.cron)) {
@@ -83,12 +83,25 @@ export class CronScheduler {
         cut.map((run) => notRunRecord({ kind: 'CronJob', name }, `c:${name}:${run.scheduledAt}:interrupted`, 'failed', now, 'interrupted: the agent stopped during the run', run.scheduledAt)),
       );
     }
-    this.stopTicker = this.deps.ticker(() => void this.tick());
+  }
+
+  /**
+   * Ticks only while there are CronJobs: node-cron formats the time with Intl in the device's zone on
+   * every tick, and ICU's time-zone data alone is ~7 MB of RSS, which an agent without CronJobs need
+   * not hold (issue 11, a lean agent).
+   */
+  private tickWhileScheduled(): void {
+    if (this.entries.size > 0 && !this.stopTicker && !this.stopped) this.stopTicker = this.deps.ticker(() => void this.tick());
+    else if (this.entries.size === 0 && this.stopTicker) {
+      this.stopTicker();
+      this.stopTicker = undefined;
+    }
   }
 
   async stop(): Promise<void> {
     this.stopped = true;
     this.stopTicker?.();
+    this.stopTicker = undefined;
     const waits: Promise<void>[] = [];
     for (const entry of this.entries.values()) {
       for (const run of entry.runs.values()) {
@@ -121,6 +134,7 @@ export class CronScheduler {
       // A changed schedule is asked about at the next tick; the ledger (last scheduled time) carries over.
       this.entries.set(cron.name, { cron, schedule, runs: existing?.runs ?? new Map() });
     }
+    this.tickWhileScheduled();
     void this.tick();
   }
 

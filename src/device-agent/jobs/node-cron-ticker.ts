@@ -1,13 +1,22 @@
-import cron from 'node-cron';
 import type { Ticker } from './cron-scheduler.js';
 
 /**
  * The project's ticker: node-cron firing every second. It only wakes the scheduler; which slot runs is the
  * ledger's decision (see cron-scheduler.ts for why node-cron must not decide). One task for all CronJobs
- * keeps the agent's footprint flat however many CronJobs a device has.
+ * keeps the agent's footprint flat however many CronJobs a device has. node-cron is loaded with the first
+ * CronJob, not with the agent: most devices have none.
  */
 export const nodeCronTicker: Ticker = (onTick) => {
-  // A late tick is not node-cron's to report: the ledger sees the slot and decides (missed or on time).
-  const task = cron.schedule('* * * * * *', () => onTick(), { name: 'edgepilot-cron-ticker', noOverlap: false, suppressMissedWarning: true });
-  return () => void task.destroy();
+  let stopped = false;
+  let destroy: (() => void) | undefined;
+  void import('node-cron').then(({ default: cron }) => {
+    if (stopped) return;
+    // A late tick is not node-cron's to report: the ledger sees the slot and decides (missed or on time).
+    const task = cron.schedule('* * * * * *', () => onTick(), { name: 'edgepilot-cron-ticker', noOverlap: false, suppressMissedWarning: true });
+    destroy = () => void task.destroy();
+  }, (err: unknown) => process.emitWarning(`CronJobs cannot be scheduled: node-cron did not load: ${(err as Error).message}`));
+  return () => {
+    stopped = true;
+    destroy?.();
+  };
 };

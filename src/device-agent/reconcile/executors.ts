@@ -1,6 +1,6 @@
 import type { Logger } from '../../common/log.js';
 import type { DesiredInstance } from '../../protocol/index.js';
-import type { InstanceRuntime, LogLine } from '../runtime/runtime.js';
+import type { InstanceRuntime, LogLine, ObservedInstance } from '../runtime/runtime.js';
 import { backoffDelay } from './backoff.js';
 import type { BackoffPolicy, EventSink, InstanceRecord, Step, StepKind } from './model.js';
 import type { Activity } from './report.js';
@@ -17,6 +17,13 @@ export interface ExecutorContext {
   runtimeOf(id: string, revision: string): InstanceRuntime | undefined;
   records: Map<string, InstanceRecord>;
   saveRecords(): Promise<void>;
+  /**
+   * An instance reached running (what the runtime answered to `start`). The reconciler reports
+   * it at once rather than after the whole pass.
+   */
+  onStarted?(observed: ObservedInstance): void;
+  /** A runtime instance is gone (removed), so a report made before the next observation leaves it out. */
+  onRemoved?(id: string, revision: string): void;
   activity: Map<string, Activity>;
   failures: Map<string, string>;
   event: EventSink;
@@ -71,6 +78,8 @@ export function createExecutors(ctx: ExecutorContext): Executors {
         if (step.reason === 'replace') Object.assign(record, { restarts: 0, crashStreak: 0 });
         Object.assign(record, { lastStartedAt: ctx.now(), nextStartAt: undefined, lastError: undefined, restartRequested: false });
         ctx.failures.delete(instance.id);
+        ctx.activity.delete(instance.id);
+        ctx.onStarted?.(started);
         ctx.event({ type: 'Normal', reason: 'Started', message: `${instance.id} started (${step.reason}, revision ${instance.revision.slice(0, 8)}${started.containerId ? `, container ${started.containerId.slice(0, 12)}` : started.pid ? `, pid ${started.pid}` : ''})`, object });
       } catch (err) {
         if (signal.aborted) throw err;
@@ -102,6 +111,7 @@ export function createExecutors(ctx: ExecutorContext): Executors {
     async remove(step) {
       const runtime = ctx.runtimeOf(step.id, step.revision);
       await runtime?.remove(step.id, step.revision);
+      ctx.onRemoved?.(step.id, step.revision);
       if (step.reason === 'no longer desired') {
         await ctx.release(step.id).catch((err: unknown) => ctx.log.warn(`${step.id}: ${(err as Error).message}`));
         ctx.records.delete(step.id);

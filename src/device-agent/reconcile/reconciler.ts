@@ -1,8 +1,10 @@
+import { CoalescingWriter } from '../../common/durable-file.js';
 import type { Logger } from '../../common/log.js';
 import type { DesiredInstance, DesiredState, ReportedState } from '../../protocol/index.js';
 import type { InstanceRuntime, ObservedInstance } from '../runtime/runtime.js';
 import { holdForWindow } from './window-hold.js';
 import { createExecutors, type Executors } from './executors.js';
+import { lanesOf, runBounded } from './lanes.js';
 import type { LocalState } from './local-state.js';
 import type { BackoffPolicy, EventSink, InstanceRecord, Step } from './model.js';
 import { nextWake, plan } from './planner.js';
@@ -14,7 +16,7 @@ export interface ReconcilerDeps {
   /** Undoes `decorate` (the metrics folder) once an instance is no longer desired here. */
   release(instanceId: string): Promise<void>;
   runtimes: { container?: InstanceRuntime; process?: InstanceRuntime };
-  state: LocalState;
+  state: Pick<LocalState, 'loadDesired' | 'saveDesired' | 'loadRecords' | 'saveRecords'>;
   /** Publishes the report (retained); false when offline, and it is sent again on reconnect. */
   publishReport(report: ReportedState): Promise<boolean>;
   event: EventSink;
@@ -23,7 +25,16 @@ export interface ReconcilerDeps {
   log: Logger;
   /** How often the runtimes are observed when nothing else wakes the loop. */
   resyncMs?: number;
+  /**
+   * How many instances are started (or stopped) at once. Docker does a container's create and
+   * start in a few round trips of mostly waiting, so a few at once finish sooner; a bound keeps
+   * a small board's engine and disk from being asked for everything at the same instant.
+   */
+  parallelStarts?: number;
 }
+
+/** Default bound on instances acted on at once (see `parallelStarts`). */
+export const DEFAULT_PARALLEL_STARTS = 4;
 
 /**
  * observe → plan → execute → observe, one apply at a time. Wakes on a new desired state, an
@@ -45,8 +56,13 @@ export class Reconciler {
   private loopDone: Promise<void> | undefined;
   private lastReport = '';
   private unsubscribers: (() => void)[] = [];
+  /** Several starts finishing together cost one durable write of the records, not one each. */
+  private readonly recordsWriter: CoalescingWriter;
+  private reportQueued = false;
+  private reporting: Promise<void> = Promise.resolve();
 
   constructor(private readonly deps: ReconcilerDeps) {
+    this.recordsWriter = new CoalescingWriter(() => deps.state.saveRecords(this.records));
     this.probes = new ProbeManager(() => this.kick(), deps.log.child('probes'));
     this.executors = createExecutors({
       decorate: deps.decorate,
@@ -57,7 +73,14 @@ export class Reconciler {
         return o ? deps.runtimes[o.runtime] : undefined;
       },
       records: this.records,
-      saveRecords: () => deps.state.saveRecords(this.records),
+      saveRecords: () => this.recordsWriter.write(),
+      onStarted: (started) => {
+        this.observed = [...this.observed.filter((o) => !(o.id === started.id && o.revision === started.revision)), started];
+        this.reportSoon();
+      },
+      onRemoved: (id, revision) => {
+        this.observed = this.observed.filter((o) => !(o.id === id && o.revision === revision));
+      },
       activity: this.activity,
       failures: this.failures,
       event: deps.event,
@@ -108,7 +131,7 @@ export class Reconciler {
       record.restartRequested = true;
       this.records.set(id, record);
     }
-    await this.deps.state.saveRecords(this.records);
+    await this.recordsWriter.write();
     this.kick();
     return ids;
   }
@@ -126,7 +149,7 @@ export class Reconciler {
   /** Sends the current report even if unchanged (after a reconnect). */
   async republish(): Promise<void> {
     this.lastReport = '';
-    await this.report();
+    await this.queueReport();
   }
 
   kick(): void {
@@ -139,6 +162,9 @@ export class Reconciler {
     this.current?.abort(new Error('agent stopping'));
     this.kick();
     await this.loopDone;
+    // What the last starts changed is on disk, and the last report was handed over, before the agent goes.
+    await this.recordsWriter.idle();
+    await this.reporting;
     this.probes.stop();
     for (const u of this.unsubscribers) u();
   }
@@ -191,13 +217,22 @@ export class Reconciler {
         return template && runtime ? [{ observed: o, template, runtime }] : [];
       }),
     );
-    const acting = steps.filter((s) => s.kind !== 'wait');
-    for (const step of acting) {
-      if (signal.aborted) return undefined;
-      await this.execute(step, signal);
-      if (step.kind !== 'fail') this.dirty = true;
-    }
-    await this.report();
+    // Removals first, then installs; each lane (one instance's steps, in plan order) runs on its
+    // own, up to `parallelStarts` lanes at once. Each start reports as soon as it is running.
+    const lanes = lanesOf(steps);
+    const limit = this.deps.parallelStarts ?? DEFAULT_PARALLEL_STARTS;
+    const runLane = async (lane: Step[]): Promise<void> => {
+      for (const step of lane) {
+        if (signal.aborted) return;
+        await this.execute(step, signal);
+        if (step.kind !== 'fail') this.dirty = true;
+      }
+    };
+    await runBounded(lanes.release, limit, signal, runLane);
+    if (signal.aborted) return undefined;
+    await runBounded(lanes.install, limit, signal, runLane);
+    if (signal.aborted) return undefined;
+    await this.queueReport();
     return nextWake(steps);
   }
 
@@ -224,6 +259,22 @@ export class Reconciler {
       if (runtime) all.push(...(await runtime.list()));
     }
     return all;
+  }
+
+  /** A report at the end of this tick: starts that finish together are sent as one report. */
+  private reportSoon(): void {
+    if (this.reportQueued) return;
+    this.reportQueued = true;
+    setImmediate(() => {
+      this.reportQueued = false;
+      void this.queueReport();
+    });
+  }
+
+  /** Reports one after another, so an older view is never published after a newer one. */
+  private queueReport(): Promise<void> {
+    this.reporting = this.reporting.then(() => this.report()).catch((err: unknown) => this.deps.log.warn(`report failed: ${(err as Error).message}`));
+    return this.reporting;
   }
 
   private async report(): Promise<void> {

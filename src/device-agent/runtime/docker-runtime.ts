@@ -38,7 +38,7 @@ export function createDockerRuntime(options: DockerRuntimeOptions): InstanceRunt
   const previousCpu = new Map<string, unknown>();
   let dieEvents: { close(): void } | undefined;
   /** The engine's CPU count, asked once: CPU limits above it are lowered to it (see resourceOptions). */
-  let engineCpus: number | undefined;
+  let engineCpus: Promise<number | undefined> | undefined;
 
   const containerInstance = (instance: DesiredInstance): ContainerInstance => {
     if (!isContainerInstance(instance)) {
@@ -115,12 +115,14 @@ export function createDockerRuntime(options: DockerRuntimeOptions): InstanceRunt
       for (const volume of namedVolumes(instance)) await ensureVolume(volume, instance);
       const serial = await resolveSerialDevices(instance.template.serialDevices);
       if (serial.placements.length > 0) log.info(`${name}: serial devices ${serial.placements.join(', ')}`);
-      engineCpus ??= await docker.info().then((info: { NCPU?: number }) => info.NCPU, () => undefined);
+      // One `docker info` (a slow call) shared by starts running at once, not one each.
+      engineCpus ??= docker.info().then((info: { NCPU?: number }) => info.NCPU, () => undefined);
+      const cpus = await engineCpus;
       const cpuLimit = instance.template.resources.limits.cpuMillis;
-      if (cpuLimit !== undefined && engineCpus !== undefined && cpuLimit > engineCpus * 1000) {
-        log.info(`${name}: CPU limit ${cpuLimit}m is more than the ${engineCpus} CPUs of this device; limiting to ${engineCpus}`);
+      if (cpuLimit !== undefined && cpus !== undefined && cpuLimit > cpus * 1000) {
+        log.info(`${name}: CPU limit ${cpuLimit}m is more than the ${cpus} CPUs of this device; limiting to ${cpus}`);
       }
-      const createOptions = buildCreateOptions(instance, serial, { deviceId, networkMode, log, ...(engineCpus !== undefined ? { engineCpus } : {}) });
+      const createOptions = buildCreateOptions(instance, serial, { deviceId, networkMode, log, ...(cpus !== undefined ? { engineCpus: cpus } : {}) });
       let container: Dockerode.Container;
       try {
         container = await docker.createContainer({ ...createOptions, abortSignal: signal });
