@@ -89,13 +89,13 @@ function template(version: string, crash = false): string {
       terminationGracePeriodSeconds: 1`;
 }
 
-function workloadYaml(name: string): string {
+function workloadYaml(name: string, selector = 'fleet: ro'): string {
   return `apiVersion: edgepilot.io/v1
 kind: Workload
 metadata: { name: ${name} }
 spec:
   replicas: all
-  selector: { matchLabels: { fleet: ro } }
+  selector: { matchLabels: { ${selector} } }
   template:${template('1').replace(/\n {6}/g, '\n    ')}
 `;
 }
@@ -252,6 +252,41 @@ ${wave('name: rest, percent: 100')}
       t.true(s.slice(1).some((r) => r !== v1), 'the canary started the crashing release');
     } else t.deepEqual(s, [v1], `${a.name} was never touched`);
   }
+});
+
+test.serial('health counts only the release\'s workloads placed on each device: a site-a-only workload does not hold site b back', async (t) => {
+  await deployV1('app3');
+  await applyYaml(ctx.hub, ctx.dir, 'app3a.yaml', workloadYaml('app3a', 'site: a'));
+  await waitFor('app3a v1 running on site a', async () => {
+    const instances = await instancesOf(ctx.hub, 'app3a');
+    return instances.length === 2 && instances.every((i) => i.phase === 'running' && i.ready) ? true : undefined;
+  }, 60_000, 300);
+  await applyYaml(
+    ctx.hub,
+    ctx.dir,
+    'rel3.yaml',
+    `apiVersion: edgepilot.io/v1
+kind: Release
+metadata: { name: app3-rel }
+spec:
+  version: 2.0.0
+  workloads:
+    app3:${template('2.0.0')}
+    app3a:${template('2.0.0')}
+`,
+  );
+  await applyYaml(ctx.hub, ctx.dir, 'ro3.yaml', rolloutYaml('ro3', 'app3-rel', [wave('name: site-b, selector: { matchLabels: { site: b } }'), wave('name: rest, percent: 100')]));
+  const done = await waitFor('ro3 finished', async () => {
+    const r = await fetchRollout('ro3');
+    return r.phase === 'completed' || r.phase === 'rolled-back' ? r : undefined;
+  }, 90_000, 200);
+  t.is(done.phase, 'completed', JSON.stringify(done.devices));
+  t.true(done.devices.every((d) => d.state === 'healthy'));
+  // app3a still runs on site a only, now on the release's template; site b never got it.
+  const a3a = await instancesOf(ctx.hub, 'app3a');
+  t.deepEqual(a3a.map((i) => agentById(i.device).site).sort(), ['a', 'a']);
+  for (const b of ctx.agents.filter((x) => x.site === 'b')) t.deepEqual(await starts(b, 'app3a'), []);
+  for (const a of ctx.agents.filter((x) => x.site === 'a')) t.is((await starts(a, 'app3a')).length, 2, `${a.name}: v1, then the release`);
 });
 
 function rolloutYaml(name: string, release: string, waves: string[]): string {

@@ -53,6 +53,9 @@ export function observeDevice(d: DeviceRecord, release: ReleaseRecord, fleet: Fl
     ...deviceInfo(d),
     release: pin?.release ?? null,
     applied,
+    // Placement decides where a workload runs (the release only changes what): the desired
+    // document's instances say which workloads this device should run.
+    placedWorkloads: [...new Set((desired?.instances ?? []).map((i) => i.workload))].sort(),
     workloads,
     mcus: (d.facts?.mcus ?? []).map((m) => ({ id: m.id, model: m.model, version: m.firmwareVersion, online: m.online })),
   };
