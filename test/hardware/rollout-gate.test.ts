@@ -123,3 +123,25 @@ test.serial('good firmware passes the gate and the fleet gateway\'s MCU ends at 
   t.is(await versionOf(BENCH_SERIAL), '2.0.0');
   t.is(await versionOf(FLEET_SERIAL), '2.0.0');
 });
+
+test.serial('undoing the rollout restores the firmware each MCU ran before, although there was no release before', async (t) => {
+  // 1.0.0 ran before node-fw existed; the hub knows it only from the gateways' identities.
+  // Its image reaches the store only now: the rollback looks it up by model and version.
+  await ctx.rig.push(stm32Image(ctx.rig, '1.0.0'), 'stm32f103', '1.0.0');
+  const undo = await ctx.rig.cli(['rollout', 'undo', 'gate-good', '--reason', 'test restores 1.0.0']);
+  t.is(undo.code, 0, undo.stderr);
+  await waitFor('both MCUs back at 1.0.0', async () => {
+    const [bench, fleet] = [await versionOf(BENCH_SERIAL), await versionOf(FLEET_SERIAL)];
+    return bench === '1.0.0' && fleet === '1.0.0' ? true : undefined;
+  }, 120_000, 300);
+  const r = await fetchRollout('gate-good');
+  t.is(r.phase, 'rolled-back');
+  t.true(r.devices.every((d) => d.state === 'rolled-back' && !/not in the firmware store/.test(d.reason ?? '')), JSON.stringify(r.devices));
+  const raw = (await (await fetch(`${ctx.rig.hub.apiUrl}/v1/rollouts/gate-good`, { headers: { authorization: `Bearer ${ctx.rig.hub.adminToken}` } })).json()) as { events: { reason: string; message: string }[] };
+  const restored = await waitFor('FirmwareRestored events', async () => {
+    const e = ((await (await fetch(`${ctx.rig.hub.apiUrl}/v1/rollouts/gate-good`, { headers: { authorization: `Bearer ${ctx.rig.hub.adminToken}` } })).json()) as typeof raw).events;
+    const found = e.filter((x) => x.reason === 'FirmwareRestored');
+    return found.length === 2 ? found : undefined;
+  }, 30_000, 300);
+  t.true(restored.every((e) => /previous firmware 1\.0\.0/.test(e.message)));
+});
