@@ -51,8 +51,9 @@ async function perform(rollout: RolloutState, action: RolloutAction, deps: Actio
       await store.releasePins.set(action.deviceIds, action.toRelease === null ? null : { release: action.toRelease, rollout: rollout.name, since });
       return true;
     case 'await-window':
-      // Installs wait for the window (the step re-checks at its opening); nothing to send yet.
-      return false;
+      // Installs wait for the window (the step re-checks at its opening); downloads need not:
+      // the desired documents of waiting devices list the release's revisions to prefetch.
+      return true;
     case 'record-gate-verdict':
       await store.gateVerdicts.put(action.verdict);
       return false;

@@ -58,5 +58,10 @@ export const desiredStateSchema = z.strictObject({
    * installing a release's revision, so a device that lost the hub still keeps to its window.
    */
   maintenanceWindows: z.array(maintenanceWindowSchema).max(32).optional(),
+  /**
+   * Revisions of a release this device will install once its maintenance window opens: the agent
+   * downloads what they need now (images) and installs nothing. Downloads may happen any time.
+   */
+  prefetch: z.array(desiredInstanceSchema).max(256).optional(),
 });
 export type DesiredState = z.infer<typeof desiredStateSchema>;

@@ -73,6 +73,8 @@ export const rolloutDeviceSchema = z.strictObject({
    * `no-window` (a window will open), `incompatible` (its MCU firmware meets the release's constraints).
    */
   deferral: z.enum(['offline', 'no-window', 'incompatible']).optional(),
+  /** Waiting for its window, it reported the release's images downloaded (the install is only a start). */
+  downloaded: z.literal(true).optional(),
   /** When everything was first seen running and ready in this attempt (the soak's start). */
   verifyingSince: isoTimeSchema.optional(),
 });

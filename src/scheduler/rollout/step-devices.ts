@@ -55,6 +55,7 @@ export function observeTransition(draft: Draft): boolean {
   const healthy: string[] = [];
   const deferred: string[] = [];
   const returned: string[] = [];
+  const downloadedIds: string[] = [];
   let changed = false;
   for (const id of Object.keys(status.devices).sort()) {
     const d = status.devices[id] as RolloutDevice;
@@ -100,6 +101,11 @@ export function observeTransition(draft: Draft): boolean {
       draft.setDevice(id, { state: 'deferred', deferral: 'offline', reason: 'offline while waiting for its window' });
       deferred.push(id);
       changed = true;
+    } else if (d.state === 'waiting-window' && o?.downloaded === true && d.downloaded === undefined) {
+      // Kept as it was (since, reason), plus the fact: the install will be only a start.
+      status.devices[id] = { ...d, downloaded: true, reason: `${d.reason ?? 'waiting for its maintenance window'}; downloaded` };
+      downloadedIds.push(id);
+      changed = true;
     } else if (d.state === 'deferred' && online && active && deferralOver(draft, id, d)) {
       // Back while the rollout is active: it gets the release (an assigned one converges from its
       // retained desired state and is judged afresh). A halted rollout gives it nothing.
@@ -113,6 +119,7 @@ export function observeTransition(draft: Draft): boolean {
   if (healthy.length > 0) draft.event('Normal', 'DevicesHealthy', `healthy: ${listIds(healthy)}`);
   if (deferred.length > 0) draft.event('Normal', 'DevicesDeferred', `deferred (offline; not counted against thresholds): ${listIds(deferred)}`);
   if (returned.length > 0) draft.event('Normal', 'DevicesReturned', `back, continuing: ${listIds(returned)}`);
+  if (downloadedIds.length > 0) draft.event('Normal', 'DevicesDownloaded', `waiting for their window, release downloaded: ${listIds(downloadedIds)}`);
   return changed;
 }
 

@@ -53,6 +53,11 @@ export interface DeviceObservation extends RolloutDeviceInfo {
   readonly placedWorkloads: readonly string[];
   readonly workloads: readonly ObservedWorkload[];
   readonly mcus: readonly ObservedMcu[];
+  /**
+   * The device reported every revision of the release it was asked to download ahead (while its
+   * window is closed) as downloaded: when the window opens, the install is only a start.
+   */
+  readonly downloaded?: boolean;
   /** A firmware flash of this release was reported failed (gateway rolled the MCU back). */
   readonly flashFailure?: string;
 }

@@ -35,3 +35,25 @@ test('a device gets the windows whose selector matches its labels, with the sele
   t.deepEqual(got.map((x) => x.name), ['a-night']);
   t.deepEqual(got[0]?.selector, { matchLabels: {}, matchExpressions: [] });
 });
+
+test('devices waiting for their window get the release\'s revisions to prefetch; other states and halted rollouts get none', async (t) => {
+  const { prefetchInstances } = await import('../../../src/hub/rollouts/release-pins.js');
+  const { createRollout } = await import('../../../src/scheduler/index.js');
+  const { rolloutSpecSchema } = await import('../../../src/protocol/index.js');
+  const spec = rolloutSpecSchema.parse({ selector: { matchLabels: {} }, release: { name: 'app', version: '2.0.0' }, waves: [{ percent: 100 }] });
+  const info = (id: string) => ({ id, labels: {}, online: true, hardware: { arch: 'arm64', board: 'b', mcus: [] } });
+  const rollout = createRollout({ name: 'ro', spec, devices: [info('d1'), info('d2')], releaseDigest: release.digest, now: Date.parse('2026-01-01T00:00:00Z') });
+  const d1 = rollout.status.devices['d1'];
+  if (d1 === undefined) return t.fail();
+  rollout.status.devices['d1'] = { ...d1, state: 'waiting-window' };
+  const wanted = new Map([
+    ['d1', [instance('app'), instance('db')]],
+    ['d2', [instance('app')]],
+  ]);
+  const releases = new Map([['app@2.0.0', release]]);
+  const prefetch = prefetchInstances(wanted, [rollout], releases);
+  t.deepEqual([...prefetch.keys()], ['d1']);
+  t.deepEqual(prefetch.get('d1'), [{ ...instance('app'), template: v2, revision: templateRevision(v2), release: { name: 'app', version: '2.0.0' } }]);
+  t.deepEqual(wanted.get('d1'), [instance('app'), instance('db')], 'what runs is untouched');
+  t.is(prefetchInstances(wanted, [{ ...rollout, status: { ...rollout.status, phase: 'aborted' } }], releases).size, 0);
+});

@@ -109,3 +109,19 @@ test('a failed restore is recorded on the rolled-back device', (t) => {
   t.is(recorded?.event.reason, 'FirmwareRestoreFailed');
   t.is(recordFlashFailure(driver.state, 'gw-2', 'x', true), null, 'only rolled-back devices are restored');
 });
+
+test('a device waiting for its window that reports the release downloaded says so (once), still waiting', async (t) => {
+  const { window: closedUntil } = await import('./fixtures.js');
+  const fleet = new Fleet([simDevice('gw-1', { site: 'plant-3' })]);
+  const driver: Driver = { state: createRollout({ name: 'tilt-2', spec: spec(), devices: fleet.observe(), releaseDigest: fleet.target.digest, now: t0 }), results: [] };
+  const closed = { window: closedUntil(() => false, t0 + sec(3600)) };
+  settle(driver, fleet, t0, closed);
+  t.is(states(driver.state)['gw-1'], 'waiting-window');
+  const downloaded = { ...closed, devices: fleet.observe().map((o) => ({ ...o, downloaded: true })) };
+  const r = step(driver.state, { release: fleet.target, gateVerdict: null, ...downloaded }, t0 + sec(5));
+  t.is(r.next.status.devices['gw-1']?.state, 'waiting-window');
+  t.true(r.next.status.devices['gw-1']?.downloaded);
+  t.regex(r.next.status.devices['gw-1']?.reason ?? '', /its maintenance window opens at .*; downloaded$/);
+  t.deepEqual(r.events.map((e) => e.reason), ['DevicesDownloaded']);
+  t.is(step(r.next, { release: fleet.target, gateVerdict: null, ...downloaded }, t0 + sec(6)).transition, null);
+});
