@@ -137,9 +137,8 @@ test.serial('undoing the rollout restores the firmware each MCU ran before, alth
   const r = await fetchRollout('gate-good');
   t.is(r.phase, 'rolled-back');
   t.true(r.devices.every((d) => d.state === 'rolled-back' && !/not in the firmware store/.test(d.reason ?? '')), JSON.stringify(r.devices));
-  const raw = (await (await fetch(`${ctx.rig.hub.apiUrl}/v1/rollouts/gate-good`, { headers: { authorization: `Bearer ${ctx.rig.hub.adminToken}` } })).json()) as { events: { reason: string; message: string }[] };
   const restored = await waitFor('FirmwareRestored events', async () => {
-    const e = ((await (await fetch(`${ctx.rig.hub.apiUrl}/v1/rollouts/gate-good`, { headers: { authorization: `Bearer ${ctx.rig.hub.adminToken}` } })).json()) as typeof raw).events;
+    const e = ((await (await fetch(`${ctx.rig.hub.apiUrl}/v1/rollouts/gate-good`, { headers: { authorization: `Bearer ${ctx.rig.hub.adminToken}` } })).json()) as { events: { reason: string; message: string }[] }).events;
     const found = e.filter((x) => x.reason === 'FirmwareRestored');
     return found.length === 2 ? found : undefined;
   }, 30_000, 300);

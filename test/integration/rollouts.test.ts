@@ -261,10 +261,10 @@ test.serial('health counts only the release\'s workloads placed on each device: 
     const instances = await instancesOf(ctx.hub, 'app3a');
     return instances.length === 2 && instances.every((i) => i.phase === 'running' && i.ready) ? true : undefined;
   }, 60_000, 300);
-  await applyYaml(
-    ctx.hub,
-    ctx.dir,
-    'rel3.yaml',
+  // -o json|yaml on the commands that change things: the object as stored afterwards.
+  const relFile = join(ctx.dir, 'rel3.yaml');
+  await writeFile(
+    relFile,
     `apiVersion: edgepilot.io/v1
 kind: Release
 metadata: { name: app3-rel }
@@ -275,7 +275,18 @@ spec:
     app3a:${template('2.0.0')}
 `,
   );
-  await applyYaml(ctx.hub, ctx.dir, 'ro3.yaml', rolloutYaml('ro3', 'app3-rel', [wave('name: site-b, selector: { matchLabels: { site: b } }'), wave('name: rest, percent: 100')]));
+  const created = await ctx.hub.cli(['release', 'create', '-f', relFile, '-o', 'json']);
+  t.is(created.code, 0, created.stderr);
+  t.like(JSON.parse(created.stdout), { name: 'app3-rel', version: '2.0.0' });
+  t.regex((JSON.parse(created.stdout) as { digest: string }).digest, /^sha256:/);
+  const roFile = join(ctx.dir, 'ro3.yaml');
+  await writeFile(roFile, rolloutYaml('ro3', 'app3-rel', [wave('name: site-b, selector: { matchLabels: { site: b } }'), wave('name: rest, percent: 100')]));
+  const started = await ctx.hub.cli(['rollout', 'start', '-f', roFile, '-o', 'yaml']);
+  t.is(started.code, 0, started.stderr);
+  t.regex(started.stdout, /^name: ro3$/m);
+  const wrong = await ctx.hub.cli(['rollout', 'pause', 'ro3', '-o', 'wide']);
+  t.not(wrong.code, 0);
+  t.regex(wrong.stderr, /-o wide: this command prints json or yaml/);
   const done = await waitFor('ro3 finished', async () => {
     const r = await fetchRollout('ro3');
     return r.phase === 'completed' || r.phase === 'rolled-back' ? r : undefined;
@@ -422,4 +433,7 @@ spec:
   const refused = await ctx.hub.cli(['rollout', 'start', '-f', conflict]);
   t.not(refused.code, 0);
   t.regex(refused.stderr, /rollout ro4 owns 2 of its devices/);
+  const aborted = await ctx.hub.cli(['rollout', 'abort', 'ro4', '--reason', 'test over', '-o', 'json']);
+  t.is(aborted.code, 0, aborted.stderr);
+  t.is(rolloutViewSchema.parse(JSON.parse(aborted.stdout)).phase, 'aborted');
 });
