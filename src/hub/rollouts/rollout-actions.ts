@@ -30,7 +30,7 @@ export async function performActions(rollout: RolloutState, deps: ActionDeps): P
   const flashes: { deviceIds: readonly string[]; release: ReleaseRef }[] = [];
   for (const action of rollout.status.outbox) {
     pinsChanged = (await perform(rollout, action, deps)) || pinsChanged;
-    if (action.type === 'assign-release') flashes.push({ deviceIds: action.deviceIds, release: action.release });
+    if (action.type === 'assign-release' || action.type === 'flash-release-firmware') flashes.push({ deviceIds: action.deviceIds, release: action.release });
   }
   if (pinsChanged) await deps.replan();
   for (const f of flashes) await flashFirmware(rollout.name, f.deviceIds, f.release, deps);
@@ -58,7 +58,8 @@ async function perform(rollout: RolloutState, action: RolloutAction, deps: Actio
       await store.gateVerdicts.put(action.verdict);
       return false;
     case 'restore-firmware':
-      return false; // after the pins (below)
+    case 'flash-release-firmware':
+      return false; // flashes come after the pins (below)
   }
 }
 

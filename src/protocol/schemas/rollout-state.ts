@@ -130,6 +130,11 @@ export const rolloutActionSchema = z.discriminatedUnion('type', [
     nextOpen: isoTimeSchema.nullable(),
   }),
   /**
+   * Flash the release's firmware again onto these devices' MCUs not yet at it: an assigned device
+   * back from offline (a flash sent while it was away never arrived, or failed unheard).
+   */
+  z.strictObject({ type: z.literal('flash-release-firmware'), deviceIds: z.array(deviceIdSchema).min(1), release: releaseRefSchema }),
+  /**
    * Put back the firmware an MCU ran before the rollout (a rollback): flashed even though it is
    * older than what runs now. Skipped when the MCU already identifies with `version`.
    */

@@ -125,3 +125,18 @@ test('a device waiting for its window that reports the release downloaded says s
   t.deepEqual(r.events.map((e) => e.reason), ['DevicesDownloaded']);
   t.is(step(r.next, { release: fleet.target, gateVerdict: null, ...downloaded }, t0 + sec(6)).transition, null);
 });
+
+test('an assigned device back from offline gets the release\'s firmware sent again (a flash sent while it was away is lost)', (t) => {
+  const { fleet, driver } = crashingCanary();
+  fleet.get('gw-1').behaviour = 'silent-mcu';
+  fleet.get('gw-2').behaviour = 'silent-mcu';
+  settle(driver, fleet, t0);
+  const id = Object.entries(driver.state.status.devices).find(([, d]) => d.assignedAt !== undefined)?.[0] ?? '';
+  fleet.get(id).online = false;
+  settle(driver, fleet, t0 + sec(1));
+  t.is(driver.state.status.devices[id]?.state, 'deferred');
+  fleet.get(id).online = true;
+  const back = settle(driver, fleet, t0 + sec(2)).flatMap((r) => r.actions);
+  t.deepEqual(back.filter((a) => a.type === 'flash-release-firmware'), [{ type: 'flash-release-firmware', deviceIds: [id], release: content.ref }]);
+  t.deepEqual(back.filter((a) => a.type === 'assign-release'), [], 'not assigned a second time');
+});
