@@ -69,3 +69,28 @@ export function prefetchInstances(
   }
   return out;
 }
+
+/**
+ * The firmware images devices waiting for their window fetch ahead: the release's images for the
+ * MCU models each device has (by its facts) and does not already run at the release's version.
+ */
+export function prefetchFirmware(
+  devices: readonly { id: string; facts?: { mcus: readonly { model: string; firmwareVersion: string }[] } | undefined }[],
+  rollouts: readonly RolloutState[],
+  releases: ReadonlyMap<string, ReleaseRecord>,
+): Map<string, string[]> {
+  const mcus = new Map(devices.map((d) => [d.id, d.facts?.mcus ?? []]));
+  const out = new Map<string, string[]>();
+  for (const r of rollouts) {
+    if (r.status.phase === 'rolled-back' || r.status.phase === 'aborted') continue;
+    const release = releases.get(releaseKey(r.spec.release.name, r.spec.release.version));
+    if (release === undefined || release.spec.firmware.length === 0) continue;
+    for (const [deviceId, d] of Object.entries(r.status.devices)) {
+      if (d.state !== 'waiting-window') continue;
+      const has = mcus.get(deviceId) ?? [];
+      const images = release.spec.firmware.filter((f) => has.some((m) => m.model === f.mcuModel && m.firmwareVersion !== f.version)).map((f) => f.sha256);
+      if (images.length > 0) out.set(deviceId, [...new Set(images)].sort());
+    }
+  }
+  return out;
+}

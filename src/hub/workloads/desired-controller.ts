@@ -1,6 +1,6 @@
 import type { Logger } from '../../common/log.js';
 import { payloadLimits, releaseKey, topics, type DesiredCronJob, type DesiredInstance, type DesiredJob, type DesiredState, type MaintenanceWindow, type ReleaseRecord, type ReportedState } from '../../protocol/index.js';
-import { applyReleasePins, prefetchInstances, windowsForDevice } from '../rollouts/release-pins.js';
+import { applyReleasePins, prefetchFirmware, prefetchInstances, windowsForDevice } from '../rollouts/release-pins.js';
 import { eventSubjects, type DeviceRecord, type WorkloadRecord } from '../store/records.js';
 import type { HubStore } from '../store/repository.js';
 import { buildDesiredInstances } from './desired-documents.js';
@@ -155,12 +155,15 @@ export class DesiredStateController {
     if (pins.size > 0) applyReleasePins(wanted, pins, releases);
     // Devices waiting for their window download the release's revisions meanwhile.
     const prefetch = rollouts.length > 0 ? prefetchInstances(wanted, rollouts, releases) : new Map<string, DesiredInstance[]>();
+    const firmwareAhead = rollouts.length > 0 ? prefetchFirmware(devices, rollouts, releases) : new Map<string, string[]>();
+    // A gateway waiting for its window with only firmware to fetch gets a document too.
+    for (const id of firmwareAhead.keys()) if (!wanted.has(id)) wanted.set(id, []);
     const windows = pins.size > 0 ? (await store.maintenanceWindows.list()).map((w) => w.spec) : [];
     const labels = new Map(devices.map((d) => [d.id, d.labels]));
     const jobParts = await this.deps.jobs?.plan(devices);
     const next = [...wanted].flatMap(([deviceId, instances]) => {
       const deviceWindows = instances.some((i) => i.release !== undefined) ? windowsForDevice(windows, labels.get(deviceId) ?? {}) : [];
-      const desired = this.nextDesired(deviceId, instances, published.get(deviceId), jobParts?.get(deviceId), deviceWindows, prefetch.get(deviceId));
+      const desired = this.nextDesired(deviceId, instances, published.get(deviceId), jobParts?.get(deviceId), deviceWindows, prefetch.get(deviceId), firmwareAhead.get(deviceId));
       return desired ? [[deviceId, desired] as const] : [];
     });
     // Stored before they are published: a generation number is never reused after a crash.
@@ -205,20 +208,22 @@ export class DesiredStateController {
     jobParts?: { jobs: DesiredJob[]; cronJobs: DesiredCronJob[] },
     windows: MaintenanceWindow[] = [],
     prefetch: DesiredInstance[] = [],
+    prefetchFirmware: string[] = [],
   ): DesiredState | undefined {
     // Absent and empty lists are the same: documents stay as they were for devices without jobs or windows.
     const jobs = jobParts?.jobs.length ? { jobs: jobParts.jobs } : {};
     const cronJobs = jobParts?.cronJobs.length ? { cronJobs: jobParts.cronJobs } : {};
     const maintenanceWindows = windows.length > 0 ? { maintenanceWindows: windows } : {};
-    const prefetched = prefetch.length > 0 ? { prefetch } : {};
+    const prefetched = { ...(prefetch.length > 0 ? { prefetch } : {}), ...(prefetchFirmware.length > 0 ? { prefetchFirmware } : {}) };
     const same = (d: DesiredState): boolean =>
       canonicalJson(d.instances) === canonicalJson(instances) &&
       canonicalJson(d.jobs ?? []) === canonicalJson(jobs.jobs ?? []) &&
       canonicalJson(d.cronJobs ?? []) === canonicalJson(cronJobs.cronJobs ?? []) &&
       canonicalJson(d.maintenanceWindows ?? []) === canonicalJson(windows) &&
-      canonicalJson(d.prefetch ?? []) === canonicalJson(prefetch);
+      canonicalJson(d.prefetch ?? []) === canonicalJson(prefetch) &&
+      canonicalJson(d.prefetchFirmware ?? []) === canonicalJson(prefetchFirmware);
     if (current && same(current)) return undefined;
-    if (!current && instances.length === 0 && !jobs.jobs && !cronJobs.cronJobs) return undefined;
+    if (!current && instances.length === 0 && !jobs.jobs && !cronJobs.cronJobs && prefetchFirmware.length === 0) return undefined;
     const desired: DesiredState = { generation: (current?.generation ?? 0) + 1, issuedAt: this.deps.now().toISOString(), instances, ...jobs, ...cronJobs, ...maintenanceWindows, ...prefetched };
     const size = Buffer.byteLength(JSON.stringify(desired));
     if (size > payloadLimits.desired) {
