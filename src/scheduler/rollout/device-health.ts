@@ -57,7 +57,13 @@ export function deviceHealth(input: HealthInput): HealthVerdict {
 function releaseCheck(device: DeviceObservation, release: ReleaseContent, gate: GateChecks | undefined): Check {
   if (device.flashFailure !== undefined) return failed(`firmware flash failed: ${device.flashFailure}`);
   const checks: Check[] = [];
-  if (gate === undefined || gate.workloadsReady) checks.push(...expectedWorkloads(device, release).map((name) => workloadCheck(device, name)));
+  if (gate === undefined || gate.workloadsReady) {
+    // A bench device that placement gives none of a workload proves nothing about it (as with
+    // a missing MCU): the gate fails rather than pass unchecked.
+    const missing = gate === undefined ? [] : release.workloads.filter((name) => !device.placedWorkloads.includes(name));
+    if (missing.length > 0) return failed(`bench device runs no instance of ${missing.join(', ')} (placement does not put it here), so the gate cannot check it`);
+    checks.push(...expectedWorkloads(device, release).map((name) => workloadCheck(device, name)));
+  }
   if (gate === undefined || gate.mcuIdentifies) checks.push(...release.firmware.map((fw) => firmwareCheck(device, fw, gate)));
   const failure = checks.find((c) => !c.ok && c.failed);
   if (failure) return failure;

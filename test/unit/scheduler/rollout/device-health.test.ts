@@ -93,3 +93,12 @@ test('only the release\'s workloads placed on this device count, and only MCU mo
   // A workload placed elsewhere that crash-loops on this device's old report does not count.
   t.like(judge({ device: device({ placedWorkloads: [], workloads: [{ ...running, phase: 'crash-loop' }] }) }), { kind: 'soaking' });
 });
+
+test('a bench device that placement gives none of a release workload fails the gate: it cannot check it', (t) => {
+  const gate = { mcuIdentifies: true, telemetrySamples: 3, workloadsReady: true };
+  t.deepEqual(judge({ gate, device: device({ placedWorkloads: [] }) }), {
+    kind: 'failed',
+    reason: 'bench device runs no instance of tilt-reader (placement does not put it here), so the gate cannot check it',
+  });
+  t.like(judge({ gate: { ...gate, workloadsReady: false }, device: device({ placedWorkloads: [] }) }), { kind: 'soaking' }, 'unless workloads are not checked');
+});
