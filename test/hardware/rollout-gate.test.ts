@@ -144,3 +144,46 @@ test.serial('undoing the rollout restores the firmware each MCU ran before, alth
   }, 30_000, 300);
   t.true(restored.every((e) => /previous firmware 1\.0\.0/.test(e.message)));
 });
+
+test.serial('while the fleet gateway waits for its window it fetches the release\'s firmware ahead; nothing is flashed', async (t) => {
+  // node-fw@2.0.0 has a stored gate pass, so its gate wave is skipped; the fleet's window opens in an hour.
+  const opens = new Date(Date.now() + 3_600_000);
+  const file = join(ctx.rig.root, 'window-later.yaml');
+  await writeFile(
+    file,
+    `apiVersion: edgepilot.io/v1
+kind: MaintenanceWindow
+metadata: { name: p3-later }
+spec:
+  selector: { matchLabels: { plant: p3 } }
+  schedule: "${opens.getUTCSeconds()} ${opens.getUTCMinutes()} ${opens.getUTCHours()} * * *"
+  duration: 10m
+  timeZone: UTC
+  mode: allow
+---
+apiVersion: edgepilot.io/v1
+kind: Rollout
+metadata: { name: gate-later }
+spec:
+  selector: { matchLabels: { plant: p3 } }
+  release: { name: node-fw, version: 2.0.0 }
+  waves:
+    - { name: bench, gate: hil, selector: { matchLabels: { role: bench } } }
+    - { name: fleet, percent: 100 }
+`,
+  );
+  const applied = await ctx.rig.cli(['apply', '-f', file]);
+  t.is(applied.code, 0, applied.stderr);
+  await waitFor('the fleet gateway waiting for its window', async () => {
+    const r = await fetchRollout('gate-later');
+    return r.devices.find((d) => d.id === ctx.fleetGw)?.state === 'waiting-window' ? true : undefined;
+  }, 60_000, 300);
+  const described = await waitFor('the firmware downloaded ahead', async () => {
+    const d = await ctx.rig.cli(['describe', 'device', ctx.fleetGw]);
+    return /Downloaded\s+firmware stm32f103 2\.0\.0 \([0-9a-f]{12}…\) is here; flashing waits for the maintenance window/.test(d.stdout) ? d.stdout : undefined;
+  }, 60_000, 500);
+  t.regex(described, /Rollout:\s+gate-later \(progressing\): wave 1, waiting-window/);
+  t.is(await versionOf(FLEET_SERIAL), '1.0.0', 'nothing flashed outside the window');
+  const aborted = await ctx.rig.cli(['rollout', 'abort', 'gate-later']);
+  t.is(aborted.code, 0, aborted.stderr);
+});

@@ -132,7 +132,7 @@ export class DesiredStateController {
     const workloads = await store.workloads.list();
     const published = await store.deviceState.allDesired();
     const idle = [...published.values()].every((d) => d.instances.length === 0 && !d.jobs?.length && !d.cronJobs?.length);
-    if (workloads.length === 0 && idle && !(await this.deps.jobs?.any())) return;
+    if (workloads.length === 0 && idle && !(await this.deps.jobs?.any()) && !(await firmwareToFetchAhead(store))) return;
     const devices = await store.devices.list();
     this.wantsReports = devices.some((d) => d.draining);
     const current = new Map((await store.placements.list()).map((p) => [p.workload, p]));
@@ -232,4 +232,9 @@ export class DesiredStateController {
     }
     return desired;
   }
+}
+
+/** A firmware-only rollout has gateways waiting for their window that fetch its images ahead. */
+async function firmwareToFetchAhead(store: HubStore): Promise<boolean> {
+  return (await store.rollouts.list()).some((r) => Object.values(r.status.devices).some((d) => d.state === 'waiting-window'));
 }
