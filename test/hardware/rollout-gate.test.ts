@@ -133,7 +133,11 @@ test.serial('undoing the rollout restores the firmware each MCU ran before, alth
   await waitFor('both MCUs back at 1.0.0', async () => {
     const [bench, fleet] = [await versionOf(BENCH_SERIAL), await versionOf(FLEET_SERIAL)];
     return bench === '1.0.0' && fleet === '1.0.0' ? true : undefined;
-  }, 120_000, 300);
+  }, 120_000, 300).catch(async (err: unknown) => {
+    const raw = (await (await fetch(`${ctx.rig.hub.apiUrl}/v1/rollouts/gate-good`, { headers: { authorization: `Bearer ${ctx.rig.hub.adminToken}` } })).json()) as { devices: unknown; events: unknown };
+    const bench = await ctx.rig.cli(['describe', 'device', ctx.benchGw]);
+    throw new Error(`${(err as Error).message}: ${JSON.stringify(raw.devices)} ${JSON.stringify(raw.events)} ${bench.stdout}`);
+  });
   const r = await fetchRollout('gate-good');
   t.is(r.phase, 'rolled-back');
   t.true(r.devices.every((d) => d.state === 'rolled-back' && !/not in the firmware store/.test(d.reason ?? '')), JSON.stringify(r.devices));

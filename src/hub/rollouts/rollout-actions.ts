@@ -101,11 +101,14 @@ async function restore(rolloutName: string, action: Extract<RolloutAction, { typ
     deps.flashFailed?.(deviceId, `${mcu}: this hub cannot flash (no gateway RPC); left as it is`, true);
     return;
   }
-  const device = await deps.store.devices.get(deviceId);
-  if (device?.facts?.mcus.find((m) => m.id === mcu)?.firmwareVersion === version) return; // already back (idempotent)
+  const isBack = async (): Promise<boolean> => (await deps.store.devices.get(deviceId))?.facts?.mcus.find((m) => m.id === mcu)?.firmwareVersion === version;
+  if (await isBack()) return; // already back (idempotent)
   deps.log.info(`rollout ${rolloutName}: restoring ${what}`);
   await event('Normal', 'FirmwareRestoring', `restoring ${what}`);
-  flash(deviceId, mcu, sha256, { force: true })
+  // Each attempt first looks whether the last one got there after all (an answer lost in a timeout).
+  retried(async () => ((await isBack()) ? undefined : flash(deviceId, mcu, sha256, { force: true })), RESTORE_ATTEMPTS, RESTORE_RETRY_MS, (err, left) =>
+    deps.log.warn(`rollout ${rolloutName}: restoring ${what}: ${(err as Error).message}; ${left} more attempt(s)`),
+  )
     .then(
       () => event('Normal', 'FirmwareRestored', `restored ${what}`),
       (err: unknown) => {
@@ -114,4 +117,23 @@ async function restore(rolloutName: string, action: Extract<RolloutAction, { typ
       },
     )
     .catch((err: unknown) => deps.log.warn(`rollout ${rolloutName}: event for ${what}: ${(err as Error).message}`));
+}
+
+/**
+ * A rollback is not judged again, so a restore must not give up on a passing cause (the MCU
+ * rebooting after its last flash, a busy gateway): a few attempts before the failure is recorded.
+ */
+const RESTORE_ATTEMPTS = 3;
+const RESTORE_RETRY_MS = 3000;
+
+async function retried(fn: () => Promise<void>, attempts: number, delayMs: number, onRetry: (err: unknown, left: number) => void): Promise<void> {
+  for (let i = 1; ; i++) {
+    try {
+      return await fn();
+    } catch (err) {
+      if (i >= attempts) throw err;
+      onRetry(err, attempts - i);
+      await new Promise((resolve) => setTimeout(resolve, delayMs));
+    }
+  }
 }
