@@ -181,6 +181,7 @@ export async function startAgent(config: AgentConfig, log: Logger = createLogger
       const decoded = decodePayload(desiredStateSchema, payload, payloadLimits.desired);
       if (!decoded.ok) return log.warn(`dropped desired state: ${decoded.error}`);
       void reconciler.setDesired(decoded.value).catch((err: unknown) => log.error(`storing desired state failed: ${(err as Error).message}`));
+      if (gateway && decoded.value.prefetchFirmware?.length) void gateway.firmware.prefetch(decoded.value.prefetchFirmware);
     } else if (topic === topics.rpcRequest(deviceId)) {
       void rpc.handle(payload);
     }

@@ -164,11 +164,15 @@ export async function startHub(config: HubConfig, log: Logger = createLogger('hu
     log: log.child('rollout'),
     replan: () => desiredState.reconcile(),
     // A release's firmware goes through the same gateway flash RPC as `edgepilot flash`.
-    flash: async (gateway, mcu, sha256) => {
-      const final = await rpc.call(gateway, 'flash', { mcu, sha256, force: false }, { timeoutMs: 15_000 });
+    flash: async (gateway, mcu, sha256, options) => {
+      const final = await rpc.call(gateway, 'flash', { mcu, sha256, force: options?.force ?? false }, { timeoutMs: 15_000 });
       if (!flashResultSchema.safeParse(final).success) throw new Error(`${gateway} ended the flash without a result`);
     },
     telemetry: (gateway, mcu) => telemetry.recent(gateway, mcu, 64),
+    firmwareImages: {
+      find: (model, version) => firmware.findVersion(model, version)?.manifest.sha256 ?? null,
+      has: (sha256) => firmware.get(sha256) !== undefined,
+    },
   });
   const stopWatchingForRollouts = feed.subscribe(() => rollouts.request());
   await rollouts.start();

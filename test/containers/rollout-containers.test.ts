@@ -97,15 +97,14 @@ ${wave('name: site-a, selector: { matchLabels: { site: a } }')}
 ${wave('name: rest, percent: 100')}
 `);
   const untouched: string[] = [];
-  let lastWave = -1;
   const done = await waitFor('rollout completed', async () => {
+    // Instances first, the rollout after: a device whose wave had not started even at the later
+    // read must still have run v1 at the earlier one (the other order races a busy hub).
+    const instances = await instancesOf(ctx.hub, 'tilt');
     const r = await fetchRollout('tilt-ct');
-    if (r.currentWave !== lastWave && r.currentWave >= 0) {
-      lastWave = r.currentWave;
-      const instances = await instancesOf(ctx.hub, 'tilt');
-      for (const d of r.devices.filter((x) => x.wave > r.currentWave)) {
-        if (instances.find((i) => i.device === d.id)?.revision !== v1) untouched.push(`${d.id} changed before wave ${d.wave}`);
-      }
+    for (const d of r.devices.filter((x) => x.wave > r.currentWave)) {
+      const revision = instances.find((i) => i.device === d.id)?.revision;
+      if (revision !== undefined && revision !== v1) untouched.push(`${d.id} changed before wave ${d.wave}`);
     }
     return r.phase === 'completed' ? r : undefined;
   }, 120_000, 200);

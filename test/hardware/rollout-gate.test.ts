@@ -123,3 +123,71 @@ test.serial('good firmware passes the gate and the fleet gateway\'s MCU ends at 
   t.is(await versionOf(BENCH_SERIAL), '2.0.0');
   t.is(await versionOf(FLEET_SERIAL), '2.0.0');
 });
+
+test.serial('undoing the rollout restores the firmware each MCU ran before, although there was no release before', async (t) => {
+  // 1.0.0 ran before node-fw existed; the hub knows it only from the gateways' identities.
+  // Its image reaches the store only now: the rollback looks it up by model and version.
+  await ctx.rig.push(stm32Image(ctx.rig, '1.0.0'), 'stm32f103', '1.0.0');
+  const undo = await ctx.rig.cli(['rollout', 'undo', 'gate-good', '--reason', 'test restores 1.0.0']);
+  t.is(undo.code, 0, undo.stderr);
+  await waitFor('both MCUs back at 1.0.0', async () => {
+    const [bench, fleet] = [await versionOf(BENCH_SERIAL), await versionOf(FLEET_SERIAL)];
+    return bench === '1.0.0' && fleet === '1.0.0' ? true : undefined;
+  }, 120_000, 300).catch(async (err: unknown) => {
+    const raw = (await (await fetch(`${ctx.rig.hub.apiUrl}/v1/rollouts/gate-good`, { headers: { authorization: `Bearer ${ctx.rig.hub.adminToken}` } })).json()) as { devices: unknown; events: unknown };
+    const bench = await ctx.rig.cli(['describe', 'device', ctx.benchGw]);
+    throw new Error(`${(err as Error).message}: ${JSON.stringify(raw.devices)} ${JSON.stringify(raw.events)} ${bench.stdout}`);
+  });
+  const r = await fetchRollout('gate-good');
+  t.is(r.phase, 'rolled-back');
+  t.true(r.devices.every((d) => d.state === 'rolled-back' && !/not in the firmware store/.test(d.reason ?? '')), JSON.stringify(r.devices));
+  const restored = await waitFor('FirmwareRestored events', async () => {
+    const e = ((await (await fetch(`${ctx.rig.hub.apiUrl}/v1/rollouts/gate-good`, { headers: { authorization: `Bearer ${ctx.rig.hub.adminToken}` } })).json()) as { events: { reason: string; message: string }[] }).events;
+    const found = e.filter((x) => x.reason === 'FirmwareRestored');
+    return found.length === 2 ? found : undefined;
+  }, 30_000, 300);
+  t.true(restored.every((e) => /previous firmware 1\.0\.0/.test(e.message)));
+});
+
+test.serial('while the fleet gateway waits for its window it fetches the release\'s firmware ahead; nothing is flashed', async (t) => {
+  // node-fw@2.0.0 has a stored gate pass, so its gate wave is skipped; the fleet's window opens in an hour.
+  const opens = new Date(Date.now() + 3_600_000);
+  const file = join(ctx.rig.root, 'window-later.yaml');
+  await writeFile(
+    file,
+    `apiVersion: edgepilot.io/v1
+kind: MaintenanceWindow
+metadata: { name: p3-later }
+spec:
+  selector: { matchLabels: { plant: p3 } }
+  schedule: "${opens.getUTCSeconds()} ${opens.getUTCMinutes()} ${opens.getUTCHours()} * * *"
+  duration: 10m
+  timeZone: UTC
+  mode: allow
+---
+apiVersion: edgepilot.io/v1
+kind: Rollout
+metadata: { name: gate-later }
+spec:
+  selector: { matchLabels: { plant: p3 } }
+  release: { name: node-fw, version: 2.0.0 }
+  waves:
+    - { name: bench, gate: hil, selector: { matchLabels: { role: bench } } }
+    - { name: fleet, percent: 100 }
+`,
+  );
+  const applied = await ctx.rig.cli(['apply', '-f', file]);
+  t.is(applied.code, 0, applied.stderr);
+  await waitFor('the fleet gateway waiting for its window', async () => {
+    const r = await fetchRollout('gate-later');
+    return r.devices.find((d) => d.id === ctx.fleetGw)?.state === 'waiting-window' ? true : undefined;
+  }, 60_000, 300);
+  const described = await waitFor('the firmware downloaded ahead', async () => {
+    const d = await ctx.rig.cli(['describe', 'device', ctx.fleetGw]);
+    return /Downloaded\s+firmware stm32f103 2\.0\.0 \([0-9a-f]{12}…\) is here; flashing waits for the maintenance window/.test(d.stdout) ? d.stdout : undefined;
+  }, 60_000, 500);
+  t.regex(described, /Rollout:\s+gate-later \(progressing\): wave 1, waiting-window/);
+  t.is(await versionOf(FLEET_SERIAL), '1.0.0', 'nothing flashed outside the window');
+  const aborted = await ctx.rig.cli(['rollout', 'abort', 'gate-later']);
+  t.is(aborted.code, 0, aborted.stderr);
+});

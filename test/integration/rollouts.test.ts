@@ -89,13 +89,13 @@ function template(version: string, crash = false): string {
       terminationGracePeriodSeconds: 1`;
 }
 
-function workloadYaml(name: string): string {
+function workloadYaml(name: string, selector = 'fleet: ro'): string {
   return `apiVersion: edgepilot.io/v1
 kind: Workload
 metadata: { name: ${name} }
 spec:
   replicas: all
-  selector: { matchLabels: { fleet: ro } }
+  selector: { matchLabels: { ${selector} } }
   template:${template('1').replace(/\n {6}/g, '\n    ')}
 `;
 }
@@ -254,6 +254,52 @@ ${wave('name: rest, percent: 100')}
   }
 });
 
+test.serial('health counts only the release\'s workloads placed on each device: a site-a-only workload does not hold site b back', async (t) => {
+  await deployV1('app3');
+  await applyYaml(ctx.hub, ctx.dir, 'app3a.yaml', workloadYaml('app3a', 'site: a'));
+  await waitFor('app3a v1 running on site a', async () => {
+    const instances = await instancesOf(ctx.hub, 'app3a');
+    return instances.length === 2 && instances.every((i) => i.phase === 'running' && i.ready) ? true : undefined;
+  }, 60_000, 300);
+  // -o json|yaml on the commands that change things: the object as stored afterwards.
+  const relFile = join(ctx.dir, 'rel3.yaml');
+  await writeFile(
+    relFile,
+    `apiVersion: edgepilot.io/v1
+kind: Release
+metadata: { name: app3-rel }
+spec:
+  version: 2.0.0
+  workloads:
+    app3:${template('2.0.0')}
+    app3a:${template('2.0.0')}
+`,
+  );
+  const created = await ctx.hub.cli(['release', 'create', '-f', relFile, '-o', 'json']);
+  t.is(created.code, 0, created.stderr);
+  t.like(JSON.parse(created.stdout), { name: 'app3-rel', version: '2.0.0' });
+  t.regex((JSON.parse(created.stdout) as { digest: string }).digest, /^sha256:/);
+  const roFile = join(ctx.dir, 'ro3.yaml');
+  await writeFile(roFile, rolloutYaml('ro3', 'app3-rel', [wave('name: site-b, selector: { matchLabels: { site: b } }'), wave('name: rest, percent: 100')]));
+  const started = await ctx.hub.cli(['rollout', 'start', '-f', roFile, '-o', 'yaml']);
+  t.is(started.code, 0, started.stderr);
+  t.regex(started.stdout, /^name: ro3$/m);
+  const wrong = await ctx.hub.cli(['rollout', 'pause', 'ro3', '-o', 'wide']);
+  t.not(wrong.code, 0);
+  t.regex(wrong.stderr, /-o wide: this command prints json or yaml/);
+  const done = await waitFor('ro3 finished', async () => {
+    const r = await fetchRollout('ro3');
+    return r.phase === 'completed' || r.phase === 'rolled-back' ? r : undefined;
+  }, 90_000, 200);
+  t.is(done.phase, 'completed', JSON.stringify(done.devices));
+  t.true(done.devices.every((d) => d.state === 'healthy'));
+  // app3a still runs on site a only, now on the release's template; site b never got it.
+  const a3a = await instancesOf(ctx.hub, 'app3a');
+  t.deepEqual(a3a.map((i) => agentById(i.device).site).sort(), ['a', 'a']);
+  for (const b of ctx.agents.filter((x) => x.site === 'b')) t.deepEqual(await starts(b, 'app3a'), []);
+  for (const a of ctx.agents.filter((x) => x.site === 'a')) t.is((await starts(a, 'app3a')).length, 2, `${a.name}: v1, then the release`);
+});
+
 function rolloutYaml(name: string, release: string, waves: string[]): string {
   return `apiVersion: edgepilot.io/v1
 kind: Rollout
@@ -387,4 +433,7 @@ spec:
   const refused = await ctx.hub.cli(['rollout', 'start', '-f', conflict]);
   t.not(refused.code, 0);
   t.regex(refused.stderr, /rollout ro4 owns 2 of its devices/);
+  const aborted = await ctx.hub.cli(['rollout', 'abort', 'ro4', '--reason', 'test over', '-o', 'json']);
+  t.is(aborted.code, 0, aborted.stderr);
+  t.is(rolloutViewSchema.parse(JSON.parse(aborted.stdout)).phase, 'aborted');
 });

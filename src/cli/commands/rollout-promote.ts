@@ -8,9 +8,10 @@ export function rolloutPromoteCommand(): Command {
     .argument('<name>', 'rollout name')
     .option('--skip-gate', 'start later waves without a HIL gate pass for this release (recorded in the history)')
     .option('--reason <text>', 'why the gate is skipped (required with --skip-gate)')
+    .option('-o, --output <format>', 'json | yaml: print the rollout as it is afterwards')
     .addHelpText('after', '\nExamples:\n  edgepilot rollout promote tilt-plant3\n  edgepilot rollout promote tilt-plant3 --skip-gate --reason "bench down; release verified by hand"')
-    .action(async (name: string, options: { skipGate?: boolean; reason?: string }, command: Command) => {
+    .action(async (name: string, options: { skipGate?: boolean; reason?: string; output?: string }, command: Command) => {
       if (options.skipGate && !options.reason) throw new CliError('--skip-gate needs --reason "<why>" (it is recorded in the rollout history)');
-      await sendRolloutCommand(command, name, { type: 'promote', ...(options.skipGate ? { skipGate: { reason: options.reason ?? '' } } : {}) });
+      await sendRolloutCommand(command, name, { type: 'promote', ...(options.skipGate ? { skipGate: { reason: options.reason ?? '' } } : {}) }, options.output);
     });
 }

@@ -15,7 +15,9 @@ export function rolloutStatusCommand(): Command {
       'after',
       `
 On a terminal each wave gets a bar (█ healthy, ✗ failed, ~ deferred, ▒ installing, · pending);
-piped, one plain line per wave. With --watch, a line is printed whenever something changed.
+piped, one plain line per wave. Then a line per device that failed, was rolled back, is deferred
+or waits for its window, saying why (at most 10; -o json has every device). With --watch, the
+status is printed again whenever something changed.
 
 Examples:
   edgepilot rollout status tilt-plant3

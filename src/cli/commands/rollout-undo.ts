@@ -6,8 +6,9 @@ export function rolloutUndoCommand(): Command {
     .description('Roll a rollout back: every device it touched returns to its previous release, workloads and firmware')
     .argument('<name>', 'rollout name')
     .option('--reason <text>', 'why (kept in the history)')
+    .option('-o, --output <format>', 'json | yaml: print the rollout as it is afterwards')
     .addHelpText('after', '\nExamples:\n  edgepilot rollout undo tilt-plant3 --reason "sensor drift on line 1"')
-    .action(async (name: string, options: { reason?: string }, command: Command) => {
-      await sendRolloutCommand(command, name, { type: 'undo', ...(options.reason ? { reason: options.reason } : {}) });
+    .action(async (name: string, options: { reason?: string; output?: string }, command: Command) => {
+      await sendRolloutCommand(command, name, { type: 'undo', ...(options.reason ? { reason: options.reason } : {}) }, options.output);
     });
 }

@@ -74,7 +74,15 @@ export function renderRolloutStatus(r: RolloutView, tty: boolean): string {
     const state = w.state.padEnd(9);
     lines.push(tty ? `  ${label} ${state} [${waveBar(w.counts)}] ${waveSummary(w.counts)}` : `  ${label} ${state} ${waveSummary(w.counts)}`);
   }
+  // Devices whose state has a why worth reading (failed, rolled back, deferred, waiting for a
+  // window), with it; the rest are counted above. -o json has them all.
+  const notable = r.devices.filter((d) => NOTABLE.has(d.state) && d.reason !== undefined);
+  for (const d of notable.slice(0, MAX_DEVICE_LINES)) lines.push(`  ${d.id} ${d.state}: ${d.reason ?? ''}`);
+  if (notable.length > MAX_DEVICE_LINES) lines.push(`  … and ${notable.length - MAX_DEVICE_LINES} more (rollout status ${r.name} -o json)`);
   return lines.join('\n');
 }
+
+const NOTABLE: ReadonlySet<string> = new Set(['failed', 'rolled-back', 'deferred', 'waiting-window']);
+const MAX_DEVICE_LINES = 10;
 
 export const rolloutDone = (r: RolloutView): boolean => r.phase === 'completed' || r.phase === 'rolled-back' || r.phase === 'aborted';

@@ -10,6 +10,7 @@ import type { AttachedMcu, DeviceEvent, McuTelemetry } from '../../protocol/inde
 import type { RpcHandler } from '../rpc/rpc-server.js';
 import { flashHandler } from './flash-handler.js';
 import type { FirmwareSource } from './firmware-fetch.js';
+import { firmwarePrefetcher, type FirmwarePrefetcher } from './firmware-prefetch.js';
 import { Gateway, type PortDiscovery } from './gateway.js';
 import type { PortOpener } from './mcu-port.js';
 import type { PortLocks } from './port-lock.js';
@@ -47,6 +48,8 @@ export interface GatewayIo {
 export interface GatewayParts {
   readonly gateway: Gateway;
   readonly flash: RpcHandler;
+  /** Downloads firmware ahead of a window (desired `prefetchFirmware`). */
+  readonly firmware: FirmwarePrefetcher;
 }
 
 export function createGatewayParts(settings: GatewaySettings, io: GatewayIo): GatewayParts {
@@ -83,5 +86,5 @@ export function createGatewayParts(settings: GatewaySettings, io: GatewayIo): Ga
     event: io.event,
     log: io.log.child('flash'),
   });
-  return { gateway, flash };
+  return { gateway, flash, firmware: firmwarePrefetcher(io.source, io.event, io.log.child('prefetch')) };
 }

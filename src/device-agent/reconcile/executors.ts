@@ -2,7 +2,8 @@ import type { Logger } from '../../common/log.js';
 import type { DesiredInstance } from '../../protocol/index.js';
 import type { InstanceRuntime, LogLine, ObservedInstance } from '../runtime/runtime.js';
 import { backoffDelay } from './backoff.js';
-import type { BackoffPolicy, EventSink, InstanceRecord, Step, StepKind } from './model.js';
+import { prefetchKey, type BackoffPolicy, type EventSink, type InstanceRecord, type PrefetchRecord, type Step, type StepKind } from './model.js';
+import { PREFETCH_RETRY_MS } from './window-hold.js';
 import type { Activity } from './report.js';
 
 /** A step kind without an executor does not compile: the map is checked against the Step union. */
@@ -26,6 +27,8 @@ export interface ExecutorContext {
   onRemoved?(id: string, revision: string): void;
   activity: Map<string, Activity>;
   failures: Map<string, string>;
+  /** Downloads done ahead of installs (kept in memory: after a restart the runtime's check is quick). */
+  prefetched: Map<string, PrefetchRecord>;
   event: EventSink;
   now: () => number;
   backoff: BackoffPolicy;
@@ -144,6 +147,25 @@ export function createExecutors(ctx: ExecutorContext): Executors {
         ctx.event({ type: 'Warning', reason: 'BackOff', message: `${o.id} exited with ${code}; restarting in ${seconds(Math.max(0, delay))}`, object });
       } else ctx.event({ type: o.exitCode === 0 ? 'Normal' : 'Warning', reason: o.exitCode === 0 ? 'Completed' : 'Failed', message: `${o.id} exited with ${code}`, object });
       await ctx.saveRecords();
+    },
+
+    async 'ensure-image'(step, signal) {
+      const { instance } = step;
+      const runtime = ctx.runtimeFor(instance.template.runtime);
+      const key = prefetchKey(instance);
+      const object = { kind: 'Workload', name: instance.workload };
+      const what = instance.template.runtime === 'container' ? `image ${instance.template.image}` : 'its program';
+      try {
+        if (!runtime) throw new Error(`no ${instance.template.runtime} runtime`);
+        await runtime.prepare(instance, signal, (message) => ctx.log.info(`${instance.id} (prefetch): ${message}`));
+        ctx.prefetched.set(key, { id: instance.id, revision: instance.revision, state: 'downloaded' });
+        ctx.event({ type: 'Normal', reason: 'Downloaded', message: `${instance.id}: ${what} of revision ${instance.revision.slice(0, 8)} is here; the install waits for the maintenance window`, object });
+      } catch (err) {
+        if (signal.aborted) throw err;
+        const message = (err as Error).message;
+        ctx.prefetched.set(key, { id: instance.id, revision: instance.revision, state: 'failed', error: message.slice(0, 500), retryAt: ctx.now() + PREFETCH_RETRY_MS });
+        ctx.event({ type: 'Warning', reason: 'DownloadFailed', message: `${instance.id}: downloading ${what} of revision ${instance.revision.slice(0, 8)} ahead of its window failed: ${message}; retrying in ${seconds(PREFETCH_RETRY_MS)}`, object });
+      }
     },
 
     async wait() {

@@ -71,6 +71,11 @@ export type Step =
   | { kind: 'remove'; id: string; revision: string; reason: string }
   /** Account for an exit once: streak, backoff deadline, last log lines, an event. */
   | { kind: 'record-exit'; observed: ObservedInstance; crashed: boolean; nextStartAt: number | undefined; crashStreak: number }
+  /**
+   * Download what `instance` needs (its image) without installing it: a release revision whose
+   * install waits for the maintenance window. Downloads may happen any time.
+   */
+  | { kind: 'ensure-image'; instance: DesiredInstance; reason: 'prefetch' }
   /** Nothing to do before `until`; the loop sleeps until the earliest wait. */
   | { kind: 'wait'; id: string; until: number; reason: string }
   /** The instance cannot run here; reported as failed. */
@@ -79,3 +84,15 @@ export type Step =
 export type StepKind = Step['kind'];
 
 export type EventSink = (event: Omit<DeviceEvent, 'time'>) => void;
+
+/** A download done ahead of an install, per `id@revision` (see window-hold.ts). */
+export interface PrefetchRecord {
+  id: string;
+  revision: string;
+  state: 'downloaded' | 'failed';
+  error?: string;
+  /** A failed download is tried again from then on. */
+  retryAt?: number;
+}
+
+export const prefetchKey = (i: { id: string; revision: string }): string => `${i.id}@${i.revision}`;

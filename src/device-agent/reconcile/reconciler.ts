@@ -2,11 +2,11 @@ import { CoalescingWriter } from '../../common/durable-file.js';
 import type { Logger } from '../../common/log.js';
 import type { DesiredInstance, DesiredState, ReportedState } from '../../protocol/index.js';
 import type { InstanceRuntime, ObservedInstance } from '../runtime/runtime.js';
-import { holdForWindow } from './window-hold.js';
+import { holdForWindow, prefetchCandidates, prefetchSteps } from './window-hold.js';
 import { createExecutors, type Executors } from './executors.js';
 import { lanesOf, runBounded } from './lanes.js';
 import type { LocalState } from './local-state.js';
-import type { BackoffPolicy, EventSink, InstanceRecord, Step } from './model.js';
+import { prefetchKey, type BackoffPolicy, type EventSink, type InstanceRecord, type PrefetchRecord, type Step } from './model.js';
 import { nextWake, plan } from './planner.js';
 import { ProbeManager } from './probes.js';
 import { reportInstances, type Activity } from './report.js';
@@ -46,6 +46,9 @@ export class Reconciler {
   private records = new Map<string, InstanceRecord>();
   private readonly activity = new Map<string, Activity>();
   private readonly failures = new Map<string, string>();
+  private readonly prefetched = new Map<string, PrefetchRecord>();
+  /** What the last pass wanted downloaded ahead (reported with its state). */
+  private prefetching: DesiredInstance[] = [];
   private readonly probes: ProbeManager;
   private readonly executors: Executors;
   private observed: ObservedInstance[] = [];
@@ -83,6 +86,7 @@ export class Reconciler {
       },
       activity: this.activity,
       failures: this.failures,
+      prefetched: this.prefetched,
       event: deps.event,
       now: deps.now,
       backoff: deps.backoff,
@@ -208,8 +212,12 @@ export class Reconciler {
       backoff: this.deps.backoff,
     };
     const hold = holdForWindow(plan(input), this.desired, input.now);
-    const steps = hold.steps;
     this.noteHeld(hold.held);
+    // Downloads come after the plan's own steps: what may run now goes first.
+    this.prefetching = prefetchCandidates(this.desired, hold.held);
+    const wanted = new Set(this.prefetching.map(prefetchKey));
+    for (const key of this.prefetched.keys()) if (!wanted.has(key)) this.prefetched.delete(key);
+    const steps = [...hold.steps, ...prefetchSteps(this.prefetching, this.prefetched, input.now)];
     this.probes.sync(
       this.observed.flatMap((o) => {
         const template = desired.find((d) => d.id === o.id && d.revision === o.revision)?.template;
@@ -288,9 +296,14 @@ export class Reconciler {
       failures: this.failures,
       runtimes: { container: this.deps.runtimes.container !== undefined, process: this.deps.runtimes.process !== undefined },
     });
-    const body = JSON.stringify({ g: this.desired?.generation ?? 0, instances });
+    const prefetched = this.prefetching.flatMap((i) => {
+      const r = this.prefetched.get(prefetchKey(i));
+      return r === undefined ? [] : [{ id: r.id, revision: r.revision, state: r.state, ...(r.error !== undefined ? { error: r.error } : {}) }];
+    });
+    const extra = prefetched.length > 0 ? { prefetched } : {};
+    const body = JSON.stringify({ g: this.desired?.generation ?? 0, instances, ...extra });
     if (body === this.lastReport) return;
-    const sent = await this.deps.publishReport({ observedGeneration: this.desired?.generation ?? 0, time: new Date(this.deps.now()).toISOString(), instances }).catch(() => false);
+    const sent = await this.deps.publishReport({ observedGeneration: this.desired?.generation ?? 0, time: new Date(this.deps.now()).toISOString(), instances, ...extra }).catch(() => false);
     if (sent) this.lastReport = body;
   }
 }

@@ -3,9 +3,14 @@
 // decided by the same `windowState` the hub uses, on the windows the hub sent with the desired
 // document. A device that lost the hub mid-rollout therefore still keeps to its window. Only
 // installs wait: restarts of what is installed, removals of what is no longer desired, and
-// image pulls go on at any time. Pure: the reconciler passes the plan and the clock.
-import { windowState, type DesiredState } from '../../protocol/index.js';
-import type { Step } from './model.js';
+// downloads go on at any time — a held install, and a revision the hub lists under `prefetch`
+// (its window was closed when its turn came), get an `ensure-image` step so that the install is
+// only a start once the window opens. Pure: the reconciler passes the plan and the clock.
+import { windowState, type DesiredInstance, type DesiredState } from '../../protocol/index.js';
+import { prefetchKey, type PrefetchRecord, type Step } from './model.js';
+
+/** A failed download is tried again after this long (the window may be hours away). */
+export const PREFETCH_RETRY_MS = 30_000;
 
 export interface WindowHold {
   readonly steps: Step[];
@@ -35,4 +40,29 @@ export function holdForWindow(steps: readonly Step[], desired: DesiredState | un
     if (until !== undefined) kept.push({ kind: 'wait', id, until, reason: 'maintenance window closed' });
   }
   return { steps: kept, held };
+}
+
+/**
+ * The revisions to download ahead of their install: the desired document's `prefetch` list and
+ * the installs held for the window, without those already here (or failed a moment ago).
+ */
+export function prefetchCandidates(desired: DesiredState | undefined, held: ReadonlyMap<string, number | undefined>): DesiredInstance[] {
+  const out = new Map<string, DesiredInstance>();
+  for (const i of desired?.prefetch ?? []) out.set(prefetchKey(i), i);
+  for (const i of desired?.instances ?? []) if (held.has(i.id)) out.set(prefetchKey(i), i);
+  return [...out.values()];
+}
+
+export function prefetchSteps(candidates: readonly DesiredInstance[], done: ReadonlyMap<string, PrefetchRecord>, now: number): Step[] {
+  const steps: Step[] = [];
+  for (const i of candidates) {
+    const record = done.get(prefetchKey(i));
+    if (record?.state === 'downloaded') continue;
+    if (record?.state === 'failed' && record.retryAt !== undefined && now < record.retryAt) {
+      steps.push({ kind: 'wait', id: i.id, until: record.retryAt, reason: `download failed: ${record.error ?? 'unknown error'}` });
+      continue;
+    }
+    steps.push({ kind: 'ensure-image', instance: i, reason: 'prefetch' });
+  }
+  return steps;
 }

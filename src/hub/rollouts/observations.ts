@@ -49,10 +49,18 @@ export function observeDevice(d: DeviceRecord, release: ReleaseRecord, fleet: Fl
       workloads.push({ name, onRelease: i.revision === revision, phase: i.phase, ready: i.ready, restarts: i.restarts });
     }
   }
+  // Downloaded ahead: every revision of this release listed for prefetch is reported downloaded.
+  const prefetch = (desired?.prefetch ?? []).filter((i) => i.release !== undefined && sameReleaseRef(i.release, ref));
+  const done = new Set((reported?.prefetched ?? []).filter((p) => p.state === 'downloaded').map((p) => `${p.id}@${p.revision}`));
+  const downloaded = prefetch.length > 0 && prefetch.every((i) => done.has(`${i.id}@${i.revision}`));
   return {
     ...deviceInfo(d),
     release: pin?.release ?? null,
     applied,
+    ...(downloaded ? { downloaded } : {}),
+    // Placement decides where a workload runs (the release only changes what): the desired
+    // document's instances say which workloads this device should run.
+    placedWorkloads: [...new Set((desired?.instances ?? []).map((i) => i.workload))].sort(),
     workloads,
     mcus: (d.facts?.mcus ?? []).map((m) => ({ id: m.id, model: m.model, version: m.firmwareVersion, online: m.online })),
   };

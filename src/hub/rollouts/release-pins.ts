@@ -4,7 +4,7 @@
 // revision, and marked with R so the agent keeps to its maintenance window). Placement is not
 // touched: a release changes *what* runs where a workload is placed, never *where*. Unpinning D
 // (a revert to "no release") puts W's own template back; a revert to an earlier release pins that.
-import { releaseKey, selectorMatches, type DesiredInstance, type MaintenanceWindow, type ReleasePin, type ReleaseRecord } from '../../protocol/index.js';
+import { releaseKey, selectorMatches, type DesiredInstance, type MaintenanceWindow, type ReleasePin, type ReleaseRecord, type RolloutState } from '../../protocol/index.js';
 import { templateRevision } from '../workloads/revision.js';
 
 /** Replaces, in place, the templates of pinned devices' instances with their release's. */
@@ -37,4 +37,60 @@ export function windowsForDevice(windows: readonly MaintenanceWindow[], labels: 
     .filter((w) => selectorMatches(labels, w.selector))
     .map((w) => ({ ...w, selector: { matchLabels: {}, matchExpressions: [] } }))
     .sort((a, b) => (a.name < b.name ? -1 : 1));
+}
+
+/**
+ * What devices whose turn came while their window is closed download ahead (`prefetch` in their
+ * desired documents): for each of their instances that the rollout's release carries a template
+ * for, that template at the release's revision. Download only: a stale entry costs a download,
+ * never an install, and it goes from the document once the device leaves `waiting-window`.
+ */
+export function prefetchInstances(
+  wanted: ReadonlyMap<string, readonly DesiredInstance[]>,
+  rollouts: readonly RolloutState[],
+  releases: ReadonlyMap<string, ReleaseRecord>,
+): Map<string, DesiredInstance[]> {
+  const out = new Map<string, DesiredInstance[]>();
+  for (const r of rollouts) {
+    if (r.status.phase === 'rolled-back' || r.status.phase === 'aborted') continue;
+    const release = releases.get(releaseKey(r.spec.release.name, r.spec.release.version));
+    if (release === undefined) continue;
+    for (const [deviceId, d] of Object.entries(r.status.devices)) {
+      if (d.state !== 'waiting-window') continue;
+      const entries: DesiredInstance[] = [];
+      for (const i of wanted.get(deviceId) ?? []) {
+        const template = release.spec.workloads[i.workload];
+        if (template === undefined) continue;
+        const revision = templateRevision(template);
+        if (revision !== i.revision) entries.push({ ...i, template, revision, release: { ...r.spec.release } });
+      }
+      if (entries.length > 0) out.set(deviceId, entries);
+    }
+  }
+  return out;
+}
+
+/**
+ * The firmware images devices waiting for their window fetch ahead: the release's images for the
+ * MCU models each device has (by its facts) and does not already run at the release's version.
+ */
+export function prefetchFirmware(
+  devices: readonly { id: string; facts?: { mcus: readonly { model: string; firmwareVersion: string }[] } | undefined }[],
+  rollouts: readonly RolloutState[],
+  releases: ReadonlyMap<string, ReleaseRecord>,
+): Map<string, string[]> {
+  const mcus = new Map(devices.map((d) => [d.id, d.facts?.mcus ?? []]));
+  const out = new Map<string, string[]>();
+  for (const r of rollouts) {
+    if (r.status.phase === 'rolled-back' || r.status.phase === 'aborted') continue;
+    const release = releases.get(releaseKey(r.spec.release.name, r.spec.release.version));
+    if (release === undefined || release.spec.firmware.length === 0) continue;
+    for (const [deviceId, d] of Object.entries(r.status.devices)) {
+      if (d.state !== 'waiting-window') continue;
+      const has = mcus.get(deviceId) ?? [];
+      const images = release.spec.firmware.filter((f) => has.some((m) => m.model === f.mcuModel && m.firmwareVersion !== f.version)).map((f) => f.sha256);
+      if (images.length > 0) out.set(deviceId, [...new Set(images)].sort());
+    }
+  }
+  return out;
 }

@@ -6,8 +6,11 @@ import { formatReleaseRef, type ReleaseRef, type RolloutAction, type RolloutStat
 import { eventSubjects } from '../store/records.js';
 import type { HubStore } from '../store/repository.js';
 
-/** Asks a gateway to flash one MCU with a stored image (the gateway flash RPC). */
-export type FirmwareFlasher = (gateway: string, mcu: string, sha256: string) => Promise<void>;
+/**
+ * Asks a gateway to flash one MCU with a stored image (the gateway flash RPC). `force` lets an
+ * older version go on (a rollback restores what ran before, usually older than what runs now).
+ */
+export type FirmwareFlasher = (gateway: string, mcu: string, sha256: string, options?: { force?: boolean }) => Promise<void>;
 
 export interface ActionDeps {
   store: HubStore;
@@ -15,8 +18,11 @@ export interface ActionDeps {
   log: Logger;
   replan(): Promise<void>;
   flash?: FirmwareFlasher;
-  /** A flash of this release onto this device failed (the gateway kept or restored the old image). */
-  flashFailed?(deviceId: string, release: ReleaseRef, message: string): void;
+  /**
+   * A flash for this rollout failed on this device (the gateway kept or restored the old image):
+   * the release's firmware, or (`restoring`) the firmware a rollback puts back.
+   */
+  flashFailed?(deviceId: string, message: string, restoring: boolean): void;
 }
 
 export async function performActions(rollout: RolloutState, deps: ActionDeps): Promise<void> {
@@ -24,11 +30,13 @@ export async function performActions(rollout: RolloutState, deps: ActionDeps): P
   const flashes: { deviceIds: readonly string[]; release: ReleaseRef }[] = [];
   for (const action of rollout.status.outbox) {
     pinsChanged = (await perform(rollout, action, deps)) || pinsChanged;
-    if (action.type === 'assign-release') flashes.push({ deviceIds: action.deviceIds, release: action.release });
-    if (action.type === 'revert' && action.toRelease !== null) flashes.push({ deviceIds: action.deviceIds, release: action.toRelease });
+    if (action.type === 'assign-release' || action.type === 'flash-release-firmware') flashes.push({ deviceIds: action.deviceIds, release: action.release });
   }
   if (pinsChanged) await deps.replan();
   for (const f of flashes) await flashFirmware(rollout.name, f.deviceIds, f.release, deps);
+  // A revert's firmware is what each MCU ran before the rollout (recorded at assignment), not
+  // the previous release's: restore-firmware actions carry exactly that image.
+  for (const action of rollout.status.outbox) if (action.type === 'restore-firmware') await restore(rollout.name, action, deps);
 }
 
 /** Does one action; true when device pins changed (desired documents must be recomputed). */
@@ -43,11 +51,15 @@ async function perform(rollout: RolloutState, action: RolloutAction, deps: Actio
       await store.releasePins.set(action.deviceIds, action.toRelease === null ? null : { release: action.toRelease, rollout: rollout.name, since });
       return true;
     case 'await-window':
-      // Installs wait for the window (the step re-checks at its opening); nothing to send yet.
-      return false;
+      // Installs wait for the window (the step re-checks at its opening); downloads need not:
+      // the desired documents of waiting devices list the release's revisions to prefetch.
+      return true;
     case 'record-gate-verdict':
       await store.gateVerdicts.put(action.verdict);
       return false;
+    case 'restore-firmware':
+    case 'flash-release-firmware':
+      return false; // flashes come after the pins (below)
   }
 }
 
@@ -70,10 +82,58 @@ async function flashFirmware(rolloutName: string, deviceIds: readonly string[], 
         deps.log.info(`rollout ${rolloutName}: flashing ${what}`);
         flash(id, mcu.id, fw.sha256).catch(async (err: unknown) => {
           deps.log.warn(`rollout ${rolloutName}: flash of ${what} failed: ${(err as Error).message}`);
-          deps.flashFailed?.(id, ref, `${mcu.id}: ${(err as Error).message}`);
-          await deps.store.events.append(eventSubjects.rollout(rolloutName), { time: deps.now().toISOString(), type: 'Warning', reason: 'FlashFailed', message: `${what}: ${(err as Error).message}` });
+          // Recorded with the rollout (durably, with its event): the device's health fails on it.
+          deps.flashFailed?.(id, `${mcu.id}: ${(err as Error).message}`, false);
         });
       }
+    }
+  }
+}
+
+/** Flashes back the firmware an MCU ran before (forced: it is usually older). Fire and forget, like a release's flash. */
+async function restore(rolloutName: string, action: Extract<RolloutAction, { type: 'restore-firmware' }>, deps: ActionDeps): Promise<void> {
+  const flash = deps.flash;
+  const { deviceId, mcu, version, sha256 } = action;
+  const subject = eventSubjects.rollout(rolloutName);
+  const what = `${deviceId}/${mcu}: previous firmware ${version} (sha256 ${sha256.slice(0, 12)}…)`;
+  const event = (type: 'Normal' | 'Warning', reason: string, message: string) => deps.store.events.append(subject, { time: deps.now().toISOString(), type, reason, message });
+  if (flash === undefined) {
+    deps.flashFailed?.(deviceId, `${mcu}: this hub cannot flash (no gateway RPC); left as it is`, true);
+    return;
+  }
+  const isBack = async (): Promise<boolean> => (await deps.store.devices.get(deviceId))?.facts?.mcus.find((m) => m.id === mcu)?.firmwareVersion === version;
+  if (await isBack()) return; // already back (idempotent)
+  deps.log.info(`rollout ${rolloutName}: restoring ${what}`);
+  await event('Normal', 'FirmwareRestoring', `restoring ${what}`);
+  // Each attempt first looks whether the last one got there after all (an answer lost in a timeout).
+  retried(async () => ((await isBack()) ? undefined : flash(deviceId, mcu, sha256, { force: true })), RESTORE_ATTEMPTS, RESTORE_RETRY_MS, (err, left) =>
+    deps.log.warn(`rollout ${rolloutName}: restoring ${what}: ${(err as Error).message}; ${left} more attempt(s)`),
+  )
+    .then(
+      () => event('Normal', 'FirmwareRestored', `restored ${what}`),
+      (err: unknown) => {
+        deps.log.warn(`rollout ${rolloutName}: restoring ${what} failed: ${(err as Error).message}`);
+        deps.flashFailed?.(deviceId, `${mcu}: ${(err as Error).message}`, true);
+      },
+    )
+    .catch((err: unknown) => deps.log.warn(`rollout ${rolloutName}: event for ${what}: ${(err as Error).message}`));
+}
+
+/**
+ * A rollback is not judged again, so a restore must not give up on a passing cause (the MCU
+ * rebooting after its last flash, a busy gateway): a few attempts before the failure is recorded.
+ */
+const RESTORE_ATTEMPTS = 3;
+const RESTORE_RETRY_MS = 3000;
+
+async function retried(fn: () => Promise<void>, attempts: number, delayMs: number, onRetry: (err: unknown, left: number) => void): Promise<void> {
+  for (let i = 1; ; i++) {
+    try {
+      return await fn();
+    } catch (err) {
+      if (i >= attempts) throw err;
+      onRetry(err, attempts - i);
+      await new Promise((resolve) => setTimeout(resolve, delayMs));
     }
   }
 }

@@ -16,8 +16,10 @@ import {
   ownedDevices,
   ownershipConflicts,
   ownershipRefusal,
+  recordFlashFailure,
   releaseContent,
   step,
+  type FirmwareImageLookup,
   type StepInput,
 } from '../../scheduler/rollout/index.js';
 import { eventSubjects } from '../store/records.js';
@@ -32,6 +34,8 @@ export interface RolloutControllerDeps {
   /** Recompute and publish desired documents after pins changed. */
   replan(): Promise<void>;
   flash?: FirmwareFlasher;
+  /** The firmware store's images (to record what MCUs ran before, and restore it on rollback). */
+  firmwareImages?: FirmwareImageLookup;
   /** Recent telemetry frames of one MCU behind a gateway (for the HIL gate's telemetry check). */
   telemetry?(gateway: string, mcu: string): readonly McuTelemetry[];
 }
@@ -60,11 +64,6 @@ export class RolloutController {
   private soon: NodeJS.Timeout | undefined;
   private wake: NodeJS.Timeout | undefined;
   private stopped = false;
-  /**
-   * Flashes of a release that failed, by device (kept in memory: after a hub restart the device
-   * is judged by what its MCU identifies as, and fails at its healthy deadline instead).
-   */
-  private readonly flashFailures = new Map<string, { release: string; message: string }>();
 
   constructor(private readonly deps: RolloutControllerDeps) {}
 
@@ -193,23 +192,33 @@ export class RolloutController {
 
   private async perform(rollout: RolloutState): Promise<RolloutState> {
     if (rollout.status.outbox.length === 0) return rollout;
-    for (const action of rollout.status.outbox) {
-      if (action.type === 'assign-release') for (const id of action.deviceIds) this.flashFailures.delete(id);
-    }
     await performActions(rollout, {
       store: this.deps.store,
       now: this.deps.now,
       log: this.deps.log,
       replan: this.deps.replan,
       ...(this.deps.flash ? { flash: this.deps.flash } : {}),
-      flashFailed: (id, release, message) => {
-        this.flashFailures.set(id, { release: formatReleaseRef(release), message });
-        this.request();
-      },
+      flashFailed: (id, message, restoring) => void this.recordFlashFailure(rollout.name, id, message, restoring),
     });
     const cleared: RolloutState = { ...rollout, status: { ...rollout.status, outbox: [] } };
     await this.deps.store.rollouts.put(cleared);
     return cleared;
+  }
+
+  /**
+   * A failed flash, written with the rollout at once (its own transition, with its event), so a
+   * hub restarted before the next pass still fails the device on it instead of at its deadline.
+   */
+  private recordFlashFailure(name: string, deviceId: string, message: string, restoring: boolean): Promise<void> {
+    return this.serial(async () => {
+      const rollout = await this.deps.store.rollouts.get(name);
+      const recorded = rollout && recordFlashFailure(rollout, deviceId, message, restoring);
+      if (!recorded) return;
+      await this.deps.store.rollouts.put(recorded.next);
+      await this.deps.store.events.append(eventSubjects.rollout(name), { time: this.deps.now().toISOString(), ...recorded.event });
+      this.deps.log.warn(`rollout ${name}: ${recorded.event.message}`);
+      this.request();
+    }).catch((err: unknown) => this.deps.log.error(`rollout ${name}: recording a flash failure of ${deviceId}: ${(err as Error).message}`));
   }
 
   /** The step's input for a rollout, from the store (undefined: its release is gone). */
@@ -245,11 +254,12 @@ export class RolloutController {
           const since = Date.parse(pin.since);
           o = { ...o, mcus: o.mcus.map((m) => ({ ...m, saneTelemetrySamples: saneTelemetrySamples(telemetry(d.id, m.id), since) })) };
         }
-        const failure = this.flashFailures.get(d.id);
-        return failure !== undefined && failure.release === formatReleaseRef(rollout.spec.release) ? { ...o, flashFailure: failure.message } : o;
+        const failure = rollout.status.devices[d.id]?.flashFailure;
+        return failure === undefined ? o : { ...o, flashFailure: failure };
       }),
       window: windowLookup(fleet),
       gateVerdict,
+      ...(this.deps.firmwareImages ? { firmwareImages: this.deps.firmwareImages } : {}),
     };
   }
 }

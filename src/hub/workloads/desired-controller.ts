@@ -1,6 +1,6 @@
 import type { Logger } from '../../common/log.js';
-import { payloadLimits, releaseKey, topics, type DesiredCronJob, type DesiredInstance, type DesiredJob, type DesiredState, type MaintenanceWindow, type ReportedState } from '../../protocol/index.js';
-import { applyReleasePins, windowsForDevice } from '../rollouts/release-pins.js';
+import { payloadLimits, releaseKey, topics, type DesiredCronJob, type DesiredInstance, type DesiredJob, type DesiredState, type MaintenanceWindow, type ReleaseRecord, type ReportedState } from '../../protocol/index.js';
+import { applyReleasePins, prefetchFirmware, prefetchInstances, windowsForDevice } from '../rollouts/release-pins.js';
 import { eventSubjects, type DeviceRecord, type WorkloadRecord } from '../store/records.js';
 import type { HubStore } from '../store/repository.js';
 import { buildDesiredInstances } from './desired-documents.js';
@@ -132,7 +132,7 @@ export class DesiredStateController {
     const workloads = await store.workloads.list();
     const published = await store.deviceState.allDesired();
     const idle = [...published.values()].every((d) => d.instances.length === 0 && !d.jobs?.length && !d.cronJobs?.length);
-    if (workloads.length === 0 && idle && !(await this.deps.jobs?.any())) return;
+    if (workloads.length === 0 && idle && !(await this.deps.jobs?.any()) && !(await firmwareToFetchAhead(store))) return;
     const devices = await store.devices.list();
     this.wantsReports = devices.some((d) => d.draining);
     const current = new Map((await store.placements.list()).map((p) => [p.workload, p]));
@@ -150,13 +150,20 @@ export class DesiredStateController {
     // Rollouts: a pinned device runs its release's templates (release-pins.ts), and gets the
     // maintenance windows that apply to it so that its agent keeps to them on its own.
     const pins = await store.releasePins.all();
-    if (pins.size > 0) applyReleasePins(wanted, pins, new Map((await store.releases.list()).map((r) => [releaseKey(r.name, r.spec.version), r])));
+    const rollouts = await store.rollouts.list();
+    const releases = pins.size > 0 || rollouts.length > 0 ? new Map((await store.releases.list()).map((r) => [releaseKey(r.name, r.spec.version), r])) : new Map<string, ReleaseRecord>();
+    if (pins.size > 0) applyReleasePins(wanted, pins, releases);
+    // Devices waiting for their window download the release's revisions meanwhile.
+    const prefetch = rollouts.length > 0 ? prefetchInstances(wanted, rollouts, releases) : new Map<string, DesiredInstance[]>();
+    const firmwareAhead = rollouts.length > 0 ? prefetchFirmware(devices, rollouts, releases) : new Map<string, string[]>();
+    // A gateway waiting for its window with only firmware to fetch gets a document too.
+    for (const id of firmwareAhead.keys()) if (!wanted.has(id)) wanted.set(id, []);
     const windows = pins.size > 0 ? (await store.maintenanceWindows.list()).map((w) => w.spec) : [];
     const labels = new Map(devices.map((d) => [d.id, d.labels]));
     const jobParts = await this.deps.jobs?.plan(devices);
     const next = [...wanted].flatMap(([deviceId, instances]) => {
       const deviceWindows = instances.some((i) => i.release !== undefined) ? windowsForDevice(windows, labels.get(deviceId) ?? {}) : [];
-      const desired = this.nextDesired(deviceId, instances, published.get(deviceId), jobParts?.get(deviceId), deviceWindows);
+      const desired = this.nextDesired(deviceId, instances, published.get(deviceId), jobParts?.get(deviceId), deviceWindows, prefetch.get(deviceId), firmwareAhead.get(deviceId));
       return desired ? [[deviceId, desired] as const] : [];
     });
     // Stored before they are published: a generation number is never reused after a crash.
@@ -200,19 +207,24 @@ export class DesiredStateController {
     current: DesiredState | undefined,
     jobParts?: { jobs: DesiredJob[]; cronJobs: DesiredCronJob[] },
     windows: MaintenanceWindow[] = [],
+    prefetch: DesiredInstance[] = [],
+    prefetchFirmware: string[] = [],
   ): DesiredState | undefined {
     // Absent and empty lists are the same: documents stay as they were for devices without jobs or windows.
     const jobs = jobParts?.jobs.length ? { jobs: jobParts.jobs } : {};
     const cronJobs = jobParts?.cronJobs.length ? { cronJobs: jobParts.cronJobs } : {};
     const maintenanceWindows = windows.length > 0 ? { maintenanceWindows: windows } : {};
+    const prefetched = { ...(prefetch.length > 0 ? { prefetch } : {}), ...(prefetchFirmware.length > 0 ? { prefetchFirmware } : {}) };
     const same = (d: DesiredState): boolean =>
       canonicalJson(d.instances) === canonicalJson(instances) &&
       canonicalJson(d.jobs ?? []) === canonicalJson(jobs.jobs ?? []) &&
       canonicalJson(d.cronJobs ?? []) === canonicalJson(cronJobs.cronJobs ?? []) &&
-      canonicalJson(d.maintenanceWindows ?? []) === canonicalJson(windows);
+      canonicalJson(d.maintenanceWindows ?? []) === canonicalJson(windows) &&
+      canonicalJson(d.prefetch ?? []) === canonicalJson(prefetch) &&
+      canonicalJson(d.prefetchFirmware ?? []) === canonicalJson(prefetchFirmware);
     if (current && same(current)) return undefined;
-    if (!current && instances.length === 0 && !jobs.jobs && !cronJobs.cronJobs) return undefined;
-    const desired: DesiredState = { generation: (current?.generation ?? 0) + 1, issuedAt: this.deps.now().toISOString(), instances, ...jobs, ...cronJobs, ...maintenanceWindows };
+    if (!current && instances.length === 0 && !jobs.jobs && !cronJobs.cronJobs && prefetchFirmware.length === 0) return undefined;
+    const desired: DesiredState = { generation: (current?.generation ?? 0) + 1, issuedAt: this.deps.now().toISOString(), instances, ...jobs, ...cronJobs, ...maintenanceWindows, ...prefetched };
     const size = Buffer.byteLength(JSON.stringify(desired));
     if (size > payloadLimits.desired) {
       this.deps.log.error(`desired state for ${deviceId} is ${size} bytes, over the ${payloadLimits.desired} limit; not sent`);
@@ -220,4 +232,9 @@ export class DesiredStateController {
     }
     return desired;
   }
+}
+
+/** A firmware-only rollout has gateways waiting for their window that fetch its images ahead. */
+async function firmwareToFetchAhead(store: HubStore): Promise<boolean> {
+  return (await store.rollouts.list()).some((r) => Object.values(r.status.devices).some((d) => d.state === 'waiting-window'));
 }

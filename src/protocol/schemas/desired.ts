@@ -4,6 +4,7 @@ import { templateSchema } from './template.js';
 import { jobRunSpecSchema } from './job.js';
 import { cronJobRunSpecSchema } from './cronjob.js';
 import { releaseRefSchema } from './release.js';
+import { sha256Schema } from './firmware.js';
 import { maintenanceWindowSchema } from '../schedule/maintenance-window.js';
 
 /** One instance the device must run. `revision` is a hash of the template: equal revision, nothing to do. */
@@ -63,5 +64,12 @@ export const desiredStateSchema = z.strictObject({
    * installing a release's revision, so a device that lost the hub still keeps to its window.
    */
   maintenanceWindows: z.array(maintenanceWindowSchema).max(32).optional(),
+  /**
+   * Revisions of a release this device will install once its maintenance window opens: the agent
+   * downloads what they need now (images) and installs nothing. Downloads may happen any time.
+   */
+  prefetch: z.array(desiredInstanceSchema).max(256).optional(),
+  /** Firmware images (sha256) a gateway fetches ahead of its window; flashing waits for the window. */
+  prefetchFirmware: z.array(sha256Schema).max(16).optional(),
 });
 export type DesiredState = z.infer<typeof desiredStateSchema>;

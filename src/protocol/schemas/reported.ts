@@ -33,10 +33,21 @@ export const reportedInstanceSchema = z.strictObject({
 });
 export type ReportedInstance = z.infer<typeof reportedInstanceSchema>;
 
+/** One download ahead of an install: `downloaded` (the install can start at once) or `failed`. */
+export const prefetchReportSchema = z.strictObject({
+  id: z.string().max(128),
+  revision: z.string().max(64),
+  state: z.enum(['downloaded', 'failed']),
+  error: z.string().max(500).optional(),
+});
+export type PrefetchReport = z.infer<typeof prefetchReportSchema>;
+
 /** Retained on `ep/v1/d/<id>/reported`: what the device observed after applying `observedGeneration`. */
 export const reportedStateSchema = z.strictObject({
   observedGeneration: z.number().int().nonnegative(),
   time: isoTimeSchema,
   instances: z.array(reportedInstanceSchema).max(256),
+  /** Downloads done ahead of an install (desired `prefetch`, or an install held for a window). */
+  prefetched: z.array(prefetchReportSchema).max(256).optional(),
 });
 export type ReportedState = z.infer<typeof reportedStateSchema>;

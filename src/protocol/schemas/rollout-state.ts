@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { deviceIdSchema, isoTimeSchema } from './common.js';
-import { objectNameSchema, releaseDigestSchema, releaseRefSchema } from './release.js';
+import { sha256Schema } from './firmware.js';
+import { mcuModelSchema, objectNameSchema, releaseDigestSchema, releaseRefSchema } from './release.js';
 import { rolloutSpecSchema } from './rollout.js';
 
 /*
@@ -31,6 +32,19 @@ export const deviceRolloutStateSchema = z.enum([
 ]);
 export type DeviceRolloutState = z.infer<typeof deviceRolloutStateSchema>;
 
+/**
+ * What one MCU ran before the rollout touched it (as its gateway identified it), so that a
+ * rollback can put that firmware back. `sha256` is the store's image of that model and version
+ * when the release was assigned (null: the store had none then; it is looked up again at rollback).
+ */
+export const previousFirmwareSchema = z.strictObject({
+  mcu: z.string().min(1).max(64),
+  model: mcuModelSchema,
+  version: z.string().min(1).max(32),
+  sha256: sha256Schema.nullable(),
+});
+export type PreviousFirmware = z.infer<typeof previousFirmwareSchema>;
+
 export const rolloutDeviceSchema = z.strictObject({
   /** Index into spec.waves. */
   wave: z.number().int().min(0),
@@ -45,6 +59,13 @@ export const rolloutDeviceSchema = z.strictObject({
   assignedAt: isoTimeSchema.optional(),
   /** What it ran before the assignment (null: no release, only the fleet's workloads). */
   previousRelease: releaseRefSchema.nullable().optional(),
+  /** Firmware of the MCUs the release flashes, as it was before the assignment (recorded with it). */
+  previousFirmware: z.array(previousFirmwareSchema).max(64).optional(),
+  /**
+   * A flash of the release onto this device failed (the gateway kept or restored the old image),
+   * recorded as soon as the hub heard it, so a restarted hub still knows.
+   */
+  flashFailure: z.string().max(500).optional(),
   /** When the current install attempt began (the assignment, or its return from deferred). */
   updateStartedAt: isoTimeSchema.optional(),
   /**
@@ -52,6 +73,8 @@ export const rolloutDeviceSchema = z.strictObject({
    * `no-window` (a window will open), `incompatible` (its MCU firmware meets the release's constraints).
    */
   deferral: z.enum(['offline', 'no-window', 'incompatible']).optional(),
+  /** Waiting for its window, it reported the release's images downloaded (the install is only a start). */
+  downloaded: z.literal(true).optional(),
   /** When everything was first seen running and ready in this attempt (the soak's start). */
   verifyingSince: isoTimeSchema.optional(),
 });
@@ -105,6 +128,22 @@ export const rolloutActionSchema = z.discriminatedUnion('type', [
     deviceIds: z.array(deviceIdSchema).min(1),
     release: releaseRefSchema,
     nextOpen: isoTimeSchema.nullable(),
+  }),
+  /**
+   * Flash the release's firmware again onto these devices' MCUs not yet at it: an assigned device
+   * back from offline (a flash sent while it was away never arrived, or failed unheard).
+   */
+  z.strictObject({ type: z.literal('flash-release-firmware'), deviceIds: z.array(deviceIdSchema).min(1), release: releaseRefSchema }),
+  /**
+   * Put back the firmware an MCU ran before the rollout (a rollback): flashed even though it is
+   * older than what runs now. Skipped when the MCU already identifies with `version`.
+   */
+  z.strictObject({
+    type: z.literal('restore-firmware'),
+    deviceId: deviceIdSchema,
+    mcu: z.string().min(1).max(64),
+    version: z.string().min(1).max(32),
+    sha256: sha256Schema,
   }),
   /** Store the gate verdict with the release (keyed by its digest). */
   z.strictObject({ type: z.literal('record-gate-verdict'), verdict: gateVerdictSchema }),

@@ -1,6 +1,7 @@
 // The health of one device during a rollout, defined rather than guessed: every workload of the
-// release runs the release's template and is ready, with no restart since the update began;
-// every MCU the release flashes identifies with the new version; all of it for minHealthySeconds.
+// release that this device should run (placement puts it there) runs the release's template and
+// is ready, with no restart since the update began; every MCU of a model the release flashes
+// that this device has identifies with the new version; all of it for minHealthySeconds.
 // Offline is not a verdict on the release: such a device is deferred, never failed.
 import type { GateChecks } from '../../protocol/index.js';
 import type { DeviceObservation, ReleaseContent } from './types.js';
@@ -56,12 +57,24 @@ export function deviceHealth(input: HealthInput): HealthVerdict {
 function releaseCheck(device: DeviceObservation, release: ReleaseContent, gate: GateChecks | undefined): Check {
   if (device.flashFailure !== undefined) return failed(`firmware flash failed: ${device.flashFailure}`);
   const checks: Check[] = [];
-  if (gate === undefined || gate.workloadsReady) checks.push(...release.workloads.map((name) => workloadCheck(device, name)));
+  if (gate === undefined || gate.workloadsReady) {
+    // A bench device that placement gives none of a workload proves nothing about it (as with
+    // a missing MCU): the gate fails rather than pass unchecked.
+    const missing = gate === undefined ? [] : release.workloads.filter((name) => !device.placedWorkloads.includes(name));
+    if (missing.length > 0) return failed(`bench device runs no instance of ${missing.join(', ')} (placement does not put it here), so the gate cannot check it`);
+    checks.push(...expectedWorkloads(device, release).map((name) => workloadCheck(device, name)));
+  }
   if (gate === undefined || gate.mcuIdentifies) checks.push(...release.firmware.map((fw) => firmwareCheck(device, fw, gate)));
   const failure = checks.find((c) => !c.ok && c.failed);
   if (failure) return failure;
   if (!device.applied) return waiting('waiting for the device to apply the release');
   return checks.find((c) => !c.ok) ?? ok;
+}
+
+/** The release's workloads this device should run: those placement puts on it. */
+export function expectedWorkloads(device: DeviceObservation, release: ReleaseContent): string[] {
+  const placed = new Set(device.placedWorkloads);
+  return release.workloads.filter((name) => placed.has(name));
 }
 
 function workloadCheck(device: DeviceObservation, name: string): Check {

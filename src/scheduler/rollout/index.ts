@@ -26,12 +26,13 @@
  *
  * Windows are an input (`WindowLookup`): the window maths live in src/protocol/schedule.
  */
-export type { HardwareClass, RolloutDeviceInfo, DeviceObservation, ObservedWorkload, ObservedMcu, WindowVerdict, WindowLookup, ReleaseContent } from './types.js';
-export { alwaysOpen, releaseContent } from './types.js';
+export type { HardwareClass, RolloutDeviceInfo, DeviceObservation, ObservedWorkload, ObservedMcu, WindowVerdict, WindowLookup, ReleaseContent, FirmwareImageLookup } from './types.js';
+export { alwaysOpen, releaseContent, noFirmwareImages } from './types.js';
+export { previousFirmware, recordFlashFailure } from './firmware-restore.js';
 export type { WavePlan } from './plan-waves.js';
 export { planWaves, placeLateJoiner, hardwareClassKey, canaryDevices, benchDevices, inTarget } from './plan-waves.js';
 export type { HealthVerdict, HealthInput } from './device-health.js';
-export { deviceHealth } from './device-health.js';
+export { deviceHealth, expectedWorkloads } from './device-health.js';
 export type { WaveCounts, WaveJudgement } from './thresholds.js';
 export { waveCounts, judgeWave, judgeGate, resolveCountOrPercent } from './thresholds.js';
 export type { StepInput, StepResult } from './transition.js';

@@ -55,6 +55,8 @@ export function observeTransition(draft: Draft): boolean {
   const healthy: string[] = [];
   const deferred: string[] = [];
   const returned: string[] = [];
+  const downloadedIds: string[] = [];
+  const reflash: string[] = [];
   let changed = false;
   for (const id of Object.keys(status.devices).sort()) {
     const d = status.devices[id] as RolloutDevice;
@@ -100,19 +102,28 @@ export function observeTransition(draft: Draft): boolean {
       draft.setDevice(id, { state: 'deferred', deferral: 'offline', reason: 'offline while waiting for its window' });
       deferred.push(id);
       changed = true;
+    } else if (d.state === 'waiting-window' && o?.downloaded === true && d.downloaded === undefined) {
+      // Kept as it was (since, reason), plus the fact: the install will be only a start.
+      status.devices[id] = { ...d, downloaded: true, reason: `${d.reason ?? 'waiting for its maintenance window'}; downloaded` };
+      downloadedIds.push(id);
+      changed = true;
     } else if (d.state === 'deferred' && online && active && deferralOver(draft, id, d)) {
       // Back while the rollout is active: it gets the release (an assigned one converges from its
       // retained desired state and is judged afresh). A halted rollout gives it nothing.
       if (d.assignedAt !== undefined) {
-        draft.setDevice(id, { state: 'updating', reason: 'back online', deferral: undefined, updateStartedAt: draft.at, verifyingSince: undefined });
+        draft.setDevice(id, { state: 'updating', reason: 'back online', deferral: undefined, updateStartedAt: draft.at, verifyingSince: undefined, flashFailure: undefined });
+        reflash.push(id);
       } else draft.setDevice(id, { state: 'pending', reason: returnReason[d.deferral ?? 'offline'], deferral: undefined });
       returned.push(id);
       changed = true;
     }
   }
+  // Its workloads converge from the retained desired document; its MCUs may have missed the flash.
+  if (reflash.length > 0 && draft.input.release.firmware.length > 0) draft.actions.push({ type: 'flash-release-firmware', deviceIds: reflash.sort(), release: draft.spec.release });
   if (healthy.length > 0) draft.event('Normal', 'DevicesHealthy', `healthy: ${listIds(healthy)}`);
   if (deferred.length > 0) draft.event('Normal', 'DevicesDeferred', `deferred (offline; not counted against thresholds): ${listIds(deferred)}`);
   if (returned.length > 0) draft.event('Normal', 'DevicesReturned', `back, continuing: ${listIds(returned)}`);
+  if (downloadedIds.length > 0) draft.event('Normal', 'DevicesDownloaded', `waiting for their window, release downloaded: ${listIds(downloadedIds)}`);
   return changed;
 }
 

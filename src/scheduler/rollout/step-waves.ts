@@ -3,8 +3,10 @@
 import type { GateVerdict, PauseKind, RolloutAction, RolloutDevice } from '../../protocol/index.js';
 import { formatReleaseRef } from '../../protocol/index.js';
 import { compatibilityProblems } from './compatibility.js';
+import { previousFirmware, restoreFirmware } from './firmware-restore.js';
 import { judgeGate, judgeWave, resolveCountOrPercent, waveCounts } from './thresholds.js';
 import type { Draft } from './transition.js';
+import { noFirmwareImages } from './types.js';
 import { groupIds, iso, listIds, ms } from './transition.js';
 
 export const hasGateWave = (draft: Draft): boolean => draft.spec.waves[0]?.gate !== undefined;
@@ -99,7 +101,12 @@ export function rollback(draft: Draft, reason: string, actor?: string): void {
   const touched = Object.entries(status.devices).filter(([, d]) => d.assignedAt !== undefined && d.state !== 'rolled-back');
   const groups = groupIds(touched.map(([id, d]) => [id, d.previousRelease ?? null] as const), (r) => (r === null ? '' : formatReleaseRef(r)));
   for (const g of groups) draft.actions.push({ type: 'revert', deviceIds: g.ids, toRelease: g.key });
-  for (const [id] of touched) draft.setDevice(id, { state: 'rolled-back', reason });
+  // Workloads and firmware go back together: what each MCU ran before is flashed again.
+  const notRestored = restoreFirmware(draft, touched.map(([id]) => id));
+  for (const [id] of touched) {
+    const missing = notRestored.get(id);
+    draft.setDevice(id, { state: 'rolled-back', reason: missing === undefined ? reason : `${reason}; ${missing}`.slice(0, 500) });
+  }
   for (const ws of status.waves) if (ws.state === 'active') Object.assign(ws, { state: 'failed', finishedAt: draft.at, reason: `rolled back: ${reason}` });
   status.phase = 'rolled-back';
   status.pause = null;
@@ -243,7 +250,8 @@ export function assignTransition(draft: Draft): boolean {
       slot.updating += 1;
       slot.inFlight += 1;
     }
-    draft.setDevice(id, { state: 'updating', assignedAt: draft.at, updateStartedAt: draft.at, previousRelease: o.release });
+    const before = previousFirmware(draft.input.release, o, draft.input.firmwareImages ?? noFirmwareImages);
+    draft.setDevice(id, { state: 'updating', assignedAt: draft.at, updateStartedAt: draft.at, previousRelease: o.release, ...(before ? { previousFirmware: before } : {}) });
     assigned.push(id);
   }
   if (assigned.length > 0) {

@@ -10,7 +10,7 @@ import type {
   RolloutState,
 } from '../../protocol/index.js';
 import { MAX_ROLLOUT_HISTORY } from '../../protocol/index.js';
-import type { DeviceObservation, ReleaseContent, WindowLookup } from './types.js';
+import type { DeviceObservation, FirmwareImageLookup, ReleaseContent, WindowLookup } from './types.js';
 
 export interface StepInput {
   readonly release: ReleaseContent;
@@ -23,6 +23,11 @@ export interface StepInput {
   readonly window: WindowLookup;
   /** The stored gate verdict for this release's digest, if any. */
   readonly gateVerdict: GateVerdict | null;
+  /**
+   * The firmware store: which image an MCU's current firmware is (recorded at assignment) and
+   * whether a rollback can re-flash it. Absent: an empty store.
+   */
+  readonly firmwareImages?: FirmwareImageLookup;
   /** An operator command to apply (it is this call's transition). */
   readonly command?: RolloutCommand;
 }

@@ -45,8 +45,19 @@ export interface DeviceObservation extends RolloutDeviceInfo {
   readonly release: ReleaseRef | null;
   /** The agent reported having applied the desired generation that carries the rollout's release. */
   readonly applied: boolean;
+  /**
+   * The workloads placement puts on this device (by their selectors, replicas and the rest), by
+   * name. Of the release's workloads only these count for its health: a release may carry a
+   * workload that runs on a few devices of the target only.
+   */
+  readonly placedWorkloads: readonly string[];
   readonly workloads: readonly ObservedWorkload[];
   readonly mcus: readonly ObservedMcu[];
+  /**
+   * The device reported every revision of the release it was asked to download ahead (while its
+   * window is closed) as downloaded: when the window opens, the install is only a start.
+   */
+  readonly downloaded?: boolean;
   /** A firmware flash of this release was reported failed (gateway rolled the MCU back). */
   readonly flashFailure?: string;
 }
@@ -61,6 +72,16 @@ export type WindowLookup = (deviceId: string, now: number) => WindowVerdict;
 
 /** No maintenance windows: always open. */
 export const alwaysOpen: WindowLookup = () => ({ open: true, nextOpen: null });
+
+/** The hub's firmware store as rollout decisions see it (the images it could send to a gateway). */
+export interface FirmwareImageLookup {
+  /** The sha256 of the stored image for this MCU model and version, or null. */
+  find(model: string, version: string): string | null;
+  has(sha256: string): boolean;
+}
+
+/** An empty firmware store. */
+export const noFirmwareImages: FirmwareImageLookup = { find: () => null, has: () => false };
 
 /** What health verdicts need of a release. */
 export interface ReleaseContent {

@@ -37,3 +37,22 @@ test('a deny window in force holds installs, but not a crash restart of what is 
   t.deepEqual(holdForWindow(restart, deny, noon).steps, restart);
   t.is(holdForWindow(replaceSteps, deny, noon).held.size, 1);
 });
+
+test('downloads go on while the window is closed: a held install and the hub\'s prefetch list get ensure-image steps, once', async (t) => {
+  const { prefetchCandidates, prefetchSteps, PREFETCH_RETRY_MS } = await import('../../../src/device-agent/reconcile/window-hold.js');
+  const ahead: DesiredInstance = { ...fromRelease, id: 'cam', workload: 'cam', revision: 'dddddddd' };
+  const doc: DesiredState = { ...desired([window('0 14 * * *', 'allow')]), prefetch: [ahead] };
+  const { held } = holdForWindow(replaceSteps, doc, noon);
+  const candidates = prefetchCandidates(doc, held);
+  t.deepEqual(candidates.map((i) => `${i.id}@${i.revision}`).sort(), ['app@bbbbbbbb', 'cam@dddddddd']);
+  t.deepEqual(prefetchSteps(candidates, new Map(), noon).map((s) => s.kind), ['ensure-image', 'ensure-image']);
+  // Downloaded: nothing more to do. Failed: retried after a while, not in a tight loop.
+  const done = new Map([
+    ['cam@dddddddd', { id: 'cam', revision: 'dddddddd', state: 'downloaded' as const }],
+    ['app@bbbbbbbb', { id: 'app', revision: 'bbbbbbbb', state: 'failed' as const, error: 'no such image', retryAt: noon + PREFETCH_RETRY_MS }],
+  ]);
+  t.deepEqual(prefetchSteps(candidates, done, noon), [{ kind: 'wait', id: 'app', until: noon + PREFETCH_RETRY_MS, reason: 'download failed: no such image' }]);
+  t.deepEqual(prefetchSteps(candidates, done, noon + PREFETCH_RETRY_MS).map((s) => s.kind), ['ensure-image']);
+  // Window open: nothing is held, only the hub's list remains.
+  t.deepEqual(prefetchCandidates(doc, holdForWindow(replaceSteps, doc, Date.parse('2026-06-01T14:30:00Z')).held).map((i) => i.id), ['cam']);
+});

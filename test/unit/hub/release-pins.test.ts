@@ -35,3 +35,43 @@ test('a device gets the windows whose selector matches its labels, with the sele
   t.deepEqual(got.map((x) => x.name), ['a-night']);
   t.deepEqual(got[0]?.selector, { matchLabels: {}, matchExpressions: [] });
 });
+
+test('devices waiting for their window get the release\'s revisions to prefetch; other states and halted rollouts get none', async (t) => {
+  const { prefetchInstances } = await import('../../../src/hub/rollouts/release-pins.js');
+  const { createRollout } = await import('../../../src/scheduler/index.js');
+  const { rolloutSpecSchema } = await import('../../../src/protocol/index.js');
+  const spec = rolloutSpecSchema.parse({ selector: { matchLabels: {} }, release: { name: 'app', version: '2.0.0' }, waves: [{ percent: 100 }] });
+  const info = (id: string) => ({ id, labels: {}, online: true, hardware: { arch: 'arm64', board: 'b', mcus: [] } });
+  const rollout = createRollout({ name: 'ro', spec, devices: [info('d1'), info('d2')], releaseDigest: release.digest, now: Date.parse('2026-01-01T00:00:00Z') });
+  const d1 = rollout.status.devices['d1'];
+  if (d1 === undefined) return t.fail();
+  rollout.status.devices['d1'] = { ...d1, state: 'waiting-window' };
+  const wanted = new Map([
+    ['d1', [instance('app'), instance('db')]],
+    ['d2', [instance('app')]],
+  ]);
+  const releases = new Map([['app@2.0.0', release]]);
+  const prefetch = prefetchInstances(wanted, [rollout], releases);
+  t.deepEqual([...prefetch.keys()], ['d1']);
+  t.deepEqual(prefetch.get('d1'), [{ ...instance('app'), template: v2, revision: templateRevision(v2), release: { name: 'app', version: '2.0.0' } }]);
+  t.deepEqual(wanted.get('d1'), [instance('app'), instance('db')], 'what runs is untouched');
+  t.is(prefetchInstances(wanted, [{ ...rollout, status: { ...rollout.status, phase: 'aborted' } }], releases).size, 0);
+});
+
+test('a gateway waiting for its window fetches ahead the release\'s firmware for the MCU models it has, unless already at that version', async (t) => {
+  const { prefetchFirmware } = await import('../../../src/hub/rollouts/release-pins.js');
+  const { createRollout } = await import('../../../src/scheduler/index.js');
+  const { rolloutSpecSchema } = await import('../../../src/protocol/index.js');
+  const fwRelease: ReleaseRecord = { ...release, spec: releaseSpecSchema.parse({ version: '2.0.0', firmware: [{ mcuModel: 'stm32f103', version: '2.1.0', sha256: 'c'.repeat(64) }] }) };
+  const spec = rolloutSpecSchema.parse({ selector: { matchLabels: {} }, release: { name: 'app', version: '2.0.0' }, waves: [{ percent: 100 }] });
+  const info = (id: string) => ({ id, labels: {}, online: true, hardware: { arch: 'arm64', board: 'b', mcus: [] } });
+  const rollout = createRollout({ name: 'ro', spec, devices: ['gw-1', 'gw-2', 'gw-3', 'gw-4'].map(info), releaseDigest: release.digest, now: Date.parse('2026-01-01T00:00:00Z') });
+  for (const id of ['gw-1', 'gw-2', 'gw-3']) {
+    const d = rollout.status.devices[id];
+    if (d) rollout.status.devices[id] = { ...d, state: 'waiting-window' };
+  }
+  const mcu = (version: string) => ({ facts: { mcus: [{ model: 'stm32f103', firmwareVersion: version }] } });
+  const devices = [{ id: 'gw-1', ...mcu('2.0.0') }, { id: 'gw-2', ...mcu('2.1.0') }, { id: 'gw-3' }, { id: 'gw-4', ...mcu('2.0.0') }];
+  const ahead = prefetchFirmware(devices, [rollout], new Map([['app@2.0.0', fwRelease]]));
+  t.deepEqual([...ahead.entries()], [['gw-1', ['c'.repeat(64)]]], 'gw-2 runs it already, gw-3 has no such MCU, gw-4 is not waiting');
+});

@@ -12,6 +12,7 @@ const device = (over: Partial<DeviceObservation> = {}): DeviceObservation => ({
   hardware: hw(),
   release: v2.ref,
   applied: true,
+  placedWorkloads: ['tilt-reader'],
   workloads: [running],
   mcus: [{ id: 'stm32f103-01', model: 'stm32f103', version: '2.1.0', online: true, saneTelemetrySamples: 3 }],
   ...over,
@@ -70,4 +71,34 @@ test('a fleet device without the flashed MCU model has nothing to flash; a bench
   t.like(judge({ gate }), { kind: 'installing', reason: 'MCU stm32f103-01: 3 of 10 sane telemetry samples' });
   t.like(judge({ gate: { ...gate, telemetrySamples: 3 } }), { kind: 'soaking' });
   t.like(judge({ gate: { ...gate, mcuIdentifies: false }, device: device({ mcus: [] }) }), { kind: 'soaking' }, 'checks switched off are not checked');
+});
+
+test('only the release\'s workloads placed on this device count, and only MCU models it has', (t) => {
+  // A release of two workloads where placement puts only tilt-reader here (the other's selector
+  // matches other devices): healthy on tilt-reader alone, whatever the other one does elsewhere.
+  const two = { ...fw, workloads: ['line-camera', 'tilt-reader'] };
+  t.like(judge({ release: two }), { kind: 'soaking' });
+  t.like(judge({ release: two, minHealthySeconds: 0 }), { kind: 'healthy' });
+  // Placed here too: then it is awaited like any other.
+  t.like(judge({ release: two, device: device({ placedWorkloads: ['line-camera', 'tilt-reader'] }) }), {
+    kind: 'installing',
+    reason: "waiting for workload line-camera to run the release's template",
+  });
+  // Placement puts nothing of the release here: only the firmware is judged.
+  t.like(judge({ device: device({ placedWorkloads: [], workloads: [] }) }), { kind: 'soaking' });
+  t.like(judge({ device: device({ placedWorkloads: [], workloads: [], mcus: [{ id: 'stm32f103-01', model: 'stm32f103', version: '2.0.0', online: true }] }) }), {
+    kind: 'installing',
+    reason: 'MCU stm32f103-01 identifies as 2.0.0, waiting for 2.1.0',
+  });
+  // A workload placed elsewhere that crash-loops on this device's old report does not count.
+  t.like(judge({ device: device({ placedWorkloads: [], workloads: [{ ...running, phase: 'crash-loop' }] }) }), { kind: 'soaking' });
+});
+
+test('a bench device that placement gives none of a release workload fails the gate: it cannot check it', (t) => {
+  const gate = { mcuIdentifies: true, telemetrySamples: 3, workloadsReady: true };
+  t.deepEqual(judge({ gate, device: device({ placedWorkloads: [] }) }), {
+    kind: 'failed',
+    reason: 'bench device runs no instance of tilt-reader (placement does not put it here), so the gate cannot check it',
+  });
+  t.like(judge({ gate: { ...gate, workloadsReady: false }, device: device({ placedWorkloads: [] }) }), { kind: 'soaking' }, 'unless workloads are not checked');
 });

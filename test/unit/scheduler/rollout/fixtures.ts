@@ -77,6 +77,7 @@ export class Fleet {
         hardware: d.hardware,
         release: d.pinned,
         applied: true,
+        placedWorkloads: ['tilt-reader'],
         workloads: [{ name: 'tilt-reader', onRelease, phase, ready: d.behaviour !== 'never-ready' || !onRelease, restarts: 0 }],
         mcus: d.mcus.map((m) => {
           const fw = this.target.firmware.find((f) => f.mcuModel === m.model);
