@@ -9,6 +9,7 @@ import type { Step } from './model.js';
 export function stepInstance(step: Step): string {
   switch (step.kind) {
     case 'start':
+    case 'ensure-image':
       return step.instance.id;
     case 'record-exit':
       return step.observed.id;
@@ -28,7 +29,7 @@ export interface Lanes {
    * every step ran in plan order.
    */
   readonly release: Step[][];
-  /** Lanes that start something, each with the steps its start depends on. */
+  /** Lanes that start or download something, each with the steps its start depends on. */
   readonly install: Step[][];
 }
 
@@ -44,7 +45,8 @@ export function lanesOf(steps: readonly Step[]): Lanes {
   }
   const release: Step[][] = [];
   const install: Step[][] = [];
-  for (const lane of byId.values()) (lane.some((s) => s.kind === 'start') ? install : release).push(lane);
+  // A download (ensure-image) frees nothing, so it queues with the installs, not ahead of them.
+  for (const lane of byId.values()) (lane.some((s) => s.kind === 'start' || s.kind === 'ensure-image') ? install : release).push(lane);
   return { release, install };
 }
 
