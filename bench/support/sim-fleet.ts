@@ -78,13 +78,21 @@ export async function startSimFleet(options: SimFleetOptions): Promise<SimFleet>
       const answers = await ask({ type: 'arrivals', since });
       const attempts: number[] = [];
       const connected: number[] = [];
-      for (const a of answers) if (a.type === 'arrivals') attempts.push(...a.attempts), connected.push(...a.connected);
+      for (const a of answers) {
+        if (a.type !== 'arrivals') continue;
+        attempts.push(...a.attempts);
+        connected.push(...a.connected);
+      }
       return { attempts, connected };
     },
     async counters() {
       const answers = await ask({ type: 'counters' });
       const total: SimCounters = { received: 0, published: 0 };
-      for (const a of answers) if (a.type === 'counters') (total.received += a.counters.received), (total.published += a.counters.published);
+      for (const a of answers) {
+        if (a.type !== 'counters') continue;
+        total.received += a.counters.received;
+        total.published += a.counters.published;
+      }
       return total;
     },
     cpuSeconds: () => children.reduce((sum, c) => sum + (c.pid && c.exitCode === null ? cpuSeconds(c.pid) : 0), 0),
