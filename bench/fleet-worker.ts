@@ -1,11 +1,14 @@
 // A child process that simulates a slice of the fleet with the agent's own protocol code
-// (joinFleet, DeviceSession): `fork('fleet-worker.js')`, then one message with the job.
+// (joinFleet, DeviceSession, and the agent's planner and report through SimDeviceRuntime):
+// `fork('fleet-worker.js')`, then one message with the job. Registered devices follow their
+// desired state (instances "run" at once) and report like a real agent.
 import mqtt from 'mqtt';
 import { createLogger } from '../src/common/log.js';
 import { generateDeviceKey } from '../src/device-agent/identity/device-key.js';
 import { joinFleet } from '../src/device-agent/identity/join.js';
 import { DeviceSession } from '../src/device-agent/session/device-session.js';
 import { simulatedFacts } from './support/sim-facts.js';
+import { attachSimDeviceRuntime, type SimDeviceRuntime } from './support/sim-device-runtime.js';
 
 export interface WorkerJob {
   mode: 'register' | 'bare-connect';
@@ -16,11 +19,19 @@ export interface WorkerJob {
   concurrency: number;
 }
 
-export type WorkerReport = { type: 'progress'; registered: number; online: number; retries: number } | { type: 'done'; registered: number; online: number; retries: number; failures: string[] };
+export type WorkerReport =
+  | { type: 'progress'; registered: number; online: number; retries: number }
+  | { type: 'done'; registered: number; online: number; retries: number; failures: string[] }
+  /** Answer to a `{ type: 'stats' }` message: what the simulated devices received and sent. */
+  | { type: 'stats'; devices: number; desiredMessages: number; desiredBytes: number; reportsSent: number; reportBytes: number; dropped: number };
+
+/** Messages a worker takes after its job: `stats` asks for a `stats` report. */
+export type WorkerRequest = { type: 'stats' };
 
 const log = createLogger('sim', 'error');
 const sessions: DeviceSession[] = [];
 const clients: mqtt.MqttClient[] = [];
+const runtimes: SimDeviceRuntime[] = [];
 
 async function simulateDevice(job: WorkerJob, index: number, counters: { registered: number; online: number; retries: number }): Promise<void> {
   if (job.mode === 'bare-connect') {
@@ -47,6 +58,8 @@ async function simulateDevice(job: WorkerJob, index: number, counters: { registe
   }
   counters.registered += 1;
   const session = new DeviceSession({ brokerUrl: job.brokerUrl, deviceId: granted.deviceId, password: granted.password, keepaliveSeconds: 300, agentVersion: 'sim', bootId: 'sim', connect: mqtt.connect, log });
+  // Attached before start, so the retained desired document is never missed (as in the agent).
+  runtimes.push(attachSimDeviceRuntime(session));
   await new Promise<void>((resolve) => {
     session.once('connected', () => resolve());
     session.start();
@@ -56,7 +69,24 @@ async function simulateDevice(job: WorkerJob, index: number, counters: { registe
   counters.online += 1;
 }
 
-process.on('message', (job: WorkerJob) => {
+function statsReport(): WorkerReport {
+  const total = { devices: runtimes.length, desiredMessages: 0, desiredBytes: 0, reportsSent: 0, reportBytes: 0, dropped: 0 };
+  for (const r of runtimes) {
+    total.desiredMessages += r.stats.desiredMessages;
+    total.desiredBytes += r.stats.desiredBytes;
+    total.reportsSent += r.stats.reportsSent;
+    total.reportBytes += r.stats.reportBytes;
+    total.dropped += r.stats.dropped;
+  }
+  return { type: 'stats', ...total };
+}
+
+process.on('message', (message: WorkerJob | WorkerRequest) => {
+  if ('type' in message) {
+    if (message.type === 'stats') process.send?.(statsReport());
+    return;
+  }
+  const job = message;
   void (async () => {
     const counters = { registered: 0, online: 0, retries: 0 };
     const failures: string[] = [];
@@ -76,6 +106,7 @@ process.on('message', (job: WorkerJob) => {
 });
 
 process.on('SIGTERM', () => {
+  for (const r of runtimes) r.stop();
   for (const c of clients) c.end(true);
   process.exit(0);
 });

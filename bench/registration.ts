@@ -43,6 +43,7 @@ export async function storm(
     const child = fork(new URL('./fleet-worker.js', import.meta.url), [], { stdio: 'inherit' });
     children.push(child);
     child.on('message', (report: WorkerReport) => {
+      if (report.type === 'stats') return;
       registered.set(w, report.registered);
       retriesByWorker.set(w, report.retries);
       if (report.type === 'done') {
