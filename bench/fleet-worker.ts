@@ -4,6 +4,7 @@
 // desired state (instances "run" at once) and report like a real agent.
 import mqtt from 'mqtt';
 import { createLogger } from '../src/common/log.js';
+import type { ReportedState } from '../src/protocol/index.js';
 import { generateDeviceKey } from '../src/device-agent/identity/device-key.js';
 import { joinFleet } from '../src/device-agent/identity/join.js';
 import { DeviceSession } from '../src/device-agent/session/device-session.js';
@@ -23,15 +24,31 @@ export type WorkerReport =
   | { type: 'progress'; registered: number; online: number; retries: number }
   | { type: 'done'; registered: number; online: number; retries: number; failures: string[] }
   /** Answer to a `{ type: 'stats' }` message: what the simulated devices received and sent. */
-  | { type: 'stats'; devices: number; desiredMessages: number; desiredBytes: number; reportsSent: number; reportBytes: number; dropped: number };
+  | { type: 'stats'; devices: number; desiredMessages: number; desiredBytes: number; reportsSent: number; reportBytes: number; dropped: number }
+  /** Answer to `running`: how many instances of that revision were reported running and ready, and when each first was (epoch ms; empty with `countOnly`). */
+  | { type: 'running'; workload: string; revision: string; count: number; times: number[] };
 
-/** Messages a worker takes after its job: `stats` asks for a `stats` report. */
-export type WorkerRequest = { type: 'stats' };
+/** Messages a worker takes after its job. */
+export type WorkerRequest = { type: 'stats' } | { type: 'running'; workload: string; revision: string; countOnly: boolean };
 
 const log = createLogger('sim', 'error');
 const sessions: DeviceSession[] = [];
 const clients: mqtt.MqttClient[] = [];
 const runtimes: SimDeviceRuntime[] = [];
+/** `workload@revision` → `device/instance` → first time its report said running and ready (epoch ms). */
+const firstRunning = new Map<string, Map<string, number>>();
+
+function noteRunning(deviceId: string, report: ReportedState): void {
+  const at = Date.now();
+  for (const i of report.instances) {
+    if (i.phase !== 'running' || !i.ready) continue;
+    const key = `${i.workload}@${i.revision}`;
+    let devices = firstRunning.get(key);
+    if (!devices) firstRunning.set(key, (devices = new Map()));
+    const instance = `${deviceId}/${i.id}`;
+    if (!devices.has(instance)) devices.set(instance, at);
+  }
+}
 
 async function simulateDevice(job: WorkerJob, index: number, counters: { registered: number; online: number; retries: number }): Promise<void> {
   if (job.mode === 'bare-connect') {
@@ -59,7 +76,7 @@ async function simulateDevice(job: WorkerJob, index: number, counters: { registe
   counters.registered += 1;
   const session = new DeviceSession({ brokerUrl: job.brokerUrl, deviceId: granted.deviceId, password: granted.password, keepaliveSeconds: 300, agentVersion: 'sim', bootId: 'sim', connect: mqtt.connect, log });
   // Attached before start, so the retained desired document is never missed (as in the agent).
-  runtimes.push(attachSimDeviceRuntime(session));
+  runtimes.push(attachSimDeviceRuntime(session, { onReported: (report) => noteRunning(session.deviceId, report) }));
   await new Promise<void>((resolve) => {
     session.once('connected', () => resolve());
     session.start();
@@ -84,6 +101,11 @@ function statsReport(): WorkerReport {
 process.on('message', (message: WorkerJob | WorkerRequest) => {
   if ('type' in message) {
     if (message.type === 'stats') process.send?.(statsReport());
+    if (message.type === 'running') {
+      const seen = firstRunning.get(`${message.workload}@${message.revision}`);
+      const times = message.countOnly ? [] : [...(seen?.values() ?? [])];
+      process.send?.({ type: 'running', workload: message.workload, revision: message.revision, count: seen?.size ?? 0, times } satisfies WorkerReport);
+    }
     return;
   }
   const job = message;
