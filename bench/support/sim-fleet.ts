@@ -1,8 +1,7 @@
 // A simulated fleet that stays: worker processes (fleet-worker.ts, mode `fleet`) register their
 // devices, then keep them connected, healthy and reconnecting until stop().
 import { fork, type ChildProcess } from 'node:child_process';
-import type { WorkerAnswer, WorkerJob, WorkerQuery, WorkerReport } from '../fleet-worker.js';
-import type { SimCounters } from './sim-rollout-health.js';
+import type { WorkerJob, WorkerReport, WorkerRequest } from '../fleet-worker.js';
 import { cpuSeconds } from './proc.js';
 
 export interface SimFleet {
@@ -11,10 +10,20 @@ export interface SimFleet {
   retries: number;
   /** Reconnect attempts and completed reconnections (epoch ms) of all devices since `since`. */
   arrivals(since: number): Promise<{ attempts: number[]; connected: number[] }>;
+  /** Messages the simulated devices received (desired documents) and sent (reports), in total. */
   counters(): Promise<SimCounters>;
   cpuSeconds(): number;
   stop(): Promise<void>;
 }
+
+export interface SimCounters {
+  received: number;
+  receivedBytes: number;
+  published: number;
+  publishedBytes: number;
+}
+
+type WorkerAnswer = Extract<WorkerReport, { type: 'arrivals' | 'stats' }>;
 
 export interface SimFleetOptions {
   brokerUrl: string;
@@ -28,7 +37,7 @@ export interface SimFleetOptions {
 export async function startSimFleet(options: SimFleetOptions): Promise<SimFleet> {
   const { devices, workers } = options;
   const children: ChildProcess[] = [];
-  const done = new Map<number, WorkerReport>();
+  const done = new Map<number, Extract<WorkerReport, { type: 'done' }>>();
   const failures: string[] = [];
   const start = performance.now();
   const per = Math.ceil(devices / workers);
@@ -43,7 +52,7 @@ export async function startSimFleet(options: SimFleetOptions): Promise<SimFleet>
         done.set(w, message);
         failures.push(...message.failures);
         if (done.size === workers) finished();
-      } else if (message.type === 'arrivals' || message.type === 'counters') {
+      } else if (message.type === 'arrivals' || message.type === 'stats') {
         pending.get(child)?.(message);
         pending.delete(child);
       }
@@ -61,7 +70,7 @@ export async function startSimFleet(options: SimFleetOptions): Promise<SimFleet>
     await stop();
     throw new Error(`simulated devices failed to register (first ${failures.length}):\n  ${failures.join('\n  ')}`);
   }
-  const ask = (query: WorkerQuery): Promise<WorkerAnswer[]> =>
+  const ask = (query: WorkerRequest): Promise<WorkerAnswer[]> =>
     Promise.all(
       children.map(
         (child) =>
@@ -86,12 +95,14 @@ export async function startSimFleet(options: SimFleetOptions): Promise<SimFleet>
       return { attempts, connected };
     },
     async counters() {
-      const answers = await ask({ type: 'counters' });
-      const total: SimCounters = { received: 0, published: 0 };
+      const answers = await ask({ type: 'stats' });
+      const total: SimCounters = { received: 0, receivedBytes: 0, published: 0, publishedBytes: 0 };
       for (const a of answers) {
-        if (a.type !== 'counters') continue;
-        total.received += a.counters.received;
-        total.published += a.counters.published;
+        if (a.type !== 'stats') continue;
+        total.received += a.desiredMessages;
+        total.receivedBytes += a.desiredBytes;
+        total.published += a.reportsSent;
+        total.publishedBytes += a.reportBytes;
       }
       return total;
     },
