@@ -50,6 +50,12 @@ export class RolloutRequestError extends Error {
 const terminal = (r: RolloutState): boolean => r.status.phase === 'rolled-back' || r.status.phase === 'aborted';
 /** A burst of reports from a fleet is one pass. */
 const DEBOUNCE_MS = 100;
+/**
+ * Reports of a big wave arrive for seconds, each asking for a pass; a pass over 10,000 devices
+ * is not free. Wait at least this many times the last pass's duration before the next one
+ * (about a third of the hub's time at most goes to rollout passes).
+ */
+const PASS_GAP_FACTOR = 2;
 /** Transitions per rollout per pass at most (each is one write); the next pass continues. */
 const MAX_TRANSITIONS = 200;
 /** How often a rollout in progress is looked at when nothing else wakes it. */
@@ -60,6 +66,14 @@ export class RolloutController {
   private soon: NodeJS.Timeout | undefined;
   private wake: NodeJS.Timeout | undefined;
   private stopped = false;
+  private lastPassMs = 0;
+  /**
+   * The fleet as read from the store, shared by the transitions of one queued task (a pass, a
+   * command): reading and copying every device, desired and reported document was most of a
+   * transition's cost at 10,000 devices. Dropped when a task starts and after any action (pins
+   * and desired documents change), so a step never sees the fleet older than its task.
+   */
+  private fleet: Promise<FleetRead> | undefined;
   /**
    * Flashes of a release that failed, by device (kept in memory: after a hub restart the device
    * is judged by what its MCU identifies as, and fails at its healthy deadline instead).
@@ -89,28 +103,35 @@ export class RolloutController {
   /** Asks for a pass soon; cheap to call on every report. */
   request(): void {
     if (this.stopped) return;
-    this.soon ??= setTimeout(() => {
-      this.soon = undefined;
-      void this.pass();
-    }, DEBOUNCE_MS);
+    this.soon ??= setTimeout(
+      () => {
+        this.soon = undefined;
+        void this.pass();
+      },
+      Math.max(DEBOUNCE_MS, this.lastPassMs * PASS_GAP_FACTOR),
+    );
   }
 
   /** Runs every live rollout until step has nothing more to do. */
   pass(): Promise<void> {
     return this.serial(async () => {
+      const started = Date.now();
       let next: number | null = null;
+      let live = false;
       for (const name of (await this.deps.store.rollouts.list()).map((r) => r.name).sort()) {
-        const at = await this.advance(name).catch((err: unknown) => {
+        const advanced = await this.advance(name).catch((err: unknown) => {
           this.deps.log.error(`rollout ${name}: ${(err as Error).stack ?? String(err)}`);
-          return Date.now() + 5000;
+          return { at: Date.now() + 5000, progressing: false };
         });
+        const at = advanced.at;
         if (at !== null && (next === null || at < next)) next = at;
+        live ||= advanced.progressing;
       }
       // What the step waits on is not always a report the feed announces (MCU telemetry for the
       // HIL gate): while a rollout is in progress, look again at least every second.
-      const live = (await this.deps.store.rollouts.list()).some((r) => r.status.phase === 'progressing');
       if (live) next = Math.min(next ?? Infinity, this.deps.now().getTime() + POLL_MS);
       this.schedule(next);
+      this.lastPassMs = Date.now() - started;
     });
   }
 
@@ -154,7 +175,11 @@ export class RolloutController {
   }
 
   private serial<T>(fn: () => Promise<T>): Promise<T> {
-    const run = this.queue.then(fn, fn);
+    const task = (): Promise<T> => {
+      this.fleet = undefined;
+      return fn();
+    };
+    const run = this.queue.then(task, task);
     this.queue = run.catch(() => undefined);
     return run;
   }
@@ -166,24 +191,30 @@ export class RolloutController {
     this.wake = setTimeout(() => this.request(), Math.max(0, at - this.deps.now().getTime()) + 20);
   }
 
-  /** Steps one rollout until nothing changes; resolves to when time alone will change something. */
-  private async advance(name: string): Promise<number | null> {
+  /**
+   * Steps one rollout until nothing changes; resolves to when time alone will change something,
+   * and whether it is still progressing.
+   */
+  private async advance(name: string): Promise<{ at: number | null; progressing: boolean }> {
     let rollout = await this.deps.store.rollouts.get(name);
+    const progressing = (): boolean => rollout?.status.phase === 'progressing';
     for (let i = 0; rollout !== undefined && !terminal(rollout) && i < MAX_TRANSITIONS; i++) {
       const input = await this.input(rollout);
-      if (input === undefined) return null;
+      if (input === undefined) return { at: null, progressing: progressing() };
       const result = step(rollout, input, this.deps.now().getTime());
-      if (result.transition === null) return result.nextCheckAt;
+      if (result.transition === null) return { at: result.nextCheckAt, progressing: progressing() };
       this.deps.log.debug(`rollout ${name}: ${result.transition} → revision ${result.next.status.revision}`);
       rollout = await this.commit(result.next, result.events);
     }
-    return rollout !== undefined && !terminal(rollout) ? this.deps.now().getTime() : null;
+    return { at: rollout !== undefined && !terminal(rollout) ? this.deps.now().getTime() : null, progressing: progressing() };
   }
 
   /** Writes a transition, records its events, does its actions, then clears the outbox. */
   private async commit(next: RolloutState, events: StepResultEvents): Promise<RolloutState> {
     const { store } = this.deps;
     await store.rollouts.put(next);
+    // The next rollout of this task must see what this one now owns (ownership).
+    this.fleet = this.fleet?.then((read) => ({ ...read, others: read.others.map((r) => (r.name === next.name ? next : r)) }));
     for (const e of events) {
       await store.events.append(eventSubjects.rollout(next.name), e);
       this.deps.log.info(`rollout ${next.name}: ${e.reason}: ${e.message}`);
@@ -207,16 +238,16 @@ export class RolloutController {
         this.request();
       },
     });
+    // Pins, desired documents or verdicts changed: the next step reads the fleet again.
+    this.fleet = undefined;
     const cleared: RolloutState = { ...rollout, status: { ...rollout.status, outbox: [] } };
     await this.deps.store.rollouts.put(cleared);
     return cleared;
   }
 
-  /** The step's input for a rollout, from the store (undefined: its release is gone). */
-  private async input(rollout: RolloutState): Promise<StepInput | undefined> {
+  /** Everything the steps of one task look at besides the rollout itself (see `fleet`). */
+  private async readFleet(): Promise<FleetRead> {
     const { store } = this.deps;
-    const release = await store.releases.get(rollout.spec.release.name, rollout.spec.release.version);
-    if (release === undefined) return undefined;
     const [devices, desired, reported, pins, windows, others] = await Promise.all([
       store.devices.list(),
       store.deviceState.allDesired(),
@@ -225,7 +256,16 @@ export class RolloutController {
       store.maintenanceWindows.list(),
       store.rollouts.list(),
     ]);
-    const fleet: FleetSnapshot = { devices, desired, reported, pins, windows: windows.map((w) => w.spec) };
+    return { fleet: { devices, desired, reported, pins, windows: windows.map((w) => w.spec) }, others };
+  }
+
+  /** The step's input for a rollout, from the store (undefined: its release is gone). */
+  private async input(rollout: RolloutState): Promise<StepInput | undefined> {
+    const { store } = this.deps;
+    const release = await store.releases.get(rollout.spec.release.name, rollout.spec.release.version);
+    if (release === undefined) return undefined;
+    const { fleet, others } = await (this.fleet ??= this.readFleet());
+    const { devices, pins } = fleet;
     const ownedElsewhere = new Set(others.filter((r) => r.name !== rollout.name).flatMap((r) => ownedDevices(r)));
     const relevant = devices.filter((d) => {
       if (rollout.status.devices[d.id] !== undefined) return true;
@@ -255,3 +295,5 @@ export class RolloutController {
 }
 
 type StepResultEvents = ReturnType<typeof step>['events'];
+/** `others`: every stored rollout, as read at the start (the one being stepped is skipped by name). */
+type FleetRead = { fleet: FleetSnapshot; others: RolloutState[] };
