@@ -168,7 +168,8 @@ export class RolloutController {
       if (input === undefined) throw new RolloutRequestError('ReleaseNotFound', 404, `release ${formatReleaseRef(rollout.spec.release)} of rollout ${name} not found`);
       const result = step(rollout, { ...input, command }, this.deps.now().getTime());
       if (result.refused) throw new RolloutRequestError('RolloutCommandRefused', 409, result.refused.message);
-      const done = await this.commit(result.next, result.events);
+      // An operator is answered only once the command's transition is durable.
+      const done = await this.commit(result.next, result.events, true);
       this.request();
       return done;
     });
@@ -204,15 +205,25 @@ export class RolloutController {
       const result = step(rollout, input, this.deps.now().getTime());
       if (result.transition === null) return { at: result.nextCheckAt, progressing: progressing() };
       this.deps.log.debug(`rollout ${name}: ${result.transition} → revision ${result.next.status.revision}`);
-      rollout = await this.commit(result.next, result.events);
+      rollout = await this.commit(result.next, result.events, false);
     }
     return { at: rollout !== undefined && !terminal(rollout) ? this.deps.now().getTime() : null, progressing: progressing() };
   }
 
-  /** Writes a transition, records its events, does its actions, then clears the outbox. */
-  private async commit(next: RolloutState, events: StepResultEvents): Promise<RolloutState> {
+  /**
+   * Writes a transition, records its events, does its actions, then clears the outbox.
+   *
+   * Every transition is written, but waited for only when it carries actions (write-ahead: no
+   * action before the transition holding it is durable) or when someone is answered: at 10,000
+   * devices each commit of the store is a large write, paced, and waiting for one per transition
+   * was most of a rollout's time. A crash can take back only transitions without actions, which
+   * the step derives again from the same reports; the durable state never skips an action.
+   */
+  private async commit(next: RolloutState, events: StepResultEvents, answered: boolean): Promise<RolloutState> {
     const { store } = this.deps;
-    await store.rollouts.put(next);
+    const written = store.rollouts.put(next);
+    if (answered || next.status.outbox.length > 0) await written;
+    else written.catch((err: unknown) => this.deps.log.error(`rollout ${next.name}: writing revision ${next.status.revision} failed: ${(err as Error).message}`));
     // The next rollout of this task must see what this one now owns (ownership).
     this.fleet = this.fleet?.then((read) => ({ ...read, others: read.others.map((r) => (r.name === next.name ? next : r)) }));
     for (const e of events) {
@@ -240,8 +251,10 @@ export class RolloutController {
     });
     // Pins, desired documents or verdicts changed: the next step reads the fleet again.
     this.fleet = undefined;
+    // Not waited for: the actions are idempotent, so a crash before this is durable only makes a
+    // restarted hub do them once more (start()).
     const cleared: RolloutState = { ...rollout, status: { ...rollout.status, outbox: [] } };
-    await this.deps.store.rollouts.put(cleared);
+    this.deps.store.rollouts.put(cleared).catch((err: unknown) => this.deps.log.error(`rollout ${rollout.name}: clearing the outbox failed: ${(err as Error).message}`));
     return cleared;
   }
 
