@@ -133,7 +133,10 @@ export class DeviceSession extends EventEmitter<{
     this.reconnectAttempt += 1;
     this.reconnectTimer = (this.options.setTimer ?? setTimeout)(() => {
       this.reconnectTimer = undefined;
-      if (!this.stopped && !this.retryTimer && !client.connected) client.reconnect();
+      // With its stores kept, QoS 1 messages in flight when the connection dropped are sent
+      // again and their callers answered (as mqtt.js's own reconnect does); reconnect() without
+      // them would start empty stores and leave those callers waiting forever.
+      if (!this.stopped && !this.retryTimer && !client.connected) client.reconnect({ incomingStore: client.incomingStore, outgoingStore: client.outgoingStore });
     }, delay);
   }
 
