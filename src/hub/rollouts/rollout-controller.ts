@@ -121,14 +121,16 @@ export class RolloutController {
       for (const name of (await this.deps.store.rollouts.list()).map((r) => r.name).sort()) {
         const advanced = await this.advance(name).catch((err: unknown) => {
           this.deps.log.error(`rollout ${name}: ${(err as Error).stack ?? String(err)}`);
-          return { at: Date.now() + 5000, progressing: false };
+          return { at: Date.now() + 5000, gateWave: false };
         });
         const at = advanced.at;
         if (at !== null && (next === null || at < next)) next = at;
-        live ||= advanced.progressing;
+        live ||= advanced.gateWave;
       }
       // What the step waits on is not always a report the feed announces (MCU telemetry for the
-      // HIL gate): while a rollout is in progress, look again at least every second.
+      // HIL gate): while a gate wave is in progress, look again at least every second. Other
+      // waves wait only on reports (the feed wakes them) and on time (nextCheckAt): polling them
+      // too cost a pass over the whole fleet every second of a large rollout.
       if (live) next = Math.min(next ?? Infinity, this.deps.now().getTime() + POLL_MS);
       this.schedule(next);
       this.lastPassMs = Date.now() - started;
@@ -194,20 +196,20 @@ export class RolloutController {
 
   /**
    * Steps one rollout until nothing changes; resolves to when time alone will change something,
-   * and whether it is still progressing.
+   * and whether it is progressing in a gate wave (which waits on telemetry, see pass()).
    */
-  private async advance(name: string): Promise<{ at: number | null; progressing: boolean }> {
+  private async advance(name: string): Promise<{ at: number | null; gateWave: boolean }> {
     let rollout = await this.deps.store.rollouts.get(name);
-    const progressing = (): boolean => rollout?.status.phase === 'progressing';
+    const gateWave = (): boolean => rollout?.status.phase === 'progressing' && rollout.spec.waves[rollout.status.currentWave]?.gate !== undefined;
     for (let i = 0; rollout !== undefined && !terminal(rollout) && i < MAX_TRANSITIONS; i++) {
       const input = await this.input(rollout);
-      if (input === undefined) return { at: null, progressing: progressing() };
+      if (input === undefined) return { at: null, gateWave: gateWave() };
       const result = step(rollout, input, this.deps.now().getTime());
-      if (result.transition === null) return { at: result.nextCheckAt, progressing: progressing() };
+      if (result.transition === null) return { at: result.nextCheckAt, gateWave: gateWave() };
       this.deps.log.debug(`rollout ${name}: ${result.transition} → revision ${result.next.status.revision}`);
       rollout = await this.commit(result.next, result.events, false);
     }
-    return { at: rollout !== undefined && !terminal(rollout) ? this.deps.now().getTime() : null, progressing: progressing() };
+    return { at: rollout !== undefined && !terminal(rollout) ? this.deps.now().getTime() : null, gateWave: gateWave() };
   }
 
   /**
