@@ -66,7 +66,10 @@ type Stats = { devices: number; online: number };
 /** Registers the fleet, gives it state worth losing (labels, cordons, a workload on every device). */
 async function prepareFleet(hub: BenchHub, devices: number, workers: number, concurrency: number, reconnect: WorkerJob['reconnect']): Promise<Fleet> {
   const created = await hub.api<{ token: string }>('POST', '/v1/tokens', { ttlSeconds: 3600, maxUses: devices, description: 'bench' });
-  const sim = await startSimFleet({ brokerUrl: hub.brokerUrl, token: created.token, devices, workers, concurrency, reconnect });
+  const sim = await startSimFleet({ brokerUrl: hub.brokerUrl, token: created.token, devices, workers, concurrency, reconnect }).catch(async (err: unknown) => {
+    await hub.stop();
+    throw err;
+  });
   await until('every device online', async () => (await hub.api<Stats>('GET', '/v1/stats')).online >= devices, 120_000);
   const { items } = await hub.api<{ items: { id: string }[] }>('GET', '/v1/devices');
   const ids = items.map((d) => d.id);
@@ -134,7 +137,10 @@ async function hubRestartStorm(devices: number, workers: number, concurrency: nu
   const mqttListen = `127.0.0.1:${await freePort()}`;
   let hub = await startBenchHub([], { dir, listen, mqttListen });
   const adminToken = hub.adminToken;
-  const { sim } = await prepareFleet(hub, devices, workers, concurrency, reconnect);
+  const { sim } = await prepareFleet(hub, devices, workers, concurrency, reconnect).catch(async (err: unknown) => {
+    await rm(dir, { recursive: true, force: true });
+    throw err;
+  });
   try {
     await sleep(2500); // the observed document is flushed within a second
     const before = await snapshotStore(hub.dataDir);
@@ -161,7 +167,11 @@ async function brokerRestartStorm(devices: number, workers: number, concurrency:
   const port = await freePort();
   let mosquitto = await startMosquitto(mosquittoDir, port);
   const hub = await startBenchHub(['--broker', `mqtt://127.0.0.1:${port}`]);
-  const { sim } = await prepareFleet(hub, devices, workers, concurrency, reconnect);
+  const { sim } = await prepareFleet(hub, devices, workers, concurrency, reconnect).catch(async (err: unknown) => {
+    mosquitto.kill('SIGKILL');
+    await rm(dir, { recursive: true, force: true });
+    throw err;
+  });
   try {
     await sleep(2500);
     const before = await snapshotStore(hub.dataDir);

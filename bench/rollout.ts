@@ -47,7 +47,10 @@ export async function run(argv: string[]): Promise<void> {
   const hub = await startBenchHub();
   const hubPid = hub.child.pid ?? 0;
   const created = await hub.api<{ token: string }>('POST', '/v1/tokens', { ttlSeconds: 3600, maxUses: devices, description: 'bench' });
-  const sim = await startSimFleet({ brokerUrl: hub.brokerUrl, token: created.token, devices, workers, concurrency: Number(values.concurrency) });
+  const sim = await startSimFleet({ brokerUrl: hub.brokerUrl, token: created.token, devices, workers, concurrency: Number(values.concurrency) }).catch(async (err: unknown) => {
+    await hub.stop();
+    throw err;
+  });
   try {
     await until('every device online', async () => (await hub.api<Stats>('GET', '/v1/stats')).online >= devices, 120_000, 250);
     const registration = sim.registeredSeconds;
