@@ -57,6 +57,8 @@ const DEBOUNCE_MS = 100;
  * that performs actions waits for paced store commits, and that waiting costs nothing.
  */
 const PASS_GAP_FACTOR = 2;
+/** The process's CPU during a pass includes the broker's work meanwhile: never wait longer than this. */
+const MAX_PASS_GAP_MS = 2000;
 /** Transitions per rollout per pass at most (each is one write); the next pass continues. */
 const MAX_TRANSITIONS = 200;
 /** How often a rollout in progress is looked at when nothing else wakes it. */
@@ -109,7 +111,7 @@ export class RolloutController {
         this.soon = undefined;
         void this.pass();
       },
-      Math.max(DEBOUNCE_MS, this.lastPassCpuMs * PASS_GAP_FACTOR),
+      Math.max(DEBOUNCE_MS, Math.min(MAX_PASS_GAP_MS, this.lastPassCpuMs * PASS_GAP_FACTOR)),
     );
   }
 
