@@ -9,6 +9,9 @@ const benches: Record<string, { describe: string; load: () => Promise<BenchModul
   workloads: { describe: 'apply→running latency (50 processes, 10 containers) and agent RSS idle/busy', load: () => import('./workloads.js') },
   scheduler: { describe: 'placements per second at 1k / 5k / 20k devices', load: () => import('./scheduler.js') },
   api: { describe: 'API write path: 1/10/150/1000 concurrent applies, 0 and 5,000 devices; applies/s, p50/p99, fsyncs per request', load: () => import('./api.js') },
+  reconnect: { describe: 'restart storm: N registered devices, hub SIGKILLed and restarted, then Mosquitto restarted under the hub; until all online, store compared', load: () => import('./reconnect.js') },
+  rollout: { describe: 'a release to N simulated devices in 5 waves, zero soak: time, hub CPU per wave, messages per device', load: () => import('./rollout.js') },
+  fleet: { describe: 'fleet apply end to end: N simulated devices (default 20,000) follow 3 applies; convergence p50/p99, hub CPU, bytes; passes with 50 workloads', load: () => import('./fleet.js') },
   flash: { describe: '64 KB into an emulated STM32 over 115200 8E1 (vs stm32flash, raw stream), one page, delta download size [--skip readback,stm32flash,line]', load: () => import('./flash.js') },
 };
 

@@ -23,16 +23,20 @@ export interface StormResult {
 export async function storm(
   mode: WorkerJob['mode'],
   brokerUrl: string,
-  token: string,
+  /** One join token for all, or one per worker (e.g. tokens that label each worker's devices with a zone). */
+  token: string | ((worker: number) => string),
   devices: number,
   workers: number,
   concurrency: number,
   done: () => Promise<boolean>,
   /** Runs while every simulated device is still connected (before the workers are stopped). */
   atPeak: () => Promise<void> = async () => undefined,
+  /** Gets the worker processes as they are forked (to send them requests while at peak). */
+  onWorkers: (children: readonly ChildProcess[]) => void = () => undefined,
 ): Promise<StormResult> {
   const children: ChildProcess[] = [];
   const registered = new Map<number, number>();
+  onWorkers(children);
   const retriesByWorker = new Map<number, number>();
   const failures: string[] = [];
   let finished = 0;
@@ -43,6 +47,7 @@ export async function storm(
     const child = fork(new URL('./fleet-worker.js', import.meta.url), [], { stdio: 'inherit' });
     children.push(child);
     child.on('message', (report: WorkerReport) => {
+      if (report.type !== 'progress' && report.type !== 'done') return;
       registered.set(w, report.registered);
       retriesByWorker.set(w, report.retries);
       if (report.type === 'done') {
@@ -51,7 +56,7 @@ export async function storm(
       }
       if (!registeredAt && [...registered.values()].reduce((a, b) => a + b, 0) >= devices) registeredAt = performance.now();
     });
-    const job: WorkerJob = { mode, brokerUrl, token, first: w * per, count: Math.min(per, devices - w * per), concurrency };
+    const job: WorkerJob = { mode, brokerUrl, token: typeof token === 'string' ? token : token(w), first: w * per, count: Math.min(per, devices - w * per), concurrency };
     child.send(job);
   }
   const deadline = Date.now() + 10 * 60_000;

@@ -17,22 +17,34 @@ export interface BenchHub {
   /** Everything the hub printed (warnings and errors at the bench's log level). */
   output(): string;
   stop(): Promise<void>;
+  /** SIGKILL: no flush, no goodbye; the data dir stays for a restart (startBenchHub with `dir`). */
+  kill(): Promise<void>;
+}
+
+export interface BenchHubOptions {
+  /** Reuse this folder (a restart on the same state); it is then not removed by stop(). */
+  dir?: string;
+  /** The admin token of a hub that ran on `dir` before (printed only on a first start). */
+  adminToken?: string;
+  /** Fixed addresses, so devices find a restarted hub where they left it (default: ephemeral ports). */
+  listen?: string;
+  mqttListen?: string;
 }
 
 /** A real hub in its own process (so its memory is its own), on ephemeral loopback ports. */
-export async function startBenchHub(extraArgs: string[] = []): Promise<BenchHub> {
-  const dir = await mkdtemp(join(tmpdir(), 'ep-bench-'));
+export async function startBenchHub(extraArgs: string[] = [], options: BenchHubOptions = {}): Promise<BenchHub> {
+  const dir = options.dir ?? (await mkdtemp(join(tmpdir(), 'ep-bench-')));
   // BENCH_HUB_PROFILE=<dir> writes a V8 CPU profile of the hub there, to see where time goes.
   const profile = process.env['BENCH_HUB_PROFILE'] ? ['--cpu-prof', '--cpu-prof-dir', process.env['BENCH_HUB_PROFILE']] : [];
   const child = spawn(
     process.execPath,
-    [...profile, join(repoRoot, 'bin', 'edgepilot.js'), 'hub', '--data-dir', join(dir, 'hub'), '--listen', '127.0.0.1:0', '--mqtt-listen', '127.0.0.1:0', '--no-write-config', '--log-level', 'warn', ...extraArgs],
+    [...profile, join(repoRoot, 'bin', 'edgepilot.js'), 'hub', '--data-dir', join(dir, 'hub'), '--listen', options.listen ?? '127.0.0.1:0', '--mqtt-listen', options.mqttListen ?? '127.0.0.1:0', '--no-write-config', '--log-level', 'warn', ...extraArgs],
     { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, XDG_CONFIG_HOME: join(dir, 'config') } },
   );
   let output = '';
   const ready = new Promise<{ apiPort: string; adminToken: string }>((resolve, reject) => {
     const check = (): void => {
-      const token = /Admin token[^\n]*\n\s+(ep_\S+)/.exec(output)?.[1];
+      const token = options.adminToken ?? /Admin token[^\n]*\n\s+(ep_\S+)/.exec(output)?.[1];
       const port = /hub ready: API http:\/\/[^:]+:(\d+)/.exec(output)?.[1];
       if (token && port) resolve({ apiPort: port, adminToken: token });
     };
@@ -62,8 +74,12 @@ export async function startBenchHub(extraArgs: string[] = []): Promise<BenchHub>
     output: () => output,
     async stop() {
       child.kill('SIGTERM');
-      await new Promise((resolve) => child.once('exit', resolve));
-      await rm(dir, { recursive: true, force: true });
+      if (child.exitCode === null && child.signalCode === null) await new Promise((resolve) => child.once('exit', resolve));
+      if (!options.dir) await rm(dir, { recursive: true, force: true });
+    },
+    async kill() {
+      child.kill('SIGKILL');
+      if (child.exitCode === null && child.signalCode === null) await new Promise((resolve) => child.once('exit', resolve));
     },
   };
 }

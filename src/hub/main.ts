@@ -225,6 +225,8 @@ export async function startHub(config: HubConfig, log: Logger = createLogger('hu
   registerMcuFlashRoutes(app, { devices: store.devices, firmware, rpc, log: log.child('flash') });
   registerStatsRoutes(app, {
     devices: store.devices,
+    deviceState: store.deviceState,
+    passes: () => desiredState.timings.summary(),
     ...(broker ? { mqttClients: broker.connectedClients } : {}),
     messages: () => ({ ...link.stats }),
   });

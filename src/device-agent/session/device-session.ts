@@ -4,6 +4,7 @@ import type { MqttClient } from 'mqtt';
 import type { Logger } from '../../common/log.js';
 import { topics, type DeviceEvent, type DeviceStatus, type RpcResponse } from '../../protocol/index.js';
 import { isAuthRefusal, isConnackRefusal, type ConnectMqtt } from './mqtt-connect.js';
+import { defaultReconnectBackoff, reconnectDelayMs, type ReconnectBackoff } from './reconnect-backoff.js';
 
 export interface DeviceSessionOptions {
   brokerUrl: string;
@@ -23,6 +24,12 @@ export interface DeviceSessionOptions {
   renewCredentials?: () => Promise<string | undefined>;
   /** Delays between attempts after the broker refused the connection (default 5 s doubling to 5 min). */
   refusedRetry?: { initialMs: number; maxMs: number };
+  /** Delays between attempts after the connection was lost or could not be opened (full jitter). */
+  reconnectBackoff?: ReconnectBackoff;
+  /** In [0, 1): spreads the reconnects of a fleet (tests pass a fixed sequence). */
+  random?: () => number;
+  /** Schedules a reconnect (tests record the delays); setTimeout by default. */
+  setTimer?: (callback: () => void, ms: number) => NodeJS.Timeout;
 }
 
 type Channel = 'facts' | 'reported' | 'metrics' | 'runs';
@@ -46,6 +53,10 @@ export class DeviceSession extends EventEmitter<{
   private authFailures = 0;
   private refusedDelayMs: number;
   private retryTimer: NodeJS.Timeout | undefined;
+  /** The next reconnect after a lost connection (not after a refusal: that is `retryTimer`). */
+  private reconnectTimer: NodeJS.Timeout | undefined;
+  /** Failed attempts since the last successful connection: the backoff's exponent. */
+  private reconnectAttempt = 0;
   private stopped = false;
 
   constructor(private options: DeviceSessionOptions) {
@@ -72,7 +83,9 @@ export class DeviceSession extends EventEmitter<{
       // mqtt-packet otherwise pre-builds 65,536 two-byte Buffers (~6 MB of heap) for message ids.
       writeCache: false,
       keepalive: options.keepaliveSeconds,
-      reconnectPeriod: 2000,
+      // mqtt.js would retry at a fixed period, the whole fleet in the same millisecond after a hub
+      // restart; the session schedules each reconnect itself with jittered backoff (see 'close').
+      reconnectPeriod: 0,
       connectTimeout: 10_000,
       // MQTT 3.1.1 §3.1.2.5: the broker publishes this if the connection drops without DISCONNECT.
       will: { topic: topics.status(options.deviceId), payload: Buffer.from(this.statusPayload('offline', 'connection-lost')), qos: 1, retain: true },
@@ -80,10 +93,14 @@ export class DeviceSession extends EventEmitter<{
     this.client = client;
     client.on('connect', () => {
       this.authFailures = 0;
+      this.reconnectAttempt = 0;
       this.refusedDelayMs = options.refusedRetry?.initialMs ?? 5000;
       void this.onConnect();
     });
-    client.on('close', () => this.emit('disconnected'));
+    client.on('close', () => {
+      this.emit('disconnected');
+      this.scheduleReconnect(client);
+    });
     client.on('reconnect', () => {
       // A new session id for every connection, so a late will of the previous one is recognisable.
       this.sessionId = randomBytes(8).toString('hex');
@@ -108,8 +125,25 @@ export class DeviceSession extends EventEmitter<{
     client.on('message', (topic, payload) => this.emit('message', topic, payload));
   }
 
+  /** After a lost connection or a failed attempt: once, after a jittered delay that grows with each failure. */
+  private scheduleReconnect(client: MqttClient): void {
+    // A refusal has its own, slower retry (retryAfterRefusal); end() by stop() is not a loss.
+    if (this.stopped || this.retryTimer || this.reconnectTimer) return;
+    const delay = reconnectDelayMs(this.reconnectAttempt, this.options.reconnectBackoff ?? defaultReconnectBackoff, this.options.random ?? Math.random);
+    this.reconnectAttempt += 1;
+    this.reconnectTimer = (this.options.setTimer ?? setTimeout)(() => {
+      this.reconnectTimer = undefined;
+      // With its stores kept, QoS 1 messages in flight when the connection dropped are sent
+      // again and their callers answered (as mqtt.js's own reconnect does); reconnect() without
+      // them would start empty stores and leave those callers waiting forever.
+      if (!this.stopped && !this.retryTimer && !client.connected) client.reconnect({ incomingStore: client.incomingStore, outgoingStore: client.outgoingStore });
+    }, delay);
+  }
+
   /** Never silent, never given up: the hub may be fixed (device approved, store restored) at any time. */
   private retryAfterRefusal(client: MqttClient, delayMs: number, credentials: boolean): void {
+    clearTimeout(this.reconnectTimer);
+    this.reconnectTimer = undefined;
     if (this.stopped || this.retryTimer) return;
     const max = this.options.refusedRetry?.maxMs ?? 300_000;
     this.refusedDelayMs = Math.min(delayMs * 2, max);
@@ -198,6 +232,8 @@ export class DeviceSession extends EventEmitter<{
     this.stopped = true;
     clearTimeout(this.retryTimer);
     this.retryTimer = undefined;
+    clearTimeout(this.reconnectTimer);
+    this.reconnectTimer = undefined;
     const client = this.client;
     if (!client) return;
     if (client.connected) {

@@ -3,7 +3,7 @@
 import { releaseKey, sameReleaseRef, windowState, type MaintenanceWindow, type ReleasePin, type ReleaseRecord } from '../../protocol/index.js';
 import type { DeviceObservation, ObservedWorkload, RolloutDeviceInfo, WindowLookup } from '../../scheduler/rollout/index.js';
 import type { DesiredState, DeviceRecord, ReportedState } from '../store/records.js';
-import { templateRevision } from '../workloads/revision.js';
+import { releaseRevisions } from './release-revisions.js';
 
 export interface FleetSnapshot {
   readonly devices: readonly DeviceRecord[];
@@ -40,8 +40,7 @@ export function observeDevice(d: DeviceRecord, release: ReleaseRecord, fleet: Fl
   const sent = ofRelease.every((i) => i.release !== undefined && sameReleaseRef(i.release, ref));
   const applied = pin !== undefined && sameReleaseRef(pin.release, ref) && sent && reported !== undefined && reported.observedGeneration >= (desired?.generation ?? 0);
   const workloads: ObservedWorkload[] = [];
-  for (const [name, template] of Object.entries(release.spec.workloads)) {
-    const revision = templateRevision(template);
+  for (const [name, revision] of releaseRevisions(release)) {
     for (const i of reported?.instances ?? []) {
       if (i.workload !== name) continue;
       // The agent resets an instance's restart count when it replaces it with a new revision,

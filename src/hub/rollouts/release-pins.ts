@@ -6,6 +6,7 @@
 // (a revert to "no release") puts W's own template back; a revert to an earlier release pins that.
 import { releaseKey, selectorMatches, type DesiredInstance, type MaintenanceWindow, type ReleasePin, type ReleaseRecord, type RolloutState } from '../../protocol/index.js';
 import { templateRevision } from '../workloads/revision.js';
+import { releaseRevisions } from './release-revisions.js';
 
 /** Replaces, in place, the templates of pinned devices' instances with their release's. */
 export function applyReleasePins(
@@ -22,7 +23,7 @@ export function applyReleasePins(
       instances.map((i) => {
         const template = release.spec.workloads[i.workload];
         if (template === undefined) return i;
-        return { ...i, template, revision: templateRevision(template), release: { ...pin.release } };
+        return { ...i, template, revision: releaseRevisions(release).get(i.workload) ?? templateRevision(template), release: { ...pin.release } };
       }),
     );
   }

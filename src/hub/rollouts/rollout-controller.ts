@@ -54,6 +54,15 @@ export class RolloutRequestError extends Error {
 const terminal = (r: RolloutState): boolean => r.status.phase === 'rolled-back' || r.status.phase === 'aborted';
 /** A burst of reports from a fleet is one pass. */
 const DEBOUNCE_MS = 100;
+/**
+ * Reports of a big wave arrive for seconds, each asking for a pass; a pass over 10,000 devices
+ * is not free. Wait at least this many times the CPU time of the last pass before the next one
+ * (about a third of the hub's CPU at most goes to rollout passes). CPU, not elapsed time: a pass
+ * that performs actions waits for paced store commits, and that waiting costs nothing.
+ */
+const PASS_GAP_FACTOR = 2;
+/** The process's CPU during a pass includes the broker's work meanwhile: never wait longer than this. */
+const MAX_PASS_GAP_MS = 2000;
 /** Transitions per rollout per pass at most (each is one write); the next pass continues. */
 const MAX_TRANSITIONS = 200;
 /** How often a rollout in progress is looked at when nothing else wakes it. */
@@ -64,6 +73,14 @@ export class RolloutController {
   private soon: NodeJS.Timeout | undefined;
   private wake: NodeJS.Timeout | undefined;
   private stopped = false;
+  private lastPassCpuMs = 0;
+  /**
+   * The fleet as read from the store, shared by the transitions of one queued task (a pass, a
+   * command): reading and copying every device, desired and reported document was most of a
+   * transition's cost at 10,000 devices. Dropped when a task starts and after any action (pins
+   * and desired documents change), so a step never sees the fleet older than its task.
+   */
+  private fleet: Promise<FleetRead> | undefined;
 
   constructor(private readonly deps: RolloutControllerDeps) {}
 
@@ -88,28 +105,38 @@ export class RolloutController {
   /** Asks for a pass soon; cheap to call on every report. */
   request(): void {
     if (this.stopped) return;
-    this.soon ??= setTimeout(() => {
-      this.soon = undefined;
-      void this.pass();
-    }, DEBOUNCE_MS);
+    this.soon ??= setTimeout(
+      () => {
+        this.soon = undefined;
+        void this.pass();
+      },
+      Math.max(DEBOUNCE_MS, Math.min(MAX_PASS_GAP_MS, this.lastPassCpuMs * PASS_GAP_FACTOR)),
+    );
   }
 
   /** Runs every live rollout until step has nothing more to do. */
   pass(): Promise<void> {
     return this.serial(async () => {
+      const started = process.cpuUsage();
       let next: number | null = null;
+      let live = false;
       for (const name of (await this.deps.store.rollouts.list()).map((r) => r.name).sort()) {
-        const at = await this.advance(name).catch((err: unknown) => {
+        const advanced = await this.advance(name).catch((err: unknown) => {
           this.deps.log.error(`rollout ${name}: ${(err as Error).stack ?? String(err)}`);
-          return Date.now() + 5000;
+          return { at: Date.now() + 5000, gateWave: false };
         });
+        const at = advanced.at;
         if (at !== null && (next === null || at < next)) next = at;
+        live ||= advanced.gateWave;
       }
       // What the step waits on is not always a report the feed announces (MCU telemetry for the
-      // HIL gate): while a rollout is in progress, look again at least every second.
-      const live = (await this.deps.store.rollouts.list()).some((r) => r.status.phase === 'progressing');
+      // HIL gate): while a gate wave is in progress, look again at least every second. Other
+      // waves wait only on reports (the feed wakes them) and on time (nextCheckAt): polling them
+      // too cost a pass over the whole fleet every second of a large rollout.
       if (live) next = Math.min(next ?? Infinity, this.deps.now().getTime() + POLL_MS);
       this.schedule(next);
+      const used = process.cpuUsage(started);
+      this.lastPassCpuMs = (used.user + used.system) / 1000;
     });
   }
 
@@ -146,14 +173,19 @@ export class RolloutController {
       if (input === undefined) throw new RolloutRequestError('ReleaseNotFound', 404, `release ${formatReleaseRef(rollout.spec.release)} of rollout ${name} not found`);
       const result = step(rollout, { ...input, command }, this.deps.now().getTime());
       if (result.refused) throw new RolloutRequestError('RolloutCommandRefused', 409, result.refused.message);
-      const done = await this.commit(result.next, result.events);
+      // An operator is answered only once the command's transition is durable.
+      const done = await this.commit(result.next, result.events, true);
       this.request();
       return done;
     });
   }
 
   private serial<T>(fn: () => Promise<T>): Promise<T> {
-    const run = this.queue.then(fn, fn);
+    const task = (): Promise<T> => {
+      this.fleet = undefined;
+      return fn();
+    };
+    const run = this.queue.then(task, task);
     this.queue = run.catch(() => undefined);
     return run;
   }
@@ -165,24 +197,40 @@ export class RolloutController {
     this.wake = setTimeout(() => this.request(), Math.max(0, at - this.deps.now().getTime()) + 20);
   }
 
-  /** Steps one rollout until nothing changes; resolves to when time alone will change something. */
-  private async advance(name: string): Promise<number | null> {
+  /**
+   * Steps one rollout until nothing changes; resolves to when time alone will change something,
+   * and whether it is progressing in a gate wave (which waits on telemetry, see pass()).
+   */
+  private async advance(name: string): Promise<{ at: number | null; gateWave: boolean }> {
     let rollout = await this.deps.store.rollouts.get(name);
+    const gateWave = (): boolean => rollout?.status.phase === 'progressing' && rollout.spec.waves[rollout.status.currentWave]?.gate !== undefined;
     for (let i = 0; rollout !== undefined && !terminal(rollout) && i < MAX_TRANSITIONS; i++) {
       const input = await this.input(rollout);
-      if (input === undefined) return null;
+      if (input === undefined) return { at: null, gateWave: gateWave() };
       const result = step(rollout, input, this.deps.now().getTime());
-      if (result.transition === null) return result.nextCheckAt;
+      if (result.transition === null) return { at: result.nextCheckAt, gateWave: gateWave() };
       this.deps.log.debug(`rollout ${name}: ${result.transition} → revision ${result.next.status.revision}`);
-      rollout = await this.commit(result.next, result.events);
+      rollout = await this.commit(result.next, result.events, false);
     }
-    return rollout !== undefined && !terminal(rollout) ? this.deps.now().getTime() : null;
+    return { at: rollout !== undefined && !terminal(rollout) ? this.deps.now().getTime() : null, gateWave: gateWave() };
   }
 
-  /** Writes a transition, records its events, does its actions, then clears the outbox. */
-  private async commit(next: RolloutState, events: StepResultEvents): Promise<RolloutState> {
+  /**
+   * Writes a transition, records its events, does its actions, then clears the outbox.
+   *
+   * Every transition is written, but waited for only when it carries actions (write-ahead: no
+   * action before the transition holding it is durable) or when someone is answered: at 10,000
+   * devices each commit of the store is a large write, paced, and waiting for one per transition
+   * was most of a rollout's time. A crash can take back only transitions without actions, which
+   * the step derives again from the same reports; the durable state never skips an action.
+   */
+  private async commit(next: RolloutState, events: StepResultEvents, answered: boolean): Promise<RolloutState> {
     const { store } = this.deps;
-    await store.rollouts.put(next);
+    const written = store.rollouts.put(next);
+    if (answered || next.status.outbox.length > 0) await written;
+    else written.catch((err: unknown) => this.deps.log.error(`rollout ${next.name}: writing revision ${next.status.revision} failed: ${(err as Error).message}`));
+    // The next rollout of this task must see what this one now owns (ownership).
+    this.fleet = this.fleet?.then((read) => ({ ...read, others: read.others.map((r) => (r.name === next.name ? next : r)) }));
     for (const e of events) {
       await store.events.append(eventSubjects.rollout(next.name), e);
       this.deps.log.info(`rollout ${next.name}: ${e.reason}: ${e.message}`);
@@ -200,8 +248,12 @@ export class RolloutController {
       ...(this.deps.flash ? { flash: this.deps.flash } : {}),
       flashFailed: (id, message, restoring) => void this.recordFlashFailure(rollout.name, id, message, restoring),
     });
+    // Pins, desired documents or verdicts changed: the next step reads the fleet again.
+    this.fleet = undefined;
+    // Not waited for: the actions are idempotent, so a crash before this is durable only makes a
+    // restarted hub do them once more (start()).
     const cleared: RolloutState = { ...rollout, status: { ...rollout.status, outbox: [] } };
-    await this.deps.store.rollouts.put(cleared);
+    this.deps.store.rollouts.put(cleared).catch((err: unknown) => this.deps.log.error(`rollout ${rollout.name}: clearing the outbox failed: ${(err as Error).message}`));
     return cleared;
   }
 
@@ -221,11 +273,9 @@ export class RolloutController {
     }).catch((err: unknown) => this.deps.log.error(`rollout ${name}: recording a flash failure of ${deviceId}: ${(err as Error).message}`));
   }
 
-  /** The step's input for a rollout, from the store (undefined: its release is gone). */
-  private async input(rollout: RolloutState): Promise<StepInput | undefined> {
+  /** Everything the steps of one task look at besides the rollout itself (see `fleet`). */
+  private async readFleet(): Promise<FleetRead> {
     const { store } = this.deps;
-    const release = await store.releases.get(rollout.spec.release.name, rollout.spec.release.version);
-    if (release === undefined) return undefined;
     const [devices, desired, reported, pins, windows, others] = await Promise.all([
       store.devices.list(),
       store.deviceState.allDesired(),
@@ -234,7 +284,16 @@ export class RolloutController {
       store.maintenanceWindows.list(),
       store.rollouts.list(),
     ]);
-    const fleet: FleetSnapshot = { devices, desired, reported, pins, windows: windows.map((w) => w.spec) };
+    return { fleet: { devices, desired, reported, pins, windows: windows.map((w) => w.spec) }, others };
+  }
+
+  /** The step's input for a rollout, from the store (undefined: its release is gone). */
+  private async input(rollout: RolloutState): Promise<StepInput | undefined> {
+    const { store } = this.deps;
+    const release = await store.releases.get(rollout.spec.release.name, rollout.spec.release.version);
+    if (release === undefined) return undefined;
+    const { fleet, others } = await (this.fleet ??= this.readFleet());
+    const { devices, pins } = fleet;
     const ownedElsewhere = new Set(others.filter((r) => r.name !== rollout.name).flatMap((r) => ownedDevices(r)));
     const relevant = devices.filter((d) => {
       if (rollout.status.devices[d.id] !== undefined) return true;
@@ -265,3 +324,5 @@ export class RolloutController {
 }
 
 type StepResultEvents = ReturnType<typeof step>['events'];
+/** `others`: every stored rollout, as read at the start (the one being stepped is skipped by name). */
+type FleetRead = { fleet: FleetSnapshot; others: RolloutState[] };

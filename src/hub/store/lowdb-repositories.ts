@@ -208,5 +208,11 @@ export function deviceStateRepository(b: Backing): DeviceStateRepository {
       b.observed().reported[id] = structuredClone(reported);
       b.observedChanged();
     },
+    scan: async (visit) => {
+      const { desired } = b.doc();
+      const { reported } = b.observed();
+      for (const id of Object.keys(desired)) visit(id, desired[id], reported[id]);
+      for (const id of Object.keys(reported)) if (desired[id] === undefined) visit(id, undefined, reported[id]);
+    },
   };
 }

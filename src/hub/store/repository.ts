@@ -67,6 +67,11 @@ export interface DeviceStateRepository {
   reported(deviceId: string): Promise<ReportedState | undefined>;
   allReported(): Promise<Map<string, ReportedState>>;
   putReported(deviceId: string, reported: ReportedState): Promise<void>;
+  /**
+   * Visits every device with a desired or reported document, without copying them (for cheap
+   * fleet-wide counts); `visit` must neither keep nor change what it is given.
+   */
+  scan(visit: (deviceId: string, desired: Readonly<DesiredState> | undefined, reported: Readonly<ReportedState> | undefined) => void): Promise<void>;
 }
 
 export interface JobRepository {

@@ -6,6 +6,7 @@ import type { HubStore } from '../store/repository.js';
 import { buildDesiredInstances } from './desired-documents.js';
 import { canonicalJson } from './revision.js';
 import { runPlacementPass } from './placement-pass.js';
+import { PassTimings } from './pass-timings.js';
 
 export interface DesiredControllerDeps {
   store: HubStore;
@@ -57,6 +58,8 @@ export class DesiredStateController {
   private checkTimer: NodeJS.Timeout | undefined;
   private lastPassMs = 0;
   readonly unplacedReasons = new Map<string, string>();
+  /** Durations of recent passes (for /v1/stats). */
+  readonly timings = new PassTimings();
   /** While a device drains, readiness reports decide when the next replica may move. */
   wantsReports = false;
 
@@ -129,6 +132,7 @@ export class DesiredStateController {
 
   private async pass(): Promise<void> {
     const { store, now, log } = this.deps;
+    const passStarted = performance.now();
     const workloads = await store.workloads.list();
     const published = await store.deviceState.allDesired();
     const idle = [...published.values()].every((d) => d.instances.length === 0 && !d.jobs?.length && !d.cronJobs?.length);
@@ -137,7 +141,9 @@ export class DesiredStateController {
     this.wantsReports = devices.some((d) => d.draining);
     const current = new Map((await store.placements.list()).map((p) => [p.workload, p]));
     const ready = readyInstances(workloads, published, await store.deviceState.allReported());
+    const placementStarted = performance.now();
     const result = runPlacementPass({ now: now().getTime(), devices, workloads, placements: current, published, ready });
+    const placementMs = performance.now() - placementStarted;
     // Every change of the pass is made first and awaited together: they share one commit
     // instead of one commit each.
     const changedPlacements = [...result.placements].filter(([name, placement]) => canonicalJson(current.get(name)) !== canonicalJson(placement));
@@ -173,7 +179,9 @@ export class DesiredStateController {
       await this.deps.publish(topics.desired(deviceId), desired, true);
       log.info(`device ${deviceId}: desired generation ${desired.generation} (${desired.instances.length} instances)`);
     }
-    log.debug(`desired state pass: ${workloads.length} workloads, ${devices.length} devices`);
+    const totalMs = performance.now() - passStarted;
+    this.timings.record({ totalMs, placementMs, devices: devices.length, workloads: workloads.length, published: next.length });
+    log.debug(`desired state pass: ${workloads.length} workloads, ${devices.length} devices, ${next.length} published, ${totalMs.toFixed(1)} ms (placement ${placementMs.toFixed(1)} ms)`);
   }
 
   /** "0/5 devices fit: …" is an event once per change, and shown by get/describe while it holds. */

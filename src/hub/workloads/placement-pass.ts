@@ -132,8 +132,10 @@ export function runPlacementPass(input: PlacementPassInput): PlacementPassResult
     events.push({ workload: e.workload, event: { type: 'Warning', reason: 'Evicted', message: `replica ${ordinal} leaves ${e.deviceId}: ${e.reason}` } });
   }
   drainDevices(input, placements, events);
+  // Once for the whole fleet (computing it per device made a pass grow with devices × instances).
+  const after = occupancy(input, placements);
   const fleet = new FleetState(
-    input.devices.map((d) => snapshotOf(d, occupancy(input, placements).get(d.id) ?? [])),
+    input.devices.map((d) => snapshotOf(d, after.get(d.id) ?? [])),
     { now: input.now },
   );
   const everyDevice = new Map<string, Set<string>>();

@@ -13,6 +13,8 @@ export type ApplyRequest = z.infer<typeof applyRequestSchema>;
  * change has run, not only once the change is durable.
  */
 export const writeQuerySchema = z.strictObject({ wait: z.enum(['true', 'false']).optional() });
+/** `GET /v1/stats?instances=true`: also count sent instances reported running and ready. */
+export const statsQuerySchema = z.strictObject({ instances: z.enum(['true', 'false']).optional() });
 
 export const applyResultSchema = z.object({
   results: z.array(z.object({ kind: z.string(), name: z.string(), action: z.enum(['created', 'configured', 'unchanged']) })),

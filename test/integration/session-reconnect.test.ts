@@ -1,0 +1,62 @@
+// The agent's session reconnects by itself (jittered backoff, not mqtt.js's fixed period): a
+// report in flight when the broker dropped the connection is sent again and its caller answered.
+import test from 'ava';
+import { Aedes, type Client } from 'aedes';
+import mqtt from 'mqtt';
+import { createServer } from 'node:net';
+import { createLogger } from '../../src/common/log.js';
+import { DeviceSession } from '../../src/device-agent/session/device-session.js';
+import { topics } from '../../src/protocol/index.js';
+
+test('a QoS 1 report in flight when the broker drops the connection is delivered after the reconnect', async (t) => {
+  const broker = await Aedes.createBroker();
+  const server = createServer(broker.handle);
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const address = server.address();
+  const port = typeof address === 'object' && address ? address.port : 0;
+  t.teardown(async () => {
+    await new Promise<void>((resolve) => broker.close(() => resolve()));
+    server.close();
+  });
+  const deviceId = 'dev-reconnect';
+  const delivered: string[] = [];
+  let held: Client | undefined;
+  // The first report is never acknowledged: the broker drops that connection instead.
+  broker.authorizePublish = (client, packet, callback) => {
+    if (packet.topic === topics.device(deviceId, 'reported') && held === undefined && client) {
+      held = client;
+      setTimeout(() => client.close(), 50);
+      return;
+    }
+    if (packet.topic === topics.device(deviceId, 'reported')) delivered.push(packet.payload.toString());
+    callback(null);
+  };
+  const session = new DeviceSession({
+    brokerUrl: `mqtt://127.0.0.1:${port}`,
+    deviceId,
+    password: 'p',
+    keepaliveSeconds: 30,
+    agentVersion: 'test',
+    bootId: 'boot',
+    connect: mqtt.connect,
+    log: createLogger('test', 'error'),
+    reconnectBackoff: { baseMs: 100, capMs: 200 },
+  });
+  t.teardown(() => session.stop());
+  let connections = 0;
+  const connected = new Promise<void>((resolve) =>
+    session.on('connected', () => {
+      connections += 1;
+      resolve();
+    }),
+  );
+  session.start();
+  await connected;
+  const report = { observedGeneration: 1, time: new Date().toISOString(), instances: [] };
+  const sent = session.publishState('reported', report, true);
+  const outcome = await Promise.race([sent.then(() => 'answered'), new Promise((r) => setTimeout(() => r('still waiting after 10 s'), 10_000))]);
+  t.is(outcome, 'answered');
+  for (let i = 0; i < 100 && connections < 2; i++) await new Promise((r) => setTimeout(r, 50));
+  t.true(connections >= 2, 'the session reconnected by itself');
+  t.deepEqual(delivered.map((p) => JSON.parse(p) as unknown), [report], 'the report reached the broker once the connection was back');
+});

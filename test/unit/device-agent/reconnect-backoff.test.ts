@@ -1,0 +1,116 @@
+import test from 'ava';
+import { EventEmitter } from 'node:events';
+import type { IClientOptions, MqttClient } from 'mqtt';
+import { createLogger } from '../../../src/common/log.js';
+import { DeviceSession } from '../../../src/device-agent/session/device-session.js';
+import { reconnectDelayMs } from '../../../src/device-agent/session/reconnect-backoff.js';
+
+const backoff = { baseMs: 1000, capMs: 10_000 };
+
+test('full jitter: the delay is random times min(cap, base·2^attempt), so the ceiling doubles until the cap', (t) => {
+  const top = () => 0.999999;
+  t.deepEqual(
+    [0, 1, 2, 3, 4, 5, 20].map((a) => reconnectDelayMs(a, backoff, top)),
+    [999, 1999, 3999, 7999, 9999, 9999, 9999],
+  );
+  t.is(reconnectDelayMs(3, backoff, () => 0.5), 4000);
+  t.is(reconnectDelayMs(3, backoff, () => 0), 0, 'a device may knock again at once');
+  t.is(reconnectDelayMs(1e9, backoff, () => 0.5), 5000, 'a huge attempt count does not overflow');
+  t.is(reconnectDelayMs(-1, backoff, () => 0.5), 500);
+});
+
+test('full jitter spreads a fleet evenly over the whole interval instead of one instant', (t) => {
+  // A deterministic "random" sequence: 1,000 devices on their 4th attempt (ceiling 8 s).
+  let seed = 42;
+  const lcg = () => ((seed = (seed * 1103515245 + 12345) % 2 ** 31) / 2 ** 31);
+  const delays = Array.from({ length: 1000 }, () => reconnectDelayMs(3, backoff, lcg));
+  const buckets = new Array<number>(8).fill(0);
+  for (const d of delays) buckets[Math.floor(d / 1000)] = (buckets[Math.floor(d / 1000)] ?? 0) + 1;
+  t.true(Math.max(...delays) < 8000);
+  // Every second of the interval gets its share (125 expected), none gets a crowd.
+  for (const count of buckets) t.true(count > 80 && count < 170, `bucket of ${count}`);
+});
+
+/** Enough of an MqttClient for the session: connect/close/error events and reconnect(). */
+class FakeClient extends EventEmitter {
+  connected = false;
+  reconnects = 0;
+  constructor(readonly options: IClientOptions) {
+    super();
+  }
+  reconnect(): this {
+    this.reconnects += 1;
+    this.emit('reconnect');
+    return this;
+  }
+  async publishAsync(): Promise<void> {}
+  async subscribeAsync(): Promise<{ qos: number }[]> {
+    return [{ qos: 1 }];
+  }
+  async endAsync(): Promise<void> {
+    this.connected = false;
+  }
+}
+
+function session(random: () => number) {
+  let client: FakeClient | undefined;
+  const delays: number[] = [];
+  const s = new DeviceSession({
+    brokerUrl: 'mqtt://127.0.0.1:1',
+    deviceId: 'dev-1',
+    password: 'p',
+    keepaliveSeconds: 30,
+    agentVersion: 'test',
+    bootId: 'boot',
+    connect: (_url, options) => (client = new FakeClient(options)) as unknown as MqttClient,
+    log: createLogger('test', 'error'),
+    reconnectBackoff: backoff,
+    random,
+    setTimer: (callback, ms) => {
+      delays.push(ms);
+      return setTimeout(callback, 0);
+    },
+  });
+  s.start();
+  if (!client) throw new Error('no client');
+  return { s, client, delays };
+}
+
+const tick = () => new Promise((r) => setTimeout(r, 5));
+
+test('the session leaves mqtt.js no fixed retry period and reconnects itself with growing jittered delays, reset by a connection', async (t) => {
+  const { s, client, delays } = session(() => 0.5);
+  t.is(client.options.reconnectPeriod, 0, 'mqtt.js would retry the whole fleet at the same fixed period');
+  for (let i = 0; i < 4; i++) {
+    client.emit('close');
+    await tick();
+  }
+  t.deepEqual(delays, [500, 1000, 2000, 4000]);
+  t.is(client.reconnects, 4);
+  client.connected = true;
+  client.emit('connect');
+  await tick();
+  client.connected = false;
+  client.emit('close');
+  await tick();
+  t.is(delays.at(-1), 500, 'after a connection the backoff starts again');
+  await s.stop();
+  client.emit('close');
+  await tick();
+  t.is(client.reconnects, 5, 'a stopped session does not reconnect');
+});
+
+test('two closes before the timer fires schedule one reconnect; a broker refusal takes over with its own retry', async (t) => {
+  const { s, client, delays } = session(() => 0.5);
+  client.emit('close');
+  client.emit('close');
+  await tick();
+  t.is(delays.length, 1);
+  t.is(client.reconnects, 1);
+  const refusal = Object.assign(new Error('Connection refused: Server unavailable'), { code: 3 });
+  client.emit('error', refusal);
+  client.emit('close');
+  await tick();
+  t.is(client.reconnects, 1, 'the refusal retry (5 s by default) is not cut short by the jittered one');
+  await s.stop();
+});

@@ -1,0 +1,144 @@
+// The rollout controller's cost at fleet scale: the fleet (every device, desired and reported
+// document) is read from the store once per queued task and again only after actions changed
+// it, not once per transition. Counted, not timed.
+import test from 'ava';
+import { createLogger } from '../../../src/common/log.js';
+import { RolloutController } from '../../../src/hub/rollouts/rollout-controller.js';
+import { openLowdbStore } from '../../../src/hub/store/lowdb-store.js';
+import type { DeviceRecord } from '../../../src/hub/store/records.js';
+import type { HubStore } from '../../../src/hub/store/repository.js';
+import { templateRevision } from '../../../src/hub/workloads/revision.js';
+import { releaseDigest, releaseSpecSchema, rolloutSpecSchema, templateSchema, type DesiredInstance, type ReleaseRecord, type RolloutState } from '../../../src/protocol/index.js';
+import { makeTempDir } from '../../support/paths.js';
+
+const t0 = Date.parse('2026-03-01T01:00:00Z');
+const v1 = templateSchema.parse({ runtime: 'process', command: ['app', '1'] });
+const spec = releaseSpecSchema.parse({ version: '2.0.0', workloads: { app: { runtime: 'process', command: ['app', '2'] } } });
+const release: ReleaseRecord = { name: 'app', labels: {}, annotations: {}, spec, digest: releaseDigest({ metadata: { name: 'app' }, spec }), createdAt: new Date(t0).toISOString() };
+
+function device(i: number): DeviceRecord {
+  const id = `dev-${String(i).padStart(5, '0')}`;
+  return {
+    id,
+    hardwareId: `hw-${i}`,
+    hostname: id,
+    labels: { site: 'plant-3' },
+    taints: [],
+    unschedulable: false,
+    credentialHash: 'a'.repeat(64),
+    registeredAt: new Date(t0).toISOString(),
+    joinedWithToken: 'tok',
+    status: { state: 'online', reason: 'connected', agentVersion: 'test', bootId: 'b', sessionId: 's', since: new Date(t0).toISOString() },
+    facts: {
+      hostname: id,
+      arch: 'arm64',
+      os: { platform: 'linux', distro: 'Debian', release: '12', kernel: '6.1' },
+      board: { manufacturer: 'Sim', model: 'rock5b' },
+      cpu: { model: 'sim', cores: 4 },
+      memory: { totalBytes: 2 ** 30 },
+      disk: { totalBytes: 2 ** 34, freeBytes: 2 ** 33 },
+      temperatureC: null,
+      runtimes: { docker: { available: false }, process: { available: true } },
+      serialPorts: [],
+      mcus: [],
+      resources: {},
+      images: [],
+    },
+  };
+}
+
+/** Counts the controller's reads of the whole fleet and its writes of rollout states. */
+function counting(store: HubStore) {
+  const counts = { fleetReads: 0, writes: 0, writesWithActions: 0 };
+  const devices = { ...store.devices, list: () => ((counts.fleetReads += 1), store.devices.list()) };
+  const rollouts = {
+    ...store.rollouts,
+    put: (r: RolloutState) => {
+      counts.writes += 1;
+      if (r.status.outbox.length > 0) counts.writesWithActions += 1;
+      return store.rollouts.put(r);
+    },
+  };
+  return { store: { ...store, devices, rollouts } as HubStore, counts };
+}
+
+/**
+ * A desired pass and a fleet of healthy agents in one: each device's document carries its
+ * pinned release's template, and the device at once reports that generation running and ready.
+ */
+function healthyFleet(store: HubStore, ids: readonly string[]) {
+  return async (): Promise<void> => {
+    const pins = await store.releasePins.all();
+    // All at once, like the desired pass: the writes share one store commit.
+    await Promise.all(ids.map(async (id) => {
+      const pin = pins.get(id);
+      const template = pin ? (spec.workloads['app'] ?? v1) : v1;
+      const instance: DesiredInstance = { id: 'app', workload: 'app', revision: templateRevision(template), template, ...(pin ? { release: pin.release } : {}) };
+      const current = await store.deviceState.desired(id);
+      if (current && JSON.stringify(current.instances) === JSON.stringify([instance])) return;
+      const generation = (current?.generation ?? 0) + 1;
+      const time = new Date(t0).toISOString();
+      await store.deviceState.putDesired(id, { generation, issuedAt: time, instances: [instance] });
+      await store.deviceState.putReported(id, {
+        observedGeneration: generation,
+        time,
+        instances: [{ id: 'app', workload: 'app', revision: instance.revision, runtime: 'process', phase: 'running', ready: true, restarts: 0, startedAt: time }],
+      });
+    }));
+  };
+}
+
+async function runRollout(devices: number) {
+  const dir = await makeTempDir();
+  const base = await openLowdbStore(dir.path);
+  const ids: string[] = [];
+  const records = Array.from({ length: devices }, (_, i) => device(i));
+  ids.push(...records.map((d) => d.id));
+  await Promise.all(records.map((d) => base.devices.put(d, 'lazy')));
+  await base.releases.create(release);
+  const replan = healthyFleet(base, ids);
+  await replan();
+  const { store, counts } = counting(base);
+  const controller = new RolloutController({ store, now: () => new Date(t0), log: createLogger('test', 'error'), replan });
+  const wave = (extra: Record<string, unknown>) => ({ ...extra, maxUnavailable: '100%', minHealthySeconds: 0 });
+  await controller.create(
+    'ro',
+    rolloutSpecSchema.parse({
+      selector: { matchLabels: { site: 'plant-3' } },
+      release: { name: 'app', version: '2.0.0' },
+      waves: [wave({ percent: 1 }), wave({ percent: 5 }), wave({ percent: 20 }), wave({ percent: 50 }), wave({ percent: 100 })],
+    }),
+  );
+  // Passes are driven by hand: no timers, so every task is one of these calls.
+  controller.stop();
+  let tasks = 1; // create()
+  let phase = '';
+  for (; tasks < 50; ) {
+    tasks += 1;
+    await controller.pass();
+    phase = (await base.rollouts.get('ro'))?.status.phase ?? '';
+    if (phase !== 'progressing' && phase !== 'scheduled') break;
+  }
+  const final = await base.rollouts.get('ro');
+  await base.close();
+  await dir.remove();
+  return { counts, tasks, phase, transitions: final?.status.revision ?? 0, healthy: Object.values(final?.status.devices ?? {}).filter((d) => d.state === 'healthy').length };
+}
+
+test('a 5-wave rollout reads the fleet once per pass and once after each batch of actions, not once per transition', async (t) => {
+  const r = await runRollout(100);
+  t.is(r.phase, 'completed');
+  t.is(r.healthy, 100);
+  t.true(r.transitions >= 15, `a 5-wave rollout takes many transitions (${r.transitions})`);
+  // The bound: one read per task, one more after each transition that carried actions.
+  t.true(r.counts.fleetReads <= r.tasks + r.counts.writesWithActions, `${r.counts.fleetReads} fleet reads for ${r.tasks} passes and ${r.counts.writesWithActions} action batches`);
+  t.true(r.counts.fleetReads < r.transitions, `${r.counts.fleetReads} fleet reads for ${r.transitions} transitions`);
+});
+
+test('the number of fleet reads of a rollout does not grow with the fleet', async (t) => {
+  const small = await runRollout(40);
+  const large = await runRollout(160);
+  t.is(small.phase, 'completed');
+  t.is(large.phase, 'completed');
+  t.is(large.counts.fleetReads, small.counts.fleetReads, `40 devices: ${small.counts.fleetReads} reads, 160 devices: ${large.counts.fleetReads}`);
+});
