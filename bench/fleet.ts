@@ -8,6 +8,7 @@ import { parseArgs } from 'node:util';
 import type { WorkerReport, WorkerRequest } from './fleet-worker.js';
 import { parseManifests, recordFor } from '../src/hub/workloads/manifests.js';
 import { storm } from './registration.js';
+import { benchWorkload as workload } from './support/pass-fixture.js';
 import { startBenchHub, type BenchHub } from './support/hub-process.js';
 import { cpuSeconds, mb } from './support/proc.js';
 
@@ -62,15 +63,6 @@ async function workerStats(workers: readonly ChildProcess[]): Promise<Omit<Worke
   const sum = { devices: 0, desiredMessages: 0, desiredBytes: 0, reportsSent: 0, reportBytes: 0, dropped: 0 };
   for (const s of all) for (const k of Object.keys(sum) as (keyof typeof sum)[]) sum[k] += s[k];
   return sum;
-}
-
-function workload(name: string, spec: Record<string, unknown>, env: Record<string, string> = {}): unknown {
-  return {
-    apiVersion: 'edgepilot.io/v1',
-    kind: 'Workload',
-    metadata: { name },
-    spec: { ...spec, template: { runtime: 'process', command: ['sh', '-c', 'exec sleep 100000'], env, resources: { requests: { cpu: '10m', memory: '8Mi' } } } },
-  };
 }
 
 interface ScenarioResult {
@@ -183,10 +175,13 @@ export async function run(argv: string[]): Promise<void> {
     async () => {
       // Facts of the last devices may still be on their way: let the hub settle first.
       await new Promise((r) => setTimeout(r, 2000));
-      results.push(await scenario(hub, workers, devices, 'replicas: all (every device)', workload('every', { replicas: 'all' }), devices));
-      results.push(await scenario(hub, workers, devices, `replicas: ${devices}, zone spread`, workload('spread', { replicas: devices, topologySpread: [{ topologyKey: ZONE_LABEL, maxSkew: 1 }] }), devices));
-      results.push(await scenario(hub, workers, devices, 'template change of the first', workload('every', { replicas: 'all' }, { VERSION: '2' }), devices));
-      if (!values['skip-passes']) passes = await passesWith50(hub, devices, 2);
+      // A join that failed even after its retries leaves fewer devices than asked for: expect those that are online.
+      const { online } = await hub.api<Stats>('GET', '/v1/stats');
+      if (online < devices) console.log(`${devices - online} simulated devices did not join; measuring the ${online} that did\n`);
+      results.push(await scenario(hub, workers, online, 'replicas: all (every device)', workload('every', { replicas: 'all' }), online));
+      results.push(await scenario(hub, workers, online, `replicas: ${online}, zone spread`, workload('spread', { replicas: online, topologySpread: [{ topologyKey: ZONE_LABEL, maxSkew: 1 }] }), online));
+      results.push(await scenario(hub, workers, online, 'template change of the first', workload('every', { replicas: 'all' }, { VERSION: '2' }), online));
+      if (!values['skip-passes']) passes = await passesWith50(hub, online, 2);
       rss = (await hub.api<Stats>('GET', '/v1/stats')).memory.rssBytes;
       hubCpuTotal = cpuSeconds(hubPid);
     },

@@ -10,6 +10,7 @@ const benches: Record<string, { describe: string; load: () => Promise<BenchModul
   scheduler: { describe: 'placements per second at 1k / 5k / 20k devices', load: () => import('./scheduler.js') },
   api: { describe: 'API write path: 1/10/150/1000 concurrent applies, 0 and 5,000 devices; applies/s, p50/p99, fsyncs per request', load: () => import('./api.js') },
   fleet: { describe: 'fleet apply end to end: N simulated devices (default 20,000) follow 3 applies; convergence p50/p99, hub CPU, bytes; passes with 50 workloads', load: () => import('./fleet.js') },
+  passes: { describe: "the hub's desired-state pass in process at N devices (default 20,000) and 50 workloads: idle and with one change", load: () => import('./passes.js') },
   flash: { describe: '64 KB into an emulated STM32 over 115200 8E1: seconds, bytes on the wire, efficiency', load: () => import('./flash.js') },
 };
 

@@ -36,6 +36,7 @@ export class MemoryStore {
       get: async (id) => (this.devices.has(id) ? copy(this.devices.get(id)) : undefined),
       findByHardwareId: async (hw) => copy([...this.devices.values()].find((d) => d.hardwareId === hw)),
       list: async () => [...this.devices.values()].map(copy),
+      snapshot: async () => [...this.devices.values()],
       count: async () => ({ total: this.devices.size, online: [...this.devices.values()].filter((d) => d.status?.state === 'online').length }),
       put: async (device, durability) => {
         this.write('devices', device.id, durability);
@@ -121,12 +122,14 @@ export class MemoryStore {
     return {
       desired: async (id) => copy(this.desired.get(id)),
       allDesired: async () => new Map([...this.desired].map(([k, v]) => [k, copy(v)])),
+      desiredSnapshot: async () => new Map(this.desired),
       putDesired: async (id, desired) => {
         this.write('desired', id, 'sync');
         this.desired.set(id, copy(desired));
       },
       reported: async (id) => copy(this.reported.get(id)),
       allReported: async () => new Map([...this.reported].map(([k, v]) => [k, copy(v)])),
+      reportedSnapshot: async () => new Map(this.reported),
       putReported: async (id, reported) => {
         this.write('reported', id, 'lazy');
         this.reported.set(id, copy(reported));

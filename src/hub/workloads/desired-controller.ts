@@ -4,6 +4,7 @@ import { applyReleasePins, windowsForDevice } from '../rollouts/release-pins.js'
 import { eventSubjects, type DeviceRecord, type WorkloadRecord } from '../store/records.js';
 import type { HubStore } from '../store/repository.js';
 import { buildDesiredInstances } from './desired-documents.js';
+import { CanonicalCache } from './canonical-cache.js';
 import { canonicalJson } from './revision.js';
 import { runPlacementPass } from './placement-pass.js';
 import { PassTimings } from './pass-timings.js';
@@ -18,7 +19,7 @@ export interface DesiredControllerDeps {
 }
 
 /** `device/instance` of instances reported running and ready at the revision they were sent. */
-function readyInstances(workloads: readonly WorkloadRecord[], published: ReadonlyMap<string, DesiredState>, reported: ReadonlyMap<string, ReportedState>): Set<string> {
+function readyInstances(workloads: readonly WorkloadRecord[], published: ReadonlyMap<string, Readonly<DesiredState>>, reported: ReadonlyMap<string, Readonly<ReportedState>>): Set<string> {
   const revisions = new Map(workloads.map((w) => [w.name, w.revision]));
   const ready = new Set<string>();
   for (const [deviceId, desired] of published) {
@@ -28,6 +29,27 @@ function readyInstances(workloads: readonly WorkloadRecord[], published: Readonl
     }
   }
   return ready;
+}
+
+/** Every field of a desired instance, so that a field added to the protocol cannot be left out of the comparison below. */
+const comparedFields = { id: true, workload: true, revision: true, template: true, release: true } satisfies Record<keyof DesiredInstance, true>;
+void comparedFields;
+
+/**
+ * Whether two instance lists are equal, as their canonical JSON would say, without serialising
+ * every instance of every device on every pass: templates (shared by a workload's instances, and
+ * unchanged in stored documents) are compared through the cache.
+ */
+function sameInstances(a: readonly DesiredInstance[], b: readonly DesiredInstance[], text: (value: unknown) => string): boolean {
+  if (a.length !== b.length) return false;
+  for (let i = 0; i < a.length; i++) {
+    const x = a[i];
+    const y = b[i];
+    if (!x || !y || x.id !== y.id || x.workload !== y.workload || x.revision !== y.revision) return false;
+    if ((x.release === undefined) !== (y.release === undefined) || (x.release && text(x.release) !== text(y.release))) return false;
+    if (x.template !== y.template && text(x.template) !== text(y.template)) return false;
+  }
+  return true;
 }
 
 /**
@@ -60,6 +82,8 @@ export class DesiredStateController {
   readonly unplacedReasons = new Map<string, string>();
   /** Durations of recent passes (for /v1/stats). */
   readonly timings = new PassTimings();
+  /** Texts of stored documents (unchanged between passes) and of this pass's templates. */
+  private readonly canonical = new CanonicalCache();
   /** While a device drains, readiness reports decide when the next replica may move. */
   wantsReports = false;
 
@@ -134,13 +158,14 @@ export class DesiredStateController {
     const { store, now, log } = this.deps;
     const passStarted = performance.now();
     const workloads = await store.workloads.list();
-    const published = await store.deviceState.allDesired();
+    // Read-only views of the store, not copies: a pass reads every device and every document.
+    const published = await store.deviceState.desiredSnapshot();
     const idle = [...published.values()].every((d) => d.instances.length === 0 && !d.jobs?.length && !d.cronJobs?.length);
     if (workloads.length === 0 && idle && !(await this.deps.jobs?.any())) return;
-    const devices = await store.devices.list();
+    const devices = await store.devices.snapshot();
     this.wantsReports = devices.some((d) => d.draining);
     const current = new Map((await store.placements.list()).map((p) => [p.workload, p]));
-    const ready = readyInstances(workloads, published, await store.deviceState.allReported());
+    const ready = readyInstances(workloads, published, await store.deviceState.reportedSnapshot());
     const placementStarted = performance.now();
     const result = runPlacementPass({ now: now().getTime(), devices, workloads, placements: current, published, ready });
     const placementMs = performance.now() - placementStarted;
@@ -205,7 +230,7 @@ export class DesiredStateController {
   private nextDesired(
     deviceId: string,
     instances: DesiredInstance[],
-    current: DesiredState | undefined,
+    current: Readonly<DesiredState> | undefined,
     jobParts?: { jobs: DesiredJob[]; cronJobs: DesiredCronJob[] },
     windows: MaintenanceWindow[] = [],
   ): DesiredState | undefined {
@@ -213,11 +238,12 @@ export class DesiredStateController {
     const jobs = jobParts?.jobs.length ? { jobs: jobParts.jobs } : {};
     const cronJobs = jobParts?.cronJobs.length ? { cronJobs: jobParts.cronJobs } : {};
     const maintenanceWindows = windows.length > 0 ? { maintenanceWindows: windows } : {};
-    const same = (d: DesiredState): boolean =>
-      canonicalJson(d.instances) === canonicalJson(instances) &&
-      canonicalJson(d.jobs ?? []) === canonicalJson(jobs.jobs ?? []) &&
-      canonicalJson(d.cronJobs ?? []) === canonicalJson(cronJobs.cronJobs ?? []) &&
-      canonicalJson(d.maintenanceWindows ?? []) === canonicalJson(windows);
+    const text = (value: unknown): string => this.canonical.of(value);
+    const same = (d: Readonly<DesiredState>): boolean =>
+      sameInstances(d.instances, instances, text) &&
+      text(d.jobs ?? []) === text(jobs.jobs ?? []) &&
+      text(d.cronJobs ?? []) === text(cronJobs.cronJobs ?? []) &&
+      text(d.maintenanceWindows ?? []) === text(windows);
     if (current && same(current)) return undefined;
     if (!current && instances.length === 0 && !jobs.jobs && !cronJobs.cronJobs) return undefined;
     const desired: DesiredState = { generation: (current?.generation ?? 0) + 1, issuedAt: this.deps.now().toISOString(), instances, ...jobs, ...cronJobs, ...maintenanceWindows };
