@@ -147,6 +147,7 @@ export async function run(argv: string[]): Promise<void> {
       workers: { type: 'string' },
       concurrency: { type: 'string', default: '250' },
       'skip-passes': { type: 'boolean', default: false },
+      'limit-minutes': { type: 'string', default: '30' },
     },
   });
   const devices = Number(values.devices);
@@ -186,7 +187,11 @@ export async function run(argv: string[]): Promise<void> {
       hubCpuTotal = cpuSeconds(hubPid);
     },
     (children) => (workers = children),
-  );
+    Number(values['limit-minutes']) * 60_000,
+  ).catch(async (err: unknown) => {
+    await hub.stop();
+    throw err;
+  });
   const warnings = hub.output().split('\n').filter((l) => / (WARN|ERROR) /.test(l));
   await hub.stop();
   if (warnings.length > 0) console.log(`hub warnings (${warnings.length}, first 5):\n  ${warnings.slice(0, 5).join('\n  ')}\n`);

@@ -14,7 +14,7 @@ export interface ReconcilerDeps {
   /** Undoes `decorate` (the metrics folder) once an instance is no longer desired here. */
   release(instanceId: string): Promise<void>;
   runtimes: { container?: InstanceRuntime; process?: InstanceRuntime };
-  state: LocalState;
+  state: Pick<LocalState, 'loadDesired' | 'saveDesired' | 'loadRecords' | 'saveRecords'>;
   /** Publishes the report (retained); false when offline, and it is sent again on reconnect. */
   publishReport(report: ReportedState): Promise<boolean>;
   event: EventSink;
