@@ -239,11 +239,10 @@ export class DesiredStateController {
     const cronJobs = jobParts?.cronJobs.length ? { cronJobs: jobParts.cronJobs } : {};
     const maintenanceWindows = windows.length > 0 ? { maintenanceWindows: windows } : {};
     const text = (value: unknown): string => this.canonical.of(value);
+    // Most devices have no jobs, cron jobs or windows: two empty lists are equal without a look.
+    const sameList = (a: readonly unknown[] = [], b: readonly unknown[] = []): boolean => (a.length === 0 && b.length === 0) || text(a) === text(b);
     const same = (d: Readonly<DesiredState>): boolean =>
-      sameInstances(d.instances, instances, text) &&
-      text(d.jobs ?? []) === text(jobs.jobs ?? []) &&
-      text(d.cronJobs ?? []) === text(cronJobs.cronJobs ?? []) &&
-      text(d.maintenanceWindows ?? []) === text(windows);
+      sameInstances(d.instances, instances, text) && sameList(d.jobs, jobs.jobs) && sameList(d.cronJobs, cronJobs.cronJobs) && sameList(d.maintenanceWindows, windows);
     if (current && same(current)) return undefined;
     if (!current && instances.length === 0 && !jobs.jobs && !cronJobs.cronJobs) return undefined;
     const desired: DesiredState = { generation: (current?.generation ?? 0) + 1, issuedAt: this.deps.now().toISOString(), instances, ...jobs, ...cronJobs, ...maintenanceWindows };
