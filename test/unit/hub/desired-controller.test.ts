@@ -173,3 +173,33 @@ test('a failed publish is logged and does not throw out of reconcile', async (t)
   await t.notThrowsAsync(r.controller.reconcile());
   t.true(r.logs.some((l) => /desired state pass failed: .*broker gone/.test(l)));
 });
+
+test('documents are published pipelined (several in flight at once, within a bound), each after the pass stored them all', async (t) => {
+  const store = new MemoryStore();
+  const ids = Array.from({ length: 600 }, (_, i) => `d${String(i).padStart(3, '0')}`);
+  for (const id of ids) store.devices.set(id, device(id));
+  store.workloads.set('helper', workload('helper', { replicas: 'all' }));
+  let inFlight = 0;
+  let most = 0;
+  const stored: string[] = [];
+  let publishedBeforeAllStored = 0;
+  store.beforeWrite = (w) => void (w.collection === 'desired' && stored.push(w.key));
+  const controller = new DesiredStateController({
+    store: store.hubStore({ releasePins: { all: async () => new Map() } }),
+    publish: async () => {
+      if (stored.length < ids.length) publishedBeforeAllStored += 1;
+      inFlight += 1;
+      most = Math.max(most, inFlight);
+      // A broker round trip: answered on a later turn of the event loop.
+      await new Promise((resolve) => setImmediate(resolve));
+      inFlight -= 1;
+    },
+    now: () => now,
+    log: createLogger('desired', 'error', () => undefined),
+  });
+  await controller.reconcile();
+  t.is(stored.length, 600);
+  t.is(publishedBeforeAllStored, 0);
+  t.true(most > 1, `at most ${most} in flight`);
+  t.true(most <= 256, `at most ${most} in flight`);
+});
