@@ -157,6 +157,11 @@ export async function run(argv: string[]): Promise<void> {
 
   const hub = await startBenchHub();
   const hubPid = hub.child.pid ?? 0;
+  // Each scenario is also printed as soon as it is measured (a long run on a busy machine shows its progress).
+  const measured = (r: ScenarioResult): ScenarioResult => {
+    console.log(`measured: ${r.label}: ${r.instances} instances, total ${r.seconds.toFixed(2)} s, p50 ${r.p50.toFixed(2)} s, p99 ${r.p99.toFixed(2)} s, hub CPU ${r.hubCpu.toFixed(2)} s`);
+    return r;
+  };
   const tokens = await Promise.all(
     ZONES.map((zone) => hub.api<{ token: string }>('POST', '/v1/tokens', { ttlSeconds: 3600, maxUses: devices, labels: { [ZONE_LABEL]: zone }, description: `bench ${zone}` })),
   );
@@ -179,9 +184,9 @@ export async function run(argv: string[]): Promise<void> {
       // A join that failed even after its retries leaves fewer devices than asked for: expect those that are online.
       const { online } = await hub.api<Stats>('GET', '/v1/stats');
       if (online < devices) console.log(`${devices - online} simulated devices did not join; measuring the ${online} that did\n`);
-      results.push(await scenario(hub, workers, online, 'replicas: all (every device)', workload('every', { replicas: 'all' }), online));
-      results.push(await scenario(hub, workers, online, `replicas: ${online}, zone spread`, workload('spread', { replicas: online, topologySpread: [{ topologyKey: ZONE_LABEL, maxSkew: 1 }] }), online));
-      results.push(await scenario(hub, workers, online, 'template change of the first', workload('every', { replicas: 'all' }, { VERSION: '2' }), online));
+      results.push(measured(await scenario(hub, workers, online, 'replicas: all (every device)', workload('every', { replicas: 'all' }), online)));
+      results.push(measured(await scenario(hub, workers, online, `replicas: ${online}, zone spread`, workload('spread', { replicas: online, topologySpread: [{ topologyKey: ZONE_LABEL, maxSkew: 1 }] }), online)));
+      results.push(measured(await scenario(hub, workers, online, 'template change of the first', workload('every', { replicas: 'all' }, { VERSION: '2' }), online)));
       if (!values['skip-passes']) passes = await passesWith50(hub, online, 2);
       rss = (await hub.api<Stats>('GET', '/v1/stats')).memory.rssBytes;
       hubCpuTotal = cpuSeconds(hubPid);
