@@ -153,7 +153,8 @@ process.on('message', (message: WorkerJob | WorkerRequest) => {
   void (async () => {
     const counters = { registered: 0, online: 0, retries: 0 };
     const failures: string[] = [];
-    const timer = setInterval(() => process.send?.({ type: 'progress', ...counters } satisfies WorkerReport), 250);
+    // The parent may be gone (a bench that gave up): then there is nobody to tell.
+    const timer = setInterval(() => (process.connected ? process.send?.({ type: 'progress', ...counters } satisfies WorkerReport) : process.exit(0)), 250);
     let next = job.first;
     const end = job.first + job.count;
     const lane = async (): Promise<void> => {

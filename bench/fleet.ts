@@ -8,6 +8,7 @@ import { parseArgs } from 'node:util';
 import type { WorkerReport, WorkerRequest } from './fleet-worker.js';
 import { parseManifests, recordFor } from '../src/hub/workloads/manifests.js';
 import { storm } from './registration.js';
+import { benchWorkload as workload } from './support/pass-fixture.js';
 import { startBenchHub, type BenchHub } from './support/hub-process.js';
 import { cpuSeconds, mb } from './support/proc.js';
 
@@ -62,15 +63,6 @@ async function workerStats(workers: readonly ChildProcess[]): Promise<Omit<Worke
   const sum = { devices: 0, desiredMessages: 0, desiredBytes: 0, reportsSent: 0, reportBytes: 0, dropped: 0 };
   for (const s of all) for (const k of Object.keys(sum) as (keyof typeof sum)[]) sum[k] += s[k];
   return sum;
-}
-
-function workload(name: string, spec: Record<string, unknown>, env: Record<string, string> = {}): unknown {
-  return {
-    apiVersion: 'edgepilot.io/v1',
-    kind: 'Workload',
-    metadata: { name },
-    spec: { ...spec, template: { runtime: 'process', command: ['sh', '-c', 'exec sleep 100000'], env, resources: { requests: { cpu: '10m', memory: '8Mi' } } } },
-  };
 }
 
 interface ScenarioResult {
@@ -155,6 +147,7 @@ export async function run(argv: string[]): Promise<void> {
       workers: { type: 'string' },
       concurrency: { type: 'string', default: '250' },
       'skip-passes': { type: 'boolean', default: false },
+      'limit-minutes': { type: 'string', default: '30' },
     },
   });
   const devices = Number(values.devices);
@@ -164,6 +157,11 @@ export async function run(argv: string[]): Promise<void> {
 
   const hub = await startBenchHub();
   const hubPid = hub.child.pid ?? 0;
+  // Each scenario is also printed as soon as it is measured (a long run on a busy machine shows its progress).
+  const measured = (r: ScenarioResult): ScenarioResult => {
+    console.log(`measured: ${r.label}: ${r.instances} instances, total ${r.seconds.toFixed(2)} s, p50 ${r.p50.toFixed(2)} s, p99 ${r.p99.toFixed(2)} s, hub CPU ${r.hubCpu.toFixed(2)} s`);
+    return r;
+  };
   const tokens = await Promise.all(
     ZONES.map((zone) => hub.api<{ token: string }>('POST', '/v1/tokens', { ttlSeconds: 3600, maxUses: devices, labels: { [ZONE_LABEL]: zone }, description: `bench ${zone}` })),
   );
@@ -183,15 +181,22 @@ export async function run(argv: string[]): Promise<void> {
     async () => {
       // Facts of the last devices may still be on their way: let the hub settle first.
       await new Promise((r) => setTimeout(r, 2000));
-      results.push(await scenario(hub, workers, devices, 'replicas: all (every device)', workload('every', { replicas: 'all' }), devices));
-      results.push(await scenario(hub, workers, devices, `replicas: ${devices}, zone spread`, workload('spread', { replicas: devices, topologySpread: [{ topologyKey: ZONE_LABEL, maxSkew: 1 }] }), devices));
-      results.push(await scenario(hub, workers, devices, 'template change of the first', workload('every', { replicas: 'all' }, { VERSION: '2' }), devices));
-      if (!values['skip-passes']) passes = await passesWith50(hub, devices, 2);
+      // A join that failed even after its retries leaves fewer devices than asked for: expect those that are online.
+      const { online } = await hub.api<Stats>('GET', '/v1/stats');
+      if (online < devices) console.log(`${devices - online} simulated devices did not join; measuring the ${online} that did\n`);
+      results.push(measured(await scenario(hub, workers, online, 'replicas: all (every device)', workload('every', { replicas: 'all' }), online)));
+      results.push(measured(await scenario(hub, workers, online, `replicas: ${online}, zone spread`, workload('spread', { replicas: online, topologySpread: [{ topologyKey: ZONE_LABEL, maxSkew: 1 }] }), online)));
+      results.push(measured(await scenario(hub, workers, online, 'template change of the first', workload('every', { replicas: 'all' }, { VERSION: '2' }), online)));
+      if (!values['skip-passes']) passes = await passesWith50(hub, online, 2);
       rss = (await hub.api<Stats>('GET', '/v1/stats')).memory.rssBytes;
       hubCpuTotal = cpuSeconds(hubPid);
     },
     (children) => (workers = children),
-  );
+    Number(values['limit-minutes']) * 60_000,
+  ).catch(async (err: unknown) => {
+    await hub.stop();
+    throw err;
+  });
   const warnings = hub.output().split('\n').filter((l) => / (WARN|ERROR) /.test(l));
   await hub.stop();
   if (warnings.length > 0) console.log(`hub warnings (${warnings.length}, first 5):\n  ${warnings.slice(0, 5).join('\n  ')}\n`);

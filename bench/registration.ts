@@ -33,6 +33,8 @@ export async function storm(
   atPeak: () => Promise<void> = async () => undefined,
   /** Gets the worker processes as they are forked (to send them requests while at peak). */
   onWorkers: (children: readonly ChildProcess[]) => void = () => undefined,
+  /** How long the storm may take before the bench gives up (a 20,000-device fleet on a busy machine needs more than 10 minutes). */
+  limitMs = 10 * 60_000,
 ): Promise<StormResult> {
   const children: ChildProcess[] = [];
   const registered = new Map<number, number>();
@@ -59,9 +61,12 @@ export async function storm(
     const job: WorkerJob = { mode, brokerUrl, token: typeof token === 'string' ? token : token(w), first: w * per, count: Math.min(per, devices - w * per), concurrency };
     child.send(job);
   }
-  const deadline = Date.now() + 10 * 60_000;
+  const deadline = Date.now() + limitMs;
   while (!(finished === workers && (await done()))) {
-    if (Date.now() > deadline) throw new Error('storm did not finish within 10 minutes');
+    if (Date.now() > deadline) {
+      for (const c of children) c.kill('SIGTERM');
+      throw new Error(`storm did not finish within ${Math.round(limitMs / 60_000)} minutes`);
+    }
     if (finished === workers && failures.length > 0) break;
     await new Promise((r) => setTimeout(r, 100));
   }

@@ -52,7 +52,7 @@ const cases: [string, string, RegExp][] = [
   [
     'replicas one and a half',
     `apiVersion: edgepilot.io/v1\nkind: Workload\nmetadata:\n  name: half\nspec:\n  replicas: 1.5\n  template:\n    runtime: container\n    image: local/busybox:latest\n`,
-    /replicas-one-and-a-half\.yaml:15: spec\.replicas: 1\.5 is not a whole number; use an integer 0–10000 or "all"$/,
+    /replicas-one-and-a-half\.yaml:15: spec\.replicas: 1\.5 is not a whole number; use an integer 0–100000 or "all"$/,
   ],
   [
     // The line of the field itself (`liveness:`), not of the first line of the map under it.
@@ -112,7 +112,7 @@ test.serial('every problem in every document is reported at once, each at its ow
   const result = await applyFile('many.yaml', text);
   t.not(result.code, 0);
   t.deepEqual(result.stderr.trim().replaceAll(`${ctx.dir}/`, '').split('\n'), [
-    'error: many.yaml:6: spec.replicas: 1.5 is not a whole number; use an integer 0–10000 or "all"',
+    'error: many.yaml:6: spec.replicas: 1.5 is not a whole number; use an integer 0–100000 or "all"',
     'error: many.yaml:11: spec.template.resources.limits.memory: "-64Mi" is not a memory quantity (e.g. 64Mi, 1G); it must not be negative',
     'error: many.yaml:12: spec.template.colour: unknown field',
     'error: many.yaml:24: spec.template.resources.requests.cpu: "0.0001" is not a CPU quantity (e.g. 500m, 0.5, 2); it must be a whole number of millicores (at least 1m)',
@@ -144,8 +144,8 @@ test.serial('the hub lists the problems of every document, not only the first', 
   t.is(
     body.message,
     [
-      'document 1: spec.replicas: 1.5 is not a whole number; use an integer 0–10000 or "all"; spec.colour: unknown field',
-      'document 3: spec.replicas: -2 is out of range; use an integer 0–10000 or "all"',
+      'document 1: spec.replicas: 1.5 is not a whole number; use an integer 0–100000 or "all"; spec.colour: unknown field',
+      'document 3: spec.replicas: -2 is out of range; use an integer 0–100000 or "all"',
     ].join('\n'),
   );
   t.deepEqual(await storedWorkloads(), []);

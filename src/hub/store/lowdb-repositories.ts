@@ -71,6 +71,13 @@ export function deviceRepository(b: Backing, hardwareIndex: Map<string, string>)
       return id === undefined ? undefined : merged(b, id);
     },
     list: async () => Object.keys(b.doc().devices).flatMap((id) => merged(b, id) ?? []),
+    // Both parts are replaced whole on every write (see `store` and `update`), never edited in
+    // place, so a shallow merge is a stable snapshot.
+    snapshot: async () => {
+      const { devices } = b.doc();
+      const observed = b.observed().devices;
+      return Object.keys(devices).map((id) => ({ ...devices[id], ...observed[id] }) as DeviceRecord);
+    },
     count: async () => {
       const ids = Object.keys(b.doc().devices);
       const observed = b.observed().devices;
@@ -195,6 +202,8 @@ export function deviceStateRepository(b: Backing): DeviceStateRepository {
   return {
     desired: async (id) => copy(b.doc().desired[id]),
     allDesired: async () => new Map(Object.entries(b.doc().desired).map(([k, v]) => [k, structuredClone(v)])),
+    // putDesired stores a copy and later replaces it whole: the stored objects never change.
+    desiredSnapshot: async () => new Map(Object.entries(b.doc().desired)),
     // Sync: a generation number must never be handed out twice, even across a crash.
     // Not checked on the way in: desired documents are built by the hub from checked workloads,
     // for every device on every pass (a 10,000-device fleet would pay a template parse each).
@@ -204,6 +213,7 @@ export function deviceStateRepository(b: Backing): DeviceStateRepository {
     },
     reported: async (id) => copy(b.observed().reported[id]),
     allReported: async () => new Map(Object.entries(b.observed().reported).map(([k, v]) => [k, structuredClone(v)])),
+    reportedSnapshot: async () => new Map(Object.entries(b.observed().reported)),
     putReported: async (id, reported) => {
       b.observed().reported[id] = structuredClone(reported);
       b.observedChanged();

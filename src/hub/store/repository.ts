@@ -19,6 +19,11 @@ export interface DeviceRepository {
   list(): Promise<DeviceRecord[]>;
   /** Counts without copying records (for stats polled often). */
   count(): Promise<{ total: number; online: number }>;
+  /**
+   * Every device as stored now, not copied (a fleet-wide pass would otherwise copy every
+   * device's facts each time): read-only, and a later write does not change what was returned.
+   */
+  snapshot(): Promise<readonly Readonly<DeviceRecord>[]>;
   put(device: DeviceRecord, durability: Durability): Promise<void>;
   /** Applies `change` to the stored record; resolves to the new record, or undefined if absent. */
   update(id: string, change: (device: DeviceRecord) => void, durability: Durability): Promise<DeviceRecord | undefined>;
@@ -63,9 +68,13 @@ export interface PlacementRepository {
 export interface DeviceStateRepository {
   desired(deviceId: string): Promise<DesiredState | undefined>;
   allDesired(): Promise<Map<string, DesiredState>>;
+  /** Like allDesired, but the stored documents themselves: read-only, never changed in place by the store. */
+  desiredSnapshot(): Promise<ReadonlyMap<string, Readonly<DesiredState>>>;
   putDesired(deviceId: string, desired: DesiredState): Promise<void>;
   reported(deviceId: string): Promise<ReportedState | undefined>;
   allReported(): Promise<Map<string, ReportedState>>;
+  /** Like allReported, but the stored documents themselves: read-only, never changed in place by the store. */
+  reportedSnapshot(): Promise<ReadonlyMap<string, Readonly<ReportedState>>>;
   putReported(deviceId: string, reported: ReportedState): Promise<void>;
   /**
    * Visits every device with a desired or reported document, without copying them (for cheap

@@ -4,6 +4,7 @@ import { applyReleasePins, prefetchFirmware, prefetchInstances, windowsForDevice
 import { eventSubjects, type DeviceRecord, type WorkloadRecord } from '../store/records.js';
 import type { HubStore } from '../store/repository.js';
 import { buildDesiredInstances } from './desired-documents.js';
+import { CanonicalCache } from './canonical-cache.js';
 import { canonicalJson } from './revision.js';
 import { runPlacementPass } from './placement-pass.js';
 import { PassTimings } from './pass-timings.js';
@@ -18,7 +19,7 @@ export interface DesiredControllerDeps {
 }
 
 /** `device/instance` of instances reported running and ready at the revision they were sent. */
-function readyInstances(workloads: readonly WorkloadRecord[], published: ReadonlyMap<string, DesiredState>, reported: ReadonlyMap<string, ReportedState>): Set<string> {
+function readyInstances(workloads: readonly WorkloadRecord[], published: ReadonlyMap<string, Readonly<DesiredState>>, reported: ReadonlyMap<string, Readonly<ReportedState>>): Set<string> {
   const revisions = new Map(workloads.map((w) => [w.name, w.revision]));
   const ready = new Set<string>();
   for (const [deviceId, desired] of published) {
@@ -30,12 +31,36 @@ function readyInstances(workloads: readonly WorkloadRecord[], published: Readonl
   return ready;
 }
 
+/** Every field of a desired instance, so that a field added to the protocol cannot be left out of the comparison below. */
+const comparedFields = { id: true, workload: true, revision: true, template: true, release: true } satisfies Record<keyof DesiredInstance, true>;
+void comparedFields;
+
+/**
+ * Whether two instance lists are equal, as their canonical JSON would say, without serialising
+ * every instance of every device on every pass: templates (shared by a workload's instances, and
+ * unchanged in stored documents) are compared through the cache.
+ */
+function sameInstances(a: readonly DesiredInstance[], b: readonly DesiredInstance[], text: (value: unknown) => string): boolean {
+  if (a.length !== b.length) return false;
+  for (let i = 0; i < a.length; i++) {
+    const x = a[i];
+    const y = b[i];
+    if (!x || !y || x.id !== y.id || x.workload !== y.workload || x.revision !== y.revision) return false;
+    if ((x.release === undefined) !== (y.release === undefined) || (x.release && text(x.release) !== text(y.release))) return false;
+    if (x.template !== y.template && text(x.template) !== text(y.template)) return false;
+  }
+  return true;
+}
+
 /**
  * Device changes come in bursts (a registration storm): recompute at most this often, and
  * spend at most a fifth of the time in passes (a pass over 10,000 devices is not free).
  */
 const MIN_INTERVAL_MS = 250;
 const MAX_PASS_SHARE = 0.2;
+/** Desired documents in flight to the broker at once. */
+const PUBLISH_WINDOW = 256;
+
 /**
  * After an API write: soon (the writes of a burst still share one pass), within the same share
  * of time, so `apply --wait` answers quickly on a quiet hub.
@@ -60,6 +85,8 @@ export class DesiredStateController {
   readonly unplacedReasons = new Map<string, string>();
   /** Durations of recent passes (for /v1/stats). */
   readonly timings = new PassTimings();
+  /** Texts of stored documents (unchanged between passes) and of this pass's templates. */
+  private readonly canonical = new CanonicalCache();
   /** While a device drains, readiness reports decide when the next replica may move. */
   wantsReports = false;
 
@@ -134,13 +161,14 @@ export class DesiredStateController {
     const { store, now, log } = this.deps;
     const passStarted = performance.now();
     const workloads = await store.workloads.list();
-    const published = await store.deviceState.allDesired();
+    // Read-only views of the store, not copies: a pass reads every device and every document.
+    const published = await store.deviceState.desiredSnapshot();
     const idle = [...published.values()].every((d) => d.instances.length === 0 && !d.jobs?.length && !d.cronJobs?.length);
     if (workloads.length === 0 && idle && !(await this.deps.jobs?.any()) && !(await firmwareToFetchAhead(store))) return;
-    const devices = await store.devices.list();
+    const devices = await store.devices.snapshot();
     this.wantsReports = devices.some((d) => d.draining);
     const current = new Map((await store.placements.list()).map((p) => [p.workload, p]));
-    const ready = readyInstances(workloads, published, await store.deviceState.allReported());
+    const ready = readyInstances(workloads, published, await store.deviceState.reportedSnapshot());
     const placementStarted = performance.now();
     const result = runPlacementPass({ now: now().getTime(), devices, workloads, placements: current, published, ready });
     const placementMs = performance.now() - placementStarted;
@@ -175,10 +203,19 @@ export class DesiredStateController {
     // Stored before they are published: a generation number is never reused after a crash.
     // All of a pass's documents share one commit.
     await Promise.all(next.map(([deviceId, desired]) => store.deviceState.putDesired(deviceId, desired)));
-    for (const [deviceId, desired] of next) {
-      await this.deps.publish(topics.desired(deviceId), desired, true);
-      log.info(`device ${deviceId}: desired generation ${desired.generation} (${desired.instances.length} instances)`);
-    }
+    // Pipelined: one at a time, a 20,000-device apply waited for 20,000 broker round trips in a row.
+    // Each device's document is independent; a bounded window keeps the broker's queue in check.
+    let nextIndex = 0;
+    const lane = async (): Promise<void> => {
+      while (nextIndex < next.length) {
+        const entry = next[nextIndex++];
+        if (!entry) return;
+        const [deviceId, desired] = entry;
+        await this.deps.publish(topics.desired(deviceId), desired, true);
+        log.info(`device ${deviceId}: desired generation ${desired.generation} (${desired.instances.length} instances)`);
+      }
+    };
+    await Promise.all(Array.from({ length: Math.min(PUBLISH_WINDOW, next.length) }, lane));
     const totalMs = performance.now() - passStarted;
     this.timings.record({ totalMs, placementMs, devices: devices.length, workloads: workloads.length, published: next.length });
     log.debug(`desired state pass: ${workloads.length} workloads, ${devices.length} devices, ${next.length} published, ${totalMs.toFixed(1)} ms (placement ${placementMs.toFixed(1)} ms)`);
@@ -212,7 +249,7 @@ export class DesiredStateController {
   private nextDesired(
     deviceId: string,
     instances: DesiredInstance[],
-    current: DesiredState | undefined,
+    current: Readonly<DesiredState> | undefined,
     jobParts?: { jobs: DesiredJob[]; cronJobs: DesiredCronJob[] },
     windows: MaintenanceWindow[] = [],
     prefetch: DesiredInstance[] = [],
@@ -223,13 +260,13 @@ export class DesiredStateController {
     const cronJobs = jobParts?.cronJobs.length ? { cronJobs: jobParts.cronJobs } : {};
     const maintenanceWindows = windows.length > 0 ? { maintenanceWindows: windows } : {};
     const prefetched = { ...(prefetch.length > 0 ? { prefetch } : {}), ...(prefetchFirmware.length > 0 ? { prefetchFirmware } : {}) };
-    const same = (d: DesiredState): boolean =>
-      canonicalJson(d.instances) === canonicalJson(instances) &&
-      canonicalJson(d.jobs ?? []) === canonicalJson(jobs.jobs ?? []) &&
-      canonicalJson(d.cronJobs ?? []) === canonicalJson(cronJobs.cronJobs ?? []) &&
-      canonicalJson(d.maintenanceWindows ?? []) === canonicalJson(windows) &&
-      canonicalJson(d.prefetch ?? []) === canonicalJson(prefetch) &&
-      canonicalJson(d.prefetchFirmware ?? []) === canonicalJson(prefetchFirmware);
+    const text = (value: unknown): string => this.canonical.of(value);
+    // Most devices have no jobs, cron jobs or windows: two empty lists are equal without a look.
+    const sameList = (a: readonly unknown[] = [], b: readonly unknown[] = []): boolean => (a.length === 0 && b.length === 0) || text(a) === text(b);
+    const same = (d: Readonly<DesiredState>): boolean =>
+      sameInstances(d.instances, instances, text) && sameList(d.jobs, jobs.jobs) && sameList(d.cronJobs, cronJobs.cronJobs) && sameList(d.maintenanceWindows, windows) &&
+      sameList(d.prefetch, prefetch) &&
+      sameList(d.prefetchFirmware, prefetchFirmware);
     if (current && same(current)) return undefined;
     if (!current && instances.length === 0 && !jobs.jobs && !cronJobs.cronJobs && prefetchFirmware.length === 0) return undefined;
     const desired: DesiredState = { generation: (current?.generation ?? 0) + 1, issuedAt: this.deps.now().toISOString(), instances, ...jobs, ...cronJobs, ...maintenanceWindows, ...prefetched };

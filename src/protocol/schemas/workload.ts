@@ -31,7 +31,8 @@ export const autoscaleSchema = z
   });
 export type Autoscale = z.infer<typeof autoscaleSchema>;
 
-export const MAX_REPLICAS = 10_000;
+/** A fleet of 20,000 devices can run a replicas: 20000 workload with one replica each (issue 11). */
+export const MAX_REPLICAS = 100_000;
 
 function replicasProblem(value: unknown): string | undefined {
   if (value === 'all') return undefined;

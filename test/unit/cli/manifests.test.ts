@@ -56,7 +56,7 @@ test('every document of a stream is checked; syntax errors and schema errors are
     'kind: Deployment', // 13
   ].join('\n');
   const found = await problems(text);
-  t.is(found[0], '<stdin>:5: spec.replicas: 1.5 is not a whole number; use an integer 0–10000 or "all"');
+  t.is(found[0], '<stdin>:5: spec.replicas: 1.5 is not a whole number; use an integer 0–100000 or "all"');
   t.regex(found[1] ?? '', /^<stdin>:10:\d+: YAML syntax error: /);
   t.is(found.at(-1), '<stdin>:13: kind: "Deployment" is not supported (supported: Workload, Job, CronJob, Release, Rollout, MaintenanceWindow)');
 });

@@ -51,10 +51,10 @@ const manifest = (spec: Record<string, unknown>) => ({ apiVersion: 'edgepilot.io
 
 test('replicas that are not a count say what is accepted, not "Invalid input"', (t) => {
   const cases: [unknown, string][] = [
-    [1.5, 'spec.replicas: 1.5 is not a whole number; use an integer 0–10000 or "all"'],
-    [-1, 'spec.replicas: -1 is out of range; use an integer 0–10000 or "all"'],
-    [10_001, 'spec.replicas: 10001 is out of range; use an integer 0–10000 or "all"'],
-    ['three', 'spec.replicas: "three" is not a number of replicas; use an integer 0–10000 or "all"'],
+    [1.5, 'spec.replicas: 1.5 is not a whole number; use an integer 0–100000 or "all"'],
+    [-1, 'spec.replicas: -1 is out of range; use an integer 0–100000 or "all"'],
+    [100_001, 'spec.replicas: 100001 is out of range; use an integer 0–100000 or "all"'],
+    ['three', 'spec.replicas: "three" is not a number of replicas; use an integer 0–100000 or "all"'],
   ];
   for (const [replicas, expected] of cases) {
     const result = validate(workloadManifestSchema, manifest({ replicas }));
@@ -69,7 +69,7 @@ test('every problem is listed, each at its own field; unknown keys are named by 
   t.is(
     result.ok ? '' : result.error,
     [
-      'spec.replicas: 1.5 is not a whole number; use an integer 0–10000 or "all"',
+      'spec.replicas: 1.5 is not a whole number; use an integer 0–100000 or "all"',
       'spec.template.resources.limits.cpu: "-1" is not a CPU quantity (e.g. 500m, 0.5, 2); it must not be negative',
       'spec.template.imagePullPolicy: unknown field',
       'spec.colour: unknown field',

@@ -1,0 +1,58 @@
+// `npm run bench -- passes [--devices 20000] [--workloads 50]`: the desired-state controller's pass
+// in process on a lowdb store holding a fleet in steady state (bench/support/pass-fixture.ts):
+// a pass with nothing to change, and a pass carrying one template change of a 20-replica workload.
+// Baseline, same run: one structuredClone of every device record (the least a pass that copies
+// the fleet out of the store pays).
+import { rm } from 'node:fs/promises';
+import { parseArgs } from 'node:util';
+import { parseManifests, recordFor } from '../src/hub/workloads/manifests.js';
+import { benchWorkload, passFixture } from './support/pass-fixture.js';
+
+function median(values: number[]): number {
+  const sorted = [...values].sort((a, b) => a - b);
+  return sorted[Math.floor((sorted.length - 1) / 2)] ?? NaN;
+}
+
+export async function run(argv: string[]): Promise<void> {
+  const { values } = parseArgs({ args: argv, options: { devices: { type: 'string', default: '20000' }, workloads: { type: 'string', default: '50' }, rounds: { type: 'string', default: '7' } } });
+  const devices = Number(values.devices);
+  const workloads = Number(values.workloads);
+  const rounds = Number(values.rounds);
+  const setupStart = performance.now();
+  const fixture = await passFixture(devices, workloads);
+  console.log(`passes: ${devices} devices, ${workloads} workloads (fleet set up in ${((performance.now() - setupStart) / 1000).toFixed(1)} s)\n`);
+  const idle: number[] = [];
+  const idlePlacement: number[] = [];
+  for (let i = 0; i < rounds; i++) {
+    await fixture.controller.reconcile();
+    const last = fixture.controller.timings.summary().last;
+    if (last) {
+      idle.push(last.totalMs);
+      idlePlacement.push(last.placementMs);
+    }
+  }
+  const change: number[] = [];
+  const changePlacement: number[] = [];
+  for (let i = 0; i < rounds; i++) {
+    const [manifest] = parseManifests([benchWorkload('small-0', { replicas: Math.min(20, devices) }, { ROUND: String(i) })]);
+    if (manifest) await fixture.store.workloads.putAll([recordFor(manifest, await fixture.store.workloads.get('small-0'), new Date().toISOString()).record]);
+    await fixture.controller.reconcile();
+    const last = fixture.controller.timings.summary().last;
+    if (last) {
+      change.push(last.totalMs);
+      changePlacement.push(last.placementMs);
+    }
+  }
+  const list = await fixture.store.devices.list();
+  const cloneStart = performance.now();
+  structuredClone(list);
+  const cloneMs = performance.now() - cloneStart;
+  const ms = (x: number): string => `${x.toFixed(1)} ms`;
+  console.log(`pass, nothing to change      p50 ${ms(median(idle))} (placement ${ms(median(idlePlacement))}), max ${ms(Math.max(...idle))}`);
+  console.log(`pass, one template change    p50 ${ms(median(change))} (placement ${ms(median(changePlacement))}), max ${ms(Math.max(...change))}`);
+  console.log(`baseline: structuredClone of every device record ${ms(cloneMs)}; ratio pass/baseline ${(median(change) / cloneMs).toFixed(1)}×`);
+  console.log('goal: ≤ 100 ms at 20,000 devices with 50 workloads');
+  fixture.controller.stop();
+  await fixture.store.close();
+  await rm(fixture.dir, { recursive: true, force: true });
+}

@@ -1,0 +1,167 @@
+// In-memory repositories of the hub's store (src/hub/store/repository.ts) for unit tests: the
+// same copy-on-read/write contract as the lowdb store, every write logged with its durability, and
+// anything a test did not set up fails loudly instead of returning a silent default.
+import type { DeviceRepository, DeviceStateRepository, Durability, EventRepository, HubStore, PlacementRepository, TokenRepository, WorkloadRepository } from '../../src/hub/store/repository.js';
+import type { DesiredState, DeviceEvent, DeviceRecord, PlacementRecord, ReportedState, TokenRecord, WorkloadRecord } from '../../src/hub/store/records.js';
+
+/** One write, in order: which collection, which key, how durable. */
+export interface WriteLog {
+  collection: string;
+  key: string;
+  durability: Durability;
+}
+
+const copy = <T>(value: T): T => structuredClone(value);
+
+export class MemoryStore {
+  readonly devices = new Map<string, DeviceRecord>();
+  readonly tokens = new Map<string, TokenRecord>();
+  readonly events = new Map<string, DeviceEvent[]>();
+  readonly workloads = new Map<string, WorkloadRecord>();
+  readonly placements = new Map<string, PlacementRecord>();
+  readonly desired = new Map<string, DesiredState>();
+  readonly reported = new Map<string, ReportedState>();
+  readonly writes: WriteLog[] = [];
+  /** Called before every write; a test may throw here to make the store fail. */
+  beforeWrite: (write: WriteLog) => void = () => undefined;
+
+  private write(collection: string, key: string, durability: Durability): void {
+    const entry = { collection, key, durability };
+    this.beforeWrite(entry);
+    this.writes.push(entry);
+  }
+
+  deviceRepository(): DeviceRepository {
+    return {
+      get: async (id) => (this.devices.has(id) ? copy(this.devices.get(id)) : undefined),
+      findByHardwareId: async (hw) => copy([...this.devices.values()].find((d) => d.hardwareId === hw)),
+      list: async () => [...this.devices.values()].map(copy),
+      snapshot: async () => [...this.devices.values()],
+      count: async () => ({ total: this.devices.size, online: [...this.devices.values()].filter((d) => d.status?.state === 'online').length }),
+      put: async (device, durability) => {
+        this.write('devices', device.id, durability);
+        this.devices.set(device.id, copy(device));
+      },
+      update: async (id, change, durability) => {
+        const current = this.devices.get(id);
+        if (!current) return undefined;
+        const draft = copy(current);
+        change(draft);
+        this.write('devices', id, durability);
+        this.devices.set(id, copy(draft));
+        return draft;
+      },
+      delete: async () => {
+        throw new Error('MemoryStore: devices.delete is not set up');
+      },
+    };
+  }
+
+  tokenRepository(): TokenRepository {
+    return {
+      get: async (id) => copy(this.tokens.get(id)),
+      list: async () => [...this.tokens.values()].map(copy),
+      put: async (token) => {
+        this.write('tokens', token.id, 'sync');
+        this.tokens.set(token.id, copy(token));
+      },
+      update: async (id, change, durability = 'sync') => {
+        const current = this.tokens.get(id);
+        if (!current) return undefined;
+        const draft = copy(current);
+        change(draft);
+        this.write('tokens', id, durability);
+        this.tokens.set(id, copy(draft));
+        return copy(draft);
+      },
+    };
+  }
+
+  eventRepository(): EventRepository {
+    return {
+      append: async (subject, event) => {
+        this.events.set(subject, [...(this.events.get(subject) ?? []), copy(event)]);
+      },
+      list: async (subject) => copy(this.events.get(subject) ?? []),
+    };
+  }
+
+  workloadRepository(): WorkloadRepository {
+    return {
+      get: async (name) => copy(this.workloads.get(name)),
+      list: async () => [...this.workloads.values()].map(copy),
+      putAll: async (workloads) => {
+        for (const w of workloads) {
+          this.write('workloads', w.name, 'sync');
+          this.workloads.set(w.name, copy(w));
+        }
+      },
+      delete: async (name) => {
+        this.write('workloads', name, 'sync');
+        return this.workloads.delete(name);
+      },
+    };
+  }
+
+  placementRepository(): PlacementRepository {
+    return {
+      get: async (workload) => copy(this.placements.get(workload)),
+      list: async () => [...this.placements.values()].map(copy),
+      put: async (placement) => {
+        this.write('placements', placement.workload, 'sync');
+        this.placements.set(placement.workload, copy(placement));
+      },
+      delete: async (workload) => {
+        this.write('placements', workload, 'sync');
+        this.placements.delete(workload);
+      },
+    };
+  }
+
+  deviceStateRepository(): DeviceStateRepository {
+    return {
+      desired: async (id) => copy(this.desired.get(id)),
+      allDesired: async () => new Map([...this.desired].map(([k, v]) => [k, copy(v)])),
+      desiredSnapshot: async () => new Map(this.desired),
+      putDesired: async (id, desired) => {
+        this.write('desired', id, 'sync');
+        this.desired.set(id, copy(desired));
+      },
+      reported: async (id) => copy(this.reported.get(id)),
+      allReported: async () => new Map([...this.reported].map(([k, v]) => [k, copy(v)])),
+      reportedSnapshot: async () => new Map(this.reported),
+      putReported: async (id, reported) => {
+        this.write('reported', id, 'lazy');
+        this.reported.set(id, copy(reported));
+      },
+      scan: async (visit) => {
+        for (const [id, d] of this.desired) visit(id, d, this.reported.get(id));
+        for (const [id, r] of this.reported) if (!this.desired.has(id)) visit(id, undefined, r);
+      },
+    };
+  }
+
+  /**
+   * A HubStore with the repositories above; every other member (rollouts, jobs, …) throws when
+   * touched, unless given in `extra` (e.g. `releasePins: { all: async () => new Map() }`).
+   */
+  hubStore(extra: Record<string, unknown> = {}): HubStore {
+    const parts: Record<string, unknown> = {
+      devices: this.deviceRepository(),
+      tokens: this.tokenRepository(),
+      events: this.eventRepository(),
+      workloads: this.workloadRepository(),
+      placements: this.placementRepository(),
+      deviceState: this.deviceStateRepository(),
+      settled: async () => undefined,
+      ...extra,
+    };
+    return new Proxy(parts, {
+      get(target, key) {
+        if (typeof key === 'symbol' || key === 'then') return undefined;
+        if (!(key in target)) throw new Error(`MemoryStore: store.${key} is not set up in this test`);
+        return target[key];
+      },
+    }) as unknown as HubStore;
+  }
+}
