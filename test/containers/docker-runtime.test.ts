@@ -171,7 +171,7 @@ test('a memory limit is applied and an OOM kill is reported as exit 137 with oom
   const after = await waitFor(`${desired.id} reported as OOM-killed`, async () => {
     const o = await observed(desired.id);
     return o?.oomKilled ? o : undefined;
-  }, 10_000);
+  }, 30_000);
   t.like(after, { exitCode: 137, oomKilled: true });
 });
 
@@ -249,12 +249,17 @@ test('a new runtime object (as after an agent restart) adopts the running contai
 });
 
 test('stop honours the grace period: a TERM handler exits cleanly, a TERM ignorer is killed', async (t) => {
-  const graceful = instance('graceful', { command: ['sh', '-c', 'trap "echo got-term; exit 0" TERM; while true; do sleep 0.1; done'] });
-  const stubborn = instance('stubborn', { command: ['sh', '-c', 'trap "" TERM; while true; do sleep 0.1; done'] });
+  const graceful = instance('graceful', { command: ['sh', '-c', 'trap "echo got-term; exit 0" TERM; echo trapped; while true; do sleep 0.1; done'] });
+  const stubborn = instance('stubborn', { command: ['sh', '-c', 'trap "" TERM; echo trapped; while true; do sleep 0.1; done'] });
   await Promise.all([runtime.start(graceful, noAbort()), runtime.start(stubborn, noAbort())]);
+  // A TERM that lands before a shell has run its `trap` ends it with 143 (seen on a busy host):
+  // stop only once both say their trap is set.
+  for (const { id } of [graceful, stubborn]) {
+    await waitFor(`${id} to set its trap`, async () => ((await collect(runtime, id)).some((l) => l.text === 'trapped') ? true : undefined));
+  }
   await Promise.all([runtime.stop(graceful.id, graceful.revision, 20, noAbort()), runtime.stop(stubborn.id, stubborn.revision, 1, noAbort())]);
   t.like(await observed(graceful.id), { state: 'exited', exitCode: 0 });
-  t.deepEqual((await collect(runtime, graceful.id)).map((l) => l.text), ['got-term']);
+  t.deepEqual((await collect(runtime, graceful.id)).map((l) => l.text), ['trapped', 'got-term']);
   t.like(await observed(stubborn.id), { state: 'exited', exitCode: 137, oomKilled: false });
 });
 

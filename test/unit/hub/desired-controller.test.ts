@@ -49,7 +49,8 @@ function rig(deviceIds: string[], options: { failPublish?: boolean } = {}) {
   const published: Published[] = [];
   const logs: string[] = [];
   const controller = new DesiredStateController({
-    store: store.hubStore({ releasePins: { all: async () => new Map() } }),
+    // No rollouts: the desired pass also reads them (release pins, downloads ahead of a window).
+    store: store.hubStore({ releasePins: { all: async () => new Map() }, rollouts: { list: async () => [] } }),
     publish: async (topic, payload, retain) => {
       if (options.failPublish) throw new Error('broker gone');
       order.push(`publish ${topic}`);
@@ -185,7 +186,8 @@ test('documents are published pipelined (several in flight at once, within a bou
   let publishedBeforeAllStored = 0;
   store.beforeWrite = (w) => void (w.collection === 'desired' && stored.push(w.key));
   const controller = new DesiredStateController({
-    store: store.hubStore({ releasePins: { all: async () => new Map() } }),
+    // No rollouts: the desired pass also reads them (release pins, downloads ahead of a window).
+    store: store.hubStore({ releasePins: { all: async () => new Map() }, rollouts: { list: async () => [] } }),
     publish: async () => {
       if (stored.length < ids.length) publishedBeforeAllStored += 1;
       inFlight += 1;
