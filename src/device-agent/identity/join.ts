@@ -89,23 +89,38 @@ export async function joinFleet(params: JoinParams): Promise<Extract<JoinRespons
     if (isAuthRefusal(err)) throw new JoinRefusedError('the hub refused the join token (not issued by this hub, or mistyped)', 'token-refused');
     throw err;
   }
+  // One deadline and the connection's end bound the whole exchange, not only the wait for the
+  // answer: with reconnectPeriod 0, a SUBSCRIBE or QoS 1 PUBLISH whose connection drops is never
+  // answered by mqtt.js, and a join stuck there would never reach the caller's retry.
+  let timer: NodeJS.Timeout | undefined;
+  const aborted = new Promise<never>((_resolve, reject) => {
+    timer = setTimeout(() => reject(new Error('no answer from the hub to the join request')), params.timeoutMs ?? 15_000);
+    client.once('close', () => reject(new Error(`connection to ${params.brokerUrl} closed before the hub answered the join request`)));
+    client.once('error', (err) => reject(err));
+  });
+  aborted.catch(() => undefined); // handled by the race below; never an unhandled rejection
   try {
     const response = new Promise<JoinResponse>((resolve, reject) => {
-      const timer = setTimeout(() => reject(new Error('no answer from the hub to the join request')), params.timeoutMs ?? 15_000);
       client.on('message', (_topic, payload) => {
         const decoded = decodePayload(joinResponseSchema, payload, payloadLimits.joinResponse);
-        clearTimeout(timer);
         if (decoded.ok) resolve(decoded.value);
         else reject(new Error(`malformed join response: ${decoded.error}`));
       });
     });
-    const granted = await client.subscribeAsync(topics.joinResponse(nonce), { qos: 1 });
-    if (granted[0]?.qos === 128) throw new Error('broker refused the join response subscription');
-    await client.publishAsync(topics.joinRequest(nonce), JSON.stringify(signedJoinRequest(nonce, params)), { qos: 1 });
-    const answer = await response;
+    const exchange = (async (): Promise<JoinResponse> => {
+      const granted = await client.subscribeAsync(topics.joinResponse(nonce), { qos: 1 });
+      if (granted[0]?.qos === 128) throw new Error('broker refused the join response subscription');
+      await client.publishAsync(topics.joinRequest(nonce), JSON.stringify(signedJoinRequest(nonce, params)), { qos: 1 });
+      return response;
+    })();
+    exchange.catch(() => undefined);
+    const answer = await Promise.race([exchange, aborted]);
     if (!answer.ok) throw new JoinRefusedError(answer.message, answer.reason);
     return answer;
   } finally {
-    await client.endAsync().catch(() => undefined);
+    clearTimeout(timer);
+    // A graceful end waits until every outgoing packet is acknowledged, which after a dropped
+    // connection is never: force it whenever something is still outstanding.
+    await client.endAsync(Object.keys(client.outgoing).length > 0).catch(() => undefined);
   }
 }
