@@ -3,40 +3,11 @@
 // flash STC chips with) is test/reference/stcgal.test.ts: stcgal is on PyPI only, which CI
 // cannot reach, so it runs by hand (`npm run check:stcgal`).
 import test from 'ava';
-import { rmSync } from 'node:fs';
-import path from 'node:path';
 import { once } from 'node:events';
-import { startBench, type Bench } from '../../hardware/bench/bench.js';
-import { buildFirmware, HostPort, parseIdentity, temporaryDirectory } from './bench-host.js';
+import { HostPort, parseIdentity } from './bench-host.js';
+import { useStcIspBench } from './support/stc-isp-bench.js';
 
-const work = temporaryDirectory('stc-isp');
-const build = path.join(work, 'build');
-const image = (version: string): string => path.join(build, `stc89c52-tilt-${version}.ihx`);
-let bench: Bench | undefined;
-
-test.before(async () => {
-  buildFirmware(build, '1.0.0', 'stc89c52');
-  buildFirmware(build, '2.0.0', 'stc89c52');
-  buildFirmware(build, '0.0.0', 'modem-lines');
-  bench = await startBench({
-    mcu: 'stc89c52',
-    image: image('1.0.0'),
-    hostPath: path.join(work, 'tty-stc'),
-    flashFile: path.join(work, 'flash-stc.bin'),
-    powerLine: 'dtr',
-    modemLinesDirectory: work,
-  });
-});
-
-test.after.always(async () => {
-  await bench?.stop();
-  rmSync(work, { recursive: true, force: true });
-});
-
-function ready(): Bench {
-  if (!bench) throw new Error('bench not started');
-  return bench;
-}
+const { ready } = useStcIspBench(test, 'stc-isp');
 
 /** Pulses as stcgal sends them (one 0x7F every 30 ms) until `stop` resolves; returns every byte that came back. */
 async function pulseUntil(port: HostPort, stop: Promise<unknown>): Promise<number[]> {

@@ -4,19 +4,17 @@
 // runs as a child process with the bench's modem-lines library preloaded (a pty has no DTR).
 import test from 'ava';
 import { execFile } from 'node:child_process';
-import { readFileSync, rmSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import { once } from 'node:events';
-import { startBench, type Bench } from '../../hardware/bench/bench.js';
 import { parseIntelHex } from '../../src/firmware/index.js';
-import { buildFirmware, HostPort, parseIdentity, temporaryDirectory } from '../hardware/bench-host.js';
+import { HostPort, parseIdentity } from '../hardware/bench-host.js';
+import { useStcIspBench } from '../hardware/support/stc-isp-bench.js';
 
 const run = promisify(execFile);
 const FLASH_SIZE = 8192;
-const work = temporaryDirectory('stc-isp');
-const build = path.join(work, 'build');
-const image = (version: string): string => path.join(build, `stc89c52-tilt-${version}.ihx`);
+const { work, build, image, ready } = useStcIspBench(test, 'stcgal');
 /**
  * stcgal is on PyPI only, so this check is not part of `npm test` (CI reaches Debian and npm only):
  * EDGEPILOT_STCGAL names a copy ("python3 /path/to/stcgal.py" from a checkout of grigorig/stcgal,
@@ -25,31 +23,6 @@ const image = (version: string): string => path.join(build, `stc89c52-tilt-${ver
 const STCGAL_COMMAND = process.env['EDGEPILOT_STCGAL'];
 if (!STCGAL_COMMAND) throw new Error('EDGEPILOT_STCGAL is not set: point it at stcgal (e.g. "python3 /path/to/stcgal/stcgal.py")');
 const STCGAL = STCGAL_COMMAND.split(' ');
-let bench: Bench | undefined;
-
-test.before(async () => {
-  buildFirmware(build, '1.0.0', 'stc89c52');
-  buildFirmware(build, '2.0.0', 'stc89c52');
-  buildFirmware(build, '0.0.0', 'modem-lines');
-  bench = await startBench({
-    mcu: 'stc89c52',
-    image: image('1.0.0'),
-    hostPath: path.join(work, 'tty-stc'),
-    flashFile: path.join(work, 'flash-stc.bin'),
-    powerLine: 'dtr',
-    modemLinesDirectory: work,
-  });
-});
-
-test.after.always(async () => {
-  await bench?.stop();
-  rmSync(work, { recursive: true, force: true });
-});
-
-function ready(): Bench {
-  if (!bench) throw new Error('bench not started');
-  return bench;
-}
 
 test.serial('stcgal -a (DTR power cycle) programs v2 through the model, and s51 boots it', async (t) => {
   const bench = ready();
