@@ -1,6 +1,7 @@
 import { createHash, randomBytes } from 'node:crypto';
 import { cronJobManifestSchema, describeIssues, jobManifestSchema, type CronJobManifest, type JobManifest } from '../../protocol/index.js';
 import type { CronJobRecord, JobRecord } from '../store/job-records.js';
+import { eventSubjects } from '../store/records.js';
 import type { HubStore } from '../store/repository.js';
 import { ManifestError, type ApplyAction } from '../workloads/manifests.js';
 import { canonicalJson } from '../workloads/revision.js';
@@ -92,7 +93,7 @@ export async function planJobApply(
     jobs: jobs.filter((p) => p.action !== 'unchanged').map((p) => p.record),
     cronJobs: cronJobs.filter((p) => p.action !== 'unchanged').map((p) => p.record),
     recordEvents: async () => {
-      for (const p of [...jobs.map((x) => ({ ...x, subject: `job/${x.record.name}` })), ...cronJobs.map((x) => ({ ...x, subject: `cronjob/${x.record.name}` }))]) {
+      for (const p of [...jobs.map((x) => ({ ...x, subject: eventSubjects.job(x.record.name) })), ...cronJobs.map((x) => ({ ...x, subject: eventSubjects.cronJob(x.record.name) }))]) {
         if (p.action === 'unchanged') continue;
         const suspended = p.record.spec.suspend ? ' (suspended)' : '';
         await store.events.append(p.subject, { time: now, type: 'Normal', reason: p.action === 'created' ? 'Created' : 'Updated', message: `${p.action}${suspended}` });

@@ -1,7 +1,7 @@
 import type { Logger } from '../../common/log.js';
 import type { DesiredCronJob, DesiredJob, JobRunsMessage } from '../../protocol/index.js';
 import { runOwnerKey, type JobRecord, type StoredJobRun } from '../store/job-records.js';
-import type { DeviceRecord } from '../store/records.js';
+import { eventSubjects, type DeviceRecord } from '../store/records.js';
 import type { HubStore } from '../store/repository.js';
 import { assignJobs, desiredJobParts } from './job-placement.js';
 import { jobStatus } from './job-status.js';
@@ -45,7 +45,7 @@ export class JobsPlanner {
         if (status.finished) {
           record = { ...record, finishedAt: new Date(now).toISOString() };
           const failed = status.devices.filter((d) => d.state === 'Failed').map((d) => d.device);
-          await store.events.append(`job/${job.name}`, {
+          await store.events.append(eventSubjects.job(job.name), {
             time: new Date(now).toISOString(),
             type: failed.length > 0 ? 'Warning' : 'Normal',
             reason: failed.length > 0 ? 'Failed' : 'Completed',
@@ -53,7 +53,7 @@ export class JobsPlanner {
           });
         }
       } else if (next?.unplaced !== undefined && next.unplaced !== job.unplaced) {
-        await store.events.append(`job/${job.name}`, { time: new Date(now).toISOString(), type: 'Warning', reason: 'FailedScheduling', message: next.unplaced });
+        await store.events.append(eventSubjects.job(job.name), { time: new Date(now).toISOString(), type: 'Warning', reason: 'FailedScheduling', message: next.unplaced });
       }
       if (record !== job) changed.push(record);
     }
@@ -106,6 +106,6 @@ export class JobsPlanner {
     this.refusedBefore.add(key);
     const message = `run records from device ${deviceId} refused: this Job was never sent to it`;
     this.deps.log.warn(`job ${job}: ${message}`);
-    await this.deps.store.events.append(`job/${job}`, { time, type: 'Warning', reason: 'RunRecordsRefused', message });
+    await this.deps.store.events.append(eventSubjects.job(job), { time, type: 'Warning', reason: 'RunRecordsRefused', message });
   }
 }

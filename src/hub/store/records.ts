@@ -84,4 +84,6 @@ export const eventSubjects = {
   device: (id: string): string => `device/${id}`,
   workload: (name: string): string => `workload/${name}`,
   rollout: (name: string): string => `rollout/${name}`,
+  job: (name: string): string => `job/${name}`,
+  cronJob: (name: string): string => `cronjob/${name}`,
 };

@@ -190,3 +190,17 @@ test('deleting a device forgets its state and frees the replicas placed on it', 
   t.deepEqual((await reopened.devices.list()).map((d) => d.id), ['gw-2']);
   await reopened.close();
 });
+
+test('events of Jobs and CronJobs are kept across a restart (their subjects are checked like the others)', async (t) => {
+  const dir = await makeTempDir('ep-store-records-');
+  t.teardown(() => dir.remove());
+  const store = await openLowdbStore(dir.path);
+  const event = { time: new Date(0).toISOString(), type: 'Normal' as const, reason: 'Created', message: 'm' };
+  await store.events.append(eventSubjects.job('nightly-1'), event);
+  await store.events.append(eventSubjects.cronJob('nightly'), event);
+  await store.close();
+  const reopened = await openLowdbStore(dir.path, (m) => t.fail(m));
+  t.is((await reopened.events.list(eventSubjects.job('nightly-1'))).length, 1);
+  t.is((await reopened.events.list(eventSubjects.cronJob('nightly'))).length, 1);
+  await reopened.close();
+});

@@ -14,6 +14,7 @@ import { cronJobDevices } from '../../jobs/job-placement.js';
 import { cronJobRecordFor, newJobUid } from '../../jobs/job-manifests.js';
 import { cronJobStatus, jobStatus } from '../../jobs/job-status.js';
 import { runOwnerKey, type CronJobRecord, type JobRecord } from '../../store/job-records.js';
+import { eventSubjects } from '../../store/records.js';
 import type { HubStore } from '../../store/repository.js';
 import { badRequest, HttpError, notFound } from '../http-error.js';
 import { pathParam } from '../params.js';
@@ -25,8 +26,8 @@ export interface JobRouteDeps {
   reconcile(): Promise<void>;
 }
 
-export const jobEventSubject = (name: string): string => `job/${name}`;
-export const cronJobEventSubject = (name: string): string => `cronjob/${name}`;
+export const jobEventSubject = eventSubjects.job;
+export const cronJobEventSubject = eventSubjects.cronJob;
 
 async function jobView(deps: JobRouteDeps, job: JobRecord): Promise<JobView> {
   const runs = await deps.store.jobRuns.list(runOwnerKey('Job', job.name));
