@@ -22,6 +22,7 @@ function describeCronJob(c: CronJobDetail, all: boolean): string {
     ['Last run', lastRunText(c.status.lastRun)],
     ['Next run', c.status.nextRun ?? '<none>'],
     ['Active', activeRuns(c)],
+    ...((c.status.unaccounted ?? []).length > 0 ? [['Unaccounted', unaccountedRuns(c)] as [string, string[]]] : []),
   ];
   // History limits (Kubernetes' meaning, per device): the newest successful and failed runs are shown; --all shows every record kept.
   const shown = all ? c.runs : limitHistory(c);
@@ -34,6 +35,11 @@ function describeCronJob(c: CronJobDetail, all: boolean): string {
 /** Running attempts, one per line: "dev-1: slot 2026-…, started 4s ago". */
 function activeRuns(c: CronJobDetail): string[] {
   return (c.status.active ?? []).map((r) => `${r.device}: slot ${r.scheduledAt ?? '-'}, started ${r.startedAt ? `${formatAge(r.startedAt)} ago` : '?'}`);
+}
+
+/** Start notices whose end never came and never will: "dev-1: slot 2026-…, started 2h ago: its device was deleted". */
+function unaccountedRuns(c: CronJobDetail): string[] {
+  return (c.status.unaccounted ?? []).map(({ run: r, why }) => `${r.device}: slot ${r.scheduledAt ?? '-'}, started ${r.startedAt ? `${formatAge(r.startedAt)} ago` : '?'}: ${why}`);
 }
 
 function limitHistory(c: CronJobDetail): CronJobDetail['runs'] {

@@ -9,6 +9,9 @@ import { jobDeadline } from './job-placement.js';
  */
 export type DeviceJobState = 'Pending' | 'Running' | 'Complete' | 'Failed';
 
+/** Records sent before a deadline may still be on their way (an agent's outbox drains on reconnect). */
+export const DEADLINE_GRACE_MS = 60_000;
+
 export interface DeviceJobStatus {
   device: string;
   state: DeviceJobState;
@@ -47,7 +50,9 @@ export function deviceJobStatus(job: JobRecord, device: string, runs: readonly S
     mine.some((r) => r.reason === 'deadline') ||
     failures.some((r) => r.exitCode !== undefined && failJob.has(r.exitCode)) ||
     counted > job.spec.backoffLimit ||
-    (deadline !== undefined && now >= deadline + 60_000 && mine.length === 0);
+    // Past the deadline (and a grace for records on their way) with no end reported: a device that
+    // never ran it, or one that sent a start notice and was never heard from again.
+    (deadline !== undefined && now >= deadline + DEADLINE_GRACE_MS && mine.every((r) => r.reason === 'running'));
   if (failed) return { ...base, state: 'Failed' };
   return { ...base, state: mine.length === 0 ? 'Pending' : 'Running' };
 }
@@ -71,13 +76,33 @@ export interface CronJobStatus {
   lastScheduleTime?: string;
   /** Attempts running now: start notices whose end has not arrived (per device, oldest first). */
   active: StoredJobRun[];
+  /**
+   * Start notices that can no longer be running: their device was deleted, or the template's
+   * activeDeadlineSeconds (plus a grace) passed with no end reported (the device went silent).
+   */
+  unaccounted: { run: StoredJobRun; why: string }[];
+}
+
+export interface CronJobStatusContext {
+  now: number;
+  /** Devices that still exist; start notices of others are unaccounted. */
+  devices: ReadonlySet<string>;
 }
 
 /** Last run, running attempts and the slots seen, from records (the schedule itself lives on the devices). */
-export function cronJobStatus(_cronJob: CronJobRecord, runs: readonly StoredJobRun[]): CronJobStatus {
+export function cronJobStatus(cronJob: CronJobRecord, runs: readonly StoredJobRun[], context: CronJobStatusContext): CronJobStatus {
   const ran = runs.filter((r) => r.startedAt !== undefined && r.reason !== 'running');
   const last = ran.at(-1);
   const slots = runs.map((r) => r.scheduledAt).filter((s): s is string => s !== undefined).sort();
-  const active = runs.filter((r) => r.reason === 'running');
-  return { ...(last ? { lastRun: last } : {}), ...(slots.length > 0 ? { lastScheduleTime: slots.at(-1) as string } : {}), active };
+  const active: StoredJobRun[] = [];
+  const unaccounted: CronJobStatus['unaccounted'] = [];
+  const deadlineSeconds = cronJob.spec.jobTemplate.activeDeadlineSeconds;
+  for (const run of runs.filter((r) => r.reason === 'running')) {
+    const started = Date.parse(run.startedAt ?? run.receivedAt);
+    if (!context.devices.has(run.device)) unaccounted.push({ run, why: 'its device was deleted' });
+    else if (deadlineSeconds !== undefined && context.now >= started + deadlineSeconds * 1000 + DEADLINE_GRACE_MS) {
+      unaccounted.push({ run, why: `no end reported within activeDeadlineSeconds (${deadlineSeconds}s); the device has not reported since` });
+    } else active.push(run);
+  }
+  return { ...(last ? { lastRun: last } : {}), ...(slots.length > 0 ? { lastScheduleTime: slots.at(-1) as string } : {}), active, unaccounted };
 }

@@ -53,6 +53,8 @@ export const cronJobViewSchema = z.object({
     nextRun: isoTimeSchema.optional(),
     /** Attempts running now, from the devices' start notices (absent from hubs before this field). */
     active: z.array(storedJobRunSchema).optional(),
+    /** Start notices that cannot be running any more (device deleted, or silent past the deadline), with why. */
+    unaccounted: z.array(z.object({ run: storedJobRunSchema, why: z.string() })).optional(),
   }),
 });
 export type CronJobView = z.infer<typeof cronJobViewSchema>;

@@ -1,8 +1,8 @@
 import test from 'ava';
-import { jobSpecSchema, type JobRunRecord } from '../../../src/protocol/index.js';
+import { cronJobSpecSchema, jobSpecSchema, type JobRunRecord } from '../../../src/protocol/index.js';
 import { assignJobs, desiredJobParts } from '../../../src/hub/jobs/job-placement.js';
-import { jobStatus } from '../../../src/hub/jobs/job-status.js';
-import type { JobRecord, StoredJobRun } from '../../../src/hub/store/job-records.js';
+import { cronJobStatus, DEADLINE_GRACE_MS, jobStatus } from '../../../src/hub/jobs/job-status.js';
+import type { CronJobRecord, JobRecord, StoredJobRun } from '../../../src/hub/store/job-records.js';
 import type { DeviceRecord } from '../../../src/hub/store/records.js';
 import { gatewayFacts } from '../../support/facts-fixture.js';
 
@@ -99,4 +99,29 @@ test('a Job claiming an MCU goes to devices with such an MCU attached, also whil
   t.deepEqual(one.get('j')?.assigned, ['flashing']);
   const none = assignJobs([job(claim)], [without], NOW);
   t.deepEqual(none.get('j')?.assigned, []);
+});
+
+test('a device that sent a start notice and went silent is Failed once the deadline and its grace passed, not Running forever', (t) => {
+  const j = job({ placement: 'everyDevice', activeDeadlineSeconds: 60 }, { assigned: ['d1', 'd2'] });
+  const runs = [run('d1', { reason: 'running', finishedAt: undefined, startedAt: new Date(NOW).toISOString() })];
+  t.is(jobStatus(j, runs, NOW + 60_000).devices[0]?.state, 'Running', 'within the grace, records may still be on their way');
+  const late = jobStatus(j, runs, NOW + 60_000 + DEADLINE_GRACE_MS);
+  t.deepEqual(late.devices.map((d) => d.state), ['Failed', 'Failed']);
+  t.true(late.finished);
+  t.is(jobStatus(job({ placement: 'everyDevice' }, { assigned: ['d1'] }), runs, NOW + 10 * 86_400_000).devices[0]?.state, 'Running', 'without a deadline a run may take as long as it takes');
+});
+
+test('CronJob: start notices from a deleted device, or silent past the template deadline, are unaccounted, not ACTIVE', (t) => {
+  const spec = (deadline?: number) => cronJobSpecSchema.parse({ schedule: '* * * * *', jobTemplate: { template: { runtime: 'process', command: ['true'] }, ...(deadline ? { activeDeadlineSeconds: deadline } : {}) } });
+  const cron = (deadline?: number): CronJobRecord => ({ name: 'tick', labels: {}, annotations: {}, spec: spec(deadline), revision: 'aaaaaaaa', createdAt: new Date(NOW).toISOString(), updatedAt: new Date(NOW).toISOString() });
+  const started = (device: string) => run(device, { owner: { kind: 'CronJob', name: 'tick' }, reason: 'running', finishedAt: undefined, startedAt: new Date(NOW).toISOString() });
+  const runs = [started('d1'), started('gone')];
+  const devices = new Set(['d1']);
+  const fresh = cronJobStatus(cron(300), runs, { now: NOW + 1_000, devices });
+  t.deepEqual(fresh.active.map((r) => r.device), ['d1']);
+  t.deepEqual(fresh.unaccounted.map((u) => [u.run.device, u.why]), [['gone', 'its device was deleted']]);
+  const silent = cronJobStatus(cron(300), runs, { now: NOW + 300_000 + DEADLINE_GRACE_MS, devices });
+  t.deepEqual(silent.active, []);
+  t.regex(silent.unaccounted.find((u) => u.run.device === 'd1')?.why ?? '', /activeDeadlineSeconds \(300s\)/);
+  t.deepEqual(cronJobStatus(cron(), runs, { now: NOW + 10 * 86_400_000, devices }).active.map((r) => r.device), ['d1'], 'no deadline: still running');
 });

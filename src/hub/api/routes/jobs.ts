@@ -48,7 +48,8 @@ async function jobView(deps: JobRouteDeps, job: JobRecord): Promise<JobView> {
 async function cronJobView(deps: JobRouteDeps, cronJob: CronJobRecord): Promise<CronJobView> {
   const now = deps.now().getTime();
   const runs = await deps.store.jobRuns.list(runOwnerKey('CronJob', cronJob.name));
-  const status = cronJobStatus(cronJob, runs);
+  const devices = await deps.store.devices.list();
+  const status = cronJobStatus(cronJob, runs, { now, devices: new Set(devices.map((d) => d.id)) });
   const next = cronJob.spec.suspend ? undefined : nextSlot(parseCron(cronJob.spec.schedule), cronJob.spec.timeZone, now);
   return {
     name: cronJob.name,
@@ -56,12 +57,13 @@ async function cronJobView(deps: JobRouteDeps, cronJob: CronJobRecord): Promise<
     spec: cronJob.spec,
     revision: cronJob.revision,
     createdAt: cronJob.createdAt,
-    devices: cronJobDevices(cronJob, await deps.store.devices.list(), now),
+    devices: cronJobDevices(cronJob, devices, now),
     status: {
       ...(status.lastScheduleTime ? { lastScheduleTime: status.lastScheduleTime } : {}),
       ...(status.lastRun ? { lastRun: status.lastRun } : {}),
       ...(next !== undefined ? { nextRun: new Date(next).toISOString() } : {}),
       active: status.active,
+      ...(status.unaccounted.length > 0 ? { unaccounted: status.unaccounted } : {}),
     },
   };
 }
