@@ -9,6 +9,14 @@ export function durableFsyncCount(): number {
   return fsyncs;
 }
 
+const writeListeners = new Set<(seconds: number) => void>();
+
+/** Calls `listener` with the duration of every completed durable write (the hub's metrics). */
+export function observeDurableWrites(listener: (seconds: number) => void): () => void {
+  writeListeners.add(listener);
+  return () => writeListeners.delete(listener);
+}
+
 /**
  * The file operations a durable write is made of, injectable so that a test can record their
  * order (and delay them) without a real crash.
@@ -53,6 +61,7 @@ export const nodeDurableFileSystem: DurableFileSystem = {
  * lowdb's own writer renames but never fsyncs, which loses both on power failure.
  */
 export async function writeFileDurably(path: string, contents: string | Uint8Array, fs: DurableFileSystem = nodeDurableFileSystem): Promise<void> {
+  const started = process.hrtime.bigint();
   const folder = dirname(path);
   const temp = join(folder, `.${basename(path)}.${randomBytes(6).toString('hex')}.tmp`);
   try {
@@ -63,6 +72,10 @@ export async function writeFileDurably(path: string, contents: string | Uint8Arr
     throw err;
   }
   await fs.syncFolder(folder);
+  if (writeListeners.size > 0) {
+    const seconds = Number(process.hrtime.bigint() - started) / 1e9;
+    for (const listener of writeListeners) listener(seconds);
+  }
 }
 
 export async function readFileIfExists(path: string): Promise<string | undefined> {

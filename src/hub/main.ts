@@ -45,6 +45,9 @@ import { TelemetryFeed } from './mcus/telemetry-feed.js';
 import { join } from 'node:path';
 import { RolloutController } from './rollouts/rollout-controller.js';
 import { registerRolloutRoutes, rolloutApplyKinds } from './api/routes/rollouts.js';
+import { registerMetricsRoutes } from './api/routes/metrics.js';
+import { HubMetrics } from './metrics/hub-metrics.js';
+import { observeDurableWrites } from '../common/durable-file.js';
 
 export interface RunningHub {
   apiUrl: string;
@@ -106,6 +109,14 @@ export async function startHub(config: HubConfig, log: Logger = createLogger('hu
   client.on('error', (err) => log.warn(`broker connection: ${err.message}`));
 
   const usage = new UsageStore();
+  const metrics = new HubMetrics({
+    devices: () => store.devices.snapshot(),
+    reported: (visit) => store.deviceState.scan((id, _desired, reported) => visit(id, reported)),
+    rollouts: () => store.rollouts.list(),
+    usage: () => usage.fresh(Date.now(), 120_000),
+    ...(broker ? { mqttClients: broker.connectedClients } : {}),
+  });
+  const stopObservingWrites = observeDurableWrites((seconds) => metrics.storeWriteTimed(seconds));
   const rpc = new DeviceRpc(
     (topic, payload) => link.publish(topic, payload),
     async (id) => (await store.devices.get(id))?.status?.state === 'online',
@@ -142,6 +153,7 @@ export async function startHub(config: HubConfig, log: Logger = createLogger('hu
       other: (id) => observer.touch(id),
     },
     log.child('mqtt'),
+    { received: (bytes) => metrics.messageReceived(bytes), published: (bytes) => metrics.messagePublished(bytes), dropped: () => metrics.messageDropped() },
   );
   await link.start();
 
@@ -153,6 +165,7 @@ export async function startHub(config: HubConfig, log: Logger = createLogger('hu
     jobs: jobsPlanner,
   });
   requestDesiredPass = () => desiredState.request();
+  desiredState.timings.onRecord((timing) => metrics.passTimed(timing.totalMs, timing.placementMs));
   await desiredState.republishAll();
   const stopWatchingDevices = feed.subscribe((_id, _type, aspect) => {
     if (aspect !== 'reported' || desiredState.wantsReports) desiredState.request();
@@ -165,8 +178,13 @@ export async function startHub(config: HubConfig, log: Logger = createLogger('hu
     replan: () => desiredState.reconcile(),
     // A release's firmware goes through the same gateway flash RPC as `edgepilot flash`.
     flash: async (gateway, mcu, sha256, options) => {
-      const final = await rpc.call(gateway, 'flash', { mcu, sha256, force: options?.force ?? false }, { timeoutMs: 15_000 });
-      if (!flashResultSchema.safeParse(final).success) throw new Error(`${gateway} ended the flash without a result`);
+      const final = await rpc.call(gateway, 'flash', { mcu, sha256, force: options?.force ?? false }, { timeoutMs: 15_000 }).catch((err: unknown) => {
+        metrics.flashEnded('failed', 'rollout');
+        throw err;
+      });
+      const ok = flashResultSchema.safeParse(final).success;
+      metrics.flashEnded(ok ? 'succeeded' : 'failed', 'rollout');
+      if (!ok) throw new Error(`${gateway} ended the flash without a result`);
     },
     telemetry: (gateway, mcu) => telemetry.recent(gateway, mcu, 64),
     firmwareImages: {
@@ -222,7 +240,8 @@ export async function startHub(config: HubConfig, log: Logger = createLogger('hu
   registerRolloutRoutes(app, { store, controller: rollouts });
   registerFirmwareRoutes(app, { store: firmware, keys: firmwareKeys, devices: store.devices, adminTokenHash: admin.hash, now, log: log.child('firmware') });
   registerMcuRoutes(app, { devices: store.devices, telemetry });
-  registerMcuFlashRoutes(app, { devices: store.devices, firmware, rpc, log: log.child('flash') });
+  registerMcuFlashRoutes(app, { devices: store.devices, firmware, rpc, log: log.child('flash'), flashEnded: (outcome) => metrics.flashEnded(outcome, 'cli') });
+  registerMetricsRoutes(app, metrics);
   registerStatsRoutes(app, {
     devices: store.devices,
     deviceState: store.deviceState,
@@ -260,6 +279,7 @@ export async function startHub(config: HubConfig, log: Logger = createLogger('hu
       await app.close();
       stopWatchingDevices();
       stopWatchingForRollouts();
+      stopObservingWrites();
       rollouts.stop();
       autoscaler.stop();
       desiredState.stop();

@@ -42,6 +42,13 @@ export interface InboundHandlers {
   other(deviceId: string, channel: string, payload: Buffer): Promise<void>;
 }
 
+/** Told of every message the link moves, with its payload size (the hub's metrics). */
+export interface LinkTrafficObserver {
+  received(bytes: number): void;
+  published(bytes: number): void;
+  dropped(): void;
+}
+
 export interface HubLinkStats {
   received: number;
   dropped: number;
@@ -59,13 +66,16 @@ export class HubLink {
     private readonly client: MqttClient,
     private readonly handlers: InboundHandlers,
     private readonly log: Logger,
+    private readonly traffic?: LinkTrafficObserver,
   ) {}
 
   async start(): Promise<void> {
     this.client.on('message', (topic, payload) => {
       this.stats.received += 1;
+      this.traffic?.received(payload.length);
       this.dispatch(topic, payload).catch((err: unknown) => {
         this.stats.dropped += 1;
+        this.traffic?.dropped();
         this.log.error(`handling ${topic} failed: ${(err as Error).stack ?? String(err)}`);
       });
     });
@@ -75,7 +85,9 @@ export class HubLink {
   }
 
   async publish(topic: string, payload: unknown, options: { retain?: boolean } = {}): Promise<void> {
-    await this.client.publishAsync(topic, JSON.stringify(payload), { qos: 1, retain: options.retain ?? false });
+    const text = JSON.stringify(payload);
+    this.traffic?.published(Buffer.byteLength(text));
+    await this.client.publishAsync(topic, text, { qos: 1, retain: options.retain ?? false });
   }
 
   /** Removes a retained message (an empty retained payload, MQTT 3.1.1 §3.3.1.3). */
@@ -85,6 +97,7 @@ export class HubLink {
 
   private drop(topic: string, why: string): void {
     this.stats.dropped += 1;
+    this.traffic?.dropped();
     this.log.warn(`dropped message on ${topic}: ${why}`);
   }
 

@@ -30,8 +30,16 @@ function median(values: number[]): number {
 export class PassTimings {
   private count = 0;
   private readonly recent: PassTiming[] = [];
+  private readonly listeners = new Set<(timing: PassTiming) => void>();
+
+  /** Calls `listener` with every pass recorded from now on (the hub's metrics). */
+  onRecord(listener: (timing: PassTiming) => void): () => void {
+    this.listeners.add(listener);
+    return () => this.listeners.delete(listener);
+  }
 
   record(timing: PassTiming): void {
+    for (const listener of this.listeners) listener(timing);
     this.count += 1;
     this.recent.push(timing);
     if (this.recent.length > RECENT) this.recent.shift();

@@ -13,6 +13,8 @@ export interface McuFlashRouteDeps {
   firmware: FirmwareStore;
   rpc: DeviceRpc;
   log: Logger;
+  /** Told how each flash ended (the hub's metrics). */
+  flashEnded?: (outcome: 'succeeded' | 'failed') => void;
 }
 
 /** A gateway's first answer (the download starting) comes within seconds; the flash itself may take minutes. */
@@ -60,8 +62,10 @@ export function registerMcuFlashRoutes(app: FastifyInstance, deps: McuFlashRoute
         },
       });
       const result = flashResultSchema.safeParse(final);
+      deps.flashEnded?.(result.success ? 'succeeded' : 'failed');
       write(result.success ? result.data : { type: 'error', message: `${gateway} ended the flash without a result` });
     } catch (err) {
+      deps.flashEnded?.('failed');
       write({ type: 'error', message: (err as Error).message });
     }
     out.end();
