@@ -11,9 +11,9 @@ import { join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 /** What the build reads: tsconfig's include, the bundler and its stubs, the dependency lock. */
-export const BUILD_INPUTS = ['src', 'test', 'bench', 'hardware/bench', 'scripts/bundle-agent.mjs', 'scripts/stubs', 'tsconfig.json', 'package.json', 'package-lock.json'];
+export const BUILD_INPUTS = ['src', 'test', 'bench', 'hardware/bench', 'dashboard', 'scripts/bundle-agent.mjs', 'scripts/stubs', 'tsconfig.json', 'package.json', 'package-lock.json'];
 /** What `npm start` runs; missing means never built (or half deleted). */
-export const BUILD_OUTPUTS = ['dist/src/main.js', 'dist/agent/agent.mjs'];
+export const BUILD_OUTPUTS = ['dist/src/main.js', 'dist/agent/agent.mjs', 'dist/dashboard/index.html'];
 export const STAMP = 'dist/.build-stamp';
 
 function filesUnder(root, entry) {
@@ -55,6 +55,9 @@ function compileAndBundle(root) {
   const tsc = createRequire(import.meta.url).resolve('typescript/bin/tsc');
   run(root, [tsc, '-p', 'tsconfig.json']);
   run(root, ['scripts/bundle-agent.mjs']);
+  // The dashboard: type-checked against the protocol's types, then bundled by Vite for the hub to serve.
+  run(root, [tsc, '-p', 'dashboard/tsconfig.json']);
+  run(root, [join(root, 'node_modules', 'vite', 'bin', 'vite.js'), 'build', '--config', 'dashboard/vite.config.mjs']);
 }
 
 /**

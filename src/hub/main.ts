@@ -46,6 +46,8 @@ import { join } from 'node:path';
 import { RolloutController } from './rollouts/rollout-controller.js';
 import { registerRolloutRoutes, rolloutApplyKinds } from './api/routes/rollouts.js';
 import { registerMetricsRoutes } from './api/routes/metrics.js';
+import { DASHBOARD_PUBLIC, registerDashboardRoutes } from './api/routes/dashboard.js';
+import { bearerTokenMatches } from './api/auth.js';
 import { HubMetrics } from './metrics/hub-metrics.js';
 import { observeDurableWrites } from '../common/durable-file.js';
 
@@ -203,8 +205,10 @@ export async function startHub(config: HubConfig, log: Logger = createLogger('hu
     adminTokenHash: admin.hash,
     log: log.child('api'),
     // Firmware downloads check device credentials themselves (device-auth.ts).
-    publicPaths: ['/v1/bootstrap', '/healthz', ...FIRMWARE_DEVICE_PATHS],
+    publicPaths: ['/v1/bootstrap', '/healthz', ...FIRMWARE_DEVICE_PATHS, ...DASHBOARD_PUBLIC.paths],
+    publicPrefixes: DASHBOARD_PUBLIC.prefixes,
   });
+  registerDashboardRoutes(app, { identify: (authorization) => (bearerTokenMatches(authorization, admin.hash) ? { name: 'admin', role: 'admin' } : undefined) });
   registerBootstrapRoutes(app, {
     hubVersion: AGENT_AND_HUB_VERSION,
     // An agent that reached the API at some address reaches the embedded broker there too.

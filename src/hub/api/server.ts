@@ -10,6 +10,8 @@ export interface ApiServerOptions {
   log: Logger;
   /** Routes that need no token (bootstrap for agents, health for supervisors). */
   publicPaths: readonly string[];
+  /** Path prefixes that need no token (the dashboard's static assets). */
+  publicPrefixes?: readonly string[];
 }
 
 /** The hub's HTTP API for the CLI: JSON, bearer-token auth, errors as `{error, message}`. */
@@ -21,7 +23,7 @@ export function createApiServer(options: ApiServerOptions): FastifyInstance {
 
   app.addHook('onRequest', async (request) => {
     const path = request.url.split('?')[0] ?? '';
-    if (publicPaths.has(path)) return;
+    if (publicPaths.has(path) || options.publicPrefixes?.some((prefix) => path.startsWith(prefix))) return;
     if (!bearerTokenMatches(request.headers.authorization, options.adminTokenHash)) {
       throw new HttpError(401, 'Unauthorized', 'missing or wrong admin token (set it with --token, EDGEPILOT_TOKEN or the config file)');
     }

@@ -1,0 +1,163 @@
+// The dashboard end to end (issue 16) in Debian's Chromium, driven by playwright-core: a real hub
+// and a gateway agent as processes, an emulated STM32F103 (QEMU) sending tilt telemetry over a
+// pseudo-terminal, a workload, a release and a rollout. Screenshots of each page are written to
+// dist/test-artifacts/dashboard/ (CI keeps them; the README's come from here).
+import test from 'ava';
+import { mkdir, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { chromium, type Browser, type Page } from 'playwright-core';
+import type { Bench } from '../../hardware/bench/bench.js';
+import { rolloutViewSchema } from '../../src/protocol/index.js';
+import { repoRoot } from '../support/paths.js';
+import { waitFor } from '../support/wait.js';
+import { startRig, stm32Image, type Rig } from './support/gateway-rig.js';
+
+const CHROMIUM = '/usr/bin/chromium';
+const ARTIFACTS = join(repoRoot, 'dist', 'test-artifacts', 'dashboard');
+const STM_SERIAL = '0123456789abcdef';
+const STM_ID = `stm32f103-${STM_SERIAL}`;
+
+let rig: Rig | undefined;
+let stm: Bench | undefined;
+let browser: Browser | undefined;
+let gatewayId = '';
+
+test.before(async () => {
+  await mkdir(ARTIFACTS, { recursive: true });
+  rig = await startRig('dashboard', [['stm32', '1.0.0']]);
+  stm = await rig.startBench('stm', { mcu: 'stm32f103', image: stm32Image(rig, '1.0.0'), serial: STM_SERIAL });
+  gatewayId = (await rig.startGateway([stm.hostPath])).deviceId;
+  const labelled = await rig.cli(['label', 'device', gatewayId, 'site=plant-3', 'line=1']);
+  if (labelled.code !== 0) throw new Error(`label failed: ${labelled.stderr}`);
+  await rig.waitForMcu('the STM32 online', (m) => m.id === STM_ID && m.online);
+  // A workload on the gateway, and a release of it rolled out with a long soak, so the rollout
+  // stays in progress while the page pauses and resumes it.
+  const manifests = join(rig.root, 'dashboard.yaml');
+  const template = (version: string): string => `
+      runtime: process
+      command: [sh, -c, 'while :; do sleep 1; done']
+      env: { VERSION: "${version}" }
+      terminationGracePeriodSeconds: 1`;
+  await writeFile(
+    manifests,
+    `apiVersion: edgepilot.io/v1
+kind: Workload
+metadata: { name: tilt-logger }
+spec:
+  replicas: all
+  selector: { matchLabels: { site: plant-3 } }
+  template:${template('1').replace(/\n {6}/g, '\n    ')}
+---
+apiVersion: edgepilot.io/v1
+kind: Release
+metadata: { name: tilt-rel }
+spec:
+  version: 2.0.0
+  workloads:
+    tilt-logger:${template('2')}
+`,
+  );
+  const applied = await rig.cli(['apply', '-f', manifests]);
+  if (applied.code !== 0) throw new Error(`apply failed: ${applied.stderr}`);
+  const rollout = join(rig.root, 'rollout.yaml');
+  await writeFile(
+    rollout,
+    `apiVersion: edgepilot.io/v1
+kind: Rollout
+metadata: { name: plant-3-tonight }
+spec:
+  selector: { matchLabels: { site: plant-3 } }
+  release: { name: tilt-rel, version: 2.0.0 }
+  waves:
+    - { name: all, percent: 100, minHealthySeconds: 3600, healthyDeadlineSeconds: 7200, progressDeadlineSeconds: 10800 }
+`,
+  );
+  const started = await rig.cli(['rollout', 'start', '-f', rollout]);
+  if (started.code !== 0) throw new Error(`rollout start failed: ${started.stderr}`);
+  browser = await chromium.launch({ executablePath: CHROMIUM, args: ['--no-sandbox'] });
+});
+
+test.after.always(async () => {
+  await browser?.close();
+  await rig?.cleanup();
+});
+
+async function open(): Promise<Page> {
+  if (!browser || !rig) throw new Error('setup failed');
+  const page = await browser.newPage({ viewport: { width: 1280, height: 900 } });
+  await page.goto(`${rig.hub.apiUrl}/`);
+  return page;
+}
+
+async function logIn(page: Page, token: string): Promise<void> {
+  await page.fill('input[name=token]', token);
+  await page.click('button[type=submit]');
+}
+
+async function rolloutPhase(): Promise<string> {
+  if (!rig) throw new Error('setup failed');
+  const response = await fetch(`${rig.hub.apiUrl}/v1/rollouts/plant-3-tonight`, { headers: { authorization: `Bearer ${rig.hub.adminToken}` } });
+  return rolloutViewSchema.parse(await response.json()).phase;
+}
+
+test.serial('log in with a token (a wrong one is refused), see the fleet, open the gateway and watch its MCU telemetry chart move', async (t) => {
+  if (!rig) throw new Error('setup failed');
+  const page = await open();
+  t.regex(page.url(), /\/ui\/$/, '/ redirects to the dashboard');
+  await logIn(page, 'ep_not-a-token');
+  await page.getByRole('alert').waitFor();
+  t.regex((await page.getByRole('alert').textContent()) ?? '', /does not accept this token/);
+  await page.screenshot({ path: join(ARTIFACTS, 'login.png') });
+
+  await logIn(page, rig.hub.adminToken);
+  await page.locator(`tr[data-device="${gatewayId}"]`).waitFor();
+  t.is((await page.locator('[data-testid=count-total] b').textContent())?.trim(), '1');
+  t.regex((await page.locator(`tr[data-device="${gatewayId}"]`).textContent()) ?? '', /online/);
+  await page.fill('[data-testid=filter]', 'site=elsewhere');
+  await page.locator('[data-testid=shown]', { hasText: '0 shown' }).waitFor();
+  await page.fill('[data-testid=filter]', 'site=plant-3');
+  await page.locator('[data-testid=shown]', { hasText: '1 shown' }).waitFor();
+  await page.screenshot({ path: join(ARTIFACTS, 'fleet.png') });
+
+  await page.click(`a[href="#/devices/${gatewayId}"]`);
+  await page.locator(`section[data-mcu="${STM_ID}"]`).waitFor();
+  t.regex((await page.locator(`section[data-mcu="${STM_ID}"]`).textContent()) ?? '', /firmware 1\.0\.0/);
+  // The chart is fed by the hub's telemetry stream: frames keep arriving and the values change.
+  const frames = page.locator('[data-testid=telemetry-frames]');
+  const count = async (): Promise<number> => Number(/(\d+) frames/.exec((await frames.textContent()) ?? '')?.[1] ?? 0);
+  const first = await waitFor('telemetry frames on the page', async () => ((await count()) > 3 ? count() : undefined), 30_000, 200);
+  const firstValues = await page.locator('[data-testid=telemetry-values]').textContent();
+  t.regex(firstValues ?? '', /pitch -?\d+\.\d\d/);
+  await waitFor('more frames, other values', async () => (await count()) > first + 5 && (await page.locator('[data-testid=telemetry-values]').textContent()) !== firstValues, 30_000, 200);
+  t.true((await page.locator('canvas').count()) > 0, 'the chart is drawn');
+  await page.locator('[data-testid=instances] td', { hasText: 'tilt-logger' }).first().waitFor();
+  await page.screenshot({ path: join(ARTIFACTS, 'device.png'), fullPage: true });
+
+  for (const [hash, testid] of [['workloads', 'workloads'], ['firmware', 'mcus'], ['jobs', 'jobs']] as const) {
+    await page.goto(`${rig.hub.apiUrl}/ui/#/${hash}`);
+    await page.locator(`[data-testid=${testid}]`).waitFor();
+    await page.screenshot({ path: join(ARTIFACTS, `${hash}.png`), fullPage: true });
+  }
+  t.regex((await page.goto(`${rig.hub.apiUrl}/ui/#/firmware`), await page.locator('[data-testid=mcus]').textContent()) ?? '', new RegExp(STM_ID));
+  await page.close();
+});
+
+test.serial('an operator pauses and resumes a rollout from its page, and the hub records it', async (t) => {
+  if (!rig) throw new Error('setup failed');
+  const page = await open();
+  await logIn(page, rig.hub.adminToken);
+  await page.goto(`${rig.hub.apiUrl}/ui/#/rollouts`);
+  const section = page.locator('section[data-rollout="plant-3-tonight"]');
+  await section.waitFor();
+  await section.locator('[data-testid=phase]', { hasText: 'progressing' }).waitFor();
+  await page.screenshot({ path: join(ARTIFACTS, 'rollouts.png'), fullPage: true });
+  await section.locator('button[data-action=pause]').click();
+  await section.locator('[data-testid=phase]', { hasText: 'paused' }).waitFor();
+  t.is(await rolloutPhase(), 'paused');
+  await section.locator('button[data-action=resume]').click();
+  await section.locator('[data-testid=phase]', { hasText: 'progressing' }).waitFor();
+  t.is(await rolloutPhase(), 'progressing');
+  const history = await rig.cli(['rollout', 'history', 'plant-3-tonight']);
+  t.regex(history.stdout, /paused[\s\S]*resumed/);
+  await page.close();
+});
