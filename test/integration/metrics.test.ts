@@ -47,7 +47,11 @@ test('/metrics needs a token, passes promtool, and a real Prometheus scrapes dev
   const status = { state: 'online', reason: 'connected', agentVersion: 'test', bootId: 'b', sessionId: 's1', since: new Date().toISOString() };
   await client.publishAsync(topics.status(device.deviceId), JSON.stringify(status), { qos: 1, retain: true });
   await client.publishAsync(topics.facts(device.deviceId), JSON.stringify(gatewayFacts({ hostname: 'metrics-board' })), { qos: 1, retain: true });
-  const sample = { time: new Date().toISOString(), device: { cpuPercent: 42.5, memoryUsedBytes: 123_456_789 }, instances: [] };
+  const sample = {
+    time: new Date().toISOString(),
+    device: { cpuPercent: 42.5, memoryUsedBytes: 123_456_789 },
+    instances: [{ id: 'tilt-reader-0', workload: 'tilt-reader', cpuPercent: 3.5, memoryBytes: 8_388_608, custom: { queue_depth: 7 } }],
+  };
   const sendSample = (): Promise<unknown> => client.publishAsync(topics.device(device.deviceId, 'metrics'), JSON.stringify({ ...sample, time: new Date().toISOString() }), { qos: 1 });
   await sendSample();
 
@@ -68,6 +72,8 @@ test('/metrics needs a token, passes promtool, and a real Prometheus scrapes dev
     t.true(body.includes(name), `${name} is exposed`);
   }
   t.regex(body, /^edgepilot_mqtt_messages_total\{direction="in"\} [1-9]/m);
+  t.regex(body, /^edgepilot_instance_memory_bytes\{device="[^"]+",workload="tilt-reader",instance="tilt-reader-0"\} 8388608$/m);
+  t.regex(body, /^edgepilot_instance_custom_metric\{device="[^"]+",workload="tilt-reader",instance="tilt-reader-0",name="queue_depth"\} 7$/m);
 
   // Prometheus' linter: names, units, help texts, counter suffixes. prom-client's default Node.js
   // gauges named `…_total` are the only findings allowed (they are the library's, kept because

@@ -101,6 +101,9 @@ export class HubMetrics {
         }
       },
     });
+    const instanceCpu = new Gauge({ name: 'edgepilot_instance_cpu_usage_percent', help: 'CPU use of each workload instance, from its device\'s last sample.', labelNames: ['device', 'workload', 'instance'], registers });
+    const instanceMemory = new Gauge({ name: 'edgepilot_instance_memory_bytes', help: 'Memory of each workload instance, from its device\'s last sample.', labelNames: ['device', 'workload', 'instance'], registers });
+    const custom = new Gauge({ name: 'edgepilot_instance_custom_metric', help: 'Metrics a workload writes to EDGEPILOT_METRICS_FILE, relayed by its agent, by name.', labelNames: ['device', 'workload', 'instance', 'name'], registers });
     const deviceMemory = new Gauge({ name: 'edgepilot_device_memory_used_bytes', help: 'Memory in use on each device, from its agent\'s last sample.', labelNames: ['device'], registers });
     new Gauge({
       name: 'edgepilot_device_cpu_usage_percent',
@@ -109,10 +112,16 @@ export class HubMetrics {
       registers,
       collect() {
         this.reset();
-        deviceMemory.reset();
+        for (const gauge of [deviceMemory, instanceCpu, instanceMemory, custom]) gauge.reset();
         for (const [device, sample] of sources.usage()) {
           this.set({ device }, sample.device.cpuPercent);
           deviceMemory.set({ device }, sample.device.memoryUsedBytes);
+          for (const i of sample.instances) {
+            const labels = { device, workload: i.workload, instance: i.id };
+            instanceCpu.set(labels, i.cpuPercent);
+            instanceMemory.set(labels, i.memoryBytes);
+            for (const [name, value] of Object.entries(i.custom)) custom.set({ ...labels, name }, value);
+          }
         }
       },
     });
