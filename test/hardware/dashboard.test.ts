@@ -154,6 +154,10 @@ test.serial('an operator pauses and resumes a rollout from its page, and the hub
   await section.locator('button[data-action=pause]').click();
   await section.locator('[data-testid=phase]', { hasText: 'paused' }).waitFor();
   t.is(await rolloutPhase(), 'paused');
+  // The same rollout in /metrics, as a plant's Grafana would chart it.
+  const metrics = await (await fetch(`${rig.hub.apiUrl}/metrics`, { headers: { authorization: `Bearer ${rig.hub.adminToken}` } })).text();
+  t.regex(metrics, /^edgepilot_rollout_wave\{rollout="plant-3-tonight",phase="paused"\} 0$/m);
+  t.regex(metrics, /^edgepilot_rollout_devices\{rollout="plant-3-tonight",state="[a-z-]+"\} 1$/m);
   await section.locator('button[data-action=resume]').click();
   await section.locator('[data-testid=phase]', { hasText: 'progressing' }).waitFor();
   t.is(await rolloutPhase(), 'progressing');

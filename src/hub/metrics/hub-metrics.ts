@@ -84,7 +84,20 @@ export class HubMetrics {
         for (const [phase, n] of counts) this.set({ phase }, n);
       },
     });
-    const rolloutDevices = new Gauge({ name: 'edgepilot_rollout_devices', help: 'Devices of each rollout by their state in it.', labelNames: ['rollout', 'state'], registers });
+    new Gauge({
+      name: 'edgepilot_rollout_devices',
+      help: 'Devices of each rollout by their state in it.',
+      labelNames: ['rollout', 'state'],
+      registers,
+      async collect() {
+        this.reset();
+        for (const rollout of await sources.rollouts()) {
+          const states = new Map<string, number>();
+          for (const d of Object.values(rollout.status.devices)) states.set(d.state, (states.get(d.state) ?? 0) + 1);
+          for (const [state, n] of states) this.set({ rollout: rollout.name, state }, n);
+        }
+      },
+    });
     new Gauge({
       name: 'edgepilot_rollout_wave',
       help: 'The wave each rollout is in (index into its waves; -1 before the first) with its phase as a label.',
@@ -92,38 +105,34 @@ export class HubMetrics {
       registers,
       async collect() {
         this.reset();
-        rolloutDevices.reset();
-        for (const rollout of await sources.rollouts()) {
-          this.set({ rollout: rollout.name, phase: rollout.status.phase }, rollout.status.currentWave);
-          const states = new Map<string, number>();
-          for (const d of Object.values(rollout.status.devices)) states.set(d.state, (states.get(d.state) ?? 0) + 1);
-          for (const [state, n] of states) rolloutDevices.set({ rollout: rollout.name, state }, n);
-        }
+        for (const rollout of await sources.rollouts()) this.set({ rollout: rollout.name, phase: rollout.status.phase }, rollout.status.currentWave);
       },
     });
-    const instanceCpu = new Gauge({ name: 'edgepilot_instance_cpu_usage_percent', help: 'CPU use of each workload instance, from its device\'s last sample.', labelNames: ['device', 'workload', 'instance'], registers });
-    const instanceMemory = new Gauge({ name: 'edgepilot_instance_memory_bytes', help: 'Memory of each workload instance, from its device\'s last sample.', labelNames: ['device', 'workload', 'instance'], registers });
-    const custom = new Gauge({ name: 'edgepilot_instance_custom_metric', help: 'Metrics a workload writes to EDGEPILOT_METRICS_FILE, relayed by its agent, by name.', labelNames: ['device', 'workload', 'instance', 'name'], registers });
-    const deviceMemory = new Gauge({ name: 'edgepilot_device_memory_used_bytes', help: 'Memory in use on each device, from its agent\'s last sample.', labelNames: ['device'], registers });
-    new Gauge({
-      name: 'edgepilot_device_cpu_usage_percent',
-      help: 'CPU use of each device (100 = one core busy), from its agent\'s last sample.',
-      labelNames: ['device'],
-      registers,
-      collect() {
-        this.reset();
-        for (const gauge of [deviceMemory, instanceCpu, instanceMemory, custom]) gauge.reset();
-        for (const [device, sample] of sources.usage()) {
-          this.set({ device }, sample.device.cpuPercent);
-          deviceMemory.set({ device }, sample.device.memoryUsedBytes);
-          for (const i of sample.instances) {
-            const labels = { device, workload: i.workload, instance: i.id };
-            instanceCpu.set(labels, i.cpuPercent);
-            instanceMemory.set(labels, i.memoryBytes);
-            for (const [name, value] of Object.entries(i.custom)) custom.set({ ...labels, name }, value);
-          }
-        }
-      },
+    // prom-client collects metrics concurrently: each gauge reads its own sources in its own
+    // collect (a gauge filled by another's collect could be serialised before it was filled).
+    const fromSamples = (name: string, help: string, labelNames: string[], fill: (set: (labels: Record<string, string>, value: number) => void, device: string, sample: MetricsSample) => void): void => {
+      new Gauge({
+        name,
+        help,
+        labelNames,
+        registers,
+        collect() {
+          this.reset();
+          for (const [device, sample] of sources.usage()) fill((labels, value) => this.set(labels, value), device, sample);
+        },
+      });
+    };
+    fromSamples('edgepilot_device_cpu_usage_percent', "CPU use of each device (100 = one core busy), from its agent's last sample.", ['device'], (set, device, s) => set({ device }, s.device.cpuPercent));
+    fromSamples('edgepilot_device_memory_used_bytes', "Memory in use on each device, from its agent's last sample.", ['device'], (set, device, s) => set({ device }, s.device.memoryUsedBytes));
+    const instanceLabels = ['device', 'workload', 'instance'];
+    fromSamples('edgepilot_instance_cpu_usage_percent', "CPU use of each workload instance, from its device's last sample.", instanceLabels, (set, device, s) => {
+      for (const i of s.instances) set({ device, workload: i.workload, instance: i.id }, i.cpuPercent);
+    });
+    fromSamples('edgepilot_instance_memory_bytes', "Memory of each workload instance, from its device's last sample.", instanceLabels, (set, device, s) => {
+      for (const i of s.instances) set({ device, workload: i.workload, instance: i.id }, i.memoryBytes);
+    });
+    fromSamples('edgepilot_instance_custom_metric', 'Metrics a workload writes to EDGEPILOT_METRICS_FILE, relayed by its agent, by name.', [...instanceLabels, 'name'], (set, device, s) => {
+      for (const i of s.instances) for (const [name, value] of Object.entries(i.custom)) set({ device, workload: i.workload, instance: i.id, name }, value);
     });
     if (sources.mqttClients) {
       const clients = sources.mqttClients;
