@@ -133,12 +133,12 @@ test.serial('log in with a token (a wrong one is refused), see the fleet, open t
   await page.locator('[data-testid=instances] td', { hasText: 'tilt-logger' }).first().waitFor();
   await page.screenshot({ path: join(ARTIFACTS, 'device.png'), fullPage: true });
 
-  for (const [hash, testid] of [['workloads', 'workloads'], ['firmware', 'mcus'], ['jobs', 'jobs']] as const) {
+  // Each page once its data arrived (the jobs page has none in this fleet: its empty tables).
+  for (const [hash, testid, text] of [['workloads', 'workloads', 'tilt-logger'], ['firmware', 'mcus', STM_ID], ['jobs', 'jobs', undefined]] as const) {
     await page.goto(`${rig.hub.apiUrl}/ui/#/${hash}`);
-    await page.locator(`[data-testid=${testid}]`).waitFor();
+    await (text ? page.locator(`[data-testid=${testid}] td`, { hasText: text }).first() : page.locator(`[data-testid=${testid}]`)).waitFor();
     await page.screenshot({ path: join(ARTIFACTS, `${hash}.png`), fullPage: true });
   }
-  t.regex((await page.goto(`${rig.hub.apiUrl}/ui/#/firmware`), await page.locator('[data-testid=mcus]').textContent()) ?? '', new RegExp(STM_ID));
   await page.close();
 });
 
