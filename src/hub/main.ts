@@ -47,6 +47,8 @@ import { RolloutController } from './rollouts/rollout-controller.js';
 import { registerRolloutRoutes, rolloutApplyKinds } from './api/routes/rollouts.js';
 import { registerMetricsRoutes } from './api/routes/metrics.js';
 import { DASHBOARD_PUBLIC, registerDashboardRoutes } from './api/routes/dashboard.js';
+import { ChangeFeed, changeKinds, registerChangeRoutes } from './api/routes/changes.js';
+import type { HubStore } from './store/repository.js';
 import { bearerTokenMatches } from './api/auth.js';
 import { HubMetrics } from './metrics/hub-metrics.js';
 import { observeDurableWrites } from '../common/durable-file.js';
@@ -111,6 +113,12 @@ export async function startHub(config: HubConfig, log: Logger = createLogger('hu
   client.on('error', (err) => log.warn(`broker connection: ${err.message}`));
 
   const usage = new UsageStore();
+  // What the dashboard's pages re-read when it changes (GET /v1/changes).
+  const changes = new ChangeFeed();
+  const stopFeedingChanges = feed.subscribe((_id, _type, aspect) => {
+    changes.changed('devices');
+    if (aspect === 'reported') changes.changed('workloads');
+  });
   const metrics = new HubMetrics({
     devices: () => store.devices.snapshot(),
     reported: (visit) => store.deviceState.scan((id, _desired, reported) => visit(id, reported)),
@@ -131,7 +139,10 @@ export async function startHub(config: HubConfig, log: Logger = createLogger('hu
     store,
     now,
     acknowledge: (id, ids): Promise<void> => link.publish(topics.runsAck(id), { ids }),
-    changed: () => requestDesiredPass(),
+    changed: () => {
+      changes.changed('jobs');
+      requestDesiredPass();
+    },
     log: log.child('jobs'),
   });
   const link = new HubLink(
@@ -167,14 +178,17 @@ export async function startHub(config: HubConfig, log: Logger = createLogger('hu
     jobs: jobsPlanner,
   });
   requestDesiredPass = () => desiredState.request();
-  desiredState.timings.onRecord((timing) => metrics.passTimed(timing.totalMs, timing.placementMs));
+  desiredState.timings.onRecord((timing) => {
+    metrics.passTimed(timing.totalMs, timing.placementMs);
+    changes.changed('workloads');
+  });
   await desiredState.republishAll();
   const stopWatchingDevices = feed.subscribe((_id, _type, aspect) => {
     if (aspect !== 'reported' || desiredState.wantsReports) desiredState.request();
   });
   await desiredState.reconcile();
   const rollouts = new RolloutController({
-    store,
+    store: withRolloutWrites(store, () => changes.changed('rollouts')),
     now,
     log: log.child('rollout'),
     replan: () => desiredState.reconcile(),
@@ -246,6 +260,11 @@ export async function startHub(config: HubConfig, log: Logger = createLogger('hu
   registerMcuRoutes(app, { devices: store.devices, telemetry });
   registerMcuFlashRoutes(app, { devices: store.devices, firmware, rpc, log: log.child('flash'), flashEnded: (outcome) => metrics.flashEnded(outcome, 'cli') });
   registerMetricsRoutes(app, metrics);
+  registerChangeRoutes(app, changes);
+  // A write through the API may change what any page shows (an apply, a command, a label).
+  app.addHook('onResponse', async (request) => {
+    if (request.method !== 'GET') for (const kind of changeKinds) changes.changed(kind);
+  });
   registerStatsRoutes(app, {
     devices: store.devices,
     deviceState: store.deviceState,
@@ -284,6 +303,7 @@ export async function startHub(config: HubConfig, log: Logger = createLogger('hu
       stopWatchingDevices();
       stopWatchingForRollouts();
       stopObservingWrites();
+      stopFeedingChanges();
       rollouts.stop();
       autoscaler.stop();
       desiredState.stop();
@@ -292,6 +312,22 @@ export async function startHub(config: HubConfig, log: Logger = createLogger('hu
       await store.close();
     },
   };
+}
+
+/**
+ * The store as the rollout controller sees it: the same store, with every rollout write also
+ * announced (each transition is one durable write, so a page hears of every one).
+ */
+function withRolloutWrites(store: HubStore, written: () => void): HubStore {
+  const rollouts: HubStore['rollouts'] = {
+    get: (name) => store.rollouts.get(name),
+    list: () => store.rollouts.list(),
+    put: async (rollout) => {
+      await store.rollouts.put(rollout);
+      written();
+    },
+  };
+  return new Proxy(store, { get: (target, key) => (key === 'rollouts' ? rollouts : Reflect.get(target, key)) });
 }
 
 /** What a device leaves retained on the broker; cleared when it is deleted. */

@@ -4,10 +4,9 @@ import { LitElement, html, type PropertyValues, type TemplateResult } from 'lit'
 import type { DeviceDetail } from '../../../src/protocol/schemas/api.js';
 import type { InstanceStatus, WorkloadView } from '../../../src/protocol/schemas/workload-api.js';
 import { getJson } from '../api.js';
+import { LiveData } from '../polling.js';
 import { age, badge, labelsText, tableStyles } from '../shared.js';
 import '../telemetry-chart.js';
-
-const REFRESH_MS = 3000;
 
 export class DevicePage extends LitElement {
   static override properties = { deviceId: {}, device: { state: true }, instances: { state: true }, error: { state: true } };
@@ -15,24 +14,13 @@ export class DevicePage extends LitElement {
   declare device: DeviceDetail | null;
   declare instances: InstanceStatus[];
   declare error: string;
-  private timer: ReturnType<typeof setInterval> | undefined;
-
   constructor() {
     super();
     this.deviceId = '';
     this.device = null;
     this.instances = [];
     this.error = '';
-  }
-
-  override connectedCallback(): void {
-    super.connectedCallback();
-    this.timer = setInterval(() => void this.load(), REFRESH_MS);
-  }
-
-  override disconnectedCallback(): void {
-    super.disconnectedCallback();
-    clearInterval(this.timer);
+    new LiveData(this, ['devices', 'workloads'], () => this.load());
   }
 
   protected override updated(changed: PropertyValues): void {

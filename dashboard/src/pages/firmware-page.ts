@@ -3,7 +3,7 @@ import { LitElement, html, type TemplateResult } from 'lit';
 import type { FirmwareImageView } from '../../../src/protocol/schemas/firmware.js';
 import type { McuView } from '../../../src/protocol/schemas/mcu.js';
 import { getJson } from '../api.js';
-import { Poll } from '../polling.js';
+import { LiveData } from '../polling.js';
 import { age, badge, tableStyles } from '../shared.js';
 
 export class FirmwarePage extends LitElement {
@@ -15,11 +15,11 @@ export class FirmwarePage extends LitElement {
     super();
     this.images = [];
     this.mcus = [];
-    new Poll(this, async () => {
+    new LiveData(this, ['devices'], async () => {
       const [images, mcus] = await Promise.all([getJson<{ items: FirmwareImageView[] }>('/v1/firmware'), getJson<{ items: McuView[] }>('/v1/mcus')]);
       this.images = images.items;
       this.mcus = mcus.items;
-    }, 5000);
+    });
   }
 
   override render(): TemplateResult {

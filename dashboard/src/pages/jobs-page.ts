@@ -2,7 +2,7 @@
 import { LitElement, html, type TemplateResult } from 'lit';
 import type { CronJobView, JobView } from '../../../src/protocol/schemas/job-api.js';
 import { getJson } from '../api.js';
-import { Poll } from '../polling.js';
+import { LiveData } from '../polling.js';
 import { age, badge, tableStyles } from '../shared.js';
 
 export class JobsPage extends LitElement {
@@ -14,11 +14,11 @@ export class JobsPage extends LitElement {
     super();
     this.jobs = [];
     this.cronJobs = [];
-    new Poll(this, async () => {
+    new LiveData(this, ['jobs'], async () => {
       const [jobs, cronJobs] = await Promise.all([getJson<{ items: JobView[] }>('/v1/jobs'), getJson<{ items: CronJobView[] }>('/v1/cronjobs')]);
       this.jobs = jobs.items;
       this.cronJobs = cronJobs.items;
-    }, 3000);
+    });
   }
 
   override render(): TemplateResult {

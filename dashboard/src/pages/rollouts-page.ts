@@ -4,7 +4,7 @@
 import { LitElement, css, html, type TemplateResult } from 'lit';
 import type { RolloutView } from '../../../src/protocol/schemas/rollout-api.js';
 import { getJson, postJson, type Role } from '../api.js';
-import { Poll } from '../polling.js';
+import { LiveData } from '../polling.js';
 import { age, badge, tableStyles } from '../shared.js';
 
 type Command = 'pause' | 'resume' | 'promote' | 'abort';
@@ -20,7 +20,7 @@ export class RolloutsPage extends LitElement {
     this.role = 'viewer';
     this.items = [];
     this.message = '';
-    new Poll(this, async () => {
+    new LiveData(this, ['rollouts'], async () => {
       this.items = (await getJson<{ items: RolloutView[] }>('/v1/rollouts')).items;
     });
   }

@@ -2,7 +2,7 @@
 import { LitElement, html, type TemplateResult } from 'lit';
 import type { WorkloadView } from '../../../src/protocol/schemas/workload-api.js';
 import { getJson } from '../api.js';
-import { Poll } from '../polling.js';
+import { LiveData } from '../polling.js';
 import { badge, tableStyles } from '../shared.js';
 
 export class WorkloadsPage extends LitElement {
@@ -14,7 +14,7 @@ export class WorkloadsPage extends LitElement {
     super();
     this.items = [];
     this.open = '';
-    new Poll(this, async () => {
+    new LiveData(this, ['workloads'], async () => {
       this.items = (await getJson<{ items: WorkloadView[] }>('/v1/workloads')).items;
     });
   }
