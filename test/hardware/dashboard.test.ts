@@ -35,7 +35,7 @@ test.before(async () => {
   const manifests = join(rig.root, 'dashboard.yaml');
   const template = (version: string): string => `
       runtime: process
-      command: [sh, -c, 'while :; do sleep 1; done']
+      command: [sh, -c, 'while :; do echo tilt ok; sleep 1; done']
       env: { VERSION: "${version}" }
       terminationGracePeriodSeconds: 1`;
   await writeFile(
@@ -139,6 +139,11 @@ test.serial('log in with a token (a wrong one is refused), see the fleet, open t
     await (text ? page.locator(`[data-testid=${testid}] td`, { hasText: text }).first() : page.locator(`[data-testid=${testid}]`)).waitFor();
     await page.screenshot({ path: join(ARTIFACTS, `${hash}.png`), fullPage: true });
   }
+  // A workload's log tail, from its device through the hub.
+  await page.goto(`${rig.hub.apiUrl}/ui/#/workloads`);
+  await page.click('a[data-workload="tilt-logger"]');
+  await page.locator('[data-testid=logs]', { hasText: 'tilt ok' }).waitFor();
+  t.regex((await page.locator('[data-testid=logs]').textContent()) ?? '', new RegExp(`${gatewayId} tilt-logger: tilt ok`));
   await page.close();
 });
 
