@@ -45,6 +45,15 @@ import { TelemetryFeed } from './mcus/telemetry-feed.js';
 import { join } from 'node:path';
 import { RolloutController } from './rollouts/rollout-controller.js';
 import { registerRolloutRoutes, rolloutApplyKinds } from './api/routes/rollouts.js';
+import { createSystemClock } from '../firmware/index.js';
+import { ApiTokens } from './api/roles/api-tokens.js';
+import { AuditLog } from './api/audit/audit-log.js';
+import { registerApiTokenRoutes } from './api/routes/api-tokens.js';
+import { registerAuditRoutes } from './api/routes/audit.js';
+import { registeredRoutes } from './api/roles/access-control.js';
+import { defaultHubLimits } from './limits/hub-limits.js';
+import { ConnectionRateLimiter } from './limits/keyed-limiter.js';
+import { DeviceMessageThrottle } from './limits/device-message-throttle.js';
 
 export interface RunningHub {
   apiUrl: string;
@@ -53,6 +62,8 @@ export interface RunningHub {
   createdAdminToken?: string;
   tokens: JoinTokens;
   link: HubLink;
+  /** `METHOD /route` of every API route registered (the access policy's test walks them). */
+  apiRoutes: readonly string[];
   /** Whether this hub still accepts these device credentials (`up` asks it for its local agent). */
   acceptsDevice(deviceId: string, password: string): Promise<boolean>;
   close(): Promise<void>;
@@ -69,6 +80,14 @@ export async function startHub(config: HubConfig, log: Logger = createLogger('hu
   const telemetry = new TelemetryFeed();
   const tokens = new JoinTokens(store.tokens, now);
   const nonces = new JoinNonces(Date.now());
+  // Issue 13: people's tokens with roles, the audit log of API writes, and rate limits.
+  const apiTokens = await ApiTokens.open(join(config.dataDir, 'api-tokens.json'), now);
+  const audit = await AuditLog.open(join(config.dataDir, 'audit'));
+  const clock = createSystemClock();
+  const limits = config.limits ?? defaultHubLimits;
+  const mqttJoins = limits.join && new ConnectionRateLimiter(limits.join, clock);
+  const httpJoins = limits.join && new ConnectionRateLimiter(limits.join, clock);
+  const throttle = new DeviceMessageThrottle(limits.deviceMessages, clock);
 
   let broker: EmbeddedBroker | undefined;
   const hubSecret = randomSecret(32);
@@ -89,6 +108,7 @@ export async function startHub(config: HubConfig, log: Logger = createLogger('hu
           return device !== undefined && secretMatches(password, device.credentialHash);
         },
         joinTokenKnown: (token) => tokens.known(token),
+        ...(mqttJoins ? { admitJoin: (source: string) => mqttJoins.admit(source).ok } : {}),
       },
     });
     brokerUrl = broker.url;
@@ -142,6 +162,22 @@ export async function startHub(config: HubConfig, log: Logger = createLogger('hu
       other: (id) => observer.touch(id),
     },
     log.child('mqtt'),
+    {
+      // A flooding device loses its excess messages, with one event per interval saying so.
+      admit: (id, channel) => {
+        const verdict = throttle.check(id, channel);
+        if (verdict.admit) return true;
+        if (verdict.notice) {
+          const { channel: ch, dropped, rate } = verdict.notice;
+          const message = `${id} sent ${ch} faster than ${rate.perSecond}/s (bursts of ${rate.capacity}); ${dropped} message(s) dropped since the last notice, and more are dropped until it slows down`;
+          log.warn(message);
+          void store.events
+            .append(`device/${id}`, { time: now().toISOString(), type: 'Warning', reason: 'MessagesThrottled', message })
+            .catch((err: unknown) => log.error(`recording the throttle event of ${id}: ${(err as Error).message}`));
+        }
+        return false;
+      },
+    },
   );
   await link.start();
 
@@ -183,6 +219,9 @@ export async function startHub(config: HubConfig, log: Logger = createLogger('hu
     host: config.apiHost,
     port: config.apiPort,
     adminTokenHash: admin.hash,
+    apiTokens,
+    audit,
+    now,
     log: log.child('api'),
     // Firmware downloads check device credentials themselves (device-auth.ts).
     publicPaths: ['/v1/bootstrap', '/healthz', ...FIRMWARE_DEVICE_PATHS],
@@ -192,7 +231,10 @@ export async function startHub(config: HubConfig, log: Logger = createLogger('hu
     // An agent that reached the API at some address reaches the embedded broker there too.
     brokerUrlFor: (requestHost) =>
       config.advertiseBroker ?? (broker ? `mqtt://${requestHost}:${broker.port}` : withoutCredentials(brokerUrl)),
+    ...(httpJoins ? { admitJoin: (source: string) => httpJoins.admit(source) } : {}),
   });
+  registerApiTokenRoutes(app, apiTokens);
+  registerAuditRoutes(app, audit);
   registerDeviceRoutes(app, {
     devices: store.devices,
     events: store.events,
@@ -250,6 +292,7 @@ export async function startHub(config: HubConfig, log: Logger = createLogger('hu
     ...(admin.created ? { createdAdminToken: admin.created } : {}),
     tokens,
     link,
+    apiRoutes: registeredRoutes(app),
     async acceptsDevice(deviceId, password) {
       const device = await store.devices.get(deviceId);
       return device?.credentialHash !== undefined && secretMatches(password, device.credentialHash);
@@ -265,6 +308,7 @@ export async function startHub(config: HubConfig, log: Logger = createLogger('hu
       desiredState.stop();
       await client.endAsync();
       await broker?.close();
+      await audit.close();
       await store.close();
     },
   };

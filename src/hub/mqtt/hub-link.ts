@@ -45,6 +45,13 @@ export interface InboundHandlers {
 export interface HubLinkStats {
   received: number;
   dropped: number;
+  /** Dropped by the inbound gate (a device over its message rate), before decoding. */
+  throttled: number;
+}
+
+/** Decides, before any decoding, whether a device's message on a channel is taken (rate limits). */
+export interface InboundGate {
+  admit(deviceId: string, channel: string): boolean;
 }
 
 /**
@@ -53,12 +60,13 @@ export interface HubLinkStats {
  * message is logged and dropped; nothing a device sends can throw out of here.
  */
 export class HubLink {
-  readonly stats: HubLinkStats = { received: 0, dropped: 0 };
+  readonly stats: HubLinkStats = { received: 0, dropped: 0, throttled: 0 };
 
   constructor(
     private readonly client: MqttClient,
     private readonly handlers: InboundHandlers,
     private readonly log: Logger,
+    private readonly gate?: InboundGate,
   ) {}
 
   async start(): Promise<void> {
@@ -104,6 +112,10 @@ export class HubLink {
       case 'device': {
         const { deviceId, channel } = address;
         if (payload.length === 0) return; // a cleared retained message (MQTT 3.1.1 §3.3.1.3)
+        if (this.gate && !this.gate.admit(deviceId, channel)) {
+          this.stats.throttled += 1;
+          return;
+        }
         if (channel === 'status') {
           const decoded = decodePayload(statusSchema, payload, payloadLimits.status);
           return decoded.ok ? this.handlers.status(deviceId, decoded.value) : this.drop(topic, decoded.error);
