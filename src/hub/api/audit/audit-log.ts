@@ -23,6 +23,8 @@ export class AuditLog {
   private pending: { line: string; settle: (err?: unknown) => void }[] = [];
   private writing: Promise<void> | undefined;
   private closed = false;
+  /** The file may end in a torn line (a crash, a failed write): the next write starts a new line. */
+  private startNewLine = false;
 
   private constructor(
     private readonly folder: string,
@@ -36,7 +38,12 @@ export class AuditLog {
     const path = join(folder, CURRENT);
     const file = await open(path, 'a', 0o600);
     const { size } = await file.stat();
-    return new AuditLog(folder, file, size, options);
+    const log = new AuditLog(folder, file, size, options);
+    if (size > 0) {
+      const last = (await readFileIfExists(path))?.slice(-1);
+      log.startNewLine = last !== '\n';
+    }
+    return log;
   }
 
   append(entry: AuditEntry): Promise<void> {
@@ -79,8 +86,10 @@ export class AuditLog {
         const batch = this.pending;
         this.pending = [];
         try {
-          const text = batch.map((p) => p.line).join('');
+          const text = (this.startNewLine ? '\n' : '') + batch.map((p) => p.line).join('');
+          this.startNewLine = true;
           await this.file.write(text);
+          this.startNewLine = false;
           await this.file.datasync();
           this.size += Buffer.byteLength(text);
           for (const p of batch) p.settle();
