@@ -166,16 +166,18 @@ export async function startHub(config: HubConfig, log: Logger = createLogger('hu
       // A flooding device loses its excess messages, with one event per interval saying so.
       admit: (id, channel) => {
         const verdict = throttle.check(id, channel);
-        if (verdict.admit) return true;
+        if (verdict.admit) return verdict;
         if (verdict.notice) {
           const { channel: ch, dropped, rate } = verdict.notice;
-          const message = `${id} sent ${ch} faster than ${rate.perSecond}/s (bursts of ${rate.capacity}); ${dropped} message(s) dropped since the last notice, and more are dropped until it slows down`;
+          const message =
+            `${id} sent ${ch} faster than ${rate.perSecond}/s (bursts of ${rate.capacity}); ${dropped} message(s) dropped since the last notice, ` +
+            `and more are dropped until it slows down${ch === 'reported' ? ' (its newest reported state is taken when the rate allows)' : ''}`;
           log.warn(message);
           void store.events
             .append(`device/${id}`, { time: now().toISOString(), type: 'Warning', reason: 'MessagesThrottled', message })
             .catch((err: unknown) => log.error(`recording the throttle event of ${id}: ${(err as Error).message}`));
         }
-        return false;
+        return verdict;
       },
     },
   );
@@ -303,6 +305,7 @@ export async function startHub(config: HubConfig, log: Logger = createLogger('hu
       await app.close();
       stopWatchingDevices();
       stopWatchingForRollouts();
+      link.stop();
       rollouts.stop();
       autoscaler.stop();
       desiredState.stop();

@@ -25,7 +25,12 @@ export type ThrottledChannel = 'events' | 'reported';
 export type ThrottleVerdict =
   | { readonly admit: true }
   /** `notice`: this drop opens a new notice interval; say so once, with the drops since the last notice. */
-  | { readonly admit: false; readonly notice?: { readonly channel: ThrottledChannel; readonly dropped: number; readonly rate: BucketRate } };
+  | {
+      readonly admit: false;
+      /** When the next message on this channel would be taken. */
+      readonly retryAfterMs: number;
+      readonly notice?: { readonly channel: ThrottledChannel; readonly dropped: number; readonly rate: BucketRate };
+    };
 
 /**
  * Per-device, per-channel message rate limits at the hub. A device over its rate has its excess
@@ -44,17 +49,19 @@ export class DeviceMessageThrottle {
 
   check(deviceId: string, channel: string): ThrottleVerdict {
     if (channel !== 'events' && channel !== 'reported') return { admit: true };
-    if (this.limiters[channel].admit(deviceId).ok) return { admit: true };
+    const admission = this.limiters[channel].admit(deviceId);
+    if (admission.ok) return { admit: true };
+    const { retryAfterMs } = admission;
     const now = this.clock.now();
     const last = this.notices.get(deviceId);
     if (last && now - last.at < this.limits.noticeEveryMs) {
       last.dropped += 1;
-      return { admit: false };
+      return { admit: false, retryAfterMs };
     }
     const dropped = (last?.dropped ?? 0) + 1;
     this.notices.set(deviceId, { at: now, dropped: 0 });
     this.forgetOldNotices(now);
-    return { admit: false, notice: { channel, dropped, rate: this.limits[channel] } };
+    return { admit: false, retryAfterMs, notice: { channel, dropped, rate: this.limits[channel] } };
   }
 
   private forgetOldNotices(now: number): void {
