@@ -50,7 +50,7 @@ import { ApiTokens } from './api/roles/api-tokens.js';
 import { AuditLog } from './api/audit/audit-log.js';
 import { registerApiTokenRoutes } from './api/routes/api-tokens.js';
 import { registerAuditRoutes } from './api/routes/audit.js';
-import { registeredRoutes } from './api/roles/access-control.js';
+import { identify, registeredRoutes } from './api/roles/access-control.js';
 import { defaultHubLimits } from './limits/hub-limits.js';
 import { ConnectionRateLimiter } from './limits/keyed-limiter.js';
 import { DeviceMessageThrottle } from './limits/device-message-throttle.js';
@@ -264,7 +264,15 @@ export async function startHub(config: HubConfig, log: Logger = createLogger('hu
   });
   registerJobRoutes(app, { store, now, reconcile: () => desiredState.reconcile() });
   registerRolloutRoutes(app, { store, controller: rollouts });
-  registerFirmwareRoutes(app, { store: firmware, keys: firmwareKeys, devices: store.devices, adminTokenHash: admin.hash, now, log: log.child('firmware') });
+  registerFirmwareRoutes(app, {
+    store: firmware,
+    keys: firmwareKeys,
+    devices: store.devices,
+    adminTokenHash: admin.hash,
+    personMayRead: (header) => identify(header, { adminTokenHash: admin.hash, apiTokens }) !== undefined,
+    now,
+    log: log.child('firmware'),
+  });
   registerMcuRoutes(app, { devices: store.devices, telemetry });
   registerMcuFlashRoutes(app, { devices: store.devices, firmware, rpc, log: log.child('flash') });
   registerStatsRoutes(app, {

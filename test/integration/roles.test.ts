@@ -86,6 +86,10 @@ test.serial('a viewer reads the fleet and is refused every change, with 403 nami
     t.regex(answer.body.message ?? '', /^vera: role viewer may not/);
   }
   t.is((await call(ctx.admin, 'GET', '/v1/workloads/viewer-web')).status, 404, 'the refused apply stored nothing');
+  // Firmware downloads check their own credentials: a person's token reads them, no token does not.
+  const manifest = `/v1/firmware/manifest?sha256=${'0'.repeat(64)}`;
+  t.is((await call(ctx.viewer, 'GET', manifest)).status, 404);
+  t.is((await call('epu_nobody_x', 'GET', manifest)).status, 401);
 });
 
 test.serial('an operator applies, cordons and deletes, but may not manage tokens, keys or device identities', async (t) => {
