@@ -11,7 +11,7 @@ export interface AccessControlOptions {
   adminTokenHash: string;
   apiTokens?: ApiTokens;
   /** Every write (any method but GET/HEAD/OPTIONS) is recorded here before it is answered. */
-  audit?: AuditLog;
+  audit?: Pick<AuditLog, 'append'>;
   /** Paths that need no token, besides the routes the policy marks public. */
   publicPaths?: readonly string[];
   now: () => Date;
