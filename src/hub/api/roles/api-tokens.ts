@@ -69,7 +69,13 @@ export class ApiTokens {
     const text = await readFileIfExists(path);
     const records = new Map<string, ApiTokenRecord>();
     if (text !== undefined) {
-      const parsed = fileSchema.safeParse(JSON.parse(text));
+      let json: unknown;
+      try {
+        json = JSON.parse(text);
+      } catch {
+        json = undefined;
+      }
+      const parsed = fileSchema.safeParse(json);
       if (!parsed.success) throw new Error(`${path} is damaged (${parsed.error.issues[0]?.message ?? 'invalid'}); fix or delete it (every person's token is then lost)`);
       for (const record of parsed.data.tokens) records.set(record.name, record);
     }
