@@ -54,6 +54,7 @@ import { identify, registeredRoutes } from './api/roles/access-control.js';
 import { defaultHubLimits } from './limits/hub-limits.js';
 import { ConnectionRateLimiter } from './limits/keyed-limiter.js';
 import { DeviceMessageThrottle } from './limits/device-message-throttle.js';
+import { deviceMessageGate } from './limits/throttle-gate.js';
 
 export interface RunningHub {
   apiUrl: string;
@@ -162,24 +163,7 @@ export async function startHub(config: HubConfig, log: Logger = createLogger('hu
       other: (id) => observer.touch(id),
     },
     log.child('mqtt'),
-    {
-      // A flooding device loses its excess messages, with one event per interval saying so.
-      admit: (id, channel) => {
-        const verdict = throttle.check(id, channel);
-        if (verdict.admit) return verdict;
-        if (verdict.notice) {
-          const { channel: ch, dropped, rate } = verdict.notice;
-          const message =
-            `${id} sent ${ch} faster than ${rate.perSecond}/s (bursts of ${rate.capacity}); ${dropped} message(s) dropped since the last notice, ` +
-            `and more are dropped until it slows down${ch === 'reported' ? ' (its newest reported state is taken when the rate allows)' : ''}`;
-          log.warn(message);
-          void store.events
-            .append(`device/${id}`, { time: now().toISOString(), type: 'Warning', reason: 'MessagesThrottled', message })
-            .catch((err: unknown) => log.error(`recording the throttle event of ${id}: ${(err as Error).message}`));
-        }
-        return verdict;
-      },
-    },
+    deviceMessageGate({ throttle, events: store.events, now, log: log.child('limits') }),
   );
   await link.start();
 
