@@ -46,6 +46,7 @@ import { rolloutResumeCommand } from './commands/rollout-resume.js';
 import { rolloutPromoteCommand } from './commands/rollout-promote.js';
 import { rolloutAbortCommand } from './commands/rollout-abort.js';
 import { rolloutUndoCommand } from './commands/rollout-undo.js';
+import { auditCommand } from './commands/audit.js';
 
 /** A verb that groups resource subcommands, like `kubectl get <resource>`. */
 function verb(name: string, description: string, resources: Command[]): Command {
@@ -83,7 +84,7 @@ export function technicianCommands(): Command[] {
     drainCommand(),
     verb('label', 'Change labels of a resource', [labelDeviceCommand()]),
     verb('device', 'Decide held re-joins of known boards (approve, deny)', [deviceApproveCommand(), deviceDenyCommand()]),
-    verb('token', 'Manage join tokens for registering devices', [tokenCreateCommand(), tokenListCommand(), tokenRevokeCommand()]),
+    verb('token', "Manage join tokens for registering devices, and people's API tokens with roles", [tokenCreateCommand(), tokenListCommand(), tokenRevokeCommand()]),
     verb('firmware', 'Sign, upload and list MCU firmware images', [
       firmwareKeygenCommand(),
       firmwareSignCommand(),
@@ -95,5 +96,6 @@ export function technicianCommands(): Command[] {
     ]),
     flashCommand(),
     telemetryCommand(),
+    auditCommand(),
   ];
 }

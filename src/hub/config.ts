@@ -1,6 +1,7 @@
 import { join } from 'node:path';
 import { dataHome } from '../common/paths.js';
 import type { LogLevel } from '../common/log.js';
+import type { HubLimits } from './limits/hub-limits.js';
 
 export interface HubConfig {
   dataDir: string;
@@ -20,6 +21,8 @@ export interface HubConfig {
   logLevel: LogLevel;
   /** PEM files of public keys whose firmware signatures uploads must carry (--firmware-key). */
   firmwareKeyFiles?: string[];
+  /** Per-device message rates and the join path's connection rates (defaults: hub-limits.ts). */
+  limits?: HubLimits;
 }
 
 export function defaultHubConfig(env: NodeJS.ProcessEnv = process.env): HubConfig {

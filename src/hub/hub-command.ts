@@ -2,6 +2,7 @@ import { Command } from 'commander';
 import { defaultCliConfigPath } from '../common/paths.js';
 import { parseLogLevel } from '../common/log.js';
 import { defaultHubConfig, parseListen, type HubConfig } from './config.js';
+import { defaultHubLimits, parseDeviceMessageRate, parseJoinRate } from './limits/hub-limits.js';
 
 export interface HubFlags {
   dataDir?: string;
@@ -13,6 +14,8 @@ export interface HubFlags {
   autoscaleInterval: string;
   logLevel?: string;
   firmwareKey?: string[];
+  joinRate?: string;
+  deviceMessageRate?: string;
 }
 
 function positiveSeconds(value: string, flag: string): number {
@@ -38,7 +41,19 @@ export function hubConfigFromFlags(flags: HubFlags, env: NodeJS.ProcessEnv = pro
     autoscaleIntervalSeconds: positiveSeconds(flags.autoscaleInterval, '--autoscale-interval'),
     logLevel: parseLogLevel(flags.logLevel ?? env['EDGEPILOT_LOG_LEVEL']),
     firmwareKeyFiles: flags.firmwareKey ?? [],
+    ...(flags.joinRate !== undefined || flags.deviceMessageRate !== undefined
+      ? {
+          limits: {
+            deviceMessages: flags.deviceMessageRate !== undefined ? parseDeviceMessageRate(flags.deviceMessageRate) : defaultHubLimits.deviceMessages,
+            ...withJoin(flags.joinRate === undefined ? defaultHubLimits.join : parseJoinRate(flags.joinRate)),
+          },
+        }
+      : {}),
   };
+}
+
+function withJoin<T>(join: T | undefined): { join?: T } {
+  return join === undefined ? {} : { join };
 }
 
 export function addHubOptions(command: Command): Command {
@@ -51,6 +66,8 @@ export function addHubOptions(command: Command): Command {
     .option('--autoscale-interval <seconds>', 'how often autoscaled workloads are evaluated', '15')
     .option('--no-write-config', 'do not write ~/.config/edgepilot/config.yaml on first start')
     .option('--log-level <level>', 'debug | info | warn | error')
+    .option('--join-rate <a,g|off>', 'join attempts per second allowed per source address and overall, bursts of 10 s (default 20,200)')
+    .option('--device-message-rate <e,r>', 'events and reported states per second one device may send; the excess is dropped (default 20,10)')
     .option('--firmware-key <pem>', 'public key trusted to sign firmware uploads (repeatable; more via POST /v1/firmware/keys)', (value: string, previous: string[]) => [...previous, value], [] as string[]);
 }
 

@@ -46,12 +46,21 @@ import { join } from 'node:path';
 import { RolloutController } from './rollouts/rollout-controller.js';
 import { registerRolloutRoutes, rolloutApplyKinds } from './api/routes/rollouts.js';
 import { registerMetricsRoutes } from './api/routes/metrics.js';
-import { DASHBOARD_PUBLIC, registerDashboardRoutes } from './api/routes/dashboard.js';
+import { registerDashboardRoutes } from './api/routes/dashboard.js';
 import { ChangeFeed, changeKinds, registerChangeRoutes } from './api/routes/changes.js';
 import type { HubStore } from './store/repository.js';
-import { bearerTokenMatches } from './api/auth.js';
 import { HubMetrics } from './metrics/hub-metrics.js';
 import { observeDurableWrites } from '../common/durable-file.js';
+import { createSystemClock } from '../firmware/index.js';
+import { ApiTokens } from './api/roles/api-tokens.js';
+import { AuditLog } from './api/audit/audit-log.js';
+import { registerApiTokenRoutes } from './api/routes/api-tokens.js';
+import { registerAuditRoutes } from './api/routes/audit.js';
+import { identify, registeredRoutes } from './api/roles/access-control.js';
+import { defaultHubLimits } from './limits/hub-limits.js';
+import { ConnectionRateLimiter } from './limits/keyed-limiter.js';
+import { DeviceMessageThrottle } from './limits/device-message-throttle.js';
+import { deviceMessageGate } from './limits/throttle-gate.js';
 
 export interface RunningHub {
   apiUrl: string;
@@ -60,6 +69,8 @@ export interface RunningHub {
   createdAdminToken?: string;
   tokens: JoinTokens;
   link: HubLink;
+  /** `METHOD /route` of every API route registered (the access policy's test walks them). */
+  apiRoutes: readonly string[];
   /** Whether this hub still accepts these device credentials (`up` asks it for its local agent). */
   acceptsDevice(deviceId: string, password: string): Promise<boolean>;
   close(): Promise<void>;
@@ -76,6 +87,14 @@ export async function startHub(config: HubConfig, log: Logger = createLogger('hu
   const telemetry = new TelemetryFeed();
   const tokens = new JoinTokens(store.tokens, now);
   const nonces = new JoinNonces(Date.now());
+  // Issue 13: people's tokens with roles, the audit log of API writes, and rate limits.
+  const apiTokens = await ApiTokens.open(join(config.dataDir, 'api-tokens.json'), now);
+  const audit = await AuditLog.open(join(config.dataDir, 'audit'));
+  const clock = createSystemClock();
+  const limits = config.limits ?? defaultHubLimits;
+  const mqttJoins = limits.join && new ConnectionRateLimiter(limits.join, clock);
+  const httpJoins = limits.join && new ConnectionRateLimiter(limits.join, clock);
+  const throttle = new DeviceMessageThrottle(limits.deviceMessages, clock);
 
   let broker: EmbeddedBroker | undefined;
   const hubSecret = randomSecret(32);
@@ -96,6 +115,7 @@ export async function startHub(config: HubConfig, log: Logger = createLogger('hu
           return device !== undefined && secretMatches(password, device.credentialHash);
         },
         joinTokenKnown: (token) => tokens.known(token),
+        ...(mqttJoins ? { admitJoin: (source: string) => mqttJoins.admit(source).ok } : {}),
       },
     });
     brokerUrl = broker.url;
@@ -166,6 +186,7 @@ export async function startHub(config: HubConfig, log: Logger = createLogger('hu
       other: (id) => observer.touch(id),
     },
     log.child('mqtt'),
+    deviceMessageGate({ throttle, events: store.events, now, log: log.child('limits') }),
     { received: (bytes) => metrics.messageReceived(bytes), published: (bytes) => metrics.messagePublished(bytes), dropped: () => metrics.messageDropped() },
   );
   await link.start();
@@ -217,18 +238,23 @@ export async function startHub(config: HubConfig, log: Logger = createLogger('hu
     host: config.apiHost,
     port: config.apiPort,
     adminTokenHash: admin.hash,
+    apiTokens,
+    audit,
+    now,
     log: log.child('api'),
     // Firmware downloads check device credentials themselves (device-auth.ts).
-    publicPaths: ['/v1/bootstrap', '/healthz', ...FIRMWARE_DEVICE_PATHS, ...DASHBOARD_PUBLIC.paths],
-    publicPrefixes: DASHBOARD_PUBLIC.prefixes,
+    publicPaths: ['/v1/bootstrap', '/healthz', ...FIRMWARE_DEVICE_PATHS],
   });
-  registerDashboardRoutes(app, { identify: (authorization) => (bearerTokenMatches(authorization, admin.hash) ? { name: 'admin', role: 'admin' } : undefined) });
+  registerDashboardRoutes(app, { identify: (authorization) => identify(authorization, { adminTokenHash: admin.hash, apiTokens }) });
   registerBootstrapRoutes(app, {
     hubVersion: AGENT_AND_HUB_VERSION,
     // An agent that reached the API at some address reaches the embedded broker there too.
     brokerUrlFor: (requestHost) =>
       config.advertiseBroker ?? (broker ? `mqtt://${requestHost}:${broker.port}` : withoutCredentials(brokerUrl)),
+    ...(httpJoins ? { admitJoin: (source: string) => httpJoins.admit(source) } : {}),
   });
+  registerApiTokenRoutes(app, apiTokens);
+  registerAuditRoutes(app, audit);
   registerDeviceRoutes(app, {
     devices: store.devices,
     events: store.events,
@@ -256,7 +282,15 @@ export async function startHub(config: HubConfig, log: Logger = createLogger('hu
   });
   registerJobRoutes(app, { store, now, reconcile: () => desiredState.reconcile() });
   registerRolloutRoutes(app, { store, controller: rollouts });
-  registerFirmwareRoutes(app, { store: firmware, keys: firmwareKeys, devices: store.devices, adminTokenHash: admin.hash, now, log: log.child('firmware') });
+  registerFirmwareRoutes(app, {
+    store: firmware,
+    keys: firmwareKeys,
+    devices: store.devices,
+    adminTokenHash: admin.hash,
+    personMayRead: (header) => identify(header, { adminTokenHash: admin.hash, apiTokens }) !== undefined,
+    now,
+    log: log.child('firmware'),
+  });
   registerMcuRoutes(app, { devices: store.devices, telemetry });
   registerMcuFlashRoutes(app, { devices: store.devices, firmware, rpc, log: log.child('flash'), flashEnded: (outcome) => metrics.flashEnded(outcome, 'cli') });
   registerMetricsRoutes(app, metrics);
@@ -292,6 +326,7 @@ export async function startHub(config: HubConfig, log: Logger = createLogger('hu
     ...(admin.created ? { createdAdminToken: admin.created } : {}),
     tokens,
     link,
+    apiRoutes: registeredRoutes(app),
     async acceptsDevice(deviceId, password) {
       const device = await store.devices.get(deviceId);
       return device?.credentialHash !== undefined && secretMatches(password, device.credentialHash);
@@ -304,11 +339,13 @@ export async function startHub(config: HubConfig, log: Logger = createLogger('hu
       stopWatchingForRollouts();
       stopObservingWrites();
       stopFeedingChanges();
+      link.stop();
       rollouts.stop();
       autoscaler.stop();
       desiredState.stop();
       await client.endAsync();
       await broker?.close();
+      await audit.close();
       await store.close();
     },
   };

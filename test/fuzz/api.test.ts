@@ -75,6 +75,11 @@ const bodyFor: Record<string, () => fc.Arbitrary<unknown>> = {
   flash: () => fc.oneof(fc.jsonValue(), fc.record({ image: fc.string({ maxLength: 20 }), force: fc.boolean() }, { requiredKeys: [] })),
   firmwareKeys: () => fc.oneof(fc.jsonValue(), fc.record({ publicKeyPem: fc.string({ maxLength: 100 }) })),
   firmware: () => fc.jsonValue(),
+  apiTokens: () =>
+    fc.oneof(
+      fc.jsonValue(),
+      fc.record({ name: fc.oneof(nameArb, fc.constant('admin')), role: fc.oneof(fc.constantFrom('admin', 'operator', 'viewer'), fc.string({ maxLength: 8 })), ttlSeconds: fc.oneof(fc.integer(), fc.double()) }, { requiredKeys: [] }),
+    ),
   none: () => fc.constant(undefined),
 };
 
@@ -101,6 +106,10 @@ const routes: [method: string, template: string, body: keyof typeof bodyFor][] =
   ['GET', '/v1/workloads', 'none'],
   ['GET', '/v1/tokens', 'none'],
   ['GET', '/v1/mcus', 'none'],
+  ['POST', '/v1/api-tokens', 'apiTokens'],
+  ['DELETE', '/v1/api-tokens/:name', 'none'],
+  ['GET', '/v1/api-tokens', 'none'],
+  ['GET', '/v1/audit', 'none'],
 ];
 
 const queryArb = fc.dictionary(

@@ -10,8 +10,17 @@ import { HttpError } from './http-error.js';
 
 export type Caller = { readonly kind: 'admin' } | { readonly kind: 'device'; readonly deviceId: string };
 
-export async function deviceOrAdmin(header: string | undefined, adminTokenHash: string, devices: DeviceRepository): Promise<Caller> {
-  if (bearerTokenMatches(header, adminTokenHash)) return { kind: 'admin' };
+/**
+ * @param personMayRead a person's API token whose role may read the fleet (issue 13): firmware
+ *   is part of what a viewer may look at.
+ */
+export async function deviceOrAdmin(
+  header: string | undefined,
+  adminTokenHash: string,
+  devices: DeviceRepository,
+  personMayRead?: (header: string | undefined) => boolean,
+): Promise<Caller> {
+  if (bearerTokenMatches(header, adminTokenHash) || personMayRead?.(header) === true) return { kind: 'admin' };
   if (header?.startsWith('Basic ')) {
     const decoded = Buffer.from(header.slice(6).trim(), 'base64').toString('utf8');
     const colon = decoded.indexOf(':');
@@ -21,5 +30,5 @@ export async function deviceOrAdmin(header: string | undefined, adminTokenHash: 
       if (device && secretMatches(decoded.slice(colon + 1), device.credentialHash)) return { kind: 'device', deviceId };
     }
   }
-  throw new HttpError(401, 'Unauthorized', 'firmware downloads need device credentials (basic auth) or the admin token');
+  throw new HttpError(401, 'Unauthorized', 'firmware downloads need device credentials (basic auth) or an API token');
 }

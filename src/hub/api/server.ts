@@ -1,7 +1,9 @@
 import Fastify, { type FastifyInstance } from 'fastify';
 import type { Logger } from '../../common/log.js';
-import { bearerTokenMatches } from './auth.js';
 import { HttpError } from './http-error.js';
+import type { AuditLog } from './audit/audit-log.js';
+import { installAccessControl } from './roles/access-control.js';
+import type { ApiTokens } from './roles/api-tokens.js';
 
 export interface ApiServerOptions {
   host: string;
@@ -10,23 +12,27 @@ export interface ApiServerOptions {
   log: Logger;
   /** Routes that need no token (bootstrap for agents, health for supervisors). */
   publicPaths: readonly string[];
-  /** Path prefixes that need no token (the dashboard's static assets). */
-  publicPrefixes?: readonly string[];
+  /** People's named tokens with roles (the admin token is always accepted as admin). */
+  apiTokens?: ApiTokens;
+  /** Where every write through the API is recorded before it is answered. */
+  audit?: AuditLog;
+  now?: () => Date;
 }
 
-/** The hub's HTTP API for the CLI: JSON, bearer-token auth, errors as `{error, message}`. */
+/** The hub's HTTP API for the CLI: JSON, bearer-token auth with roles, errors as `{error, message}`. */
 export function createApiServer(options: ApiServerOptions): FastifyInstance {
   // Path parameters longer than the router's default 100 characters would answer "no route";
   // up to this length they reach the routes, whose checks name the parameter in a 400.
   const app = Fastify({ logger: false, bodyLimit: 4 * 1024 * 1024, routerOptions: { maxParamLength: 2048 } });
-  const publicPaths = new Set(options.publicPaths);
 
-  app.addHook('onRequest', async (request) => {
-    const path = request.url.split('?')[0] ?? '';
-    if (publicPaths.has(path) || options.publicPrefixes?.some((prefix) => path.startsWith(prefix))) return;
-    if (!bearerTokenMatches(request.headers.authorization, options.adminTokenHash)) {
-      throw new HttpError(401, 'Unauthorized', 'missing or wrong admin token (set it with --token, EDGEPILOT_TOKEN or the config file)');
-    }
+  // Who is calling, may their role call this route, and the audit record of every write.
+  installAccessControl(app, {
+    adminTokenHash: options.adminTokenHash,
+    publicPaths: options.publicPaths,
+    ...(options.apiTokens ? { apiTokens: options.apiTokens } : {}),
+    ...(options.audit ? { audit: options.audit } : {}),
+    now: options.now ?? ((): Date => new Date()),
+    log: options.log,
   });
 
   app.setErrorHandler((error, request, reply) => {

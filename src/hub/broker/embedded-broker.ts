@@ -12,6 +12,11 @@ export interface BrokerAuthority {
   verifyDevice(deviceId: string, password: string): Promise<boolean>;
   /** Join sessions may connect only with a token the hub issued (valid or not: the hub explains refusals). */
   joinTokenKnown(token: string): Promise<boolean>;
+  /**
+   * Connection-rate limit of the join path, asked before the token is checked: false refuses
+   * the CONNACK with "server unavailable" (3), which agents retry with backoff.
+   */
+  admitJoin?(sourceAddress: string): boolean;
 }
 
 export interface EmbeddedBrokerOptions {
@@ -36,6 +41,7 @@ export interface EmbeddedBroker {
 /** CONNACK return codes, MQTT 3.1.1 §3.2.2.3. */
 const BAD_USERNAME_OR_PASSWORD = 4;
 const NOT_AUTHORIZED = 5;
+const SERVER_UNAVAILABLE = 3;
 
 function refusal(message: string, returnCode: number): AuthenticateError {
   return Object.assign(new Error(message), { returnCode }) as AuthenticateError;
@@ -65,6 +71,8 @@ export async function startEmbeddedBroker(options: EmbeddedBrokerOptions): Promi
   const { authority, log } = options;
   // Roles live with the broker instance, decided once at CONNECT.
   const roles = new WeakMap<Client, BrokerRole>();
+  // The wrapped stream aedes sees has no address; the join path's rate limit is per source.
+  const sourceAddresses = new WeakMap<object, string>();
 
   const broker = await Aedes.createBroker({
     persistence: indexedMemoryPersistence(),
@@ -83,6 +91,11 @@ export async function startEmbeddedBroker(options: EmbeddedBrokerOptions): Promi
       if (username === JOIN_USERNAME) {
         const nonce = nonceFromJoinClientId(clientId);
         if (nonce === undefined) return done(refusal('join session needs client id join-<nonce>', NOT_AUTHORIZED), null);
+        const source = sourceAddresses.get(client.conn) ?? 'unknown';
+        if (authority.admitJoin && !authority.admitJoin(source)) {
+          log.warn(`refused join session ${clientId} from ${source}: join connection rate exceeded`);
+          return done(refusal('too many join connections; retry later', SERVER_UNAVAILABLE), null);
+        }
         authority.joinTokenKnown(secret).then(
           (known) => {
             if (!known) {
@@ -146,6 +159,7 @@ export async function startEmbeddedBroker(options: EmbeddedBrokerOptions): Promi
     const guarded = guardConnection(socket, MAX_MQTT_PACKET_BYTES, (reason) =>
       log.warn(`closed connection from ${socket.remoteAddress ?? '?'}: ${reason}`),
     );
+    sourceAddresses.set(guarded, socket.remoteAddress ?? 'unknown');
     broker.handle(guarded);
   });
   await new Promise<void>((resolve, reject) => {

@@ -52,6 +52,13 @@ export interface LinkTrafficObserver {
 export interface HubLinkStats {
   received: number;
   dropped: number;
+  /** Dropped by the inbound gate (a device over its message rate), before decoding. */
+  throttled: number;
+}
+
+/** Decides, before any decoding, whether a device's message on a channel is taken (rate limits). */
+export interface InboundGate {
+  admit(deviceId: string, channel: string): { admit: true } | { admit: false; retryAfterMs: number };
 }
 
 /**
@@ -60,12 +67,19 @@ export interface HubLinkStats {
  * message is logged and dropped; nothing a device sends can throw out of here.
  */
 export class HubLink {
-  readonly stats: HubLinkStats = { received: 0, dropped: 0 };
+  readonly stats: HubLinkStats = { received: 0, dropped: 0, throttled: 0 };
+  /**
+   * A throttled device's newest reported state, handed on once its rate allows: a reported state
+   * is whole and supersedes the ones before, so dropping the excess must not lose the last one
+   * (the agent sends it only once and would not repeat it until something changes).
+   */
+  private readonly deferredReports = new Map<string, { topic: string; payload: Buffer; timer?: NodeJS.Timeout }>();
 
   constructor(
     private readonly client: MqttClient,
     private readonly handlers: InboundHandlers,
     private readonly log: Logger,
+    private readonly gate?: InboundGate,
     private readonly traffic?: LinkTrafficObserver,
   ) {}
 
@@ -95,6 +109,39 @@ export class HubLink {
     await this.client.publishAsync(topic, '', { qos: 1, retain: true });
   }
 
+  /** Stops handing on deferred reports (the hub is closing). */
+  stop(): void {
+    for (const deferred of this.deferredReports.values()) clearTimeout(deferred.timer);
+    this.deferredReports.clear();
+  }
+
+  private deferReport(deviceId: string, topic: string, payload: Buffer, retryAfterMs: number): void {
+    const existing = this.deferredReports.get(deviceId);
+    if (existing) {
+      existing.payload = payload;
+      return;
+    }
+    const deferred: { topic: string; payload: Buffer; timer?: NodeJS.Timeout } = { topic, payload };
+    deferred.timer = setTimeout(() => {
+      if (this.deferredReports.get(deviceId) !== deferred) return;
+      this.deferredReports.delete(deviceId);
+      this.dispatch(deferred.topic, deferred.payload).catch((err: unknown) => {
+        this.stats.dropped += 1;
+        this.log.error(`handling the deferred report of ${deviceId} failed: ${(err as Error).stack ?? String(err)}`);
+      });
+    }, Math.max(1, retryAfterMs));
+    deferred.timer.unref();
+    this.deferredReports.set(deviceId, deferred);
+  }
+
+  /** A newer report was taken: the deferred one is older and must not overwrite it. */
+  private cancelDeferred(deviceId: string): void {
+    const deferred = this.deferredReports.get(deviceId);
+    if (!deferred) return;
+    clearTimeout(deferred.timer);
+    this.deferredReports.delete(deviceId);
+  }
+
   private drop(topic: string, why: string): void {
     this.stats.dropped += 1;
     this.traffic?.dropped();
@@ -117,6 +164,13 @@ export class HubLink {
       case 'device': {
         const { deviceId, channel } = address;
         if (payload.length === 0) return; // a cleared retained message (MQTT 3.1.1 §3.3.1.3)
+        const gate = this.gate?.admit(deviceId, channel);
+        if (gate && !gate.admit) {
+          this.stats.throttled += 1;
+          if (channel === 'reported') this.deferReport(deviceId, topic, payload, gate.retryAfterMs);
+          return;
+        }
+        if (channel === 'reported') this.cancelDeferred(deviceId);
         if (channel === 'status') {
           const decoded = decodePayload(statusSchema, payload, payloadLimits.status);
           return decoded.ok ? this.handlers.status(deviceId, decoded.value) : this.drop(topic, decoded.error);

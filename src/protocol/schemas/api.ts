@@ -80,7 +80,3 @@ export type Bootstrap = z.infer<typeof bootstrapSchema>;
 
 export const apiErrorSchema = z.object({ error: z.string(), message: z.string() });
 export type ApiError = z.infer<typeof apiErrorSchema>;
-
-/** `GET /v1/whoami`: whose token a request carries and its role (the dashboard shows only what the role may do). */
-export const whoamiSchema = z.object({ name: z.string(), role: z.enum(['admin', 'operator', 'viewer']) });
-export type Whoami = z.infer<typeof whoamiSchema>;

@@ -1,18 +1,37 @@
 import type { FastifyInstance } from 'fastify';
 import { PROTOCOL_VERSION, type Bootstrap } from '../../../protocol/index.js';
+import type { Admission } from '../../limits/keyed-limiter.js';
+import { HttpError } from '../http-error.js';
 
 export interface BootstrapInfo {
   hubVersion: string;
   /** The broker URL for an agent that reached the hub under `requestHost`. */
   brokerUrlFor(requestHost: string): string;
+  /** The join path's connection-rate limit by source address (and overall); absent: none. */
+  admitJoin?(sourceAddress: string): Admission;
+}
+
+/** A 429 whose Retry-After (whole seconds, RFC 9110 §10.2.3) tells the agent when to come back. */
+export class TooManyRequests extends HttpError {
+  constructor(readonly retryAfterSeconds: number) {
+    super(429, 'TooManyRequests', `too many join attempts; retry in ${retryAfterSeconds} s`);
+  }
 }
 
 /** Public: how agents find this hub's broker. Reveals nothing an agent could not learn by connecting. */
 export function registerBootstrapRoutes(app: FastifyInstance, info: BootstrapInfo): void {
-  app.get('/v1/bootstrap', async (request): Promise<Bootstrap> => ({
-    hubVersion: info.hubVersion,
-    protocol: PROTOCOL_VERSION,
-    brokerUrl: info.brokerUrlFor(request.hostname.replace(/:\d+$/, '')),
-  }));
+  app.get('/v1/bootstrap', async (request, reply): Promise<Bootstrap> => {
+    const admission = info.admitJoin?.(request.ip) ?? { ok: true };
+    if (!admission.ok) {
+      const seconds = Math.max(1, Math.ceil(admission.retryAfterMs / 1000));
+      void reply.header('retry-after', String(seconds));
+      throw new TooManyRequests(seconds);
+    }
+    return {
+      hubVersion: info.hubVersion,
+      protocol: PROTOCOL_VERSION,
+      brokerUrl: info.brokerUrlFor(request.hostname.replace(/:\d+$/, '')),
+    };
+  });
   app.get('/healthz', async () => ({ ok: true, protocol: PROTOCOL_VERSION }));
 }

@@ -7,9 +7,6 @@ import { whoamiSchema, type Whoami } from '../../../protocol/index.js';
 /** Where `npm run build` puts the dashboard's bundle (dashboard/ → dist/dashboard/). */
 export const DASHBOARD_DIR = fileURLToPath(new URL('../../../../dashboard/', import.meta.url));
 
-/** The page and its assets need no token (they hold no data); everything they show comes from the API with one. */
-export const DASHBOARD_PUBLIC = { paths: ['/', '/ui', '/ui/'], prefixes: ['/ui/assets/'] } as const;
-
 const contentTypes: Record<string, string> = {
   '.html': 'text/html; charset=utf-8',
   '.js': 'text/javascript; charset=utf-8',

@@ -26,6 +26,8 @@ export interface FirmwareRouteDeps {
   keys: TrustedKeys;
   devices: DeviceRepository;
   adminTokenHash: string;
+  /** A person's API token with the read permission may download too (roles/access-control.ts). */
+  personMayRead?: (header: string | undefined) => boolean;
   now: () => Date;
   log: Logger;
 }
@@ -120,14 +122,14 @@ export function registerFirmwareRoutes(app: FastifyInstance, deps: FirmwareRoute
   });
 
   app.get('/v1/firmware/manifest', async (request) => {
-    await deviceOrAdmin(request.headers.authorization, deps.adminTokenHash, deps.devices);
+    await deviceOrAdmin(request.headers.authorization, deps.adminTokenHash, deps.devices, deps.personMayRead);
     const entry = servable(deps, parseSha(request.query));
     const envelope: FirmwareManifestEnvelope = { manifest: entry.manifest, signature: entry.signature };
     return envelope;
   });
 
   app.get('/v1/firmware/download', async (request, reply) => {
-    await deviceOrAdmin(request.headers.authorization, deps.adminTokenHash, deps.devices);
+    await deviceOrAdmin(request.headers.authorization, deps.adminTokenHash, deps.devices, deps.personMayRead);
     const sha = parseSha(request.query);
     const entry = servable(deps, sha);
     const size = entry.manifest.size;
@@ -156,7 +158,7 @@ export function registerFirmwareRoutes(app: FastifyInstance, deps: FirmwareRoute
  */
 function registerDeltaRoute(app: FastifyInstance, deps: FirmwareRouteDeps): void {
   app.get('/v1/firmware/delta', async (request, reply) => {
-    await deviceOrAdmin(request.headers.authorization, deps.adminTokenHash, deps.devices);
+    await deviceOrAdmin(request.headers.authorization, deps.adminTokenHash, deps.devices, deps.personMayRead);
     const query = deltaQuery.safeParse(request.query);
     if (!query.success) throw badRequest('query must be ?from=<sha256 of the image held>&to=<sha256 of the image wanted> (64 hex digits each)');
     const { from, to } = query.data;
