@@ -94,6 +94,16 @@ async function logIn(page: Page, token: string): Promise<void> {
   await page.click('button[type=submit]');
 }
 
+/** A person's API token made with the CLI, as an admin would hand it out. */
+async function personToken(role: 'viewer' | 'operator', name: string): Promise<string> {
+  if (!rig) throw new Error('setup failed');
+  const created = await rig.cli(['token', 'create', '--role', role, '--name', name, '-o', 'json']);
+  if (created.code !== 0) throw new Error(`token create failed: ${created.stderr}`);
+  const token = new RegExp(`epu_${name}_[^"\\s]+`).exec(created.stdout)?.[0];
+  if (!token) throw new Error(`no token in ${created.stdout}`);
+  return token;
+}
+
 async function rolloutPhase(): Promise<string> {
   if (!rig) throw new Error('setup failed');
   const response = await fetch(`${rig.hub.apiUrl}/v1/rollouts/plant-3-tonight`, { headers: { authorization: `Bearer ${rig.hub.adminToken}` } });
@@ -150,7 +160,8 @@ test.serial('log in with a token (a wrong one is refused), see the fleet, open t
 test.serial('an operator pauses and resumes a rollout from its page, and the hub records it', async (t) => {
   if (!rig) throw new Error('setup failed');
   const page = await open();
-  await logIn(page, rig.hub.adminToken);
+  await logIn(page, await personToken('operator', 'olga'));
+  await page.locator('.who', { hasText: 'olga (operator)' }).waitFor();
   await page.goto(`${rig.hub.apiUrl}/ui/#/rollouts`);
   const section = page.locator('section[data-rollout="plant-3-tonight"]');
   await section.waitFor();
@@ -168,5 +179,29 @@ test.serial('an operator pauses and resumes a rollout from its page, and the hub
   t.is(await rolloutPhase(), 'progressing');
   const history = await rig.cli(['rollout', 'history', 'plant-3-tonight']);
   t.regex(history.stdout, /paused[\s\S]*resumed/);
+  const audit = await rig.cli(['audit', '--who', 'olga', '-o', 'json']);
+  t.regex(audit.stdout, /rollouts\/:name\/commands/, 'the audit log names the operator who paused it');
+  await page.close();
+});
+
+test.serial('a viewer sees the rollout but no buttons, and the API refuses the command anyway', async (t) => {
+  if (!rig) throw new Error('setup failed');
+  const token = await personToken('viewer', 'alice');
+  const page = await open();
+  await logIn(page, token);
+  await page.locator('.who', { hasText: 'alice (viewer)' }).waitFor();
+  await page.goto(`${rig.hub.apiUrl}/ui/#/rollouts`);
+  const section = page.locator('section[data-rollout="plant-3-tonight"]');
+  await section.locator('[data-testid=phase]').waitFor();
+  t.is(await section.locator('button').count(), 0, 'no button that changes anything');
+  await page.screenshot({ path: join(ARTIFACTS, 'rollouts-viewer.png'), fullPage: true });
+  const refused = await fetch(`${rig.hub.apiUrl}/v1/rollouts/plant-3-tonight/commands`, {
+    method: 'POST',
+    headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
+    body: JSON.stringify({ type: 'pause' }),
+  });
+  t.is(refused.status, 403);
+  t.regex(((await refused.json()) as { message: string }).message, /alice: role viewer may not/);
+  t.is(await rolloutPhase(), 'progressing');
   await page.close();
 });
