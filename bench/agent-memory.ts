@@ -1,20 +1,21 @@
 // `npm run bench -- agent-memory`: where a joined agent's resident memory is. One hub, one real
-// agent (Docker present if dockerd answers), RSS after --wait seconds idle and, with --cronjobs N,
-// after N CronJobs have ticked for another --wait seconds. Each figure is broken down by mapping
+// agent (Docker present if dockerd answers), RSS after --wait seconds idle, then with --containers N
+// containers running, then with --cronjobs N CronJobs ticking (at least 25 s). Each figure is broken down by mapping
 // (the node binary by ELF section, the ICU data inside it, anonymous memory) and by V8 heap space
 // (from a Node diagnostic report the agent writes on SIGUSR2). The baseline, measured in the same
 // run, is bare Node 20 idling with the same flags.
-// Options: --wait S (10), --cronjobs N (0), --agent-node-flags="<flags>" (the agent's own by default).
-import { spawn, type ChildProcess } from 'node:child_process';
+// Options: --wait S (10), --containers N (0), --cronjobs N (0), --agent-node-flags="<flags>" (the agent's own by default).
+import { execFile, spawn, type ChildProcess } from 'node:child_process';
 import { mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
 import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { parseArgs } from 'node:util';
+import { parseArgs, promisify } from 'node:util';
 import { AGENT_NODE_FLAGS } from '../src/common/agent-node-flags.js';
 import { repoRoot, startBenchHub } from './support/hub-process.js';
 import { memoryBreakdown } from './support/memory-map.js';
 import { mb, rssBytes } from './support/proc.js';
 
+const exec = promisify(execFile);
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 const load = (): string => loadavg().map((l) => l.toFixed(1)).join(' ');
 
@@ -63,11 +64,13 @@ export async function run(argv: string[]): Promise<void> {
     options: {
       wait: { type: 'string', default: '10' },
       cronjobs: { type: 'string', default: '0' },
+      containers: { type: 'string', default: '0' },
       'agent-node-flags': { type: 'string', default: AGENT_NODE_FLAGS.join(' ') },
     },
   });
   const waitMs = Number(values.wait) * 1000;
   const cronCount = Number(values.cronjobs);
+  const containerCount = Number(values.containers);
   const nodeFlags = values['agent-node-flags'].split(/\s+/).filter((f) => f !== '');
   console.log(`load average at start: ${load()}; node ${process.version}; flags: ${nodeFlags.join(' ') || '(none)'}`);
   const dir = await mkdtemp(join(tmpdir(), 'ep-bench-mem-'));
@@ -85,6 +88,31 @@ export async function run(argv: string[]): Promise<void> {
     const rows: [string, number][] = [['bare Node (baseline)', rssBytes(bare.pid!)], ['agent idle', rssBytes(agent.pid!)]];
     printBreakdown('bare Node (baseline)', bare.pid!, await heapSpaces(bare, dir));
     printBreakdown('agent idle', agent.pid!, await heapSpaces(agent, dir));
+    if (containerCount > 0) {
+      await hub.api('POST', '/v1/apply', {
+        manifests: [{
+          apiVersion: 'edgepilot.io/v1', kind: 'Workload', metadata: { name: 'bench-mem-ctr' },
+          spec: { replicas: containerCount, selector: { matchLabels: { bench: 'yes' } }, template: { runtime: 'container', image: 'local/busybox:latest', command: ['sleep', '100000'], terminationGracePeriodSeconds: 1 } },
+        }],
+      });
+      const deadline = Date.now() + 180_000;
+      for (;;) {
+        const detail = await hub.api<{ status: { instances: { phase: string }[] } }>('GET', '/v1/workloads/bench-mem-ctr');
+        if (detail.status.instances.filter((i) => i.phase === 'running').length >= containerCount) break;
+        if (Date.now() > deadline) throw new Error(`${containerCount} containers not running after 3 minutes`);
+        await sleep(250);
+      }
+      await sleep(waitMs);
+      rows.push([`agent with ${containerCount} containers`, rssBytes(agent.pid!)]);
+      printBreakdown(`agent with ${containerCount} containers`, agent.pid!, await heapSpaces(agent, dir));
+      await hub.api('DELETE', '/v1/workloads/bench-mem-ctr');
+      // The agent removes them; wait for that, so none outlives the bench.
+      for (let i = 0; i < 240; i++) {
+        const { stdout } = await exec('docker', ['ps', '-aq', '--filter', 'label=io.edgepilot.workload=bench-mem-ctr']);
+        if (stdout.trim() === '') break;
+        await sleep(250);
+      }
+    }
     if (cronCount > 0) {
       const cronJobs = Array.from({ length: cronCount }, (_, i) => ({
         apiVersion: 'edgepilot.io/v1', kind: 'CronJob', metadata: { name: `bench-cron-${i}` },
