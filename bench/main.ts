@@ -7,6 +7,7 @@ type BenchModule = { run(argv: string[]): Promise<void> };
 const benches: Record<string, { describe: string; load: () => Promise<BenchModule> }> = {
   registration: { describe: 'registration storm: N simulated agents join and go online', load: () => import('./registration.js') },
   workloads: { describe: 'apply→running latency (50 processes, 10 containers) and agent RSS idle/busy', load: () => import('./workloads.js') },
+  'agent-memory': { describe: 'where an idle agent\'s RSS is (node binary by section, ICU data, V8 heap spaces) vs bare Node [--containers N --cronjobs N --wait S --agent-node-flags=...]', load: () => import('./agent-memory.js') },
   scheduler: { describe: 'placements per second at 1k / 5k / 20k devices', load: () => import('./scheduler.js') },
   api: { describe: 'API write path: 1/10/150/1000 concurrent applies, 0 and 5,000 devices; applies/s, p50/p99, fsyncs per request', load: () => import('./api.js') },
   reconnect: { describe: 'restart storm: N registered devices, hub SIGKILLed and restarted, then Mosquitto restarted under the hub; until all online, store compared', load: () => import('./reconnect.js') },

@@ -9,6 +9,7 @@ import { parseArgs } from 'node:util';
 import type { WorkerJob, WorkerReport } from './fleet-worker.js';
 import { repoRoot, startBenchHub } from './support/hub-process.js';
 import { cpuSeconds, mb, rssBytes } from './support/proc.js';
+import { AGENT_NODE_FLAGS } from '../src/common/agent-node-flags.js';
 
 export interface StormResult {
   seconds: number;
@@ -94,7 +95,8 @@ async function bareBaseline(devices: number, workers: number, concurrency: numbe
 
 async function agentIdleRss(apiUrl: string, token: string): Promise<number> {
   const dir = await mkdtemp(join(tmpdir(), 'ep-bench-agent-'));
-  const child = spawn(process.execPath, [join(repoRoot, 'bin', 'edgepilot.js'), 'agent', '--hub', apiUrl, '--join-token', token, '--state-dir', dir, '--hardware-id', 'bench-idle-agent', '--log-level', 'warn'], { stdio: 'ignore' });
+  // With the Node options the agent is meant to run with, as `edgepilot up` and the systemd unit start it.
+  const child = spawn(process.execPath, [...AGENT_NODE_FLAGS, join(repoRoot, 'bin', 'edgepilot.js'), 'agent', '--hub', apiUrl, '--join-token', token, '--state-dir', dir, '--hardware-id', 'bench-idle-agent', '--log-level', 'warn'], { stdio: 'ignore' });
   // Joined, connected, facts sent: then idle for a while before reading RSS.
   await new Promise((r) => setTimeout(r, 10_000));
   const rss = child.pid ? rssBytes(child.pid) : 0;

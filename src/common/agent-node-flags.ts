@@ -1,14 +1,28 @@
-// Node/V8 options the agent is meant to run with: on the command line (V8 sizes its heap when the
-// process starts, so the agent cannot set them on itself), given by `edgepilot up` to its local
-// agent, by scripts/edgepilot-agent.service, and by the benchmarks.
+// Node/V8 options the agent is meant to run with: on the command line (V8 sizes its heap and picks
+// its compilers when the process starts, so the agent cannot set them on itself), given by
+// `edgepilot up` to its local agent, by scripts/edgepilot-agent.service (a unit test keeps its
+// ExecStart line equal to this list), and by the benchmarks. What each bought is measured in
+// bench/RESULTS.md ("agent memory"; `npm run bench -- agent-memory` shows where the RSS is).
 //
 // --max-semi-space-size=1: the young generation's two semi-spaces are 1 MB instead of up to 8 MB
-// each (16 MB on 64-bit). An agent allocates little and keeps less: measured ~5–6 MB less RSS idle
-// (bench/RESULTS.md), for scavenges that run more often but each on a smaller space.
-export const AGENT_NODE_FLAGS: readonly string[] = ['--max-semi-space-size=1'];
+//   each. An agent allocates little and keeps less: ~5–6 MB less RSS idle, for scavenges that
+//   run more often but each on a smaller space.
+// --optimize-for-size: V8's heap heuristics favour footprint over speed (smaller growth steps,
+//   more eager bytecode flushing): ~3 MB less V8 heap on an idle agent.
+// --no-opt: no TurboFan. An agent's JavaScript is glue around I/O (MQTT packets, JSON, a few
+//   zod parses per message); the interpreter and the Sparkplug baseline compiler are fast enough
+//   for it, and optimising compiles touch ~3 MB more of the node binary's machine code (plus
+//   their code objects). fetch/WebAssembly are unaffected (unlike --jitless or --lite-mode).
+// --single-threaded: V8 does its GC and compiling on the main thread instead of in helper
+//   threads (Node's own libuv pool is unaffected). On a ~10 MB heap the pauses stay short, and
+//   the helpers' stacks and buffers go: ~2–3 MB less anonymous memory.
+export const AGENT_NODE_FLAGS: readonly string[] = ['--max-semi-space-size=1', '--optimize-for-size', '--no-opt', '--single-threaded'];
 
 /** Whether this process was started with the agent's Node options (command line or NODE_OPTIONS). */
 export function hasAgentNodeFlags(execArgv: readonly string[] = process.execArgv, nodeOptions: string = process.env['NODE_OPTIONS'] ?? ''): boolean {
-  const given = [...execArgv, ...nodeOptions.split(/\s+/)];
-  return AGENT_NODE_FLAGS.every((flag) => given.some((g) => g.replaceAll('_', '-').startsWith(flag.split('=')[0] ?? flag)));
+  const given = [...execArgv, ...nodeOptions.split(/\s+/)].map((g) => g.replaceAll('_', '-'));
+  return AGENT_NODE_FLAGS.every((flag) => {
+    const name = flag.split('=')[0] ?? flag;
+    return given.some((g) => g === name || g.startsWith(`${name}=`));
+  });
 }

@@ -1,6 +1,8 @@
 import type { Logger } from '../common/log.js';
 import type { InstanceRuntime } from './runtime/runtime.js';
 import { createProcessRuntime } from './runtime/process-runtime.js';
+import { lazyRuntime } from './runtime/lazy-runtime.js';
+import { anyOwnedContainer } from './runtime/docker/any-owned.js';
 
 export interface RuntimeChoice {
   stateDir: string;
@@ -13,20 +15,27 @@ export interface RuntimeChoice {
 }
 
 /**
- * The runtimes this device has. dockerode (+24 MB RSS) and the Docker runtime are imported only
- * when a Docker engine answered the facts probe.
+ * The runtimes this device has. dockerode (+24 MB RSS as node_modules, ~3 MB bundled) and the
+ * Docker runtime are imported only when a Docker engine answered the facts probe, and then only
+ * when the device has a container of its own or starts one (lazy-runtime.ts).
  */
 export async function createRuntimes(choice: RuntimeChoice): Promise<{ container?: InstanceRuntime; process: InstanceRuntime }> {
   const processRuntime = createProcessRuntime({ stateDir: choice.stateDir, deviceId: choice.deviceId, log: choice.log.child('process') });
   if (!choice.dockerAvailable) return { process: processRuntime };
-  const [{ default: Dockerode }, { createDockerRuntime }] = await Promise.all([import('dockerode'), import('./runtime/docker-runtime.js')]);
-  const docker = new Dockerode({ socketPath: choice.dockerSocket });
-  const container = createDockerRuntime({
-    docker,
-    deviceId: choice.deviceId,
-    networkMode: choice.containerNetwork,
-    registryConfigured: choice.registryConfigured,
-    log: choice.log.child('docker'),
+  const container = lazyRuntime({
+    kind: 'container',
+    hasOwned: () => anyOwnedContainer(choice.dockerSocket, choice.deviceId),
+    load: async () => {
+      const [{ default: Dockerode }, { createDockerRuntime }] = await Promise.all([import('dockerode'), import('./runtime/docker-runtime.js')]);
+      choice.log.debug('Docker runtime loaded');
+      return createDockerRuntime({
+        docker: new Dockerode({ socketPath: choice.dockerSocket }),
+        deviceId: choice.deviceId,
+        networkMode: choice.containerNetwork,
+        registryConfigured: choice.registryConfigured,
+        log: choice.log.child('docker'),
+      });
+    },
   });
   return { container, process: processRuntime };
 }

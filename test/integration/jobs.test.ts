@@ -289,7 +289,9 @@ test.serial('must-show 5: placement everyDevice over three agents, one stopped: 
 });
 
 test.serial('ACTIVE: the hub hears of a run when it starts; get cronjobs counts it and describe lists it until it ends', async (t) => {
-  await applyYaml(ctx.hub, ctx.dir, 'long.yaml', cronYaml('long', 'b', '*/10 * * * * *', 'echo working; sleep 6', '  concurrencyPolicy: Forbid\n'));
+  // The run outlasts the two CLI calls below even on a loaded machine (each may take seconds to
+  // start); Forbid skips the slot that falls inside it.
+  await applyYaml(ctx.hub, ctx.dir, 'long.yaml', cronYaml('long', 'b', '*/10 * * * * *', 'echo working; sleep 15', '  concurrencyPolicy: Forbid\n'));
   const b = agent('b');
   const running = await waitFor('a run active at the hub', async () => {
     const d = await cronJob('long');

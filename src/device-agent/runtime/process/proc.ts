@@ -1,4 +1,4 @@
-import { readdir, readFile } from 'node:fs/promises';
+import { open, readdir, readFile } from 'node:fs/promises';
 
 /** What the agent reads from `/proc/<pid>/stat` (see proc(5)). */
 export interface ProcStat {
@@ -31,9 +31,29 @@ export function parseProcStat(pid: number, text: string): ProcStat | undefined {
   return { pid, state: field(3), pgrp: Number(field(5)), cpuTicks: ticks, startTime };
 }
 
+/**
+ * A /proc file's text. /proc reports every file's size as 0, so `readFile` reads it into a fresh
+ * 64 KB buffer; one read into a small one does instead (a stat line is ~300 bytes, a status file
+ * ~1.5 KB). That matters because the agent reads one per process on the machine for every group
+ * lookup: 64 KB each made ~15 MB of garbage per /proc scan, scavenges every few milliseconds with
+ * CronJobs running, and a higher RSS high-water mark (bench/RESULTS.md).
+ */
+export async function readProcFile(path: string): Promise<string> {
+  const SMALL = 4096;
+  const handle = await open(path, 'r');
+  try {
+    const buffer = Buffer.allocUnsafe(SMALL);
+    const { bytesRead } = await handle.read(buffer, 0, SMALL, 0);
+    if (bytesRead < SMALL) return buffer.toString('utf8', 0, bytesRead);
+  } finally {
+    await handle.close();
+  }
+  return readFile(path, 'utf8'); // longer than expected: read it whole
+}
+
 export async function readProcStat(pid: number): Promise<ProcStat | undefined> {
   try {
-    return parseProcStat(pid, await readFile(`/proc/${pid}/stat`, 'utf8'));
+    return parseProcStat(pid, await readProcFile(`/proc/${pid}/stat`));
   } catch {
     return undefined; // gone (ENOENT/ESRCH)
   }
@@ -48,22 +68,52 @@ export async function isSameLiveProcess(pid: number, startTime: string | null): 
   return stat !== undefined && isLiveState(stat) && startTime !== null && stat.startTime === startTime;
 }
 
-/** Live processes whose process group is `pgid`. */
-export async function processGroupMembers(pgid: number): Promise<ProcStat[]> {
+/** Every process's stat line, or what could be read of them (a process may vanish mid-scan). */
+export type ProcScan = () => Promise<ProcStat[]>;
+
+async function scanAllProcesses(): Promise<ProcStat[]> {
   const entries = await readdir('/proc').catch(() => [] as string[]);
-  const members: ProcStat[] = [];
+  const stats: ProcStat[] = [];
   for (const entry of entries) {
     if (!/^\d+$/.test(entry)) continue;
     const stat = await readProcStat(Number(entry));
-    if (stat !== undefined && stat.pgrp === pgid && isLiveState(stat)) members.push(stat);
+    if (stat !== undefined) stats.push(stat);
   }
-  return members;
+  return stats;
+}
+
+// Callers that ask while a scan is under way share it (usage samples of every instance at once
+// would otherwise scan /proc once each); a caller that asks after it ended gets a fresh one.
+let scanInFlight: Promise<ProcStat[]> | undefined;
+const sharedScan: ProcScan = () => {
+  scanInFlight ??= scanAllProcesses().finally(() => (scanInFlight = undefined));
+  return scanInFlight;
+};
+
+/** Whether any process (zombies included) is in group `pgid`: kill(2) with signal 0 asks the kernel without a /proc scan. */
+function groupMayExist(pgid: number): boolean {
+  try {
+    process.kill(-pgid, 0);
+    return true;
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code !== 'ESRCH'; // EPERM: it exists, it is not ours
+  }
+}
+
+/**
+ * Live processes whose process group is `pgid`. An empty group (the common answer once an
+ * instance exited) is known from one kill(2) without reading /proc; otherwise /proc is scanned,
+ * because zombies (which kill(2) still counts) must not count as members.
+ */
+export async function processGroupMembers(pgid: number, scan: ProcScan = sharedScan, mayExist: (pgid: number) => boolean = groupMayExist): Promise<ProcStat[]> {
+  if (!mayExist(pgid)) return [];
+  return (await scan()).filter((stat) => stat.pgrp === pgid && isLiveState(stat));
 }
 
 /** Resident memory of a process in bytes (VmRSS), or 0 for a kernel thread or a vanished process. */
 export async function readRssBytes(pid: number): Promise<number> {
   try {
-    const status = await readFile(`/proc/${pid}/status`, 'utf8');
+    const status = await readProcFile(`/proc/${pid}/status`);
     const match = /^VmRSS:\s+(\d+)\s+kB/m.exec(status);
     return match?.[1] !== undefined ? Number(match[1]) * 1024 : 0;
   } catch {
@@ -72,6 +122,6 @@ export async function readRssBytes(pid: number): Promise<number> {
 }
 
 export async function readUptimeSeconds(): Promise<number> {
-  const text = await readFile('/proc/uptime', 'utf8');
+  const text = await readProcFile('/proc/uptime');
   return Number(text.split(' ')[0]);
 }
