@@ -45,6 +45,8 @@ import { TelemetryFeed } from './mcus/telemetry-feed.js';
 import { join } from 'node:path';
 import { RolloutController } from './rollouts/rollout-controller.js';
 import { registerRolloutRoutes, rolloutApplyKinds } from './api/routes/rollouts.js';
+import { ServicesController } from './services/services-controller.js';
+import { registerServiceRoutes } from './api/routes/services.js';
 
 export interface RunningHub {
   apiUrl: string;
@@ -145,12 +147,16 @@ export async function startHub(config: HubConfig, log: Logger = createLogger('hu
   );
   await link.start();
 
+  // Services (issue 14): endpoints follow readiness reports, devices and desired documents.
+  const services = new ServicesController({ store, publish: (topic, payload, retain) => link.publish(topic, payload, { retain }), now, log: log.child('services') });
+  const stopWatchingForServices = feed.subscribe(() => services.request());
   const desiredState = new DesiredStateController({
     store,
     publish: (topic, payload, retain) => link.publish(topic, payload, { retain }),
     now,
     log: log.child('desired'),
     jobs: jobsPlanner,
+    beforePublish: () => services.reconcile(),
   });
   requestDesiredPass = () => desiredState.request();
   await desiredState.republishAll();
@@ -158,6 +164,7 @@ export async function startHub(config: HubConfig, log: Logger = createLogger('hu
     if (aspect !== 'reported' || desiredState.wantsReports) desiredState.request();
   });
   await desiredState.reconcile();
+  await services.reconcile();
   const rollouts = new RolloutController({
     store,
     now,
@@ -217,9 +224,11 @@ export async function startHub(config: HubConfig, log: Logger = createLogger('hu
     passAfterWrite: () => desiredState.passAfterWrite(),
     unplacedReasons: desiredState.unplacedReasons,
     rolloutKinds: rolloutApplyKinds({ store, controller: rollouts }),
+    servicesChanged: () => services.request(),
   });
   registerJobRoutes(app, { store, now, reconcile: () => desiredState.reconcile() });
   registerRolloutRoutes(app, { store, controller: rollouts });
+  registerServiceRoutes(app, { store, plan: () => services.plan(), changed: () => services.request() });
   registerFirmwareRoutes(app, { store: firmware, keys: firmwareKeys, devices: store.devices, adminTokenHash: admin.hash, now, log: log.child('firmware') });
   registerMcuRoutes(app, { devices: store.devices, telemetry });
   registerMcuFlashRoutes(app, { devices: store.devices, firmware, rpc, log: log.child('flash') });
@@ -260,6 +269,8 @@ export async function startHub(config: HubConfig, log: Logger = createLogger('hu
       await app.close();
       stopWatchingDevices();
       stopWatchingForRollouts();
+      stopWatchingForServices();
+      services.stop();
       rollouts.stop();
       autoscaler.stop();
       desiredState.stop();
@@ -271,7 +282,7 @@ export async function startHub(config: HubConfig, log: Logger = createLogger('hu
 }
 
 /** What a device leaves retained on the broker; cleared when it is deleted. */
-const retainedDeviceChannels = ['status', 'facts', 'desired', 'reported'] as const;
+const retainedDeviceChannels = ['status', 'facts', 'desired', 'services', 'reported'] as const;
 
 function withoutCredentials(url: string): string {
   const parsed = new URL(url);

@@ -32,3 +32,4 @@ export * from './schemas/job.js';
 export * from './schemas/cronjob.js';
 export * from './schemas/job-api.js';
 export * from './schemas/rollout-api.js';
+export * from './schemas/service.js';
