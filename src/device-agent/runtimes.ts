@@ -8,6 +8,8 @@ export interface RuntimeChoice {
   dockerAvailable: boolean;
   dockerSocket: string;
   containerNetwork: string;
+  /** Where the service proxy listens: containers get a hosts entry per service they use. */
+  serviceAddress?: string;
   registryConfigured: boolean;
   log: Logger;
 }
@@ -25,6 +27,7 @@ export async function createRuntimes(choice: RuntimeChoice): Promise<{ container
     docker,
     deviceId: choice.deviceId,
     networkMode: choice.containerNetwork,
+    ...(choice.serviceAddress !== undefined ? { serviceAddress: choice.serviceAddress } : {}),
     registryConfigured: choice.registryConfigured,
     log: choice.log.child('docker'),
   });

@@ -1,6 +1,5 @@
 // lowdb repository of Services (issue 14).
 import type { Backing } from './lowdb-repositories.js';
-import { assertStorable } from './record-check.js';
 import type { ServiceRepository } from './repository.js';
 
 export function serviceRepository(b: Backing): ServiceRepository {

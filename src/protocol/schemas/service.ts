@@ -49,11 +49,17 @@ export const checkedServiceSpecSchema = serviceSpecSchema.superRefine((spec, ctx
   }
 });
 
+/**
+ * A gateway serves this one itself (its MCUs' telemetry as JSON lines, `--mcu-telemetry-port`):
+ * a workload lists it in `template.services`; no Service object may take the name.
+ */
+export const MCU_TELEMETRY_SERVICE = 'mcu-telemetry';
+
 export const serviceManifestSchema = z.strictObject({
   apiVersion: z.literal('edgepilot.io/v1'),
   kind: z.literal('Service'),
   metadata: z.strictObject({
-    name: nameSchema,
+    name: nameSchema.refine((name) => name !== MCU_TELEMETRY_SERVICE, { message: `${MCU_TELEMETRY_SERVICE} is the gateways' own MCU telemetry service; choose another name` }),
     labels: labelsSchema.default({}),
     annotations: z.record(z.string().max(253), z.string().max(4096)).default({}),
   }),
