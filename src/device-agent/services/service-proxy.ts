@@ -69,7 +69,7 @@ export class ServiceProxy {
       }
       const balancer = new Balancer();
       balancer.setTargets(targets);
-      const listener: Listener = { service: service.name, targetPort, balancer, server: createServer((socket) => this.forward(listener, socket)) };
+      const listener: Listener = { service: service.name, targetPort, balancer, server: createServer({ allowHalfOpen: true }, (socket) => this.forward(listener, socket)) };
       try {
         await listen(listener.server, port, this.options.listenHost);
         this.listeners.set(port, listener);
@@ -90,7 +90,8 @@ export class ServiceProxy {
 
   private forward(listener: Listener, client: Socket): void {
     client.pause();
-    client.on('error', () => undefined);
+    // Until an endpoint is connected, a client error only ends this connection.
+    client.once('error', () => undefined);
     const candidates = listener.balancer.order(this.options.now());
     const attempt = (index: number): void => {
       const target = candidates[index];
@@ -99,7 +100,7 @@ export class ServiceProxy {
         client.destroy();
         return;
       }
-      const upstream = createConnection({ host: target.host, port: target.port });
+      const upstream = createConnection({ host: target.host, port: target.port, allowHalfOpen: true });
       const timer = setTimeout(() => upstream.destroy(new Error('connect timeout')), this.options.connectTimeoutMs);
       const onFail = (err: Error): void => {
         clearTimeout(timer);
@@ -111,9 +112,12 @@ export class ServiceProxy {
         clearTimeout(timer);
         upstream.off('error', onFail);
         if (listener.balancer.succeeded(target.key)) this.options.log.info(`service ${listener.service}: endpoint ${target.key} answers again`);
+        // Half-closes pass through (pipe ends the other side once everything written is flushed);
+        // an error on either side ends both at once.
         upstream.on('error', () => client.destroy());
-        client.on('close', () => upstream.destroy());
-        upstream.on('close', () => client.destroy());
+        client.on('error', () => upstream.destroy());
+        upstream.on('close', (hadError) => hadError && client.destroy());
+        client.on('close', (hadError) => hadError && upstream.destroy());
         client.pipe(upstream);
         upstream.pipe(client);
         client.resume();

@@ -114,3 +114,31 @@ test('a starting instance gets HOST and PORT of each service it uses; a containe
   const bridged = withServiceEnv(instance, document, { proxyHost: '127.0.0.1', containerHasOwnNetwork: true });
   t.is(bridged.instance.template.env['WEB_SERVICE_HOST'], 'web');
 });
+
+test('a client that half-closes after its request still gets the whole answer', async (t) => {
+  // Like `printf 'GET …' | nc`: the request ends with a FIN, the answer comes after it.
+  const server = createServer({ allowHalfOpen: true }, (s) => {
+    let got = '';
+    s.on('data', (d: Buffer) => (got += d.toString()));
+    s.on('end', () => setTimeout(() => s.end(`got ${got}`), 50));
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const address = server.address();
+  const upstreamPort = typeof address === 'object' && address ? address.port : 0;
+  const proxy = new ServiceProxy({ listenHost: '127.0.0.1', now: Date.now, connectTimeoutMs: 1000, event: () => undefined, log });
+  t.teardown(async () => {
+    await proxy.close();
+    server.close();
+  });
+  const port = await freePort();
+  await proxy.update([web(port, [['a', upstreamPort, 'device']])]);
+  const answer = await new Promise<string>((resolve) => {
+    const socket = createConnection({ host: '127.0.0.1', port, allowHalfOpen: true });
+    let text = '';
+    socket.on('data', (d: Buffer) => (text += d.toString()));
+    socket.on('close', () => resolve(text));
+    socket.on('error', () => resolve(text));
+    socket.end('ping');
+  });
+  t.is(answer, 'got ping');
+});
