@@ -16,7 +16,8 @@ export class McuTelemetryServer {
   private server: Server | undefined;
 
   async listen(host: string, port: number): Promise<number> {
-    const server = createServer((socket) => {
+    // A reader that half-closes (`nc` at the end of its stdin) keeps receiving.
+    const server = createServer({ allowHalfOpen: true }, (socket) => {
       this.clients.add(socket);
       socket.on('error', () => socket.destroy());
       socket.on('close', () => this.clients.delete(socket));
