@@ -10,8 +10,12 @@ export interface ServicesControllerDeps {
   log: Logger;
 }
 
-/** Readiness reports come in bursts (a fleet restarting): one pass for a burst. */
+/**
+ * Readiness reports come in bursts (a fleet restarting): one pass for a burst, and at most a
+ * fifth of the time spent in passes (a pass reads every device's documents).
+ */
 const DEBOUNCE_MS = 100;
+const MAX_PASS_SHARE = 0.2;
 
 /**
  * Publishes each device's services document (retained on `ep/v1/d/<id>/services`) when what it
@@ -27,15 +31,19 @@ export class ServicesController {
   private again = false;
   private timer: NodeJS.Timeout | undefined;
   private last: EndpointPlan | undefined;
+  private lastPassMs = 0;
 
   constructor(private readonly deps: ServicesControllerDeps) {}
 
   request(): void {
     if (this.timer) return;
-    this.timer = setTimeout(() => {
-      this.timer = undefined;
-      void this.reconcile();
-    }, DEBOUNCE_MS);
+    this.timer = setTimeout(
+      () => {
+        this.timer = undefined;
+        void this.reconcile();
+      },
+      Math.max(DEBOUNCE_MS, this.lastPassMs / MAX_PASS_SHARE),
+    );
   }
 
   /** Runs a pass now (or right after the current one); never rejects. */
@@ -47,7 +55,9 @@ export class ServicesController {
     this.running = (async () => {
       do {
         this.again = false;
+        const started = performance.now();
         await this.pass().catch((err: unknown) => this.deps.log.error(`services pass failed: ${err instanceof Error ? err.message : String(err)}`));
+        this.lastPassMs = performance.now() - started;
       } while (this.again);
     })().finally(() => (this.running = undefined));
     return this.running;
