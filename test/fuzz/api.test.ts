@@ -101,6 +101,9 @@ const routes: [method: string, template: string, body: keyof typeof bodyFor][] =
   ['GET', '/v1/workloads', 'none'],
   ['GET', '/v1/tokens', 'none'],
   ['GET', '/v1/mcus', 'none'],
+  ['GET', '/v1/services', 'none'],
+  ['GET', '/v1/services/:name', 'none'],
+  ['DELETE', '/v1/services/:name', 'none'],
 ];
 
 const queryArb = fc.dictionary(
