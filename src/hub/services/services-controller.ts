@@ -81,10 +81,14 @@ export class ServicesController {
       this.last = { byDevice: new Map(), status: new Map() };
       return;
     }
+    const devices = await store.devices.snapshot();
+    // A deleted device's retained topics were cleared: nothing more is sent there.
+    const known = new Set(devices.map((d) => d.id));
+    for (const id of [...this.sent.keys()]) if (!known.has(id)) this.sent.delete(id);
     const plan = planEndpoints({
       services,
       workloads: await store.workloads.list(),
-      devices: await store.devices.snapshot(),
+      devices,
       desired: await store.deviceState.desiredSnapshot(),
       reported: await store.deviceState.reportedSnapshot(),
     });
