@@ -131,7 +131,7 @@ export function agentCommand(): Command {
     .option('--mcu-silence <seconds>', 'an MCU silent this long is pinged, and offline if it does not answer', '5')
     .option('--mcu-boot-timeout <seconds>', 'time a freshly flashed MCU gets to identify before the previous image is restored', '10')
     .option('--trust-key <pem>', 'public key whose firmware signatures this gateway accepts (repeatable)', collect, [])
-    .option('--advertise-address <ip>', 'where other devices reach this one, for service endpoints (default: first non-loopback IPv4)')
+    .option('--advertise-address <ip>', 'where other devices reach this one, for service endpoints (default: the IPv4 of the default route\'s interface)')
     .option('--service-address <ip>', 'where the local service proxy listens (one port per service used here)', '127.0.0.1')
     .option('--mcu-telemetry-port <port>', 'gateway: stream every attached MCU\'s telemetry as JSON lines on this local TCP port (service mcu-telemetry)')
     .addHelpText(

@@ -45,7 +45,7 @@ export interface AgentConfig {
   mcuSilenceSeconds: number;
   /** How long a freshly flashed MCU gets to identify before the previous image is restored. */
   mcuBootTimeoutSeconds: number;
-  /** Where other devices reach this one (service endpoints); default: the first non-loopback IPv4. */
+  /** Where other devices reach this one (service endpoints); default: the IPv4 of the default route's interface. */
   advertiseAddress?: string;
   /** Where the local service proxy listens (one port per service used here). */
   serviceAddress: string;
