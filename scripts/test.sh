@@ -22,6 +22,9 @@ have chromium || missing+=(chromium)
 have cc || missing+=(gcc)
 have make || missing+=(make)
 have udevadm || missing+=(udev)
+# Services' must-show test: network namespaces, veth pairs and a dockerd per namespace (nsenter).
+have ip || missing+=(iproute2)
+have nsenter || missing+=(util-linux)
 if [ ${#missing[@]} -gt 0 ]; then
   if [ "$(id -u)" != 0 ]; then
     echo "missing Debian packages: ${missing[*]} (run as root, or: sudo apt-get install ${missing[*]})" >&2

@@ -38,6 +38,8 @@ import { releaseCreateCommand } from './commands/release-create.js';
 import { getReleasesCommand } from './commands/get-releases.js';
 import { getRolloutsCommand } from './commands/get-rollouts.js';
 import { describeReleaseCommand } from './commands/describe-release.js';
+import { getServicesCommand } from './commands/get-services.js';
+import { describeServiceCommand } from './commands/describe-service.js';
 import { rolloutStartCommand } from './commands/rollout-start.js';
 import { rolloutStatusCommand } from './commands/rollout-status.js';
 import { rolloutHistoryCommand } from './commands/rollout-history.js';
@@ -60,8 +62,8 @@ export function technicianCommands(): Command[] {
   return [
     applyCommand(),
     deleteCommand(),
-    verb('get', 'List resources (devices, workloads, mcus, jobs, cronjobs, releases, rollouts)', [getDevicesCommand(), getWorkloadsCommand(), getMcusCommand(), getJobsCommand(), getCronJobsCommand(), getReleasesCommand(), getRolloutsCommand()]),
-    verb('describe', 'Show one resource in detail', [describeDeviceCommand(), describeWorkloadCommand(), describeJobCommand(), describeCronJobCommand(), describeReleaseCommand()]),
+    verb('get', 'List resources (devices, workloads, mcus, jobs, cronjobs, releases, rollouts, services)', [getDevicesCommand(), getWorkloadsCommand(), getMcusCommand(), getJobsCommand(), getCronJobsCommand(), getReleasesCommand(), getRolloutsCommand(), getServicesCommand()]),
+    verb('describe', 'Show one resource in detail', [describeDeviceCommand(), describeWorkloadCommand(), describeJobCommand(), describeCronJobCommand(), describeReleaseCommand(), describeServiceCommand()]),
     verb('create', 'Create a resource from another (create job --from cronjob/<name>)', [createJobCommand()]),
     verb('suspend', 'Suspend a CronJob', [suspendCronJobCommand()]),
     verb('resume', 'Resume a suspended CronJob', [resumeCronJobCommand()]),

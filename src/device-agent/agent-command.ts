@@ -1,4 +1,5 @@
 import { Command } from 'commander';
+import { isIP } from 'node:net';
 import { parseLogLevel } from '../common/log.js';
 import { defaultAgentConfig, type AgentConfig } from './config.js';
 import { POWER_CONTROL_NAMES, type PowerControlName } from '../firmware/update/power-control.js';
@@ -26,6 +27,9 @@ export interface AgentFlags {
   mcuSilence?: string;
   mcuBootTimeout?: string;
   trustKey?: string[];
+  advertiseAddress?: string;
+  serviceAddress?: string;
+  mcuTelemetryPort?: string;
 }
 
 function positive(value: string, flag: string): number {
@@ -59,6 +63,11 @@ function integerIn(value: string, flag: string, min: number, max: number): numbe
   return n;
 }
 
+function ipAddress(value: string, flag: string): string {
+  if (isIP(value) === 0) throw new Error(`${flag} must be an IP address, not "${value}"`);
+  return value;
+}
+
 export function agentConfigFromFlags(flags: AgentFlags, env: NodeJS.ProcessEnv = process.env): AgentConfig {
   const base = defaultAgentConfig(env);
   return {
@@ -86,6 +95,9 @@ export function agentConfigFromFlags(flags: AgentFlags, env: NodeJS.ProcessEnv =
     mcuSilenceSeconds: positive(flags.mcuSilence ?? '5', '--mcu-silence'),
     mcuBootTimeoutSeconds: positive(flags.mcuBootTimeout ?? '10', '--mcu-boot-timeout'),
     trustKeyFiles: flags.trustKey ?? [],
+    ...(flags.advertiseAddress ? { advertiseAddress: ipAddress(flags.advertiseAddress, '--advertise-address') } : {}),
+    serviceAddress: flags.serviceAddress ? ipAddress(flags.serviceAddress, '--service-address') : base.serviceAddress,
+    ...(flags.mcuTelemetryPort ? { mcuTelemetryPort: integerIn(flags.mcuTelemetryPort, '--mcu-telemetry-port', 1, 65535) } : {}),
   };
 }
 
@@ -119,6 +131,9 @@ export function agentCommand(): Command {
     .option('--mcu-silence <seconds>', 'an MCU silent this long is pinged, and offline if it does not answer', '5')
     .option('--mcu-boot-timeout <seconds>', 'time a freshly flashed MCU gets to identify before the previous image is restored', '10')
     .option('--trust-key <pem>', 'public key whose firmware signatures this gateway accepts (repeatable)', collect, [])
+    .option('--advertise-address <ip>', 'where other devices reach this one, for service endpoints (default: the IPv4 of the default route\'s interface)')
+    .option('--service-address <ip>', 'where the local service proxy listens (one port per service used here)', '127.0.0.1')
+    .option('--mcu-telemetry-port <port>', 'gateway: stream every attached MCU\'s telemetry as JSON lines on this local TCP port (service mcu-telemetry)')
     .addHelpText(
       'after',
       `

@@ -45,6 +45,12 @@ export interface AgentConfig {
   mcuSilenceSeconds: number;
   /** How long a freshly flashed MCU gets to identify before the previous image is restored. */
   mcuBootTimeoutSeconds: number;
+  /** Where other devices reach this one (service endpoints); default: the IPv4 of the default route's interface. */
+  advertiseAddress?: string;
+  /** Where the local service proxy listens (one port per service used here). */
+  serviceAddress: string;
+  /** Gateway: a local TCP port streaming every attached MCU's telemetry as JSON lines (service `mcu-telemetry`). */
+  mcuTelemetryPort?: number;
   /** PEM files of the public keys whose firmware signatures this gateway accepts (--trust-key). */
   trustKeyFiles: string[];
 }
@@ -69,5 +75,6 @@ export function defaultAgentConfig(env: NodeJS.ProcessEnv = process.env): AgentC
     mcuSilenceSeconds: 5,
     mcuBootTimeoutSeconds: 10,
     trustKeyFiles: [],
+    serviceAddress: '127.0.0.1',
   };
 }

@@ -11,7 +11,7 @@ import { createLogger, type Logger } from '../common/log.js';
 import { AGENT_NODE_FLAGS, hasAgentNodeFlags } from '../common/agent-node-flags.js';
 import { AGENT_AND_HUB_VERSION } from '../common/version.js';
 import { createSystemClock, serialPortLink, SwitchableLink, type ByteLink } from '../firmware/index.js';
-import { decodePayload, desiredStateSchema, payloadLimits, topics, type AttachedMcu, type Facts } from '../protocol/index.js';
+import { decodePayload, desiredStateSchema, payloadLimits, topics, type AttachedMcu, type Facts, type McuTelemetry } from '../protocol/index.js';
 import type { AgentConfig } from './config.js';
 import { collectFacts, readFactsOverrides } from './facts/collect-facts.js';
 import { dockerSocketPath } from './facts/docker-probe.js';
@@ -35,6 +35,10 @@ import type { GatewayIo, GatewayParts } from './gateway/gateway-parts.js';
 import { PortLocks } from './gateway/port-lock.js';
 import { JobsAgent } from './jobs/jobs-agent.js';
 import { nodeCronTicker } from './jobs/node-cron-ticker.js';
+import { advertisedAddress } from './services/advertise-address.js';
+import { ServicesAgent } from './services/services-agent.js';
+import { McuTelemetryServer } from './services/mcu-telemetry-server.js';
+import { hasOwnNetwork } from './runtime/docker/container-spec.js';
 
 /** The probe script beside this code: bundled (dist/facts-probe.mjs) or compiled (facts/probe-main.js). */
 function hostProbeScript(): string {
@@ -62,7 +66,9 @@ export async function startAgent(config: AgentConfig, log: Logger = createLogger
   const probeScript = hostProbeScript();
   let attachedMcus = (): AttachedMcu[] => [];
   const gatherFacts = (): Promise<Facts> =>
-    collectFacts({ dockerSocket, overrides, readHost: () => runHostProbe(probeScript), extra: { mcus: attachedMcus() } });
+    collectFacts({ dockerSocket, overrides, readHost: () => runHostProbe(probeScript), extra: { mcus: attachedMcus(), ...addressFact() } });
+  const address = advertisedAddress(config.advertiseAddress);
+  const addressFact = (): { address?: string } => (address !== undefined ? { address } : {});
   const connect = mqtt.connect;
 
   let identity = await loadIdentity(config.stateDir);
@@ -134,6 +140,7 @@ export async function startAgent(config: AgentConfig, log: Logger = createLogger
     dockerAvailable: initialFacts.runtimes.docker.available,
     dockerSocket,
     containerNetwork: config.containerNetwork,
+    serviceAddress: config.serviceAddress,
     registryConfigured: config.registry !== undefined,
     log,
   });
@@ -142,6 +149,9 @@ export async function startAgent(config: AgentConfig, log: Logger = createLogger
   // port's real path: a by-id link and the tty behind it are one port.
   const canonicalPort = (path: string): Promise<string> => realpath(path).catch(() => path);
   const portLocks = new PortLocks(canonicalPort);
+  // MCUs as a service (issue 14): the gateway's telemetry, as JSON lines on a local port.
+  const mcuTelemetry = config.mcuTelemetryPort !== undefined && (config.mcuPorts.length > 0 || config.mcuDiscover) ? new McuTelemetryServer() : undefined;
+  const mcuTelemetryPort = mcuTelemetry ? await mcuTelemetry.listen(config.serviceAddress, config.mcuTelemetryPort ?? 0) : undefined;
   const gateway = await startGatewayIfConfigured(config, {
     locks: portLocks,
     deviceId,
@@ -151,10 +161,20 @@ export async function startAgent(config: AgentConfig, log: Logger = createLogger
     refreshFacts: () => void facts.refresh(),
     event: (event) => session.event({ time: new Date().toISOString(), ...event }),
     log: log.child('gateway'),
+    ...(mcuTelemetry ? { localTelemetry: (message: McuTelemetry) => mcuTelemetry.publish(message) } : {}),
   });
+  // Services (issue 14): the proxy runs from the kept endpoints before the hub answers.
+  const services = new ServicesAgent({
+    stateDir: config.stateDir,
+    env: { proxyHost: config.serviceAddress, containerHasOwnNetwork: hasOwnNetwork(config.containerNetwork), ...(mcuTelemetryPort !== undefined ? { mcuTelemetryPort } : {}) },
+    connectTimeoutMs: 2000,
+    event: emitEvent,
+    log: log.child('services'),
+  });
+  await services.start();
   if (gateway) attachedMcus = () => gateway.gateway.attached();
   const reconciler = new Reconciler({
-    decorate: (instance) => withMetricsFile(instance, config.stateDir),
+    decorate: async (instance) => services.decorate(await withMetricsFile(instance, config.stateDir)),
     release: (instanceId) => removeMetricsFolder(config.stateDir, instanceId),
     runtimes,
     state: new LocalState(config.stateDir, (m) => log.warn(m)),
@@ -184,6 +204,8 @@ export async function startAgent(config: AgentConfig, log: Logger = createLogger
       if (gateway && decoded.value.prefetchFirmware?.length) void gateway.firmware.prefetch(decoded.value.prefetchFirmware);
     } else if (topic === topics.rpcRequest(deviceId)) {
       void rpc.handle(payload);
+    } else if (topic === topics.services(deviceId)) {
+      void services.received(payload);
     }
   });
   session.on('connected', () => void reconciler.republish());
@@ -250,6 +272,8 @@ export async function startAgent(config: AgentConfig, log: Logger = createLogger
       rpc.stop();
       await gateway?.gateway.stop();
       await reconciler.stop();
+      await services.stop();
+      await mcuTelemetry?.close();
       await jobs.stop();
       await session.stop();
       await Promise.all(Object.values(runtimes).map((r) => r?.close()));
@@ -272,6 +296,8 @@ async function startGatewayIfConfigured(
     refreshFacts: () => void;
     event: GatewayIo['event'];
     log: Logger;
+    /** Also hands each telemetry message to the local MCU telemetry service. */
+    localTelemetry?: (message: McuTelemetry) => void;
   },
 ): Promise<GatewayParts | undefined> {
   if (config.mcuPorts.length === 0 && !config.mcuDiscover) return undefined;
@@ -319,8 +345,10 @@ async function startGatewayIfConfigured(
         : undefined,
       keeper: new FileImageKeeper(join(firmwareDir, 'mcus')),
       locks: context.locks,
-      publishTelemetry: (mcuId, message) =>
-        void session.publishRaw(topics.mcuTelemetry(deviceId, mcuId), JSON.stringify(message)).catch((err: unknown) => context.log.debug(`telemetry: ${(err as Error).message}`)),
+      publishTelemetry: (mcuId, message) => {
+        context.localTelemetry?.(message);
+        void session.publishRaw(topics.mcuTelemetry(deviceId, mcuId), JSON.stringify(message)).catch((err: unknown) => context.log.debug(`telemetry: ${(err as Error).message}`));
+      },
       attachedChanged: () => context.refreshFacts(),
       event: context.event,
       now: () => new Date(),

@@ -10,6 +10,8 @@ export interface RuntimeChoice {
   dockerAvailable: boolean;
   dockerSocket: string;
   containerNetwork: string;
+  /** Where the service proxy listens: containers get a hosts entry per service they use. */
+  serviceAddress?: string;
   registryConfigured: boolean;
   log: Logger;
 }
@@ -32,6 +34,7 @@ export async function createRuntimes(choice: RuntimeChoice): Promise<{ container
         docker: new Dockerode({ socketPath: choice.dockerSocket }),
         deviceId: choice.deviceId,
         networkMode: choice.containerNetwork,
+        ...(choice.serviceAddress !== undefined ? { serviceAddress: choice.serviceAddress } : {}),
         registryConfigured: choice.registryConfigured,
         log: choice.log.child('docker'),
       });

@@ -61,6 +61,8 @@ import { defaultHubLimits } from './limits/hub-limits.js';
 import { ConnectionRateLimiter } from './limits/keyed-limiter.js';
 import { DeviceMessageThrottle } from './limits/device-message-throttle.js';
 import { deviceMessageGate } from './limits/throttle-gate.js';
+import { ServicesController } from './services/services-controller.js';
+import { registerServiceRoutes } from './api/routes/services.js';
 
 export interface RunningHub {
   apiUrl: string;
@@ -191,12 +193,16 @@ export async function startHub(config: HubConfig, log: Logger = createLogger('hu
   );
   await link.start();
 
+  // Services (issue 14): endpoints follow readiness reports, devices and desired documents.
+  const services = new ServicesController({ store, publish: (topic, payload, retain) => link.publish(topic, payload, { retain }), now, log: log.child('services') });
+  const stopWatchingForServices = feed.subscribe(() => services.request());
   const desiredState = new DesiredStateController({
     store,
     publish: (topic, payload, retain) => link.publish(topic, payload, { retain }),
     now,
     log: log.child('desired'),
     jobs: jobsPlanner,
+    beforePublish: () => services.reconcile(),
   });
   requestDesiredPass = () => desiredState.request();
   desiredState.timings.onRecord((timing) => {
@@ -208,6 +214,7 @@ export async function startHub(config: HubConfig, log: Logger = createLogger('hu
     if (aspect !== 'reported' || desiredState.wantsReports) desiredState.request();
   });
   await desiredState.reconcile();
+  await services.reconcile();
   const rollouts = new RolloutController({
     store: withRolloutWrites(store, () => changes.changed('rollouts')),
     now,
@@ -279,6 +286,7 @@ export async function startHub(config: HubConfig, log: Logger = createLogger('hu
     passAfterWrite: () => desiredState.passAfterWrite(),
     unplacedReasons: desiredState.unplacedReasons,
     rolloutKinds: rolloutApplyKinds({ store, controller: rollouts }),
+    servicesChanged: () => services.request(),
   });
   registerJobRoutes(app, { store, now, reconcile: () => desiredState.reconcile() });
   registerRolloutRoutes(app, { store, controller: rollouts });
@@ -291,6 +299,7 @@ export async function startHub(config: HubConfig, log: Logger = createLogger('hu
     now,
     log: log.child('firmware'),
   });
+  registerServiceRoutes(app, { store, plan: () => services.plan(), changed: () => services.request() });
   registerMcuRoutes(app, { devices: store.devices, telemetry });
   registerMcuFlashRoutes(app, { devices: store.devices, firmware, rpc, log: log.child('flash'), flashEnded: (outcome) => metrics.flashEnded(outcome, 'cli') });
   registerMetricsRoutes(app, metrics);
@@ -340,6 +349,8 @@ export async function startHub(config: HubConfig, log: Logger = createLogger('hu
       stopObservingWrites();
       stopFeedingChanges();
       link.stop();
+      stopWatchingForServices();
+      services.stop();
       rollouts.stop();
       autoscaler.stop();
       desiredState.stop();
@@ -368,7 +379,7 @@ function withRolloutWrites(store: HubStore, written: () => void): HubStore {
 }
 
 /** What a device leaves retained on the broker; cleared when it is deleted. */
-const retainedDeviceChannels = ['status', 'facts', 'desired', 'reported'] as const;
+const retainedDeviceChannels = ['status', 'facts', 'desired', 'services', 'reported'] as const;
 
 function withoutCredentials(url: string): string {
   const parsed = new URL(url);

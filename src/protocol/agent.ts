@@ -27,3 +27,4 @@ export * from './semver.js';
 export * from './canonical-json.js';
 export * from './schemas/job.js';
 export * from './schemas/cronjob.js';
+export * from './schemas/service.js';

@@ -33,3 +33,4 @@ export * from './schemas/cronjob.js';
 export * from './schemas/job-api.js';
 export * from './schemas/rollout-api.js';
 export * from './schemas/access.js';
+export * from './schemas/service.js';

@@ -8,6 +8,8 @@ export const payloadLimits = {
   status: 2 * 1024,
   facts: 64 * 1024,
   desired: 512 * 1024,
+  /** 64 services of up to 256 endpoints each would not fit; the hub refuses to send more. */
+  services: 256 * 1024,
   reported: 256 * 1024,
   events: 16 * 1024,
   metrics: 32 * 1024,

@@ -23,7 +23,7 @@ export function nonceFromJoinClientId(clientId: string): string | undefined {
   return NONCE_PATTERN.test(nonce) ? nonce : undefined;
 }
 
-export type DeviceChannel = 'status' | 'facts' | 'desired' | 'reported' | 'events' | 'metrics' | 'runs' | 'rpc/req';
+export type DeviceChannel = 'status' | 'facts' | 'desired' | 'services' | 'reported' | 'events' | 'metrics' | 'runs' | 'rpc/req';
 
 export const topics = {
   joinRequest: (nonce: string) => `${TOPIC_ROOT}/join/${nonce}/req`,
@@ -38,6 +38,8 @@ export const topics = {
   /** Job and CronJob run records, agent → hub, QoS 1; the hub acknowledges on {@link topics.runsAck}. */
   runs: (deviceId: string) => `${TOPIC_ROOT}/d/${deviceId}/runs`,
   runsAck: (deviceId: string) => `${TOPIC_ROOT}/d/${deviceId}/runs/ack`,
+  /** The services this device's instances use, with endpoints (hub → device, retained; issue 14). */
+  services: (deviceId: string) => `${TOPIC_ROOT}/d/${deviceId}/services`,
   rpcRequest: (deviceId: string) => `${TOPIC_ROOT}/d/${deviceId}/rpc/req`,
   rpcResponse: (deviceId: string, correlationId: string) => `${TOPIC_ROOT}/d/${deviceId}/rpc/res/${correlationId}`,
   mcuTelemetry: (deviceId: string, mcuId: string) => `${TOPIC_ROOT}/d/${deviceId}/mcu/${mcuId}/telemetry`,
@@ -70,7 +72,7 @@ export type InboundTopic =
   | { kind: 'rpc-response'; deviceId: string; correlationId: string }
   | { kind: 'mcu-telemetry'; deviceId: string; mcuId: string };
 
-const deviceChannels = new Set(['status', 'facts', 'desired', 'reported', 'events', 'metrics', 'runs']);
+const deviceChannels = new Set(['status', 'facts', 'desired', 'services', 'reported', 'events', 'metrics', 'runs']);
 
 /** Parses a topic into what it addresses; undefined for anything outside the v1 tree or malformed. */
 export function parseTopic(topic: string): InboundTopic | undefined {

@@ -110,6 +110,9 @@ const routes: [method: string, template: string, body: keyof typeof bodyFor][] =
   ['DELETE', '/v1/api-tokens/:name', 'none'],
   ['GET', '/v1/api-tokens', 'none'],
   ['GET', '/v1/audit', 'none'],
+  ['GET', '/v1/services', 'none'],
+  ['GET', '/v1/services/:name', 'none'],
+  ['DELETE', '/v1/services/:name', 'none'],
 ];
 
 const queryArb = fc.dictionary(

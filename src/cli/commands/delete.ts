@@ -19,18 +19,22 @@ const deletable: Record<string, { path: string; kind: string }> = {
   cronjob: { path: 'cronjobs', kind: 'cronjob' },
   cronjobs: { path: 'cronjobs', kind: 'cronjob' },
   cj: { path: 'cronjobs', kind: 'cronjob' },
+  service: { path: 'services', kind: 'service' },
+  services: { path: 'services', kind: 'service' },
+  svc: { path: 'services', kind: 'service' },
 };
 /** What a manifest's kind deletes (`delete -f`). */
 const kindPaths: Record<string, { path: string; kind: string }> = {
   Workload: { path: 'workloads', kind: 'workload' },
   Job: { path: 'jobs', kind: 'job' },
   CronJob: { path: 'cronjobs', kind: 'cronjob' },
+  Service: { path: 'services', kind: 'service' },
 };
 
 export function deleteCommand(): Command {
   return new Command('delete')
-    .description('Delete workloads (their instances stop on every device), jobs, cronjobs, or devices (they must join again to come back)')
-    .argument('[resource]', 'workload | job | cronjob | device')
+    .description('Delete workloads (their instances stop on every device), jobs, cronjobs, services (the proxies on their users close), or devices (they must join again to come back)')
+    .argument('[resource]', 'workload | job | cronjob | service | device')
     .argument('[names...]', 'names, or ids of the devices')
     .option('-f, --filename <path...>', 'delete what these manifests describe')
     .addHelpText(

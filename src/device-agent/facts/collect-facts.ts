@@ -13,7 +13,7 @@ export interface CollectOptions {
   /** Fields that replace collected ones (tests and simulators claim other hardware). */
   overrides?: Partial<Facts>;
   /** Contributions of parts of the agent (attached MCUs from the gateway, images from the runtime). */
-  extra?: Pick<Partial<Facts>, 'mcus' | 'images' | 'resources'>;
+  extra?: Pick<Partial<Facts>, 'mcus' | 'images' | 'resources' | 'address'>;
 }
 
 /** Everything the device is: host facts plus what the agent itself knows (runtimes, ports, MCUs). */
@@ -29,6 +29,7 @@ export async function collectFacts(options: CollectOptions): Promise<Facts> {
     mcus: options.extra?.mcus ?? [],
     resources: options.extra?.resources ?? {},
     images: options.extra?.images ?? [],
+    ...(options.extra?.address !== undefined ? { address: options.extra.address } : {}),
   };
   const merged = mergeFacts(collected, options.overrides ?? {});
   const checked = factsSchema.safeParse(merged);

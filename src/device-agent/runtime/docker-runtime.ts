@@ -26,13 +26,15 @@ export interface DockerRuntimeOptions {
   deviceId: string;
   /** `host` on most boards; a bridge-like network gives containers their own address and port publishing. */
   networkMode: string;
+  /** Where the service proxy listens (issue 14): a hosts entry per service a container uses. */
+  serviceAddress?: string;
   registryConfigured: boolean;
   log: Logger;
 }
 
 /** Runs instances as Docker containers, found again after an agent restart by their labels. */
 export function createDockerRuntime(options: DockerRuntimeOptions): InstanceRuntime {
-  const { docker, deviceId, networkMode, registryConfigured, log } = options;
+  const { docker, deviceId, networkMode, registryConfigured, log, serviceAddress } = options;
   const exitListeners = new Set<(id: string) => void>();
   /** Last cpu_stats per container, for the CPU delta of one-shot stats. */
   const previousCpu = new Map<string, unknown>();
@@ -122,7 +124,7 @@ export function createDockerRuntime(options: DockerRuntimeOptions): InstanceRunt
       if (cpuLimit !== undefined && cpus !== undefined && cpuLimit > cpus * 1000) {
         log.info(`${name}: CPU limit ${cpuLimit}m is more than the ${cpus} CPUs of this device; limiting to ${cpus}`);
       }
-      const createOptions = buildCreateOptions(instance, serial, { deviceId, networkMode, log, ...(cpus !== undefined ? { engineCpus: cpus } : {}) });
+      const createOptions = buildCreateOptions(instance, serial, { deviceId, networkMode, log, ...(cpus !== undefined ? { engineCpus: cpus } : {}), ...(serviceAddress !== undefined ? { serviceAddress } : {}) });
       let container: Dockerode.Container;
       try {
         container = await docker.createContainer({ ...createOptions, abortSignal: signal });

@@ -184,7 +184,7 @@ export class DeviceSession extends EventEmitter<{
     const { deviceId, log } = this.options;
     try {
       await client.publishAsync(topics.status(deviceId), this.statusPayload('online', 'connected'), { qos: 1, retain: true });
-      const granted = await client.subscribeAsync({ [topics.desired(deviceId)]: { qos: 1 }, [topics.rpcRequest(deviceId)]: { qos: 1 }, [topics.runsAck(deviceId)]: { qos: 1 } });
+      const granted = await client.subscribeAsync({ [topics.desired(deviceId)]: { qos: 1 }, [topics.services(deviceId)]: { qos: 1 }, [topics.rpcRequest(deviceId)]: { qos: 1 }, [topics.runsAck(deviceId)]: { qos: 1 } });
       if (granted.some((g) => g.qos === 128)) log.error('broker refused our subscriptions');
       log.info(`connected to ${this.options.brokerUrl} as ${deviceId}`);
       this.emit('connected');

@@ -11,7 +11,7 @@ const devicePublishChannels = new Set(['status', 'facts', 'reported', 'events', 
 
 /**
  * May this connection publish here? Devices publish only under their own id and never on the
- * channels the hub owns (`desired`, `rpc/req`); a join session only its own request topic.
+ * channels the hub owns (`desired`, `services`, `rpc/req`); a join session only its own request topic.
  */
 export function mayPublish(role: BrokerRole, topic: string): boolean {
   switch (role.kind) {
@@ -42,7 +42,7 @@ export function maySubscribe(role: BrokerRole, filter: string): boolean {
     case 'join':
       return filter === topics.joinResponse(role.nonce);
     case 'device':
-      return filter === topics.desired(role.deviceId) || filter === topics.rpcRequest(role.deviceId) || filter === topics.runsAck(role.deviceId);
+      return filter === topics.desired(role.deviceId) || filter === topics.services(role.deviceId) || filter === topics.rpcRequest(role.deviceId) || filter === topics.runsAck(role.deviceId);
   }
 }
 

@@ -1,4 +1,4 @@
-import { releaseKey, type MaintenanceWindowRecord, type ReleaseRecord } from '../../protocol/index.js';
+import { releaseKey, type MaintenanceWindowRecord, type ReleaseRecord, type ServiceRecord } from '../../protocol/index.js';
 import type { CronJobRecord, JobRecord } from './job-records.js';
 import type { Backing } from './lowdb-repositories.js';
 import { assertStorable } from './record-check.js';
@@ -18,6 +18,7 @@ export interface ApplyBatch {
   /** New releases only (a stored one with the same digest is not in the batch). */
   releases?: readonly ReleaseRecord[];
   maintenanceWindows?: readonly MaintenanceWindowRecord[];
+  services?: readonly ServiceRecord[];
 }
 
 export function applyBatchWriter(b: Backing): (batch: ApplyBatch) => Promise<void> {
@@ -27,6 +28,7 @@ export function applyBatchWriter(b: Backing): (batch: ApplyBatch) => Promise<voi
     for (const j of batch.jobs ?? []) assertStorable('jobs', j.name, j);
     for (const c of batch.cronJobs ?? []) assertStorable('cronJobs', c.name, c);
     for (const w of batch.maintenanceWindows ?? []) assertStorable('maintenanceWindows', w.name, w);
+    for (const s of batch.services ?? []) assertStorable('services', s.name, s);
     for (const r of batch.releases ?? []) {
       const key = releaseKey(r.name, r.spec.version);
       const existing = doc.releases[key];
@@ -40,6 +42,7 @@ export function applyBatchWriter(b: Backing): (batch: ApplyBatch) => Promise<voi
     for (const j of batch.jobs ?? []) doc.jobs[j.name] = structuredClone(j);
     for (const c of batch.cronJobs ?? []) doc.cronJobs[c.name] = structuredClone(c);
     for (const w of batch.maintenanceWindows ?? []) doc.maintenanceWindows[w.name] = structuredClone(w);
+    for (const s of batch.services ?? []) doc.services[s.name] = structuredClone(s);
     for (const r of batch.releases ?? []) doc.releases[releaseKey(r.name, r.spec.version)] ??= structuredClone(r);
     await b.persist('sync');
   };

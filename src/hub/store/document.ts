@@ -1,5 +1,5 @@
 import type { CronJobRecord, JobRecord, StoredJobRun } from './job-records.js';
-import type { GateVerdict, MaintenanceWindowRecord, ReleasePin, ReleaseRecord, RolloutState } from '../../protocol/index.js';
+import type { GateVerdict, MaintenanceWindowRecord, ReleasePin, ReleaseRecord, RolloutState, ServiceRecord } from '../../protocol/index.js';
 import type { DesiredState, DeviceEvent, DeviceRecord, PlacementRecord, ReportedState, TokenRecord, WorkloadRecord } from './records.js';
 
 /**
@@ -40,6 +40,8 @@ export interface StoreDocument {
   gateVerdicts: Record<string, GateVerdict>;
   /** Which release a rollout pinned each device to (absent: the workloads' own templates). */
   releasePins: Record<string, ReleasePin>;
+  /** Services by name (issue 14). */
+  services: Record<string, ServiceRecord>;
 }
 
 export interface ObservedDocument {
@@ -78,6 +80,7 @@ export function emptyDocument(): StoreDocument {
     maintenanceWindows: dictionary(),
     gateVerdicts: dictionary(),
     releasePins: dictionary(),
+    services: dictionary(),
   };
 }
 
@@ -148,5 +151,5 @@ export function migrateDocument(raw: unknown, source: string): StoreDocument {
   return { ...emptyDocument(), ...(doc as Partial<StoreDocument>), schemaVersion: STORE_SCHEMA_VERSION };
 }
 
-export const controlCollections = ['devices', 'tokens', 'workloads', 'placements', 'desired', 'jobs', 'cronJobs', 'jobRuns', 'releases', 'rollouts', 'maintenanceWindows', 'gateVerdicts', 'releasePins'] as const;
+export const controlCollections = ['devices', 'tokens', 'workloads', 'placements', 'desired', 'jobs', 'cronJobs', 'jobRuns', 'releases', 'rollouts', 'maintenanceWindows', 'gateVerdicts', 'releasePins', 'services'] as const;
 export const observedCollections = ['devices', 'reported', 'events'] as const;

@@ -17,6 +17,7 @@ import {
   type Backing,
 } from './lowdb-repositories.js';
 import { rolloutStores } from './rollout-repositories.js';
+import { serviceRepository } from './service-repositories.js';
 import { applyBatchWriter, type ApplyBatch } from './apply-batch.js';
 import type {
   GateVerdictRepository,
@@ -24,6 +25,7 @@ import type {
   ReleasePinRepository,
   ReleaseRepository,
   RolloutRepository,
+  ServiceRepository,
   DeviceRepository,
   DeviceStateRepository,
   Durability,
@@ -143,6 +145,7 @@ class LowdbStore implements HubStore {
   readonly maintenanceWindows: MaintenanceWindowRepository;
   readonly gateVerdicts: GateVerdictRepository;
   readonly releasePins: ReleasePinRepository;
+  readonly services: ServiceRepository;
   private readonly writer: GroupCommit;
   private readonly observedWriter: CoalescingWriter;
   private lazyTimer: NodeJS.Timeout | undefined;
@@ -189,6 +192,7 @@ class LowdbStore implements HubStore {
     this.maintenanceWindows = rollouts.maintenanceWindows;
     this.gateVerdicts = rollouts.gateVerdicts;
     this.releasePins = rollouts.releasePins;
+    this.services = serviceRepository(backing);
   }
 
   private get doc(): StoreDocument {

@@ -14,6 +14,7 @@ import {
   releasePinSchema,
   releaseRecordSchema,
   rolloutStateSchema,
+  serviceRecordSchema,
   reportedStateSchema,
   statusSchema,
   taintSchema,
@@ -125,6 +126,7 @@ export const collectionChecks = {
   maintenanceWindows: { record: maintenanceWindowRecordSchema, key: nameSchema, ownKey: (r: unknown) => (r as { name?: unknown }).name },
   gateVerdicts: { record: gateVerdictSchema, key: releaseDigestSchema, ownKey: (r: unknown) => (r as { releaseDigest?: unknown }).releaseDigest },
   releasePins: { record: releasePinSchema, key: deviceIdSchema, ownKey: undefined },
+  services: { record: serviceRecordSchema, key: nameSchema, ownKey: (r: unknown) => (r as { name?: unknown }).name },
 } as const;
 
 function releaseKeyOf(record: unknown): string {
@@ -187,6 +189,8 @@ const skippable: Record<(typeof controlCollections)[number], boolean> = {
   maintenanceWindows: false,
   gateVerdicts: true,
   releasePins: false,
+  // Leaving a Service out would cut its users off from their endpoints on every device.
+  services: false,
 };
 
 function entriesOf(source: string, collection: string, value: unknown): [string, unknown][] {

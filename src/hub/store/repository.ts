@@ -1,6 +1,6 @@
 import type { ApplyBatch } from './apply-batch.js';
 import type { CronJobRecord, JobRecord, StoredJobRun } from './job-records.js';
-import type { GateVerdict, MaintenanceWindowRecord, ReleasePin, ReleaseRecord, RolloutState } from '../../protocol/index.js';
+import type { GateVerdict, MaintenanceWindowRecord, ReleasePin, ReleaseRecord, RolloutState, ServiceRecord } from '../../protocol/index.js';
 import type { DesiredState, DeviceEvent, DeviceRecord, PlacementRecord, ReportedState, TokenRecord, WorkloadRecord } from './records.js';
 
 /**
@@ -117,6 +117,8 @@ export interface HubStore extends RolloutStores {
   readonly jobs: JobRepository;
   readonly cronJobs: CronJobRepository;
   readonly jobRuns: JobRunRepository;
+  /** Services (issue 14); written through `applyDocuments`. */
+  readonly services: ServiceRepository;
   /** One `apply -f` of any kinds, in one durable write or none (see apply-batch.ts). */
   applyDocuments(batch: ApplyBatch): Promise<void>;
   /**
@@ -129,6 +131,12 @@ export interface HubStore extends RolloutStores {
   readonly commits: number;
   /** Flushes lazy writes; the store is unusable afterwards. */
   close(): Promise<void>;
+}
+
+export interface ServiceRepository {
+  get(name: string): Promise<ServiceRecord | undefined>;
+  list(): Promise<ServiceRecord[]>;
+  delete(name: string): Promise<boolean>;
 }
 
 /** Releases are immutable: `create` of a stored name@version with other content is refused. */

@@ -16,6 +16,11 @@ export interface DesiredControllerDeps {
   log: Logger;
   /** Jobs and CronJobs (src/hub/jobs): the jobs part of each device's desired document. */
   jobs?: { any(): Promise<boolean>; plan(devices: readonly DeviceRecord[]): Promise<Map<string, { jobs: DesiredJob[]; cronJobs: DesiredCronJob[] }>> };
+  /**
+   * After the pass's documents are stored, before they are published: Services (issue 14) send the
+   * endpoints a device's new instances use first, so they are there when the instances start.
+   */
+  beforePublish?: () => Promise<void>;
 }
 
 /** `device/instance` of instances reported running and ready at the revision they were sent. */
@@ -203,6 +208,7 @@ export class DesiredStateController {
     // Stored before they are published: a generation number is never reused after a crash.
     // All of a pass's documents share one commit.
     await Promise.all(next.map(([deviceId, desired]) => store.deviceState.putDesired(deviceId, desired)));
+    if (next.length > 0) await this.deps.beforePublish?.();
     // Pipelined: one at a time, a 20,000-device apply waited for 20,000 broker round trips in a row.
     // Each device's document is independent; a bounded window keeps the broker's queue in check.
     let nextIndex = 0;

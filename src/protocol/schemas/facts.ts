@@ -51,5 +51,7 @@ export const factsSchema = z.strictObject({
   resources: z.record(z.string().max(64), z.number().nonnegative()),
   /** Container images present locally, for image-locality scoring. */
   images: z.array(z.string().max(256)).max(512),
+  /** Where other devices reach this one (`--advertise-address`, or its first non-loopback IPv4): service endpoints. */
+  address: z.string().min(1).max(253).optional(),
 });
 export type Facts = z.infer<typeof factsSchema>;

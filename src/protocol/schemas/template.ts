@@ -111,6 +111,12 @@ function templateSchemasWith<R extends z.ZodType<Resources>>(resources: R) {
     probes: z.strictObject({ liveness: probeSchema.optional(), readiness: probeSchema.optional() }).default({}),
     restartPolicy: z.enum(['Always', 'OnFailure', 'Never']).default('Always'),
     terminationGracePeriodSeconds: z.number().int().min(0).max(3600).default(10),
+    /**
+     * Services (kind: Service) this workload's instances reach: their device is sent those services'
+     * endpoints and runs a local proxy; instances get `<NAME>_SERVICE_HOST/PORT` and a hosts entry.
+     * Optional, not defaulted: templates stored before Services keep their canonical form (and revision).
+     */
+    services: z.array(z.string().regex(/^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$/, 'must be a service name')).max(16).optional(),
   };
   const container = z.strictObject({
     runtime: z.literal('container'),
@@ -131,6 +137,7 @@ function templateSchemasWith<R extends z.ZodType<Resources>>(resources: R) {
     probes: common.probes,
     restartPolicy: common.restartPolicy,
     terminationGracePeriodSeconds: common.terminationGracePeriodSeconds,
+    services: common.services,
   });
   const template = z.discriminatedUnion('runtime', [container, process], {
     error: (issue) => (issue.code === 'invalid_union' ? 'runtime must be container or process' : undefined),

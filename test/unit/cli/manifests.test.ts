@@ -58,7 +58,7 @@ test('every document of a stream is checked; syntax errors and schema errors are
   const found = await problems(text);
   t.is(found[0], '<stdin>:5: spec.replicas: 1.5 is not a whole number; use an integer 0–100000 or "all"');
   t.regex(found[1] ?? '', /^<stdin>:10:\d+: YAML syntax error: /);
-  t.is(found.at(-1), '<stdin>:13: kind: "Deployment" is not supported (supported: Workload, Job, CronJob, Release, Rollout, MaintenanceWindow)');
+  t.is(found.at(-1), '<stdin>:13: kind: "Deployment" is not supported (supported: Workload, Job, CronJob, Release, Rollout, MaintenanceWindow, Service)');
 });
 
 test('a valid stream loads every document with its line', async (t) => {

@@ -62,6 +62,16 @@ function portOptions(template: ContainerTemplate, networkMode: string, log: Logg
   return { ExposedPorts: exposed, PortBindings: bindings };
 }
 
+/**
+ * A hosts entry per service the container uses, naming the agent's proxy (issue 14): on host
+ * networking the proxy's own address; on a network of its own the host as Docker's bridge reaches
+ * it (`host-gateway`; the proxy must then listen there, `--service-address`).
+ */
+export function serviceHosts(template: ContainerTemplate, networkMode: string, serviceAddress = '127.0.0.1'): string[] {
+  const target = hasOwnNetwork(networkMode) ? 'host-gateway' : serviceAddress;
+  return (template.services ?? []).map((name) => `${name}:${target}`);
+}
+
 /** cgroup v1's bounds on cpu.shares, which Docker passes through. */
 const MIN_CPU_SHARES = 2;
 const MAX_CPU_SHARES = 262_144;
@@ -90,7 +100,15 @@ export function resourceOptions(resources: Resources, engineCpus?: number): Pick
 export function buildCreateOptions(
   instance: ContainerInstance,
   serial: SerialPassthrough,
-  context: { deviceId: string; networkMode: string; log: Logger; /** The engine's CPU count (`docker info` NCPU), when known. */ engineCpus?: number },
+  context: {
+    deviceId: string;
+    networkMode: string;
+    log: Logger;
+    /** The engine's CPU count (`docker info` NCPU), when known. */
+    engineCpus?: number;
+    /** Where the agent's service proxy listens (issue 14). */
+    serviceAddress?: string;
+  },
 ): Dockerode.ContainerCreateOptions {
   const { template } = instance;
   const binds = template.volumes.map((v) => {
@@ -98,6 +116,7 @@ export function buildCreateOptions(
     return `${source}:${v.mountPath}${v.readOnly ? ':ro' : ''}`;
   });
   const { PortBindings, ...exposed } = portOptions(template, context.networkMode, context.log);
+  const extraHosts = serviceHosts(template, context.networkMode, context.serviceAddress);
   return {
     name: containerName(instance.id, instance.revision, context.deviceId),
     Image: template.image,
@@ -121,6 +140,7 @@ export function buildCreateOptions(
       Devices: serial.devices,
       DeviceCgroupRules: serial.cgroupRules,
       LogConfig: LOG_CONFIG,
+      ...(extraHosts.length > 0 ? { ExtraHosts: extraHosts } : {}),
     },
   };
 }

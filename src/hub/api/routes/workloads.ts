@@ -5,6 +5,7 @@ import { ReleaseImmutableError, type HubStore } from '../../store/repository.js'
 import { ManifestError, parseManifests, recordFor } from '../../workloads/manifests.js';
 import { workloadView, type FleetState } from '../../workloads/workload-view.js';
 import { parseJobManifests, planJobApply } from '../../jobs/job-manifests.js';
+import { parseServiceManifests, portConflicts, serviceRecordFor, ServiceManifestError } from '../../services/service-manifests.js';
 import { badRequest, HttpError, notFound } from '../http-error.js';
 import { checked, pathParam } from '../params.js';
 
@@ -26,6 +27,8 @@ export interface WorkloadRouteDeps {
     /** After the write: Rollouts (the rollout controller's own records). */
     afterWrite(prepared: { problems: string[] }, windowsChanged: boolean): Promise<ApplyResult['results']>;
   };
+  /** Services changed (issue 14): their endpoints are sent again. */
+  servicesChanged?(): void;
 }
 
 /**
@@ -67,11 +70,13 @@ export function registerWorkloadRoutes(app: FastifyInstance, deps: WorkloadRoute
     const prepared = mine && rolloutDocs.length > 0 ? await mine.prepare(rolloutDocs, now) : undefined;
     let manifests;
     let jobManifests;
+    let serviceManifests;
     try {
       manifests = parseManifests(mine ? body.manifests.filter((doc) => !mine.isMine(doc)) : body.manifests);
       jobManifests = parseJobManifests(body.manifests);
+      serviceManifests = parseServiceManifests(body.manifests);
     } catch (err) {
-      if (err instanceof ManifestError) throw badRequest([...(prepared?.problems ?? []), err.message].join('\n'));
+      if (err instanceof ManifestError || err instanceof ServiceManifestError) throw badRequest([...(prepared?.problems ?? []), err.message].join('\n'));
       throw err;
     }
     if (prepared && prepared.problems.length > 0) throw badRequest(prepared.problems.join('\n'));
@@ -82,10 +87,15 @@ export function registerWorkloadRoutes(app: FastifyInstance, deps: WorkloadRoute
     // Every kind of the request goes into the document in one step and one write (applyDocuments
     // checks all of it first, then changes the document before it waits), so a commit holds all of the
     // apply or none of it, across kinds. Rollouts follow the write: the controller owns their records.
-    const { planned, committed, rolloutPlan } = await oneAtATime(async () => {
+    const { planned, committed, rolloutPlan, services } = await oneAtATime(async () => {
       const planned = await Promise.all(manifests.map(async (m) => recordFor(m, await deps.store.workloads.get(m.metadata.name), now)));
       const rolloutPlan = mine && prepared ? await mine.records(prepared, now) : undefined;
+      const stored = serviceManifests.length > 0 ? await deps.store.services.list() : [];
+      const conflicts = portConflicts(serviceManifests, stored);
+      if (conflicts.length > 0) throw new HttpError(409, 'ServicePortTaken', conflicts.join('\n'));
+      const services = serviceManifests.map(({ manifest }) => serviceRecordFor(manifest, stored.find((s) => s.name === manifest.metadata.name), now));
       const batch = {
+        services: services.filter((s) => s.action !== 'unchanged').map((s) => s.record),
         workloads: planned.filter((p) => p.action !== 'unchanged').map((p) => p.record),
         jobs: jobApply.jobs,
         cronJobs: jobApply.cronJobs,
@@ -97,7 +107,7 @@ export function registerWorkloadRoutes(app: FastifyInstance, deps: WorkloadRoute
       // change of the same object may be on its way to disk).
       const committed = any ? deps.store.applyDocuments(batch) : deps.store.settled();
       committed.catch(() => undefined); // awaited just below; a failure answers this request
-      return { planned, committed, rolloutPlan };
+      return { planned, committed, rolloutPlan, services };
     });
     await committed.catch((err: unknown) => {
       throw err instanceof ReleaseImmutableError ? new HttpError(409, err.code, err.message) : err;
@@ -111,8 +121,16 @@ export function registerWorkloadRoutes(app: FastifyInstance, deps: WorkloadRoute
     const windowsChanged = (rolloutPlan?.maintenanceWindows.length ?? 0) > 0;
     const rolloutResults = mine && prepared ? [...(rolloutPlan?.results ?? []), ...(await mine.afterWrite(prepared, windowsChanged))] : [];
     const rolloutsChanged = rolloutResults.some((r) => r.action !== 'unchanged');
+    if (services.some((s) => s.action !== 'unchanged')) deps.servicesChanged?.();
     if (changed.length > 0 || jobsChanged || rolloutsChanged) await placed(request.query);
-    return { results: [...planned.map((p) => ({ kind: 'Workload', name: p.record.name, action: p.action })), ...jobApply.results, ...rolloutResults] };
+    return {
+      results: [
+        ...planned.map((p) => ({ kind: 'Workload', name: p.record.name, action: p.action })),
+        ...jobApply.results,
+        ...rolloutResults,
+        ...services.map((s) => ({ kind: 'Service', name: s.record.name, action: s.action })),
+      ],
+    };
   });
 
   app.get('/v1/workloads', async () => {

@@ -1,0 +1,113 @@
+import type { Logger } from '../../common/log.js';
+import { canonicalJson, payloadLimits, topics, type DeviceService, type DeviceServices } from '../../protocol/index.js';
+import type { HubStore } from '../store/repository.js';
+import { planEndpoints, type EndpointPlan } from './endpoints.js';
+
+export interface ServicesControllerDeps {
+  store: HubStore;
+  publish(topic: string, payload: unknown, retain: boolean): Promise<void>;
+  now: () => Date;
+  log: Logger;
+}
+
+/**
+ * Readiness reports come in bursts (a fleet restarting): one pass for a burst, and at most a
+ * fifth of the time spent in passes (a pass reads every device's documents).
+ */
+const DEBOUNCE_MS = 100;
+const MAX_PASS_SHARE = 0.2;
+
+/**
+ * Publishes each device's services document (retained on `ep/v1/d/<id>/services`) when what it
+ * should hold changes: a Service applied or deleted, an instance becoming ready or not, a device
+ * coming or going, a device starting to use a service. What was sent is kept in memory only: a
+ * restarted hub sends every document once again (the embedded broker forgot them anyway), and
+ * endpoints are recomputed from the durable store (services, desired and reported documents).
+ */
+export class ServicesController {
+  private sent = new Map<string, string>();
+  private version = 0;
+  private running: Promise<void> | undefined;
+  private again = false;
+  private timer: NodeJS.Timeout | undefined;
+  private last: EndpointPlan | undefined;
+  private lastPassMs = 0;
+
+  constructor(private readonly deps: ServicesControllerDeps) {}
+
+  request(): void {
+    if (this.timer) return;
+    this.timer = setTimeout(
+      () => {
+        this.timer = undefined;
+        void this.reconcile();
+      },
+      Math.max(DEBOUNCE_MS, this.lastPassMs / MAX_PASS_SHARE),
+    );
+  }
+
+  /** Runs a pass now (or right after the current one); never rejects. */
+  async reconcile(): Promise<void> {
+    if (this.running) {
+      this.again = true;
+      return this.running;
+    }
+    this.running = (async () => {
+      do {
+        this.again = false;
+        const started = performance.now();
+        await this.pass().catch((err: unknown) => this.deps.log.error(`services pass failed: ${err instanceof Error ? err.message : String(err)}`));
+        this.lastPassMs = performance.now() - started;
+      } while (this.again);
+    })().finally(() => (this.running = undefined));
+    return this.running;
+  }
+
+  /** The last pass's plan, for the API (recomputed when none ran yet). */
+  async plan(): Promise<EndpointPlan> {
+    if (!this.last) await this.reconcile();
+    return this.last ?? { byDevice: new Map(), status: new Map() };
+  }
+
+  stop(): void {
+    if (this.timer) clearTimeout(this.timer);
+    this.timer = undefined;
+  }
+
+  private async pass(): Promise<void> {
+    const { store } = this.deps;
+    const services = await store.services.list();
+    if (services.length === 0 && this.sent.size === 0) {
+      this.last = { byDevice: new Map(), status: new Map() };
+      return;
+    }
+    const devices = await store.devices.snapshot();
+    // A deleted device's retained topics were cleared: nothing more is sent there.
+    const known = new Set(devices.map((d) => d.id));
+    for (const id of [...this.sent.keys()]) if (!known.has(id)) this.sent.delete(id);
+    const plan = planEndpoints({
+      services,
+      workloads: await store.workloads.list(),
+      devices,
+      desired: await store.deviceState.desiredSnapshot(),
+      reported: await store.deviceState.reportedSnapshot(),
+    });
+    this.last = plan;
+    // A device that stopped using every service is sent an empty list once (its proxy closes).
+    const targets = new Set([...plan.byDevice.keys(), ...[...this.sent].filter(([, text]) => text !== '[]').map(([id]) => id)]);
+    for (const deviceId of targets) {
+      const list: DeviceService[] = plan.byDevice.get(deviceId) ?? [];
+      const text = canonicalJson(list);
+      if (this.sent.get(deviceId) === text) continue;
+      const document: DeviceServices = { version: ++this.version, issuedAt: this.deps.now().toISOString(), services: list };
+      const size = Buffer.byteLength(JSON.stringify(document));
+      if (size > payloadLimits.services) {
+        this.deps.log.error(`services document for ${deviceId} is ${size} bytes, over the ${payloadLimits.services} limit; not sent`);
+        continue;
+      }
+      await this.deps.publish(topics.services(deviceId), document, true);
+      this.sent.set(deviceId, text);
+      this.deps.log.info(`device ${deviceId}: services ${list.map((s) => `${s.name}(${s.endpoints.length})`).join(', ') || '(none)'}`);
+    }
+  }
+}
