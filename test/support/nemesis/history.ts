@@ -88,7 +88,9 @@ export type ViolationKind =
   | 'duplicate-instance'
   | 'stale-instance'
   | 'lost-credentials'
-  | 'store-unloadable';
+  | 'store-unloadable'
+  /** Not from the checker: the harness itself could not go on (e.g. a hub that would not start). */
+  | 'run-aborted';
 
 export interface Violation {
   kind: ViolationKind;

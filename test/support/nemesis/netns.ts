@@ -1,0 +1,58 @@
+// Network namespaces for partitioned agents: each agent lives in its own namespace, joined to the
+// host by a veth pair on a /30 of its own; taking the host end down partitions it from the hub.
+// Names carry the run id so parallel runs never collide; `remove` is safe to call twice.
+import { execFile } from 'node:child_process';
+import { promisify } from 'node:util';
+
+const run = promisify(execFile);
+
+async function ip(...args: string[]): Promise<void> {
+  await run('ip', args);
+}
+
+export interface AgentNetwork {
+  namespace: string;
+  hostLink: string;
+  /** The host's address on the link: the agent reaches the hub's proxies here. */
+  hostAddress: string;
+  agentAddress: string;
+}
+
+/** Subnet octet per run (10.<b>.<index>.0/30), from the run id, so two runs on one machine differ. */
+export function subnetOctet(runId: string): number {
+  return 100 + (Number.parseInt(runId.slice(0, 4), 16) % 100);
+}
+
+export async function createAgentNetwork(runId: string, index: number): Promise<AgentNetwork> {
+  const namespace = `epn-${runId}-${index}`;
+  const hostLink = `epn${runId}${index}h`;
+  const agentLink = `epn${runId}${index}a`;
+  const base = `10.${subnetOctet(runId)}.${index}`;
+  const net: AgentNetwork = { namespace, hostLink, hostAddress: `${base}.1`, agentAddress: `${base}.2` };
+  await ip('netns', 'add', namespace);
+  try {
+    await ip('link', 'add', hostLink, 'type', 'veth', 'peer', 'name', agentLink);
+    await ip('link', 'set', agentLink, 'netns', namespace);
+    await ip('addr', 'add', `${net.hostAddress}/30`, 'dev', hostLink);
+    await ip('link', 'set', hostLink, 'up');
+    await ip('-n', namespace, 'addr', 'add', `${net.agentAddress}/30`, 'dev', agentLink);
+    await ip('-n', namespace, 'link', 'set', agentLink, 'up');
+    await ip('-n', namespace, 'link', 'set', 'lo', 'up');
+  } catch (err) {
+    await removeAgentNetwork(net);
+    throw err;
+  }
+  return net;
+}
+
+/** Partition (down) or heal (up) the agent's only link to the hub. */
+export async function setLink(net: AgentNetwork, up: boolean): Promise<void> {
+  await ip('link', 'set', net.hostLink, up ? 'up' : 'down');
+}
+
+export async function removeAgentNetwork(net: AgentNetwork): Promise<void> {
+  // Deleting the namespace deletes its veth end, and with it the host end.
+  await ip('link', 'del', net.hostLink).catch(() => undefined);
+  await ip('netns', 'del', net.namespace).catch(() => undefined);
+}
+

@@ -1,0 +1,104 @@
+// The nemesis workload generator: random writes through the hub's API (the same requests the CLI
+// sends), each recorded with the API's answer. One write at a time, so the history is a sequence.
+import type { Intent, Operation, Outcome } from './history.js';
+
+export const WORKLOAD_NAMES = ['nw-0', 'nw-1', 'nw-2', 'nw-3'] as const;
+export const CRONJOB_NAMES = ['nc-0', 'nc-1'] as const;
+const LABEL_KEYS = ['nemesis-a', 'nemesis-b'] as const;
+/** Slots that do not come during a run, even on an agent whose clock is stepped by hours. */
+const SCHEDULES = ['0 0 1 1 *', '15 4 1 1 *'] as const;
+export const MAX_REPLICAS = 3;
+
+export interface ApiTarget {
+  apiUrl: string;
+  adminToken: string;
+}
+
+const pick = <T>(random: () => number, items: readonly T[]): T => items[Math.floor(random() * items.length)] as T;
+
+export function workloadManifest(runId: string, name: string, replicas: number, marker: string): unknown {
+  return {
+    apiVersion: 'edgepilot.io/v1',
+    kind: 'Workload',
+    metadata: { name },
+    spec: {
+      replicas,
+      template: { runtime: 'process', command: ['sleep', '86400'], env: { NEMESIS_RUN: runId, NEMESIS_MARK: marker }, terminationGracePeriodSeconds: 2 },
+    },
+  };
+}
+
+function cronJobManifest(name: string, schedule: string): unknown {
+  return {
+    apiVersion: 'edgepilot.io/v1',
+    kind: 'CronJob',
+    metadata: { name },
+    spec: { schedule, jobTemplate: { template: { runtime: 'process', command: ['true'] } } },
+  };
+}
+
+/** The next random write, from what the generator knows of the fleet (devices, tokens it made). */
+export function nextIntent(random: () => number, seq: number, devices: readonly string[], tokens: readonly string[]): Intent | { kind: 'token-create-new' } {
+  const roll = random();
+  if (roll < 0.4) return { kind: 'apply-workload', name: pick(random, WORKLOAD_NAMES), replicas: Math.floor(random() * (MAX_REPLICAS + 1)), marker: String(seq) };
+  if (roll < 0.5) return { kind: 'delete-workload', name: pick(random, WORKLOAD_NAMES) };
+  if (roll < 0.65 && devices.length > 0) return { kind: 'label', device: pick(random, devices), key: pick(random, LABEL_KEYS), value: random() < 0.7 ? `v${seq}` : null };
+  if (roll < 0.75 && devices.length > 0) return { kind: 'cordon', device: pick(random, devices), cordoned: random() < 0.5 };
+  if (roll < 0.82) return { kind: 'token-create-new' };
+  if (roll < 0.87 && tokens.length > 0) return { kind: 'token-revoke', tokenId: pick(random, tokens) };
+  if (roll < 0.95) return { kind: 'apply-cronjob', name: pick(random, CRONJOB_NAMES), schedule: pick(random, SCHEDULES) };
+  return { kind: 'delete-cronjob', name: pick(random, CRONJOB_NAMES) };
+}
+
+interface Answer {
+  outcome: Outcome;
+  body?: unknown;
+}
+
+/** 2xx acknowledged; 4xx refused (404 on a removal: already absent, which is what it promised); else unknown. */
+async function call(target: ApiTarget, method: string, path: string, body: unknown, removal = false): Promise<Answer> {
+  try {
+    const response = await fetch(`${target.apiUrl}${path}`, {
+      method,
+      headers: { authorization: `Bearer ${target.adminToken}`, ...(body === undefined ? {} : { 'content-type': 'application/json' }) },
+      ...(body === undefined ? {} : { body: JSON.stringify(body) }),
+      signal: AbortSignal.timeout(10_000),
+    });
+    const text = await response.text();
+    if (response.ok || (removal && response.status === 404)) return { outcome: 'acked', body: text ? (JSON.parse(text) as unknown) : undefined };
+    return { outcome: response.status < 500 ? 'refused' : 'unknown' };
+  } catch (err) {
+    // Refused connections never reached the hub (it is down); anything else may have.
+    const code = (err as { cause?: { code?: string } }).cause?.code;
+    return { outcome: code === 'ECONNREFUSED' ? 'refused' : 'unknown' };
+  }
+}
+
+/** Sends one write and returns its record (a token create's id is known only from an acknowledgement). */
+export async function perform(target: ApiTarget, runId: string, seq: number, at: number, planned: Intent | { kind: 'token-create-new' }): Promise<Operation | undefined> {
+  const record = (intent: Intent, answer: Answer): Operation => ({ seq, at, intent, outcome: answer.outcome });
+  switch (planned.kind) {
+    case 'apply-workload':
+      return record(planned, await call(target, 'POST', '/v1/apply', { manifests: [workloadManifest(runId, planned.name, planned.replicas, planned.marker)] }));
+    case 'delete-workload':
+      return record(planned, await call(target, 'DELETE', `/v1/workloads/${planned.name}`, undefined, true));
+    case 'apply-cronjob':
+      return record(planned, await call(target, 'POST', '/v1/apply', { manifests: [cronJobManifest(planned.name, planned.schedule)] }));
+    case 'delete-cronjob':
+      return record(planned, await call(target, 'DELETE', `/v1/cronjobs/${planned.name}`, undefined, true));
+    case 'label': {
+      const patch = planned.value === null ? { remove: [planned.key] } : { set: { [planned.key]: planned.value } };
+      return record(planned, await call(target, 'PATCH', `/v1/devices/${planned.device}/labels`, patch, planned.value === null));
+    }
+    case 'cordon':
+      return record(planned, await call(target, 'POST', `/v1/devices/${planned.device}/${planned.cordoned ? 'cordon' : 'uncordon'}`, undefined));
+    case 'token-revoke':
+      return record(planned, await call(target, 'DELETE', `/v1/tokens/${planned.tokenId}`, undefined, true));
+    case 'token-create': // only ever recorded, never planned
+    case 'token-create-new': {
+      const answer = await call(target, 'POST', '/v1/tokens', { ttlSeconds: 24 * 3600, description: `nemesis ${seq}` });
+      const id = (answer.body as { id?: unknown } | undefined)?.id;
+      return answer.outcome === 'acked' && typeof id === 'string' ? record({ kind: 'token-create', tokenId: id }, answer) : undefined;
+    }
+  }
+}
