@@ -97,10 +97,13 @@ async function waitForConvergence(cluster: NemesisCluster, target: () => ApiTarg
 
 export async function runNemesis(options: NemesisOptions): Promise<NemesisResult> {
   const { seed, log } = options;
+  // One stream per actor, so a replayed seed gives the same writes and the same faults in the same
+  // order (their interleaving still follows the machine's timing).
   const random = prng(seed);
+  const writeRandom = prng(seed ^ 0x5bd1e995);
   const runId = randomBytes(2).toString('hex');
   log(`nemesis: seed ${seed} (replay with EDGEPILOT_NEMESIS_SEED=${seed}), run ${runId}, ${options.agents} agents, ${(options.durationMs / 60_000).toFixed(1)} min of faults`);
-  const cluster = new NemesisCluster(runId, await mkdtemp(join(tmpdir(), `ep-nemesis-${runId}-`)), random);
+  const cluster = new NemesisCluster(runId, await mkdtemp(join(tmpdir(), `ep-nemesis-${runId}-`)), prng(seed ^ 0x27d4eb2f));
   const history: Operation[] = [];
   const faults = Object.fromEntries(FAULT_KINDS.map((k) => [k, 0])) as Record<FaultKind, number>;
   const started = Date.now();
@@ -128,10 +131,10 @@ export async function runNemesis(options: NemesisOptions): Promise<NemesisResult
     const writes = (async () => {
       while (Date.now() < deadline) {
         seq += 1;
-        const op = await perform(target(), runId, seq, since(), nextIntent(random, seq, deviceIds, tokens));
+        const op = await perform(target(), runId, seq, since(), nextIntent(writeRandom, seq, deviceIds, tokens));
         if (op) history.push(op);
         if (op?.intent.kind === 'token-create' && op.outcome === 'acked') tokens.push(op.intent.tokenId);
-        await sleep(50 + random() * 400);
+        await sleep(50 + writeRandom() * 400);
       }
     })();
     const nemesis = (async () => {
