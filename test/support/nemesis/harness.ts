@@ -9,7 +9,7 @@ import { prng } from '../prng.js';
 import { NemesisCluster } from './cluster.js';
 import { FAULT_KINDS, healAll, injectFault, type FaultKind } from './faults.js';
 import { checkHistory, observedState, type ObservedState, type Operation, type Sample, type Violation } from './history.js';
-import { nextIntent, perform, type ApiTarget } from './operations.js';
+import { cliCapable, nextIntent, perform, performViaCli, type ApiTarget } from './operations.js';
 
 export interface NemesisOptions {
   seed: number;
@@ -131,7 +131,12 @@ export async function runNemesis(options: NemesisOptions): Promise<NemesisResult
     const writes = (async () => {
       while (Date.now() < deadline) {
         seq += 1;
-        const op = await perform(target(), runId, seq, since(), nextIntent(writeRandom, seq, deviceIds, tokens));
+        const planned = nextIntent(writeRandom, seq, deviceIds, tokens);
+        // A quarter of what the CLI can say goes through it (a process per write, so not all).
+        const op =
+          planned.kind !== 'token-create-new' && cliCapable(planned) && writeRandom() < 0.25
+            ? await performViaCli((args) => cluster.hub.cli(args), cluster.root, runId, seq, since(), planned)
+            : await perform(target(), runId, seq, since(), planned);
         if (op) history.push(op);
         if (op?.intent.kind === 'token-create' && op.outcome === 'acked') tokens.push(op.intent.tokenId);
         await sleep(50 + writeRandom() * 400);
@@ -213,7 +218,8 @@ export function nemesisTable(r: { seed: number; runId: string; history: readonly
     ['seed', String(r.seed)],
     ['faults for', `${(r.durationMs / 60_000).toFixed(1)} min, ${r.agents} agents`],
     ['operations acknowledged', `${count((op) => op.outcome === 'acked')} (${[...byKind].map(([k, n]) => `${k} ${n}`).join(', ')})`],
-    ['operations refused / unknown', `${count((op) => op.outcome === 'refused')} / ${count((op) => op.outcome === 'unknown')}`],
+    ['operations refused / unknown / no answer', `${count((op) => op.outcome === 'refused')} / ${count((op) => op.outcome === 'unknown')} / ${count((op) => op.outcome === 'no-answer')}`],
+    ['sent through the CLI (acknowledged)', `${count((op) => op.via === 'cli')} (${count((op) => op.via === 'cli' && op.outcome === 'acked')})`],
     ['faults injected', Object.entries(r.faults).map(([k, n]) => `${k} ${n}`).join(', ')],
     ['violations', String(r.violations.length)],
     ['converged after the last fault', r.convergeMs === undefined ? 'never (see violations)' : `${(r.convergeMs / 1000).toFixed(1)} s`],

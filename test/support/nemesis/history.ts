@@ -15,10 +15,12 @@ export type Intent =
   | { kind: 'token-revoke'; tokenId: string };
 
 /**
- * How the API answered: `acked` (2xx: the hub promised the change is durable), `refused` (4xx: the
- * hub said nothing changed), `unknown` (5xx, timeout, connection lost: it may or may not have happened).
+ * How the API answered: `acked` (2xx: the hub promised the change is durable), `refused` (4xx or
+ * connection refused: nothing changed), `unknown` (5xx: it may or may not have happened, but it was
+ * over when the hub answered), `no-answer` (timeout, connection lost: it may still take effect at
+ * any later moment, even after later writes were acknowledged).
  */
-export type Outcome = 'acked' | 'refused' | 'unknown';
+export type Outcome = 'acked' | 'refused' | 'unknown' | 'no-answer';
 
 export interface Operation {
   seq: number;
@@ -26,6 +28,8 @@ export interface Operation {
   at: number;
   intent: Intent;
   outcome: Outcome;
+  /** How it was sent: the HTTP API (default) or the `edgepilot` CLI. */
+  via?: 'api' | 'cli';
 }
 
 /** A value of one key of the hub's state; `undefined` means absent. */
@@ -109,12 +113,14 @@ export interface CheckInput {
 }
 
 /**
- * Values a key may hold at the end: the value of the last acknowledged write, or of any write after it
- * whose answer was unknown (writes are issued one at a time, so "after" is the sequence order).
+ * Values a key may hold at the end: the value of the last acknowledged write, of any write after it
+ * whose answer was unknown (writes are issued one at a time, so "after" is the sequence order), or
+ * of any write that got no answer at all, whenever it was sent (it may have landed late).
  * Keys no acknowledged write touched are not judged; refused writes changed nothing.
  */
 export function allowedValues(history: readonly Operation[]): Map<string, { acked: Operation; allowed: Value[] }> {
   const byKey = new Map<string, { acked: Operation; allowed: Value[] }>();
+  const late = new Map<string, Value[]>();
   for (const op of [...history].sort((a, b) => a.seq - b.seq)) {
     const { key, value } = effect(op.intent);
     if (op.outcome === 'acked') {
@@ -122,8 +128,11 @@ export function allowedValues(history: readonly Operation[]): Map<string, { acke
     } else if (op.outcome === 'unknown') {
       // Before any acknowledged write the key is not judged (its start value is not in the history).
       byKey.get(key)?.allowed.push(value);
+    } else if (op.outcome === 'no-answer') {
+      late.set(key, [...(late.get(key) ?? []), value]);
     }
   }
+  for (const [key, entry] of byKey) entry.allowed.push(...(late.get(key) ?? []));
   return byKey;
 }
 

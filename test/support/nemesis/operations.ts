@@ -1,5 +1,8 @@
 // The nemesis workload generator: random writes through the hub's API (the same requests the CLI
 // sends), each recorded with the API's answer. One write at a time, so the history is a sequence.
+import { writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import type { CliResult } from '../processes.js';
 import type { Intent, Operation, Outcome } from './history.js';
 
 export const WORKLOAD_NAMES = ['nw-0', 'nw-1', 'nw-2', 'nw-3'] as const;
@@ -55,7 +58,7 @@ interface Answer {
   body?: unknown;
 }
 
-/** 2xx acknowledged; 4xx refused (404 on a removal: already absent, which is what it promised); else unknown. */
+/** 2xx acknowledged; 4xx refused (404 on a removal: already absent, which is what it promised); 5xx unknown; no answer. */
 async function call(target: ApiTarget, method: string, path: string, body: unknown, removal = false): Promise<Answer> {
   try {
     const response = await fetch(`${target.apiUrl}${path}`, {
@@ -68,9 +71,9 @@ async function call(target: ApiTarget, method: string, path: string, body: unkno
     if (response.ok || (removal && response.status === 404)) return { outcome: 'acked', body: text ? (JSON.parse(text) as unknown) : undefined };
     return { outcome: response.status < 500 ? 'refused' : 'unknown' };
   } catch (err) {
-    // Refused connections never reached the hub (it is down); anything else may have.
+    // Refused connections never reached the hub (it is down); anything else may have, and may yet.
     const code = (err as { cause?: { code?: string } }).cause?.code;
-    return { outcome: code === 'ECONNREFUSED' ? 'refused' : 'unknown' };
+    return { outcome: code === 'ECONNREFUSED' ? 'refused' : 'no-answer' };
   }
 }
 
@@ -101,4 +104,41 @@ export async function perform(target: ApiTarget, runId: string, seq: number, at:
       return answer.outcome === 'acked' && typeof id === 'string' ? record({ kind: 'token-create', tokenId: id }, answer) : undefined;
     }
   }
+}
+
+/** The writes the CLI can make one to one (the rest go through the API only). */
+export const cliCapable = (planned: Intent | { kind: 'token-create-new' }): boolean =>
+  ['apply-workload', 'delete-workload', 'label', 'cordon', 'token-revoke'].includes(planned.kind);
+
+/**
+ * The same write through the `edgepilot` CLI, as a technician types it. The CLI exits 1 for every
+ * error (it prints one line; its text is not parsed), so a failure is recorded as `no-answer`, the
+ * weakest claim: a refused write then only loosens the check for that key, never fails a correct hub.
+ */
+export async function performViaCli(cli: (args: string[]) => Promise<CliResult>, folder: string, runId: string, seq: number, at: number, planned: Intent): Promise<Operation | undefined> {
+  let args: string[];
+  switch (planned.kind) {
+    case 'apply-workload': {
+      const file = join(folder, `apply-${seq}.json`);
+      await writeFile(file, JSON.stringify(workloadManifest(runId, planned.name, planned.replicas, planned.marker)));
+      args = ['apply', '-f', file];
+      break;
+    }
+    case 'delete-workload':
+      args = ['delete', 'workload', planned.name];
+      break;
+    case 'label':
+      args = ['label', 'device', planned.device, planned.value === null ? `${planned.key}-` : `${planned.key}=${planned.value}`, '--overwrite'];
+      break;
+    case 'cordon':
+      args = [planned.cordoned ? 'cordon' : 'uncordon', planned.device];
+      break;
+    case 'token-revoke':
+      args = ['token', 'revoke', planned.tokenId];
+      break;
+    default:
+      return undefined;
+  }
+  const result = await cli(args);
+  return { seq, at, intent: planned, outcome: result.code === 0 ? 'acked' : 'no-answer', via: 'cli' };
 }

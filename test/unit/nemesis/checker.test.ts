@@ -82,6 +82,20 @@ test('a write with an unknown answer after the last acknowledged one may or may 
   t.deepEqual(checkHistory({ ...healthy, history, observed: refusedFound, samples: [] }).map((v) => v.kind), ['lost-change']);
 });
 
+test('a write that got no answer may land even after a later acknowledged one; an unknown (5xx) one may not', (t) => {
+  const lateFound = observedState({ workloads: [{ name: 'w', replicas: 3, marker: '2' }], cronJobs: [], devices: [], validTokens: [] });
+  const timedOut = [
+    op({ kind: 'apply-workload', name: 'w', replicas: 3, marker: '2' }, 'no-answer'),
+    op({ kind: 'apply-workload', name: 'w', replicas: 1, marker: '3' }),
+  ];
+  t.deepEqual(checkHistory({ ...healthy, history: timedOut, observed: lateFound, samples: [] }), []);
+  const answered = [
+    op({ kind: 'apply-workload', name: 'w', replicas: 3, marker: '2' }, 'unknown'),
+    op({ kind: 'apply-workload', name: 'w', replicas: 1, marker: '3' }),
+  ];
+  t.deepEqual(checkHistory({ ...healthy, history: answered, observed: lateFound, samples: [] }).map((v) => v.kind), ['lost-change']);
+});
+
 test('samples after convergence: wrong count, duplicates, stale revisions and deleted workloads', (t) => {
   const history = [op({ kind: 'apply-workload', name: 'w', replicas: 2, marker: '2' })];
   const observed = observedState({ workloads: [{ name: 'w', replicas: 2, marker: '2' }], cronJobs: [], devices: [], validTokens: [] });
