@@ -56,6 +56,11 @@ export class NemesisCluster {
     this.ports = { apiPort: await freePort(), mqttPort: await freePort() };
     this.hub = await startHubProcess({ root: this.root, dataDir: this.hubData, ...this.ports });
     const token = await createJoinToken(this.hub, ['--description', 'nemesis', '--max-uses', '100']);
+    // A firmware signing key the hub trusts (durably, in its data folder), for the generator's pushes.
+    for (const args of [['firmware', 'keygen', '--out', join(this.root, 'nemesis-fw')], ['firmware', 'trust', join(this.root, 'nemesis-fw.pub')]]) {
+      const result = await this.hub.cli(args);
+      if (result.code !== 0) throw new Error(`${args.slice(0, 2).join(' ')}: ${result.stderr}`);
+    }
     for (let index = 0; index < agentCount; index++) await this.startAgent(index, token);
   }
 

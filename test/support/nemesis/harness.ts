@@ -59,12 +59,14 @@ async function readHubState(target: ApiTarget): Promise<HubState> {
   const cronJobs = (await getJson(target, '/v1/cronjobs')) as Items<{ name: string; spec: { schedule: string } }>;
   const devices = (await getJson(target, '/v1/devices')) as Items<{ id: string; labels: Record<string, string>; unschedulable: boolean; state: string }>;
   const tokens = (await getJson(target, '/v1/tokens')) as Items<{ id: string; revoked: boolean }>;
+  const firmware = (await getJson(target, '/v1/firmware')) as Items<{ target: string; version: string; sha256: string }>;
   return {
     observed: observedState({
       workloads: workloads.items.map((w) => ({ name: w.name, replicas: Number(w.spec.replicas), marker: w.spec.template.env?.['NEMESIS_MARK'] ?? '' })),
       cronJobs: cronJobs.items.map((c) => ({ name: c.name, schedule: c.spec.schedule })),
       devices: devices.items.map((d) => ({ id: d.id, labels: d.labels, cordoned: d.unschedulable })),
       validTokens: tokens.items.filter((t) => !t.revoked).map((t) => t.id),
+      firmware: firmware.items,
     }),
     online: new Map(devices.items.map((d) => [d.id, d.state === 'online'])),
   };
@@ -134,7 +136,7 @@ export async function runNemesis(options: NemesisOptions): Promise<NemesisResult
         const planned = nextIntent(writeRandom, seq, deviceIds, tokens);
         // A quarter of what the CLI can say goes through it (a process per write, so not all).
         const op =
-          planned.kind !== 'token-create-new' && cliCapable(planned) && writeRandom() < 0.25
+          planned.kind !== 'token-create-new' && cliCapable(planned) && (planned.kind === 'firmware-push' || writeRandom() < 0.25)
             ? await performViaCli((args) => cluster.hub.cli(args), cluster.root, runId, seq, since(), planned)
             : await perform(target(), runId, seq, since(), planned);
         if (op) history.push(op);

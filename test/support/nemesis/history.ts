@@ -12,7 +12,9 @@ export type Intent =
   | { kind: 'label'; device: string; key: string; value: string | null }
   | { kind: 'cordon'; device: string; cordoned: boolean }
   | { kind: 'token-create'; tokenId: string }
-  | { kind: 'token-revoke'; tokenId: string };
+  | { kind: 'token-revoke'; tokenId: string }
+  /** Images are never deleted: one pushed is there for good, under its target and version. */
+  | { kind: 'firmware-push'; target: string; version: string; sha256: string };
 
 /**
  * How the API answered: `acked` (2xx: the hub promised the change is durable), `refused` (4xx or
@@ -54,6 +56,8 @@ function effect(intent: Intent): { key: string; value: Value } {
       return { key: `token/${intent.tokenId}`, value: 'valid' };
     case 'token-revoke':
       return { key: `token/${intent.tokenId}`, value: undefined };
+    case 'firmware-push':
+      return { key: `firmware/${intent.target}@${intent.version}`, value: intent.sha256 };
   }
 }
 
@@ -66,6 +70,7 @@ export function observedState(found: {
   devices: readonly { id: string; labels: Readonly<Record<string, string>>; cordoned: boolean }[];
   /** Tokens that are still usable (not revoked). */
   validTokens: readonly string[];
+  firmware?: readonly { target: string; version: string; sha256: string }[];
 }): ObservedState {
   const state = new Map<string, string>();
   for (const w of found.workloads) state.set(`workload/${w.name}`, `replicas=${w.replicas},marker=${w.marker}`);
@@ -75,6 +80,7 @@ export function observedState(found: {
     if (d.cordoned) state.set(`cordon/${d.id}`, 'cordoned');
   }
   for (const t of found.validTokens) state.set(`token/${t}`, 'valid');
+  for (const f of found.firmware ?? []) state.set(`firmware/${f.target}@${f.version}`, f.sha256);
   return state;
 }
 

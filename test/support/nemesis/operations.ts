@@ -1,5 +1,6 @@
 // The nemesis workload generator: random writes through the hub's API (the same requests the CLI
 // sends), each recorded with the API's answer. One write at a time, so the history is a sequence.
+import { createHash } from 'node:crypto';
 import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { CliResult } from '../processes.js';
@@ -49,7 +50,8 @@ export function nextIntent(random: () => number, seq: number, devices: readonly 
   if (roll < 0.75 && devices.length > 0) return { kind: 'cordon', device: pick(random, devices), cordoned: random() < 0.5 };
   if (roll < 0.82) return { kind: 'token-create-new' };
   if (roll < 0.87 && tokens.length > 0) return { kind: 'token-revoke', tokenId: pick(random, tokens) };
-  if (roll < 0.95) return { kind: 'apply-cronjob', name: pick(random, CRONJOB_NAMES), schedule: pick(random, SCHEDULES) };
+  if (roll < 0.9) return { kind: 'firmware-push', target: 'stm32f103', version: `1.0.${seq}`, sha256: '' };
+  if (roll < 0.96) return { kind: 'apply-cronjob', name: pick(random, CRONJOB_NAMES), schedule: pick(random, SCHEDULES) };
   return { kind: 'delete-cronjob', name: pick(random, CRONJOB_NAMES) };
 }
 
@@ -97,6 +99,8 @@ export async function perform(target: ApiTarget, runId: string, seq: number, at:
       return record(planned, await call(target, 'POST', `/v1/devices/${planned.device}/${planned.cordoned ? 'cordon' : 'uncordon'}`, undefined));
     case 'token-revoke':
       return record(planned, await call(target, 'DELETE', `/v1/tokens/${planned.tokenId}`, undefined, true));
+    case 'firmware-push': // signed by the CLI: always sent through it (performViaCli)
+      return undefined;
     case 'token-create': // only ever recorded, never planned
     case 'token-create-new': {
       const answer = await call(target, 'POST', '/v1/tokens', { ttlSeconds: 24 * 3600, description: `nemesis ${seq}` });
@@ -108,7 +112,14 @@ export async function perform(target: ApiTarget, runId: string, seq: number, at:
 
 /** The writes the CLI can make one to one (the rest go through the API only). */
 export const cliCapable = (planned: Intent | { kind: 'token-create-new' }): boolean =>
-  ['apply-workload', 'delete-workload', 'label', 'cordon', 'token-revoke'].includes(planned.kind);
+  ['apply-workload', 'delete-workload', 'label', 'cordon', 'token-revoke', 'firmware-push'].includes(planned.kind);
+
+/** A small image of its own for each push (a vector table's worth of bytes that differ per push). */
+function firmwareImage(seq: number): Buffer {
+  const image = Buffer.alloc(256);
+  for (let i = 0; i < image.length; i += 4) image.writeUInt32LE((seq * 2654435761 + i) >>> 0, i);
+  return image;
+}
 
 /**
  * The same write through the `edgepilot` CLI, as a technician types it. The CLI exits 1 for every
@@ -117,6 +128,7 @@ export const cliCapable = (planned: Intent | { kind: 'token-create-new' }): bool
  */
 export async function performViaCli(cli: (args: string[]) => Promise<CliResult>, folder: string, runId: string, seq: number, at: number, planned: Intent): Promise<Operation | undefined> {
   let args: string[];
+  let intent = planned;
   switch (planned.kind) {
     case 'apply-workload': {
       const file = join(folder, `apply-${seq}.json`);
@@ -136,9 +148,17 @@ export async function performViaCli(cli: (args: string[]) => Promise<CliResult>,
     case 'token-revoke':
       args = ['token', 'revoke', planned.tokenId];
       break;
+    case 'firmware-push': {
+      const image = firmwareImage(seq);
+      const file = join(folder, `firmware-${seq}.bin`);
+      await writeFile(file, image);
+      intent = { ...planned, sha256: createHash('sha256').update(image).digest('hex') };
+      args = ['firmware', 'push', file, '--target', planned.target, '--version', planned.version, '--key', join(folder, 'nemesis-fw.key')];
+      break;
+    }
     default:
       return undefined;
   }
   const result = await cli(args);
-  return { seq, at, intent: planned, outcome: result.code === 0 ? 'acked' : 'no-answer', via: 'cli' };
+  return { seq, at, intent, outcome: result.code === 0 ? 'acked' : 'no-answer', via: 'cli' };
 }

@@ -45,13 +45,16 @@ test('an acknowledged apply that is missing or older is a lost change', (t) => {
   t.deepEqual(checkHistory({ ...healthy, history, observed: emptyState, samples: [] }).map((v) => v.kind), ['lost-change']);
 });
 
-test('lost labels, cordons and tokens are lost changes', (t) => {
+test('lost labels, cordons, tokens and firmware images are lost changes', (t) => {
   const history = [
     op({ kind: 'label', device: 'd1', key: 'k', value: 'v' }),
     op({ kind: 'cordon', device: 'd1', cordoned: true }),
     op({ kind: 'token-create', tokenId: 'tok1' }),
+    op({ kind: 'firmware-push', target: 'stm32f103', version: '1.0.4', sha256: 'ab' }),
   ];
-  t.deepEqual(checkHistory({ ...healthy, history, observed: emptyState, samples: [] }).map((v) => v.kind), ['lost-change', 'lost-change', 'lost-change']);
+  t.deepEqual(checkHistory({ ...healthy, history, observed: emptyState, samples: [] }).map((v) => v.kind), ['lost-change', 'lost-change', 'lost-change', 'lost-change']);
+  const otherImage = observedState({ workloads: [], cronJobs: [], devices: [], validTokens: [], firmware: [{ target: 'stm32f103', version: '1.0.4', sha256: 'cd' }] });
+  t.deepEqual(checkHistory({ ...healthy, history: history.slice(3), observed: otherImage, samples: [] }).map((v) => v.kind), ['lost-change']);
 });
 
 test('an acknowledged delete that came back is a resurrected delete', (t) => {
