@@ -60,6 +60,8 @@ async function readHubState(target: ApiTarget): Promise<HubState> {
   const devices = (await getJson(target, '/v1/devices')) as Items<{ id: string; labels: Record<string, string>; unschedulable: boolean; state: string }>;
   const tokens = (await getJson(target, '/v1/tokens')) as Items<{ id: string; revoked: boolean }>;
   const firmware = (await getJson(target, '/v1/firmware')) as Items<{ target: string; version: string; sha256: string }>;
+  const releases = (await getJson(target, '/v1/releases')) as Items<{ name: string; version: string }>;
+  const rollouts = (await getJson(target, '/v1/rollouts')) as Items<{ name: string; release: { name: string; version: string } }>;
   return {
     observed: observedState({
       workloads: workloads.items.map((w) => ({ name: w.name, replicas: Number(w.spec.replicas), marker: w.spec.template.env?.['NEMESIS_MARK'] ?? '' })),
@@ -67,6 +69,8 @@ async function readHubState(target: ApiTarget): Promise<HubState> {
       devices: devices.items.map((d) => ({ id: d.id, labels: d.labels, cordoned: d.unschedulable })),
       validTokens: tokens.items.filter((t) => !t.revoked).map((t) => t.id),
       firmware: firmware.items,
+      releases: releases.items,
+      rollouts: rollouts.items,
     }),
     online: new Map(devices.items.map((d) => [d.id, d.state === 'online'])),
   };
@@ -119,6 +123,7 @@ export async function runNemesis(options: NemesisOptions): Promise<NemesisResult
     const deviceIds = cluster.agents.map((a) => a.deviceId);
     let seq = 0;
     const tokens: string[] = [];
+    const releases: string[] = [];
 
     // Baseline, before any fault: one apply of 3 replicas until the devices run them.
     const baselineStart = Date.now();
@@ -133,7 +138,7 @@ export async function runNemesis(options: NemesisOptions): Promise<NemesisResult
     const writes = (async () => {
       while (Date.now() < deadline) {
         seq += 1;
-        const planned = nextIntent(writeRandom, seq, deviceIds, tokens);
+        const planned = nextIntent(writeRandom, seq, { devices: deviceIds, tokens, releases });
         // A quarter of what the CLI can say goes through it (a process per write, so not all).
         const op =
           planned.kind !== 'token-create-new' && cliCapable(planned) && (planned.kind === 'firmware-push' || writeRandom() < 0.25)
@@ -141,6 +146,7 @@ export async function runNemesis(options: NemesisOptions): Promise<NemesisResult
             : await perform(target(), runId, seq, since(), planned);
         if (op) history.push(op);
         if (op?.intent.kind === 'token-create' && op.outcome === 'acked') tokens.push(op.intent.tokenId);
+        if (op?.intent.kind === 'apply-release' && op.outcome === 'acked') releases.push(op.intent.version);
         await sleep(50 + writeRandom() * 400);
       }
     })();

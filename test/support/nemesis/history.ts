@@ -13,6 +13,9 @@ export type Intent =
   | { kind: 'cordon'; device: string; cordoned: boolean }
   | { kind: 'token-create'; tokenId: string }
   | { kind: 'token-revoke'; tokenId: string }
+  /** Releases are immutable and never deleted; a rollout is a new record per name. */
+  | { kind: 'apply-release'; name: string; version: string }
+  | { kind: 'apply-rollout'; name: string; release: string; version: string }
   /** Images are never deleted: one pushed is there for good, under its target and version. */
   | { kind: 'firmware-push'; target: string; version: string; sha256: string };
 
@@ -56,6 +59,10 @@ function effect(intent: Intent): { key: string; value: Value } {
       return { key: `token/${intent.tokenId}`, value: 'valid' };
     case 'token-revoke':
       return { key: `token/${intent.tokenId}`, value: undefined };
+    case 'apply-release':
+      return { key: `release/${intent.name}@${intent.version}`, value: 'stored' };
+    case 'apply-rollout':
+      return { key: `rollout/${intent.name}`, value: `${intent.release}@${intent.version}` };
     case 'firmware-push':
       return { key: `firmware/${intent.target}@${intent.version}`, value: intent.sha256 };
   }
@@ -71,6 +78,8 @@ export function observedState(found: {
   /** Tokens that are still usable (not revoked). */
   validTokens: readonly string[];
   firmware?: readonly { target: string; version: string; sha256: string }[];
+  releases?: readonly { name: string; version: string }[];
+  rollouts?: readonly { name: string; release: { name: string; version: string } }[];
 }): ObservedState {
   const state = new Map<string, string>();
   for (const w of found.workloads) state.set(`workload/${w.name}`, `replicas=${w.replicas},marker=${w.marker}`);
@@ -80,6 +89,8 @@ export function observedState(found: {
     if (d.cordoned) state.set(`cordon/${d.id}`, 'cordoned');
   }
   for (const t of found.validTokens) state.set(`token/${t}`, 'valid');
+  for (const r of found.releases ?? []) state.set(`release/${r.name}@${r.version}`, 'stored');
+  for (const r of found.rollouts ?? []) state.set(`rollout/${r.name}`, `${r.release.name}@${r.release.version}`);
   for (const f of found.firmware ?? []) state.set(`firmware/${f.target}@${f.version}`, f.sha256);
   return state;
 }

@@ -41,8 +41,36 @@ function cronJobManifest(name: string, schedule: string): unknown {
   };
 }
 
-/** The next random write, from what the generator knows of the fleet (devices, tokens it made). */
-export function nextIntent(random: () => number, seq: number, devices: readonly string[], tokens: readonly string[]): Intent | { kind: 'token-create-new' } {
+/** A release of one process workload; rollouts of it select no device (their records are what is checked). */
+function releaseManifest(runId: string, name: string, version: string): unknown {
+  return {
+    apiVersion: 'edgepilot.io/v1',
+    kind: 'Release',
+    metadata: { name },
+    spec: { version, workloads: { 'nr-w': { runtime: 'process', command: ['sleep', '86400'], env: { NEMESIS_RUN: runId } } } },
+  };
+}
+
+function rolloutManifest(name: string, release: string, version: string): unknown {
+  return {
+    apiVersion: 'edgepilot.io/v1',
+    kind: 'Rollout',
+    metadata: { name },
+    spec: { selector: { matchLabels: { 'nemesis-rollout': 'none' } }, release: { name: release, version }, waves: [{ name: 'all', percent: 100 }] },
+  };
+}
+
+export interface Known {
+  devices: readonly string[];
+  /** Token ids the hub acknowledged creating. */
+  tokens: readonly string[];
+  /** Release versions the hub acknowledged storing. */
+  releases: readonly string[];
+}
+
+/** The next random write, from what the generator knows of the fleet. */
+export function nextIntent(random: () => number, seq: number, known: Known): Intent | { kind: 'token-create-new' } {
+  const { devices, tokens, releases } = known;
   const roll = random();
   if (roll < 0.4) return { kind: 'apply-workload', name: pick(random, WORKLOAD_NAMES), replicas: Math.floor(random() * (MAX_REPLICAS + 1)), marker: String(seq) };
   if (roll < 0.5) return { kind: 'delete-workload', name: pick(random, WORKLOAD_NAMES) };
@@ -51,7 +79,9 @@ export function nextIntent(random: () => number, seq: number, devices: readonly 
   if (roll < 0.82) return { kind: 'token-create-new' };
   if (roll < 0.87 && tokens.length > 0) return { kind: 'token-revoke', tokenId: pick(random, tokens) };
   if (roll < 0.9) return { kind: 'firmware-push', target: 'stm32f103', version: `1.0.${seq}`, sha256: '' };
-  if (roll < 0.96) return { kind: 'apply-cronjob', name: pick(random, CRONJOB_NAMES), schedule: pick(random, SCHEDULES) };
+  if (roll < 0.93 || (roll < 0.96 && releases.length === 0)) return { kind: 'apply-release', name: 'nr', version: `1.0.${seq}` };
+  if (roll < 0.96) return { kind: 'apply-rollout', name: `nro-${seq}`, release: 'nr', version: pick(random, releases) };
+  if (roll < 0.985) return { kind: 'apply-cronjob', name: pick(random, CRONJOB_NAMES), schedule: pick(random, SCHEDULES) };
   return { kind: 'delete-cronjob', name: pick(random, CRONJOB_NAMES) };
 }
 
@@ -91,6 +121,10 @@ export async function perform(target: ApiTarget, runId: string, seq: number, at:
       return record(planned, await call(target, 'POST', '/v1/apply', { manifests: [cronJobManifest(planned.name, planned.schedule)] }));
     case 'delete-cronjob':
       return record(planned, await call(target, 'DELETE', `/v1/cronjobs/${planned.name}`, undefined, true));
+    case 'apply-release':
+      return record(planned, await call(target, 'POST', '/v1/apply', { manifests: [releaseManifest(runId, planned.name, planned.version)] }));
+    case 'apply-rollout':
+      return record(planned, await call(target, 'POST', '/v1/apply', { manifests: [rolloutManifest(planned.name, planned.release, planned.version)] }));
     case 'label': {
       const patch = planned.value === null ? { remove: [planned.key] } : { set: { [planned.key]: planned.value } };
       return record(planned, await call(target, 'PATCH', `/v1/devices/${planned.device}/labels`, patch, planned.value === null));

@@ -51,10 +51,14 @@ test('lost labels, cordons, tokens and firmware images are lost changes', (t) =>
     op({ kind: 'cordon', device: 'd1', cordoned: true }),
     op({ kind: 'token-create', tokenId: 'tok1' }),
     op({ kind: 'firmware-push', target: 'stm32f103', version: '1.0.4', sha256: 'ab' }),
+    op({ kind: 'apply-release', name: 'nr', version: '1.0.5' }),
+    op({ kind: 'apply-rollout', name: 'nro-6', release: 'nr', version: '1.0.5' }),
   ];
-  t.deepEqual(checkHistory({ ...healthy, history, observed: emptyState, samples: [] }).map((v) => v.kind), ['lost-change', 'lost-change', 'lost-change', 'lost-change']);
+  t.deepEqual(checkHistory({ ...healthy, history, observed: emptyState, samples: [] }).map((v) => v.kind), Array<string>(6).fill('lost-change'));
+  const kept = observedState({ workloads: [], cronJobs: [], devices: [], validTokens: [], releases: [{ name: 'nr', version: '1.0.5' }], rollouts: [{ name: 'nro-6', release: { name: 'nr', version: '1.0.5' } }] });
+  t.deepEqual(checkHistory({ ...healthy, history: history.slice(4), observed: kept, samples: [] }), []);
   const otherImage = observedState({ workloads: [], cronJobs: [], devices: [], validTokens: [], firmware: [{ target: 'stm32f103', version: '1.0.4', sha256: 'cd' }] });
-  t.deepEqual(checkHistory({ ...healthy, history: history.slice(3), observed: otherImage, samples: [] }).map((v) => v.kind), ['lost-change']);
+  t.deepEqual(checkHistory({ ...healthy, history: history.slice(3, 4), observed: otherImage, samples: [] }).map((v) => v.kind), ['lost-change']);
 });
 
 test('an acknowledged delete that came back is a resurrected delete', (t) => {
