@@ -10,7 +10,7 @@ import { freePort } from '../mosquitto.js';
 import { edgepilotBin } from '../paths.js';
 import { ManagedProcess } from '../processes.js';
 import { FaultProxy } from './mqtt-fault-proxy.js';
-import { createAgentNetwork, removeAgentNetwork, setLink, type AgentNetwork } from './netns.js';
+import { createAgentNetwork, freeSubnetOctet, removeAgentNetwork, setLink, type AgentNetwork } from './netns.js';
 
 const run = promisify(execFile);
 
@@ -61,12 +61,13 @@ export class NemesisCluster {
       const result = await this.hub.cli(args);
       if (result.code !== 0) throw new Error(`${args.slice(0, 2).join(' ')}: ${result.stderr}`);
     }
-    for (let index = 0; index < agentCount; index++) await this.startAgent(index, token);
+    const octet = await freeSubnetOctet(this.random);
+    for (let index = 0; index < agentCount; index++) await this.startAgent(index, token, octet);
   }
 
   /** Joins one agent; it is in `agents` before it starts, so `destroy` cleans up after a failed start too. */
-  private async startAgent(index: number, joinToken: string): Promise<void> {
-    const net = await createAgentNetwork(this.runId, index);
+  private async startAgent(index: number, joinToken: string, octet: number): Promise<void> {
+    const net = await createAgentNetwork(this.runId, octet, index);
     const proxy = (target: number, mqtt: boolean): FaultProxy =>
       new FaultProxy({ listenHost: net.hostAddress, listenPort: target, targetHost: '127.0.0.1', targetPort: target, mqtt, random: this.random });
     const mqttProxy = proxy(this.ports.mqttPort, true);

@@ -18,16 +18,23 @@ export interface AgentNetwork {
   agentAddress: string;
 }
 
-/** Subnet octet per run (10.<b>.<index>.0/30), from the run id, so two runs on one machine differ. */
-export function subnetOctet(runId: string): number {
-  return 100 + (Number.parseInt(runId.slice(0, 4), 16) % 100);
+/**
+ * A second octet for this run's links (10.<octet>.<agent>.0/30) that no address on the host uses yet,
+ * so two runs on one machine never share a subnet (they would steal each other's traffic).
+ */
+export async function freeSubnetOctet(random: () => number): Promise<number> {
+  const { stdout } = await run('ip', ['-o', '-4', 'addr', 'show']);
+  const used = new Set([...stdout.matchAll(/inet 10\.(\d+)\./g)].map((m) => Number(m[1])));
+  const free = Array.from({ length: 100 }, (_, i) => 100 + i).filter((o) => !used.has(o));
+  if (free.length === 0) throw new Error('no free 10.100-199.x.x subnet for the nemesis links');
+  return free[Math.floor(random() * free.length)] as number;
 }
 
-export async function createAgentNetwork(runId: string, index: number): Promise<AgentNetwork> {
+export async function createAgentNetwork(runId: string, octet: number, index: number): Promise<AgentNetwork> {
   const namespace = `epn-${runId}-${index}`;
   const hostLink = `epn${runId}${index}h`;
   const agentLink = `epn${runId}${index}a`;
-  const base = `10.${subnetOctet(runId)}.${index}`;
+  const base = `10.${octet}.${index}`;
   const net: AgentNetwork = { namespace, hostLink, hostAddress: `${base}.1`, agentAddress: `${base}.2` };
   await ip('netns', 'add', namespace);
   try {
