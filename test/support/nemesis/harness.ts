@@ -169,6 +169,13 @@ export async function runNemesis(options: NemesisOptions): Promise<NemesisResult
     }
 
     if (await waitForConvergence(cluster, target, 150_000)) convergeMs = Date.now() - healedAt;
+    else {
+      // What each agent last took as its goal, to tell a lost document from a stuck apply.
+      for (const a of cluster.agents) {
+        const lines = (a.pastOutput + a.proc.output).split('\n').filter((l) => /desired generation|ignored desired/.test(l));
+        log(`  not converged: agent ${a.index} (${a.deviceId}) last desired documents:\n    ${lines.slice(-5).join('\n    ')}`);
+      }
+    }
     const samples: Sample[] = [];
     for (let i = 0; i < 5; i++) {
       samples.push({ at: since(), processes: await cluster.runningProcesses() });
