@@ -20,7 +20,7 @@ have stm32flash || missing+=(stm32flash)
 have cc || missing+=(gcc)
 have make || missing+=(make)
 have udevadm || missing+=(udev)
-have strace || missing+=(strace); [ -e /usr/lib/x86_64-linux-gnu/faketime/libfaketimeMT.so.1 ] || missing+=(libfaketime)  # test/nemesis
+have strace || missing+=(strace); have ip || missing+=(iproute2); [ -e /usr/lib/x86_64-linux-gnu/faketime/libfaketimeMT.so.1 ] || missing+=(libfaketime)  # test/nemesis
 if [ ${#missing[@]} -gt 0 ]; then
   if [ "$(id -u)" != 0 ]; then
     echo "missing Debian packages: ${missing[*]} (run as root, or: sudo apt-get install ${missing[*]})" >&2
