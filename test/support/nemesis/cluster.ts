@@ -36,6 +36,11 @@ export class NemesisCluster {
   hub!: HubHandle;
   readonly agents: NemesisAgent[] = [];
   private readonly pastHubs: ManagedProcess[] = [];
+
+  /** Output of every hub process killed so far. */
+  get pastHubOutput(): string {
+    return this.pastHubs.map((p) => p.output).join('\n--- hub restarted ---\n');
+  }
   private ports = { apiPort: 0, mqttPort: 0 };
   private mounted = false;
   readonly hubData: string;

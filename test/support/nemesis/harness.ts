@@ -4,7 +4,7 @@
 import { randomBytes } from 'node:crypto';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { mkdtemp } from 'node:fs/promises';
+import { mkdir, mkdtemp, writeFile } from 'node:fs/promises';
 import { prng } from '../prng.js';
 import { NemesisCluster } from './cluster.js';
 import { FAULT_KINDS, healAll, injectFault, type FaultKind } from './faults.js';
@@ -218,11 +218,22 @@ export async function runNemesis(options: NemesisOptions): Promise<NemesisResult
   } finally {
     const proxyCounts = cluster.agents.reduce((sum, a) => ({ duplicated: sum.duplicated + a.mqttProxy.counters.duplicated, reordered: sum.reordered + a.mqttProxy.counters.reordered }), { duplicated: 0, reordered: 0 });
     log(`  PUBLISH packets duplicated ${proxyCounts.duplicated}, reordered ${proxyCounts.reordered}`);
+    if (violations.length > 0) log(`  the hub's and agents' whole output is kept in ${await keepOutputs(cluster, runId, history)}`);
     await cluster.destroy();
   }
   const table = nemesisTable({ seed, runId, history, faults, violations, convergeMs, baselineMs, durationMs: options.durationMs, agents: options.agents });
   log(table);
   return { seed, runId, history, faults, violations, convergeMs, baselineMs, table };
+}
+
+/** A failed run's evidence outlives its temp folder: every process's output and the history. */
+async function keepOutputs(cluster: NemesisCluster, runId: string, history: readonly Operation[]): Promise<string> {
+  const folder = join(tmpdir(), `ep-nemesis-${runId}-logs`);
+  await mkdir(folder, { recursive: true });
+  await writeFile(join(folder, 'hub.log'), `${cluster.pastHubOutput}${cluster.hub?.proc.output ?? ''}`);
+  for (const a of cluster.agents) await writeFile(join(folder, `agent-${a.index}-${a.deviceId}.log`), a.pastOutput + (a.proc?.output ?? ''));
+  await writeFile(join(folder, 'history.json'), JSON.stringify(history, null, 1));
+  return folder;
 }
 
 export function nemesisTable(r: { seed: number; runId: string; history: readonly Operation[]; faults: Record<FaultKind, number>; violations: readonly Violation[]; convergeMs: number | undefined; baselineMs: number | undefined; durationMs: number; agents: number }): string {
