@@ -22,9 +22,12 @@ have chromium || missing+=(chromium)
 have cc || missing+=(gcc)
 have make || missing+=(make)
 have udevadm || missing+=(udev)
-# Services' must-show test: network namespaces, veth pairs and a dockerd per namespace (nsenter).
+# Network namespaces and veth pairs (Services' must-show test, the nemesis tier's partitions), a
+# dockerd per namespace (nsenter), the nemesis tier's strace durability check and clock steps.
 have ip || missing+=(iproute2)
 have nsenter || missing+=(util-linux)
+have strace || missing+=(strace)
+[ -e /usr/lib/x86_64-linux-gnu/faketime/libfaketimeMT.so.1 ] || missing+=(libfaketime)
 if [ ${#missing[@]} -gt 0 ]; then
   if [ "$(id -u)" != 0 ]; then
     echo "missing Debian packages: ${missing[*]} (run as root, or: sudo apt-get install ${missing[*]})" >&2

@@ -56,6 +56,8 @@ export class Reconciler {
   private stopped = false;
   private wakeUp: (() => void) | undefined;
   private current: AbortController | undefined;
+  /** The desired document being stored; the next waits for it (see setDesired). */
+  private accepting: Promise<void> = Promise.resolve();
   private loopDone: Promise<void> | undefined;
   private lastReport = '';
   private unsubscribers: (() => void)[] = [];
@@ -108,8 +110,20 @@ export class Reconciler {
     this.loopDone = this.loop();
   }
 
-  /** A desired document from the hub: stored first, then applied. Older generations are ignored. */
-  async setDesired(desired: DesiredState): Promise<void> {
+  /**
+   * A desired document from the hub: stored first, then applied. Older generations are ignored.
+   * One at a time, in arrival order: two documents arriving together (a redelivery after a reconnect
+   * next to the retained one) both passed the generation check before either was stored, and the one
+   * whose save finished last won, so an older generation could replace a newer one for good (found
+   * by test/nemesis with reordered deliveries).
+   */
+  setDesired(desired: DesiredState): Promise<void> {
+    const next = this.accepting.then(() => this.acceptDesired(desired));
+    this.accepting = next.catch(() => undefined);
+    return next;
+  }
+
+  private async acceptDesired(desired: DesiredState): Promise<void> {
     if (this.desired && desired.generation <= this.desired.generation) {
       if (desired.generation < this.desired.generation) this.deps.log.warn(`ignored desired generation ${desired.generation}; have ${this.desired.generation}`);
       return;

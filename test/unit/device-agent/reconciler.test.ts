@@ -100,9 +100,12 @@ function rig(stored?: DesiredState) {
   const runtime = new MemoryRuntime(clock);
   const order: string[] = [];
   const saved: { desired: DesiredState | undefined; records: InstanceRecord[] } = { desired: stored, records: [] };
+  /** Set to hold a save of the desired document until the test lets it finish. */
+  const saves: { hold?: (generation: number) => Promise<void> } = {};
   const state: StateFake = {
     loadDesired: async () => saved.desired,
     saveDesired: async (d) => {
+      await saves.hold?.(d.generation);
       order.push(`save desired ${d.generation}`);
       saved.desired = structuredClone(d);
     },
@@ -143,7 +146,7 @@ function rig(stored?: DesiredState) {
         resolve(hit);
       };
     });
-  return { clock, runtime, reconciler, reports, events, released, order, saved, reportWhere };
+  return { clock, runtime, reconciler, reports, events, released, order, saved, saves, reportWhere };
 }
 
 const phases = (r: ReportedState): string[] => r.instances.map((i) => `${i.id}@${i.revision}:${i.phase}:${i.ready ? 'ready' : 'not-ready'}:${i.restarts}`).sort();
@@ -179,6 +182,26 @@ test('an older or equal generation changes nothing; a newer one replaces the rev
   t.false(r.runtime.instances.has('gone-0@aaaa1111'));
   t.true(r.released.includes('gone-0'), 'an instance no longer desired is released');
   t.true(r.runtime.calls.indexOf('stop gone-0@aaaa1111') < r.runtime.calls.indexOf('remove gone-0@aaaa1111'));
+  await r.reconciler.stop();
+});
+
+test('two documents arriving together are taken in turn: an older one whose save ends last does not replace the newer', async (t) => {
+  const r = rig();
+  await r.reconciler.start();
+  const finish = new Map<number, () => void>();
+  r.saves.hold = (generation) => new Promise((resolve) => finish.set(generation, resolve));
+  const turn = (): Promise<void> => new Promise((resolve) => setImmediate(resolve));
+  const newer = r.reconciler.setDesired(desired(3, [instance('web-0', 'bbbb2222')]));
+  const older = r.reconciler.setDesired(desired(2, [instance('web-0')]));
+  await turn();
+  // The newer document's save ends first (fsyncs in the thread pool keep no order), the older one's after.
+  finish.get(3)?.();
+  await turn();
+  finish.get(2)?.();
+  await Promise.all([newer, older]);
+  t.is(r.reconciler.generation, 3);
+  t.is(r.saved.desired?.generation, 3);
+  t.deepEqual(r.order, ['save desired 3'], 'the older generation was not stored');
   await r.reconciler.stop();
 });
 
