@@ -11,13 +11,16 @@ import { createLogger, type Logger } from '../common/log.js';
 import { AGENT_NODE_FLAGS, hasAgentNodeFlags } from '../common/agent-node-flags.js';
 import { AGENT_AND_HUB_VERSION } from '../common/version.js';
 import { createSystemClock, serialPortLink, SwitchableLink, type ByteLink } from '../firmware/index.js';
-import { decodePayload, desiredStateSchema, payloadLimits, topics, type AttachedMcu, type Facts } from '../protocol/index.js';
+import { decodePayload, desiredStateSchema, payloadLimits, topics, type AttachedMcu, type DesiredState, type Facts } from '../protocol/index.js';
 import type { AgentConfig } from './config.js';
 import { collectFacts, readFactsOverrides } from './facts/collect-facts.js';
 import { dockerSocketPath } from './facts/docker-probe.js';
 import { runHostProbe } from './facts/run-probe.js';
 import { FactsReporter } from './facts/facts-reporter.js';
 import { loadOrCreateDeviceKey } from './identity/device-key.js';
+import { loadOrCreateBoxKey } from './identity/box-key.js';
+import { ConfigFiles, configRoots } from './config-objects/config-files.js';
+import { ConfigValueSource } from './config-objects/config-values.js';
 import { enroll } from './identity/enroll.js';
 import { readBootId, resolveHardwareId } from './identity/hardware-id.js';
 import { loadIdentity } from './identity/identity-file.js';
@@ -61,8 +64,12 @@ export async function startAgent(config: AgentConfig, log: Logger = createLogger
   const dockerSocket = dockerSocketPath();
   const probeScript = hostProbeScript();
   let attachedMcus = (): AttachedMcu[] => [];
-  const gatherFacts = (): Promise<Facts> =>
-    collectFacts({ dockerSocket, overrides, readHost: () => runHostProbe(probeScript), extra: { mcus: attachedMcus() } });
+  // Secrets are sealed to this key (issue 14); the hub learns it from the facts.
+  const boxKey = await loadOrCreateBoxKey(config.stateDir);
+  const gatherFacts = async (): Promise<Facts> => ({
+    ...(await collectFacts({ dockerSocket, overrides, readHost: () => runHostProbe(probeScript), extra: { mcus: attachedMcus() } })),
+    boxKey: boxKey.publicKey,
+  });
   const connect = mqtt.connect;
 
   let identity = await loadIdentity(config.stateDir);
@@ -153,9 +160,20 @@ export async function startAgent(config: AgentConfig, log: Logger = createLogger
     log: log.child('gateway'),
   });
   if (gateway) attachedMcus = () => gateway.gateway.attached();
+  // ConfigMaps and Secrets as files and env: written before an instance starts, Secrets on a tmpfs.
+  const roots = await configRoots(config.stateDir);
+  if (!roots.secretsOnTmpfs) log.warn(`no writable tmpfs (/dev/shm, /run): Secret files go under ${roots.secretDir} (0600)`);
+  // The reconciler holds the desired document; it is built just below.
+  let currentConfigs = (): DesiredState['configs'] => undefined;
+  const configValues = new ConfigValueSource(boxKey.privateKey, () => currentConfigs());
+  const configFiles = new ConfigFiles(roots, (kind, name) => configValues.get(kind, name), log.child('configs'));
   const reconciler = new Reconciler({
-    decorate: (instance) => withMetricsFile(instance, config.stateDir),
-    release: (instanceId) => removeMetricsFolder(config.stateDir, instanceId),
+    decorate: async (instance) => withMetricsFile(await configFiles.decorate(instance), config.stateDir),
+    release: async (instanceId) => {
+      await removeMetricsFolder(config.stateDir, instanceId);
+      await configFiles.remove(instanceId);
+    },
+    configFiles,
     runtimes,
     state: new LocalState(config.stateDir, (m) => log.warn(m)),
     publishReport: (report) => session.publishState('reported', report, true),
@@ -165,6 +183,7 @@ export async function startAgent(config: AgentConfig, log: Logger = createLogger
     parallelStarts: config.parallelStarts,
     log: log.child('reconcile'),
   });
+  currentConfigs = () => reconciler.configs;
   const rpc = new RpcServer(
     {
       ping: async () => ({ pong: true, generation: reconciler.generation ?? null }),

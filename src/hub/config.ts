@@ -20,6 +20,8 @@ export interface HubConfig {
   logLevel: LogLevel;
   /** PEM files of public keys whose firmware signatures uploads must carry (--firmware-key). */
   firmwareKeyFiles?: string[];
+  /** Key file for Secrets at rest (--secret-key-file); default `<dataDir>/secrets.key`. */
+  secretKeyFile?: string;
 }
 
 export function defaultHubConfig(env: NodeJS.ProcessEnv = process.env): HubConfig {

@@ -13,6 +13,7 @@ export interface HubFlags {
   autoscaleInterval: string;
   logLevel?: string;
   firmwareKey?: string[];
+  secretKeyFile?: string;
 }
 
 function positiveSeconds(value: string, flag: string): number {
@@ -38,6 +39,7 @@ export function hubConfigFromFlags(flags: HubFlags, env: NodeJS.ProcessEnv = pro
     autoscaleIntervalSeconds: positiveSeconds(flags.autoscaleInterval, '--autoscale-interval'),
     logLevel: parseLogLevel(flags.logLevel ?? env['EDGEPILOT_LOG_LEVEL']),
     firmwareKeyFiles: flags.firmwareKey ?? [],
+    ...(flags.secretKeyFile ? { secretKeyFile: flags.secretKeyFile } : {}),
   };
 }
 
@@ -51,6 +53,7 @@ export function addHubOptions(command: Command): Command {
     .option('--autoscale-interval <seconds>', 'how often autoscaled workloads are evaluated', '15')
     .option('--no-write-config', 'do not write ~/.config/edgepilot/config.yaml on first start')
     .option('--log-level <level>', 'debug | info | warn | error')
+    .option('--secret-key-file <file>', 'key (64 hex digits) that encrypts Secrets at rest (default: <data-dir>/secrets.key, made on first start)')
     .option('--firmware-key <pem>', 'public key trusted to sign firmware uploads (repeatable; more via POST /v1/firmware/keys)', (value: string, previous: string[]) => [...previous, value], [] as string[]);
 }
 

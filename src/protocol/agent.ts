@@ -27,3 +27,5 @@ export * from './semver.js';
 export * from './canonical-json.js';
 export * from './schemas/job.js';
 export * from './schemas/cronjob.js';
+export * from './schemas/config-object.js';
+export * from './sealed-box.js';

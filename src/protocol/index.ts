@@ -32,3 +32,6 @@ export * from './schemas/job.js';
 export * from './schemas/cronjob.js';
 export * from './schemas/job-api.js';
 export * from './schemas/rollout-api.js';
+export * from './schemas/config-object.js';
+export * from './schemas/config-manifest.js';
+export * from './sealed-box.js';

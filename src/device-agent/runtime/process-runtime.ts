@@ -245,6 +245,14 @@ export function createProcessRuntime(options: ProcessRuntimeOptions): InstanceRu
       else await checkAdopted(entry);
     },
 
+    async signal(id, revision, signalName) {
+      await load();
+      const entry = tracked.get(folderName(id, revision));
+      // The pid is the group leader we started (checked against its start time, never a reused pid).
+      if (entry === undefined || !(await groupIsOurs(entry.record.pid, entry.record.startTime))) throw new Error(`instance ${folderName(id, revision)} is not running`);
+      process.kill(entry.record.pid, signalName);
+    },
+
     async remove(id, revision) {
       await load();
       const name = folderName(id, revision);

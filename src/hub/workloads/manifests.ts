@@ -15,8 +15,9 @@ export function parseManifests(raw: readonly unknown[]): WorkloadManifest[] {
   raw.forEach((doc, index) => {
     const kind = (doc as { kind?: unknown } | null)?.kind;
     if (kind === 'Job' || kind === 'CronJob') return; // parsed by src/hub/jobs/job-manifests.ts
+    if (kind === 'ConfigMap' || kind === 'Secret') return; // parsed by src/hub/config-objects/config-apply.ts
     if (kind !== 'Workload') {
-      problems.push(`document ${index + 1}: kind ${JSON.stringify(kind ?? null)} is not supported (supported: Workload, Job, CronJob, Release, Rollout, MaintenanceWindow)`);
+      problems.push(`document ${index + 1}: kind ${JSON.stringify(kind ?? null)} is not supported (supported: Workload, Job, CronJob, Release, Rollout, MaintenanceWindow, ConfigMap, Secret)`);
       return;
     }
     const parsed = workloadManifestSchema.safeParse(doc);

@@ -5,6 +5,8 @@ import { ReleaseImmutableError, type HubStore } from '../../store/repository.js'
 import { ManifestError, parseManifests, recordFor } from '../../workloads/manifests.js';
 import { workloadView, type FleetState } from '../../workloads/workload-view.js';
 import { parseJobManifests, planJobApply } from '../../jobs/job-manifests.js';
+import { isConfigObjectDocument, planConfigApply } from '../../config-objects/config-apply.js';
+import type { ConfigObjects } from '../../config-objects/config-objects.js';
 import { badRequest, HttpError, notFound } from '../http-error.js';
 import { checked, pathParam } from '../params.js';
 
@@ -26,6 +28,8 @@ export interface WorkloadRouteDeps {
     /** After the write: Rollouts (the rollout controller's own records). */
     afterWrite(prepared: { problems: string[] }, windowsChanged: boolean): Promise<ApplyResult['results']>;
   };
+  /** ConfigMap and Secret documents of an apply (src/hub/config-objects). */
+  configObjects?: ConfigObjects;
 }
 
 /**
@@ -75,6 +79,12 @@ export function registerWorkloadRoutes(app: FastifyInstance, deps: WorkloadRoute
       throw err;
     }
     if (prepared && prepared.problems.length > 0) throw badRequest(prepared.problems.join('\n'));
+    const configDocs = body.manifests.flatMap((doc, index) => (isConfigObjectDocument(doc) ? [{ index, doc }] : []));
+    if (configDocs.length > 0 && !deps.configObjects) throw badRequest('this hub does not take ConfigMap or Secret documents');
+    const configApply = deps.configObjects && configDocs.length > 0 ? planConfigApply(configDocs, deps.configObjects, now) : undefined;
+    if (configApply && configApply.problems.length > 0) throw badRequest(configApply.problems.join('\n'));
+    // Stored first: a Workload of the same apply that reads them finds them at its first pass.
+    if (configApply) await deps.configObjects?.store.put(configApply.records);
     // Jobs and CronJobs (src/hub/jobs): planned (and refused) before anything is stored.
     const jobApply = await planJobApply(jobManifests, deps.store, now).catch((err: unknown) => {
       throw err instanceof ManifestError ? badRequest(err.message) : err;
@@ -111,8 +121,10 @@ export function registerWorkloadRoutes(app: FastifyInstance, deps: WorkloadRoute
     const windowsChanged = (rolloutPlan?.maintenanceWindows.length ?? 0) > 0;
     const rolloutResults = mine && prepared ? [...(rolloutPlan?.results ?? []), ...(await mine.afterWrite(prepared, windowsChanged))] : [];
     const rolloutsChanged = rolloutResults.some((r) => r.action !== 'unchanged');
-    if (changed.length > 0 || jobsChanged || rolloutsChanged) await placed(request.query);
-    return { results: [...planned.map((p) => ({ kind: 'Workload', name: p.record.name, action: p.action })), ...jobApply.results, ...rolloutResults] };
+    const configsChanged = (configApply?.records.length ?? 0) > 0;
+    if (configsChanged) await deps.configObjects?.recordApplied(configApply?.records ?? [], now);
+    if (changed.length > 0 || jobsChanged || rolloutsChanged || configsChanged) await placed(request.query);
+    return { results: [...(configApply?.results ?? []), ...planned.map((p) => ({ kind: 'Workload', name: p.record.name, action: p.action })), ...jobApply.results, ...rolloutResults] };
   });
 
   app.get('/v1/workloads', async () => {
