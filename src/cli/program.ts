@@ -36,6 +36,8 @@ import { suspendCronJobCommand } from './commands/suspend-cronjob.js';
 import { resumeCronJobCommand } from './commands/resume-cronjob.js';
 import { releaseCreateCommand } from './commands/release-create.js';
 import { getReleasesCommand } from './commands/get-releases.js';
+import { getConfigMapsCommand, getSecretsCommand } from './commands/get-config-objects.js';
+import { describeConfigMapCommand, describeSecretCommand } from './commands/describe-config-object.js';
 import { getRolloutsCommand } from './commands/get-rollouts.js';
 import { describeReleaseCommand } from './commands/describe-release.js';
 import { rolloutStartCommand } from './commands/rollout-start.js';
@@ -59,8 +61,8 @@ export function technicianCommands(): Command[] {
   return [
     applyCommand(),
     deleteCommand(),
-    verb('get', 'List resources (devices, workloads, mcus, jobs, cronjobs, releases, rollouts)', [getDevicesCommand(), getWorkloadsCommand(), getMcusCommand(), getJobsCommand(), getCronJobsCommand(), getReleasesCommand(), getRolloutsCommand()]),
-    verb('describe', 'Show one resource in detail', [describeDeviceCommand(), describeWorkloadCommand(), describeJobCommand(), describeCronJobCommand(), describeReleaseCommand()]),
+    verb('get', 'List resources (devices, workloads, mcus, jobs, cronjobs, releases, rollouts, configmaps, secrets)', [getDevicesCommand(), getWorkloadsCommand(), getMcusCommand(), getJobsCommand(), getCronJobsCommand(), getReleasesCommand(), getRolloutsCommand(), getConfigMapsCommand(), getSecretsCommand()]),
+    verb('describe', 'Show one resource in detail', [describeDeviceCommand(), describeWorkloadCommand(), describeJobCommand(), describeCronJobCommand(), describeReleaseCommand(), describeConfigMapCommand(), describeSecretCommand()]),
     verb('create', 'Create a resource from another (create job --from cronjob/<name>)', [createJobCommand()]),
     verb('suspend', 'Suspend a CronJob', [suspendCronJobCommand()]),
     verb('resume', 'Resume a suspended CronJob', [resumeCronJobCommand()]),

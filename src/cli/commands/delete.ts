@@ -19,12 +19,19 @@ const deletable: Record<string, { path: string; kind: string }> = {
   cronjob: { path: 'cronjobs', kind: 'cronjob' },
   cronjobs: { path: 'cronjobs', kind: 'cronjob' },
   cj: { path: 'cronjobs', kind: 'cronjob' },
+  configmap: { path: 'configmaps', kind: 'configmap' },
+  configmaps: { path: 'configmaps', kind: 'configmap' },
+  cm: { path: 'configmaps', kind: 'configmap' },
+  secret: { path: 'secrets', kind: 'secret' },
+  secrets: { path: 'secrets', kind: 'secret' },
 };
 /** What a manifest's kind deletes (`delete -f`). */
 const kindPaths: Record<string, { path: string; kind: string }> = {
   Workload: { path: 'workloads', kind: 'workload' },
   Job: { path: 'jobs', kind: 'job' },
   CronJob: { path: 'cronjobs', kind: 'cronjob' },
+  ConfigMap: { path: 'configmaps', kind: 'configmap' },
+  Secret: { path: 'secrets', kind: 'secret' },
 };
 
 export function deleteCommand(): Command {
@@ -61,8 +68,8 @@ Examples:
         if (!what) {
           throw new CliError(
             resource
-              ? `cannot delete "${resource}": workloads, jobs, cronjobs and devices can be deleted`
-              : 'say what to delete: edgepilot delete workload|job|cronjob <name>, edgepilot delete device <id>, or -f <file>',
+              ? `cannot delete "${resource}": workloads, jobs, cronjobs, configmaps, secrets and devices can be deleted`
+              : 'say what to delete: edgepilot delete workload|job|cronjob|configmap|secret <name>, edgepilot delete device <id>, or -f <file>',
           );
         }
         targets = names.map((name) => ({ name, ...what }));
