@@ -135,6 +135,13 @@ export async function startAgent(config: AgentConfig, log: Logger = createLogger
   const initialFacts = await gatherFacts();
   const facts = new FactsReporter(initialFacts, session, gatherFacts, config.factsIntervalSeconds * 1000, log.child('facts'));
   const deviceId = identity.deviceId;
+  // ConfigMaps and Secrets as files and env: written before an instance starts, Secrets on a tmpfs.
+  const roots = await configRoots(config.stateDir);
+  if (!roots.secretsOnTmpfs) log.warn(`no writable tmpfs (/dev/shm, /run): Secret files go under ${roots.secretDir} (0600)`);
+  // The reconciler holds the desired document; it is built just below.
+  let currentConfigs = (): DesiredState['configs'] => undefined;
+  const configValues = new ConfigValueSource(boxKey.privateKey, () => currentConfigs());
+  const configFiles = new ConfigFiles(roots, (kind, name) => configValues.get(kind, name), log.child('configs'));
   const runtimes = await createRuntimes({
     stateDir: config.stateDir,
     deviceId,
@@ -143,6 +150,7 @@ export async function startAgent(config: AgentConfig, log: Logger = createLogger
     containerNetwork: config.containerNetwork,
     registryConfigured: config.registry !== undefined,
     log,
+    privateEnv: (instanceId) => configFiles.privateEnv(instanceId),
   });
   const emitEvent: EventSink = (event) => session.event({ time: new Date().toISOString(), ...event });
   // One port lock for flashing and for Jobs that claim a serial port or an MCU (issue 9), keyed by the
@@ -160,13 +168,6 @@ export async function startAgent(config: AgentConfig, log: Logger = createLogger
     log: log.child('gateway'),
   });
   if (gateway) attachedMcus = () => gateway.gateway.attached();
-  // ConfigMaps and Secrets as files and env: written before an instance starts, Secrets on a tmpfs.
-  const roots = await configRoots(config.stateDir);
-  if (!roots.secretsOnTmpfs) log.warn(`no writable tmpfs (/dev/shm, /run): Secret files go under ${roots.secretDir} (0600)`);
-  // The reconciler holds the desired document; it is built just below.
-  let currentConfigs = (): DesiredState['configs'] => undefined;
-  const configValues = new ConfigValueSource(boxKey.privateKey, () => currentConfigs());
-  const configFiles = new ConfigFiles(roots, (kind, name) => configValues.get(kind, name), log.child('configs'));
   const reconciler = new Reconciler({
     decorate: async (instance) => withMetricsFile(await configFiles.decorate(instance), config.stateDir),
     release: async (instanceId) => {

@@ -10,6 +10,8 @@ export interface RuntimeChoice {
   containerNetwork: string;
   registryConfigured: boolean;
   log: Logger;
+  /** Variables that came from a Secret, per instance (kept off the process runtime's records on disk). */
+  privateEnv?(instanceId: string): ReadonlySet<string>;
 }
 
 /**
@@ -17,7 +19,12 @@ export interface RuntimeChoice {
  * when a Docker engine answered the facts probe.
  */
 export async function createRuntimes(choice: RuntimeChoice): Promise<{ container?: InstanceRuntime; process: InstanceRuntime }> {
-  const processRuntime = createProcessRuntime({ stateDir: choice.stateDir, deviceId: choice.deviceId, log: choice.log.child('process') });
+  const processRuntime = createProcessRuntime({
+    stateDir: choice.stateDir,
+    deviceId: choice.deviceId,
+    log: choice.log.child('process'),
+    ...(choice.privateEnv ? { privateEnv: choice.privateEnv } : {}),
+  });
   if (!choice.dockerAvailable) return { process: processRuntime };
   const [{ default: Dockerode }, { createDockerRuntime }] = await Promise.all([import('dockerode'), import('./runtime/docker-runtime.js')]);
   const docker = new Dockerode({ socketPath: choice.dockerSocket });

@@ -62,6 +62,8 @@ async function replaceFile(path: string, bytes: Buffer, mode: number): Promise<b
 export class ConfigFiles {
   /** Instance id → hash of the files last written for it. */
   readonly written = new Map<string, string>();
+  /** Instance id → the names of its variables that came from a Secret. */
+  private readonly secretEnv = new Map<string, Set<string>>();
 
   constructor(
     private readonly roots: ConfigRoots,
@@ -112,7 +114,8 @@ export class ConfigFiles {
   async decorate(instance: DesiredInstance): Promise<DesiredInstance> {
     if (!usesConfigs(instance.template)) return instance;
     await this.update(instance);
-    const { env, skipped } = configEnv(instance.template, this.lookup);
+    const { env, skipped, fromSecret } = configEnv(instance.template, this.lookup);
+    this.secretEnv.set(instance.id, fromSecret);
     if (skipped.length > 0) this.log.warn(`${instance.id}: envFrom keys that are not variable names were skipped: ${skipped.join(', ')}`);
     const volumes = instance.template.volumes.map((v) => {
       if (v.configMap === undefined && v.secret === undefined) return v;
@@ -122,9 +125,15 @@ export class ConfigFiles {
     return { ...instance, template: { ...template, env, volumes } };
   }
 
+  /** Variables of the instance that came from a Secret (runtimes keep them off disk where they can). */
+  privateEnv(instanceId: string): ReadonlySet<string> {
+    return this.secretEnv.get(instanceId) ?? new Set();
+  }
+
   /** The instance's files are removed once it is no longer desired here. */
   async remove(instanceId: string): Promise<void> {
     this.written.delete(instanceId);
+    this.secretEnv.delete(instanceId);
     await rm(join(this.roots.configDir, instanceId), { recursive: true, force: true });
     await rm(join(this.roots.secretDir, instanceId), { recursive: true, force: true });
   }

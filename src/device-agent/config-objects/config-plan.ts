@@ -51,25 +51,32 @@ const ENV_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
  * The environment from envFrom, then the template's own env, then valueFrom (later wins, as in
  * Kubernetes where env overrides envFrom). Keys that are not variable names are skipped and named.
  */
-export function configEnv(template: Template, lookup: ValuesLookup): { env: Record<string, string>; skipped: string[] } {
+export function configEnv(template: Template, lookup: ValuesLookup): { env: Record<string, string>; skipped: string[]; fromSecret: Set<string> } {
   const env: Record<string, string> = {};
   const skipped: string[] = [];
+  const fromSecret = new Set<string>();
   for (const from of template.envFrom ?? []) {
     const kind: ConfigKind = from.secret !== undefined ? 'Secret' : 'ConfigMap';
     const { values } = lookup(kind, from.secret ?? from.configMap ?? '');
     for (const [key, base64] of Object.entries(values)) {
       const name = `${from.prefix ?? ''}${key}`;
-      if (ENV_NAME.test(name)) env[name] = Buffer.from(base64, 'base64').toString('utf8');
-      else skipped.push(name);
+      if (!ENV_NAME.test(name)) {
+        skipped.push(name);
+        continue;
+      }
+      env[name] = Buffer.from(base64, 'base64').toString('utf8');
+      if (kind === 'Secret') fromSecret.add(name);
     }
   }
   Object.assign(env, template.env);
+  for (const name of Object.keys(template.env)) fromSecret.delete(name);
   for (const [name, ref] of Object.entries(template.valueFrom ?? {})) {
     const kind: ConfigKind = ref.secret !== undefined ? 'Secret' : 'ConfigMap';
     const object = ref.secret ?? ref.configMap ?? '';
     const base64 = lookup(kind, object).values[ref.key];
     if (base64 === undefined) throw new ConfigUnavailableError('missing-key', `${kind.toLowerCase()} ${object} has no key ${ref.key} (for ${name})`);
     env[name] = Buffer.from(base64, 'base64').toString('utf8');
+    if (kind === 'Secret') fromSecret.add(name);
   }
-  return { env, skipped };
+  return { env, skipped, fromSecret };
 }
