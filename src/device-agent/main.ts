@@ -21,6 +21,7 @@ import { loadOrCreateDeviceKey } from './identity/device-key.js';
 import { loadOrCreateBoxKey } from './identity/box-key.js';
 import { ConfigFiles, configRoots } from './config-objects/config-files.js';
 import { ConfigValueSource } from './config-objects/config-values.js';
+import { withConfigs } from './config-objects/with-configs.js';
 import { enroll } from './identity/enroll.js';
 import { readBootId, resolveHardwareId } from './identity/hardware-id.js';
 import { loadIdentity } from './identity/identity-file.js';
@@ -184,7 +185,10 @@ export async function startAgent(config: AgentConfig, log: Logger = createLogger
     parallelStarts: config.parallelStarts,
     log: log.child('reconcile'),
   });
-  currentConfigs = () => reconciler.configs;
+  // The newest document's configs as soon as it arrives (Jobs read them too, without waiting for the
+  // reconciler's durable write); before any arrives, the reconciler's copy restored from disk.
+  let newest: DesiredState | undefined;
+  currentConfigs = () => (newest && newest.generation >= (reconciler.generation ?? -1) ? newest.configs : reconciler.configs);
   const rpc = new RpcServer(
     {
       ping: async () => ({ pong: true, generation: reconciler.generation ?? null }),
@@ -200,6 +204,7 @@ export async function startAgent(config: AgentConfig, log: Logger = createLogger
       if (payload.length === 0) return;
       const decoded = decodePayload(desiredStateSchema, payload, payloadLimits.desired);
       if (!decoded.ok) return log.warn(`dropped desired state: ${decoded.error}`);
+      if (!newest || decoded.value.generation > newest.generation) newest = decoded.value;
       void reconciler.setDesired(decoded.value).catch((err: unknown) => log.error(`storing desired state failed: ${(err as Error).message}`));
       if (gateway && decoded.value.prefetchFirmware?.length) void gateway.firmware.prefetch(decoded.value.prefetchFirmware);
     } else if (topic === topics.rpcRequest(deviceId)) {
@@ -218,17 +223,23 @@ export async function startAgent(config: AgentConfig, log: Logger = createLogger
   // Jobs and CronJobs (issue 9): runtimes of their own (the reconciler must not see a Job's instance
   // as a stray), the ledger and run outbox under <stateDir>/jobs, node-cron as the ticker. Started
   // before the session, so the retained desired document cannot arrive before the listener.
+  const jobRuntimes = await createRuntimes({
+    stateDir: join(config.stateDir, 'jobs'),
+    deviceId: `${deviceId}-jobs`,
+    dockerAvailable: initialFacts.runtimes.docker.available,
+    dockerSocket,
+    containerNetwork: config.containerNetwork,
+    registryConfigured: config.registry !== undefined,
+    log: log.child('jobs'),
+    privateEnv: (instanceId) => configFiles.privateEnv(instanceId),
+  });
   const jobs = new JobsAgent({
     stateDir: config.stateDir,
-    runtimes: await createRuntimes({
-      stateDir: join(config.stateDir, 'jobs'),
-      deviceId: `${deviceId}-jobs`,
-      dockerAvailable: initialFacts.runtimes.docker.available,
-      dockerSocket,
-      containerNetwork: config.containerNetwork,
-      registryConfigured: config.registry !== undefined,
-      log: log.child('jobs'),
-    }),
+    // Attempts read ConfigMaps and Secrets like instances do (files written before the start, gone after).
+    runtimes: {
+      process: withConfigs(jobRuntimes.process, configFiles),
+      ...(jobRuntimes.container ? { container: withConfigs(jobRuntimes.container, configFiles) } : {}),
+    },
     now: Date.now,
     ticker: nodeCronTicker,
     ports: {
