@@ -12,7 +12,7 @@ export const CONFIG_OBJECT_MAX_BYTES = 64 * 1024;
 /** A key is also a file name: no separators, never `.` or `..`. */
 export const CONFIG_KEY_PATTERN = /^(?!\.{1,2}$)[-._a-zA-Z0-9]{1,253}$/;
 export const configKeySchema = z.string().regex(CONFIG_KEY_PATTERN, 'a key is letters, digits, -, _ and . (a file name), never . or ..');
-export const base64Schema = z.string().regex(/^[A-Za-z0-9+/]*={0,2}$/, 'must be base64').refine((s) => s.length % 4 === 0, 'must be base64 (length a multiple of 4)');
+export const base64Schema = z.string().refine((s) => s.length % 4 === 0 && /^[A-Za-z0-9+/]*={0,2}$/.test(s), 'must be base64');
 
 /** Every value as bytes (base64), whatever it was written as: what devices receive and files hold. */
 export const configValuesSchema = z.record(configKeySchema, base64Schema);
