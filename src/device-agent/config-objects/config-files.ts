@@ -75,18 +75,25 @@ export class ConfigFiles {
     return join(kind === 'Secret' ? this.roots.secretDir : this.roots.configDir, instanceId, volume);
   }
 
-  /** The hash the files of each instance should have now (instances whose objects are not here are left out). */
-  wanted(instances: readonly DesiredInstance[]): Map<string, string> {
-    const out = new Map<string, string>();
+  /**
+   * The hash the files of each instance should have now, and the instances whose objects (or keys)
+   * are not here: those keep running as they are (a deleted ConfigMap does not stop its users), and a
+   * start of one fails with the reason until the hub sends what it needs.
+   */
+  wanted(instances: readonly DesiredInstance[]): { wanted: Map<string, string>; unresolved: Set<string> } {
+    const wanted = new Map<string, string>();
+    const unresolved = new Set<string>();
     for (const i of instances) {
-      if (configVolumes(i.template).length === 0) continue;
+      if (!usesConfigs(i.template)) continue;
       try {
-        out.set(i.id, filesHash(volumeFiles(i.template, this.lookup)));
+        configEnv(i.template, this.lookup);
+        const files = volumeFiles(i.template, this.lookup);
+        if (files.length > 0) wanted.set(i.id, filesHash(files));
       } catch {
-        // Not resolvable yet: its start fails with the reason, and the hub's next document may bring it.
+        unresolved.add(i.id);
       }
     }
-    return out;
+    return { wanted, unresolved };
   }
 
   /** Writes the instance's files; true when any file changed. */

@@ -63,7 +63,7 @@ export interface PlanInput {
    * ConfigMap and Secret files per instance id: the hash they should have (from the desired
    * document) and the hash last written. Absent: no instance mounts any.
    */
-  configFiles?: { wanted: ReadonlyMap<string, string>; written: ReadonlyMap<string, string> };
+  configFiles?: { wanted: ReadonlyMap<string, string>; written: ReadonlyMap<string, string>; unresolved?: ReadonlySet<string> };
 }
 
 /** Key of a concrete runtime instance: the same id can exist at two revisions during a replacement. */

@@ -103,6 +103,8 @@ function signalOf(onChange: string | undefined): NodeJS.Signals | undefined {
  * onChange signals sent).
  */
 function planConfigChange(d: DesiredInstance, record: InstanceRecord | undefined, input: PlanInput): Step[] {
+  // What it reads is not here (deleted at the hub, or not sent yet): it keeps running as it is.
+  if (input.configFiles?.unresolved?.has(d.id)) return [];
   if (record !== undefined && (record.configRevision ?? '') !== (d.configRevision ?? '')) {
     return [{ kind: 'restart-for-config', id: d.id, revision: d.revision, workload: d.workload, graceSeconds: d.template.terminationGracePeriodSeconds }];
   }

@@ -16,7 +16,11 @@ export interface ReconcilerDeps {
   /** Undoes `decorate` (the metrics folder) once an instance is no longer desired here. */
   release(instanceId: string): Promise<void>;
   /** ConfigMap and Secret files per instance (src/device-agent/config-objects). */
-  configFiles?: { wanted(instances: readonly DesiredInstance[]): Map<string, string>; readonly written: ReadonlyMap<string, string>; update(instance: DesiredInstance): Promise<boolean> };
+  configFiles?: {
+    wanted(instances: readonly DesiredInstance[]): { wanted: Map<string, string>; unresolved: Set<string> };
+    readonly written: ReadonlyMap<string, string>;
+    update(instance: DesiredInstance): Promise<boolean>;
+  };
   runtimes: { container?: InstanceRuntime; process?: InstanceRuntime };
   state: Pick<LocalState, 'loadDesired' | 'saveDesired' | 'loadRecords' | 'saveRecords'>;
   /** Publishes the report (retained); false when offline, and it is sent again on reconnect. */
@@ -218,7 +222,7 @@ export class Reconciler {
       health: this.probes.health,
       runtimes: { container: this.deps.runtimes.container !== undefined, process: this.deps.runtimes.process !== undefined },
       backoff: this.deps.backoff,
-      ...(this.deps.configFiles ? { configFiles: { wanted: this.deps.configFiles.wanted(desired), written: this.deps.configFiles.written } } : {}),
+      ...(this.deps.configFiles ? { configFiles: { ...this.deps.configFiles.wanted(desired), written: this.deps.configFiles.written } } : {}),
     };
     const hold = holdForWindow(plan(input), this.desired, input.now);
     this.noteHeld(hold.held);

@@ -37,6 +37,9 @@ test('a new configRevision restarts the running instance (a requested restart, n
     { kind: 'restart-for-config', id: 'web', revision: 'aaaaaaaa', workload: 'web', graceSeconds: 10 },
   ]);
   t.deepEqual(plan(input({ desired: [d], records: records({ configRevision: '1111111111111111' }) })), []);
+  // Deleted at the hub (not here any more): it keeps running rather than restarting into a failed start.
+  const gone = { wanted: new Map<string, string>(), written: new Map<string, string>(), unresolved: new Set(['web']) };
+  t.deepEqual(plan(input({ desired: [d], records: records({ configRevision: '0000000000000000' }), configFiles: gone })), []);
 });
 
 test('changed files of an onChange: none or signal mount are rewritten in place, with the signals', (t) => {
@@ -86,12 +89,13 @@ test('files and env: written before start, updated atomically in place, Secrets 
   t.is(await readFile(creds, 'utf8'), 'hunter2');
   t.is((await stat(creds)).mode & 0o777, 0o600);
   t.is((await stat(conf)).mode & 0o777, 0o644);
-  t.is(files.wanted([d]).get('web'), files.written.get('web'));
+  t.is(files.wanted([d]).wanted.get('web'), files.written.get('web'));
 
   // A new version: the wanted hash moves; update rewrites by rename (a new inode), reports a change once.
   const inode = (await stat(conf)).ino;
   configs = [{ ...configs[0], version: '0000000000000002', values: { 'app.conf': b64('mode=two'), MODE: b64('two') } } as DesiredConfig, configs[1] as DesiredConfig];
-  t.not(files.wanted([d]).get('web'), files.written.get('web'));
+  t.not(files.wanted([d]).wanted.get('web'), files.written.get('web'));
+  t.deepEqual([...files.wanted([d, { ...d, id: 'other', template: { ...d.template, envFrom: [{ configMap: 'absent' }] } }]).unresolved], ['other']);
   t.true(await files.update(d));
   t.is(await readFile(conf, 'utf8'), 'mode=two');
   t.not((await stat(conf)).ino, inode);
