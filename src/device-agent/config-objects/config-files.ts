@@ -3,7 +3,7 @@ import { chmod, mkdir, open, readdir, readFile, rename, rm, stat } from 'node:fs
 import { join } from 'node:path';
 import type { Logger } from '../../common/log.js';
 import type { DesiredInstance } from '../../protocol/index.js';
-import { configEnv, configVolumes, filesHash, usesConfigs, volumeFiles, type ValuesLookup, type VolumeFiles } from './config-plan.js';
+import { configEnv, filesHash, usesConfigs, volumeFiles, type ValuesLookup, type VolumeFiles } from './config-plan.js';
 
 /** Where files go: ConfigMaps in the state folder, Secrets in a tmpfs (gone at power-off) where there is one. */
 export interface ConfigRoots {
