@@ -101,10 +101,16 @@ const routes: [method: string, template: string, body: keyof typeof bodyFor][] =
   ['GET', '/v1/workloads', 'none'],
   ['GET', '/v1/tokens', 'none'],
   ['GET', '/v1/mcus', 'none'],
+  ['GET', '/v1/configmaps', 'none'],
+  ['GET', '/v1/configmaps/:name', 'none'],
+  ['DELETE', '/v1/configmaps/:name', 'none'],
+  ['GET', '/v1/secrets', 'none'],
+  ['GET', '/v1/secrets/:name', 'none'],
+  ['DELETE', '/v1/secrets/:name', 'none'],
 ];
 
 const queryArb = fc.dictionary(
-  fc.constantFrom('selector', 'watch', 'tail', 'follow', 'device', 'sha256', '__proto__', 'constructor'),
+  fc.constantFrom('selector', 'watch', 'tail', 'follow', 'device', 'sha256', 'showValues', '__proto__', 'constructor'),
   fc.oneof(fc.constantFrom('false', 'true', '-1', 'zone=a', 'zone in (a,b)', '!x', '__proto__', '\u0000', 'a'.repeat(5000)), fc.string({ maxLength: 20 })),
   { maxKeys: 3 },
 );
