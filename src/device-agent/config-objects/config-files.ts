@@ -1,5 +1,6 @@
 import { createHash, randomBytes } from 'node:crypto';
-import { chmod, mkdir, open, readdir, readFile, rename, rm, stat } from 'node:fs/promises';
+import { constants } from 'node:fs';
+import { access, chmod, mkdir, open, readdir, readFile, rename, rm, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Logger } from '../../common/log.js';
 import type { DesiredInstance } from '../../protocol/index.js';
@@ -25,10 +26,10 @@ export async function configRoots(stateDir: string, mountsText?: string): Promis
   const tag = createHash('sha256').update(stateDir).digest('hex').slice(0, 12);
   for (const candidate of ['/dev/shm', '/run']) {
     if (!tmpfs.has(candidate)) continue;
-    const dir = join(candidate, `edgepilot-${tag}`, 'secrets');
     try {
-      await mkdir(dir, { recursive: true, mode: 0o700 });
-      return { configDir, secretDir: dir, secretsOnTmpfs: true };
+      // Only checked here: the folder is made (0700) when the first Secret is written.
+      await access(candidate, constants.W_OK);
+      return { configDir, secretDir: join(candidate, `edgepilot-${tag}`, 'secrets'), secretsOnTmpfs: true };
     } catch {
       // not writable for this user: try the next
     }
