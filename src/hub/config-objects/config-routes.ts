@@ -62,7 +62,7 @@ export function registerConfigRoutes(app: FastifyInstance, deps: ConfigRouteDeps
     const what = kind === 'ConfigMap' ? 'configmap' : 'secret';
     app.get(`/v1/${plural}`, async () => ({ items: await Promise.all(deps.objects.store.list(kind).map((r) => view(r, false))) }));
     app.get(`/v1/${plural}/:name`, async (request) => {
-      const name = pathParam(request.params, 'name');
+      const name = pathParam(request.params, 'configName', 'name');
       const query = checked(showQuerySchema, request.query, 'query');
       const record = deps.objects.store.get(kind, name);
       if (!record) throw notFound(`${what} ${name}`);
@@ -72,7 +72,7 @@ export function registerConfigRoutes(app: FastifyInstance, deps: ConfigRouteDeps
       return view(record, show);
     });
     app.delete(`/v1/${plural}/:name`, async (request) => {
-      const name = pathParam(request.params, 'name');
+      const name = pathParam(request.params, 'configName', 'name');
       const query = checked(writeQuerySchema, request.query, 'query');
       if (!(await deps.objects.store.delete(kind, name))) throw notFound(`${what} ${name}`);
       const pass = deps.passAfterWrite();
