@@ -2,7 +2,7 @@ import { readdir, readFile, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { LineCounter, parseAllDocuments, isMap, isNode, isScalar, isSeq, type Document } from 'yaml';
 import type { z } from 'zod';
-import { cronJobManifestSchema, formatPath, jobManifestSchema, listProblems, maintenanceWindowManifestSchema, releaseManifestSchema, rolloutManifestSchema, serviceManifestSchema, workloadManifestSchema } from '../protocol/index.js';
+import { configMapManifestSchema, cronJobManifestSchema, formatPath, jobManifestSchema, listProblems, maintenanceWindowManifestSchema, releaseManifestSchema, rolloutManifestSchema, secretManifestSchema, serviceManifestSchema, workloadManifestSchema } from '../protocol/index.js';
 import { CliError } from './errors.js';
 
 export interface LoadedManifest {
@@ -60,6 +60,8 @@ const manifestSchemas: Record<string, z.ZodType> = {
   Rollout: rolloutManifestSchema,
   MaintenanceWindow: maintenanceWindowManifestSchema,
   Service: serviceManifestSchema,
+  ConfigMap: configMapManifestSchema,
+  Secret: secretManifestSchema,
 };
 
 /** Every problem of one document, each as `file:line: field: message`. */

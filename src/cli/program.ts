@@ -36,6 +36,8 @@ import { suspendCronJobCommand } from './commands/suspend-cronjob.js';
 import { resumeCronJobCommand } from './commands/resume-cronjob.js';
 import { releaseCreateCommand } from './commands/release-create.js';
 import { getReleasesCommand } from './commands/get-releases.js';
+import { getConfigMapsCommand, getSecretsCommand } from './commands/get-config-objects.js';
+import { describeConfigMapCommand, describeSecretCommand } from './commands/describe-config-object.js';
 import { getRolloutsCommand } from './commands/get-rollouts.js';
 import { describeReleaseCommand } from './commands/describe-release.js';
 import { getServicesCommand } from './commands/get-services.js';
@@ -62,8 +64,8 @@ export function technicianCommands(): Command[] {
   return [
     applyCommand(),
     deleteCommand(),
-    verb('get', 'List resources (devices, workloads, mcus, jobs, cronjobs, releases, rollouts, services)', [getDevicesCommand(), getWorkloadsCommand(), getMcusCommand(), getJobsCommand(), getCronJobsCommand(), getReleasesCommand(), getRolloutsCommand(), getServicesCommand()]),
-    verb('describe', 'Show one resource in detail', [describeDeviceCommand(), describeWorkloadCommand(), describeJobCommand(), describeCronJobCommand(), describeReleaseCommand(), describeServiceCommand()]),
+    verb('get', 'List resources (devices, workloads, mcus, jobs, cronjobs, releases, rollouts, services, configmaps, secrets)', [getDevicesCommand(), getWorkloadsCommand(), getMcusCommand(), getJobsCommand(), getCronJobsCommand(), getReleasesCommand(), getRolloutsCommand(), getServicesCommand(), getConfigMapsCommand(), getSecretsCommand()]),
+    verb('describe', 'Show one resource in detail', [describeDeviceCommand(), describeWorkloadCommand(), describeJobCommand(), describeCronJobCommand(), describeReleaseCommand(), describeServiceCommand(), describeConfigMapCommand(), describeSecretCommand()]),
     verb('create', 'Create a resource from another (create job --from cronjob/<name>)', [createJobCommand()]),
     verb('suspend', 'Suspend a CronJob', [suspendCronJobCommand()]),
     verb('resume', 'Resume a suspended CronJob', [resumeCronJobCommand()]),

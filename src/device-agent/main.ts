@@ -11,13 +11,17 @@ import { createLogger, type Logger } from '../common/log.js';
 import { AGENT_NODE_FLAGS, hasAgentNodeFlags } from '../common/agent-node-flags.js';
 import { AGENT_AND_HUB_VERSION } from '../common/version.js';
 import { createSystemClock, serialPortLink, SwitchableLink, type ByteLink } from '../firmware/index.js';
-import { decodePayload, desiredStateSchema, payloadLimits, topics, type AttachedMcu, type Facts, type McuTelemetry } from '../protocol/index.js';
+import { decodePayload, desiredStateSchema, payloadLimits, topics, type AttachedMcu, type DesiredState, type Facts, type McuTelemetry } from '../protocol/index.js';
 import type { AgentConfig } from './config.js';
 import { collectFacts, readFactsOverrides } from './facts/collect-facts.js';
 import { dockerSocketPath } from './facts/docker-probe.js';
 import { runHostProbe } from './facts/run-probe.js';
 import { FactsReporter } from './facts/facts-reporter.js';
 import { loadOrCreateDeviceKey } from './identity/device-key.js';
+import { loadOrCreateBoxKey } from './identity/box-key.js';
+import { ConfigFiles, configRoots } from './config-objects/config-files.js';
+import { ConfigValueSource } from './config-objects/config-values.js';
+import { withConfigs } from './config-objects/with-configs.js';
 import { enroll } from './identity/enroll.js';
 import { readBootId, resolveHardwareId } from './identity/hardware-id.js';
 import { loadIdentity } from './identity/identity-file.js';
@@ -65,10 +69,14 @@ export async function startAgent(config: AgentConfig, log: Logger = createLogger
   const dockerSocket = dockerSocketPath();
   const probeScript = hostProbeScript();
   let attachedMcus = (): AttachedMcu[] => [];
-  const gatherFacts = (): Promise<Facts> =>
-    collectFacts({ dockerSocket, overrides, readHost: () => runHostProbe(probeScript), extra: { mcus: attachedMcus(), ...addressFact() } });
   const address = advertisedAddress(config.advertiseAddress);
   const addressFact = (): { address?: string } => (address !== undefined ? { address } : {});
+  // Secrets are sealed to this key (issue 14); the hub learns it from the facts.
+  const boxKey = await loadOrCreateBoxKey(config.stateDir);
+  const gatherFacts = async (): Promise<Facts> => ({
+    ...(await collectFacts({ dockerSocket, overrides, readHost: () => runHostProbe(probeScript), extra: { mcus: attachedMcus(), ...addressFact() } })),
+    boxKey: boxKey.publicKey,
+  });
   const connect = mqtt.connect;
 
   let identity = await loadIdentity(config.stateDir);
@@ -134,6 +142,13 @@ export async function startAgent(config: AgentConfig, log: Logger = createLogger
   const initialFacts = await gatherFacts();
   const facts = new FactsReporter(initialFacts, session, gatherFacts, config.factsIntervalSeconds * 1000, log.child('facts'));
   const deviceId = identity.deviceId;
+  // ConfigMaps and Secrets as files and env: written before an instance starts, Secrets on a tmpfs.
+  const roots = await configRoots(config.stateDir);
+  if (!roots.secretsOnTmpfs) log.warn(`no writable tmpfs (/dev/shm, /run): Secret files go under ${roots.secretDir} (0600)`);
+  // The reconciler holds the desired document; it is built just below.
+  let currentConfigs = (): DesiredState['configs'] => undefined;
+  const configValues = new ConfigValueSource(boxKey.privateKey, () => currentConfigs());
+  const configFiles = new ConfigFiles(roots, (kind, name) => configValues.get(kind, name), log.child('configs'));
   const runtimes = await createRuntimes({
     stateDir: config.stateDir,
     deviceId,
@@ -143,6 +158,7 @@ export async function startAgent(config: AgentConfig, log: Logger = createLogger
     serviceAddress: config.serviceAddress,
     registryConfigured: config.registry !== undefined,
     log,
+    privateEnv: (instanceId) => configFiles.privateEnv(instanceId),
   });
   const emitEvent: EventSink = (event) => session.event({ time: new Date().toISOString(), ...event });
   // One port lock for flashing and for Jobs that claim a serial port or an MCU (issue 9), keyed by the
@@ -174,8 +190,12 @@ export async function startAgent(config: AgentConfig, log: Logger = createLogger
   await services.start();
   if (gateway) attachedMcus = () => gateway.gateway.attached();
   const reconciler = new Reconciler({
-    decorate: async (instance) => services.decorate(await withMetricsFile(instance, config.stateDir)),
-    release: (instanceId) => removeMetricsFolder(config.stateDir, instanceId),
+    decorate: async (instance) => services.decorate(await withMetricsFile(await configFiles.decorate(instance), config.stateDir)),
+    release: async (instanceId) => {
+      await removeMetricsFolder(config.stateDir, instanceId);
+      await configFiles.remove(instanceId);
+    },
+    configFiles,
     runtimes,
     state: new LocalState(config.stateDir, (m) => log.warn(m)),
     publishReport: (report) => session.publishState('reported', report, true),
@@ -185,6 +205,10 @@ export async function startAgent(config: AgentConfig, log: Logger = createLogger
     parallelStarts: config.parallelStarts,
     log: log.child('reconcile'),
   });
+  // The newest document's configs as soon as it arrives (Jobs read them too, without waiting for the
+  // reconciler's durable write); before any arrives, the reconciler's copy restored from disk.
+  let newest: DesiredState | undefined;
+  currentConfigs = () => (newest && newest.generation >= (reconciler.generation ?? -1) ? newest.configs : reconciler.configs);
   const rpc = new RpcServer(
     {
       ping: async () => ({ pong: true, generation: reconciler.generation ?? null }),
@@ -200,6 +224,7 @@ export async function startAgent(config: AgentConfig, log: Logger = createLogger
       if (payload.length === 0) return;
       const decoded = decodePayload(desiredStateSchema, payload, payloadLimits.desired);
       if (!decoded.ok) return log.warn(`dropped desired state: ${decoded.error}`);
+      if (!newest || decoded.value.generation > newest.generation) newest = decoded.value;
       void reconciler.setDesired(decoded.value).catch((err: unknown) => log.error(`storing desired state failed: ${(err as Error).message}`));
       if (gateway && decoded.value.prefetchFirmware?.length) void gateway.firmware.prefetch(decoded.value.prefetchFirmware);
     } else if (topic === topics.rpcRequest(deviceId)) {
@@ -220,17 +245,23 @@ export async function startAgent(config: AgentConfig, log: Logger = createLogger
   // Jobs and CronJobs (issue 9): runtimes of their own (the reconciler must not see a Job's instance
   // as a stray), the ledger and run outbox under <stateDir>/jobs, node-cron as the ticker. Started
   // before the session, so the retained desired document cannot arrive before the listener.
+  const jobRuntimes = await createRuntimes({
+    stateDir: join(config.stateDir, 'jobs'),
+    deviceId: `${deviceId}-jobs`,
+    dockerAvailable: initialFacts.runtimes.docker.available,
+    dockerSocket,
+    containerNetwork: config.containerNetwork,
+    registryConfigured: config.registry !== undefined,
+    log: log.child('jobs'),
+    privateEnv: (instanceId) => configFiles.privateEnv(instanceId),
+  });
   const jobs = new JobsAgent({
     stateDir: config.stateDir,
-    runtimes: await createRuntimes({
-      stateDir: join(config.stateDir, 'jobs'),
-      deviceId: `${deviceId}-jobs`,
-      dockerAvailable: initialFacts.runtimes.docker.available,
-      dockerSocket,
-      containerNetwork: config.containerNetwork,
-      registryConfigured: config.registry !== undefined,
-      log: log.child('jobs'),
-    }),
+    // Attempts read ConfigMaps and Secrets like instances do (files written before the start, gone after).
+    runtimes: {
+      process: withConfigs(jobRuntimes.process, configFiles),
+      ...(jobRuntimes.container ? { container: withConfigs(jobRuntimes.container, configFiles) } : {}),
+    },
     now: Date.now,
     ticker: nodeCronTicker,
     ports: {

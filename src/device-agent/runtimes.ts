@@ -14,6 +14,8 @@ export interface RuntimeChoice {
   serviceAddress?: string;
   registryConfigured: boolean;
   log: Logger;
+  /** Variables that came from a Secret, per instance (kept off the process runtime's records on disk). */
+  privateEnv?(instanceId: string): ReadonlySet<string>;
 }
 
 /**
@@ -22,7 +24,12 @@ export interface RuntimeChoice {
  * when the device has a container of its own or starts one (lazy-runtime.ts).
  */
 export async function createRuntimes(choice: RuntimeChoice): Promise<{ container?: InstanceRuntime; process: InstanceRuntime }> {
-  const processRuntime = createProcessRuntime({ stateDir: choice.stateDir, deviceId: choice.deviceId, log: choice.log.child('process') });
+  const processRuntime = createProcessRuntime({
+    stateDir: choice.stateDir,
+    deviceId: choice.deviceId,
+    log: choice.log.child('process'),
+    ...(choice.privateEnv ? { privateEnv: choice.privateEnv } : {}),
+  });
   if (!choice.dockerAvailable) return { process: processRuntime };
   const container = lazyRuntime({
     kind: 'container',

@@ -23,6 +23,8 @@ export interface HubConfig {
   firmwareKeyFiles?: string[];
   /** Per-device message rates and the join path's connection rates (defaults: hub-limits.ts). */
   limits?: HubLimits;
+  /** Key file for Secrets at rest (--secret-key-file); default `<dataDir>/secrets.key`. */
+  secretKeyFile?: string;
 }
 
 export function defaultHubConfig(env: NodeJS.ProcessEnv = process.env): HubConfig {

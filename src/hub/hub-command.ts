@@ -16,6 +16,7 @@ export interface HubFlags {
   firmwareKey?: string[];
   joinRate?: string;
   deviceMessageRate?: string;
+  secretKeyFile?: string;
 }
 
 function positiveSeconds(value: string, flag: string): number {
@@ -49,6 +50,7 @@ export function hubConfigFromFlags(flags: HubFlags, env: NodeJS.ProcessEnv = pro
           },
         }
       : {}),
+    ...(flags.secretKeyFile ? { secretKeyFile: flags.secretKeyFile } : {}),
   };
 }
 
@@ -68,6 +70,7 @@ export function addHubOptions(command: Command): Command {
     .option('--log-level <level>', 'debug | info | warn | error')
     .option('--join-rate <a,g|off>', 'join attempts per second allowed per source address and overall, bursts of 10 s (default 20,200)')
     .option('--device-message-rate <e,r>', 'events and reported states per second one device may send; the excess is dropped (default 20,10)')
+    .option('--secret-key-file <file>', 'key (64 hex digits) that encrypts Secrets at rest (default: <data-dir>/secrets.key, made on first start)')
     .option('--firmware-key <pem>', 'public key trusted to sign firmware uploads (repeatable; more via POST /v1/firmware/keys)', (value: string, previous: string[]) => [...previous, value], [] as string[]);
 }
 

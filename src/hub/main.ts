@@ -29,6 +29,10 @@ import { openLowdbStore } from './store/lowdb-store.js';
 import { DesiredStateController } from './workloads/desired-controller.js';
 import { registerWorkloadRoutes } from './api/routes/workloads.js';
 import { registerJobRoutes } from './api/routes/jobs.js';
+import { ConfigObjects } from './config-objects/config-objects.js';
+import { ConfigObjectStore } from './config-objects/config-store.js';
+import { registerConfigRoutes } from './config-objects/config-routes.js';
+import { loadOrCreateDataKey } from './config-objects/data-key.js';
 import { JobsPlanner } from './jobs/jobs-planner.js';
 import { registerWorkloadOpsRoutes } from './api/routes/workload-ops.js';
 import { DeviceRpc } from './rpc/device-rpc.js';
@@ -86,6 +90,14 @@ export async function startHub(config: HubConfig, log: Logger = createLogger('hu
   const feed = new DeviceFeed();
   const firmware = await FirmwareStore.open(join(config.dataDir, 'firmware', 'images'), log.child('firmware'));
   const firmwareKeys = await TrustedKeys.open(join(config.dataDir, 'firmware', 'keys'), config.firmwareKeyFiles ?? []);
+  // ConfigMaps and Secrets (issue 14): Secrets encrypted at rest under the data key.
+  const configObjects = new ConfigObjects(
+    await ConfigObjectStore.open(config.dataDir),
+    await loadOrCreateDataKey(config.dataDir, config.secretKeyFile),
+    store.events,
+    now,
+    log.child('configs'),
+  );
   const telemetry = new TelemetryFeed();
   const tokens = new JoinTokens(store.tokens, now);
   const nonces = new JoinNonces(Date.now());
@@ -203,6 +215,7 @@ export async function startHub(config: HubConfig, log: Logger = createLogger('hu
     log: log.child('desired'),
     jobs: jobsPlanner,
     beforePublish: () => services.reconcile(),
+    configs: configObjects,
   });
   requestDesiredPass = () => desiredState.request();
   desiredState.timings.onRecord((timing) => {
@@ -287,7 +300,9 @@ export async function startHub(config: HubConfig, log: Logger = createLogger('hu
     unplacedReasons: desiredState.unplacedReasons,
     rolloutKinds: rolloutApplyKinds({ store, controller: rollouts }),
     servicesChanged: () => services.request(),
+    configObjects,
   });
+  registerConfigRoutes(app, { objects: configObjects, store, passAfterWrite: () => desiredState.passAfterWrite() });
   registerJobRoutes(app, { store, now, reconcile: () => desiredState.reconcile() });
   registerRolloutRoutes(app, { store, controller: rollouts });
   registerFirmwareRoutes(app, {

@@ -28,3 +28,5 @@ export * from './canonical-json.js';
 export * from './schemas/job.js';
 export * from './schemas/cronjob.js';
 export * from './schemas/service.js';
+export * from './schemas/config-object.js';
+export * from './sealed-box.js';

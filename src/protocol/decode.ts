@@ -35,6 +35,8 @@ export function listProblems(issues: readonly Issue[], base: PropertyKey[] = [])
     const path = [...base, ...issue.path];
     if (issue.code === 'unrecognized_keys') return issue.keys.map((key) => ({ path: [...path, key], message: 'unknown field' }));
     if (issue.code === 'invalid_union' && issue.message === 'Invalid input') return unionProblems(issue, path);
+    // A record key that breaks its rule: say the rule (zod says only "Invalid key in record").
+    if (issue.code === 'invalid_key' && issue.issues.length > 0) return listProblems(issue.issues, path).map((p) => ({ path, message: p.message }));
     return [{ path, message: issue.message }];
   });
 }

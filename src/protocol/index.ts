@@ -34,3 +34,6 @@ export * from './schemas/job-api.js';
 export * from './schemas/rollout-api.js';
 export * from './schemas/access.js';
 export * from './schemas/service.js';
+export * from './schemas/config-object.js';
+export * from './schemas/config-manifest.js';
+export * from './sealed-box.js';

@@ -113,10 +113,16 @@ const routes: [method: string, template: string, body: keyof typeof bodyFor][] =
   ['GET', '/v1/services', 'none'],
   ['GET', '/v1/services/:name', 'none'],
   ['DELETE', '/v1/services/:name', 'none'],
+  ['GET', '/v1/configmaps', 'none'],
+  ['GET', '/v1/configmaps/:name', 'none'],
+  ['DELETE', '/v1/configmaps/:name', 'none'],
+  ['GET', '/v1/secrets', 'none'],
+  ['GET', '/v1/secrets/:name', 'none'],
+  ['DELETE', '/v1/secrets/:name', 'none'],
 ];
 
 const queryArb = fc.dictionary(
-  fc.constantFrom('selector', 'watch', 'tail', 'follow', 'device', 'sha256', '__proto__', 'constructor'),
+  fc.constantFrom('selector', 'watch', 'tail', 'follow', 'device', 'sha256', 'showValues', '__proto__', 'constructor'),
   fc.oneof(fc.constantFrom('false', 'true', '-1', 'zone=a', 'zone in (a,b)', '!x', '__proto__', '\u0000', 'a'.repeat(5000)), fc.string({ maxLength: 20 })),
   { maxKeys: 3 },
 );

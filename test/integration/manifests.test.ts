@@ -42,7 +42,7 @@ async function storedWorkloads(): Promise<string[]> {
 
 // Each bad document follows the valid one (8 lines and ---), so its lines count from 10.
 const cases: [string, string, RegExp][] = [
-  ['unknown kind', `apiVersion: edgepilot.io/v1\nkind: Deployment\nmetadata:\n  name: x\n`, /unknown-kind\.yaml:11: kind: "Deployment" is not supported \(supported: Workload, Job, CronJob, Release, Rollout, MaintenanceWindow, Service\)/],
+  ['unknown kind', `apiVersion: edgepilot.io/v1\nkind: Deployment\nmetadata:\n  name: x\n`, /unknown-kind\.yaml:11: kind: "Deployment" is not supported \(supported: Workload, Job, CronJob, Release, Rollout, MaintenanceWindow, Service, ConfigMap, Secret\)/],
   ['missing image', `apiVersion: edgepilot.io/v1\nkind: Workload\nmetadata:\n  name: noimage\nspec:\n  template:\n    runtime: container\n`, /missing-image\.yaml:15: spec\.template\.image: /],
   [
     'negative memory',

@@ -22,6 +22,11 @@ const deletable: Record<string, { path: string; kind: string }> = {
   service: { path: 'services', kind: 'service' },
   services: { path: 'services', kind: 'service' },
   svc: { path: 'services', kind: 'service' },
+  configmap: { path: 'configmaps', kind: 'configmap' },
+  configmaps: { path: 'configmaps', kind: 'configmap' },
+  cm: { path: 'configmaps', kind: 'configmap' },
+  secret: { path: 'secrets', kind: 'secret' },
+  secrets: { path: 'secrets', kind: 'secret' },
 };
 /** What a manifest's kind deletes (`delete -f`). */
 const kindPaths: Record<string, { path: string; kind: string }> = {
@@ -29,6 +34,8 @@ const kindPaths: Record<string, { path: string; kind: string }> = {
   Job: { path: 'jobs', kind: 'job' },
   CronJob: { path: 'cronjobs', kind: 'cronjob' },
   Service: { path: 'services', kind: 'service' },
+  ConfigMap: { path: 'configmaps', kind: 'configmap' },
+  Secret: { path: 'secrets', kind: 'secret' },
 };
 
 export function deleteCommand(): Command {
@@ -65,8 +72,8 @@ Examples:
         if (!what) {
           throw new CliError(
             resource
-              ? `cannot delete "${resource}": workloads, jobs, cronjobs and devices can be deleted`
-              : 'say what to delete: edgepilot delete workload|job|cronjob <name>, edgepilot delete device <id>, or -f <file>',
+              ? `cannot delete "${resource}": workloads, jobs, cronjobs, configmaps, secrets and devices can be deleted`
+              : 'say what to delete: edgepilot delete workload|job|cronjob|configmap|secret <name>, edgepilot delete device <id>, or -f <file>',
           );
         }
         targets = names.map((name) => ({ name, ...what }));

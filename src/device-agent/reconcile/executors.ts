@@ -29,6 +29,8 @@ export interface ExecutorContext {
   failures: Map<string, string>;
   /** Downloads done ahead of installs (kept in memory: after a restart the runtime's check is quick). */
   prefetched: Map<string, PrefetchRecord>;
+  /** ConfigMap and Secret files (src/device-agent/config-objects); absent: nothing mounts any. */
+  configFiles?: { update(instance: DesiredInstance): Promise<boolean> };
   event: EventSink;
   now: () => number;
   backoff: BackoffPolicy;
@@ -71,6 +73,9 @@ export function createExecutors(ctx: ExecutorContext): Executors {
       }
       // A record from before revisions were kept belongs to the revision it is next used for.
       record.revision = instance.revision;
+      // The config versions this start reads (decorate wrote their files and env just above).
+      if (step.instance.configRevision !== undefined) record.configRevision = step.instance.configRevision;
+      else delete record.configRevision;
       try {
         ctx.activity.set(instance.id, 'pulling');
         await runtime.prepare(instance, signal, (message) => ctx.log.info(`${instance.id}: ${message}`));
@@ -166,6 +171,34 @@ export function createExecutors(ctx: ExecutorContext): Executors {
         ctx.prefetched.set(key, { id: instance.id, revision: instance.revision, state: 'failed', error: message.slice(0, 500), retryAt: ctx.now() + PREFETCH_RETRY_MS });
         ctx.event({ type: 'Warning', reason: 'DownloadFailed', message: `${instance.id}: downloading ${what} of revision ${instance.revision.slice(0, 8)} ahead of its window failed: ${message}; retrying in ${seconds(PREFETCH_RETRY_MS)}`, object });
       }
+    },
+
+    async 'update-config-files'(step) {
+      const { instance } = step;
+      const object = { kind: 'Workload', name: instance.workload };
+      if (!ctx.configFiles) return;
+      const changed = await ctx.configFiles.update(instance);
+      if (!changed) return;
+      ctx.event({ type: 'Normal', reason: 'ConfigUpdated', message: `${instance.id}: mounted config files updated in place${step.signals.length > 0 ? `; sending ${step.signals.join(', ')}` : ''}`, object });
+      if (step.signals.length === 0) return;
+      const runtime = ctx.runtimeOf(instance.id, instance.revision);
+      for (const sig of step.signals) {
+        try {
+          if (!runtime?.signal) throw new Error('this runtime cannot signal instances');
+          await runtime.signal(instance.id, instance.revision, sig);
+        } catch (err) {
+          ctx.event({ type: 'Warning', reason: 'SignalFailed', message: `${instance.id}: ${sig} after a config change failed (${(err as Error).message})`, object });
+        }
+      }
+    },
+
+    async 'restart-for-config'(step, signal) {
+      const record = recordOf(ctx, step.id, step.workload);
+      // Requested, so the exit is not a crash: no backoff, not counted in RESTARTS.
+      record.restartRequested = true;
+      await ctx.saveRecords();
+      ctx.event({ type: 'Normal', reason: 'ConfigChanged', message: `restarting ${step.id}: a ConfigMap or Secret it reads at start changed`, object: { kind: 'Workload', name: step.workload } });
+      await ctx.runtimeOf(step.id, step.revision)?.stop(step.id, step.revision, step.graceSeconds, signal);
     },
 
     async wait() {

@@ -10,6 +10,7 @@ export function stepInstance(step: Step): string {
   switch (step.kind) {
     case 'start':
     case 'ensure-image':
+    case 'update-config-files':
       return step.instance.id;
     case 'record-exit':
       return step.observed.id;
@@ -17,6 +18,7 @@ export function stepInstance(step: Step): string {
     case 'remove':
     case 'wait':
     case 'fail':
+    case 'restart-for-config':
       return step.id;
   }
 }

@@ -18,6 +18,7 @@ const recordSchema = z.object({
   lastError: z.string().optional(),
   lastLogLines: z.array(z.string()).optional(),
   restartRequested: z.boolean().optional(),
+  configRevision: z.string().optional(),
 });
 
 /**

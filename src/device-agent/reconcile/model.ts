@@ -29,6 +29,8 @@ export interface InstanceRecord {
   lastLogLines?: string[];
   /** A technician asked for a restart (`edgepilot restart`): not a crash, no backoff. */
   restartRequested?: boolean;
+  /** The desired instance's configRevision when it last started: a different one restarts it. */
+  configRevision?: string;
 }
 
 /** Probe results for a running instance (see probes.ts). */
@@ -57,6 +59,11 @@ export interface PlanInput {
   health: ReadonlyMap<string, InstanceHealth>;
   runtimes: { container: boolean; process: boolean };
   backoff: BackoffPolicy;
+  /**
+   * ConfigMap and Secret files per instance id: the hash they should have (from the desired
+   * document) and the hash last written. Absent: no instance mounts any.
+   */
+  configFiles?: { wanted: ReadonlyMap<string, string>; written: ReadonlyMap<string, string>; unresolved?: ReadonlySet<string> };
 }
 
 /** Key of a concrete runtime instance: the same id can exist at two revisions during a replacement. */
@@ -76,6 +83,13 @@ export type Step =
    * install waits for the maintenance window. Downloads may happen any time.
    */
   | { kind: 'ensure-image'; instance: DesiredInstance; reason: 'prefetch' }
+  /**
+   * Rewrite a running instance's ConfigMap/Secret files in place (each file atomically); then send
+   * `signals` (onChange: signal:<NAME>) if any file changed.
+   */
+  | { kind: 'update-config-files'; instance: DesiredInstance; signals: NodeJS.Signals[] }
+  /** Env or a restart-on-change mount read a ConfigMap/Secret that changed: restart (not a crash). */
+  | { kind: 'restart-for-config'; id: string; revision: string; workload: string; graceSeconds: number }
   /** Nothing to do before `until`; the loop sleeps until the earliest wait. */
   | { kind: 'wait'; id: string; until: number; reason: string }
   /** The instance cannot run here; reported as failed. */

@@ -84,8 +84,34 @@ function planDesired(d: DesiredInstance, observed: readonly ObservedInstance[], 
   const health = input.health.get(observedKey(current));
   if (record?.restartRequested) return [{ kind: 'stop', id: d.id, revision: d.revision, graceSeconds: grace, reason: 'restart requested' }];
   if (health && !health.live) return [{ kind: 'stop', id: d.id, revision: d.revision, graceSeconds: grace, reason: 'liveness probe failed' }];
+  const config = planConfigChange(d, record, input);
+  if (config.length > 0) return config;
   const ready = d.template.probes.readiness ? health?.ready === true : true;
   return ready ? stale.flatMap((s) => stopAndRemove(s, grace, replaced)) : [];
+}
+
+/** `signal:HUP` → SIGHUP. */
+function signalOf(onChange: string | undefined): NodeJS.Signals | undefined {
+  if (!onChange?.startsWith('signal:')) return undefined;
+  const name = onChange.slice('signal:'.length);
+  return (name.startsWith('SIG') ? name : `SIG${name}`) as NodeJS.Signals;
+}
+
+/**
+ * A running instance whose ConfigMaps or Secrets changed: a new configRevision (env, or a mount
+ * with onChange: restart) restarts it; otherwise changed files are rewritten in place (and the
+ * onChange signals sent).
+ */
+function planConfigChange(d: DesiredInstance, record: InstanceRecord | undefined, input: PlanInput): Step[] {
+  // What it reads is not here (deleted at the hub, or not sent yet): it keeps running as it is.
+  if (input.configFiles?.unresolved?.has(d.id)) return [];
+  if (record !== undefined && (record.configRevision ?? '') !== (d.configRevision ?? '')) {
+    return [{ kind: 'restart-for-config', id: d.id, revision: d.revision, workload: d.workload, graceSeconds: d.template.terminationGracePeriodSeconds }];
+  }
+  const wanted = input.configFiles?.wanted.get(d.id);
+  if (wanted === undefined || wanted === input.configFiles?.written.get(d.id)) return [];
+  const signals = [...new Set(d.template.volumes.flatMap((v) => (v.configMap !== undefined || v.secret !== undefined ? [signalOf(v.onChange)] : [])).filter((s) => s !== undefined))];
+  return [{ kind: 'update-config-files', instance: d, signals }];
 }
 
 /**

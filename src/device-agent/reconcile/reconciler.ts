@@ -15,6 +15,12 @@ export interface ReconcilerDeps {
   decorate(instance: DesiredInstance): Promise<DesiredInstance>;
   /** Undoes `decorate` (the metrics folder) once an instance is no longer desired here. */
   release(instanceId: string): Promise<void>;
+  /** ConfigMap and Secret files per instance (src/device-agent/config-objects). */
+  configFiles?: {
+    wanted(instances: readonly DesiredInstance[]): { wanted: Map<string, string>; unresolved: Set<string> };
+    readonly written: ReadonlyMap<string, string>;
+    update(instance: DesiredInstance): Promise<boolean>;
+  };
   runtimes: { container?: InstanceRuntime; process?: InstanceRuntime };
   state: Pick<LocalState, 'loadDesired' | 'saveDesired' | 'loadRecords' | 'saveRecords'>;
   /** Publishes the report (retained); false when offline, and it is sent again on reconnect. */
@@ -78,6 +84,7 @@ export class Reconciler {
         return o ? deps.runtimes[o.runtime] : undefined;
       },
       records: this.records,
+      ...(deps.configFiles ? { configFiles: deps.configFiles } : {}),
       saveRecords: () => this.recordsWriter.write(),
       onStarted: (started) => {
         this.observed = [...this.observed.filter((o) => !(o.id === started.id && o.revision === started.revision)), started];
@@ -94,6 +101,11 @@ export class Reconciler {
       backoff: deps.backoff,
       log: deps.log,
     });
+  }
+
+  /** The ConfigMaps and Secrets of the current desired document (Secrets sealed). */
+  get configs(): DesiredState['configs'] {
+    return this.desired?.configs;
   }
 
   get generation(): number | undefined {
@@ -224,6 +236,7 @@ export class Reconciler {
       health: this.probes.health,
       runtimes: { container: this.deps.runtimes.container !== undefined, process: this.deps.runtimes.process !== undefined },
       backoff: this.deps.backoff,
+      ...(this.deps.configFiles ? { configFiles: { ...this.deps.configFiles.wanted(desired), written: this.deps.configFiles.written } } : {}),
     };
     const hold = holdForWindow(plan(input), this.desired, input.now);
     this.noteHeld(hold.held);

@@ -158,6 +158,15 @@ export function createDockerRuntime(options: DockerRuntimeOptions): InstanceRunt
       }
     },
 
+    async signal(id, revision, signalName) {
+      const name = containerName(id, revision, deviceId);
+      try {
+        await docker.getContainer(name).kill({ signal: signalName });
+      } catch (err) {
+        throw new Error(`signalling container ${name} failed: ${errorMessage(err)}`);
+      }
+    },
+
     async remove(id, revision) {
       const name = containerName(id, revision, deviceId);
       try {

@@ -18,6 +18,11 @@ export interface ProcessRuntimeOptions {
   log: Logger;
   /** Per stream (stdout, stderr); one rotated file is kept besides. Default 1 MiB. */
   maxLogBytes?: number;
+  /**
+   * Variables of an instance that came from a Secret: never written to its record on disk (the
+   * record keeps env for exec probes after adoption; such probes then run without them).
+   */
+  privateEnv?(instanceId: string): ReadonlySet<string>;
 }
 
 /** One instance folder, `<stateDir>/processes/<id>-<rev8>`, as this agent knows it. */
@@ -37,6 +42,11 @@ const TICK_MS = 1000;
 const ROTATE_EVERY_TICKS = 5;
 
 /** Runs instances as plain host processes, for boards without Docker. */
+function withoutPrivate(env: Record<string, string>, names: ReadonlySet<string> | undefined): Record<string, string> {
+  if (!names || names.size === 0) return env;
+  return Object.fromEntries(Object.entries(env).filter(([name]) => !names.has(name)));
+}
+
 export function createProcessRuntime(options: ProcessRuntimeOptions): InstanceRuntime {
   const { stateDir, deviceId, log } = options;
   const maxLogBytes = options.maxLogBytes ?? 1024 * 1024;
@@ -218,7 +228,7 @@ export function createProcessRuntime(options: ProcessRuntimeOptions): InstanceRu
         pid,
         startTime: stat?.startTime ?? null,
         argv,
-        env,
+        env: withoutPrivate(env, options.privateEnv?.(instance.id)),
         ...(template.workingDir !== undefined ? { workingDir: template.workingDir } : {}),
         startedAt: new Date().toISOString(),
       };
@@ -243,6 +253,14 @@ export function createProcessRuntime(options: ProcessRuntimeOptions): InstanceRu
       if (outcome !== 'not-running') log.info(`stopped ${folderName(id, revision)} (${outcome})`);
       if (entry.child !== undefined) await childExitRecorded(entry);
       else await checkAdopted(entry);
+    },
+
+    async signal(id, revision, signalName) {
+      await load();
+      const entry = tracked.get(folderName(id, revision));
+      // The pid is the group leader we started (checked against its start time, never a reused pid).
+      if (entry === undefined || !(await groupIsOurs(entry.record.pid, entry.record.startTime))) throw new Error(`instance ${folderName(id, revision)} is not running`);
+      process.kill(entry.record.pid, signalName);
     },
 
     async remove(id, revision) {

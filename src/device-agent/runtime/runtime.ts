@@ -66,6 +66,9 @@ export interface InstanceRuntime {
   /** Stops gracefully (SIGTERM), then kills after the grace period. Stopping a stopped instance is fine. */
   stop(id: string, revision: string, graceSeconds: number, signal: AbortSignal): Promise<void>;
 
+  /** Sends `signalName` (e.g. SIGHUP) to a running instance: a mounted ConfigMap or Secret changed (onChange: signal:<NAME>). Optional: without it the instance is restarted instead. */
+  signal?(id: string, revision: string, signalName: NodeJS.Signals): Promise<void>;
+
   /** Removes a stopped instance (its logs go with it; named volumes stay). */
   remove(id: string, revision: string): Promise<void>;
 

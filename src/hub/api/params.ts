@@ -13,6 +13,7 @@ export const pathParams = {
   gateway: { schema: deviceIdSchema, what: 'gateway device id', rule: ID_RULE },
   mcu: { schema: mcuIdSchema, what: 'MCU id', rule: ID_RULE },
   name: { schema: nameSchema, what: 'workload name', rule: 'lowercase letters, digits and -, starting and ending with a letter or digit, at most 63 characters' },
+  configName: { schema: nameSchema, what: 'ConfigMap or Secret name', rule: 'lowercase letters, digits and -, starting and ending with a letter or digit, at most 63 characters' },
   tokenId: { schema: tokenIdSchema, what: 'token id', rule: 'lowercase letters and digits, at most 32' },
 } as const;
 

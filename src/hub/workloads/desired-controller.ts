@@ -1,5 +1,5 @@
 import type { Logger } from '../../common/log.js';
-import { payloadLimits, releaseKey, topics, type DesiredCronJob, type DesiredInstance, type DesiredJob, type DesiredState, type MaintenanceWindow, type ReleaseRecord, type ReportedState } from '../../protocol/index.js';
+import { payloadLimits, releaseKey, topics, type DesiredConfig, type DesiredCronJob, type DesiredInstance, type DesiredJob, type DesiredState, type MaintenanceWindow, type ReleaseRecord, type ReportedState } from '../../protocol/index.js';
 import { applyReleasePins, prefetchFirmware, prefetchInstances, windowsForDevice } from '../rollouts/release-pins.js';
 import { eventSubjects, type DeviceRecord, type WorkloadRecord } from '../store/records.js';
 import type { HubStore } from '../store/repository.js';
@@ -21,6 +21,14 @@ export interface DesiredControllerDeps {
    * endpoints a device's new instances use first, so they are there when the instances start.
    */
   beforePublish?: () => Promise<void>;
+  /**
+   * ConfigMaps and Secrets (src/hub/config-objects): sets each instance's configRevision in `wanted`
+   * and answers each device's configs (need to know; Secrets sealed to the device).
+   */
+  configs?: {
+    any(published: Iterable<Readonly<DesiredState>>): boolean;
+    attach(wanted: Map<string, DesiredInstance[]>, devices: readonly DeviceRecord[], jobParts: ReadonlyMap<string, { jobs: DesiredJob[]; cronJobs: DesiredCronJob[] }> | undefined): Promise<Map<string, DesiredConfig[]>>;
+  };
 }
 
 /** `device/instance` of instances reported running and ready at the revision they were sent. */
@@ -37,7 +45,7 @@ function readyInstances(workloads: readonly WorkloadRecord[], published: Readonl
 }
 
 /** Every field of a desired instance, so that a field added to the protocol cannot be left out of the comparison below. */
-const comparedFields = { id: true, workload: true, revision: true, template: true, release: true } satisfies Record<keyof DesiredInstance, true>;
+const comparedFields = { id: true, workload: true, revision: true, template: true, release: true, configRevision: true } satisfies Record<keyof DesiredInstance, true>;
 void comparedFields;
 
 /**
@@ -50,7 +58,7 @@ function sameInstances(a: readonly DesiredInstance[], b: readonly DesiredInstanc
   for (let i = 0; i < a.length; i++) {
     const x = a[i];
     const y = b[i];
-    if (!x || !y || x.id !== y.id || x.workload !== y.workload || x.revision !== y.revision) return false;
+    if (!x || !y || x.id !== y.id || x.workload !== y.workload || x.revision !== y.revision || x.configRevision !== y.configRevision) return false;
     if ((x.release === undefined) !== (y.release === undefined) || (x.release && text(x.release) !== text(y.release))) return false;
     if (x.template !== y.template && text(x.template) !== text(y.template)) return false;
   }
@@ -169,7 +177,7 @@ export class DesiredStateController {
     // Read-only views of the store, not copies: a pass reads every device and every document.
     const published = await store.deviceState.desiredSnapshot();
     const idle = [...published.values()].every((d) => d.instances.length === 0 && !d.jobs?.length && !d.cronJobs?.length);
-    if (workloads.length === 0 && idle && !(await this.deps.jobs?.any()) && !(await firmwareToFetchAhead(store))) return;
+    if (workloads.length === 0 && idle && !(await this.deps.jobs?.any()) && !(await firmwareToFetchAhead(store)) && !this.deps.configs?.any(published.values())) return;
     const devices = await store.devices.snapshot();
     this.wantsReports = devices.some((d) => d.draining);
     const current = new Map((await store.placements.list()).map((p) => [p.workload, p]));
@@ -200,9 +208,10 @@ export class DesiredStateController {
     const windows = pins.size > 0 ? (await store.maintenanceWindows.list()).map((w) => w.spec) : [];
     const labels = new Map(devices.map((d) => [d.id, d.labels]));
     const jobParts = await this.deps.jobs?.plan(devices);
+    const configs = (await this.deps.configs?.attach(wanted, devices, jobParts)) ?? new Map<string, DesiredConfig[]>();
     const next = [...wanted].flatMap(([deviceId, instances]) => {
       const deviceWindows = instances.some((i) => i.release !== undefined) ? windowsForDevice(windows, labels.get(deviceId) ?? {}) : [];
-      const desired = this.nextDesired(deviceId, instances, published.get(deviceId), jobParts?.get(deviceId), deviceWindows, prefetch.get(deviceId), firmwareAhead.get(deviceId));
+      const desired = this.nextDesired(deviceId, instances, published.get(deviceId), jobParts?.get(deviceId), deviceWindows, prefetch.get(deviceId), firmwareAhead.get(deviceId), configs.get(deviceId));
       return desired ? [[deviceId, desired] as const] : [];
     });
     // Stored before they are published: a generation number is never reused after a crash.
@@ -260,6 +269,7 @@ export class DesiredStateController {
     windows: MaintenanceWindow[] = [],
     prefetch: DesiredInstance[] = [],
     prefetchFirmware: string[] = [],
+    configs: DesiredConfig[] = [],
   ): DesiredState | undefined {
     // Absent and empty lists are the same: documents stay as they were for devices without jobs or windows.
     const jobs = jobParts?.jobs.length ? { jobs: jobParts.jobs } : {};
@@ -272,10 +282,11 @@ export class DesiredStateController {
     const same = (d: Readonly<DesiredState>): boolean =>
       sameInstances(d.instances, instances, text) && sameList(d.jobs, jobs.jobs) && sameList(d.cronJobs, cronJobs.cronJobs) && sameList(d.maintenanceWindows, windows) &&
       sameList(d.prefetch, prefetch) &&
-      sameList(d.prefetchFirmware, prefetchFirmware);
+      sameList(d.prefetchFirmware, prefetchFirmware) &&
+      sameList(d.configs, configs);
     if (current && same(current)) return undefined;
     if (!current && instances.length === 0 && !jobs.jobs && !cronJobs.cronJobs && prefetchFirmware.length === 0) return undefined;
-    const desired: DesiredState = { generation: (current?.generation ?? 0) + 1, issuedAt: this.deps.now().toISOString(), instances, ...jobs, ...cronJobs, ...maintenanceWindows, ...prefetched };
+    const desired: DesiredState = { generation: (current?.generation ?? 0) + 1, issuedAt: this.deps.now().toISOString(), instances, ...jobs, ...cronJobs, ...maintenanceWindows, ...prefetched, ...(configs.length > 0 ? { configs } : {}) };
     const size = Buffer.byteLength(JSON.stringify(desired));
     if (size > payloadLimits.desired) {
       this.deps.log.error(`desired state for ${deviceId} is ${size} bytes, over the ${payloadLimits.desired} limit; not sent`);

@@ -16,8 +16,9 @@ export function parseManifests(raw: readonly unknown[]): WorkloadManifest[] {
     const kind = (doc as { kind?: unknown } | null)?.kind;
     if (kind === 'Job' || kind === 'CronJob') return; // parsed by src/hub/jobs/job-manifests.ts
     if (kind === 'Service') return; // parsed by src/hub/services/service-manifests.ts
+    if (kind === 'ConfigMap' || kind === 'Secret') return; // parsed by src/hub/config-objects/config-apply.ts
     if (kind !== 'Workload') {
-      problems.push(`document ${index + 1}: kind ${JSON.stringify(kind ?? null)} is not supported (supported: Workload, Job, CronJob, Release, Rollout, MaintenanceWindow, Service)`);
+      problems.push(`document ${index + 1}: kind ${JSON.stringify(kind ?? null)} is not supported (supported: Workload, Job, CronJob, Release, Rollout, MaintenanceWindow, Service, ConfigMap, Secret)`);
       return;
     }
     const parsed = workloadManifestSchema.safeParse(doc);

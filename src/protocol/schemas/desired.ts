@@ -5,6 +5,7 @@ import { jobRunSpecSchema } from './job.js';
 import { cronJobRunSpecSchema } from './cronjob.js';
 import { releaseRefSchema } from './release.js';
 import { sha256Schema } from './firmware.js';
+import { desiredConfigSchema } from './config-object.js';
 import { maintenanceWindowSchema } from '../schedule/maintenance-window.js';
 
 /** One instance the device must run. `revision` is a hash of the template: equal revision, nothing to do. */
@@ -18,6 +19,11 @@ export const desiredInstanceSchema = z.strictObject({
    * installs a new revision of such an instance only inside the device's maintenance window.
    */
   release: releaseRefSchema.optional(),
+  /**
+   * Hash of the versions of the ConfigMaps and Secrets this instance reads as env or mounts with
+   * `onChange: restart`: when it changes, the agent restarts the instance. Absent: it reads none.
+   */
+  configRevision: z.string().regex(/^[a-f0-9]{16}$/).optional(),
 });
 export type DesiredInstance = z.infer<typeof desiredInstanceSchema>;
 
@@ -71,5 +77,10 @@ export const desiredStateSchema = z.strictObject({
   prefetch: z.array(desiredInstanceSchema).max(256).optional(),
   /** Firmware images (sha256) a gateway fetches ahead of its window; flashing waits for the window. */
   prefetchFirmware: z.array(sha256Schema).max(16).optional(),
+  /**
+   * The ConfigMaps and Secrets this device's instances reference, and no others (need to know).
+   * Secrets are sealed to this device's key. Absent means none.
+   */
+  configs: z.array(desiredConfigSchema).max(128).optional(),
 });
 export type DesiredState = z.infer<typeof desiredStateSchema>;

@@ -27,6 +27,26 @@ export const probeSchema = z
   });
 export type Probe = z.infer<typeof probeSchema>;
 
+/** `envFrom`: every key of a ConfigMap or Secret as a variable (keys that are not valid names are skipped, with an event). */
+export const envFromSchema = z
+  .strictObject({
+    configMap: z.string().regex(/^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$/, 'invalid ConfigMap name').optional(),
+    secret: z.string().regex(/^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$/, 'invalid Secret name').optional(),
+    prefix: z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/, 'invalid prefix').max(64).optional(),
+  })
+  .refine((e) => (e.configMap === undefined) !== (e.secret === undefined), { message: 'envFrom needs exactly one of configMap, secret' });
+export type EnvFrom = z.infer<typeof envFromSchema>;
+
+/** `valueFrom`: one variable from one key, e.g. `DB_PASSWORD: { secret: db, key: password }`. */
+export const valueFromSchema = z
+  .strictObject({
+    configMap: z.string().regex(/^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$/, 'invalid ConfigMap name').optional(),
+    secret: z.string().regex(/^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$/, 'invalid Secret name').optional(),
+    key: z.string().regex(/^(?!\.{1,2}$)[-._a-zA-Z0-9]{1,253}$/, 'invalid key'),
+  })
+  .refine((e) => (e.configMap === undefined) !== (e.secret === undefined), { message: 'valueFrom needs exactly one of configMap, secret' });
+export type ValueFrom = z.infer<typeof valueFromSchema>;
+
 const devicesSchema = z.record(z.string().max(64), z.number().int().positive());
 
 export const resourceListSchema = z.strictObject({ cpuMillis: cpuMillisSchema.optional(), memoryBytes: memoryBytesSchema.optional() });
@@ -78,14 +98,49 @@ export const portSchema = z.strictObject({
 });
 export type Port = z.infer<typeof portSchema>;
 
-export const volumeMountSchema = z.strictObject({
-  /** A named volume outlives restarts and updates of the workload. */
-  name: z.string().regex(/^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$/),
-  mountPath: z.string().startsWith('/'),
-  /** Bind this host path instead of a named volume. */
-  hostPath: z.string().startsWith('/').optional(),
-  readOnly: z.boolean().default(false),
+/** What happens to a running instance when a mounted ConfigMap or Secret changes: `signal:HUP` sends SIGHUP after the files change. */
+export const onChangeSchema = z
+  .string()
+  .regex(/^(restart|none|signal:(SIG)?[A-Z0-9]{2,8})$/, 'onChange must be restart, none or signal:<NAME> (e.g. signal:HUP)');
+export type OnChange = z.infer<typeof onChangeSchema>;
+
+const configItemSchema = z.strictObject({
+  key: z.string().regex(/^(?!\.{1,2}$)[-._a-zA-Z0-9]{1,253}$/, 'invalid key'),
+  /** File name under mountPath (default: the key). */
+  path: z
+    .string()
+    .regex(/^(?!\.{1,2}$)[-._a-zA-Z0-9]{1,253}$/, 'a file name without / (no sub-folders)')
+    .optional(),
 });
+
+export const volumeMountSchema = z
+  .strictObject({
+    /** A named volume outlives restarts and updates of the workload. */
+    name: z.string().regex(/^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$/),
+    mountPath: z.string().startsWith('/'),
+    /** Bind this host path instead of a named volume. */
+    hostPath: z.string().startsWith('/').optional(),
+    readOnly: z.boolean().default(false),
+    /** The keys of this ConfigMap as files under mountPath (read-only). */
+    configMap: z.string().regex(/^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$/, 'invalid ConfigMap name').optional(),
+    /** The keys of this Secret as files (0600, on a tmpfs where the device has one). */
+    secret: z.string().regex(/^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$/, 'invalid Secret name').optional(),
+    /** Only these keys, optionally under other file names (default: every key, named as the key). */
+    items: z.array(configItemSchema).max(64).optional(),
+    /** File mode (default 0644 for a ConfigMap, 0600 for a Secret). */
+    mode: z.number().int().min(0).max(0o777).optional(),
+    /** Default restart. Files are replaced atomically in every case. */
+    onChange: onChangeSchema.optional(),
+  })
+  .superRefine((v, ctx) => {
+    const sources = [v.hostPath, v.configMap, v.secret].filter((x) => x !== undefined).length;
+    if (sources > 1) ctx.addIssue({ code: 'custom', path: ['configMap'], message: 'a volume has at most one of hostPath, configMap, secret' });
+    if (v.configMap === undefined && v.secret === undefined) {
+      for (const field of ['items', 'mode', 'onChange'] as const) {
+        if (v[field] !== undefined) ctx.addIssue({ code: 'custom', path: [field], message: `${field} needs configMap or secret` });
+      }
+    }
+  });
 export type VolumeMount = z.infer<typeof volumeMountSchema>;
 
 export const peripheralSchema = z.strictObject({
@@ -103,6 +158,9 @@ function templateSchemasWith<R extends z.ZodType<Resources>>(resources: R) {
     command: z.array(z.string()).max(64).optional(),
     args: z.array(z.string()).max(256).default([]),
     env: envSchema.default({}),
+    /** Optional (no default) so that templates without them keep their revision hash. */
+    envFrom: z.array(envFromSchema).max(16).optional(),
+    valueFrom: z.record(envNameSchema, valueFromSchema).optional(),
     ports: z.array(portSchema).max(32).default([]),
     resources,
     volumes: z.array(volumeMountSchema).max(32).default([]),
@@ -128,6 +186,8 @@ function templateSchemasWith<R extends z.ZodType<Resources>>(resources: R) {
     command: z.array(z.string()).min(1, 'a process needs a command').max(64),
     args: common.args,
     env: common.env,
+    envFrom: common.envFrom,
+    valueFrom: common.valueFrom,
     workingDir: z.string().startsWith('/').optional(),
     ports: common.ports,
     resources: common.resources,

@@ -58,7 +58,7 @@ test('every document of a stream is checked; syntax errors and schema errors are
   const found = await problems(text);
   t.is(found[0], '<stdin>:5: spec.replicas: 1.5 is not a whole number; use an integer 0–100000 or "all"');
   t.regex(found[1] ?? '', /^<stdin>:10:\d+: YAML syntax error: /);
-  t.is(found.at(-1), '<stdin>:13: kind: "Deployment" is not supported (supported: Workload, Job, CronJob, Release, Rollout, MaintenanceWindow, Service)');
+  t.is(found.at(-1), '<stdin>:13: kind: "Deployment" is not supported (supported: Workload, Job, CronJob, Release, Rollout, MaintenanceWindow, Service, ConfigMap, Secret)');
 });
 
 test('a valid stream loads every document with its line', async (t) => {
@@ -71,4 +71,30 @@ test('a valid stream loads every document with its line', async (t) => {
       [6, 'b'],
     ],
   );
+});
+
+test('ConfigMap and Secret problems name the line and the field, and so do the template fields that reference them', async (t) => {
+  const text = [
+    'apiVersion: edgepilot.io/v1',
+    'kind: Secret',
+    'metadata: { name: db }',
+    'data:',
+    '  ../escape: x', // 5
+    'binaryData:',
+    '  blob: "not base64"', // 7
+    '---',
+    ...head, // 9-12
+    '  template:',
+    '    runtime: process',
+    '    command: ["true"]',
+    '    volumes:',
+    '      - { name: c, mountPath: /c, configMap: app, secret: db }', // 17
+    '    envFrom: [{ prefix: X_ }]', // 18
+  ].join('\n');
+  t.deepEqual(await problems(text), [
+    '<stdin>:5: data.../escape: a key is letters, digits, -, _ and . (a file name), never . or ..',
+    '<stdin>:7: binaryData.blob: must be base64',
+    '<stdin>:17: spec.template.volumes.0.configMap: a volume has at most one of hostPath, configMap, secret',
+    '<stdin>:18: spec.template.envFrom.0: envFrom needs exactly one of configMap, secret',
+  ]);
 });

@@ -6,6 +6,8 @@ import { ManifestError, parseManifests, recordFor } from '../../workloads/manife
 import { workloadView, type FleetState } from '../../workloads/workload-view.js';
 import { parseJobManifests, planJobApply } from '../../jobs/job-manifests.js';
 import { parseServiceManifests, portConflicts, serviceRecordFor, ServiceManifestError } from '../../services/service-manifests.js';
+import { isConfigObjectDocument, planConfigApply } from '../../config-objects/config-apply.js';
+import type { ConfigObjects } from '../../config-objects/config-objects.js';
 import { badRequest, HttpError, notFound } from '../http-error.js';
 import { checked, pathParam } from '../params.js';
 
@@ -29,6 +31,8 @@ export interface WorkloadRouteDeps {
   };
   /** Services changed (issue 14): their endpoints are sent again. */
   servicesChanged?(): void;
+  /** ConfigMap and Secret documents of an apply (src/hub/config-objects). */
+  configObjects?: ConfigObjects;
 }
 
 /**
@@ -80,6 +84,12 @@ export function registerWorkloadRoutes(app: FastifyInstance, deps: WorkloadRoute
       throw err;
     }
     if (prepared && prepared.problems.length > 0) throw badRequest(prepared.problems.join('\n'));
+    const configDocs = body.manifests.flatMap((doc, index) => (isConfigObjectDocument(doc) ? [{ index, doc }] : []));
+    if (configDocs.length > 0 && !deps.configObjects) throw badRequest('this hub does not take ConfigMap or Secret documents');
+    const configApply = deps.configObjects && configDocs.length > 0 ? planConfigApply(configDocs, deps.configObjects, now) : undefined;
+    if (configApply && configApply.problems.length > 0) throw badRequest(configApply.problems.join('\n'));
+    // Stored first: a Workload of the same apply that reads them finds them at its first pass.
+    if (configApply) await deps.configObjects?.store.put(configApply.records);
     // Jobs and CronJobs (src/hub/jobs): planned (and refused) before anything is stored.
     const jobApply = await planJobApply(jobManifests, deps.store, now).catch((err: unknown) => {
       throw err instanceof ManifestError ? badRequest(err.message) : err;
@@ -122,9 +132,12 @@ export function registerWorkloadRoutes(app: FastifyInstance, deps: WorkloadRoute
     const rolloutResults = mine && prepared ? [...(rolloutPlan?.results ?? []), ...(await mine.afterWrite(prepared, windowsChanged))] : [];
     const rolloutsChanged = rolloutResults.some((r) => r.action !== 'unchanged');
     if (services.some((s) => s.action !== 'unchanged')) deps.servicesChanged?.();
-    if (changed.length > 0 || jobsChanged || rolloutsChanged) await placed(request.query);
+    const configsChanged = (configApply?.records.length ?? 0) > 0;
+    if (configsChanged) await deps.configObjects?.recordApplied(configApply?.records ?? [], now);
+    if (changed.length > 0 || jobsChanged || rolloutsChanged || configsChanged) await placed(request.query);
     return {
       results: [
+        ...(configApply?.results ?? []),
         ...planned.map((p) => ({ kind: 'Workload', name: p.record.name, action: p.action })),
         ...jobApply.results,
         ...rolloutResults,

@@ -1,0 +1,88 @@
+import type { Logger } from '../../common/log.js';
+import { configValuesSchema, type ConfigValues, type DesiredConfig, type DesiredCronJob, type DesiredInstance, type DesiredJob, type Template } from '../../protocol/index.js';
+import { eventSubjects, type DeviceRecord } from '../store/records.js';
+import type { HubStore } from '../store/repository.js';
+import { deliverConfigs } from './config-delivery.js';
+import type { ConfigObjectRecord } from './config-records.js';
+import type { ConfigObjectStore } from './config-store.js';
+import { decryptAtRest } from './data-key.js';
+
+/**
+ * The hub's ConfigMaps and Secrets: the store, the data key, and what the desired pass asks of them
+ * (each device's configs, instances' config revisions). Problems (a missing object, a device that
+ * cannot receive a Secret) become one Warning event on the workload per change.
+ */
+export class ConfigObjects {
+  private readonly lastProblems = new Set<string>();
+
+  constructor(
+    readonly store: ConfigObjectStore,
+    readonly dataKey: Buffer,
+    private readonly events: Pick<HubStore, 'events'>['events'],
+    private readonly now: () => Date,
+    private readonly log: Logger,
+  ) {}
+
+  /** A Secret's values in clear, for `get secret --show-values` by an admin and for sealing. */
+  secretValues(record: ConfigObjectRecord): ConfigValues {
+    if (!record.encrypted) return record.values ?? {};
+    return configValuesSchema.parse(JSON.parse(decryptAtRest(this.dataKey, record.name, record.encrypted).toString('utf8')));
+  }
+
+  /** Whether any object exists, or any device was sent one (then it may have to be taken back). */
+  any(published: Iterable<{ configs?: readonly unknown[] }>): boolean {
+    if (this.store.list().length > 0) return true;
+    for (const d of published) if (d.configs?.length) return true;
+    return false;
+  }
+
+  /** Each device's instances with their config revisions, and its configs (need to know). */
+  async attach(
+    wanted: Map<string, DesiredInstance[]>,
+    devices: readonly DeviceRecord[],
+    jobParts: ReadonlyMap<string, { jobs: DesiredJob[]; cronJobs: DesiredCronJob[] }> | undefined,
+  ): Promise<Map<string, DesiredConfig[]>> {
+    const byId = new Map(devices.map((d) => [d.id, d]));
+    const input = new Map<string, { instances: DesiredInstance[]; jobTemplates: { owner: string; template: Template }[] }>();
+    for (const deviceId of new Set([...wanted.keys(), ...(jobParts?.keys() ?? [])])) {
+      const parts = jobParts?.get(deviceId);
+      const jobTemplates = [
+        ...(parts?.jobs ?? []).map((j) => ({ owner: j.name, template: j.spec.template })),
+        ...(parts?.cronJobs ?? []).map((c) => ({ owner: c.name, template: c.spec.jobTemplate.template })),
+      ];
+      input.set(deviceId, { instances: wanted.get(deviceId) ?? [], jobTemplates });
+    }
+    const result = deliverConfigs({
+      devices: input,
+      lookup: (kind, name) => this.store.get(kind, name),
+      boxKey: (deviceId) => {
+        const key = byId.get(deviceId)?.facts?.boxKey;
+        return key === undefined ? undefined : Buffer.from(key, 'base64');
+      },
+      secretPlaintext: (record) => Buffer.from(JSON.stringify(this.secretValues(record))),
+      dataKey: this.dataKey,
+    });
+    for (const [deviceId, instances] of result.instances) if (wanted.has(deviceId)) wanted.set(deviceId, instances);
+    await this.recordProblems(result.problems);
+    return result.configs;
+  }
+
+  /** After an apply stored them. */
+  recordApplied(records: readonly ConfigObjectRecord[], now: string): Promise<void> {
+    for (const r of records) this.log.info(`${r.kind.toLowerCase()} ${r.name}: version ${r.version} stored at ${now} (${r.keys.length} keys)`);
+    return Promise.resolve();
+  }
+
+  private async recordProblems(problems: ReturnType<typeof deliverConfigs>['problems']): Promise<void> {
+    const current = new Set<string>();
+    for (const p of problems) {
+      const key = `${p.workload}\n${p.deviceId}\n${p.message}`;
+      current.add(key);
+      if (this.lastProblems.has(key)) continue;
+      this.log.warn(`${p.workload} on ${p.deviceId}: ${p.message}`);
+      await this.events.append(eventSubjects.workload(p.workload), { time: this.now().toISOString(), type: 'Warning', reason: p.reason, message: `${p.deviceId}: ${p.message}` });
+    }
+    this.lastProblems.clear();
+    for (const key of current) this.lastProblems.add(key);
+  }
+}

@@ -1,0 +1,82 @@
+import type { FastifyInstance } from 'fastify';
+import { z } from 'zod';
+import { writeQuerySchema, type ConfigKind, type ConfigObjectView, type Template } from '../../protocol/index.js';
+import { isAdmin } from '../api/auth.js';
+import { HttpError, notFound } from '../api/http-error.js';
+import { checked, pathParam } from '../api/params.js';
+import type { HubStore } from '../store/repository.js';
+import { templateConfigRefs } from './config-delivery.js';
+import type { ConfigObjects } from './config-objects.js';
+import type { ConfigObjectRecord } from './config-records.js';
+
+export interface ConfigRouteDeps {
+  objects: ConfigObjects;
+  store: Pick<HubStore, 'workloads' | 'jobs' | 'cronJobs'>;
+  passAfterWrite(): Promise<void>;
+}
+
+const showQuerySchema = z.strictObject({ showValues: z.enum(['true', 'false']).optional() });
+
+/** Workloads, Jobs and CronJobs whose templates reference `kind/name`, as `workload/x`, `job/y`. */
+async function usersOf(deps: ConfigRouteDeps, kind: ConfigKind, name: string): Promise<string[]> {
+  const uses = (template: Template): boolean => templateConfigRefs(template).some((r) => r.kind === kind && r.name === name);
+  const [workloads, jobs, cronJobs] = await Promise.all([deps.store.workloads.list(), deps.store.jobs.list(), deps.store.cronJobs.list()]);
+  return [
+    ...workloads.filter((w) => uses(w.spec.template)).map((w) => `workload/${w.name}`),
+    ...jobs.filter((j) => uses(j.spec.template)).map((j) => `job/${j.name}`),
+    ...cronJobs.filter((c) => uses(c.spec.jobTemplate.template)).map((c) => `cronjob/${c.name}`),
+  ].sort();
+}
+
+/** Text keys back as written, the rest as base64 under binaryData. */
+function splitValues(record: ConfigObjectRecord, values: Record<string, string>): Pick<ConfigObjectView, 'data' | 'binaryData'> {
+  const data: Record<string, string> = {};
+  const binaryData: Record<string, string> = {};
+  for (const [k, v] of Object.entries(values)) {
+    if (record.textKeys.includes(k)) data[k] = Buffer.from(v, 'base64').toString('utf8');
+    else binaryData[k] = v;
+  }
+  return { data, ...(Object.keys(binaryData).length > 0 ? { binaryData } : {}) };
+}
+
+export function registerConfigRoutes(app: FastifyInstance, deps: ConfigRouteDeps): void {
+  const view = async (record: ConfigObjectRecord, showValues: boolean): Promise<ConfigObjectView> => ({
+    kind: record.kind,
+    name: record.name,
+    labels: record.labels,
+    annotations: record.annotations,
+    immutable: record.immutable,
+    version: record.version,
+    keys: record.keys,
+    sizes: record.sizes,
+    usedBy: await usersOf(deps, record.kind, record.name),
+    createdAt: record.createdAt,
+    updatedAt: record.updatedAt,
+    ...(showValues ? splitValues(record, record.kind === 'Secret' ? deps.objects.secretValues(record) : (record.values ?? {})) : {}),
+  });
+  for (const [kind, plural] of [
+    ['ConfigMap', 'configmaps'],
+    ['Secret', 'secrets'],
+  ] as const) {
+    const what = kind === 'ConfigMap' ? 'configmap' : 'secret';
+    app.get(`/v1/${plural}`, async () => ({ items: await Promise.all(deps.objects.store.list(kind).map((r) => view(r, false))) }));
+    app.get(`/v1/${plural}/:name`, async (request) => {
+      const name = pathParam(request.params, 'configName', 'name');
+      const query = checked(showQuerySchema, request.query, 'query');
+      const record = deps.objects.store.get(kind, name);
+      if (!record) throw notFound(`${what} ${name}`);
+      // A ConfigMap's values are shown always; a Secret's only when an admin asks for them.
+      const show = kind === 'ConfigMap' || query.showValues === 'true';
+      if (kind === 'Secret' && show && !isAdmin(request)) throw new HttpError(403, 'Forbidden', 'only an admin may see the values of a secret');
+      return view(record, show);
+    });
+    app.delete(`/v1/${plural}/:name`, async (request) => {
+      const name = pathParam(request.params, 'configName', 'name');
+      const query = checked(writeQuerySchema, request.query, 'query');
+      if (!(await deps.objects.store.delete(kind, name))) throw notFound(`${what} ${name}`);
+      const pass = deps.passAfterWrite();
+      if (query.wait === 'true') await pass;
+      return { kind, name, action: 'deleted' };
+    });
+  }
+}
