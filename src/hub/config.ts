@@ -20,6 +20,12 @@ export interface HubConfig {
   logLevel: LogLevel;
   /** PEM files of public keys whose firmware signatures uploads must carry (--firmware-key). */
   firmwareKeyFiles?: string[];
+  /** Plain MQTT and http instead of mqtts and https (--insecure): only for a trusted network. */
+  insecure?: boolean;
+  /** Certificates to serve instead of the hub-made ones (--tls-cert/--tls-key/--tls-ca, all three). */
+  tlsFiles?: { cert: string; key: string; ca: string };
+  /** Extra DNS names or IPs for the hub-made server certificate (--tls-san), besides this machine's own. */
+  tlsNames?: string[];
 }
 
 export function defaultHubConfig(env: NodeJS.ProcessEnv = process.env): HubConfig {

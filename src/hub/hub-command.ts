@@ -13,6 +13,20 @@ export interface HubFlags {
   autoscaleInterval: string;
   logLevel?: string;
   firmwareKey?: string[];
+  insecure?: boolean;
+  tlsCert?: string;
+  tlsKey?: string;
+  tlsCa?: string;
+  tlsSan?: string[];
+}
+
+/** --tls-cert, --tls-key and --tls-ca go together: a server certificate alone gives agents nothing to pin. */
+function tlsFilesFromFlags(flags: HubFlags): HubConfig['tlsFiles'] {
+  const given = [flags.tlsCert, flags.tlsKey, flags.tlsCa];
+  if (given.every((v) => v === undefined)) return undefined;
+  if (flags.insecure) throw new Error('--insecure turns TLS off: it cannot go with --tls-cert/--tls-key/--tls-ca');
+  if (!flags.tlsCert || !flags.tlsKey || !flags.tlsCa) throw new Error('--tls-cert, --tls-key and --tls-ca must be given together');
+  return { cert: flags.tlsCert, key: flags.tlsKey, ca: flags.tlsCa };
 }
 
 function positiveSeconds(value: string, flag: string): number {
@@ -25,6 +39,7 @@ export function hubConfigFromFlags(flags: HubFlags, env: NodeJS.ProcessEnv = pro
   const base = defaultHubConfig(env);
   const api = parseListen(flags.listen, base.apiHost);
   const mqttAddress = parseListen(flags.mqttListen, base.mqttHost);
+  const tlsFiles = tlsFilesFromFlags(flags);
   return {
     ...base,
     ...(flags.dataDir ? { dataDir: flags.dataDir } : {}),
@@ -38,6 +53,9 @@ export function hubConfigFromFlags(flags: HubFlags, env: NodeJS.ProcessEnv = pro
     autoscaleIntervalSeconds: positiveSeconds(flags.autoscaleInterval, '--autoscale-interval'),
     logLevel: parseLogLevel(flags.logLevel ?? env['EDGEPILOT_LOG_LEVEL']),
     firmwareKeyFiles: flags.firmwareKey ?? [],
+    ...(flags.insecure ? { insecure: true } : {}),
+    ...(tlsFiles ? { tlsFiles } : {}),
+    tlsNames: flags.tlsSan ?? [],
   };
 }
 
@@ -51,6 +69,11 @@ export function addHubOptions(command: Command): Command {
     .option('--autoscale-interval <seconds>', 'how often autoscaled workloads are evaluated', '15')
     .option('--no-write-config', 'do not write ~/.config/edgepilot/config.yaml on first start')
     .option('--log-level <level>', 'debug | info | warn | error')
+    .option('--insecure', 'plain MQTT and http instead of mqtts and https (only on a network you trust)')
+    .option('--tls-cert <pem>', 'server certificate to serve instead of the hub-made one (with --tls-key and --tls-ca)')
+    .option('--tls-key <pem>', 'private key of --tls-cert')
+    .option('--tls-ca <pem>', 'CA that issued --tls-cert; join tokens carry its fingerprint')
+    .option('--tls-san <name>', 'extra DNS name or IP for the hub-made server certificate (repeatable)', (value: string, previous: string[]) => [...previous, value], [] as string[])
     .option('--firmware-key <pem>', 'public key trusted to sign firmware uploads (repeatable; more via POST /v1/firmware/keys)', (value: string, previous: string[]) => [...previous, value], [] as string[]);
 }
 
@@ -59,13 +82,17 @@ export function hubCommand(): Command {
     .addHelpText(
       'after',
       `
-On first start the hub creates an admin token, prints it once and writes it with the hub URL to
-~/.config/edgepilot/config.yaml (unless that file exists), so the CLI works at once.
+On first start the hub creates an admin token, prints it once and writes it with the hub URL and
+its CA certificate to ~/.config/edgepilot/config.yaml (unless that file exists), so the CLI works
+at once. It also creates a CA and a server certificate in <data-dir>/tls and serves https and
+mqtts with them; join tokens carry the CA's fingerprint, so agents trust the hub from the start.
 
 Examples:
   edgepilot hub
   edgepilot hub --listen 0.0.0.0:8080 --mqtt-listen 0.0.0.0:8883 --data-dir /var/lib/edgepilot
+  edgepilot hub --tls-san hub.plant-3.example --tls-san 10.3.0.5
   edgepilot hub --broker mqtt://hub:secret@mosquitto.plant-3:1883
+  edgepilot hub --insecure --listen 127.0.0.1:7080
   edgepilot hub --firmware-key ./firmware-signing.pub`,
     )
     .action(async (flags: HubFlags) => {

@@ -44,6 +44,9 @@ import { TrustedKeys } from './firmware/trusted-keys.js';
 import { TelemetryFeed } from './mcus/telemetry-feed.js';
 import { join } from 'node:path';
 import { RolloutController } from './rollouts/rollout-controller.js';
+import { readFile } from 'node:fs/promises';
+import { HUB_CA_PATH } from '../common/tls-trust.js';
+import { defaultServerNames, loadOrCreateHubTls, type HubTls } from './tls/tls-material.js';
 import { registerRolloutRoutes, rolloutApplyKinds } from './api/routes/rollouts.js';
 
 export interface RunningHub {
@@ -51,6 +54,10 @@ export interface RunningHub {
   brokerUrl: string;
   /** Set only on the first start, when the token was just created. */
   createdAdminToken?: string;
+  /** The CA certificate (PEM) the API and broker certificates chain to; none with --insecure. */
+  ca?: string;
+  /** sha256 of the CA's DER (hex): what `edgepilot login --ca-fingerprint` checks. */
+  caFingerprint?: string;
   tokens: JoinTokens;
   link: HubLink;
   /** Whether this hub still accepts these device credentials (`up` asks it for its local agent). */
@@ -67,7 +74,8 @@ export async function startHub(config: HubConfig, log: Logger = createLogger('hu
   const firmware = await FirmwareStore.open(join(config.dataDir, 'firmware', 'images'), log.child('firmware'));
   const firmwareKeys = await TrustedKeys.open(join(config.dataDir, 'firmware', 'keys'), config.firmwareKeyFiles ?? []);
   const telemetry = new TelemetryFeed();
-  const tokens = new JoinTokens(store.tokens, now);
+  const tls = config.insecure ? undefined : await hubTls(config, now());
+  const tokens = new JoinTokens(store.tokens, now, tls?.caFingerprint);
   const nonces = new JoinNonces(Date.now());
 
   let broker: EmbeddedBroker | undefined;
@@ -82,6 +90,7 @@ export async function startHub(config: HubConfig, log: Logger = createLogger('hu
       host: config.mqttHost,
       port: config.mqttPort,
       log: log.child('broker'),
+      ...(tls ? { tls: { cert: tls.cert, key: tls.key } } : {}),
       authority: {
         hubSecret,
         verifyDevice: async (id, password) => {
@@ -92,7 +101,7 @@ export async function startHub(config: HubConfig, log: Logger = createLogger('hu
       },
     });
     brokerUrl = broker.url;
-    connectOptions = { username: HUB_USERNAME, password: hubSecret };
+    connectOptions = { username: HUB_USERNAME, password: hubSecret, ...(tls ? { ca: tls.ca } : {}) };
   }
 
   const client = await mqtt.connectAsync(brokerUrl, {
@@ -185,13 +194,15 @@ export async function startHub(config: HubConfig, log: Logger = createLogger('hu
     adminTokenHash: admin.hash,
     log: log.child('api'),
     // Firmware downloads check device credentials themselves (device-auth.ts).
-    publicPaths: ['/v1/bootstrap', '/healthz', ...FIRMWARE_DEVICE_PATHS],
+    publicPaths: ['/v1/bootstrap', HUB_CA_PATH, '/healthz', ...FIRMWARE_DEVICE_PATHS],
+    ...(tls ? { tls: { cert: tls.cert, key: tls.key } } : {}),
   });
   registerBootstrapRoutes(app, {
     hubVersion: AGENT_AND_HUB_VERSION,
     // An agent that reached the API at some address reaches the embedded broker there too.
     brokerUrlFor: (requestHost) =>
-      config.advertiseBroker ?? (broker ? `mqtt://${requestHost}:${broker.port}` : withoutCredentials(brokerUrl)),
+      config.advertiseBroker ?? (broker ? `${tls ? 'mqtts' : 'mqtt'}://${bracketed(requestHost)}:${broker.port}` : withoutCredentials(brokerUrl)),
+    ...(tls ? { caCertificate: tls.ca } : {}),
   });
   registerDeviceRoutes(app, {
     devices: store.devices,
@@ -234,12 +245,12 @@ export async function startHub(config: HubConfig, log: Logger = createLogger('hu
   const address = app.server.address();
   const apiPort = typeof address === 'object' && address ? address.port : config.apiPort;
   const apiHost = config.apiHost === '0.0.0.0' || config.apiHost === '::' ? '127.0.0.1' : config.apiHost;
-  const apiUrl = `http://${apiHost}:${apiPort}`;
+  const apiUrl = `${tls ? 'https' : 'http'}://${bracketed(apiHost)}:${apiPort}`;
   log.info(`API listening on ${config.apiHost}:${apiPort}; agents use broker ${config.advertiseBroker ?? withoutCredentials(brokerUrl)}`);
 
   if (admin.created && config.cliConfigPath && !existsSync(config.cliConfigPath)) {
     await ensureDir(dirname(config.cliConfigPath));
-    await writeFileDurably(config.cliConfigPath, stringify({ apiVersion: 'edgepilot.io/v1', kind: 'Config', hub: apiUrl, token: admin.created }));
+    await writeFileDurably(config.cliConfigPath, stringify({ apiVersion: 'edgepilot.io/v1', kind: 'Config', hub: apiUrl, token: admin.created, ...(tls ? { ca: tls.ca } : {}) }));
     log.info(`wrote CLI config ${config.cliConfigPath}`);
   }
 
@@ -248,6 +259,7 @@ export async function startHub(config: HubConfig, log: Logger = createLogger('hu
     apiUrl,
     brokerUrl,
     ...(admin.created ? { createdAdminToken: admin.created } : {}),
+    ...(tls ? { ca: tls.ca, caFingerprint: tls.caFingerprint } : {}),
     tokens,
     link,
     async acceptsDevice(deviceId, password) {
@@ -278,4 +290,24 @@ function withoutCredentials(url: string): string {
   parsed.username = '';
   parsed.password = '';
   return parsed.toString().replace(/\/$/, '');
+}
+
+/** An IPv6 address inside a URL needs brackets. */
+function bracketed(host: string): string {
+  return host.includes(':') && !host.startsWith('[') ? `[${host}]` : host;
+}
+
+/** Given certificates (--tls-*) are read here; otherwise the hub's own CA signs a certificate for its names. */
+async function hubTls(config: HubConfig, now: Date): Promise<HubTls> {
+  const names = defaultServerNames([...(config.tlsNames ?? []), ...[config.apiHost, config.mqttHost].filter((h) => h !== '0.0.0.0' && h !== '::')]);
+  if (!config.tlsFiles) return loadOrCreateHubTls(config.dataDir, { names, now });
+  const read = async (path: string, flag: string): Promise<string> => {
+    try {
+      return await readFile(path, 'utf8');
+    } catch (err) {
+      throw new Error(`${flag} ${path}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`);
+    }
+  };
+  const given = { cert: await read(config.tlsFiles.cert, '--tls-cert'), key: await read(config.tlsFiles.key, '--tls-key'), ca: await read(config.tlsFiles.ca, '--tls-ca') };
+  return loadOrCreateHubTls(config.dataDir, { names, now, given });
 }

@@ -19,7 +19,7 @@ export function captureLog(scope = 'hub'): CapturedLog {
 }
 
 /** A hub in this process on loopback with ephemeral ports. */
-export async function startTestHub(dataRoot: string, log: Logger, externalBroker?: string): Promise<RunningHub> {
+export async function startTestHub(dataRoot: string, log: Logger, externalBroker?: string, options: { tls?: boolean } = {}): Promise<RunningHub> {
   return startHub(
     {
       dataDir: join(dataRoot, 'hub'),
@@ -30,6 +30,8 @@ export async function startTestHub(dataRoot: string, log: Logger, externalBroker
       ...(externalBroker ? { externalBroker } : {}),
       autoscaleIntervalSeconds: 15,
       logLevel: 'debug',
+      // TLS is the hub's default; tests that are not about it use plain MQTT and http.
+      ...(options.tls ? {} : { insecure: true }),
     },
     log,
   );

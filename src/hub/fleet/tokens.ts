@@ -1,5 +1,5 @@
 import { hashSecret, randomAlnum, randomSecret, secretMatches } from '../../common/ids.js';
-import type { TokenCreate, TokenCreated, TokenView } from '../../protocol/index.js';
+import { joinTokenWithCa, type TokenCreate, type TokenCreated, type TokenView } from '../../protocol/index.js';
 import { tokenState, type TokenRecord } from '../store/records.js';
 import type { TokenRepository } from '../store/repository.js';
 
@@ -28,6 +28,8 @@ export class JoinTokens {
   constructor(
     private readonly repository: TokenRepository,
     private readonly now: () => Date,
+    /** The hub CA's fingerprint, appended to every token handed out so agents can pin the CA (none with --insecure). */
+    private readonly caFingerprint?: string,
   ) {}
 
   async create(request: TokenCreate): Promise<TokenCreated> {
@@ -46,7 +48,8 @@ export class JoinTokens {
       revoked: false,
     };
     await this.repository.put(record);
-    return { ...tokenView(record, now), token: `${id}.${secret}` };
+    const token = `${id}.${secret}`;
+    return { ...tokenView(record, now), token: this.caFingerprint ? joinTokenWithCa(token, this.caFingerprint) : token };
   }
 
   async list(): Promise<TokenView[]> {
