@@ -11,6 +11,11 @@ export interface HubConfig {
   mqttPort: number;
   /** `mqtt://user:pass@host:port` of an external broker (Mosquitto); the embedded one is not started. */
   externalBroker?: string;
+  /**
+   * The external broker is Mosquitto with the dynamic-security plugin and the --broker URL's
+   * user is its admin: the hub keeps the broker's accounts and ACLs (--broker-dynsec).
+   */
+  brokerDynsec?: boolean;
   /** The broker URL agents are told to use; defaults to what the hub itself connects to. */
   advertiseBroker?: string;
   /** Write a CLI config with the hub URL and the new admin token on first start, if none exists there. */

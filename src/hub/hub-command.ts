@@ -14,6 +14,7 @@ export interface HubFlags {
   logLevel?: string;
   firmwareKey?: string[];
   insecure?: boolean;
+  brokerDynsec?: boolean;
   tlsCert?: string;
   tlsKey?: string;
   tlsCa?: string;
@@ -40,6 +41,7 @@ export function hubConfigFromFlags(flags: HubFlags, env: NodeJS.ProcessEnv = pro
   const api = parseListen(flags.listen, base.apiHost);
   const mqttAddress = parseListen(flags.mqttListen, base.mqttHost);
   const tlsFiles = tlsFilesFromFlags(flags);
+  if (flags.brokerDynsec && !flags.broker) throw new Error('--broker-dynsec needs --broker <mqtt://admin:password@host:port>');
   return {
     ...base,
     ...(flags.dataDir ? { dataDir: flags.dataDir } : {}),
@@ -48,6 +50,7 @@ export function hubConfigFromFlags(flags: HubFlags, env: NodeJS.ProcessEnv = pro
     mqttHost: mqttAddress.host,
     mqttPort: mqttAddress.port,
     ...(flags.broker ? { externalBroker: flags.broker } : {}),
+    ...(flags.brokerDynsec ? { brokerDynsec: true } : {}),
     ...(flags.advertiseBroker ? { advertiseBroker: flags.advertiseBroker } : {}),
     ...(flags.writeConfig ? { cliConfigPath: defaultCliConfigPath(env) } : {}),
     autoscaleIntervalSeconds: positiveSeconds(flags.autoscaleInterval, '--autoscale-interval'),
@@ -65,6 +68,7 @@ export function addHubOptions(command: Command): Command {
     .option('--listen <host:port>', 'API address', '0.0.0.0:7080')
     .option('--mqtt-listen <host:port>', 'embedded MQTT broker address', '0.0.0.0:1883')
     .option('--broker <url>', 'use an external broker (mqtt://user:pass@host:1883) instead of the embedded one')
+    .option('--broker-dynsec', "the --broker is Mosquitto with its dynamic-security plugin and the URL's user its admin: the hub creates each device's account and ACLs there")
     .option('--advertise-broker <url>', 'broker URL agents are told to use (default: the API host on the broker port)')
     .option('--autoscale-interval <seconds>', 'how often autoscaled workloads are evaluated', '15')
     .option('--no-write-config', 'do not write ~/.config/edgepilot/config.yaml on first start')
@@ -92,6 +96,7 @@ Examples:
   edgepilot hub --listen 0.0.0.0:8080 --mqtt-listen 0.0.0.0:8883 --data-dir /var/lib/edgepilot
   edgepilot hub --tls-san hub.plant-3.example --tls-san 10.3.0.5
   edgepilot hub --broker mqtt://hub:secret@mosquitto.plant-3:1883
+  edgepilot hub --broker mqtt://admin:secret@127.0.0.1:1883 --broker-dynsec
   edgepilot hub --insecure --listen 127.0.0.1:7080
   edgepilot hub --firmware-key ./firmware-signing.pub`,
     )

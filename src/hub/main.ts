@@ -18,6 +18,7 @@ import { registerStatsRoutes } from './api/routes/stats.js';
 import { createApiServer } from './api/server.js';
 import { HUB_USERNAME } from './broker/access-policy.js';
 import { startEmbeddedBroker, type EmbeddedBroker } from './broker/embedded-broker.js';
+import { DynsecProvisioner } from './broker/dynsec.js';
 import type { HubConfig } from './config.js';
 import { DeviceFeed } from './fleet/device-feed.js';
 import { DeviceObserver } from './fleet/device-observer.js';
@@ -82,7 +83,17 @@ export async function startHub(config: HubConfig, log: Logger = createLogger('hu
   const hubSecret = randomSecret(32);
   let brokerUrl: string;
   let connectOptions: mqtt.IClientOptions;
-  if (config.externalBroker) {
+  let dynsec: { admin: mqtt.MqttClient; provisioner: DynsecProvisioner } | undefined;
+  if (config.externalBroker && config.brokerDynsec) {
+    // The URL's user is the plugin's admin; the hub's own traffic goes under its own account and role.
+    const admin = await mqtt.connectAsync(config.externalBroker, { clientId: `edgepilot-hub-admin-${randomAlnum(8)}`, clean: true, reconnectPeriod: 1000, connectTimeout: 10_000 });
+    admin.on('error', (err) => log.warn(`broker admin connection: ${err.message}`));
+    const provisioner = new DynsecProvisioner(admin, log.child('dynsec'));
+    dynsec = { admin, provisioner };
+    brokerUrl = withoutCredentials(config.externalBroker);
+    connectOptions = await provisioner.prepareHub();
+    tokens.hooks = { created: (id, token) => provisioner.provisionJoinToken(id, token), revoked: (id) => provisioner.removeJoinToken(id) };
+  } else if (config.externalBroker) {
     brokerUrl = config.externalBroker;
     connectOptions = {};
   } else {
@@ -133,7 +144,13 @@ export async function startHub(config: HubConfig, log: Logger = createLogger('hu
   const link = new HubLink(
     client,
     {
-      join: (nonce, request) => registerDevice(nonce, request, { tokens, devices: store.devices, events: store.events, feed, nonces, now, log: log.child('join') }),
+      join: async (nonce, request) => {
+        const response = await registerDevice(nonce, request, { tokens, devices: store.devices, events: store.events, feed, nonces, now, log: log.child('join') });
+        if (!response.ok || !dynsec) return response;
+        // The account must exist before the device reads its credentials and logs in with them.
+        await dynsec.provisioner.provisionDevice(response.deviceId, response.password);
+        return response;
+      },
       status: (id, status) => observer.onStatus(id, status),
       facts: (id, facts) => observer.onFacts(id, facts),
       event: (id, event) => observer.onEvent(id, event),
@@ -210,8 +227,10 @@ export async function startHub(config: HubConfig, log: Logger = createLogger('hu
     feed,
     now,
     deviceDeleted: async (id) => {
-      // With an external broker its own credentials decide; the hub can only clear the topics.
+      // The embedded broker ends its session; Mosquitto with dynamic security drops its account (and with
+      // it the session); any other external broker keeps its own accounts, and the hub can only clear the topics.
       const closed = (await broker?.disconnectDevice(id)) ?? false;
+      await dynsec?.provisioner.removeDevice(id);
       log.info(`device ${id} deleted${closed ? '; its broker session was closed' : ''}`);
       await Promise.all(retainedDeviceChannels.map((channel) => link.clearRetained(topics.device(id, channel))));
       await desiredState.reconcile();
@@ -276,6 +295,7 @@ export async function startHub(config: HubConfig, log: Logger = createLogger('hu
       autoscaler.stop();
       desiredState.stop();
       await client.endAsync();
+      await dynsec?.admin.endAsync();
       await broker?.close();
       await store.close();
     },

@@ -19,7 +19,7 @@ export function captureLog(scope = 'hub'): CapturedLog {
 }
 
 /** A hub in this process on loopback with ephemeral ports. */
-export async function startTestHub(dataRoot: string, log: Logger, externalBroker?: string, options: { tls?: boolean } = {}): Promise<RunningHub> {
+export async function startTestHub(dataRoot: string, log: Logger, externalBroker?: string, options: { tls?: boolean; brokerDynsec?: boolean } = {}): Promise<RunningHub> {
   return startHub(
     {
       dataDir: join(dataRoot, 'hub'),
@@ -28,6 +28,7 @@ export async function startTestHub(dataRoot: string, log: Logger, externalBroker
       mqttHost: '127.0.0.1',
       mqttPort: 0,
       ...(externalBroker ? { externalBroker } : {}),
+      ...(options.brokerDynsec ? { brokerDynsec: true } : {}),
       autoscaleIntervalSeconds: 15,
       logLevel: 'debug',
       // TLS is the hub's default; tests that are not about it use plain MQTT and http.

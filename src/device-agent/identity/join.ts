@@ -1,11 +1,11 @@
 import { randomBytes } from 'node:crypto';
 import type { Logger } from '../../common/log.js';
 import {
-  JOIN_USERNAME,
   decodePayload,
   joinClientId,
   joinResponseSchema,
   joinTokenId,
+  joinUsername,
   payloadLimits,
   topics,
   type Facts,
@@ -71,7 +71,8 @@ export async function joinFleet(params: JoinParams): Promise<Extract<JoinRespons
   const nonce = randomBytes(16).toString('hex');
   const client = params.connect(params.brokerUrl, {
     clientId: joinClientId(nonce),
-    username: JOIN_USERNAME,
+    // Names the token, so an external broker can hold one client per token (dynamic security).
+    username: joinUsername(joinTokenId(params.token)),
     password: params.token,
     clean: true,
     writeCache: false,

@@ -1,7 +1,16 @@
 import { Aedes, type AuthenticateError, type Client } from 'aedes';
 import { createServer, type Server, type Socket } from 'node:net';
 import { createServer as createTlsServer } from 'node:tls';
-import { DEVICE_ID_PATTERN, JOIN_USERNAME, MAX_MQTT_PACKET_BYTES, nonceFromJoinClientId, payloadLimits, parseTopic } from '../../protocol/index.js';
+import {
+  DEVICE_ID_PATTERN,
+  JOIN_USERNAME,
+  MAX_MQTT_PACKET_BYTES,
+  joinTokenId as joinTokenIdOf,
+  nonceFromJoinClientId,
+  payloadLimits,
+  parseTopic,
+  tokenIdFromJoinUsername,
+} from '../../protocol/index.js';
 import type { Logger } from '../../common/log.js';
 import { HUB_USERNAME, mayPublish, maySubscribe, type BrokerRole } from './access-policy.js';
 import { guardConnection } from './packet-size-guard.js';
@@ -83,7 +92,10 @@ export async function startEmbeddedBroker(options: EmbeddedBrokerOptions): Promi
         }
         return done(refusal('hub credentials refused', BAD_USERNAME_OR_PASSWORD), null);
       }
-      if (username === JOIN_USERNAME) {
+      const joinTokenId = username === undefined ? undefined : tokenIdFromJoinUsername(username);
+      if (username === JOIN_USERNAME || joinTokenId !== undefined) {
+        // `join.<token id>` (agents since TLS) must name the token it presents; bare `join` is the older form.
+        if (joinTokenId !== undefined && joinTokenIdOf(secret) !== joinTokenId) return done(refusal('join username names another token', NOT_AUTHORIZED), null);
         const nonce = nonceFromJoinClientId(clientId);
         if (nonce === undefined) return done(refusal('join session needs client id join-<nonce>', NOT_AUTHORIZED), null);
         authority.joinTokenKnown(secret).then(

@@ -23,8 +23,18 @@ export function tokenView(token: TokenRecord, now: Date): TokenView {
   };
 }
 
+/** What else learns of a token: an external broker's accounts (dynamic security), if any. */
+export interface JoinTokenHooks {
+  /** Called before the token is handed out, with the token the agent will present. */
+  created(id: string, token: string): Promise<void>;
+  revoked(id: string): Promise<void>;
+}
+
 /** Join tokens: created and revoked by operators, consumed by joining devices. */
 export class JoinTokens {
+  /** Set by the composition root when the broker keeps its own accounts. */
+  hooks: JoinTokenHooks | undefined;
+
   constructor(
     private readonly repository: TokenRepository,
     private readonly now: () => Date,
@@ -47,8 +57,10 @@ export class JoinTokens {
       uses: 0,
       revoked: false,
     };
-    await this.repository.put(record);
     const token = `${id}.${secret}`;
+    // The broker learns the token first: a token handed out must already open a join session.
+    await this.hooks?.created(id, token);
+    await this.repository.put(record);
     return { ...tokenView(record, now), token: this.caFingerprint ? joinTokenWithCa(token, this.caFingerprint) : token };
   }
 
@@ -61,6 +73,7 @@ export class JoinTokens {
     const updated = await this.repository.update(id, (t) => {
       t.revoked = true;
     });
+    if (updated) await this.hooks?.revoked(id);
     return updated && tokenView(updated, this.now());
   }
 
