@@ -55,7 +55,8 @@ export async function registerTestDevice(
     hostname: `host-${hardwareId}`,
     agentVersion: 'test',
     facts: gatewayFacts({ hostname: `host-${hardwareId}` }),
-    connect: mqtt.connect,
+    // A TLS hub's broker is verified against its CA, as an agent does after pinning it.
+    connect: hub.ca ? (url, connectOptions) => mqtt.connect(url, { ...connectOptions, ca: hub.ca }) : mqtt.connect,
     log,
   });
   return { deviceId: granted.deviceId, password: granted.password, key };
