@@ -89,7 +89,7 @@ test('an agent joins with a token that carries the CA fingerprint, pins the CA a
   const agent = startAgentProcess({ name: 'agent-good', root: ctx.dir, hubUrl: ctx.hub.apiUrl, joinToken: token, stateDir, hardwareId: 'tls-board-good' });
   ctx.processes.push(agent);
   await agent.waitForOutput(/connected to mqtts:\/\/127\.0\.0\.1:\d+ as \S+/, 90_000);
-  t.is(certificateFingerprint(await readFile(join(stateDir, 'hub-ca.pem'), 'utf8')), ctx.hub.caFingerprint ?? 'none', 'the pinned CA is the hub's');
+  t.is(certificateFingerprint(await readFile(join(stateDir, 'hub-ca.pem'), 'utf8')), ctx.hub.caFingerprint ?? 'none', 'the pinned CA is the hub CA');
   await agent.kill();
 });
 
