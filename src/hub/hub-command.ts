@@ -58,7 +58,8 @@ export function hubConfigFromFlags(flags: HubFlags, env: NodeJS.ProcessEnv = pro
     firmwareKeyFiles: flags.firmwareKey ?? [],
     ...(flags.insecure ? { insecure: true } : {}),
     ...(tlsFiles ? { tlsFiles } : {}),
-    tlsNames: flags.tlsSan ?? [],
+    // EDGEPILOT_TLS_SAN (comma-separated) for names a supervisor knows and flags do not (`npm start`).
+    tlsNames: [...(env['EDGEPILOT_TLS_SAN']?.split(',').map((n) => n.trim()).filter((n) => n !== '') ?? []), ...(flags.tlsSan ?? [])],
   };
 }
 
@@ -77,7 +78,7 @@ export function addHubOptions(command: Command): Command {
     .option('--tls-cert <pem>', 'server certificate to serve instead of the hub-made one (with --tls-key and --tls-ca)')
     .option('--tls-key <pem>', 'private key of --tls-cert')
     .option('--tls-ca <pem>', 'CA that issued --tls-cert; join tokens carry its fingerprint')
-    .option('--tls-san <name>', 'extra DNS name or IP for the hub-made server certificate (repeatable)', (value: string, previous: string[]) => [...previous, value], [] as string[])
+    .option('--tls-san <name>', 'extra DNS name or IP for the hub-made server certificate (repeatable; also env EDGEPILOT_TLS_SAN, comma-separated)', (value: string, previous: string[]) => [...previous, value], [] as string[])
     .option('--firmware-key <pem>', 'public key trusted to sign firmware uploads (repeatable; more via POST /v1/firmware/keys)', (value: string, previous: string[]) => [...previous, value], [] as string[]);
 }
 
