@@ -4,7 +4,8 @@ import { defaultCliConfigPath } from '../common/paths.js';
 import { cliConfigSchema, type CliConfig } from '../protocol/index.js';
 import { CliError } from './errors.js';
 
-export const DEFAULT_HUB_URL = 'http://127.0.0.1:7080';
+/** The hub's default address: TLS, as the hub serves by default (its CA comes from the config file or `login`). */
+export const DEFAULT_HUB_URL = 'https://127.0.0.1:7080';
 
 export interface GlobalFlags {
   hub?: string;

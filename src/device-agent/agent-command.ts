@@ -126,7 +126,7 @@ export function agentCommand(): Command {
       'after',
       `
 Examples:
-  edgepilot agent --hub http://hub.plant-3:7080 --join-token k3x9qa.Yt0...
+  edgepilot agent --hub https://hub.plant-3:7080 --join-token k3x9qa.Yt0...
   edgepilot agent            # later starts: the identity in the state folder is used
   edgepilot agent --mcu-port /dev/ttyUSB0 --mcu-port /dev/ttyS3 --trust-key /etc/edgepilot/firmware.pub
   edgepilot agent --mcu-port /dev/ttyUSB1 --mcu-power /dev/ttyUSB1=dtr --trust-key /etc/edgepilot/firmware.pub`,
