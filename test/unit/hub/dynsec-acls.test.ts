@@ -22,11 +22,12 @@ const deviceId = fc.constantFrom('board-a', 'board-b');
 const topic = fc.tuple(deviceId, fc.array(level, { minLength: 1, maxLength: 4 })).map(([id, rest]) => `ep/v1/d/${id}/${rest.join('/')}`);
 
 /**
- * Mosquitto's `+` cannot check a level's shape (a correlation id of 8 to 64 characters), so
+ * Mosquitto's `+` cannot check a level's shape (a correlation id of 8 to 64 characters, an MCU
+ * id that is not empty), so
  * there it may allow what the embedded broker refuses by shape alone; the hub drops such
  * topics on arrival either way (parseTopic). Everything else is decided alike.
  */
-const shapeOnly = (candidate: string): boolean => /^ep\/v1\/d\/board-a\/rpc\/res\/[^/]+$/.test(candidate);
+const shapeOnly = (candidate: string): boolean => /^ep\/v1\/d\/board-a\/(rpc\/res\/[^/]*|mcu\/[^/]*\/telemetry)$/.test(candidate);
 
 test('Mosquitto ACLs and the embedded broker decide every device publish alike (one table in src/protocol)', (t) => {
   fc.assert(
