@@ -93,6 +93,12 @@ export async function startHub(config: HubConfig, log: Logger = createLogger('hu
     brokerUrl = withoutCredentials(config.externalBroker);
     connectOptions = await provisioner.prepareHub();
     tokens.hooks = { created: (id, token) => provisioner.provisionJoinToken(id, token), revoked: (id) => provisioner.removeJoinToken(id) };
+    // Only a token's hash is kept, so an account the broker lost cannot be made again: say which.
+    for (const view of await tokens.list()) {
+      if (view.state === 'valid' && !(await provisioner.hasJoinToken(view.id))) {
+        log.warn(`join token ${view.id} has no account on the broker (made before --broker-dynsec, or its dynamic-security file was reset): agents cannot join with it; make a new token`);
+      }
+    }
   } else if (config.externalBroker) {
     brokerUrl = config.externalBroker;
     connectOptions = {};

@@ -12,6 +12,7 @@ import { makeTempDir } from '../support/paths.js';
 // ACL through $CONTROL/dynamic-security/v1; nothing here is configured by hand.
 
 interface Context {
+  dir: string;
   hub: RunningHub;
   mosquitto: StartedMosquitto;
   log: CapturedLog;
@@ -23,6 +24,7 @@ const ctx = {} as Context;
 
 test.before(async () => {
   const dir = await makeTempDir('ep-dynsec-');
+  ctx.dir = dir.path;
   ctx.mosquitto = await startMosquitto(dir.path, { dynsec: true });
   ctx.log = captureLog();
   ctx.hub = await startTestHub(dir.path, ctx.log.logger, ctx.mosquitto.url, { brokerDynsec: true });
@@ -97,4 +99,21 @@ test.serial('a deleted device is refused: its account and role are gone', async 
   t.true(deleted.ok, `delete answered ${deleted.status}`);
   t.is(publishOutcome(await publish(as(ctx.b), topics.events(ctx.b.deviceId))), 'not-connected');
   t.true(ctx.log.has(new RegExp(`removed broker client and role of device ${ctx.b.deviceId}`)));
+});
+
+test.serial('a restarted hub names the valid join tokens the broker has no account for', async (t) => {
+  const token = await ctx.hub.tokens.create({ ttlSeconds: 600, labels: {}, description: 'lost on the broker' });
+  const kept = await ctx.hub.tokens.create({ ttlSeconds: 600, labels: {}, description: 'still on the broker' });
+  // What a reset dynamic-security file does to one token's account.
+  const admin = ctx.mosquitto.admin ?? { username: '', password: '' };
+  const removed = await runTool('mosquitto_ctrl', ['-h', '127.0.0.1', '-p', String(ctx.mosquitto.port), '-u', admin.username, '-P', admin.password, 'dynsec', 'deleteClient', joinUsername(token.id)]);
+  t.is(removed.code, 0, removed.output);
+  await ctx.hub.close();
+  const log = captureLog();
+  ctx.hub = await startTestHub(ctx.dir, log.logger, ctx.mosquitto.url, { brokerDynsec: true }).catch((err: unknown) => {
+    t.log(log.lines.slice(-15).join('\n'));
+    throw err;
+  });
+  t.true(log.has(new RegExp(`join token ${token.id} has no account on the broker`)));
+  t.false(log.has(new RegExp(`join token ${kept.id} has no account`)));
 });

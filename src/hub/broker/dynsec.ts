@@ -128,19 +128,30 @@ export class DynsecProvisioner {
     if (error !== undefined) throw new DynsecError(`dynamic security refused ${command}: ${error}`, 'dynsec-refused');
   }
 
-  /** Replaces a role with exactly these ACLs (a role left from an older hub gets today's rules). */
+  /**
+   * Creates the role, or adds today's ACLs to one that exists (a restarted hub, a re-joined
+   * board). Never delete-and-recreate a role that clients hold: Mosquitto 2.0.11 stopped
+   * answering (and logging) every command after that.
+   */
   private async putRole(rolename: string, acls: DynsecAcl[]): Promise<void> {
-    await this.command('deleteRole', { rolename });
-    await this.must('createRole', { rolename, acls: acls.map((acl) => ({ priority: 0, ...acl })) });
+    const withPriority = acls.map((acl) => ({ priority: 0, ...acl }));
+    const created = await this.command('createRole', { rolename, acls: withPriority });
+    if (created === undefined) return;
+    if (!/already exists/i.test(created)) throw new DynsecError(`dynamic security refused createRole ${rolename}: ${created}`, 'dynsec-refused');
+    for (const acl of withPriority) {
+      const added = await this.command('addRoleACL', { rolename, ...acl });
+      if (added !== undefined && !/already exists/i.test(added)) throw new DynsecError(`dynamic security refused addRoleACL ${rolename} ${acl.topic}: ${added}`, 'dynsec-refused');
+    }
   }
 
-  /** Creates the client or, when it exists, gives it this password and only this role. */
+  /**
+   * Makes the client afresh with this password and only this role. An existing one is deleted
+   * first, which also ends its sessions: the old password must stop working (a re-joined board,
+   * a restarted hub). Changing it in place instead left Mosquitto 2.0.11 silent on addClientRole.
+   */
   private async putClient(username: string, password: string, rolename: string): Promise<void> {
-    const created = await this.command('createClient', { username, password, roles: [{ rolename }] });
-    if (created === undefined) return;
-    if (!/already exists/i.test(created)) throw new DynsecError(`dynamic security refused createClient ${username}: ${created}`, 'dynsec-refused');
-    await this.must('setClientPassword', { username, password });
-    await this.command('addClientRole', { username, rolename });
+    await this.command('deleteClient', { username });
+    await this.must('createClient', { username, password, roles: [{ rolename }] });
   }
 
   /** The hub's roles (its own, and the one join clients share); the hub's client gets a fresh password. */
@@ -168,6 +179,11 @@ export class DynsecProvisioner {
 
   async provisionJoinToken(tokenId: string, token: string): Promise<void> {
     await this.putClient(joinUsername(tokenId), token, JOIN_ROLE);
+  }
+
+  /** Whether the broker knows the join token's account (tokens made before --broker-dynsec have none). */
+  async hasJoinToken(tokenId: string): Promise<boolean> {
+    return (await this.command('getClient', { username: joinUsername(tokenId) })) === undefined;
   }
 
   async removeJoinToken(tokenId: string): Promise<void> {
