@@ -24,7 +24,7 @@ Print the version with: edgepilot --version
 Examples:
   edgepilot up                         # hub + embedded broker + local agent
   edgepilot token create --ttl 2h      # a join token for new boards
-  edgepilot agent --hub http://hub:7080 --join-token <token>
+  edgepilot agent --hub https://hub:7080 --join-token <token>
   edgepilot get devices -o wide`,
   );
 

@@ -4,7 +4,8 @@ import { defaultCliConfigPath } from '../common/paths.js';
 import { cliConfigSchema, type CliConfig } from '../protocol/index.js';
 import { CliError } from './errors.js';
 
-export const DEFAULT_HUB_URL = 'http://127.0.0.1:7080';
+/** The hub's default address: TLS, as the hub serves by default (its CA comes from the config file or `login`). */
+export const DEFAULT_HUB_URL = 'https://127.0.0.1:7080';
 
 export interface GlobalFlags {
   hub?: string;
@@ -15,6 +16,8 @@ export interface GlobalFlags {
 export interface ResolvedConfig {
   hubUrl: string;
   token?: string;
+  /** The hub's CA (PEM) from the config file, when the config file's hub is the one in use. */
+  ca?: string;
   /** Where each value came from, for error messages ("token from EDGEPILOT_TOKEN"). */
   source: { hub: string; token: string };
 }
@@ -71,12 +74,17 @@ export async function resolveConfig(flags: GlobalFlags, env: NodeJS.ProcessEnv =
   const path = flags.config ?? defaultCliConfigPath(env);
   const hubGiven = flags.hub ? { value: flags.hub, from: '--hub' } : env['EDGEPILOT_HUB'] ? { value: env['EDGEPILOT_HUB'], from: 'EDGEPILOT_HUB' } : undefined;
   const tokenGiven = flags.token ? { value: flags.token, from: '--token' } : env['EDGEPILOT_TOKEN'] ? { value: env['EDGEPILOT_TOKEN'], from: 'EDGEPILOT_TOKEN' } : undefined;
-  const file = hubGiven && tokenGiven ? EMPTY : await readConfigFile(path, flags.config !== undefined);
+  // With hub and token given, a broken file must not block (it is the way out of one); it is read only for the CA.
+  const file = hubGiven && tokenGiven ? await readConfigFile(path, false).catch(() => EMPTY) : await readConfigFile(path, flags.config !== undefined);
   const hub = hubGiven ?? (file.hub ? { value: file.hub, from: path } : { value: DEFAULT_HUB_URL, from: 'default' });
   const token = tokenGiven ?? (file.token ? { value: file.token, from: path } : undefined);
+  const hubUrl = hub.value.replace(/\/+$/, '');
+  // The file's CA vouches for the file's hub only, never for another one named by a flag.
+  const ca = file.ca !== undefined && file.hub !== undefined && file.hub.replace(/\/+$/, '') === hubUrl ? file.ca : undefined;
   return {
-    hubUrl: hub.value.replace(/\/+$/, ''),
+    hubUrl,
     ...(token ? { token: token.value } : {}),
+    ...(ca ? { ca } : {}),
     source: { hub: hub.from, token: token?.from ?? 'none' },
   };
 }

@@ -2,10 +2,22 @@ import type { z } from 'zod';
 import { apiErrorSchema, describeIssues } from '../protocol/index.js';
 import { CliError } from './errors.js';
 import type { ResolvedConfig } from './config.js';
+import { fetchTrustingCa } from '../common/tls-trust.js';
+
+/** TLS verification failures carry OpenSSL's codes (node:tls); anything else is a network problem. */
+function isCertificateRefusal(cause: unknown): boolean {
+  const code = (cause as { code?: unknown } | undefined)?.code;
+  return typeof code === 'string' && /CERT|SELF_SIGNED|UNABLE_TO_VERIFY|ERR_TLS_CERT_ALTNAME/.test(code);
+}
 
 /** The CLI's only way to the hub: its HTTP API. Every answer is checked against the protocol schema. */
 export class HubClient {
-  constructor(private readonly config: ResolvedConfig) {}
+  /** fetch() verifying the hub against the configured CA (the global one trusts the system's CAs only). */
+  private readonly fetch: typeof fetch;
+
+  constructor(private readonly config: ResolvedConfig) {
+    this.fetch = config.ca && config.hubUrl.startsWith('https:') ? fetchTrustingCa(config.ca) : globalThis.fetch;
+  }
 
   get hubUrl(): string {
     return this.config.hubUrl;
@@ -42,7 +54,7 @@ export class HubClient {
     if (body !== undefined) headers['content-type'] = 'application/json';
     let response: Response;
     try {
-      response = await fetch(`${this.config.hubUrl}${path}`, {
+      response = await this.fetch(`${this.config.hubUrl}${path}`, {
         method,
         headers,
         ...(body !== undefined ? { body: JSON.stringify(body) } : {}),
@@ -50,6 +62,12 @@ export class HubClient {
     } catch (err) {
       const cause = (err as Error).cause;
       const why = cause instanceof Error ? ((cause as NodeJS.ErrnoException).code ?? cause.message) : (err as Error).message;
+      if (isCertificateRefusal(cause)) {
+        throw new CliError(
+          `the hub at ${this.config.hubUrl} presented a certificate this CLI does not trust (${why}); ` +
+            `run 'edgepilot login --hub ${this.config.hubUrl} --ca-fingerprint <sha256 the hub printed>' once`,
+        );
+      }
       throw new CliError(`cannot reach hub at ${this.config.hubUrl} (${why})`);
     }
     if (response.ok) return response;

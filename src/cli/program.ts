@@ -13,6 +13,7 @@ import { drainCommand } from './commands/drain.js';
 import { getDevicesCommand } from './commands/get-devices.js';
 import { labelDeviceCommand } from './commands/label-device.js';
 import { tokenCreateCommand } from './commands/token-create.js';
+import { loginCommand } from './commands/login.js';
 import { tokenListCommand } from './commands/token-list.js';
 import { tokenRevokeCommand } from './commands/token-revoke.js';
 import { getMcusCommand } from './commands/get-mcus.js';
@@ -101,5 +102,6 @@ export function technicianCommands(): Command[] {
     flashCommand(),
     telemetryCommand(),
     auditCommand(),
+    loginCommand(),
   ];
 }

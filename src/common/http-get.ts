@@ -13,12 +13,12 @@ export interface HttpGetResult {
  * A plain GET on node:http(s). The agent uses this instead of the global fetch(): the first
  * fetch() loads undici, ~13 MB of RSS that a small board keeps for good after a single call.
  */
-export function httpGet(url: string, options: { timeoutMs: number; headers?: Record<string, string>; maxBytes?: number; signal?: AbortSignal }): Promise<HttpGetResult> {
+export function httpGet(url: string, options: { timeoutMs: number; headers?: Record<string, string>; maxBytes?: number; signal?: AbortSignal; ca?: string }): Promise<HttpGetResult> {
   const target = new URL(url);
   const request = target.protocol === 'https:' ? httpsRequest : httpRequest;
   const maxBytes = options.maxBytes ?? 1024 * 1024;
   return new Promise((resolve, reject) => {
-    const req = request(target, { method: 'GET', headers: options.headers, timeout: options.timeoutMs, ...(options.signal ? { signal: options.signal } : {}) }, (res) => {
+    const req = request(target, { method: 'GET', headers: options.headers, timeout: options.timeoutMs, ...(options.signal ? { signal: options.signal } : {}), ...(options.ca ? { ca: options.ca } : {}) }, (res) => {
       const chunks: Buffer[] = [];
       let size = 0;
       // Past maxBytes the rest is read and dropped: callers that need the whole body check

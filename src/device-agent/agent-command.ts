@@ -8,6 +8,7 @@ export interface AgentFlags {
   hub?: string;
   joinToken?: string;
   broker?: string;
+  hubCa?: string;
   stateDir?: string;
   hardwareId?: string;
   factsFile?: string;
@@ -75,6 +76,7 @@ export function agentConfigFromFlags(flags: AgentFlags, env: NodeJS.ProcessEnv =
     ...(flags.hub ? { hubUrl: flags.hub } : {}),
     ...(flags.joinToken ? { joinToken: flags.joinToken } : {}),
     ...(flags.broker ? { brokerUrl: flags.broker } : {}),
+    ...(flags.hubCa ? { hubCaFile: flags.hubCa } : {}),
     ...(flags.stateDir ? { stateDir: flags.stateDir } : {}),
     ...(flags.hardwareId ? { hardwareId: flags.hardwareId } : {}),
     ...(flags.factsFile ? { factsFile: flags.factsFile } : {}),
@@ -107,6 +109,7 @@ export function agentCommand(): Command {
     .option('--hub <url>', 'hub API URL (env EDGEPILOT_HUB)')
     .option('--join-token <token>', 'join token for the first start (env EDGEPILOT_JOIN_TOKEN)')
     .option('--broker <url>', 'MQTT broker URL (default: the one the hub advertises)')
+    .option('--hub-ca <pem>', 'CA certificate to verify the hub with (default: the one the join token\'s fingerprint pins)')
     .option('--state-dir <dir>', 'where identity and desired state are kept (default: $XDG_DATA_HOME/edgepilot/agent)')
     .option('--hardware-id <id>', 'stable board identity (default: derived from /etc/machine-id and the state folder)')
     .option('--facts-file <file>', 'JSON with facts that replace collected ones (simulation, tests)')
@@ -138,7 +141,7 @@ export function agentCommand(): Command {
       'after',
       `
 Examples:
-  edgepilot agent --hub http://hub.plant-3:7080 --join-token k3x9qa.Yt0...
+  edgepilot agent --hub https://hub.plant-3:7080 --join-token k3x9qa.Yt0...
   edgepilot agent            # later starts: the identity in the state folder is used
   edgepilot agent --mcu-port /dev/ttyUSB0 --mcu-port /dev/ttyS3 --trust-key /etc/edgepilot/firmware.pub
   edgepilot agent --mcu-port /dev/ttyUSB1 --mcu-power /dev/ttyUSB1=dtr --trust-key /etc/edgepilot/firmware.pub`,

@@ -9,6 +9,8 @@ export interface AgentConfig {
   /** Overrides the broker the hub advertises. */
   brokerUrl?: string;
   joinToken?: string;
+  /** A CA certificate (PEM file) to verify the hub with, instead of the one the join token's fingerprint pins. */
+  hubCaFile?: string;
   stateDir: string;
   /** Overrides the board's own identity (machine id); for several simulated agents on one machine. */
   hardwareId?: string;

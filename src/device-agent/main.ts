@@ -11,7 +11,7 @@ import { createLogger, type Logger } from '../common/log.js';
 import { AGENT_NODE_FLAGS, hasAgentNodeFlags } from '../common/agent-node-flags.js';
 import { AGENT_AND_HUB_VERSION } from '../common/version.js';
 import { createSystemClock, serialPortLink, SwitchableLink, type ByteLink } from '../firmware/index.js';
-import { decodePayload, desiredStateSchema, payloadLimits, topics, type AttachedMcu, type DesiredState, type Facts, type McuTelemetry } from '../protocol/index.js';
+import { decodePayload, desiredStateSchema, parseJoinToken, payloadLimits, topics, type AttachedMcu, type DesiredState, type Facts, type McuTelemetry } from '../protocol/index.js';
 import type { AgentConfig } from './config.js';
 import { collectFacts, readFactsOverrides } from './facts/collect-facts.js';
 import { dockerSocketPath } from './facts/docker-probe.js';
@@ -27,6 +27,9 @@ import { readBootId, resolveHardwareId } from './identity/hardware-id.js';
 import { loadIdentity } from './identity/identity-file.js';
 import { credentialsRefusedHint, rejoinWithKey } from './identity/rejoin.js';
 import { DeviceSession } from './session/device-session.js';
+import type { ConnectMqtt } from './session/mqtt-connect.js';
+import { resolveHubTrust } from './identity/hub-trust.js';
+import { fetchTrustingCa } from '../common/tls-trust.js';
 import { LocalState } from './reconcile/local-state.js';
 import { kubernetesBackoff, type EventSink } from './reconcile/model.js';
 import { Reconciler } from './reconcile/reconciler.js';
@@ -77,19 +80,37 @@ export async function startAgent(config: AgentConfig, log: Logger = createLogger
     ...(await collectFacts({ dockerSocket, overrides, readHost: () => runHostProbe(probeScript), extra: { mcus: attachedMcus(), ...addressFact() } })),
     boxKey: boxKey.publicKey,
   });
-  const connect = mqtt.connect;
+  // The hub's CA, once trusted (hub-trust.ts): every mqtts and https connection is verified against it.
+  let hubCa: string | undefined;
+  const connect: ConnectMqtt = (url, options) => mqtt.connect(url, hubCa ? { ...options, ca: hubCa } : options);
+  const parsedToken = config.joinToken === undefined ? undefined : parseJoinToken(config.joinToken);
+  if (config.joinToken !== undefined && parsedToken === undefined) {
+    throw new Error('--join-token is malformed: expected <id>.<secret> or <id>.<secret>.<CA fingerprint>, as `edgepilot token create` prints it');
+  }
+  const joinToken = parsedToken?.token;
+  const trustHub = async (): Promise<string | undefined> => {
+    hubCa = await resolveHubTrust({
+      stateDir: config.stateDir,
+      ...(config.hubUrl ? { hubUrl: config.hubUrl } : {}),
+      ...(parsedToken?.caFingerprint ? { caFingerprint: parsedToken.caFingerprint } : {}),
+      ...(config.hubCaFile ? { caFile: config.hubCaFile } : {}),
+      log,
+    });
+    return hubCa;
+  };
 
   let identity = await loadIdentity(config.stateDir);
   const key = await loadOrCreateDeviceKey(config.stateDir);
   // An agent that joined before keeps the hardware id it joined with (stable across upgrades).
   const hardwareId = config.hardwareId ?? identity?.hardwareId ?? (await resolveHardwareId(config.stateDir, undefined));
   if (!identity) {
-    if (!config.joinToken) throw new Error(`no identity in ${config.stateDir}: start once with --hub <url> --join-token <token>`);
+    if (!joinToken) throw new Error(`no identity in ${config.stateDir}: start once with --hub <url> --join-token <token>`);
     identity = await enroll({
+      trustHub,
       stateDir: config.stateDir,
       ...(config.hubUrl ? { hubUrl: config.hubUrl } : {}),
       ...(config.brokerUrl ? { brokerUrl: config.brokerUrl } : {}),
-      joinToken: config.joinToken,
+      joinToken,
       hardwareId,
       key,
       agentVersion: AGENT_AND_HUB_VERSION,
@@ -100,6 +121,7 @@ export async function startAgent(config: AgentConfig, log: Logger = createLogger
     });
   }
 
+  else await trustHub();
   const joined = identity;
   let movedToNewDevice = false;
   let announceMove: (deviceId: string) => void = () => undefined;
@@ -121,7 +143,7 @@ export async function startAgent(config: AgentConfig, log: Logger = createLogger
             const password = await rejoinWithKey({
               stateDir: config.stateDir,
               identity: joined,
-              joinToken: config.joinToken ?? '',
+              joinToken: joinToken ?? '',
               hardwareId,
               key,
               agentVersion: AGENT_AND_HUB_VERSION,
@@ -173,6 +195,7 @@ export async function startAgent(config: AgentConfig, log: Logger = createLogger
     deviceId,
     password: identity.password,
     hubUrl: config.hubUrl ?? identity.hubUrl,
+    ...(hubCa ? { hubCa } : {}),
     session,
     refreshFacts: () => void facts.refresh(),
     event: (event) => session.event({ time: new Date().toISOString(), ...event }),
@@ -323,6 +346,8 @@ async function startGatewayIfConfigured(
     deviceId: string;
     password: string;
     hubUrl: string | undefined;
+    /** The pinned hub CA: firmware downloads over https are verified against it. */
+    hubCa?: string;
     session: DeviceSession;
     refreshFacts: () => void;
     event: GatewayIo['event'];
@@ -372,7 +397,7 @@ async function startGatewayIfConfigured(
       ...(config.mcuDiscover ? { discovery: { list, intervalMs: 10_000, giveUpMs: 30_000 } } : {}),
       clock: createSystemClock(),
       source: context.hubUrl
-        ? { hubUrl: context.hubUrl.replace(/\/+$/, ''), deviceId, password: context.password, fetch: globalThis.fetch, directory: join(firmwareDir, 'downloads') }
+        ? { hubUrl: context.hubUrl.replace(/\/+$/, ''), deviceId, password: context.password, fetch: context.hubCa ? fetchTrustingCa(context.hubCa) : globalThis.fetch, directory: join(firmwareDir, 'downloads') }
         : undefined,
       keeper: new FileImageKeeper(join(firmwareDir, 'mcus')),
       locks: context.locks,

@@ -12,6 +12,11 @@ export interface HubConfig {
   mqttPort: number;
   /** `mqtt://user:pass@host:port` of an external broker (Mosquitto); the embedded one is not started. */
   externalBroker?: string;
+  /**
+   * The external broker is Mosquitto with the dynamic-security plugin and the --broker URL's
+   * user is its admin: the hub keeps the broker's accounts and ACLs (--broker-dynsec).
+   */
+  brokerDynsec?: boolean;
   /** The broker URL agents are told to use; defaults to what the hub itself connects to. */
   advertiseBroker?: string;
   /** Write a CLI config with the hub URL and the new admin token on first start, if none exists there. */
@@ -25,6 +30,12 @@ export interface HubConfig {
   limits?: HubLimits;
   /** Key file for Secrets at rest (--secret-key-file); default `<dataDir>/secrets.key`. */
   secretKeyFile?: string;
+  /** Plain MQTT and http instead of mqtts and https (--insecure): only for a trusted network. */
+  insecure?: boolean;
+  /** Certificates to serve instead of the hub-made ones (--tls-cert/--tls-key/--tls-ca, all three). */
+  tlsFiles?: { cert: string; key: string; ca: string };
+  /** Extra DNS names or IPs for the hub-made server certificate (--tls-san), besides this machine's own. */
+  tlsNames?: string[];
 }
 
 export function defaultHubConfig(env: NodeJS.ProcessEnv = process.env): HubConfig {

@@ -17,6 +17,21 @@ export interface HubFlags {
   joinRate?: string;
   deviceMessageRate?: string;
   secretKeyFile?: string;
+  insecure?: boolean;
+  brokerDynsec?: boolean;
+  tlsCert?: string;
+  tlsKey?: string;
+  tlsCa?: string;
+  tlsSan?: string[];
+}
+
+/** --tls-cert, --tls-key and --tls-ca go together: a server certificate alone gives agents nothing to pin. */
+function tlsFilesFromFlags(flags: HubFlags): HubConfig['tlsFiles'] {
+  const given = [flags.tlsCert, flags.tlsKey, flags.tlsCa];
+  if (given.every((v) => v === undefined)) return undefined;
+  if (flags.insecure) throw new Error('--insecure turns TLS off: it cannot go with --tls-cert/--tls-key/--tls-ca');
+  if (!flags.tlsCert || !flags.tlsKey || !flags.tlsCa) throw new Error('--tls-cert, --tls-key and --tls-ca must be given together');
+  return { cert: flags.tlsCert, key: flags.tlsKey, ca: flags.tlsCa };
 }
 
 function positiveSeconds(value: string, flag: string): number {
@@ -29,6 +44,8 @@ export function hubConfigFromFlags(flags: HubFlags, env: NodeJS.ProcessEnv = pro
   const base = defaultHubConfig(env);
   const api = parseListen(flags.listen, base.apiHost);
   const mqttAddress = parseListen(flags.mqttListen, base.mqttHost);
+  const tlsFiles = tlsFilesFromFlags(flags);
+  if (flags.brokerDynsec && !flags.broker) throw new Error('--broker-dynsec needs --broker <mqtt://admin:password@host:port>');
   return {
     ...base,
     ...(flags.dataDir ? { dataDir: flags.dataDir } : {}),
@@ -37,6 +54,7 @@ export function hubConfigFromFlags(flags: HubFlags, env: NodeJS.ProcessEnv = pro
     mqttHost: mqttAddress.host,
     mqttPort: mqttAddress.port,
     ...(flags.broker ? { externalBroker: flags.broker } : {}),
+    ...(flags.brokerDynsec ? { brokerDynsec: true } : {}),
     ...(flags.advertiseBroker ? { advertiseBroker: flags.advertiseBroker } : {}),
     ...(flags.writeConfig ? { cliConfigPath: defaultCliConfigPath(env) } : {}),
     autoscaleIntervalSeconds: positiveSeconds(flags.autoscaleInterval, '--autoscale-interval'),
@@ -51,6 +69,10 @@ export function hubConfigFromFlags(flags: HubFlags, env: NodeJS.ProcessEnv = pro
         }
       : {}),
     ...(flags.secretKeyFile ? { secretKeyFile: flags.secretKeyFile } : {}),
+    ...(flags.insecure ? { insecure: true } : {}),
+    ...(tlsFiles ? { tlsFiles } : {}),
+    // EDGEPILOT_TLS_SAN (comma-separated) for names a supervisor knows and flags do not (`npm start`).
+    tlsNames: [...(env['EDGEPILOT_TLS_SAN']?.split(',').map((n) => n.trim()).filter((n) => n !== '') ?? []), ...(flags.tlsSan ?? [])],
   };
 }
 
@@ -64,6 +86,7 @@ export function addHubOptions(command: Command): Command {
     .option('--listen <host:port>', 'API address', '0.0.0.0:7080')
     .option('--mqtt-listen <host:port>', 'embedded MQTT broker address', '0.0.0.0:1883')
     .option('--broker <url>', 'use an external broker (mqtt://user:pass@host:1883) instead of the embedded one')
+    .option('--broker-dynsec', "the --broker is Mosquitto with its dynamic-security plugin and the URL's user its admin: the hub creates each device's account and ACLs there")
     .option('--advertise-broker <url>', 'broker URL agents are told to use (default: the API host on the broker port)')
     .option('--autoscale-interval <seconds>', 'how often autoscaled workloads are evaluated', '15')
     .option('--no-write-config', 'do not write ~/.config/edgepilot/config.yaml on first start')
@@ -71,6 +94,11 @@ export function addHubOptions(command: Command): Command {
     .option('--join-rate <a,g|off>', 'join attempts per second allowed per source address and overall, bursts of 10 s (default 20,200)')
     .option('--device-message-rate <e,r>', 'events and reported states per second one device may send; the excess is dropped (default 20,10)')
     .option('--secret-key-file <file>', 'key (64 hex digits) that encrypts Secrets at rest (default: <data-dir>/secrets.key, made on first start)')
+    .option('--insecure', 'plain MQTT and http instead of mqtts and https (only on a network you trust)')
+    .option('--tls-cert <pem>', 'server certificate to serve instead of the hub-made one (with --tls-key and --tls-ca)')
+    .option('--tls-key <pem>', 'private key of --tls-cert')
+    .option('--tls-ca <pem>', 'CA that issued --tls-cert; join tokens carry its fingerprint')
+    .option('--tls-san <name>', 'extra DNS name or IP for the hub-made server certificate (repeatable; also env EDGEPILOT_TLS_SAN, comma-separated)', (value: string, previous: string[]) => [...previous, value], [] as string[])
     .option('--firmware-key <pem>', 'public key trusted to sign firmware uploads (repeatable; more via POST /v1/firmware/keys)', (value: string, previous: string[]) => [...previous, value], [] as string[]);
 }
 
@@ -79,13 +107,18 @@ export function hubCommand(): Command {
     .addHelpText(
       'after',
       `
-On first start the hub creates an admin token, prints it once and writes it with the hub URL to
-~/.config/edgepilot/config.yaml (unless that file exists), so the CLI works at once.
+On first start the hub creates an admin token, prints it once and writes it with the hub URL and
+its CA certificate to ~/.config/edgepilot/config.yaml (unless that file exists), so the CLI works
+at once. It also creates a CA and a server certificate in <data-dir>/tls and serves https and
+mqtts with them; join tokens carry the CA's fingerprint, so agents trust the hub from the start.
 
 Examples:
   edgepilot hub
   edgepilot hub --listen 0.0.0.0:8080 --mqtt-listen 0.0.0.0:8883 --data-dir /var/lib/edgepilot
+  edgepilot hub --tls-san hub.plant-3.example --tls-san 10.3.0.5
   edgepilot hub --broker mqtt://hub:secret@mosquitto.plant-3:1883
+  edgepilot hub --broker mqtt://admin:secret@127.0.0.1:1883 --broker-dynsec
+  edgepilot hub --insecure --listen 127.0.0.1:7080
   edgepilot hub --firmware-key ./firmware-signing.pub`,
     )
     .action(async (flags: HubFlags) => {

@@ -18,6 +18,7 @@ import { registerStatsRoutes } from './api/routes/stats.js';
 import { createApiServer } from './api/server.js';
 import { HUB_USERNAME } from './broker/access-policy.js';
 import { startEmbeddedBroker, type EmbeddedBroker } from './broker/embedded-broker.js';
+import { DynsecProvisioner } from './broker/dynsec.js';
 import type { HubConfig } from './config.js';
 import { DeviceFeed } from './fleet/device-feed.js';
 import { DeviceObserver } from './fleet/device-observer.js';
@@ -48,6 +49,9 @@ import { TrustedKeys } from './firmware/trusted-keys.js';
 import { TelemetryFeed } from './mcus/telemetry-feed.js';
 import { join } from 'node:path';
 import { RolloutController } from './rollouts/rollout-controller.js';
+import { readFile } from 'node:fs/promises';
+import { HUB_CA_PATH } from '../common/tls-trust.js';
+import { defaultServerNames, loadOrCreateHubTls, type HubTls } from './tls/tls-material.js';
 import { registerRolloutRoutes, rolloutApplyKinds } from './api/routes/rollouts.js';
 import { registerMetricsRoutes } from './api/routes/metrics.js';
 import { registerDashboardRoutes } from './api/routes/dashboard.js';
@@ -73,6 +77,10 @@ export interface RunningHub {
   brokerUrl: string;
   /** Set only on the first start, when the token was just created. */
   createdAdminToken?: string;
+  /** The CA certificate (PEM) the API and broker certificates chain to; none with --insecure. */
+  ca?: string;
+  /** sha256 of the CA's DER (hex): what `edgepilot login --ca-fingerprint` checks. */
+  caFingerprint?: string;
   tokens: JoinTokens;
   link: HubLink;
   /** `METHOD /route` of every API route registered (the access policy's test walks them). */
@@ -99,7 +107,8 @@ export async function startHub(config: HubConfig, log: Logger = createLogger('hu
     log.child('configs'),
   );
   const telemetry = new TelemetryFeed();
-  const tokens = new JoinTokens(store.tokens, now);
+  const tls = config.insecure ? undefined : await hubTls(config, now());
+  const tokens = new JoinTokens(store.tokens, now, tls?.caFingerprint);
   const nonces = new JoinNonces(Date.now());
   // Issue 13: people's tokens with roles, the audit log of API writes, and rate limits.
   const apiTokens = await ApiTokens.open(join(config.dataDir, 'api-tokens.json'), now);
@@ -114,7 +123,23 @@ export async function startHub(config: HubConfig, log: Logger = createLogger('hu
   const hubSecret = randomSecret(32);
   let brokerUrl: string;
   let connectOptions: mqtt.IClientOptions;
-  if (config.externalBroker) {
+  let dynsec: { admin: mqtt.MqttClient; provisioner: DynsecProvisioner } | undefined;
+  if (config.externalBroker && config.brokerDynsec) {
+    // The URL's user is the plugin's admin; the hub's own traffic goes under its own account and role.
+    const admin = await mqtt.connectAsync(config.externalBroker, { clientId: `edgepilot-hub-admin-${randomAlnum(8)}`, clean: true, reconnectPeriod: 1000, connectTimeout: 10_000 });
+    admin.on('error', (err) => log.warn(`broker admin connection: ${err.message}`));
+    const provisioner = new DynsecProvisioner(admin, log.child('dynsec'));
+    dynsec = { admin, provisioner };
+    brokerUrl = withoutCredentials(config.externalBroker);
+    connectOptions = await provisioner.prepareHub();
+    tokens.hooks = { created: (id, token) => provisioner.provisionJoinToken(id, token), revoked: (id) => provisioner.removeJoinToken(id) };
+    // Only a token's hash is kept, so an account the broker lost cannot be made again: say which.
+    for (const view of await tokens.list()) {
+      if (view.state === 'valid' && !(await provisioner.hasJoinToken(view.id))) {
+        log.warn(`join token ${view.id} has no account on the broker (made before --broker-dynsec, or its dynamic-security file was reset): agents cannot join with it; make a new token`);
+      }
+    }
+  } else if (config.externalBroker) {
     brokerUrl = config.externalBroker;
     connectOptions = {};
   } else {
@@ -122,6 +147,7 @@ export async function startHub(config: HubConfig, log: Logger = createLogger('hu
       host: config.mqttHost,
       port: config.mqttPort,
       log: log.child('broker'),
+      ...(tls ? { tls: { cert: tls.cert, key: tls.key } } : {}),
       authority: {
         hubSecret,
         verifyDevice: async (id, password) => {
@@ -133,7 +159,7 @@ export async function startHub(config: HubConfig, log: Logger = createLogger('hu
       },
     });
     brokerUrl = broker.url;
-    connectOptions = { username: HUB_USERNAME, password: hubSecret };
+    connectOptions = { username: HUB_USERNAME, password: hubSecret, ...(tls ? { ca: tls.ca } : {}) };
   }
 
   const client = await mqtt.connectAsync(brokerUrl, {
@@ -182,7 +208,13 @@ export async function startHub(config: HubConfig, log: Logger = createLogger('hu
   const link = new HubLink(
     client,
     {
-      join: (nonce, request) => registerDevice(nonce, request, { tokens, devices: store.devices, events: store.events, feed, nonces, now, log: log.child('join') }),
+      join: async (nonce, request) => {
+        const response = await registerDevice(nonce, request, { tokens, devices: store.devices, events: store.events, feed, nonces, now, log: log.child('join') });
+        if (!response.ok || !dynsec) return response;
+        // The account must exist before the device reads its credentials and logs in with them.
+        await dynsec.provisioner.provisionDevice(response.deviceId, response.password);
+        return response;
+      },
       status: (id, status) => observer.onStatus(id, status),
       facts: (id, facts) => observer.onFacts(id, facts),
       event: (id, event) => observer.onEvent(id, event),
@@ -263,15 +295,17 @@ export async function startHub(config: HubConfig, log: Logger = createLogger('hu
     now,
     log: log.child('api'),
     // Firmware downloads check device credentials themselves (device-auth.ts).
-    publicPaths: ['/v1/bootstrap', '/healthz', ...FIRMWARE_DEVICE_PATHS],
+    publicPaths: ['/v1/bootstrap', HUB_CA_PATH, '/healthz', ...FIRMWARE_DEVICE_PATHS],
+    ...(tls ? { tls: { cert: tls.cert, key: tls.key } } : {}),
   });
   registerDashboardRoutes(app, { identify: (authorization) => identify(authorization, { adminTokenHash: admin.hash, apiTokens }) });
   registerBootstrapRoutes(app, {
     hubVersion: AGENT_AND_HUB_VERSION,
     // An agent that reached the API at some address reaches the embedded broker there too.
     brokerUrlFor: (requestHost) =>
-      config.advertiseBroker ?? (broker ? `mqtt://${requestHost}:${broker.port}` : withoutCredentials(brokerUrl)),
+      config.advertiseBroker ?? (broker ? `${tls ? 'mqtts' : 'mqtt'}://${bracketed(requestHost)}:${broker.port}` : withoutCredentials(brokerUrl)),
     ...(httpJoins ? { admitJoin: (source: string) => httpJoins.admit(source) } : {}),
+    ...(tls ? { caCertificate: tls.ca } : {}),
   });
   registerApiTokenRoutes(app, apiTokens);
   registerAuditRoutes(app, audit);
@@ -281,8 +315,10 @@ export async function startHub(config: HubConfig, log: Logger = createLogger('hu
     feed,
     now,
     deviceDeleted: async (id) => {
-      // With an external broker its own credentials decide; the hub can only clear the topics.
+      // The embedded broker ends its session; Mosquitto with dynamic security drops its account (and with
+      // it the session); any other external broker keeps its own accounts, and the hub can only clear the topics.
       const closed = (await broker?.disconnectDevice(id)) ?? false;
+      await dynsec?.provisioner.removeDevice(id);
       log.info(`device ${id} deleted${closed ? '; its broker session was closed' : ''}`);
       await Promise.all(retainedDeviceChannels.map((channel) => link.clearRetained(topics.device(id, channel))));
       await desiredState.reconcile();
@@ -334,12 +370,12 @@ export async function startHub(config: HubConfig, log: Logger = createLogger('hu
   const address = app.server.address();
   const apiPort = typeof address === 'object' && address ? address.port : config.apiPort;
   const apiHost = config.apiHost === '0.0.0.0' || config.apiHost === '::' ? '127.0.0.1' : config.apiHost;
-  const apiUrl = `http://${apiHost}:${apiPort}`;
+  const apiUrl = `${tls ? 'https' : 'http'}://${bracketed(apiHost)}:${apiPort}`;
   log.info(`API listening on ${config.apiHost}:${apiPort}; agents use broker ${config.advertiseBroker ?? withoutCredentials(brokerUrl)}`);
 
   if (admin.created && config.cliConfigPath && !existsSync(config.cliConfigPath)) {
     await ensureDir(dirname(config.cliConfigPath));
-    await writeFileDurably(config.cliConfigPath, stringify({ apiVersion: 'edgepilot.io/v1', kind: 'Config', hub: apiUrl, token: admin.created }));
+    await writeFileDurably(config.cliConfigPath, stringify({ apiVersion: 'edgepilot.io/v1', kind: 'Config', hub: apiUrl, token: admin.created, ...(tls ? { ca: tls.ca } : {}) }));
     log.info(`wrote CLI config ${config.cliConfigPath}`);
   }
 
@@ -348,6 +384,7 @@ export async function startHub(config: HubConfig, log: Logger = createLogger('hu
     apiUrl,
     brokerUrl,
     ...(admin.created ? { createdAdminToken: admin.created } : {}),
+    ...(tls ? { ca: tls.ca, caFingerprint: tls.caFingerprint } : {}),
     tokens,
     link,
     apiRoutes: registeredRoutes(app),
@@ -370,6 +407,7 @@ export async function startHub(config: HubConfig, log: Logger = createLogger('hu
       autoscaler.stop();
       desiredState.stop();
       await client.endAsync();
+      await dynsec?.admin.endAsync();
       await broker?.close();
       await audit.close();
       await store.close();
@@ -401,4 +439,24 @@ function withoutCredentials(url: string): string {
   parsed.username = '';
   parsed.password = '';
   return parsed.toString().replace(/\/$/, '');
+}
+
+/** An IPv6 address inside a URL needs brackets. */
+function bracketed(host: string): string {
+  return host.includes(':') && !host.startsWith('[') ? `[${host}]` : host;
+}
+
+/** Given certificates (--tls-*) are read here; otherwise the hub's own CA signs a certificate for its names. */
+async function hubTls(config: HubConfig, now: Date): Promise<HubTls> {
+  const names = defaultServerNames([...(config.tlsNames ?? []), ...[config.apiHost, config.mqttHost].filter((h) => h !== '0.0.0.0' && h !== '::')]);
+  if (!config.tlsFiles) return loadOrCreateHubTls(config.dataDir, { names, now });
+  const read = async (path: string, flag: string): Promise<string> => {
+    try {
+      return await readFile(path, 'utf8');
+    } catch (err) {
+      throw new Error(`${flag} ${path}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`);
+    }
+  };
+  const given = { cert: await read(config.tlsFiles.cert, '--tls-cert'), key: await read(config.tlsFiles.key, '--tls-key'), ca: await read(config.tlsFiles.ca, '--tls-ca') };
+  return loadOrCreateHubTls(config.dataDir, { names, now, given });
 }

@@ -8,7 +8,7 @@ export async function runHubUntilSignal(config: HubConfig): Promise<RunningHub> 
   const log = createLogger('hub', config.logLevel);
   const hub = await startHub(config, log);
   // One line on stdout whatever the log level, for scripts and supervisors.
-  process.stdout.write(`hub ready: API ${hub.apiUrl}\n`);
+  process.stdout.write(`hub ready: API ${hub.apiUrl}${hub.caFingerprint ? ` CA sha256 ${hub.caFingerprint}` : ''}\n`);
   if (hub.createdAdminToken) {
     process.stdout.write(
       `\nAdmin token (shown once, keep it safe):\n  ${hub.createdAdminToken}\n` +

@@ -23,6 +23,8 @@ export * from './schemas/firmware.js';
 export * from './schemas/mcu.js';
 export * from './schedule/index.js';
 export * from './join-proof.js';
+export * from './join-token.js';
+export * from './access.js';
 export * from './semver.js';
 export * from './canonical-json.js';
 export * from './schemas/job.js';

@@ -27,7 +27,7 @@ import { waitFor } from '../support/wait.js';
 const readme = parseReadme(await readFile(join(repoRoot, 'README.md'), 'utf8'));
 
 /** Values the README stands in for; filled in as the commands that produce them run. */
-const state = { adminToken: '', localId: '', boardId: '', joinToken: '', boardAgentLine: '', boardAgent: undefined as ManagedProcess | undefined };
+const state = { hubCa: '', adminToken: '', localId: '', boardId: '', joinToken: '', boardAgentLine: '', boardAgent: undefined as ManagedProcess | undefined };
 
 /** README placeholders and what replaces them (longest first: the token contains its id). */
 const PLACEHOLDERS: [RegExp, () => string][] = [
@@ -36,6 +36,8 @@ const PLACEHOLDERS: [RegExp, () => string][] = [
   [/<id>/g, () => state.localId],
   [/ep_\.\.\./g, () => state.adminToken],
   [/\{board\}/g, () => state.boardId],
+  // The Config example's CA block (indented in the YAML) stands for the CA the hub made.
+  [/-----BEGIN CERTIFICATE-----\n {2}\.\.\.\n {2}-----END CERTIFICATE-----/g, () => state.hubCa.trim().split('\n').join('\n  ')],
 ];
 
 interface Run {
@@ -108,7 +110,7 @@ const HANDLED: Record<string, Entry> = {
       t.regex(state.joinToken, /^[a-z0-9]{6}\.\S{16,}$/, 'one line: <id>.<secret>, as shown');
     },
   },
-  'edgepilot agent --hub http://hub.plant-3:7080 --join-token k3x9qa.Yt0c1...': { how: 'board-agent' },
+  'edgepilot agent --hub https://hub.plant-3:7080 --join-token k3x9qa.Yt0c1...': { how: 'board-agent' },
   'edgepilot get devices -l site=plant-3 -o json': {
     how: 'run',
     check: (t, r) => {
@@ -237,7 +239,7 @@ const EXCLUDED: Record<string, string> = {
   'npm test': 'runs every test tier, this one included',
   'node dist/hardware/bench/main.js --mcu stm32f103 --image hardware/build/stm32f103-node-1.2.0.hex --link /tmp/ttyMCU0 --serial 0123456789abcdef':
     'an emulated MCU that serves a fixed /tmp/ttyMCU0 until stopped; test/hardware runs the bench',
-  'edgepilot agent --hub http://hub.plant-3:7080 --join-token k3x9qa.Yt0... --mcu-port /dev/ttyUSB0 --mcu-port /dev/ttyS3 --trust-key /etc/edgepilot/plant-3-fw.pub':
+  'edgepilot agent --hub https://hub.plant-3:7080 --join-token k3x9qa.Yt0... --mcu-port /dev/ttyUSB0 --mcu-port /dev/ttyS3 --trust-key /etc/edgepilot/plant-3-fw.pub':
     'needs MCUs on /dev/ttyUSB0 and /dev/ttyS3; test/hardware runs a gateway against emulated MCUs',
   'edgepilot telemetry vm-seji6/stm32f103-0123456789abcdef -f': 'needs a gateway with an MCU (test/hardware)',
   'edgepilot flash vm-seji6/stm32f103-0123456789abcdef --image 2.0.0': 'needs a gateway with an MCU (test/hardware)',
@@ -371,8 +373,9 @@ test.before(async () => {
   await session.setUp();
   const up = session.start('npm start', 'npm start', { cwd: repoRoot });
   await up.waitForOutput(/hub ready: API (\S+)/, 120_000);
-  const config = parse(await readFile(join(session.home, '.config', 'edgepilot', 'config.yaml'), 'utf8')) as { token: string };
+  const config = parse(await readFile(join(session.home, '.config', 'edgepilot', 'config.yaml'), 'utf8')) as { token: string; ca: string };
   state.adminToken = config.token;
+  state.hubCa = config.ca;
   const local = await waitFor('the local agent of npm start to go online', async () => (await devices()).find((d) => d.state === 'online'), 60_000);
   state.localId = local.id;
 });

@@ -17,6 +17,16 @@ test('the same registration story against an external Mosquitto broker', async (
   await runRegistrationScenario(t, { externalBroker: mosquitto.url });
 });
 
+test('the same story against Mosquitto with dynamic security: real agents log in with the accounts the hub made', async (t) => {
+  const dir = await makeTempDir('ep-mosquitto-');
+  const mosquitto = await startMosquitto(dir.path, { dynsec: true });
+  t.teardown(async () => {
+    await mosquitto.proc.kill('SIGKILL');
+    await dir.remove();
+  });
+  await runRegistrationScenario(t, { externalBroker: mosquitto.url, hubArgs: ['--broker-dynsec'] });
+});
+
 test('with an external broker the hub itself bounds and validates payloads', async (t) => {
   const dir = await makeTempDir('ep-mosquitto-');
   const mosquitto = await startMosquitto(dir.path);

@@ -14,7 +14,8 @@ test('up: a local agent whose device was deleted joins again on the next start',
   const dir = await makeTempDir('ep-up-rejoin-');
   const env = isolatedEnv(dir.path);
   const [apiPort, mqttPort] = [await freePort(), await freePort()];
-  const hubUrl = `http://127.0.0.1:${apiPort}`;
+  // TLS by default: the CLI verifies the hub against the CA that `up` wrote into its config.
+  const hubUrl = `https://127.0.0.1:${apiPort}`;
   const args = ['up', '--data-dir', join(dir.path, 'hub'), '--listen', `127.0.0.1:${apiPort}`, '--mqtt-listen', `127.0.0.1:${mqttPort}`];
   let up: ManagedProcess | undefined;
   t.teardown(async () => {

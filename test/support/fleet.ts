@@ -25,6 +25,8 @@ export async function startHubProcess(options: {
   apiPort?: number;
   mqttPort?: number;
   extraArgs?: string[];
+  /** Serve https and mqtts (the hub's default); tests that are not about TLS run it --insecure. */
+  tls?: boolean;
 }): Promise<HubHandle> {
   const args = [
     'hub',
@@ -32,6 +34,7 @@ export async function startHubProcess(options: {
     '--listen', `127.0.0.1:${options.apiPort ?? 0}`,
     '--mqtt-listen', `127.0.0.1:${options.mqttPort ?? 0}`,
     '--no-write-config',
+    ...(options.tls ? [] : ['--insecure']),
     ...(options.extraArgs ?? []),
   ];
   if (options.broker) args.push('--broker', options.broker);
@@ -40,7 +43,7 @@ export async function startHubProcess(options: {
   let adminToken = options.adminToken;
   if (!adminToken) adminToken = (await proc.waitForOutput(/Admin token[^\n]*\n\s+(ep_\S+)/))[1];
   if (!adminToken) throw new Error('hub did not print an admin token');
-  const apiUrl = `http://127.0.0.1:${api[1] ?? ''}`;
+  const apiUrl = `${options.tls ? 'https' : 'http'}://127.0.0.1:${api[1] ?? ''}`;
   const env = { ...isolatedEnv(options.root), EDGEPILOT_HUB: apiUrl, EDGEPILOT_TOKEN: adminToken };
   const cli = (cliArgs: string[]): Promise<CliResult> => runCli(cliArgs, env);
   return {

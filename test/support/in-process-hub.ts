@@ -19,7 +19,7 @@ export function captureLog(scope = 'hub'): CapturedLog {
 }
 
 /** A hub in this process on loopback with ephemeral ports. */
-export async function startTestHub(dataRoot: string, log: Logger, externalBroker?: string): Promise<RunningHub> {
+export async function startTestHub(dataRoot: string, log: Logger, externalBroker?: string, options: { tls?: boolean; brokerDynsec?: boolean } = {}): Promise<RunningHub> {
   return startHub(
     {
       dataDir: join(dataRoot, 'hub'),
@@ -28,8 +28,11 @@ export async function startTestHub(dataRoot: string, log: Logger, externalBroker
       mqttHost: '127.0.0.1',
       mqttPort: 0,
       ...(externalBroker ? { externalBroker } : {}),
+      ...(options.brokerDynsec ? { brokerDynsec: true } : {}),
       autoscaleIntervalSeconds: 15,
       logLevel: 'debug',
+      // TLS is the hub's default; tests that are not about it use plain MQTT and http.
+      ...(options.tls ? {} : { insecure: true }),
     },
     log,
   );
@@ -52,7 +55,8 @@ export async function registerTestDevice(
     hostname: `host-${hardwareId}`,
     agentVersion: 'test',
     facts: gatewayFacts({ hostname: `host-${hardwareId}` }),
-    connect: mqtt.connect,
+    // A TLS hub's broker is verified against its CA, as an agent does after pinning it.
+    connect: hub.ca ? (url, connectOptions) => mqtt.connect(url, { ...connectOptions, ca: hub.ca }) : mqtt.connect,
     log,
   });
   return { deviceId: granted.deviceId, password: granted.password, key };

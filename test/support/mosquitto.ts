@@ -1,12 +1,21 @@
-import { spawn } from 'node:child_process';
+import { execFile, spawn } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { writeFile } from 'node:fs/promises';
 import { createServer, connect } from 'node:net';
 import { join } from 'node:path';
+import { promisify } from 'node:util';
 import { ManagedProcess } from './processes.js';
 import { waitFor } from './wait.js';
 
 const MOSQUITTO = ['/usr/sbin/mosquitto', '/usr/bin/mosquitto'].find((p) => existsSync(p));
+/** Debian's mosquitto ships the plugin here (multiarch folder); the list covers other layouts. */
+export const DYNSEC_PLUGIN = [
+  '/usr/lib/x86_64-linux-gnu/mosquitto_dynamic_security.so',
+  '/usr/lib/aarch64-linux-gnu/mosquitto_dynamic_security.so',
+  '/usr/lib/mosquitto/mosquitto_dynamic_security.so',
+  '/usr/local/lib/mosquitto_dynamic_security.so',
+].find((p) => existsSync(p));
 
 export async function freePort(): Promise<number> {
   const server = createServer();
@@ -17,12 +26,34 @@ export async function freePort(): Promise<number> {
   return address.port;
 }
 
-/** A real Mosquitto on loopback with its own config, as an external broker for the hub. */
-export async function startMosquitto(dir: string): Promise<{ url: string; proc: ManagedProcess }> {
+export interface StartedMosquitto {
+  /** With dynsec: carries the admin's credentials (what `edgepilot hub --broker` is given). */
+  url: string;
+  port: number;
+  proc: ManagedProcess;
+  admin?: { username: string; password: string };
+}
+
+/**
+ * A real Mosquitto on loopback with its own config, as an external broker for the hub. With
+ * `dynsec`, anonymous access is off and the dynamic-security plugin holds every account,
+ * starting with one admin made by `mosquitto_ctrl dynsec init`.
+ */
+export async function startMosquitto(dir: string, options: { dynsec?: boolean } = {}): Promise<StartedMosquitto> {
   if (!MOSQUITTO) throw new Error('mosquitto is not installed: run `npm test` (scripts/test.sh installs it) or apt-get install mosquitto');
   const port = await freePort();
   const config = join(dir, 'mosquitto.conf');
-  await writeFile(config, [`listener ${port} 127.0.0.1`, 'allow_anonymous true', 'persistence false', 'log_dest stderr', ''].join('\n'));
+  const lines = [`listener ${port} 127.0.0.1`, 'persistence false', 'log_dest stderr'];
+  let admin: StartedMosquitto['admin'];
+  if (options.dynsec) {
+    if (!DYNSEC_PLUGIN) throw new Error('mosquitto_dynamic_security.so not found: Debian\'s mosquitto package ships it');
+    admin = { username: 'admin', password: randomBytes(12).toString('hex') };
+    const file = join(dir, 'dynamic-security.json');
+    await promisify(execFile)('mosquitto_ctrl', ['dynsec', 'init', file, admin.username, admin.password]);
+    // Started as root, Mosquitto drops to the mosquitto user, which cannot read a 0700 test folder.
+    lines.push('user root', 'allow_anonymous false', `plugin ${DYNSEC_PLUGIN}`, `plugin_opt_config_file ${file}`);
+  } else lines.push('allow_anonymous true');
+  await writeFile(config, `${lines.join('\n')}\n`);
   const proc = new ManagedProcess('mosquitto', spawn(MOSQUITTO, ['-c', config], { stdio: ['ignore', 'pipe', 'pipe'] }));
   await waitFor(
     'mosquitto to accept connections',
@@ -36,5 +67,6 @@ export async function startMosquitto(dir: string): Promise<{ url: string; proc: 
       }),
     10_000,
   );
-  return { url: `mqtt://127.0.0.1:${port}`, proc };
+  const credentials = admin ? `${admin.username}:${admin.password}@` : '';
+  return { url: `mqtt://${credentials}127.0.0.1:${port}`, port, proc, ...(admin ? { admin } : {}) };
 }

@@ -71,6 +71,9 @@ export class ReadmeSession {
       PATH: process.env['PATH'] ?? '/usr/local/bin:/usr/bin:/bin',
       HOME: machine === 'board' ? this.boardHome : this.home,
       LANG: 'C.UTF-8',
+      // The README's hub machine is hub.plant-3 (the namespace's hosts file says so); a real one
+      // would be named that, and the hub puts its own host name into its certificate.
+      ...(machine === 'board' ? {} : { EDGEPILOT_TLS_SAN: 'hub.plant-3' }),
       ...(process.env['DOCKER_HOST'] ? { DOCKER_HOST: process.env['DOCKER_HOST'] } : {}),
     };
   }

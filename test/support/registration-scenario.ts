@@ -10,14 +10,14 @@ import { waitFor } from './wait.js';
  * three agents join with one token, show up online with their hardware, one is SIGKILLed and
  * goes offline through its last will, and comes back under the same id.
  */
-export async function runRegistrationScenario(t: ExecutionContext, options: { externalBroker?: string }): Promise<void> {
+export async function runRegistrationScenario(t: ExecutionContext, options: { externalBroker?: string; hubArgs?: string[] }): Promise<void> {
   const tmp = await makeTempDir();
   const processes: ManagedProcess[] = [];
   t.teardown(async () => {
     await Promise.all(processes.map((p) => p.kill('SIGKILL')));
     await tmp.remove();
   });
-  const hub = await startHubProcess({ root: tmp.path, dataDir: join(tmp.path, 'hub'), ...(options.externalBroker ? { broker: options.externalBroker } : {}) });
+  const hub = await startHubProcess({ root: tmp.path, dataDir: join(tmp.path, 'hub'), ...(options.externalBroker ? { broker: options.externalBroker } : {}), ...(options.hubArgs ? { extraArgs: options.hubArgs } : {}) });
   processes.push(hub.proc);
   t.log(`hub at ${hub.apiUrl}, broker ${hub.brokerUrl}`);
 

@@ -76,7 +76,7 @@ Examples:
   edgepilot token create
   edgepilot token create --ttl 2h --max-uses 20 --labels site=plant-3,topology.edgepilot.io/zone=line-2
   # then on each board:
-  edgepilot agent --hub http://hub.plant-3:7080 --join-token <token>
+  edgepilot agent --hub https://hub.plant-3:7080 --join-token <token>
   # a technician's own token, read-only:
   edgepilot token create --role viewer --name alice`,
     )

@@ -1,12 +1,12 @@
 import { httpGet } from '../../common/http-get.js';
 import { bootstrapSchema, decodePayload, type Bootstrap } from '../../protocol/index.js';
 
-/** Asks the hub where its broker is (public endpoint; no credentials needed yet). */
-export async function fetchBootstrap(hubUrl: string, signal?: AbortSignal): Promise<Bootstrap> {
+/** Asks the hub where its broker is (public endpoint; no credentials needed yet; over https verified against `ca`). */
+export async function fetchBootstrap(hubUrl: string, signal?: AbortSignal, ca?: string): Promise<Bootstrap> {
   const url = new URL('/v1/bootstrap', hubUrl);
   let answer;
   try {
-    answer = await httpGet(url.href, { timeoutMs: 10_000, maxBytes: 16 * 1024, ...(signal ? { signal } : {}) });
+    answer = await httpGet(url.href, { timeoutMs: 10_000, maxBytes: 16 * 1024, ...(signal ? { signal } : {}), ...(ca ? { ca } : {}) });
   } catch (err) {
     throw new Error(`cannot reach hub at ${hubUrl}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`);
   }

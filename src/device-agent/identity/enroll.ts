@@ -1,6 +1,7 @@
 import type { Logger } from '../../common/log.js';
 import type { Facts } from '../../protocol/index.js';
 import type { ConnectMqtt } from '../session/mqtt-connect.js';
+import { HubTrustError } from '../../common/tls-trust.js';
 import { fetchBootstrap } from './bootstrap.js';
 import type { DeviceKey } from './device-key.js';
 import { saveIdentity, type AgentIdentity } from './identity-file.js';
@@ -18,6 +19,12 @@ export interface EnrollParams {
   connect: ConnectMqtt;
   log: Logger;
   signal: AbortSignal;
+  /**
+   * Decides which CA the hub's https and mqtts are verified against (undefined: a plain hub).
+   * Called before each attempt: a hub that is not up yet is retried, a CA of the wrong
+   * fingerprint ends the join.
+   */
+  trustHub?: () => Promise<string | undefined>;
   /** Retry delays: first and cap (a held join waits for a technician; default 1 s doubling to 60 s). */
   retry?: { initialMs: number; maxMs: number };
 }
@@ -41,7 +48,8 @@ export async function enroll(params: EnrollParams): Promise<AgentIdentity> {
   let delay = retry.initialMs;
   for (;;) {
     try {
-      const brokerUrl = params.brokerUrl ?? (await fetchBootstrap(requireHub(params.hubUrl))).brokerUrl;
+      const ca = await params.trustHub?.();
+      const brokerUrl = params.brokerUrl ?? (await fetchBootstrap(requireHub(params.hubUrl), undefined, ca)).brokerUrl;
       const facts = await params.facts();
       const granted = await joinFleet({
         brokerUrl,
@@ -72,6 +80,7 @@ export async function enroll(params: EnrollParams): Promise<AgentIdentity> {
         const what = err.code === 'approval-required' ? 'waiting for approval' : 'join refused';
         log.warn(`${what}, asking again in ${wait}: ${err.message}`);
       } else if (err instanceof JoinRefusedError) throw err;
+      else if (err instanceof HubTrustError && err.code !== 'ca-unreachable') throw err;
       else log.warn(`joining failed, retrying in ${wait}: ${(err as Error).message}`);
       await sleep(delay, params.signal);
       delay = Math.min(delay * 2, retry.maxMs);

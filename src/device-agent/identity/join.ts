@@ -1,11 +1,12 @@
 import { randomBytes } from 'node:crypto';
 import type { Logger } from '../../common/log.js';
 import {
-  JOIN_USERNAME,
   decodePayload,
   joinClientId,
   joinResponseSchema,
   joinTokenId,
+  joinUsername,
+  parseJoinToken,
   payloadLimits,
   topics,
   type Facts,
@@ -42,6 +43,11 @@ export class JoinRefusedError extends Error {
   }
 }
 
+/** The part of a join token the hub checks: a CA fingerprint after it is for the agent alone (join-token.ts). */
+function tokenForHub(token: string): string {
+  return parseJoinToken(token)?.token ?? token;
+}
+
 /** Refusals that go away without a new token: an approval, a correct clock, a fresh nonce. */
 export function isRetriableRefusal(err: unknown): err is JoinRefusedError {
   return err instanceof JoinRefusedError && (err.code === 'approval-required' || err.code === 'stale-request' || err.code === 'replayed-request');
@@ -49,10 +55,11 @@ export function isRetriableRefusal(err: unknown): err is JoinRefusedError {
 
 /** A signed join request for one nonce (exported for tests that replay it). */
 export function signedJoinRequest(nonce: string, params: Omit<JoinParams, 'brokerUrl' | 'connect' | 'log'>): JoinRequest {
+  const token = tokenForHub(params.token);
   const timestamp = (params.now ?? Date.now)();
-  const signature = params.key.sign({ nonce, hardwareId: params.hardwareId, tokenId: joinTokenId(params.token), timestamp });
+  const signature = params.key.sign({ nonce, hardwareId: params.hardwareId, tokenId: joinTokenId(token), timestamp });
   return {
-    token: params.token,
+    token,
     hardwareId: params.hardwareId,
     hostname: params.hostname,
     agentVersion: params.agentVersion,
@@ -71,8 +78,9 @@ export async function joinFleet(params: JoinParams): Promise<Extract<JoinRespons
   const nonce = randomBytes(16).toString('hex');
   const client = params.connect(params.brokerUrl, {
     clientId: joinClientId(nonce),
-    username: JOIN_USERNAME,
-    password: params.token,
+    // Names the token, so an external broker can hold one client per token (dynamic security).
+    username: joinUsername(joinTokenId(tokenForHub(params.token))),
+    password: tokenForHub(params.token),
     clean: true,
     writeCache: false,
     reconnectPeriod: 0,

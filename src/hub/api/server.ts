@@ -17,13 +17,20 @@ export interface ApiServerOptions {
   /** Where every write through the API is recorded before it is answered. */
   audit?: AuditLog;
   now?: () => Date;
+  /** Serve https with this certificate and key (PEM); plain http only without it (--insecure). */
+  tls?: { cert: string; key: string };
 }
 
 /** The hub's HTTP API for the CLI: JSON, bearer-token auth with roles, errors as `{error, message}`. */
 export function createApiServer(options: ApiServerOptions): FastifyInstance {
   // Path parameters longer than the router's default 100 characters would answer "no route";
   // up to this length they reach the routes, whose checks name the parameter in a 400.
-  const app = Fastify({ logger: false, bodyLimit: 4 * 1024 * 1024, routerOptions: { maxParamLength: 2048 } });
+  const app = Fastify({
+    logger: false,
+    bodyLimit: 4 * 1024 * 1024,
+    routerOptions: { maxParamLength: 2048 },
+    ...(options.tls ? { https: { cert: options.tls.cert, key: options.tls.key, minVersion: 'TLSv1.2' as const } } : {}),
+  }) as unknown as FastifyInstance;
 
   // Who is calling, may their role call this route, and the audit record of every write.
   installAccessControl(app, {

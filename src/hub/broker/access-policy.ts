@@ -1,4 +1,4 @@
-import { topics, TOPIC_ROOT, MCU_ID_PATTERN, CORRELATION_ID_PATTERN } from '../../protocol/index.js';
+import { deviceRuleAllows, deviceRuleTopic, deviceTopicRules, topics } from '../../protocol/index.js';
 
 /** Who a broker connection is, decided once at CONNECT. */
 export type BrokerRole =
@@ -6,12 +6,10 @@ export type BrokerRole =
   | { kind: 'join'; nonce: string }
   | { kind: 'device'; deviceId: string };
 
-/** The channels a device may publish on, all under its own `ep/v1/d/<id>/`. */
-const devicePublishChannels = new Set(['status', 'facts', 'reported', 'events', 'metrics', 'runs']);
-
 /**
  * May this connection publish here? Devices publish only under their own id and never on the
- * channels the hub owns (`desired`, `services`, `rpc/req`); a join session only its own request topic.
+ * channels the hub owns (`desired`, `rpc/req`); a join session only its own request topic.
+ * The device rules are the protocol's table, which also makes an external broker's ACLs.
  */
 export function mayPublish(role: BrokerRole, topic: string): boolean {
   switch (role.kind) {
@@ -19,15 +17,8 @@ export function mayPublish(role: BrokerRole, topic: string): boolean {
       return true;
     case 'join':
       return topic === topics.joinRequest(role.nonce);
-    case 'device': {
-      const prefix = `${TOPIC_ROOT}/d/${role.deviceId}/`;
-      if (!topic.startsWith(prefix)) return false;
-      const rest = topic.slice(prefix.length).split('/');
-      if (rest.length === 1) return devicePublishChannels.has(rest[0] ?? '');
-      if (rest.length === 3 && rest[0] === 'rpc' && rest[1] === 'res') return CORRELATION_ID_PATTERN.test(rest[2] ?? '');
-      if (rest.length === 3 && rest[0] === 'mcu' && rest[2] === 'telemetry') return MCU_ID_PATTERN.test(rest[1] ?? '');
-      return false;
-    }
+    case 'device':
+      return deviceRuleAllows(role.deviceId, topic, 'publish');
   }
 }
 
@@ -42,7 +33,7 @@ export function maySubscribe(role: BrokerRole, filter: string): boolean {
     case 'join':
       return filter === topics.joinResponse(role.nonce);
     case 'device':
-      return filter === topics.desired(role.deviceId) || filter === topics.services(role.deviceId) || filter === topics.rpcRequest(role.deviceId) || filter === topics.runsAck(role.deviceId);
+      return deviceTopicRules.some((rule) => rule.access === 'subscribe' && deviceRuleTopic(role.deviceId, rule) === filter);
   }
 }
 

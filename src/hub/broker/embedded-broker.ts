@@ -1,6 +1,16 @@
 import { Aedes, type AuthenticateError, type Client } from 'aedes';
-import { createServer, type Server } from 'node:net';
-import { DEVICE_ID_PATTERN, JOIN_USERNAME, MAX_MQTT_PACKET_BYTES, nonceFromJoinClientId, payloadLimits, parseTopic } from '../../protocol/index.js';
+import { createServer, type Server, type Socket } from 'node:net';
+import { createServer as createTlsServer } from 'node:tls';
+import {
+  DEVICE_ID_PATTERN,
+  JOIN_USERNAME,
+  MAX_MQTT_PACKET_BYTES,
+  joinTokenId as joinTokenIdOf,
+  nonceFromJoinClientId,
+  payloadLimits,
+  parseTopic,
+  tokenIdFromJoinUsername,
+} from '../../protocol/index.js';
 import type { Logger } from '../../common/log.js';
 import { HUB_USERNAME, mayPublish, maySubscribe, type BrokerRole } from './access-policy.js';
 import { guardConnection } from './packet-size-guard.js';
@@ -24,6 +34,8 @@ export interface EmbeddedBrokerOptions {
   port: number;
   authority: BrokerAuthority;
   log: Logger;
+  /** Serve mqtts with this certificate and key (PEM); plain MQTT only without it (--insecure). */
+  tls?: { cert: string; key: string };
 }
 
 export interface EmbeddedBroker {
@@ -88,7 +100,10 @@ export async function startEmbeddedBroker(options: EmbeddedBrokerOptions): Promi
         }
         return done(refusal('hub credentials refused', BAD_USERNAME_OR_PASSWORD), null);
       }
-      if (username === JOIN_USERNAME) {
+      const joinTokenId = username === undefined ? undefined : tokenIdFromJoinUsername(username);
+      if (username === JOIN_USERNAME || joinTokenId !== undefined) {
+        // `join.<token id>` (agents since TLS) must name the token it presents; bare `join` is the older form.
+        if (joinTokenId !== undefined && joinTokenIdOf(secret) !== joinTokenId) return done(refusal('join username names another token', NOT_AUTHORIZED), null);
         const nonce = nonceFromJoinClientId(clientId);
         if (nonce === undefined) return done(refusal('join session needs client id join-<nonce>', NOT_AUTHORIZED), null);
         const source = sourceAddresses.get(client.conn) ?? 'unknown';
@@ -154,14 +169,16 @@ export async function startEmbeddedBroker(options: EmbeddedBrokerOptions): Promi
 
   broker.on('clientError', (client, err) => log.debug(`client ${client.id}: ${err.message}`));
 
-  const server: Server = createServer((socket) => {
+  const accept = (socket: Socket): void => {
     socket.setNoDelay(true);
     const guarded = guardConnection(socket, MAX_MQTT_PACKET_BYTES, (reason) =>
       log.warn(`closed connection from ${socket.remoteAddress ?? '?'}: ${reason}`),
     );
     sourceAddresses.set(guarded, socket.remoteAddress ?? 'unknown');
     broker.handle(guarded);
-  });
+  };
+  const server: Server = options.tls ? createTlsServer({ cert: options.tls.cert, key: options.tls.key, minVersion: 'TLSv1.2' }, accept) : createServer(accept);
+  if (options.tls) server.on('tlsClientError', (err: Error, socket: Socket) => log.debug(`TLS handshake from ${socket.remoteAddress ?? '?'} failed: ${err.message}`));
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
     server.listen(options.port, options.host, () => {
@@ -172,10 +189,10 @@ export async function startEmbeddedBroker(options: EmbeddedBrokerOptions): Promi
   const address = server.address();
   const port = typeof address === 'object' && address ? address.port : options.port;
   const host = options.host === '0.0.0.0' || options.host === '::' ? '127.0.0.1' : options.host;
-  log.info(`embedded MQTT broker listening on ${options.host}:${port}`);
+  log.info(`embedded MQTT broker listening on ${options.host}:${port}${options.tls ? ' (mqtts)' : ' (plain MQTT, --insecure)'}`);
 
   return {
-    url: `mqtt://${host}:${port}`,
+    url: `${options.tls ? 'mqtts' : 'mqtt'}://${host}:${port}`,
     port,
     connectedClients: () => broker.connectedClients,
     disconnectDevice: (deviceId) => {

@@ -1,5 +1,5 @@
 import { hashSecret, randomAlnum, randomSecret, secretMatches } from '../../common/ids.js';
-import type { TokenCreate, TokenCreated, TokenView } from '../../protocol/index.js';
+import { joinTokenWithCa, type TokenCreate, type TokenCreated, type TokenView } from '../../protocol/index.js';
 import { tokenState, type TokenRecord } from '../store/records.js';
 import type { TokenRepository } from '../store/repository.js';
 
@@ -23,11 +23,23 @@ export function tokenView(token: TokenRecord, now: Date): TokenView {
   };
 }
 
+/** What else learns of a token: an external broker's accounts (dynamic security), if any. */
+export interface JoinTokenHooks {
+  /** Called before the token is handed out, with the token the agent will present. */
+  created(id: string, token: string): Promise<void>;
+  revoked(id: string): Promise<void>;
+}
+
 /** Join tokens: created and revoked by operators, consumed by joining devices. */
 export class JoinTokens {
+  /** Set by the composition root when the broker keeps its own accounts. */
+  hooks: JoinTokenHooks | undefined;
+
   constructor(
     private readonly repository: TokenRepository,
     private readonly now: () => Date,
+    /** The hub CA's fingerprint, appended to every token handed out so agents can pin the CA (none with --insecure). */
+    private readonly caFingerprint?: string,
   ) {}
 
   async create(request: TokenCreate): Promise<TokenCreated> {
@@ -45,8 +57,11 @@ export class JoinTokens {
       uses: 0,
       revoked: false,
     };
+    const token = `${id}.${secret}`;
+    // The broker learns the token first: a token handed out must already open a join session.
+    await this.hooks?.created(id, token);
     await this.repository.put(record);
-    return { ...tokenView(record, now), token: `${id}.${secret}` };
+    return { ...tokenView(record, now), token: this.caFingerprint ? joinTokenWithCa(token, this.caFingerprint) : token };
   }
 
   async list(): Promise<TokenView[]> {
@@ -58,6 +73,7 @@ export class JoinTokens {
     const updated = await this.repository.update(id, (t) => {
       t.revoked = true;
     });
+    if (updated) await this.hooks?.revoked(id);
     return updated && tokenView(updated, this.now());
   }
 

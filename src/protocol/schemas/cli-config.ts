@@ -9,5 +9,11 @@ export const cliConfigSchema = z.strictObject({
   kind: z.literal('Config').default('Config'),
   hub: z.url({ protocol: /^https?$/ }).optional(),
   token: z.string().min(16).optional(),
+  /**
+   * The hub's CA certificate (PEM), like a kubeconfig's certificate-authority-data: an https
+   * hub is verified against it and nothing else. Written by the hub on first start, or by
+   * `edgepilot login --ca-fingerprint` after checking the fingerprint.
+   */
+  ca: z.string().regex(/-----BEGIN CERTIFICATE-----/, 'ca must be a PEM certificate').optional(),
 });
 export type CliConfig = z.infer<typeof cliConfigSchema>;

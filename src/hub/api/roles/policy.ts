@@ -11,6 +11,8 @@ export type RouteAccess = Permission | 'public';
 export const routePolicy: Readonly<Record<string, RouteAccess>> = {
   'GET /healthz': 'public',
   'GET /v1/bootstrap': 'public',
+  // The CA certificate: no secret, and whoever fetches it checks its fingerprint against the join token.
+  'GET /v1/bootstrap/ca': 'public',
   'GET /v1/firmware/manifest': 'public',
   'GET /v1/firmware/download': 'public',
   'GET /v1/firmware/delta': 'public',

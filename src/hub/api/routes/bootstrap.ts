@@ -1,4 +1,5 @@
 import type { FastifyInstance } from 'fastify';
+import { HUB_CA_PATH } from '../../../common/tls-trust.js';
 import { PROTOCOL_VERSION, type Bootstrap } from '../../../protocol/index.js';
 import type { Admission } from '../../limits/keyed-limiter.js';
 import { HttpError } from '../http-error.js';
@@ -9,6 +10,8 @@ export interface BootstrapInfo {
   brokerUrlFor(requestHost: string): string;
   /** The join path's connection-rate limit by source address (and overall); absent: none. */
   admitJoin?(sourceAddress: string): Admission;
+  /** The CA certificate (PEM) agents and the CLI pin after checking its fingerprint; none with --insecure. */
+  caCertificate?: string;
 }
 
 /** A 429 whose Retry-After (whole seconds, RFC 9110 §10.2.3) tells the agent when to come back. */
@@ -33,5 +36,8 @@ export function registerBootstrapRoutes(app: FastifyInstance, info: BootstrapInf
       brokerUrl: info.brokerUrlFor(request.hostname.replace(/:\d+$/, '')),
     };
   });
+  const ca = info.caCertificate;
+  // Public on purpose: a CA certificate is no secret, and whoever fetches it checks its fingerprint.
+  if (ca !== undefined) app.get(HUB_CA_PATH, async (_request, reply) => reply.type('application/x-pem-file').send(ca));
   app.get('/healthz', async () => ({ ok: true, protocol: PROTOCOL_VERSION }));
 }
