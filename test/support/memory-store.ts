@@ -34,6 +34,14 @@ export class MemoryStore {
   deviceRepository(): DeviceRepository {
     return {
       get: async (id) => (this.devices.has(id) ? copy(this.devices.get(id)) : undefined),
+      has: async (id) => this.devices.has(id),
+      touch: async (id, lastSeen) => {
+        const current = this.devices.get(id);
+        if (!current) return false;
+        this.write('devices', id, 'lazy');
+        this.devices.set(id, { ...current, lastSeen });
+        return true;
+      },
       findByHardwareId: async (hw) => copy([...this.devices.values()].find((d) => d.hardwareId === hw)),
       list: async () => [...this.devices.values()].map(copy),
       snapshot: async () => [...this.devices.values()],

@@ -64,7 +64,7 @@ export class DeviceObserver {
   }
 
   async onEvent(deviceId: string, event: DeviceEvent): Promise<void> {
-    if (!(await this.deps.devices.get(deviceId))) return this.unknown(deviceId, 'events');
+    if (!(await this.deps.devices.has(deviceId))) return this.unknown(deviceId, 'events');
     await this.deps.events.append(eventSubjects.device(deviceId), event);
     // Events about a workload's instance also belong to the workload's history, but a device
     // speaks only for its own instances: one naming a workload the hub did not send it would
@@ -98,7 +98,8 @@ export class DeviceObserver {
   }
 
   async onReported(deviceId: string, reported: ReportedState): Promise<void> {
-    if (!(await this.deps.devices.get(deviceId))) return this.unknown(deviceId, 'reported');
+    // The hot path of an apply (one report per device): no copy of the record, no compare.
+    if (!(await this.deps.devices.has(deviceId))) return this.unknown(deviceId, 'reported');
     await this.deps.deviceState.putReported(deviceId, reported);
     await this.touch(deviceId);
     this.deps.feed.changed(deviceId, 'MODIFIED', 'reported');
@@ -106,7 +107,7 @@ export class DeviceObserver {
 
   /** Any message proves the device is alive. */
   async touch(deviceId: string): Promise<void> {
-    await this.deps.devices.update(deviceId, (d) => void (d.lastSeen = this.deps.now().toISOString()), 'lazy');
+    await this.deps.devices.touch(deviceId, this.deps.now().toISOString());
   }
 
   private async record(deviceId: string, event: Omit<DeviceEvent, 'time'>): Promise<void> {

@@ -66,6 +66,16 @@ export function deviceRepository(b: Backing, hardwareIndex: Map<string, string>)
   };
   return {
     get: async (id) => merged(b, id),
+    has: async (id) => b.doc().devices[id] !== undefined,
+    touch: async (id, lastSeen) => {
+      if (b.doc().devices[id] === undefined) return false;
+      // Replaced, not edited: snapshots handed out before keep what they saw. Status and facts
+      // keep their identity, so nothing derived from them (compiled devices) is invalidated.
+      const observed = b.observed().devices;
+      observed[id] = { ...observed[id], lastSeen };
+      b.observedChanged();
+      return true;
+    },
     findByHardwareId: async (hw) => {
       const id = hardwareIndex.get(hw);
       return id === undefined ? undefined : merged(b, id);

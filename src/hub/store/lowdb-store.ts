@@ -35,6 +35,11 @@ import type {
 } from './repository.js';
 
 const LAZY_FLUSH_MS = 1000;
+/**
+ * observed.json is written whole (tens of MB at 20,000 devices): during a report storm, at most
+ * this share of the time goes to writing it (a 500 ms write → every 2.5 s at most).
+ */
+const OBSERVED_WRITE_SHARE = 0.2;
 
 /** lowdb adapter whose writes survive power loss (see writeFileDurably). */
 class DurableJsonAdapter implements Adapter<StoreDocument> {
@@ -147,6 +152,7 @@ class LowdbStore implements HubStore {
   private readonly observedWriter: CoalescingWriter;
   private lazyTimer: NodeJS.Timeout | undefined;
   private observedDirty = false;
+  private lastObservedWriteMs = 0;
   private closed = false;
 
   constructor(
@@ -217,17 +223,19 @@ class LowdbStore implements HubStore {
   }
 
   private scheduleLazyFlush(): void {
+    const delay = Math.max(LAZY_FLUSH_MS, this.lastObservedWriteMs / OBSERVED_WRITE_SHARE);
     this.lazyTimer ??= setTimeout(() => {
       this.lazyTimer = undefined;
       this.flushLazy().catch((err: unknown) => console.error(`store: lazy flush failed: ${(err as Error).message}`));
-    }, LAZY_FLUSH_MS);
+    }, delay);
   }
 
   private async flushLazy(): Promise<void> {
     const writes: Promise<void>[] = [this.writer.settled()];
     if (this.observedDirty) {
       this.observedDirty = false;
-      writes.push(this.observedWriter.write());
+      const started = performance.now();
+      writes.push(this.observedWriter.write().then(() => void (this.lastObservedWriteMs = performance.now() - started)));
     }
     await Promise.all(writes);
   }

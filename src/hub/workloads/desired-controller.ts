@@ -54,16 +54,20 @@ function sameInstances(a: readonly DesiredInstance[], b: readonly DesiredInstanc
 
 /**
  * Device changes come in bursts (a registration storm): recompute at most this often, and
- * spend at most a fifth of the time in passes (a pass over 10,000 devices is not free).
+ * spend at most a fifth of the time in passes (a pass over 10,000 devices is not free). The
+ * share is measured on the pass's wall time, which includes waiting for the store and the
+ * broker, so it is capped: a slow pass must not hold every later one back by many seconds.
  */
 const MIN_INTERVAL_MS = 250;
 const MAX_PASS_SHARE = 0.2;
+const MAX_SHARE_DELAY_MS = 1000;
 /** Desired documents in flight to the broker at once. */
 const PUBLISH_WINDOW = 256;
 
 /**
- * After an API write: soon (the writes of a burst still share one pass), within the same share
- * of time, so `apply --wait` answers quickly on a quiet hub.
+ * After an API write: soon (the writes of a burst still share one pass), and without the share
+ * above: an operator's apply is what the hub is for, and API writes are few (the apply that
+ * waited 5× the previous pass's wall time was most of apply→running at 20,000 devices).
  */
 const AFTER_WRITE_MS = 5;
 
@@ -94,7 +98,7 @@ export class DesiredStateController {
 
   /** Asks for a pass soon; cheap to call on every change. */
   request(): void {
-    this.schedule(MIN_INTERVAL_MS);
+    this.schedule(Math.max(MIN_INTERVAL_MS, Math.min(MAX_SHARE_DELAY_MS, this.lastPassMs / MAX_PASS_SHARE)));
   }
 
   /**
@@ -108,8 +112,7 @@ export class DesiredStateController {
     return done;
   }
 
-  private schedule(minDelayMs: number): void {
-    const delay = Math.max(minDelayMs, this.lastPassMs / MAX_PASS_SHARE);
+  private schedule(delay: number): void {
     const due = Date.now() + delay;
     if (this.timer && this.timerDue <= due) return;
     if (this.timer) clearTimeout(this.timer);
