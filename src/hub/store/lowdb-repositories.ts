@@ -1,6 +1,7 @@
 import { observedFields, type ObservedDevice, type ObservedDocument, type StoreDocument, type StoredDevice } from './document.js';
 import { eventSubjects, type DeviceEvent, type DeviceRecord } from './records.js';
 import { assertStorable } from './record-check.js';
+import type { ShardedCollection } from './sharded-control.js';
 import type {
   DeviceRepository,
   DeviceStateRepository,
@@ -20,6 +21,8 @@ export interface Backing {
   doc(): StoreDocument;
   observed(): ObservedDocument;
   persist(durability: Durability): Promise<void>;
+  /** A record of `devices` or `desired` was set or deleted (only its shard is written). */
+  controlChanged(collection: ShardedCollection, key: string): void;
   /** Observed state is always flushed lazily (see document.ts). */
   observedChanged(): void;
 }
@@ -61,6 +64,7 @@ export function deviceRepository(b: Backing, hardwareIndex: Map<string, string>)
     b.observedChanged();
     if (!controlChanged) return;
     b.doc().devices[device.id] = stored;
+    b.controlChanged('devices', device.id);
     hardwareIndex.set(device.hardwareId, device.id);
     await b.persist(durability);
   };
@@ -111,6 +115,8 @@ export function deviceRepository(b: Backing, hardwareIndex: Map<string, string>)
       const freed: { workload: string; ordinal: string }[] = [];
       delete b.doc().devices[id];
       delete b.doc().desired[id];
+      b.controlChanged('devices', id);
+      b.controlChanged('desired', id);
       if (hardwareIndex.get(stored.hardwareId) === id) hardwareIndex.delete(stored.hardwareId);
       // Replicas placed here are free again: the next placement pass puts them elsewhere.
       for (const placement of Object.values(b.doc().placements)) {
@@ -219,6 +225,7 @@ export function deviceStateRepository(b: Backing): DeviceStateRepository {
     // for every device on every pass (a 10,000-device fleet would pay a template parse each).
     putDesired: async (id, desired) => {
       b.doc().desired[id] = structuredClone(desired);
+      b.controlChanged('desired', id);
       await b.persist('sync');
     },
     reported: async (id) => copy(b.observed().reported[id]),

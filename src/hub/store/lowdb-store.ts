@@ -4,6 +4,7 @@ import { Low, type Adapter } from 'lowdb';
 import { rename } from 'node:fs/promises';
 import { join } from 'node:path';
 import { CoalescingWriter, ensureDir, nodeDurableFileSystem, readFileIfExists, writeFileDurably, type DurableFileSystem } from '../../common/durable-file.js';
+import { ShardedControlFile, type ControlCommit } from './sharded-control.js';
 import { GroupCommit } from './group-commit.js';
 import { emptyDocument, emptyObserved, migrateDocument, type ObservedDocument, type StoreDocument } from './document.js';
 import { checkedControlDocument, checkedObservedDocument, type SkippedRecord } from './record-check.js';
@@ -41,31 +42,31 @@ const LAZY_FLUSH_MS = 1000;
  */
 const OBSERVED_WRITE_SHARE = 0.2;
 
-/** lowdb adapter whose writes survive power loss (see writeFileDurably). */
+/** lowdb adapter of the control document: store.json plus the fleet's shard files (sharded-control.ts). */
 class DurableJsonAdapter implements Adapter<StoreDocument> {
+  readonly file: ShardedControlFile;
+
   constructor(
     readonly path: string,
     private readonly warn: (message: string) => void,
-    readonly fs: DurableFileSystem,
-  ) {}
+    fs: DurableFileSystem,
+  ) {
+    this.file = new ShardedControlFile(path, fs);
+  }
 
   async read(): Promise<StoreDocument | null> {
-    const text = await readFileIfExists(this.path);
-    if (text === undefined) return null;
-    let raw: unknown;
-    try {
-      raw = JSON.parse(text);
-    } catch (err) {
-      // Never overwrite a store we cannot read: the operator must look at it.
-      throw new Error(`${this.path}: store file is not valid JSON (${(err as Error).message}); refusing to start over it`);
-    }
+    const raw = await this.file.read();
+    if (raw === undefined) return null;
     const { doc, skipped } = checkedControlDocument(migrateDocument(raw, this.path), this.path);
     await keepAside(this.path, skipped, this.warn);
+    this.file.adopt(doc);
+    // Records left out must leave the files too (they are kept aside above).
+    if (skipped.length > 0) this.file.markAll();
     return doc;
   }
 
-  async write(data: StoreDocument): Promise<void> {
-    await writeFileDurably(this.path, JSON.stringify(data), this.fs);
+  async write(): Promise<void> {
+    throw new Error('the control document is written by group commits only');
   }
 }
 
@@ -148,7 +149,7 @@ class LowdbStore implements HubStore {
   readonly maintenanceWindows: MaintenanceWindowRepository;
   readonly gateVerdicts: GateVerdictRepository;
   readonly releasePins: ReleasePinRepository;
-  private readonly writer: GroupCommit;
+  private readonly writer: GroupCommit<ControlCommit>;
   private readonly observedWriter: CoalescingWriter;
   private lazyTimer: NodeJS.Timeout | undefined;
   private observedDirty = false;
@@ -164,7 +165,8 @@ class LowdbStore implements HubStore {
     // registration storm writes the control document a bounded number of times per second
     // whatever the number of joins in flight (each join waits at most one interval more).
     this.writer = new GroupCommit(
-      { snapshot: () => JSON.stringify(this.doc), persist: (contents) => writeFileDurably(control.path, contents, control.fs) },
+      // Only the shards that changed, plus store.json (everything but the fleet-sized collections).
+      { snapshot: () => control.file.snapshot(this.doc), persist: (contents) => control.file.persist(contents) },
       { minIntervalMs: 25, dutyCycle: 0.25 },
     );
     this.observedWriter = new CoalescingWriter(() => observed.write());
@@ -174,6 +176,7 @@ class LowdbStore implements HubStore {
       doc: () => this.doc,
       observed: () => this.observedDoc,
       persist: (d) => this.persist(d),
+      controlChanged: (collection, key) => control.file.changed(collection, key),
       observedChanged: () => {
         this.observedDirty = true;
         this.scheduleLazyFlush();
