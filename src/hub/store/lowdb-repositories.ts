@@ -49,6 +49,7 @@ function copy<T>(value: T | undefined): T | undefined {
 }
 
 export function deviceRepository(b: Backing, hardwareIndex: Map<string, string>): DeviceRepository {
+  const merges = new Map<string, { stored: StoredDevice; observed: ObservedDevice | undefined; merged: DeviceRecord }>();
   /**
    * Writes a whole record back, each part to its document; the control part only if it
    * changed. `device` must be owned by the store from here on (a private copy).
@@ -90,7 +91,24 @@ export function deviceRepository(b: Backing, hardwareIndex: Map<string, string>)
     snapshot: async () => {
       const { devices } = b.doc();
       const observed = b.observed().devices;
-      return Object.keys(devices).map((id) => ({ ...devices[id], ...observed[id] }) as DeviceRecord);
+      const out: DeviceRecord[] = [];
+      for (const id in devices) {
+        const stored = devices[id] as StoredDevice;
+        const seen = observed[id];
+        // The merged record is kept while both parts are the same objects: a fleet-wide pass then
+        // allocates nothing for devices that did not change, and what is derived from a record
+        // (compiled scheduler devices) can be kept by the record's identity.
+        const known = merges.get(id);
+        if (known && known.stored === stored && known.observed === seen) {
+          out.push(known.merged);
+          continue;
+        }
+        const merged = { ...stored, ...seen } as DeviceRecord;
+        merges.set(id, { stored, observed: seen, merged });
+        out.push(merged);
+      }
+      if (merges.size > out.length) for (const id of merges.keys()) if (devices[id] === undefined) merges.delete(id);
+      return out;
     },
     count: async () => {
       const ids = Object.keys(b.doc().devices);

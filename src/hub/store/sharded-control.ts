@@ -17,8 +17,8 @@ import type { StoreDocument } from './document.js';
 export const shardedCollections = ['devices', 'desired'] as const;
 export type ShardedCollection = (typeof shardedCollections)[number];
 
-/** Shards per collection: ~0.4 MB of documents each at 20,000 devices. */
-export const DEFAULT_SHARDS = 64;
+/** Shards per collection: ~140 KB of desired documents each at 20,000 devices. */
+export const DEFAULT_SHARDS = 128;
 export const SHARD_FOLDER = 'store-shards';
 
 /** What store.json says about the shards (absent in schema ≤ 3 files). */
@@ -179,7 +179,11 @@ export class ShardedControlFile {
   /** Writes a snapshot durably; on failure its shards are written again by the next commit. */
   async persist(commit: ControlCommit): Promise<void> {
     try {
-      await Promise.all(commit.shards.map((s) => (s.name === null || s.text === null ? undefined : writeFileDurably(join(this.folder, s.name), s.text, this.fs))));
+      // Shard files have names never used before and nothing names them until store.json does:
+      // written in place and fsynced, then one fsync of their folder, then store.json.
+      const written = commit.shards.filter((s) => s.name !== null && s.text !== null);
+      await Promise.all(written.map((s) => this.fs.writeAndSync(join(this.folder, s.name as string), s.text as string)));
+      if (written.length > 0) await this.fs.syncFolder(this.folder);
       await writeFileDurably(this.path, commit.main, this.fs);
     } catch (err) {
       for (const s of commit.shards) this.dirty[s.collection].add(s.index);

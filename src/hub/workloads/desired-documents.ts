@@ -23,7 +23,10 @@ export function buildDesiredInstances(
   for (const workload of workloads) {
     const base = { workload: workload.name, revision: workload.revision, template: workload.spec.template };
     if (workload.spec.replicas === 'all') {
-      for (const deviceId of everyDevice.get(workload.name) ?? []) add(deviceId, { id: instanceId(workload.name), ...base });
+      // One object for every device: documents are never changed in place (release pins map
+      // to new objects, the store keeps copies), and 20,000 copies per pass were garbage.
+      const instance = { id: instanceId(workload.name), ...base };
+      for (const deviceId of everyDevice.get(workload.name) ?? []) add(deviceId, instance);
       continue;
     }
     const placement = placements.get(workload.name);

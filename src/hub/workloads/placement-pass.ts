@@ -4,6 +4,7 @@ import {
   planDrain,
   type DisruptionBudget,
   FleetState,
+  type CompiledDeviceCache,
   formatUnfitSummary,
   placedInstance,
   planEveryDeviceOnFleet,
@@ -22,8 +23,10 @@ export interface PlacementPassInput {
   placements: ReadonlyMap<string, PlacementRecord>;
   /** What each device was last sent: tells which devices run a `replicas: all` instance. */
   published: ReadonlyMap<string, DesiredState>;
-  /** `device/instance` of every instance running and ready at its workload's current revision. */
+  /** `device/instance` of every instance running and ready at its workload's current revision (read only while a device drains). */
   ready: ReadonlySet<string>;
+  /** Compiled devices kept between passes by the caller; the pass decides the same without it. */
+  compiled?: CompiledDeviceCache;
 }
 
 export interface WorkloadEvent {
@@ -69,19 +72,24 @@ function occupancy(input: PlacementPassInput, placements: ReadonlyMap<string, Pl
       out.get(deviceId)?.push(placedInstance(instanceId(workload.name, Number(ordinal)), workload.name, workload.spec.template, placement.peripherals?.[ordinal] ?? []));
     }
   }
+  // A `replicas: all` instance occupies every device alike: one object per workload, not per device.
+  const everyDevice = new Map<string, PlacedInstance>();
   for (const [deviceId, desired] of input.published) {
     for (const instance of desired.instances) {
       const workload = byName.get(instance.workload);
-      if (workload?.spec.replicas === 'all') out.get(deviceId)?.push(placedInstance(instance.id, workload.name, workload.spec.template));
+      if (workload?.spec.replicas !== 'all') continue;
+      let placed = everyDevice.get(instance.id);
+      if (!placed) everyDevice.set(instance.id, (placed = placedInstance(instance.id, workload.name, workload.spec.template)));
+      out.get(deviceId)?.push(placed);
     }
   }
   return out;
 }
 
 /** Moves replicas off draining devices as far as each workload's maxUnavailable allows now. */
-function drainDevices(input: PlacementPassInput, placements: Map<string, PlacementRecord>, events: WorkloadEvent[]): void {
+function drainDevices(input: PlacementPassInput, placements: Map<string, PlacementRecord>, events: WorkloadEvent[]): boolean {
   const draining = input.devices.filter((d) => d.draining);
-  if (draining.length === 0) return;
+  if (draining.length === 0) return false;
   const byName = new Map(input.workloads.map((w) => [w.name, w]));
   const budgets = new Map<string, DisruptionBudget>();
   for (const workload of input.workloads) {
@@ -109,6 +117,7 @@ function drainDevices(input: PlacementPassInput, placements: Map<string, Placeme
       events.push({ workload: item.workload, event: { type: 'Normal', reason: 'Drained', message: `replica ${ordinal} leaves ${device.id} (${item.reason})` } });
     }
   }
+  return true;
 }
 
 /**
@@ -121,7 +130,9 @@ export function runPlacementPass(input: PlacementPassInput): PlacementPassResult
   const placements = new Map([...input.placements].map(([k, v]) => [k, structuredClone(v)]));
   const policies = new Map(input.workloads.map((w) => [w.name, w.spec]));
   const before = occupancy(input, placements);
-  const eviction = decideEvictions({ devices: input.devices.map((d) => snapshotOf(d, before.get(d.id) ?? [])), workloads: policies, now: input.now });
+  const snapshots = input.devices.map((d) => snapshotOf(d, before.get(d.id) ?? []));
+  const eviction = decideEvictions({ devices: snapshots, workloads: policies, now: input.now });
+  let moved = false;
   for (const e of eviction.evictions) {
     if (e.action !== 'move') continue;
     const placement = placements.get(e.workload);
@@ -129,14 +140,17 @@ export function runPlacementPass(input: PlacementPassInput): PlacementPassResult
     if (placement?.replicas[ordinal] !== e.deviceId) continue;
     delete placement.replicas[ordinal];
     delete placement.peripherals?.[ordinal];
+    moved = true;
     events.push({ workload: e.workload, event: { type: 'Warning', reason: 'Evicted', message: `replica ${ordinal} leaves ${e.deviceId}: ${e.reason}` } });
   }
-  drainDevices(input, placements, events);
-  // Once for the whole fleet (computing it per device made a pass grow with devices × instances).
-  const after = occupancy(input, placements);
+  if (drainDevices(input, placements, events)) moved = true;
+  // Once for the whole fleet (computing it per device made a pass grow with devices × instances),
+  // and again only when evictions or drains freed replicas.
+  const after = moved ? occupancy(input, placements) : before;
   const fleet = new FleetState(
-    input.devices.map((d) => snapshotOf(d, after.get(d.id) ?? [])),
+    moved ? input.devices.map((d) => snapshotOf(d, after.get(d.id) ?? [])) : snapshots,
     { now: input.now },
+    input.compiled,
   );
   const everyDevice = new Map<string, Set<string>>();
   const unplaced = new Map<string, string>();

@@ -17,10 +17,13 @@ function device(id: string): DeviceRecord {
 
 const desired = (generation: number): DesiredState => ({ generation, issuedAt: new Date(0).toISOString(), instances: [] });
 
-/** The real file operations; the names of the files each commit renamed into place; optionally fails a rename. */
+/** The real file operations; the names of the shard files written and of store.json when renamed into place; optionally fails a rename. */
 function recordingFs(renamed: string[], failRenameOf?: () => string | undefined): DurableFileSystem {
   return {
-    writeAndSync: (temp, contents) => nodeDurableFileSystem.writeAndSync(temp, contents),
+    async writeAndSync(path, contents) {
+      await nodeDurableFileSystem.writeAndSync(path, contents);
+      if (!basename(path).startsWith('.')) renamed.push(basename(path));
+    },
     async rename(from, to) {
       if (failRenameOf?.() === basename(to)) throw Object.assign(new Error('simulated crash'), { code: 'EIO' });
       await nodeDurableFileSystem.rename(from, to);
