@@ -3,7 +3,7 @@
 // the cache decides. Invalidation is where such caches go wrong, so each kind of change is made
 // the way the store makes it (a new record object, the unchanged parts shared) and must be seen
 // by the next pass: a label change, a cordon, a taint, new facts, a device deleted, a new device.
-import test from 'ava';
+import test, { type ExecutionContext } from 'ava';
 import { CompiledDeviceCache } from '../../../src/scheduler/index.js';
 import { workloadSpecSchema, type DesiredState, type DeviceStatus } from '../../../src/protocol/index.js';
 import type { DeviceRecord, PlacementRecord, WorkloadRecord } from '../../../src/hub/store/records.js';
@@ -47,7 +47,7 @@ function input(devices: DeviceRecord[], placements = new Map<string, PlacementRe
 }
 
 /** The pass with the cache and a pass without one decide the same. */
-function both(t: import('ava').ExecutionContext, devices: DeviceRecord[], cache: CompiledDeviceCache): ReturnType<typeof runPlacementPass> {
+function both(t: ExecutionContext, devices: DeviceRecord[], cache: CompiledDeviceCache): ReturnType<typeof runPlacementPass> {
   const withCache = runPlacementPass(input(devices, undefined, undefined, cache));
   const without = runPlacementPass(input(devices));
   t.deepEqual(withCache, without);
