@@ -3,11 +3,10 @@ import { payloadLimits, releaseKey, topics, type DesiredCronJob, type DesiredIns
 import { applyReleasePins, prefetchFirmware, prefetchInstances, windowsForDevice } from '../rollouts/release-pins.js';
 import { eventSubjects, type DeviceRecord, type PlacementRecord, type WorkloadRecord } from '../store/records.js';
 import type { HubStore } from '../store/repository.js';
-import { buildDesiredInstances } from './desired-documents.js';
+import { buildDesiredInstances, DesiredInstanceCache } from './desired-documents.js';
 import { CanonicalCache } from './canonical-cache.js';
 import { canonicalJson } from './revision.js';
-import { runPlacementPass } from './placement-pass.js';
-import { CompiledDeviceCache } from '../../scheduler/index.js';
+import { PlacementPassCache, runPlacementPass } from './placement-pass.js';
 import { PassTimings } from './pass-timings.js';
 
 export interface DesiredControllerDeps {
@@ -93,8 +92,10 @@ export class DesiredStateController {
   readonly timings = new PassTimings();
   /** Texts of stored documents (unchanged between passes) and of this pass's templates. */
   private readonly canonical = new CanonicalCache();
-  /** Devices compiled for the scheduler, kept while their records are the same objects. */
-  private readonly compiled = new CompiledDeviceCache();
+  /** What the placement pass keeps between passes (compiled devices, placed instances). */
+  private readonly placementCache = new PlacementPassCache();
+  /** Each replica's desired instance, kept while its workload's revision is the same. */
+  private readonly instanceCache = new DesiredInstanceCache();
   /** While a device drains, readiness reports decide when the next replica may move. */
   wantsReports = false;
 
@@ -178,7 +179,7 @@ export class DesiredStateController {
     // Readiness matters only while a device drains (it paces the moves): not read otherwise.
     const ready = this.wantsReports ? readyInstances(workloads, published, await store.deviceState.reportedSnapshot()) : new Set<string>();
     const placementStarted = performance.now();
-    const result = runPlacementPass({ now: now().getTime(), devices, workloads, placements: current, published, ready, compiled: this.compiled });
+    const result = runPlacementPass({ now: now().getTime(), devices, workloads, placements: current, published, ready, cache: this.placementCache });
     const placementMs = performance.now() - placementStarted;
     // Every change of the pass is made first and awaited together: they share one commit
     // instead of one commit each.
@@ -188,7 +189,7 @@ export class DesiredStateController {
     for (const { workload, event } of result.events) await store.events.append(eventSubjects.workload(workload), { time, ...event });
     await this.recordUnplaced(workloads, result.unplaced);
     this.scheduleCheck(result.nextCheckAt);
-    const wanted = buildDesiredInstances(workloads, result.placements, result.everyDevice, devices);
+    const wanted = buildDesiredInstances(workloads, result.placements, result.everyDevice, devices, this.instanceCache);
     // Rollouts: a pinned device runs its release's templates (release-pins.ts), and gets the
     // maintenance windows that apply to it so that its agent keeps to them on its own.
     const pins = await store.releasePins.all();

@@ -4,7 +4,7 @@ import {
   planDrain,
   type DisruptionBudget,
   FleetState,
-  type CompiledDeviceCache,
+  CompiledDeviceCache,
   formatUnfitSummary,
   placedInstance,
   planEveryDeviceOnFleet,
@@ -25,8 +25,33 @@ export interface PlacementPassInput {
   published: ReadonlyMap<string, DesiredState>;
   /** `device/instance` of every instance running and ready at its workload's current revision (read only while a device drains). */
   ready: ReadonlySet<string>;
-  /** Compiled devices kept between passes by the caller; the pass decides the same without it. */
-  compiled?: CompiledDeviceCache;
+  /** What the caller keeps between passes (compiled devices, placed instances); the pass decides the same without it. */
+  cache?: PlacementPassCache;
+}
+
+/**
+ * Kept by the caller from one pass to the next, so that a pass over 20,000 devices allocates for
+ * what changed, not for the fleet: compiled devices (by record identity, see CompiledDeviceCache)
+ * and the placed-instance form of each replica (by workload revision: the revision is the
+ * template's hash, and a placed instance is derived from the template alone).
+ */
+export class PlacementPassCache {
+  readonly devices = new CompiledDeviceCache();
+  private readonly instances = new Map<string, { revision: string; byOrdinal: Map<string, PlacedInstance> }>();
+
+  /** Replica `ordinal` of `workload` as the scheduler sees it (holding no peripherals). */
+  replica(workload: WorkloadRecord, ordinal: string): PlacedInstance {
+    let entry = this.instances.get(workload.name);
+    if (!entry || entry.revision !== workload.revision) this.instances.set(workload.name, (entry = { revision: workload.revision, byOrdinal: new Map() }));
+    let placed = entry.byOrdinal.get(ordinal);
+    if (!placed) entry.byOrdinal.set(ordinal, (placed = placedInstance(instanceId(workload.name, Number(ordinal)), workload.name, workload.spec.template)));
+    return placed;
+  }
+
+  /** Forgets workloads that are gone. */
+  retainOnly(workloads: ReadonlyMap<string, unknown>): void {
+    for (const name of this.instances.keys()) if (!workloads.has(name)) this.instances.delete(name);
+  }
 }
 
 export interface WorkloadEvent {
@@ -65,11 +90,16 @@ export function snapshotOf(device: DeviceRecord, instances: PlacedInstance[] = [
 function occupancy(input: PlacementPassInput, placements: ReadonlyMap<string, PlacementRecord>): Map<string, PlacedInstance[]> {
   const byName = new Map(input.workloads.map((w) => [w.name, w]));
   const out = new Map<string, PlacedInstance[]>(input.devices.map((d) => [d.id, []]));
+  input.cache?.retainOnly(byName);
   for (const placement of placements.values()) {
     const workload = byName.get(placement.workload);
     if (!workload) continue;
-    for (const [ordinal, deviceId] of Object.entries(placement.replicas)) {
-      out.get(deviceId)?.push(placedInstance(instanceId(workload.name, Number(ordinal)), workload.name, workload.spec.template, placement.peripherals?.[ordinal] ?? []));
+    for (const ordinal in placement.replicas) {
+      const deviceId = placement.replicas[ordinal] as string;
+      const held = placement.peripherals?.[ordinal];
+      const placed =
+        input.cache && !held?.length ? input.cache.replica(workload, ordinal) : placedInstance(instanceId(workload.name, Number(ordinal)), workload.name, workload.spec.template, held ?? []);
+      out.get(deviceId)?.push(placed);
     }
   }
   // A `replicas: all` instance occupies every device alike: one object per workload, not per device.
@@ -150,7 +180,7 @@ export function runPlacementPass(input: PlacementPassInput): PlacementPassResult
   const fleet = new FleetState(
     moved ? input.devices.map((d) => snapshotOf(d, after.get(d.id) ?? [])) : snapshots,
     { now: input.now },
-    input.compiled,
+    input.cache?.devices,
   );
   const everyDevice = new Map<string, Set<string>>();
   const unplaced = new Map<string, string>();

@@ -4,10 +4,9 @@
 // the way the store makes it (a new record object, the unchanged parts shared) and must be seen
 // by the next pass: a label change, a cordon, a taint, new facts, a device deleted, a new device.
 import test, { type ExecutionContext } from 'ava';
-import { CompiledDeviceCache } from '../../../src/scheduler/index.js';
 import { workloadSpecSchema, type DesiredState, type DeviceStatus } from '../../../src/protocol/index.js';
 import type { DeviceRecord, PlacementRecord, WorkloadRecord } from '../../../src/hub/store/records.js';
-import { runPlacementPass, type PlacementPassInput } from '../../../src/hub/workloads/placement-pass.js';
+import { PlacementPassCache, runPlacementPass, type PlacementPassInput } from '../../../src/hub/workloads/placement-pass.js';
 import { gatewayFacts } from '../../support/facts-fixture.js';
 
 const now = Date.parse('2026-01-10T08:00:00Z');
@@ -42,12 +41,12 @@ const workloads = [
   workload('big', { replicas: 1 }, { resources: { requests: { cpuMillis: 10, memoryBytes: 8 * 2 ** 30 } } }),
 ];
 
-function input(devices: DeviceRecord[], placements = new Map<string, PlacementRecord>(), published = new Map<string, DesiredState>(), compiled?: CompiledDeviceCache): PlacementPassInput {
-  return { now, devices, workloads, placements, published, ready: new Set(), ...(compiled ? { compiled } : {}) };
+function input(devices: DeviceRecord[], placements = new Map<string, PlacementRecord>(), published = new Map<string, DesiredState>(), cache?: PlacementPassCache): PlacementPassInput {
+  return { now, devices, workloads, placements, published, ready: new Set(), ...(cache ? { cache } : {}) };
 }
 
 /** The pass with the cache and a pass without one decide the same. */
-function both(t: ExecutionContext, devices: DeviceRecord[], cache: CompiledDeviceCache): ReturnType<typeof runPlacementPass> {
+function both(t: ExecutionContext, devices: DeviceRecord[], cache: PlacementPassCache): ReturnType<typeof runPlacementPass> {
   const withCache = runPlacementPass(input(devices, undefined, undefined, cache));
   const without = runPlacementPass(input(devices));
   t.deepEqual(withCache, without);
@@ -57,14 +56,14 @@ function both(t: ExecutionContext, devices: DeviceRecord[], cache: CompiledDevic
 const hostOf = (result: ReturnType<typeof runPlacementPass>, name: string): string[] => Object.values(result.placements.get(name)?.replicas ?? {}).sort();
 
 test('an unchanged fleet is not compiled again; each kind of change is seen by the next pass', (t) => {
-  const cache = new CompiledDeviceCache();
+  const cache = new PlacementPassCache();
   let devices = Array.from({ length: 20 }, (_, i) => deviceRecord(i));
   const first = both(t, devices, cache);
-  t.is(cache.compiles, 20);
+  t.is(cache.devices.compiles, 20);
   t.deepEqual(hostOf(first, 'pinned'), [], 'no device is in zone special yet');
   t.deepEqual(hostOf(first, 'big'), [], 'no device has 8 GiB');
   both(t, devices, cache);
-  t.is(cache.compiles, 20, 'the same records: nothing compiled again');
+  t.is(cache.devices.compiles, 20, 'the same records: nothing compiled again');
 
   // As the store writes: a new record object; labels, taints, facts new only where they changed.
   const replace = (id: string, change: (d: DeviceRecord) => DeviceRecord): void => {
@@ -74,28 +73,28 @@ test('an unchanged fleet is not compiled again; each kind of change is seen by t
   replace('dev-05', (d) => ({ ...d, facts: gatewayFacts({ hostname: d.id, memory: { totalBytes: 16 * 2 ** 30 } }) }));
   replace('dev-06', (d) => ({ ...d, status: { ...online }, lastSeen: new Date(now).toISOString() }));
   const changed = both(t, devices, cache);
-  t.is(cache.compiles, 22, 'only the device whose labels changed and the one with new facts (a new status object alone with the same state is no change)');
+  t.is(cache.devices.compiles, 22, 'only the device whose labels changed and the one with new facts (a new status object alone with the same state is no change)');
   t.deepEqual(hostOf(changed, 'pinned'), ['dev-03'], 'the label change is seen');
   t.deepEqual(hostOf(changed, 'big'), ['dev-05'], 'the new facts are seen');
 
   replace('dev-03', (d) => ({ ...d, unschedulable: true }));
   replace('dev-05', (d) => ({ ...d, taints: [{ key: 'maintenance', value: '', effect: 'NoSchedule', addedAt: new Date(now).toISOString() }] }));
   const cordoned = both(t, devices, cache);
-  t.is(cache.compiles, 24);
+  t.is(cache.devices.compiles, 24);
   t.deepEqual(hostOf(cordoned, 'pinned'), [], 'a cordoned device gets no new replica');
   t.deepEqual(hostOf(cordoned, 'big'), [], 'a tainted device gets no new replica');
   t.false(hostOf(cordoned, 'web').includes('dev-03'));
 
   replace('dev-07', (d) => ({ ...d, status: { ...online, state: 'offline', since: new Date(now).toISOString() } }));
   const offline = both(t, devices, cache);
-  t.is(cache.compiles, 25, 'online → offline is a change');
+  t.is(cache.devices.compiles, 25, 'online → offline is a change');
   t.false(hostOf(offline, 'web').includes('dev-07'));
 
   devices = devices.filter((d) => d.id !== 'dev-08');
   devices.push(deviceRecord(20), { ...deviceRecord(21), id: 'dev-00a', hardwareId: 'hw-new' });
   const reshaped = both(t, devices, cache);
-  t.is(cache.compiles, 27, 'new devices are compiled; one that joined early in id order shifts the rest without a compile');
-  t.is(cache.size, devices.length, 'a deleted device is forgotten');
+  t.is(cache.devices.compiles, 27, 'new devices are compiled; one that joined early in id order shifts the rest without a compile');
+  t.is(cache.devices.size, devices.length, 'a deleted device is forgotten');
   t.false(reshaped.everyDevice.get('helper')?.has('dev-08'));
   t.true(reshaped.everyDevice.get('helper')?.has('dev-00a'));
   t.true(reshaped.everyDevice.get('helper')?.has('dev-20'));
