@@ -35,6 +35,20 @@ export class MemoryStore {
     return {
       get: async (id) => (this.devices.has(id) ? copy(this.devices.get(id)) : undefined),
       has: async (id) => this.devices.has(id),
+      observe: async (id, change) => {
+        const current = this.devices.get(id);
+        if (!current) return false;
+        const draft = { status: current.status, lastSeen: current.lastSeen };
+        change(draft);
+        this.write('devices', id, 'lazy');
+        const next: DeviceRecord = { ...current };
+        if (draft.status === undefined) delete next.status;
+        else next.status = draft.status;
+        if (draft.lastSeen === undefined) delete next.lastSeen;
+        else next.lastSeen = draft.lastSeen;
+        this.devices.set(id, copy(next));
+        return true;
+      },
       touch: async (id, lastSeen) => {
         const current = this.devices.get(id);
         if (!current) return false;

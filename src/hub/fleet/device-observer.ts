@@ -25,19 +25,17 @@ export class DeviceObserver {
   async onStatus(deviceId: string, status: DeviceStatus): Promise<void> {
     const { devices, now } = this.deps;
     let transition: 'online' | 'offline' | undefined;
-    const updated = await devices.update(
-      deviceId,
-      (device) => {
-        const previous = device.status;
-        // A will from an older connection can arrive after the device already reconnected.
-        if (status.state === 'offline' && previous?.state === 'online' && previous.sessionId !== status.sessionId) return;
-        if (previous?.state !== status.state) transition = status.state;
-        // A will's payload was written when the connection opened; the loss happened now.
-        device.status = status.reason === 'connection-lost' ? { ...status, since: now().toISOString() } : status;
-        if (status.state === 'online') device.lastSeen = now().toISOString();
-      },
-      'lazy',
-    );
+    // Status is observed state: no copy of the record (facts included) for each of a storm's
+    // connections, no compare of its control part.
+    const updated = await devices.observe(deviceId, (device) => {
+      const previous = device.status;
+      // A will from an older connection can arrive after the device already reconnected.
+      if (status.state === 'offline' && previous?.state === 'online' && previous.sessionId !== status.sessionId) return;
+      if (previous?.state !== status.state) transition = status.state;
+      // A will's payload was written when the connection opened; the loss happened now.
+      device.status = status.reason === 'connection-lost' ? { ...status, since: now().toISOString() } : status;
+      if (status.state === 'online') device.lastSeen = now().toISOString();
+    });
     if (!updated) return this.unknown(deviceId, 'status');
     if (transition) {
       const reason = transition === 'online' ? 'DeviceOnline' : 'DeviceOffline';

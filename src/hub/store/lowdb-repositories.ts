@@ -81,6 +81,16 @@ export function deviceRepository(b: Backing, hardwareIndex: Map<string, string>)
       b.observedChanged();
       return true;
     },
+    observe: async (id, change) => {
+      if (b.doc().devices[id] === undefined) return false;
+      const observed = b.observed().devices;
+      // A new object (snapshots handed out keep theirs); facts keep their identity.
+      const draft: ObservedDevice = { ...observed[id] };
+      change(draft);
+      observed[id] = draft;
+      b.observedChanged();
+      return true;
+    },
     findByHardwareId: async (hw) => {
       const id = hardwareIndex.get(hw);
       return id === undefined ? undefined : merged(b, id);

@@ -22,6 +22,12 @@ export interface DeviceRepository {
    * lazily), without copying or comparing the record. Resolves to false for an unknown device.
    */
   touch(id: string, lastSeen: string): Promise<boolean>;
+  /**
+   * Changes only what the device reports (status, lastSeen; observed state, flushed lazily),
+   * without copying or comparing the control record. `change` must replace values, not edit
+   * them (`status = {...}`). Resolves to false for an unknown device.
+   */
+  observe(id: string, change: (observed: Pick<DeviceRecord, 'status' | 'lastSeen'>) => void): Promise<boolean>;
   findByHardwareId(hardwareId: string): Promise<DeviceRecord | undefined>;
   list(): Promise<DeviceRecord[]>;
   /** Counts without copying records (for stats polled often). */

@@ -104,3 +104,34 @@ test('lastSeen from touch survives a close and reopen (flushed lazily with obser
   t.is((await reopened.devices.get('gw-1'))?.status?.state, 'online');
   await reopened.close();
 });
+
+test('a status: observed state only (no record copy, no control write); a will from an older connection is ignored', async (t) => {
+  const dir = await makeTempDir();
+  t.teardown(() => dir.remove());
+  const store = await openLowdbStore(dir.path, () => undefined);
+  await store.devices.put({ ...device('gw-1'), status: { state: 'offline', reason: 'shutdown', agentVersion: 't', bootId: 'b', sessionId: 's0', since: new Date(0).toISOString() } }, 'sync');
+  const commits = store.commits;
+  const [before] = await store.devices.snapshot();
+  const calls = new Map<string, number>();
+  const observer = new DeviceObserver({ devices: counting(store.devices, calls), events: store.events, deviceState: store.deviceState, feed: new DeviceFeed(), now: () => now, log: createLogger('t', 'error') });
+
+  await observer.onStatus('gw-1', { state: 'online', reason: 'connected', agentVersion: 't', bootId: 'b', sessionId: 's2', since: now.toISOString() });
+  t.deepEqual(Object.fromEntries(calls), { observe: 1 });
+  const [after] = await store.devices.snapshot();
+  t.is(after?.status?.state, 'online');
+  t.is(after?.lastSeen, now.toISOString());
+  t.is(after?.labels, before?.labels, 'the control part is not rewritten');
+  t.is(after?.facts, before?.facts, 'facts not copied');
+  t.deepEqual((await store.events.list('device/gw-1')).map((e) => e.reason), ['DeviceOnline']);
+
+  // The will of the connection before s2 arrives late: the device stays online.
+  await observer.onStatus('gw-1', { state: 'offline', reason: 'connection-lost', agentVersion: 't', bootId: 'b', sessionId: 's1', since: new Date(0).toISOString() });
+  t.is((await store.devices.get('gw-1'))?.status?.sessionId, 's2');
+  await observer.onStatus('gw-1', { state: 'offline', reason: 'connection-lost', agentVersion: 't', bootId: 'b', sessionId: 's2', since: new Date(0).toISOString() });
+  const offline = await store.devices.get('gw-1');
+  t.is(offline?.status?.state, 'offline');
+  t.is(offline?.status?.since, now.toISOString(), 'a will is dated when it arrives');
+  await store.settled();
+  t.is(store.commits, commits, 'no durable commit for status changes');
+  await store.close();
+});
