@@ -1,5 +1,5 @@
 import { observedFields, type ObservedDevice, type ObservedDocument, type StoreDocument, type StoredDevice } from './document.js';
-import { eventSubjects, type DeviceEvent, type DeviceRecord } from './records.js';
+import { eventSubjects, type DesiredState, type DeviceEvent, type DeviceRecord } from './records.js';
 import { assertStorable } from './record-check.js';
 import type { ShardedCollection } from './sharded-control.js';
 import type {
@@ -23,6 +23,8 @@ export interface Backing {
   persist(durability: Durability): Promise<void>;
   /** A record of `devices` or `desired` was set or deleted (only its shard is written). */
   controlChanged(collection: ShardedCollection, key: string): void;
+  /** Changes so far to a sharded collection (a snapshot taken at the same count is still true). */
+  changes(collection: ShardedCollection): number;
   /** Observed state is always flushed lazily (see document.ts). */
   observedChanged(): void;
 }
@@ -243,11 +245,17 @@ export function placementRepository(b: Backing): PlacementRepository {
 }
 
 export function deviceStateRepository(b: Backing): DeviceStateRepository {
+  let desiredView: { changes: number; map: ReadonlyMap<string, DesiredState> } | undefined;
   return {
     desired: async (id) => copy(b.doc().desired[id]),
     allDesired: async () => new Map(Object.entries(b.doc().desired).map(([k, v]) => [k, structuredClone(v)])),
     // putDesired stores a copy and later replaces it whole: the stored objects never change.
-    desiredSnapshot: async () => new Map(Object.entries(b.doc().desired)),
+    // Kept while no desired document changed: a pass reads it every time, most change nothing.
+    desiredSnapshot: async () => {
+      const changes = b.changes('desired');
+      if (desiredView?.changes !== changes) desiredView = { changes, map: new Map(Object.entries(b.doc().desired)) };
+      return desiredView.map;
+    },
     // Sync: a generation number must never be handed out twice, even across a crash.
     // Not checked on the way in: desired documents are built by the hub from checked workloads,
     // for every device on every pass (a 10,000-device fleet would pay a template parse each).

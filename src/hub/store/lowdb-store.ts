@@ -172,11 +172,16 @@ class LowdbStore implements HubStore {
     this.observedWriter = new CoalescingWriter(() => observed.write());
     const hardwareIndex = new Map<string, string>();
     for (const device of Object.values(db.data.devices)) hardwareIndex.set(device.hardwareId, device.id);
+    const changes = { devices: 0, desired: 0 };
     const backing: Backing = {
       doc: () => this.doc,
       observed: () => this.observedDoc,
       persist: (d) => this.persist(d),
-      controlChanged: (collection, key) => control.file.changed(collection, key),
+      controlChanged: (collection, key) => {
+        changes[collection] += 1;
+        control.file.changed(collection, key);
+      },
+      changes: (collection) => changes[collection],
       observedChanged: () => {
         this.observedDirty = true;
         this.scheduleLazyFlush();

@@ -92,6 +92,7 @@ export class DesiredStateController {
   readonly timings = new PassTimings();
   /** Texts of stored documents (unchanged between passes) and of this pass's templates. */
   private readonly canonical = new CanonicalCache();
+  private readonly text = (value: unknown): string => this.canonical.of(value);
   /** What the placement pass keeps between passes (compiled devices, placed instances). */
   private readonly placementCache = new PlacementPassCache();
   /** Each replica's desired instance, kept while its workload's revision is the same. */
@@ -264,6 +265,11 @@ export class DesiredStateController {
     prefetch: DesiredInstance[] = [],
     prefetchFirmware: string[] = [],
   ): DesiredState | undefined {
+    // The common case at fleet scale, without an allocation: a device with only instances, unchanged.
+    if (current && !jobParts?.jobs.length && !jobParts?.cronJobs.length && windows.length === 0 && prefetch.length === 0 && prefetchFirmware.length === 0) {
+      const bare = !current.jobs?.length && !current.cronJobs?.length && !current.maintenanceWindows?.length && !current.prefetch?.length && !current.prefetchFirmware?.length;
+      if (bare && sameInstances(current.instances, instances, this.text)) return undefined;
+    }
     // Absent and empty lists are the same: documents stay as they were for devices without jobs or windows.
     const jobs = jobParts?.jobs.length ? { jobs: jobParts.jobs } : {};
     const cronJobs = jobParts?.cronJobs.length ? { cronJobs: jobParts.cronJobs } : {};

@@ -141,3 +141,24 @@ test('a shard file store.json names but that is missing: refused, never started 
   await nodeDurableFileSystem.unlink(join(dir.path, SHARD_FOLDER, file ?? ''));
   await t.throwsAsync(openLowdbStore(dir.path, () => undefined), { message: /shard file .* is missing; refusing to start/ });
 });
+
+test('the desired snapshot is kept while no document changes, and taken again after a put or a device delete', async (t) => {
+  const dir = await makeTempDir();
+  t.teardown(() => dir.remove());
+  const store = await openLowdbStore(dir.path, () => undefined);
+  await store.devices.put(device('a'), 'sync');
+  await store.devices.put(device('b'), 'sync');
+  await store.deviceState.putDesired('a', desired(1));
+  const first = await store.deviceState.desiredSnapshot();
+  t.is(await store.deviceState.desiredSnapshot(), first, 'nothing changed: the same view');
+  await store.devices.update('a', (d) => void (d.labels['zone'] = 'b'), 'sync');
+  t.is(await store.deviceState.desiredSnapshot(), first, 'a device change is not a desired change');
+  await store.deviceState.putDesired('b', desired(1));
+  const second = await store.deviceState.desiredSnapshot();
+  t.not(second, first);
+  t.deepEqual([...second.keys()].sort(), ['a', 'b']);
+  t.deepEqual([...first.keys()], ['a'], 'a view handed out does not change');
+  await store.devices.delete('a');
+  t.deepEqual([...(await store.deviceState.desiredSnapshot()).keys()], ['b']);
+  await store.close();
+});
