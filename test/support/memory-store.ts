@@ -35,6 +35,7 @@ export class MemoryStore {
     return {
       get: async (id) => (this.devices.has(id) ? copy(this.devices.get(id)) : undefined),
       has: async (id) => this.devices.has(id),
+      credentialHash: async (id) => this.devices.get(id)?.credentialHash,
       observe: async (id, change) => {
         const current = this.devices.get(id);
         if (!current) return false;

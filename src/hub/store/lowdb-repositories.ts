@@ -74,6 +74,7 @@ export function deviceRepository(b: Backing, hardwareIndex: Map<string, string>)
   return {
     get: async (id) => merged(b, id),
     has: async (id) => b.doc().devices[id] !== undefined,
+    credentialHash: async (id) => b.doc().devices[id]?.credentialHash,
     touch: async (id, lastSeen) => {
       if (b.doc().devices[id] === undefined) return false;
       // Replaced, not edited: snapshots handed out before keep what they saw. Status and facts

@@ -15,6 +15,8 @@ export type Durability = 'sync' | 'lazy';
 
 export interface DeviceRepository {
   get(id: string): Promise<DeviceRecord | undefined>;
+  /** The device's credential hash, without copying its record (checked on every MQTT connect). */
+  credentialHash(id: string): Promise<string | undefined>;
   /** Whether the device exists, without copying its record (checked on every report). */
   has(id: string): Promise<boolean>;
   /**
