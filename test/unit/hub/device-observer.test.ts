@@ -65,6 +65,7 @@ test('a report: existence check and lastSeen only, no record copy or control wri
   await observer.onReported('gw-1', report);
 
   t.deepEqual(Object.fromEntries(calls), { has: 1, touch: 1 }, 'no get (a copy with facts) and no update (a copy, a compare, a write)');
+  t.is(await store.devices.credentialHash('gw-1'), 'x');
   t.deepEqual(await store.deviceState.reported('gw-1'), report);
   const [after] = await store.devices.snapshot();
   t.is(after?.lastSeen, now.toISOString());
@@ -86,6 +87,7 @@ test('a report from an unknown device changes nothing', async (t) => {
   await observer.onReported('ghost', report);
   t.is(await store.deviceState.reported('ghost'), undefined);
   t.false(await store.devices.has('ghost'));
+  t.is(await store.devices.credentialHash('ghost'), undefined);
   t.false(await store.devices.touch('ghost', now.toISOString()), 'touch does not create a record');
   t.is((await store.devices.snapshot()).length, 0);
   t.is(warnings.length, 1);
