@@ -48,10 +48,32 @@ export class PlacementPassCache {
     return placed;
   }
 
-  /** Forgets workloads that are gone. */
-  retainOnly(workloads: ReadonlyMap<string, unknown>): void {
-    for (const name of this.instances.keys()) if (!workloads.has(name)) this.instances.delete(name);
+  /**
+   * The `replicas: all` instances of a published document, kept by the document's identity
+   * (the store replaces a device's document whole when it sends a new one) while every
+   * `replicas: all` workload keeps its revision.
+   */
+  everyDevice(desired: Readonly<DesiredState>, byName: ReadonlyMap<string, WorkloadRecord>): readonly PlacedInstance[] {
+    let known = this.byDocument.get(desired);
+    if (!known) this.byDocument.set(desired, (known = everyDeviceInstances(desired, byName, this.everyShared)));
+    return known;
   }
+
+  /** Forgets workloads that are gone; starts the per-document lists over when a `replicas: all` workload changed. */
+  retainOnly(workloads: ReadonlyMap<string, WorkloadRecord>): void {
+    for (const name of this.instances.keys()) if (!workloads.has(name)) this.instances.delete(name);
+    let signature = '';
+    for (const w of workloads.values()) if (w.spec.replicas === 'all') signature += `${w.name}@${w.revision},`;
+    if (signature !== this.everySignature) {
+      this.everySignature = signature;
+      this.byDocument = new WeakMap();
+      this.everyShared = new Map();
+    }
+  }
+
+  private everySignature = '';
+  private byDocument = new WeakMap<Readonly<DesiredState>, readonly PlacedInstance[]>();
+  private everyShared = new Map<string, PlacedInstance>();
 }
 
 export interface WorkloadEvent {
@@ -70,7 +92,7 @@ export interface PlacementPassResult {
 }
 
 /** What the scheduler sees of a device (also for Jobs and CronJobs, with no instances). */
-export function snapshotOf(device: DeviceRecord, instances: PlacedInstance[] = []): DeviceSnapshot {
+export function snapshotOf(device: DeviceRecord, instances: readonly PlacedInstance[] = []): DeviceSnapshot {
   const online = device.status?.state === 'online';
   return {
     id: device.id,
@@ -86,11 +108,27 @@ export function snapshotOf(device: DeviceRecord, instances: PlacedInstance[] = [
   };
 }
 
-/** What occupies each device: placed replicas plus the `replicas: all` instances it was sent. */
-function occupancy(input: PlacementPassInput, placements: ReadonlyMap<string, PlacementRecord>): Map<string, PlacedInstance[]> {
+const nothing: readonly PlacedInstance[] = Object.freeze([]);
+
+/** The `replicas: all` instances a published document holds, as the scheduler sees them. */
+function everyDeviceInstances(desired: Readonly<DesiredState>, byName: ReadonlyMap<string, WorkloadRecord>, shared: Map<string, PlacedInstance>): readonly PlacedInstance[] {
+  let out: PlacedInstance[] | undefined;
+  for (const instance of desired.instances) {
+    const workload = byName.get(instance.workload);
+    if (workload?.spec.replicas !== 'all') continue;
+    // A `replicas: all` instance occupies every device alike: one object per workload, not per device.
+    let placed = shared.get(instance.id);
+    if (!placed) shared.set(instance.id, (placed = placedInstance(instance.id, workload.name, workload.spec.template)));
+    (out ??= []).push(placed);
+  }
+  return out ?? nothing;
+}
+
+/** What occupies each device: placed replicas plus the `replicas: all` instances it was sent. Lists are read-only (shared between passes). */
+function occupancy(input: PlacementPassInput, placements: ReadonlyMap<string, PlacementRecord>): Map<string, readonly PlacedInstance[]> {
   const byName = new Map(input.workloads.map((w) => [w.name, w]));
-  const out = new Map<string, PlacedInstance[]>(input.devices.map((d) => [d.id, []]));
   input.cache?.retainOnly(byName);
+  const replicasOn = new Map<string, PlacedInstance[]>();
   for (const placement of placements.values()) {
     const workload = byName.get(placement.workload);
     if (!workload) continue;
@@ -99,19 +137,18 @@ function occupancy(input: PlacementPassInput, placements: ReadonlyMap<string, Pl
       const held = placement.peripherals?.[ordinal];
       const placed =
         input.cache && !held?.length ? input.cache.replica(workload, ordinal) : placedInstance(instanceId(workload.name, Number(ordinal)), workload.name, workload.spec.template, held ?? []);
-      out.get(deviceId)?.push(placed);
+      const list = replicasOn.get(deviceId);
+      if (list) list.push(placed);
+      else replicasOn.set(deviceId, [placed]);
     }
   }
-  // A `replicas: all` instance occupies every device alike: one object per workload, not per device.
-  const everyDevice = new Map<string, PlacedInstance>();
-  for (const [deviceId, desired] of input.published) {
-    for (const instance of desired.instances) {
-      const workload = byName.get(instance.workload);
-      if (workload?.spec.replicas !== 'all') continue;
-      let placed = everyDevice.get(instance.id);
-      if (!placed) everyDevice.set(instance.id, (placed = placedInstance(instance.id, workload.name, workload.spec.template)));
-      out.get(deviceId)?.push(placed);
-    }
+  const shared = new Map<string, PlacedInstance>();
+  const out = new Map<string, readonly PlacedInstance[]>();
+  for (const device of input.devices) {
+    const desired = input.published.get(device.id);
+    const every = desired === undefined ? nothing : input.cache ? input.cache.everyDevice(desired, byName) : everyDeviceInstances(desired, byName, shared);
+    const own = replicasOn.get(device.id);
+    out.set(device.id, own === undefined ? every : every.length === 0 ? own : [...own, ...every]);
   }
   return out;
 }

@@ -99,3 +99,43 @@ test('an unchanged fleet is not compiled again; each kind of change is seen by t
   t.true(reshaped.everyDevice.get('helper')?.has('dev-00a'));
   t.true(reshaped.everyDevice.get('helper')?.has('dev-20'));
 });
+
+test('replicas: all occupancy kept per published document: a new document or a new revision of the workload is seen', (t) => {
+  const cache = new PlacementPassCache();
+  // dev-00 and dev-01 no longer match the helper's selector: it never starts there again, but
+  // while their documents hold it, it occupies them.
+  const devices = Array.from({ length: 12 }, (_, i) => (i < 2 ? deviceRecord(i) : { ...deviceRecord(i), labels: { zone: 'x', role: 'gw' } }));
+  const doc = (generation: number, helper: WorkloadRecord): DesiredState => ({
+    generation,
+    issuedAt: new Date(now).toISOString(),
+    instances: [{ id: helper.name, workload: helper.name, revision: helper.revision, template: helper.spec.template }],
+  });
+  // The helper asks for most of a device's memory: what else fits depends on it being counted.
+  const gw = { selector: { matchLabels: { role: 'gw' } } };
+  let helper = workload('helper', { replicas: 'all', ...gw }, { resources: { requests: { cpuMillis: 10, memoryBytes: 1.5 * 2 ** 30 } } });
+  const web = workload('web', { replicas: 8 }, { resources: { requests: { cpuMillis: 10, memoryBytes: 0.5 * 2 ** 30 } } });
+  let published = new Map(devices.map((d) => [d.id, doc(1, helper)] as const));
+  const run = (): ReturnType<typeof runPlacementPass> => {
+    const base = { now, devices, workloads: [helper, web], placements: new Map<string, PlacementRecord>(), published, ready: new Set<string>() };
+    const withCache = runPlacementPass({ ...base, cache });
+    t.deepEqual(withCache, runPlacementPass(base));
+    return withCache;
+  };
+  const placedWeb = (r: ReturnType<typeof runPlacementPass>): number => Object.keys(r.placements.get('web')?.replicas ?? {}).length;
+  t.is(placedWeb(run()), 0, 'with the helper counted, nothing of web fits (2 GiB minus the reserve)');
+  t.is(placedWeb(run()), 0, 'the same from the kept lists');
+  // The helper shrinks (a new revision): every device has room for web again.
+  helper = workload('helper', { replicas: 'all', ...gw }, { resources: { requests: { cpuMillis: 10, memoryBytes: 8 * 2 ** 20 } } });
+  helper.revision = 'rev-helper-2';
+  // Before the new documents go out, the same document objects are counted at the new template.
+  t.is(placedWeb(run()), 8);
+  published = new Map(devices.map((d) => [d.id, doc(2, helper)] as const));
+  t.is(placedWeb(run()), 8);
+  // The helper grows again; dev-00 and dev-01 are sent documents without it: only they have room.
+  helper = workload('helper', { replicas: 'all', ...gw }, { resources: { requests: { cpuMillis: 10, memoryBytes: 1.5 * 2 ** 30 } } });
+  helper.revision = 'rev-helper-3';
+  published = new Map(devices.map((d, i) => [d.id, i < 2 ? { generation: 3, issuedAt: new Date(now).toISOString(), instances: [] } : doc(3, helper)] as const));
+  const last = run();
+  t.is(placedWeb(last), 6, 'three replicas fit on each of the two');
+  t.deepEqual([...new Set(Object.values(last.placements.get('web')?.replicas ?? {}))].sort(), ['dev-00', 'dev-01']);
+});
