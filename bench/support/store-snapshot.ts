@@ -2,6 +2,7 @@
 // desired documents; observed.json: reported state), to prove a restart lost nothing.
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
+import { readControlDocument } from '../../src/hub/store/sharded-control.js';
 
 export interface DeviceSnapshot {
   labels: Record<string, string>;
@@ -16,7 +17,8 @@ type StoreFile = { devices: Record<string, { labels: Record<string, string>; tai
 type ObservedFile = { reported: Record<string, { instances: unknown[] }> };
 
 export async function snapshotStore(dataDir: string): Promise<Map<string, DeviceSnapshot>> {
-  const store = JSON.parse(await readFile(join(dataDir, 'store.json'), 'utf8')) as StoreFile;
+  // store.json plus the fleet's shard files (schema 4).
+  const store = (await readControlDocument(dataDir)) as unknown as StoreFile;
   const observed = JSON.parse(await readFile(join(dataDir, 'observed.json'), 'utf8')) as ObservedFile;
   const out = new Map<string, DeviceSnapshot>();
   for (const [id, d] of Object.entries(store.devices)) {

@@ -151,8 +151,9 @@ export async function startHub(config: HubConfig, log: Logger = createLogger('hu
       authority: {
         hubSecret,
         verifyDevice: async (id, password) => {
-          const device = await store.devices.get(id);
-          return device !== undefined && secretMatches(password, device.credentialHash);
+          // No copy of the record (facts included) per connect: a reconnect storm is 10,000 of them.
+          const hash = await store.devices.credentialHash(id);
+          return hash !== undefined && secretMatches(password, hash);
         },
         joinTokenKnown: (token) => tokens.known(token),
         ...(mqttJoins ? { admitJoin: (source: string) => mqttJoins.admit(source).ok } : {}),

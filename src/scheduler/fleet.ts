@@ -12,6 +12,7 @@ import type { FleetView } from './context.js';
 import { resolveOptions } from './options.js';
 import { compileDevice, usageOf } from './device.js';
 import { LabelIndex } from './label-index.js';
+import type { CompiledDeviceCache } from './compiled-cache.js';
 import { normalizeImage } from './scores/image-locality.js';
 import { compileWorkload } from './workload.js';
 import { WorkloadContext } from './context.js';
@@ -28,7 +29,8 @@ export class FleetState implements FleetView {
   private readonly images = new Map<string, number[]>();
   private readonly replicas = new Map<string, Map<number, number>>();
 
-  constructor(snapshot: readonly DeviceSnapshot[], options: SchedulerOptions) {
+  /** `cache` keeps compiled devices between fleets (one placement pass to the next); the result is the same without it. */
+  constructor(snapshot: readonly DeviceSnapshot[], options: SchedulerOptions, cache?: CompiledDeviceCache) {
     const resolved = resolveOptions(options);
     // Sorting by id (code-unit order, not locale) makes the index the deterministic tie-break
     // and makes the result independent of the order the hub listed the devices in.
@@ -38,7 +40,8 @@ export class FleetState implements FleetView {
       if (index.has(d.id)) throw new Error(`duplicate device id in snapshot: ${d.id}`);
       index.set(d.id, i);
     });
-    this.devices = sorted.map((d, i) => compileDevice(d, i, resolved.reserve));
+    this.devices = cache ? sorted.map((d, i) => cache.compile(d, i, resolved.reserve)) : sorted.map((d, i) => compileDevice(d, i, resolved.reserve));
+    cache?.retainOnly(index);
     this.usage = sorted.map(usageOf);
     this.now = resolved.now;
     this.indexById = index;

@@ -7,6 +7,7 @@ export type { PlacementRequest, Placement, PlacementResult, Unplaced } from './t
 export type { ReasonCount } from './reasons.js';
 export { reasons, decisionTexts, formatUnfitSummary } from './reasons.js';
 export { FleetState, placeReplicas } from './fleet.js';
+export { CompiledDeviceCache } from './compiled-cache.js';
 export type { PlacementSession } from './session.js';
 export { referencePlace } from './reference.js';
 export type { DeviceExplanation, FilterVerdict, ScoreBreakdown } from './explain.js';

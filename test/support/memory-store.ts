@@ -34,6 +34,29 @@ export class MemoryStore {
   deviceRepository(): DeviceRepository {
     return {
       get: async (id) => (this.devices.has(id) ? copy(this.devices.get(id)) : undefined),
+      has: async (id) => this.devices.has(id),
+      credentialHash: async (id) => this.devices.get(id)?.credentialHash,
+      observe: async (id, change) => {
+        const current = this.devices.get(id);
+        if (!current) return false;
+        const draft = { status: current.status, lastSeen: current.lastSeen };
+        change(draft);
+        this.write('devices', id, 'lazy');
+        const next: DeviceRecord = { ...current };
+        if (draft.status === undefined) delete next.status;
+        else next.status = draft.status;
+        if (draft.lastSeen === undefined) delete next.lastSeen;
+        else next.lastSeen = draft.lastSeen;
+        this.devices.set(id, copy(next));
+        return true;
+      },
+      touch: async (id, lastSeen) => {
+        const current = this.devices.get(id);
+        if (!current) return false;
+        this.write('devices', id, 'lazy');
+        this.devices.set(id, { ...current, lastSeen });
+        return true;
+      },
       findByHardwareId: async (hw) => copy([...this.devices.values()].find((d) => d.hardwareId === hw)),
       list: async () => [...this.devices.values()].map(copy),
       snapshot: async () => [...this.devices.values()],

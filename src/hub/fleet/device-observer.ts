@@ -25,19 +25,17 @@ export class DeviceObserver {
   async onStatus(deviceId: string, status: DeviceStatus): Promise<void> {
     const { devices, now } = this.deps;
     let transition: 'online' | 'offline' | undefined;
-    const updated = await devices.update(
-      deviceId,
-      (device) => {
-        const previous = device.status;
-        // A will from an older connection can arrive after the device already reconnected.
-        if (status.state === 'offline' && previous?.state === 'online' && previous.sessionId !== status.sessionId) return;
-        if (previous?.state !== status.state) transition = status.state;
-        // A will's payload was written when the connection opened; the loss happened now.
-        device.status = status.reason === 'connection-lost' ? { ...status, since: now().toISOString() } : status;
-        if (status.state === 'online') device.lastSeen = now().toISOString();
-      },
-      'lazy',
-    );
+    // Status is observed state: no copy of the record (facts included) for each of a storm's
+    // connections, no compare of its control part.
+    const updated = await devices.observe(deviceId, (device) => {
+      const previous = device.status;
+      // A will from an older connection can arrive after the device already reconnected.
+      if (status.state === 'offline' && previous?.state === 'online' && previous.sessionId !== status.sessionId) return;
+      if (previous?.state !== status.state) transition = status.state;
+      // A will's payload was written when the connection opened; the loss happened now.
+      device.status = status.reason === 'connection-lost' ? { ...status, since: now().toISOString() } : status;
+      if (status.state === 'online') device.lastSeen = now().toISOString();
+    });
     if (!updated) return this.unknown(deviceId, 'status');
     if (transition) {
       const reason = transition === 'online' ? 'DeviceOnline' : 'DeviceOffline';
@@ -64,7 +62,7 @@ export class DeviceObserver {
   }
 
   async onEvent(deviceId: string, event: DeviceEvent): Promise<void> {
-    if (!(await this.deps.devices.get(deviceId))) return this.unknown(deviceId, 'events');
+    if (!(await this.deps.devices.has(deviceId))) return this.unknown(deviceId, 'events');
     await this.deps.events.append(eventSubjects.device(deviceId), event);
     // Events about a workload's instance also belong to the workload's history, but a device
     // speaks only for its own instances: one naming a workload the hub did not send it would
@@ -98,7 +96,8 @@ export class DeviceObserver {
   }
 
   async onReported(deviceId: string, reported: ReportedState): Promise<void> {
-    if (!(await this.deps.devices.get(deviceId))) return this.unknown(deviceId, 'reported');
+    // The hot path of an apply (one report per device): no copy of the record, no compare.
+    if (!(await this.deps.devices.has(deviceId))) return this.unknown(deviceId, 'reported');
     await this.deps.deviceState.putReported(deviceId, reported);
     await this.touch(deviceId);
     this.deps.feed.changed(deviceId, 'MODIFIED', 'reported');
@@ -106,7 +105,7 @@ export class DeviceObserver {
 
   /** Any message proves the device is alive. */
   async touch(deviceId: string): Promise<void> {
-    await this.deps.devices.update(deviceId, (d) => void (d.lastSeen = this.deps.now().toISOString()), 'lazy');
+    await this.deps.devices.touch(deviceId, this.deps.now().toISOString());
   }
 
   private async record(deviceId: string, event: Omit<DeviceEvent, 'time'>): Promise<void> {

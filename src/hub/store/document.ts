@@ -13,7 +13,7 @@ import type { DesiredState, DeviceEvent, DeviceRecord, PlacementRecord, Reported
  * Bump the version and add a migration for every change of an existing shape; new top-level
  * collections need none (missing ones start empty).
  */
-export const STORE_SCHEMA_VERSION = 3;
+export const STORE_SCHEMA_VERSION = 4;
 
 export const observedFields = ['status', 'lastSeen', 'facts'] as const;
 export type StoredDevice = Omit<DeviceRecord, (typeof observedFields)[number]>;
@@ -122,6 +122,10 @@ const migrations: Record<number, Migration> = {
     }
     return doc;
   },
+  // 3 → 4: `devices` and `desired` move out of store.json into shard files (sharded-control.ts).
+  // The document is the same; the version keeps an older hub, which would not find the shards,
+  // from starting over a store it would see as empty.
+  3: (doc) => doc,
 };
 
 export class StoreVersionError extends Error {}

@@ -13,11 +13,11 @@
  * over a large document costs a bounded number of writes per second. A change that arrives
  * while nothing is being written is committed at once: a lone writer pays one durable write.
  */
-export interface CommitTarget {
+export interface CommitTarget<T = string> {
   /** The document as it is now; called synchronously at the start of a commit. */
-  snapshot(): string;
+  snapshot(): T;
   /** Writes a snapshot durably (temp file, fsync, rename, fsync of the folder). */
-  persist(contents: string): Promise<void>;
+  persist(contents: T): Promise<void>;
 }
 
 export interface GroupCommitOptions {
@@ -34,7 +34,7 @@ interface Waiter {
   reject(err: unknown): void;
 }
 
-export class GroupCommit {
+export class GroupCommit<T = string> {
   private changed = 0;
   private durable = 0;
   private waiters: Waiter[] = [];
@@ -49,7 +49,7 @@ export class GroupCommit {
   commits = 0;
 
   constructor(
-    private readonly target: CommitTarget,
+    private readonly target: CommitTarget<T>,
     options: GroupCommitOptions = {},
   ) {
     this.minIntervalMs = options.minIntervalMs ?? 0;

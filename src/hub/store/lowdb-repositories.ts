@@ -1,6 +1,7 @@
 import { observedFields, type ObservedDevice, type ObservedDocument, type StoreDocument, type StoredDevice } from './document.js';
-import { eventSubjects, type DeviceEvent, type DeviceRecord } from './records.js';
+import { eventSubjects, type DesiredState, type DeviceEvent, type DeviceRecord } from './records.js';
 import { assertStorable } from './record-check.js';
+import type { ShardedCollection } from './sharded-control.js';
 import type {
   DeviceRepository,
   DeviceStateRepository,
@@ -20,6 +21,10 @@ export interface Backing {
   doc(): StoreDocument;
   observed(): ObservedDocument;
   persist(durability: Durability): Promise<void>;
+  /** A record of `devices` or `desired` was set or deleted (only its shard is written). */
+  controlChanged(collection: ShardedCollection, key: string): void;
+  /** Changes so far to a sharded collection (a snapshot taken at the same count is still true). */
+  changes(collection: ShardedCollection): number;
   /** Observed state is always flushed lazily (see document.ts). */
   observedChanged(): void;
 }
@@ -46,6 +51,7 @@ function copy<T>(value: T | undefined): T | undefined {
 }
 
 export function deviceRepository(b: Backing, hardwareIndex: Map<string, string>): DeviceRepository {
+  const merges = new Map<string, { stored: StoredDevice; observed: ObservedDevice | undefined; merged: DeviceRecord }>();
   /**
    * Writes a whole record back, each part to its document; the control part only if it
    * changed. `device` must be owned by the store from here on (a private copy).
@@ -61,11 +67,33 @@ export function deviceRepository(b: Backing, hardwareIndex: Map<string, string>)
     b.observedChanged();
     if (!controlChanged) return;
     b.doc().devices[device.id] = stored;
+    b.controlChanged('devices', device.id);
     hardwareIndex.set(device.hardwareId, device.id);
     await b.persist(durability);
   };
   return {
     get: async (id) => merged(b, id),
+    has: async (id) => b.doc().devices[id] !== undefined,
+    credentialHash: async (id) => b.doc().devices[id]?.credentialHash,
+    touch: async (id, lastSeen) => {
+      if (b.doc().devices[id] === undefined) return false;
+      // Replaced, not edited: snapshots handed out before keep what they saw. Status and facts
+      // keep their identity, so nothing derived from them (compiled devices) is invalidated.
+      const observed = b.observed().devices;
+      observed[id] = { ...observed[id], lastSeen };
+      b.observedChanged();
+      return true;
+    },
+    observe: async (id, change) => {
+      if (b.doc().devices[id] === undefined) return false;
+      const observed = b.observed().devices;
+      // A new object (snapshots handed out keep theirs); facts keep their identity.
+      const draft: ObservedDevice = { ...observed[id] };
+      change(draft);
+      observed[id] = draft;
+      b.observedChanged();
+      return true;
+    },
     findByHardwareId: async (hw) => {
       const id = hardwareIndex.get(hw);
       return id === undefined ? undefined : merged(b, id);
@@ -76,7 +104,24 @@ export function deviceRepository(b: Backing, hardwareIndex: Map<string, string>)
     snapshot: async () => {
       const { devices } = b.doc();
       const observed = b.observed().devices;
-      return Object.keys(devices).map((id) => ({ ...devices[id], ...observed[id] }) as DeviceRecord);
+      const out: DeviceRecord[] = [];
+      for (const id in devices) {
+        const stored = devices[id] as StoredDevice;
+        const seen = observed[id];
+        // The merged record is kept while both parts are the same objects: a fleet-wide pass then
+        // allocates nothing for devices that did not change, and what is derived from a record
+        // (compiled scheduler devices) can be kept by the record's identity.
+        const known = merges.get(id);
+        if (known && known.stored === stored && known.observed === seen) {
+          out.push(known.merged);
+          continue;
+        }
+        const merged = { ...stored, ...seen } as DeviceRecord;
+        merges.set(id, { stored, observed: seen, merged });
+        out.push(merged);
+      }
+      if (merges.size > out.length) for (const id of merges.keys()) if (devices[id] === undefined) merges.delete(id);
+      return out;
     },
     count: async () => {
       const ids = Object.keys(b.doc().devices);
@@ -101,6 +146,8 @@ export function deviceRepository(b: Backing, hardwareIndex: Map<string, string>)
       const freed: { workload: string; ordinal: string }[] = [];
       delete b.doc().devices[id];
       delete b.doc().desired[id];
+      b.controlChanged('devices', id);
+      b.controlChanged('desired', id);
       if (hardwareIndex.get(stored.hardwareId) === id) hardwareIndex.delete(stored.hardwareId);
       // Replicas placed here are free again: the next placement pass puts them elsewhere.
       for (const placement of Object.values(b.doc().placements)) {
@@ -199,16 +246,23 @@ export function placementRepository(b: Backing): PlacementRepository {
 }
 
 export function deviceStateRepository(b: Backing): DeviceStateRepository {
+  let desiredView: { changes: number; map: ReadonlyMap<string, DesiredState> } | undefined;
   return {
     desired: async (id) => copy(b.doc().desired[id]),
     allDesired: async () => new Map(Object.entries(b.doc().desired).map(([k, v]) => [k, structuredClone(v)])),
     // putDesired stores a copy and later replaces it whole: the stored objects never change.
-    desiredSnapshot: async () => new Map(Object.entries(b.doc().desired)),
+    // Kept while no desired document changed: a pass reads it every time, most change nothing.
+    desiredSnapshot: async () => {
+      const changes = b.changes('desired');
+      if (desiredView?.changes !== changes) desiredView = { changes, map: new Map(Object.entries(b.doc().desired)) };
+      return desiredView.map;
+    },
     // Sync: a generation number must never be handed out twice, even across a crash.
     // Not checked on the way in: desired documents are built by the hub from checked workloads,
     // for every device on every pass (a 10,000-device fleet would pay a template parse each).
     putDesired: async (id, desired) => {
       b.doc().desired[id] = structuredClone(desired);
+      b.controlChanged('desired', id);
       await b.persist('sync');
     },
     reported: async (id) => copy(b.observed().reported[id]),

@@ -4,6 +4,7 @@ import { Low, type Adapter } from 'lowdb';
 import { rename } from 'node:fs/promises';
 import { join } from 'node:path';
 import { CoalescingWriter, ensureDir, nodeDurableFileSystem, readFileIfExists, writeFileDurably, type DurableFileSystem } from '../../common/durable-file.js';
+import { ShardedControlFile, type ControlCommit } from './sharded-control.js';
 import { GroupCommit } from './group-commit.js';
 import { emptyDocument, emptyObserved, migrateDocument, type ObservedDocument, type StoreDocument } from './document.js';
 import { checkedControlDocument, checkedObservedDocument, type SkippedRecord } from './record-check.js';
@@ -37,32 +38,38 @@ import type {
 } from './repository.js';
 
 const LAZY_FLUSH_MS = 1000;
+/**
+ * observed.json is written whole (tens of MB at 20,000 devices): during a report storm, at most
+ * this share of the time goes to writing it (a 500 ms write → every 5 s at most). It is rebuilt
+ * by the devices if lost, so a later flush costs nothing but a staler file after a crash.
+ */
+const OBSERVED_WRITE_SHARE = 0.1;
 
-/** lowdb adapter whose writes survive power loss (see writeFileDurably). */
+/** lowdb adapter of the control document: store.json plus the fleet's shard files (sharded-control.ts). */
 class DurableJsonAdapter implements Adapter<StoreDocument> {
+  readonly file: ShardedControlFile;
+
   constructor(
     readonly path: string,
     private readonly warn: (message: string) => void,
-    readonly fs: DurableFileSystem,
-  ) {}
+    fs: DurableFileSystem,
+  ) {
+    this.file = new ShardedControlFile(path, fs);
+  }
 
   async read(): Promise<StoreDocument | null> {
-    const text = await readFileIfExists(this.path);
-    if (text === undefined) return null;
-    let raw: unknown;
-    try {
-      raw = JSON.parse(text);
-    } catch (err) {
-      // Never overwrite a store we cannot read: the operator must look at it.
-      throw new Error(`${this.path}: store file is not valid JSON (${(err as Error).message}); refusing to start over it`);
-    }
+    const raw = await this.file.read();
+    if (raw === undefined) return null;
     const { doc, skipped } = checkedControlDocument(migrateDocument(raw, this.path), this.path);
     await keepAside(this.path, skipped, this.warn);
+    this.file.adopt(doc);
+    // Records left out must leave the files too (they are kept aside above).
+    if (skipped.length > 0) this.file.markAll();
     return doc;
   }
 
-  async write(data: StoreDocument): Promise<void> {
-    await writeFileDurably(this.path, JSON.stringify(data), this.fs);
+  async write(): Promise<void> {
+    throw new Error('the control document is written by group commits only');
   }
 }
 
@@ -146,10 +153,11 @@ class LowdbStore implements HubStore {
   readonly gateVerdicts: GateVerdictRepository;
   readonly releasePins: ReleasePinRepository;
   readonly services: ServiceRepository;
-  private readonly writer: GroupCommit;
+  private readonly writer: GroupCommit<ControlCommit>;
   private readonly observedWriter: CoalescingWriter;
   private lazyTimer: NodeJS.Timeout | undefined;
   private observedDirty = false;
+  private lastObservedWriteMs = 0;
   private closed = false;
 
   constructor(
@@ -161,16 +169,23 @@ class LowdbStore implements HubStore {
     // registration storm writes the control document a bounded number of times per second
     // whatever the number of joins in flight (each join waits at most one interval more).
     this.writer = new GroupCommit(
-      { snapshot: () => JSON.stringify(this.doc), persist: (contents) => writeFileDurably(control.path, contents, control.fs) },
+      // Only the shards that changed, plus store.json (everything but the fleet-sized collections).
+      { snapshot: () => control.file.snapshot(this.doc), persist: (contents) => control.file.persist(contents) },
       { minIntervalMs: 25, dutyCycle: 0.25 },
     );
     this.observedWriter = new CoalescingWriter(() => observed.write());
     const hardwareIndex = new Map<string, string>();
     for (const device of Object.values(db.data.devices)) hardwareIndex.set(device.hardwareId, device.id);
+    const changes = { devices: 0, desired: 0 };
     const backing: Backing = {
       doc: () => this.doc,
       observed: () => this.observedDoc,
       persist: (d) => this.persist(d),
+      controlChanged: (collection, key) => {
+        changes[collection] += 1;
+        control.file.changed(collection, key);
+      },
+      changes: (collection) => changes[collection],
       observedChanged: () => {
         this.observedDirty = true;
         this.scheduleLazyFlush();
@@ -221,17 +236,19 @@ class LowdbStore implements HubStore {
   }
 
   private scheduleLazyFlush(): void {
+    const delay = Math.max(LAZY_FLUSH_MS, this.lastObservedWriteMs / OBSERVED_WRITE_SHARE);
     this.lazyTimer ??= setTimeout(() => {
       this.lazyTimer = undefined;
       this.flushLazy().catch((err: unknown) => console.error(`store: lazy flush failed: ${(err as Error).message}`));
-    }, LAZY_FLUSH_MS);
+    }, delay);
   }
 
   private async flushLazy(): Promise<void> {
     const writes: Promise<void>[] = [this.writer.settled()];
     if (this.observedDirty) {
       this.observedDirty = false;
-      writes.push(this.observedWriter.write());
+      const started = performance.now();
+      writes.push(this.observedWriter.write().then(() => void (this.lastObservedWriteMs = performance.now() - started)));
     }
     await Promise.all(writes);
   }

@@ -15,6 +15,21 @@ export type Durability = 'sync' | 'lazy';
 
 export interface DeviceRepository {
   get(id: string): Promise<DeviceRecord | undefined>;
+  /** The device's credential hash, without copying its record (checked on every MQTT connect). */
+  credentialHash(id: string): Promise<string | undefined>;
+  /** Whether the device exists, without copying its record (checked on every report). */
+  has(id: string): Promise<boolean>;
+  /**
+   * Notes that the device was heard from: only `lastSeen` changes (observed state, flushed
+   * lazily), without copying or comparing the record. Resolves to false for an unknown device.
+   */
+  touch(id: string, lastSeen: string): Promise<boolean>;
+  /**
+   * Changes only what the device reports (status, lastSeen; observed state, flushed lazily),
+   * without copying or comparing the control record. `change` must replace values, not edit
+   * them (`status = {...}`). Resolves to false for an unknown device.
+   */
+  observe(id: string, change: (observed: Pick<DeviceRecord, 'status' | 'lastSeen'>) => void): Promise<boolean>;
   findByHardwareId(hardwareId: string): Promise<DeviceRecord | undefined>;
   list(): Promise<DeviceRecord[]>;
   /** Counts without copying records (for stats polled often). */

@@ -4,6 +4,7 @@ import {
   planDrain,
   type DisruptionBudget,
   FleetState,
+  CompiledDeviceCache,
   formatUnfitSummary,
   placedInstance,
   planEveryDeviceOnFleet,
@@ -22,8 +23,57 @@ export interface PlacementPassInput {
   placements: ReadonlyMap<string, PlacementRecord>;
   /** What each device was last sent: tells which devices run a `replicas: all` instance. */
   published: ReadonlyMap<string, DesiredState>;
-  /** `device/instance` of every instance running and ready at its workload's current revision. */
+  /** `device/instance` of every instance running and ready at its workload's current revision (read only while a device drains). */
   ready: ReadonlySet<string>;
+  /** What the caller keeps between passes (compiled devices, placed instances); the pass decides the same without it. */
+  cache?: PlacementPassCache;
+}
+
+/**
+ * Kept by the caller from one pass to the next, so that a pass over 20,000 devices allocates for
+ * what changed, not for the fleet: compiled devices (by record identity, see CompiledDeviceCache)
+ * and the placed-instance form of each replica (by workload revision: the revision is the
+ * template's hash, and a placed instance is derived from the template alone).
+ */
+export class PlacementPassCache {
+  readonly devices = new CompiledDeviceCache();
+  private readonly instances = new Map<string, { revision: string; byOrdinal: Map<string, PlacedInstance> }>();
+
+  /** Replica `ordinal` of `workload` as the scheduler sees it (holding no peripherals). */
+  replica(workload: WorkloadRecord, ordinal: string): PlacedInstance {
+    let entry = this.instances.get(workload.name);
+    if (!entry || entry.revision !== workload.revision) this.instances.set(workload.name, (entry = { revision: workload.revision, byOrdinal: new Map() }));
+    let placed = entry.byOrdinal.get(ordinal);
+    if (!placed) entry.byOrdinal.set(ordinal, (placed = placedInstance(instanceId(workload.name, Number(ordinal)), workload.name, workload.spec.template)));
+    return placed;
+  }
+
+  /**
+   * The `replicas: all` instances of a published document, kept by the document's identity
+   * (the store replaces a device's document whole when it sends a new one) while every
+   * `replicas: all` workload keeps its revision.
+   */
+  everyDevice(desired: Readonly<DesiredState>, byName: ReadonlyMap<string, WorkloadRecord>): readonly PlacedInstance[] {
+    let known = this.byDocument.get(desired);
+    if (!known) this.byDocument.set(desired, (known = everyDeviceInstances(desired, byName, this.everyShared)));
+    return known;
+  }
+
+  /** Forgets workloads that are gone; starts the per-document lists over when a `replicas: all` workload changed. */
+  retainOnly(workloads: ReadonlyMap<string, WorkloadRecord>): void {
+    for (const name of this.instances.keys()) if (!workloads.has(name)) this.instances.delete(name);
+    let signature = '';
+    for (const w of workloads.values()) if (w.spec.replicas === 'all') signature += `${w.name}@${w.revision},`;
+    if (signature !== this.everySignature) {
+      this.everySignature = signature;
+      this.byDocument = new WeakMap();
+      this.everyShared = new Map();
+    }
+  }
+
+  private everySignature = '';
+  private byDocument = new WeakMap<Readonly<DesiredState>, readonly PlacedInstance[]>();
+  private everyShared = new Map<string, PlacedInstance>();
 }
 
 export interface WorkloadEvent {
@@ -42,7 +92,7 @@ export interface PlacementPassResult {
 }
 
 /** What the scheduler sees of a device (also for Jobs and CronJobs, with no instances). */
-export function snapshotOf(device: DeviceRecord, instances: PlacedInstance[] = []): DeviceSnapshot {
+export function snapshotOf(device: DeviceRecord, instances: readonly PlacedInstance[] = []): DeviceSnapshot {
   const online = device.status?.state === 'online';
   return {
     id: device.id,
@@ -58,30 +108,55 @@ export function snapshotOf(device: DeviceRecord, instances: PlacedInstance[] = [
   };
 }
 
-/** What occupies each device: placed replicas plus the `replicas: all` instances it was sent. */
-function occupancy(input: PlacementPassInput, placements: ReadonlyMap<string, PlacementRecord>): Map<string, PlacedInstance[]> {
+const nothing: readonly PlacedInstance[] = Object.freeze([]);
+
+/** The `replicas: all` instances a published document holds, as the scheduler sees them. */
+function everyDeviceInstances(desired: Readonly<DesiredState>, byName: ReadonlyMap<string, WorkloadRecord>, shared: Map<string, PlacedInstance>): readonly PlacedInstance[] {
+  let out: PlacedInstance[] | undefined;
+  for (const instance of desired.instances) {
+    const workload = byName.get(instance.workload);
+    if (workload?.spec.replicas !== 'all') continue;
+    // A `replicas: all` instance occupies every device alike: one object per workload, not per device.
+    let placed = shared.get(instance.id);
+    if (!placed) shared.set(instance.id, (placed = placedInstance(instance.id, workload.name, workload.spec.template)));
+    (out ??= []).push(placed);
+  }
+  return out ?? nothing;
+}
+
+/** What occupies each device: placed replicas plus the `replicas: all` instances it was sent. Lists are read-only (shared between passes). */
+function occupancy(input: PlacementPassInput, placements: ReadonlyMap<string, PlacementRecord>): Map<string, readonly PlacedInstance[]> {
   const byName = new Map(input.workloads.map((w) => [w.name, w]));
-  const out = new Map<string, PlacedInstance[]>(input.devices.map((d) => [d.id, []]));
+  input.cache?.retainOnly(byName);
+  const replicasOn = new Map<string, PlacedInstance[]>();
   for (const placement of placements.values()) {
     const workload = byName.get(placement.workload);
     if (!workload) continue;
-    for (const [ordinal, deviceId] of Object.entries(placement.replicas)) {
-      out.get(deviceId)?.push(placedInstance(instanceId(workload.name, Number(ordinal)), workload.name, workload.spec.template, placement.peripherals?.[ordinal] ?? []));
+    for (const ordinal in placement.replicas) {
+      const deviceId = placement.replicas[ordinal] as string;
+      const held = placement.peripherals?.[ordinal];
+      const placed =
+        input.cache && !held?.length ? input.cache.replica(workload, ordinal) : placedInstance(instanceId(workload.name, Number(ordinal)), workload.name, workload.spec.template, held ?? []);
+      const list = replicasOn.get(deviceId);
+      if (list) list.push(placed);
+      else replicasOn.set(deviceId, [placed]);
     }
   }
-  for (const [deviceId, desired] of input.published) {
-    for (const instance of desired.instances) {
-      const workload = byName.get(instance.workload);
-      if (workload?.spec.replicas === 'all') out.get(deviceId)?.push(placedInstance(instance.id, workload.name, workload.spec.template));
-    }
+  const shared = new Map<string, PlacedInstance>();
+  const out = new Map<string, readonly PlacedInstance[]>();
+  for (const device of input.devices) {
+    const desired = input.published.get(device.id);
+    const every = desired === undefined ? nothing : input.cache ? input.cache.everyDevice(desired, byName) : everyDeviceInstances(desired, byName, shared);
+    const own = replicasOn.get(device.id);
+    out.set(device.id, own === undefined ? every : every.length === 0 ? own : [...own, ...every]);
   }
   return out;
 }
 
 /** Moves replicas off draining devices as far as each workload's maxUnavailable allows now. */
-function drainDevices(input: PlacementPassInput, placements: Map<string, PlacementRecord>, events: WorkloadEvent[]): void {
+function drainDevices(input: PlacementPassInput, placements: Map<string, PlacementRecord>, events: WorkloadEvent[]): boolean {
   const draining = input.devices.filter((d) => d.draining);
-  if (draining.length === 0) return;
+  if (draining.length === 0) return false;
   const byName = new Map(input.workloads.map((w) => [w.name, w]));
   const budgets = new Map<string, DisruptionBudget>();
   for (const workload of input.workloads) {
@@ -109,6 +184,7 @@ function drainDevices(input: PlacementPassInput, placements: Map<string, Placeme
       events.push({ workload: item.workload, event: { type: 'Normal', reason: 'Drained', message: `replica ${ordinal} leaves ${device.id} (${item.reason})` } });
     }
   }
+  return true;
 }
 
 /**
@@ -121,7 +197,9 @@ export function runPlacementPass(input: PlacementPassInput): PlacementPassResult
   const placements = new Map([...input.placements].map(([k, v]) => [k, structuredClone(v)]));
   const policies = new Map(input.workloads.map((w) => [w.name, w.spec]));
   const before = occupancy(input, placements);
-  const eviction = decideEvictions({ devices: input.devices.map((d) => snapshotOf(d, before.get(d.id) ?? [])), workloads: policies, now: input.now });
+  const snapshots = input.devices.map((d) => snapshotOf(d, before.get(d.id) ?? []));
+  const eviction = decideEvictions({ devices: snapshots, workloads: policies, now: input.now });
+  let moved = false;
   for (const e of eviction.evictions) {
     if (e.action !== 'move') continue;
     const placement = placements.get(e.workload);
@@ -129,14 +207,17 @@ export function runPlacementPass(input: PlacementPassInput): PlacementPassResult
     if (placement?.replicas[ordinal] !== e.deviceId) continue;
     delete placement.replicas[ordinal];
     delete placement.peripherals?.[ordinal];
+    moved = true;
     events.push({ workload: e.workload, event: { type: 'Warning', reason: 'Evicted', message: `replica ${ordinal} leaves ${e.deviceId}: ${e.reason}` } });
   }
-  drainDevices(input, placements, events);
-  // Once for the whole fleet (computing it per device made a pass grow with devices × instances).
-  const after = occupancy(input, placements);
+  if (drainDevices(input, placements, events)) moved = true;
+  // Once for the whole fleet (computing it per device made a pass grow with devices × instances),
+  // and again only when evictions or drains freed replicas.
+  const after = moved ? occupancy(input, placements) : before;
   const fleet = new FleetState(
-    input.devices.map((d) => snapshotOf(d, after.get(d.id) ?? [])),
+    moved ? input.devices.map((d) => snapshotOf(d, after.get(d.id) ?? [])) : snapshots,
     { now: input.now },
+    input.cache?.devices,
   );
   const everyDevice = new Map<string, Set<string>>();
   const unplaced = new Map<string, string>();

@@ -28,11 +28,13 @@ async function project(t: { teardown(fn: () => Promise<void>): void }) {
   const runs: string[] = [];
   const compile = (root: string): void => {
     runs.push(root);
-    // Synchronous like the real build (tsc, then the bundle).
+    // Synchronous like the real build (tsc, the agent bundle, the dashboard).
     mkdirSync(join(root, 'dist', 'src'), { recursive: true });
     mkdirSync(join(root, 'dist', 'agent'), { recursive: true });
     writeFileSync(join(root, 'dist', 'src', 'main.js'), '');
     writeFileSync(join(root, 'dist', 'agent', 'agent.mjs'), '');
+    mkdirSync(join(root, 'dist', 'dashboard'), { recursive: true });
+    writeFileSync(join(root, 'dist', 'dashboard', 'index.html'), '');
   };
   return { root: dir.path, runs, compile };
 }

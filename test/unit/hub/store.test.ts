@@ -3,6 +3,7 @@ import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { openLowdbStore } from '../../../src/hub/store/lowdb-store.js';
 import { migrateDocument, STORE_SCHEMA_VERSION } from '../../../src/hub/store/document.js';
+import { readControlDocument } from '../../../src/hub/store/sharded-control.js';
 import type { DeviceRecord } from '../../../src/hub/store/records.js';
 import { desiredStateSchema } from '../../../src/protocol/index.js';
 import { makeTempDir } from '../../support/paths.js';
@@ -16,7 +17,7 @@ test('sync writes are on disk when they resolve, with the schema version', async
   t.teardown(() => dir.remove());
   const store = await openLowdbStore(dir.path);
   await store.devices.put(device('gw-1', 'hw-1'), 'sync');
-  const onDisk = JSON.parse(await readFile(join(dir.path, 'store.json'), 'utf8')) as { schemaVersion: number; devices: Record<string, unknown> };
+  const onDisk = (await readControlDocument(dir.path)) as { schemaVersion: number; devices: Record<string, unknown> };
   t.is(onDisk.schemaVersion, STORE_SCHEMA_VERSION);
   t.truthy(onDisk.devices['gw-1']);
   await store.close();
@@ -81,7 +82,7 @@ test('observed state lives in its own file; a damaged one is moved aside and the
   const store = await openLowdbStore(dir.path);
   await store.devices.put({ ...device('gw-1', 'hw-1'), lastSeen: '2026-01-01T00:00:00.000Z' }, 'sync');
   await store.close();
-  const control = JSON.parse(await readFile(join(dir.path, 'store.json'), 'utf8')) as { devices: Record<string, Record<string, unknown>> };
+  const control = (await readControlDocument(dir.path)) as { devices: Record<string, Record<string, unknown>> };
   t.is(control.devices['gw-1']?.['lastSeen'], undefined, 'observed fields are not in the control document');
   await writeFile(join(dir.path, 'observed.json'), '{broken');
   const warnings: string[] = [];

@@ -1,0 +1,215 @@
+// How the control document lies on disk (schema 4). The two collections that grow with the fleet,
+// `devices` and `desired` (about 24 MB at 20,000 devices), are split by key hash into shard files
+// under `store-shards/`; `store.json` holds every other collection and names the shard files
+// that are current. A commit writes only the shards that changed, each to a new file, and then
+// store.json (temp file, fsync, rename, fsync of the folder): until that rename the previous
+// store.json names the previous shard files, which are still there, so a crash at any instant
+// leaves either the old or the new state, whole. Files no store.json names (a commit cut short,
+// shards replaced since) are removed at the next open and after each commit.
+//
+// Schema 3 and older kept everything in store.json: such a file is read as before, and the first
+// commit writes every shard.
+import { readdir } from 'node:fs/promises';
+import { join } from 'node:path';
+import { ensureDir, nodeDurableFileSystem, readFileIfExists, writeFileDurably, type DurableFileSystem } from '../../common/durable-file.js';
+import type { StoreDocument } from './document.js';
+
+export const shardedCollections = ['devices', 'desired'] as const;
+export type ShardedCollection = (typeof shardedCollections)[number];
+
+/** Shards per collection: ~140 KB of desired documents each at 20,000 devices. */
+export const DEFAULT_SHARDS = 128;
+export const SHARD_FOLDER = 'store-shards';
+
+/** What store.json says about the shards (absent in schema ≤ 3 files). */
+export interface ShardLayout {
+  shards: number;
+  /** Per collection, the file of each shard (null: the shard is empty). */
+  files: Record<ShardedCollection, (string | null)[]>;
+}
+
+/** FNV-1a: stable across processes and versions (the layout on disk depends on it). */
+export function shardOf(key: string, shards: number): number {
+  let h = 0x811c9dc5;
+  for (let i = 0; i < key.length; i++) {
+    h ^= key.charCodeAt(i);
+    h = Math.imul(h, 0x01000193);
+  }
+  return (h >>> 0) % shards;
+}
+
+/** What one commit writes: computed synchronously from the document, written afterwards. */
+export interface ControlCommit {
+  shards: { collection: ShardedCollection; index: number; name: string | null; text: string | null }[];
+  main: string;
+  layout: ShardLayout;
+}
+
+function emptyLayout(shards: number): ShardLayout {
+  return { shards, files: { devices: Array<string | null>(shards).fill(null), desired: Array<string | null>(shards).fill(null) } };
+}
+
+function isLayout(value: unknown): value is ShardLayout {
+  const v = value as ShardLayout | undefined;
+  return (
+    typeof v === 'object' && v !== null && Number.isInteger(v.shards) && v.shards > 0 &&
+    shardedCollections.every((c) => Array.isArray(v.files?.[c]) && v.files[c].length === v.shards && v.files[c].every((f) => f === null || (typeof f === 'string' && /^[a-z]+-\d+-\d+\.json$/.test(f))))
+  );
+}
+
+export class ShardedControlFile {
+  private layout: ShardLayout;
+  /** Keys per shard, as far as the document ever held them (pruned when a shard is written). */
+  private readonly members: Record<ShardedCollection, Set<string>[]>;
+  private readonly dirty: Record<ShardedCollection, Set<number>> = { devices: new Set(), desired: new Set() };
+  private seq = 0;
+  readonly folder: string;
+
+  constructor(
+    readonly path: string,
+    readonly fs: DurableFileSystem = nodeDurableFileSystem,
+    shards = DEFAULT_SHARDS,
+  ) {
+    this.folder = join(path, '..', SHARD_FOLDER);
+    this.layout = emptyLayout(shards);
+    this.members = { devices: [], desired: [] };
+  }
+
+  /**
+   * The raw document (shards merged back into `devices` and `desired`), or undefined when there
+   * is no store yet. Throws on a store.json that is not JSON (never start over a store).
+   */
+  async read(options: { cleanup: boolean } = { cleanup: true }): Promise<unknown> {
+    await ensureDir(this.folder);
+    const text = await readFileIfExists(this.path);
+    if (text === undefined) {
+      this.resetMembers();
+      if (options.cleanup) await this.removeUnreferenced();
+      return undefined;
+    }
+    let raw: Record<string, unknown>;
+    try {
+      raw = JSON.parse(text) as Record<string, unknown>;
+    } catch (err) {
+      throw new Error(`${this.path}: store file is not valid JSON (${(err as Error).message}); refusing to start over it`);
+    }
+    if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) return raw;
+    const layout = raw['layout'];
+    delete raw['layout'];
+    if (layout === undefined) {
+      // Schema ≤ 3: everything inline. The first commit moves the fleet into shards.
+      this.layout = emptyLayout(this.layout.shards);
+      this.resetMembers();
+      this.markAll();
+    } else {
+      if (!isLayout(layout)) throw new Error(`${this.path}: "layout" is malformed; refusing to start over it`);
+      this.layout = layout;
+      this.resetMembers();
+      for (const collection of shardedCollections) {
+        const merged: Record<string, unknown> = {};
+        for (const name of layout.files[collection]) {
+          if (name === null) continue;
+          const shardText = await readFileIfExists(join(this.folder, name));
+          if (shardText === undefined) throw new Error(`${this.path}: shard file ${SHARD_FOLDER}/${name} is missing; refusing to start over an incomplete store`);
+          let shard: unknown;
+          try {
+            shard = JSON.parse(shardText);
+          } catch (err) {
+            throw new Error(`${SHARD_FOLDER}/${name}: not valid JSON (${(err as Error).message}); refusing to start over it`);
+          }
+          Object.assign(merged, shard);
+          this.seq = Math.max(this.seq, Number(name.split('-')[2]?.split('.')[0] ?? 0));
+        }
+        raw[collection] = merged;
+      }
+    }
+    if (options.cleanup) await this.removeUnreferenced();
+    return raw;
+  }
+
+  /** Called once the document is loaded and checked: which keys live in which shard. */
+  adopt(doc: StoreDocument): void {
+    this.resetMembers();
+    for (const collection of shardedCollections) for (const key of Object.keys(doc[collection])) this.members[collection][shardOf(key, this.layout.shards)]?.add(key);
+  }
+
+  /** A record of a sharded collection was set or deleted: its shard is written by the next commit. */
+  changed(collection: ShardedCollection, key: string): void {
+    const index = shardOf(key, this.layout.shards);
+    this.members[collection][index]?.add(key);
+    this.dirty[collection].add(index);
+  }
+
+  /** Every shard is written by the next commit (a store read in an older layout, records dropped at load). */
+  markAll(): void {
+    for (const collection of shardedCollections) for (let i = 0; i < this.layout.shards; i++) this.dirty[collection].add(i);
+  }
+
+  /** The commit's contents, synchronously: the changed shards and store.json. */
+  snapshot(doc: StoreDocument): ControlCommit {
+    const layout: ShardLayout = { shards: this.layout.shards, files: { devices: [...this.layout.files.devices], desired: [...this.layout.files.desired] } };
+    const shards: ControlCommit['shards'] = [];
+    this.seq += 1;
+    for (const collection of shardedCollections) {
+      const records = doc[collection] as Record<string, unknown>;
+      for (const index of [...this.dirty[collection]].sort((a, b) => a - b)) {
+        const keys = this.members[collection][index] as Set<string>;
+        const part: Record<string, unknown> = {};
+        let count = 0;
+        for (const key of keys) {
+          const record = records[key];
+          if (record === undefined) keys.delete(key);
+          else {
+            part[key] = record;
+            count += 1;
+          }
+        }
+        const name = count === 0 ? null : `${collection}-${index}-${this.seq}.json`;
+        shards.push({ collection, index, name, text: count === 0 ? null : JSON.stringify(part) });
+        layout.files[collection][index] = name;
+      }
+      this.dirty[collection].clear();
+    }
+    const main: Record<string, unknown> = {};
+    for (const [key, value] of Object.entries(doc)) if (!(shardedCollections as readonly string[]).includes(key)) main[key] = value;
+    main['layout'] = layout;
+    return { shards, main: JSON.stringify(main), layout };
+  }
+
+  /** Writes a snapshot durably; on failure its shards are written again by the next commit. */
+  async persist(commit: ControlCommit): Promise<void> {
+    try {
+      // Shard files have names never used before and nothing names them until store.json does:
+      // written in place and fsynced, then one fsync of their folder, then store.json.
+      const written = commit.shards.filter((s) => s.name !== null && s.text !== null);
+      await Promise.all(written.map((s) => this.fs.writeAndSync(join(this.folder, s.name as string), s.text as string)));
+      if (written.length > 0) await this.fs.syncFolder(this.folder);
+      await writeFileDurably(this.path, commit.main, this.fs);
+    } catch (err) {
+      for (const s of commit.shards) this.dirty[s.collection].add(s.index);
+      throw err;
+    }
+    const replaced = commit.shards.flatMap((s) => this.layout.files[s.collection][s.index] ?? []);
+    this.layout = commit.layout;
+    // The new store.json no longer names these: a crash from here on only leaves garbage.
+    await Promise.all(replaced.map((name) => this.fs.unlink(join(this.folder, name)).catch(() => undefined)));
+  }
+
+  private resetMembers(): void {
+    for (const collection of shardedCollections) this.members[collection] = Array.from({ length: this.layout.shards }, () => new Set<string>());
+  }
+
+  private async removeUnreferenced(): Promise<void> {
+    const referenced = new Set(shardedCollections.flatMap((c) => this.layout.files[c].filter((f): f is string => f !== null)));
+    for (const name of await readdir(this.folder)) {
+      if (!referenced.has(name)) await this.fs.unlink(join(this.folder, name)).catch(() => undefined);
+    }
+  }
+}
+
+/** The whole control document as the files say (tests and benches that compare stores). */
+export async function readControlDocument(dataDir: string): Promise<Record<string, unknown> | undefined> {
+  const file = new ShardedControlFile(join(dataDir, 'store.json'));
+  // No clean-up: a hub may be writing the next commit's shards right now.
+  return (await file.read({ cleanup: false })) as Record<string, unknown> | undefined;
+}
