@@ -137,7 +137,7 @@ const HANDLED: Record<string, Entry> = {
         },
         90_000,
       ).catch(async (err: Error) => {
-        throw new Error(`${err.message}\n${(await session.run('edgepilot describe workload tilt-reader')).stdout}`);
+        throw new Error(`${err.message}\n${(await session.run('edgepilot describe workload tilt-reader')).stdout}\n${(await session.run('edgepilot get devices -o wide')).stdout}\n${(await session.run('edgepilot describe device {board}'.replace('{board}', state.boardId ?? ''))).stdout}`);
       });
       t.is(instance?.device, state.boardId);
       // The README: "passed through into the container", at the path it names.
