@@ -6,7 +6,7 @@
 // The store is compared before and after; any difference fails the bench.
 import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { chmod, mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { chmod, cp, mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { connect, createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -146,6 +146,9 @@ async function hubRestartStorm(devices: number, workers: number, concurrency: nu
     const before = await snapshotStore(hub.dataDir);
     const killAt = Date.now();
     await hub.kill();
+    // BENCH_KEEP_STORE=<dir>: a copy of the killed hub's data dir, to profile its start-up alone.
+    const keep = process.env['BENCH_KEEP_STORE'];
+    if (keep) await cp(hub.dataDir, keep, { recursive: true });
     hub = await startBenchHub([], { dir, adminToken, listen, mqttListen });
     const upAt = Date.now();
     const m = await measure('hub SIGKILLed and restarted (embedded broker)', devices, sim, killAt, upAt, hub, 0);

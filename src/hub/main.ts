@@ -8,7 +8,7 @@ import { ensureDir, writeFileDurably } from '../common/durable-file.js';
 import { randomAlnum, randomSecret, secretMatches } from '../common/ids.js';
 import { createLogger, type Logger } from '../common/log.js';
 import { AGENT_AND_HUB_VERSION } from '../common/version.js';
-import { flashResultSchema, topics } from '../protocol/index.js';
+import { flashResultSchema, topics, type DesiredState } from '../protocol/index.js';
 import { loadOrCreateAdminToken } from './admin-token.js';
 import { registerBootstrapRoutes } from './api/routes/bootstrap.js';
 import { registerDeviceRoutes } from './api/routes/devices.js';
@@ -17,7 +17,7 @@ import { registerTokenRoutes } from './api/routes/tokens.js';
 import { registerStatsRoutes } from './api/routes/stats.js';
 import { createApiServer } from './api/server.js';
 import { HUB_USERNAME } from './broker/access-policy.js';
-import { startEmbeddedBroker, type EmbeddedBroker } from './broker/embedded-broker.js';
+import { startEmbeddedBroker, type EmbeddedBroker, type RetainedMessage } from './broker/embedded-broker.js';
 import type { HubConfig } from './config.js';
 import { DeviceFeed } from './fleet/device-feed.js';
 import { DeviceObserver } from './fleet/device-observer.js';
@@ -79,6 +79,9 @@ export async function startHub(config: HubConfig, log: Logger = createLogger('hu
     connectOptions = {};
   } else {
     broker = await startEmbeddedBroker({
+      // The embedded broker forgot every retained message with the hub's last process: it holds
+      // the stored desired documents before it accepts anyone, so no device reconnects to a gap.
+      retained: retainedDesired(await store.deviceState.desiredSnapshot()),
       host: config.mqttHost,
       port: config.mqttPort,
       log: log.child('broker'),
@@ -153,7 +156,8 @@ export async function startHub(config: HubConfig, log: Logger = createLogger('hu
     jobs: jobsPlanner,
   });
   requestDesiredPass = () => desiredState.request();
-  await desiredState.republishAll();
+  // An external broker may have lost its retained messages (a restart without persistence).
+  if (!broker) await desiredState.republishAll();
   const stopWatchingDevices = feed.subscribe((_id, _type, aspect) => {
     if (aspect !== 'reported' || desiredState.wantsReports) desiredState.request();
   });
@@ -268,6 +272,11 @@ export async function startHub(config: HubConfig, log: Logger = createLogger('hu
       await store.close();
     },
   };
+}
+
+/** Each stored desired document as the retained message the hub publishes for it (same topic, same bytes). */
+function* retainedDesired(documents: ReadonlyMap<string, Readonly<DesiredState>>): Iterable<RetainedMessage> {
+  for (const [deviceId, desired] of documents) yield { topic: topics.desired(deviceId), payload: Buffer.from(JSON.stringify(desired)) };
 }
 
 /** What a device leaves retained on the broker; cleared when it is deleted. */

@@ -14,11 +14,24 @@ export interface BrokerAuthority {
   joinTokenKnown(token: string): Promise<boolean>;
 }
 
+/** A retained message the broker holds from its start (the hub's desired documents after a restart). */
+export interface RetainedMessage {
+  topic: string;
+  payload: Buffer;
+}
+
 export interface EmbeddedBrokerOptions {
   host: string;
   port: number;
   authority: BrokerAuthority;
   log: Logger;
+  /**
+   * Retained messages to hold before the first connection is accepted. The embedded broker keeps
+   * retained messages in memory only, so a restarted hub hands it the stored desired documents
+   * here: every device that reconnects finds its document at its SUBSCRIBE, and the hub need not
+   * publish 10,000 documents through MQTT while the fleet's reconnect storm arrives.
+   */
+  retained?: Iterable<RetainedMessage>;
 }
 
 export interface EmbeddedBroker {
@@ -66,8 +79,9 @@ export async function startEmbeddedBroker(options: EmbeddedBrokerOptions): Promi
   // Roles live with the broker instance, decided once at CONNECT.
   const roles = new WeakMap<Client, BrokerRole>();
 
+  const persistence = indexedMemoryPersistence();
   const broker = await Aedes.createBroker({
-    persistence: indexedMemoryPersistence(),
+    persistence,
     // Devices may only use ids that cannot collide with the hub's or a join session's.
     maxClientsIdLength: 64,
     authenticate(client, username, password, done) {
@@ -138,6 +152,13 @@ export async function startEmbeddedBroker(options: EmbeddedBrokerOptions): Promi
       done(null, subscription);
     },
   });
+
+  let seeded = 0;
+  for (const message of options.retained ?? []) {
+    await persistence.storeRetained({ cmd: 'publish', topic: message.topic, payload: message.payload, qos: 1, retain: true });
+    seeded += 1;
+  }
+  if (seeded > 0) log.info(`embedded MQTT broker holds ${seeded} retained message(s) from the store`);
 
   broker.on('clientError', (client, err) => log.debug(`client ${client.id}: ${err.message}`));
 

@@ -48,7 +48,20 @@ class ExactTopicRetainedPersistence extends AsyncPersistence {
   }
 }
 
+/** What aedes keeps of a retained PUBLISH; it builds the packet it delivers from these fields. */
+export interface StoredRetainedPacket extends RetainedPacket {
+  cmd: 'publish';
+  qos: 0 | 1;
+  retain: true;
+}
+
+/** The persistence handed to aedes, plus the one call the hub makes on it directly. */
+export interface IndexedPersistence {
+  /** Without a callback, aedes' callback persistence answers with a promise. */
+  storeRetained(packet: StoredRetainedPacket): Promise<void>;
+}
+
 /** The in-memory persistence for the embedded broker, with exact-topic retained lookups. */
-export function indexedMemoryPersistence(): object {
-  return new CallBackPersistence((opts) => new ExactTopicRetainedPersistence(opts), {});
+export function indexedMemoryPersistence(): IndexedPersistence {
+  return new CallBackPersistence((opts) => new ExactTopicRetainedPersistence(opts), {}) as unknown as IndexedPersistence;
 }

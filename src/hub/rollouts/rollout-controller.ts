@@ -19,7 +19,9 @@ import {
   recordFlashFailure,
   releaseContent,
   step,
+  type DeviceObservation,
   type FirmwareImageLookup,
+  type RolloutDeviceInfo,
   type StepInput,
 } from '../../scheduler/rollout/index.js';
 import { eventSubjects } from '../store/records.js';
@@ -276,15 +278,16 @@ export class RolloutController {
   /** Everything the steps of one task look at besides the rollout itself (see `fleet`). */
   private async readFleet(): Promise<FleetRead> {
     const { store } = this.deps;
+    // Read-only views, not copies: copying every device's facts and documents was most of a read.
     const [devices, desired, reported, pins, windows, others] = await Promise.all([
-      store.devices.list(),
-      store.deviceState.allDesired(),
-      store.deviceState.allReported(),
+      store.devices.snapshot(),
+      store.deviceState.desiredSnapshot(),
+      store.deviceState.reportedSnapshot(),
       store.releasePins.all(),
       store.maintenanceWindows.list(),
       store.rollouts.list(),
     ]);
-    return { fleet: { devices, desired, reported, pins, windows: windows.map((w) => w.spec) }, others };
+    return { fleet: { devices, desired, reported, pins, windows: windows.map((w) => w.spec) }, others, infos: new Map(), observed: new Map() };
   }
 
   /** The step's input for a rollout, from the store (undefined: its release is gone). */
@@ -292,20 +295,23 @@ export class RolloutController {
     const { store } = this.deps;
     const release = await store.releases.get(rollout.spec.release.name, rollout.spec.release.version);
     if (release === undefined) return undefined;
-    const { fleet, others } = await (this.fleet ??= this.readFleet());
+    const read = await (this.fleet ??= this.readFleet());
+    const { fleet, others } = read;
     const { devices, pins } = fleet;
     const ownedElsewhere = new Set(others.filter((r) => r.name !== rollout.name).flatMap((r) => ownedDevices(r)));
     const relevant = devices.filter((d) => {
       if (rollout.status.devices[d.id] !== undefined) return true;
       if (ownedElsewhere.has(d.id)) return false;
-      const info = deviceInfo(d);
+      const info = cached(read.infos, d.id, () => deviceInfo(d));
       return inTarget(rollout.spec, info) || benchDevices(rollout.spec, [info]).length > 0;
     });
     const gateVerdict = (await store.gateVerdicts.get(release.digest)) ?? null;
+    // Observations depend only on the fleet read and the release: the transitions of one task share them.
+    const observed = cached(read.observed, release.digest, () => new Map<string, DeviceObservation>());
     return {
       release: releaseContent({ apiVersion: 'edgepilot.io/v1', kind: 'Release', metadata: { name: release.name, labels: {}, annotations: {} }, spec: release.spec }, release.digest),
       devices: relevant.map((d) => {
-        let o = observeDevice(d, release, fleet);
+        let o = cached(observed, d.id, () => observeDevice(d, release, fleet));
         // Telemetry counts from when the device was pinned to this release (its flash came after).
         const pin = pins.get(d.id);
         const telemetry = this.deps.telemetry;
@@ -324,5 +330,15 @@ export class RolloutController {
 }
 
 type StepResultEvents = ReturnType<typeof step>['events'];
-/** `others`: every stored rollout, as read at the start (the one being stepped is skipped by name). */
-type FleetRead = { fleet: FleetSnapshot; others: RolloutState[] };
+/**
+ * `others`: every stored rollout, as read at the start (the one being stepped is skipped by name).
+ * `infos` and `observed` (by release digest, then device) are computed from this read on first
+ * use and shared by every transition until the fleet is read again.
+ */
+type FleetRead = { fleet: FleetSnapshot; others: RolloutState[]; infos: Map<string, RolloutDeviceInfo>; observed: Map<string, Map<string, DeviceObservation>> };
+
+function cached<K, V>(map: Map<K, V>, key: K, make: () => V): V {
+  let value = map.get(key);
+  if (value === undefined) map.set(key, (value = make()));
+  return value;
+}
