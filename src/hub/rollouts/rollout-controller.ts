@@ -19,15 +19,14 @@ import {
   recordFlashFailure,
   releaseContent,
   step,
-  type DeviceObservation,
   type FirmwareImageLookup,
-  type RolloutDeviceInfo,
   type StepInput,
 } from '../../scheduler/rollout/index.js';
 import { eventSubjects } from '../store/records.js';
 import type { HubStore } from '../store/repository.js';
 import { performActions, type FirmwareFlasher } from './rollout-actions.js';
-import { deviceInfo, observeDevice, windowLookup, type FleetSnapshot } from './observations.js';
+import { deviceInfo, windowLookup, type FleetSnapshot } from './observations.js';
+import { ObservationCache } from './observation-cache.js';
 
 export interface RolloutControllerDeps {
   store: HubStore;
@@ -83,6 +82,8 @@ export class RolloutController {
    * and desired documents change), so a step never sees the fleet older than its task.
    */
   private fleet: Promise<FleetRead> | undefined;
+  /** What the step sees of each device, rebuilt only for devices whose records changed (observation-cache.ts). */
+  readonly observations = new ObservationCache();
 
   constructor(private readonly deps: RolloutControllerDeps) {}
 
@@ -287,7 +288,9 @@ export class RolloutController {
       store.maintenanceWindows.list(),
       store.rollouts.list(),
     ]);
-    return { fleet: { devices, desired, reported, pins, windows: windows.map((w) => w.spec) }, others, infos: new Map(), observed: new Map() };
+    const live = others.filter((r) => !terminal(r));
+    this.observations.retain(new Set(devices.map((d) => d.id)), new Set(await Promise.all(live.map(async (r) => (await store.releases.get(r.spec.release.name, r.spec.release.version))?.digest ?? ''))));
+    return { fleet: { devices, desired, reported, pins, windows: windows.map((w) => w.spec) }, others };
   }
 
   /** The step's input for a rollout, from the store (undefined: its release is gone). */
@@ -295,23 +298,20 @@ export class RolloutController {
     const { store } = this.deps;
     const release = await store.releases.get(rollout.spec.release.name, rollout.spec.release.version);
     if (release === undefined) return undefined;
-    const read = await (this.fleet ??= this.readFleet());
-    const { fleet, others } = read;
+    const { fleet, others } = await (this.fleet ??= this.readFleet());
     const { devices, pins } = fleet;
     const ownedElsewhere = new Set(others.filter((r) => r.name !== rollout.name).flatMap((r) => ownedDevices(r)));
     const relevant = devices.filter((d) => {
       if (rollout.status.devices[d.id] !== undefined) return true;
       if (ownedElsewhere.has(d.id)) return false;
-      const info = cached(read.infos, d.id, () => deviceInfo(d));
+      const info = this.observations.info(d);
       return inTarget(rollout.spec, info) || benchDevices(rollout.spec, [info]).length > 0;
     });
     const gateVerdict = (await store.gateVerdicts.get(release.digest)) ?? null;
-    // Observations depend only on the fleet read and the release: the transitions of one task share them.
-    const observed = cached(read.observed, release.digest, () => new Map<string, DeviceObservation>());
     return {
       release: releaseContent({ apiVersion: 'edgepilot.io/v1', kind: 'Release', metadata: { name: release.name, labels: {}, annotations: {} }, spec: release.spec }, release.digest),
       devices: relevant.map((d) => {
-        let o = cached(observed, d.id, () => observeDevice(d, release, fleet));
+        let o = this.observations.observe(d, release, fleet);
         // Telemetry counts from when the device was pinned to this release (its flash came after).
         const pin = pins.get(d.id);
         const telemetry = this.deps.telemetry;
@@ -330,15 +330,5 @@ export class RolloutController {
 }
 
 type StepResultEvents = ReturnType<typeof step>['events'];
-/**
- * `others`: every stored rollout, as read at the start (the one being stepped is skipped by name).
- * `infos` and `observed` (by release digest, then device) are computed from this read on first
- * use and shared by every transition until the fleet is read again.
- */
-type FleetRead = { fleet: FleetSnapshot; others: RolloutState[]; infos: Map<string, RolloutDeviceInfo>; observed: Map<string, Map<string, DeviceObservation>> };
-
-function cached<K, V>(map: Map<K, V>, key: K, make: () => V): V {
-  let value = map.get(key);
-  if (value === undefined) map.set(key, (value = make()));
-  return value;
-}
+/** `others`: every stored rollout, as read at the start (the one being stepped is skipped by name). */
+type FleetRead = { fleet: FleetSnapshot; others: RolloutState[] };
