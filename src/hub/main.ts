@@ -166,7 +166,8 @@ export async function startHub(config: HubConfig, log: Logger = createLogger('hu
     store,
     now,
     log: log.child('rollout'),
-    replan: () => desiredState.reconcile(),
+    // Pins change what runs on the pinned devices, never where: only their documents are redone.
+    replan: (deviceIds) => desiredState.reconcileDevices(deviceIds),
     // A release's firmware goes through the same gateway flash RPC as `edgepilot flash`.
     flash: async (gateway, mcu, sha256, options) => {
       const final = await rpc.call(gateway, 'flash', { mcu, sha256, force: options?.force ?? false }, { timeoutMs: 15_000 });

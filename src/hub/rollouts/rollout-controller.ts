@@ -32,8 +32,8 @@ export interface RolloutControllerDeps {
   store: HubStore;
   now: () => Date;
   log: Logger;
-  /** Recompute and publish desired documents after pins changed. */
-  replan(): Promise<void>;
+  /** Recompute and publish the desired documents of these devices after their pins changed. */
+  replan(deviceIds: readonly string[]): Promise<void>;
   flash?: FirmwareFlasher;
   /** The firmware store's images (to record what MCUs ran before, and restore it on rollback). */
   firmwareImages?: FirmwareImageLookup;

@@ -76,7 +76,9 @@ const AFTER_WRITE_MS = 5;
  */
 export class DesiredStateController {
   private running: Promise<void> | undefined;
-  private again = false;
+  /** A whole pass is asked for (and the devices a targeted pass is asked for) while one runs. */
+  private pendingFull = false;
+  private pendingDevices = new Set<string>();
   private timer: NodeJS.Timeout | undefined;
   private timerDue = Infinity;
   /** Callers waiting for the next pass to start and finish (`apply --wait`). */
@@ -124,23 +126,38 @@ export class DesiredStateController {
   }
 
   /** Runs a pass now (or right after the current one) and resolves when it is done. */
-  async reconcile(): Promise<void> {
-    if (this.running) {
-      this.again = true;
-      return this.running;
-    }
-    this.running = (async () => {
-      do {
-        this.again = false;
+  reconcile(): Promise<void> {
+    this.pendingFull = true;
+    return this.drain();
+  }
+
+  /**
+   * Recomputes and publishes the documents of these devices only, after a rollout changed their
+   * pins: a pin changes what runs, never where (release-pins.ts), so placement is not run again
+   * and a wave's cost follows its devices, not the fleet. Serialised with whole passes (one
+   * generation number is never given out twice); a whole pass asked for meanwhile covers them.
+   */
+  reconcileDevices(deviceIds: Iterable<string>): Promise<void> {
+    for (const id of deviceIds) this.pendingDevices.add(id);
+    return this.drain();
+  }
+
+  private drain(): Promise<void> {
+    this.running ??= (async () => {
+      while (this.pendingFull || this.pendingDevices.size > 0) {
+        const full = this.pendingFull;
+        const devices = this.pendingDevices;
+        this.pendingFull = false;
+        this.pendingDevices = new Set();
         // Those waiting now are served by this pass; later ones by the next (it reads the
         // store when it starts, so it may not have seen a write made while it ran).
-        const served = this.waiting;
-        this.waiting = [];
+        const served = full ? this.waiting : [];
+        if (full) this.waiting = [];
         const started = Date.now();
-        await this.pass().catch((err: unknown) => this.deps.log.error(`desired state pass failed: ${(err as Error).stack ?? String(err)}`));
-        this.lastPassMs = Date.now() - started;
+        await (full ? this.pass() : this.targetedPass(devices)).catch((err: unknown) => this.deps.log.error(`desired state pass failed: ${(err as Error).stack ?? String(err)}`));
+        if (full) this.lastPassMs = Date.now() - started;
         for (const resolve of served) resolve();
-      } while (this.again);
+      }
     })().finally(() => (this.running = undefined));
     return this.running;
   }
@@ -183,6 +200,44 @@ export class DesiredStateController {
     await this.recordUnplaced(workloads, result.unplaced);
     this.scheduleCheck(result.nextCheckAt);
     const wanted = buildDesiredInstances(workloads, result.placements, result.everyDevice, devices);
+    const sent = await this.publishChanged(devices, wanted, published, await this.deps.jobs?.plan(devices));
+    const totalMs = performance.now() - passStarted;
+    this.timings.record({ totalMs, placementMs, devices: devices.length, workloads: workloads.length, published: sent });
+    log.debug(`desired state pass: ${workloads.length} workloads, ${devices.length} devices, ${sent} published, ${totalMs.toFixed(1)} ms (placement ${placementMs.toFixed(1)} ms)`);
+  }
+
+  /**
+   * A pass over some devices (reconcileDevices): each keeps the instances it was last sent (where
+   * placement put them) with its workload's own template, then its pins apply as in a whole pass.
+   * Jobs and cron jobs are placed across the fleet, so they stay as they were sent.
+   */
+  private async targetedPass(ids: ReadonlySet<string>): Promise<void> {
+    const { store } = this.deps;
+    const workloads = new Map((await store.workloads.list()).map((w) => [w.name, w]));
+    const published = await store.deviceState.desiredSnapshot();
+    const devices = (await store.devices.snapshot()).filter((d) => ids.has(d.id));
+    const wanted = new Map<string, DesiredInstance[]>();
+    const jobParts = new Map<string, { jobs: DesiredJob[]; cronJobs: DesiredCronJob[] }>();
+    for (const d of devices) {
+      const current = published.get(d.id);
+      wanted.set(d.id, unpinnedInstances(current?.instances ?? [], workloads));
+      jobParts.set(d.id, { jobs: [...(current?.jobs ?? [])], cronJobs: [...(current?.cronJobs ?? [])] });
+    }
+    await this.publishChanged(devices, wanted, published, jobParts);
+  }
+
+  /**
+   * From each device's instances (`wanted`, changed in place) to its next document: release pins,
+   * maintenance windows and downloads ahead; stores and publishes the documents that changed.
+   * Resolves to how many were published.
+   */
+  private async publishChanged(
+    devices: readonly Readonly<DeviceRecord>[],
+    wanted: Map<string, DesiredInstance[]>,
+    published: ReadonlyMap<string, Readonly<DesiredState>>,
+    jobParts: ReadonlyMap<string, { jobs: DesiredJob[]; cronJobs: DesiredCronJob[] }> | undefined,
+  ): Promise<number> {
+    const { store, log } = this.deps;
     // Rollouts: a pinned device runs its release's templates (release-pins.ts), and gets the
     // maintenance windows that apply to it so that its agent keeps to them on its own.
     const pins = await store.releasePins.all();
@@ -196,7 +251,6 @@ export class DesiredStateController {
     for (const id of firmwareAhead.keys()) if (!wanted.has(id)) wanted.set(id, []);
     const windows = pins.size > 0 ? (await store.maintenanceWindows.list()).map((w) => w.spec) : [];
     const labels = new Map(devices.map((d) => [d.id, d.labels]));
-    const jobParts = await this.deps.jobs?.plan(devices);
     const next = [...wanted].flatMap(([deviceId, instances]) => {
       const deviceWindows = instances.some((i) => i.release !== undefined) ? windowsForDevice(windows, labels.get(deviceId) ?? {}) : [];
       const desired = this.nextDesired(deviceId, instances, published.get(deviceId), jobParts?.get(deviceId), deviceWindows, prefetch.get(deviceId), firmwareAhead.get(deviceId));
@@ -218,9 +272,7 @@ export class DesiredStateController {
       }
     };
     await Promise.all(Array.from({ length: Math.min(PUBLISH_WINDOW, next.length) }, lane));
-    const totalMs = performance.now() - passStarted;
-    this.timings.record({ totalMs, placementMs, devices: devices.length, workloads: workloads.length, published: next.length });
-    log.debug(`desired state pass: ${workloads.length} workloads, ${devices.length} devices, ${next.length} published, ${totalMs.toFixed(1)} ms (placement ${placementMs.toFixed(1)} ms)`);
+    return next.length;
   }
 
   /** "0/5 devices fit: …" is an event once per change, and shown by get/describe while it holds. */
@@ -279,6 +331,14 @@ export class DesiredStateController {
     }
     return desired;
   }
+}
+
+/** Instances as placement last sent them, with their workload's own template (pins apply after); gone workloads left out. */
+function unpinnedInstances(instances: readonly DesiredInstance[], workloads: ReadonlyMap<string, WorkloadRecord>): DesiredInstance[] {
+  return instances.flatMap((i) => {
+    const w = workloads.get(i.workload);
+    return w ? [{ id: i.id, workload: w.name, revision: w.revision, template: w.spec.template }] : [];
+  });
 }
 
 /** A firmware-only rollout has gateways waiting for their window that fetch its images ahead. */
