@@ -123,7 +123,7 @@ export class RolloutController {
       const started = process.cpuUsage();
       let next: number | null = null;
       let live = false;
-      for (const name of (await this.deps.store.rollouts.list()).map((r) => r.name).sort()) {
+      for (const name of (await this.deps.store.rollouts.snapshot()).map((r) => r.name).sort()) {
         const advanced = await this.advance(name).catch((err: unknown) => {
           this.deps.log.error(`rollout ${name}: ${(err as Error).stack ?? String(err)}`);
           return { at: Date.now() + 5000, gateWave: false };
@@ -154,9 +154,9 @@ export class RolloutController {
       }
       const release = await store.releases.get(spec.release.name, spec.release.version);
       if (release === undefined) throw new RolloutRequestError('ReleaseNotFound', 404, `release ${formatReleaseRef(spec.release)} not found; create it first (edgepilot release create -f)`);
-      const devices = (await store.devices.list()).map(deviceInfo);
+      const devices = (await store.devices.snapshot()).map(deviceInfo);
       const candidates = devices.filter((d) => inTarget(spec, d) || benchDevices(spec, [d]).length > 0);
-      const refusal = ownershipRefusal(ownershipConflicts(await store.rollouts.list(), candidates.map((d) => d.id), name));
+      const refusal = ownershipRefusal(ownershipConflicts(await store.rollouts.snapshot(), candidates.map((d) => d.id), name));
       if (refusal !== undefined) throw new RolloutRequestError('RolloutConflict', 409, `rollout ${name} ${refusal}`);
       const state = createRollout({ name, spec, devices: candidates, releaseDigest: release.digest, now: this.deps.now().getTime() });
       await store.rollouts.put(state);
@@ -286,7 +286,7 @@ export class RolloutController {
       store.deviceState.reportedSnapshot(),
       store.releasePins.all(),
       store.maintenanceWindows.list(),
-      store.rollouts.list(),
+      store.rollouts.snapshot(),
     ]);
     const live = others.filter((r) => !terminal(r));
     this.observations.retain(new Set(devices.map((d) => d.id)), new Set(await Promise.all(live.map(async (r) => (await store.releases.get(r.spec.release.name, r.spec.release.version))?.digest ?? ''))));
@@ -315,7 +315,8 @@ export class RolloutController {
         // Telemetry counts from when the device was pinned to this release (its flash came after).
         const pin = pins.get(d.id);
         const telemetry = this.deps.telemetry;
-        if (telemetry && pin && formatReleaseRef(pin.release) === formatReleaseRef(rollout.spec.release)) {
+        // (Devices without MCUs, most of a fleet, skip this: it copied every observation on every transition.)
+        if (telemetry && o.mcus.length > 0 && pin && formatReleaseRef(pin.release) === formatReleaseRef(rollout.spec.release)) {
           const since = Date.parse(pin.since);
           o = { ...o, mcus: o.mcus.map((m) => ({ ...m, saneTelemetrySamples: saneTelemetrySamples(telemetry(d.id, m.id), since) })) };
         }
@@ -331,4 +332,4 @@ export class RolloutController {
 
 type StepResultEvents = ReturnType<typeof step>['events'];
 /** `others`: every stored rollout, as read at the start (the one being stepped is skipped by name). */
-type FleetRead = { fleet: FleetSnapshot; others: RolloutState[] };
+type FleetRead = { fleet: FleetSnapshot; others: readonly Readonly<RolloutState>[] };
