@@ -164,9 +164,7 @@ export class DesiredStateController {
 
   /** The embedded broker forgets retained messages when the hub restarts: publish them again. */
   async republishAll(): Promise<void> {
-    for (const [deviceId, desired] of await this.deps.store.deviceState.allDesired()) {
-      await this.deps.publish(topics.desired(deviceId), desired, true);
-    }
+    await this.publishPipelined([...(await this.deps.store.deviceState.desiredSnapshot())], false);
   }
 
   stop(): void {
@@ -237,7 +235,7 @@ export class DesiredStateController {
     published: ReadonlyMap<string, Readonly<DesiredState>>,
     jobParts: ReadonlyMap<string, { jobs: DesiredJob[]; cronJobs: DesiredCronJob[] }> | undefined,
   ): Promise<number> {
-    const { store, log } = this.deps;
+    const { store } = this.deps;
     // Rollouts: a pinned device runs its release's templates (release-pins.ts), and gets the
     // maintenance windows that apply to it so that its agent keeps to them on its own.
     const pins = await store.releasePins.all();
@@ -259,20 +257,27 @@ export class DesiredStateController {
     // Stored before they are published: a generation number is never reused after a crash.
     // All of a pass's documents share one commit.
     await Promise.all(next.map(([deviceId, desired]) => store.deviceState.putDesired(deviceId, desired)));
-    // Pipelined: one at a time, a 20,000-device apply waited for 20,000 broker round trips in a row.
-    // Each device's document is independent; a bounded window keeps the broker's queue in check.
+    await this.publishPipelined(next, true);
+    return next.length;
+  }
+
+  /**
+   * Publishes documents retained, pipelined: one at a time, a 20,000-device apply waited for
+   * 20,000 broker round trips in a row. Each device's document is independent; a bounded window
+   * keeps the broker's queue in check.
+   */
+  private async publishPipelined(documents: readonly (readonly [string, Readonly<DesiredState>])[], logEach: boolean): Promise<void> {
     let nextIndex = 0;
     const lane = async (): Promise<void> => {
-      while (nextIndex < next.length) {
-        const entry = next[nextIndex++];
+      while (nextIndex < documents.length) {
+        const entry = documents[nextIndex++];
         if (!entry) return;
         const [deviceId, desired] = entry;
         await this.deps.publish(topics.desired(deviceId), desired, true);
-        log.info(`device ${deviceId}: desired generation ${desired.generation} (${desired.instances.length} instances)`);
+        if (logEach) this.deps.log.info(`device ${deviceId}: desired generation ${desired.generation} (${desired.instances.length} instances)`);
       }
     };
-    await Promise.all(Array.from({ length: Math.min(PUBLISH_WINDOW, next.length) }, lane));
-    return next.length;
+    await Promise.all(Array.from({ length: Math.min(PUBLISH_WINDOW, documents.length) }, lane));
   }
 
   /** "0/5 devices fit: …" is an event once per change, and shown by get/describe while it holds. */
