@@ -147,6 +147,8 @@ export async function startHub(config: HubConfig, log: Logger = createLogger('hu
     log.child('mqtt'),
   );
   await link.start();
+  // The hub's own session is up and subscribed: now the fleet may come in (see admitDevices).
+  broker?.admitDevices();
 
   const desiredState = new DesiredStateController({
     store,

@@ -34,6 +34,13 @@ test('the embedded broker holds the retained messages it is started with, before
     authority: { hubSecret: 'x'.repeat(32), verifyDevice: async (id) => id === 'dev-a1', joinTokenKnown: async () => false },
     retained: [{ topic: topics.desired('dev-a1'), payload: Buffer.from(JSON.stringify(document)) }],
   });
+  // Until the hub admits devices (its own session is up), a device is told to come back later.
+  const early = await mqtt.connectAsync(broker.url, { clientId: 'dev-a1', username: 'dev-a1', password: 'pw', reconnectPeriod: 0 }).then(
+    (c) => (c.end(true), 'accepted'),
+    (err: unknown) => String((err as { code?: number }).code ?? (err as Error).message),
+  );
+  t.is(early, '3', 'CONNACK 3: server unavailable');
+  broker.admitDevices();
   const client = await mqtt.connectAsync(broker.url, { clientId: 'dev-a1', username: 'dev-a1', password: 'pw', reconnectPeriod: 0 });
   try {
     const first = await firstDesired(client, 'dev-a1');

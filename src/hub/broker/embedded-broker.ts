@@ -43,10 +43,17 @@ export interface EmbeddedBroker {
    * status) is refused instead of being published for a device that no longer exists.
    */
   disconnectDevice(deviceId: string): Promise<boolean>;
+  /**
+   * Lets devices and join sessions in. Until then only the hub may connect: after a restart,
+   * 10,000 reconnecting devices took the broker first and the hub's own CONNECT timed out.
+   * Refused devices are told the server is unavailable and retry with their backoff.
+   */
+  admitDevices(): void;
   close(): Promise<void>;
 }
 
 /** CONNACK return codes, MQTT 3.1.1 §3.2.2.3. */
+const SERVER_UNAVAILABLE = 3;
 const BAD_USERNAME_OR_PASSWORD = 4;
 const NOT_AUTHORIZED = 5;
 
@@ -78,6 +85,7 @@ export async function startEmbeddedBroker(options: EmbeddedBrokerOptions): Promi
   const { authority, log } = options;
   // Roles live with the broker instance, decided once at CONNECT.
   const roles = new WeakMap<Client, BrokerRole>();
+  let admitting = false;
 
   const persistence = indexedMemoryPersistence();
   const broker = await Aedes.createBroker({
@@ -94,6 +102,7 @@ export async function startEmbeddedBroker(options: EmbeddedBrokerOptions): Promi
         }
         return done(refusal('hub credentials refused', BAD_USERNAME_OR_PASSWORD), null);
       }
+      if (!admitting) return done(refusal('the hub is starting', SERVER_UNAVAILABLE), null);
       if (username === JOIN_USERNAME) {
         const nonce = nonceFromJoinClientId(clientId);
         if (nonce === undefined) return done(refusal('join session needs client id join-<nonce>', NOT_AUTHORIZED), null);
@@ -185,6 +194,7 @@ export async function startEmbeddedBroker(options: EmbeddedBrokerOptions): Promi
     url: `mqtt://${host}:${port}`,
     port,
     connectedClients: () => broker.connectedClients,
+    admitDevices: () => void (admitting = true),
     disconnectDevice: (deviceId) => {
       // aedes keeps its connected clients by client id (a device's client id is its id).
       const client = (broker as unknown as { clients: Record<string, Client | undefined> }).clients[deviceId];
