@@ -161,10 +161,7 @@ class LowdbStore implements HubStore {
       { snapshot: () => JSON.stringify(this.doc), persist: (contents) => writeFileDurably(control.path, contents, control.fs) },
       { minIntervalMs: 25, dutyCycle: 0.25 },
     );
-    // Observed state is rewritten whole (10 MB at 10,000 devices) and devices resend it after a
-    // restart anyway: during a reconnect storm a flush every second was a fifth of the hub's CPU.
-    // Flushes take at most a tenth of the time (a small store still flushes within a second).
-    this.observedWriter = new CoalescingWriter(() => observed.write(), 0, 0.1);
+    this.observedWriter = new CoalescingWriter(() => observed.write());
     const hardwareIndex = new Map<string, string>();
     for (const device of Object.values(db.data.devices)) hardwareIndex.set(device.hardwareId, device.id);
     const backing: Backing = {

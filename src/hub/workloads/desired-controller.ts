@@ -164,7 +164,8 @@ export class DesiredStateController {
 
   /** The embedded broker forgets retained messages when the hub restarts: publish them again. */
   async republishAll(): Promise<void> {
-    await this.publishPipelined([...(await this.deps.store.deviceState.desiredSnapshot())], false);
+    // One at a time, as before: at start-up this competes with the fleet's reconnect storm.
+    for (const [deviceId, desired] of await this.deps.store.deviceState.desiredSnapshot()) await this.deps.publish(topics.desired(deviceId), desired, true);
   }
 
   stop(): void {
