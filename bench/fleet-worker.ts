@@ -23,6 +23,8 @@ export interface WorkerJob {
   concurrency: number;
   /** Overrides the agent's reconnect backoff (a fixed period for comparison: base = cap, random = 1). */
   reconnect?: { backoff: ReconnectBackoff; fixed: boolean };
+  /** Join attempts before this device counts as failed (default 5). */
+  joinAttempts?: number;
 }
 
 export type WorkerReport =
@@ -77,9 +79,9 @@ async function simulateDevice(job: WorkerJob, index: number, counters: { registe
       granted = await joinFleet({ brokerUrl: job.brokerUrl, token: job.token, hardwareId: `sim-hardware-${index}`, key, hostname: facts.hostname, agentVersion: 'sim', facts, connect: mqtt.connect, log });
       break;
     } catch (err) {
-      if (attempt >= 5) throw err;
+      if (attempt >= (job.joinAttempts ?? 5)) throw err;
       counters.retries += 1;
-      await new Promise((r) => setTimeout(r, 500 * 2 ** attempt));
+      await new Promise((r) => setTimeout(r, 500 * 2 ** Math.min(attempt, 5)));
     }
   }
   counters.registered += 1;

@@ -6,7 +6,7 @@
 // The store is compared before and after; any difference fails the bench.
 import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { chmod, mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { chmod, cp, mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { connect, createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -64,9 +64,17 @@ interface Fleet {
 type Stats = { devices: number; online: number };
 
 /** Registers the fleet, gives it state worth losing (labels, cordons, a workload on every device). */
-async function prepareFleet(hub: BenchHub, devices: number, workers: number, concurrency: number, reconnect: WorkerJob['reconnect']): Promise<Fleet> {
+/** How the simulated fleet is run (worker processes, joins in flight, reconnect backoff, join attempts). */
+interface SimSetup {
+  workers: number;
+  concurrency: number;
+  reconnect: WorkerJob['reconnect'];
+  joinAttempts: number;
+}
+
+async function prepareFleet(hub: BenchHub, devices: number, { workers, concurrency, reconnect, joinAttempts }: SimSetup): Promise<Fleet> {
   const created = await hub.api<{ token: string }>('POST', '/v1/tokens', { ttlSeconds: 3600, maxUses: devices, description: 'bench' });
-  const sim = await startSimFleet({ brokerUrl: hub.brokerUrl, token: created.token, devices, workers, concurrency, reconnect }).catch(async (err: unknown) => {
+  const sim = await startSimFleet({ brokerUrl: hub.brokerUrl, token: created.token, devices, workers, concurrency, reconnect, joinAttempts }).catch(async (err: unknown) => {
     await hub.stop();
     throw err;
   });
@@ -131,13 +139,13 @@ async function measure(label: string, devices: number, sim: SimFleet, killAt: nu
   };
 }
 
-async function hubRestartStorm(devices: number, workers: number, concurrency: number, reconnect: WorkerJob['reconnect']): Promise<{ registration: number; storm: StormMeasure }> {
+async function hubRestartStorm(devices: number, setup: SimSetup): Promise<{ registration: number; storm: StormMeasure }> {
   const dir = await mkdtemp(join(tmpdir(), 'ep-bench-storm-'));
   const listen = `127.0.0.1:${await freePort()}`;
   const mqttListen = `127.0.0.1:${await freePort()}`;
   let hub = await startBenchHub([], { dir, listen, mqttListen });
   const adminToken = hub.adminToken;
-  const { sim } = await prepareFleet(hub, devices, workers, concurrency, reconnect).catch(async (err: unknown) => {
+  const { sim } = await prepareFleet(hub, devices, setup).catch(async (err: unknown) => {
     await rm(dir, { recursive: true, force: true });
     throw err;
   });
@@ -146,6 +154,9 @@ async function hubRestartStorm(devices: number, workers: number, concurrency: nu
     const before = await snapshotStore(hub.dataDir);
     const killAt = Date.now();
     await hub.kill();
+    // BENCH_KEEP_STORE=<dir>: a copy of the killed hub's data dir, to profile its start-up alone.
+    const keep = process.env['BENCH_KEEP_STORE'];
+    if (keep) await cp(hub.dataDir, keep, { recursive: true });
     hub = await startBenchHub([], { dir, adminToken, listen, mqttListen });
     const upAt = Date.now();
     const m = await measure('hub SIGKILLed and restarted (embedded broker)', devices, sim, killAt, upAt, hub, 0);
@@ -160,14 +171,14 @@ async function hubRestartStorm(devices: number, workers: number, concurrency: nu
   }
 }
 
-async function brokerRestartStorm(devices: number, workers: number, concurrency: number, reconnect: WorkerJob['reconnect']): Promise<{ registration: number; storm: StormMeasure }> {
+async function brokerRestartStorm(devices: number, setup: SimSetup): Promise<{ registration: number; storm: StormMeasure }> {
   const dir = await mkdtemp(join(tmpdir(), 'ep-bench-broker-'));
   const mosquittoDir = join(dir, 'mosquitto');
   await mkdir(mosquittoDir);
   const port = await freePort();
   let mosquitto = await startMosquitto(mosquittoDir, port);
   const hub = await startBenchHub(['--broker', `mqtt://127.0.0.1:${port}`]);
-  const { sim } = await prepareFleet(hub, devices, workers, concurrency, reconnect).catch(async (err: unknown) => {
+  const { sim } = await prepareFleet(hub, devices, setup).catch(async (err: unknown) => {
     mosquitto.kill('SIGKILL');
     await rm(dir, { recursive: true, force: true });
     throw err;
@@ -222,6 +233,8 @@ export async function run(argv: string[]): Promise<void> {
       concurrency: { type: 'string', default: '250' },
       scenario: { type: 'string', default: 'both' },
       'fixed-period': { type: 'string' },
+      // A loaded machine answers some CONNECTs late; a real agent retries its join forever.
+      'join-attempts': { type: 'string', default: '10' },
     },
   });
   const devices = Number(values.devices);
@@ -234,14 +247,15 @@ export async function run(argv: string[]): Promise<void> {
   const reconnect: WorkerJob['reconnect'] = fixed ? { backoff: { baseMs: fixed, capMs: fixed }, fixed: true } : undefined;
   console.log(`restart storm: ${devices} devices, ${workers} worker processes; reconnect ${fixed ? `every ${fixed} ms (fixed, no jitter)` : 'with the agent\'s full-jitter backoff (1 s base, 10 s cap)'}`);
 
+  const setup: SimSetup = { workers, concurrency, reconnect, joinAttempts: Number(values['join-attempts']) };
   const results: StormMeasure[] = [];
   if (scenario !== 'broker') {
-    const r = await hubRestartStorm(devices, workers, concurrency, reconnect);
+    const r = await hubRestartStorm(devices, setup);
     print(r.storm, r.registration);
     results.push(r.storm);
   }
   if (scenario !== 'hub') {
-    const r = await brokerRestartStorm(devices, workers, concurrency, reconnect);
+    const r = await brokerRestartStorm(devices, setup);
     print(r.storm, r.registration);
     results.push(r.storm);
   }

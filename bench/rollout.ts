@@ -37,6 +37,8 @@ export async function run(argv: string[]): Promise<void> {
       workers: { type: 'string' },
       concurrency: { type: 'string', default: '250' },
       'poll-ms': { type: 'string', default: '500' },
+      // A loaded machine answers some CONNECTs late; a real agent retries its join forever.
+      'join-attempts': { type: 'string', default: '10' },
     },
   });
   const devices = Number(values.devices);
@@ -47,7 +49,7 @@ export async function run(argv: string[]): Promise<void> {
   const hub = await startBenchHub();
   const hubPid = hub.child.pid ?? 0;
   const created = await hub.api<{ token: string }>('POST', '/v1/tokens', { ttlSeconds: 3600, maxUses: devices, description: 'bench' });
-  const sim = await startSimFleet({ brokerUrl: hub.brokerUrl, token: created.token, devices, workers, concurrency: Number(values.concurrency) }).catch(async (err: unknown) => {
+  const sim = await startSimFleet({ brokerUrl: hub.brokerUrl, token: created.token, devices, workers, concurrency: Number(values.concurrency), joinAttempts: Number(values['join-attempts']) }).catch(async (err: unknown) => {
     await hub.stop();
     throw err;
   });

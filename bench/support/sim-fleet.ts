@@ -32,6 +32,8 @@ export interface SimFleetOptions {
   workers: number;
   concurrency: number;
   reconnect?: WorkerJob['reconnect'];
+  /** Join attempts per device before the fleet fails (default 5; a real agent never gives up). */
+  joinAttempts?: number;
 }
 
 export async function startSimFleet(options: SimFleetOptions): Promise<SimFleet> {
@@ -57,7 +59,7 @@ export async function startSimFleet(options: SimFleetOptions): Promise<SimFleet>
         pending.delete(child);
       }
     });
-    const job: WorkerJob = { mode: 'fleet', brokerUrl: options.brokerUrl, token: options.token, first: w * per, count: Math.max(0, Math.min(per, devices - w * per)), concurrency: options.concurrency, ...(options.reconnect ? { reconnect: options.reconnect } : {}) };
+    const job: WorkerJob = { mode: 'fleet', brokerUrl: options.brokerUrl, token: options.token, first: w * per, count: Math.max(0, Math.min(per, devices - w * per)), concurrency: options.concurrency, ...(options.reconnect ? { reconnect: options.reconnect } : {}), ...(options.joinAttempts ? { joinAttempts: options.joinAttempts } : {}) };
     child.send(job);
   }
   await allDone;

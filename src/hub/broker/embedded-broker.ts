@@ -29,6 +29,12 @@ export interface BrokerAuthority {
   admitJoin?(sourceAddress: string): boolean;
 }
 
+/** A retained message the broker holds from its start (the hub's desired documents after a restart). */
+export interface RetainedMessage {
+  topic: string;
+  payload: Buffer;
+}
+
 export interface EmbeddedBrokerOptions {
   host: string;
   port: number;
@@ -36,6 +42,13 @@ export interface EmbeddedBrokerOptions {
   log: Logger;
   /** Serve mqtts with this certificate and key (PEM); plain MQTT only without it (--insecure). */
   tls?: { cert: string; key: string };
+  /**
+   * Retained messages to hold before the first connection is accepted. The embedded broker keeps
+   * retained messages in memory only, so a restarted hub hands it the stored desired documents
+   * here: every device that reconnects finds its document at its SUBSCRIBE, and the hub need not
+   * publish 10,000 documents through MQTT while the fleet's reconnect storm arrives.
+   */
+  retained?: Iterable<RetainedMessage>;
 }
 
 export interface EmbeddedBroker {
@@ -47,13 +60,19 @@ export interface EmbeddedBroker {
    * status) is refused instead of being published for a device that no longer exists.
    */
   disconnectDevice(deviceId: string): Promise<boolean>;
+  /**
+   * Lets devices and join sessions in. Until then only the hub may connect: after a restart,
+   * 10,000 reconnecting devices took the broker first and the hub's own CONNECT timed out.
+   * Refused devices are told the server is unavailable and retry with their backoff.
+   */
+  admitDevices(): void;
   close(): Promise<void>;
 }
 
 /** CONNACK return codes, MQTT 3.1.1 §3.2.2.3. */
+const SERVER_UNAVAILABLE = 3;
 const BAD_USERNAME_OR_PASSWORD = 4;
 const NOT_AUTHORIZED = 5;
-const SERVER_UNAVAILABLE = 3;
 
 function refusal(message: string, returnCode: number): AuthenticateError {
   return Object.assign(new Error(message), { returnCode }) as AuthenticateError;
@@ -85,9 +104,11 @@ export async function startEmbeddedBroker(options: EmbeddedBrokerOptions): Promi
   const roles = new WeakMap<Client, BrokerRole>();
   // The wrapped stream aedes sees has no address; the join path's rate limit is per source.
   const sourceAddresses = new WeakMap<object, string>();
+  let admitting = false;
 
+  const persistence = indexedMemoryPersistence();
   const broker = await Aedes.createBroker({
-    persistence: indexedMemoryPersistence(),
+    persistence,
     // Devices may only use ids that cannot collide with the hub's or a join session's.
     maxClientsIdLength: 64,
     authenticate(client, username, password, done) {
@@ -100,6 +121,7 @@ export async function startEmbeddedBroker(options: EmbeddedBrokerOptions): Promi
         }
         return done(refusal('hub credentials refused', BAD_USERNAME_OR_PASSWORD), null);
       }
+      if (!admitting) return done(refusal('the hub is starting', SERVER_UNAVAILABLE), null);
       const joinTokenId = username === undefined ? undefined : tokenIdFromJoinUsername(username);
       if (username === JOIN_USERNAME || joinTokenId !== undefined) {
         // `join.<token id>` (agents since TLS) must name the token it presents; bare `join` is the older form.
@@ -167,6 +189,13 @@ export async function startEmbeddedBroker(options: EmbeddedBrokerOptions): Promi
     },
   });
 
+  let seeded = 0;
+  for (const message of options.retained ?? []) {
+    await persistence.storeRetained({ cmd: 'publish', topic: message.topic, payload: message.payload, qos: 1, retain: true });
+    seeded += 1;
+  }
+  if (seeded > 0) log.info(`embedded MQTT broker holds ${seeded} retained message(s) from the store`);
+
   broker.on('clientError', (client, err) => log.debug(`client ${client.id}: ${err.message}`));
 
   const accept = (socket: Socket): void => {
@@ -195,6 +224,7 @@ export async function startEmbeddedBroker(options: EmbeddedBrokerOptions): Promi
     url: `${options.tls ? 'mqtts' : 'mqtt'}://${host}:${port}`,
     port,
     connectedClients: () => broker.connectedClients,
+    admitDevices: () => void (admitting = true),
     disconnectDevice: (deviceId) => {
       // aedes keeps its connected clients by client id (a device's client id is its id).
       const client = (broker as unknown as { clients: Record<string, Client | undefined> }).clients[deviceId];

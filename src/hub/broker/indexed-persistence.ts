@@ -18,6 +18,22 @@ const AsyncPersistence = require('aedes-persistence/asyncPersistence.js') as Asy
 const { CallBackPersistence } = require('aedes-persistence/callBackPersistence.js') as { CallBackPersistence: CallBackPersistenceClass };
 
 const hasWildcard = (pattern: string): boolean => pattern.includes('+') || pattern.includes('#');
+const lastLevel = (topic: string): string => topic.slice(topic.lastIndexOf('/') + 1);
+/** Single-level wildcards only, and a last level that is not one. */
+const hasLiteralLastLevel = (pattern: string): boolean => !pattern.includes('#') && lastLevel(pattern) !== '+';
+
+/**
+ * Whether a topic filter with only `+` wildcards matches a topic (MQTT 3.1.1 §4.7): level by
+ * level, `+` matching any one level, except that a filter starting with a wildcard never
+ * matches a topic starting with `$` (§4.7.2).
+ */
+export function filterMatches(filter: string, topic: string): boolean {
+  const f = filter.split('/');
+  const t = topic.split('/');
+  if (f.length !== t.length) return false;
+  if (f[0] === '+' && topic.startsWith('$')) return false;
+  return f.every((level, i) => level === '+' || level === t[i]);
+}
 
 /**
  * aedes' memory persistence answers every SUBSCRIBE by testing the filter against every
@@ -29,16 +45,38 @@ const hasWildcard = (pattern: string): boolean => pattern.includes('+') || patte
  */
 class ExactTopicRetainedPersistence extends AsyncPersistence {
   readonly #byTopic = new Map<string, RetainedPacket>();
+  /**
+   * The same packets by their topic's last level (`status`, `desired`, …). The hub subscribes
+   * with filters such as `ep/v1/d/+/status`; a restarted hub's broker already holds 10,000
+   * retained desired documents, and testing each filter against all of them was a second of
+   * its start-up. A filter whose last level is literal looks only at topics ending in it.
+   */
+  readonly #byLastLevel = new Map<string, Map<string, RetainedPacket>>();
 
   override async storeRetained(packet: RetainedPacket): Promise<void> {
     await super.storeRetained(packet);
-    if (packet.payload.length === 0) this.#byTopic.delete(packet.topic);
-    else this.#byTopic.set(packet.topic, { ...packet });
+    const last = lastLevel(packet.topic);
+    let bucket = this.#byLastLevel.get(last);
+    if (packet.payload.length === 0) {
+      this.#byTopic.delete(packet.topic);
+      bucket?.delete(packet.topic);
+      return;
+    }
+    const copy = { ...packet };
+    this.#byTopic.set(packet.topic, copy);
+    if (bucket === undefined) this.#byLastLevel.set(last, (bucket = new Map()));
+    bucket.set(packet.topic, copy);
   }
 
   override createRetainedStreamCombi(patterns: string[]): Readable {
-    if (patterns.some(hasWildcard)) return super.createRetainedStreamCombi(patterns);
-    return Readable.from(patterns.flatMap((p) => this.#byTopic.get(p) ?? []));
+    if (!patterns.some(hasWildcard)) return Readable.from(patterns.flatMap((p) => this.#byTopic.get(p) ?? []));
+    if (!patterns.every(hasLiteralLastLevel)) return super.createRetainedStreamCombi(patterns);
+    return Readable.from(
+      patterns.flatMap((pattern) => {
+        const bucket = this.#byLastLevel.get(lastLevel(pattern));
+        return bucket ? [...bucket.values()].filter((packet) => filterMatches(pattern, packet.topic)) : [];
+      }),
+    );
   }
 
   override createRetainedStream(pattern: string): Readable {
@@ -48,7 +86,22 @@ class ExactTopicRetainedPersistence extends AsyncPersistence {
   }
 }
 
+/** What aedes keeps of a retained PUBLISH; it builds the packet it delivers from these fields. */
+export interface StoredRetainedPacket extends RetainedPacket {
+  cmd: 'publish';
+  qos: 0 | 1;
+  retain: true;
+}
+
+/** The persistence handed to aedes, plus the one call the hub makes on it directly. */
+export interface IndexedPersistence {
+  /** Without a callback, aedes' callback persistence answers with a promise. */
+  storeRetained(packet: StoredRetainedPacket): Promise<void>;
+  /** The retained messages a SUBSCRIBE with these filters receives. */
+  createRetainedStreamCombi(patterns: string[]): Readable;
+}
+
 /** The in-memory persistence for the embedded broker, with exact-topic retained lookups. */
-export function indexedMemoryPersistence(): object {
-  return new CallBackPersistence((opts) => new ExactTopicRetainedPersistence(opts), {});
+export function indexedMemoryPersistence(): IndexedPersistence {
+  return new CallBackPersistence((opts) => new ExactTopicRetainedPersistence(opts), {}) as unknown as IndexedPersistence;
 }

@@ -5,10 +5,11 @@ import type { DeviceObservation, ObservedWorkload, RolloutDeviceInfo, WindowLook
 import type { DesiredState, DeviceRecord, ReportedState } from '../store/records.js';
 import { releaseRevisions } from './release-revisions.js';
 
+/** The fleet as the store holds it: read-only views, never changed (nor to be changed) in place. */
 export interface FleetSnapshot {
-  readonly devices: readonly DeviceRecord[];
-  readonly desired: ReadonlyMap<string, DesiredState>;
-  readonly reported: ReadonlyMap<string, ReportedState>;
+  readonly devices: readonly Readonly<DeviceRecord>[];
+  readonly desired: ReadonlyMap<string, Readonly<DesiredState>>;
+  readonly reported: ReadonlyMap<string, Readonly<ReportedState>>;
   readonly pins: ReadonlyMap<string, ReleasePin>;
   readonly windows: readonly MaintenanceWindow[];
 }

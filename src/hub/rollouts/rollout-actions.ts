@@ -16,7 +16,8 @@ export interface ActionDeps {
   store: HubStore;
   now: () => Date;
   log: Logger;
-  replan(): Promise<void>;
+  /** Recompute and publish the desired documents of these devices (their pins or downloads changed). */
+  replan(deviceIds: readonly string[]): Promise<void>;
   flash?: FirmwareFlasher;
   /**
    * A flash for this rollout failed on this device (the gateway kept or restored the old image):
@@ -26,20 +27,21 @@ export interface ActionDeps {
 }
 
 export async function performActions(rollout: RolloutState, deps: ActionDeps): Promise<void> {
-  let pinsChanged = false;
+  // Only the devices whose pins changed get new documents: a wave's cost follows its devices.
+  const replan = new Set<string>();
   const flashes: { deviceIds: readonly string[]; release: ReleaseRef }[] = [];
   for (const action of rollout.status.outbox) {
-    pinsChanged = (await perform(rollout, action, deps)) || pinsChanged;
+    if ((await perform(rollout, action, deps)) && 'deviceIds' in action) for (const id of action.deviceIds) replan.add(id);
     if (action.type === 'assign-release' || action.type === 'flash-release-firmware') flashes.push({ deviceIds: action.deviceIds, release: action.release });
   }
-  if (pinsChanged) await deps.replan();
+  if (replan.size > 0) await deps.replan([...replan]);
   for (const f of flashes) await flashFirmware(rollout.name, f.deviceIds, f.release, deps);
   // A revert's firmware is what each MCU ran before the rollout (recorded at assignment), not
   // the previous release's: restore-firmware actions carry exactly that image.
   for (const action of rollout.status.outbox) if (action.type === 'restore-firmware') await restore(rollout.name, action, deps);
 }
 
-/** Does one action; true when device pins changed (desired documents must be recomputed). */
+/** Does one action; true when the desired documents of its devices must be recomputed (pins, downloads ahead). */
 async function perform(rollout: RolloutState, action: RolloutAction, deps: ActionDeps): Promise<boolean> {
   const { store } = deps;
   const since = deps.now().toISOString();

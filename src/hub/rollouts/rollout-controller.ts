@@ -25,14 +25,15 @@ import {
 import { eventSubjects } from '../store/records.js';
 import type { HubStore } from '../store/repository.js';
 import { performActions, type FirmwareFlasher } from './rollout-actions.js';
-import { deviceInfo, observeDevice, windowLookup, type FleetSnapshot } from './observations.js';
+import { deviceInfo, windowLookup, type FleetSnapshot } from './observations.js';
+import { ObservationCache } from './observation-cache.js';
 
 export interface RolloutControllerDeps {
   store: HubStore;
   now: () => Date;
   log: Logger;
-  /** Recompute and publish desired documents after pins changed. */
-  replan(): Promise<void>;
+  /** Recompute and publish the desired documents of these devices after their pins changed. */
+  replan(deviceIds: readonly string[]): Promise<void>;
   flash?: FirmwareFlasher;
   /** The firmware store's images (to record what MCUs ran before, and restore it on rollback). */
   firmwareImages?: FirmwareImageLookup;
@@ -81,6 +82,8 @@ export class RolloutController {
    * and desired documents change), so a step never sees the fleet older than its task.
    */
   private fleet: Promise<FleetRead> | undefined;
+  /** What the step sees of each device, rebuilt only for devices whose records changed (observation-cache.ts). */
+  readonly observations = new ObservationCache();
 
   constructor(private readonly deps: RolloutControllerDeps) {}
 
@@ -120,7 +123,7 @@ export class RolloutController {
       const started = process.cpuUsage();
       let next: number | null = null;
       let live = false;
-      for (const name of (await this.deps.store.rollouts.list()).map((r) => r.name).sort()) {
+      for (const name of (await this.deps.store.rollouts.snapshot()).map((r) => r.name).sort()) {
         const advanced = await this.advance(name).catch((err: unknown) => {
           this.deps.log.error(`rollout ${name}: ${(err as Error).stack ?? String(err)}`);
           return { at: Date.now() + 5000, gateWave: false };
@@ -151,9 +154,9 @@ export class RolloutController {
       }
       const release = await store.releases.get(spec.release.name, spec.release.version);
       if (release === undefined) throw new RolloutRequestError('ReleaseNotFound', 404, `release ${formatReleaseRef(spec.release)} not found; create it first (edgepilot release create -f)`);
-      const devices = (await store.devices.list()).map(deviceInfo);
+      const devices = (await store.devices.snapshot()).map(deviceInfo);
       const candidates = devices.filter((d) => inTarget(spec, d) || benchDevices(spec, [d]).length > 0);
-      const refusal = ownershipRefusal(ownershipConflicts(await store.rollouts.list(), candidates.map((d) => d.id), name));
+      const refusal = ownershipRefusal(ownershipConflicts(await store.rollouts.snapshot(), candidates.map((d) => d.id), name));
       if (refusal !== undefined) throw new RolloutRequestError('RolloutConflict', 409, `rollout ${name} ${refusal}`);
       const state = createRollout({ name, spec, devices: candidates, releaseDigest: release.digest, now: this.deps.now().getTime() });
       await store.rollouts.put(state);
@@ -276,14 +279,17 @@ export class RolloutController {
   /** Everything the steps of one task look at besides the rollout itself (see `fleet`). */
   private async readFleet(): Promise<FleetRead> {
     const { store } = this.deps;
+    // Read-only views, not copies: copying every device's facts and documents was most of a read.
     const [devices, desired, reported, pins, windows, others] = await Promise.all([
-      store.devices.list(),
-      store.deviceState.allDesired(),
-      store.deviceState.allReported(),
+      store.devices.snapshot(),
+      store.deviceState.desiredSnapshot(),
+      store.deviceState.reportedSnapshot(),
       store.releasePins.all(),
       store.maintenanceWindows.list(),
-      store.rollouts.list(),
+      store.rollouts.snapshot(),
     ]);
+    const live = others.filter((r) => !terminal(r));
+    this.observations.retain(new Set(devices.map((d) => d.id)), new Set(await Promise.all(live.map(async (r) => (await store.releases.get(r.spec.release.name, r.spec.release.version))?.digest ?? ''))));
     return { fleet: { devices, desired, reported, pins, windows: windows.map((w) => w.spec) }, others };
   }
 
@@ -298,18 +304,19 @@ export class RolloutController {
     const relevant = devices.filter((d) => {
       if (rollout.status.devices[d.id] !== undefined) return true;
       if (ownedElsewhere.has(d.id)) return false;
-      const info = deviceInfo(d);
+      const info = this.observations.info(d);
       return inTarget(rollout.spec, info) || benchDevices(rollout.spec, [info]).length > 0;
     });
     const gateVerdict = (await store.gateVerdicts.get(release.digest)) ?? null;
     return {
       release: releaseContent({ apiVersion: 'edgepilot.io/v1', kind: 'Release', metadata: { name: release.name, labels: {}, annotations: {} }, spec: release.spec }, release.digest),
       devices: relevant.map((d) => {
-        let o = observeDevice(d, release, fleet);
+        let o = this.observations.observe(d, release, fleet);
         // Telemetry counts from when the device was pinned to this release (its flash came after).
         const pin = pins.get(d.id);
         const telemetry = this.deps.telemetry;
-        if (telemetry && pin && formatReleaseRef(pin.release) === formatReleaseRef(rollout.spec.release)) {
+        // (Devices without MCUs, most of a fleet, skip this: it copied every observation on every transition.)
+        if (telemetry && o.mcus.length > 0 && pin && formatReleaseRef(pin.release) === formatReleaseRef(rollout.spec.release)) {
           const since = Date.parse(pin.since);
           o = { ...o, mcus: o.mcus.map((m) => ({ ...m, saneTelemetrySamples: saneTelemetrySamples(telemetry(d.id, m.id), since) })) };
         }
@@ -325,4 +332,4 @@ export class RolloutController {
 
 type StepResultEvents = ReturnType<typeof step>['events'];
 /** `others`: every stored rollout, as read at the start (the one being stepped is skipped by name). */
-type FleetRead = { fleet: FleetSnapshot; others: RolloutState[] };
+type FleetRead = { fleet: FleetSnapshot; others: readonly Readonly<RolloutState>[] };

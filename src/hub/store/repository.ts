@@ -165,6 +165,11 @@ export interface ReleaseRepository {
 export interface RolloutRepository {
   get(name: string): Promise<RolloutState | undefined>;
   list(): Promise<RolloutState[]>;
+  /**
+   * Every rollout as stored now, not copied (a 10,000-device rollout is a large object, read on
+   * every controller pass): read-only, and a later put does not change what was returned.
+   */
+  snapshot(): Promise<readonly Readonly<RolloutState>[]>;
   /** One transition per call, durable before it resolves (a killed hub resumes from here). */
   put(rollout: RolloutState): Promise<void>;
 }

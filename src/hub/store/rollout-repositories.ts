@@ -37,6 +37,8 @@ function rolloutRepository(b: Backing): RolloutRepository {
   return {
     get: async (name) => copy(b.doc().rollouts[name]),
     list: async () => Object.values(b.doc().rollouts).map((r) => structuredClone(r)),
+    // put stores a copy and later replaces it whole: stored rollouts never change in place.
+    snapshot: async () => Object.values(b.doc().rollouts),
     put: async (rollout) => {
       assertStorable('rollouts', rollout.name, rollout);
       b.doc().rollouts[rollout.name] = structuredClone(rollout);

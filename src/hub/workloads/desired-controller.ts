@@ -55,13 +55,15 @@ void comparedFields;
  * workload at one revision carry equal templates: templates are not compared again (comparing
  * their texts was the largest cost of a pass at 20,000 devices, on every hub start).
  */
-function sameInstances(a: readonly DesiredInstance[], b: readonly DesiredInstance[], text: (value: unknown) => string): boolean {
+function sameInstances(a: readonly DesiredInstance[], b: readonly DesiredInstance[]): boolean {
   if (a.length !== b.length) return false;
   for (let i = 0; i < a.length; i++) {
     const x = a[i];
     const y = b[i];
     if (!x || !y || x.id !== y.id || x.workload !== y.workload || x.revision !== y.revision || x.configRevision !== y.configRevision) return false;
-    if ((x.release === undefined) !== (y.release === undefined) || (x.release && text(x.release) !== text(y.release))) return false;
+    if ((x.release === undefined) !== (y.release === undefined)) return false;
+    // A release reference is exactly a name and a version (a strict protocol object).
+    if (x.release && y.release && (x.release.name !== y.release.name || x.release.version !== y.release.version)) return false;
   }
   return true;
 }
@@ -92,7 +94,9 @@ const AFTER_WRITE_MS = 5;
  */
 export class DesiredStateController {
   private running: Promise<void> | undefined;
-  private again = false;
+  /** A whole pass is asked for (and the devices a targeted pass is asked for) while one runs. */
+  private pendingFull = false;
+  private pendingDevices = new Set<string>();
   private timer: NodeJS.Timeout | undefined;
   private timerDue = Infinity;
   /** Callers waiting for the next pass to start and finish (`apply --wait`). */
@@ -105,7 +109,6 @@ export class DesiredStateController {
   readonly timings = new PassTimings();
   /** Texts of stored documents (unchanged between passes) and of this pass's templates. */
   private readonly canonical = new CanonicalCache();
-  private readonly text = (value: unknown): string => this.canonical.of(value);
   /** What the placement pass keeps between passes (compiled devices, placed instances). */
   private readonly placementCache = new PlacementPassCache();
   /** Each replica's desired instance, kept while its workload's revision is the same. */
@@ -144,32 +147,46 @@ export class DesiredStateController {
   }
 
   /** Runs a pass now (or right after the current one) and resolves when it is done. */
-  async reconcile(): Promise<void> {
-    if (this.running) {
-      this.again = true;
-      return this.running;
-    }
-    this.running = (async () => {
-      do {
-        this.again = false;
+  reconcile(): Promise<void> {
+    this.pendingFull = true;
+    return this.drain();
+  }
+
+  /**
+   * Recomputes and publishes the documents of these devices only, after a rollout changed their
+   * pins: a pin changes what runs, never where (release-pins.ts), so placement is not run again
+   * and a wave's cost follows its devices, not the fleet. Serialised with whole passes (one
+   * generation number is never given out twice); a whole pass asked for meanwhile covers them.
+   */
+  reconcileDevices(deviceIds: Iterable<string>): Promise<void> {
+    for (const id of deviceIds) this.pendingDevices.add(id);
+    return this.drain();
+  }
+
+  private drain(): Promise<void> {
+    this.running ??= (async () => {
+      while (this.pendingFull || this.pendingDevices.size > 0) {
+        const full = this.pendingFull;
+        const devices = this.pendingDevices;
+        this.pendingFull = false;
+        this.pendingDevices = new Set();
         // Those waiting now are served by this pass; later ones by the next (it reads the
         // store when it starts, so it may not have seen a write made while it ran).
-        const served = this.waiting;
-        this.waiting = [];
+        const served = full ? this.waiting : [];
+        if (full) this.waiting = [];
         const started = Date.now();
-        await this.pass().catch((err: unknown) => this.deps.log.error(`desired state pass failed: ${(err as Error).stack ?? String(err)}`));
-        this.lastPassMs = Date.now() - started;
+        await (full ? this.pass() : this.targetedPass(devices)).catch((err: unknown) => this.deps.log.error(`desired state pass failed: ${(err as Error).stack ?? String(err)}`));
+        if (full) this.lastPassMs = Date.now() - started;
         for (const resolve of served) resolve();
-      } while (this.again);
+      }
     })().finally(() => (this.running = undefined));
     return this.running;
   }
 
   /** The embedded broker forgets retained messages when the hub restarts: publish them again. */
   async republishAll(): Promise<void> {
-    for (const [deviceId, desired] of await this.deps.store.deviceState.allDesired()) {
-      await this.deps.publish(topics.desired(deviceId), desired, true);
-    }
+    // One at a time, as before: at start-up this competes with the fleet's reconnect storm.
+    for (const [deviceId, desired] of await this.deps.store.deviceState.desiredSnapshot()) await this.deps.publish(topics.desired(deviceId), desired, true);
   }
 
   stop(): void {
@@ -204,6 +221,44 @@ export class DesiredStateController {
     await this.recordUnplaced(workloads, result.unplaced);
     this.scheduleCheck(result.nextCheckAt);
     const wanted = buildDesiredInstances(workloads, result.placements, result.everyDevice, devices, this.instanceCache);
+    const sent = await this.publishChanged(devices, wanted, published, await this.deps.jobs?.plan(devices));
+    const totalMs = performance.now() - passStarted;
+    this.timings.record({ totalMs, placementMs, devices: devices.length, workloads: workloads.length, published: sent });
+    log.debug(`desired state pass: ${workloads.length} workloads, ${devices.length} devices, ${sent} published, ${totalMs.toFixed(1)} ms (placement ${placementMs.toFixed(1)} ms)`);
+  }
+
+  /**
+   * A pass over some devices (reconcileDevices): each keeps the instances it was last sent (where
+   * placement put them) with its workload's own template, then its pins apply as in a whole pass.
+   * Jobs and cron jobs are placed across the fleet, so they stay as they were sent.
+   */
+  private async targetedPass(ids: ReadonlySet<string>): Promise<void> {
+    const { store } = this.deps;
+    const workloads = new Map((await store.workloads.list()).map((w) => [w.name, w]));
+    const published = await store.deviceState.desiredSnapshot();
+    const devices = (await store.devices.snapshot()).filter((d) => ids.has(d.id));
+    const wanted = new Map<string, DesiredInstance[]>();
+    const jobParts = new Map<string, { jobs: DesiredJob[]; cronJobs: DesiredCronJob[] }>();
+    for (const d of devices) {
+      const current = published.get(d.id);
+      wanted.set(d.id, unpinnedInstances(current?.instances ?? [], workloads));
+      jobParts.set(d.id, { jobs: [...(current?.jobs ?? [])], cronJobs: [...(current?.cronJobs ?? [])] });
+    }
+    await this.publishChanged(devices, wanted, published, jobParts);
+  }
+
+  /**
+   * From each device's instances (`wanted`, changed in place) to its next document: release pins,
+   * maintenance windows and downloads ahead; stores and publishes the documents that changed.
+   * Resolves to how many were published.
+   */
+  private async publishChanged(
+    devices: readonly Readonly<DeviceRecord>[],
+    wanted: Map<string, DesiredInstance[]>,
+    published: ReadonlyMap<string, Readonly<DesiredState>>,
+    jobParts: ReadonlyMap<string, { jobs: DesiredJob[]; cronJobs: DesiredCronJob[] }> | undefined,
+  ): Promise<number> {
+    const { store } = this.deps;
     // Rollouts: a pinned device runs its release's templates (release-pins.ts), and gets the
     // maintenance windows that apply to it so that its agent keeps to them on its own.
     const pins = await store.releasePins.all();
@@ -217,7 +272,6 @@ export class DesiredStateController {
     for (const id of firmwareAhead.keys()) if (!wanted.has(id)) wanted.set(id, []);
     const windows = pins.size > 0 ? (await store.maintenanceWindows.list()).map((w) => w.spec) : [];
     const labels = new Map(devices.map((d) => [d.id, d.labels]));
-    const jobParts = await this.deps.jobs?.plan(devices);
     const configs = (await this.deps.configs?.attach(wanted, devices, jobParts)) ?? new Map<string, DesiredConfig[]>();
     const next = [...wanted].flatMap(([deviceId, instances]) => {
       const deviceWindows = instances.some((i) => i.release !== undefined) ? windowsForDevice(windows, labels.get(deviceId) ?? {}) : [];
@@ -228,22 +282,27 @@ export class DesiredStateController {
     // All of a pass's documents share one commit.
     await Promise.all(next.map(([deviceId, desired]) => store.deviceState.putDesired(deviceId, desired)));
     if (next.length > 0) await this.deps.beforePublish?.();
-    // Pipelined: one at a time, a 20,000-device apply waited for 20,000 broker round trips in a row.
-    // Each device's document is independent; a bounded window keeps the broker's queue in check.
+    await this.publishPipelined(next, true);
+    return next.length;
+  }
+
+  /**
+   * Publishes documents retained, pipelined: one at a time, a 20,000-device apply waited for
+   * 20,000 broker round trips in a row. Each device's document is independent; a bounded window
+   * keeps the broker's queue in check.
+   */
+  private async publishPipelined(documents: readonly (readonly [string, Readonly<DesiredState>])[], logEach: boolean): Promise<void> {
     let nextIndex = 0;
     const lane = async (): Promise<void> => {
-      while (nextIndex < next.length) {
-        const entry = next[nextIndex++];
+      while (nextIndex < documents.length) {
+        const entry = documents[nextIndex++];
         if (!entry) return;
         const [deviceId, desired] = entry;
         await this.deps.publish(topics.desired(deviceId), desired, true);
-        log.info(`device ${deviceId}: desired generation ${desired.generation} (${desired.instances.length} instances)`);
+        if (logEach) this.deps.log.info(`device ${deviceId}: desired generation ${desired.generation} (${desired.instances.length} instances)`);
       }
     };
-    await Promise.all(Array.from({ length: Math.min(PUBLISH_WINDOW, next.length) }, lane));
-    const totalMs = performance.now() - passStarted;
-    this.timings.record({ totalMs, placementMs, devices: devices.length, workloads: workloads.length, published: next.length });
-    log.debug(`desired state pass: ${workloads.length} workloads, ${devices.length} devices, ${next.length} published, ${totalMs.toFixed(1)} ms (placement ${placementMs.toFixed(1)} ms)`);
+    await Promise.all(Array.from({ length: Math.min(PUBLISH_WINDOW, documents.length) }, lane));
   }
 
   /** "0/5 devices fit: …" is an event once per change, and shown by get/describe while it holds. */
@@ -282,9 +341,9 @@ export class DesiredStateController {
     configs: DesiredConfig[] = [],
   ): DesiredState | undefined {
     // The common case at fleet scale, without an allocation: a device with only instances, unchanged.
-    if (current && !jobParts?.jobs.length && !jobParts?.cronJobs.length && windows.length === 0 && prefetch.length === 0 && prefetchFirmware.length === 0) {
-      const bare = !current.jobs?.length && !current.cronJobs?.length && !current.maintenanceWindows?.length && !current.prefetch?.length && !current.prefetchFirmware?.length;
-      if (bare && sameInstances(current.instances, instances, this.text)) return undefined;
+    if (current && !jobParts?.jobs.length && !jobParts?.cronJobs.length && windows.length === 0 && prefetch.length === 0 && prefetchFirmware.length === 0 && configs.length === 0) {
+      const bare = !current.jobs?.length && !current.cronJobs?.length && !current.maintenanceWindows?.length && !current.prefetch?.length && !current.prefetchFirmware?.length && !current.configs?.length;
+      if (bare && sameInstances(current.instances, instances)) return undefined;
     }
     // Absent and empty lists are the same: documents stay as they were for devices without jobs or windows.
     const jobs = jobParts?.jobs.length ? { jobs: jobParts.jobs } : {};
@@ -295,7 +354,7 @@ export class DesiredStateController {
     // Most devices have no jobs, cron jobs or windows: two empty lists are equal without a look.
     const sameList = (a: readonly unknown[] = [], b: readonly unknown[] = []): boolean => (a.length === 0 && b.length === 0) || text(a) === text(b);
     const same = (d: Readonly<DesiredState>): boolean =>
-      sameInstances(d.instances, instances, text) && sameList(d.jobs, jobs.jobs) && sameList(d.cronJobs, cronJobs.cronJobs) && sameList(d.maintenanceWindows, windows) &&
+      sameInstances(d.instances, instances) && sameList(d.jobs, jobs.jobs) && sameList(d.cronJobs, cronJobs.cronJobs) && sameList(d.maintenanceWindows, windows) &&
       sameList(d.prefetch, prefetch) &&
       sameList(d.prefetchFirmware, prefetchFirmware) &&
       sameList(d.configs, configs);
@@ -322,6 +381,14 @@ function samePlacement(a: PlacementRecord | undefined, b: PlacementRecord): bool
   if (keys.length !== Object.keys(b.replicas).length) return false;
   for (const k of keys) if (a.replicas[k] !== b.replicas[k]) return false;
   return true;
+}
+
+/** Instances as placement last sent them, with their workload's own template (pins apply after); gone workloads left out. */
+function unpinnedInstances(instances: readonly DesiredInstance[], workloads: ReadonlyMap<string, WorkloadRecord>): DesiredInstance[] {
+  return instances.flatMap((i) => {
+    const w = workloads.get(i.workload);
+    return w ? [{ id: i.id, workload: w.name, revision: w.revision, template: w.spec.template }] : [];
+  });
 }
 
 /** A firmware-only rollout has gateways waiting for their window that fetch its images ahead. */

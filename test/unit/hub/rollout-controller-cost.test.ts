@@ -50,7 +50,12 @@ function device(i: number): DeviceRecord {
 /** Counts the controller's reads of the whole fleet and its writes of rollout states. */
 function counting(store: HubStore) {
   const counts = { fleetReads: 0, writes: 0, writesWithActions: 0 };
-  const devices = { ...store.devices, list: () => ((counts.fleetReads += 1), store.devices.list()) };
+  // A fleet read is a list of every device, copied or as the store's read-only snapshot.
+  const devices = {
+    ...store.devices,
+    list: () => ((counts.fleetReads += 1), store.devices.list()),
+    snapshot: () => ((counts.fleetReads += 1), store.devices.snapshot()),
+  };
   const rollouts = {
     ...store.rollouts,
     put: (r: RolloutState) => {
@@ -122,7 +127,14 @@ async function runRollout(devices: number) {
   const final = await base.rollouts.get('ro');
   await base.close();
   await dir.remove();
-  return { counts, tasks, phase, transitions: final?.status.revision ?? 0, healthy: Object.values(final?.status.devices ?? {}).filter((d) => d.state === 'healthy').length };
+  return {
+    counts,
+    tasks,
+    phase,
+    transitions: final?.status.revision ?? 0,
+    healthy: Object.values(final?.status.devices ?? {}).filter((d) => d.state === 'healthy').length,
+    observationsBuilt: controller.observations.built,
+  };
 }
 
 test('a 5-wave rollout reads the fleet once per pass and once after each batch of actions, not once per transition', async (t) => {
@@ -141,4 +153,15 @@ test('the number of fleet reads of a rollout does not grow with the fleet', asyn
   t.is(small.phase, 'completed');
   t.is(large.phase, 'completed');
   t.is(large.counts.fleetReads, small.counts.fleetReads, `40 devices: ${small.counts.fleetReads} reads, 160 devices: ${large.counts.fleetReads}`);
+});
+
+test('a device is observed again only when its records changed, not once per pass or transition', async (t) => {
+  for (const devices of [40, 160]) {
+    const r = await runRollout(devices);
+    t.is(r.phase, 'completed');
+    // Once at the start, then after its wave's pin, desired document and report changed it
+    // (each at most once): a bounded number per device, however many passes and transitions ran.
+    t.true(r.observationsBuilt <= 4 * devices, `${devices} devices: ${r.observationsBuilt} observations built over ${r.tasks} passes and ${r.transitions} transitions`);
+    t.true(r.observationsBuilt >= devices, `every device observed at least once (${r.observationsBuilt})`);
+  }
 });
