@@ -77,14 +77,14 @@ for (const point of ['spawned', 'recorded'] as const) {
       revision: randomBytes(8).toString('hex'),
       template: { runtime: 'process', command: ['sh', '-c', `echo ran >> ${witness}; exec sleep 60`], terminationGracePeriodSeconds: 1 },
     });
-    const restarted = createProcessRuntime({ stateDir: dir.path, deviceId, log });
     t.teardown(async () => {
-      await restarted.close();
       killAll(await processesOf(desired.id));
       await dir.remove();
     });
 
     await agentKilledAt(dir.path, desired, point);
+    const restarted = createProcessRuntime({ stateDir: dir.path, deviceId, log });
+    t.teardown(() => restarted.close());
     const folder = join(dir.path, 'processes', `${desired.id}-${desired.revision.slice(0, 8)}`);
     // The restarted agent lists until the leftover folder is settled (its gate may take a moment to see the agent gone).
     await waitFor('the leftover folder to be cleaned up', async () => {
@@ -105,7 +105,6 @@ for (const point of ['spawned', 'recorded'] as const) {
 
 test('a start over a leftover folder without a record cleans it up instead of failing with "already exists"', async (t) => {
   const dir = await makeTempDir('ep-interrupted-start-');
-  const rt = createProcessRuntime({ stateDir: dir.path, deviceId, log });
   const desired = desiredInstanceSchema.parse({
     id: `leftover-${runId}`,
     workload: 'wl-leftover',
@@ -113,11 +112,16 @@ test('a start over a leftover folder without a record cleans it up instead of fa
     template: { runtime: 'process', command: ['sleep', '60'], terminationGracePeriodSeconds: 1 },
   });
   t.teardown(async () => {
-    await rt.close();
     killAll(await processesOf(desired.id));
     await dir.remove();
   });
-  await mkdir(join(dir.path, 'processes', `${desired.id}-${desired.revision.slice(0, 8)}`), { recursive: true });
+  // Left by an agent that died between creating the folder and writing the record into it.
+  const folder = join(dir.path, 'processes', `${desired.id}-${desired.revision.slice(0, 8)}`);
+  await mkdir(folder, { recursive: true });
+  const { ctimeMs } = await stat(folder);
+  await waitFor('the clock to pass the folder change', () => Date.now() > ctimeMs, 5_000, 5);
+  const rt = createProcessRuntime({ stateDir: dir.path, deviceId, log });
+  t.teardown(() => rt.close());
   const started = await rt.start(desired, noAbort());
   t.like(started, { state: 'running' });
   await t.throwsAsync(rt.start(desired, noAbort()), { message: /already exists/ }, 'a running instance is not a leftover');

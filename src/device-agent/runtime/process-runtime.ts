@@ -58,6 +58,8 @@ export function createProcessRuntime(options: ProcessRuntimeOptions): InstanceRu
   const maxLogBytes = options.maxLogBytes ?? 1024 * 1024;
   const processesDir = join(stateDir, 'processes');
   const tracked = new Map<string, Tracked>();
+  /** Folders of interrupted starts are those of earlier agents (see settleUntrackedFolder). */
+  const createdAtMs = Date.now();
   const exitListeners = new Set<(id: string) => void>();
   let timer: NodeJS.Timeout | undefined;
   let ticks = 0;
@@ -158,7 +160,7 @@ export function createProcessRuntime(options: ProcessRuntimeOptions): InstanceRu
       // Starts and removals of this agent are in foldersInFlux; any other folder without a
       // record, or with a gate never released, is what an agent SIGKILLed mid-start left.
       if ((record !== undefined && record.deviceId !== deviceId) || foldersInFlux.has(folder)) continue;
-      if ((await settleUntrackedFolder(folder, record, log)) !== 'adopt' || record === undefined || tracked.has(name)) continue;
+      if ((await settleUntrackedFolder(folder, record, createdAtMs, log)) !== 'adopt' || record === undefined || tracked.has(name)) continue;
       tracked.set(name, { folder, record, writes: Promise.resolve() });
     }
     // Only adopted entries are pruned: a child's folder may be younger than this listing.
@@ -195,7 +197,7 @@ export function createProcessRuntime(options: ProcessRuntimeOptions): InstanceRu
       if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
       // A folder that an interrupted start left is cleaned up, then this start goes on.
       const existing = tracked.has(name) ? undefined : await readRecord(folder);
-      const leftover = !tracked.has(name) && !(existing instanceof Error) && (await settleUntrackedFolder(folder, existing, log)) === 'removed';
+      const leftover = !tracked.has(name) && !(existing instanceof Error) && (await settleUntrackedFolder(folder, existing, createdAtMs, log)) === 'removed';
       if (!leftover) throw new Error(`instance ${instance.id} revision ${instance.revision} already exists (${folder})`);
       await mkdir(folder, { mode: 0o700 });
     }

@@ -13,7 +13,7 @@ import { isSameLiveProcess } from './proc.js';
 export const foldersInFlux = new Set<string>();
 
 /**
- * What to do with an instance folder found on disk that no runtime tracks (and not in foldersInFlux):
+ * What to do with an instance folder found on disk that no runtime tracks (the caller checks foldersInFlux):
  * - `adopt`: a normal record (also every record older than the gate);
  * - `removed`: left by a start that an agent's death interrupted, and cleaned up now;
  * - `wait`: a gate from such a start is still alive; it exits by itself (see below), so the
@@ -27,7 +27,15 @@ export const foldersInFlux = new Set<string>();
  * the agent died right after releasing it) one instruction from creating the marker and running
  * the program it was told to run — killing it could not tell these apart, waiting can.
  */
-export async function settleUntrackedFolder(folder: string, record: InstanceRecord | undefined, log: Logger): Promise<'adopt' | 'removed' | 'wait'> {
+export async function settleUntrackedFolder(folder: string, record: InstanceRecord | undefined, runtimeCreatedAtMs: number, log: Logger): Promise<'adopt' | 'removed' | 'wait'> {
+  // Only a folder untouched since this runtime was created can be a dead agent's leftover. One
+  // changed since is this agent's own: a removal under way (unlinking instance.json changes the
+  // folder) or a start that began after this listing read the folder.
+  const changedAtMs = await stat(folder).then(
+    (info) => info.ctimeMs,
+    () => undefined,
+  );
+  if (changedAtMs === undefined || changedAtMs >= runtimeCreatedAtMs) return record === undefined ? 'wait' : 'adopt';
   if (record !== undefined) {
     if (record.gated !== true) return 'adopt';
     const released = await stat(join(folder, RELEASED_FILE)).then(

@@ -2,7 +2,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { constants } from 'node:fs';
 import { access, open, stat } from 'node:fs/promises';
 import { join, resolve as resolvePath } from 'node:path';
-import type { Writable } from 'node:stream';
+import type { Duplex } from 'node:stream';
 import type { ProcessTemplate } from '../../../protocol/index.js';
 import { ensureDir } from '../../../common/durable-file.js';
 import { logPath } from './log-files.js';
@@ -64,7 +64,7 @@ export interface Launched {
   child: ChildProcess;
   /** Listened for from the moment of spawning: a short-lived process may be gone before the caller looks. */
   exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
-  /** Lets the gate exec the program (call once its record is on disk). */
+  /** Lets the gate exec the program (call once its record is on disk); resolves once it did. */
   release(): Promise<void>;
   /** Makes the gate exit without running the program (the record could not be written). */
   abandon(): Promise<void>;
@@ -121,15 +121,17 @@ export async function launchProcess(folder: string, argv: readonly string[], env
     });
     // The agent must be able to exit while its instances run on.
     child.unref();
-    const gate = child.stdio[3] as Writable;
+    const gate = child.stdio[3] as Duplex;
     // A gate that died already (EPIPE) shows as an exit, not as an error of the agent.
     gate.on('error', () => undefined);
-    // Once flushed, the line waits in the socket buffer for the gate; closing our end then is what
-    // lets the agent's event loop end (and, for `abandon`, is the end-of-file itself).
+    // The gate closes fd 3 as it execs the program (or exits): waiting for that end-of-file makes
+    // `release` return once the program runs, so a stop right after start signals the program,
+    // not the shell before it. For `abandon`, our end-of-file is what makes the gate exit.
     const finish = (line: string): Promise<void> =>
       new Promise<void>((done) => {
         gate.once('close', () => done()); // also after an error, which destroys the stream
-        gate.end(line, () => gate.destroy());
+        gate.resume();
+        gate.end(line);
       });
     return { child, exited, release: () => finish('go\n'), abandon: () => finish('') };
   } catch (err) {
