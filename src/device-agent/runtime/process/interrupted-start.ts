@@ -7,8 +7,8 @@ import { isSameLiveProcess } from './proc.js';
 
 /**
  * Folders that a runtime of this agent process is starting or removing right now. Module-wide,
- * not per runtime: tests (and a restart in place) put several runtimes over one state folder,
- * and none may clean up a start another one has under way.
+ * not per runtime: tests put several runtimes over one state folder, and none may clean up a
+ * start or removal that another one has under way.
  */
 export const foldersInFlux = new Set<string>();
 

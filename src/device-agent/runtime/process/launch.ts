@@ -129,6 +129,8 @@ export async function launchProcess(folder: string, argv: readonly string[], env
     // not the shell before it. For `abandon`, our end-of-file is what makes the gate exit.
     const finish = (line: string): Promise<void> =>
       new Promise<void>((done) => {
+        // Already closed when the gate was killed (a stop during the start) before this call.
+        if (gate.closed) return done();
         gate.once('close', () => done()); // also after an error, which destroys the stream
         gate.resume();
         gate.end(line);
