@@ -128,3 +128,34 @@ test('a start over a leftover folder without a record cleans it up instead of fa
   await rt.stop(desired.id, desired.revision, 1, noAbort());
   await rt.remove(desired.id, desired.revision);
 });
+
+test('a gate killed before its release (a stop during the start) ends the start as an exit, not a hang', async (t) => {
+  const dir = await makeTempDir('ep-interrupted-start-');
+  const desired = desiredInstanceSchema.parse({
+    id: `killed-gate-${runId}`,
+    workload: 'wl-killed-gate',
+    revision: randomBytes(8).toString('hex'),
+    template: { runtime: 'process', command: ['sleep', '60'], terminationGracePeriodSeconds: 1 },
+  });
+  const folder = join(dir.path, 'processes', `${desired.id}-${desired.revision.slice(0, 8)}`);
+  const rt = createProcessRuntime({
+    stateDir: dir.path,
+    deviceId,
+    log,
+    startFaultPoint: async (point) => {
+      if (point !== 'recorded') return;
+      const { pid } = JSON.parse(await readFile(join(folder, 'instance.json'), 'utf8')) as { pid: number };
+      process.kill(pid, 'SIGKILL');
+      await waitFor('the gate to be gone', async () => (await processesOf(desired.id)).length === 0);
+    },
+  });
+  t.teardown(async () => {
+    await rt.close();
+    killAll(await processesOf(desired.id));
+    await dir.remove();
+  });
+  const started = await rt.start(desired, noAbort());
+  t.like(started, { state: 'exited', exitCode: 137 });
+  t.deepEqual(await processesOf(desired.id), []);
+  await rt.remove(desired.id, desired.revision);
+});
