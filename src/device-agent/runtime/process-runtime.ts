@@ -6,6 +6,7 @@ import type { DesiredInstance, ProcessTemplate } from '../../protocol/index.js';
 import type { InstanceRuntime, ObservedInstance } from './runtime.js';
 import { groupIsOurs, killGroupRemnants, stopProcessGroup } from './process/group.js';
 import { observedFromRecord, readRecord, writeRecord, type InstanceRecord } from './process/instance-record.js';
+import { foldersInFlux, settleUntrackedFolder } from './process/interrupted-start.js';
 import { instanceEnv, launchProcess, prepareVolumes, type Launched } from './process/launch.js';
 import { processLogLines, rotateIfLarger } from './process/log-files.js';
 import { execOnHost, exitCodeOf } from './process/host-exec.js';
@@ -23,6 +24,11 @@ export interface ProcessRuntimeOptions {
    * record keeps env for exec probes after adoption; such probes then run without them).
    */
   privateEnv?(instanceId: string): ReadonlySet<string>;
+  /**
+   * Tests only: awaited at the points of `start` where an agent's death must leave no program
+   * it cannot adopt (after the spawn of the gate, after its record is on disk).
+   */
+  startFaultPoint?(point: 'spawned' | 'recorded'): Promise<void> | void;
 }
 
 /** One instance folder, `<stateDir>/processes/<id>-<rev8>`, as this agent knows it. */
@@ -52,6 +58,8 @@ export function createProcessRuntime(options: ProcessRuntimeOptions): InstanceRu
   const maxLogBytes = options.maxLogBytes ?? 1024 * 1024;
   const processesDir = join(stateDir, 'processes');
   const tracked = new Map<string, Tracked>();
+  /** Folders of interrupted starts are those of earlier agents (see settleUntrackedFolder). */
+  const createdAtMs = Date.now();
   const exitListeners = new Set<(id: string) => void>();
   let timer: NodeJS.Timeout | undefined;
   let ticks = 0;
@@ -145,12 +153,14 @@ export function createProcessRuntime(options: ProcessRuntimeOptions): InstanceRu
       if (tracked.has(name)) continue;
       const folder = join(processesDir, name);
       const record = await readRecord(folder);
-      if (record === undefined) continue; // a start in progress, or a folder being removed
       if (record instanceof Error) {
         log.warn(`ignoring ${folder}: damaged instance.json (${record.message})`);
         continue;
       }
-      if (record.deviceId !== deviceId || tracked.has(name)) continue;
+      // Starts and removals of this agent are in foldersInFlux; any other folder without a
+      // record, or with a gate never released, is what an agent SIGKILLed mid-start left.
+      if ((record !== undefined && record.deviceId !== deviceId) || foldersInFlux.has(folder)) continue;
+      if ((await settleUntrackedFolder(folder, record, createdAtMs, log)) !== 'adopt' || record === undefined || tracked.has(name)) continue;
       tracked.set(name, { folder, record, writes: Promise.resolve() });
     }
     // Only adopted entries are pruned: a child's folder may be younger than this listing.
@@ -179,6 +189,71 @@ export function createProcessRuntime(options: ProcessRuntimeOptions): InstanceRu
     return instance.template;
   };
 
+  /** `start` once the instance's folder name is reserved in foldersInFlux. */
+  const startInFolder = async (instance: DesiredInstance, template: ProcessTemplate, name: string, folder: string): Promise<ObservedInstance> => {
+    try {
+      await mkdir(folder, { mode: 0o700 });
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
+      // A folder that an interrupted start left is cleaned up, then this start goes on.
+      const existing = tracked.has(name) ? undefined : await readRecord(folder);
+      const leftover = !tracked.has(name) && !(existing instanceof Error) && (await settleUntrackedFolder(folder, existing, createdAtMs, log)) === 'removed';
+      if (!leftover) throw new Error(`instance ${instance.id} revision ${instance.revision} already exists (${folder})`);
+      await mkdir(folder, { mode: 0o700 });
+    }
+    const { limits } = template.resources;
+    if (limits.cpuMillis !== undefined || limits.memoryBytes !== undefined) log.warn(`${name}: the process runtime cannot enforce CPU or memory limits; they are ignored`);
+    if (template.volumes.some((v) => v.readOnly)) log.warn(`${name}: the process runtime cannot mount volumes read-only; they are writable`);
+    const env = instanceEnv(instance, await prepareVolumes(stateDir, instance.workload, template), template);
+    const argv = [...template.command, ...template.args];
+    const cwd = template.workingDir ?? folder;
+    let launched: Launched;
+    try {
+      launched = await launchProcess(folder, argv, env, cwd);
+    } catch (err) {
+      await rm(folder, { recursive: true, force: true });
+      throw err;
+    }
+    const { child, exited } = launched;
+    await options.startFaultPoint?.('spawned');
+    const pid = child.pid as number;
+    const stat = await readProcStat(pid);
+    const record: InstanceRecord = {
+      id: instance.id,
+      workload: instance.workload,
+      revision: instance.revision,
+      deviceId,
+      pid,
+      startTime: stat?.startTime ?? null,
+      argv,
+      env: withoutPrivate(env, options.privateEnv?.(instance.id)),
+      ...(template.workingDir !== undefined ? { workingDir: template.workingDir } : {}),
+      startedAt: new Date().toISOString(),
+      gated: true,
+    };
+    const entry: Tracked = { folder, record, child, writes: Promise.resolve() };
+    // Tracked before the record is on disk, so a concurrent list() never adopts it as a stranger.
+    tracked.set(name, entry);
+    // Written directly (not via persist, which logs and swallows errors): the gate is released only
+    // once the record naming it is durable, so a restarted agent never meets a program it cannot adopt.
+    try {
+      await writeRecord(folder, record);
+      await options.startFaultPoint?.('recorded');
+    } catch (err) {
+      tracked.delete(name);
+      await launched.abandon();
+      await exited;
+      await rm(folder, { recursive: true, force: true });
+      throw err;
+    }
+    // Registered once the first write is done, so the record on disk never goes back to "running".
+    entry.exitRecorded = exited.then(({ code, signal: sig }) => (closed ? undefined : recordExit(entry, exitCodeOf(code, sig), sig)));
+    await launched.release();
+    ensureTimer();
+    log.info(`started ${name} as pid ${pid}: ${argv.join(' ')}`);
+    return observe(entry);
+  };
+
   return {
     kind: 'process',
 
@@ -198,50 +273,13 @@ export function createProcessRuntime(options: ProcessRuntimeOptions): InstanceRu
       const name = folderName(instance.id, instance.revision);
       const folder = join(processesDir, name);
       await mkdir(processesDir, { recursive: true, mode: 0o700 });
+      if (foldersInFlux.has(folder)) throw new Error(`instance ${instance.id} revision ${instance.revision} already exists (${folder})`);
+      foldersInFlux.add(folder);
       try {
-        await mkdir(folder, { mode: 0o700 });
-      } catch (err) {
-        if ((err as NodeJS.ErrnoException).code === 'EEXIST') throw new Error(`instance ${instance.id} revision ${instance.revision} already exists (${folder})`);
-        throw err;
+        return await startInFolder(instance, template, name, folder);
+      } finally {
+        foldersInFlux.delete(folder);
       }
-      const { limits } = template.resources;
-      if (limits.cpuMillis !== undefined || limits.memoryBytes !== undefined) log.warn(`${name}: the process runtime cannot enforce CPU or memory limits; they are ignored`);
-      if (template.volumes.some((v) => v.readOnly)) log.warn(`${name}: the process runtime cannot mount volumes read-only; they are writable`);
-      const env = instanceEnv(instance, await prepareVolumes(stateDir, instance.workload, template), template);
-      const argv = [...template.command, ...template.args];
-      const cwd = template.workingDir ?? folder;
-      let launched: Launched;
-      try {
-        launched = await launchProcess(folder, argv, env, cwd);
-      } catch (err) {
-        await rm(folder, { recursive: true, force: true });
-        throw err;
-      }
-      const { child, exited } = launched;
-      const pid = child.pid as number;
-      const stat = await readProcStat(pid);
-      const record: InstanceRecord = {
-        id: instance.id,
-        workload: instance.workload,
-        revision: instance.revision,
-        deviceId,
-        pid,
-        startTime: stat?.startTime ?? null,
-        argv,
-        env: withoutPrivate(env, options.privateEnv?.(instance.id)),
-        ...(template.workingDir !== undefined ? { workingDir: template.workingDir } : {}),
-        startedAt: new Date().toISOString(),
-      };
-      const entry: Tracked = { folder, record, child, writes: Promise.resolve() };
-      // Tracked before the record is on disk, so a concurrent list() never adopts it as a stranger.
-      tracked.set(name, entry);
-      const firstWrite = persist(entry);
-      // Its write queues behind the first one, so the record on disk never goes back to "running".
-      entry.exitRecorded = exited.then(({ code, signal: sig }) => (closed ? undefined : recordExit(entry, exitCodeOf(code, sig), sig)));
-      await firstWrite;
-      ensureTimer();
-      log.info(`started ${name} as pid ${pid}: ${argv.join(' ')}`);
-      return observe(entry);
     },
 
     async stop(id, revision, graceSeconds, signal) {
@@ -273,7 +311,12 @@ export function createProcessRuntime(options: ProcessRuntimeOptions): InstanceRu
       }
       await entry.writes;
       tracked.delete(name);
-      await rm(entry.folder, { recursive: true, force: true });
+      foldersInFlux.add(entry.folder);
+      try {
+        await rm(entry.folder, { recursive: true, force: true });
+      } finally {
+        foldersInFlux.delete(entry.folder);
+      }
     },
 
     async *logs(id, logOptions) {

@@ -23,6 +23,11 @@ export const instanceRecordSchema = z.object({
   env: z.record(z.string(), z.string()),
   workingDir: z.string().optional(),
   startedAt: z.iso.datetime(),
+  /**
+   * The pid is a gate that runs the program only once released (see launch.ts); true for every
+   * record written since. Absent in older records, whose program ran from the moment of spawning.
+   */
+  gated: z.boolean().optional(),
   exit: z
     .object({
       /** Exit status, or 128 + signal number when killed (like a shell or Docker); null when unknowable. */
