@@ -108,7 +108,7 @@ test.before(async () => {
   ctx.hosts = { a: await ctx.net.addHost('a'), b: await ctx.net.addHost('b') };
   await Promise.all([ctx.net.startDockerd(ctx.hosts.a), ctx.net.startDockerd(ctx.hosts.b)]);
   // The hub listens only on the bridge: reachable from both namespaces and from here.
-  ctx.hub = spawnEdgepilot('hub', ['hub', '--data-dir', join(ctx.dir, 'hub'), '--listen', `${ctx.net.gateway}:0`, '--mqtt-listen', `${ctx.net.gateway}:0`, '--no-write-config'], isolatedEnv(ctx.dir));
+  ctx.hub = spawnEdgepilot('hub', ['hub', '--data-dir', join(ctx.dir, 'hub'), '--listen', `${ctx.net.gateway}:0`, '--mqtt-listen', `${ctx.net.gateway}:0`, '--no-write-config', '--insecure'], isolatedEnv(ctx.dir));
   ctx.procs.push(ctx.hub);
   const api = await ctx.hub.waitForOutput(/API listening on [^:]+:(\d+)/);
   const token = (await ctx.hub.waitForOutput(/Admin token[^\n]*\n\s+(ep_\S+)/))[1] ?? '';

@@ -34,7 +34,7 @@ test('no API acknowledgement is written to its socket before the store file and 
   const tmp = await makeTempDir('ep-strace-');
   const dataDir = join(await realpath(tmp.path), 'hub');
   const traceFile = join(tmp.path, 'trace');
-  const hubArgs = ['hub', '--data-dir', dataDir, '--listen', '127.0.0.1:0', '--mqtt-listen', '127.0.0.1:0', '--no-write-config'];
+  const hubArgs = ['hub', '--data-dir', dataDir, '--listen', '127.0.0.1:0', '--mqtt-listen', '127.0.0.1:0', '--no-write-config', '--insecure'];
   const strace = spawn('strace', ['-f', '-ttt', '-yy', '-s', '64', '-e', 'trace=openat,write,writev,fsync,fdatasync,rename,renameat,renameat2', '-o', traceFile, process.execPath, edgepilotBin, ...hubArgs], {
     env: { ...process.env, ...isolatedEnv(tmp.path) },
     stdio: ['ignore', 'pipe', 'pipe'],
