@@ -70,6 +70,8 @@ test.before(async () => {
       mqttPort: 0,
       autoscaleIntervalSeconds: 15,
       logLevel: 'debug',
+      // Plain listeners: this test is about rate limits, not TLS (test/integration/tls.test.ts is).
+      insecure: true,
       limits: {
         // Small limits so a test-sized flood crosses them; refills slow enough to be reached on a busy machine.
         deviceMessages: { ...defaultDeviceMessageLimits, events: { perSecond: 1, capacity: 10 }, reported: { perSecond: 1, capacity: 10 } },
