@@ -67,7 +67,7 @@ export class EpApp extends LitElement {
         <label>API token <input name="token" type="password" autocomplete="off" required placeholder="ep_… or epu_…" /></label>
         <button type="submit">Log in</button>
         ${this.error ? html`<p class="error" role="alert">${this.error}</p>` : ''}
-        <p class="hint">Ask an admin for a token: <code>edgepilot token create --role viewer</code>.</p>
+        <p class="hint">Ask an admin for a token: <code>edgepilot token create --role viewer --name &lt;you&gt;</code>.</p>
       </form>`;
     }
     const [page = 'fleet', arg] = this.route;

@@ -364,8 +364,9 @@ export async function startHub(config: HubConfig, log: Logger = createLogger('hu
   registerMetricsRoutes(app, metrics);
   registerChangeRoutes(app, changes);
   // A write through the API may change what any page shows (an apply, a command, a label).
-  app.addHook('onResponse', async (request) => {
-    if (request.method !== 'GET') for (const kind of changeKinds) changes.changed(kind);
+  app.addHook('onResponse', async (request, reply) => {
+    // Refused writes (4xx, 5xx) changed nothing: no notice, so a burst of bad requests costs no re-reads.
+    if (request.method !== 'GET' && reply.statusCode < 400) for (const kind of changeKinds) changes.changed(kind);
   });
   registerStatsRoutes(app, {
     devices: store.devices,
