@@ -1,11 +1,10 @@
 // Composition root of the hub: the only place that builds its concrete I/O (store, broker,
 // MQTT client, HTTP server, clock) and wires them into the parts that only see interfaces.
-import mqtt from 'mqtt';
 import { existsSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { stringify } from 'yaml';
 import { ensureDir, writeFileDurably } from '../common/durable-file.js';
-import { randomAlnum, randomSecret, secretMatches } from '../common/ids.js';
+import { secretMatches } from '../common/ids.js';
 import { createLogger, type Logger } from '../common/log.js';
 import { AGENT_AND_HUB_VERSION } from '../common/version.js';
 import { flashResultSchema, topics } from '../protocol/index.js';
@@ -16,9 +15,7 @@ import { registerDeviceApprovalRoutes } from './api/routes/device-approval.js';
 import { registerTokenRoutes } from './api/routes/tokens.js';
 import { registerStatsRoutes } from './api/routes/stats.js';
 import { createApiServer } from './api/server.js';
-import { HUB_USERNAME } from './broker/access-policy.js';
-import { startEmbeddedBroker, type EmbeddedBroker } from './broker/embedded-broker.js';
-import { DynsecProvisioner } from './broker/dynsec.js';
+import { startMessaging, withoutCredentials } from './wiring/messaging.js';
 import type { HubConfig } from './config.js';
 import { DeviceFeed } from './fleet/device-feed.js';
 import { DeviceObserver } from './fleet/device-observer.js';
@@ -119,64 +116,7 @@ export async function startHub(config: HubConfig, log: Logger = createLogger('hu
   const httpJoins = limits.join && new ConnectionRateLimiter(limits.join, clock);
   const throttle = new DeviceMessageThrottle(limits.deviceMessages, clock);
 
-  let broker: EmbeddedBroker | undefined;
-  const hubSecret = randomSecret(32);
-  let brokerUrl: string;
-  let connectOptions: mqtt.IClientOptions;
-  let dynsec: { admin: mqtt.MqttClient; provisioner: DynsecProvisioner } | undefined;
-  if (config.externalBroker && config.brokerDynsec) {
-    // The URL's user is the plugin's admin; the hub's own traffic goes under its own account and role.
-    const admin = await mqtt.connectAsync(config.externalBroker, { clientId: `edgepilot-hub-admin-${randomAlnum(8)}`, clean: true, reconnectPeriod: 1000, connectTimeout: 10_000 });
-    admin.on('error', (err) => log.warn(`broker admin connection: ${err.message}`));
-    const provisioner = new DynsecProvisioner(admin, log.child('dynsec'));
-    dynsec = { admin, provisioner };
-    brokerUrl = withoutCredentials(config.externalBroker);
-    connectOptions = await provisioner.prepareHub();
-    tokens.hooks = { created: (id, token) => provisioner.provisionJoinToken(id, token), revoked: (id) => provisioner.removeJoinToken(id) };
-    // Only a token's hash is kept, so an account the broker lost cannot be made again: say which.
-    for (const view of await tokens.list()) {
-      if (view.state === 'valid' && !(await provisioner.hasJoinToken(view.id))) {
-        log.warn(`join token ${view.id} has no account on the broker (made before --broker-dynsec, or its dynamic-security file was reset): agents cannot join with it; make a new token`);
-      }
-    }
-  } else if (config.externalBroker) {
-    brokerUrl = config.externalBroker;
-    connectOptions = {};
-  } else {
-    broker = await startEmbeddedBroker({
-      host: config.mqttHost,
-      port: config.mqttPort,
-      log: log.child('broker'),
-      ...(tls ? { tls: { cert: tls.cert, key: tls.key } } : {}),
-      authority: {
-        hubSecret,
-        verifyDevice: async (id, password) => {
-          // No copy of the record (facts included) per connect: a reconnect storm is 10,000 of them.
-          const hash = await store.devices.credentialHash(id);
-          return hash !== undefined && secretMatches(password, hash);
-        },
-        joinTokenKnown: (token) => tokens.known(token),
-        ...(mqttJoins ? { admitJoin: (source: string) => mqttJoins.admit(source).ok } : {}),
-      },
-    });
-    // Devices are admitted from the start, as before this session: holding them back until the
-    // hub's own session was up, and seeding the broker with the stored documents (`retained`),
-    // were each followed by a 10,000-device restart whose hub never got its own session; not
-    // understood yet (bench/RESULTS.md, reconnect), so neither is used.
-    broker.admitDevices();
-    brokerUrl = broker.url;
-    connectOptions = { username: HUB_USERNAME, password: hubSecret, ...(tls ? { ca: tls.ca } : {}) };
-  }
-
-  const client = await mqtt.connectAsync(brokerUrl, {
-    ...connectOptions,
-    clientId: `edgepilot-hub-${randomAlnum(8)}`,
-    clean: true,
-    keepalive: 30,
-    reconnectPeriod: 1000,
-    connectTimeout: 10_000,
-  });
-  client.on('error', (err) => log.warn(`broker connection: ${err.message}`));
+  const { broker, brokerUrl, client, dynsec } = await startMessaging({ config, store, tokens, tls, mqttJoins: mqttJoins || undefined, log });
 
   const usage = new UsageStore();
   // What the dashboard's pages re-read when it changes (GET /v1/changes).
@@ -443,13 +383,6 @@ function withRolloutWrites(store: HubStore, written: () => void): HubStore {
 
 /** What a device leaves retained on the broker; cleared when it is deleted. */
 const retainedDeviceChannels = ['status', 'facts', 'desired', 'services', 'reported'] as const;
-
-function withoutCredentials(url: string): string {
-  const parsed = new URL(url);
-  parsed.username = '';
-  parsed.password = '';
-  return parsed.toString().replace(/\/$/, '');
-}
 
 /** An IPv6 address inside a URL needs brackets. */
 function bracketed(host: string): string {
