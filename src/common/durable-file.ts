@@ -109,13 +109,19 @@ export class CoalescingWriter {
    * @param dutyCycle the share of time writing may take: after a write of d ms the next one
    *   waits until d / dutyCycle after the previous start (a 10 ms write with 0.25 → every 40 ms).
    */
+  /**
+   * @param monotonicNow a clock that never steps (default `performance.now`). The wall clock would
+   *   do harm here: a board whose NTP steps it back by hours computed a wait of hours before its
+   *   next write, and everything awaiting that write stalled with it (found by test/nemesis).
+   */
   constructor(
     private readonly writeNow: () => Promise<void>,
     private readonly minIntervalMs = 0,
     private readonly dutyCycle = 1,
+    private readonly monotonicNow: () => number = () => performance.now(),
   ) {}
 
-  private lastStart = 0;
+  private lastStart = Number.NEGATIVE_INFINITY;
   private lastDuration = 0;
 
   write(): Promise<void> {
@@ -137,12 +143,13 @@ export class CoalescingWriter {
 
   private start(): Promise<void> {
     const interval = Math.max(this.minIntervalMs, this.lastDuration / this.dutyCycle);
-    const wait = this.lastStart + interval - Date.now();
+    // Never more than one interval, whatever the clock did since the last start.
+    const wait = Math.min(interval, this.lastStart + interval - this.monotonicNow());
     const run = (wait > 0 ? new Promise<void>((r) => setTimeout(r, wait)) : Promise.resolve())
       .then(async () => {
-        this.lastStart = Date.now();
+        this.lastStart = this.monotonicNow();
         await this.writeNow();
-        this.lastDuration = Date.now() - this.lastStart;
+        this.lastDuration = Math.max(0, this.monotonicNow() - this.lastStart);
       })
       .finally(() => {
         this.inFlight = undefined;

@@ -14,3 +14,13 @@ export function nextCrashStreak(previous: number, runMs: number | undefined, pol
   if (runMs !== undefined && runMs >= policy.resetAfterMs) return 1;
   return previous + 1;
 }
+
+/**
+ * Whether a backoff deadline (wall-clock time, kept across agent restarts) still holds at `now`.
+ * One further ahead than the longest backoff can only come from a clock stepped back since it was
+ * set (NTP on a board that booted without a real-time clock); waiting for it could take hours, so
+ * it is treated as passed.
+ */
+export function backoffHolds(nextStartAt: number | undefined, now: number, policy: BackoffPolicy): nextStartAt is number {
+  return nextStartAt !== undefined && now < nextStartAt && nextStartAt - now <= policy.maxMs;
+}

@@ -1,6 +1,6 @@
 import type { DesiredInstance, Template } from '../../protocol/index.js';
 import type { ObservedInstance } from '../runtime/runtime.js';
-import { backoffDelay, nextCrashStreak } from './backoff.js';
+import { backoffDelay, backoffHolds, nextCrashStreak } from './backoff.js';
 import { observedKey, type InstanceRecord, type PlanInput, type Step } from './model.js';
 
 /** An instance that holds host ports or devices cannot run twice: replace it stop-first. */
@@ -48,7 +48,7 @@ function planExited(d: DesiredInstance, current: ObservedInstance, record: Insta
     return [{ kind: 'record-exit', observed: current, crashed, nextStartAt, crashStreak }];
   }
   if (!restarts) return [];
-  if (record.nextStartAt !== undefined && input.now < record.nextStartAt) {
+  if (backoffHolds(record.nextStartAt, input.now, input.backoff)) {
     return [{ kind: 'wait', id: d.id, until: record.nextStartAt, reason: 'crash-loop backoff' }];
   }
   return [removeStep(current, 'restarting'), { kind: 'start', instance: d, reason: 'restart' }];
@@ -72,7 +72,7 @@ function planDesired(d: DesiredInstance, observed: readonly ObservedInstance[], 
     for (const s of stale) if (s.state !== 'running' || exclusive) steps.push(...stopAndRemove(s, grace, replaced));
     // The backoff of an older revision (a bad image, a missing command) is not this one's.
     const newRevision = record?.revision !== undefined && record.revision !== d.revision;
-    if (!newRevision && record?.nextStartAt !== undefined && input.now < record.nextStartAt) {
+    if (!newRevision && backoffHolds(record?.nextStartAt, input.now, input.backoff)) {
       return [...steps, { kind: 'wait', id: d.id, until: record.nextStartAt, reason: record.lastError ?? 'backoff' }];
     }
     const reason = stale.length > 0 || newRevision ? 'replace' : record?.lastStartedAt !== undefined ? 'restart' : 'create';

@@ -54,3 +54,34 @@ test('a failing write rejects its waiters', async (t) => {
   });
   await t.throwsAsync(writer.write(), { message: 'disk full' });
 });
+
+/** Resolves to 'stalled' if `work` has not settled within `ms` (a hang detector, not a speed test). */
+const settlesWithin = (work: Promise<void>, ms: number): Promise<'settled' | 'stalled'> =>
+  Promise.race([work.then(() => 'settled' as const), new Promise<'stalled'>((r) => setTimeout(() => r('stalled'), ms).unref())]);
+
+test.serial('a wall clock stepped back by hours does not hold the next write back (NTP steps on a board)', async (t) => {
+  const realNow = Date.now;
+  t.teardown(() => {
+    Date.now = realNow;
+  });
+  let writes = 0;
+  const writer = new CoalescingWriter(
+    async () => {
+      writes += 1;
+    },
+    50,
+  );
+  await writer.write();
+  const steppedTo = realNow() - 6 * 3600_000;
+  Date.now = () => steppedTo;
+  t.is(await settlesWithin(writer.write(), 5_000), 'settled', 'the write after the step waited for the clock to catch up');
+  t.is(writes, 2);
+});
+
+test('whatever an injected clock does, a write waits at most one interval', async (t) => {
+  let clock = 1_000_000;
+  const writer = new CoalescingWriter(async () => undefined, 50, 1, () => clock);
+  await writer.write();
+  clock -= 6 * 3600_000;
+  t.is(await settlesWithin(writer.write(), 5_000), 'settled');
+});

@@ -47,6 +47,18 @@ test('after the exit is accounted, the loop waits out the backoff, then restarts
   t.like(later[1], { kind: 'start', reason: 'restart' });
 });
 
+test('a backoff deadline further ahead than the longest backoff (the clock stepped back since) is not waited for', (t) => {
+  const exited = observed('web', 'exited', { exitCode: 1, finishedAt: new Date(NOW - 1000) });
+  // Set at NOW + 9 s; then NTP stepped the clock back six hours.
+  const records = record({ id: 'web', crashStreak: 1, lastExitKey: exitKey(exited), nextStartAt: NOW + 9000 });
+  const stepped = plan(input({ now: NOW - 6 * 3600_000, desired: [desired('web')], observed: [exited], records }));
+  t.deepEqual(stepped.map((s) => s.kind), ['remove', 'start']);
+  // A failed start's backoff, likewise.
+  const failed = record({ id: 'web', revision: 'aaaaaaaa', nextStartAt: NOW + 9000, lastError: 'pull failed' });
+  t.deepEqual(plan(input({ now: NOW - 6 * 3600_000, desired: [desired('web')], records: failed })).map((s) => s.kind), ['start']);
+  t.deepEqual(plan(input({ now: NOW, desired: [desired('web')], records: failed })).map((s) => s.kind), ['wait']);
+});
+
 test('backoff doubles from the base to the cap; a long healthy run resets the streak', (t) => {
   t.deepEqual([1, 2, 3, 4, 5, 6, 7].map((n) => backoffDelay(n, kubernetesBackoff)), [10_000, 20_000, 40_000, 80_000, 160_000, 300_000, 300_000]);
   const exited = observed('web', 'exited', { exitCode: 1, finishedAt: new Date(NOW) });

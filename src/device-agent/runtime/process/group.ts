@@ -29,10 +29,11 @@ export async function groupIsOurs(pid: number, startTime: string | null): Promis
 }
 
 async function waitGroupGone(pgid: number, timeoutMs: number, signal?: AbortSignal): Promise<boolean> {
-  const deadline = Date.now() + timeoutMs;
+  // Monotonic: a wall clock stepped back mid-wait would stretch the grace period by the step.
+  const deadline = performance.now() + timeoutMs;
   for (;;) {
     if ((await processGroupMembers(pgid)).length === 0) return true;
-    if (Date.now() >= deadline || signal?.aborted === true) return false;
+    if (performance.now() >= deadline || signal?.aborted === true) return false;
     await sleep(50);
   }
 }
