@@ -23,16 +23,30 @@ const lastLevel = (topic: string): string => topic.slice(topic.lastIndexOf('/') 
 const hasLiteralLastLevel = (pattern: string): boolean => !pattern.includes('#') && lastLevel(pattern) !== '+';
 
 /**
- * Whether a topic filter with only `+` wildcards matches a topic (MQTT 3.1.1 §4.7): level by
- * level, `+` matching any one level, except that a filter starting with a wildcard never
- * matches a topic starting with `$` (§4.7.2).
+ * Whether a topic filter matches a topic (MQTT 3.1.1 §4.7): level by level, `+` matching any one
+ * level and a final `#` the parent level and any below it (§4.7.1.2), except that a filter starting
+ * with a wildcard never matches a topic starting with `$` (§4.7.2). aedes' own persistence does
+ * not apply that exception to retained messages, so every answer here is passed through this.
  */
 export function filterMatches(filter: string, topic: string): boolean {
+  if ((filter.startsWith('+') || filter.startsWith('#')) && topic.startsWith('$')) return false;
   const f = filter.split('/');
   const t = topic.split('/');
-  if (f.length !== t.length) return false;
-  if (f[0] === '+' && topic.startsWith('$')) return false;
-  return f.every((level, i) => level === '+' || level === t[i]);
+  for (let i = 0; i < f.length; i++) {
+    if (f[i] === '#') return true;
+    if (i >= t.length || (f[i] !== '+' && f[i] !== t[i])) return false;
+  }
+  return f.length === t.length;
+}
+
+/** Each retained message once, however many of the filters match it, and only where one matches by the spec. */
+async function* matchingOnce(packets: AsyncIterable<RetainedPacket> | Iterable<RetainedPacket>, patterns: readonly string[]): AsyncGenerator<RetainedPacket> {
+  const seen = new Set<string>();
+  for await (const packet of packets) {
+    if (seen.has(packet.topic) || !patterns.some((pattern) => filterMatches(pattern, packet.topic))) continue;
+    seen.add(packet.topic);
+    yield packet;
+  }
 }
 
 /**
@@ -69,18 +83,19 @@ class ExactTopicRetainedPersistence extends AsyncPersistence {
   }
 
   override createRetainedStreamCombi(patterns: string[]): Readable {
-    if (!patterns.some(hasWildcard)) return Readable.from(patterns.flatMap((p) => this.#byTopic.get(p) ?? []));
-    if (!patterns.every(hasLiteralLastLevel)) return super.createRetainedStreamCombi(patterns);
-    return Readable.from(
-      patterns.flatMap((pattern) => {
-        const bucket = this.#byLastLevel.get(lastLevel(pattern));
-        return bucket ? [...bucket.values()].filter((packet) => filterMatches(pattern, packet.topic)) : [];
-      }),
-    );
+    // The common case (a device subscribing to its own topics, one at a time): one lookup.
+    if (patterns.length === 1 && !hasWildcard(patterns[0] ?? '#')) {
+      const packet = this.#byTopic.get(patterns[0] ?? '');
+      return Readable.from(packet ? [packet] : []);
+    }
+    if (!patterns.some(hasWildcard)) return Readable.from(matchingOnce(patterns.flatMap((p) => this.#byTopic.get(p) ?? []), patterns));
+    if (!patterns.every(hasLiteralLastLevel)) return Readable.from(matchingOnce(super.createRetainedStreamCombi(patterns), patterns));
+    const buckets = new Set(patterns.map(lastLevel));
+    return Readable.from(matchingOnce([...buckets].flatMap((last) => [...(this.#byLastLevel.get(last)?.values() ?? [])]), patterns));
   }
 
   override createRetainedStream(pattern: string): Readable {
-    if (hasWildcard(pattern)) return super.createRetainedStream(pattern);
+    if (hasWildcard(pattern)) return Readable.from(matchingOnce(super.createRetainedStream(pattern), [pattern]));
     const packet = this.#byTopic.get(pattern);
     return Readable.from(packet ? [packet] : []);
   }
