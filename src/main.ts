@@ -57,4 +57,8 @@ try {
     if (process.env['EDGEPILOT_DEBUG']) process.stderr.write(`${e.stack ?? ''}\n`);
     process.exitCode = 1;
   }
+  // A daemon whose start failed half-way (the API port taken after the broker came up) holds
+  // sockets and timers that would keep this process alive without its service; a supervisor must
+  // see it exit. A technician's command has nothing left to do after its error either.
+  if (!(err instanceof CommanderError)) process.exit();
 }
