@@ -4,6 +4,11 @@ import { destroyStream } from './die-events.js';
 import { DockerLogDecoder } from './log-frames.js';
 import { errorMessage } from './naming.js';
 
+/** A pull that failed or was cancelled; its message names the image and says why. */
+export class ImagePullError extends Error {
+  readonly code = 'ImagePullFailed';
+}
+
 const toBuffer = (chunk: string | Buffer): Buffer => (typeof chunk === 'string' ? Buffer.from(chunk) : chunk);
 
 /** Lines of a container's log; following ends when Docker closes the stream (the container stopped) or the signal aborts. */
@@ -94,7 +99,7 @@ export async function pullImage(docker: Dockerode, image: string, signal: AbortS
   try {
     stream = (await docker.pull(image, { abortSignal: signal })) as NodeJS.ReadableStream;
   } catch (err) {
-    throw new Error(`pulling ${image} failed: ${errorMessage(err)}`);
+    throw new ImagePullError(`pulling ${image} failed: ${errorMessage(err)}`);
   }
   const onAbort = (): void => destroyStream(stream);
   signal.addEventListener('abort', onAbort, { once: true });
@@ -107,7 +112,7 @@ export async function pullImage(docker: Dockerode, image: string, signal: AbortS
       for (const line of lines) {
         if (line.trim() === '') continue;
         const message = JSON.parse(line) as { status?: unknown; id?: unknown; error?: unknown };
-        if (typeof message.error === 'string') throw new Error(`pulling ${image} failed: ${message.error}`);
+        if (typeof message.error === 'string') throw new ImagePullError(`pulling ${image} failed: ${message.error}`);
         if (typeof message.status !== 'string') continue;
         const layer = typeof message.id === 'string' ? message.id : '';
         if (lastStatus.get(layer) === message.status) continue;
@@ -116,11 +121,11 @@ export async function pullImage(docker: Dockerode, image: string, signal: AbortS
       }
     }
   } catch (err) {
-    if (signal.aborted) throw new Error(`pulling ${image} was cancelled`);
-    if (err instanceof Error && err.message.startsWith('pulling ')) throw err;
-    throw new Error(`pulling ${image} failed: ${errorMessage(err)}`);
+    if (signal.aborted) throw new ImagePullError(`pulling ${image} was cancelled`);
+    if (err instanceof ImagePullError) throw err;
+    throw new ImagePullError(`pulling ${image} failed: ${errorMessage(err)}`);
   } finally {
     signal.removeEventListener('abort', onAbort);
   }
-  if (signal.aborted) throw new Error(`pulling ${image} was cancelled`);
+  if (signal.aborted) throw new ImagePullError(`pulling ${image} was cancelled`);
 }
