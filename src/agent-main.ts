@@ -3,6 +3,10 @@
 import { Command, CommanderError } from 'commander';
 import { agentCommand } from './device-agent/agent-command.js';
 import { AGENT_AND_HUB_VERSION } from './common/version.js';
+import { installIcuFreeToISOString } from './device-agent/iso-dates.js';
+
+// Before anything writes a timestamp: the native toISOString loads ICU's zone names (iso-dates.ts).
+installIcuFreeToISOString();
 
 const program = new Command('edgepilot').version(AGENT_AND_HUB_VERSION).option('--hub <url>', 'hub API URL').exitOverride();
 const agent = agentCommand().exitOverride();
