@@ -14,6 +14,7 @@ const ssh2Stub = fileURLToPath(new URL('./stubs/ssh2.cjs', import.meta.url));
 const zodLocalesStub = fileURLToPath(new URL('./stubs/zod-locales.mjs', import.meta.url));
 const readableStreamStub = fileURLToPath(new URL('./stubs/readable-stream.cjs', import.meta.url));
 const mqttTransportsStub = fileURLToPath(new URL('./stubs/mqtt-transports.cjs', import.meta.url));
+const lruCacheLazy = fileURLToPath(new URL('./stubs/lru-cache-lazy.cjs', import.meta.url));
 const cronIntl = fileURLToPath(new URL('../src/device-agent/jobs/cron-intl.ts', import.meta.url));
 
 /**
@@ -64,12 +65,14 @@ await build({
     { name: 'stub-ssh2', setup: (b) => b.onResolve({ filter: /^(ssh2|cpu-features)$/ }, () => ({ path: ssh2Stub })) },
     {
       // mqtt.js as the agent uses it: Node's own streams instead of two bundled copies of
-      // readable-stream v4, and no WebSocket, SOCKS or browser-timer transports (stubs/*.cjs say why).
+      // readable-stream v4, no WebSocket, SOCKS or browser-timer transports, lru-cache only when
+      // topic aliases are used (stubs/*.cjs say why).
       name: 'lean-mqtt',
       setup: (b) => {
         const fromMqtt = (importer) => /[\\/]node_modules[\\/](mqtt|mqtt-packet|bl)[\\/]/.test(importer);
         b.onResolve({ filter: /^readable-stream$/ }, (args) => (fromMqtt(args.importer) ? { path: readableStreamStub } : undefined));
         b.onResolve({ filter: /^(\.\/ws|\.\/socks|worker-timers)$/ }, (args) => (fromMqtt(args.importer) ? { path: mqttTransportsStub } : undefined));
+        b.onResolve({ filter: /^lru-cache$/ }, (args) => (fromMqtt(args.importer) ? { path: lruCacheLazy } : undefined));
       },
     },
     {
