@@ -4,7 +4,7 @@
 // (dockerode and the Docker runtime) in chunks that are read only when imported; serialport's
 // native binding stays external and is loaded from node_modules by gateways alone.
 import { build } from 'esbuild';
-import { rmSync } from 'node:fs';
+import { readFileSync, rmSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 
 // Chunk names carry content hashes: start empty so old chunks do not pile up.
@@ -12,6 +12,36 @@ rmSync('dist/agent', { recursive: true, force: true });
 
 const ssh2Stub = fileURLToPath(new URL('./stubs/ssh2.cjs', import.meta.url));
 const zodLocalesStub = fileURLToPath(new URL('./stubs/zod-locales.mjs', import.meta.url));
+const readableStreamStub = fileURLToPath(new URL('./stubs/readable-stream.cjs', import.meta.url));
+const mqttTransportsStub = fileURLToPath(new URL('./stubs/mqtt-transports.cjs', import.meta.url));
+const lruCacheLazy = fileURLToPath(new URL('./stubs/lru-cache-lazy.cjs', import.meta.url));
+const cronIntl = fileURLToPath(new URL('../src/device-agent/jobs/cron-intl.ts', import.meta.url));
+
+/**
+ * node-cron reads each tick's time with Intl.DateTimeFormat, and the first one a process builds costs
+ * ~8 MB of ICU data for good. In the bundle, node-cron's module gets its own `Intl` binding
+ * (src/device-agent/jobs/cron-intl.ts: UTC by arithmetic, everything else the real Intl); node_modules
+ * is not changed. The build fails if node-cron's code no longer looks as expected, so that an upgrade
+ * is looked at rather than silently losing the saving or meeting a formatter the stand-in does not know.
+ */
+const nodeCronIntl = {
+  name: 'node-cron-intl',
+  setup(b) {
+    let bound = false;
+    b.onLoad({ filter: /[\\/]node_modules[\\/]node-cron[\\/]dist[\\/][^\\/]+\.js$/ }, (args) => {
+      const source = readFileSync(args.path, 'utf8');
+      const uses = source.match(/\bIntl\b[^;\n]{0,20}/g) ?? [];
+      if (uses.length === 0) return undefined;
+      const unexpected = uses.filter((u) => !u.startsWith('Intl.DateTimeFormat('));
+      if (unexpected.length > 0) throw new Error(`node-cron uses Intl in a way src/device-agent/jobs/cron-intl.ts does not know: ${unexpected.join(' | ')} (${args.path})`);
+      bound = true;
+      return { contents: `import { cronIntl as Intl } from ${JSON.stringify(cronIntl)};\n${source}`, loader: 'js' };
+    });
+    b.onEnd((result) => {
+      if (result.errors.length === 0 && !bound) throw new Error('node-cron-intl: no node-cron module using Intl.DateTimeFormat was bundled; check scripts/bundle-agent.mjs against node-cron');
+    });
+  },
+};
 
 await build({
   entryPoints: {
@@ -31,7 +61,20 @@ await build({
   legalComments: 'linked',
   external: ['serialport', '@serialport/*'],
   plugins: [
+    nodeCronIntl,
     { name: 'stub-ssh2', setup: (b) => b.onResolve({ filter: /^(ssh2|cpu-features)$/ }, () => ({ path: ssh2Stub })) },
+    {
+      // mqtt.js as the agent uses it: Node's own streams instead of two bundled copies of
+      // readable-stream v4, no WebSocket, SOCKS or browser-timer transports, lru-cache only when
+      // topic aliases are used (stubs/*.cjs say why).
+      name: 'lean-mqtt',
+      setup: (b) => {
+        const fromMqtt = (importer) => /[\\/]node_modules[\\/](mqtt|mqtt-packet|bl)[\\/]/.test(importer);
+        b.onResolve({ filter: /^readable-stream$/ }, (args) => (fromMqtt(args.importer) ? { path: readableStreamStub } : undefined));
+        b.onResolve({ filter: /^(\.\/ws|\.\/socks|worker-timers)$/ }, (args) => (fromMqtt(args.importer) ? { path: mqttTransportsStub } : undefined));
+        b.onResolve({ filter: /^lru-cache$/ }, (args) => (fromMqtt(args.importer) ? { path: lruCacheLazy } : undefined));
+      },
+    },
     {
       // The agent's code imports the protocol's index; the bundle takes the agent's subset of it
       // (src/protocol/agent.ts): the same modules, minus the hub's and the CLI's schemas.

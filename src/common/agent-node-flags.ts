@@ -13,10 +13,17 @@
 //   zod parses per message); the interpreter and the Sparkplug baseline compiler are fast enough
 //   for it, and optimising compiles touch ~3 MB more of the node binary's machine code (plus
 //   their code objects). fetch/WebAssembly are unaffected (unlike --jitless or --lite-mode).
+// --no-sparkplug: no baseline compiler either; the agent's JavaScript runs in the interpreter. With
+//   --no-opt, Sparkplug's machine code was the only compiled code: ~0.5 MB of code space; the agent's
+//   CPU for 50 process starts stayed the same (0.44 vs 0.45 s, bench/RESULTS.md).
 // --single-threaded: V8 does its GC and compiling on the main thread instead of in helper
 //   threads (Node's own libuv pool is unaffected). On a ~10 MB heap the pauses stay short, and
 //   the helpers' stacks and buffers go: ~2–3 MB less anonymous memory.
-export const AGENT_NODE_FLAGS: readonly string[] = ['--max-semi-space-size=1', '--optimize-for-size', '--no-opt', '--single-threaded'];
+// --no-short-builtin-calls: on a machine with 4 GB of memory or more, V8 maps its builtins' machine
+//   code a second time, next to the heap, for shorter calls from compiled code; the pages are the
+//   binary's own, but resident twice: ~1 MB of RSS. Boards under 4 GB never do it, so this makes a
+//   larger machine (CI, the bench, a gateway PC) measure and behave as a board does.
+export const AGENT_NODE_FLAGS: readonly string[] = ['--max-semi-space-size=1', '--optimize-for-size', '--no-opt', '--single-threaded', '--no-short-builtin-calls', '--no-sparkplug'];
 
 /** Whether this process was started with the agent's Node options (command line or NODE_OPTIONS). */
 export function hasAgentNodeFlags(execArgv: readonly string[] = process.execArgv, nodeOptions: string = process.env['NODE_OPTIONS'] ?? ''): boolean {

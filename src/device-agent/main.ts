@@ -10,7 +10,7 @@ import { ensureDir } from '../common/durable-file.js';
 import { createLogger, type Logger } from '../common/log.js';
 import { AGENT_NODE_FLAGS, hasAgentNodeFlags } from '../common/agent-node-flags.js';
 import { AGENT_AND_HUB_VERSION } from '../common/version.js';
-import { createSystemClock, serialPortLink, SwitchableLink, type ByteLink } from '../firmware/index.js';
+import type { ByteLink } from '../firmware/index.js';
 import { decodePayload, desiredStateSchema, parseJoinToken, payloadLimits, topics, type AttachedMcu, type DesiredState, type Facts, type McuTelemetry } from '../protocol/index.js';
 import type { AgentConfig } from './config.js';
 import { collectFacts, readFactsOverrides } from './facts/collect-facts.js';
@@ -357,10 +357,13 @@ async function startGatewayIfConfigured(
   },
 ): Promise<GatewayParts | undefined> {
   if (config.mcuPorts.length === 0 && !config.mcuDiscover) return undefined;
-  const [{ createGatewayParts }, { safePortLister }, { FileImageKeeper }] = await Promise.all([
+  // Loaded here, not with the agent: the MCU link and flasher code (and its module-level tables and
+  // schemas) is heap that a device without MCUs never uses.
+  const [{ createGatewayParts }, { safePortLister }, { FileImageKeeper }, { createSystemClock, serialPortLink, SwitchableLink }] = await Promise.all([
     import('./gateway/gateway-parts.js'),
     import('./gateway/port-discovery.js'),
     import('../firmware/update/kept-images.js'),
+    import('../firmware/index.js'),
   ]);
   const trustedKeys = await Promise.all(
     config.trustKeyFiles.map(async (file) => {

@@ -12,7 +12,9 @@ export const nodeCronTicker: Ticker = (onTick) => {
   void import('node-cron').then(({ default: cron }) => {
     if (stopped) return;
     // A late tick is not node-cron's to report: the ledger sees the slot and decides (missed or on time).
-    const task = cron.schedule('* * * * * *', () => onTick(), { name: 'edgepilot-cron-ticker', noOverlap: false, suppressMissedWarning: true });
+    // UTC: a ticker that fires every second fires at the same instants in any zone, and in the agent's
+    // bundle node-cron reads UTC's wall clock without ICU (cron-intl.ts: ~8 MB less resident memory).
+    const task = cron.schedule('* * * * * *', () => onTick(), { name: 'edgepilot-cron-ticker', timezone: 'UTC', noOverlap: false, suppressMissedWarning: true });
     destroy = () => void task.destroy();
   }, (err: unknown) => process.emitWarning(`CronJobs cannot be scheduled: node-cron did not load: ${(err as Error).message}`));
   return () => {

@@ -14,7 +14,9 @@
  *   and 03:00 (CET) runs that night, and an every-minute job pauses for the repeated hour.
  *
  * Instants are epoch milliseconds (numbers). Nothing here reads the clock. Offsets come from
- * `Intl.DateTimeFormat` (Node 20 ships full ICU), cached per zone.
+ * `Intl.DateTimeFormat` (Node 20 ships full ICU), cached per zone; except for `UTC` (the default zone
+ * of CronJobs and windows), whose wall clock is arithmetic: a process's first `Intl.DateTimeFormat`
+ * makes ICU load ~8 MB of data it keeps, which a device agent with only UTC schedules need not pay.
  */
 import { z } from 'zod';
 import { civilFromDays, daysFromCivil } from './calendar.js';
@@ -57,8 +59,16 @@ function formatterFor(zone: string): Intl.DateTimeFormat {
   return formatter;
 }
 
+/**
+ * Where UTC's wall clock is plain arithmetic and equals Intl's: from 1583 (before it, ICU's calendar is
+ * Julian, `civilFromDays` is proleptic Gregorian) to the end of year 9999.
+ */
+const UTC_ARITHMETIC_FROM = -12_212_553_600_000; // 1583-01-01T00:00:00Z
+const UTC_ARITHMETIC_UNTIL = 253_402_300_800_000; // 10000-01-01T00:00:00Z
+
 /** The zone's own spelling of a name Intl accepts, or undefined when Intl does not know the zone. */
 export function canonicalTimeZone(zone: string): string | undefined {
+  if (zone === 'UTC') return zone;
   try {
     return new Intl.DateTimeFormat('en-US', { timeZone: zone }).resolvedOptions().timeZone;
   } catch {
@@ -93,6 +103,7 @@ export function localMsToWallClock(localMs: number): WallClock {
 
 /** The local wall clock (to the second) at an instant. Throws a RangeError for a zone Intl does not know. */
 export function wallClockAt(zone: string, instant: Instant): WallClock {
+  if (zone === 'UTC' && instant >= UTC_ARITHMETIC_FROM && instant < UTC_ARITHMETIC_UNTIL) return localMsToWallClock(Math.floor(instant / SECOND) * SECOND);
   const formatter = formatterFor(zone);
   // format() and a regular expression are about four times faster than formatToParts().
   const m = /^(\d+)\/(\d+)\/(\d+) (AD|BC), (\d+):(\d+):(\d+)$/.exec(formatter.format(instant));

@@ -4,9 +4,10 @@ import { AGENT_NODE_FLAGS, hasAgentNodeFlags } from '../../../src/common/agent-n
 
 test('the agent flags are seen on the command line or in NODE_OPTIONS, in either spelling, with any value', (t) => {
   t.true(hasAgentNodeFlags([...AGENT_NODE_FLAGS], ''));
-  t.true(hasAgentNodeFlags(['--max-semi-space-size=2', '--optimize-for-size', '--no-opt', '--single-threaded'], ''));
-  t.true(hasAgentNodeFlags([], '--max_semi_space_size=1 --optimize_for_size --no-opt --single_threaded --enable-source-maps'));
-  t.true(hasAgentNodeFlags(['--no-opt', '--single-threaded'], '--max-semi-space-size=1 --optimize-for-size'));
+  t.true(hasAgentNodeFlags(['--max-semi-space-size=2', '--optimize-for-size', '--no-opt', '--single-threaded', '--no-short-builtin-calls', '--no-sparkplug'], ''));
+  t.true(hasAgentNodeFlags([], '--max_semi_space_size=1 --optimize_for_size --no-opt --single_threaded --no_short_builtin_calls --no_sparkplug --enable-source-maps'));
+  t.true(hasAgentNodeFlags(['--no-opt', '--single-threaded'], '--max-semi-space-size=1 --optimize-for-size --no-short-builtin-calls --no-sparkplug'));
+  t.false(hasAgentNodeFlags(['--max-semi-space-size=1', '--optimize-for-size', '--no-opt', '--single-threaded', '--no-sparkplug'], ''), 'the builtins flag is part of the set');
   t.false(hasAgentNodeFlags([], ''));
   t.false(hasAgentNodeFlags(['--max-old-space-size=64'], '--enable-source-maps'));
   // One missing is not the set; a longer flag that merely starts with a name is another flag.
