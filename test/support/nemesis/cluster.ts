@@ -9,6 +9,7 @@ import { createJoinToken, isolatedEnv, startHubProcess, type HubHandle } from '.
 import { freePort } from '../mosquitto.js';
 import { edgepilotBin } from '../paths.js';
 import { ManagedProcess } from '../processes.js';
+import type { Sample } from './history.js';
 import { FaultProxy } from './mqtt-fault-proxy.js';
 import { createAgentNetwork, freeSubnetOctet, removeAgentNetwork, setLink, type AgentNetwork } from './netns.js';
 
@@ -160,8 +161,8 @@ export class NemesisCluster {
   }
 
   /** Every workload process of this run that is alive now, with the device (agent state folder) it runs under. */
-  async runningProcesses(): Promise<{ device: string; workload: string; instance: string; marker: string }[]> {
-    const found: { device: string; workload: string; instance: string; marker: string }[] = [];
+  async runningProcesses(): Promise<Sample['processes'][number][]> {
+    const found: Sample['processes'][number][] = [];
     for (const pid of await readdir('/proc')) {
       if (!/^\d+$/.test(pid)) continue;
       let environ: string;
@@ -175,7 +176,14 @@ export class NemesisCluster {
       }
       const env = new Map(environ.split('\0').map((kv) => [kv.slice(0, kv.indexOf('=')), kv.slice(kv.indexOf('=') + 1)] as const));
       const agent = this.agents.find((a) => cwd.startsWith(`${a.stateDir}/`));
-      found.push({ device: agent?.deviceId ?? `unknown(${cwd})`, workload: env.get('EDGEPILOT_WORKLOAD') ?? '?', instance: env.get('EDGEPILOT_INSTANCE') ?? '?', marker: env.get('NEMESIS_MARK') ?? '?' });
+      const release = env.get('NEMESIS_RELEASE');
+      found.push({
+        device: agent?.deviceId ?? `unknown(${cwd})`,
+        workload: env.get('EDGEPILOT_WORKLOAD') ?? '?',
+        instance: env.get('EDGEPILOT_INSTANCE') ?? '?',
+        marker: env.get('NEMESIS_MARK') ?? '?',
+        ...(release !== undefined ? { release } : {}),
+      });
     }
     return found;
   }

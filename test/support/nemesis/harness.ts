@@ -8,8 +8,8 @@ import { mkdir, mkdtemp, writeFile } from 'node:fs/promises';
 import { prng } from '../prng.js';
 import { NemesisCluster } from './cluster.js';
 import { FAULT_KINDS, healAll, injectFault, type FaultKind } from './faults.js';
-import { checkHistory, observedState, type ObservedState, type Operation, type Sample, type Violation } from './history.js';
-import { cliCapable, nextIntent, perform, performViaCli, type ApiTarget } from './operations.js';
+import { checkHistory, observedState, rolloutSettled, type ObservedRollout, type ObservedState, type Operation, type Sample, type Violation } from './history.js';
+import { ROLLOUT_LABEL, cliCapable, nextIntent, perform, performViaCli, type ApiTarget } from './operations.js';
 
 export interface NemesisOptions {
   seed: number;
@@ -51,6 +51,9 @@ async function getJson(target: ApiTarget, path: string): Promise<unknown> {
 interface HubState {
   observed: ObservedState;
   online: Map<string, boolean>;
+  rollouts: ObservedRollout[];
+  /** Each device's pinned release version (devices without a pin are absent). */
+  pins: Map<string, string>;
 }
 
 async function readHubState(target: ApiTarget): Promise<HubState> {
@@ -61,7 +64,12 @@ async function readHubState(target: ApiTarget): Promise<HubState> {
   const tokens = (await getJson(target, '/v1/tokens')) as Items<{ id: string; revoked: boolean }>;
   const firmware = (await getJson(target, '/v1/firmware')) as Items<{ target: string; version: string; sha256: string }>;
   const releases = (await getJson(target, '/v1/releases')) as Items<{ name: string; version: string }>;
-  const rollouts = (await getJson(target, '/v1/rollouts')) as Items<{ name: string; release: { name: string; version: string } }>;
+  const rollouts = (await getJson(target, '/v1/rollouts')) as Items<{ name: string; release: { name: string; version: string }; phase: string; pause: { reason: string } | null }>;
+  const pins = new Map<string, string>();
+  for (const d of devices.items) {
+    const pinned = (await getJson(target, `/v1/devices/${d.id}/release`)) as { release: { version: string } | null };
+    if (pinned.release) pins.set(d.id, pinned.release.version);
+  }
   return {
     observed: observedState({
       workloads: workloads.items.map((w) => ({ name: w.name, replicas: Number(w.spec.replicas), marker: w.spec.template.env?.['NEMESIS_MARK'] ?? '' })),
@@ -73,6 +81,8 @@ async function readHubState(target: ApiTarget): Promise<HubState> {
       rollouts: rollouts.items,
     }),
     online: new Map(devices.items.map((d) => [d.id, d.state === 'online'])),
+    rollouts: rollouts.items.map((r) => ({ name: r.name, phase: r.phase, ...(r.pause ? { pauseReason: r.pause.reason } : {}) })),
+    pins,
   };
 }
 
@@ -85,7 +95,9 @@ function matches(state: HubState, processes: Sample['processes']): boolean {
     if (m) wanted.set(key.slice('workload/'.length), { replicas: Number(m[1]), marker: m[2] ?? '' });
   }
   if (new Set(processes.map((p) => p.instance)).size !== processes.length) return false;
-  if (processes.some((p) => wanted.get(p.workload)?.marker !== p.marker)) return false;
+  // A pinned device runs its release's template (every nemesis workload has one in it); the others the workload's newest.
+  if (processes.some((p) => state.pins.get(p.device) !== p.release)) return false;
+  if (processes.some((p) => p.release === undefined && wanted.get(p.workload)?.marker !== p.marker)) return false;
   return [...wanted].every(([name, w]) => processes.filter((p) => p.workload === name).length === w.replicas);
 }
 
@@ -99,6 +111,17 @@ async function waitForConvergence(cluster: NemesisCluster, target: () => ApiTarg
     streak = state && matches(state, await cluster.runningProcesses()) ? streak + 1 : 0;
   }
   return streak >= 2;
+}
+
+/** Waits until no rollout is still moving (progressing or scheduled, or paused without a reason). */
+async function waitForRollouts(target: () => ApiTarget, timeoutMs: number): Promise<boolean> {
+  const deadline = Date.now() + timeoutMs;
+  while (Date.now() < deadline) {
+    const state = await readHubState(target()).catch(() => undefined);
+    if (state?.rollouts.every(rolloutSettled)) return true;
+    await sleep(1000);
+  }
+  return false;
 }
 
 export async function runNemesis(options: NemesisOptions): Promise<NemesisResult> {
@@ -121,9 +144,16 @@ export async function runNemesis(options: NemesisOptions): Promise<NemesisResult
     await cluster.start(options.agents);
     const target = (): ApiTarget => ({ apiUrl: cluster.hub.apiUrl, adminToken: cluster.hub.adminToken });
     const deviceIds = cluster.agents.map((a) => a.deviceId);
+    // The device rollouts' target: the first agent (the others keep running the workloads' own templates).
+    const labelled = await fetch(`${target().apiUrl}/v1/devices/${deviceIds[0] ?? ''}/labels`, {
+      method: 'PATCH',
+      headers: { authorization: `Bearer ${target().adminToken}`, 'content-type': 'application/json' },
+      body: JSON.stringify({ set: { [ROLLOUT_LABEL.key]: ROLLOUT_LABEL.value } }),
+    });
+    if (!labelled.ok) throw new Error(`labelling the rollout target: ${labelled.status}`);
     let seq = 0;
     const tokens: string[] = [];
-    const releases: string[] = [];
+    const releases: { name: string; version: string }[] = [];
 
     // Baseline, before any fault: one apply of 3 replicas until the devices run them.
     const baselineStart = Date.now();
@@ -146,7 +176,7 @@ export async function runNemesis(options: NemesisOptions): Promise<NemesisResult
             : await perform(target(), runId, seq, since(), planned);
         if (op) history.push(op);
         if (op?.intent.kind === 'token-create' && op.outcome === 'acked') tokens.push(op.intent.tokenId);
-        if (op?.intent.kind === 'apply-release' && op.outcome === 'acked') releases.push(op.intent.version);
+        if (op?.intent.kind === 'apply-release' && op.outcome === 'acked') releases.push({ name: op.intent.name, version: op.intent.version });
         await sleep(50 + writeRandom() * 400);
       }
     })();
@@ -168,6 +198,9 @@ export async function runNemesis(options: NemesisOptions): Promise<NemesisResult
       if (op) history.push(op);
     }
 
+    // Rollouts first: one acknowledged late still soaks and is judged; its pins change what converges.
+    const settled = await waitForRollouts(target, 120_000);
+    log(`  ${(since() / 1000).toFixed(1)} s  rollouts ${settled ? 'at rest' : 'still moving after 120 s (judged as they are)'}`);
     if (await waitForConvergence(cluster, target, 150_000)) convergeMs = Date.now() - healedAt;
     else {
       // What each agent last took as its goal, to tell a lost document from a stuck apply.
@@ -209,6 +242,8 @@ export async function runNemesis(options: NemesisOptions): Promise<NemesisResult
           credentialsRefused: /no longer accepts this device's credentials/.test(a.pastOutput + a.proc.output),
         })),
         store,
+        rollouts: state.rollouts,
+        pins: state.pins,
       }),
     );
   } catch (err) {
