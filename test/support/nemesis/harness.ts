@@ -6,8 +6,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { mkdir, mkdtemp, writeFile } from 'node:fs/promises';
 import { prng } from '../prng.js';
-import { NemesisCluster } from './cluster.js';
-import { FAULT_KINDS, healAll, injectFault, type FaultKind } from './faults.js';
+import { NemesisCluster, type NemesisBroker } from './cluster.js';
+import { faultKinds, healAll, injectFault, type FaultKind } from './faults.js';
 import { checkHistory, observedState, rolloutSettled, type ObservedRollout, type ObservedState, type Operation, type Sample, type Violation } from './history.js';
 import { ROLLOUT_LABEL, cliCapable, nextIntent, perform, performViaCli, type ApiTarget } from './operations.js';
 
@@ -15,6 +15,8 @@ export interface NemesisOptions {
   seed: number;
   durationMs: number;
   agents: number;
+  /** The hub's broker (default: embedded); `mosquitto` adds the broker-restart fault. */
+  broker?: NemesisBroker;
   log: (line: string) => void;
 }
 
@@ -22,7 +24,7 @@ export interface NemesisResult {
   seed: number;
   runId: string;
   history: Operation[];
-  faults: Record<FaultKind, number>;
+  faults: Partial<Record<FaultKind, number>>;
   violations: Violation[];
   convergeMs: number | undefined;
   baselineMs: number | undefined;
@@ -132,14 +134,17 @@ export async function runNemesis(options: NemesisOptions): Promise<NemesisResult
   const writeRandom = prng(seed ^ 0x5bd1e995);
   const runId = randomBytes(2).toString('hex');
   log(`nemesis: seed ${seed} (replay with EDGEPILOT_NEMESIS_SEED=${seed}), run ${runId}, ${options.agents} agents, ${(options.durationMs / 60_000).toFixed(1)} min of faults`);
-  const cluster = new NemesisCluster(runId, await mkdtemp(join(tmpdir(), `ep-nemesis-${runId}-`)), prng(seed ^ 0x27d4eb2f));
+  const broker = options.broker ?? 'embedded';
+  const cluster = new NemesisCluster(runId, await mkdtemp(join(tmpdir(), `ep-nemesis-${runId}-`)), prng(seed ^ 0x27d4eb2f), broker);
   const history: Operation[] = [];
-  const faults = Object.fromEntries(FAULT_KINDS.map((k) => [k, 0])) as Record<FaultKind, number>;
+  const kinds = faultKinds(broker);
+  const faults: Partial<Record<FaultKind, number>> = Object.fromEntries(kinds.map((k) => [k, 0]));
   const started = Date.now();
   const since = (): number => Date.now() - started;
   const violations: Violation[] = [];
   let convergeMs: number | undefined;
   let baselineMs: number | undefined;
+  let rolloutsAtEnd = '—';
   try {
     await cluster.start(options.agents);
     const target = (): ApiTarget => ({ apiUrl: cluster.hub.apiUrl, adminToken: cluster.hub.adminToken });
@@ -182,8 +187,8 @@ export async function runNemesis(options: NemesisOptions): Promise<NemesisResult
     })();
     const nemesis = (async () => {
       while (Date.now() < deadline) {
-        const kind = FAULT_KINDS[Math.floor(random() * FAULT_KINDS.length)] as FaultKind;
-        faults[kind] += 1;
+        const kind = kinds[Math.floor(random() * kinds.length)] as FaultKind;
+        faults[kind] = (faults[kind] ?? 0) + 1;
         log(`  ${(since() / 1000).toFixed(1)} s  ${await injectFault(kind, cluster, random)}`);
         await sleep(500 + random() * 3000);
       }
@@ -216,6 +221,9 @@ export async function runNemesis(options: NemesisOptions): Promise<NemesisResult
     }
     const state = await readHubState(target());
     const onlineAtEnd = state.online;
+    const phases = new Map<string, number>();
+    for (const r of state.rollouts) phases.set(r.phase, (phases.get(r.phase) ?? 0) + 1);
+    rolloutsAtEnd = `${[...phases].map(([p, n]) => `${p} ${n}`).join(', ') || 'none'}; devices pinned ${state.pins.size}, release processes running ${samples.at(-1)?.processes.filter((p) => p.release !== undefined).length ?? 0}`;
 
     // The store loads: a hub SIGKILLed now and started on the same folder serves the same state.
     let store: { loaded: true } | { loaded: false; error: string } = { loaded: true };
@@ -256,7 +264,7 @@ export async function runNemesis(options: NemesisOptions): Promise<NemesisResult
     if (violations.length > 0) log(`  the hub's and agents' whole output is kept in ${await keepOutputs(cluster, runId, history)}`);
     await cluster.destroy();
   }
-  const table = nemesisTable({ seed, runId, history, faults, violations, convergeMs, baselineMs, durationMs: options.durationMs, agents: options.agents });
+  const table = nemesisTable({ seed, runId, history, faults, violations, convergeMs, baselineMs, durationMs: options.durationMs, agents: options.agents, broker, rolloutsAtEnd });
   log(table);
   return { seed, runId, history, faults, violations, convergeMs, baselineMs, table };
 }
@@ -271,17 +279,18 @@ async function keepOutputs(cluster: NemesisCluster, runId: string, history: read
   return folder;
 }
 
-export function nemesisTable(r: { seed: number; runId: string; history: readonly Operation[]; faults: Record<FaultKind, number>; violations: readonly Violation[]; convergeMs: number | undefined; baselineMs: number | undefined; durationMs: number; agents: number }): string {
+export function nemesisTable(r: { seed: number; runId: string; history: readonly Operation[]; faults: Partial<Record<FaultKind, number>>; violations: readonly Violation[]; convergeMs: number | undefined; baselineMs: number | undefined; durationMs: number; agents: number; broker?: NemesisBroker; rolloutsAtEnd?: string }): string {
   const count = (pred: (op: Operation) => boolean): number => r.history.filter(pred).length;
   const byKind = new Map<string, number>();
   for (const op of r.history) if (op.outcome === 'acked') byKind.set(op.intent.kind, (byKind.get(op.intent.kind) ?? 0) + 1);
   const rows: [string, string][] = [
     ['seed', String(r.seed)],
-    ['faults for', `${(r.durationMs / 60_000).toFixed(1)} min, ${r.agents} agents`],
+    ['faults for', `${(r.durationMs / 60_000).toFixed(1)} min, ${r.agents} agents, ${r.broker === 'mosquitto' ? 'Mosquitto (--broker, dynamic security)' : 'embedded broker'}`],
     ['operations acknowledged', `${count((op) => op.outcome === 'acked')} (${[...byKind].map(([k, n]) => `${k} ${n}`).join(', ')})`],
     ['operations refused / unknown / no answer', `${count((op) => op.outcome === 'refused')} / ${count((op) => op.outcome === 'unknown')} / ${count((op) => op.outcome === 'no-answer')}`],
     ['sent through the CLI (acknowledged)', `${count((op) => op.via === 'cli')} (${count((op) => op.via === 'cli' && op.outcome === 'acked')})`],
     ['faults injected', Object.entries(r.faults).map(([k, n]) => `${k} ${n}`).join(', ')],
+    ['rollouts at the end', r.rolloutsAtEnd ?? '—'],
     ['violations', String(r.violations.length)],
     ['converged after the last fault', r.convergeMs === undefined ? 'never (see violations)' : `${(r.convergeMs / 1000).toFixed(1)} s`],
     ['baseline: one apply converged, no faults', r.baselineMs === undefined ? 'never' : `${(r.baselineMs / 1000).toFixed(1)} s`],

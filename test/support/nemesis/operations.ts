@@ -97,12 +97,12 @@ export function nextIntent(random: () => number, seq: number, known: Known): Int
   if (roll < 0.82) return { kind: 'token-create-new' };
   if (roll < 0.87 && tokens.length > 0) return { kind: 'token-revoke', tokenId: pick(random, tokens) };
   if (roll < 0.9) return { kind: 'firmware-push', target: 'stm32f103', version: `1.0.${seq}`, sha256: '' };
-  if (roll < 0.93 || (roll < 0.96 && releases.length === 0)) return { kind: 'apply-release', name: random() < 0.5 ? DEVICE_RELEASE : 'nr', version: `1.0.${seq}` };
-  if (roll < 0.96) {
+  if (roll < 0.93 || (roll < 0.97 && releases.length === 0)) return { kind: 'apply-release', name: random() < 0.5 ? DEVICE_RELEASE : 'nr', version: `1.0.${seq}` };
+  if (roll < 0.97) {
     const release = pick(random, releases);
     return { kind: 'apply-rollout', name: `nro-${seq}`, release: release.name, version: release.version };
   }
-  if (roll < 0.985) return { kind: 'apply-cronjob', name: pick(random, CRONJOB_NAMES), schedule: pick(random, SCHEDULES) };
+  if (roll < 0.99) return { kind: 'apply-cronjob', name: pick(random, CRONJOB_NAMES), schedule: pick(random, SCHEDULES) };
   return { kind: 'delete-cronjob', name: pick(random, CRONJOB_NAMES) };
 }
 
