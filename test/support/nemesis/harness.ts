@@ -9,7 +9,7 @@ import { prng } from '../prng.js';
 import { NemesisCluster, type NemesisBroker } from './cluster.js';
 import { faultKinds, healAll, injectFault, type FaultKind } from './faults.js';
 import { checkHistory, observedState, rolloutSettled, type ObservedRollout, type ObservedState, type Operation, type Sample, type Violation } from './history.js';
-import { ROLLOUT_LABEL, cliCapable, nextIntent, perform, performViaCli, type ApiTarget } from './operations.js';
+import { DEVICE_RELEASE, ROLLOUT_LABEL, cliCapable, nextIntent, perform, performViaCli, type ApiTarget } from './operations.js';
 
 export interface NemesisOptions {
   seed: number;
@@ -149,13 +149,15 @@ export async function runNemesis(options: NemesisOptions): Promise<NemesisResult
     await cluster.start(options.agents);
     const target = (): ApiTarget => ({ apiUrl: cluster.hub.apiUrl, adminToken: cluster.hub.adminToken });
     const deviceIds = cluster.agents.map((a) => a.deviceId);
-    // The device rollouts' target: the first agent (the others keep running the workloads' own templates).
-    const labelled = await fetch(`${target().apiUrl}/v1/devices/${deviceIds[0] ?? ''}/labels`, {
-      method: 'PATCH',
-      headers: { authorization: `Bearer ${target().adminToken}`, 'content-type': 'application/json' },
-      body: JSON.stringify({ set: { [ROLLOUT_LABEL.key]: ROLLOUT_LABEL.value } }),
-    });
-    if (!labelled.ok) throw new Error(`labelling the rollout target: ${labelled.status}`);
+    // The device rollouts' target: all agents but the last (which keeps running the workloads' own templates).
+    for (const id of deviceIds.slice(0, Math.max(1, deviceIds.length - 1))) {
+      const labelled = await fetch(`${target().apiUrl}/v1/devices/${id}/labels`, {
+        method: 'PATCH',
+        headers: { authorization: `Bearer ${target().adminToken}`, 'content-type': 'application/json' },
+        body: JSON.stringify({ set: { [ROLLOUT_LABEL.key]: ROLLOUT_LABEL.value } }),
+      });
+      if (!labelled.ok) throw new Error(`labelling the rollout target ${id}: ${labelled.status}`);
+    }
     let seq = 0;
     const tokens: string[] = [];
     const releases: { name: string; version: string }[] = [];
@@ -167,6 +169,16 @@ export async function runNemesis(options: NemesisOptions): Promise<NemesisResult
     if (first) history.push(first);
     if (await waitForConvergence(cluster, target, 60_000)) baselineMs = Date.now() - baselineStart;
     log(`  baseline: one apply of 3 replicas converged in ${baselineMs === undefined ? 'never' : `${(baselineMs / 1000).toFixed(1)} s`} without faults`);
+
+    // One rollout onto the labelled devices at the start, so every run has release instances on devices
+    // while the faults come (the generator adds more at random).
+    for (const kind of ['apply-release', 'apply-rollout'] as const) {
+      seq += 1;
+      const version = releases.at(-1)?.version ?? `1.0.${seq}`;
+      const op = await perform(target(), runId, seq, since(), kind === 'apply-release' ? { kind, name: DEVICE_RELEASE, version } : { kind, name: `nro-${seq}`, release: DEVICE_RELEASE, version });
+      if (op) history.push(op);
+      if (op?.intent.kind === 'apply-release' && op.outcome === 'acked') releases.push({ name: DEVICE_RELEASE, version });
+    }
 
     const deadline = Date.now() + options.durationMs;
 
