@@ -58,7 +58,7 @@ test('agents refused with 429 honour Retry-After, add jitter, and all join', asy
 
   t.is(new Set(joined.map((a) => a.identity.deviceId)).size, 8, 'every board joined, each under its own id');
   const refusals = joined.flatMap((a) => a.lines.filter((l) => /busy \(429, Retry-After (\d+)\)/.test(l.line)).map((l) => ({ agent: a, ...l })));
-  t.true(refusals.length >= 4, `the limit refused some of the storm (${refusals.length} refusals)`);
+  t.true(refusals.length >= 2, `the limit refused some of the storm (${refusals.length} refusals)`);
   // Honoured: no refused agent knocked again before the hub's Retry-After had passed.
   for (const { agent, at, line } of refusals) {
     const seconds = Number(/Retry-After (\d+)/.exec(line)?.[1]);
