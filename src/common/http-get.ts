@@ -7,6 +7,8 @@ export interface HttpGetResult {
   body: Buffer;
   /** The body's full length, so a caller can tell a truncated one. */
   length: number;
+  /** The Retry-After header of a 429 or 503, as sent (the caller parses it). */
+  retryAfter?: string;
 }
 
 /**
@@ -27,7 +29,8 @@ export function httpGet(url: string, options: { timeoutMs: number; headers?: Rec
         if (size < maxBytes) chunks.push(chunk.subarray(0, maxBytes - size));
         size += chunk.length;
       });
-      res.on('end', () => resolve({ status: res.statusCode ?? 0, body: Buffer.concat(chunks), length: size }));
+      const retryAfter = res.headers['retry-after'];
+      res.on('end', () => resolve({ status: res.statusCode ?? 0, body: Buffer.concat(chunks), length: size, ...(retryAfter !== undefined ? { retryAfter } : {}) }));
       res.on('error', reject);
     });
     req.on('timeout', () => req.destroy(new Error(`no answer within ${options.timeoutMs} ms`)));

@@ -2,7 +2,7 @@ import { Command } from 'commander';
 import { defaultCliConfigPath } from '../common/paths.js';
 import { parseLogLevel } from '../common/log.js';
 import { defaultHubConfig, parseListen, type HubConfig } from './config.js';
-import { defaultHubLimits, parseDeviceMessageRate, parseJoinRate } from './limits/hub-limits.js';
+import { defaultHubLimits, parseDeviceMessageRate, parseFailedAuthRate, parseJoinRate } from './limits/hub-limits.js';
 
 export interface HubFlags {
   dataDir?: string;
@@ -15,6 +15,7 @@ export interface HubFlags {
   logLevel?: string;
   firmwareKey?: string[];
   joinRate?: string;
+  authFailureRate?: string;
   deviceMessageRate?: string;
   secretKeyFile?: string;
   insecure?: boolean;
@@ -60,11 +61,12 @@ export function hubConfigFromFlags(flags: HubFlags, env: NodeJS.ProcessEnv = pro
     autoscaleIntervalSeconds: positiveSeconds(flags.autoscaleInterval, '--autoscale-interval'),
     logLevel: parseLogLevel(flags.logLevel ?? env['EDGEPILOT_LOG_LEVEL']),
     firmwareKeyFiles: flags.firmwareKey ?? [],
-    ...(flags.joinRate !== undefined || flags.deviceMessageRate !== undefined
+    ...(flags.joinRate !== undefined || flags.deviceMessageRate !== undefined || flags.authFailureRate !== undefined
       ? {
           limits: {
             deviceMessages: flags.deviceMessageRate !== undefined ? parseDeviceMessageRate(flags.deviceMessageRate) : defaultHubLimits.deviceMessages,
             ...withJoin(flags.joinRate === undefined ? defaultHubLimits.join : parseJoinRate(flags.joinRate)),
+            ...withFailedAuth(flags.authFailureRate === undefined ? defaultHubLimits.failedAuth : parseFailedAuthRate(flags.authFailureRate)),
           },
         }
       : {}),
@@ -80,6 +82,10 @@ function withJoin<T>(join: T | undefined): { join?: T } {
   return join === undefined ? {} : { join };
 }
 
+function withFailedAuth<T>(failedAuth: T | undefined): { failedAuth?: T } {
+  return failedAuth === undefined ? {} : { failedAuth };
+}
+
 export function addHubOptions(command: Command): Command {
   return command
     .option('--data-dir <dir>', 'where the store lives (default: $XDG_DATA_HOME/edgepilot/hub)')
@@ -92,6 +98,7 @@ export function addHubOptions(command: Command): Command {
     .option('--no-write-config', 'do not write ~/.config/edgepilot/config.yaml on first start')
     .option('--log-level <level>', 'debug | info | warn | error')
     .option('--join-rate <a,g|off>', 'join attempts per second allowed per source address and overall, bursts of 10 s (default 20,200)')
+    .option('--auth-failure-rate <r,b|off>', 'failed logins (API tokens, device credentials) per second per source address after a burst of b; then 429 / CONNACK 3 (default 0.5,30)')
     .option('--device-message-rate <e,r>', 'events and reported states per second one device may send; the excess is dropped (default 20,10)')
     .option('--secret-key-file <file>', 'key (64 hex digits) that encrypts Secrets at rest (default: <data-dir>/secrets.key, made on first start)')
     .option('--insecure', 'plain MQTT and http instead of mqtts and https (only on a network you trust)')

@@ -64,6 +64,7 @@ import { registerAuditRoutes } from './api/routes/audit.js';
 import { identify, registeredRoutes } from './api/roles/access-control.js';
 import { defaultHubLimits } from './limits/hub-limits.js';
 import { ConnectionRateLimiter } from './limits/keyed-limiter.js';
+import { FailedAuthLimiter } from './limits/failed-auth-limiter.js';
 import { DeviceMessageThrottle } from './limits/device-message-throttle.js';
 import { deviceMessageGate } from './limits/throttle-gate.js';
 import { ServicesController } from './services/services-controller.js';
@@ -115,8 +116,11 @@ export async function startHub(config: HubConfig, log: Logger = createLogger('hu
   const mqttJoins = limits.join && new ConnectionRateLimiter(limits.join, clock);
   const httpJoins = limits.join && new ConnectionRateLimiter(limits.join, clock);
   const throttle = new DeviceMessageThrottle(limits.deviceMessages, clock);
+  // Separate budgets: a script with a stale token on a gateway must not lock out its agent.
+  const apiAuthFailures = limits.failedAuth && new FailedAuthLimiter(limits.failedAuth, clock);
+  const mqttAuthFailures = limits.failedAuth && new FailedAuthLimiter(limits.failedAuth, clock);
 
-  const { broker, brokerUrl, client, dynsec } = await startMessaging({ config, store, tokens, tls, mqttJoins: mqttJoins || undefined, log });
+  const { broker, brokerUrl, client, dynsec } = await startMessaging({ config, store, tokens, tls, mqttJoins: mqttJoins || undefined, mqttAuthFailures: mqttAuthFailures || undefined, log });
 
   const usage = new UsageStore();
   // What the dashboard's pages re-read when it changes (GET /v1/changes).
@@ -240,6 +244,7 @@ export async function startHub(config: HubConfig, log: Logger = createLogger('hu
     adminTokenHash: admin.hash,
     apiTokens,
     audit,
+    ...(apiAuthFailures ? { failedAuth: apiAuthFailures } : {}),
     now,
     log: log.child('api'),
     // Firmware downloads check device credentials themselves (device-auth.ts).

@@ -10,6 +10,6 @@ test('a fleet under random faults keeps every acknowledged change and converges 
   t.timeout((minutes + 3) * 60_000);
   const result = await runNemesis({ seed: nemesisSeed(), durationMs: minutes * 60_000, agents: 3, log: (line) => t.log(line) });
   t.true(result.history.some((op) => op.outcome === 'acked'), 'the generator got acknowledgements');
-  t.true(Object.values(result.faults).reduce((a, b) => a + b, 0) > 0, 'faults were injected');
+  t.true(Object.values(result.faults).reduce((a, b) => a + (b ?? 0), 0) > 0, 'faults were injected');
   t.deepEqual(result.violations, [], `seed ${result.seed}:\n${result.table}`);
 });

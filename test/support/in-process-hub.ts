@@ -2,6 +2,7 @@ import { join } from 'node:path';
 import mqtt from 'mqtt';
 import { createLogger, type Logger } from '../../src/common/log.js';
 import { startHub, type RunningHub } from '../../src/hub/main.js';
+import type { HubLimits } from '../../src/hub/limits/hub-limits.js';
 import { generateDeviceKey, type DeviceKey } from '../../src/device-agent/identity/device-key.js';
 import { joinFleet } from '../../src/device-agent/identity/join.js';
 import { gatewayFacts } from './facts-fixture.js';
@@ -19,7 +20,7 @@ export function captureLog(scope = 'hub'): CapturedLog {
 }
 
 /** A hub in this process on loopback with ephemeral ports. */
-export async function startTestHub(dataRoot: string, log: Logger, externalBroker?: string, options: { tls?: boolean; brokerDynsec?: boolean } = {}): Promise<RunningHub> {
+export async function startTestHub(dataRoot: string, log: Logger, externalBroker?: string, options: { tls?: boolean; brokerDynsec?: boolean; limits?: HubLimits } = {}): Promise<RunningHub> {
   return startHub(
     {
       dataDir: join(dataRoot, 'hub'),
@@ -29,6 +30,7 @@ export async function startTestHub(dataRoot: string, log: Logger, externalBroker
       mqttPort: 0,
       ...(externalBroker ? { externalBroker } : {}),
       ...(options.brokerDynsec ? { brokerDynsec: true } : {}),
+      ...(options.limits ? { limits: options.limits } : {}),
       autoscaleIntervalSeconds: 15,
       logLevel: 'debug',
       // TLS is the hub's default; tests that are not about it use plain MQTT and http.

@@ -32,6 +32,8 @@ export interface StartedMosquitto {
   port: number;
   proc: ManagedProcess;
   admin?: { username: string; password: string };
+  /** Its config file, to start it again on the same port, accounts and stored messages (`restartMosquitto`). */
+  config: string;
 }
 
 /**
@@ -39,11 +41,12 @@ export interface StartedMosquitto {
  * `dynsec`, anonymous access is off and the dynamic-security plugin holds every account,
  * starting with one admin made by `mosquitto_ctrl dynsec init`.
  */
-export async function startMosquitto(dir: string, options: { dynsec?: boolean } = {}): Promise<StartedMosquitto> {
+export async function startMosquitto(dir: string, options: { dynsec?: boolean; persistence?: boolean } = {}): Promise<StartedMosquitto> {
   if (!MOSQUITTO) throw new Error('mosquitto is not installed: run `npm test` (scripts/test.sh installs it) or apt-get install mosquitto');
   const port = await freePort();
   const config = join(dir, 'mosquitto.conf');
-  const lines = [`listener ${port} 127.0.0.1`, 'persistence false', 'log_dest stderr'];
+  // With persistence (a deployment's usual setting), retained messages and sessions outlive a restart.
+  const lines = [`listener ${port} 127.0.0.1`, ...(options.persistence ? ['persistence true', `persistence_location ${dir}/`] : ['persistence false']), 'log_dest stderr'];
   let admin: StartedMosquitto['admin'];
   if (options.dynsec) {
     if (!DYNSEC_PLUGIN) throw new Error('mosquitto_dynamic_security.so not found: Debian\'s mosquitto package ships it');
@@ -54,6 +57,18 @@ export async function startMosquitto(dir: string, options: { dynsec?: boolean } 
     lines.push('user root', 'allow_anonymous false', `plugin ${DYNSEC_PLUGIN}`, `plugin_opt_config_file ${file}`);
   } else lines.push('allow_anonymous true');
   await writeFile(config, `${lines.join('\n')}\n`);
+  const proc = await spawnMosquitto(config, port);
+  const credentials = admin ? `${admin.username}:${admin.password}@` : '';
+  return { url: `mqtt://${credentials}127.0.0.1:${port}`, port, proc, config, ...(admin ? { admin } : {}) };
+}
+
+/** Starts a stopped Mosquitto again from its config (same port, accounts and, with persistence, messages). */
+export async function restartMosquitto(started: StartedMosquitto): Promise<void> {
+  started.proc = await spawnMosquitto(started.config, started.port);
+}
+
+async function spawnMosquitto(config: string, port: number): Promise<ManagedProcess> {
+  if (!MOSQUITTO) throw new Error('mosquitto is not installed');
   const proc = new ManagedProcess('mosquitto', spawn(MOSQUITTO, ['-c', config], { stdio: ['ignore', 'pipe', 'pipe'] }));
   await waitFor(
     'mosquitto to accept connections',
@@ -67,6 +82,5 @@ export async function startMosquitto(dir: string, options: { dynsec?: boolean } 
       }),
     10_000,
   );
-  const credentials = admin ? `${admin.username}:${admin.password}@` : '';
-  return { url: `mqtt://${credentials}127.0.0.1:${port}`, port, proc, ...(admin ? { admin } : {}) };
+  return proc;
 }

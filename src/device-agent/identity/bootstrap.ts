@@ -1,5 +1,7 @@
 import { httpGet } from '../../common/http-get.js';
 import { bootstrapSchema, decodePayload, type Bootstrap } from '../../protocol/index.js';
+import { parseRetryAfterMs } from '../session/reconnect-backoff.js';
+import { HubBusyError } from './hub-busy.js';
 
 /** Asks the hub where its broker is (public endpoint; no credentials needed yet; over https verified against `ca`). */
 export async function fetchBootstrap(hubUrl: string, signal?: AbortSignal, ca?: string): Promise<Bootstrap> {
@@ -9,6 +11,10 @@ export async function fetchBootstrap(hubUrl: string, signal?: AbortSignal, ca?: 
     answer = await httpGet(url.href, { timeoutMs: 10_000, maxBytes: 16 * 1024, ...(signal ? { signal } : {}), ...(ca ? { ca } : {}) });
   } catch (err) {
     throw new Error(`cannot reach hub at ${hubUrl}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`);
+  }
+  if (answer.status === 429 || answer.status === 503) {
+    const retryAfterMs = parseRetryAfterMs(answer.retryAfter, Date.now());
+    throw new HubBusyError(`hub at ${hubUrl} is busy (${answer.status}${answer.retryAfter !== undefined ? `, Retry-After ${answer.retryAfter}` : ''})`, retryAfterMs);
   }
   if (answer.status !== 200) throw new Error(`hub at ${hubUrl} answered ${answer.status} to ${url.pathname}`);
   if (answer.length > answer.body.length) throw new Error(`hub at ${hubUrl} sent a bootstrap answer of ${answer.length} bytes`);

@@ -6,6 +6,8 @@ import { fetchBootstrap } from './bootstrap.js';
 import type { DeviceKey } from './device-key.js';
 import { saveIdentity, type AgentIdentity } from './identity-file.js';
 import { JoinRefusedError, isRetriableRefusal, joinFleet } from './join.js';
+import { HubBusyError } from './hub-busy.js';
+import { retryDelayMs } from '../session/reconnect-backoff.js';
 
 export interface EnrollParams {
   stateDir: string;
@@ -25,8 +27,13 @@ export interface EnrollParams {
    * fingerprint ends the join.
    */
   trustHub?: () => Promise<string | undefined>;
-  /** Retry delays: first and cap (a held join waits for a technician; default 1 s doubling to 60 s). */
+  /**
+   * Retry delays, full jitter over [0, min(maxMs, initialMs · 2^attempt)), plus the hub's
+   * Retry-After when it named one (a held join waits for a technician; default 1 s doubling to 60 s).
+   */
   retry?: { initialMs: number; maxMs: number };
+  /** In [0, 1): spreads a fleet's retries (tests pass a fixed sequence). */
+  random?: () => number;
 }
 
 /** The abort listener goes when the timer fires: a board waiting hours for approval must not pile them up. */
@@ -45,7 +52,8 @@ const sleep = (ms: number, signal: AbortSignal): Promise<void> =>
 export async function enroll(params: EnrollParams): Promise<AgentIdentity> {
   const { log } = params;
   const retry = params.retry ?? { initialMs: 1000, maxMs: 60_000 };
-  let delay = retry.initialMs;
+  const backoff = { baseMs: retry.initialMs, capMs: retry.maxMs };
+  let attempt = 0;
   for (;;) {
     try {
       const ca = await params.trustHub?.();
@@ -75,15 +83,19 @@ export async function enroll(params: EnrollParams): Promise<AgentIdentity> {
       return identity;
     } catch (err) {
       if (params.signal.aborted) throw err;
+      // A whole plant powering up at once is refused together; Retry-After alone would bring it
+      // back together too, so the jitter comes on top of the hub's wait.
+      const delay = retryDelayMs(attempt, backoff, params.random ?? Math.random, err instanceof HubBusyError ? err.retryAfterMs : 0);
+      attempt += 1;
       const wait = `${Math.round(delay / 100) / 10} s`;
-      if (isRetriableRefusal(err)) {
+      if (err instanceof HubBusyError) log.warn(`${err.message}; joining again in ${wait}`);
+      else if (isRetriableRefusal(err)) {
         const what = err.code === 'approval-required' ? 'waiting for approval' : 'join refused';
         log.warn(`${what}, asking again in ${wait}: ${err.message}`);
       } else if (err instanceof JoinRefusedError) throw err;
       else if (err instanceof HubTrustError && err.code !== 'ca-unreachable') throw err;
       else log.warn(`joining failed, retrying in ${wait}: ${(err as Error).message}`);
       await sleep(delay, params.signal);
-      delay = Math.min(delay * 2, retry.maxMs);
     }
   }
 }

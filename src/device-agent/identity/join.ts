@@ -14,7 +14,8 @@ import {
   type JoinRequest,
   type JoinResponse,
 } from '../../protocol/index.js';
-import { isAuthRefusal, type ConnectMqtt } from '../session/mqtt-connect.js';
+import { isAuthRefusal, isConnackRefusal, type ConnectMqtt } from '../session/mqtt-connect.js';
+import { HubBusyError } from './hub-busy.js';
 import type { DeviceKey } from './device-key.js';
 
 export interface JoinParams {
@@ -95,6 +96,7 @@ export async function joinFleet(params: JoinParams): Promise<Extract<JoinRespons
   } catch (err) {
     client.end(true);
     if (isAuthRefusal(err)) throw new JoinRefusedError('the hub refused the join token (not issued by this hub, or mistyped)', 'token-refused');
+    if (isConnackRefusal(err) && (err as { code: number }).code === 3) throw new HubBusyError(`the broker at ${params.brokerUrl} is busy (CONNACK 3, server unavailable)`);
     throw err;
   }
   // One deadline and the connection's end bound the whole exchange, not only the wait for the

@@ -4,7 +4,7 @@ import type { MqttClient } from 'mqtt';
 import type { Logger } from '../../common/log.js';
 import { topics, type DeviceEvent, type DeviceStatus, type RpcResponse } from '../../protocol/index.js';
 import { isAuthRefusal, isConnackRefusal, type ConnectMqtt } from './mqtt-connect.js';
-import { defaultReconnectBackoff, reconnectDelayMs, type ReconnectBackoff } from './reconnect-backoff.js';
+import { defaultReconnectBackoff, reconnectDelayMs, retryDelayMs, type ReconnectBackoff } from './reconnect-backoff.js';
 
 export interface DeviceSessionOptions {
   brokerUrl: string;
@@ -22,7 +22,7 @@ export interface DeviceSessionOptions {
    * device key). Resolves to the new password, or undefined to try the old one again.
    */
   renewCredentials?: () => Promise<string | undefined>;
-  /** Delays between attempts after the broker refused the connection (default 5 s doubling to 5 min). */
+  /** Delays after the broker refused the connection: full jitter below 5 s doubling to 5 min by default. */
   refusedRetry?: { initialMs: number; maxMs: number };
   /** Delays between attempts after the connection was lost or could not be opened (full jitter). */
   reconnectBackoff?: ReconnectBackoff;
@@ -51,7 +51,8 @@ export class DeviceSession extends EventEmitter<{
   private sessionId = '';
   private readonly pendingEvents: DeviceEvent[] = [];
   private authFailures = 0;
-  private refusedDelayMs: number;
+  /** Refusals since the last successful connection: the refusal backoff's exponent. */
+  private refusalAttempt = 0;
   private retryTimer: NodeJS.Timeout | undefined;
   /** The next reconnect after a lost connection (not after a refusal: that is `retryTimer`). */
   private reconnectTimer: NodeJS.Timeout | undefined;
@@ -61,7 +62,6 @@ export class DeviceSession extends EventEmitter<{
 
   constructor(private options: DeviceSessionOptions) {
     super();
-    this.refusedDelayMs = options.refusedRetry?.initialMs ?? 5000;
   }
 
   get connected(): boolean {
@@ -94,7 +94,7 @@ export class DeviceSession extends EventEmitter<{
     client.on('connect', () => {
       this.authFailures = 0;
       this.reconnectAttempt = 0;
-      this.refusedDelayMs = options.refusedRetry?.initialMs ?? 5000;
+      this.refusalAttempt = 0;
       void this.onConnect();
     });
     client.on('close', () => {
@@ -109,7 +109,7 @@ export class DeviceSession extends EventEmitter<{
     client.on('error', (err) => {
       if (isAuthRefusal(err)) {
         this.authFailures += 1;
-        const delay = this.refusedDelayMs;
+        const delay = this.refusalDelayMs();
         options.log.error(
           `the hub no longer accepts this device's credentials (device ${options.deviceId}, ${err.message}); ` +
             `it was deleted or re-registered elsewhere. ${options.credentialsRefusedHint ?? ''} Trying again in ${Math.round(delay / 100) / 10} s.`.replace(/ {2,}/g, ' '),
@@ -118,8 +118,11 @@ export class DeviceSession extends EventEmitter<{
         this.retryAfterRefusal(client, delay, true);
       } else if (isConnackRefusal(err)) {
         // mqtt.js does not reconnect after any CONNACK refusal (reconnectSuppressed); we do, with backoff.
-        options.log.warn(`broker refused the connection (${err.message}); trying again in ${Math.round(this.refusedDelayMs / 1000)} s`);
-        this.retryAfterRefusal(client, this.refusedDelayMs, false);
+        // "Server unavailable" (the hub is starting, or too many joins or failed logins from
+        // this address) reaches a whole plant at once: the jitter keeps it from coming back at once.
+        const delay = this.refusalDelayMs();
+        options.log.warn(`broker refused the connection (${err.message}); trying again in ${Math.round(delay / 100) / 10} s`);
+        this.retryAfterRefusal(client, delay, false);
       } else options.log.debug(`mqtt: ${err.message}`);
     });
     client.on('message', (topic, payload) => this.emit('message', topic, payload));
@@ -140,14 +143,20 @@ export class DeviceSession extends EventEmitter<{
     }, delay);
   }
 
+  /** The next refusal delay (full jitter, capped); each refusal doubles its ceiling until a connection succeeds. */
+  private refusalDelayMs(): number {
+    const backoff = { baseMs: this.options.refusedRetry?.initialMs ?? 5000, capMs: this.options.refusedRetry?.maxMs ?? 300_000 };
+    const delay = retryDelayMs(this.refusalAttempt, backoff, this.options.random ?? Math.random);
+    this.refusalAttempt += 1;
+    return delay;
+  }
+
   /** Never silent, never given up: the hub may be fixed (device approved, store restored) at any time. */
   private retryAfterRefusal(client: MqttClient, delayMs: number, credentials: boolean): void {
     clearTimeout(this.reconnectTimer);
     this.reconnectTimer = undefined;
     if (this.stopped || this.retryTimer) return;
-    const max = this.options.refusedRetry?.maxMs ?? 300_000;
-    this.refusedDelayMs = Math.min(delayMs * 2, max);
-    this.retryTimer = setTimeout(() => {
+    this.retryTimer = (this.options.setTimer ?? setTimeout)(() => {
       this.retryTimer = undefined;
       void (async () => {
         if (credentials && this.options.renewCredentials) {

@@ -25,3 +25,30 @@ export function reconnectDelayMs(attempt: number, backoff: ReconnectBackoff, ran
   const r = Math.min(Math.max(random(), 0), 1);
   return Math.floor(r * ceiling);
 }
+
+/** However long a hub asks to be left alone, a device knocks again within this (a typo in a hub must not park a fleet for a day). */
+export const MAX_NOT_BEFORE_MS = 10 * 60_000;
+
+/**
+ * The delay before retry number `attempt` after the hub or broker said "not now": its wait
+ * (Retry-After, `notBeforeMs`; none for a CONNACK refusal, which carries no time in MQTT 3.1.1)
+ * plus full jitter on top. Honouring Retry-After alone would bring every refused device back at
+ * the same instant, to be refused together again; the jitter spreads them over the interval after it.
+ */
+export function retryDelayMs(attempt: number, backoff: ReconnectBackoff, random: () => number, notBeforeMs = 0): number {
+  const wait = Number.isFinite(notBeforeMs) ? Math.min(Math.max(0, Math.floor(notBeforeMs)), MAX_NOT_BEFORE_MS) : MAX_NOT_BEFORE_MS;
+  return wait + reconnectDelayMs(attempt, backoff, random);
+}
+
+/**
+ * An HTTP Retry-After value (RFC 9110 §10.2.3: delay-seconds or an HTTP-date) in milliseconds
+ * from `nowMs`; undefined when absent or unreadable (the caller's own backoff applies then).
+ */
+export function parseRetryAfterMs(value: string | undefined, nowMs: number): number | undefined {
+  if (value === undefined) return undefined;
+  const text = value.trim();
+  if (/^\d+$/.test(text)) return Number(text) * 1000;
+  // Only a date with a day or month name: Date.parse reads "-3" as a year.
+  const date = /[A-Za-z]/.test(text) ? Date.parse(text) : Number.NaN;
+  return Number.isNaN(date) ? undefined : Math.max(0, date - nowMs);
+}

@@ -2,7 +2,7 @@ import Fastify, { type FastifyInstance } from 'fastify';
 import type { Logger } from '../../common/log.js';
 import { HttpError } from './http-error.js';
 import type { AuditLog } from './audit/audit-log.js';
-import { installAccessControl } from './roles/access-control.js';
+import { installAccessControl, type FailedLoginBudget } from './roles/access-control.js';
 import type { ApiTokens } from './roles/api-tokens.js';
 
 export interface ApiServerOptions {
@@ -16,6 +16,8 @@ export interface ApiServerOptions {
   apiTokens?: ApiTokens;
   /** Where every write through the API is recorded before it is answered. */
   audit?: AuditLog;
+  /** Failed logins per source address (absent: not limited). */
+  failedAuth?: FailedLoginBudget;
   now?: () => Date;
   /** Serve https with this certificate and key (PEM); plain http only without it (--insecure). */
   tls?: { cert: string; key: string };
@@ -37,6 +39,7 @@ export function createApiServer(options: ApiServerOptions): FastifyInstance {
     adminTokenHash: options.adminTokenHash,
     publicPaths: options.publicPaths,
     ...(options.apiTokens ? { apiTokens: options.apiTokens } : {}),
+    ...(options.failedAuth ? { failedAuth: options.failedAuth } : {}),
     ...(options.audit ? { audit: options.audit } : {}),
     now: options.now ?? ((): Date => new Date()),
     log: options.log,

@@ -27,6 +27,14 @@ export interface BrokerAuthority {
    * the CONNACK with "server unavailable" (3), which agents retry with backoff.
    */
   admitJoin?(sourceAddress: string): boolean;
+  /**
+   * Failed CONNECTs per source address (wrong device, join or hub credentials): an address past
+   * its budget is answered "server unavailable" (3) before its credentials are looked at.
+   */
+  failedLogins?: {
+    check(sourceAddress: string): { readonly ok: boolean };
+    failed(sourceAddress: string): void;
+  };
 }
 
 /** A retained message the broker holds from its start (the hub's desired documents after a restart). */
@@ -114,21 +122,30 @@ export async function startEmbeddedBroker(options: EmbeddedBrokerOptions): Promi
     authenticate(client, username, password, done) {
       const secret = password?.toString('utf8') ?? '';
       const clientId = client.id;
-      if (username === HUB_USERNAME) {
-        if (secret === authority.hubSecret && clientId.startsWith('edgepilot-hub-')) {
-          roles.set(client, { kind: 'hub' });
-          return done(null, true);
-        }
-        return done(refusal('hub credentials refused', BAD_USERNAME_OR_PASSWORD), null);
+      // The hub's own session first: a guesser on the hub's machine must not cut the hub off its broker.
+      if (username === HUB_USERNAME && secret === authority.hubSecret && clientId.startsWith('edgepilot-hub-')) {
+        roles.set(client, { kind: 'hub' });
+        return done(null, true);
       }
+      const source = sourceAddresses.get(client.conn) ?? 'unknown';
+      const failedLogins = authority.failedLogins;
+      if (failedLogins && !failedLogins.check(source).ok) {
+        log.debug(`refused connection ${clientId} from ${source} unread: too many failed logins from there`);
+        return done(refusal('too many failed logins from this address; retry later', SERVER_UNAVAILABLE), null);
+      }
+      // Every refusal for wrong credentials spends the address's budget (a "not now" does not).
+      const refuse = (message: string, returnCode: number): void => {
+        if (returnCode !== SERVER_UNAVAILABLE) failedLogins?.failed(source);
+        done(refusal(message, returnCode), null);
+      };
+      if (username === HUB_USERNAME) return refuse('hub credentials refused', BAD_USERNAME_OR_PASSWORD);
       if (!admitting) return done(refusal('the hub is starting', SERVER_UNAVAILABLE), null);
       const joinTokenId = username === undefined ? undefined : tokenIdFromJoinUsername(username);
       if (username === JOIN_USERNAME || joinTokenId !== undefined) {
         // `join.<token id>` (agents since TLS) must name the token it presents; bare `join` is the older form.
-        if (joinTokenId !== undefined && joinTokenIdOf(secret) !== joinTokenId) return done(refusal('join username names another token', NOT_AUTHORIZED), null);
+        if (joinTokenId !== undefined && joinTokenIdOf(secret) !== joinTokenId) return refuse('join username names another token', NOT_AUTHORIZED);
         const nonce = nonceFromJoinClientId(clientId);
-        if (nonce === undefined) return done(refusal('join session needs client id join-<nonce>', NOT_AUTHORIZED), null);
-        const source = sourceAddresses.get(client.conn) ?? 'unknown';
+        if (nonce === undefined) return refuse('join session needs client id join-<nonce>', NOT_AUTHORIZED);
         if (authority.admitJoin && !authority.admitJoin(source)) {
           log.warn(`refused join session ${clientId} from ${source}: join connection rate exceeded`);
           return done(refusal('too many join connections; retry later', SERVER_UNAVAILABLE), null);
@@ -136,8 +153,8 @@ export async function startEmbeddedBroker(options: EmbeddedBrokerOptions): Promi
         authority.joinTokenKnown(secret).then(
           (known) => {
             if (!known) {
-              log.warn(`refused join session ${clientId}: unknown join token`);
-              return done(refusal('unknown join token', NOT_AUTHORIZED), null);
+              log.warn(`refused join session ${clientId} from ${source}: unknown join token`);
+              return refuse('unknown join token', NOT_AUTHORIZED);
             }
             roles.set(client, { kind: 'join', nonce });
             done(null, true);
@@ -147,14 +164,14 @@ export async function startEmbeddedBroker(options: EmbeddedBrokerOptions): Promi
         return;
       }
       if (username === undefined || username !== clientId || !DEVICE_ID_PATTERN.test(username)) {
-        log.warn(`refused connection ${clientId}: username must be the device id`);
-        return done(refusal('username must equal the client id (the device id)', BAD_USERNAME_OR_PASSWORD), null);
+        log.warn(`refused connection ${clientId} from ${source}: username must be the device id`);
+        return refuse('username must equal the client id (the device id)', BAD_USERNAME_OR_PASSWORD);
       }
       authority.verifyDevice(username, secret).then(
         (ok) => {
           if (!ok) {
-            log.warn(`refused device ${username}: wrong credentials`);
-            return done(refusal('wrong device credentials', BAD_USERNAME_OR_PASSWORD), null);
+            log.warn(`refused device ${username} from ${source}: wrong credentials`);
+            return refuse('wrong device credentials', BAD_USERNAME_OR_PASSWORD);
           }
           roles.set(client, { kind: 'device', deviceId: username });
           done(null, true);

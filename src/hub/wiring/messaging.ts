@@ -9,6 +9,7 @@ import { DynsecProvisioner } from '../broker/dynsec.js';
 import type { HubConfig } from '../config.js';
 import type { JoinTokens } from '../fleet/tokens.js';
 import type { ConnectionRateLimiter } from '../limits/keyed-limiter.js';
+import type { FailedAuthLimiter } from '../limits/failed-auth-limiter.js';
 import type { HubStore } from '../store/repository.js';
 import type { HubTls } from '../tls/tls-material.js';
 
@@ -28,10 +29,12 @@ export interface MessagingDeps {
   tokens: JoinTokens;
   tls: HubTls | undefined;
   mqttJoins: ConnectionRateLimiter | undefined;
+  /** Failed CONNECTs per source address (embedded broker only: Mosquitto's are its own). */
+  mqttAuthFailures: FailedAuthLimiter | undefined;
   log: Logger;
 }
 
-export async function startMessaging({ config, store, tokens, tls, mqttJoins, log }: MessagingDeps): Promise<HubMessaging> {
+export async function startMessaging({ config, store, tokens, tls, mqttJoins, mqttAuthFailures, log }: MessagingDeps): Promise<HubMessaging> {
   let broker: EmbeddedBroker | undefined;
   const hubSecret = randomSecret(32);
   let brokerUrl: string;
@@ -70,6 +73,7 @@ export async function startMessaging({ config, store, tokens, tls, mqttJoins, lo
         },
         joinTokenKnown: (token) => tokens.known(token),
         ...(mqttJoins ? { admitJoin: (source: string) => mqttJoins.admit(source).ok } : {}),
+        ...(mqttAuthFailures ? { failedLogins: mqttAuthFailures } : {}),
       },
     });
     // Devices are admitted from the start, as before this session: holding them back until the

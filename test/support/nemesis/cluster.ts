@@ -6,9 +6,10 @@ import { mkdir, readFile, readdir, readlink, rm, statfs, unlink, writeFile } fro
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { createJoinToken, isolatedEnv, startHubProcess, type HubHandle } from '../fleet.js';
-import { freePort } from '../mosquitto.js';
+import { freePort, restartMosquitto, startMosquitto, type StartedMosquitto } from '../mosquitto.js';
 import { edgepilotBin } from '../paths.js';
 import { ManagedProcess } from '../processes.js';
+import type { Sample } from './history.js';
 import { FaultProxy } from './mqtt-fault-proxy.js';
 import { createAgentNetwork, freeSubnetOctet, removeAgentNetwork, setLink, type AgentNetwork } from './netns.js';
 
@@ -32,9 +33,14 @@ export interface NemesisAgent {
   pastOutput: string;
 }
 
+/** The broker under the hub: its embedded one, or a Mosquitto (dynamic security, persistence) it is pointed at with --broker. */
+export type NemesisBroker = 'embedded' | 'mosquitto';
+
 export class NemesisCluster {
   hub!: HubHandle;
   readonly agents: NemesisAgent[] = [];
+  /** With `broker: 'mosquitto'`: the Mosquitto the hub and agents use. */
+  mosquitto: StartedMosquitto | undefined;
   private readonly pastHubs: ManagedProcess[] = [];
 
   /** Output of every hub process killed so far. */
@@ -49,8 +55,14 @@ export class NemesisCluster {
     readonly runId: string,
     readonly root: string,
     private readonly random: () => number,
+    readonly broker: NemesisBroker = 'embedded',
   ) {
     this.hubData = join(root, 'hub');
+  }
+
+  /** The hub's flags for its broker: none for the embedded one; Mosquitto's admin URL and dynamic security otherwise. */
+  private get hubBroker(): { broker?: string; extraArgs: string[] } {
+    return this.mosquitto ? { broker: this.mosquitto.url, extraArgs: ['--broker-dynsec'] } : { extraArgs: [] };
   }
 
   async start(agentCount: number): Promise<void> {
@@ -59,7 +71,14 @@ export class NemesisCluster {
     await run('mount', ['-t', 'tmpfs', '-o', 'size=24m,mode=0700', `epn-${this.runId}`, this.hubData]);
     this.mounted = true;
     this.ports = { apiPort: await freePort(), mqttPort: await freePort() };
-    this.hub = await startHubProcess({ root: this.root, dataDir: this.hubData, ...this.ports });
+    if (this.broker === 'mosquitto') {
+      const folder = join(this.root, 'mosquitto');
+      await mkdir(folder, { recursive: true });
+      this.mosquitto = await startMosquitto(folder, { dynsec: true, persistence: true });
+      // Agents reach Mosquitto through their fault proxies on its port; the hub connects to it directly.
+      this.ports.mqttPort = this.mosquitto.port;
+    }
+    this.hub = await startHubProcess({ root: this.root, dataDir: this.hubData, ...this.ports, ...this.hubBroker });
     const token = await createJoinToken(this.hub, ['--description', 'nemesis', '--max-uses', '100']);
     // A firmware signing key the hub trusts (durably, in its data folder), for the generator's pushes.
     for (const args of [['firmware', 'keygen', '--out', join(this.root, 'nemesis-fw')], ['firmware', 'trust', join(this.root, 'nemesis-fw.pub')]]) {
@@ -122,7 +141,20 @@ export class NemesisCluster {
   }
 
   async restartHub(): Promise<void> {
-    this.hub = await startHubProcess({ root: this.root, dataDir: this.hubData, adminToken: this.hub.adminToken, ...this.ports });
+    this.hub = await startHubProcess({ root: this.root, dataDir: this.hubData, adminToken: this.hub.adminToken, ...this.ports, ...this.hubBroker });
+  }
+
+  get brokerRunning(): boolean {
+    return this.mosquitto?.proc.running ?? true;
+  }
+
+  /** Stops Mosquitto as its service manager would (SIGTERM: it saves its messages and accounts). */
+  async stopBroker(): Promise<void> {
+    await this.mosquitto?.proc.kill('SIGTERM');
+  }
+
+  async startBroker(): Promise<void> {
+    if (this.mosquitto && !this.mosquitto.proc.running) await restartMosquitto(this.mosquitto);
   }
 
   async killAgent(agent: NemesisAgent): Promise<void> {
@@ -160,8 +192,8 @@ export class NemesisCluster {
   }
 
   /** Every workload process of this run that is alive now, with the device (agent state folder) it runs under. */
-  async runningProcesses(): Promise<{ device: string; workload: string; instance: string; marker: string }[]> {
-    const found: { device: string; workload: string; instance: string; marker: string }[] = [];
+  async runningProcesses(): Promise<Sample['processes'][number][]> {
+    const found: Sample['processes'][number][] = [];
     for (const pid of await readdir('/proc')) {
       if (!/^\d+$/.test(pid)) continue;
       let environ: string;
@@ -175,14 +207,21 @@ export class NemesisCluster {
       }
       const env = new Map(environ.split('\0').map((kv) => [kv.slice(0, kv.indexOf('=')), kv.slice(kv.indexOf('=') + 1)] as const));
       const agent = this.agents.find((a) => cwd.startsWith(`${a.stateDir}/`));
-      found.push({ device: agent?.deviceId ?? `unknown(${cwd})`, workload: env.get('EDGEPILOT_WORKLOAD') ?? '?', instance: env.get('EDGEPILOT_INSTANCE') ?? '?', marker: env.get('NEMESIS_MARK') ?? '?' });
+      const release = env.get('NEMESIS_RELEASE');
+      found.push({
+        device: agent?.deviceId ?? `unknown(${cwd})`,
+        workload: env.get('EDGEPILOT_WORKLOAD') ?? '?',
+        instance: env.get('EDGEPILOT_INSTANCE') ?? '?',
+        marker: env.get('NEMESIS_MARK') ?? '?',
+        ...(release !== undefined ? { release } : {}),
+      });
     }
     return found;
   }
 
   /** Tears everything down, whatever state a failure left it in. */
   async destroy(): Promise<void> {
-    await Promise.all([this.hub?.proc.kill('SIGKILL'), ...this.agents.map((a) => a.proc?.kill('SIGKILL'))]);
+    await Promise.all([this.hub?.proc.kill('SIGKILL'), this.mosquitto?.proc.kill('SIGKILL'), ...this.agents.map((a) => a.proc?.kill('SIGKILL'))]);
     await this.killWorkloadProcesses();
     for (const a of this.agents) {
       await Promise.all([a.mqttProxy.stop(), a.apiProxy.stop()]);

@@ -1,9 +1,14 @@
 // The nemesis's faults: each one is injected, held for a random while, and healed. Which fault,
 // where and for how long all come from the run's seeded PRNG.
-import type { NemesisAgent, NemesisCluster } from './cluster.js';
+import type { NemesisAgent, NemesisBroker, NemesisCluster } from './cluster.js';
 
-export const FAULT_KINDS = ['hub-kill', 'agent-kill', 'broker-cut', 'partition', 'mqtt-chaos', 'clock-step', 'disk-full'] as const;
+export const FAULT_KINDS = ['hub-kill', 'agent-kill', 'broker-cut', 'partition', 'mqtt-chaos', 'clock-step', 'disk-full', 'broker-restart'] as const;
 export type FaultKind = (typeof FAULT_KINDS)[number];
+
+/** The faults a run injects: Mosquitto stopped and started only when there is a Mosquitto. */
+export function faultKinds(broker: NemesisBroker): readonly FaultKind[] {
+  return broker === 'mosquitto' ? FAULT_KINDS : FAULT_KINDS.filter((k) => k !== 'broker-restart');
+}
 
 const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
 const between = (random: () => number, min: number, max: number): number => Math.round(min + random() * (max - min));
@@ -62,6 +67,13 @@ export async function injectFault(kind: FaultKind, cluster: NemesisCluster, rand
       await cluster.stepClock(target, 0);
       return `agent ${target.index} clock stepped ${offset} s for ${holdMs} ms`;
     }
+    case 'broker-restart': {
+      const downMs = between(random, 2000, 10_000);
+      await cluster.stopBroker();
+      await sleep(downMs);
+      await cluster.startBroker();
+      return `Mosquitto stopped, started after ${downMs} ms`;
+    }
     case 'disk-full': {
       const holdMs = between(random, 1000, 8000);
       await cluster.fillDisk();
@@ -75,6 +87,7 @@ export async function injectFault(kind: FaultKind, cluster: NemesisCluster, rand
 /** Puts everything back: links up, no chaos, clocks right, disk free, every process running. */
 export async function healAll(cluster: NemesisCluster): Promise<void> {
   await cluster.freeDisk();
+  await cluster.startBroker();
   for (const a of cluster.agents) {
     a.mqttProxy.chaos(undefined);
     await cluster.partition(a, false);

@@ -6,15 +6,17 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { mkdir, mkdtemp, writeFile } from 'node:fs/promises';
 import { prng } from '../prng.js';
-import { NemesisCluster } from './cluster.js';
-import { FAULT_KINDS, healAll, injectFault, type FaultKind } from './faults.js';
-import { checkHistory, observedState, type ObservedState, type Operation, type Sample, type Violation } from './history.js';
-import { cliCapable, nextIntent, perform, performViaCli, type ApiTarget } from './operations.js';
+import { NemesisCluster, type NemesisBroker } from './cluster.js';
+import { faultKinds, healAll, injectFault, type FaultKind } from './faults.js';
+import { checkHistory, observedState, rolloutSettled, type ObservedRollout, type ObservedState, type Operation, type Sample, type Violation } from './history.js';
+import { DEVICE_RELEASE, ROLLOUT_LABEL, cliCapable, nextIntent, perform, performViaCli, type ApiTarget } from './operations.js';
 
 export interface NemesisOptions {
   seed: number;
   durationMs: number;
   agents: number;
+  /** The hub's broker (default: embedded); `mosquitto` adds the broker-restart fault. */
+  broker?: NemesisBroker;
   log: (line: string) => void;
 }
 
@@ -22,7 +24,7 @@ export interface NemesisResult {
   seed: number;
   runId: string;
   history: Operation[];
-  faults: Record<FaultKind, number>;
+  faults: Partial<Record<FaultKind, number>>;
   violations: Violation[];
   convergeMs: number | undefined;
   baselineMs: number | undefined;
@@ -51,6 +53,9 @@ async function getJson(target: ApiTarget, path: string): Promise<unknown> {
 interface HubState {
   observed: ObservedState;
   online: Map<string, boolean>;
+  rollouts: ObservedRollout[];
+  /** Each device's pinned release version (devices without a pin are absent). */
+  pins: Map<string, string>;
 }
 
 async function readHubState(target: ApiTarget): Promise<HubState> {
@@ -61,7 +66,12 @@ async function readHubState(target: ApiTarget): Promise<HubState> {
   const tokens = (await getJson(target, '/v1/tokens')) as Items<{ id: string; revoked: boolean }>;
   const firmware = (await getJson(target, '/v1/firmware')) as Items<{ target: string; version: string; sha256: string }>;
   const releases = (await getJson(target, '/v1/releases')) as Items<{ name: string; version: string }>;
-  const rollouts = (await getJson(target, '/v1/rollouts')) as Items<{ name: string; release: { name: string; version: string } }>;
+  const rollouts = (await getJson(target, '/v1/rollouts')) as Items<{ name: string; release: { name: string; version: string }; phase: string; pause: { reason: string } | null }>;
+  const pins = new Map<string, string>();
+  for (const d of devices.items) {
+    const pinned = (await getJson(target, `/v1/devices/${d.id}/release`)) as { release: { version: string } | null };
+    if (pinned.release) pins.set(d.id, pinned.release.version);
+  }
   return {
     observed: observedState({
       workloads: workloads.items.map((w) => ({ name: w.name, replicas: Number(w.spec.replicas), marker: w.spec.template.env?.['NEMESIS_MARK'] ?? '' })),
@@ -73,6 +83,8 @@ async function readHubState(target: ApiTarget): Promise<HubState> {
       rollouts: rollouts.items,
     }),
     online: new Map(devices.items.map((d) => [d.id, d.state === 'online'])),
+    rollouts: rollouts.items.map((r) => ({ name: r.name, phase: r.phase, ...(r.pause ? { pauseReason: r.pause.reason } : {}) })),
+    pins,
   };
 }
 
@@ -85,7 +97,9 @@ function matches(state: HubState, processes: Sample['processes']): boolean {
     if (m) wanted.set(key.slice('workload/'.length), { replicas: Number(m[1]), marker: m[2] ?? '' });
   }
   if (new Set(processes.map((p) => p.instance)).size !== processes.length) return false;
-  if (processes.some((p) => wanted.get(p.workload)?.marker !== p.marker)) return false;
+  // A pinned device runs its release's template (every nemesis workload has one in it); the others the workload's newest.
+  if (processes.some((p) => state.pins.get(p.device) !== p.release)) return false;
+  if (processes.some((p) => p.release === undefined && wanted.get(p.workload)?.marker !== p.marker)) return false;
   return [...wanted].every(([name, w]) => processes.filter((p) => p.workload === name).length === w.replicas);
 }
 
@@ -101,6 +115,17 @@ async function waitForConvergence(cluster: NemesisCluster, target: () => ApiTarg
   return streak >= 2;
 }
 
+/** Waits until no rollout is still moving (progressing or scheduled, or paused without a reason). */
+async function waitForRollouts(target: () => ApiTarget, timeoutMs: number): Promise<boolean> {
+  const deadline = Date.now() + timeoutMs;
+  while (Date.now() < deadline) {
+    const state = await readHubState(target()).catch(() => undefined);
+    if (state?.rollouts.every(rolloutSettled)) return true;
+    await sleep(1000);
+  }
+  return false;
+}
+
 export async function runNemesis(options: NemesisOptions): Promise<NemesisResult> {
   const { seed, log } = options;
   // One stream per actor, so a replayed seed gives the same writes and the same faults in the same
@@ -109,21 +134,33 @@ export async function runNemesis(options: NemesisOptions): Promise<NemesisResult
   const writeRandom = prng(seed ^ 0x5bd1e995);
   const runId = randomBytes(2).toString('hex');
   log(`nemesis: seed ${seed} (replay with EDGEPILOT_NEMESIS_SEED=${seed}), run ${runId}, ${options.agents} agents, ${(options.durationMs / 60_000).toFixed(1)} min of faults`);
-  const cluster = new NemesisCluster(runId, await mkdtemp(join(tmpdir(), `ep-nemesis-${runId}-`)), prng(seed ^ 0x27d4eb2f));
+  const broker = options.broker ?? 'embedded';
+  const cluster = new NemesisCluster(runId, await mkdtemp(join(tmpdir(), `ep-nemesis-${runId}-`)), prng(seed ^ 0x27d4eb2f), broker);
   const history: Operation[] = [];
-  const faults = Object.fromEntries(FAULT_KINDS.map((k) => [k, 0])) as Record<FaultKind, number>;
+  const kinds = faultKinds(broker);
+  const faults: Partial<Record<FaultKind, number>> = Object.fromEntries(kinds.map((k) => [k, 0]));
   const started = Date.now();
   const since = (): number => Date.now() - started;
   const violations: Violation[] = [];
   let convergeMs: number | undefined;
   let baselineMs: number | undefined;
+  let rolloutsAtEnd = '—';
   try {
     await cluster.start(options.agents);
     const target = (): ApiTarget => ({ apiUrl: cluster.hub.apiUrl, adminToken: cluster.hub.adminToken });
     const deviceIds = cluster.agents.map((a) => a.deviceId);
+    // The device rollouts' target: all agents but the last (which keeps running the workloads' own templates).
+    for (const id of deviceIds.slice(0, Math.max(1, deviceIds.length - 1))) {
+      const labelled = await fetch(`${target().apiUrl}/v1/devices/${id}/labels`, {
+        method: 'PATCH',
+        headers: { authorization: `Bearer ${target().adminToken}`, 'content-type': 'application/json' },
+        body: JSON.stringify({ set: { [ROLLOUT_LABEL.key]: ROLLOUT_LABEL.value } }),
+      });
+      if (!labelled.ok) throw new Error(`labelling the rollout target ${id}: ${labelled.status}`);
+    }
     let seq = 0;
     const tokens: string[] = [];
-    const releases: string[] = [];
+    const releases: { name: string; version: string }[] = [];
 
     // Baseline, before any fault: one apply of 3 replicas until the devices run them.
     const baselineStart = Date.now();
@@ -132,6 +169,16 @@ export async function runNemesis(options: NemesisOptions): Promise<NemesisResult
     if (first) history.push(first);
     if (await waitForConvergence(cluster, target, 60_000)) baselineMs = Date.now() - baselineStart;
     log(`  baseline: one apply of 3 replicas converged in ${baselineMs === undefined ? 'never' : `${(baselineMs / 1000).toFixed(1)} s`} without faults`);
+
+    // One rollout onto the labelled devices at the start, so every run has release instances on devices
+    // while the faults come (the generator adds more at random).
+    for (const kind of ['apply-release', 'apply-rollout'] as const) {
+      seq += 1;
+      const version = releases.at(-1)?.version ?? `1.0.${seq}`;
+      const op = await perform(target(), runId, seq, since(), kind === 'apply-release' ? { kind, name: DEVICE_RELEASE, version } : { kind, name: `nro-${seq}`, release: DEVICE_RELEASE, version });
+      if (op) history.push(op);
+      if (op?.intent.kind === 'apply-release' && op.outcome === 'acked') releases.push({ name: DEVICE_RELEASE, version });
+    }
 
     const deadline = Date.now() + options.durationMs;
 
@@ -146,14 +193,14 @@ export async function runNemesis(options: NemesisOptions): Promise<NemesisResult
             : await perform(target(), runId, seq, since(), planned);
         if (op) history.push(op);
         if (op?.intent.kind === 'token-create' && op.outcome === 'acked') tokens.push(op.intent.tokenId);
-        if (op?.intent.kind === 'apply-release' && op.outcome === 'acked') releases.push(op.intent.version);
+        if (op?.intent.kind === 'apply-release' && op.outcome === 'acked') releases.push({ name: op.intent.name, version: op.intent.version });
         await sleep(50 + writeRandom() * 400);
       }
     })();
     const nemesis = (async () => {
       while (Date.now() < deadline) {
-        const kind = FAULT_KINDS[Math.floor(random() * FAULT_KINDS.length)] as FaultKind;
-        faults[kind] += 1;
+        const kind = kinds[Math.floor(random() * kinds.length)] as FaultKind;
+        faults[kind] = (faults[kind] ?? 0) + 1;
         log(`  ${(since() / 1000).toFixed(1)} s  ${await injectFault(kind, cluster, random)}`);
         await sleep(500 + random() * 3000);
       }
@@ -168,6 +215,9 @@ export async function runNemesis(options: NemesisOptions): Promise<NemesisResult
       if (op) history.push(op);
     }
 
+    // Rollouts first: one acknowledged late still soaks and is judged; its pins change what converges.
+    const settled = await waitForRollouts(target, 120_000);
+    log(`  ${(since() / 1000).toFixed(1)} s  rollouts ${settled ? 'at rest' : 'still moving after 120 s (judged as they are)'}`);
     if (await waitForConvergence(cluster, target, 150_000)) convergeMs = Date.now() - healedAt;
     else {
       // What each agent last took as its goal, to tell a lost document from a stuck apply.
@@ -183,6 +233,9 @@ export async function runNemesis(options: NemesisOptions): Promise<NemesisResult
     }
     const state = await readHubState(target());
     const onlineAtEnd = state.online;
+    const phases = new Map<string, number>();
+    for (const r of state.rollouts) phases.set(r.phase, (phases.get(r.phase) ?? 0) + 1);
+    rolloutsAtEnd = `${[...phases].map(([p, n]) => `${p} ${n}`).join(', ') || 'none'}; devices pinned ${state.pins.size}, release processes running ${samples.at(-1)?.processes.filter((p) => p.release !== undefined).length ?? 0}`;
 
     // The store loads: a hub SIGKILLed now and started on the same folder serves the same state.
     let store: { loaded: true } | { loaded: false; error: string } = { loaded: true };
@@ -209,6 +262,8 @@ export async function runNemesis(options: NemesisOptions): Promise<NemesisResult
           credentialsRefused: /no longer accepts this device's credentials/.test(a.pastOutput + a.proc.output),
         })),
         store,
+        rollouts: state.rollouts,
+        pins: state.pins,
       }),
     );
   } catch (err) {
@@ -221,7 +276,7 @@ export async function runNemesis(options: NemesisOptions): Promise<NemesisResult
     if (violations.length > 0) log(`  the hub's and agents' whole output is kept in ${await keepOutputs(cluster, runId, history)}`);
     await cluster.destroy();
   }
-  const table = nemesisTable({ seed, runId, history, faults, violations, convergeMs, baselineMs, durationMs: options.durationMs, agents: options.agents });
+  const table = nemesisTable({ seed, runId, history, faults, violations, convergeMs, baselineMs, durationMs: options.durationMs, agents: options.agents, broker, rolloutsAtEnd });
   log(table);
   return { seed, runId, history, faults, violations, convergeMs, baselineMs, table };
 }
@@ -236,17 +291,18 @@ async function keepOutputs(cluster: NemesisCluster, runId: string, history: read
   return folder;
 }
 
-export function nemesisTable(r: { seed: number; runId: string; history: readonly Operation[]; faults: Record<FaultKind, number>; violations: readonly Violation[]; convergeMs: number | undefined; baselineMs: number | undefined; durationMs: number; agents: number }): string {
+export function nemesisTable(r: { seed: number; runId: string; history: readonly Operation[]; faults: Partial<Record<FaultKind, number>>; violations: readonly Violation[]; convergeMs: number | undefined; baselineMs: number | undefined; durationMs: number; agents: number; broker?: NemesisBroker; rolloutsAtEnd?: string }): string {
   const count = (pred: (op: Operation) => boolean): number => r.history.filter(pred).length;
   const byKind = new Map<string, number>();
   for (const op of r.history) if (op.outcome === 'acked') byKind.set(op.intent.kind, (byKind.get(op.intent.kind) ?? 0) + 1);
   const rows: [string, string][] = [
     ['seed', String(r.seed)],
-    ['faults for', `${(r.durationMs / 60_000).toFixed(1)} min, ${r.agents} agents`],
+    ['faults for', `${(r.durationMs / 60_000).toFixed(1)} min, ${r.agents} agents, ${r.broker === 'mosquitto' ? 'Mosquitto (--broker, dynamic security)' : 'embedded broker'}`],
     ['operations acknowledged', `${count((op) => op.outcome === 'acked')} (${[...byKind].map(([k, n]) => `${k} ${n}`).join(', ')})`],
     ['operations refused / unknown / no answer', `${count((op) => op.outcome === 'refused')} / ${count((op) => op.outcome === 'unknown')} / ${count((op) => op.outcome === 'no-answer')}`],
     ['sent through the CLI (acknowledged)', `${count((op) => op.via === 'cli')} (${count((op) => op.via === 'cli' && op.outcome === 'acked')})`],
     ['faults injected', Object.entries(r.faults).map(([k, n]) => `${k} ${n}`).join(', ')],
+    ['rollouts at the end', r.rolloutsAtEnd ?? '—'],
     ['violations', String(r.violations.length)],
     ['converged after the last fault', r.convergeMs === undefined ? 'never (see violations)' : `${(r.convergeMs / 1000).toFixed(1)} s`],
     ['baseline: one apply converged, no faults', r.baselineMs === undefined ? 'never' : `${(r.baselineMs / 1000).toFixed(1)} s`],

@@ -95,10 +95,26 @@ export function observedState(found: {
   return state;
 }
 
-/** One sampled instant of the devices after convergence: every workload process found running. */
+/**
+ * One sampled instant of the devices after convergence: every workload process found running.
+ * `release`: the release version whose template it runs (a rollout pinned its device), absent
+ * for the workload's own template.
+ */
 export interface Sample {
   at: number;
-  processes: readonly { device: string; workload: string; instance: string; marker: string }[];
+  processes: readonly { device: string; workload: string; instance: string; marker: string; release?: string }[];
+}
+
+/** A rollout as read after healing: its phase, and for a paused one why (the pause's reason). */
+export interface ObservedRollout {
+  name: string;
+  phase: string;
+  pauseReason?: string;
+}
+
+/** Where a rollout may rest: done, undone, stopped, or paused with a reason an operator can act on. */
+export function rolloutSettled(r: ObservedRollout): boolean {
+  return r.phase === 'completed' || r.phase === 'rolled-back' || r.phase === 'aborted' || (r.phase === 'paused' && (r.pauseReason ?? '').trim() !== '');
 }
 
 export type ViolationKind =
@@ -110,6 +126,10 @@ export type ViolationKind =
   | 'stale-instance'
   | 'lost-credentials'
   | 'store-unloadable'
+  /** An acknowledged rollout neither finished, rolled back, aborted nor paused with a reason. */
+  | 'stuck-rollout'
+  /** A device runs (or is pinned to) a release no rollout the API may have accepted put there. */
+  | 'release-without-rollout'
   /** Not from the checker: the harness itself could not go on (e.g. a hub that would not start). */
   | 'run-aborted';
 
@@ -127,6 +147,10 @@ export interface CheckInput {
   samples: readonly Sample[];
   devices: readonly { id: string; online: boolean; credentialsRefused: boolean }[];
   store: { loaded: true } | { loaded: false; error: string };
+  /** Rollouts read after they had time to settle (absent: not judged). */
+  rollouts?: readonly ObservedRollout[];
+  /** Each device's pinned release version (absent from the map: none), read at the end. */
+  pins?: ReadonlyMap<string, string>;
 }
 
 /**
@@ -195,7 +219,8 @@ export function checkHistory(input: CheckInput): Violation[] {
     for (const [name, want] of expected) {
       const running = sample.processes.filter((p) => p.workload === name);
       if (running.length !== want.replicas) violations.push({ kind: 'replica-count', detail: `${name}: ${running.length} running, ${want.replicas} wanted ${at}` });
-      const stale = running.filter((p) => p.marker !== want.marker);
+      // A process of a release runs the release's template, not the workload's newest one: judged below.
+      const stale = running.filter((p) => p.release === undefined && p.marker !== want.marker);
       if (stale.length > 0) violations.push({ kind: 'stale-instance', detail: `${name}: ${stale.map((p) => `${p.instance}@${p.device} marker ${p.marker}`).join(', ')} (want ${want.marker}) ${at}` });
     }
     for (const p of sample.processes) {
@@ -203,10 +228,52 @@ export function checkHistory(input: CheckInput): Violation[] {
     }
   }
 
+  violations.push(...checkRollouts(input));
+
   for (const d of input.devices) {
     if (d.credentialsRefused) violations.push({ kind: 'lost-credentials', detail: `${d.id}: the broker refused its credentials` });
     else if (!d.online) violations.push({ kind: 'lost-credentials', detail: `${d.id} is not online after healing` });
   }
   if (!input.store.loaded) violations.push({ kind: 'store-unloadable', detail: input.store.error });
+  return violations;
+}
+
+/**
+ * Rollouts on real devices: every acknowledged rollout came to rest (never stuck), and no device
+ * runs or is pinned to a release that no rollout the API may have accepted named (a refused apply
+ * changed nothing; an unknown or unanswered one may have landed). A release process must also run
+ * the release its device is pinned to, not an older one left behind.
+ */
+function checkRollouts(input: CheckInput): Violation[] {
+  const violations: Violation[] = [];
+  const mayHaveLanded = new Set<string>();
+  const acked = new Set<string>();
+  for (const op of input.history) {
+    if (op.intent.kind !== 'apply-rollout' || op.outcome === 'refused') continue;
+    mayHaveLanded.add(op.intent.version);
+    if (op.outcome === 'acked') acked.add(op.intent.name);
+  }
+  for (const r of input.rollouts ?? []) {
+    if (acked.has(r.name) && !rolloutSettled(r)) {
+      violations.push({ kind: 'stuck-rollout', detail: `rollout ${r.name} is ${r.phase}${r.phase === 'paused' ? ' without a reason' : ''} after the faults healed and it had time to settle` });
+    }
+  }
+  for (const [device, version] of input.pins ?? []) {
+    if (!mayHaveLanded.has(version)) violations.push({ kind: 'release-without-rollout', detail: `${device} is pinned to release ${version}, which no accepted rollout named` });
+  }
+  for (const sample of input.samples) {
+    const at = `at ${(sample.at / 1000).toFixed(1)} s`;
+    for (const p of sample.processes) {
+      if (p.release === undefined) {
+        const pinned = input.pins?.get(p.device);
+        if (pinned !== undefined) violations.push({ kind: 'stale-instance', detail: `${p.instance}@${p.device} runs its workload's own template, but the device is pinned to release ${pinned} ${at}` });
+        continue;
+      }
+      if (!mayHaveLanded.has(p.release)) violations.push({ kind: 'release-without-rollout', detail: `${p.instance}@${p.device} runs release ${p.release}, which no accepted rollout named ${at}` });
+      else if (input.pins !== undefined && input.pins.get(p.device) !== p.release) {
+        violations.push({ kind: 'stale-instance', detail: `${p.instance}@${p.device} runs release ${p.release}, but the device is pinned to ${input.pins.get(p.device) ?? 'no release'} ${at}` });
+      }
+    }
+  }
   return violations;
 }

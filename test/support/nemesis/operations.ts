@@ -41,22 +41,40 @@ function cronJobManifest(name: string, schedule: string): unknown {
   };
 }
 
-/** A release of one process workload; rollouts of it select no device (their records are what is checked). */
+/**
+ * Two releases: `nr` carries a workload no one runs, and its rollouts select no device (only their
+ * records are checked); `nrd` carries a template for every nemesis workload, marked with its version
+ * (NEMESIS_RELEASE), and its rollouts target the devices labelled ROLLOUT_LABEL, so a pinned
+ * device's instances of those workloads run the release's template instead of the workload's.
+ */
+export const DEVICE_RELEASE = 'nrd';
+export const ROLLOUT_LABEL = { key: 'nemesis-rollout', value: 'yes' } as const;
+
 function releaseManifest(runId: string, name: string, version: string): unknown {
-  return {
-    apiVersion: 'edgepilot.io/v1',
-    kind: 'Release',
-    metadata: { name },
-    spec: { version, workloads: { 'nr-w': { runtime: 'process', command: ['sleep', '86400'], env: { NEMESIS_RUN: runId } } } },
-  };
+  const workloads =
+    name === DEVICE_RELEASE
+      ? Object.fromEntries(
+          WORKLOAD_NAMES.map((w) => [
+            w,
+            { runtime: 'process', command: ['sleep', '86400'], env: { NEMESIS_RUN: runId, NEMESIS_MARK: `release-${version}`, NEMESIS_RELEASE: version }, terminationGracePeriodSeconds: 2 },
+          ]),
+        )
+      : { 'nr-w': { runtime: 'process', command: ['sleep', '86400'], env: { NEMESIS_RUN: runId } } };
+  return { apiVersion: 'edgepilot.io/v1', kind: 'Release', metadata: { name }, spec: { version, workloads } };
 }
 
 function rolloutManifest(name: string, release: string, version: string): unknown {
+  const onDevices = release === DEVICE_RELEASE;
   return {
     apiVersion: 'edgepilot.io/v1',
     kind: 'Rollout',
     metadata: { name },
-    spec: { selector: { matchLabels: { 'nemesis-rollout': 'none' } }, release: { name: release, version }, waves: [{ name: 'all', percent: 100 }] },
+    spec: {
+      selector: { matchLabels: onDevices ? { [ROLLOUT_LABEL.key]: ROLLOUT_LABEL.value } : { 'nemesis-rollout': 'none' } },
+      release: { name: release, version },
+      // Short soaks and deadlines, so a rollout started late in the run settles before it is judged.
+      waves: [onDevices ? { name: 'all', percent: 100, minHealthySeconds: 2, healthyDeadlineSeconds: 40, progressDeadlineSeconds: 60 } : { name: 'all', percent: 100 }],
+    },
   };
 }
 
@@ -64,8 +82,8 @@ export interface Known {
   devices: readonly string[];
   /** Token ids the hub acknowledged creating. */
   tokens: readonly string[];
-  /** Release versions the hub acknowledged storing. */
-  releases: readonly string[];
+  /** Releases the hub acknowledged storing. */
+  releases: readonly { name: string; version: string }[];
 }
 
 /** The next random write, from what the generator knows of the fleet. */
@@ -79,9 +97,12 @@ export function nextIntent(random: () => number, seq: number, known: Known): Int
   if (roll < 0.82) return { kind: 'token-create-new' };
   if (roll < 0.87 && tokens.length > 0) return { kind: 'token-revoke', tokenId: pick(random, tokens) };
   if (roll < 0.9) return { kind: 'firmware-push', target: 'stm32f103', version: `1.0.${seq}`, sha256: '' };
-  if (roll < 0.93 || (roll < 0.96 && releases.length === 0)) return { kind: 'apply-release', name: 'nr', version: `1.0.${seq}` };
-  if (roll < 0.96) return { kind: 'apply-rollout', name: `nro-${seq}`, release: 'nr', version: pick(random, releases) };
-  if (roll < 0.985) return { kind: 'apply-cronjob', name: pick(random, CRONJOB_NAMES), schedule: pick(random, SCHEDULES) };
+  if (roll < 0.93 || (roll < 0.97 && releases.length === 0)) return { kind: 'apply-release', name: random() < 0.5 ? DEVICE_RELEASE : 'nr', version: `1.0.${seq}` };
+  if (roll < 0.97) {
+    const release = pick(random, releases);
+    return { kind: 'apply-rollout', name: `nro-${seq}`, release: release.name, version: release.version };
+  }
+  if (roll < 0.99) return { kind: 'apply-cronjob', name: pick(random, CRONJOB_NAMES), schedule: pick(random, SCHEDULES) };
   return { kind: 'delete-cronjob', name: pick(random, CRONJOB_NAMES) };
 }
 

@@ -3,7 +3,7 @@ import { EventEmitter } from 'node:events';
 import type { IClientOptions, MqttClient } from 'mqtt';
 import { createLogger } from '../../../src/common/log.js';
 import { DeviceSession } from '../../../src/device-agent/session/device-session.js';
-import { reconnectDelayMs } from '../../../src/device-agent/session/reconnect-backoff.js';
+import { MAX_NOT_BEFORE_MS, parseRetryAfterMs, reconnectDelayMs, retryDelayMs } from '../../../src/device-agent/session/reconnect-backoff.js';
 
 const backoff = { baseMs: 1000, capMs: 10_000 };
 
@@ -111,6 +111,52 @@ test('two closes before the timer fires schedule one reconnect; a broker refusal
   client.emit('error', refusal);
   client.emit('close');
   await tick();
-  t.is(client.reconnects, 1, 'the refusal retry (5 s by default) is not cut short by the jittered one');
+  t.deepEqual(delays, [500, 2500], 'the refusal retry is full jitter below 5 s by default, and the close after it schedules nothing more');
+  t.is(client.reconnects, 2, 'one reconnect for the refusal, not a second one for its close');
   await s.stop();
+});
+
+test('refusals: each CONNACK refusal doubles the ceiling of its full-jitter delay, up to the cap; a connection resets it', async (t) => {
+  const { s, client, delays } = session(() => 0.999999);
+  const refusal = Object.assign(new Error('Connection refused: Server unavailable'), { code: 3 });
+  for (let i = 0; i < 8; i++) {
+    client.emit('error', refusal);
+    await tick();
+  }
+  t.deepEqual(delays, [4999, 9999, 19999, 39999, 79999, 159999, 299999, 299999]);
+  client.connected = true;
+  client.emit('connect');
+  await tick();
+  client.emit('error', refusal);
+  await tick();
+  t.is(delays.at(-1), 4999, 'after a connection the refusal backoff starts again');
+  await s.stop();
+});
+
+test('Retry-After: the hub\'s wait comes first and the jitter on top, so refused devices do not return at one instant', (t) => {
+  const b = { baseMs: 1000, capMs: 60_000 };
+  t.is(retryDelayMs(0, b, () => 0, 3000), 3000, 'never before the hub said');
+  t.is(retryDelayMs(0, b, () => 0.5, 3000), 3500);
+  t.is(retryDelayMs(2, b, () => 0.5, 3000), 5000, 'the jitter interval still doubles with each attempt');
+  t.is(retryDelayMs(10, b, () => 0.999999, 0), 59999, 'capped');
+  t.is(retryDelayMs(0, b, () => 0, 86_400_000), MAX_NOT_BEFORE_MS, 'a hub cannot park a device for a day');
+  t.is(retryDelayMs(0, b, () => 0, Number.POSITIVE_INFINITY), MAX_NOT_BEFORE_MS);
+  t.is(retryDelayMs(0, b, () => 0, -5), 0);
+  // A fleet refused with Retry-After: 2 arrives spread over [2 s, 3 s), not at 2 s exactly.
+  let seed = 7;
+  const lcg = () => ((seed = (seed * 1103515245 + 12345) % 2 ** 31) / 2 ** 31);
+  const arrivals = Array.from({ length: 200 }, () => retryDelayMs(0, b, lcg, 2000));
+  t.true(arrivals.every((d) => d >= 2000 && d < 3000));
+  t.true(new Set(arrivals.map((d) => Math.floor(d / 100))).size === 10, 'every tenth of the interval gets arrivals');
+});
+
+test('Retry-After is read as delay-seconds or an HTTP-date; anything else is ignored', (t) => {
+  const now = Date.parse('2026-11-30T12:00:00Z');
+  t.is(parseRetryAfterMs('5', now), 5000);
+  t.is(parseRetryAfterMs(' 0 ', now), 0);
+  t.is(parseRetryAfterMs('Mon, 30 Nov 2026 12:00:07 GMT', now), 7000);
+  t.is(parseRetryAfterMs('Mon, 30 Nov 2026 11:00:00 GMT', now), 0, 'a date in the past means now');
+  t.is(parseRetryAfterMs(undefined, now), undefined);
+  t.is(parseRetryAfterMs('soon', now), undefined);
+  t.is(parseRetryAfterMs('-3', now), undefined);
 });

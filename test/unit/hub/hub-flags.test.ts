@@ -20,3 +20,14 @@ test('--broker-dynsec needs --broker', (t) => {
   t.throws(() => hubConfigFromFlags({ ...base, brokerDynsec: true }, {}), { message: /--broker-dynsec needs --broker/ });
   t.true(hubConfigFromFlags({ ...base, brokerDynsec: true, broker: 'mqtt://admin:pw@127.0.0.1:1883' }, {}).brokerDynsec);
 });
+
+test('--auth-failure-rate sets the failed-login budget per address, or turns it off, keeping the other limits', (t) => {
+  const limited = hubConfigFromFlags({ ...base, authFailureRate: '1,5' }, {}).limits;
+  t.deepEqual(limited?.failedAuth, { perSecond: 1, capacity: 5 });
+  t.truthy(limited?.join, 'the join limit keeps its default');
+  const off = hubConfigFromFlags({ ...base, authFailureRate: 'off', joinRate: '1,2' }, {}).limits;
+  t.is(off?.failedAuth, undefined);
+  t.is(off?.join?.perSource.perSecond, 1);
+  t.deepEqual(hubConfigFromFlags({ ...base, joinRate: 'off' }, {}).limits?.failedAuth, { perSecond: 0.5, capacity: 30 }, 'another limit flag does not drop this one');
+  t.throws(() => hubConfigFromFlags({ ...base, authFailureRate: 'fast' }, {}), { message: /--auth-failure-rate must be/ });
+});

@@ -130,3 +130,94 @@ test('no convergence, lost credentials and an unloadable store are reported', (t
   });
   t.deepEqual(found.map((v) => v.kind), ['not-converged', 'lost-credentials', 'lost-credentials', 'store-unloadable']);
 });
+
+test('rollouts: an acknowledged one must come to rest; paused only with a reason', (t) => {
+  const history = [
+    op({ kind: 'apply-release', name: 'nrd', version: '1.0.1' }),
+    op({ kind: 'apply-rollout', name: 'ro-done', release: 'nrd', version: '1.0.1' }),
+    op({ kind: 'apply-rollout', name: 'ro-back', release: 'nrd', version: '1.0.1' }),
+    op({ kind: 'apply-rollout', name: 'ro-held', release: 'nrd', version: '1.0.1' }),
+    op({ kind: 'apply-rollout', name: 'ro-stuck', release: 'nrd', version: '1.0.1' }),
+    op({ kind: 'apply-rollout', name: 'ro-mute', release: 'nrd', version: '1.0.1' }),
+    op({ kind: 'apply-rollout', name: 'ro-unacked', release: 'nrd', version: '1.0.1' }, 'no-answer'),
+  ];
+  const rollouts = [
+    { name: 'ro-done', phase: 'completed' },
+    { name: 'ro-back', phase: 'rolled-back' },
+    { name: 'ro-held', phase: 'paused', pauseReason: 'wave all failed: 1 of 1 devices failed' },
+    { name: 'ro-stuck', phase: 'progressing' },
+    { name: 'ro-mute', phase: 'paused', pauseReason: ' ' },
+    { name: 'ro-unacked', phase: 'progressing' },
+  ];
+  const observed = observedState({
+    workloads: [],
+    cronJobs: [],
+    devices: [],
+    validTokens: [],
+    releases: [{ name: 'nrd', version: '1.0.1' }],
+    rollouts: rollouts.map((r) => ({ name: r.name, release: { name: 'nrd', version: '1.0.1' } })),
+  });
+  const violations = checkHistory({ ...healthy, history, observed, samples: [], rollouts });
+  t.deepEqual(
+    violations.map((v) => v.kind),
+    ['stuck-rollout', 'stuck-rollout'],
+  );
+  t.regex(violations[0]?.detail ?? '', /ro-stuck is progressing/);
+  t.regex(violations[1]?.detail ?? '', /ro-mute is paused without a reason/);
+});
+
+test('rollouts: a device may run only a release an accepted rollout named, and the one it is pinned to', (t) => {
+  const history = [
+    op({ kind: 'apply-workload', name: 'w', replicas: 2, marker: '1' }),
+    op({ kind: 'apply-rollout', name: 'ro-1', release: 'nrd', version: '1.0.2' }),
+    op({ kind: 'apply-rollout', name: 'ro-2', release: 'nrd', version: '1.0.3' }, 'refused'),
+    op({ kind: 'apply-rollout', name: 'ro-3', release: 'nrd', version: '1.0.4' }, 'no-answer'),
+  ];
+  const observed = observedState({
+    workloads: [{ name: 'w', replicas: 2, marker: '1' }],
+    cronJobs: [],
+    devices: [],
+    validTokens: [],
+    rollouts: [{ name: 'ro-1', release: { name: 'nrd', version: '1.0.2' } }],
+  });
+  const rollouts = [{ name: 'ro-1', phase: 'completed' }];
+  const sample = (processes: Sample['processes']): Sample[] => [{ at: 12_000, processes }];
+  const good = sample([
+    { device: 'd1', workload: 'w', instance: 'w-0', marker: 'r', release: '1.0.2' },
+    { device: 'd2', workload: 'w', instance: 'w-1', marker: '1' },
+  ]);
+  t.deepEqual(checkHistory({ ...healthy, history, observed, rollouts, samples: good, pins: new Map([['d1', '1.0.2']]) }), [], 'a release process where its rollout pinned it passes, its marker is not the workload\'s');
+  t.deepEqual(
+    checkHistory({ ...healthy, history, observed, rollouts, samples: good, pins: new Map([['d1', '1.0.4']]) }).map((v) => v.kind),
+    ['stale-instance'],
+    'an unanswered rollout may have landed; then the process must run its release',
+  );
+  const refused = checkHistory({
+    ...healthy,
+    history,
+    observed,
+    rollouts,
+    samples: sample([
+      { device: 'd1', workload: 'w', instance: 'w-0', marker: 'r', release: '1.0.3' },
+      { device: 'd2', workload: 'w', instance: 'w-1', marker: '1' },
+    ]),
+    pins: new Map([['d1', '1.0.3']]),
+  });
+  t.deepEqual(
+    refused.map((v) => v.kind),
+    ['release-without-rollout', 'release-without-rollout'],
+    'a refused rollout put nothing anywhere: neither the pin nor the process',
+  );
+  const leftBehind = checkHistory({
+    ...healthy,
+    history,
+    observed,
+    rollouts,
+    samples: sample([
+      { device: 'd1', workload: 'w', instance: 'w-0', marker: '1' },
+      { device: 'd2', workload: 'w', instance: 'w-1', marker: '1' },
+    ]),
+    pins: new Map([['d1', '1.0.2']]),
+  });
+  t.deepEqual(leftBehind.map((v) => v.kind), ['stale-instance'], 'a pinned device that still runs the workload\'s own template has not taken its release');
+});

@@ -14,8 +14,23 @@ export interface AccessControlOptions {
   audit?: Pick<AuditLog, 'append'>;
   /** Paths that need no token, besides the routes the policy marks public. */
   publicPaths?: readonly string[];
+  /** Failed logins per source address: past its budget an address gets 429 before its token is looked at. */
+  failedAuth?: FailedLoginBudget;
   now: () => Date;
   log: Logger;
+}
+
+/** What access control needs of a FailedAuthLimiter (src/hub/limits/failed-auth-limiter.ts). */
+export interface FailedLoginBudget {
+  check(address: string): { readonly ok: true } | { readonly ok: false; readonly retryAfterMs: number };
+  failed(address: string): void;
+}
+
+/** A 429 for an address that presented too many wrong tokens lately; its Retry-After says when it may try again. */
+export class TooManyFailedLogins extends HttpError {
+  constructor(readonly retryAfterSeconds: number) {
+    super(429, 'TooManyFailedLogins', `too many requests with a wrong token from this address; retry in ${retryAfterSeconds} s`);
+  }
 }
 
 const callers = new WeakMap<FastifyRequest, Caller>();
@@ -53,12 +68,22 @@ export function installAccessControl(app: FastifyInstance, options: AccessContro
     for (const method of [route.method].flat()) if (method !== 'HEAD') routes.push(`${method} ${route.url}`);
   });
 
-  app.addHook('onRequest', async (request) => {
+  app.addHook('onRequest', async (request, reply) => {
     const route = request.routeOptions.url;
     const path = request.url.split('?')[0] ?? '';
     if (publicPaths.has(path) || (route !== undefined && routeAccess(request.method, route) === 'public')) return;
+    // Only a presented token is a guess; a request without one is refused below and costs nothing.
+    const presented = request.headers.authorization !== undefined;
+    const budget = presented ? options.failedAuth?.check(request.ip) : undefined;
+    if (budget && !budget.ok) {
+      const seconds = Math.max(1, Math.ceil(budget.retryAfterMs / 1000));
+      options.log.debug(`refused ${request.method} ${path} from ${request.ip} unread: too many wrong tokens from there (retry in ${seconds} s)`);
+      void reply.header('retry-after', String(seconds));
+      throw new TooManyFailedLogins(seconds);
+    }
     const caller = identify(request.headers.authorization, options);
     if (!caller) {
+      if (presented) options.failedAuth?.failed(request.ip);
       options.log.warn(`refused ${request.method} ${path} from ${request.ip}: no valid token`);
       throw new HttpError(401, 'Unauthorized', 'missing, wrong, expired or revoked token (set it with --token, EDGEPILOT_TOKEN or the config file)');
     }
