@@ -146,7 +146,11 @@ export interface HubStore extends RolloutStores {
   readonly commits: number;
   /** Flushes lazy writes; the store is unusable afterwards. */
   close(): Promise<void>;
+  /** Whether the backing database answers (a shared store can be down while the hub runs); absent: always. */
+  health?(): StoreHealth;
 }
+
+export type StoreHealth = { ok: true } | { ok: false; reason: string };
 
 export interface ServiceRepository {
   get(name: string): Promise<ServiceRecord | undefined>;
