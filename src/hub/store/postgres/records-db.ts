@@ -3,7 +3,7 @@
 // one transaction at most a second later, or into the next synchronous write, whichever comes
 // first: so a join's token use (lazy) and its device record (sync) commit together.
 import pg from 'pg';
-import { FencedOutError, pgFailure } from './errors.js';
+import { FencedOutError, StoreUnavailableError, pgFailure } from './errors.js';
 
 /** Lazy writes reach PostgreSQL within this (the repository contract allows a second). */
 const LAZY_FLUSH_MS = 250;
@@ -33,10 +33,22 @@ export interface RecordsDbOptions {
 
 /** A transaction's view of the table: every write is part of it. */
 export class Tx {
-  constructor(private readonly client: pg.PoolClient) {}
+  constructor(
+    private readonly client: pg.PoolClient,
+    private readonly where: string,
+  ) {}
+
+  /** Every call into pg goes through here: its failures are typed (see pgFailure); the caller's own errors are not. */
+  private async q<R extends pg.QueryResultRow>(sql: string, params: unknown[]): Promise<pg.QueryResult<R>> {
+    try {
+      return await this.client.query<R>(sql, params);
+    } catch (err) {
+      throw pgFailure(err, this.where);
+    }
+  }
 
   async get(kind: string, key: string, lock = false): Promise<Doc | undefined> {
-    const { rows } = await this.client.query<{ doc: Doc }>(`SELECT doc FROM ep_records WHERE kind = $1 AND key = $2${lock ? ' FOR UPDATE' : ''}`, [kind, key]);
+    const { rows } = await this.q<{ doc: Doc }>(`SELECT doc FROM ep_records WHERE kind = $1 AND key = $2${lock ? ' FOR UPDATE' : ''}`, [kind, key]);
     return rows[0]?.doc;
   }
 
@@ -44,12 +56,12 @@ export class Tx {
   async getMany(kind: string, keys: readonly string[]): Promise<Map<string, Doc>> {
     if (keys.length === 0) return new Map();
     // Locked in key order: two hubs locking overlapping sets then never wait for each other in a circle.
-    const { rows } = await this.client.query<{ key: string; doc: Doc }>('SELECT key, doc FROM ep_records WHERE kind = $1 AND key = ANY($2) ORDER BY key FOR UPDATE', [kind, [...keys]]);
+    const { rows } = await this.q<{ key: string; doc: Doc }>('SELECT key, doc FROM ep_records WHERE kind = $1 AND key = ANY($2) ORDER BY key FOR UPDATE', [kind, [...keys]]);
     return new Map(rows.map((r) => [r.key, r.doc]));
   }
 
   async all(kind: string, lock = false): Promise<[string, Doc][]> {
-    const { rows } = await this.client.query<{ key: string; doc: Doc }>(`SELECT key, doc FROM ep_records WHERE kind = $1 ORDER BY key${lock ? ' FOR UPDATE' : ''}`, [kind]);
+    const { rows } = await this.q<{ key: string; doc: Doc }>(`SELECT key, doc FROM ep_records WHERE kind = $1 ORDER BY key${lock ? ' FOR UPDATE' : ''}`, [kind]);
     return rows.map((r) => [r.key, r.doc]);
   }
 
@@ -59,7 +71,7 @@ export class Tx {
 
   async putMany(kind: string, entries: readonly (readonly [string, Doc])[]): Promise<void> {
     if (entries.length === 0) return;
-    await this.client.query(
+    await this.q(
       `INSERT INTO ep_records (kind, key, doc) SELECT $1, k, d FROM unnest($2::text[], $3::json[]) AS t(k, d)
        ON CONFLICT (kind, key) DO UPDATE SET doc = EXCLUDED.doc`,
       [kind, entries.map(([k]) => k), entries.map(([, d]) => JSON.stringify(d))],
@@ -68,13 +80,13 @@ export class Tx {
 
   /** Inserts unless the key exists; resolves to whether it inserted. */
   async insert(kind: string, key: string, doc: Doc): Promise<boolean> {
-    const { rowCount } = await this.client.query('INSERT INTO ep_records (kind, key, doc) VALUES ($1, $2, $3::json) ON CONFLICT DO NOTHING', [kind, key, JSON.stringify(doc)]);
+    const { rowCount } = await this.q('INSERT INTO ep_records (kind, key, doc) VALUES ($1, $2, $3::json) ON CONFLICT DO NOTHING', [kind, key, JSON.stringify(doc)]);
     return rowCount === 1;
   }
 
   async delete(kind: string, keys: readonly string[]): Promise<number> {
     if (keys.length === 0) return 0;
-    const { rowCount } = await this.client.query('DELETE FROM ep_records WHERE kind = $1 AND key = ANY($2)', [kind, [...keys]]);
+    const { rowCount } = await this.q('DELETE FROM ep_records WHERE kind = $1 AND key = ANY($2)', [kind, [...keys]]);
     return rowCount ?? 0;
   }
 
@@ -82,7 +94,7 @@ export class Tx {
   async checkFence(term: bigint | undefined): Promise<void> {
     if (term === undefined) throw new FencedOutError('this hub does not lead: controller writes are refused (another hub runs the controllers)');
     // FOR SHARE: a new holder cannot take the lease until this write has committed or rolled back.
-    const { rows } = await this.client.query<{ term: string; live: boolean }>('SELECT term::text AS term, expires_at > now() AS live FROM ep_leases WHERE name = $1 FOR SHARE', [CONTROLLERS_LEASE]);
+    const { rows } = await this.q<{ term: string; live: boolean }>('SELECT term::text AS term, expires_at > now() AS live FROM ep_leases WHERE name = $1 FOR SHARE', [CONTROLLERS_LEASE]);
     const lease = rows[0];
     if (!lease || BigInt(lease.term) !== term || !lease.live) {
       const now = lease ? `term ${lease.term}${lease.live ? '' : ' (expired)'}` : 'no lease';
@@ -180,30 +192,39 @@ export class RecordsDb {
   }
 
   private async runTransaction<R>(work: (tx: Tx) => Promise<R>, options: { fenced?: boolean }): Promise<R> {
+    const where = this.options.where;
+    const viaPg = async <T>(call: () => Promise<T>): Promise<T> => {
+      try {
+        return await call();
+      } catch (err) {
+        throw pgFailure(err, where);
+      }
+    };
     for (let attempt = 1; ; attempt++) {
       const lazy = [...this.pending.values()];
       this.pending.clear();
       let client: pg.PoolClient | undefined;
       let broken = false;
       try {
-        client = await this.pool.connect();
-        await client.query('BEGIN');
-        const tx = new Tx(client);
+        client = await viaPg(() => this.pool.connect());
+        const connected = client;
+        await viaPg(() => connected.query('BEGIN'));
+        const tx = new Tx(connected, where);
         if (options.fenced && this.options.fence) await tx.checkFence(this.options.fence());
         await applyLazy(tx, lazy);
         const result = await work(tx);
-        await client.query('COMMIT');
+        await viaPg(() => connected.query('COMMIT'));
         this.commits += 1;
         this.unavailable = undefined;
         return result;
       } catch (err) {
-        if (client) await client.query('ROLLBACK').catch(() => undefined);
+        broken = err instanceof StoreUnavailableError;
+        if (broken) this.unavailable = (err as Error).message;
+        else if (client) await client.query('ROLLBACK').catch(() => undefined);
         this.requeue(lazy);
         const code = (err as { code?: unknown }).code;
         if (attempt < TX_ATTEMPTS && typeof code === 'string' && RETRYABLE_SQLSTATE.has(code)) continue;
-        const failure = this.failed(err);
-        broken = (failure as { code?: string }).code === 'StoreUnavailable';
-        throw failure;
+        throw err;
       } finally {
         // A client whose connection broke is destroyed, not returned to the pool.
         client?.release(broken);
