@@ -2,7 +2,7 @@
 // transactions (with the controllers' fence checked inside them) and lazy writes batched into
 // one transaction at most a second later, or into the next synchronous write, whichever comes
 // first: so a join's token use (lazy) and its device record (sync) commit together.
-import pg from 'pg';
+import type pg from 'pg';
 import { FencedOutError, StoreUnavailableError, pgFailure } from './errors.js';
 
 /** Lazy writes reach PostgreSQL within this (the repository contract allows a second). */
