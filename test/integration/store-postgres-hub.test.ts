@@ -3,12 +3,13 @@ import test from 'ava';
 import { existsSync } from 'node:fs';
 import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { startHubProcess, type HubHandle } from '../support/fleet.js';
+import { createJoinToken, startAgentProcess, startHubProcess, type HubHandle } from '../support/fleet.js';
 import { makeTempDir } from '../support/paths.js';
 import { runCli, type CliResult } from '../support/processes.js';
 import { dedicatedCluster, freshDatabase } from '../support/postgres.js';
 import { waitFor } from '../support/wait.js';
-import { workloads } from '../support/workloads.js';
+import { waitForInstances, workloads } from '../support/workloads.js';
+import type { ManagedProcess } from '../support/processes.js';
 
 const workloadYaml = (name: string): string => `apiVersion: edgepilot.io/v1
 kind: Workload
@@ -43,6 +44,29 @@ test('two hubs on one PostgreSQL store: what is applied through one is read thro
   t.deepEqual((await workloads(b)).map((w) => w.name), ['web']);
   t.false(existsSync(join(tmp.path, 'a', 'hub', 'store.json')), 'the store is PostgreSQL, not lowdb files');
   t.is((await healthz(a)).status, 'ok');
+});
+
+test('a hub on PostgreSQL runs a fleet: an agent joins, a workload is placed and runs, and all of it is in the database after a restart', async (t) => {
+  const tmp = await makeTempDir('ep-pg-fleet-');
+  const url = await freshDatabase(t);
+  const procs: ManagedProcess[] = [];
+  t.teardown(async () => {
+    await Promise.all(procs.map((p) => p.kill('SIGKILL')));
+    await tmp.remove();
+  });
+  const hub = await startHubProcess({ root: tmp.path, dataDir: join(tmp.path, 'hub'), extraArgs: ['--store', url] });
+  procs.push(hub.proc);
+  const token = await createJoinToken(hub);
+  procs.push(startAgentProcess({ name: 'agent', root: tmp.path, hubUrl: hub.apiUrl, joinToken: token, stateDir: join(tmp.path, 'agent'), hardwareId: 'pg-board-1' }));
+  await waitFor('device online', async () => (await hub.devices()).find((d) => d.state === 'online'), 90_000, 300);
+  t.is((await apply(hub, tmp.path, 'web')).code, 0);
+  await waitForInstances(hub, 'web', 1, (i) => i.phase === 'running', 'running');
+  // Another hub process on the same database (its own data folder and admin token) sees the device and the placement.
+  await hub.proc.kill('SIGKILL');
+  const again = await startHubProcess({ root: join(tmp.path, 'second'), dataDir: join(tmp.path, 'second', 'hub'), extraArgs: ['--store', url] });
+  procs.push(again.proc);
+  t.deepEqual((await again.devices()).map((d) => d.hardwareId), ['pg-board-1']);
+  await waitForInstances(again, 'web', 1, (i) => i.phase === 'running', 'running under the second hub');
 });
 
 test('a bad --store is refused naming the flag', async (t) => {
