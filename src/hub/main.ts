@@ -91,7 +91,7 @@ export async function startHub(config: HubConfig, log: Logger = createLogger('hu
   const now = (): Date => new Date();
   await ensureDir(config.dataDir);
   const store = await openStore(config, { log: (m) => log.warn(m), info: (m) => log.info(m) });
-  const admin = await loadOrCreateAdminToken(config.dataDir);
+  const admin = await loadOrCreateAdminToken(config.dataDir, store.settings);
   const feed = new DeviceFeed();
   const firmware = await FirmwareStore.open(join(config.dataDir, 'firmware', 'images'), log.child('firmware'));
   const firmwareKeys = await TrustedKeys.open(join(config.dataDir, 'firmware', 'keys'), config.firmwareKeyFiles ?? []);

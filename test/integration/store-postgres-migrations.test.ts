@@ -67,3 +67,14 @@ test('two hubs using the same join token concurrently both count (no lost update
   ]);
   t.is((await a.tokens.get('tok1'))?.uses, 2);
 });
+
+test('hub-wide settings are created once: of two hubs asking at once, one creates and both get its value', async (t) => {
+  const url = await freshDatabase(t);
+  const a = await openPostgresStore(url, { log: quiet });
+  const b = await openPostgresStore(url, { log: quiet });
+  t.teardown(() => Promise.all([a.close(), b.close()]).then(() => undefined));
+  const [fromA, fromB] = await Promise.all([a.settings.getOrCreate('adminTokenHash', 'aaa'), b.settings.getOrCreate('adminTokenHash', 'bbb')]);
+  t.is(fromA.value, fromB.value);
+  t.is([fromA.created, fromB.created].filter(Boolean).length, 1);
+  t.deepEqual(await a.settings.getOrCreate('adminTokenHash', 'ccc'), { value: fromA.value, created: false });
+});

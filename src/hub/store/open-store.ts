@@ -34,7 +34,7 @@ export function parseStoreUrl(value: string): string {
 export async function openStore(choice: StoreChoice, options: OpenStoreOptions): Promise<HubStore> {
   options.info?.(`store: ${describeStore(choice)}`);
   if (choice.store === undefined) return openLowdbStore(choice.dataDir, options.log);
-  return openPostgresStore(choice.store, { ...(options.fence ? { fence: options.fence } : {}), log: options.log });
+  return openPostgresStore(choice.store, { ...(options.fence ? { fence: options.fence } : {}), log: options.log, ...(options.info ? { info: options.info } : {}) });
 }
 
 /** Where a hub's store is, for its start-up line (never a password). */

@@ -20,3 +20,10 @@ test('--broker-dynsec needs --broker', (t) => {
   t.throws(() => hubConfigFromFlags({ ...base, brokerDynsec: true }, {}), { message: /--broker-dynsec needs --broker/ });
   t.true(hubConfigFromFlags({ ...base, brokerDynsec: true, broker: 'mqtt://admin:pw@127.0.0.1:1883' }, {}).brokerDynsec);
 });
+
+test('--store takes a postgres:// URL; lowdb in the data folder stays the default', (t) => {
+  t.is(hubConfigFromFlags(base, {}).store, undefined);
+  t.is(hubConfigFromFlags({ ...base, store: 'postgres://ep:pw@db:5432/edgepilot' }, {}).store, 'postgres://ep:pw@db:5432/edgepilot');
+  t.is(hubConfigFromFlags({ ...base, store: 'postgresql://db/edgepilot' }, {}).store, 'postgresql://db/edgepilot');
+  t.throws(() => hubConfigFromFlags({ ...base, store: '/var/lib/edgepilot' }, {}), { message: /--store must be a postgres:\/\/user:password@host:port\/database URL, not "\/var\/lib\/edgepilot"/ });
+});

@@ -21,6 +21,7 @@ import type {
   ReleaseRepository,
   RolloutRepository,
   ServiceRepository,
+  SharedSettings,
   StoreHealth,
   TokenRepository,
   WorkloadRepository,
@@ -52,6 +53,8 @@ export interface PostgresStoreOptions {
   /** The lease term this hub's controller writes are made under (see leader-lease.ts); absent: no fencing. */
   fence?: () => bigint | undefined;
   log?: (message: string) => void;
+  /** Said once: which migrations were applied at start. */
+  info?: (message: string) => void;
   /** Connections in the pool (default 10). */
   poolSize?: number;
 }
@@ -80,7 +83,7 @@ export async function openPostgresStore(url: string, options: PostgresStoreOptio
   const pool = postgresPool(url, log, options.poolSize);
   try {
     const applied = await migrate(pool, await readMigrations());
-    if (applied.length > 0) log(`store: applied migrations ${applied.join(', ')} to PostgreSQL at ${where}`);
+    if (applied.length > 0) (options.info ?? log)(`store: applied migrations ${applied.join(', ')} to PostgreSQL at ${where}`);
   } catch (err) {
     await pool.end().catch(() => undefined);
     throw pgFailure(err, where);
@@ -105,6 +108,7 @@ export class PostgresHubStore implements HubStore {
   readonly gateVerdicts: GateVerdictRepository;
   readonly releasePins: ReleasePinRepository;
   readonly applyDocuments: (batch: ApplyBatch) => Promise<void>;
+  readonly settings: SharedSettings;
   private readonly ping: NodeJS.Timeout;
   private closed: Promise<void> | undefined;
 
@@ -125,6 +129,13 @@ export class PostgresHubStore implements HubStore {
     this.gateVerdicts = pgGateVerdictRepository(db);
     this.releasePins = pgReleasePinRepository(db);
     this.applyDocuments = pgApplyDocuments(db);
+    this.settings = {
+      getOrCreate: (key, value) =>
+        db.transaction(async (tx) => {
+          if (await tx.insert('settings', key, value)) return { value, created: true };
+          return { value: (await tx.get('settings', key)) as string, created: false };
+        }),
+    };
     // Notices the database coming back (or going) even when no request is being served.
     this.ping = setInterval(() => void db.query('SELECT 1').catch(() => undefined), PING_MS);
     this.ping.unref();
