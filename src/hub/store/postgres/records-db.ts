@@ -257,6 +257,10 @@ export class RecordsDb {
     await this.settled();
     try {
       await this.flush();
+    } catch (err) {
+      // Only observed state is lazy (devices send it again to whichever hub they reach): a hub
+      // stopping while PostgreSQL is down says what it could not store and stops anyway.
+      this.options.log(`store: ${this.pending.size} lazy writes not stored at close: ${(err as Error).message}`);
     } finally {
       await this.pool.end();
     }
