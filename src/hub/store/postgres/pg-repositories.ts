@@ -8,7 +8,6 @@ import type { DeviceRepository, DeviceStateRepository, EventRepository, Placemen
 import type { RecordsDb } from './records-db.js';
 
 const EVENTS_PER_SUBJECT = 50;
-/** Queued appends of one subject kept during an outage: more than the history holds would be trimmed anyway. */
 const WORKLOAD_PREFIX = eventSubjects.workload('');
 const DEVICE_PREFIX = eventSubjects.device('');
 
@@ -183,7 +182,8 @@ export function pgEventRepository(db: RecordsDb): EventRepository {
       if (subject.startsWith(WORKLOAD_PREFIX) && (await db.get(kinds.workloads, subject.slice(WORKLOAD_PREFIX.length))) === undefined) return;
       if (subject.startsWith(DEVICE_PREFIX) && (await db.get(kinds.devices, subject.slice(DEVICE_PREFIX.length))) === undefined) return;
       const stored = { ...event };
-      db.later(kinds.events, subject, (list) => [...((list as DeviceEvent[] | undefined) ?? []), stored].slice(-EVENTS_PER_SUBJECT));
+      // At most a history's worth of appends stays queued (during an outage): older ones would be trimmed anyway.
+      db.later(kinds.events, subject, (list) => [...((list as DeviceEvent[] | undefined) ?? []), stored].slice(-EVENTS_PER_SUBJECT), { keepLast: EVENTS_PER_SUBJECT });
     },
     list: async (subject) => ((await db.get(kinds.events, subject)) as DeviceEvent[] | undefined) ?? [],
   };

@@ -156,11 +156,12 @@ export class RecordsDb {
   }
 
   /** Queues a lazy change; it reaches the database with the next transaction, within LAZY_FLUSH_MS. */
-  later(kind: string, key: string, change: RecordChange, replaces = false): void {
+  later(kind: string, key: string, change: RecordChange, replaces: boolean | { keepLast: number } = false): void {
     const id = pendingKey(kind, key);
     const entry = this.pending.get(id) ?? { kind, key, changes: [] };
-    if (replaces) entry.changes = [];
+    if (replaces === true) entry.changes = [];
     entry.changes.push(change);
+    if (typeof replaces === 'object' && entry.changes.length > replaces.keepLast) entry.changes.splice(0, entry.changes.length - replaces.keepLast);
     this.pending.set(id, entry);
     this.flushTimer ??= setTimeout(() => {
       this.flushTimer = undefined;
