@@ -5,7 +5,7 @@
 // rebuild, and any real edit does, whatever its timestamp.
 import { spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { cpSync, existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -54,6 +54,8 @@ function run(root, args) {
 function compileAndBundle(root) {
   const tsc = createRequire(import.meta.url).resolve('typescript/bin/tsc');
   run(root, [tsc, '-p', 'tsconfig.json']);
+  // The PostgreSQL store's schema migrations are read at run time from beside the compiled runner.
+  cpSync(join(root, 'src/hub/store/postgres/migrations'), join(root, 'dist/src/hub/store/postgres/migrations'), { recursive: true });
   run(root, ['scripts/bundle-agent.mjs']);
   // The dashboard: type-checked against the protocol's types, then bundled by Vite for the hub to serve.
   run(root, [tsc, '-p', 'dashboard/tsconfig.json']);

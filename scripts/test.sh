@@ -30,6 +30,8 @@ have ip || missing+=(iproute2)
 have nsenter || missing+=(util-linux)
 have strace || missing+=(strace)
 [ -e /usr/lib/x86_64-linux-gnu/faketime/libfaketimeMT.so.1 ] || missing+=(libfaketime)
+# The PostgreSQL store's tests (issue 15): a cluster of their own, started below.
+ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || missing+=(postgresql)
 if [ ${#missing[@]} -gt 0 ]; then
   if [ "$(id -u)" != 0 ]; then
     echo "missing Debian packages: ${missing[*]} (run as root, or: sudo apt-get install ${missing[*]})" >&2
@@ -45,6 +47,8 @@ npm run --silent build
 # The architecture's import rules are lint rules: a violation fails the run like a test.
 npx eslint .
 scripts/start-dockerd.sh
+EDGEPILOT_TEST_POSTGRES=$(scripts/start-postgres.sh)
+export EDGEPILOT_TEST_POSTGRES
 make -s -C hardware
 
 npx ava "$@"

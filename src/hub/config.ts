@@ -5,6 +5,12 @@ import type { HubLimits } from './limits/hub-limits.js';
 
 export interface HubConfig {
   dataDir: string;
+  /**
+   * A postgres:// URL: the store is that database, shared by several hubs (--store); absent: lowdb
+   * files in dataDir. Side files (admin token, API tokens, config objects, firmware, TLS CA, audit)
+   * stay in dataDir either way.
+   */
+  store?: string;
   apiHost: string;
   apiPort: number;
   /** Embedded broker address; ignored when `externalBroker` is set. */

@@ -3,9 +3,11 @@ import { defaultCliConfigPath } from '../common/paths.js';
 import { parseLogLevel } from '../common/log.js';
 import { defaultHubConfig, parseListen, type HubConfig } from './config.js';
 import { defaultHubLimits, parseDeviceMessageRate, parseFailedAuthRate, parseJoinRate } from './limits/hub-limits.js';
+import { parseStoreUrl } from './store/open-store.js';
 
 export interface HubFlags {
   dataDir?: string;
+  store?: string;
   listen: string;
   mqttListen: string;
   broker?: string;
@@ -50,6 +52,7 @@ export function hubConfigFromFlags(flags: HubFlags, env: NodeJS.ProcessEnv = pro
   return {
     ...base,
     ...(flags.dataDir ? { dataDir: flags.dataDir } : {}),
+    ...(flags.store !== undefined ? { store: parseStoreUrl(flags.store) } : {}),
     apiHost: api.host,
     apiPort: api.port,
     mqttHost: mqttAddress.host,
@@ -89,6 +92,7 @@ function withFailedAuth<T>(failedAuth: T | undefined): { failedAuth?: T } {
 export function addHubOptions(command: Command): Command {
   return command
     .option('--data-dir <dir>', 'where the store lives (default: $XDG_DATA_HOME/edgepilot/hub)')
+    .option('--store <url>', 'keep the store in PostgreSQL (postgres://user:password@host:port/db), shared by several hubs, instead of files in --data-dir')
     .option('--listen <host:port>', 'API address', '0.0.0.0:7080')
     .option('--mqtt-listen <host:port>', 'embedded MQTT broker address', '0.0.0.0:1883')
     .option('--broker <url>', 'use an external broker (mqtt://user:pass@host:1883) instead of the embedded one')

@@ -23,7 +23,7 @@ import { JoinNonces } from './fleet/join-nonces.js';
 import { registerDevice } from './fleet/registration.js';
 import { JoinTokens } from './fleet/tokens.js';
 import { HubLink } from './mqtt/hub-link.js';
-import { openLowdbStore } from './store/lowdb-store.js';
+import { openStore } from './store/open-store.js';
 import { DesiredStateController } from './workloads/desired-controller.js';
 import { registerWorkloadRoutes } from './api/routes/workloads.js';
 import { registerJobRoutes } from './api/routes/jobs.js';
@@ -91,8 +91,8 @@ export interface RunningHub {
 export async function startHub(config: HubConfig, log: Logger = createLogger('hub', config.logLevel)): Promise<RunningHub> {
   const now = (): Date => new Date();
   await ensureDir(config.dataDir);
-  const store = await openLowdbStore(config.dataDir);
-  const admin = await loadOrCreateAdminToken(config.dataDir);
+  const store = await openStore(config, { log: (m) => log.warn(m), info: (m) => log.info(m) });
+  const admin = await loadOrCreateAdminToken(config.dataDir, store.settings);
   const feed = new DeviceFeed();
   const firmware = await FirmwareStore.open(join(config.dataDir, 'firmware', 'images'), log.child('firmware'));
   const firmwareKeys = await TrustedKeys.open(join(config.dataDir, 'firmware', 'keys'), config.firmwareKeyFiles ?? []);
@@ -259,6 +259,7 @@ export async function startHub(config: HubConfig, log: Logger = createLogger('hu
       config.advertiseBroker ?? (broker ? `${tls ? 'mqtts' : 'mqtt'}://${bracketed(requestHost)}:${broker.port}` : withoutCredentials(brokerUrl)),
     ...(httpJoins ? { admitJoin: (source: string) => httpJoins.admit(source) } : {}),
     ...(tls ? { caCertificate: tls.ca } : {}),
+    health: () => store.health?.() ?? { ok: true },
   });
   registerApiTokenRoutes(app, apiTokens);
   registerAuditRoutes(app, audit);

@@ -146,7 +146,19 @@ export interface HubStore extends RolloutStores {
   readonly commits: number;
   /** Flushes lazy writes; the store is unusable afterwards. */
   close(): Promise<void>;
+  /** Whether the backing database answers (a shared store can be down while the hub runs); absent: always. */
+  health?(): StoreHealth;
+  /** Present when several hubs share the store: what they must agree on lives there, not in their data folders. */
+  readonly settings?: SharedSettings;
 }
+
+/** Hub-wide settings kept in a store several hubs share (the admin token's hash). */
+export interface SharedSettings {
+  /** The stored value of `key`, or `value` stored now if there was none (`created`); atomic across hubs. */
+  getOrCreate(key: string, value: string): Promise<{ value: string; created: boolean }>;
+}
+
+export type StoreHealth = { ok: true } | { ok: false; reason: string };
 
 export interface ServiceRepository {
   get(name: string): Promise<ServiceRecord | undefined>;

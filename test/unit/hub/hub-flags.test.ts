@@ -31,3 +31,10 @@ test('--auth-failure-rate sets the failed-login budget per address, or turns it 
   t.deepEqual(hubConfigFromFlags({ ...base, joinRate: 'off' }, {}).limits?.failedAuth, { perSecond: 0.5, capacity: 30 }, 'another limit flag does not drop this one');
   t.throws(() => hubConfigFromFlags({ ...base, authFailureRate: 'fast' }, {}), { message: /--auth-failure-rate must be/ });
 });
+
+test('--store takes a postgres:// URL; lowdb in the data folder stays the default', (t) => {
+  t.is(hubConfigFromFlags(base, {}).store, undefined);
+  t.is(hubConfigFromFlags({ ...base, store: 'postgres://ep:pw@db:5432/edgepilot' }, {}).store, 'postgres://ep:pw@db:5432/edgepilot');
+  t.is(hubConfigFromFlags({ ...base, store: 'postgresql://db/edgepilot' }, {}).store, 'postgresql://db/edgepilot');
+  t.throws(() => hubConfigFromFlags({ ...base, store: '/var/lib/edgepilot' }, {}), { message: /--store must be a postgres:\/\/user:password@host:port\/database URL, not "\/var\/lib\/edgepilot"/ });
+});

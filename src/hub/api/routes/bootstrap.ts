@@ -2,6 +2,7 @@ import type { FastifyInstance } from 'fastify';
 import { HUB_CA_PATH } from '../../../common/tls-trust.js';
 import { PROTOCOL_VERSION, type Bootstrap } from '../../../protocol/index.js';
 import type { Admission } from '../../limits/keyed-limiter.js';
+import type { StoreHealth } from '../../store/repository.js';
 import { HttpError } from '../http-error.js';
 
 export interface BootstrapInfo {
@@ -12,6 +13,8 @@ export interface BootstrapInfo {
   admitJoin?(sourceAddress: string): Admission;
   /** The CA certificate (PEM) agents and the CLI pin after checking its fingerprint; none with --insecure. */
   caCertificate?: string;
+  /** Whether what the hub depends on answers (a shared store may be down); absent: always. */
+  health?(): StoreHealth;
 }
 
 /** A 429 whose Retry-After (whole seconds, RFC 9110 §10.2.3) tells the agent when to come back. */
@@ -39,5 +42,10 @@ export function registerBootstrapRoutes(app: FastifyInstance, info: BootstrapInf
   const ca = info.caCertificate;
   // Public on purpose: a CA certificate is no secret, and whoever fetches it checks its fingerprint.
   if (ca !== undefined) app.get(HUB_CA_PATH, async (_request, reply) => reply.type('application/x-pem-file').send(ca));
-  app.get('/healthz', async () => ({ ok: true, protocol: PROTOCOL_VERSION }));
+  // `ok`: the hub process serves. `status`: whether it can also write (degraded: its store is
+  // unreachable; reads and writes are refused with StoreUnavailable until it answers again).
+  app.get('/healthz', async () => {
+    const health = info.health?.() ?? { ok: true };
+    return health.ok ? { ok: true, protocol: PROTOCOL_VERSION, status: 'ok' } : { ok: true, protocol: PROTOCOL_VERSION, status: 'degraded', reasons: [health.reason] };
+  });
 }

@@ -1,0 +1,166 @@
+// The hub's store in PostgreSQL (issue 15): several hubs share one database. Every read goes to
+// the database; writes a user is told about commit before they resolve; lazy writes (observed
+// state, a join's token use) are batched and reach the database within a second, or with the
+// next synchronous write. Controller-owned records are written only under the current leader
+// lease term (fencing, see records-db.ts): placements, desired documents, rollouts, release pins
+// and gate verdicts.
+import pg from 'pg';
+import type { ApplyBatch } from '../apply-batch.js';
+import type {
+  CronJobRepository,
+  DeviceRepository,
+  DeviceStateRepository,
+  EventRepository,
+  GateVerdictRepository,
+  HubStore,
+  JobRepository,
+  JobRunRepository,
+  MaintenanceWindowRepository,
+  PlacementRepository,
+  ReleasePinRepository,
+  ReleaseRepository,
+  RolloutRepository,
+  ServiceRepository,
+  SharedSettings,
+  StoreHealth,
+  TokenRepository,
+  WorkloadRepository,
+} from '../repository.js';
+import { pgFailure } from './errors.js';
+import { migrate, readMigrations } from './migrate.js';
+import {
+  pgApplyDocuments,
+  pgCronJobRepository,
+  pgGateVerdictRepository,
+  pgJobRepository,
+  pgJobRunRepository,
+  pgMaintenanceWindowRepository,
+  pgReleasePinRepository,
+  pgReleaseRepository,
+  pgRolloutRepository,
+  pgServiceRepository,
+} from './pg-control-repositories.js';
+import { pgDeviceRepository, pgDeviceStateRepository, pgEventRepository, pgPlacementRepository, pgTokenRepository, pgWorkloadRepository } from './pg-repositories.js';
+import { RecordsDb } from './records-db.js';
+
+/** A request never waits longer than this for a connection or an answer: PostgreSQL down is an error, not a hang. */
+const CONNECT_TIMEOUT_MS = 3000;
+const QUERY_TIMEOUT_MS = 10_000;
+/** How often the store checks, with nothing else happening, that PostgreSQL answers (for /healthz). */
+const PING_MS = 2000;
+
+export interface PostgresStoreOptions {
+  /** The lease term this hub's controller writes are made under (see leader-lease.ts); absent: no fencing. */
+  fence?: () => bigint | undefined;
+  log?: (message: string) => void;
+  /** Said once: which migrations were applied at start. */
+  info?: (message: string) => void;
+  /** Connections in the pool (default 10). */
+  poolSize?: number;
+}
+
+/** `host:port` of a postgres:// URL, for messages (never the password). */
+export function describePostgresUrl(url: string): string {
+  try {
+    const u = new URL(url);
+    return `${u.hostname || 'localhost'}:${u.port || '5432'}`;
+  } catch {
+    return 'an unparsable URL';
+  }
+}
+
+/** A pool that never hangs a caller and survives the database going away (idle clients' errors are logged). */
+export function postgresPool(url: string, log: (message: string) => void, max = 10): pg.Pool {
+  const pool = new pg.Pool({ connectionString: url, max, connectionTimeoutMillis: CONNECT_TIMEOUT_MS, query_timeout: QUERY_TIMEOUT_MS, keepAlive: true });
+  pool.on('error', (err) => log(`store: PostgreSQL connection lost (${err.message}); the pool reconnects on demand`));
+  return pool;
+}
+
+/** Connects, applies the schema migrations, and returns the store. */
+export async function openPostgresStore(url: string, options: PostgresStoreOptions = {}): Promise<PostgresHubStore> {
+  const log = options.log ?? ((m: string) => console.warn(m));
+  const where = describePostgresUrl(url);
+  const pool = postgresPool(url, log, options.poolSize);
+  try {
+    const applied = await migrate(pool, await readMigrations());
+    if (applied.length > 0) (options.info ?? log)(`store: applied migrations ${applied.join(', ')} to PostgreSQL at ${where}`);
+  } catch (err) {
+    await pool.end().catch(() => undefined);
+    throw pgFailure(err, where);
+  }
+  return new PostgresHubStore(new RecordsDb(pool, { fence: options.fence, where, log }));
+}
+
+export class PostgresHubStore implements HubStore {
+  readonly devices: DeviceRepository;
+  readonly tokens: TokenRepository;
+  readonly events: EventRepository;
+  readonly workloads: WorkloadRepository;
+  readonly placements: PlacementRepository;
+  readonly deviceState: DeviceStateRepository;
+  readonly jobs: JobRepository;
+  readonly cronJobs: CronJobRepository;
+  readonly jobRuns: JobRunRepository;
+  readonly services: ServiceRepository;
+  readonly releases: ReleaseRepository;
+  readonly rollouts: RolloutRepository;
+  readonly maintenanceWindows: MaintenanceWindowRepository;
+  readonly gateVerdicts: GateVerdictRepository;
+  readonly releasePins: ReleasePinRepository;
+  readonly applyDocuments: (batch: ApplyBatch) => Promise<void>;
+  readonly settings: SharedSettings;
+  private readonly ping: NodeJS.Timeout;
+  private closed: Promise<void> | undefined;
+
+  constructor(private readonly db: RecordsDb) {
+    this.devices = pgDeviceRepository(db);
+    this.tokens = pgTokenRepository(db);
+    this.events = pgEventRepository(db);
+    this.workloads = pgWorkloadRepository(db);
+    this.placements = pgPlacementRepository(db);
+    this.deviceState = pgDeviceStateRepository(db);
+    this.jobs = pgJobRepository(db);
+    this.cronJobs = pgCronJobRepository(db);
+    this.jobRuns = pgJobRunRepository(db);
+    this.services = pgServiceRepository(db);
+    this.releases = pgReleaseRepository(db);
+    this.rollouts = pgRolloutRepository(db);
+    this.maintenanceWindows = pgMaintenanceWindowRepository(db);
+    this.gateVerdicts = pgGateVerdictRepository(db);
+    this.releasePins = pgReleasePinRepository(db);
+    this.applyDocuments = pgApplyDocuments(db);
+    this.settings = {
+      getOrCreate: (key, value) =>
+        db.transaction(async (tx) => {
+          if (await tx.insert('settings', key, value)) return { value, created: true };
+          return { value: (await tx.get('settings', key)) as string, created: false };
+        }),
+    };
+    // Notices the database coming back (or going) even when no request is being served.
+    this.ping = setInterval(() => void db.query('SELECT 1').catch(() => undefined), PING_MS);
+    this.ping.unref();
+  }
+
+  /** The pool (the leader lease may share it). */
+  get pool(): pg.Pool {
+    return this.db.pool;
+  }
+
+  health(): StoreHealth {
+    return this.db.unavailable === undefined ? { ok: true } : { ok: false, reason: this.db.unavailable };
+  }
+
+  settled(): Promise<void> {
+    return this.db.settled();
+  }
+
+  get commits(): number {
+    return this.db.commits;
+  }
+
+  close(): Promise<void> {
+    clearInterval(this.ping);
+    this.closed ??= this.db.close();
+    return this.closed;
+  }
+}

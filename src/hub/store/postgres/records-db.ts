@@ -1,0 +1,289 @@
+// The PostgreSQL store's access to its one table of records (kind, key, json document): reads,
+// transactions (with the controllers' fence checked inside them) and lazy writes batched into
+// one transaction at most a second later, or into the next synchronous write, whichever comes
+// first: so a join's token use (lazy) and its device record (sync) commit together.
+import type pg from 'pg';
+import { FencedOutError, StoreUnavailableError, pgFailure } from './errors.js';
+
+/** Lazy writes reach PostgreSQL within this (the repository contract allows a second). */
+const LAZY_FLUSH_MS = 250;
+/** A transaction that lost a deadlock or serialization race with another hub is run again. */
+const RETRYABLE_SQLSTATE = new Set(['40001', '40P01']);
+const TX_ATTEMPTS = 4;
+/** The lease whose term fences the controllers' writes (leader-lease.ts holds it). */
+export const CONTROLLERS_LEASE = 'controllers';
+
+export type Doc = unknown;
+/** A change to one record: given what is stored (undefined: none), what to store (undefined: delete). */
+export type RecordChange = (current: Doc | undefined) => Doc | undefined;
+
+interface Pending {
+  kind: string;
+  key: string;
+  changes: RecordChange[];
+}
+
+export interface RecordsDbOptions {
+  /** The writer's lease term for fenced writes; undefined while it does not lead. Absent: no fencing (one hub). */
+  fence?: () => bigint | undefined;
+  /** Where the database is, for error messages (`host:port`). */
+  where: string;
+  log: (message: string) => void;
+}
+
+/** A transaction's view of the table: every write is part of it. */
+export class Tx {
+  constructor(
+    private readonly client: pg.PoolClient,
+    private readonly where: string,
+  ) {}
+
+  /** Every call into pg goes through here: its failures are typed (see pgFailure); the caller's own errors are not. */
+  private async q<R extends pg.QueryResultRow>(sql: string, params: unknown[]): Promise<pg.QueryResult<R>> {
+    try {
+      return await this.client.query<R>(sql, params);
+    } catch (err) {
+      throw pgFailure(err, this.where);
+    }
+  }
+
+  async get(kind: string, key: string, lock = false): Promise<Doc | undefined> {
+    const { rows } = await this.q<{ doc: Doc }>(`SELECT doc FROM ep_records WHERE kind = $1 AND key = $2${lock ? ' FOR UPDATE' : ''}`, [kind, key]);
+    return rows[0]?.doc;
+  }
+
+  /** Several records of a kind, locked; absent keys are absent from the map. */
+  async getMany(kind: string, keys: readonly string[]): Promise<Map<string, Doc>> {
+    if (keys.length === 0) return new Map();
+    // Locked in key order: two hubs locking overlapping sets then never wait for each other in a circle.
+    const { rows } = await this.q<{ key: string; doc: Doc }>('SELECT key, doc FROM ep_records WHERE kind = $1 AND key = ANY($2) ORDER BY key FOR UPDATE', [kind, [...keys]]);
+    return new Map(rows.map((r) => [r.key, r.doc]));
+  }
+
+  async all(kind: string, lock = false): Promise<[string, Doc][]> {
+    const { rows } = await this.q<{ key: string; doc: Doc }>(`SELECT key, doc FROM ep_records WHERE kind = $1 ORDER BY key${lock ? ' FOR UPDATE' : ''}`, [kind]);
+    return rows.map((r) => [r.key, r.doc]);
+  }
+
+  async put(kind: string, key: string, doc: Doc): Promise<void> {
+    await this.putMany(kind, [[key, doc]]);
+  }
+
+  async putMany(kind: string, entries: readonly (readonly [string, Doc])[]): Promise<void> {
+    if (entries.length === 0) return;
+    await this.q(
+      `INSERT INTO ep_records (kind, key, doc) SELECT $1, k, d FROM unnest($2::text[], $3::json[]) AS t(k, d)
+       ON CONFLICT (kind, key) DO UPDATE SET doc = EXCLUDED.doc`,
+      [kind, entries.map(([k]) => k), entries.map(([, d]) => JSON.stringify(d))],
+    );
+  }
+
+  /** Inserts unless the key exists; resolves to whether it inserted. */
+  async insert(kind: string, key: string, doc: Doc): Promise<boolean> {
+    const { rowCount } = await this.q('INSERT INTO ep_records (kind, key, doc) VALUES ($1, $2, $3::json) ON CONFLICT DO NOTHING', [kind, key, JSON.stringify(doc)]);
+    return rowCount === 1;
+  }
+
+  async delete(kind: string, keys: readonly string[]): Promise<number> {
+    if (keys.length === 0) return 0;
+    const { rowCount } = await this.q('DELETE FROM ep_records WHERE kind = $1 AND key = ANY($2)', [kind, [...keys]]);
+    return rowCount ?? 0;
+  }
+
+  /** Refuses the transaction unless `term` is the controllers' lease's current, unexpired term. */
+  async checkFence(term: bigint | undefined): Promise<void> {
+    if (term === undefined) throw new FencedOutError('this hub does not lead: controller writes are refused (another hub runs the controllers)');
+    // FOR SHARE: a new holder cannot take the lease until this write has committed or rolled back.
+    const { rows } = await this.q<{ term: string; live: boolean }>('SELECT term::text AS term, expires_at > now() AS live FROM ep_leases WHERE name = $1 FOR SHARE', [CONTROLLERS_LEASE]);
+    const lease = rows[0];
+    if (!lease || BigInt(lease.term) !== term || !lease.live) {
+      const now = lease ? `term ${lease.term}${lease.live ? '' : ' (expired)'}` : 'no lease';
+      throw new FencedOutError(`controller write under lease term ${term} refused: the lease is now ${now}; another hub leads`);
+    }
+  }
+}
+
+export class RecordsDb {
+  private readonly pending = new Map<string, Pending>();
+  private flushTimer: NodeJS.Timeout | undefined;
+  private readonly inFlight = new Set<Promise<unknown>>();
+  commits = 0;
+  /** The last failure to reach the database, cleared by the next success (for /healthz). */
+  unavailable: string | undefined;
+
+  constructor(
+    readonly pool: pg.Pool,
+    private readonly options: RecordsDbOptions,
+  ) {}
+
+  get where(): string {
+    return this.options.where;
+  }
+
+  private failed(err: unknown): Error {
+    const e = pgFailure(err, this.options.where);
+    if ((e as { code?: string }).code === 'StoreUnavailable') this.unavailable = e.message;
+    return e;
+  }
+
+  /** One query outside a transaction (reads). */
+  async query<R extends pg.QueryResultRow>(sql: string, params: unknown[] = []): Promise<R[]> {
+    try {
+      const { rows } = await this.pool.query<R>(sql, params);
+      this.unavailable = undefined;
+      return rows;
+    } catch (err) {
+      throw this.failed(err);
+    }
+  }
+
+  /** A stored record with this hub's unflushed lazy changes applied. */
+  async get(kind: string, key: string): Promise<Doc | undefined> {
+    const rows = await this.query<{ doc: Doc }>('SELECT doc FROM ep_records WHERE kind = $1 AND key = $2', [kind, key]);
+    const pending = this.pending.get(pendingKey(kind, key));
+    let doc = rows[0]?.doc;
+    if (!pending) return doc;
+    for (const change of pending.changes) doc = change(doc);
+    // A queued change may hand out the object it will write: the caller gets its own copy.
+    return doc === undefined ? undefined : structuredClone(doc);
+  }
+
+  /** Every record of a kind, after this hub's lazy changes are flushed (a pass sees its own writes). */
+  async all(kind: string): Promise<[string, Doc][]> {
+    if (this.pending.size > 0) await this.flush();
+    const rows = await this.query<{ key: string; doc: Doc }>('SELECT key, doc FROM ep_records WHERE kind = $1 ORDER BY key', [kind]);
+    return rows.map((r) => [r.key, r.doc]);
+  }
+
+  /** Queues a lazy change; it reaches the database with the next transaction, within LAZY_FLUSH_MS. */
+  later(kind: string, key: string, change: RecordChange, replaces: boolean | { keepLast: number } = false): void {
+    const id = pendingKey(kind, key);
+    const entry = this.pending.get(id) ?? { kind, key, changes: [] };
+    if (replaces === true) entry.changes = [];
+    entry.changes.push(change);
+    if (typeof replaces === 'object' && entry.changes.length > replaces.keepLast) entry.changes.splice(0, entry.changes.length - replaces.keepLast);
+    this.pending.set(id, entry);
+    this.flushTimer ??= setTimeout(() => {
+      this.flushTimer = undefined;
+      this.flush().catch((err: unknown) => this.options.log(`store: lazy writes not stored yet, retried: ${(err as Error).message}`));
+    }, LAZY_FLUSH_MS);
+  }
+
+  /** Forgets queued lazy changes of these records (they were deleted). */
+  drop(kind: string, key: string): void {
+    this.pending.delete(pendingKey(kind, key));
+  }
+
+  /** Writes the queued lazy changes in one transaction. */
+  async flush(): Promise<void> {
+    if (this.pending.size === 0) return;
+    await this.transaction(async () => undefined);
+  }
+
+  /**
+   * Runs `work` in one transaction, with every queued lazy change before it; `fenced` checks the
+   * controllers' lease term first. Resolves once committed; nothing of it is stored if it throws.
+   */
+  transaction<R>(work: (tx: Tx) => Promise<R>, options: { fenced?: boolean } = {}): Promise<R> {
+    const run = this.runTransaction(work, options);
+    this.inFlight.add(run);
+    const forget = (): void => void this.inFlight.delete(run);
+    run.then(forget, forget);
+    return run;
+  }
+
+  private async runTransaction<R>(work: (tx: Tx) => Promise<R>, options: { fenced?: boolean }): Promise<R> {
+    const where = this.options.where;
+    const viaPg = async <T>(call: () => Promise<T>): Promise<T> => {
+      try {
+        return await call();
+      } catch (err) {
+        throw pgFailure(err, where);
+      }
+    };
+    for (let attempt = 1; ; attempt++) {
+      const lazy = [...this.pending.values()];
+      this.pending.clear();
+      let client: pg.PoolClient | undefined;
+      let broken = false;
+      try {
+        client = await viaPg(() => this.pool.connect());
+        const connected = client;
+        await viaPg(() => connected.query('BEGIN'));
+        const tx = new Tx(connected, where);
+        if (options.fenced && this.options.fence) await tx.checkFence(this.options.fence());
+        await applyLazy(tx, lazy);
+        const result = await work(tx);
+        await viaPg(() => connected.query('COMMIT'));
+        this.commits += 1;
+        this.unavailable = undefined;
+        return result;
+      } catch (err) {
+        broken = err instanceof StoreUnavailableError;
+        if (broken) this.unavailable = (err as Error).message;
+        else if (client) await client.query('ROLLBACK').catch(() => undefined);
+        this.requeue(lazy);
+        const code = (err as { code?: unknown }).code;
+        if (attempt < TX_ATTEMPTS && typeof code === 'string' && RETRYABLE_SQLSTATE.has(code)) continue;
+        throw err;
+      } finally {
+        // A client whose connection broke is destroyed, not returned to the pool.
+        client?.release(broken);
+      }
+    }
+  }
+
+  /** Lazy changes of a failed transaction go back in front of those queued since. */
+  private requeue(lazy: readonly Pending[]): void {
+    if (lazy.length === 0) return;
+    for (const entry of lazy) {
+      const id = pendingKey(entry.kind, entry.key);
+      const newer = this.pending.get(id);
+      this.pending.set(id, { ...entry, changes: [...entry.changes, ...(newer?.changes ?? [])] });
+    }
+    this.flushTimer ??= setTimeout(() => {
+      this.flushTimer = undefined;
+      this.flush().catch((err: unknown) => this.options.log(`store: lazy writes not stored yet, retried: ${(err as Error).message}`));
+    }, LAZY_FLUSH_MS * 4);
+  }
+
+  /** Resolves once every transaction started so far has ended. */
+  async settled(): Promise<void> {
+    await Promise.allSettled([...this.inFlight]);
+  }
+
+  async close(): Promise<void> {
+    if (this.flushTimer) clearTimeout(this.flushTimer);
+    this.flushTimer = undefined;
+    await this.settled();
+    try {
+      await this.flush();
+    } catch (err) {
+      // Only observed state is lazy (devices send it again to whichever hub they reach): a hub
+      // stopping while PostgreSQL is down says what it could not store and stops anyway.
+      this.options.log(`store: ${this.pending.size} lazy writes not stored at close: ${(err as Error).message}`);
+    } finally {
+      await this.pool.end();
+    }
+  }
+}
+
+const pendingKey = (kind: string, key: string): string => `${kind}\u0000${key}`;
+
+async function applyLazy(tx: Tx, lazy: readonly Pending[]): Promise<void> {
+  const byKind = new Map<string, Pending[]>();
+  for (const entry of lazy) byKind.set(entry.kind, [...(byKind.get(entry.kind) ?? []), entry]);
+  for (const [kind, entries] of byKind) {
+    const current = await tx.getMany(kind, entries.map((e) => e.key));
+    const puts: [string, Doc][] = [];
+    const deletes: string[] = [];
+    for (const entry of entries) {
+      let doc = current.get(entry.key);
+      for (const change of entry.changes) doc = change(doc);
+      if (doc === undefined) deletes.push(entry.key);
+      else puts.push([entry.key, doc]);
+    }
+    await tx.putMany(kind, puts);
+    await tx.delete(kind, deletes);
+  }
+}

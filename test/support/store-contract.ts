@@ -1,0 +1,339 @@
+// The repository contract of the hub's store (src/hub/store/repository.ts), one suite run against
+// every store: lowdb (test/unit/hub/store-contract-lowdb.test.ts) and PostgreSQL
+// (test/integration/store-contract-postgres.test.ts). What a store must do, whatever it is built on.
+import type { ExecutionContext, TestFn } from 'ava';
+import { cronJobSpecSchema, jobSpecSchema, releaseDigest, releaseSpecSchema, rolloutSpecSchema, workloadSpecSchema, type JobRunRecord, type ReleaseRecord, type RolloutState } from '../../src/protocol/index.js';
+import { createRollout } from '../../src/scheduler/rollout/index.js';
+import type { CronJobRecord, JobRecord, StoredJobRun } from '../../src/hub/store/job-records.js';
+import type { DeviceRecord, PlacementRecord, TokenRecord, WorkloadRecord } from '../../src/hub/store/records.js';
+import { ReleaseImmutableError, type HubStore } from '../../src/hub/store/repository.js';
+
+export interface ContractBackend {
+  /**
+   * A new, empty backing for one test. `open` opens a store on it; opened again after a close it
+   * is a reopen; opened twice at once (only when `shared`) it is a second hub on the same data.
+   */
+  create(t: ExecutionContext): Promise<{ open(): Promise<HubStore>; shared: boolean }>;
+}
+
+const T0 = new Date(0).toISOString();
+
+export const device = (id: string, over: Partial<DeviceRecord> = {}): DeviceRecord => ({
+  id,
+  hardwareId: `hw-${id}`,
+  hostname: id,
+  labels: {},
+  taints: [],
+  unschedulable: false,
+  credentialHash: `hash-${id}`,
+  registeredAt: T0,
+  joinedWithToken: 'tok1',
+  ...over,
+});
+
+export const token = (id: string, over: Partial<TokenRecord> = {}): TokenRecord => ({
+  id,
+  secretHash: 'h',
+  description: 'd',
+  labels: {},
+  createdAt: T0,
+  expiresAt: new Date(86_400_000).toISOString(),
+  uses: 0,
+  revoked: false,
+  ...over,
+});
+
+export const workload = (name: string, command = 'sleep'): WorkloadRecord => ({
+  name,
+  labels: {},
+  annotations: {},
+  spec: workloadSpecSchema.parse({ replicas: 2, template: { runtime: 'process', command: [command] } }),
+  revision: 'r1',
+  createdAt: T0,
+  updatedAt: T0,
+});
+
+const job = (name: string): JobRecord => ({ name, uid: 'u1', labels: {}, annotations: {}, spec: jobSpecSchema.parse({ template: { runtime: 'process', command: ['true'] } }), createdAt: T0, updatedAt: T0, assigned: [] });
+
+const cronJob = (name: string): CronJobRecord => ({
+  name,
+  labels: {},
+  annotations: {},
+  spec: cronJobSpecSchema.parse({ schedule: '* * * * *', jobTemplate: { template: { runtime: 'process', command: ['true'] } } }),
+  revision: 'aaaaaaaa',
+  createdAt: T0,
+  updatedAt: T0,
+});
+
+const run = (id: string, deviceId: string, name = 'tick'): StoredJobRun => {
+  const record: JobRunRecord = { id, owner: { kind: 'CronJob', name }, attempt: 1, finishedAt: T0, output: ['hi'], reason: 'completed' };
+  return { ...record, device: deviceId, receivedAt: T0 };
+};
+
+export function release(command: string, version = '2.0.0'): ReleaseRecord {
+  const spec = releaseSpecSchema.parse({ version, workloads: { app: { runtime: 'process', command: [command] } } });
+  return { name: 'app', labels: {}, annotations: {}, spec, digest: releaseDigest({ metadata: { name: 'app' }, spec }), createdAt: T0 };
+}
+
+export const rollout = (name = 'ro'): RolloutState =>
+  createRollout({
+    name,
+    spec: rolloutSpecSchema.parse({ selector: { matchLabels: { site: 'a' } }, release: { name: 'app', version: '2.0.0' }, waves: [{ count: 1 }, { percent: 100 }] }),
+    devices: [{ id: 'd1', labels: { site: 'a' }, online: true, hardware: { arch: 'arm64', board: 'b', mcus: [] } }],
+    releaseDigest: release('run').digest,
+    now: 0,
+  });
+
+const placement = (name: string, replicas: Record<string, string>): PlacementRecord => ({ workload: name, replicas });
+const online: DeviceRecord['status'] = { state: 'online', reason: 'connected', agentVersion: '1.0.0', bootId: 'b', sessionId: 's', since: T0 };
+const desired = (generation: number) => ({ generation, issuedAt: T0, instances: [] });
+const event = (message: string) => ({ time: T0, type: 'Normal' as const, reason: 'Tick', message });
+
+export function storeContract(test: TestFn, label: string, backend: ContractBackend): void {
+  const opened = async (t: ExecutionContext) => {
+    const backing = await backend.create(t);
+    const store = await backing.open();
+    t.teardown(() => store.close());
+    return { store, backing };
+  };
+
+  test(`${label}: devices: put, get, has, credential hash, lookup by hardware id, list, count`, async (t) => {
+    const { store } = await opened(t);
+    await store.devices.put(device('gw-1'), 'sync');
+    await store.devices.put(device('gw-2', { status: online }), 'sync');
+    t.is((await store.devices.get('gw-1'))?.hostname, 'gw-1');
+    t.is(await store.devices.get('nope'), undefined);
+    t.true(await store.devices.has('gw-1'));
+    t.false(await store.devices.has('nope'));
+    t.is(await store.devices.credentialHash('gw-2'), 'hash-gw-2');
+    t.is((await store.devices.findByHardwareId('hw-gw-2'))?.id, 'gw-2');
+    t.is(await store.devices.findByHardwareId('hw-none'), undefined);
+    t.deepEqual((await store.devices.list()).map((d) => d.id).sort(), ['gw-1', 'gw-2']);
+    t.deepEqual(await store.devices.count(), { total: 2, online: 1 });
+  });
+
+  test(`${label}: reads are copies: changing what was read changes nothing stored`, async (t) => {
+    const { store } = await opened(t);
+    await store.devices.put(device('gw-1'), 'sync');
+    const copy = await store.devices.get('gw-1');
+    if (copy) copy.labels['x'] = 'y';
+    t.deepEqual((await store.devices.get('gw-1'))?.labels, {});
+    await store.workloads.putAll([workload('web')]);
+    const w = await store.workloads.get('web');
+    if (w) w.labels['x'] = 'y';
+    t.deepEqual((await store.workloads.get('web'))?.labels, {});
+  });
+
+  test(`${label}: update changes the stored record and returns it; observe and touch change observed state; unknown devices are refused`, async (t) => {
+    const { store } = await opened(t);
+    await store.devices.put(device('gw-1'), 'sync');
+    const updated = await store.devices.update('gw-1', (d) => void (d.labels['site'] = 'a'), 'sync');
+    t.deepEqual(updated?.labels, { site: 'a' });
+    t.is(await store.devices.update('nope', () => undefined, 'sync'), undefined);
+    t.true(await store.devices.touch('gw-1', '2026-01-01T00:00:00.000Z'));
+    t.false(await store.devices.touch('nope', T0));
+    t.true(await store.devices.observe('gw-1', (o) => void (o.status = online)));
+    t.false(await store.devices.observe('nope', () => undefined));
+    const read = await store.devices.get('gw-1');
+    t.is(read?.lastSeen, '2026-01-01T00:00:00.000Z');
+    t.is(read?.status?.state, 'online');
+    t.deepEqual(read?.labels, { site: 'a' });
+    t.deepEqual(await store.devices.count(), { total: 1, online: 1 });
+  });
+
+  test(`${label}: a snapshot does not change when the store does`, async (t) => {
+    const { store } = await opened(t);
+    await store.devices.put(device('gw-1'), 'sync');
+    const before = await store.devices.snapshot();
+    await store.devices.update('gw-1', (d) => void (d.labels['site'] = 'b'), 'sync');
+    await store.devices.touch('gw-1', '2026-01-01T00:00:00.000Z');
+    t.deepEqual(before[0]?.labels, {});
+    t.is(before[0]?.lastSeen, undefined);
+    const after = await store.devices.snapshot();
+    t.deepEqual(after[0]?.labels, { site: 'b' });
+    await store.rollouts.put(rollout());
+    const rollouts = await store.rollouts.snapshot();
+    await store.rollouts.put({ ...rollout(), status: { ...rollout().status, phase: 'paused' } });
+    t.is(rollouts[0]?.status.phase, rollout().status.phase);
+    await store.deviceState.putDesired('gw-1', desired(1));
+    const desiredBefore = await store.deviceState.desiredSnapshot();
+    await store.deviceState.putDesired('gw-1', desired(2));
+    t.is(desiredBefore.get('gw-1')?.generation, 1);
+    t.is((await store.deviceState.desiredSnapshot()).get('gw-1')?.generation, 2);
+  });
+
+  test(`${label}: lazy writes are kept: visible at once, stored by close`, async (t) => {
+    const backing = await backend.create(t);
+    const store = await backing.open();
+    await store.devices.put(device('gw-1'), 'sync');
+    await store.devices.update('gw-1', (d) => void (d.lastSeen = '2026-01-01T00:00:00.000Z'), 'lazy');
+    await store.deviceState.putReported('gw-1', { observedGeneration: 1, time: T0, instances: [] });
+    await store.events.append('device/gw-1', event('hello'));
+    t.is((await store.devices.get('gw-1'))?.lastSeen, '2026-01-01T00:00:00.000Z');
+    await store.close();
+    const reopened = await backing.open();
+    t.teardown(() => reopened.close());
+    t.is((await reopened.devices.get('gw-1'))?.lastSeen, '2026-01-01T00:00:00.000Z');
+    t.is((await reopened.deviceState.reported('gw-1'))?.observedGeneration, 1);
+    t.deepEqual((await reopened.events.list('device/gw-1')).map((e) => e.message), ['hello']);
+  });
+
+  test(`${label}: a join's token use (lazy) is stored with the device record (sync)`, async (t) => {
+    const backing = await backend.create(t);
+    const store = await backing.open();
+    await store.tokens.put(token('tok1', { maxUses: 5 }));
+    const used = await store.tokens.update('tok1', (tk) => void (tk.uses += 1), 'lazy');
+    t.is(used?.uses, 1);
+    t.is((await store.tokens.get('tok1'))?.uses, 1, 'seen at once by this store');
+    await store.devices.put(device('gw-1'), 'sync');
+    t.is(await store.tokens.update('nope', () => undefined, 'lazy'), undefined);
+    if (backing.shared) {
+      // Another hub reads the database: the token use is there as soon as the device is.
+      const other = await backing.open();
+      t.teardown(() => other.close());
+      t.is((await other.tokens.get('tok1'))?.uses, 1);
+      t.is((await other.devices.get('gw-1'))?.id, 'gw-1');
+    }
+    await store.close();
+    const reopened = await backing.open();
+    t.teardown(() => reopened.close());
+    t.is((await reopened.tokens.get('tok1'))?.uses, 1);
+    t.deepEqual((await reopened.tokens.list()).map((tk) => tk.id), ['tok1']);
+  });
+
+  test(`${label}: events are bounded per subject, kept only for what exists, and a deleted workload's history goes with it`, async (t) => {
+    const { store } = await opened(t);
+    await store.devices.put(device('gw-1'), 'sync');
+    for (let i = 0; i < 60; i++) await store.events.append('device/gw-1', event(String(i)));
+    const events = await store.events.list('device/gw-1');
+    t.is(events.length, 50);
+    t.is(events[0]?.message, '10');
+    t.is(events[49]?.message, '59');
+    await store.events.append('device/ghost', event('x'));
+    t.deepEqual(await store.events.list('device/ghost'), []);
+    await store.workloads.putAll([workload('web')]);
+    await store.events.append('workload/web', event('old'));
+    t.true(await store.workloads.delete('web'));
+    t.false(await store.workloads.delete('web'));
+    await store.workloads.putAll([workload('web')]);
+    t.deepEqual(await store.events.list('workload/web'), []);
+  });
+
+  test(`${label}: deleting a device frees its placements and forgets its documents and events`, async (t) => {
+    const { store } = await opened(t);
+    await store.devices.put(device('gw-1'), 'sync');
+    await store.devices.put(device('gw-2'), 'sync');
+    await store.workloads.putAll([workload('web'), workload('db')]);
+    await store.placements.put(placement('web', { '0': 'gw-1', '1': 'gw-2' }));
+    await store.placements.put(placement('db', { '0': 'gw-2' }));
+    await store.deviceState.putDesired('gw-1', desired(3));
+    await store.deviceState.putReported('gw-1', { observedGeneration: 3, time: T0, instances: [] });
+    await store.events.append('device/gw-1', event('x'));
+    const result = await store.devices.delete('gw-1');
+    t.deepEqual(result, { freed: [{ workload: 'web', ordinal: '0' }] });
+    t.is(await store.devices.delete('gw-1'), undefined);
+    t.deepEqual((await store.placements.get('web'))?.replicas, { '1': 'gw-2' });
+    t.deepEqual((await store.placements.get('db'))?.replicas, { '0': 'gw-2' });
+    t.is(await store.deviceState.desired('gw-1'), undefined);
+    t.is(await store.deviceState.reported('gw-1'), undefined);
+    t.deepEqual(await store.events.list('device/gw-1'), []);
+    t.is(await store.devices.findByHardwareId('hw-gw-1'), undefined);
+  });
+
+  test(`${label}: workloads and placements: putAll, list, delete; a deleted workload's placement goes with it`, async (t) => {
+    const { store } = await opened(t);
+    await store.workloads.putAll([workload('a'), workload('b')]);
+    t.deepEqual((await store.workloads.list()).map((w) => w.name).sort(), ['a', 'b']);
+    await store.placements.put(placement('a', { '0': 'gw-1' }));
+    t.deepEqual((await store.placements.list()).map((p) => p.workload), ['a']);
+    await store.workloads.delete('a');
+    t.is(await store.placements.get('a'), undefined);
+    await store.placements.put(placement('b', { '0': 'gw-1' }));
+    await store.placements.delete('b');
+    t.deepEqual(await store.placements.list(), []);
+    await t.throwsAsync(store.workloads.putAll([workload('ok'), { ...workload('Bad Name') }]));
+    t.is(await store.workloads.get('ok'), undefined, 'a batch with a malformed record stores none of it');
+  });
+
+  test(`${label}: desired and reported documents: per device, all, scan`, async (t) => {
+    const { store } = await opened(t);
+    await store.deviceState.putDesired('gw-1', desired(1));
+    await store.deviceState.putReported('gw-2', { observedGeneration: 0, time: T0, instances: [] });
+    t.is((await store.deviceState.desired('gw-1'))?.generation, 1);
+    t.deepEqual([...(await store.deviceState.allDesired()).keys()], ['gw-1']);
+    t.deepEqual([...(await store.deviceState.allReported()).keys()], ['gw-2']);
+    t.deepEqual([...(await store.deviceState.reportedSnapshot()).keys()], ['gw-2']);
+    const seen: string[] = [];
+    await store.deviceState.scan((id, d, r) => seen.push(`${id}:${d ? 'd' : '-'}${r ? 'r' : '-'}`));
+    t.deepEqual(seen.sort(), ['gw-1:d-', 'gw-2:-r']);
+  });
+
+  test(`${label}: applyDocuments stores every kind at once, or nothing when a release conflicts`, async (t) => {
+    const { store } = await opened(t);
+    await store.applyDocuments({ workloads: [workload('web')], jobs: [job('once')], cronJobs: [cronJob('tick')], releases: [release('run')] });
+    t.truthy(await store.workloads.get('web'));
+    t.truthy(await store.jobs.get('once'));
+    t.truthy(await store.cronJobs.get('tick'));
+    t.truthy(await store.releases.get('app', '2.0.0'));
+    const err = await t.throwsAsync(store.applyDocuments({ workloads: [workload('api')], jobs: [job('twice')], releases: [release('other')] }), { instanceOf: ReleaseImmutableError });
+    t.is(err?.code, 'ReleaseImmutable');
+    t.is(await store.workloads.get('api'), undefined);
+    t.is(await store.jobs.get('twice'), undefined);
+    t.is((await store.releases.get('app', '2.0.0'))?.digest, release('run').digest);
+  });
+
+  test(`${label}: releases are immutable: same content unchanged, other content refused`, async (t) => {
+    const { store } = await opened(t);
+    t.is(await store.releases.create(release('run')), 'created');
+    t.is(await store.releases.create(release('run')), 'unchanged');
+    const err = await t.throwsAsync(store.releases.create(release('other')), { instanceOf: ReleaseImmutableError });
+    t.is(err?.code, 'ReleaseImmutable');
+    t.is(await store.releases.create(release('other', '2.0.1')), 'created');
+    t.deepEqual((await store.releases.list()).map((r) => r.spec.version).sort(), ['2.0.0', '2.0.1']);
+  });
+
+  test(`${label}: rollouts, maintenance windows, gate verdicts and release pins`, async (t) => {
+    const { store } = await opened(t);
+    await store.rollouts.put(rollout());
+    t.deepEqual(await store.rollouts.get('ro'), rollout());
+    t.deepEqual((await store.rollouts.list()).map((r) => r.name), ['ro']);
+    const pin = { release: { name: 'app', version: '2.0.0' }, rollout: 'ro', since: T0 };
+    await store.releasePins.set(['d1', 'd2'], pin);
+    t.deepEqual(await store.releasePins.get('d1'), pin);
+    await store.releasePins.set(['d1', 'd2'], pin);
+    t.deepEqual([...(await store.releasePins.all()).keys()].sort(), ['d1', 'd2'], 'idempotent');
+    await store.releasePins.set(['d1'], null);
+    t.deepEqual([...(await store.releasePins.all()).keys()], ['d2']);
+    await store.gateVerdicts.put({ releaseDigest: release('run').digest, result: 'pass', at: T0, rollout: 'ro', reason: 'ok' });
+    t.is((await store.gateVerdicts.get(release('run').digest))?.result, 'pass');
+    t.is(await store.gateVerdicts.get(release('other').digest), undefined);
+    t.deepEqual(await store.maintenanceWindows.list(), []);
+    t.false(await store.maintenanceWindows.delete('none'));
+  });
+
+  test(`${label}: job runs are kept once per device and id; deleting a Job or CronJob deletes its runs`, async (t) => {
+    const { store } = await opened(t);
+    await store.applyDocuments({ cronJobs: [cronJob('tick')], jobs: [job('once')] });
+    t.is(await store.jobRuns.add([run('r1', 'dev-a'), run('r2', 'dev-a')]), 2);
+    t.is(await store.jobRuns.add([run('r1', 'dev-a')]), 0, 'a duplicate adds nothing');
+    t.is(await store.jobRuns.add([run('r1', 'dev-b')]), 1, 'another device is another run');
+    t.deepEqual((await store.jobRuns.list('CronJob/tick')).map((r) => `${r.device}/${r.id}`), ['dev-a/r1', 'dev-a/r2', 'dev-b/r1']);
+    t.true(await store.cronJobs.delete('tick'));
+    t.deepEqual(await store.jobRuns.list('CronJob/tick'), []);
+    t.false(await store.cronJobs.delete('tick'));
+    t.true(await store.jobs.delete('once'));
+    await store.jobRuns.add([run('r9', 'dev-a', 'other')]);
+    await store.jobRuns.deleteOwner('CronJob/other');
+    t.deepEqual(await store.jobRuns.list('CronJob/other'), []);
+  });
+
+  test(`${label}: settled resolves once writes are durable; commits count`, async (t) => {
+    const { store } = await opened(t);
+    await store.settled();
+    const before = store.commits;
+    await Promise.all([store.devices.put(device('gw-1'), 'sync'), store.workloads.putAll([workload('web')])]);
+    await store.settled();
+    t.true(store.commits > before);
+    t.truthy(await store.devices.get('gw-1'));
+  });
+}
