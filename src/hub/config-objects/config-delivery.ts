@@ -44,7 +44,8 @@ export interface DeliveryProblem {
 export interface DeliveryInput {
   /** Each device's instances (after release pins) and the templates of its Jobs and CronJobs. */
   devices: ReadonlyMap<string, { instances: readonly DesiredInstance[]; jobTemplates: readonly { owner: string; template: Template }[] }>;
-  lookup(kind: ConfigKind, name: string): ConfigObjectRecord | undefined;
+  /** The version `deviceId` is to read (its release's pin, or the newest). */
+  lookup(kind: ConfigKind, name: string, deviceId: string): ConfigObjectRecord | undefined;
   /** The device's raw X25519 key (from its facts), if its agent has one. */
   boxKey(deviceId: string): Buffer | undefined;
   /** A Secret's values (JSON of key → base64), decrypted from the store. */
@@ -82,7 +83,7 @@ export function deliverConfigs(input: DeliveryInput): DeliveryResult {
       const restartVersions: string[] = [];
       for (const ref of refs) {
         wanted.set(`${ref.kind}/${ref.name}`, ref);
-        const record = input.lookup(ref.kind, ref.name);
+        const record = input.lookup(ref.kind, ref.name, deviceId);
         if (!record) missing(instance.workload, ref);
         if (ref.restart) restartVersions.push(`${ref.kind}/${ref.name}@${record?.version ?? 'missing'}`);
       }
@@ -92,13 +93,13 @@ export function deliverConfigs(input: DeliveryInput): DeliveryResult {
     for (const { owner, template } of jobTemplates) {
       for (const ref of templateConfigRefs(template)) {
         wanted.set(`${ref.kind}/${ref.name}`, ref);
-        if (!input.lookup(ref.kind, ref.name)) missing(owner, ref);
+        if (!input.lookup(ref.kind, ref.name, deviceId)) missing(owner, ref);
       }
     }
     result.instances.set(deviceId, out);
     const configs: DesiredConfig[] = [];
     for (const ref of [...wanted.values()].sort((a, b) => (`${a.kind}/${a.name}` < `${b.kind}/${b.name}` ? -1 : 1))) {
-      const record = input.lookup(ref.kind, ref.name);
+      const record = input.lookup(ref.kind, ref.name, deviceId);
       if (!record) continue;
       if (record.kind === 'ConfigMap') {
         configs.push({ kind: 'ConfigMap', name: record.name, version: record.version, values: record.values ?? {} });
@@ -116,8 +117,10 @@ export function deliverConfigs(input: DeliveryInput): DeliveryResult {
         continue;
       }
       const keyId = boxKeyId(boxKey);
-      let plaintext = plaintexts.get(record.name);
-      if (!plaintext) plaintexts.set(record.name, (plaintext = input.secretPlaintext(record)));
+      // By version too: devices of a release may read an earlier version than the others.
+      const cacheKey = `${record.name}@${record.version}`;
+      let plaintext = plaintexts.get(cacheKey);
+      if (!plaintext) plaintexts.set(cacheKey, (plaintext = input.secretPlaintext(record)));
       const seed = createHmac('sha256', input.dataKey).update(`seal\n${deviceId}\n${keyId}\n${record.name}\n${record.version}`).digest();
       configs.push({ kind: 'Secret', name: record.name, version: record.version, sealed: sealBox(plaintext, boxKey, secretBoxContext(record.name, record.version), seed) });
     }

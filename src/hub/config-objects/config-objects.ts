@@ -1,10 +1,9 @@
 import type { Logger } from '../../common/log.js';
-import { configValuesSchema, type ConfigValues, type DesiredConfig, type DesiredCronJob, type DesiredInstance, type DesiredJob, type Template } from '../../protocol/index.js';
+import { configValuesSchema, type ConfigValues, type ReleaseConfigPin, type DesiredConfig, type DesiredCronJob, type DesiredInstance, type DesiredJob, type Template } from '../../protocol/index.js';
 import { eventSubjects, type DeviceRecord } from '../store/records.js';
-import type { HubStore } from '../store/repository.js';
+import type { ConfigObjectRepository, HubStore } from '../store/repository.js';
 import { deliverConfigs } from './config-delivery.js';
-import type { ConfigObjectRecord } from './config-records.js';
-import type { ConfigObjectStore } from './config-store.js';
+import { configObjectKey, versionOf, type ConfigObjectRecord } from './config-records.js';
 import { decryptAtRest } from './data-key.js';
 
 /**
@@ -16,7 +15,7 @@ export class ConfigObjects {
   private readonly lastProblems = new Set<string>();
 
   constructor(
-    readonly store: ConfigObjectStore,
+    readonly store: ConfigObjectRepository,
     readonly dataKey: Buffer,
     private readonly events: Pick<HubStore, 'events'>['events'],
     private readonly now: () => Date,
@@ -30,18 +29,23 @@ export class ConfigObjects {
   }
 
   /** Whether any object exists, or any device was sent one (then it may have to be taken back). */
-  any(published: Iterable<{ configs?: readonly unknown[] }>): boolean {
-    if (this.store.list().length > 0) return true;
+  async any(published: Iterable<{ configs?: readonly unknown[] }>): Promise<boolean> {
+    if ((await this.store.snapshot()).length > 0) return true;
     for (const d of published) if (d.configs?.length) return true;
     return false;
   }
 
-  /** Each device's instances with their config revisions, and its configs (need to know). */
+  /**
+   * Each device's instances with their config revisions, and its configs (need to know). A device
+   * whose release pins an object's version (`pins`) gets that version while it is kept, else the newest.
+   */
   async attach(
     wanted: Map<string, DesiredInstance[]>,
     devices: readonly DeviceRecord[],
     jobParts: ReadonlyMap<string, { jobs: DesiredJob[]; cronJobs: DesiredCronJob[] }> | undefined,
+    pins: ReadonlyMap<string, readonly ReleaseConfigPin[]> = new Map(),
   ): Promise<Map<string, DesiredConfig[]>> {
+    const stored = new Map((await this.store.snapshot()).map((o) => [configObjectKey(o.kind, o.name), o]));
     const byId = new Map(devices.map((d) => [d.id, d]));
     const input = new Map<string, { instances: DesiredInstance[]; jobTemplates: { owner: string; template: Template }[] }>();
     for (const deviceId of new Set([...wanted.keys(), ...(jobParts?.keys() ?? [])])) {
@@ -54,7 +58,11 @@ export class ConfigObjects {
     }
     const result = deliverConfigs({
       devices: input,
-      lookup: (kind, name) => this.store.get(kind, name),
+      lookup: (kind, name, deviceId) => {
+        const record = stored.get(configObjectKey(kind, name));
+        const pin = pins.get(deviceId)?.find((p) => p.kind === kind && p.name === name);
+        return record && pin ? (versionOf(record, pin.version) ?? record) : record;
+      },
       boxKey: (deviceId) => {
         const key = byId.get(deviceId)?.facts?.boxKey;
         return key === undefined ? undefined : Buffer.from(key, 'base64');

@@ -59,11 +59,11 @@ export function registerConfigRoutes(app: FastifyInstance, deps: ConfigRouteDeps
     ['Secret', 'secrets'],
   ] as const) {
     const what = kind === 'ConfigMap' ? 'configmap' : 'secret';
-    app.get(`/v1/${plural}`, async () => ({ items: await Promise.all(deps.objects.store.list(kind).map((r) => view(r, false))) }));
+    app.get(`/v1/${plural}`, async () => ({ items: await Promise.all((await deps.objects.store.list(kind)).map((r) => view(r, false))) }));
     app.get(`/v1/${plural}/:name`, async (request) => {
       const name = pathParam(request.params, 'configName', 'name');
       const query = checked(showQuerySchema, request.query, 'query');
-      const record = deps.objects.store.get(kind, name);
+      const record = await deps.objects.store.get(kind, name);
       if (!record) throw notFound(`${what} ${name}`);
       // A ConfigMap's values are shown always; a Secret's only when an admin asks for them.
       const show = kind === 'ConfigMap' || query.showValues === 'true';
