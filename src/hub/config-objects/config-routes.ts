@@ -11,7 +11,7 @@ import type { ConfigObjectRecord } from './config-records.js';
 
 export interface ConfigRouteDeps {
   objects: ConfigObjects;
-  store: Pick<HubStore, 'workloads' | 'jobs' | 'cronJobs'>;
+  store: Pick<HubStore, 'workloads' | 'jobs' | 'cronJobs' | 'releases'>;
   passAfterWrite(): Promise<void>;
 }
 
@@ -39,6 +39,18 @@ function splitValues(record: ConfigObjectRecord, values: Record<string, string>)
   return { data, ...(Object.keys(binaryData).length > 0 ? { binaryData } : {}) };
 }
 
+/** The object's versions, newest first, with the releases that pin each. */
+async function versionsOf(deps: ConfigRouteDeps, record: ConfigObjectRecord): Promise<ConfigObjectView['versions']> {
+  const pinnedBy = new Map<string, string[]>();
+  for (const r of await deps.store.releases.list()) {
+    for (const pin of r.spec.configs ?? []) {
+      if (pin.kind === record.kind && pin.name === record.name) pinnedBy.set(pin.version, [...(pinnedBy.get(pin.version) ?? []), `${r.name}@${r.spec.version}`]);
+    }
+  }
+  const all = [{ version: record.version, storedAt: record.updatedAt }, ...(record.history ?? []).map((v) => ({ version: v.version, storedAt: v.storedAt }))];
+  return all.map((v) => ({ ...v, pinnedBy: (pinnedBy.get(v.version) ?? []).sort() }));
+}
+
 export function registerConfigRoutes(app: FastifyInstance, deps: ConfigRouteDeps): void {
   const view = async (record: ConfigObjectRecord, showValues: boolean): Promise<ConfigObjectView> => ({
     kind: record.kind,
@@ -50,6 +62,7 @@ export function registerConfigRoutes(app: FastifyInstance, deps: ConfigRouteDeps
     keys: record.keys,
     sizes: record.sizes,
     usedBy: await usersOf(deps, record.kind, record.name),
+    versions: await versionsOf(deps, record),
     createdAt: record.createdAt,
     updatedAt: record.updatedAt,
     ...(showValues ? splitValues(record, record.kind === 'Secret' ? deps.objects.secretValues(record) : (record.values ?? {})) : {}),
