@@ -101,6 +101,7 @@ export async function startHub(config: HubConfig, log: Logger = createLogger('hu
     store.events,
     now,
     log.child('configs'),
+    store,
   );
   const telemetry = new TelemetryFeed();
   const tls = config.insecure ? undefined : await hubTls(config, now());

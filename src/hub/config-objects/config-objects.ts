@@ -1,10 +1,12 @@
 import type { Logger } from '../../common/log.js';
-import { configValuesSchema, type ConfigValues, type ReleaseConfigPin, type DesiredConfig, type DesiredCronJob, type DesiredInstance, type DesiredJob, type Template } from '../../protocol/index.js';
+import { configValuesSchema, type ConfigValues, type ReleaseConfigPin, type DesiredConfig, type DesiredCronJob, type DesiredInstance, type DesiredJob, type DesiredState, type Template } from '../../protocol/index.js';
 import { eventSubjects, type DeviceRecord } from '../store/records.js';
 import type { ConfigObjectRepository, HubStore } from '../store/repository.js';
 import { deliverConfigs } from './config-delivery.js';
 import { configObjectKey, versionOf, type ConfigObjectRecord } from './config-records.js';
 import { decryptAtRest } from './data-key.js';
+import { planConfigPace } from './config-pace-inputs.js';
+import type { PaceResult } from './config-pacing.js';
 
 /**
  * The hub's ConfigMaps and Secrets: the store, the data key, and what the desired pass asks of them
@@ -13,6 +15,9 @@ import { decryptAtRest } from './data-key.js';
  */
 export class ConfigObjects {
   private readonly lastProblems = new Set<string>();
+  private readonly lastHalts = new Set<string>();
+  /** Whether a paced change is under way: devices' reports then decide the next step (the hub asks for a pass on each). */
+  moving = false;
 
   constructor(
     readonly store: ConfigObjectRepository,
@@ -20,6 +25,8 @@ export class ConfigObjects {
     private readonly events: Pick<HubStore, 'events'>['events'],
     private readonly now: () => Date,
     private readonly log: Logger,
+    /** Where the pace of changes reads workloads and reports (config-pace-inputs.ts); without it, changes are not paced. */
+    private readonly fleet?: Pick<HubStore, 'workloads' | 'deviceState'>,
   ) {}
 
   /** A Secret's values in clear, for `get secret --show-values` by an admin and for sealing. */
@@ -44,8 +51,11 @@ export class ConfigObjects {
     devices: readonly DeviceRecord[],
     jobParts: ReadonlyMap<string, { jobs: DesiredJob[]; cronJobs: DesiredCronJob[] }> | undefined,
     pins: ReadonlyMap<string, readonly ReleaseConfigPin[]> = new Map(),
+    published: ReadonlyMap<string, Readonly<DesiredState>> = new Map(),
   ): Promise<Map<string, DesiredConfig[]>> {
     const stored = new Map((await this.store.snapshot()).map((o) => [configObjectKey(o.kind, o.name), o]));
+    const pace = this.fleet ? await planConfigPace({ wanted, stored, pins, published, devices, fleet: this.fleet, now: this.now() }) : undefined;
+    this.moving = pace?.moving ?? false;
     const byId = new Map(devices.map((d) => [d.id, d]));
     const input = new Map<string, { instances: DesiredInstance[]; jobTemplates: { owner: string; template: Template }[] }>();
     for (const deviceId of new Set([...wanted.keys(), ...(jobParts?.keys() ?? [])])) {
@@ -61,7 +71,9 @@ export class ConfigObjects {
       lookup: (kind, name, deviceId) => {
         const record = stored.get(configObjectKey(kind, name));
         const pin = pins.get(deviceId)?.find((p) => p.kind === kind && p.name === name);
-        return record && pin ? (versionOf(record, pin.version) ?? record) : record;
+        // A release's pin first (its rollout paces it), then the pace of changes, then the newest.
+        const version = pin?.version ?? pace?.held.get(deviceId)?.get(configObjectKey(kind, name));
+        return record && version !== undefined ? (versionOf(record, version) ?? record) : record;
       },
       boxKey: (deviceId) => {
         const key = byId.get(deviceId)?.facts?.boxKey;
@@ -72,6 +84,7 @@ export class ConfigObjects {
     });
     for (const [deviceId, instances] of result.instances) if (wanted.has(deviceId)) wanted.set(deviceId, instances);
     await this.recordProblems(result.problems);
+    if (pace) await this.recordHalts(pace.halts);
     return result.configs;
   }
 
@@ -79,6 +92,21 @@ export class ConfigObjects {
   recordApplied(records: readonly ConfigObjectRecord[], now: string): Promise<void> {
     for (const r of records) this.log.info(`${r.kind.toLowerCase()} ${r.name}: version ${r.version} stored at ${now} (${r.keys.length} keys)`);
     return Promise.resolve();
+  }
+
+  /** One Warning event per stopped pace (per object version and failing device), on the failing workload. */
+  private async recordHalts(halts: PaceResult['halts']): Promise<void> {
+    const current = new Set<string>();
+    for (const h of halts) {
+      const key = `${h.kind}/${h.name}@${h.version}\n${h.deviceId}\n${h.instance}`;
+      current.add(key);
+      if (this.lastHalts.has(key)) continue;
+      const message = `${h.kind.toLowerCase()} ${h.name} version ${h.version}: paced change stopped, ${h.held} device(s) kept on the earlier version: instance ${h.instance} on ${h.deviceId} is ${h.why} after the change (fix it, or apply the earlier content again)`;
+      this.log.warn(message);
+      await this.events.append(eventSubjects.workload(h.workload), { time: this.now().toISOString(), type: 'Warning', reason: 'ConfigChangeHalted', message });
+    }
+    this.lastHalts.clear();
+    for (const key of current) this.lastHalts.add(key);
   }
 
   private async recordProblems(problems: ReturnType<typeof deliverConfigs>['problems']): Promise<void> {
