@@ -36,14 +36,15 @@ export function templateConfigRefs(template: Template): ConfigRef[] {
 /** Why a device does not get an object it references (an event on the workload says it). */
 export interface DeliveryProblem {
   deviceId: string;
-  workload: string;
+  /** Whose event history it goes to: the workload, Job or CronJob that references the object. */
+  owner: { kind: 'Workload' | 'Job' | 'CronJob'; name: string };
   reason: 'ConfigMissing' | 'SecretUndeliverable';
   message: string;
 }
 
 export interface DeliveryInput {
   /** Each device's instances (after release pins) and the templates of its Jobs and CronJobs. */
-  devices: ReadonlyMap<string, { instances: readonly DesiredInstance[]; jobTemplates: readonly { owner: string; template: Template }[] }>;
+  devices: ReadonlyMap<string, { instances: readonly DesiredInstance[]; jobTemplates: readonly { owner: { kind: 'Job' | 'CronJob'; name: string }; template: Template }[] }>;
   /** The version `deviceId` is to read (its release's pin, or the newest). */
   lookup(kind: ConfigKind, name: string, deviceId: string): ConfigObjectRecord | undefined;
   /** The device's raw X25519 key (from its facts), if its agent has one. */
@@ -75,8 +76,8 @@ export function deliverConfigs(input: DeliveryInput): DeliveryResult {
   for (const [deviceId, { instances, jobTemplates }] of input.devices) {
     const wanted = new Map<string, ConfigRef>();
     const out: DesiredInstance[] = [];
-    const missing = (workload: string, ref: ConfigRef): void => {
-      result.problems.push({ deviceId, workload, reason: 'ConfigMissing', message: `${ref.kind.toLowerCase()} ${ref.name} does not exist; the instance waits for it` });
+    const missing = (owner: DeliveryProblem['owner'], ref: ConfigRef): void => {
+      result.problems.push({ deviceId, owner, reason: 'ConfigMissing', message: `${ref.kind.toLowerCase()} ${ref.name} does not exist; the instance waits for it` });
     };
     for (const instance of instances) {
       const refs = templateConfigRefs(instance.template);
@@ -84,7 +85,7 @@ export function deliverConfigs(input: DeliveryInput): DeliveryResult {
       for (const ref of refs) {
         wanted.set(`${ref.kind}/${ref.name}`, ref);
         const record = input.lookup(ref.kind, ref.name, deviceId);
-        if (!record) missing(instance.workload, ref);
+        if (!record) missing({ kind: 'Workload', name: instance.workload }, ref);
         if (ref.restart) restartVersions.push(`${ref.kind}/${ref.name}@${record?.version ?? 'missing'}`);
       }
       const { configRevision: _old, ...rest } = instance;
@@ -110,7 +111,7 @@ export function deliverConfigs(input: DeliveryInput): DeliveryResult {
         const users = instances.filter((i) => templateConfigRefs(i.template).some((r) => r.kind === 'Secret' && r.name === record.name)).map((i) => i.workload);
         result.problems.push({
           deviceId,
-          workload: users[0] ?? record.name,
+          owner: { kind: 'Workload', name: users[0] ?? record.name },
           reason: 'SecretUndeliverable',
           message: `secret ${record.name} not sent to ${deviceId}: its agent reports no box key (upgrade the agent; it makes one at its next start)`,
         });

@@ -57,12 +57,12 @@ export class ConfigObjects {
     const pace = this.fleet ? await planConfigPace({ wanted, stored, pins, published, devices, fleet: this.fleet, now: this.now() }) : undefined;
     this.moving = pace?.moving ?? false;
     const byId = new Map(devices.map((d) => [d.id, d]));
-    const input = new Map<string, { instances: DesiredInstance[]; jobTemplates: { owner: string; template: Template }[] }>();
+    const input = new Map<string, { instances: DesiredInstance[]; jobTemplates: { owner: { kind: 'Job' | 'CronJob'; name: string }; template: Template }[] }>();
     for (const deviceId of new Set([...wanted.keys(), ...(jobParts?.keys() ?? [])])) {
       const parts = jobParts?.get(deviceId);
       const jobTemplates = [
-        ...(parts?.jobs ?? []).map((j) => ({ owner: j.name, template: j.spec.template })),
-        ...(parts?.cronJobs ?? []).map((c) => ({ owner: c.name, template: c.spec.jobTemplate.template })),
+        ...(parts?.jobs ?? []).map((j) => ({ owner: { kind: 'Job' as const, name: j.name }, template: j.spec.template })),
+        ...(parts?.cronJobs ?? []).map((c) => ({ owner: { kind: 'CronJob' as const, name: c.name }, template: c.spec.jobTemplate.template })),
       ];
       input.set(deviceId, { instances: wanted.get(deviceId) ?? [], jobTemplates });
     }
@@ -112,11 +112,13 @@ export class ConfigObjects {
   private async recordProblems(problems: ReturnType<typeof deliverConfigs>['problems']): Promise<void> {
     const current = new Set<string>();
     for (const p of problems) {
-      const key = `${p.workload}\n${p.deviceId}\n${p.message}`;
+      // Filed under the object that references it: a Job's problem in the Job's history.
+      const subject = p.owner.kind === 'Job' ? eventSubjects.job(p.owner.name) : p.owner.kind === 'CronJob' ? eventSubjects.cronJob(p.owner.name) : eventSubjects.workload(p.owner.name);
+      const key = `${subject}\n${p.deviceId}\n${p.message}`;
       current.add(key);
       if (this.lastProblems.has(key)) continue;
-      this.log.warn(`${p.workload} on ${p.deviceId}: ${p.message}`);
-      await this.events.append(eventSubjects.workload(p.workload), { time: this.now().toISOString(), type: 'Warning', reason: p.reason, message: `${p.deviceId}: ${p.message}` });
+      this.log.warn(`${subject} on ${p.deviceId}: ${p.message}`);
+      await this.events.append(subject, { time: this.now().toISOString(), type: 'Warning', reason: p.reason, message: `${p.deviceId}: ${p.message}` });
     }
     this.lastProblems.clear();
     for (const key of current) this.lastProblems.add(key);

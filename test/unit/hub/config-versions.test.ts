@@ -131,3 +131,14 @@ test('a device pinned to a release reads the pinned versions; the others read th
   // The instances read different versions at start, so their config revisions differ.
   t.not(wanted.get('pinned')?.[0]?.configRevision, wanted.get('other')?.[0]?.configRevision);
 });
+
+test('a Job that reads a missing ConfigMap gets the ConfigMissing event in its own history, not a workload\'s', async (t) => {
+  const memory = new MemoryStore();
+  const store = memory.hubStore();
+  const objects = new ConfigObjects(store.configObjects, dataKey, store.events, () => new Date(at(0)), createLogger('test', 'error', () => undefined));
+  const template = templateSchema.parse({ runtime: 'process', command: ['true'], envFrom: [{ configMap: 'absent' }] });
+  const job = { name: 'once', uid: 'abcdef12', spec: { template } } as never;
+  await objects.attach(new Map(), [], new Map([['d1', { jobs: [job], cronJobs: [] }]]));
+  t.deepEqual([...memory.events.keys()], ['job/once']);
+  t.is(memory.events.get('job/once')?.[0]?.reason, 'ConfigMissing');
+});
