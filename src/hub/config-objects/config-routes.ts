@@ -3,7 +3,7 @@ import { z } from 'zod';
 import { writeQuerySchema, type ConfigKind, type ConfigObjectView, type Template } from '../../protocol/index.js';
 import { isAdmin } from '../api/auth.js';
 import { HttpError, notFound } from '../api/http-error.js';
-import { checked, pathParam } from '../api/params.js';
+import { checked, nameParam } from '../api/params.js';
 import type { HubStore } from '../store/repository.js';
 import { templateConfigRefs } from './config-delivery.js';
 import type { ConfigObjects } from './config-objects.js';
@@ -74,7 +74,7 @@ export function registerConfigRoutes(app: FastifyInstance, deps: ConfigRouteDeps
     const what = kind === 'ConfigMap' ? 'configmap' : 'secret';
     app.get(`/v1/${plural}`, async () => ({ items: await Promise.all((await deps.objects.store.list(kind)).map((r) => view(r, false))) }));
     app.get(`/v1/${plural}/:name`, async (request) => {
-      const name = pathParam(request.params, 'configName', 'name');
+      const name = nameParam(request.params, what);
       const query = checked(showQuerySchema, request.query, 'query');
       const record = await deps.objects.store.get(kind, name);
       if (!record) throw notFound(`${what} ${name}`);
@@ -84,7 +84,7 @@ export function registerConfigRoutes(app: FastifyInstance, deps: ConfigRouteDeps
       return view(record, show);
     });
     app.delete(`/v1/${plural}/:name`, async (request) => {
-      const name = pathParam(request.params, 'configName', 'name');
+      const name = nameParam(request.params, what);
       const query = checked(writeQuerySchema, request.query, 'query');
       if (!(await deps.objects.store.delete(kind, name))) throw notFound(`${what} ${name}`);
       const pass = deps.passAfterWrite();

@@ -3,7 +3,7 @@ import { writeQuerySchema, type ServiceRecord, type ServiceView } from '../../..
 import type { EndpointPlan } from '../../services/endpoints.js';
 import type { HubStore } from '../../store/repository.js';
 import { notFound } from '../http-error.js';
-import { checked, pathParam } from '../params.js';
+import { checked, nameParam } from '../params.js';
 
 export interface ServiceRouteDeps {
   store: HubStore;
@@ -34,14 +34,14 @@ export function registerServiceRoutes(app: FastifyInstance, deps: ServiceRouteDe
   });
 
   app.get('/v1/services/:name', async (request) => {
-    const name = pathParam(request.params, 'name');
+    const name = nameParam(request.params, 'service');
     const service = await deps.store.services.get(name);
     if (!service) throw notFound(`service ${name}`);
     return view(service, await deps.plan());
   });
 
   app.delete('/v1/services/:name', async (request) => {
-    const name = pathParam(request.params, 'name');
+    const name = nameParam(request.params, 'service');
     checked(writeQuerySchema, request.query, 'query');
     if (!(await deps.store.services.delete(name))) throw notFound(`service ${name}`);
     deps.changed();

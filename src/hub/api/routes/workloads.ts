@@ -9,7 +9,7 @@ import { parseServiceManifests, portConflicts, serviceRecordFor, ServiceManifest
 import { isConfigObjectDocument, pinnedConfigVersions, planConfigApply, unknownConfigPins } from '../../config-objects/config-apply.js';
 import type { ConfigObjects } from '../../config-objects/config-objects.js';
 import { badRequest, HttpError, notFound } from '../http-error.js';
-import { checked, pathParam } from '../params.js';
+import { checked, nameParam } from '../params.js';
 
 export interface WorkloadRouteDeps {
   store: HubStore;
@@ -158,14 +158,14 @@ export function registerWorkloadRoutes(app: FastifyInstance, deps: WorkloadRoute
   });
 
   app.get('/v1/workloads/:name', async (request) => {
-    const name = pathParam(request.params, 'name');
+    const name = nameParam(request.params, 'workload');
     const workload = await deps.store.workloads.get(name);
     if (!workload) throw notFound(`workload ${name}`);
     return { ...workloadView(workload, await fleetState(deps)), events: await deps.store.events.list(eventSubjects.workload(name)) };
   });
 
   app.delete('/v1/workloads/:name', async (request) => {
-    const name = pathParam(request.params, 'name');
+    const name = nameParam(request.params, 'workload');
     checked(writeQuerySchema, request.query, 'query');
     if (!(await deps.store.workloads.delete(name))) throw notFound(`workload ${name}`);
     await placed(request.query);
