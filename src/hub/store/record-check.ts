@@ -108,7 +108,7 @@ const observedDeviceSchema = z.object({
   facts: factsSchema.optional(),
 });
 
-const eventSubjectSchema = z.string().regex(/^(device|workload|rollout|job|cronjob)\/[a-z0-9][a-z0-9-]{0,62}$/, 'invalid event subject');
+const eventSubjectSchema = z.string().regex(/^(device|workload|rollout|job|cronjob|service)\/[a-z0-9][a-z0-9-]{0,62}$/, 'invalid event subject');
 
 /** What each collection's records must look like, and how a record names its own key. */
 export const collectionChecks = {

@@ -2,6 +2,7 @@ import type { FastifyInstance } from 'fastify';
 import { writeQuerySchema, type ServiceRecord, type ServiceView } from '../../../protocol/index.js';
 import type { EndpointPlan } from '../../services/endpoints.js';
 import type { HubStore } from '../../store/repository.js';
+import { eventSubjects } from '../../store/records.js';
 import { notFound } from '../http-error.js';
 import { checked, nameParam } from '../params.js';
 
@@ -37,7 +38,7 @@ export function registerServiceRoutes(app: FastifyInstance, deps: ServiceRouteDe
     const name = nameParam(request.params, 'service');
     const service = await deps.store.services.get(name);
     if (!service) throw notFound(`service ${name}`);
-    return view(service, await deps.plan());
+    return { ...view(service, await deps.plan()), events: await deps.store.events.list(eventSubjects.service(name)) };
   });
 
   app.delete('/v1/services/:name', async (request) => {
