@@ -83,3 +83,16 @@ test('endpoints that come and go are events on the service, saying which and why
   t.is(events[1]?.message, 'added b/web: 1 endpoint(s) now');
   t.is(events[1]?.type, 'Normal');
 });
+
+test('a restarted hub (a new controller over the same store) sends every services document again: what was sent is not remembered', async (t) => {
+  const { memory, sent, controller } = setup();
+  await controller.reconcile();
+  t.is(sent.length, 1);
+  // The store is all that survives a restart; the embedded broker forgot the retained documents.
+  const restarted = new ServicesController({ store: memory.hubStore({ services: { list: async () => [structuredClone(service)], get: async () => undefined, delete: async () => false } }), publish: async (topic, payload, retain) => void sent.push({ topic, payload: payload as DeviceServices, retain }), now: () => new Date(time), log: createLogger('test', 'error') });
+  await restarted.reconcile();
+  t.is(sent.length, 2);
+  t.is(sent[1]?.topic, topics.services('a'));
+  t.true(sent[1]?.retain);
+  t.deepEqual(sent[1]?.payload.services, sent[0]?.payload.services);
+});
