@@ -11,7 +11,7 @@ import { createLogger, type Logger } from '../common/log.js';
 import { AGENT_NODE_FLAGS, hasAgentNodeFlags } from '../common/agent-node-flags.js';
 import { AGENT_AND_HUB_VERSION } from '../common/version.js';
 import type { ByteLink } from '../firmware/index.js';
-import { decodePayload, desiredStateSchema, parseJoinToken, payloadLimits, topics, type AttachedMcu, type DesiredState, type Facts, type McuTelemetry } from '../protocol/index.js';
+import { decodePayload, desiredStateSchema, parseJoinToken, payloadLimits, topics, type AttachedMcu, type DesiredInstance, type DesiredState, type Facts, type McuTelemetry } from '../protocol/index.js';
 import type { AgentConfig } from './config.js';
 import { collectFacts, readFactsOverrides } from './facts/collect-facts.js';
 import { dockerSocketPath } from './facts/docker-probe.js';
@@ -278,12 +278,13 @@ export async function startAgent(config: AgentConfig, log: Logger = createLogger
     log: log.child('jobs'),
     privateEnv: (instanceId) => configFiles.privateEnv(instanceId),
   });
+  const jobDecoration = { decorate: async (instance: DesiredInstance) => services.decorate(await configFiles.decorate(instance)), remove: (id: string) => configFiles.remove(id) };
   const jobs = new JobsAgent({
     stateDir: config.stateDir,
-    // Attempts read ConfigMaps and Secrets like instances do (files written before the start, gone after).
+    // Attempts get ConfigMaps, Secrets (files written before the start, gone after) and service env like instances.
     runtimes: {
-      process: withConfigs(jobRuntimes.process, configFiles),
-      ...(jobRuntimes.container ? { container: withConfigs(jobRuntimes.container, configFiles) } : {}),
+      process: withConfigs(jobRuntimes.process, jobDecoration),
+      ...(jobRuntimes.container ? { container: withConfigs(jobRuntimes.container, jobDecoration) } : {}),
     },
     now: Date.now,
     ticker: nodeCronTicker,

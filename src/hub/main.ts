@@ -28,7 +28,6 @@ import { DesiredStateController } from './workloads/desired-controller.js';
 import { registerWorkloadRoutes } from './api/routes/workloads.js';
 import { registerJobRoutes } from './api/routes/jobs.js';
 import { ConfigObjects } from './config-objects/config-objects.js';
-import { ConfigObjectStore } from './config-objects/config-store.js';
 import { registerConfigRoutes } from './config-objects/config-routes.js';
 import { loadOrCreateDataKey } from './config-objects/data-key.js';
 import { JobsPlanner } from './jobs/jobs-planner.js';
@@ -98,11 +97,12 @@ export async function startHub(config: HubConfig, log: Logger = createLogger('hu
   const firmwareKeys = await TrustedKeys.open(join(config.dataDir, 'firmware', 'keys'), config.firmwareKeyFiles ?? []);
   // ConfigMaps and Secrets (issue 14): Secrets encrypted at rest under the data key.
   const configObjects = new ConfigObjects(
-    await ConfigObjectStore.open(config.dataDir),
+    store.configObjects,
     await loadOrCreateDataKey(config.dataDir, config.secretKeyFile),
     store.events,
     now,
     log.child('configs'),
+    store,
   );
   const telemetry = new TelemetryFeed();
   const tls = config.insecure ? undefined : await hubTls(config, now());

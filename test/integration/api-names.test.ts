@@ -93,6 +93,19 @@ test.serial('workload, token, MCU and log routes check their names too', async (
     t.is(r.status, 400, `${method} ${path}`);
     t.true((r.json.message ?? '').startsWith(`${param}: `), `${method} ${path}: ${r.json.message ?? ''}`);
   }
+  // A bad name is named for the kind of the route, not always "workload".
+  for (const [path, kind] of [
+    ['/v1/workloads/__proto__', 'workload'],
+    ['/v1/jobs/__proto__', 'job'],
+    ['/v1/cronjobs/__proto__', 'cronjob'],
+    ['/v1/services/__proto__', 'service'],
+    ['/v1/configmaps/__proto__', 'configmap'],
+    ['/v1/secrets/__proto__', 'secret'],
+  ] as const) {
+    const r = await api('GET', path);
+    t.is(r.status, 400, path);
+    t.regex(r.json.message ?? '', new RegExp(`^name: "__proto__" is not a valid ${kind} name \\(`), path);
+  }
   t.is((await api('GET', '/v1/workloads/constructor')).status, 404);
   t.is((await api('DELETE', '/v1/tokens/constructor')).status, 404);
   const logs = await api('GET', '/v1/workloads/constructor/logs?device=__proto__');

@@ -9,13 +9,17 @@ const WRITERS = 16;
 /** Each apply carries this many workloads: all of them exist after a crash, or none. */
 const PER_APPLY = 3;
 
+/** PER_APPLY workloads and one ConfigMap (issue 14: ConfigMaps are in the same write). */
 function manifests(request: string): unknown[] {
-  return Array.from({ length: PER_APPLY }, (_, k) => ({
-    apiVersion: 'edgepilot.io/v1',
-    kind: 'Workload',
-    metadata: { name: `${request}-${k}`, labels: { request } },
-    spec: { replicas: 1, template: { runtime: 'process', command: ['sleep', '1000'] } },
-  }));
+  return [
+    ...Array.from({ length: PER_APPLY }, (_, k) => ({
+      apiVersion: 'edgepilot.io/v1',
+      kind: 'Workload',
+      metadata: { name: `${request}-${k}`, labels: { request } },
+      spec: { replicas: 1, template: { runtime: 'process', command: ['sleep', '1000'] } },
+    })),
+    { apiVersion: 'edgepilot.io/v1', kind: 'ConfigMap', metadata: { name: `${request}-cm` }, data: { request } },
+  ];
 }
 
 /**
@@ -53,13 +57,20 @@ async function burstUntilKilled(hub: HubHandle, round: number, killAfterMs: numb
   return { sent, acknowledged };
 }
 
-async function workloadNames(hub: HubHandle): Promise<Set<string>> {
-  const response = await fetch(`${hub.apiUrl}/v1/workloads`, { headers: { authorization: `Bearer ${hub.adminToken}` } });
-  const body = (await response.json()) as { items: { name: string }[] };
-  return new Set(body.items.map((w) => w.name));
+/** Workloads and ConfigMaps by name. */
+async function storedNames(hub: HubHandle): Promise<Set<string>> {
+  const names = new Set<string>();
+  for (const path of ['/v1/workloads', '/v1/configmaps']) {
+    const response = await fetch(`${hub.apiUrl}${path}`, { headers: { authorization: `Bearer ${hub.adminToken}` } });
+    const body = (await response.json()) as { items: { name: string }[] };
+    for (const item of body.items) names.add(item.name);
+  }
+  return names;
 }
 
-test('a hub SIGKILLed at random moments of concurrent apply bursts keeps every acknowledged apply, and none half-applied', async (t) => {
+const objectNames = (request: string): string[] => [...Array.from({ length: PER_APPLY }, (_, k) => `${request}-${k}`), `${request}-cm`];
+
+test('a hub SIGKILLed at random moments of concurrent apply bursts keeps every acknowledged apply (workloads and a ConfigMap), and none half-applied', async (t) => {
   const tmp = await makeTempDir('ep-apply-crash-');
   const dataDir = join(tmp.path, 'hub');
   let hub = await startHubProcess({ root: tmp.path, dataDir });
@@ -80,14 +91,14 @@ test('a hub SIGKILLed at random moments of concurrent apply bursts keeps every a
     inFlightAtKill += burst.sent.length - burst.acknowledged.length;
 
     hub = await startHubProcess({ root: tmp.path, dataDir, adminToken });
-    const names = await workloadNames(hub);
+    const names = await storedNames(hub);
     for (const request of acknowledged) {
-      const missing = manifests(request).map((_, k) => `${request}-${k}`).filter((n) => !names.has(n));
-      t.deepEqual(missing, [], `round ${round}: acknowledged apply ${request} lost workloads`);
+      const missing = objectNames(request).filter((n) => !names.has(n));
+      t.deepEqual(missing, [], `round ${round}: acknowledged apply ${request} lost objects`);
     }
     for (const request of sent) {
-      const present = Array.from({ length: PER_APPLY }, (_, k) => names.has(`${request}-${k}`)).filter(Boolean).length;
-      if (present !== 0 && present !== PER_APPLY) t.fail(`round ${round}: apply ${request} is half-applied (${present}/${PER_APPLY} workloads)`);
+      const present = objectNames(request).filter((n) => names.has(n));
+      if (present.length !== 0 && present.length !== PER_APPLY + 1) t.fail(`round ${round}: apply ${request} is half-applied (only ${present.join(', ')})`);
     }
   }
   t.log(`${sent.size} applies sent over ${ROUNDS} kills, ${acknowledged.size} acknowledged, ${inFlightAtKill} in flight at a kill`);

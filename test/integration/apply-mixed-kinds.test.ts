@@ -115,3 +115,86 @@ spec:
   t.is((await names('releases')).length, 1);
   t.is((await names('rollouts')).length, 1);
 });
+
+const configAndWorkload = (releaseCommand: string): string => `apiVersion: edgepilot.io/v1
+kind: ConfigMap
+metadata: { name: settings-c }
+data: { level: debug }
+---
+apiVersion: edgepilot.io/v1
+kind: Secret
+metadata: { name: db-c }
+data: { password: hunter2 }
+---
+apiVersion: edgepilot.io/v1
+kind: Workload
+metadata: { name: web-c }
+spec:
+  replicas: 1
+  template:
+    runtime: process
+    command: ["sleep", "1000"]
+    envFrom: [{ configMap: settings-c }, { secret: db-c }]
+---
+apiVersion: edgepilot.io/v1
+kind: Release
+metadata: { name: rel-c }
+spec:
+  version: 1.0.0
+  workloads:
+    web-c: { runtime: process, command: ${releaseCommand} }
+`;
+
+test.serial('ConfigMaps and Secrets are part of the one write: a refusal at the write (a release changed under its version) stores none of them', async (t) => {
+  const first = await apply('rel-c.yaml', `apiVersion: edgepilot.io/v1
+kind: Release
+metadata: { name: rel-c }
+spec:
+  version: 1.0.0
+  workloads:
+    web-c: { runtime: process, command: ["sleep", "1000"] }
+`);
+  t.is(first.code, 0, first.stderr);
+  // The same release name and version with other content is refused only when the batch is written.
+  const refused = await apply('config-bad.yaml', configAndWorkload('["sleep", "2000"]'));
+  t.not(refused.code, 0);
+  t.regex(refused.stderr, /release rel-c@1\.0\.0 exists with other content/);
+  t.deepEqual([...(await names('configmaps')), ...(await names('secrets'))], []);
+  t.false((await names('workloads')).includes('workload/web-c'));
+  const ok = await apply('config-good.yaml', configAndWorkload('["sleep", "1000"]'));
+  t.is(ok.code, 0, ok.stderr);
+  t.deepEqual(await names('configmaps'), ['configmap/settings-c']);
+  t.deepEqual(await names('secrets'), ['secret/db-c']);
+  t.true((await names('workloads')).includes('workload/web-c'));
+});
+
+test.serial('a release pins a ConfigMap version it keeps; a version the hub does not have is refused and named', async (t) => {
+  const described = await ctx.hub.cli(['describe', 'configmap', 'settings-c', '-o', 'json']);
+  t.is(described.code, 0, described.stderr);
+  const version = (JSON.parse(described.stdout) as { version: string }).version;
+  const changed = await apply('settings-2.yaml', `apiVersion: edgepilot.io/v1
+kind: ConfigMap
+metadata: { name: settings-c }
+data: { level: info }
+`);
+  t.is(changed.code, 0, changed.stderr);
+  const pinning = (name: string, pinned: string): string => `apiVersion: edgepilot.io/v1
+kind: Release
+metadata: { name: ${name} }
+spec:
+  version: 1.0.0
+  workloads:
+    web-c: { runtime: process, command: ["sleep", "1000"] }
+  configs:
+    - { kind: ConfigMap, name: settings-c, version: ${pinned} }
+`;
+  const unknown = await apply('pin-unknown.yaml', pinning('rel-d', 'f'.repeat(16)));
+  t.not(unknown.code, 0);
+  t.regex(unknown.stderr, /spec\.configs pins configmap settings-c version f{16}, which this hub does not have/);
+  const pinned = await apply('pin-old.yaml', pinning('rel-e', version));
+  t.is(pinned.code, 0, pinned.stderr);
+  const text = await ctx.hub.cli(['describe', 'configmap', 'settings-c']);
+  t.is(text.code, 0, text.stderr);
+  t.regex(text.stdout, new RegExp(`${version}\\s+\\S+\\s+pinned by rel-e@1\\.0\\.0`));
+  t.regex(text.stdout, /\(current\)/);
+});

@@ -266,3 +266,74 @@ spec:
   const after = desiredStateSchema.parse(JSON.parse(await retainedDesired(hub, a.stateDir)));
   t.is(after.configs, undefined, 'the sealed secret is taken out of the desired document');
 });
+
+/** The workload's events, as `describe workload -o json` shows them. */
+async function workloadEvents(hub: HubHandle, name: string): Promise<{ reason: string; message: string }[]> {
+  const result = await hub.cli(['describe', 'workload', name, '-o', 'json']);
+  if (result.code !== 0) throw new Error(`describe workload ${name}: ${result.stderr}`);
+  return (JSON.parse(result.stdout) as { events: { reason: string; message: string }[] }).events;
+}
+
+test('a ConfigMap change is paced (maxUnavailable 1): a device that crashes on it stops the rest, an event says why, a fixed version reaches every device', async (t) => {
+  const boards = ['a', 'b', 'c'];
+  const { tmp, hub, agents } = await startFleet(t, 'ep-config-pace-', boards);
+  const out = join(tmp.path, 'out');
+  for (const board of boards) agents.get(board)?.start();
+  await waitFor('three devices online', async () => (await hub.devices()).filter((d) => d.state === 'online').length === 3, 60_000);
+  // Refuses to start on LEVEL=bad (leaving a mark); otherwise reports its pid and LEVEL like reporter().
+  // Every device runs an instance of the same id: files are named by the agent's folder (the named
+  // volume is <agent state>/volumes/paced/data).
+  const script = `ME=$(basename "$(dirname "$(dirname "$(dirname "$EDGEPILOT_VOLUME_DATA")")")"); if [ "$LEVEL" = bad ]; then echo bad > "$EDGEPILOT_VOLUME_OUT/$ME.bad"; exit 1; fi; while true; do { echo "pid=$$"; echo "env=$LEVEL"; } > "$EDGEPILOT_VOLUME_OUT/$ME.tmp"; mv "$EDGEPILOT_VOLUME_OUT/$ME.tmp" "$EDGEPILOT_VOLUME_OUT/$ME"; sleep 0.2; done`;
+  const manifests = (level: string): string => `apiVersion: edgepilot.io/v1
+kind: ConfigMap
+metadata: { name: level }
+data: { LEVEL: "${level}" }
+---
+apiVersion: edgepilot.io/v1
+kind: Workload
+metadata: { name: paced }
+spec:
+  updateStrategy: { maxUnavailable: 1 }
+  template:
+    runtime: process
+    command: ${JSON.stringify(['/bin/sh', '-c', script])}
+    envFrom: [{ configMap: level }]
+    volumes:
+      - { name: out, mountPath: /out, hostPath: ${out} }
+      - { name: data, mountPath: /data }
+`;
+  const levels = async (): Promise<Map<string, { pid: string; env: string }>> => {
+    const seenBy = new Map<string, { pid: string; env: string }>();
+    for (const name of await readdir(out).catch(() => [] as string[])) {
+      if (name.endsWith('.bad') || name.endsWith('.tmp')) continue;
+      const s = await seen(out, name);
+      if (s) seenBy.set(name, { pid: s.pid, env: s.env });
+    }
+    return seenBy;
+  };
+  await applyYaml(hub, tmp.path, 'good.yaml', manifests('good'));
+  const before = await waitFor('three instances on LEVEL=good', async () => {
+    const now = await levels();
+    return now.size === 3 && [...now.values()].every((s) => s.env === 'good') ? now : undefined;
+  }, 60_000).catch(async (err: unknown) => {
+    t.log(`out: ${JSON.stringify([...(await levels())])} ${JSON.stringify(await readdir(out).catch(() => []))}\n${(await hub.cli(['get', 'workloads', 'paced', '-o', 'yaml'])).stdout}`);
+    throw err;
+  });
+
+  await applyYaml(hub, tmp.path, 'bad.yaml', manifests('bad'));
+  const halted = await waitFor('the pace stops with an event', async () => (await workloadEvents(hub, 'paced')).find((e) => e.reason === 'ConfigChangeHalted'), 90_000);
+  t.regex(halted.message, /configmap level version [0-9a-f]{16}: paced change stopped, 2 device\(s\) kept on the earlier version: instance \S+ on \S+ is (crash-loop|failed)/);
+  // The reports of the other two keep coming: they were neither sent the bad version nor restarted.
+  await new Promise((resolve) => setTimeout(resolve, 2000));
+  const marks = (await readdir(out)).filter((n) => n.endsWith('.bad'));
+  t.is(marks.length, 1, `only one device got the bad version: ${marks.join(', ')}`);
+  const held = [...(await levels())].filter(([name]) => !marks.includes(`${name}.bad`));
+  t.is(held.length, 2);
+  for (const [name, s] of held) t.deepEqual(s, before.get(name), `${name} kept LEVEL=good in the same process`);
+
+  await applyYaml(hub, tmp.path, 'fixed.yaml', manifests('fixed'));
+  await waitFor('every instance on the fixed version', async () => {
+    const now = await levels();
+    return now.size === 3 && [...now.values()].every((s) => s.env === 'fixed') ? true : undefined;
+  }, 120_000);
+});

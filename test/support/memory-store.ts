@@ -1,7 +1,9 @@
 // In-memory repositories of the hub's store (src/hub/store/repository.ts) for unit tests: the
 // same copy-on-read/write contract as the lowdb store, every write logged with its durability, and
 // anything a test did not set up fails loudly instead of returning a silent default.
-import type { DeviceRepository, DeviceStateRepository, Durability, EventRepository, HubStore, PlacementRepository, TokenRepository, WorkloadRepository } from '../../src/hub/store/repository.js';
+import type { ConfigObjectRepository, DeviceRepository, DeviceStateRepository, Durability, EventRepository, HubStore, PlacementRepository, TokenRepository, WorkloadRepository } from '../../src/hub/store/repository.js';
+import type { ApplyBatch } from '../../src/hub/store/apply-batch.js';
+import { configObjectKey, type ConfigObjectRecord } from '../../src/protocol/index.js';
 import type { DesiredState, DeviceEvent, DeviceRecord, PlacementRecord, ReportedState, TokenRecord, WorkloadRecord } from '../../src/hub/store/records.js';
 
 /** One write, in order: which collection, which key, how durable. */
@@ -21,6 +23,8 @@ export class MemoryStore {
   readonly placements = new Map<string, PlacementRecord>();
   readonly desired = new Map<string, DesiredState>();
   readonly reported = new Map<string, ReportedState>();
+  /** ConfigMaps and Secrets by `ConfigMap/<name>`, `Secret/<name>`. */
+  readonly configObjects = new Map<string, ConfigObjectRecord>();
   readonly writes: WriteLog[] = [];
   /** Called before every write; a test may throw here to make the store fail. */
   beforeWrite: (write: WriteLog) => void = () => undefined;
@@ -164,6 +168,41 @@ export class MemoryStore {
     };
   }
 
+  configObjectRepository(): ConfigObjectRepository {
+    return {
+      get: async (kind, name) => copy(this.configObjects.get(configObjectKey(kind, name))),
+      list: async (kind) =>
+        [...this.configObjects.values()]
+          .filter((o) => kind === undefined || o.kind === kind)
+          .sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0))
+          .map(copy),
+      snapshot: async () => [...this.configObjects.values()],
+      delete: async (kind, name) => {
+        this.write('configObjects', configObjectKey(kind, name), 'sync');
+        return this.configObjects.delete(configObjectKey(kind, name));
+      },
+    };
+  }
+
+  /**
+   * `applyDocuments` for the kinds this store keeps (Workloads, ConfigMaps, Secrets), all or
+   * nothing like the real one: every write is announced to `beforeWrite` (which may throw) before
+   * any record changes. Other kinds in the batch fail loudly.
+   */
+  async applyDocuments(batch: ApplyBatch): Promise<void> {
+    const { workloads = [], configObjects = [], ...rest } = batch;
+    const other = Object.entries(rest).filter(([, list]) => (list as readonly unknown[] | undefined)?.length);
+    if (other.length > 0) throw new Error(`MemoryStore: applyDocuments of ${other.map(([k]) => k).join(', ')} is not set up`);
+    const entries = [
+      ...workloads.map((w) => ({ collection: 'workloads', key: w.name, durability: 'sync' as const })),
+      ...configObjects.map((o) => ({ collection: 'configObjects', key: configObjectKey(o.kind, o.name), durability: 'sync' as const })),
+    ];
+    for (const e of entries) this.beforeWrite(e);
+    this.writes.push(...entries);
+    for (const w of workloads) this.workloads.set(w.name, copy(w));
+    for (const o of configObjects) this.configObjects.set(configObjectKey(o.kind, o.name), copy(o));
+  }
+
   /**
    * A HubStore with the repositories above; every other member (rollouts, jobs, …) throws when
    * touched, unless given in `extra` (e.g. `releasePins: { all: async () => new Map() }`).
@@ -176,6 +215,8 @@ export class MemoryStore {
       workloads: this.workloadRepository(),
       placements: this.placementRepository(),
       deviceState: this.deviceStateRepository(),
+      configObjects: this.configObjectRepository(),
+      applyDocuments: (batch: ApplyBatch) => this.applyDocuments(batch),
       settled: async () => undefined,
       ...extra,
     };

@@ -2,7 +2,9 @@
 // every store: lowdb (test/unit/hub/store-contract-lowdb.test.ts) and PostgreSQL
 // (test/integration/store-contract-postgres.test.ts). What a store must do, whatever it is built on.
 import type { ExecutionContext, TestFn } from 'ava';
-import { cronJobSpecSchema, jobSpecSchema, releaseDigest, releaseSpecSchema, rolloutSpecSchema, workloadSpecSchema, type JobRunRecord, type ReleaseRecord, type RolloutState } from '../../src/protocol/index.js';
+import { randomBytes } from 'node:crypto';
+import { configRecordFor } from '../../src/hub/config-objects/config-records.js';
+import { cronJobSpecSchema, jobSpecSchema, releaseDigest, releaseSpecSchema, rolloutSpecSchema, workloadSpecSchema, type ConfigMapManifest, type ConfigObjectRecord, type JobRunRecord, type ReleaseRecord, type RolloutState } from '../../src/protocol/index.js';
 import { createRollout } from '../../src/scheduler/rollout/index.js';
 import type { CronJobRecord, JobRecord, StoredJobRun } from '../../src/hub/store/job-records.js';
 import type { DeviceRecord, PlacementRecord, TokenRecord, WorkloadRecord } from '../../src/hub/store/records.js';
@@ -88,6 +90,10 @@ const placement = (name: string, replicas: Record<string, string>): PlacementRec
 const online: DeviceRecord['status'] = { state: 'online', reason: 'connected', agentVersion: '1.0.0', bootId: 'b', sessionId: 's', since: T0 };
 const desired = (generation: number) => ({ generation, issuedAt: T0, instances: [] });
 const event = (message: string) => ({ time: T0, type: 'Normal' as const, reason: 'Tick', message });
+
+/** A ConfigMap record as the hub stores it (issue 14). */
+export const configMap = (name: string): ConfigObjectRecord =>
+  configRecordFor({ apiVersion: 'edgepilot.io/v1', kind: 'ConfigMap', metadata: { name, labels: {}, annotations: {} }, data: { level: 'debug' }, binaryData: {}, immutable: false } as ConfigMapManifest, undefined, T0, randomBytes(32)).record;
 
 export function storeContract(test: TestFn, label: string, backend: ContractBackend): void {
   const opened = async (t: ExecutionContext) => {
@@ -280,6 +286,22 @@ export function storeContract(test: TestFn, label: string, backend: ContractBack
     t.is(await store.workloads.get('api'), undefined);
     t.is(await store.jobs.get('twice'), undefined);
     t.is((await store.releases.get('app', '2.0.0'))?.digest, release('run').digest);
+  });
+
+  test(`${label}: ConfigMaps and Secrets go in with an apply's other kinds, or not at all; get, list, delete`, async (t) => {
+    const { store } = await opened(t);
+    const bad = { ...workload('broken'), spec: undefined } as unknown as WorkloadRecord;
+    await t.throwsAsync(store.applyDocuments({ configObjects: [configMap('settings')], workloads: [bad] }));
+    t.is(await store.configObjects.get('ConfigMap', 'settings'), undefined, 'refused with the workload');
+    await store.applyDocuments({ configObjects: [configMap('settings'), configMap('other')], workloads: [workload('web')] });
+    t.is((await store.configObjects.get('ConfigMap', 'settings'))?.name, 'settings');
+    t.is(await store.configObjects.get('Secret', 'settings'), undefined, 'kinds are apart');
+    t.deepEqual((await store.configObjects.list('ConfigMap')).map((o) => o.name), ['other', 'settings']);
+    t.deepEqual((await store.configObjects.list('Secret')).map((o) => o.name), []);
+    t.is((await store.configObjects.snapshot()).length, 2);
+    t.true(await store.configObjects.delete('ConfigMap', 'other'));
+    t.false(await store.configObjects.delete('ConfigMap', 'other'));
+    t.deepEqual((await store.configObjects.list()).map((o) => o.name), ['settings']);
   });
 
   test(`${label}: releases are immutable: same content unchanged, other content refused`, async (t) => {

@@ -10,7 +10,7 @@ function describeCommand(kind: 'ConfigMap' | 'Secret'): Command {
   const singular = kind === 'ConfigMap' ? 'configmap' : 'secret';
   return new Command(singular)
     .aliases(kind === 'ConfigMap' ? ['configmaps', 'cm'] : ['secrets'])
-    .description(`Show a ${kind}: keys and sizes, version, the workloads and jobs that use it${kind === 'Secret' ? ' (never its values)' : ''}`)
+    .description(`Show a ${kind}: keys and sizes, version and earlier versions (with the releases that pin them), the workloads and jobs that use it${kind === 'Secret' ? ' (never its values)' : ''}`)
     .argument('<name>')
     .option('-o, --output <format>', 'json | yaml')
     .addHelpText('after', `\nExample:\n  edgepilot describe ${singular} ${kind === 'ConfigMap' ? 'app-config' : 'db'}`)
@@ -29,6 +29,8 @@ function describeCommand(kind: 'ConfigMap' | 'Secret'): Command {
         ['Updated', c.updatedAt],
         ['Keys', c.keys.map((k) => `${k}: ${c.sizes[k] ?? 0} bytes`)],
         ['Used by', c.usedBy.length === 0 ? '<none>' : c.usedBy],
+        // Newest first; a release can pin any version listed here (spec.configs).
+        ['Versions', c.versions.map((v, i) => `${v.version}  ${v.storedAt}${i === 0 ? '  (current)' : ''}${v.pinnedBy.length > 0 ? `  pinned by ${v.pinnedBy.join(', ')}` : ''}`)],
       ];
       print(renderDescribe(entries));
     });

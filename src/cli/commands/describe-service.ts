@@ -19,13 +19,14 @@ function describeService(s: ServiceView): string {
   ];
   const endpoints = s.endpoints.length === 0 ? '  <none>' : indent(renderTable(['DEVICE', 'INSTANCE', 'ADDRESS'], s.endpoints.map((e) => [e.deviceId, e.instance, e.ports.map((p) => `${e.host}:${p.port}`).join(',')])));
   const notReady = s.notReady.length === 0 ? '  <none>' : indent(renderTable(['DEVICE', 'INSTANCE', 'WHY'], s.notReady.map((n) => [n.deviceId, n.instance, n.reason])));
-  return [renderDescribe(entries), 'Endpoints:', endpoints, 'Not endpoints:', notReady].join('\n');
+  const events = !s.events?.length ? '  <none>' : indent(renderTable(['AGE', 'TYPE', 'REASON', 'MESSAGE'], s.events.slice(-20).map((e) => [formatAge(e.time), e.type, e.reason, e.message])));
+  return [renderDescribe(entries), 'Endpoints:', endpoints, 'Not endpoints:', notReady, 'Events:', events].join('\n');
 }
 
 export function describeServiceCommand(): Command {
   return new Command('service')
     .aliases(['svc'])
-    .description('Show a Service: selector, scope, ports, its endpoints, selected instances that are not endpoints and why, devices that use it')
+    .description('Show a Service: selector, scope, ports, its endpoints, selected instances that are not endpoints and why, devices that use it, events')
     .argument('<name>', 'service name')
     .option('-o, --output <format>', 'json | yaml')
     .addHelpText('after', '\nExamples:\n  edgepilot describe service tilt-api\n  edgepilot describe svc tilt-api -o yaml')

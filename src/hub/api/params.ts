@@ -7,13 +7,14 @@ import { badRequest } from './http-error.js';
  * store: a malformed one answers 400 naming the parameter, a well-formed absent one 404.
  */
 const ID_RULE = 'lowercase letters, digits and -, starting with a letter or digit, at most 63 characters';
+const NAME_RULE = 'lowercase letters, digits and -, starting and ending with a letter or digit, at most 63 characters';
 
 export const pathParams = {
   id: { schema: deviceIdSchema, what: 'device id', rule: ID_RULE },
   gateway: { schema: deviceIdSchema, what: 'gateway device id', rule: ID_RULE },
   mcu: { schema: mcuIdSchema, what: 'MCU id', rule: ID_RULE },
-  name: { schema: nameSchema, what: 'workload name', rule: 'lowercase letters, digits and -, starting and ending with a letter or digit, at most 63 characters' },
-  configName: { schema: nameSchema, what: 'ConfigMap or Secret name', rule: 'lowercase letters, digits and -, starting and ending with a letter or digit, at most 63 characters' },
+  /** Prefer nameParam, which names the kind. */
+  name: { schema: nameSchema, what: 'name', rule: NAME_RULE },
   tokenId: { schema: tokenIdSchema, what: 'token id', rule: 'lowercase letters and digits, at most 32' },
 } as const;
 
@@ -30,6 +31,14 @@ export function pathParam(params: unknown, key: keyof typeof pathParams, as = ke
   const { schema, what, rule } = pathParams[key];
   const parsed = schema.safeParse(value);
   if (!parsed.success) throw badRequest(`${as}: ${quoted(value)} is not a valid ${what} (${rule})`);
+  return parsed.data;
+}
+
+/** The `:name` of a route about one kind of object: a 400 names the kind (`… is not a valid job name`). */
+export function nameParam(params: unknown, kind: string): string {
+  const value = (params as Record<string, unknown> | null | undefined)?.['name'];
+  const parsed = nameSchema.safeParse(value);
+  if (!parsed.success) throw badRequest(`name: ${quoted(value)} is not a valid ${kind} name (${NAME_RULE})`);
   return parsed.data;
 }
 

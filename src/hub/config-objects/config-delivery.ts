@@ -36,15 +36,17 @@ export function templateConfigRefs(template: Template): ConfigRef[] {
 /** Why a device does not get an object it references (an event on the workload says it). */
 export interface DeliveryProblem {
   deviceId: string;
-  workload: string;
+  /** Whose event history it goes to: the workload, Job or CronJob that references the object. */
+  owner: { kind: 'Workload' | 'Job' | 'CronJob'; name: string };
   reason: 'ConfigMissing' | 'SecretUndeliverable';
   message: string;
 }
 
 export interface DeliveryInput {
   /** Each device's instances (after release pins) and the templates of its Jobs and CronJobs. */
-  devices: ReadonlyMap<string, { instances: readonly DesiredInstance[]; jobTemplates: readonly { owner: string; template: Template }[] }>;
-  lookup(kind: ConfigKind, name: string): ConfigObjectRecord | undefined;
+  devices: ReadonlyMap<string, { instances: readonly DesiredInstance[]; jobTemplates: readonly { owner: { kind: 'Job' | 'CronJob'; name: string }; template: Template }[] }>;
+  /** The version `deviceId` is to read (its release's pin, or the newest). */
+  lookup(kind: ConfigKind, name: string, deviceId: string): ConfigObjectRecord | undefined;
   /** The device's raw X25519 key (from its facts), if its agent has one. */
   boxKey(deviceId: string): Buffer | undefined;
   /** A Secret's values (JSON of key → base64), decrypted from the store. */
@@ -74,16 +76,16 @@ export function deliverConfigs(input: DeliveryInput): DeliveryResult {
   for (const [deviceId, { instances, jobTemplates }] of input.devices) {
     const wanted = new Map<string, ConfigRef>();
     const out: DesiredInstance[] = [];
-    const missing = (workload: string, ref: ConfigRef): void => {
-      result.problems.push({ deviceId, workload, reason: 'ConfigMissing', message: `${ref.kind.toLowerCase()} ${ref.name} does not exist; the instance waits for it` });
+    const missing = (owner: DeliveryProblem['owner'], ref: ConfigRef): void => {
+      result.problems.push({ deviceId, owner, reason: 'ConfigMissing', message: `${ref.kind.toLowerCase()} ${ref.name} does not exist; the instance waits for it` });
     };
     for (const instance of instances) {
       const refs = templateConfigRefs(instance.template);
       const restartVersions: string[] = [];
       for (const ref of refs) {
         wanted.set(`${ref.kind}/${ref.name}`, ref);
-        const record = input.lookup(ref.kind, ref.name);
-        if (!record) missing(instance.workload, ref);
+        const record = input.lookup(ref.kind, ref.name, deviceId);
+        if (!record) missing({ kind: 'Workload', name: instance.workload }, ref);
         if (ref.restart) restartVersions.push(`${ref.kind}/${ref.name}@${record?.version ?? 'missing'}`);
       }
       const { configRevision: _old, ...rest } = instance;
@@ -92,13 +94,13 @@ export function deliverConfigs(input: DeliveryInput): DeliveryResult {
     for (const { owner, template } of jobTemplates) {
       for (const ref of templateConfigRefs(template)) {
         wanted.set(`${ref.kind}/${ref.name}`, ref);
-        if (!input.lookup(ref.kind, ref.name)) missing(owner, ref);
+        if (!input.lookup(ref.kind, ref.name, deviceId)) missing(owner, ref);
       }
     }
     result.instances.set(deviceId, out);
     const configs: DesiredConfig[] = [];
     for (const ref of [...wanted.values()].sort((a, b) => (`${a.kind}/${a.name}` < `${b.kind}/${b.name}` ? -1 : 1))) {
-      const record = input.lookup(ref.kind, ref.name);
+      const record = input.lookup(ref.kind, ref.name, deviceId);
       if (!record) continue;
       if (record.kind === 'ConfigMap') {
         configs.push({ kind: 'ConfigMap', name: record.name, version: record.version, values: record.values ?? {} });
@@ -109,15 +111,17 @@ export function deliverConfigs(input: DeliveryInput): DeliveryResult {
         const users = instances.filter((i) => templateConfigRefs(i.template).some((r) => r.kind === 'Secret' && r.name === record.name)).map((i) => i.workload);
         result.problems.push({
           deviceId,
-          workload: users[0] ?? record.name,
+          owner: { kind: 'Workload', name: users[0] ?? record.name },
           reason: 'SecretUndeliverable',
           message: `secret ${record.name} not sent to ${deviceId}: its agent reports no box key (upgrade the agent; it makes one at its next start)`,
         });
         continue;
       }
       const keyId = boxKeyId(boxKey);
-      let plaintext = plaintexts.get(record.name);
-      if (!plaintext) plaintexts.set(record.name, (plaintext = input.secretPlaintext(record)));
+      // By version too: devices of a release may read an earlier version than the others.
+      const cacheKey = `${record.name}@${record.version}`;
+      let plaintext = plaintexts.get(cacheKey);
+      if (!plaintext) plaintexts.set(cacheKey, (plaintext = input.secretPlaintext(record)));
       const seed = createHmac('sha256', input.dataKey).update(`seal\n${deviceId}\n${keyId}\n${record.name}\n${record.version}`).digest();
       configs.push({ kind: 'Secret', name: record.name, version: record.version, sealed: sealBox(plaintext, boxKey, secretBoxContext(record.name, record.version), seed) });
     }

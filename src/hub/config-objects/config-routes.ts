@@ -3,7 +3,7 @@ import { z } from 'zod';
 import { writeQuerySchema, type ConfigKind, type ConfigObjectView, type Template } from '../../protocol/index.js';
 import { isAdmin } from '../api/auth.js';
 import { HttpError, notFound } from '../api/http-error.js';
-import { checked, pathParam } from '../api/params.js';
+import { checked, nameParam } from '../api/params.js';
 import type { HubStore } from '../store/repository.js';
 import { templateConfigRefs } from './config-delivery.js';
 import type { ConfigObjects } from './config-objects.js';
@@ -11,7 +11,7 @@ import type { ConfigObjectRecord } from './config-records.js';
 
 export interface ConfigRouteDeps {
   objects: ConfigObjects;
-  store: Pick<HubStore, 'workloads' | 'jobs' | 'cronJobs'>;
+  store: Pick<HubStore, 'workloads' | 'jobs' | 'cronJobs' | 'releases'>;
   passAfterWrite(): Promise<void>;
 }
 
@@ -39,6 +39,18 @@ function splitValues(record: ConfigObjectRecord, values: Record<string, string>)
   return { data, ...(Object.keys(binaryData).length > 0 ? { binaryData } : {}) };
 }
 
+/** The object's versions, newest first, with the releases that pin each. */
+async function versionsOf(deps: ConfigRouteDeps, record: ConfigObjectRecord): Promise<ConfigObjectView['versions']> {
+  const pinnedBy = new Map<string, string[]>();
+  for (const r of await deps.store.releases.list()) {
+    for (const pin of r.spec.configs ?? []) {
+      if (pin.kind === record.kind && pin.name === record.name) pinnedBy.set(pin.version, [...(pinnedBy.get(pin.version) ?? []), `${r.name}@${r.spec.version}`]);
+    }
+  }
+  const all = [{ version: record.version, storedAt: record.updatedAt }, ...(record.history ?? []).map((v) => ({ version: v.version, storedAt: v.storedAt }))];
+  return all.map((v) => ({ ...v, pinnedBy: (pinnedBy.get(v.version) ?? []).sort() }));
+}
+
 export function registerConfigRoutes(app: FastifyInstance, deps: ConfigRouteDeps): void {
   const view = async (record: ConfigObjectRecord, showValues: boolean): Promise<ConfigObjectView> => ({
     kind: record.kind,
@@ -50,6 +62,7 @@ export function registerConfigRoutes(app: FastifyInstance, deps: ConfigRouteDeps
     keys: record.keys,
     sizes: record.sizes,
     usedBy: await usersOf(deps, record.kind, record.name),
+    versions: await versionsOf(deps, record),
     createdAt: record.createdAt,
     updatedAt: record.updatedAt,
     ...(showValues ? splitValues(record, record.kind === 'Secret' ? deps.objects.secretValues(record) : (record.values ?? {})) : {}),
@@ -59,11 +72,11 @@ export function registerConfigRoutes(app: FastifyInstance, deps: ConfigRouteDeps
     ['Secret', 'secrets'],
   ] as const) {
     const what = kind === 'ConfigMap' ? 'configmap' : 'secret';
-    app.get(`/v1/${plural}`, async () => ({ items: await Promise.all(deps.objects.store.list(kind).map((r) => view(r, false))) }));
+    app.get(`/v1/${plural}`, async () => ({ items: await Promise.all((await deps.objects.store.list(kind)).map((r) => view(r, false))) }));
     app.get(`/v1/${plural}/:name`, async (request) => {
-      const name = pathParam(request.params, 'configName', 'name');
+      const name = nameParam(request.params, what);
       const query = checked(showQuerySchema, request.query, 'query');
-      const record = deps.objects.store.get(kind, name);
+      const record = await deps.objects.store.get(kind, name);
       if (!record) throw notFound(`${what} ${name}`);
       // A ConfigMap's values are shown always; a Secret's only when an admin asks for them.
       const show = kind === 'ConfigMap' || query.showValues === 'true';
@@ -71,7 +84,7 @@ export function registerConfigRoutes(app: FastifyInstance, deps: ConfigRouteDeps
       return view(record, show);
     });
     app.delete(`/v1/${plural}/:name`, async (request) => {
-      const name = pathParam(request.params, 'configName', 'name');
+      const name = nameParam(request.params, what);
       const query = checked(writeQuerySchema, request.query, 'query');
       if (!(await deps.objects.store.delete(kind, name))) throw notFound(`${what} ${name}`);
       const pass = deps.passAfterWrite();

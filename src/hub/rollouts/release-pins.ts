@@ -4,7 +4,7 @@
 // revision, and marked with R so the agent keeps to its maintenance window). Placement is not
 // touched: a release changes *what* runs where a workload is placed, never *where*. Unpinning D
 // (a revert to "no release") puts W's own template back; a revert to an earlier release pins that.
-import { releaseKey, selectorMatches, type DesiredInstance, type MaintenanceWindow, type ReleasePin, type ReleaseRecord, type RolloutState } from '../../protocol/index.js';
+import { releaseKey, selectorMatches, type DesiredInstance, type MaintenanceWindow, type ReleaseConfigPin, type ReleasePin, type ReleaseRecord, type RolloutState } from '../../protocol/index.js';
 import { templateRevision } from '../workloads/revision.js';
 import { releaseRevisions } from './release-revisions.js';
 
@@ -27,6 +27,16 @@ export function applyReleasePins(
       }),
     );
   }
+}
+
+/** Per pinned device, the ConfigMap/Secret versions its release pins (issue 14); devices without any are left out. */
+export function releaseConfigPins(pins: ReadonlyMap<string, ReleasePin>, releases: ReadonlyMap<string, ReleaseRecord>): Map<string, ReleaseConfigPin[]> {
+  const out = new Map<string, ReleaseConfigPin[]>();
+  for (const [deviceId, pin] of pins) {
+    const configs = releases.get(releaseKey(pin.release.name, pin.release.version))?.spec.configs;
+    if (configs?.length) out.set(deviceId, configs);
+  }
+  return out;
 }
 
 /**

@@ -116,10 +116,11 @@ export function endpointsFor(service: ServiceRecord, consumer: Readonly<DeviceRe
   return out;
 }
 
-/** Names of the services a device's placed instances declare (`template.services`). */
+/** Names of the services a device's placed instances, Jobs and CronJobs declare (`template.services`). */
 export function servicesUsedBy(desired: Readonly<DesiredState>): Set<string> {
   const used = new Set<string>();
-  for (const instance of desired.instances) for (const name of instance.template.services ?? []) used.add(name);
+  const templates = [...desired.instances.map((i) => i.template), ...(desired.jobs ?? []).map((j) => j.spec.template), ...(desired.cronJobs ?? []).map((c) => c.spec.jobTemplate.template)];
+  for (const template of templates) for (const name of template.services ?? []) used.add(name);
   return used;
 }
 

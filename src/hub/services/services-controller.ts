@@ -1,5 +1,6 @@
 import type { Logger } from '../../common/log.js';
 import { canonicalJson, payloadLimits, topics, type DeviceService, type DeviceServices } from '../../protocol/index.js';
+import { eventSubjects } from '../store/records.js';
 import type { HubStore } from '../store/repository.js';
 import { planEndpoints, type EndpointPlan } from './endpoints.js';
 
@@ -32,6 +33,9 @@ export class ServicesController {
   private timer: NodeJS.Timeout | undefined;
   private last: EndpointPlan | undefined;
   private lastPassMs = 0;
+  private learned = false;
+  /** Each service's endpoints at the last pass (`device/instance`), to tell when they change. */
+  private lastEndpoints = new Map<string, Set<string>>();
 
   constructor(private readonly deps: ServicesControllerDeps) {}
 
@@ -74,6 +78,28 @@ export class ServicesController {
     this.timer = undefined;
   }
 
+  /**
+   * A Normal event on the service when its endpoints change (what came, what went, how many are left).
+   * The first pass after a start only learns them: a restarted hub does not report every endpoint as new.
+   */
+  private async recordEndpointChanges(plan: EndpointPlan): Promise<void> {
+    const first = this.lastEndpoints;
+    this.lastEndpoints = new Map([...plan.status].map(([name, s]) => [name, new Set(s.endpoints.map((e) => `${e.deviceId}/${e.instance}`))]));
+    if (!this.learned) {
+      this.learned = true;
+      return;
+    }
+    for (const [name, now] of this.lastEndpoints) {
+      const before = first.get(name) ?? new Set<string>();
+      const added = [...now].filter((e) => !before.has(e)).sort();
+      const removed = [...before].filter((e) => !now.has(e)).sort();
+      if (added.length === 0 && removed.length === 0) continue;
+      const why = (plan.status.get(name)?.notReady ?? []).filter((n) => removed.includes(`${n.deviceId}/${n.instance}`)).map((n) => `${n.deviceId}/${n.instance}: ${n.reason}`);
+      const parts = [...(added.length ? [`added ${added.join(', ')}`] : []), ...(removed.length ? [`removed ${removed.join(', ')}${why.length ? ` (${why.join('; ')})` : ''}`] : [])];
+      await this.deps.store.events.append(eventSubjects.service(name), { time: this.deps.now().toISOString(), type: removed.length > 0 && now.size === 0 ? 'Warning' : 'Normal', reason: 'EndpointsChanged', message: `${parts.join('; ')}: ${now.size} endpoint(s) now` });
+    }
+  }
+
   private async pass(): Promise<void> {
     const { store } = this.deps;
     const services = await store.services.list();
@@ -93,6 +119,7 @@ export class ServicesController {
       reported: await store.deviceState.reportedSnapshot(),
     });
     this.last = plan;
+    await this.recordEndpointChanges(plan);
     // A device that stopped using every service is sent an empty list once (its proxy closes).
     const targets = new Set([...plan.byDevice.keys(), ...[...this.sent].filter(([, text]) => text !== '[]').map(([id]) => id)]);
     for (const deviceId of targets) {

@@ -1,4 +1,4 @@
-import { releaseKey, type MaintenanceWindowRecord, type ReleaseRecord, type ServiceRecord } from '../../protocol/index.js';
+import { configObjectKey, releaseKey, type ConfigObjectRecord, type MaintenanceWindowRecord, type ReleaseRecord, type ServiceRecord } from '../../protocol/index.js';
 import type { CronJobRecord, JobRecord } from './job-records.js';
 import type { Backing } from './lowdb-repositories.js';
 import { assertStorable } from './record-check.js';
@@ -19,6 +19,8 @@ export interface ApplyBatch {
   releases?: readonly ReleaseRecord[];
   maintenanceWindows?: readonly MaintenanceWindowRecord[];
   services?: readonly ServiceRecord[];
+  /** ConfigMaps and Secrets, whole (with the history to keep). */
+  configObjects?: readonly ConfigObjectRecord[];
 }
 
 export function applyBatchWriter(b: Backing): (batch: ApplyBatch) => Promise<void> {
@@ -29,6 +31,7 @@ export function applyBatchWriter(b: Backing): (batch: ApplyBatch) => Promise<voi
     for (const c of batch.cronJobs ?? []) assertStorable('cronJobs', c.name, c);
     for (const w of batch.maintenanceWindows ?? []) assertStorable('maintenanceWindows', w.name, w);
     for (const s of batch.services ?? []) assertStorable('services', s.name, s);
+    for (const o of batch.configObjects ?? []) assertStorable('configObjects', configObjectKey(o.kind, o.name), o);
     for (const r of batch.releases ?? []) {
       const key = releaseKey(r.name, r.spec.version);
       const existing = doc.releases[key];
@@ -43,6 +46,7 @@ export function applyBatchWriter(b: Backing): (batch: ApplyBatch) => Promise<voi
     for (const c of batch.cronJobs ?? []) doc.cronJobs[c.name] = structuredClone(c);
     for (const w of batch.maintenanceWindows ?? []) doc.maintenanceWindows[w.name] = structuredClone(w);
     for (const s of batch.services ?? []) doc.services[s.name] = structuredClone(s);
+    for (const o of batch.configObjects ?? []) doc.configObjects[configObjectKey(o.kind, o.name)] = structuredClone(o);
     for (const r of batch.releases ?? []) doc.releases[releaseKey(r.name, r.spec.version)] ??= structuredClone(r);
     await b.persist('sync');
   };

@@ -1,5 +1,5 @@
 import type { CronJobRecord, JobRecord, StoredJobRun } from './job-records.js';
-import type { GateVerdict, MaintenanceWindowRecord, ReleasePin, ReleaseRecord, RolloutState, ServiceRecord } from '../../protocol/index.js';
+import type { ConfigObjectRecord, GateVerdict, MaintenanceWindowRecord, ReleasePin, ReleaseRecord, RolloutState, ServiceRecord } from '../../protocol/index.js';
 import type { DesiredState, DeviceEvent, DeviceRecord, PlacementRecord, ReportedState, TokenRecord, WorkloadRecord } from './records.js';
 
 /**
@@ -42,6 +42,8 @@ export interface StoreDocument {
   releasePins: Record<string, ReleasePin>;
   /** Services by name (issue 14). */
   services: Record<string, ServiceRecord>;
+  /** ConfigMaps and Secrets by `ConfigMap/<name>`, `Secret/<name>` (issue 14; Secrets as ciphertext). */
+  configObjects: Record<string, ConfigObjectRecord>;
 }
 
 export interface ObservedDocument {
@@ -81,6 +83,7 @@ export function emptyDocument(): StoreDocument {
     gateVerdicts: dictionary(),
     releasePins: dictionary(),
     services: dictionary(),
+    configObjects: dictionary(),
   };
 }
 
@@ -155,5 +158,5 @@ export function migrateDocument(raw: unknown, source: string): StoreDocument {
   return { ...emptyDocument(), ...(doc as Partial<StoreDocument>), schemaVersion: STORE_SCHEMA_VERSION };
 }
 
-export const controlCollections = ['devices', 'tokens', 'workloads', 'placements', 'desired', 'jobs', 'cronJobs', 'jobRuns', 'releases', 'rollouts', 'maintenanceWindows', 'gateVerdicts', 'releasePins', 'services'] as const;
+export const controlCollections = ['devices', 'tokens', 'workloads', 'placements', 'desired', 'jobs', 'cronJobs', 'jobRuns', 'releases', 'rollouts', 'maintenanceWindows', 'gateVerdicts', 'releasePins', 'services', 'configObjects'] as const;
 export const observedCollections = ['devices', 'reported', 'events'] as const;

@@ -15,6 +15,7 @@ import type {
 const EVENTS_PER_SUBJECT = 50;
 const WORKLOAD_PREFIX = eventSubjects.workload('');
 const DEVICE_PREFIX = eventSubjects.device('');
+const SERVICE_PREFIX = eventSubjects.service('');
 
 /** What every lowdb repository needs: the live documents and a way to persist each. */
 export interface Backing {
@@ -198,6 +199,7 @@ export function eventRepository(b: Backing): EventRepository {
       // workload of that name (and a device-supplied name would become a key here).
       if (subject.startsWith(WORKLOAD_PREFIX) && !b.doc().workloads[subject.slice(WORKLOAD_PREFIX.length)]) return;
       if (subject.startsWith(DEVICE_PREFIX) && !b.doc().devices[subject.slice(DEVICE_PREFIX.length)]) return;
+      if (subject.startsWith(SERVICE_PREFIX) && !b.doc().services[subject.slice(SERVICE_PREFIX.length)]) return;
       const list = (b.observed().events[subject] ??= []);
       list.push(event);
       if (list.length > EVENTS_PER_SUBJECT) list.splice(0, list.length - EVENTS_PER_SUBJECT);

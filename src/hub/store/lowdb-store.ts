@@ -19,6 +19,7 @@ import {
 } from './lowdb-repositories.js';
 import { rolloutStores } from './rollout-repositories.js';
 import { serviceRepository } from './service-repositories.js';
+import { adoptLegacyConfigFile, configObjectRepository } from './config-object-repositories.js';
 import { applyBatchWriter, type ApplyBatch } from './apply-batch.js';
 import type {
   GateVerdictRepository,
@@ -27,6 +28,7 @@ import type {
   ReleaseRepository,
   RolloutRepository,
   ServiceRepository,
+  ConfigObjectRepository,
   DeviceRepository,
   DeviceStateRepository,
   Durability,
@@ -128,7 +130,10 @@ export async function openLowdbStore(dataDir: string, warn: (message: string) =>
   const observed = new Low<ObservedDocument>(new ObservedJsonAdapter(join(dataDir, 'observed.json'), warn), emptyObserved());
   await db.read();
   await observed.read();
-  return new LowdbStore(db, observed, control);
+  const store = new LowdbStore(db, observed, control);
+  // ConfigMaps and Secrets lived in their own file before they joined the store (session 4).
+  await adoptLegacyConfigFile(dataDir, store.backing, warn);
+  return store;
 }
 
 /**
@@ -153,6 +158,8 @@ class LowdbStore implements HubStore {
   readonly gateVerdicts: GateVerdictRepository;
   readonly releasePins: ReleasePinRepository;
   readonly services: ServiceRepository;
+  readonly configObjects: ConfigObjectRepository;
+  readonly backing: Backing;
   private readonly writer: GroupCommit<ControlCommit>;
   private readonly observedWriter: CoalescingWriter;
   private lazyTimer: NodeJS.Timeout | undefined;
@@ -208,6 +215,8 @@ class LowdbStore implements HubStore {
     this.gateVerdicts = rollouts.gateVerdicts;
     this.releasePins = rollouts.releasePins;
     this.services = serviceRepository(backing);
+    this.configObjects = configObjectRepository(backing);
+    this.backing = backing;
   }
 
   private get doc(): StoreDocument {

@@ -15,6 +15,8 @@ import {
   releaseRecordSchema,
   rolloutStateSchema,
   serviceRecordSchema,
+  configObjectKeySchema,
+  configObjectRecordSchema,
   reportedStateSchema,
   statusSchema,
   taintSchema,
@@ -106,7 +108,7 @@ const observedDeviceSchema = z.object({
   facts: factsSchema.optional(),
 });
 
-const eventSubjectSchema = z.string().regex(/^(device|workload|rollout|job|cronjob)\/[a-z0-9][a-z0-9-]{0,62}$/, 'invalid event subject');
+const eventSubjectSchema = z.string().regex(/^(device|workload|rollout|job|cronjob|service)\/[a-z0-9][a-z0-9-]{0,62}$/, 'invalid event subject');
 
 /** What each collection's records must look like, and how a record names its own key. */
 export const collectionChecks = {
@@ -127,6 +129,7 @@ export const collectionChecks = {
   gateVerdicts: { record: gateVerdictSchema, key: releaseDigestSchema, ownKey: (r: unknown) => (r as { releaseDigest?: unknown }).releaseDigest },
   releasePins: { record: releasePinSchema, key: deviceIdSchema, ownKey: undefined },
   services: { record: serviceRecordSchema, key: nameSchema, ownKey: (r: unknown) => (r as { name?: unknown }).name },
+  configObjects: { record: configObjectRecordSchema, key: configObjectKeySchema, ownKey: (r: unknown) => `${String((r as { kind?: unknown }).kind)}/${String((r as { name?: unknown }).name)}` },
 } as const;
 
 function releaseKeyOf(record: unknown): string {
@@ -191,6 +194,8 @@ const skippable: Record<(typeof controlCollections)[number], boolean> = {
   releasePins: false,
   // Leaving a Service out would cut its users off from their endpoints on every device.
   services: false,
+  // Leaving a ConfigMap or Secret out would take it off every device that reads it.
+  configObjects: false,
 };
 
 function entriesOf(source: string, collection: string, value: unknown): [string, unknown][] {

@@ -86,4 +86,5 @@ export const eventSubjects = {
   rollout: (name: string): string => `rollout/${name}`,
   job: (name: string): string => `job/${name}`,
   cronJob: (name: string): string => `cronjob/${name}`,
+  service: (name: string): string => `service/${name}`,
 };

@@ -1,6 +1,6 @@
 import type { ApplyBatch } from './apply-batch.js';
 import type { CronJobRecord, JobRecord, StoredJobRun } from './job-records.js';
-import type { GateVerdict, MaintenanceWindowRecord, ReleasePin, ReleaseRecord, RolloutState, ServiceRecord } from '../../protocol/index.js';
+import type { ConfigKind, ConfigObjectRecord, GateVerdict, MaintenanceWindowRecord, ReleasePin, ReleaseRecord, RolloutState, ServiceRecord } from '../../protocol/index.js';
 import type { DesiredState, DeviceEvent, DeviceRecord, PlacementRecord, ReportedState, TokenRecord, WorkloadRecord } from './records.js';
 
 /**
@@ -134,6 +134,8 @@ export interface HubStore extends RolloutStores {
   readonly jobRuns: JobRunRepository;
   /** Services (issue 14); written through `applyDocuments`. */
   readonly services: ServiceRepository;
+  /** ConfigMaps and Secrets (issue 14); written through `applyDocuments`. */
+  readonly configObjects: ConfigObjectRepository;
   /** One `apply -f` of any kinds, in one durable write or none (see apply-batch.ts). */
   applyDocuments(batch: ApplyBatch): Promise<void>;
   /**
@@ -164,6 +166,25 @@ export interface ServiceRepository {
   get(name: string): Promise<ServiceRecord | undefined>;
   list(): Promise<ServiceRecord[]>;
   delete(name: string): Promise<boolean>;
+}
+
+/**
+ * ConfigMaps and Secrets (issue 14), keyed by kind and name (`ConfigMap/<name>`). The contract a
+ * backend must keep:
+ * - Created and changed only through `HubStore.applyDocuments` (`configObjects`), in the same
+ *   durable write as the apply's other kinds: an apply that fails stores none of them.
+ * - A record is stored whole, as given (its `history` of earlier versions included: the hub decides
+ *   what history to keep; the store neither trims nor merges it). A Secret's values are ciphertext.
+ * - `get`/`list` return copies; `snapshot` the stored records themselves, read-only (the desired pass
+ *   reads every object on each pass), and a later write does not change what it returned.
+ * - `delete` is one durable write of its own. Records are checked like any other (record-check.ts).
+ */
+export interface ConfigObjectRepository {
+  get(kind: ConfigKind, name: string): Promise<ConfigObjectRecord | undefined>;
+  /** By name; of one kind, or both. */
+  list(kind?: ConfigKind): Promise<ConfigObjectRecord[]>;
+  snapshot(): Promise<readonly Readonly<ConfigObjectRecord>[]>;
+  delete(kind: ConfigKind, name: string): Promise<boolean>;
 }
 
 /** Releases are immutable: `create` of a stored name@version with other content is refused. */

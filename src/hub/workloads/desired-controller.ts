@@ -1,6 +1,6 @@
 import type { Logger } from '../../common/log.js';
-import { payloadLimits, releaseKey, topics, type DesiredConfig, type DesiredCronJob, type DesiredInstance, type DesiredJob, type DesiredState, type MaintenanceWindow, type ReleaseRecord, type ReportedState } from '../../protocol/index.js';
-import { applyReleasePins, prefetchFirmware, prefetchInstances, windowsForDevice } from '../rollouts/release-pins.js';
+import { payloadLimits, releaseKey, topics, type DesiredConfig, type DesiredCronJob, type DesiredInstance, type DesiredJob, type DesiredState, type MaintenanceWindow, type ReleaseConfigPin, type ReleaseRecord, type ReportedState } from '../../protocol/index.js';
+import { applyReleasePins, releaseConfigPins, prefetchFirmware, prefetchInstances, windowsForDevice } from '../rollouts/release-pins.js';
 import { eventSubjects, type DeviceRecord, type PlacementRecord, type WorkloadRecord } from '../store/records.js';
 import type { HubStore } from '../store/repository.js';
 import { buildDesiredInstances, DesiredInstanceCache } from './desired-documents.js';
@@ -26,8 +26,10 @@ export interface DesiredControllerDeps {
    * and answers each device's configs (need to know; Secrets sealed to the device).
    */
   configs?: {
-    any(published: Iterable<Readonly<DesiredState>>): boolean;
-    attach(wanted: Map<string, DesiredInstance[]>, devices: readonly DeviceRecord[], jobParts: ReadonlyMap<string, { jobs: DesiredJob[]; cronJobs: DesiredCronJob[] }> | undefined): Promise<Map<string, DesiredConfig[]>>;
+    any(published: Iterable<Readonly<DesiredState>>): Promise<boolean>;
+    /** `pins`: per device, the versions its release pins; `moving`: a paced change is under way (config-pacing.ts). */
+    attach(wanted: Map<string, DesiredInstance[]>, devices: readonly DeviceRecord[], jobParts: ReadonlyMap<string, { jobs: DesiredJob[]; cronJobs: DesiredCronJob[] }> | undefined, pins: ReadonlyMap<string, readonly ReleaseConfigPin[]>, published: ReadonlyMap<string, Readonly<DesiredState>>): Promise<Map<string, DesiredConfig[]>>;
+    readonly moving: boolean;
   };
 }
 
@@ -113,7 +115,7 @@ export class DesiredStateController {
   private readonly placementCache = new PlacementPassCache();
   /** Each replica's desired instance, kept while its workload's revision is the same. */
   private readonly instanceCache = new DesiredInstanceCache();
-  /** While a device drains, readiness reports decide when the next replica may move. */
+  /** While a device drains or a config change is paced, readiness reports decide the next step. */
   wantsReports = false;
 
   constructor(private readonly deps: DesiredControllerDeps) {}
@@ -203,7 +205,7 @@ export class DesiredStateController {
     // Read-only views of the store, not copies: a pass reads every device and every document.
     const published = await store.deviceState.desiredSnapshot();
     const idle = [...published.values()].every((d) => d.instances.length === 0 && !d.jobs?.length && !d.cronJobs?.length);
-    if (workloads.length === 0 && idle && !(await this.deps.jobs?.any()) && !(await firmwareToFetchAhead(store)) && !this.deps.configs?.any(published.values())) return;
+    if (workloads.length === 0 && idle && !(await this.deps.jobs?.any()) && !(await firmwareToFetchAhead(store)) && !(await this.deps.configs?.any(published.values()))) return;
     const devices = await store.devices.snapshot();
     this.wantsReports = devices.some((d) => d.draining);
     const current = new Map((await store.placements.list()).map((p) => [p.workload, p]));
@@ -222,6 +224,7 @@ export class DesiredStateController {
     this.scheduleCheck(result.nextCheckAt);
     const wanted = buildDesiredInstances(workloads, result.placements, result.everyDevice, devices, this.instanceCache);
     const sent = await this.publishChanged(devices, wanted, published, await this.deps.jobs?.plan(devices));
+    if (this.deps.configs?.moving) this.wantsReports = true;
     const totalMs = performance.now() - passStarted;
     this.timings.record({ totalMs, placementMs, devices: devices.length, workloads: workloads.length, published: sent });
     log.debug(`desired state pass: ${workloads.length} workloads, ${devices.length} devices, ${sent} published, ${totalMs.toFixed(1)} ms (placement ${placementMs.toFixed(1)} ms)`);
@@ -272,7 +275,7 @@ export class DesiredStateController {
     for (const id of firmwareAhead.keys()) if (!wanted.has(id)) wanted.set(id, []);
     const windows = pins.size > 0 ? (await store.maintenanceWindows.list()).map((w) => w.spec) : [];
     const labels = new Map(devices.map((d) => [d.id, d.labels]));
-    const configs = (await this.deps.configs?.attach(wanted, devices, jobParts)) ?? new Map<string, DesiredConfig[]>();
+    const configs = (await this.deps.configs?.attach(wanted, devices, jobParts, releaseConfigPins(pins, releases), published)) ?? new Map<string, DesiredConfig[]>();
     const next = [...wanted].flatMap(([deviceId, instances]) => {
       const deviceWindows = instances.some((i) => i.release !== undefined) ? windowsForDevice(windows, labels.get(deviceId) ?? {}) : [];
       const desired = this.nextDesired(deviceId, instances, published.get(deviceId), jobParts?.get(deviceId), deviceWindows, prefetch.get(deviceId), firmwareAhead.get(deviceId), configs.get(deviceId));

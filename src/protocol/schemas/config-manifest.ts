@@ -48,6 +48,8 @@ export const configObjectViewSchema = z.strictObject({
   sizes: z.record(z.string(), z.number().int().nonnegative()),
   /** Workloads and Jobs whose templates reference it. */
   usedBy: z.array(z.string()),
+  /** Newest first, the current one included: each with when it was stored and the releases (`name@version`) that pin it. */
+  versions: z.array(z.strictObject({ version: z.string(), storedAt: isoTimeSchema, pinnedBy: z.array(z.string()) })).default([]),
   createdAt: isoTimeSchema,
   updatedAt: isoTimeSchema,
   /** ConfigMaps always; Secrets only with `?showValues=true` by an admin. UTF-8 values as text, others under binaryData. */

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { nameSchema } from './common.js';
+import { isoTimeSchema, labelsSchema, nameSchema } from './common.js';
 
 /**
  * ConfigMap and Secret (issue 14): named bundles of keys that workloads read as files or env.
@@ -42,3 +42,50 @@ export const desiredConfigSchema = z.discriminatedUnion('kind', [
 ]);
 export type DesiredConfig = z.infer<typeof desiredConfigSchema>;
 
+
+export const configVersionSchema = z.string().regex(/^[a-f0-9]{16}$/, 'a config version is 16 hex digits (shown by describe configmap/secret)');
+export const configKindSchema = z.enum(['ConfigMap', 'Secret']);
+
+/** A Secret's values at rest: AES-256-GCM under the hub's data key (the hub's data-key.ts). */
+export const encryptedValuesSchema = z.strictObject({ iv: base64Schema, ct: base64Schema });
+
+/** One version of an object's content as the hub keeps it (a Secret's as ciphertext only). */
+const storedContentFields = {
+  /** sha256 of the content (first 16 hex): what devices compare and releases pin. */
+  version: configVersionSchema,
+  keys: z.array(configKeySchema),
+  sizes: z.record(configKeySchema, z.number().int().nonnegative()),
+  /** Keys written as `data` (text), for showing them back as written. */
+  textKeys: z.array(configKeySchema),
+  values: configValuesSchema.optional(),
+  encrypted: encryptedValuesSchema.optional(),
+};
+
+/** An earlier version, kept so that a release can pin it (and `describe` can list it). */
+export const configObjectVersionSchema = z.strictObject({ ...storedContentFields, storedAt: isoTimeSchema });
+export type ConfigObjectVersion = z.infer<typeof configObjectVersionSchema>;
+
+/** How many earlier versions an object keeps besides the ones a release pins (those are never dropped). */
+export const CONFIG_HISTORY_LIMIT = 10;
+
+/** A ConfigMap or Secret as the hub stores it: the newest content plus its earlier versions, newest first. */
+export const configObjectRecordSchema = z.strictObject({
+  kind: configKindSchema,
+  name: nameSchema,
+  labels: labelsSchema,
+  annotations: z.record(z.string().max(253), z.string().max(4096)),
+  immutable: z.boolean(),
+  ...storedContentFields,
+  history: z.array(configObjectVersionSchema).optional(),
+  createdAt: isoTimeSchema,
+  updatedAt: isoTimeSchema,
+});
+export type ConfigObjectRecord = z.infer<typeof configObjectRecordSchema>;
+
+/** `ConfigMap/<name>` or `Secret/<name>`: a stored object's key. */
+export const configObjectKey = (kind: 'ConfigMap' | 'Secret', name: string): string => `${kind}/${name}`;
+export const configObjectKeySchema = z.string().regex(/^(ConfigMap|Secret)\/[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$/, 'invalid config object key');
+
+/** A release's pin of one ConfigMap or Secret version: devices of the release read that content. */
+export const releaseConfigPinSchema = z.strictObject({ kind: configKindSchema, name: nameSchema, version: configVersionSchema });
+export type ReleaseConfigPin = z.infer<typeof releaseConfigPinSchema>;

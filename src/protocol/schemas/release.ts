@@ -3,6 +3,7 @@ import { z } from 'zod';
 import { canonicalJson } from '../canonical-json.js';
 import { parseVersionRange, SEMVER_PATTERN, satisfiesRange } from '../semver.js';
 import { nameSchema } from './common.js';
+import { releaseConfigPinSchema, type ReleaseConfigPin } from './config-object.js';
 import { sha256Schema } from './firmware.js';
 import { templateManifestSchema, templateSchema } from './template.js';
 import { API_VERSION, metadataSchema } from './workload.js';
@@ -62,10 +63,15 @@ function releaseSpecFields<T extends z.ZodType<z.output<typeof templateSchema>>>
     workloads: z.record(nameSchema, template).default({}),
     firmware: z.array(releaseFirmwareSchema).max(16).default([]),
     compatibility: z.array(compatibilitySchema).max(64).default([]),
+    /**
+     * ConfigMap/Secret versions this release's devices read instead of the newest (issue 14).
+     * Optional without a default, so a release written before pins existed keeps its digest.
+     */
+    configs: z.array(releaseConfigPinSchema).max(64).optional(),
   };
 }
 
-type ReleaseSpecOutput = { version: string; workloads: Record<string, z.output<typeof templateSchema>>; firmware: ReleaseFirmware[]; compatibility: Compatibility[] };
+type ReleaseSpecOutput = { version: string; workloads: Record<string, z.output<typeof templateSchema>>; firmware: ReleaseFirmware[]; compatibility: Compatibility[]; configs?: ReleaseConfigPin[] };
 
 /** What every release spec must satisfy, whichever form its templates were written in. */
 function checkReleaseSpec(spec: ReleaseSpecOutput, ctx: z.RefinementCtx): void {
@@ -78,6 +84,12 @@ function checkReleaseSpec(spec: ReleaseSpecOutput, ctx: z.RefinementCtx): void {
     if (first !== undefined) {
       ctx.addIssue({ code: 'custom', path: ['firmware', i, 'mcuModel'], message: `${fw.mcuModel} is already flashed by firmware[${first}]` });
     } else models.set(fw.mcuModel, i);
+  });
+  const pinned = new Set<string>();
+  (spec.configs ?? []).forEach((pin, i) => {
+    const key = `${pin.kind}/${pin.name}`;
+    if (pinned.has(key)) ctx.addIssue({ code: 'custom', path: ['configs', i, 'name'], message: `${pin.kind.toLowerCase()} ${pin.name} is pinned twice` });
+    pinned.add(key);
   });
   spec.compatibility.forEach((c, i) => {
     if (!(c.workload in spec.workloads)) {

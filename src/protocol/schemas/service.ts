@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { isoTimeSchema, labelKeySchema, labelsSchema, nameSchema, deviceIdSchema } from './common.js';
 import { labelSelectorSchema } from './placement.js';
+import { eventSchema } from './events.js';
 
 /**
  * Services (issue 14): a name for the ready instances of some workloads, reached on every device
@@ -129,5 +130,7 @@ export const serviceViewSchema = z.object({
   notReady: z.array(z.object({ deviceId: z.string(), instance: z.string(), reason: z.string() })),
   /** Devices that were sent this service (their instances use it). */
   usedBy: z.array(z.string()),
+  /** `describe` only: the service's history (endpoints that came and went). */
+  events: z.array(eventSchema).optional(),
 });
 export type ServiceView = z.infer<typeof serviceViewSchema>;

@@ -3,7 +3,7 @@
 // with the locality the proxy prefers).
 import test from 'ava';
 import { serviceSpecSchema, templateSchema, type DesiredState, type DeviceStatus, type ReportedState, type ServiceRecord } from '../../../src/protocol/index.js';
-import { planEndpoints, type EndpointInputs } from '../../../src/hub/services/endpoints.js';
+import { planEndpoints, servicesUsedBy, type EndpointInputs } from '../../../src/hub/services/endpoints.js';
 import type { DeviceRecord, WorkloadRecord } from '../../../src/hub/store/records.js';
 import { gatewayFacts } from '../../support/facts-fixture.js';
 
@@ -126,4 +126,16 @@ test('a service nobody uses is sent to no device; one used but not applied is le
   t.is(plan.byDevice.size, 0);
   t.deepEqual(plan.status.get('other')?.usedBy, []);
   t.is(plan.status.get('other')?.endpoints.length, 3);
+});
+
+test('a device whose Job or CronJob uses a service is sent it too (Jobs get the same service env as instances)', (t) => {
+  const jobTemplate = templateSchema.parse({ runtime: 'process', command: ['true'], services: ['db'] });
+  const desired = {
+    generation: 1,
+    issuedAt: time,
+    instances: [],
+    jobs: [{ name: 'backup', uid: 'abcdef12', spec: { template: jobTemplate } }],
+    cronJobs: [{ name: 'nightly', spec: { jobTemplate: { template: templateSchema.parse({ runtime: 'process', command: ['true'], services: ['cache'] }) } } }],
+  } as unknown as DesiredState;
+  t.deepEqual([...servicesUsedBy(desired)].sort(), ['cache', 'db']);
 });

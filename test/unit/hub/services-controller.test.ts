@@ -64,3 +64,35 @@ test('an endpoint that stops being ready is taken out; a device that stops using
   t.deepEqual(sent[2]?.payload.services, []);
   t.deepEqual((await controller.plan()).status.get('web')?.usedBy, []);
 });
+
+test('endpoints that come and go are events on the service, saying which and why; the first pass after a start only learns them', async (t) => {
+  const { memory, controller } = setup();
+  await controller.reconcile();
+  t.deepEqual(memory.events.get('service/web') ?? [], [], 'a (re)started hub does not report every endpoint as new');
+  memory.reported.set('b', { observedGeneration: 1, time, instances: [{ id: 'web', workload: 'web', revision: 'aaaaaaaa', runtime: 'process', phase: 'crash-loop', ready: false, restarts: 1 }] });
+  await controller.reconcile();
+  const [gone] = memory.events.get('service/web') ?? [];
+  t.is(gone?.reason, 'EndpointsChanged');
+  t.is(gone?.type, 'Warning', 'no endpoint left');
+  t.is(gone?.message, 'removed b/web (b/web: not ready (crash-loop)): 0 endpoint(s) now');
+  memory.reported.set('b', { observedGeneration: 1, time, instances: [{ id: 'web', workload: 'web', revision: 'aaaaaaaa', runtime: 'process', phase: 'running', ready: true, restarts: 1 }] });
+  await controller.reconcile();
+  await controller.reconcile();
+  const events = memory.events.get('service/web') ?? [];
+  t.is(events.length, 2, 'an unchanged pass adds nothing');
+  t.is(events[1]?.message, 'added b/web: 1 endpoint(s) now');
+  t.is(events[1]?.type, 'Normal');
+});
+
+test('a restarted hub (a new controller over the same store) sends every services document again: what was sent is not remembered', async (t) => {
+  const { memory, sent, controller } = setup();
+  await controller.reconcile();
+  t.is(sent.length, 1);
+  // The store is all that survives a restart; the embedded broker forgot the retained documents.
+  const restarted = new ServicesController({ store: memory.hubStore({ services: { list: async () => [structuredClone(service)], get: async () => undefined, delete: async () => false } }), publish: async (topic, payload, retain) => void sent.push({ topic, payload: payload as DeviceServices, retain }), now: () => new Date(time), log: createLogger('test', 'error') });
+  await restarted.reconcile();
+  t.is(sent.length, 2);
+  t.is(sent[1]?.topic, topics.services('a'));
+  t.true(sent[1]?.retain);
+  t.deepEqual(sent[1]?.payload.services, sent[0]?.payload.services);
+});

@@ -17,7 +17,7 @@ import { runOwnerKey, type CronJobRecord, type JobRecord } from '../../store/job
 import { eventSubjects } from '../../store/records.js';
 import type { HubStore } from '../../store/repository.js';
 import { badRequest, HttpError, notFound } from '../http-error.js';
-import { pathParam } from '../params.js';
+import { nameParam } from '../params.js';
 
 export interface JobRouteDeps {
   store: HubStore;
@@ -76,7 +76,7 @@ export function registerJobRoutes(app: FastifyInstance, deps: JobRouteDeps): voi
   });
 
   app.get('/v1/jobs/:name', async (request): Promise<JobDetail> => {
-    const name = pathParam(request.params, 'name');
+    const name = nameParam(request.params, 'job');
     const job = await store.jobs.get(name);
     if (!job) throw notFound(`job ${name}`);
     const runs = (await store.jobRuns.list(runOwnerKey('Job', name))).filter((r) => r.jobUid === undefined || r.jobUid === job.uid);
@@ -84,7 +84,7 @@ export function registerJobRoutes(app: FastifyInstance, deps: JobRouteDeps): voi
   });
 
   app.delete('/v1/jobs/:name', async (request) => {
-    const name = pathParam(request.params, 'name');
+    const name = nameParam(request.params, 'job');
     if (!(await store.jobs.delete(name))) throw notFound(`job ${name}`);
     await deps.reconcile();
     return { kind: 'Job', name, action: 'deleted' };
@@ -122,14 +122,14 @@ export function registerJobRoutes(app: FastifyInstance, deps: JobRouteDeps): voi
   });
 
   app.get('/v1/cronjobs/:name', async (request): Promise<CronJobDetail> => {
-    const name = pathParam(request.params, 'name');
+    const name = nameParam(request.params, 'cronjob');
     const cronJob = await store.cronJobs.get(name);
     if (!cronJob) throw notFound(`cronjob ${name}`);
     return { ...(await cronJobView(deps, cronJob)), runs: await store.jobRuns.list(runOwnerKey('CronJob', name)), events: await store.events.list(cronJobEventSubject(name)) };
   });
 
   app.post('/v1/cronjobs/:name/suspend', async (request) => {
-    const name = pathParam(request.params, 'name');
+    const name = nameParam(request.params, 'cronjob');
     const body = validate(suspendRequestSchema, request.body);
     if (!body.ok) throw badRequest(body.error);
     const cronJob = await store.cronJobs.get(name);
@@ -145,7 +145,7 @@ export function registerJobRoutes(app: FastifyInstance, deps: JobRouteDeps): voi
   });
 
   app.delete('/v1/cronjobs/:name', async (request) => {
-    const name = pathParam(request.params, 'name');
+    const name = nameParam(request.params, 'cronjob');
     if (!(await store.cronJobs.delete(name))) throw notFound(`cronjob ${name}`);
     await deps.reconcile();
     return { kind: 'CronJob', name, action: 'deleted' };

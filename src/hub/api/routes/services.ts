@@ -2,8 +2,9 @@ import type { FastifyInstance } from 'fastify';
 import { writeQuerySchema, type ServiceRecord, type ServiceView } from '../../../protocol/index.js';
 import type { EndpointPlan } from '../../services/endpoints.js';
 import type { HubStore } from '../../store/repository.js';
+import { eventSubjects } from '../../store/records.js';
 import { notFound } from '../http-error.js';
-import { checked, pathParam } from '../params.js';
+import { checked, nameParam } from '../params.js';
 
 export interface ServiceRouteDeps {
   store: HubStore;
@@ -34,14 +35,14 @@ export function registerServiceRoutes(app: FastifyInstance, deps: ServiceRouteDe
   });
 
   app.get('/v1/services/:name', async (request) => {
-    const name = pathParam(request.params, 'name');
+    const name = nameParam(request.params, 'service');
     const service = await deps.store.services.get(name);
     if (!service) throw notFound(`service ${name}`);
-    return view(service, await deps.plan());
+    return { ...view(service, await deps.plan()), events: await deps.store.events.list(eventSubjects.service(name)) };
   });
 
   app.delete('/v1/services/:name', async (request) => {
-    const name = pathParam(request.params, 'name');
+    const name = nameParam(request.params, 'service');
     checked(writeQuerySchema, request.query, 'query');
     if (!(await deps.store.services.delete(name))) throw notFound(`service ${name}`);
     deps.changed();

@@ -4,7 +4,7 @@ import type { DeviceRpc } from '../../rpc/device-rpc.js';
 import type { HubStore } from '../../store/repository.js';
 import { describeIssues, deviceIdSchema } from '../../../protocol/index.js';
 import { badRequest, notFound } from '../http-error.js';
-import { checked, pathParam } from '../params.js';
+import { checked, nameParam } from '../params.js';
 
 export interface WorkloadOpsDeps {
   store: HubStore;
@@ -33,7 +33,7 @@ async function devicesRunning(store: HubStore, workload: string, device: string 
 /** Logs and restarts, carried to the agents as requests over MQTT. */
 export function registerWorkloadOpsRoutes(app: FastifyInstance, deps: WorkloadOpsDeps): void {
   app.post('/v1/workloads/:name/restart', async (request) => {
-    const name = pathParam(request.params, 'name');
+    const name = nameParam(request.params, 'workload');
     const body = checked(z.strictObject({ device: deviceIdSchema.optional() }), request.body ?? {}, 'body');
     const devices = await devicesRunning(deps.store, name, body.device);
     const results = await Promise.all(
@@ -50,7 +50,7 @@ export function registerWorkloadOpsRoutes(app: FastifyInstance, deps: WorkloadOp
   });
 
   app.get('/v1/workloads/:name/logs', async (request, reply) => {
-    const name = pathParam(request.params, 'name');
+    const name = nameParam(request.params, 'workload');
     const query = logsQuery.safeParse(request.query);
     if (!query.success) throw badRequest(`query (device?, tail 0..100000, follow true|false): ${describeIssues(query.error.issues)}`);
     const devices = await devicesRunning(deps.store, name, query.data.device);

@@ -6,10 +6,10 @@ import { ManifestError, parseManifests, recordFor } from '../../workloads/manife
 import { workloadView, type FleetState } from '../../workloads/workload-view.js';
 import { parseJobManifests, planJobApply } from '../../jobs/job-manifests.js';
 import { parseServiceManifests, portConflicts, serviceRecordFor, ServiceManifestError } from '../../services/service-manifests.js';
-import { isConfigObjectDocument, planConfigApply } from '../../config-objects/config-apply.js';
+import { isConfigObjectDocument, pinnedConfigVersions, planConfigApply, unknownConfigPins } from '../../config-objects/config-apply.js';
 import type { ConfigObjects } from '../../config-objects/config-objects.js';
 import { badRequest, HttpError, notFound } from '../http-error.js';
-import { checked, pathParam } from '../params.js';
+import { checked, nameParam } from '../params.js';
 
 export interface WorkloadRouteDeps {
   store: HubStore;
@@ -86,10 +86,6 @@ export function registerWorkloadRoutes(app: FastifyInstance, deps: WorkloadRoute
     if (prepared && prepared.problems.length > 0) throw badRequest(prepared.problems.join('\n'));
     const configDocs = body.manifests.flatMap((doc, index) => (isConfigObjectDocument(doc) ? [{ index, doc }] : []));
     if (configDocs.length > 0 && !deps.configObjects) throw badRequest('this hub does not take ConfigMap or Secret documents');
-    const configApply = deps.configObjects && configDocs.length > 0 ? planConfigApply(configDocs, deps.configObjects, now) : undefined;
-    if (configApply && configApply.problems.length > 0) throw badRequest(configApply.problems.join('\n'));
-    // Stored first: a Workload of the same apply that reads them finds them at its first pass.
-    if (configApply) await deps.configObjects?.store.put(configApply.records);
     // Jobs and CronJobs (src/hub/jobs): planned (and refused) before anything is stored.
     const jobApply = await planJobApply(jobManifests, deps.store, now).catch((err: unknown) => {
       throw err instanceof ManifestError ? badRequest(err.message) : err;
@@ -97,14 +93,23 @@ export function registerWorkloadRoutes(app: FastifyInstance, deps: WorkloadRoute
     // Every kind of the request goes into the document in one step and one write (applyDocuments
     // checks all of it first, then changes the document before it waits), so a commit holds all of the
     // apply or none of it, across kinds. Rollouts follow the write: the controller owns their records.
-    const { planned, committed, rolloutPlan, services } = await oneAtATime(async () => {
+    const { planned, committed, rolloutPlan, services, configApply } = await oneAtATime(async () => {
       const planned = await Promise.all(manifests.map(async (m) => recordFor(m, await deps.store.workloads.get(m.metadata.name), now)));
       const rolloutPlan = mine && prepared ? await mine.records(prepared, now) : undefined;
       const stored = serviceManifests.length > 0 ? await deps.store.services.list() : [];
       const conflicts = portConflicts(serviceManifests, stored);
       if (conflicts.length > 0) throw new HttpError(409, 'ServicePortTaken', conflicts.join('\n'));
       const services = serviceManifests.map(({ manifest }) => serviceRecordFor(manifest, stored.find((s) => s.name === manifest.metadata.name), now));
+      // ConfigMaps and Secrets: versions that releases (stored, or new in this apply) pin stay in their history.
+      const newReleases = rolloutPlan?.releases ?? [];
+      const configApply = deps.configObjects && configDocs.length > 0 ? await planConfigApply(configDocs, deps.configObjects, now, pinnedConfigVersions([...(await deps.store.releases.list()), ...newReleases])) : undefined;
+      if (configApply && configApply.problems.length > 0) throw badRequest(configApply.problems.join('\n'));
+      if (newReleases.some((r) => r.spec.configs?.length)) {
+        const unknownPins = unknownConfigPins(newReleases, await deps.store.configObjects.list(), configApply?.records ?? []);
+        if (unknownPins.length > 0) throw badRequest(unknownPins.join('\n'));
+      }
       const batch = {
+        configObjects: configApply?.records ?? [],
         services: services.filter((s) => s.action !== 'unchanged').map((s) => s.record),
         workloads: planned.filter((p) => p.action !== 'unchanged').map((p) => p.record),
         jobs: jobApply.jobs,
@@ -117,7 +122,7 @@ export function registerWorkloadRoutes(app: FastifyInstance, deps: WorkloadRoute
       // change of the same object may be on its way to disk).
       const committed = any ? deps.store.applyDocuments(batch) : deps.store.settled();
       committed.catch(() => undefined); // awaited just below; a failure answers this request
-      return { planned, committed, rolloutPlan, services };
+      return { planned, committed, rolloutPlan, services, configApply };
     });
     await committed.catch((err: unknown) => {
       throw err instanceof ReleaseImmutableError ? new HttpError(409, err.code, err.message) : err;
@@ -153,14 +158,14 @@ export function registerWorkloadRoutes(app: FastifyInstance, deps: WorkloadRoute
   });
 
   app.get('/v1/workloads/:name', async (request) => {
-    const name = pathParam(request.params, 'name');
+    const name = nameParam(request.params, 'workload');
     const workload = await deps.store.workloads.get(name);
     if (!workload) throw notFound(`workload ${name}`);
     return { ...workloadView(workload, await fleetState(deps)), events: await deps.store.events.list(eventSubjects.workload(name)) };
   });
 
   app.delete('/v1/workloads/:name', async (request) => {
-    const name = pathParam(request.params, 'name');
+    const name = nameParam(request.params, 'workload');
     checked(writeQuerySchema, request.query, 'query');
     if (!(await deps.store.workloads.delete(name))) throw notFound(`workload ${name}`);
     await placed(request.query);

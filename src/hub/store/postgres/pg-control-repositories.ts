@@ -1,12 +1,13 @@
 // PostgreSQL repositories of Jobs, CronJobs, job runs, Services, releases, rollouts, maintenance
 // windows, gate verdicts and release pins, and the all-or-nothing apply of several kinds.
-import { releaseKey, type GateVerdict, type MaintenanceWindowRecord, type ReleasePin, type ReleaseRecord, type RolloutState, type ServiceRecord } from '../../../protocol/index.js';
+import { configObjectKey, releaseKey, type ConfigObjectRecord, type GateVerdict, type MaintenanceWindowRecord, type ReleasePin, type ReleaseRecord, type RolloutState, type ServiceRecord } from '../../../protocol/index.js';
 import type { ApplyBatch } from '../apply-batch.js';
 import { runOwnerKey, type CronJobRecord, type JobRecord, type StoredJobRun } from '../job-records.js';
 import { assertStorable } from '../record-check.js';
 import { mergeRun } from '../run-merge.js';
 import {
   ReleaseImmutableError,
+  type ConfigObjectRepository,
   type CronJobRepository,
   type GateVerdictRepository,
   type JobRepository,
@@ -30,6 +31,7 @@ export const controlKinds = {
   maintenanceWindows: 'maintenanceWindows',
   gateVerdicts: 'gateVerdicts',
   releasePins: 'releasePins',
+  configObjects: 'configObjects',
 } as const;
 const k = controlKinds;
 
@@ -169,6 +171,7 @@ export function pgApplyDocuments(db: RecordsDb): (batch: ApplyBatch) => Promise<
     for (const w of batch.maintenanceWindows ?? []) assertStorable('maintenanceWindows', w.name, w);
     for (const s of batch.services ?? []) assertStorable('services', s.name, s);
     for (const r of batch.releases ?? []) assertStorable('releases', releaseKey(r.name, r.spec.version), r);
+    for (const o of batch.configObjects ?? []) assertStorable('configObjects', configObjectKey(o.kind, o.name), o);
     await db.transaction(async (tx: Tx) => {
       for (const r of batch.releases ?? []) {
         const key = releaseKey(r.name, r.spec.version);
@@ -181,6 +184,20 @@ export function pgApplyDocuments(db: RecordsDb): (batch: ApplyBatch) => Promise<
       await tx.putMany(k.cronJobs, (batch.cronJobs ?? []).map((c) => [c.name, c]));
       await tx.putMany(k.maintenanceWindows, (batch.maintenanceWindows ?? []).map((w) => [w.name, w]));
       await tx.putMany(k.services, (batch.services ?? []).map((s) => [s.name, s]));
+      await tx.putMany(k.configObjects, (batch.configObjects ?? []).map((o) => [configObjectKey(o.kind, o.name), o]));
     });
+  };
+}
+
+/** ConfigMaps and Secrets (issue 14): written only through pgApplyDocuments, with the apply's other kinds. */
+export function pgConfigObjectRepository(db: RecordsDb): ConfigObjectRepository {
+  const all = async (): Promise<ConfigObjectRecord[]> => (await db.all(k.configObjects)).map(([, doc]) => doc as ConfigObjectRecord);
+  const byName = (a: ConfigObjectRecord, c: ConfigObjectRecord): number => (a.name < c.name ? -1 : a.name > c.name ? 1 : 0);
+  return {
+    get: async (kind, name) => (await db.get(k.configObjects, configObjectKey(kind, name))) as ConfigObjectRecord | undefined,
+    list: async (kind) => (await all()).filter((o) => kind === undefined || o.kind === kind).sort(byName),
+    // Every read is a fresh copy from the database, so the snapshot is one too.
+    snapshot: all,
+    delete: (kind, name) => db.transaction(async (tx) => (await tx.delete(k.configObjects, [configObjectKey(kind, name)])) > 0),
   };
 }

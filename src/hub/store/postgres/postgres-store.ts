@@ -7,6 +7,7 @@
 import pg from 'pg';
 import type { ApplyBatch } from '../apply-batch.js';
 import type {
+  ConfigObjectRepository,
   CronJobRepository,
   DeviceRepository,
   DeviceStateRepository,
@@ -30,6 +31,7 @@ import { pgFailure } from './errors.js';
 import { migrate, readMigrations } from './migrate.js';
 import {
   pgApplyDocuments,
+  pgConfigObjectRepository,
   pgCronJobRepository,
   pgGateVerdictRepository,
   pgJobRepository,
@@ -107,6 +109,7 @@ export class PostgresHubStore implements HubStore {
   readonly maintenanceWindows: MaintenanceWindowRepository;
   readonly gateVerdicts: GateVerdictRepository;
   readonly releasePins: ReleasePinRepository;
+  readonly configObjects: ConfigObjectRepository;
   readonly applyDocuments: (batch: ApplyBatch) => Promise<void>;
   readonly settings: SharedSettings;
   private readonly ping: NodeJS.Timeout;
@@ -128,6 +131,7 @@ export class PostgresHubStore implements HubStore {
     this.maintenanceWindows = pgMaintenanceWindowRepository(db);
     this.gateVerdicts = pgGateVerdictRepository(db);
     this.releasePins = pgReleasePinRepository(db);
+    this.configObjects = pgConfigObjectRepository(db);
     this.applyDocuments = pgApplyDocuments(db);
     this.settings = {
       getOrCreate: (key, value) =>
