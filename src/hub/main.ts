@@ -182,6 +182,8 @@ export async function startHub(config: HubConfig, log: Logger = createLogger('hu
     { received: (bytes) => metrics.messageReceived(bytes), published: (bytes) => metrics.messagePublished(bytes), dropped: () => metrics.messageDropped() },
   );
   await link.start();
+  // The hub is subscribed (its session is in-process, see wiring/messaging.ts): the fleet may come in.
+  broker?.admitDevices();
 
   // Services (issue 14): endpoints follow readiness reports, devices and desired documents.
   const services = new ServicesController({ store, publish: (topic, payload, retain) => link.publish(topic, payload, { retain }), now, log: log.child('services') });
@@ -200,8 +202,9 @@ export async function startHub(config: HubConfig, log: Logger = createLogger('hu
     metrics.passTimed(timing.totalMs, timing.placementMs);
     changes.changed('workloads');
   });
-  // The embedded broker forgot its retained messages with the last process; an external one may have.
-  await desiredState.republishAll();
+  // The embedded broker was handed the stored documents at its start; an external one may have
+  // lost them (a restarted Mosquitto without persistence).
+  if (!broker) await desiredState.republishAll();
   const stopWatchingDevices = feed.subscribe((_id, _type, aspect) => {
     if (aspect !== 'reported' || desiredState.wantsReports) desiredState.request();
   });

@@ -1,7 +1,7 @@
 // After a restart the embedded broker has forgotten every retained message; a device that
 // reconnects must still find its current desired document, with the generation the store holds.
-// The broker can also be handed retained messages before it accepts anyone (`retained`, not used
-// by the hub yet: bench/RESULTS.md, reconnect) and hold devices back until the hub admits them.
+// The hub hands its broker the stored documents before it accepts anyone (`retained`), connects
+// its own session in-process, and admits devices once that session is subscribed.
 import test from 'ava';
 import mqtt, { type MqttClient } from 'mqtt';
 import { createLogger } from '../../src/common/log.js';
@@ -53,6 +53,40 @@ test('the embedded broker holds the retained messages it is started with, before
   }
 });
 
+test("the hub's in-process session connects while devices are still refused, and hears them once they are admitted", async (t) => {
+  const broker = await startEmbeddedBroker({
+    host: '127.0.0.1',
+    port: 0,
+    log: createLogger('broker', 'error'),
+    authority: { hubSecret: 'h'.repeat(32), verifyDevice: async (id) => id === 'dev-b1', joinTokenKnown: async () => false },
+  });
+  const hub = new mqtt.MqttClient(() => broker.connectInProcess(), { clientId: 'edgepilot-hub-test', username: 'edgepilot-hub', password: 'h'.repeat(32), reconnectPeriod: 0 });
+  const device = { clientId: 'dev-b1', username: 'dev-b1', password: 'pw', reconnectPeriod: 0 };
+  try {
+    await new Promise<void>((resolve, reject) => (hub.once('connect', () => resolve()), hub.once('error', reject)));
+    t.true(hub.connected, 'the hub needs no listener and no admission');
+    const refused = await mqtt.connectAsync(broker.url, device).then(
+      (c) => (c.end(true), 'accepted'),
+      (err: unknown) => String((err as { code?: number }).code),
+    );
+    t.is(refused, '3', 'a device is told "server unavailable" until the hub admits the fleet');
+    await hub.subscribeAsync(topics.status('+'), { qos: 1 });
+    const heard = new Promise<string>((resolve) => hub.on('message', (topic) => resolve(topic)));
+    broker.admitDevices();
+    const client = await mqtt.connectAsync(broker.url, device);
+    await client.publishAsync(topics.status('dev-b1'), '{}', { qos: 1 });
+    t.is(await heard, topics.status('dev-b1'));
+    await client.endAsync();
+    const wrongSecret = new mqtt.MqttClient(() => broker.connectInProcess(), { clientId: 'edgepilot-hub-x', username: 'edgepilot-hub', password: 'nope', reconnectPeriod: 0 });
+    const code = await new Promise<number | undefined>((resolve) => wrongSecret.once('error', (err) => resolve((err as { code?: number }).code)));
+    wrongSecret.end(true);
+    t.is(code, 4, 'the in-process connection is authenticated like any other');
+  } finally {
+    hub.end(true);
+    await broker.close();
+  }
+});
+
 test('a restarted hub: every device finds its current desired document (the stored generation) when it reconnects', async (t) => {
   const dir = await makeTempDir('ep-restart-desired-');
   const log = captureLog();
@@ -69,7 +103,10 @@ test('a restarted hub: every device finds its current desired document (the stor
   }
   await store.close();
 
-  const again = await startTestHub(dir.path, log.logger);
+  const restartLog = captureLog();
+  const again = await startTestHub(dir.path, restartLog.logger);
+  // Handed to the broker at its start, not republished through MQTT while the fleet reconnects.
+  t.true(restartLog.has(/holds 2 retained message\(s\) from the store/), restartLog.lines.filter((l) => /broker/.test(l)).join('\n'));
   const clients: MqttClient[] = [];
   try {
     for (const d of devices) {

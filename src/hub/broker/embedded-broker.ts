@@ -1,5 +1,6 @@
 import { Aedes, type AuthenticateError, type Client } from 'aedes';
 import { createServer, type Server, type Socket } from 'node:net';
+import type { Duplex } from 'node:stream';
 import { createServer as createTlsServer } from 'node:tls';
 import {
   DEVICE_ID_PATTERN,
@@ -15,6 +16,7 @@ import type { Logger } from '../../common/log.js';
 import { HUB_USERNAME, mayPublish, maySubscribe, type BrokerRole } from './access-policy.js';
 import { guardConnection } from './packet-size-guard.js';
 import { indexedMemoryPersistence } from './indexed-persistence.js';
+import { inProcessStreamPair } from './in-process-stream.js';
 
 /** What the broker asks the hub at CONNECT time; injected so the broker knows nothing of the store. */
 export interface BrokerAuthority {
@@ -66,6 +68,12 @@ export interface EmbeddedBroker {
    * Refused devices are told the server is unavailable and retry with their backoff.
    */
   admitDevices(): void;
+  /**
+   * A connection from inside this process (the hub's own session), not through the listener: it
+   * never queues behind a reconnecting fleet's CONNECTs, so the hub is subscribed before any
+   * device is admitted. Each call is a new connection (mqtt.js calls it again to reconnect).
+   */
+  connectInProcess(): Duplex;
   close(): Promise<void>;
 }
 
@@ -225,6 +233,11 @@ export async function startEmbeddedBroker(options: EmbeddedBrokerOptions): Promi
     port,
     connectedClients: () => broker.connectedClients,
     admitDevices: () => void (admitting = true),
+    connectInProcess: () => {
+      const [brokerEnd, clientEnd] = inProcessStreamPair();
+      broker.handle(brokerEnd);
+      return clientEnd;
+    },
     disconnectDevice: (deviceId) => {
       // aedes keeps its connected clients by client id (a device's client id is its id).
       const client = (broker as unknown as { clients: Record<string, Client | undefined> }).clients[deviceId];

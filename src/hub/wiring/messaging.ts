@@ -3,8 +3,9 @@
 import mqtt from 'mqtt';
 import { randomAlnum, randomSecret, secretMatches } from '../../common/ids.js';
 import type { Logger } from '../../common/log.js';
+import { topics } from '../../protocol/index.js';
 import { HUB_USERNAME } from '../broker/access-policy.js';
-import { startEmbeddedBroker, type EmbeddedBroker } from '../broker/embedded-broker.js';
+import { startEmbeddedBroker, type EmbeddedBroker, type RetainedMessage } from '../broker/embedded-broker.js';
 import { DynsecProvisioner } from '../broker/dynsec.js';
 import type { HubConfig } from '../config.js';
 import type { JoinTokens } from '../fleet/tokens.js';
@@ -13,7 +14,10 @@ import type { HubStore } from '../store/repository.js';
 import type { HubTls } from '../tls/tls-material.js';
 
 export interface HubMessaging {
-  /** Only with the embedded broker. */
+  /**
+   * Only with the embedded broker. It holds the stored desired documents from its start and
+   * refuses devices ("server unavailable") until main.ts calls admitDevices().
+   */
   broker: EmbeddedBroker | undefined;
   /** What the hub connects to (credentials stripped from an external broker's URL only for dynsec). */
   brokerUrl: string;
@@ -35,7 +39,7 @@ export async function startMessaging({ config, store, tokens, tls, mqttJoins, lo
   let broker: EmbeddedBroker | undefined;
   const hubSecret = randomSecret(32);
   let brokerUrl: string;
-  let connectOptions: mqtt.IClientOptions;
+  let connectOptions: mqtt.IClientOptions = {};
   let dynsec: HubMessaging['dynsec'];
   if (config.externalBroker && config.brokerDynsec) {
     // The URL's user is the plugin's admin; the hub's own traffic goes under its own account and role.
@@ -54,7 +58,6 @@ export async function startMessaging({ config, store, tokens, tls, mqttJoins, lo
     }
   } else if (config.externalBroker) {
     brokerUrl = config.externalBroker;
-    connectOptions = {};
   } else {
     broker = await startEmbeddedBroker({
       host: config.mqttHost,
@@ -71,26 +74,46 @@ export async function startMessaging({ config, store, tokens, tls, mqttJoins, lo
         joinTokenKnown: (token) => tokens.known(token),
         ...(mqttJoins ? { admitJoin: (source: string) => mqttJoins.admit(source).ok } : {}),
       },
+      retained: await storedDesiredDocuments(store),
     });
-    // Devices are admitted from the start, as before this session: holding them back until the
-    // hub's own session was up, and seeding the broker with the stored documents (`retained`),
-    // were each followed by a 10,000-device restart whose hub never got its own session; not
-    // understood yet (bench/RESULTS.md, reconnect), so neither is used.
-    broker.admitDevices();
     brokerUrl = broker.url;
-    connectOptions = { username: HUB_USERNAME, password: hubSecret, ...(tls ? { ca: tls.ca } : {}) };
   }
 
-  const client = await mqtt.connectAsync(brokerUrl, {
-    ...connectOptions,
-    clientId: `edgepilot-hub-${randomAlnum(8)}`,
-    clean: true,
-    keepalive: 30,
-    reconnectPeriod: 1000,
-    connectTimeout: 10_000,
-  });
+  const sessionOptions: mqtt.IClientOptions = { clientId: `edgepilot-hub-${randomAlnum(8)}`, clean: true, keepalive: 30, reconnectPeriod: 1000, connectTimeout: 10_000 };
+  // The hub's own session with its embedded broker is in-process: through the listener, a
+  // restarted hub's CONNECT queued behind 10,000 reconnecting devices and timed out again and
+  // again (a hub without its link). Devices are admitted (main.ts) once it is subscribed.
+  const client = broker
+    ? await connectInProcess(broker, { ...sessionOptions, username: HUB_USERNAME, password: hubSecret })
+    : await mqtt.connectAsync(brokerUrl, { ...connectOptions, ...sessionOptions });
   client.on('error', (err) => log.warn(`broker connection: ${err.message}`));
   return { broker, brokerUrl, client, dynsec };
+}
+
+/**
+ * The stored desired documents, as the embedded broker holds them from its start: a device that
+ * reconnects finds its document at SUBSCRIBE without the hub publishing 10,000 of them through
+ * MQTT while the storm arrives (the same text HubLink.publish sends).
+ */
+async function storedDesiredDocuments(store: HubStore): Promise<RetainedMessage[]> {
+  const documents: RetainedMessage[] = [];
+  for (const [deviceId, desired] of await store.deviceState.desiredSnapshot()) documents.push({ topic: topics.desired(deviceId), payload: Buffer.from(JSON.stringify(desired)) });
+  return documents;
+}
+
+function connectInProcess(broker: EmbeddedBroker, options: mqtt.IClientOptions): Promise<mqtt.MqttClient> {
+  const client = new mqtt.MqttClient(() => broker.connectInProcess(), options);
+  return new Promise((resolve, reject) => {
+    const failed = (err: Error): void => {
+      client.end(true);
+      reject(err);
+    };
+    client.once('error', failed);
+    client.once('connect', () => {
+      client.off('error', failed);
+      resolve(client);
+    });
+  });
 }
 
 export function withoutCredentials(url: string): string {

@@ -100,17 +100,37 @@ test('the session leaves mqtt.js no fixed retry period and reconnects itself wit
   t.is(client.reconnects, 5, 'a stopped session does not reconnect');
 });
 
-test('two closes before the timer fires schedule one reconnect; a broker refusal takes over with its own retry', async (t) => {
+test('two closes before the timer fires schedule one reconnect; a credentials refusal takes over with its own retry', async (t) => {
   const { s, client, delays } = session(() => 0.5);
   client.emit('close');
   client.emit('close');
   await tick();
   t.is(delays.length, 1);
   t.is(client.reconnects, 1);
-  const refusal = Object.assign(new Error('Connection refused: Server unavailable'), { code: 3 });
+  const refusal = Object.assign(new Error('Connection refused: Not authorized'), { code: 5 });
   client.emit('error', refusal);
   client.emit('close');
   await tick();
   t.is(client.reconnects, 1, 'the refusal retry (5 s by default) is not cut short by the jittered one');
   await s.stop();
 });
+
+for (const code of [3, 136, 137, 159]) {
+  test(`"server unavailable/busy" (CONNACK ${code}) from a restarting hub is retried with the jittered backoff, once per refusal`, async (t) => {
+    const { s, client, delays } = session(() => 0.5);
+    const busy = () => Object.assign(new Error('Connection refused: Server unavailable'), { code });
+    // mqtt.js emits the refusal and the close in either order; one retry each time.
+    client.emit('error', busy());
+    client.emit('close');
+    await tick();
+    client.emit('close');
+    client.emit('error', busy());
+    await tick();
+    client.emit('error', busy());
+    client.emit('close');
+    await tick();
+    t.deepEqual(delays, [500, 1000, 2000], 'the fleet comes back within the 10 s cap, spread, not after 5 s doubling in step');
+    t.is(client.reconnects, 3);
+    await s.stop();
+  });
+}
