@@ -63,11 +63,16 @@ export interface EmbeddedBroker {
    */
   disconnectDevice(deviceId: string): Promise<boolean>;
   /**
-   * Lets devices and join sessions in. Until then only the hub may connect: after a restart,
-   * 10,000 reconnecting devices took the broker first and the hub's own CONNECT timed out.
-   * Refused devices are told the server is unavailable and retry with their backoff.
+   * Lets devices and join sessions in. Until then only the hub may connect, and the CONNECTs of
+   * others are held unanswered (up to MAX_HELD_CONNECTS; beyond, "server unavailable"): the
+   * broker listens before the restarted hub has loaded its store, and a device that knocked
+   * early is let in at admission instead of being sent off for another backoff round.
    */
   admitDevices(): void;
+  /** CONNECTs held until admitDevices(). */
+  heldConnections(): number;
+  /** Adds retained messages (the stored desired documents); meant for before admitDevices(). */
+  seedRetained(messages: Iterable<RetainedMessage>): Promise<number>;
   /**
    * A connection from inside this process (the hub's own session), not through the listener: it
    * never queues behind a reconnecting fleet's CONNECTs, so the hub is subscribed before any
@@ -79,6 +84,12 @@ export interface EmbeddedBroker {
 
 /** CONNACK return codes, MQTT 3.1.1 §3.2.2.3. */
 const SERVER_UNAVAILABLE = 3;
+
+/**
+ * CONNECTs held while the hub starts: a 10,000-device fleet's, with room to spare. A held one
+ * costs its socket and a closure; the device's own CONNACK timeout (10 s) bounds the wait.
+ */
+const MAX_HELD_CONNECTS = 50_000;
 const BAD_USERNAME_OR_PASSWORD = 4;
 const NOT_AUTHORIZED = 5;
 
@@ -113,6 +124,52 @@ export async function startEmbeddedBroker(options: EmbeddedBrokerOptions): Promi
   // The wrapped stream aedes sees has no address; the join path's rate limit is per source.
   const sourceAddresses = new WeakMap<object, string>();
   let admitting = false;
+  const held: (() => void)[] = [];
+
+  /** The decision for devices and join sessions, once they are admitted. */
+  function authenticateAdmitted(client: Client, username: string | undefined, secret: string, done: (error: AuthenticateError | null, success: boolean | null) => void): void {
+    const clientId = client.id;
+    if (client.closed) return done(refusal('gone before it was admitted', SERVER_UNAVAILABLE), null);
+    const joinTokenId = username === undefined ? undefined : tokenIdFromJoinUsername(username);
+    if (username === JOIN_USERNAME || joinTokenId !== undefined) {
+      // `join.<token id>` (agents since TLS) must name the token it presents; bare `join` is the older form.
+      if (joinTokenId !== undefined && joinTokenIdOf(secret) !== joinTokenId) return done(refusal('join username names another token', NOT_AUTHORIZED), null);
+      const nonce = nonceFromJoinClientId(clientId);
+      if (nonce === undefined) return done(refusal('join session needs client id join-<nonce>', NOT_AUTHORIZED), null);
+      const source = sourceAddresses.get(client.conn) ?? 'unknown';
+      if (authority.admitJoin && !authority.admitJoin(source)) {
+        log.warn(`refused join session ${clientId} from ${source}: join connection rate exceeded`);
+        return done(refusal('too many join connections; retry later', SERVER_UNAVAILABLE), null);
+      }
+      authority.joinTokenKnown(secret).then(
+        (known) => {
+          if (!known) {
+            log.warn(`refused join session ${clientId}: unknown join token`);
+            return done(refusal('unknown join token', NOT_AUTHORIZED), null);
+          }
+          roles.set(client, { kind: 'join', nonce });
+          done(null, true);
+        },
+        (err: unknown) => done(refusal(`token check failed: ${(err as Error).message}`, NOT_AUTHORIZED), null),
+      );
+      return;
+    }
+    if (username === undefined || username !== clientId || !DEVICE_ID_PATTERN.test(username)) {
+      log.warn(`refused connection ${clientId}: username must be the device id`);
+      return done(refusal('username must equal the client id (the device id)', BAD_USERNAME_OR_PASSWORD), null);
+    }
+    authority.verifyDevice(username, secret).then(
+      (ok) => {
+        if (!ok) {
+          log.warn(`refused device ${username}: wrong credentials`);
+          return done(refusal('wrong device credentials', BAD_USERNAME_OR_PASSWORD), null);
+        }
+        roles.set(client, { kind: 'device', deviceId: username });
+        done(null, true);
+      },
+      (err: unknown) => done(refusal(`credential check failed: ${(err as Error).message}`, NOT_AUTHORIZED), null),
+    );
+  }
 
   const persistence = indexedMemoryPersistence();
   const broker = await Aedes.createBroker({
@@ -129,49 +186,14 @@ export async function startEmbeddedBroker(options: EmbeddedBrokerOptions): Promi
         }
         return done(refusal('hub credentials refused', BAD_USERNAME_OR_PASSWORD), null);
       }
-      if (!admitting) return done(refusal('the hub is starting', SERVER_UNAVAILABLE), null);
-      const joinTokenId = username === undefined ? undefined : tokenIdFromJoinUsername(username);
-      if (username === JOIN_USERNAME || joinTokenId !== undefined) {
-        // `join.<token id>` (agents since TLS) must name the token it presents; bare `join` is the older form.
-        if (joinTokenId !== undefined && joinTokenIdOf(secret) !== joinTokenId) return done(refusal('join username names another token', NOT_AUTHORIZED), null);
-        const nonce = nonceFromJoinClientId(clientId);
-        if (nonce === undefined) return done(refusal('join session needs client id join-<nonce>', NOT_AUTHORIZED), null);
-        const source = sourceAddresses.get(client.conn) ?? 'unknown';
-        if (authority.admitJoin && !authority.admitJoin(source)) {
-          log.warn(`refused join session ${clientId} from ${source}: join connection rate exceeded`);
-          return done(refusal('too many join connections; retry later', SERVER_UNAVAILABLE), null);
-        }
-        authority.joinTokenKnown(secret).then(
-          (known) => {
-            if (!known) {
-              log.warn(`refused join session ${clientId}: unknown join token`);
-              return done(refusal('unknown join token', NOT_AUTHORIZED), null);
-            }
-            roles.set(client, { kind: 'join', nonce });
-            done(null, true);
-          },
-          (err: unknown) => done(refusal(`token check failed: ${(err as Error).message}`, NOT_AUTHORIZED), null),
-        );
+      if (!admitting) {
+        if (held.length >= MAX_HELD_CONNECTS) return done(refusal('the hub is starting', SERVER_UNAVAILABLE), null);
+        held.push(() => authenticateAdmitted(client, username, secret, done));
         return;
       }
-      if (username === undefined || username !== clientId || !DEVICE_ID_PATTERN.test(username)) {
-        log.warn(`refused connection ${clientId}: username must be the device id`);
-        return done(refusal('username must equal the client id (the device id)', BAD_USERNAME_OR_PASSWORD), null);
-      }
-      authority.verifyDevice(username, secret).then(
-        (ok) => {
-          if (!ok) {
-            log.warn(`refused device ${username}: wrong credentials`);
-            return done(refusal('wrong device credentials', BAD_USERNAME_OR_PASSWORD), null);
-          }
-          roles.set(client, { kind: 'device', deviceId: username });
-          done(null, true);
-        },
-        (err: unknown) => done(refusal(`credential check failed: ${(err as Error).message}`, NOT_AUTHORIZED), null),
-      );
+      authenticateAdmitted(client, username, secret, done);
     },
-    authorizePublish(client, packet, done) {
-      if (client === null) return done(null);
+    authorizePublish(client, packet, done) {      if (client === null) return done(null);
       const role = roles.get(client);
       if (!role || !mayPublish(role, packet.topic)) {
         log.warn(`refused publish by ${client.id} to ${packet.topic}`);
@@ -197,12 +219,16 @@ export async function startEmbeddedBroker(options: EmbeddedBrokerOptions): Promi
     },
   });
 
-  let seeded = 0;
-  for (const message of options.retained ?? []) {
-    await persistence.storeRetained({ cmd: 'publish', topic: message.topic, payload: message.payload, qos: 1, retain: true });
-    seeded += 1;
-  }
-  if (seeded > 0) log.info(`embedded MQTT broker holds ${seeded} retained message(s) from the store`);
+  const seedRetained = async (messages: Iterable<RetainedMessage>): Promise<number> => {
+    let seeded = 0;
+    for (const message of messages) {
+      await persistence.storeRetained({ cmd: 'publish', topic: message.topic, payload: message.payload, qos: 1, retain: true });
+      seeded += 1;
+    }
+    if (seeded > 0) log.info(`embedded MQTT broker holds ${seeded} retained message(s) from the store`);
+    return seeded;
+  };
+  await seedRetained(options.retained ?? []);
 
   broker.on('clientError', (client, err) => log.debug(`client ${client.id}: ${err.message}`));
 
@@ -232,7 +258,13 @@ export async function startEmbeddedBroker(options: EmbeddedBrokerOptions): Promi
     url: `${options.tls ? 'mqtts' : 'mqtt'}://${host}:${port}`,
     port,
     connectedClients: () => broker.connectedClients,
-    admitDevices: () => void (admitting = true),
+    admitDevices: () => {
+      admitting = true;
+      if (held.length > 0) log.info(`admitting ${held.length} connection(s) held while the hub started`);
+      for (const admit of held.splice(0)) admit();
+    },
+    seedRetained,
+    heldConnections: () => held.length,
     connectInProcess: () => {
       const [brokerEnd, clientEnd] = inProcessStreamPair();
       broker.handle(brokerEnd);

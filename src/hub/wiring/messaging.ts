@@ -5,7 +5,7 @@ import { randomAlnum, randomSecret, secretMatches } from '../../common/ids.js';
 import type { Logger } from '../../common/log.js';
 import { topics } from '../../protocol/index.js';
 import { HUB_USERNAME } from '../broker/access-policy.js';
-import { startEmbeddedBroker, type EmbeddedBroker, type RetainedMessage } from '../broker/embedded-broker.js';
+import { startEmbeddedBroker, type BrokerAuthority, type EmbeddedBroker, type RetainedMessage } from '../broker/embedded-broker.js';
 import { DynsecProvisioner } from '../broker/dynsec.js';
 import type { HubConfig } from '../config.js';
 import type { JoinTokens } from '../fleet/tokens.js';
@@ -16,7 +16,7 @@ import type { HubTls } from '../tls/tls-material.js';
 export interface HubMessaging {
   /**
    * Only with the embedded broker. It holds the stored desired documents from its start and
-   * refuses devices ("server unavailable") until main.ts calls admitDevices().
+   * holds the CONNECTs of devices until main.ts calls admitDevices().
    */
   broker: EmbeddedBroker | undefined;
   /** What the hub connects to (credentials stripped from an external broker's URL only for dynsec). */
@@ -26,18 +26,57 @@ export interface HubMessaging {
   dynsec: { admin: mqtt.MqttClient; provisioner: DynsecProvisioner } | undefined;
 }
 
+/**
+ * The embedded broker, opened first thing at start-up (before the store is loaded): a restarted
+ * hub's fleet may knock from then on, and its CONNECTs are held until the hub admits devices.
+ * What the broker asks about devices and tokens is wired in by startMessaging (`authorize`).
+ */
+export interface EarlyBroker {
+  broker: EmbeddedBroker;
+  hubSecret: string;
+  authorize(checks: DeviceChecks): void;
+}
+
+type DeviceChecks = Pick<BrokerAuthority, 'verifyDevice' | 'joinTokenKnown' | 'admitJoin'>;
+
+/** Undefined with an external broker (--broker): there is nothing of ours to open early. */
+export async function openEmbeddedBroker(config: HubConfig, tls: HubTls | undefined, log: Logger): Promise<EarlyBroker | undefined> {
+  if (config.externalBroker) return undefined;
+  let checks: DeviceChecks | undefined;
+  // Devices and join sessions are asked about only once admitted, and admitDevices() comes after authorize().
+  const wired = (): DeviceChecks => {
+    if (!checks) throw new Error('the broker asked about a device before the hub wired its checks');
+    return checks;
+  };
+  const hubSecret = randomSecret(32);
+  const broker = await startEmbeddedBroker({
+    host: config.mqttHost,
+    port: config.mqttPort,
+    log: log.child('broker'),
+    ...(tls ? { tls: { cert: tls.cert, key: tls.key } } : {}),
+    authority: {
+      hubSecret,
+      verifyDevice: (id, password) => wired().verifyDevice(id, password),
+      joinTokenKnown: (token) => wired().joinTokenKnown(token),
+      admitJoin: (source) => wired().admitJoin?.(source) ?? true,
+    },
+  });
+  return { broker, hubSecret, authorize: (given) => void (checks = given) };
+}
+
 export interface MessagingDeps {
   config: HubConfig;
   store: HubStore;
   tokens: JoinTokens;
-  tls: HubTls | undefined;
   mqttJoins: ConnectionRateLimiter | undefined;
   log: Logger;
+  /** From openEmbeddedBroker (required unless --broker). */
+  early: EarlyBroker | undefined;
 }
 
-export async function startMessaging({ config, store, tokens, tls, mqttJoins, log }: MessagingDeps): Promise<HubMessaging> {
+export async function startMessaging({ config, store, tokens, mqttJoins, log, early }: MessagingDeps): Promise<HubMessaging> {
   let broker: EmbeddedBroker | undefined;
-  const hubSecret = randomSecret(32);
+  let hubSecret = '';
   let brokerUrl: string;
   let connectOptions: mqtt.IClientOptions = {};
   let dynsec: HubMessaging['dynsec'];
@@ -59,23 +98,18 @@ export async function startMessaging({ config, store, tokens, tls, mqttJoins, lo
   } else if (config.externalBroker) {
     brokerUrl = config.externalBroker;
   } else {
-    broker = await startEmbeddedBroker({
-      host: config.mqttHost,
-      port: config.mqttPort,
-      log: log.child('broker'),
-      ...(tls ? { tls: { cert: tls.cert, key: tls.key } } : {}),
-      authority: {
-        hubSecret,
-        verifyDevice: async (id, password) => {
-          // No copy of the record (facts included) per connect: a reconnect storm is 10,000 of them.
-          const hash = await store.devices.credentialHash(id);
-          return hash !== undefined && secretMatches(password, hash);
-        },
-        joinTokenKnown: (token) => tokens.known(token),
-        ...(mqttJoins ? { admitJoin: (source: string) => mqttJoins.admit(source).ok } : {}),
+    if (!early) throw new Error('startMessaging: the embedded broker was not opened (openEmbeddedBroker)');
+    ({ broker, hubSecret } = early);
+    early.authorize({
+      verifyDevice: async (id, password) => {
+        // No copy of the record (facts included) per connect: a reconnect storm is 10,000 of them.
+        const hash = await store.devices.credentialHash(id);
+        return hash !== undefined && secretMatches(password, hash);
       },
-      retained: await storedDesiredDocuments(store),
+      joinTokenKnown: (token) => tokens.known(token),
+      ...(mqttJoins ? { admitJoin: (source: string) => mqttJoins.admit(source).ok } : {}),
     });
+    await broker.seedRetained(await storedDesiredDocuments(store));
     brokerUrl = broker.url;
   }
 
