@@ -217,7 +217,11 @@ async function startWithBroker(config: HubConfig, log: Logger, now: () => Date, 
   });
   // The embedded broker was handed the stored documents at its start; an external one may have
   // lost them (a restarted Mosquitto without persistence).
-  if (!broker) await desiredState.republishAll();
+  if (!broker) {
+    await desiredState.republishAll();
+    // Each later 'connect' is the session coming back, perhaps to a broker that lost them again.
+    client.on('connect', () => void desiredState.republishAll().catch((err: unknown) => log.warn(`republishing desired documents: ${(err as Error).message}`)));
+  }
   const stopWatchingDevices = feed.subscribe((_id, _type, aspect) => {
     if (aspect !== 'reported' || desiredState.wantsReports) desiredState.request();
   });

@@ -39,9 +39,9 @@ export interface StartedMosquitto {
  * `dynsec`, anonymous access is off and the dynamic-security plugin holds every account,
  * starting with one admin made by `mosquitto_ctrl dynsec init`.
  */
-export async function startMosquitto(dir: string, options: { dynsec?: boolean } = {}): Promise<StartedMosquitto> {
+export async function startMosquitto(dir: string, options: { dynsec?: boolean; /** A restart on the port of a previous one. */ port?: number } = {}): Promise<StartedMosquitto> {
   if (!MOSQUITTO) throw new Error('mosquitto is not installed: run `npm test` (scripts/test.sh installs it) or apt-get install mosquitto');
-  const port = await freePort();
+  const port = options.port ?? (await freePort());
   const config = join(dir, 'mosquitto.conf');
   const lines = [`listener ${port} 127.0.0.1`, 'persistence false', 'log_dest stderr'];
   let admin: StartedMosquitto['admin'];
