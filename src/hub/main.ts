@@ -222,8 +222,8 @@ async function startWithBroker(config: HubConfig, log: Logger, now: () => Date, 
     // Each later 'connect' is the session coming back, perhaps to a broker that lost them again.
     client.on('connect', () => void desiredState.republishAll().catch((err: unknown) => log.warn(`republishing desired documents: ${(err as Error).message}`)));
   }
-  const stopWatchingDevices = feed.subscribe((_id, _type, aspect) => {
-    if (aspect !== 'reported' || desiredState.wantsReports) desiredState.request();
+  const stopWatchingDevices = feed.subscribe((_id, _type, aspect, scheduling) => {
+    if (aspect === 'reported' ? desiredState.wantsReports : scheduling) desiredState.request();
   });
   await desiredState.reconcile();
   await services.reconcile();
