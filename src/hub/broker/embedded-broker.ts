@@ -124,7 +124,7 @@ export async function startEmbeddedBroker(options: EmbeddedBrokerOptions): Promi
   // The wrapped stream aedes sees has no address; the join path's rate limit is per source.
   const sourceAddresses = new WeakMap<object, string>();
   let admitting = false;
-  const held: (() => void)[] = [];
+  let held: { client: Client; admit: () => void }[] = [];
 
   /** The decision for devices and join sessions, once they are admitted. */
   function authenticateAdmitted(client: Client, username: string | undefined, secret: string, done: (error: AuthenticateError | null, success: boolean | null) => void): void {
@@ -187,8 +187,10 @@ export async function startEmbeddedBroker(options: EmbeddedBrokerOptions): Promi
         return done(refusal('hub credentials refused', BAD_USERNAME_OR_PASSWORD), null);
       }
       if (!admitting) {
+        // Devices that gave up waiting (their CONNACK timeout) and knocked again leave closed entries.
+        if (held.length >= MAX_HELD_CONNECTS) held = held.filter((h) => !h.client.closed);
         if (held.length >= MAX_HELD_CONNECTS) return done(refusal('the hub is starting', SERVER_UNAVAILABLE), null);
-        held.push(() => authenticateAdmitted(client, username, secret, done));
+        held.push({ client, admit: () => authenticateAdmitted(client, username, secret, done) });
         return;
       }
       authenticateAdmitted(client, username, secret, done);
@@ -261,7 +263,7 @@ export async function startEmbeddedBroker(options: EmbeddedBrokerOptions): Promi
     admitDevices: () => {
       admitting = true;
       if (held.length > 0) log.info(`admitting ${held.length} connection(s) held while the hub started`);
-      for (const admit of held.splice(0)) admit();
+      for (const { admit } of held.splice(0)) admit();
     },
     seedRetained,
     heldConnections: () => held.length,
