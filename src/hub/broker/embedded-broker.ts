@@ -1,4 +1,4 @@
-import { Aedes, type AuthenticateError, type Client } from 'aedes';
+import { Aedes, type AuthenticateError, type AuthenticateHandler, type Client } from 'aedes';
 import { createServer, type Server, type Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
 import { createServer as createTlsServer } from 'node:tls';
@@ -84,14 +84,14 @@ export interface EmbeddedBroker {
 
 /** CONNACK return codes, MQTT 3.1.1 §3.2.2.3. */
 const SERVER_UNAVAILABLE = 3;
+const BAD_USERNAME_OR_PASSWORD = 4;
+const NOT_AUTHORIZED = 5;
 
 /**
  * CONNECTs held while the hub starts: a 10,000-device fleet's, with room to spare. A held one
  * costs its socket and a closure; the device's own CONNACK timeout (10 s) bounds the wait.
  */
 const MAX_HELD_CONNECTS = 50_000;
-const BAD_USERNAME_OR_PASSWORD = 4;
-const NOT_AUTHORIZED = 5;
 
 function refusal(message: string, returnCode: number): AuthenticateError {
   return Object.assign(new Error(message), { returnCode }) as AuthenticateError;
@@ -125,58 +125,23 @@ export async function startEmbeddedBroker(options: EmbeddedBrokerOptions): Promi
   const sourceAddresses = new WeakMap<object, string>();
   let admitting = false;
   let held: { client: Client; admit: () => void }[] = [];
-
-  /** The decision for devices and join sessions, once they are admitted. */
-  function authenticateAdmitted(client: Client, username: string | undefined, secret: string, done: (error: AuthenticateError | null, success: boolean | null) => void): void {
-    const clientId = client.id;
-    if (client.closed) return done(refusal('gone before it was admitted', SERVER_UNAVAILABLE), null);
-    const joinTokenId = username === undefined ? undefined : tokenIdFromJoinUsername(username);
-    if (username === JOIN_USERNAME || joinTokenId !== undefined) {
-      // `join.<token id>` (agents since TLS) must name the token it presents; bare `join` is the older form.
-      if (joinTokenId !== undefined && joinTokenIdOf(secret) !== joinTokenId) return done(refusal('join username names another token', NOT_AUTHORIZED), null);
-      const nonce = nonceFromJoinClientId(clientId);
-      if (nonce === undefined) return done(refusal('join session needs client id join-<nonce>', NOT_AUTHORIZED), null);
-      const source = sourceAddresses.get(client.conn) ?? 'unknown';
-      if (authority.admitJoin && !authority.admitJoin(source)) {
-        log.warn(`refused join session ${clientId} from ${source}: join connection rate exceeded`);
-        return done(refusal('too many join connections; retry later', SERVER_UNAVAILABLE), null);
-      }
-      authority.joinTokenKnown(secret).then(
-        (known) => {
-          if (!known) {
-            log.warn(`refused join session ${clientId}: unknown join token`);
-            return done(refusal('unknown join token', NOT_AUTHORIZED), null);
-          }
-          roles.set(client, { kind: 'join', nonce });
-          done(null, true);
-        },
-        (err: unknown) => done(refusal(`token check failed: ${(err as Error).message}`, NOT_AUTHORIZED), null),
-      );
-      return;
-    }
-    if (username === undefined || username !== clientId || !DEVICE_ID_PATTERN.test(username)) {
-      log.warn(`refused connection ${clientId}: username must be the device id`);
-      return done(refusal('username must equal the client id (the device id)', BAD_USERNAME_OR_PASSWORD), null);
-    }
-    authority.verifyDevice(username, secret).then(
-      (ok) => {
-        if (!ok) {
-          log.warn(`refused device ${username}: wrong credentials`);
-          return done(refusal('wrong device credentials', BAD_USERNAME_OR_PASSWORD), null);
-        }
-        roles.set(client, { kind: 'device', deviceId: username });
-        done(null, true);
-      },
-      (err: unknown) => done(refusal(`credential check failed: ${(err as Error).message}`, NOT_AUTHORIZED), null),
-    );
-  }
+  /** Until admitDevices(), CONNECTs other than the hub's wait here unanswered (see admitDevices). */
+  const holdUntilAdmitted =
+    (authenticate: AuthenticateHandler): AuthenticateHandler =>
+    (client, username, password, done) => {
+      if (admitting || username === HUB_USERNAME) return authenticate(client, username, password, done);
+      // Devices that gave up waiting (their CONNACK timeout) and knocked again leave closed entries.
+      if (held.length >= MAX_HELD_CONNECTS) held = held.filter((h) => !h.client.closed);
+      if (held.length >= MAX_HELD_CONNECTS) return done(refusal('the hub is starting', SERVER_UNAVAILABLE), null);
+      held.push({ client, admit: () => (client.closed ? done(refusal('gone before it was admitted', SERVER_UNAVAILABLE), null) : authenticate(client, username, password, done)) });
+    };
 
   const persistence = indexedMemoryPersistence();
   const broker = await Aedes.createBroker({
     persistence,
     // Devices may only use ids that cannot collide with the hub's or a join session's.
     maxClientsIdLength: 64,
-    authenticate(client, username, password, done) {
+    authenticate: holdUntilAdmitted((client, username, password, done) => {
       const secret = password?.toString('utf8') ?? '';
       const clientId = client.id;
       if (username === HUB_USERNAME) {
@@ -186,16 +151,48 @@ export async function startEmbeddedBroker(options: EmbeddedBrokerOptions): Promi
         }
         return done(refusal('hub credentials refused', BAD_USERNAME_OR_PASSWORD), null);
       }
-      if (!admitting) {
-        // Devices that gave up waiting (their CONNACK timeout) and knocked again leave closed entries.
-        if (held.length >= MAX_HELD_CONNECTS) held = held.filter((h) => !h.client.closed);
-        if (held.length >= MAX_HELD_CONNECTS) return done(refusal('the hub is starting', SERVER_UNAVAILABLE), null);
-        held.push({ client, admit: () => authenticateAdmitted(client, username, secret, done) });
+      const joinTokenId = username === undefined ? undefined : tokenIdFromJoinUsername(username);
+      if (username === JOIN_USERNAME || joinTokenId !== undefined) {
+        // `join.<token id>` (agents since TLS) must name the token it presents; bare `join` is the older form.
+        if (joinTokenId !== undefined && joinTokenIdOf(secret) !== joinTokenId) return done(refusal('join username names another token', NOT_AUTHORIZED), null);
+        const nonce = nonceFromJoinClientId(clientId);
+        if (nonce === undefined) return done(refusal('join session needs client id join-<nonce>', NOT_AUTHORIZED), null);
+        const source = sourceAddresses.get(client.conn) ?? 'unknown';
+        if (authority.admitJoin && !authority.admitJoin(source)) {
+          log.warn(`refused join session ${clientId} from ${source}: join connection rate exceeded`);
+          return done(refusal('too many join connections; retry later', SERVER_UNAVAILABLE), null);
+        }
+        authority.joinTokenKnown(secret).then(
+          (known) => {
+            if (!known) {
+              log.warn(`refused join session ${clientId}: unknown join token`);
+              return done(refusal('unknown join token', NOT_AUTHORIZED), null);
+            }
+            roles.set(client, { kind: 'join', nonce });
+            done(null, true);
+          },
+          (err: unknown) => done(refusal(`token check failed: ${(err as Error).message}`, NOT_AUTHORIZED), null),
+        );
         return;
       }
-      authenticateAdmitted(client, username, secret, done);
-    },
-    authorizePublish(client, packet, done) {      if (client === null) return done(null);
+      if (username === undefined || username !== clientId || !DEVICE_ID_PATTERN.test(username)) {
+        log.warn(`refused connection ${clientId}: username must be the device id`);
+        return done(refusal('username must equal the client id (the device id)', BAD_USERNAME_OR_PASSWORD), null);
+      }
+      authority.verifyDevice(username, secret).then(
+        (ok) => {
+          if (!ok) {
+            log.warn(`refused device ${username}: wrong credentials`);
+            return done(refusal('wrong device credentials', BAD_USERNAME_OR_PASSWORD), null);
+          }
+          roles.set(client, { kind: 'device', deviceId: username });
+          done(null, true);
+        },
+        (err: unknown) => done(refusal(`credential check failed: ${(err as Error).message}`, NOT_AUTHORIZED), null),
+      );
+    }),
+    authorizePublish(client, packet, done) {
+      if (client === null) return done(null);
       const role = roles.get(client);
       if (!role || !mayPublish(role, packet.topic)) {
         log.warn(`refused publish by ${client.id} to ${packet.topic}`);
