@@ -1,5 +1,6 @@
 // The hub's MQTT side, built for main.ts: the embedded aedes broker (default) or an external one
-// (Mosquitto, optionally with its dynamic-security plugin), and the hub's own client session.
+// (Mosquitto, optionally with its dynamic-security plugin), and the hub's own client session
+// (in-process with the embedded broker).
 import mqtt from 'mqtt';
 import { randomAlnum, randomSecret, secretMatches } from '../../common/ids.js';
 import type { Logger } from '../../common/log.js';
@@ -15,8 +16,8 @@ import type { HubTls } from '../tls/tls-material.js';
 
 export interface HubMessaging {
   /**
-   * Only with the embedded broker. It holds the stored desired documents from its start and
-   * holds the CONNECTs of devices until main.ts calls admitDevices().
+   * Only with the embedded broker: seeded with the stored desired documents (retained), and
+   * keeping the CONNECTs of devices waiting until main.ts calls admitDevices().
    */
   broker: EmbeddedBroker | undefined;
   /** What the hub connects to (credentials stripped from an external broker's URL only for dynsec). */
