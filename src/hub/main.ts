@@ -15,7 +15,8 @@ import { registerDeviceApprovalRoutes } from './api/routes/device-approval.js';
 import { registerTokenRoutes } from './api/routes/tokens.js';
 import { registerStatsRoutes } from './api/routes/stats.js';
 import { createApiServer } from './api/server.js';
-import { startMessaging, withoutCredentials } from './wiring/messaging.js';
+import { openEmbeddedBroker, startMessaging, withoutCredentials, type EarlyBroker } from './wiring/messaging.js';
+import { hubTls } from './wiring/tls.js';
 import type { HubConfig } from './config.js';
 import { DeviceFeed } from './fleet/device-feed.js';
 import { DeviceObserver } from './fleet/device-observer.js';
@@ -45,9 +46,8 @@ import { TrustedKeys } from './firmware/trusted-keys.js';
 import { TelemetryFeed } from './mcus/telemetry-feed.js';
 import { join } from 'node:path';
 import { RolloutController } from './rollouts/rollout-controller.js';
-import { readFile } from 'node:fs/promises';
 import { HUB_CA_PATH } from '../common/tls-trust.js';
-import { defaultServerNames, loadOrCreateHubTls, type HubTls } from './tls/tls-material.js';
+import type { HubTls } from './tls/tls-material.js';
 import { registerRolloutRoutes, rolloutApplyKinds } from './api/routes/rollouts.js';
 import { registerMetricsRoutes } from './api/routes/metrics.js';
 import { registerDashboardRoutes } from './api/routes/dashboard.js';
@@ -90,6 +90,20 @@ export interface RunningHub {
 export async function startHub(config: HubConfig, log: Logger = createLogger('hub', config.logLevel)): Promise<RunningHub> {
   const now = (): Date => new Date();
   await ensureDir(config.dataDir);
+  const tls = config.insecure ? undefined : await hubTls(config, now());
+  // Restart storm: the broker listens before the store is loaded (1-3 s at 10,000 devices) and
+  // holds the fleet's CONNECTs until the hub admits devices, so early knocks are not turned away.
+  const early = await openEmbeddedBroker(config, tls, log);
+  try {
+    return await startWithBroker(config, log, now, tls, early);
+  } catch (err) {
+    // A hub that failed to start must not keep a listener open (and the process alive) without an API.
+    await early?.broker.close();
+    throw err;
+  }
+}
+
+async function startWithBroker(config: HubConfig, log: Logger, now: () => Date, tls: HubTls | undefined, early: EarlyBroker | undefined): Promise<RunningHub> {
   const store = await openStore(config, { log: (m) => log.warn(m), info: (m) => log.info(m) });
   const admin = await loadOrCreateAdminToken(config.dataDir, store.settings);
   const feed = new DeviceFeed();
@@ -105,7 +119,6 @@ export async function startHub(config: HubConfig, log: Logger = createLogger('hu
     store,
   );
   const telemetry = new TelemetryFeed();
-  const tls = config.insecure ? undefined : await hubTls(config, now());
   const tokens = new JoinTokens(store.tokens, now, tls?.caFingerprint);
   const nonces = new JoinNonces(Date.now());
   // Issue 13: people's tokens with roles, the audit log of API writes, and rate limits.
@@ -120,7 +133,7 @@ export async function startHub(config: HubConfig, log: Logger = createLogger('hu
   const apiAuthFailures = limits.failedAuth && new FailedAuthLimiter(limits.failedAuth, clock);
   const mqttAuthFailures = limits.failedAuth && new FailedAuthLimiter(limits.failedAuth, clock);
 
-  const { broker, brokerUrl, client, dynsec } = await startMessaging({ config, store, tokens, tls, mqttJoins: mqttJoins || undefined, mqttAuthFailures: mqttAuthFailures || undefined, log });
+  const { broker, brokerUrl, client, dynsec } = await startMessaging({ config, store, tokens, mqttJoins: mqttJoins || undefined, mqttAuthFailures: mqttAuthFailures || undefined, log, early });
 
   const usage = new UsageStore();
   // What the dashboard's pages re-read when it changes (GET /v1/changes).
@@ -186,6 +199,8 @@ export async function startHub(config: HubConfig, log: Logger = createLogger('hu
     { received: (bytes) => metrics.messageReceived(bytes), published: (bytes) => metrics.messagePublished(bytes), dropped: () => metrics.messageDropped() },
   );
   await link.start();
+  // The hub is subscribed (its session is in-process, see wiring/messaging.ts): the fleet may come in.
+  broker?.admitDevices();
 
   // Services (issue 14): endpoints follow readiness reports, devices and desired documents.
   const services = new ServicesController({ store, publish: (topic, payload, retain) => link.publish(topic, payload, { retain }), now, log: log.child('services') });
@@ -204,10 +219,15 @@ export async function startHub(config: HubConfig, log: Logger = createLogger('hu
     metrics.passTimed(timing.totalMs, timing.placementMs);
     changes.changed('workloads');
   });
-  // The embedded broker forgot its retained messages with the last process; an external one may have.
-  await desiredState.republishAll();
-  const stopWatchingDevices = feed.subscribe((_id, _type, aspect) => {
-    if (aspect !== 'reported' || desiredState.wantsReports) desiredState.request();
+  // The embedded broker was handed the stored documents at its start; an external one may have
+  // lost them (a restarted Mosquitto without persistence).
+  if (!broker) {
+    await desiredState.republishAll();
+    // Each later 'connect' is the session coming back, perhaps to a broker that lost them again.
+    client.on('connect', () => void desiredState.republishAll().catch((err: unknown) => log.warn(`republishing desired documents: ${(err as Error).message}`)));
+  }
+  const stopWatchingDevices = feed.subscribe((_id, _type, aspect, scheduling) => {
+    if (aspect === 'reported' ? desiredState.wantsReports : scheduling) desiredState.request();
   });
   await desiredState.reconcile();
   await services.reconcile();
@@ -393,19 +413,4 @@ const retainedDeviceChannels = ['status', 'facts', 'desired', 'services', 'repor
 /** An IPv6 address inside a URL needs brackets. */
 function bracketed(host: string): string {
   return host.includes(':') && !host.startsWith('[') ? `[${host}]` : host;
-}
-
-/** Given certificates (--tls-*) are read here; otherwise the hub's own CA signs a certificate for its names. */
-async function hubTls(config: HubConfig, now: Date): Promise<HubTls> {
-  const names = defaultServerNames([...(config.tlsNames ?? []), ...[config.apiHost, config.mqttHost].filter((h) => h !== '0.0.0.0' && h !== '::')]);
-  if (!config.tlsFiles) return loadOrCreateHubTls(config.dataDir, { names, now });
-  const read = async (path: string, flag: string): Promise<string> => {
-    try {
-      return await readFile(path, 'utf8');
-    } catch (err) {
-      throw new Error(`${flag} ${path}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`);
-    }
-  };
-  const given = { cert: await read(config.tlsFiles.cert, '--tls-cert'), key: await read(config.tlsFiles.key, '--tls-key'), ca: await read(config.tlsFiles.ca, '--tls-ca') };
-  return loadOrCreateHubTls(config.dataDir, { names, now, given });
 }

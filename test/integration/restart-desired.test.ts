@@ -1,16 +1,21 @@
 // After a restart the embedded broker has forgotten every retained message; a device that
 // reconnects must still find its current desired document, with the generation the store holds.
-// The broker can also be handed retained messages before it accepts anyone (`retained`, not used
-// by the hub yet: bench/RESULTS.md, reconnect) and hold devices back until the hub admits them.
+// The hub hands its broker the stored documents before it accepts anyone (`retained`), connects
+// its own session in-process, and admits devices once that session is subscribed.
 import test from 'ava';
 import mqtt, { type MqttClient } from 'mqtt';
 import { createLogger } from '../../src/common/log.js';
-import { startEmbeddedBroker } from '../../src/hub/broker/embedded-broker.js';
+import { startEmbeddedBroker, type EmbeddedBroker } from '../../src/hub/broker/embedded-broker.js';
 import { openLowdbStore } from '../../src/hub/store/lowdb-store.js';
 import { desiredStateSchema, topics, type DesiredState } from '../../src/protocol/index.js';
 import { captureLog, registerTestDevice, startTestHub } from '../support/in-process-hub.js';
 import { makeTempDir } from '../support/paths.js';
 import { join } from 'node:path';
+
+/** Until the broker holds this many CONNECTs (devices knocking before the hub admitted them). */
+async function waitForHeld(broker: EmbeddedBroker, count: number): Promise<void> {
+  for (let i = 0; i < 250 && broker.heldConnections() < count; i++) await new Promise((r) => setTimeout(r, 20));
+}
 
 /** The first message on the device's desired topic after it subscribes (a retained one, or none within the bound). */
 async function firstDesired(client: MqttClient, deviceId: string): Promise<{ desired: DesiredState; retained: boolean } | undefined> {
@@ -34,14 +39,15 @@ test('the embedded broker holds the retained messages it is started with, before
     authority: { hubSecret: 'x'.repeat(32), verifyDevice: async (id) => id === 'dev-a1', joinTokenKnown: async () => false },
     retained: [{ topic: topics.desired('dev-a1'), payload: Buffer.from(JSON.stringify(document)) }],
   });
-  // Until the hub admits devices (its own session is up), a device is told to come back later.
-  const early = await mqtt.connectAsync(broker.url, { clientId: 'dev-a1', username: 'dev-a1', password: 'pw', reconnectPeriod: 0 }).then(
-    (c) => (c.end(true), 'accepted'),
-    (err: unknown) => String((err as { code?: number }).code ?? (err as Error).message),
-  );
-  t.is(early, '3', 'CONNACK 3: server unavailable');
+  // Until the hub admits devices (its own session is up), a device's CONNECT is held unanswered.
+  let answered = false;
+  const connecting = mqtt.connectAsync(broker.url, { clientId: 'dev-a1', username: 'dev-a1', password: 'pw', reconnectPeriod: 0 }).finally(() => (answered = true));
+  await waitForHeld(broker, 1);
+  t.is(broker.heldConnections(), 1);
+  await new Promise((r) => setTimeout(r, 100));
+  t.false(answered, 'no CONNACK before the hub admits devices');
   broker.admitDevices();
-  const client = await mqtt.connectAsync(broker.url, { clientId: 'dev-a1', username: 'dev-a1', password: 'pw', reconnectPeriod: 0 });
+  const client = await connecting;
   try {
     const first = await firstDesired(client, 'dev-a1');
     t.truthy(first, 'a retained desired document arrives at SUBSCRIBE');
@@ -49,6 +55,39 @@ test('the embedded broker holds the retained messages it is started with, before
     t.deepEqual(first?.desired, document);
   } finally {
     await client.endAsync();
+    await broker.close();
+  }
+});
+
+test("the hub's in-process session connects while devices are still held, and hears them once they are admitted", async (t) => {
+  const broker = await startEmbeddedBroker({
+    host: '127.0.0.1',
+    port: 0,
+    log: createLogger('broker', 'error'),
+    authority: { hubSecret: 'h'.repeat(32), verifyDevice: async (id) => id === 'dev-b1', joinTokenKnown: async () => false },
+  });
+  const hub = new mqtt.MqttClient(() => broker.connectInProcess(), { clientId: 'edgepilot-hub-test', username: 'edgepilot-hub', password: 'h'.repeat(32), reconnectPeriod: 0 });
+  const device = { clientId: 'dev-b1', username: 'dev-b1', password: 'pw', reconnectPeriod: 0 };
+  try {
+    await new Promise<void>((resolve, reject) => (hub.once('connect', () => resolve()), hub.once('error', reject)));
+    t.true(hub.connected, 'the hub needs no listener and no admission');
+    // A device that knocks while the hub starts is held, not refused: it is in at admission.
+    const held = mqtt.connectAsync(broker.url, device);
+    await hub.subscribeAsync(topics.status('+'), { qos: 1 });
+    const heard = new Promise<string>((resolve) => hub.on('message', (topic) => resolve(topic)));
+    await waitForHeld(broker, 1);
+    t.is(broker.heldConnections(), 1);
+    broker.admitDevices();
+    const client = await held;
+    await client.publishAsync(topics.status('dev-b1'), '{}', { qos: 1 });
+    t.is(await heard, topics.status('dev-b1'));
+    await client.endAsync();
+    const wrongSecret = new mqtt.MqttClient(() => broker.connectInProcess(), { clientId: 'edgepilot-hub-x', username: 'edgepilot-hub', password: 'nope', reconnectPeriod: 0 });
+    const code = await new Promise<number | undefined>((resolve) => wrongSecret.once('error', (err) => resolve((err as { code?: number }).code)));
+    wrongSecret.end(true);
+    t.is(code, 4, 'the in-process connection is authenticated like any other');
+  } finally {
+    hub.end(true);
     await broker.close();
   }
 });
@@ -69,7 +108,10 @@ test('a restarted hub: every device finds its current desired document (the stor
   }
   await store.close();
 
-  const again = await startTestHub(dir.path, log.logger);
+  const restartLog = captureLog();
+  const again = await startTestHub(dir.path, restartLog.logger);
+  // Handed to the broker at its start, not republished through MQTT while the fleet reconnects.
+  t.true(restartLog.has(/holds 2 retained message\(s\) from the store/), restartLog.lines.filter((l) => /broker/.test(l)).join('\n'));
   const clients: MqttClient[] = [];
   try {
     for (const d of devices) {

@@ -41,9 +41,9 @@ export interface StartedMosquitto {
  * `dynsec`, anonymous access is off and the dynamic-security plugin holds every account,
  * starting with one admin made by `mosquitto_ctrl dynsec init`.
  */
-export async function startMosquitto(dir: string, options: { dynsec?: boolean; persistence?: boolean } = {}): Promise<StartedMosquitto> {
+export async function startMosquitto(dir: string, options: { dynsec?: boolean; persistence?: boolean; /** A restart on the port of a previous one. */ port?: number } = {}): Promise<StartedMosquitto> {
   if (!MOSQUITTO) throw new Error('mosquitto is not installed: run `npm test` (scripts/test.sh installs it) or apt-get install mosquitto');
-  const port = await freePort();
+  const port = options.port ?? (await freePort());
   const config = join(dir, 'mosquitto.conf');
   // With persistence (a deployment's usual setting), retained messages and sessions outlive a restart.
   const lines = [`listener ${port} 127.0.0.1`, ...(options.persistence ? ['persistence true', `persistence_location ${dir}/`] : ['persistence false']), 'log_dest stderr'];

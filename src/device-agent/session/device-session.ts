@@ -3,7 +3,7 @@ import { EventEmitter } from 'node:events';
 import type { MqttClient } from 'mqtt';
 import type { Logger } from '../../common/log.js';
 import { topics, type DeviceEvent, type DeviceStatus, type RpcResponse } from '../../protocol/index.js';
-import { isAuthRefusal, isConnackRefusal, type ConnectMqtt } from './mqtt-connect.js';
+import { isAuthRefusal, isBusyRefusal, isConnackRefusal, type ConnectMqtt } from './mqtt-connect.js';
 import { defaultReconnectBackoff, reconnectDelayMs, retryDelayMs, type ReconnectBackoff } from './reconnect-backoff.js';
 
 export interface DeviceSessionOptions {
@@ -116,6 +116,12 @@ export class DeviceSession extends EventEmitter<{
         );
         this.emit('credentialsRefused');
         this.retryAfterRefusal(client, delay, true);
+      } else if (isBusyRefusal(err)) {
+        // A restarting hub refuses the whole fleet at once: the slow, unjittered refusal retry
+        // (5 s doubling) kept 10,000 devices away for a minute after it was up. Retry as after a
+        // lost connection (the close that follows the refusal may have scheduled it already).
+        options.log.debug(`broker busy (${err.message}); reconnecting with backoff`);
+        this.scheduleReconnect(client);
       } else if (isConnackRefusal(err)) {
         // mqtt.js does not reconnect after any CONNACK refusal (reconnectSuppressed); we do, with backoff.
         // "Server unavailable" (the hub is starting, or too many joins or failed logins from

@@ -1,5 +1,6 @@
-import { Aedes, type AuthenticateError, type Client } from 'aedes';
+import { Aedes, type AuthenticateError, type AuthenticateHandler, type Client } from 'aedes';
 import { createServer, type Server, type Socket } from 'node:net';
+import type { Duplex } from 'node:stream';
 import { createServer as createTlsServer } from 'node:tls';
 import {
   DEVICE_ID_PATTERN,
@@ -15,6 +16,7 @@ import type { Logger } from '../../common/log.js';
 import { HUB_USERNAME, mayPublish, maySubscribe, type BrokerRole } from './access-policy.js';
 import { guardConnection } from './packet-size-guard.js';
 import { indexedMemoryPersistence } from './indexed-persistence.js';
+import { inProcessStreamPair } from './in-process-stream.js';
 
 /** What the broker asks the hub at CONNECT time; injected so the broker knows nothing of the store. */
 export interface BrokerAuthority {
@@ -69,11 +71,22 @@ export interface EmbeddedBroker {
    */
   disconnectDevice(deviceId: string): Promise<boolean>;
   /**
-   * Lets devices and join sessions in. Until then only the hub may connect: after a restart,
-   * 10,000 reconnecting devices took the broker first and the hub's own CONNECT timed out.
-   * Refused devices are told the server is unavailable and retry with their backoff.
+   * Lets devices and join sessions in. Until then only the hub may connect, and the CONNECTs of
+   * others are held unanswered (up to MAX_HELD_CONNECTS; beyond, "server unavailable"): the
+   * broker listens before the restarted hub has loaded its store, and a device that knocked
+   * early is let in at admission instead of being sent off for another backoff round.
    */
   admitDevices(): void;
+  /** CONNECTs held until admitDevices(). */
+  heldConnections(): number;
+  /** Adds retained messages (the stored desired documents); meant for before admitDevices(). */
+  seedRetained(messages: Iterable<RetainedMessage>): Promise<number>;
+  /**
+   * A connection from inside this process (the hub's own session), not through the listener: it
+   * never queues behind a reconnecting fleet's CONNECTs, so the hub is subscribed before any
+   * device is admitted. Each call is a new connection (mqtt.js calls it again to reconnect).
+   */
+  connectInProcess(): Duplex;
   close(): Promise<void>;
 }
 
@@ -81,6 +94,14 @@ export interface EmbeddedBroker {
 const SERVER_UNAVAILABLE = 3;
 const BAD_USERNAME_OR_PASSWORD = 4;
 const NOT_AUTHORIZED = 5;
+
+/**
+ * CONNECTs held while the hub starts; beyond, "server unavailable" (agents retry with jitter).
+ * Small on purpose: a 10,000-device run that held the whole fleet let it in as one burst the
+ * loaded hub could not answer within the agents' 10 s CONNACK timeout, and every device kept
+ * timing out and knocking again (bench/RESULTS.md, reconnect, fourth session).
+ */
+const MAX_HELD_CONNECTS = 1000;
 
 function refusal(message: string, returnCode: number): AuthenticateError {
   return Object.assign(new Error(message), { returnCode }) as AuthenticateError;
@@ -113,13 +134,24 @@ export async function startEmbeddedBroker(options: EmbeddedBrokerOptions): Promi
   // The wrapped stream aedes sees has no address; the join path's rate limit is per source.
   const sourceAddresses = new WeakMap<object, string>();
   let admitting = false;
+  let held: { client: Client; admit: () => void }[] = [];
+  /** Until admitDevices(), CONNECTs other than the hub's wait here unanswered (see admitDevices). */
+  const holdUntilAdmitted =
+    (authenticate: AuthenticateHandler): AuthenticateHandler =>
+    (client, username, password, done) => {
+      if (admitting || username === HUB_USERNAME) return authenticate(client, username, password, done);
+      // Devices that gave up waiting (their CONNACK timeout) and knocked again leave closed entries.
+      if (held.length >= MAX_HELD_CONNECTS) held = held.filter((h) => !h.client.closed);
+      if (held.length >= MAX_HELD_CONNECTS) return done(refusal('the hub is starting', SERVER_UNAVAILABLE), null);
+      held.push({ client, admit: () => (client.closed ? done(refusal('gone before it was admitted', SERVER_UNAVAILABLE), null) : authenticate(client, username, password, done)) });
+    };
 
   const persistence = indexedMemoryPersistence();
   const broker = await Aedes.createBroker({
     persistence,
     // Devices may only use ids that cannot collide with the hub's or a join session's.
     maxClientsIdLength: 64,
-    authenticate(client, username, password, done) {
+    authenticate: holdUntilAdmitted((client, username, password, done) => {
       const secret = password?.toString('utf8') ?? '';
       const clientId = client.id;
       // The hub's own session first: a guesser on the hub's machine must not cut the hub off its broker.
@@ -139,7 +171,6 @@ export async function startEmbeddedBroker(options: EmbeddedBrokerOptions): Promi
         done(refusal(message, returnCode), null);
       };
       if (username === HUB_USERNAME) return refuse('hub credentials refused', BAD_USERNAME_OR_PASSWORD);
-      if (!admitting) return done(refusal('the hub is starting', SERVER_UNAVAILABLE), null);
       const joinTokenId = username === undefined ? undefined : tokenIdFromJoinUsername(username);
       if (username === JOIN_USERNAME || joinTokenId !== undefined) {
         // `join.<token id>` (agents since TLS) must name the token it presents; bare `join` is the older form.
@@ -178,7 +209,7 @@ export async function startEmbeddedBroker(options: EmbeddedBrokerOptions): Promi
         },
         (err: unknown) => done(refusal(`credential check failed: ${(err as Error).message}`, NOT_AUTHORIZED), null),
       );
-    },
+    }),
     authorizePublish(client, packet, done) {
       if (client === null) return done(null);
       const role = roles.get(client);
@@ -206,12 +237,16 @@ export async function startEmbeddedBroker(options: EmbeddedBrokerOptions): Promi
     },
   });
 
-  let seeded = 0;
-  for (const message of options.retained ?? []) {
-    await persistence.storeRetained({ cmd: 'publish', topic: message.topic, payload: message.payload, qos: 1, retain: true });
-    seeded += 1;
-  }
-  if (seeded > 0) log.info(`embedded MQTT broker holds ${seeded} retained message(s) from the store`);
+  const seedRetained = async (messages: Iterable<RetainedMessage>): Promise<number> => {
+    let seeded = 0;
+    for (const message of messages) {
+      await persistence.storeRetained({ cmd: 'publish', topic: message.topic, payload: message.payload, qos: 1, retain: true });
+      seeded += 1;
+    }
+    if (seeded > 0) log.info(`embedded MQTT broker holds ${seeded} retained message(s) from the store`);
+    return seeded;
+  };
+  await seedRetained(options.retained ?? []);
 
   broker.on('clientError', (client, err) => log.debug(`client ${client.id}: ${err.message}`));
 
@@ -241,7 +276,18 @@ export async function startEmbeddedBroker(options: EmbeddedBrokerOptions): Promi
     url: `${options.tls ? 'mqtts' : 'mqtt'}://${host}:${port}`,
     port,
     connectedClients: () => broker.connectedClients,
-    admitDevices: () => void (admitting = true),
+    admitDevices: () => {
+      admitting = true;
+      if (held.length > 0) log.info(`admitting ${held.length} connection(s) held while the hub started`);
+      for (const { admit } of held.splice(0)) admit();
+    },
+    seedRetained,
+    heldConnections: () => held.length,
+    connectInProcess: () => {
+      const [brokerEnd, clientEnd] = inProcessStreamPair();
+      broker.handle(brokerEnd);
+      return clientEnd;
+    },
     disconnectDevice: (deviceId) => {
       // aedes keeps its connected clients by client id (a device's client id is its id).
       const client = (broker as unknown as { clients: Record<string, Client | undefined> }).clients[deviceId];

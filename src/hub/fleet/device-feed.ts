@@ -13,11 +13,16 @@ export class DeviceFeed {
     this.emitter.setMaxListeners(0);
   }
 
-  changed(deviceId: string, type: ChangeType, aspect: ChangeAspect): void {
-    this.emitter.emit('change', deviceId, type, aspect);
+  /**
+   * `scheduling`: whether what placement sees of the device may have changed. False for a
+   * reconnect's status (online again, still online) and facts equal to the stored ones: after
+   * a hub restart, 10,000 of each would otherwise keep the desired pass running through the storm.
+   */
+  changed(deviceId: string, type: ChangeType, aspect: ChangeAspect, scheduling = true): void {
+    this.emitter.emit('change', deviceId, type, aspect, scheduling);
   }
 
-  subscribe(listener: (deviceId: string, type: ChangeType, aspect: ChangeAspect) => void): () => void {
+  subscribe(listener: (deviceId: string, type: ChangeType, aspect: ChangeAspect, scheduling: boolean) => void): () => void {
     this.emitter.on('change', listener);
     return () => this.emitter.off('change', listener);
   }

@@ -43,13 +43,18 @@ export class DeviceObserver {
       await this.record(deviceId, { type: transition === 'online' ? 'Normal' : 'Warning', reason, message: `${transition}: ${why}, agent ${status.agentVersion}` });
       this.deps.log.info(`device ${deviceId} is ${transition} (${why})`);
     }
-    this.deps.feed.changed(deviceId, 'MODIFIED', 'status');
+    // Placement sees online/offline and, while offline, since when: an "online" of a device the
+    // hub already had online (every reconnection after a hub restart) changes nothing for it.
+    this.deps.feed.changed(deviceId, 'MODIFIED', 'status', transition !== undefined || status.state === 'offline');
   }
 
   async onFacts(deviceId: string, facts: Facts): Promise<void> {
+    let same = false;
     const updated = await this.deps.devices.update(
       deviceId,
       (device) => {
+        // Agents send facts again after every reconnect; the same facts schedule nothing new.
+        same = device.facts !== undefined && JSON.stringify(device.facts) === JSON.stringify(facts);
         device.facts = facts;
         device.hostname = facts.hostname;
         device.labels = { ...device.labels, ...derivedLabels(facts) };
@@ -58,7 +63,7 @@ export class DeviceObserver {
       'lazy',
     );
     if (!updated) return this.unknown(deviceId, 'facts');
-    this.deps.feed.changed(deviceId, 'MODIFIED', 'facts');
+    this.deps.feed.changed(deviceId, 'MODIFIED', 'facts', !same);
   }
 
   async onEvent(deviceId: string, event: DeviceEvent): Promise<void> {

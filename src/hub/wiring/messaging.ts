@@ -1,10 +1,12 @@
 // The hub's MQTT side, built for main.ts: the embedded aedes broker (default) or an external one
-// (Mosquitto, optionally with its dynamic-security plugin), and the hub's own client session.
+// (Mosquitto, optionally with its dynamic-security plugin), and the hub's own client session
+// (in-process with the embedded broker).
 import mqtt from 'mqtt';
 import { randomAlnum, randomSecret, secretMatches } from '../../common/ids.js';
 import type { Logger } from '../../common/log.js';
+import { topics } from '../../protocol/index.js';
 import { HUB_USERNAME } from '../broker/access-policy.js';
-import { startEmbeddedBroker, type EmbeddedBroker } from '../broker/embedded-broker.js';
+import { startEmbeddedBroker, type BrokerAuthority, type EmbeddedBroker, type RetainedMessage } from '../broker/embedded-broker.js';
 import { DynsecProvisioner } from '../broker/dynsec.js';
 import type { HubConfig } from '../config.js';
 import type { JoinTokens } from '../fleet/tokens.js';
@@ -14,7 +16,10 @@ import type { HubStore } from '../store/repository.js';
 import type { HubTls } from '../tls/tls-material.js';
 
 export interface HubMessaging {
-  /** Only with the embedded broker. */
+  /**
+   * Only with the embedded broker: seeded with the stored desired documents (retained), and
+   * keeping the CONNECTs of devices waiting until main.ts calls admitDevices().
+   */
   broker: EmbeddedBroker | undefined;
   /** What the hub connects to (credentials stripped from an external broker's URL only for dynsec). */
   brokerUrl: string;
@@ -23,22 +28,63 @@ export interface HubMessaging {
   dynsec: { admin: mqtt.MqttClient; provisioner: DynsecProvisioner } | undefined;
 }
 
+/**
+ * The embedded broker, opened first thing at start-up (before the store is loaded): a restarted
+ * hub's fleet may knock from then on, and its CONNECTs are held until the hub admits devices.
+ * What the broker asks about devices and tokens is wired in by startMessaging (`authorize`).
+ */
+export interface EarlyBroker {
+  broker: EmbeddedBroker;
+  hubSecret: string;
+  authorize(checks: DeviceChecks): void;
+}
+
+type DeviceChecks = Pick<BrokerAuthority, 'verifyDevice' | 'joinTokenKnown' | 'admitJoin' | 'failedLogins'>;
+
+/** Undefined with an external broker (--broker): there is nothing of ours to open early. */
+export async function openEmbeddedBroker(config: HubConfig, tls: HubTls | undefined, log: Logger): Promise<EarlyBroker | undefined> {
+  if (config.externalBroker) return undefined;
+  let checks: DeviceChecks | undefined;
+  // Devices and join sessions are asked about only once admitted, and admitDevices() comes after authorize().
+  const wired = (): DeviceChecks => {
+    if (!checks) throw new Error('the broker asked about a device before the hub wired its checks');
+    return checks;
+  };
+  const hubSecret = randomSecret(32);
+  const broker = await startEmbeddedBroker({
+    host: config.mqttHost,
+    port: config.mqttPort,
+    log: log.child('broker'),
+    ...(tls ? { tls: { cert: tls.cert, key: tls.key } } : {}),
+    authority: {
+      hubSecret,
+      verifyDevice: (id, password) => wired().verifyDevice(id, password),
+      joinTokenKnown: (token) => wired().joinTokenKnown(token),
+      admitJoin: (source) => wired().admitJoin?.(source) ?? true,
+      // Asked before any device is admitted too (the hub's own session skips it): no limiter yet, no limit.
+      failedLogins: { check: (source) => checks?.failedLogins?.check(source) ?? { ok: true }, failed: (source) => checks?.failedLogins?.failed(source) },
+    },
+  });
+  return { broker, hubSecret, authorize: (given) => void (checks = given) };
+}
+
 export interface MessagingDeps {
   config: HubConfig;
   store: HubStore;
   tokens: JoinTokens;
-  tls: HubTls | undefined;
   mqttJoins: ConnectionRateLimiter | undefined;
   /** Failed CONNECTs per source address (embedded broker only: Mosquitto's are its own). */
   mqttAuthFailures: FailedAuthLimiter | undefined;
   log: Logger;
+  /** From openEmbeddedBroker (required unless --broker). */
+  early: EarlyBroker | undefined;
 }
 
-export async function startMessaging({ config, store, tokens, tls, mqttJoins, mqttAuthFailures, log }: MessagingDeps): Promise<HubMessaging> {
+export async function startMessaging({ config, store, tokens, mqttJoins, mqttAuthFailures, log, early }: MessagingDeps): Promise<HubMessaging> {
   let broker: EmbeddedBroker | undefined;
-  const hubSecret = randomSecret(32);
+  let hubSecret = '';
   let brokerUrl: string;
-  let connectOptions: mqtt.IClientOptions;
+  let connectOptions: mqtt.IClientOptions = {};
   let dynsec: HubMessaging['dynsec'];
   if (config.externalBroker && config.brokerDynsec) {
     // The URL's user is the plugin's admin; the hub's own traffic goes under its own account and role.
@@ -57,44 +103,58 @@ export async function startMessaging({ config, store, tokens, tls, mqttJoins, mq
     }
   } else if (config.externalBroker) {
     brokerUrl = config.externalBroker;
-    connectOptions = {};
   } else {
-    broker = await startEmbeddedBroker({
-      host: config.mqttHost,
-      port: config.mqttPort,
-      log: log.child('broker'),
-      ...(tls ? { tls: { cert: tls.cert, key: tls.key } } : {}),
-      authority: {
-        hubSecret,
-        verifyDevice: async (id, password) => {
-          // No copy of the record (facts included) per connect: a reconnect storm is 10,000 of them.
-          const hash = await store.devices.credentialHash(id);
-          return hash !== undefined && secretMatches(password, hash);
-        },
-        joinTokenKnown: (token) => tokens.known(token),
-        ...(mqttJoins ? { admitJoin: (source: string) => mqttJoins.admit(source).ok } : {}),
-        ...(mqttAuthFailures ? { failedLogins: mqttAuthFailures } : {}),
+    if (!early) throw new Error('startMessaging: the embedded broker was not opened (openEmbeddedBroker)');
+    ({ broker, hubSecret } = early);
+    early.authorize({
+      verifyDevice: async (id, password) => {
+        // No copy of the record (facts included) per connect: a reconnect storm is 10,000 of them.
+        const hash = await store.devices.credentialHash(id);
+        return hash !== undefined && secretMatches(password, hash);
       },
+      joinTokenKnown: (token) => tokens.known(token),
+      ...(mqttJoins ? { admitJoin: (source: string) => mqttJoins.admit(source).ok } : {}),
+      ...(mqttAuthFailures ? { failedLogins: mqttAuthFailures } : {}),
     });
-    // Devices are admitted from the start, as before this session: holding them back until the
-    // hub's own session was up, and seeding the broker with the stored documents (`retained`),
-    // were each followed by a 10,000-device restart whose hub never got its own session; not
-    // understood yet (bench/RESULTS.md, reconnect), so neither is used.
-    broker.admitDevices();
+    await broker.seedRetained(await storedDesiredDocuments(store));
     brokerUrl = broker.url;
-    connectOptions = { username: HUB_USERNAME, password: hubSecret, ...(tls ? { ca: tls.ca } : {}) };
   }
 
-  const client = await mqtt.connectAsync(brokerUrl, {
-    ...connectOptions,
-    clientId: `edgepilot-hub-${randomAlnum(8)}`,
-    clean: true,
-    keepalive: 30,
-    reconnectPeriod: 1000,
-    connectTimeout: 10_000,
-  });
+  const sessionOptions: mqtt.IClientOptions = { clientId: `edgepilot-hub-${randomAlnum(8)}`, clean: true, keepalive: 30, reconnectPeriod: 1000, connectTimeout: 10_000 };
+  // The hub's own session with its embedded broker is in-process: through the listener, a
+  // restarted hub's CONNECT queued behind 10,000 reconnecting devices and timed out again and
+  // again (a hub without its link). Devices are admitted (main.ts) once it is subscribed.
+  const client = broker
+    ? await connectInProcess(broker, { ...sessionOptions, username: HUB_USERNAME, password: hubSecret })
+    : await mqtt.connectAsync(brokerUrl, { ...connectOptions, ...sessionOptions });
   client.on('error', (err) => log.warn(`broker connection: ${err.message}`));
   return { broker, brokerUrl, client, dynsec };
+}
+
+/**
+ * The stored desired documents, as the embedded broker holds them from its start: a device that
+ * reconnects finds its document at SUBSCRIBE without the hub publishing 10,000 of them through
+ * MQTT while the storm arrives (the same text HubLink.publish sends).
+ */
+async function storedDesiredDocuments(store: HubStore): Promise<RetainedMessage[]> {
+  const documents: RetainedMessage[] = [];
+  for (const [deviceId, desired] of await store.deviceState.desiredSnapshot()) documents.push({ topic: topics.desired(deviceId), payload: Buffer.from(JSON.stringify(desired)) });
+  return documents;
+}
+
+function connectInProcess(broker: EmbeddedBroker, options: mqtt.IClientOptions): Promise<mqtt.MqttClient> {
+  const client = new mqtt.MqttClient(() => broker.connectInProcess(), options);
+  return new Promise((resolve, reject) => {
+    const failed = (err: Error): void => {
+      client.end(true);
+      reject(err);
+    };
+    client.once('error', failed);
+    client.once('connect', () => {
+      client.off('error', failed);
+      resolve(client);
+    });
+  });
 }
 
 export function withoutCredentials(url: string): string {

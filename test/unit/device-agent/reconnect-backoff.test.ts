@@ -100,14 +100,14 @@ test('the session leaves mqtt.js no fixed retry period and reconnects itself wit
   t.is(client.reconnects, 5, 'a stopped session does not reconnect');
 });
 
-test('two closes before the timer fires schedule one reconnect; a broker refusal takes over with its own retry', async (t) => {
+test('two closes before the timer fires schedule one reconnect; a credentials refusal takes over with its own retry', async (t) => {
   const { s, client, delays } = session(() => 0.5);
   client.emit('close');
   client.emit('close');
   await tick();
   t.is(delays.length, 1);
   t.is(client.reconnects, 1);
-  const refusal = Object.assign(new Error('Connection refused: Server unavailable'), { code: 3 });
+  const refusal = Object.assign(new Error('Connection refused: Not authorized'), { code: 5 });
   client.emit('error', refusal);
   client.emit('close');
   await tick();
@@ -118,7 +118,8 @@ test('two closes before the timer fires schedule one reconnect; a broker refusal
 
 test('refusals: each CONNACK refusal doubles the ceiling of its full-jitter delay, up to the cap; a connection resets it', async (t) => {
   const { s, client, delays } = session(() => 0.999999);
-  const refusal = Object.assign(new Error('Connection refused: Server unavailable'), { code: 3 });
+  // Not "server unavailable" (3), which is retried as a lost connection (below): one that is not about load.
+  const refusal = Object.assign(new Error('Connection refused: Identifier rejected'), { code: 2 });
   for (let i = 0; i < 8; i++) {
     client.emit('error', refusal);
     await tick();
@@ -160,3 +161,27 @@ test('Retry-After is read as delay-seconds or an HTTP-date; anything else is ign
   t.is(parseRetryAfterMs('soon', now), undefined);
   t.is(parseRetryAfterMs('-3', now), undefined);
 });
+for (const code of [3, 136, 137, 159]) {
+  test(`"server unavailable/busy" (CONNACK ${code}) from a restarting hub is retried with the jittered backoff, once per refusal`, async (t) => {
+    const { s, client, delays } = session(() => 0.5);
+    const busy = () => Object.assign(new Error('Connection refused: Server unavailable'), { code });
+    // Until the session's retry timer has fired (a loaded machine may take more than one tick).
+    const settled = async (reconnects: number) => {
+      for (let i = 0; i < 400 && client.reconnects < reconnects; i++) await tick();
+    };
+    // mqtt.js emits the refusal and the close in either order; one retry each time.
+    client.emit('error', busy());
+    client.emit('close');
+    await settled(1);
+    client.emit('close');
+    client.emit('error', busy());
+    await settled(2);
+    client.emit('error', busy());
+    client.emit('close');
+    await settled(3);
+    await tick();
+    t.deepEqual(delays, [500, 1000, 2000], 'the fleet comes back within the 10 s cap, spread, not after 5 s doubling in step');
+    t.is(client.reconnects, 3);
+    await s.stop();
+  });
+}

@@ -137,3 +137,25 @@ test('a status: observed state only (no record copy, no control write); a will f
   t.is(store.commits, commits, 'no durable commit for status changes');
   await store.close();
 });
+
+test('a reconnection (online again while online, the same facts) tells the feed placement has nothing new; a transition or new facts do', async (t) => {
+  const dir = await makeTempDir();
+  t.teardown(() => dir.remove());
+  const store = await openLowdbStore(dir.path, () => undefined);
+  await store.devices.put(device('gw-1'), 'sync');
+  const feed = new DeviceFeed();
+  const heard: string[] = [];
+  feed.subscribe((_id, _type, aspect, scheduling) => heard.push(`${aspect}:${scheduling ? 'placement' : 'no-placement'}`));
+  const observer = new DeviceObserver({ devices: store.devices, events: store.events, deviceState: store.deviceState, feed, now: () => now, log: createLogger('t', 'error') });
+  const status = (state: 'online' | 'offline', sessionId: string) => ({ state, reason: state === 'online' ? ('connected' as const) : ('connection-lost' as const), agentVersion: 't', bootId: 'b', sessionId, since: now.toISOString() });
+
+  // What a hub restart's storm brings: the store still says online, the agent sends the same facts.
+  await observer.onStatus('gw-1', status('online', 's2'));
+  await observer.onFacts('gw-1', gatewayFacts({ hostname: 'gw-1' }));
+  // Then real changes: a lost connection, online again, and facts that differ.
+  await observer.onStatus('gw-1', status('offline', 's2'));
+  await observer.onStatus('gw-1', status('online', 's3'));
+  await observer.onFacts('gw-1', { ...gatewayFacts({ hostname: 'gw-1' }), temperatureC: 71 });
+  t.deepEqual(heard, ['status:no-placement', 'facts:no-placement', 'status:placement', 'status:placement', 'facts:placement']);
+  await store.close();
+});
