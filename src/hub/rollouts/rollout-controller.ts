@@ -19,10 +19,12 @@ import {
   recordFlashFailure,
   releaseContent,
   step,
+  type DeviceObservation,
   type FirmwareImageLookup,
   type StepInput,
 } from '../../scheduler/rollout/index.js';
 import { eventSubjects } from '../store/records.js';
+import type { DeviceRecord } from '../store/records.js';
 import type { HubStore } from '../store/repository.js';
 import { performActions, type FirmwareFlasher } from './rollout-actions.js';
 import { deviceInfo, windowLookup, type FleetSnapshot } from './observations.js';
@@ -39,6 +41,12 @@ export interface RolloutControllerDeps {
   firmwareImages?: FirmwareImageLookup;
   /** Recent telemetry frames of one MCU behind a gateway (for the HIL gate's telemetry check). */
   telemetry?(gateway: string, mcu: string): readonly McuTelemetry[];
+  /**
+   * Called once for every new revision of a rollout once it is durable (its creation, each
+   * transition, a recorded flash failure), so pages that show rollouts re-read them. Not called
+   * for a write that fails, nor for clearing the outbox (no new revision).
+   */
+  onTransition?(rollout: Readonly<RolloutState>): void;
 }
 
 /** A refused rollout request, with the API status it maps to. */
@@ -84,6 +92,7 @@ export class RolloutController {
   private fleet: Promise<FleetRead> | undefined;
   /** What the step sees of each device, rebuilt only for devices whose records changed (observation-cache.ts). */
   readonly observations = new ObservationCache();
+  private inputs: InputCache | undefined;
 
   constructor(private readonly deps: RolloutControllerDeps) {}
 
@@ -147,7 +156,7 @@ export class RolloutController {
   create(name: string, spec: RolloutSpec): Promise<'created' | 'unchanged'> {
     return this.serial(async () => {
       const { store } = this.deps;
-      const existing = await store.rollouts.get(name);
+      const existing = await this.stored(name);
       if (existing !== undefined) {
         if (canonicalJson(existing.spec) === canonicalJson(spec)) return 'unchanged';
         throw new RolloutRequestError('RolloutImmutable', 409, `rollout ${name} exists with another spec; a rollout cannot change: abort it and start one under a new name`);
@@ -159,7 +168,7 @@ export class RolloutController {
       const refusal = ownershipRefusal(ownershipConflicts(await store.rollouts.snapshot(), candidates.map((d) => d.id), name));
       if (refusal !== undefined) throw new RolloutRequestError('RolloutConflict', 409, `rollout ${name} ${refusal}`);
       const state = createRollout({ name, spec, devices: candidates, releaseDigest: release.digest, now: this.deps.now().getTime() });
-      await store.rollouts.put(state);
+      await this.write(state);
       const first = state.status.history[0];
       await store.events.append(eventSubjects.rollout(name), { time: state.createdAt, type: 'Normal', reason: 'RolloutCreated', message: first?.message ?? 'created' });
       this.request();
@@ -170,7 +179,7 @@ export class RolloutController {
   /** An operator command: one transition, written and acted on, or a refusal naming why. */
   command(name: string, command: RolloutCommand): Promise<RolloutState> {
     return this.serial(async () => {
-      const rollout = await this.deps.store.rollouts.get(name);
+      const rollout = await this.stored(name);
       if (rollout === undefined) throw new RolloutRequestError('RolloutNotFound', 404, `rollout ${name} not found`);
       const input = await this.input(rollout);
       if (input === undefined) throw new RolloutRequestError('ReleaseNotFound', 404, `release ${formatReleaseRef(rollout.spec.release)} of rollout ${name} not found`);
@@ -181,6 +190,23 @@ export class RolloutController {
       this.request();
       return done;
     });
+  }
+
+  /**
+   * The stored rollout itself, not a copy (a 10,000-device rollout is a large object, read on
+   * every pass): read-only. step and recordFlashFailure copy on write, and the store keeps the
+   * device entries a write did not change, so it neither copies nor checks them again.
+   */
+  private async stored(name: string): Promise<Readonly<RolloutState> | undefined> {
+    return (await this.deps.store.rollouts.snapshot()).find((r) => r.name === name);
+  }
+
+  /** Writes a new revision; `onTransition` hears of it once it is durable. */
+  private write(next: RolloutState): Promise<void> {
+    const written = this.deps.store.rollouts.put(next);
+    const { onTransition } = this.deps;
+    if (onTransition) written.then(() => onTransition(next), () => undefined);
+    return written;
   }
 
   private serial<T>(fn: () => Promise<T>): Promise<T> {
@@ -205,7 +231,7 @@ export class RolloutController {
    * and whether it is progressing in a gate wave (which waits on telemetry, see pass()).
    */
   private async advance(name: string): Promise<{ at: number | null; gateWave: boolean }> {
-    let rollout = await this.deps.store.rollouts.get(name);
+    let rollout = await this.stored(name);
     const gateWave = (): boolean => rollout?.status.phase === 'progressing' && rollout.spec.waves[rollout.status.currentWave]?.gate !== undefined;
     for (let i = 0; rollout !== undefined && !terminal(rollout) && i < MAX_TRANSITIONS; i++) {
       const input = await this.input(rollout);
@@ -229,7 +255,7 @@ export class RolloutController {
    */
   private async commit(next: RolloutState, events: StepResultEvents, answered: boolean): Promise<RolloutState> {
     const { store } = this.deps;
-    const written = store.rollouts.put(next);
+    const written = this.write(next);
     if (answered || next.status.outbox.length > 0) await written;
     else written.catch((err: unknown) => this.deps.log.error(`rollout ${next.name}: writing revision ${next.status.revision} failed: ${(err as Error).message}`));
     // The next rollout of this task must see what this one now owns (ownership).
@@ -266,10 +292,10 @@ export class RolloutController {
    */
   private recordFlashFailure(name: string, deviceId: string, message: string, restoring: boolean): Promise<void> {
     return this.serial(async () => {
-      const rollout = await this.deps.store.rollouts.get(name);
+      const rollout = await this.stored(name);
       const recorded = rollout && recordFlashFailure(rollout, deviceId, message, restoring);
       if (!recorded) return;
-      await this.deps.store.rollouts.put(recorded.next);
+      await this.write(recorded.next);
       await this.deps.store.events.append(eventSubjects.rollout(name), { time: this.deps.now().toISOString(), ...recorded.event });
       this.deps.log.warn(`rollout ${name}: ${recorded.event.message}`);
       this.request();
@@ -284,7 +310,7 @@ export class RolloutController {
       store.devices.snapshot(),
       store.deviceState.desiredSnapshot(),
       store.deviceState.reportedSnapshot(),
-      store.releasePins.all(),
+      store.releasePins.snapshot(),
       store.maintenanceWindows.list(),
       store.rollouts.snapshot(),
     ]);
@@ -294,41 +320,81 @@ export class RolloutController {
   }
 
   /** The step's input for a rollout, from the store (undefined: its release is gone). */
-  private async input(rollout: RolloutState): Promise<StepInput | undefined> {
+  private async input(rollout: Readonly<RolloutState>): Promise<StepInput | undefined> {
     const { store } = this.deps;
     const release = await store.releases.get(rollout.spec.release.name, rollout.spec.release.version);
     if (release === undefined) return undefined;
-    const { fleet, others } = await (this.fleet ??= this.readFleet());
-    const { devices, pins } = fleet;
-    const ownedElsewhere = new Set(others.filter((r) => r.name !== rollout.name).flatMap((r) => ownedDevices(r)));
-    const relevant = devices.filter((d) => {
-      if (rollout.status.devices[d.id] !== undefined) return true;
-      if (ownedElsewhere.has(d.id)) return false;
-      const info = this.observations.info(d);
-      return inTarget(rollout.spec, info) || benchDevices(rollout.spec, [info]).length > 0;
-    });
-    const gateVerdict = (await store.gateVerdicts.get(release.digest)) ?? null;
-    return {
-      release: releaseContent({ apiVersion: 'edgepilot.io/v1', kind: 'Release', metadata: { name: release.name, labels: {}, annotations: {} }, spec: release.spec }, release.digest),
-      devices: relevant.map((d) => {
+    const read = await (this.fleet ??= this.readFleet());
+    const { fleet } = read;
+    // Another rollout's transition in this task replaces it in `others` (ownership): a new input then.
+    const others = read.others.filter((r) => r.name !== rollout.name);
+    let cache = this.inputs;
+    if (cache === undefined || cache.fleet !== fleet || cache.name !== rollout.name || cache.digest !== release.digest || !sameItems(cache.others, others)) {
+      const ownedElsewhere = new Set(others.flatMap((r) => ownedDevices(r)));
+      const matching = new Set<string>();
+      for (const d of fleet.devices) {
+        if (ownedElsewhere.has(d.id)) continue;
+        const info = this.observations.info(d);
+        if (inTarget(rollout.spec, info) || benchDevices(rollout.spec, [info]).length > 0) matching.add(d.id);
+      }
+      const content = releaseContent({ apiVersion: 'edgepilot.io/v1', kind: 'Release', metadata: { name: release.name, labels: {}, annotations: {} }, spec: release.spec }, release.digest);
+      cache = this.inputs = { fleet, others, name: rollout.name, digest: release.digest, matching, release: content, window: windowLookup(fleet), relevant: [], devices: undefined };
+    }
+    // The devices in its status, and those it may take (not owned by another live rollout).
+    const relevant = fleet.devices.filter((d) => rollout.status.devices[d.id] !== undefined || cache.matching.has(d.id));
+    const previous = cache.relevant;
+    let devices = sameItems(relevant, previous) ? cache.devices : undefined;
+    if (devices === undefined) {
+      let overlaid = false;
+      devices = relevant.map((d) => {
         let o = this.observations.observe(d, release, fleet);
         // Telemetry counts from when the device was pinned to this release (its flash came after).
-        const pin = pins.get(d.id);
+        const pin = fleet.pins.get(d.id);
         const telemetry = this.deps.telemetry;
         // (Devices without MCUs, most of a fleet, skip this: it copied every observation on every transition.)
         if (telemetry && o.mcus.length > 0 && pin && formatReleaseRef(pin.release) === formatReleaseRef(rollout.spec.release)) {
           const since = Date.parse(pin.since);
           o = { ...o, mcus: o.mcus.map((m) => ({ ...m, saneTelemetrySamples: saneTelemetrySamples(telemetry(d.id, m.id), since) })) };
+          overlaid = true;
         }
         const failure = rollout.status.devices[d.id]?.flashFailure;
+        if (failure !== undefined) overlaid = true;
         return failure === undefined ? o : { ...o, flashFailure: failure };
-      }),
-      window: windowLookup(fleet),
-      gateVerdict,
+      });
+      // The same list for the next transition over the same fleet read (the step then reuses its
+      // map by device too), unless it carries what may change without a new read: telemetry, or
+      // a flash failure (recorded by its own task, which reads the fleet again; cleared by a step).
+      cache.relevant = relevant;
+      cache.devices = overlaid ? undefined : devices;
+    }
+    return {
+      release: cache.release,
+      devices,
+      window: cache.window,
+      gateVerdict: (await store.gateVerdicts.get(release.digest)) ?? null,
       ...(this.deps.firmwareImages ? { firmwareImages: this.deps.firmwareImages } : {}),
     };
   }
 }
+
+/**
+ * A rollout's step input over one fleet read, reused by its transitions while the fleet read
+ * stays: which devices it may take, the release's content, the window function, and the
+ * observations of the devices it looked at last (the very same list when nothing changed).
+ */
+interface InputCache {
+  fleet: FleetSnapshot;
+  others: readonly Readonly<RolloutState>[];
+  name: string;
+  digest: string;
+  matching: ReadonlySet<string>;
+  release: StepInput['release'];
+  window: StepInput['window'];
+  relevant: readonly Readonly<DeviceRecord>[];
+  devices: readonly DeviceObservation[] | undefined;
+}
+
+const sameItems = <T>(a: readonly T[], b: readonly T[]): boolean => a.length === b.length && a.every((x, i) => x === b[i]);
 
 type StepResultEvents = ReturnType<typeof step>['events'];
 /** `others`: every stored rollout, as read at the start (the one being stepped is skipped by name). */

@@ -74,12 +74,9 @@ export class Draft {
     this.at = iso(now);
   }
 
-  private observedCache: Map<string, DeviceObservation> | undefined;
-
-  /** The observations by device id (built once per call). */
-  get observed(): Map<string, DeviceObservation> {
-    this.observedCache ??= observationMap(this.input);
-    return this.observedCache;
+  /** The observations by device id. */
+  get observed(): ReadonlyMap<string, DeviceObservation> {
+    return observationMap(this.input);
   }
 
   get status(): RolloutState['status'] {
@@ -133,8 +130,16 @@ export function commit(draft: Draft, transition: string): StepResult {
   return { next: draft.state, actions: draft.actions, events: draft.events, transition, nextCheckAt: null };
 }
 
-export function observationMap(input: StepInput): Map<string, DeviceObservation> {
-  return new Map(input.devices.map((d) => [d.id, d]));
+/**
+ * Built once per list of observations: a caller that passes the same list to many steps (every
+ * transition of a pass over an unchanged fleet) pays for the map of 10,000 devices once.
+ */
+const observationMaps = new WeakMap<readonly DeviceObservation[], Map<string, DeviceObservation>>();
+
+export function observationMap(input: StepInput): ReadonlyMap<string, DeviceObservation> {
+  let map = observationMaps.get(input.devices);
+  if (map === undefined) observationMaps.set(input.devices, (map = new Map(input.devices.map((d) => [d.id, d]))));
+  return map;
 }
 
 /** Device ids grouped by a key, ids sorted: one action per group. */
