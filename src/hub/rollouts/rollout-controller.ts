@@ -258,6 +258,11 @@ export class RolloutController {
     const written = this.write(next);
     if (answered || next.status.outbox.length > 0) await written;
     else written.catch((err: unknown) => this.deps.log.error(`rollout ${next.name}: writing revision ${next.status.revision} failed: ${(err as Error).message}`));
+    // Carry on from the stored revision (the store holds it from the put's start, before it is
+    // durable): the next transition then keeps the store's own device entries, and the store
+    // checks and copies only those it changes (copies of the caller's would all look changed).
+    const stored = await this.stored(next.name);
+    if (stored?.status.revision === next.status.revision) next = stored;
     // The next rollout of this task must see what this one now owns (ownership).
     this.fleet = this.fleet?.then((read) => ({ ...read, others: read.others.map((r) => (r.name === next.name ? next : r)) }));
     for (const e of events) {
