@@ -49,7 +49,9 @@ function rolloutRepository(b: Backing): RolloutRepository {
       // store's own objects, checked when they were stored.
       const changed = assertStorableRollout(rollout, previous);
       const { devices, ...status } = rollout.status;
-      const stored: RolloutState = structuredClone({ ...rollout, status: { ...status, devices: {} } });
+      // A rollout's spec never changes: the stored one is kept when the caller passed it back.
+      const { spec, ...header } = rollout;
+      const stored: RolloutState = { ...structuredClone({ ...header, status: { ...status, devices: {} } }), spec: spec === previous?.spec ? previous.spec : structuredClone(spec) };
       for (const [id, entry] of Object.entries(devices)) stored.status.devices[id] = changed.has(id) ? structuredClone(entry) : entry;
       for (const id of changed) b.controlChanged('rolloutDevices', rolloutDeviceKey(rollout.name, id));
       b.doc().rollouts[rollout.name] = stored;

@@ -4,9 +4,9 @@ import type { RolloutDevice } from '../../protocol/index.js';
 import { gateChecksSchema } from '../../protocol/index.js';
 import { compatibilityProblems } from './compatibility.js';
 import { deviceHealth } from './device-health.js';
-import { hardwareClassKey, inTarget, placeLateJoiner } from './plan-waves.js';
+import { hardwareClassKey, placeLateJoiner } from './plan-waves.js';
 import type { Draft } from './transition.js';
-import { listIds, ms } from './transition.js';
+import { listIds, ms, targetIds } from './transition.js';
 
 const defaultGateChecks = gateChecksSchema.parse({});
 const returnReason = { offline: 'back online', 'no-window': 'a maintenance window will open', incompatible: 'now compatible' } as const;
@@ -16,7 +16,8 @@ export function membershipTransition(draft: Draft): boolean {
   const { status, spec } = draft;
   if (!['scheduled', 'progressing', 'paused'].includes(status.phase)) return false;
   const observed = draft.observed;
-  const newcomers = draft.input.devices.filter((o) => status.devices[o.id] === undefined && inTarget(spec, o));
+  const target = targetIds(draft.input, spec);
+  const newcomers = draft.input.devices.filter((o) => status.devices[o.id] === undefined && target.has(o.id));
   const joined: string[] = [];
   if (newcomers.length > 0) {
     const canaryWave = spec.waves.findIndex((w) => w.canary !== undefined);
@@ -37,7 +38,7 @@ export function membershipTransition(draft: Draft): boolean {
     const d = status.devices[id] as RolloutDevice;
     if (d.state !== 'pending' && d.state !== 'waiting-window') continue;
     const o = observed.get(id);
-    if (o && spec.waves[d.wave]?.gate === undefined && !inTarget(spec, o)) {
+    if (o && spec.waves[d.wave]?.gate === undefined && !target.has(id)) {
       delete status.devices[id];
       left.push(id);
     }

@@ -7,9 +7,11 @@ import type {
   RolloutAction,
   RolloutCommand,
   RolloutDevice,
+  RolloutSpec,
   RolloutState,
 } from '../../protocol/index.js';
 import { MAX_ROLLOUT_HISTORY } from '../../protocol/index.js';
+import { inTarget } from './plan-waves.js';
 import type { DeviceObservation, FirmwareImageLookup, ReleaseContent, WindowLookup } from './types.js';
 
 export interface StepInput {
@@ -135,6 +137,23 @@ export function commit(draft: Draft, transition: string): StepResult {
  * transition of a pass over an unchanged fleet) pays for the map of 10,000 devices once.
  */
 const observationMaps = new WeakMap<readonly DeviceObservation[], Map<string, DeviceObservation>>();
+
+/** Per list of observations, the ids in a rollout's target (by the target's selectors). */
+const targets = new WeakMap<readonly DeviceObservation[], Map<string, ReadonlySet<string>>>();
+
+/**
+ * The observed devices in the rollout's target (inTarget), once per list of observations and
+ * target: membership looked at every pending device's labels on every step.
+ */
+export function targetIds(input: StepInput, spec: RolloutSpec): ReadonlySet<string> {
+  let byTarget = targets.get(input.devices);
+  if (byTarget === undefined) targets.set(input.devices, (byTarget = new Map()));
+  const gate = spec.waves[0];
+  const key = JSON.stringify([spec.selector, gate?.gate !== undefined ? (gate.selector ?? null) : null]);
+  let ids = byTarget.get(key);
+  if (ids === undefined) byTarget.set(key, (ids = new Set(input.devices.filter((o) => inTarget(spec, o)).map((o) => o.id))));
+  return ids;
+}
 
 export function observationMap(input: StepInput): ReadonlyMap<string, DeviceObservation> {
   let map = observationMaps.get(input.devices);
