@@ -7,28 +7,24 @@
 // write and actions), then carries on from the stored state.
 import type { Logger } from '../../common/log.js';
 import type { McuTelemetry, RolloutCommand, RolloutSpec, RolloutState } from '../../protocol/index.js';
-import { saneTelemetrySamples } from './telemetry-check.js';
 import { canonicalJson, formatReleaseRef } from '../../protocol/index.js';
 import {
   benchDevices,
   createRollout,
   inTarget,
-  ownedDevices,
   ownershipConflicts,
   ownershipRefusal,
   recordFlashFailure,
-  releaseContent,
   step,
-  type DeviceObservation,
   type FirmwareImageLookup,
   type StepInput,
 } from '../../scheduler/rollout/index.js';
 import { eventSubjects } from '../store/records.js';
-import type { DeviceRecord } from '../store/records.js';
 import type { HubStore } from '../store/repository.js';
 import { performActions, type FirmwareFlasher } from './rollout-actions.js';
-import { deviceInfo, windowLookup, type FleetSnapshot } from './observations.js';
+import { deviceInfo, type FleetSnapshot } from './observations.js';
 import { ObservationCache } from './observation-cache.js';
+import { StepInputs } from './step-inputs.js';
 
 export interface RolloutControllerDeps {
   store: HubStore;
@@ -92,7 +88,7 @@ export class RolloutController {
   private fleet: Promise<FleetRead> | undefined;
   /** What the step sees of each device, rebuilt only for devices whose records changed (observation-cache.ts). */
   readonly observations = new ObservationCache();
-  private inputs: InputCache | undefined;
+  private readonly inputs = new StepInputs(this.observations, (gateway, mcu) => this.deps.telemetry?.(gateway, mcu));
 
   constructor(private readonly deps: RolloutControllerDeps) {}
 
@@ -333,73 +329,16 @@ export class RolloutController {
     const { fleet } = read;
     // Another rollout's transition in this task replaces it in `others` (ownership): a new input then.
     const others = read.others.filter((r) => r.name !== rollout.name);
-    let cache = this.inputs;
-    if (cache === undefined || cache.fleet !== fleet || cache.name !== rollout.name || cache.digest !== release.digest || !sameItems(cache.others, others)) {
-      const ownedElsewhere = new Set(others.flatMap((r) => ownedDevices(r)));
-      const matching = new Set<string>();
-      for (const d of fleet.devices) {
-        if (ownedElsewhere.has(d.id)) continue;
-        const info = this.observations.info(d);
-        if (inTarget(rollout.spec, info) || benchDevices(rollout.spec, [info]).length > 0) matching.add(d.id);
-      }
-      const content = releaseContent({ apiVersion: 'edgepilot.io/v1', kind: 'Release', metadata: { name: release.name, labels: {}, annotations: {} }, spec: release.spec }, release.digest);
-      cache = this.inputs = { fleet, others, name: rollout.name, digest: release.digest, matching, release: content, window: windowLookup(fleet), relevant: [], devices: undefined };
-    }
-    // The devices in its status, and those it may take (not owned by another live rollout).
-    const relevant = fleet.devices.filter((d) => rollout.status.devices[d.id] !== undefined || cache.matching.has(d.id));
-    const previous = cache.relevant;
-    let devices = sameItems(relevant, previous) ? cache.devices : undefined;
-    if (devices === undefined) {
-      let overlaid = false;
-      devices = relevant.map((d) => {
-        let o = this.observations.observe(d, release, fleet);
-        // Telemetry counts from when the device was pinned to this release (its flash came after).
-        const pin = fleet.pins.get(d.id);
-        const telemetry = this.deps.telemetry;
-        // (Devices without MCUs, most of a fleet, skip this: it copied every observation on every transition.)
-        if (telemetry && o.mcus.length > 0 && pin && formatReleaseRef(pin.release) === formatReleaseRef(rollout.spec.release)) {
-          const since = Date.parse(pin.since);
-          o = { ...o, mcus: o.mcus.map((m) => ({ ...m, saneTelemetrySamples: saneTelemetrySamples(telemetry(d.id, m.id), since) })) };
-          overlaid = true;
-        }
-        const failure = rollout.status.devices[d.id]?.flashFailure;
-        if (failure !== undefined) overlaid = true;
-        return failure === undefined ? o : { ...o, flashFailure: failure };
-      });
-      // The same list for the next transition over the same fleet read (the step then reuses its
-      // map by device too), unless it carries what may change without a new read: telemetry, or
-      // a flash failure (recorded by its own task, which reads the fleet again; cleared by a step).
-      cache.relevant = relevant;
-      cache.devices = overlaid ? undefined : devices;
-    }
+    const { release: content, window, devices } = this.inputs.build(rollout, release, fleet, others);
     return {
-      release: cache.release,
+      release: content,
       devices,
-      window: cache.window,
+      window,
       gateVerdict: (await store.gateVerdicts.get(release.digest)) ?? null,
       ...(this.deps.firmwareImages ? { firmwareImages: this.deps.firmwareImages } : {}),
     };
   }
 }
-
-/**
- * A rollout's step input over one fleet read, reused by its transitions while the fleet read
- * stays: which devices it may take, the release's content, the window function, and the
- * observations of the devices it looked at last (the very same list when nothing changed).
- */
-interface InputCache {
-  fleet: FleetSnapshot;
-  others: readonly Readonly<RolloutState>[];
-  name: string;
-  digest: string;
-  matching: ReadonlySet<string>;
-  release: StepInput['release'];
-  window: StepInput['window'];
-  relevant: readonly Readonly<DeviceRecord>[];
-  devices: readonly DeviceObservation[] | undefined;
-}
-
-const sameItems = <T>(a: readonly T[], b: readonly T[]): boolean => a.length === b.length && a.every((x, i) => x === b[i]);
 
 type StepResultEvents = ReturnType<typeof step>['events'];
 /** `others`: every stored rollout, as read at the start (the one being stepped is skipped by name). */

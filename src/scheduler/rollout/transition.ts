@@ -140,6 +140,8 @@ const observationMaps = new WeakMap<readonly DeviceObservation[], Map<string, De
 
 /** Per list of observations, the ids in a rollout's target (by the target's selectors). */
 const targets = new WeakMap<readonly DeviceObservation[], Map<string, ReadonlySet<string>>>();
+/** Per observation, whether it is in a target (by the target's selectors): lists are rebuilt each pass, most observations are not. */
+const inTargets = new WeakMap<DeviceObservation, Map<string, boolean>>();
 
 /**
  * The observed devices in the rollout's target (inTarget), once per list of observations and
@@ -151,8 +153,16 @@ export function targetIds(input: StepInput, spec: RolloutSpec): ReadonlySet<stri
   const gate = spec.waves[0];
   const key = JSON.stringify([spec.selector, gate?.gate !== undefined ? (gate.selector ?? null) : null]);
   let ids = byTarget.get(key);
-  if (ids === undefined) byTarget.set(key, (ids = new Set(input.devices.filter((o) => inTarget(spec, o)).map((o) => o.id))));
+  if (ids === undefined) byTarget.set(key, (ids = new Set(input.devices.filter((o) => observedInTarget(o, spec, key)).map((o) => o.id))));
   return ids;
+}
+
+function observedInTarget(o: DeviceObservation, spec: RolloutSpec, key: string): boolean {
+  let byTarget = inTargets.get(o);
+  if (byTarget === undefined) inTargets.set(o, (byTarget = new Map()));
+  let result = byTarget.get(key);
+  if (result === undefined) byTarget.set(key, (result = inTarget(spec, o)));
+  return result;
 }
 
 export function observationMap(input: StepInput): ReadonlyMap<string, DeviceObservation> {

@@ -70,6 +70,20 @@ export function waveCounts(rollout: Readonly<RolloutState>, wave: number): WaveC
   return allWaveCounts(rollout)[wave] ?? noCounts();
 }
 
+/**
+ * Views of stored rollouts, by the stored object: the store replaces a rollout whole on every
+ * write and never edits it in place, so a view stays true until the next transition (a
+ * 10,000-device rollout is polled by `rollout status --watch` more often than it changes).
+ */
+const views = { withSpec: new WeakMap<Readonly<RolloutState>, RolloutView>(), withoutSpec: new WeakMap<Readonly<RolloutState>, RolloutView>() };
+
+function storedRolloutView(r: Readonly<RolloutState>, withSpec: boolean): RolloutView {
+  const cache = withSpec ? views.withSpec : views.withoutSpec;
+  let view = cache.get(r);
+  if (view === undefined) cache.set(r, (view = rolloutView(r, withSpec)));
+  return view;
+}
+
 export function rolloutView(r: Readonly<RolloutState>, withSpec: boolean): RolloutView {
   const counts = allWaveCounts(r);
   return {
@@ -128,13 +142,13 @@ export function registerRolloutRoutes(app: FastifyInstance, deps: RolloutRouteDe
   });
 
   // Views are built from the stored rollouts themselves (read-only): copying a 10,000-device rollout per poll cost more than the view.
-  app.get('/v1/rollouts', async () => ({ items: [...(await store.rollouts.snapshot())].sort((a, b) => a.name.localeCompare(b.name)).map((r) => rolloutView(r, false)) }));
+  app.get('/v1/rollouts', async () => ({ items: [...(await store.rollouts.snapshot())].sort((a, b) => a.name.localeCompare(b.name)).map((r) => storedRolloutView(r, false)) }));
 
   app.get('/v1/rollouts/:name', async (request) => {
     const n = name(request.params, 'rollout');
     const r = (await store.rollouts.snapshot()).find((x) => x.name === n);
     if (!r) throw notFound(`rollout ${n}`);
-    return { ...rolloutView(r, true), events: await store.events.list(eventSubjects.rollout(n)) };
+    return { ...storedRolloutView(r, true), events: await store.events.list(eventSubjects.rollout(n)) };
   });
 
   app.get('/v1/devices/:id/release', async (request): Promise<DeviceReleaseView> => {
