@@ -52,7 +52,6 @@ import { registerRolloutRoutes, rolloutApplyKinds } from './api/routes/rollouts.
 import { registerMetricsRoutes } from './api/routes/metrics.js';
 import { registerDashboardRoutes } from './api/routes/dashboard.js';
 import { ChangeFeed, changeKinds, registerChangeRoutes } from './api/routes/changes.js';
-import type { HubStore } from './store/repository.js';
 import { HubMetrics } from './metrics/hub-metrics.js';
 import { observeDurableWrites } from '../common/durable-file.js';
 import { createSystemClock } from '../firmware/index.js';
@@ -232,7 +231,9 @@ async function startWithBroker(config: HubConfig, log: Logger, now: () => Date, 
   await desiredState.reconcile();
   await services.reconcile();
   const rollouts = new RolloutController({
-    store: withRolloutWrites(store, () => changes.changed('rollouts')),
+    store,
+    // Each transition is one durable write, so a page hears of every one.
+    onTransition: () => changes.changed('rollouts'),
     now,
     log: log.child('rollout'),
     // Pins change what runs on the pinned devices, never where: only their documents are redone.
@@ -388,23 +389,6 @@ async function startWithBroker(config: HubConfig, log: Logger, now: () => Date, 
       await store.close();
     },
   };
-}
-
-/**
- * The store as the rollout controller sees it: the same store, with every rollout write also
- * announced (each transition is one durable write, so a page hears of every one).
- */
-function withRolloutWrites(store: HubStore, written: () => void): HubStore {
-  const rollouts: HubStore['rollouts'] = {
-    get: (name) => store.rollouts.get(name),
-    list: () => store.rollouts.list(),
-    snapshot: () => store.rollouts.snapshot(),
-    put: async (rollout) => {
-      await store.rollouts.put(rollout);
-      written();
-    },
-  };
-  return new Proxy(store, { get: (target, key) => (key === 'rollouts' ? rollouts : Reflect.get(target, key)) });
 }
 
 /** What a device leaves retained on the broker; cleared when it is deleted. */

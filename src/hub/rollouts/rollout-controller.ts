@@ -7,17 +7,14 @@
 // write and actions), then carries on from the stored state.
 import type { Logger } from '../../common/log.js';
 import type { McuTelemetry, RolloutCommand, RolloutSpec, RolloutState } from '../../protocol/index.js';
-import { saneTelemetrySamples } from './telemetry-check.js';
 import { canonicalJson, formatReleaseRef } from '../../protocol/index.js';
 import {
   benchDevices,
   createRollout,
   inTarget,
-  ownedDevices,
   ownershipConflicts,
   ownershipRefusal,
   recordFlashFailure,
-  releaseContent,
   step,
   type FirmwareImageLookup,
   type StepInput,
@@ -25,8 +22,9 @@ import {
 import { eventSubjects } from '../store/records.js';
 import type { HubStore } from '../store/repository.js';
 import { performActions, type FirmwareFlasher } from './rollout-actions.js';
-import { deviceInfo, windowLookup, type FleetSnapshot } from './observations.js';
+import { deviceInfo, type FleetSnapshot } from './observations.js';
 import { ObservationCache } from './observation-cache.js';
+import { StepInputs } from './step-inputs.js';
 
 export interface RolloutControllerDeps {
   store: HubStore;
@@ -39,6 +37,12 @@ export interface RolloutControllerDeps {
   firmwareImages?: FirmwareImageLookup;
   /** Recent telemetry frames of one MCU behind a gateway (for the HIL gate's telemetry check). */
   telemetry?(gateway: string, mcu: string): readonly McuTelemetry[];
+  /**
+   * Called once for every new revision of a rollout once it is durable (its creation, each
+   * transition, a recorded flash failure), so pages that show rollouts re-read them. Not called
+   * for a write that fails, nor for clearing the outbox (no new revision).
+   */
+  onTransition?(rollout: Readonly<RolloutState>): void;
 }
 
 /** A refused rollout request, with the API status it maps to. */
@@ -57,11 +61,13 @@ const terminal = (r: RolloutState): boolean => r.status.phase === 'rolled-back' 
 const DEBOUNCE_MS = 100;
 /**
  * Reports of a big wave arrive for seconds, each asking for a pass; a pass over 10,000 devices
- * is not free. Wait at least this many times the CPU time of the last pass before the next one
- * (about a third of the hub's CPU at most goes to rollout passes). CPU, not elapsed time: a pass
- * that performs actions waits for paced store commits, and that waiting costs nothing.
+ * is not free. Wait at least this many times the CPU time of the last pass before the next one,
+ * so that rollout passes take about a tenth of the hub's CPU at most while reports trickle in
+ * (with 2, cheaper passes only ran more often: a third of a core for as long as the wave took).
+ * CPU, not elapsed time: a pass that performs actions waits for paced store commits, and that
+ * waiting costs nothing. A small fleet's passes cost milliseconds: it still waits DEBOUNCE_MS.
  */
-const PASS_GAP_FACTOR = 2;
+const PASS_GAP_FACTOR = 9;
 /** The process's CPU during a pass includes the broker's work meanwhile: never wait longer than this. */
 const MAX_PASS_GAP_MS = 2000;
 /** Transitions per rollout per pass at most (each is one write); the next pass continues. */
@@ -84,6 +90,7 @@ export class RolloutController {
   private fleet: Promise<FleetRead> | undefined;
   /** What the step sees of each device, rebuilt only for devices whose records changed (observation-cache.ts). */
   readonly observations = new ObservationCache();
+  private readonly inputs = new StepInputs(this.observations, (gateway, mcu) => this.deps.telemetry?.(gateway, mcu));
 
   constructor(private readonly deps: RolloutControllerDeps) {}
 
@@ -147,7 +154,7 @@ export class RolloutController {
   create(name: string, spec: RolloutSpec): Promise<'created' | 'unchanged'> {
     return this.serial(async () => {
       const { store } = this.deps;
-      const existing = await store.rollouts.get(name);
+      const existing = await this.stored(name);
       if (existing !== undefined) {
         if (canonicalJson(existing.spec) === canonicalJson(spec)) return 'unchanged';
         throw new RolloutRequestError('RolloutImmutable', 409, `rollout ${name} exists with another spec; a rollout cannot change: abort it and start one under a new name`);
@@ -159,7 +166,7 @@ export class RolloutController {
       const refusal = ownershipRefusal(ownershipConflicts(await store.rollouts.snapshot(), candidates.map((d) => d.id), name));
       if (refusal !== undefined) throw new RolloutRequestError('RolloutConflict', 409, `rollout ${name} ${refusal}`);
       const state = createRollout({ name, spec, devices: candidates, releaseDigest: release.digest, now: this.deps.now().getTime() });
-      await store.rollouts.put(state);
+      await this.write(state);
       const first = state.status.history[0];
       await store.events.append(eventSubjects.rollout(name), { time: state.createdAt, type: 'Normal', reason: 'RolloutCreated', message: first?.message ?? 'created' });
       this.request();
@@ -170,7 +177,7 @@ export class RolloutController {
   /** An operator command: one transition, written and acted on, or a refusal naming why. */
   command(name: string, command: RolloutCommand): Promise<RolloutState> {
     return this.serial(async () => {
-      const rollout = await this.deps.store.rollouts.get(name);
+      const rollout = await this.stored(name);
       if (rollout === undefined) throw new RolloutRequestError('RolloutNotFound', 404, `rollout ${name} not found`);
       const input = await this.input(rollout);
       if (input === undefined) throw new RolloutRequestError('ReleaseNotFound', 404, `release ${formatReleaseRef(rollout.spec.release)} of rollout ${name} not found`);
@@ -181,6 +188,23 @@ export class RolloutController {
       this.request();
       return done;
     });
+  }
+
+  /**
+   * The stored rollout itself, not a copy (a 10,000-device rollout is a large object, read on
+   * every pass): read-only. step and recordFlashFailure copy on write, and the store keeps the
+   * device entries a write did not change, so it neither copies nor checks them again.
+   */
+  private async stored(name: string): Promise<Readonly<RolloutState> | undefined> {
+    return (await this.deps.store.rollouts.snapshot()).find((r) => r.name === name);
+  }
+
+  /** Writes a new revision; `onTransition` hears of it once it is durable. */
+  private write(next: RolloutState): Promise<void> {
+    const written = this.deps.store.rollouts.put(next);
+    const { onTransition } = this.deps;
+    if (onTransition) written.then(() => onTransition(next), () => undefined);
+    return written;
   }
 
   private serial<T>(fn: () => Promise<T>): Promise<T> {
@@ -205,7 +229,7 @@ export class RolloutController {
    * and whether it is progressing in a gate wave (which waits on telemetry, see pass()).
    */
   private async advance(name: string): Promise<{ at: number | null; gateWave: boolean }> {
-    let rollout = await this.deps.store.rollouts.get(name);
+    let rollout = await this.stored(name);
     const gateWave = (): boolean => rollout?.status.phase === 'progressing' && rollout.spec.waves[rollout.status.currentWave]?.gate !== undefined;
     for (let i = 0; rollout !== undefined && !terminal(rollout) && i < MAX_TRANSITIONS; i++) {
       const input = await this.input(rollout);
@@ -229,9 +253,14 @@ export class RolloutController {
    */
   private async commit(next: RolloutState, events: StepResultEvents, answered: boolean): Promise<RolloutState> {
     const { store } = this.deps;
-    const written = store.rollouts.put(next);
+    const written = this.write(next);
     if (answered || next.status.outbox.length > 0) await written;
     else written.catch((err: unknown) => this.deps.log.error(`rollout ${next.name}: writing revision ${next.status.revision} failed: ${(err as Error).message}`));
+    // Carry on from the stored revision (the store holds it from the put's start, before it is
+    // durable): the next transition then keeps the store's own device entries, and the store
+    // checks and copies only those it changes (copies of the caller's would all look changed).
+    const stored = await this.stored(next.name);
+    if (stored?.status.revision === next.status.revision) next = stored;
     // The next rollout of this task must see what this one now owns (ownership).
     this.fleet = this.fleet?.then((read) => ({ ...read, others: read.others.map((r) => (r.name === next.name ? next : r)) }));
     for (const e of events) {
@@ -266,10 +295,10 @@ export class RolloutController {
    */
   private recordFlashFailure(name: string, deviceId: string, message: string, restoring: boolean): Promise<void> {
     return this.serial(async () => {
-      const rollout = await this.deps.store.rollouts.get(name);
+      const rollout = await this.stored(name);
       const recorded = rollout && recordFlashFailure(rollout, deviceId, message, restoring);
       if (!recorded) return;
-      await this.deps.store.rollouts.put(recorded.next);
+      await this.write(recorded.next);
       await this.deps.store.events.append(eventSubjects.rollout(name), { time: this.deps.now().toISOString(), ...recorded.event });
       this.deps.log.warn(`rollout ${name}: ${recorded.event.message}`);
       this.request();
@@ -284,7 +313,7 @@ export class RolloutController {
       store.devices.snapshot(),
       store.deviceState.desiredSnapshot(),
       store.deviceState.reportedSnapshot(),
-      store.releasePins.all(),
+      store.releasePins.snapshot(),
       store.maintenanceWindows.list(),
       store.rollouts.snapshot(),
     ]);
@@ -294,37 +323,20 @@ export class RolloutController {
   }
 
   /** The step's input for a rollout, from the store (undefined: its release is gone). */
-  private async input(rollout: RolloutState): Promise<StepInput | undefined> {
+  private async input(rollout: Readonly<RolloutState>): Promise<StepInput | undefined> {
     const { store } = this.deps;
     const release = await store.releases.get(rollout.spec.release.name, rollout.spec.release.version);
     if (release === undefined) return undefined;
-    const { fleet, others } = await (this.fleet ??= this.readFleet());
-    const { devices, pins } = fleet;
-    const ownedElsewhere = new Set(others.filter((r) => r.name !== rollout.name).flatMap((r) => ownedDevices(r)));
-    const relevant = devices.filter((d) => {
-      if (rollout.status.devices[d.id] !== undefined) return true;
-      if (ownedElsewhere.has(d.id)) return false;
-      const info = this.observations.info(d);
-      return inTarget(rollout.spec, info) || benchDevices(rollout.spec, [info]).length > 0;
-    });
-    const gateVerdict = (await store.gateVerdicts.get(release.digest)) ?? null;
+    const read = await (this.fleet ??= this.readFleet());
+    const { fleet } = read;
+    // Another rollout's transition in this task replaces it in `others` (ownership): a new input then.
+    const others = read.others.filter((r) => r.name !== rollout.name);
+    const { release: content, window, devices } = this.inputs.build(rollout, release, fleet, others);
     return {
-      release: releaseContent({ apiVersion: 'edgepilot.io/v1', kind: 'Release', metadata: { name: release.name, labels: {}, annotations: {} }, spec: release.spec }, release.digest),
-      devices: relevant.map((d) => {
-        let o = this.observations.observe(d, release, fleet);
-        // Telemetry counts from when the device was pinned to this release (its flash came after).
-        const pin = pins.get(d.id);
-        const telemetry = this.deps.telemetry;
-        // (Devices without MCUs, most of a fleet, skip this: it copied every observation on every transition.)
-        if (telemetry && o.mcus.length > 0 && pin && formatReleaseRef(pin.release) === formatReleaseRef(rollout.spec.release)) {
-          const since = Date.parse(pin.since);
-          o = { ...o, mcus: o.mcus.map((m) => ({ ...m, saneTelemetrySamples: saneTelemetrySamples(telemetry(d.id, m.id), since) })) };
-        }
-        const failure = rollout.status.devices[d.id]?.flashFailure;
-        return failure === undefined ? o : { ...o, flashFailure: failure };
-      }),
-      window: windowLookup(fleet),
-      gateVerdict,
+      release: content,
+      devices,
+      window,
+      gateVerdict: (await store.gateVerdicts.get(release.digest)) ?? null,
       ...(this.deps.firmwareImages ? { firmwareImages: this.deps.firmwareImages } : {}),
     };
   }

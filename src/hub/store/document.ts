@@ -13,7 +13,7 @@ import type { DesiredState, DeviceEvent, DeviceRecord, PlacementRecord, Reported
  * Bump the version and add a migration for every change of an existing shape; new top-level
  * collections need none (missing ones start empty).
  */
-export const STORE_SCHEMA_VERSION = 4;
+export const STORE_SCHEMA_VERSION = 5;
 
 export const observedFields = ['status', 'lastSeen', 'facts'] as const;
 export type StoredDevice = Omit<DeviceRecord, (typeof observedFields)[number]>;
@@ -129,6 +129,9 @@ const migrations: Record<number, Migration> = {
   // The document is the same; the version keeps an older hub, which would not find the shards,
   // from starting over a store it would see as empty.
   3: (doc) => doc,
+  // 4 → 5: release pins and each rollout's per-device state move into shard files too. The same
+  // document again; the version keeps an older hub from reading rollouts without their devices.
+  4: (doc) => doc,
 };
 
 export class StoreVersionError extends Error {}

@@ -22,7 +22,7 @@ export interface Backing {
   doc(): StoreDocument;
   observed(): ObservedDocument;
   persist(durability: Durability): Promise<void>;
-  /** A record of `devices` or `desired` was set or deleted (only its shard is written). */
+  /** A record of a sharded collection was set or deleted (only its shard is written; sharded-control.ts). */
   controlChanged(collection: ShardedCollection, key: string): void;
   /** Changes so far to a sharded collection (a snapshot taken at the same count is still true). */
   changes(collection: ShardedCollection): number;

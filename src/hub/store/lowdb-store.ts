@@ -183,7 +183,7 @@ class LowdbStore implements HubStore {
     this.observedWriter = new CoalescingWriter(() => observed.write());
     const hardwareIndex = new Map<string, string>();
     for (const device of Object.values(db.data.devices)) hardwareIndex.set(device.hardwareId, device.id);
-    const changes = { devices: 0, desired: 0 };
+    const changes = { devices: 0, desired: 0, releasePins: 0, rolloutDevices: 0 };
     const backing: Backing = {
       doc: () => this.doc,
       observed: () => this.observedDoc,

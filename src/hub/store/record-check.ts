@@ -14,6 +14,8 @@ import {
   releasePinSchema,
   releaseRecordSchema,
   rolloutStateSchema,
+  rolloutDeviceSchema,
+  type RolloutState,
   serviceRecordSchema,
   configObjectKeySchema,
   configObjectRecordSchema,
@@ -262,4 +264,40 @@ export function checkedObservedDocument(raw: unknown, source: string): { doc: Ob
 export function assertStorable(collection: CollectionName, key: string, record: unknown): void {
   const problem = recordProblem(collection, key, record);
   if (problem !== undefined) throw new StoreRecordError(`refusing to store ${collection}[${JSON.stringify(key.slice(0, 80))}]: ${problem}`);
+}
+
+/**
+ * assertStorable for a rollout's next revision, checking only what is not stored already: the
+ * header (everything but the per-device entries) and the device entries that are not the very
+ * objects stored now. Stored entries were checked when they were stored and are never changed in
+ * place, so the result is the whole check's at a cost that follows the devices a transition
+ * moved, not the rollout's size. Resolves to the ids of the entries that are new, replaced or gone.
+ */
+export function assertStorableRollout(next: RolloutState, previous: Readonly<RolloutState> | undefined): Set<string> {
+  const devices = next.status.devices;
+  const before: Readonly<Record<string, unknown>> = previous?.status.devices ?? {};
+  const changed = new Set<string>();
+  for (const id of Object.keys(devices)) if (!Object.hasOwn(before, id) || before[id] !== devices[id]) changed.add(id);
+  for (const id of Object.keys(before)) if (!Object.hasOwn(devices, id)) changed.add(id);
+  if (previous === undefined || previous.spec.waves.length !== next.spec.waves.length) {
+    assertStorable('rollouts', next.name, next);
+    return changed;
+  }
+  // The whole record's check with no devices: the rest of its refinement is about device entries.
+  assertStorable('rollouts', next.name, { ...next, status: { ...next.status, devices: {} } });
+  const waves = next.spec.waves.length;
+  for (const id of changed) {
+    if (!Object.hasOwn(devices, id)) continue;
+    const problem = rolloutDeviceProblem(id, devices[id], waves);
+    if (problem !== undefined) throw new StoreRecordError(`refusing to store rollouts[${JSON.stringify(next.name.slice(0, 80))}]: status.devices[${JSON.stringify(id.slice(0, 80))}]: ${problem}`);
+  }
+  return changed;
+}
+
+/** What the whole rollout's check would say about one of its device entries. */
+function rolloutDeviceProblem(id: string, entry: unknown, waves: number): string | undefined {
+  if (!deviceIdSchema.safeParse(id).success) return 'not a device id';
+  const parsed = rolloutDeviceSchema.safeParse(entry);
+  if (!parsed.success) return describeIssues(parsed.error.issues);
+  return parsed.data.wave >= waves ? `wave: no wave ${parsed.data.wave}` : undefined;
 }

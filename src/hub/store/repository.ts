@@ -222,6 +222,12 @@ export interface GateVerdictRepository {
 /** Which release a rollout pinned each device to. */
 export interface ReleasePinRepository {
   all(): Promise<Map<string, ReleasePin>>;
+  /**
+   * Every pin as stored now, not copied (read by every rollout and desired-state pass; at 10,000
+   * pinned devices copying them was a tenth of a rollout's hub CPU): read-only, and a later set
+   * does not change what was returned. A backend may return a fresh map each time.
+   */
+  snapshot(): Promise<ReadonlyMap<string, Readonly<ReleasePin>>>;
   get(deviceId: string): Promise<ReleasePin | undefined>;
   /** Pins (or with null unpins) these devices in one durable write; idempotent. */
   set(deviceIds: readonly string[], pin: ReleasePin | null): Promise<void>;

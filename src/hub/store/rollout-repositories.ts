@@ -1,7 +1,8 @@
 // lowdb repositories of releases, rollouts, maintenance windows, gate verdicts and release pins.
 import { releaseKey } from '../../protocol/index.js';
 import type { Backing } from './lowdb-repositories.js';
-import { assertStorable } from './record-check.js';
+import { assertStorable, assertStorableRollout } from './record-check.js';
+import { rolloutDeviceKey } from './sharded-control.js';
 import {
   ReleaseImmutableError,
   type GateVerdictRepository,
@@ -11,6 +12,7 @@ import {
   type RolloutRepository,
   type RolloutStores,
 } from './repository.js';
+import type { ReleasePin, RolloutState } from '../../protocol/index.js';
 
 const copy = <T>(value: T | undefined): T | undefined => (value === undefined ? undefined : structuredClone(value));
 
@@ -40,8 +42,19 @@ function rolloutRepository(b: Backing): RolloutRepository {
     // put stores a copy and later replaces it whole: stored rollouts never change in place.
     snapshot: async () => Object.values(b.doc().rollouts),
     put: async (rollout) => {
-      assertStorable('rollouts', rollout.name, rollout);
-      b.doc().rollouts[rollout.name] = structuredClone(rollout);
+      const previous = b.doc().rollouts[rollout.name];
+      // Only device entries that are not the stored ones are checked, copied and written: a
+      // transition replaces the entries it changes and keeps the others (copy on write), so its
+      // cost follows the devices it moved, not the rollout's size. Unchanged entries are the
+      // store's own objects, checked when they were stored.
+      const changed = assertStorableRollout(rollout, previous);
+      const { devices, ...status } = rollout.status;
+      // A rollout's spec never changes: the stored one is kept when the caller passed it back.
+      const { spec, ...header } = rollout;
+      const stored: RolloutState = { ...structuredClone({ ...header, status: { ...status, devices: {} } }), spec: spec === previous?.spec ? previous.spec : structuredClone(spec) };
+      for (const [id, entry] of Object.entries(devices)) stored.status.devices[id] = changed.has(id) ? structuredClone(entry) : entry;
+      for (const id of changed) b.controlChanged('rolloutDevices', rolloutDeviceKey(rollout.name, id));
+      b.doc().rollouts[rollout.name] = stored;
       await b.persist('sync');
     },
   };
@@ -77,14 +90,19 @@ function gateVerdictRepository(b: Backing): GateVerdictRepository {
 }
 
 function releasePinRepository(b: Backing): ReleasePinRepository {
+  // set stores copies and replaces them whole, so the map of the stored pins stays true until the next set.
+  let snapshot: ReadonlyMap<string, Readonly<ReleasePin>> | undefined;
   return {
     all: async () => new Map(Object.entries(b.doc().releasePins).map(([k, v]) => [k, structuredClone(v)])),
+    snapshot: async () => (snapshot ??= new Map(Object.entries(b.doc().releasePins))),
     get: async (id) => copy(b.doc().releasePins[id]),
     set: async (ids, pin) => {
       if (pin !== null) for (const id of ids) assertStorable('releasePins', id, pin);
+      snapshot = undefined;
       for (const id of ids) {
         if (pin === null) delete b.doc().releasePins[id];
         else b.doc().releasePins[id] = structuredClone(pin);
+        b.controlChanged('releasePins', id);
       }
       await b.persist('sync');
     },

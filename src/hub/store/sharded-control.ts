@@ -1,21 +1,50 @@
-// How the control document lies on disk (schema 4). The two collections that grow with the fleet,
-// `devices` and `desired` (about 24 MB at 20,000 devices), are split by key hash into shard files
-// under `store-shards/`; `store.json` holds every other collection and names the shard files
-// that are current. A commit writes only the shards that changed, each to a new file, and then
+// How the control document lies on disk (schema 5). The collections that grow with the fleet are
+// split by key hash into shard files under `store-shards/`: `devices` and `desired` (about 24 MB
+// at 20,000 devices), `releasePins`, and `rolloutDevices`, the per-device state of every rollout
+// (keyed `<rollout>/<device id>`; the rollout's header, everything but `status.devices`, stays in
+// store.json). `store.json` holds every other collection and names the shard files that are
+// current. A commit writes only the shards that changed, each to a new file, and then
 // store.json (temp file, fsync, rename, fsync of the folder): until that rename the previous
 // store.json names the previous shard files, which are still there, so a crash at any instant
 // leaves either the old or the new state, whole. Files no store.json names (a commit cut short,
-// shards replaced since) are removed at the next open and after each commit.
+// shards replaced since) are removed at the next open and after each commit. A rollout
+// transition that moves a few devices so writes a few shards and a small store.json, not the
+// whole rollout.
 //
-// Schema 3 and older kept everything in store.json: such a file is read as before, and the first
-// commit writes every shard.
+// Schema 3 and older kept everything in store.json, schema 4 kept pins and rollouts whole in it:
+// such a file is read as before, and the first commit writes the missing shards.
 import { readdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { ensureDir, nodeDurableFileSystem, readFileIfExists, writeFileDurably, type DurableFileSystem } from '../../common/durable-file.js';
 import type { StoreDocument } from './document.js';
 
-export const shardedCollections = ['devices', 'desired'] as const;
+export const shardedCollections = ['devices', 'desired', 'releasePins', 'rolloutDevices'] as const;
 export type ShardedCollection = (typeof shardedCollections)[number];
+/** Sharded collections that are top-level collections of the document, keyed as there. */
+const plainCollections = ['devices', 'desired', 'releasePins'] as const;
+
+/** The shard key of one device's entry in a rollout's status (rollout names have no `/`). */
+export const rolloutDeviceKey = (rollout: string, deviceId: string): string => `${rollout}/${deviceId}`;
+
+function splitRolloutDeviceKey(key: string): [string, string] {
+  const slash = key.indexOf('/');
+  return [key.slice(0, slash), key.slice(slash + 1)];
+}
+
+/** A sharded collection's record under `key` in the document, or undefined. */
+function recordOf(doc: StoreDocument, collection: ShardedCollection, key: string): unknown {
+  if (collection !== 'rolloutDevices') return (doc[collection] as Record<string, unknown>)[key];
+  const [rollout, id] = splitRolloutDeviceKey(key);
+  const r = doc.rollouts[rollout];
+  return r === undefined ? undefined : r.status.devices[id];
+}
+
+function keysOf(doc: StoreDocument, collection: ShardedCollection): string[] {
+  if (collection !== 'rolloutDevices') return Object.keys(doc[collection]);
+  return Object.values(doc.rollouts).flatMap((r) => Object.keys(r.status.devices).map((id) => rolloutDeviceKey(r.name, id)));
+}
+
+const noFiles = (shards: number): (string | null)[] => Array<string | null>(shards).fill(null);
 
 /** Shards per collection: ~140 KB of desired documents each at 20,000 devices. */
 export const DEFAULT_SHARDS = 128;
@@ -46,14 +75,15 @@ export interface ControlCommit {
 }
 
 function emptyLayout(shards: number): ShardLayout {
-  return { shards, files: { devices: Array<string | null>(shards).fill(null), desired: Array<string | null>(shards).fill(null) } };
+  return { shards, files: { devices: noFiles(shards), desired: noFiles(shards), releasePins: noFiles(shards), rolloutDevices: noFiles(shards) } };
 }
 
+/** Whether a layout is well formed; a collection it does not name (schema 4) is still inline in store.json. */
 function isLayout(value: unknown): value is ShardLayout {
   const v = value as ShardLayout | undefined;
   return (
-    typeof v === 'object' && v !== null && Number.isInteger(v.shards) && v.shards > 0 &&
-    shardedCollections.every((c) => Array.isArray(v.files?.[c]) && v.files[c].length === v.shards && v.files[c].every((f) => f === null || (typeof f === 'string' && /^[a-z]+-\d+-\d+\.json$/.test(f))))
+    typeof v === 'object' && v !== null && Number.isInteger(v.shards) && v.shards > 0 && typeof v.files === 'object' && v.files !== null &&
+    shardedCollections.every((c) => v.files[c] === undefined || (Array.isArray(v.files[c]) && v.files[c].length === v.shards && v.files[c].every((f) => f === null || (typeof f === 'string' && /^[a-zA-Z]+-\d+-\d+\.json$/.test(f)))))
   );
 }
 
@@ -61,7 +91,7 @@ export class ShardedControlFile {
   private layout: ShardLayout;
   /** Keys per shard, as far as the document ever held them (pruned when a shard is written). */
   private readonly members: Record<ShardedCollection, Set<string>[]>;
-  private readonly dirty: Record<ShardedCollection, Set<number>> = { devices: new Set(), desired: new Set() };
+  private readonly dirty: Record<ShardedCollection, Set<number>> = { devices: new Set(), desired: new Set(), releasePins: new Set(), rolloutDevices: new Set() };
   private seq = 0;
   readonly folder: string;
 
@@ -72,7 +102,7 @@ export class ShardedControlFile {
   ) {
     this.folder = join(path, '..', SHARD_FOLDER);
     this.layout = emptyLayout(shards);
-    this.members = { devices: [], desired: [] };
+    this.members = { devices: [], desired: [], releasePins: [], rolloutDevices: [] };
   }
 
   /**
@@ -103,9 +133,12 @@ export class ShardedControlFile {
       this.markAll();
     } else {
       if (!isLayout(layout)) throw new Error(`${this.path}: "layout" is malformed; refusing to start over it`);
+      const inline = shardedCollections.filter((c) => layout.files[c] === undefined);
+      for (const c of inline) layout.files[c] = noFiles(layout.shards);
       this.layout = layout;
       this.resetMembers();
       for (const collection of shardedCollections) {
+        if (inline.includes(collection)) continue;
         const merged: Record<string, unknown> = {};
         for (const name of layout.files[collection]) {
           if (name === null) continue;
@@ -120,8 +153,11 @@ export class ShardedControlFile {
           Object.assign(merged, shard);
           this.seq = Math.max(this.seq, Number(name.split('-')[2]?.split('.')[0] ?? 0));
         }
-        raw[collection] = merged;
+        if (collection === 'rolloutDevices') mergeRolloutDevices(raw, merged);
+        else raw[collection] = merged;
       }
+      // Written by an older layout: the first commit moves these collections into shards.
+      for (const c of inline) for (let i = 0; i < layout.shards; i++) this.dirty[c].add(i);
     }
     if (options.cleanup) await this.removeUnreferenced();
     return raw;
@@ -130,7 +166,7 @@ export class ShardedControlFile {
   /** Called once the document is loaded and checked: which keys live in which shard. */
   adopt(doc: StoreDocument): void {
     this.resetMembers();
-    for (const collection of shardedCollections) for (const key of Object.keys(doc[collection])) this.members[collection][shardOf(key, this.layout.shards)]?.add(key);
+    for (const collection of shardedCollections) for (const key of keysOf(doc, collection)) this.members[collection][shardOf(key, this.layout.shards)]?.add(key);
   }
 
   /** A record of a sharded collection was set or deleted: its shard is written by the next commit. */
@@ -147,17 +183,17 @@ export class ShardedControlFile {
 
   /** The commit's contents, synchronously: the changed shards and store.json. */
   snapshot(doc: StoreDocument): ControlCommit {
-    const layout: ShardLayout = { shards: this.layout.shards, files: { devices: [...this.layout.files.devices], desired: [...this.layout.files.desired] } };
+    const files = this.layout.files;
+    const layout: ShardLayout = { shards: this.layout.shards, files: { devices: [...files.devices], desired: [...files.desired], releasePins: [...files.releasePins], rolloutDevices: [...files.rolloutDevices] } };
     const shards: ControlCommit['shards'] = [];
     this.seq += 1;
     for (const collection of shardedCollections) {
-      const records = doc[collection] as Record<string, unknown>;
       for (const index of [...this.dirty[collection]].sort((a, b) => a - b)) {
         const keys = this.members[collection][index] as Set<string>;
         const part: Record<string, unknown> = {};
         let count = 0;
         for (const key of keys) {
-          const record = records[key];
+          const record = recordOf(doc, collection, key);
           if (record === undefined) keys.delete(key);
           else {
             part[key] = record;
@@ -171,7 +207,11 @@ export class ShardedControlFile {
       this.dirty[collection].clear();
     }
     const main: Record<string, unknown> = {};
-    for (const [key, value] of Object.entries(doc)) if (!(shardedCollections as readonly string[]).includes(key)) main[key] = value;
+    for (const [key, value] of Object.entries(doc)) if (!(plainCollections as readonly string[]).includes(key)) main[key] = value;
+    // A rollout's header only: its devices are the rolloutDevices shards.
+    const headers: Record<string, unknown> = {};
+    for (const [name, r] of Object.entries(doc.rollouts)) headers[name] = { ...r, status: { ...r.status, devices: {} } };
+    main['rollouts'] = headers;
     main['layout'] = layout;
     return { shards, main: JSON.stringify(main), layout };
   }
@@ -204,6 +244,19 @@ export class ShardedControlFile {
     for (const name of await readdir(this.folder)) {
       if (!referenced.has(name)) await this.fs.unlink(join(this.folder, name)).catch(() => undefined);
     }
+  }
+}
+
+/** Puts the rolloutDevices shards' entries back into their rollouts (entries of no stored rollout are dropped). */
+function mergeRolloutDevices(raw: Record<string, unknown>, merged: Record<string, unknown>): void {
+  const rollouts = raw['rollouts'];
+  if (typeof rollouts !== 'object' || rollouts === null) return;
+  for (const [key, entry] of Object.entries(merged)) {
+    const [name, id] = splitRolloutDeviceKey(key);
+    const status = (rollouts as Record<string, { status?: { devices?: Record<string, unknown> } } | undefined>)[name]?.status;
+    if (typeof status !== 'object' || status === null) continue;
+    if (typeof status.devices !== 'object' || status.devices === null) status.devices = {};
+    status.devices[id] = entry;
   }
 }
 

@@ -61,7 +61,8 @@ export function nextCheckAt(rollout: RolloutState, input: StepInput, now: number
   if (status.phase === 'rolled-back' || status.phase === 'aborted') return null;
   if (status.phase === 'scheduled' && spec.startAt !== undefined) times.push(ms(spec.startAt));
   const observed = observationMap(input);
-  for (const [id, d] of Object.entries(status.devices)) {
+  for (const id in status.devices) {
+    const d = status.devices[id] as RolloutState['status']['devices'][string];
     const wave = spec.waves[d.wave];
     if (wave === undefined) continue;
     if (d.state === 'updating' || d.state === 'verifying') {

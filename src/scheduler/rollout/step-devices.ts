@@ -4,9 +4,9 @@ import type { RolloutDevice } from '../../protocol/index.js';
 import { gateChecksSchema } from '../../protocol/index.js';
 import { compatibilityProblems } from './compatibility.js';
 import { deviceHealth } from './device-health.js';
-import { hardwareClassKey, inTarget, placeLateJoiner } from './plan-waves.js';
+import { hardwareClassKey, placeLateJoiner } from './plan-waves.js';
 import type { Draft } from './transition.js';
-import { listIds, ms } from './transition.js';
+import { listIds, ms, targetIds } from './transition.js';
 
 const defaultGateChecks = gateChecksSchema.parse({});
 const returnReason = { offline: 'back online', 'no-window': 'a maintenance window will open', incompatible: 'now compatible' } as const;
@@ -16,7 +16,8 @@ export function membershipTransition(draft: Draft): boolean {
   const { status, spec } = draft;
   if (!['scheduled', 'progressing', 'paused'].includes(status.phase)) return false;
   const observed = draft.observed;
-  const newcomers = draft.input.devices.filter((o) => status.devices[o.id] === undefined && inTarget(spec, o));
+  const target = targetIds(draft.input, spec);
+  const newcomers = draft.input.devices.filter((o) => status.devices[o.id] === undefined && target.has(o.id));
   const joined: string[] = [];
   if (newcomers.length > 0) {
     const canaryWave = spec.waves.findIndex((w) => w.canary !== undefined);
@@ -37,7 +38,7 @@ export function membershipTransition(draft: Draft): boolean {
     const d = status.devices[id] as RolloutDevice;
     if (d.state !== 'pending' && d.state !== 'waiting-window') continue;
     const o = observed.get(id);
-    if (o && spec.waves[d.wave]?.gate === undefined && !inTarget(spec, o)) {
+    if (o && spec.waves[d.wave]?.gate === undefined && !target.has(id)) {
       delete status.devices[id];
       left.push(id);
     }
@@ -57,8 +58,11 @@ export function observeTransition(draft: Draft): boolean {
   const returned: string[] = [];
   const downloadedIds: string[] = [];
   const reflash: string[] = [];
+  const failed: [string, string][] = [];
   let changed = false;
-  for (const id of Object.keys(status.devices).sort()) {
+  // Unsorted (a sort of every device per step was a large part of a step at 10,000 devices):
+  // what it reports is sorted below, so the order of events and actions does not depend on it.
+  for (const id of Object.keys(status.devices)) {
     const d = status.devices[id] as RolloutDevice;
     const o = observed.get(id);
     const online = o?.online === true;
@@ -82,7 +86,7 @@ export function observeTransition(draft: Draft): boolean {
           break;
         case 'failed':
           draft.setDevice(id, { state: 'failed', reason: verdict.reason });
-          draft.event('Warning', 'DeviceFailed', `${id} (${draft.waveName(d.wave)}): ${verdict.reason}`);
+          failed.push([id, `${id} (${draft.waveName(d.wave)}): ${verdict.reason}`]);
           break;
         case 'installing':
           if (d.state === 'updating') continue;
@@ -118,6 +122,11 @@ export function observeTransition(draft: Draft): boolean {
       changed = true;
     }
   }
+  for (const [, message] of failed.sort(([a], [b]) => (a < b ? -1 : 1))) draft.event('Warning', 'DeviceFailed', message);
+  healthy.sort();
+  deferred.sort();
+  returned.sort();
+  downloadedIds.sort();
   // Its workloads converge from the retained desired document; its MCUs may have missed the flash.
   if (reflash.length > 0 && draft.input.release.firmware.length > 0) draft.actions.push({ type: 'flash-release-firmware', deviceIds: reflash.sort(), release: draft.spec.release });
   if (healthy.length > 0) draft.event('Normal', 'DevicesHealthy', `healthy: ${listIds(healthy)}`);

@@ -7,9 +7,11 @@ import type {
   RolloutAction,
   RolloutCommand,
   RolloutDevice,
+  RolloutSpec,
   RolloutState,
 } from '../../protocol/index.js';
 import { MAX_ROLLOUT_HISTORY } from '../../protocol/index.js';
+import { inTarget } from './plan-waves.js';
 import type { DeviceObservation, FirmwareImageLookup, ReleaseContent, WindowLookup } from './types.js';
 
 export interface StepInput {
@@ -74,12 +76,9 @@ export class Draft {
     this.at = iso(now);
   }
 
-  private observedCache: Map<string, DeviceObservation> | undefined;
-
-  /** The observations by device id (built once per call). */
-  get observed(): Map<string, DeviceObservation> {
-    this.observedCache ??= observationMap(this.input);
-    return this.observedCache;
+  /** The observations by device id. */
+  get observed(): ReadonlyMap<string, DeviceObservation> {
+    return observationMap(this.input);
   }
 
   get status(): RolloutState['status'] {
@@ -133,8 +132,43 @@ export function commit(draft: Draft, transition: string): StepResult {
   return { next: draft.state, actions: draft.actions, events: draft.events, transition, nextCheckAt: null };
 }
 
-export function observationMap(input: StepInput): Map<string, DeviceObservation> {
-  return new Map(input.devices.map((d) => [d.id, d]));
+/**
+ * Built once per list of observations: a caller that passes the same list to many steps (every
+ * transition of a pass over an unchanged fleet) pays for the map of 10,000 devices once.
+ */
+const observationMaps = new WeakMap<readonly DeviceObservation[], Map<string, DeviceObservation>>();
+
+/** Per list of observations, the ids in a rollout's target (by the target's selectors). */
+const targets = new WeakMap<readonly DeviceObservation[], Map<string, ReadonlySet<string>>>();
+/** Per observation, whether it is in a target (by the target's selectors): lists are rebuilt each pass, most observations are not. */
+const inTargets = new WeakMap<DeviceObservation, Map<string, boolean>>();
+
+/**
+ * The observed devices in the rollout's target (inTarget), once per list of observations and
+ * target: membership looked at every pending device's labels on every step.
+ */
+export function targetIds(input: StepInput, spec: RolloutSpec): ReadonlySet<string> {
+  let byTarget = targets.get(input.devices);
+  if (byTarget === undefined) targets.set(input.devices, (byTarget = new Map()));
+  const gate = spec.waves[0];
+  const key = JSON.stringify([spec.selector, gate?.gate !== undefined ? (gate.selector ?? null) : null]);
+  let ids = byTarget.get(key);
+  if (ids === undefined) byTarget.set(key, (ids = new Set(input.devices.filter((o) => observedInTarget(o, spec, key)).map((o) => o.id))));
+  return ids;
+}
+
+function observedInTarget(o: DeviceObservation, spec: RolloutSpec, key: string): boolean {
+  let byTarget = inTargets.get(o);
+  if (byTarget === undefined) inTargets.set(o, (byTarget = new Map()));
+  let result = byTarget.get(key);
+  if (result === undefined) byTarget.set(key, (result = inTarget(spec, o)));
+  return result;
+}
+
+export function observationMap(input: StepInput): ReadonlyMap<string, DeviceObservation> {
+  let map = observationMaps.get(input.devices);
+  if (map === undefined) observationMaps.set(input.devices, (map = new Map(input.devices.map((d) => [d.id, d]))));
+  return map;
 }
 
 /** Device ids grouped by a key, ids sorted: one action per group. */

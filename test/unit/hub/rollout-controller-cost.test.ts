@@ -1,6 +1,7 @@
 // The rollout controller's cost at fleet scale: the fleet (every device, desired and reported
 // document) is read from the store once per queued task and again only after actions changed
-// it, not once per transition. Counted, not timed.
+// it, not once per transition; a transition checks and copies the device entries it changed,
+// not the whole rollout. Counted, not timed.
 import test from 'ava';
 import { createLogger } from '../../../src/common/log.js';
 import { RolloutController } from '../../../src/hub/rollouts/rollout-controller.js';
@@ -8,7 +9,19 @@ import { openLowdbStore } from '../../../src/hub/store/lowdb-store.js';
 import type { DeviceRecord } from '../../../src/hub/store/records.js';
 import type { HubStore } from '../../../src/hub/store/repository.js';
 import { templateRevision } from '../../../src/hub/workloads/revision.js';
-import { releaseDigest, releaseSpecSchema, rolloutSpecSchema, templateSchema, type DesiredInstance, type ReleaseRecord, type RolloutState } from '../../../src/protocol/index.js';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import {
+  releaseDigest,
+  releaseSpecSchema,
+  rolloutDeviceSchema,
+  rolloutSpecSchema,
+  rolloutStateSchema,
+  templateSchema,
+  type DesiredInstance,
+  type ReleaseRecord,
+  type RolloutState,
+} from '../../../src/protocol/index.js';
 import { makeTempDir } from '../../support/paths.js';
 
 const t0 = Date.parse('2026-03-01T01:00:00Z');
@@ -47,9 +60,30 @@ function device(i: number): DeviceRecord {
   };
 }
 
+/**
+ * Counts the store's checks of rollouts while `run` runs: device entries checked one by one, and
+ * checks of a whole rollout with its devices. Process-wide: only in serial tests.
+ */
+async function countingChecks<T>(run: () => Promise<T>): Promise<T & { checks: { entries: number; wholeRollouts: number } }> {
+  const checks = { entries: 0, wholeRollouts: 0 };
+  const entry = rolloutDeviceSchema.safeParse;
+  const whole = rolloutStateSchema.safeParse;
+  rolloutDeviceSchema.safeParse = ((value: unknown, ...rest: unknown[]) => ((checks.entries += 1), entry.call(rolloutDeviceSchema, value, ...(rest as [])))) as typeof entry;
+  rolloutStateSchema.safeParse = ((value: unknown, ...rest: unknown[]) => {
+    if (Object.keys((value as RolloutState).status?.devices ?? {}).length > 0) checks.wholeRollouts += 1;
+    return whole.call(rolloutStateSchema, value, ...(rest as []));
+  }) as typeof whole;
+  try {
+    return { ...(await run()), checks };
+  } finally {
+    rolloutDeviceSchema.safeParse = entry;
+    rolloutStateSchema.safeParse = whole;
+  }
+}
+
 /** Counts the controller's reads of the whole fleet and its writes of rollout states. */
 function counting(store: HubStore) {
-  const counts = { fleetReads: 0, writes: 0, writesWithActions: 0 };
+  const counts = { fleetReads: 0, writes: 0, writesWithActions: 0, copies: 0 };
   // A fleet read is a list of every device, copied or as the store's read-only snapshot.
   const devices = {
     ...store.devices,
@@ -58,6 +92,9 @@ function counting(store: HubStore) {
   };
   const rollouts = {
     ...store.rollouts,
+    // Copies of a stored rollout (a 10,000-device rollout is megabytes).
+    get: (name: string) => ((counts.copies += 1), store.rollouts.get(name)),
+    list: () => ((counts.copies += 1), store.rollouts.list()),
     put: (r: RolloutState) => {
       counts.writes += 1;
       if (r.status.outbox.length > 0) counts.writesWithActions += 1;
@@ -104,7 +141,14 @@ async function runRollout(devices: number) {
   const replan = healthyFleet(base, ids);
   await replan();
   const { store, counts } = counting(base);
-  const controller = new RolloutController({ store, now: () => new Date(t0), log: createLogger('test', 'error'), replan });
+  // Each call, with whether the revision it names was on disk by then (store.json holds the
+  // rollout's header, and is replaced whole by a rename).
+  const transitions: { revision: number; durable: boolean }[] = [];
+  const onTransition = (r: Readonly<RolloutState>): void => {
+    const doc = JSON.parse(readFileSync(join(dir.path, 'store.json'), 'utf8')) as { rollouts?: Record<string, RolloutState> };
+    transitions.push({ revision: r.status.revision, durable: (doc.rollouts?.['ro']?.status.revision ?? -1) >= r.status.revision });
+  };
+  const controller = new RolloutController({ store, now: () => new Date(t0), log: createLogger('test', 'error'), replan, onTransition });
   const wave = (extra: Record<string, unknown>) => ({ ...extra, maxUnavailable: '100%', minHealthySeconds: 0 });
   await controller.create(
     'ro',
@@ -125,6 +169,8 @@ async function runRollout(devices: number) {
     if (phase !== 'progressing' && phase !== 'scheduled') break;
   }
   const final = await base.rollouts.get('ro');
+  await base.settled();
+  const heard = transitions;
   await base.close();
   await dir.remove();
   return {
@@ -134,6 +180,7 @@ async function runRollout(devices: number) {
     transitions: final?.status.revision ?? 0,
     healthy: Object.values(final?.status.devices ?? {}).filter((d) => d.state === 'healthy').length,
     observationsBuilt: controller.observations.built,
+    heard,
   };
 }
 
@@ -164,4 +211,24 @@ test('a device is observed again only when its records changed, not once per pas
     t.true(r.observationsBuilt <= 4 * devices, `${devices} devices: ${r.observationsBuilt} observations built over ${r.tasks} passes and ${r.transitions} transitions`);
     t.true(r.observationsBuilt >= devices, `every device observed at least once (${r.observationsBuilt})`);
   }
+});
+
+test.serial('a transition checks only the device entries it changed: checks follow the devices, not devices × transitions', async (t) => {
+  for (const devices of [40, 160]) {
+    const r = await countingChecks(() => runRollout(devices));
+    t.is(r.phase, 'completed');
+    // Each device changes state a bounded number of times (pending, updating, healthy): each
+    // change is one entry checked. Checking the whole rollout per transition was devices × transitions.
+    t.true(r.checks.entries <= 4 * devices, `${devices} devices: ${r.checks.entries} entries checked over ${r.transitions} transitions`);
+    t.true(r.checks.wholeRollouts <= 1, `${devices} devices: the whole rollout was checked ${r.checks.wholeRollouts} times (once: at its creation)`);
+    t.is(r.counts.copies, 0, 'the controller reads stored rollouts without copying them');
+  }
+});
+
+test('onTransition hears of every revision once, after it is durable, and of nothing else', async (t) => {
+  const r = await runRollout(40);
+  t.is(r.phase, 'completed');
+  // Creation (revision 0) and each transition: once each, in order.
+  t.deepEqual(r.heard.map((h) => h.revision), Array.from({ length: r.transitions + 1 }, (_, i) => i));
+  t.deepEqual(r.heard.filter((h) => !h.durable), [], 'a revision is announced only once it is on disk');
 });

@@ -6,6 +6,7 @@ import test from 'ava';
 import { cp, readdir, readFile, writeFile } from 'node:fs/promises';
 import { basename, join } from 'node:path';
 import { nodeDurableFileSystem, type DurableFileSystem } from '../../../src/common/durable-file.js';
+import { STORE_SCHEMA_VERSION } from '../../../src/hub/store/document.js';
 import { openLowdbStore } from '../../../src/hub/store/lowdb-store.js';
 import { DEFAULT_SHARDS, readControlDocument, SHARD_FOLDER, shardOf } from '../../../src/hub/store/sharded-control.js';
 import type { DesiredState, DeviceRecord } from '../../../src/hub/store/records.js';
@@ -123,7 +124,7 @@ test('a schema 3 store (everything in store.json) loads, and its first commit mo
   await store.devices.put(device('c'), 'sync');
   await store.close();
   const onDisk = JSON.parse(await readFile(join(dir.path, 'store.json'), 'utf8')) as Record<string, unknown>;
-  t.is(onDisk['schemaVersion'], 4);
+  t.is(onDisk['schemaVersion'], STORE_SCHEMA_VERSION);
   t.is(onDisk['devices'], undefined);
   t.is(onDisk['desired'], undefined);
   const doc = await readControlDocument(dir.path);

@@ -50,18 +50,42 @@ function name(params: unknown, what: 'release' | 'rollout'): string {
   return parsed.data;
 }
 
-export function waveCounts(rollout: RolloutState, wave: number): WaveCountsView {
-  const c: WaveCountsView = { total: 0, pending: 0, waitingWindow: 0, updating: 0, verifying: 0, healthy: 0, failed: 0, deferred: 0, rolledBack: 0 };
+const countKey = { pending: 'pending', 'waiting-window': 'waitingWindow', updating: 'updating', verifying: 'verifying', healthy: 'healthy', failed: 'failed', deferred: 'deferred', 'rolled-back': 'rolledBack' } as const;
+
+const noCounts = (): WaveCountsView => ({ total: 0, pending: 0, waitingWindow: 0, updating: 0, verifying: 0, healthy: 0, failed: 0, deferred: 0, rolledBack: 0 });
+
+/** Every wave's counts in one walk over the devices (a view of a 10,000-device rollout is polled). */
+export function allWaveCounts(rollout: Readonly<RolloutState>): WaveCountsView[] {
+  const counts = rollout.spec.waves.map(noCounts);
   for (const d of Object.values(rollout.status.devices)) {
-    if (d.wave !== wave) continue;
+    const c = counts[d.wave];
+    if (c === undefined) continue;
     c.total += 1;
-    const key = ({ pending: 'pending', 'waiting-window': 'waitingWindow', updating: 'updating', verifying: 'verifying', healthy: 'healthy', failed: 'failed', deferred: 'deferred', 'rolled-back': 'rolledBack' } as const)[d.state];
-    c[key] += 1;
+    c[countKey[d.state]] += 1;
   }
-  return c;
+  return counts;
 }
 
-export function rolloutView(r: RolloutState, withSpec: boolean): RolloutView {
+export function waveCounts(rollout: Readonly<RolloutState>, wave: number): WaveCountsView {
+  return allWaveCounts(rollout)[wave] ?? noCounts();
+}
+
+/**
+ * Views of stored rollouts, by the stored object: the store replaces a rollout whole on every
+ * write and never edits it in place, so a view stays true until the next transition (a
+ * 10,000-device rollout is polled by `rollout status --watch` more often than it changes).
+ */
+const views = { withSpec: new WeakMap<Readonly<RolloutState>, RolloutView>(), withoutSpec: new WeakMap<Readonly<RolloutState>, RolloutView>() };
+
+function storedRolloutView(r: Readonly<RolloutState>, withSpec: boolean): RolloutView {
+  const cache = withSpec ? views.withSpec : views.withoutSpec;
+  let view = cache.get(r);
+  if (view === undefined) cache.set(r, (view = rolloutView(r, withSpec)));
+  return view;
+}
+
+export function rolloutView(r: Readonly<RolloutState>, withSpec: boolean): RolloutView {
+  const counts = allWaveCounts(r);
   return {
     name: r.name,
     release: r.spec.release,
@@ -72,7 +96,7 @@ export function rolloutView(r: RolloutState, withSpec: boolean): RolloutView {
     pause: r.status.pause,
     waves: r.spec.waves.map((w, index) => {
       const ws = r.status.waves[index];
-      return { index, name: w.name ?? (w.gate ? 'gate' : `wave-${index}`), state: ws?.state ?? 'pending', ...(ws?.reason ? { reason: ws.reason } : {}), counts: waveCounts(r, index) };
+      return { index, name: w.name ?? (w.gate ? 'gate' : `wave-${index}`), state: ws?.state ?? 'pending', ...(ws?.reason ? { reason: ws.reason } : {}), counts: counts[index] ?? noCounts() };
     }),
     devices: Object.entries(r.status.devices)
       .sort(([a, x], [b, y]) => x.wave - y.wave || (a < b ? -1 : 1))
@@ -117,13 +141,14 @@ export function registerRolloutRoutes(app: FastifyInstance, deps: RolloutRouteDe
     return { items: await Promise.all(matching.map((r) => releaseView(store, r, true))) };
   });
 
-  app.get('/v1/rollouts', async () => ({ items: (await store.rollouts.list()).sort((a, b) => a.name.localeCompare(b.name)).map((r) => rolloutView(r, false)) }));
+  // Views are built from the stored rollouts themselves (read-only): copying a 10,000-device rollout per poll cost more than the view.
+  app.get('/v1/rollouts', async () => ({ items: [...(await store.rollouts.snapshot())].sort((a, b) => a.name.localeCompare(b.name)).map((r) => storedRolloutView(r, false)) }));
 
   app.get('/v1/rollouts/:name', async (request) => {
     const n = name(request.params, 'rollout');
-    const r = await store.rollouts.get(n);
+    const r = (await store.rollouts.snapshot()).find((x) => x.name === n);
     if (!r) throw notFound(`rollout ${n}`);
-    return { ...rolloutView(r, true), events: await store.events.list(eventSubjects.rollout(n)) };
+    return { ...storedRolloutView(r, true), events: await store.events.list(eventSubjects.rollout(n)) };
   });
 
   app.get('/v1/devices/:id/release', async (request): Promise<DeviceReleaseView> => {
