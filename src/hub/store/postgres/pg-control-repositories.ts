@@ -149,8 +149,11 @@ export function pgGateVerdictRepository(db: RecordsDb): GateVerdictRepository {
 
 /** Release pins are the rollout controller's (fenced). */
 export function pgReleasePinRepository(db: RecordsDb): ReleasePinRepository {
+  const all = async (): Promise<Map<string, ReleasePin>> => new Map((await db.all(k.releasePins)) as [string, ReleasePin][]);
   return {
-    all: async () => new Map((await db.all(k.releasePins)) as [string, ReleasePin][]),
+    all,
+    // Every read is a fresh copy from the database: nothing a later set could change.
+    snapshot: all,
     get: async (id) => (await db.get(k.releasePins, id)) as ReleasePin | undefined,
     set: async (ids, pin) => {
       if (pin !== null) for (const id of ids) assertStorable('releasePins', id, pin);
