@@ -15,6 +15,7 @@ import type { Logger } from '../../common/log.js';
 import { HUB_USERNAME, mayPublish, maySubscribe, type BrokerRole } from './access-policy.js';
 import { guardConnection } from './packet-size-guard.js';
 import { indexedMemoryPersistence } from './indexed-persistence.js';
+import type { SharedMessagingLayer } from './redis-layer.js';
 
 /** What the broker asks the hub at CONNECT time; injected so the broker knows nothing of the store. */
 export interface BrokerAuthority {
@@ -49,11 +50,22 @@ export interface EmbeddedBrokerOptions {
    * publish 10,000 documents through MQTT while the fleet's reconnect storm arrives.
    */
   retained?: Iterable<RetainedMessage>;
+  /**
+   * Several hubs (--redis): retained messages, subscriptions, QoS 1 queues and wills live in
+   * Redis and messages travel between the brokers through it. Redis keeps the retained messages
+   * across a hub's restart, so `retained` is not used then, nor is our in-memory retained index:
+   * aedes-persistence-redis answers a SUBSCRIBE without wildcards with one lookup itself.
+   */
+  shared?: SharedMessagingLayer;
+  /** The broker's id among the brokers sharing Redis (the hub id); random without it. */
+  id?: string;
 }
 
 export interface EmbeddedBroker {
   readonly url: string;
   readonly port: number;
+  /** Its id among the brokers sharing Redis. */
+  readonly id: string;
   connectedClients(): number;
   /**
    * Ends a deleted device's session. Its role goes first, so its will (a retained "offline"
@@ -98,6 +110,19 @@ function payloadLimitFor(topic: string): number {
   }
 }
 
+/**
+ * Whether the hub at broker `ownId` takes this message: one a device published at this broker;
+ * a retained message replayed at SUBSCRIBE (no broker id); a will published for a broker that
+ * stopped beating (its hub is gone, someone must record the devices offline); and answers to
+ * RPCs from anywhere (only the hub that asked waits for them, the others ignore them).
+ */
+export function reportIsOurs(packet: { topic: string; brokerId?: string | null }, ownId: string, liveBrokers: Record<string, number>): boolean {
+  const from = packet.brokerId;
+  if (from === undefined || from === null || from === ownId) return true;
+  if (parseTopic(packet.topic)?.kind === 'rpc-response') return true;
+  return liveBrokers[from] === undefined;
+}
+
 export async function startEmbeddedBroker(options: EmbeddedBrokerOptions): Promise<EmbeddedBroker> {
   const { authority, log } = options;
   // Roles live with the broker instance, decided once at CONNECT.
@@ -106,9 +131,10 @@ export async function startEmbeddedBroker(options: EmbeddedBrokerOptions): Promi
   const sourceAddresses = new WeakMap<object, string>();
   let admitting = false;
 
-  const persistence = indexedMemoryPersistence();
+  const memory = options.shared ? undefined : indexedMemoryPersistence();
   const broker = await Aedes.createBroker({
-    persistence,
+    ...(options.id ? { id: options.id } : {}),
+    ...(options.shared ? { persistence: options.shared.persistence as never, mq: options.shared.mq as never } : { persistence: memory }),
     // Devices may only use ids that cannot collide with the hub's or a join session's.
     maxClientsIdLength: 64,
     authenticate(client, username, password, done) {
@@ -187,11 +213,19 @@ export async function startEmbeddedBroker(options: EmbeddedBrokerOptions): Promi
       }
       done(null, subscription);
     },
+    authorizeForward(client, packet) {
+      // Over Redis every hub's session would receive every device's reports; each hub takes
+      // those of the devices connected to its own broker, so a report is ingested (and written)
+      // once. A dead broker's devices' wills are published by a live one: taken by whoever does.
+      if (!options.shared || roles.get(client)?.kind !== 'hub') return packet;
+      return reportIsOurs(packet, broker.id, (broker as unknown as { brokers: Record<string, number> }).brokers) ? packet : null;
+    },
   });
 
   let seeded = 0;
   for (const message of options.retained ?? []) {
-    await persistence.storeRetained({ cmd: 'publish', topic: message.topic, payload: message.payload, qos: 1, retain: true });
+    if (!memory) break;
+    await memory.storeRetained({ cmd: 'publish', topic: message.topic, payload: message.payload, qos: 1, retain: true });
     seeded += 1;
   }
   if (seeded > 0) log.info(`embedded MQTT broker holds ${seeded} retained message(s) from the store`);
@@ -223,6 +257,7 @@ export async function startEmbeddedBroker(options: EmbeddedBrokerOptions): Promi
   return {
     url: `${options.tls ? 'mqtts' : 'mqtt'}://${host}:${port}`,
     port,
+    id: broker.id,
     connectedClients: () => broker.connectedClients,
     admitDevices: () => void (admitting = true),
     disconnectDevice: (deviceId) => {

@@ -6,6 +6,7 @@ import type { Logger } from '../../common/log.js';
 import { HUB_USERNAME } from '../broker/access-policy.js';
 import { startEmbeddedBroker, type EmbeddedBroker } from '../broker/embedded-broker.js';
 import { DynsecProvisioner } from '../broker/dynsec.js';
+import { connectSharedMessaging, type SharedMessagingLayer } from '../broker/redis-layer.js';
 import type { HubConfig } from '../config.js';
 import type { JoinTokens } from '../fleet/tokens.js';
 import type { ConnectionRateLimiter } from '../limits/keyed-limiter.js';
@@ -20,10 +21,14 @@ export interface HubMessaging {
   client: mqtt.MqttClient;
   /** Only with --broker-dynsec: the plugin's admin session and the account keeper. */
   dynsec: { admin: mqtt.MqttClient; provisioner: DynsecProvisioner } | undefined;
+  /** Only with --redis: the Redis the embedded brokers of several hubs share. */
+  shared: SharedMessagingLayer | undefined;
 }
 
 export interface MessagingDeps {
   config: HubConfig;
+  /** This hub's id: its broker's id among the brokers sharing Redis. */
+  hubId: string;
   store: HubStore;
   tokens: JoinTokens;
   tls: HubTls | undefined;
@@ -31,12 +36,13 @@ export interface MessagingDeps {
   log: Logger;
 }
 
-export async function startMessaging({ config, store, tokens, tls, mqttJoins, log }: MessagingDeps): Promise<HubMessaging> {
+export async function startMessaging({ config, hubId, store, tokens, tls, mqttJoins, log }: MessagingDeps): Promise<HubMessaging> {
   let broker: EmbeddedBroker | undefined;
   const hubSecret = randomSecret(32);
   let brokerUrl: string;
   let connectOptions: mqtt.IClientOptions;
   let dynsec: HubMessaging['dynsec'];
+  const shared = config.redisUrl ? connectSharedMessaging(config.redisUrl, log.child('redis')) : undefined;
   if (config.externalBroker && config.brokerDynsec) {
     // The URL's user is the plugin's admin; the hub's own traffic goes under its own account and role.
     const admin = await mqtt.connectAsync(config.externalBroker, { clientId: `edgepilot-hub-admin-${randomAlnum(8)}`, clean: true, reconnectPeriod: 1000, connectTimeout: 10_000 });
@@ -60,6 +66,7 @@ export async function startMessaging({ config, store, tokens, tls, mqttJoins, lo
       host: config.mqttHost,
       port: config.mqttPort,
       log: log.child('broker'),
+      ...(shared ? { shared, id: hubId } : {}),
       ...(tls ? { tls: { cert: tls.cert, key: tls.key } } : {}),
       authority: {
         hubSecret,
@@ -90,7 +97,7 @@ export async function startMessaging({ config, store, tokens, tls, mqttJoins, lo
     connectTimeout: 10_000,
   });
   client.on('error', (err) => log.warn(`broker connection: ${err.message}`));
-  return { broker, brokerUrl, client, dynsec };
+  return { broker, brokerUrl, client, dynsec, shared };
 }
 
 export function withoutCredentials(url: string): string {

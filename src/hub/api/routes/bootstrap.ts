@@ -1,6 +1,6 @@
 import type { FastifyInstance } from 'fastify';
 import { HUB_CA_PATH } from '../../../common/tls-trust.js';
-import { PROTOCOL_VERSION, type Bootstrap } from '../../../protocol/index.js';
+import { PROTOCOL_VERSION, type Bootstrap, type HubEndpoint } from '../../../protocol/index.js';
 import type { Admission } from '../../limits/keyed-limiter.js';
 import { HttpError } from '../http-error.js';
 
@@ -12,6 +12,10 @@ export interface BootstrapInfo {
   admitJoin?(sourceAddress: string): Admission;
   /** The CA certificate (PEM) agents and the CLI pin after checking its fingerprint; none with --insecure. */
   caCertificate?: string;
+  /** Several hubs: the live ones, this one first (agents keep the list and move when theirs is gone). */
+  hubs?: (requestHost: string) => Promise<HubEndpoint[]>;
+  /** Whether this hub can do its work now, and why not (/healthz answers 503 then). */
+  health?: () => { ok: boolean; reason?: string };
 }
 
 /** A 429 whose Retry-After (whole seconds, RFC 9110 §10.2.3) tells the agent when to come back. */
@@ -30,14 +34,22 @@ export function registerBootstrapRoutes(app: FastifyInstance, info: BootstrapInf
       void reply.header('retry-after', String(seconds));
       throw new TooManyRequests(seconds);
     }
+    const host = request.hostname.replace(/:\d+$/, '');
+    const hubs = await info.hubs?.(host);
     return {
       hubVersion: info.hubVersion,
       protocol: PROTOCOL_VERSION,
-      brokerUrl: info.brokerUrlFor(request.hostname.replace(/:\d+$/, '')),
+      brokerUrl: info.brokerUrlFor(host),
+      ...(hubs && hubs.length > 0 ? { hubs } : {}),
     };
   });
   const ca = info.caCertificate;
   // Public on purpose: a CA certificate is no secret, and whoever fetches it checks its fingerprint.
   if (ca !== undefined) app.get(HUB_CA_PATH, async (_request, reply) => reply.type('application/x-pem-file').send(ca));
-  app.get('/healthz', async () => ({ ok: true, protocol: PROTOCOL_VERSION }));
+  app.get('/healthz', async (_request, reply) => {
+    const health = info.health?.() ?? { ok: true };
+    if (health.ok) return { ok: true, protocol: PROTOCOL_VERSION };
+    // Degraded: reads still work, writes that reach devices are refused (messaging-guard.ts).
+    return reply.code(503).send({ ok: false, state: 'degraded', reason: health.reason, protocol: PROTOCOL_VERSION });
+  });
 }
