@@ -110,17 +110,31 @@ function payloadLimitFor(topic: string): number {
   }
 }
 
+/** How often brokers sharing Redis say they are alive (aedes' default is a minute). */
+export const BROKER_HEARTBEAT_MS = 5000;
+
+/** What a broker knows of the others: when each last beat, and since when it listens itself. */
+export interface BrokerLiveness {
+  lastBeat: Readonly<Record<string, number>>;
+  startedAt: number;
+  now: number;
+}
+
 /**
  * Whether the hub at broker `ownId` takes this message: one a device published at this broker;
- * a retained message replayed at SUBSCRIBE (no broker id); a will published for a broker that
- * stopped beating (its hub is gone, someone must record the devices offline); and answers to
- * RPCs from anywhere (only the hub that asked waits for them, the others ignore them).
+ * a retained message replayed at SUBSCRIBE (no broker id); answers to RPCs from anywhere (only
+ * the hub that asked waits for them); and a will published for a broker that stopped beating
+ * (its hub is gone: someone must record its devices offline). A broker that has not listened
+ * for three beats yet cannot tell a silent broker from one it has not heard: it takes only its own.
  */
-export function reportIsOurs(packet: { topic: string; brokerId?: string | null }, ownId: string, liveBrokers: Record<string, number>): boolean {
+export function reportIsOurs(packet: { topic: string; brokerId?: string | null }, ownId: string, liveness: BrokerLiveness): boolean {
   const from = packet.brokerId;
   if (from === undefined || from === null || from === ownId) return true;
   if (parseTopic(packet.topic)?.kind === 'rpc-response') return true;
-  return liveBrokers[from] === undefined;
+  const deadline = 3 * BROKER_HEARTBEAT_MS;
+  if (liveness.now - liveness.startedAt < deadline) return false;
+  const beat = liveness.lastBeat[from];
+  return beat === undefined || liveness.now - beat > deadline;
 }
 
 export async function startEmbeddedBroker(options: EmbeddedBrokerOptions): Promise<EmbeddedBroker> {
@@ -132,7 +146,9 @@ export async function startEmbeddedBroker(options: EmbeddedBrokerOptions): Promi
   let admitting = false;
 
   const memory = options.shared ? undefined : indexedMemoryPersistence();
+  const startedAt = Date.now();
   const broker = await Aedes.createBroker({
+    heartbeatInterval: BROKER_HEARTBEAT_MS,
     ...(options.id ? { id: options.id } : {}),
     ...(options.shared ? { persistence: options.shared.persistence as never, mq: options.shared.mq as never } : { persistence: memory }),
     // Devices may only use ids that cannot collide with the hub's or a join session's.
@@ -218,7 +234,8 @@ export async function startEmbeddedBroker(options: EmbeddedBrokerOptions): Promi
       // those of the devices connected to its own broker, so a report is ingested (and written)
       // once. A dead broker's devices' wills are published by a live one: taken by whoever does.
       if (!options.shared || roles.get(client)?.kind !== 'hub') return packet;
-      return reportIsOurs(packet, broker.id, (broker as unknown as { brokers: Record<string, number> }).brokers) ? packet : null;
+      const lastBeat = (broker as unknown as { brokers: Record<string, number> }).brokers;
+      return reportIsOurs(packet, broker.id, { lastBeat, startedAt, now: Date.now() }) ? packet : null;
     },
   });
 
