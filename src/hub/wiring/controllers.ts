@@ -59,6 +59,11 @@ export class LeaderControllers<S extends ControllerSet = ControllerSet> {
     await this.transition;
   }
 
+  /** Resolves when the starts and stops asked for so far are done. */
+  settled(): Promise<void> {
+    return this.transition;
+  }
+
   /** The running set; undefined while this hub does not lead. */
   get active(): S | undefined {
     return this.current;
