@@ -8,7 +8,7 @@ import type { Logger } from '../../common/log.js';
 
 // Both packages ship CommonJS; these are the parts handed to aedes.
 type PersistenceFactory = (opts: { conn: Redis }) => object;
-type EmitterFactory = (opts: { subConn: Redis; pubConn: Redis }) => { close(cb?: () => void): void };
+type EmitterFactory = (opts: { subConn: Redis; pubConn: Redis }) => { close(cb?: () => void): void; state: { on(event: 'error', listener: (err: Error) => void): void } };
 
 const require = createRequire(import.meta.url);
 const redisPersistence = require('aedes-persistence-redis') as PersistenceFactory;
@@ -78,6 +78,9 @@ export function connectSharedMessaging(url: string, log: Logger): SharedMessagin
   };
   const persistence = redisPersistence({ conn: open('persistence') });
   const mq = redisEmitter({ subConn: open('emitter-sub'), pubConn: open('emitter-pub') });
+  // It re-emits its connections' errors here, and an 'error' nobody listens to ends the process;
+  // the connections' own listeners (above) already said it.
+  mq.state.on('error', () => undefined);
   let closed = false;
   return {
     persistence,
