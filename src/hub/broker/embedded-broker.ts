@@ -250,7 +250,7 @@ export async function startEmbeddedBroker(options: EmbeddedBrokerOptions): Promi
   broker.on('clientError', (client, err) => log.debug(`client ${client.id}: ${err.message}`));
   // aedes reports its own failures here (over Redis: a persistence call while Redis is down); an
   // 'error' event nobody listens to would end the hub, which is degraded, not dead.
-  broker.on('error' as never, (err: Error) => log.warn(`broker: ${err.message}`));
+  (broker as unknown as { on(event: 'error', listener: (err: Error) => void): void }).on('error', (err) => log.warn(`broker: ${err.message}`));
 
   const accept = (socket: Socket): void => {
     socket.setNoDelay(true);
