@@ -14,6 +14,9 @@ have dockerd || missing+=(docker.io)
 [ -x /bin/busybox ] && file -L /bin/busybox 2>/dev/null | grep -q 'statically linked' || missing+=(busybox-static)
 have file || missing+=(file)
 have socat || missing+=(socat)
+# Several hubs share Redis (issue 15): the brokers' layer, the hub list, notices to the leader.
+have redis-server || missing+=(redis-server)
+have redis-cli || missing+=(redis-tools)
 have sdcc || missing+=(sdcc)
 have s51 || missing+=(sdcc-ucsim)
 have qemu-system-arm || missing+=(qemu-system-arm)
@@ -49,6 +52,7 @@ npx eslint .
 scripts/start-dockerd.sh
 EDGEPILOT_TEST_POSTGRES=$(scripts/start-postgres.sh)
 export EDGEPILOT_TEST_POSTGRES
+scripts/start-redis.sh
 make -s -C hardware
 
 npx ava "$@"

@@ -17,6 +17,7 @@ import { loginCommand } from './commands/login.js';
 import { tokenListCommand } from './commands/token-list.js';
 import { tokenRevokeCommand } from './commands/token-revoke.js';
 import { getMcusCommand } from './commands/get-mcus.js';
+import { getHubsCommand } from './commands/get-hubs.js';
 import { telemetryCommand } from './commands/telemetry.js';
 import { flashCommand } from './commands/flash.js';
 import { firmwareKeygenCommand } from './commands/firmware-keygen.js';
@@ -65,7 +66,7 @@ export function technicianCommands(): Command[] {
   return [
     applyCommand(),
     deleteCommand(),
-    verb('get', 'List resources (devices, workloads, mcus, jobs, cronjobs, releases, rollouts, services, configmaps, secrets)', [getDevicesCommand(), getWorkloadsCommand(), getMcusCommand(), getJobsCommand(), getCronJobsCommand(), getReleasesCommand(), getRolloutsCommand(), getServicesCommand(), getConfigMapsCommand(), getSecretsCommand()]),
+    verb('get', 'List resources (devices, workloads, mcus, jobs, cronjobs, releases, rollouts, services, configmaps, secrets, hubs)', [getDevicesCommand(), getWorkloadsCommand(), getMcusCommand(), getJobsCommand(), getCronJobsCommand(), getReleasesCommand(), getRolloutsCommand(), getServicesCommand(), getConfigMapsCommand(), getSecretsCommand(), getHubsCommand()]),
     verb('describe', 'Show one resource in detail', [describeDeviceCommand(), describeWorkloadCommand(), describeJobCommand(), describeCronJobCommand(), describeReleaseCommand(), describeServiceCommand(), describeConfigMapCommand(), describeSecretCommand()]),
     verb('create', 'Create a resource from another (create job --from cronjob/<name>)', [createJobCommand()]),
     verb('suspend', 'Suspend a CronJob', [suspendCronJobCommand()]),

@@ -23,6 +23,8 @@ import { ConfigFiles, configRoots } from './config-objects/config-files.js';
 import { ConfigValueSource } from './config-objects/config-values.js';
 import { withConfigs } from './config-objects/with-configs.js';
 import { enroll } from './identity/enroll.js';
+import { fetchBootstrap } from './identity/bootstrap.js';
+import { followHubList } from './session/hub-list.js';
 import { readBootId, resolveHardwareId } from './identity/hardware-id.js';
 import { loadIdentity } from './identity/identity-file.js';
 import { credentialsRefusedHint, rejoinWithKey } from './identity/rejoin.js';
@@ -126,8 +128,13 @@ export async function startAgent(config: AgentConfig, log: Logger = createLogger
   let movedToNewDevice = false;
   let announceMove: (deviceId: string) => void = () => undefined;
   const movedToDevice = new Promise<string>((resolve) => (announceMove = resolve));
+  const ownBroker = config.brokerUrl ?? identity.brokerUrl;
+  const hubUrls = [config.hubUrl ?? identity.hubUrl].filter((u): u is string => u !== undefined);
+  // Several hubs: the stored list now, a fresh one from any known hub in the background (hub-list.ts).
+  const hubList = await followHubList({ stateDir: config.stateDir, hubUrls, fetchBootstrap: (u) => fetchBootstrap(u, abort.signal, hubCa), log, ownBroker });
   const session = new DeviceSession({
-    brokerUrl: config.brokerUrl ?? identity.brokerUrl,
+    brokerUrl: ownBroker,
+    otherBrokerUrls: hubList.others,
     deviceId: identity.deviceId,
     password: identity.password,
     keepaliveSeconds: config.keepaliveSeconds,
@@ -161,6 +168,7 @@ export async function startAgent(config: AgentConfig, log: Logger = createLogger
         }
       : {}),
   });
+  hubList.refresh((others) => session.setOtherBrokers(others));
   const initialFacts = await gatherFacts();
   const facts = new FactsReporter(initialFacts, session, gatherFacts, config.factsIntervalSeconds * 1000, log.child('facts'));
   const deviceId = identity.deviceId;

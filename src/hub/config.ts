@@ -42,6 +42,15 @@ export interface HubConfig {
   tlsFiles?: { cert: string; key: string; ca: string };
   /** Extra DNS names or IPs for the hub-made server certificate (--tls-san), besides this machine's own. */
   tlsNames?: string[];
+  /**
+   * Several hubs (issue 15): the Redis their embedded brokers share (--redis redis://host:port).
+   * Without it the hub is alone: its broker keeps everything in memory.
+   */
+  redisUrl?: string;
+  /** This hub's name among several (--hub-id); default: the host name and API port. */
+  hubId?: string;
+  /** The API URL other hubs and agents are told for this hub (--advertise-api); default: its own address. */
+  advertiseApi?: string;
 }
 
 export function defaultHubConfig(env: NodeJS.ProcessEnv = process.env): HubConfig {

@@ -4,6 +4,8 @@ import { parseLogLevel } from '../common/log.js';
 import { defaultHubConfig, parseListen, type HubConfig } from './config.js';
 import { defaultHubLimits, parseDeviceMessageRate, parseFailedAuthRate, parseJoinRate } from './limits/hub-limits.js';
 import { parseStoreUrl } from './store/open-store.js';
+import { parseRedisUrl } from './broker/redis-layer.js';
+import { HUB_ID_PATTERN } from '../protocol/index.js';
 
 export interface HubFlags {
   dataDir?: string;
@@ -26,6 +28,9 @@ export interface HubFlags {
   tlsKey?: string;
   tlsCa?: string;
   tlsSan?: string[];
+  redis?: string;
+  hubId?: string;
+  advertiseApi?: string;
 }
 
 /** --tls-cert, --tls-key and --tls-ca go together: a server certificate alone gives agents nothing to pin. */
@@ -49,6 +54,10 @@ export function hubConfigFromFlags(flags: HubFlags, env: NodeJS.ProcessEnv = pro
   const mqttAddress = parseListen(flags.mqttListen, base.mqttHost);
   const tlsFiles = tlsFilesFromFlags(flags);
   if (flags.brokerDynsec && !flags.broker) throw new Error('--broker-dynsec needs --broker <mqtt://admin:password@host:port>');
+  if (flags.redis && flags.broker) throw new Error('--redis joins the embedded brokers of several hubs: it cannot go with --broker');
+  if (flags.redis) parseRedisUrl(flags.redis);
+  if (flags.hubId !== undefined && !HUB_ID_PATTERN.test(flags.hubId)) throw new Error(`--hub-id "${flags.hubId}": use 1-63 lower-case letters, digits and dashes`);
+  if (flags.advertiseApi !== undefined && !/^https?:\/\/[^/]+$/.test(flags.advertiseApi)) throw new Error(`--advertise-api "${flags.advertiseApi}": expected http(s)://host:port`);
   return {
     ...base,
     ...(flags.dataDir ? { dataDir: flags.dataDir } : {}),
@@ -60,6 +69,9 @@ export function hubConfigFromFlags(flags: HubFlags, env: NodeJS.ProcessEnv = pro
     ...(flags.broker ? { externalBroker: flags.broker } : {}),
     ...(flags.brokerDynsec ? { brokerDynsec: true } : {}),
     ...(flags.advertiseBroker ? { advertiseBroker: flags.advertiseBroker } : {}),
+    ...(flags.redis ? { redisUrl: flags.redis } : {}),
+    ...(flags.hubId ? { hubId: flags.hubId } : {}),
+    ...(flags.advertiseApi ? { advertiseApi: flags.advertiseApi } : {}),
     ...(flags.writeConfig ? { cliConfigPath: defaultCliConfigPath(env) } : {}),
     autoscaleIntervalSeconds: positiveSeconds(flags.autoscaleInterval, '--autoscale-interval'),
     logLevel: parseLogLevel(flags.logLevel ?? env['EDGEPILOT_LOG_LEVEL']),
@@ -110,7 +122,10 @@ export function addHubOptions(command: Command): Command {
     .option('--tls-key <pem>', 'private key of --tls-cert')
     .option('--tls-ca <pem>', 'CA that issued --tls-cert; join tokens carry its fingerprint')
     .option('--tls-san <name>', 'extra DNS name or IP for the hub-made server certificate (repeatable; also env EDGEPILOT_TLS_SAN, comma-separated)', (value: string, previous: string[]) => [...previous, value], [] as string[])
-    .option('--firmware-key <pem>', 'public key trusted to sign firmware uploads (repeatable; more via POST /v1/firmware/keys)', (value: string, previous: string[]) => [...previous, value], [] as string[]);
+    .option('--firmware-key <pem>', 'public key trusted to sign firmware uploads (repeatable; more via POST /v1/firmware/keys)', (value: string, previous: string[]) => [...previous, value], [] as string[])
+    .option('--redis <url>', 'several hubs: the Redis (redis://host:6379) their embedded brokers share; the hub list and leader notices go there too')
+    .option('--hub-id <id>', 'this hub\'s name among several (default: host name and API port)')
+    .option('--advertise-api <url>', 'API URL agents and other hubs are told for this hub (default: https://<host>:<port> it listens on)');
 }
 
 export function hubCommand(): Command {
@@ -130,7 +145,12 @@ Examples:
   edgepilot hub --broker mqtt://hub:secret@mosquitto.plant-3:1883
   edgepilot hub --broker mqtt://admin:secret@127.0.0.1:1883 --broker-dynsec
   edgepilot hub --insecure --listen 127.0.0.1:7080
-  edgepilot hub --firmware-key ./firmware-signing.pub`,
+  edgepilot hub --firmware-key ./firmware-signing.pub
+  edgepilot hub --redis redis://10.3.0.9:6379 --hub-id hub-a --tls-cert hub-a.pem --tls-key hub-a.key --tls-ca fleet-ca.pem
+
+Several hubs (--redis): their embedded brokers share Redis, so a device may connect to any of
+them; agents learn the list of live hubs from /v1/bootstrap and move to another when theirs is
+gone. Give all of them certificates from one CA (--tls-*), so one join token fits every hub.`,
     )
     .action(async (flags: HubFlags) => {
       const { runHubUntilSignal } = await import('./run.js');

@@ -7,7 +7,7 @@ import { ensureDir, writeFileDurably } from '../common/durable-file.js';
 import { secretMatches } from '../common/ids.js';
 import { createLogger, type Logger } from '../common/log.js';
 import { AGENT_AND_HUB_VERSION } from '../common/version.js';
-import { flashResultSchema, topics } from '../protocol/index.js';
+import { topics } from '../protocol/index.js';
 import { loadOrCreateAdminToken } from './admin-token.js';
 import { registerBootstrapRoutes } from './api/routes/bootstrap.js';
 import { registerDeviceRoutes } from './api/routes/devices.js';
@@ -25,7 +25,9 @@ import { registerDevice } from './fleet/registration.js';
 import { JoinTokens } from './fleet/tokens.js';
 import { HubLink } from './mqtt/hub-link.js';
 import { openStore } from './store/open-store.js';
-import { DesiredStateController } from './workloads/desired-controller.js';
+import { PostgresHubStore } from './store/postgres/postgres-store.js';
+import { PostgresLeaderLease } from './store/postgres/leader-lease.js';
+import { connectSharedMessaging, type SharedMessagingLayer } from './broker/redis-layer.js';
 import { registerWorkloadRoutes } from './api/routes/workloads.js';
 import { registerJobRoutes } from './api/routes/jobs.js';
 import { ConfigObjects } from './config-objects/config-objects.js';
@@ -35,7 +37,6 @@ import { JobsPlanner } from './jobs/jobs-planner.js';
 import { registerWorkloadOpsRoutes } from './api/routes/workload-ops.js';
 import { DeviceRpc } from './rpc/device-rpc.js';
 import { UsageStore } from './fleet/usage-store.js';
-import { Autoscaler } from './workloads/autoscaler.js';
 import { registerTopRoutes } from './api/routes/top.js';
 import { registerDeviceSchedulingRoutes } from './api/routes/device-scheduling.js';
 import { FIRMWARE_DEVICE_PATHS, registerFirmwareRoutes } from './api/routes/firmware.js';
@@ -45,7 +46,6 @@ import { FirmwareStore } from './firmware/firmware-store.js';
 import { TrustedKeys } from './firmware/trusted-keys.js';
 import { TelemetryFeed } from './mcus/telemetry-feed.js';
 import { join } from 'node:path';
-import { RolloutController } from './rollouts/rollout-controller.js';
 import { HUB_CA_PATH } from '../common/tls-trust.js';
 import type { HubTls } from './tls/tls-material.js';
 import { registerRolloutRoutes, rolloutApplyKinds } from './api/routes/rollouts.js';
@@ -65,8 +65,18 @@ import { ConnectionRateLimiter } from './limits/keyed-limiter.js';
 import { FailedAuthLimiter } from './limits/failed-auth-limiter.js';
 import { DeviceMessageThrottle } from './limits/device-message-throttle.js';
 import { deviceMessageGate } from './limits/throttle-gate.js';
-import { ServicesController } from './services/services-controller.js';
 import { registerServiceRoutes } from './api/routes/services.js';
+import { registerHubRoutes } from './api/routes/hubs.js';
+import { guardWritesByMessaging } from './api/messaging-guard.js';
+import { SoleLeadership, type Leadership } from './leadership/leadership.js';
+import { LeaderControllers } from './wiring/controllers.js';
+import { buildControllerSet, rolloutController, rolloutsForApi, type ControllerSetDeps } from './wiring/controller-set.js';
+import { hubIdFor, startHubPresence } from './wiring/hubs.js';
+import { PassTimings } from './workloads/pass-timings.js';
+import { ServicesController } from './services/services-controller.js';
+
+/** How long the controllers' lease lasts unrenewed: another hub takes over at most this long after the leader dies. */
+const LEASE_MS = 10_000;
 
 export interface RunningHub {
   apiUrl: string;
@@ -86,24 +96,50 @@ export interface RunningHub {
   close(): Promise<void>;
 }
 
-export async function startHub(config: HubConfig, log: Logger = createLogger('hub', config.logLevel)): Promise<RunningHub> {
+/**
+ * Who runs the controllers. One hub with its own store leads alone; several hubs sharing a
+ * PostgreSQL store (issue 15, part A) pass a lease here instead.
+ */
+export async function startHub(config: HubConfig, log: Logger = createLogger('hub', config.logLevel), leadership?: Leadership): Promise<RunningHub> {
   const now = (): Date => new Date();
   await ensureDir(config.dataDir);
   const tls = config.insecure ? undefined : await hubTls(config, now());
   // Restart storm: the broker listens before the store is loaded (1-3 s at 10,000 devices) and
   // holds the fleet's CONNECTs until the hub admits devices, so early knocks are not turned away.
-  const early = await openEmbeddedBroker(config, tls, log);
+  const hubId = hubIdFor(config);
+  const shared = config.redisUrl ? connectSharedMessaging(config.redisUrl, log.child('redis')) : undefined;
+  const early = await openEmbeddedBroker(config, tls, log, shared ? { shared, id: hubId } : undefined);
   try {
-    return await startWithBroker(config, log, now, tls, early);
+    return await startWithBroker({ config, log, now, tls, early, hubId, shared, leadership });
   } catch (err) {
     // A hub that failed to start must not keep a listener open (and the process alive) without an API.
     await early?.broker.close();
+    await shared?.close();
     throw err;
   }
 }
 
-async function startWithBroker(config: HubConfig, log: Logger, now: () => Date, tls: HubTls | undefined, early: EarlyBroker | undefined): Promise<RunningHub> {
-  const store = await openStore(config, { log: (m) => log.warn(m), info: (m) => log.info(m) });
+interface StartContext {
+  config: HubConfig;
+  log: Logger;
+  now: () => Date;
+  tls: HubTls | undefined;
+  early: EarlyBroker | undefined;
+  hubId: string;
+  shared: SharedMessagingLayer | undefined;
+  /** Given by a test; otherwise one hub leads alone, and hubs sharing PostgreSQL hold a lease there. */
+  leadership: Leadership | undefined;
+}
+
+async function startWithBroker({ config, log, now, tls, early, hubId, shared, leadership: given }: StartContext): Promise<RunningHub> {
+  let leadership: Leadership = given ?? new SoleLeadership();
+  // Controller writes to a shared store carry the lease's term (fencing): read when each is made.
+  const store = await openStore(config, { fence: () => leadership.term, log: (m) => log.warn(m), info: (m) => log.info(m) });
+  if (!given && store instanceof PostgresHubStore) {
+    const lease = new PostgresLeaderLease({ pool: store.pool, holder: hubId, leaseMs: LEASE_MS, log: (m) => log.info(m) });
+    await lease.start();
+    leadership = lease;
+  }
   const admin = await loadOrCreateAdminToken(config.dataDir, store.settings);
   const feed = new DeviceFeed();
   const firmware = await FirmwareStore.open(join(config.dataDir, 'firmware', 'images'), log.child('firmware'));
@@ -132,7 +168,7 @@ async function startWithBroker(config: HubConfig, log: Logger, now: () => Date, 
   const apiAuthFailures = limits.failedAuth && new FailedAuthLimiter(limits.failedAuth, clock);
   const mqttAuthFailures = limits.failedAuth && new FailedAuthLimiter(limits.failedAuth, clock);
 
-  const { broker, brokerUrl, client, dynsec } = await startMessaging({ config, store, tokens, mqttJoins: mqttJoins || undefined, mqttAuthFailures: mqttAuthFailures || undefined, log, early });
+  const { broker, brokerUrl, client, dynsec } = await startMessaging({ config, store, tokens, mqttJoins: mqttJoins || undefined, mqttAuthFailures: mqttAuthFailures || undefined, log, early, shared });
 
   const usage = new UsageStore();
   // What the dashboard's pages re-read when it changes (GET /v1/changes).
@@ -156,14 +192,14 @@ async function startWithBroker(config: HubConfig, log: Logger, now: () => Date, 
   );
   const observer = new DeviceObserver({ devices: store.devices, events: store.events, deviceState: store.deviceState, feed, now, log: log.child('fleet') });
   // Jobs and CronJobs (issue 9): run records are stored, then acknowledged on ep/v1/d/<id>/runs/ack.
-  let requestDesiredPass = (): void => undefined;
+  let requestPass = (): void => undefined; // the controllers exist only after the hub's session is up
   const jobsPlanner = new JobsPlanner({
     store,
     now,
     acknowledge: (id, ids): Promise<void> => link.publish(topics.runsAck(id), { ids }),
     changed: () => {
       changes.changed('jobs');
-      requestDesiredPass();
+      requestPass();
     },
     log: log.child('jobs'),
   });
@@ -201,63 +237,51 @@ async function startWithBroker(config: HubConfig, log: Logger, now: () => Date, 
   // The hub is subscribed (its session is in-process, see wiring/messaging.ts): the fleet may come in.
   broker?.admitDevices();
 
-  // Services (issue 14): endpoints follow readiness reports, devices and desired documents.
-  const services = new ServicesController({ store, publish: (topic, payload, retain) => link.publish(topic, payload, { retain }), now, log: log.child('services') });
-  const stopWatchingForServices = feed.subscribe(() => services.request());
-  const desiredState = new DesiredStateController({
-    store,
-    publish: (topic, payload, retain) => link.publish(topic, payload, { retain }),
-    now,
-    log: log.child('desired'),
-    jobs: jobsPlanner,
-    beforePublish: () => services.reconcile(),
-    configs: configObjects,
-  });
-  requestDesiredPass = () => desiredState.request();
-  desiredState.timings.onRecord((timing) => {
+  const timings = new PassTimings();
+  timings.onRecord((timing) => {
     metrics.passTimed(timing.totalMs, timing.placementMs);
     changes.changed('workloads');
   });
-  // The embedded broker was handed the stored documents at its start; an external one may have
-  // lost them (a restarted Mosquitto without persistence).
-  if (!broker) {
-    await desiredState.republishAll();
-    // Each later 'connect' is the session coming back, perhaps to a broker that lost them again.
-    client.on('connect', () => void desiredState.republishAll().catch((err: unknown) => log.warn(`republishing desired documents: ${(err as Error).message}`)));
-  }
+  const publish = (topic: string, payload: unknown, retain: boolean): Promise<void> => link.publish(topic, payload, { retain });
+  const setDeps: ControllerSetDeps = {
+    ...{ store, publish, now, jobs: jobsPlanner, configs: configObjects, rpc, metrics, telemetry, firmware, usage, timings, log },
+    // Each rollout transition is one durable write, so a page hears of every one.
+    onRolloutTransition: () => changes.changed('rollouts'),
+    autoscaleIntervalMs: config.autoscaleIntervalSeconds * 1000,
+  };
+  // Only the leader runs controllers (wiring/controllers.ts); every hub serves the API and ingest.
+  const controllers: LeaderControllers<ReturnType<typeof buildControllerSet>> = new LeaderControllers({
+    leadership,
+    build: () => buildControllerSet(setDeps),
+    notifyLeader: () => presence.notices?.written(),
+    ...(shared ? { safetyPassMs: 30_000 } : {}),
+    // The embedded broker was handed the stored documents at its start (or keeps them in Redis);
+    // an external one may have lost them (a restarted Mosquitto without persistence).
+    republishOnLead: !broker,
+    // Computes endpoints only: its publish is never called by plan() on a hub that does not lead.
+    planWithoutLeading: () => new ServicesController({ store, publish: async () => undefined, now, log: log.child('services') }).plan(),
+    log: log.child('leader'),
+  });
+  const presence = await startHubPresence({
+    hubId,
+    shared,
+    leadership,
+    feed,
+    connections: () => broker?.connectedClients() ?? 0,
+    writtenElsewhere: () => controllers.writtenElsewhere(),
+    log,
+  });
+  // A rollout create or command on a hub that does not lead is stored here and left to the leader.
+  const rollouts = rolloutsForApi(controllers, rolloutController(setDeps, { replan: async () => undefined }), () => presence.notices?.written());
+  const stopWatchingForServices = feed.subscribe(() => controllers.servicesRequest());
   const stopWatchingDevices = feed.subscribe((_id, _type, aspect, scheduling) => {
-    if (aspect === 'reported' ? desiredState.wantsReports : scheduling) desiredState.request();
+    if (aspect === 'reported' ? controllers.wantsReports : scheduling) controllers.request();
   });
-  await desiredState.reconcile();
-  await services.reconcile();
-  const rollouts = new RolloutController({
-    store,
-    // Each transition is one durable write, so a page hears of every one.
-    onTransition: () => changes.changed('rollouts'),
-    now,
-    log: log.child('rollout'),
-    // Pins change what runs on the pinned devices, never where: only their documents are redone.
-    replan: (deviceIds) => desiredState.reconcileDevices(deviceIds),
-    // A release's firmware goes through the same gateway flash RPC as `edgepilot flash`.
-    flash: async (gateway, mcu, sha256, options) => {
-      const final = await rpc.call(gateway, 'flash', { mcu, sha256, force: options?.force ?? false }, { timeoutMs: 15_000 }).catch((err: unknown) => {
-        metrics.flashEnded('failed', 'rollout');
-        throw err;
-      });
-      const ok = flashResultSchema.safeParse(final).success;
-      metrics.flashEnded(ok ? 'succeeded' : 'failed', 'rollout');
-      if (!ok) throw new Error(`${gateway} ended the flash without a result`);
-    },
-    telemetry: (gateway, mcu) => telemetry.recent(gateway, mcu, 64),
-    firmwareImages: {
-      find: (model, version) => firmware.findVersion(model, version)?.manifest.sha256 ?? null,
-      has: (sha256) => firmware.get(sha256) !== undefined,
-    },
-  });
-  const stopWatchingForRollouts = feed.subscribe(() => rollouts.request());
-  await rollouts.start();
-  const autoscaler = new Autoscaler({ store, usage, now: Date.now, intervalMs: config.autoscaleIntervalSeconds * 1000, replicasChanged: () => desiredState.request(), log: log.child('autoscaler') });
-  autoscaler.start();
+  const stopWatchingForRollouts = feed.subscribe(() => controllers.rolloutsRequest());
+  requestPass = () => controllers.request();
+  await controllers.start();
+  // Each later 'connect' is the session coming back, perhaps to a broker that lost its retained messages.
+  client.on('connect', () => controllers.brokerReconnected());
 
   const app = createApiServer({
     host: config.apiHost,
@@ -272,15 +296,24 @@ async function startWithBroker(config: HubConfig, log: Logger, now: () => Date, 
     publicPaths: ['/v1/bootstrap', HUB_CA_PATH, '/healthz', ...FIRMWARE_DEVICE_PATHS],
     ...(tls ? { tls: { cert: tls.cert, key: tls.key } } : {}),
   });
+  guardWritesByMessaging(app, presence.health);
+  // Degraded while the shared store (PostgreSQL) or the shared MQTT layer (Redis) does not answer.
+  const health = (): { ok: boolean; reason?: string } => {
+    const stored = store.health?.() ?? { ok: true };
+    return stored.ok ? presence.health() : stored;
+  };
+  registerHubRoutes(app, { list: () => presence.list() });
   registerDashboardRoutes(app, { identify: (authorization) => identify(authorization, { adminTokenHash: admin.hash, apiTokens }) });
+  // An agent that reached the API at some address reaches the embedded broker there too.
+  const brokerUrlFor = (requestHost: string): string =>
+    config.advertiseBroker ?? (broker ? `${tls ? 'mqtts' : 'mqtt'}://${bracketed(requestHost)}:${broker.port}` : withoutCredentials(brokerUrl));
   registerBootstrapRoutes(app, {
     hubVersion: AGENT_AND_HUB_VERSION,
-    // An agent that reached the API at some address reaches the embedded broker there too.
-    brokerUrlFor: (requestHost) =>
-      config.advertiseBroker ?? (broker ? `${tls ? 'mqtts' : 'mqtt'}://${bracketed(requestHost)}:${broker.port}` : withoutCredentials(brokerUrl)),
+    brokerUrlFor,
+    hubs: (requestHost) => presence.endpoints({ apiUrl: config.advertiseApi ?? `${tls ? 'https' : 'http'}://${bracketed(requestHost)}:${config.apiPort}`, brokerUrl: brokerUrlFor(requestHost) }),
+    health,
     ...(httpJoins ? { admitJoin: (source: string) => httpJoins.admit(source) } : {}),
     ...(tls ? { caCertificate: tls.ca } : {}),
-    health: () => store.health?.() ?? { ok: true },
   });
   registerApiTokenRoutes(app, apiTokens);
   registerAuditRoutes(app, audit);
@@ -296,25 +329,25 @@ async function startWithBroker(config: HubConfig, log: Logger, now: () => Date, 
       await dynsec?.provisioner.removeDevice(id);
       log.info(`device ${id} deleted${closed ? '; its broker session was closed' : ''}`);
       await Promise.all(retainedDeviceChannels.map((channel) => link.clearRetained(topics.device(id, channel))));
-      await desiredState.reconcile();
+      await controllers.reconcile();
     },
   });
   registerDeviceApprovalRoutes(app, { devices: store.devices, events: store.events, feed, now });
   registerTokenRoutes(app, tokens);
   registerWorkloadOpsRoutes(app, { store, rpc });
-  registerDeviceSchedulingRoutes(app, { devices: store.devices, events: store.events, feed, now, passAfterWrite: () => desiredState.passAfterWrite() });
+  registerDeviceSchedulingRoutes(app, { devices: store.devices, events: store.events, feed, now, passAfterWrite: () => controllers.passAfterWrite() });
   registerTopRoutes(app, { store, usage, now: Date.now, maxAgeMs: 120_000 });
   registerWorkloadRoutes(app, {
     store,
     now,
-    passAfterWrite: () => desiredState.passAfterWrite(),
-    unplacedReasons: desiredState.unplacedReasons,
+    passAfterWrite: () => controllers.passAfterWrite(),
+    unplacedReasons: controllers.liveUnplacedReasons(),
     rolloutKinds: rolloutApplyKinds({ store, controller: rollouts }),
-    servicesChanged: () => services.request(),
+    servicesChanged: () => controllers.servicesRequest(),
     configObjects,
   });
-  registerConfigRoutes(app, { objects: configObjects, store, passAfterWrite: () => desiredState.passAfterWrite() });
-  registerJobRoutes(app, { store, now, reconcile: () => desiredState.reconcile() });
+  registerConfigRoutes(app, { objects: configObjects, store, passAfterWrite: () => controllers.passAfterWrite() });
+  registerJobRoutes(app, { store, now, reconcile: () => controllers.reconcile() });
   registerRolloutRoutes(app, { store, controller: rollouts });
   registerFirmwareRoutes(app, {
     store: firmware,
@@ -325,7 +358,7 @@ async function startWithBroker(config: HubConfig, log: Logger, now: () => Date, 
     now,
     log: log.child('firmware'),
   });
-  registerServiceRoutes(app, { store, plan: () => services.plan(), changed: () => services.request() });
+  registerServiceRoutes(app, { store, plan: () => controllers.servicesPlan(), changed: () => controllers.servicesRequest() });
   registerMcuRoutes(app, { devices: store.devices, telemetry });
   registerMcuFlashRoutes(app, { devices: store.devices, firmware, rpc, log: log.child('flash'), flashEnded: (outcome) => metrics.flashEnded(outcome, 'cli') });
   registerMetricsRoutes(app, metrics);
@@ -338,7 +371,7 @@ async function startWithBroker(config: HubConfig, log: Logger, now: () => Date, 
   registerStatsRoutes(app, {
     devices: store.devices,
     deviceState: store.deviceState,
-    passes: () => desiredState.timings.summary(),
+    passes: () => timings.summary(),
     ...(broker ? { mqttClients: broker.connectedClients } : {}),
     messages: () => ({ ...link.stats }),
   });
@@ -348,6 +381,7 @@ async function startWithBroker(config: HubConfig, log: Logger, now: () => Date, 
   const apiHost = config.apiHost === '0.0.0.0' || config.apiHost === '::' ? '127.0.0.1' : config.apiHost;
   const apiUrl = `${tls ? 'https' : 'http'}://${bracketed(apiHost)}:${apiPort}`;
   log.info(`API listening on ${config.apiHost}:${apiPort}; agents use broker ${config.advertiseBroker ?? withoutCredentials(brokerUrl)}`);
+  presence.announce({ apiUrl: config.advertiseApi ?? apiUrl, brokerUrl: brokerUrlFor(apiHost) });
 
   if (admin.created && config.cliConfigPath && !existsSync(config.cliConfigPath)) {
     await ensureDir(dirname(config.cliConfigPath));
@@ -378,13 +412,13 @@ async function startWithBroker(config: HubConfig, log: Logger, now: () => Date, 
       stopFeedingChanges();
       link.stop();
       stopWatchingForServices();
-      services.stop();
-      rollouts.stop();
-      autoscaler.stop();
-      desiredState.stop();
+      controllers.stop();
+      await presence.stop();
+      await leadership.stop();
       await client.endAsync();
       await dynsec?.admin.endAsync();
       await broker?.close();
+      await shared?.close();
       await audit.close();
       await store.close();
     },

@@ -3,6 +3,7 @@ export * from './topics.js';
 export * from './limits.js';
 export * from './decode.js';
 export * from './schemas/common.js';
+export * from './schemas/hubs.js';
 export * from './schemas/quantity.js';
 export * from './schemas/placement.js';
 export * from './schemas/template.js';

@@ -237,6 +237,9 @@ const HANDLED: Record<string, Entry> = {
 /** README commands that cannot run on these machines, and why. Reviewed: keep each reason true. */
 const EXCLUDED: Record<string, string> = {
   'npm test': 'runs every test tier, this one included',
+  'scripts/start-redis.sh': 'starts a machine-wide Redis for trying several hubs; the tests start their own (test/support/redis.ts)',
+  'edgepilot hub --redis redis://10.3.0.9:6379 --hub-id hub-a --store postgres://edgepilot@10.3.0.8/edgepilot --tls-cert hub-a.pem --tls-key hub-a.key --tls-ca fleet-ca.pem':
+    'a second hub beside the README\'s, with PostgreSQL (part A of issue 15); test/integration/several-hubs.test.ts runs hubs sharing Redis',
   'node dist/hardware/bench/main.js --mcu stm32f103 --image hardware/build/stm32f103-node-1.2.0.hex --link /tmp/ttyMCU0 --serial 0123456789abcdef':
     'an emulated MCU that serves a fixed /tmp/ttyMCU0 until stopped; test/hardware runs the bench',
   'edgepilot agent --hub https://hub.plant-3:7080 --join-token k3x9qa.Yt0... --mcu-port /dev/ttyUSB0 --mcu-port /dev/ttyS3 --trust-key /etc/edgepilot/plant-3-fw.pub':

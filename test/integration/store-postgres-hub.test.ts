@@ -25,8 +25,10 @@ async function apply(hub: HubHandle, dir: string, name: string): Promise<CliResu
   return hub.cli(['apply', '-f', path]);
 }
 
-async function healthz(hub: HubHandle): Promise<{ ok: boolean; status: string; reasons?: string[] }> {
-  return (await (await fetch(`${hub.apiUrl}/healthz`)).json()) as { ok: boolean; status: string; reasons?: string[] };
+/** The answer of /healthz: 200 and `ok`, or 503 and `degraded` with the reason. */
+async function healthz(hub: HubHandle): Promise<{ ok: boolean; status: string; reason?: string; http: number }> {
+  const answer = await fetch(`${hub.apiUrl}/healthz`);
+  return { ...((await answer.json()) as { ok: boolean; status: string; reason?: string }), http: answer.status };
 }
 
 test('two hubs on one PostgreSQL store: what is applied through one is read through the other; no store files in the data folder', async (t) => {
@@ -100,7 +102,9 @@ test('PostgreSQL down: writes are refused with StoreUnavailable (503) at once, /
     const h = await healthz(hub);
     return h.status === 'degraded' ? h : undefined;
   });
-  t.regex(degraded.reasons?.[0] ?? '', /PostgreSQL at 127\.0\.0\.1:\d+\) is unavailable/);
+  t.is(degraded.http, 503);
+  t.false(degraded.ok);
+  t.regex(degraded.reason ?? '', /PostgreSQL at 127\.0\.0\.1:\d+\) is unavailable/);
 
   await cluster.start();
   await waitFor('healthz ok again', async () => ((await healthz(hub)).status === 'ok' ? true : undefined), 30_000, 200);

@@ -8,6 +8,12 @@ import { defaultReconnectBackoff, reconnectDelayMs, retryDelayMs, type Reconnect
 
 export interface DeviceSessionOptions {
   brokerUrl: string;
+  /**
+   * Several hubs (issue 15): the brokers of the other live hubs, from /v1/bootstrap's hub list
+   * (kept in the state folder). After a lost connection each reconnect tries the next one, so a
+   * device whose hub is gone is back within its backoff at another.
+   */
+  otherBrokerUrls?: readonly string[];
   deviceId: string;
   password: string;
   keepaliveSeconds: number;
@@ -89,6 +95,7 @@ export class DeviceSession extends EventEmitter<{
       connectTimeout: 10_000,
       // MQTT 3.1.1 §3.1.2.5: the broker publishes this if the connection drops without DISCONNECT.
       will: { topic: topics.status(options.deviceId), payload: Buffer.from(this.statusPayload('offline', 'connection-lost')), qos: 1, retain: true },
+      ...serversOption(options.brokerUrl, options.otherBrokerUrls ?? []),
     });
     this.client = client;
     client.on('connect', () => {
@@ -145,7 +152,10 @@ export class DeviceSession extends EventEmitter<{
       // With its stores kept, QoS 1 messages in flight when the connection dropped are sent
       // again and their callers answered (as mqtt.js's own reconnect does); reconnect() without
       // them would start empty stores and leave those callers waiting forever.
-      if (!this.stopped && !this.retryTimer && !client.connected) client.reconnect({ incomingStore: client.incomingStore, outgoingStore: client.outgoingStore });
+      if (!this.stopped && !this.retryTimer && !client.connected) {
+        forgetServerName(client);
+        client.reconnect({ incomingStore: client.incomingStore, outgoingStore: client.outgoingStore });
+      }
     }, delay);
   }
 
@@ -176,7 +186,10 @@ export class DeviceSession extends EventEmitter<{
             this.options.log.warn(`getting new credentials failed: ${(err as Error).message}`);
           }
         }
-        if (!this.stopped) client.reconnect();
+        if (!this.stopped) {
+          forgetServerName(client);
+          client.reconnect();
+        }
       })();
     }, delayMs);
   }
@@ -201,12 +214,24 @@ export class DeviceSession extends EventEmitter<{
       await client.publishAsync(topics.status(deviceId), this.statusPayload('online', 'connected'), { qos: 1, retain: true });
       const granted = await client.subscribeAsync({ [topics.desired(deviceId)]: { qos: 1 }, [topics.services(deviceId)]: { qos: 1 }, [topics.rpcRequest(deviceId)]: { qos: 1 }, [topics.runsAck(deviceId)]: { qos: 1 } });
       if (granted.some((g) => g.qos === 128)) log.error('broker refused our subscriptions');
-      log.info(`connected to ${this.options.brokerUrl} as ${deviceId}`);
+      log.info(`connected to ${brokerOf(client, this.options.brokerUrl)} as ${deviceId}`);
       this.emit('connected');
       this.flushEvents();
     } catch (err) {
       log.warn(`after connect: ${(err as Error).message}`);
     }
+  }
+
+  /**
+   * A newer hub list (the agent asked a hub again): used from the next reconnect on. The list
+   * mqtt.js rotates through lives in the client's options, read at every reconnect.
+   */
+  setOtherBrokers(urls: readonly string[]): void {
+    this.options.otherBrokerUrls = urls;
+    const client = this.client;
+    if (!client) return;
+    const { servers } = serversOption(this.options.brokerUrl, urls);
+    (client.options as { servers?: unknown }).servers = servers;
   }
 
   /** Retained state (facts, reported) replaces what the broker holds; sent only while connected. */
@@ -259,4 +284,39 @@ export class DeviceSession extends EventEmitter<{
     }
     await client.endAsync(false).catch(() => undefined);
   }
+}
+
+/**
+ * mqtt.js's `servers`: on every (re)connect it takes the next entry, so the first connection goes
+ * to this device's own broker and each retry after a loss to the next hub's. One broker: none.
+ */
+export function serversOption(own: string, others: readonly string[]): { servers?: { host: string; port: number; protocol: 'mqtt' | 'mqtts' }[] } {
+  const urls = [own, ...others.filter((u) => u !== own)];
+  if (urls.length < 2) return {};
+  const servers = urls.flatMap((url) => {
+    try {
+      const parsed = new URL(url);
+      const protocol: 'mqtt' | 'mqtts' | undefined = parsed.protocol === 'mqtts:' ? 'mqtts' : parsed.protocol === 'mqtt:' ? 'mqtt' : undefined;
+      if (!protocol) return [];
+      return [{ host: parsed.hostname.replace(/^\[|\]$/g, ''), port: Number(parsed.port || (protocol === 'mqtts' ? 8883 : 1883)), protocol }];
+    } catch {
+      return [];
+    }
+  });
+  return servers.length < 2 ? {} : { servers };
+}
+
+/** Where the client is connected now (it moves between hubs' brokers). */
+function brokerOf(client: MqttClient, fallback: string): string {
+  const { protocol, hostname, port } = client.options;
+  return hostname && port ? `${protocol ?? 'mqtt'}://${hostname}:${port}` : fallback;
+}
+
+/**
+ * mqtts checks the certificate against the name mqtt.js remembered from the first connection;
+ * when the next attempt goes to another hub's broker that hub's name must be checked instead.
+ */
+function forgetServerName(client: MqttClient): void {
+  const options = client.options as { servers?: unknown; servername?: string };
+  if (options.servers !== undefined) delete options.servername;
 }

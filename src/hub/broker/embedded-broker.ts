@@ -17,6 +17,7 @@ import { HUB_USERNAME, mayPublish, maySubscribe, type BrokerRole } from './acces
 import { guardConnection } from './packet-size-guard.js';
 import { indexedMemoryPersistence } from './indexed-persistence.js';
 import { inProcessStreamPair } from './in-process-stream.js';
+import type { SharedMessagingLayer } from './redis-layer.js';
 
 /** What the broker asks the hub at CONNECT time; injected so the broker knows nothing of the store. */
 export interface BrokerAuthority {
@@ -59,11 +60,22 @@ export interface EmbeddedBrokerOptions {
    * publish 10,000 documents through MQTT while the fleet's reconnect storm arrives.
    */
   retained?: Iterable<RetainedMessage>;
+  /**
+   * Several hubs (--redis): retained messages, subscriptions, QoS 1 queues and wills live in
+   * Redis and messages travel between the brokers through it. Redis keeps the retained messages
+   * across a hub's restart, so `retained` is not used then, nor is our in-memory retained index:
+   * aedes-persistence-redis answers a SUBSCRIBE without wildcards with one lookup itself.
+   */
+  shared?: SharedMessagingLayer;
+  /** The broker's id among the brokers sharing Redis (the hub id); random without it. */
+  id?: string;
 }
 
 export interface EmbeddedBroker {
   readonly url: string;
   readonly port: number;
+  /** Its id among the brokers sharing Redis. */
+  readonly id: string;
   connectedClients(): number;
   /**
    * Ends a deleted device's session. Its role goes first, so its will (a retained "offline"
@@ -127,6 +139,33 @@ function payloadLimitFor(topic: string): number {
   }
 }
 
+/** How often brokers sharing Redis say they are alive (aedes' default is a minute). */
+export const BROKER_HEARTBEAT_MS = 5000;
+
+/** What a broker knows of the others: when each last beat, and since when it listens itself. */
+export interface BrokerLiveness {
+  lastBeat: Readonly<Record<string, number>>;
+  startedAt: number;
+  now: number;
+}
+
+/**
+ * Whether the hub at broker `ownId` takes this message: one a device published at this broker;
+ * a retained message replayed at SUBSCRIBE (no broker id); answers to RPCs from anywhere (only
+ * the hub that asked waits for them); and a will published for a broker that stopped beating
+ * (its hub is gone: someone must record its devices offline). A broker that has not listened
+ * for three beats yet cannot tell a silent broker from one it has not heard: it takes only its own.
+ */
+export function reportIsOurs(packet: { topic: string; brokerId?: string | null }, ownId: string, liveness: BrokerLiveness): boolean {
+  const from = packet.brokerId;
+  if (from === undefined || from === null || from === ownId) return true;
+  if (parseTopic(packet.topic)?.kind === 'rpc-response') return true;
+  const deadline = 3 * BROKER_HEARTBEAT_MS;
+  if (liveness.now - liveness.startedAt < deadline) return false;
+  const beat = liveness.lastBeat[from];
+  return beat === undefined || liveness.now - beat > deadline;
+}
+
 export async function startEmbeddedBroker(options: EmbeddedBrokerOptions): Promise<EmbeddedBroker> {
   const { authority, log } = options;
   // Roles live with the broker instance, decided once at CONNECT.
@@ -146,9 +185,12 @@ export async function startEmbeddedBroker(options: EmbeddedBrokerOptions): Promi
       held.push({ client, admit: () => (client.closed ? done(refusal('gone before it was admitted', SERVER_UNAVAILABLE), null) : authenticate(client, username, password, done)) });
     };
 
-  const persistence = indexedMemoryPersistence();
+  const memory = options.shared ? undefined : indexedMemoryPersistence();
+  const startedAt = Date.now();
   const broker = await Aedes.createBroker({
-    persistence,
+    heartbeatInterval: BROKER_HEARTBEAT_MS,
+    ...(options.id ? { id: options.id } : {}),
+    ...(options.shared ? { persistence: options.shared.persistence as never, mq: options.shared.mq as never } : { persistence: memory }),
     // Devices may only use ids that cannot collide with the hub's or a join session's.
     maxClientsIdLength: 64,
     authenticate: holdUntilAdmitted((client, username, password, done) => {
@@ -235,12 +277,22 @@ export async function startEmbeddedBroker(options: EmbeddedBrokerOptions): Promi
       }
       done(null, subscription);
     },
+    authorizeForward(client, packet) {
+      // Over Redis every hub's session would receive every device's reports; each hub takes
+      // those of the devices connected to its own broker, so a report is ingested (and written)
+      // once. A dead broker's devices' wills are published by a live one: taken by whoever does.
+      if (!options.shared || roles.get(client)?.kind !== 'hub') return packet;
+      const lastBeat = (broker as unknown as { brokers: Record<string, number> }).brokers;
+      return reportIsOurs(packet, broker.id, { lastBeat, startedAt, now: Date.now() }) ? packet : null;
+    },
   });
 
   const seedRetained = async (messages: Iterable<RetainedMessage>): Promise<number> => {
+    // Over Redis the retained messages outlive any one hub: there is nothing to seed.
+    if (!memory) return 0;
     let seeded = 0;
     for (const message of messages) {
-      await persistence.storeRetained({ cmd: 'publish', topic: message.topic, payload: message.payload, qos: 1, retain: true });
+      await memory.storeRetained({ cmd: 'publish', topic: message.topic, payload: message.payload, qos: 1, retain: true });
       seeded += 1;
     }
     if (seeded > 0) log.info(`embedded MQTT broker holds ${seeded} retained message(s) from the store`);
@@ -249,6 +301,9 @@ export async function startEmbeddedBroker(options: EmbeddedBrokerOptions): Promi
   await seedRetained(options.retained ?? []);
 
   broker.on('clientError', (client, err) => log.debug(`client ${client.id}: ${err.message}`));
+  // aedes reports its own failures here (over Redis: a persistence call while Redis is down); an
+  // 'error' event nobody listens to would end the hub, which is degraded, not dead.
+  (broker as unknown as { on(event: 'error', listener: (err: Error) => void): void }).on('error', (err) => log.warn(`broker: ${err.message}`));
 
   const accept = (socket: Socket): void => {
     socket.setNoDelay(true);
@@ -275,6 +330,7 @@ export async function startEmbeddedBroker(options: EmbeddedBrokerOptions): Promi
   return {
     url: `${options.tls ? 'mqtts' : 'mqtt'}://${host}:${port}`,
     port,
+    id: broker.id,
     connectedClients: () => broker.connectedClients,
     admitDevices: () => {
       admitting = true;

@@ -8,6 +8,7 @@ import { topics } from '../../protocol/index.js';
 import { HUB_USERNAME } from '../broker/access-policy.js';
 import { startEmbeddedBroker, type BrokerAuthority, type EmbeddedBroker, type RetainedMessage } from '../broker/embedded-broker.js';
 import { DynsecProvisioner } from '../broker/dynsec.js';
+import type { SharedMessagingLayer } from '../broker/redis-layer.js';
 import type { HubConfig } from '../config.js';
 import type { JoinTokens } from '../fleet/tokens.js';
 import type { ConnectionRateLimiter } from '../limits/keyed-limiter.js';
@@ -26,6 +27,8 @@ export interface HubMessaging {
   client: mqtt.MqttClient;
   /** Only with --broker-dynsec: the plugin's admin session and the account keeper. */
   dynsec: { admin: mqtt.MqttClient; provisioner: DynsecProvisioner } | undefined;
+  /** Only with --redis: the Redis the embedded brokers of several hubs share. */
+  shared: SharedMessagingLayer | undefined;
 }
 
 /**
@@ -42,7 +45,13 @@ export interface EarlyBroker {
 type DeviceChecks = Pick<BrokerAuthority, 'verifyDevice' | 'joinTokenKnown' | 'admitJoin' | 'failedLogins'>;
 
 /** Undefined with an external broker (--broker): there is nothing of ours to open early. */
-export async function openEmbeddedBroker(config: HubConfig, tls: HubTls | undefined, log: Logger): Promise<EarlyBroker | undefined> {
+export async function openEmbeddedBroker(
+  config: HubConfig,
+  tls: HubTls | undefined,
+  log: Logger,
+  /** With --redis: the layer the brokers of several hubs share, and this hub's broker id among them. */
+  sharing?: { shared: SharedMessagingLayer; id: string },
+): Promise<EarlyBroker | undefined> {
   if (config.externalBroker) return undefined;
   let checks: DeviceChecks | undefined;
   // Devices and join sessions are asked about only once admitted, and admitDevices() comes after authorize().
@@ -55,6 +64,7 @@ export async function openEmbeddedBroker(config: HubConfig, tls: HubTls | undefi
     host: config.mqttHost,
     port: config.mqttPort,
     log: log.child('broker'),
+    ...(sharing ?? {}),
     ...(tls ? { tls: { cert: tls.cert, key: tls.key } } : {}),
     authority: {
       hubSecret,
@@ -70,6 +80,8 @@ export async function openEmbeddedBroker(config: HubConfig, tls: HubTls | undefi
 
 export interface MessagingDeps {
   config: HubConfig;
+  /** Only with --redis (opened with the broker, see openEmbeddedBroker). */
+  shared: SharedMessagingLayer | undefined;
   store: HubStore;
   tokens: JoinTokens;
   mqttJoins: ConnectionRateLimiter | undefined;
@@ -80,7 +92,7 @@ export interface MessagingDeps {
   early: EarlyBroker | undefined;
 }
 
-export async function startMessaging({ config, store, tokens, mqttJoins, mqttAuthFailures, log, early }: MessagingDeps): Promise<HubMessaging> {
+export async function startMessaging({ config, store, tokens, mqttJoins, mqttAuthFailures, log, early, shared }: MessagingDeps): Promise<HubMessaging> {
   let broker: EmbeddedBroker | undefined;
   let hubSecret = '';
   let brokerUrl: string;
@@ -128,7 +140,7 @@ export async function startMessaging({ config, store, tokens, mqttJoins, mqttAut
     ? await connectInProcess(broker, { ...sessionOptions, username: HUB_USERNAME, password: hubSecret })
     : await mqtt.connectAsync(brokerUrl, { ...connectOptions, ...sessionOptions });
   client.on('error', (err) => log.warn(`broker connection: ${err.message}`));
-  return { broker, brokerUrl, client, dynsec };
+  return { broker, brokerUrl, client, dynsec, shared };
 }
 
 /**

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { hubEndpointSchema } from './hubs.js';
 import { isoTimeSchema, labelKeySchema, labelsSchema } from './common.js';
 import { factsSchema } from './facts.js';
 import { eventSchema } from './events.js';
@@ -75,6 +76,11 @@ export const bootstrapSchema = z.object({
   hubVersion: z.string(),
   protocol: z.string(),
   brokerUrl: z.string(),
+  /**
+   * Several hubs: every live one (this one first), so an agent can move to another when its hub
+   * is gone. Absent from a hub that is alone (and from hubs before issue 15).
+   */
+  hubs: z.array(hubEndpointSchema).max(64).optional(),
 });
 export type Bootstrap = z.infer<typeof bootstrapSchema>;
 

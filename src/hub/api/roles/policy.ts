@@ -26,6 +26,7 @@ export const routePolicy: Readonly<Record<string, RouteAccess>> = {
   'GET /v1/devices/:id': 'read',
   'GET /v1/devices/:id/release': 'read',
   'GET /v1/mcus': 'read',
+  'GET /v1/hubs': 'read',
   'GET /v1/mcus/:gateway/:mcu/telemetry': 'read',
   'GET /v1/stats': 'read',
   'GET /v1/top/devices': 'read',

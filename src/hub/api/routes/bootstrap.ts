@@ -1,8 +1,7 @@
 import type { FastifyInstance } from 'fastify';
 import { HUB_CA_PATH } from '../../../common/tls-trust.js';
-import { PROTOCOL_VERSION, type Bootstrap } from '../../../protocol/index.js';
+import { PROTOCOL_VERSION, type Bootstrap, type HubEndpoint } from '../../../protocol/index.js';
 import type { Admission } from '../../limits/keyed-limiter.js';
-import type { StoreHealth } from '../../store/repository.js';
 import { HttpError } from '../http-error.js';
 
 export interface BootstrapInfo {
@@ -13,8 +12,10 @@ export interface BootstrapInfo {
   admitJoin?(sourceAddress: string): Admission;
   /** The CA certificate (PEM) agents and the CLI pin after checking its fingerprint; none with --insecure. */
   caCertificate?: string;
-  /** Whether what the hub depends on answers (a shared store may be down); absent: always. */
-  health?(): StoreHealth;
+  /** Several hubs: the live ones, this one first (agents keep the list and move when theirs is gone). */
+  hubs?: (requestHost: string) => Promise<HubEndpoint[]>;
+  /** Whether what the hub depends on answers (a shared store, Redis), and why not; absent: always. */
+  health?: () => { ok: boolean; reason?: string };
 }
 
 /** A 429 whose Retry-After (whole seconds, RFC 9110 §10.2.3) tells the agent when to come back. */
@@ -33,19 +34,23 @@ export function registerBootstrapRoutes(app: FastifyInstance, info: BootstrapInf
       void reply.header('retry-after', String(seconds));
       throw new TooManyRequests(seconds);
     }
+    const host = request.hostname.replace(/:\d+$/, '');
+    const hubs = await info.hubs?.(host);
     return {
       hubVersion: info.hubVersion,
       protocol: PROTOCOL_VERSION,
-      brokerUrl: info.brokerUrlFor(request.hostname.replace(/:\d+$/, '')),
+      brokerUrl: info.brokerUrlFor(host),
+      ...(hubs && hubs.length > 0 ? { hubs } : {}),
     };
   });
   const ca = info.caCertificate;
   // Public on purpose: a CA certificate is no secret, and whoever fetches it checks its fingerprint.
   if (ca !== undefined) app.get(HUB_CA_PATH, async (_request, reply) => reply.type('application/x-pem-file').send(ca));
-  // `ok`: the hub process serves. `status`: whether it can also write (degraded: its store is
-  // unreachable; reads and writes are refused with StoreUnavailable until it answers again).
-  app.get('/healthz', async () => {
+  // Degraded (its store or Redis does not answer): 503, so a load balancer or supervisor sees it;
+  // reads still work, writes are refused with StoreUnavailable or MessagingUnavailable until it recovers.
+  app.get('/healthz', async (_request, reply) => {
     const health = info.health?.() ?? { ok: true };
-    return health.ok ? { ok: true, protocol: PROTOCOL_VERSION, status: 'ok' } : { ok: true, protocol: PROTOCOL_VERSION, status: 'degraded', reasons: [health.reason] };
+    if (health.ok) return { ok: true, status: 'ok', protocol: PROTOCOL_VERSION };
+    return reply.code(503).send({ ok: false, status: 'degraded', reason: health.reason, protocol: PROTOCOL_VERSION });
   });
 }

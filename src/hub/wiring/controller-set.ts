@@ -1,0 +1,110 @@
+// Builds the controllers the leader runs (wiring/controllers.ts starts and stops them), moved
+// out of main.ts as they were: desired-state passes with services and the jobs planner's side,
+// rollouts (with their MCU flashes), and the autoscaler.
+import { flashResultSchema } from '../../protocol/index.js';
+import type { Logger } from '../../common/log.js';
+import type { JobsPlanner } from '../jobs/jobs-planner.js';
+import type { ConfigObjects } from '../config-objects/config-objects.js';
+import type { FirmwareStore } from '../firmware/firmware-store.js';
+import type { TelemetryFeed } from '../mcus/telemetry-feed.js';
+import type { HubMetrics } from '../metrics/hub-metrics.js';
+import type { DeviceRpc } from '../rpc/device-rpc.js';
+import type { UsageStore } from '../fleet/usage-store.js';
+import type { HubStore } from '../store/repository.js';
+import { RolloutController } from '../rollouts/rollout-controller.js';
+import { ServicesController } from '../services/services-controller.js';
+import { Autoscaler } from '../workloads/autoscaler.js';
+import { DesiredStateController } from '../workloads/desired-controller.js';
+import type { PassTimings } from '../workloads/pass-timings.js';
+import type { ControllerSet, LeaderControllers } from './controllers.js';
+
+export interface ControllerSetDeps {
+  store: HubStore;
+  /** Each durable rollout transition (the dashboard hears of every one). */
+  onRolloutTransition: () => void;
+  publish(topic: string, payload: unknown, retain: boolean): Promise<void>;
+  now: () => Date;
+  jobs: JobsPlanner;
+  configs: ConfigObjects;
+  rpc: DeviceRpc;
+  metrics: HubMetrics;
+  telemetry: TelemetryFeed;
+  firmware: FirmwareStore;
+  usage: UsageStore;
+  autoscaleIntervalMs: number;
+  /** Where every pass's timing goes (kept by the hub across terms, for /v1/stats). */
+  timings: PassTimings;
+  log: Logger;
+}
+
+export function buildControllerSet(deps: ControllerSetDeps): ControllerSet & { rolloutController: RolloutController } {
+  const { store, publish, now, log } = deps;
+  const services = new ServicesController({ store, publish, now, log: log.child('services') });
+  const desired = new DesiredStateController({
+    store,
+    publish,
+    now,
+    log: log.child('desired'),
+    jobs: deps.jobs,
+    beforePublish: () => services.reconcile(),
+    configs: deps.configs,
+  });
+  desired.timings.onRecord((timing) => deps.timings.record(timing));
+  const rollouts = rolloutController(deps, { replan: (deviceIds) => desired.reconcileDevices(deviceIds) });
+  const autoscaler = new Autoscaler({
+    store,
+    usage: deps.usage,
+    now: Date.now,
+    intervalMs: deps.autoscaleIntervalMs,
+    replicasChanged: () => desired.request(),
+    log: log.child('autoscaler'),
+  });
+  return { desired, services, rollouts, autoscaler, rolloutController: rollouts };
+}
+
+/** The rollout controller; also built (never started) on hubs that do not lead, to take API writes. */
+export function rolloutController(deps: ControllerSetDeps, options: { replan: (deviceIds: Iterable<string>) => Promise<void> }): RolloutController {
+  const { metrics, rpc, firmware, telemetry } = deps;
+  return new RolloutController({
+    store: deps.store,
+    onTransition: deps.onRolloutTransition,
+    now: deps.now,
+    log: deps.log.child('rollout'),
+    // Pins change what runs on the pinned devices, never where: only their documents are redone.
+    replan: options.replan,
+    // A release's firmware goes through the same gateway flash RPC as `edgepilot flash`.
+    flash: async (gateway, mcu, sha256, flashOptions) => {
+      const final = await rpc.call(gateway, 'flash', { mcu, sha256, force: flashOptions?.force ?? false }, { timeoutMs: 15_000 }).catch((err: unknown) => {
+        metrics.flashEnded('failed', 'rollout');
+        throw err;
+      });
+      const ok = flashResultSchema.safeParse(final).success;
+      metrics.flashEnded(ok ? 'succeeded' : 'failed', 'rollout');
+      if (!ok) throw new Error(`${gateway} ended the flash without a result`);
+    },
+    telemetry: (gateway, mcuId) => telemetry.recent(gateway, mcuId, 64),
+    firmwareImages: {
+      find: (model, version) => firmware.findVersion(model, version)?.manifest.sha256 ?? null,
+      has: (sha256) => firmware.get(sha256) !== undefined,
+    },
+  });
+}
+
+/**
+ * The rollout controller the API talks to: the leader's own, or on a hub that does not lead one
+ * that is never started (it stores the rollout or the command; `written` tells the leader).
+ */
+export function rolloutsForApi(controllers: LeaderControllers<ReturnType<typeof buildControllerSet>>, writer: RolloutController, written: () => void): RolloutController {
+  writer.stop();
+  return new Proxy(writer, {
+    get: (_target, key) => {
+      const target = controllers.active?.rolloutController ?? writer;
+      const value: unknown = Reflect.get(target, key, target);
+      if (typeof value !== 'function') return value;
+      return (...args: unknown[]): unknown => {
+        const result: unknown = (value as (...a: unknown[]) => unknown).apply(target, args);
+        return target === writer && result instanceof Promise ? result.finally(written) : result;
+      };
+    },
+  });
+}

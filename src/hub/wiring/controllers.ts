@@ -1,0 +1,193 @@
+// The controllers (desired-state/placement passes with the jobs planner's side, services,
+// rollouts, the autoscaler, evictions inside the passes) run only on the hub that leads
+// (issue 15). A fresh set is built each time this hub becomes leader (caches of an older term
+// may be stale: another hub led meanwhile) and stopped at once when it stops leading. Every hub
+// serves the API: what the API asks of the controllers goes to the running set, or, on a hub
+// that does not lead, becomes a notice to the leader (hubs/change-notices.ts).
+import type { Logger } from '../../common/log.js';
+import type { Leadership } from '../leadership/leadership.js';
+import type { EndpointPlan } from '../services/endpoints.js';
+
+/** The parts of the running controllers the hub and its API use (a fake in unit tests). */
+export interface ControllerSet {
+  desired: {
+    request(): void;
+    passAfterWrite(): Promise<void>;
+    reconcile(): Promise<void>;
+    republishAll(): Promise<void>;
+    readonly unplacedReasons: ReadonlyMap<string, string>;
+    readonly wantsReports: boolean;
+    stop(): void;
+  };
+  services: { request(): void; reconcile(): Promise<void>; plan(): Promise<EndpointPlan>; stop(): void };
+  rollouts: { start(): Promise<void>; request(): void; stop(): void };
+  autoscaler: { start(): void; stop(): void };
+}
+
+export interface LeaderControllersOptions<S extends ControllerSet = ControllerSet> {
+  leadership: Leadership;
+  /** Builds a new set (not started). */
+  build: () => S;
+  /** Tells the leader of a write made here while this hub does not lead (absent: one hub). */
+  notifyLeader?: () => void;
+  /**
+   * A pass at least this often on the leader: a notice lost while Redis blinked is picked up.
+   * Absent with one hub (nothing happens elsewhere).
+   */
+  safetyPassMs?: number;
+  /** What the API's services view computes on a hub that does not lead (nothing is published). */
+  planWithoutLeading: () => Promise<EndpointPlan>;
+  /**
+   * Whether a new leader publishes every stored desired document again: only with an external
+   * broker, which may have lost them. The embedded broker is seeded with them at its start, and
+   * over Redis it keeps them; republishing 10,000 documents then only competes with a reconnect storm.
+   */
+  republishOnLead: boolean;
+  log: Logger;
+}
+
+const NO_REASONS: ReadonlyMap<string, string> = new Map();
+
+export class LeaderControllers<S extends ControllerSet = ControllerSet> {
+  private current: S | undefined;
+  /** Serialises starts and stops: a flip during a slow start stops what that start built. */
+  private transition: Promise<void> = Promise.resolve();
+  private safetyTimer: NodeJS.Timeout | undefined;
+  private stopListening: (() => void) | undefined;
+  private closed = false;
+
+  constructor(private readonly options: LeaderControllersOptions<S>) {}
+
+  /** Starts the controllers if this hub leads, and follows every change of leadership from now on. */
+  async start(): Promise<void> {
+    this.stopListening = this.options.leadership.onChange((leading) => this.follow(leading));
+    this.follow(this.options.leadership.leading);
+    await this.transition;
+  }
+
+  /** Resolves when the starts and stops asked for so far are done. */
+  settled(): Promise<void> {
+    return this.transition;
+  }
+
+  /** The running set; undefined while this hub does not lead. */
+  get active(): S | undefined {
+    return this.current;
+  }
+
+  private follow(leading: boolean): void {
+    if (!leading) this.end('this hub no longer leads');
+    this.transition = this.transition.then(() => (leading && this.options.leadership.leading && !this.closed ? this.begin() : undefined));
+  }
+
+  private async begin(): Promise<void> {
+    if (this.current) return;
+    const set = this.options.build();
+    this.current = set;
+    this.options.log.info(`this hub leads (term ${String(this.options.leadership.term)}): controllers start`);
+    try {
+      if (this.options.republishOnLead) {
+        await set.desired.republishAll();
+        if (this.current !== set) return;
+      }
+      await set.desired.reconcile();
+      if (this.current !== set) return;
+      await set.services.reconcile();
+      if (this.current !== set) return;
+      await set.rollouts.start();
+      if (this.current !== set) return;
+      set.autoscaler.start();
+      if (this.options.safetyPassMs !== undefined) {
+        this.safetyTimer = setInterval(() => this.current?.desired.request(), this.options.safetyPassMs);
+        this.safetyTimer.unref();
+      }
+    } catch (err) {
+      this.options.log.error(`starting the controllers failed: ${(err as Error).stack ?? String(err)}`);
+    }
+  }
+
+  /** At once, not after the current transition: a hub that lost the lease must not write one more document. */
+  private end(why: string): void {
+    const set = this.current;
+    if (!set) return;
+    this.current = undefined;
+    clearInterval(this.safetyTimer);
+    this.safetyTimer = undefined;
+    set.autoscaler.stop();
+    set.rollouts.stop();
+    set.services.stop();
+    set.desired.stop();
+    this.options.log.warn(`controllers stopped: ${why}`);
+  }
+
+  /** A pass soon (a report or a change here); on a hub that does not lead the notices carry it. */
+  /** The broker session came back, perhaps to an external broker that lost its retained messages. */
+  brokerReconnected(): void {
+    if (this.options.republishOnLead) void this.current?.desired.republishAll().catch((err: unknown) => this.options.log.warn(`republishing desired documents: ${String(err)}`));
+  }
+
+  request(): void {
+    this.current?.desired.request();
+  }
+
+  /** After an API write: the leader's next pass sees it. Here, if this hub leads; else a notice. */
+  passAfterWrite(): Promise<void> {
+    if (this.current) return this.current.desired.passAfterWrite();
+    this.options.notifyLeader?.();
+    return Promise.resolve();
+  }
+
+  reconcile(): Promise<void> {
+    if (this.current) return this.current.desired.reconcile();
+    this.options.notifyLeader?.();
+    return Promise.resolve();
+  }
+
+  /** Another hub took an API write: everything it may concern runs again. */
+  writtenElsewhere(): void {
+    this.current?.desired.request();
+    this.current?.services.request();
+    this.current?.rollouts.request();
+  }
+
+  servicesRequest(): void {
+    if (this.current) this.current.services.request();
+    else this.options.notifyLeader?.();
+  }
+
+  servicesPlan(): Promise<EndpointPlan> {
+    return this.current ? this.current.services.plan() : this.options.planWithoutLeading();
+  }
+
+  rolloutsRequest(): void {
+    this.current?.rollouts.request();
+  }
+
+  get unplacedReasons(): ReadonlyMap<string, string> {
+    return this.current?.desired.unplacedReasons ?? NO_REASONS;
+  }
+
+  get wantsReports(): boolean {
+    return this.current?.desired.wantsReports ?? false;
+  }
+
+  /**
+   * A map that always shows the running set's reasons (empty while this hub does not lead): the
+   * API keeps the object it was given at start, across terms.
+   */
+  liveUnplacedReasons(): ReadonlyMap<string, string> {
+    return new Proxy(new Map<string, string>(), {
+      get: (_target, key) => {
+        const reasons = this.unplacedReasons;
+        const value: unknown = Reflect.get(reasons, key, reasons);
+        return typeof value === 'function' ? (value as (...a: unknown[]) => unknown).bind(reasons) : value;
+      },
+    });
+  }
+
+  stop(): void {
+    this.closed = true;
+    this.stopListening?.();
+    this.end('the hub stops');
+  }
+}

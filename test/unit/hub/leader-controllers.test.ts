@@ -1,0 +1,122 @@
+import test from 'ava';
+import { createLogger } from '../../../src/common/log.js';
+import type { Leadership } from '../../../src/hub/leadership/leadership.js';
+import { LeaderControllers, type ControllerSet } from '../../../src/hub/wiring/controllers.js';
+
+/** A lease that flips when the test says so. */
+class FlippingLeadership implements Leadership {
+  leading = false;
+  term: bigint | undefined;
+  private readonly listeners = new Set<(leading: boolean) => void>();
+  onChange(listener: (leading: boolean) => void): () => void {
+    this.listeners.add(listener);
+    return () => this.listeners.delete(listener);
+  }
+  flip(leading: boolean): void {
+    this.leading = leading;
+    this.term = leading ? (this.term ?? 0n) + 1n : undefined;
+    for (const listener of this.listeners) listener(leading);
+  }
+  async stop(): Promise<void> {}
+}
+
+/** Records what each built set was asked, and whether it is running. */
+function fakeSet(journal: string[], n: number): ControllerSet & { running: boolean } {
+  const set = {
+    running: false,
+    desired: {
+      request: () => journal.push(`${n}:request`),
+      passAfterWrite: async () => void journal.push(`${n}:passAfterWrite`),
+      reconcile: async () => void journal.push(`${n}:reconcile`),
+      republishAll: async () => void journal.push(`${n}:republishAll`),
+      unplacedReasons: new Map([['w', `set ${n}`]]),
+      wantsReports: false,
+      stop: () => ((set.running = false), journal.push(`${n}:stop`)),
+    },
+    services: { request: () => journal.push(`${n}:services`), reconcile: async () => undefined, plan: async () => ({ byDevice: new Map(), status: new Map() }), stop: () => undefined },
+    rollouts: { start: async () => void (set.running = true), request: () => journal.push(`${n}:rollouts`), stop: () => undefined },
+    autoscaler: { start: () => journal.push(`${n}:autoscaler`), stop: () => undefined },
+  };
+  return set as ControllerSet & { running: boolean };
+}
+
+function setUp(): { leadership: FlippingLeadership; controllers: LeaderControllers<ReturnType<typeof fakeSet>>; journal: string[]; sets: ReturnType<typeof fakeSet>[]; notices: number[] } {
+  const leadership = new FlippingLeadership();
+  const journal: string[] = [];
+  const sets: ReturnType<typeof fakeSet>[] = [];
+  const notices: number[] = [];
+  const controllers = new LeaderControllers({
+    leadership,
+    build: () => {
+      const set = fakeSet(journal, sets.length + 1);
+      sets.push(set);
+      return set;
+    },
+    notifyLeader: () => notices.push(1),
+    planWithoutLeading: async () => ({ byDevice: new Map(), status: new Map() }),
+    republishOnLead: true,
+    log: createLogger('test', 'error'),
+  });
+  return { leadership, controllers, journal, sets, notices };
+}
+
+test('controllers run only while this hub leads, and a new term gets a new set', async (t) => {
+  const { leadership, controllers, journal, sets } = setUp();
+  await controllers.start();
+  t.is(sets.length, 0, 'nothing is built before this hub leads');
+  controllers.request();
+  t.deepEqual(journal, []);
+
+  leadership.flip(true);
+  await controllers.settled();
+  t.is(sets.length, 1);
+  t.true(sets[0]!.running);
+  t.deepEqual(journal.slice(0, 3), ['1:republishAll', '1:reconcile', '1:autoscaler']);
+
+  leadership.flip(false);
+  // At once, not after some pass: the old leader must not write one more document.
+  t.false(sets[0]!.running);
+  t.is(controllers.active, undefined);
+  journal.length = 0;
+  controllers.request();
+  controllers.rolloutsRequest();
+  t.deepEqual(journal, [], 'a hub that lost the lease runs nothing');
+
+  leadership.flip(true);
+  await controllers.settled();
+  t.is(sets.length, 2);
+  t.true(sets[1]!.running);
+  t.false(sets[0]!.running);
+  controllers.stop();
+});
+
+test('an API write on a hub that does not lead notifies the leader instead of running a pass', async (t) => {
+  const { leadership, controllers, journal, notices } = setUp();
+  await controllers.start();
+  await controllers.passAfterWrite();
+  await controllers.reconcile();
+  t.is(notices.length, 2);
+  t.deepEqual(journal, []);
+  t.is(controllers.liveUnplacedReasons().get('w'), undefined);
+
+  leadership.flip(true);
+  await controllers.settled();
+  await controllers.passAfterWrite();
+  t.is(notices.length, 2, 'the leader runs its own pass');
+  t.true(journal.includes('1:passAfterWrite'));
+  t.is(controllers.liveUnplacedReasons().get('w'), 'set 1', 'the API sees the running set\'s reasons');
+  controllers.writtenElsewhere();
+  t.true(journal.includes('1:rollouts'));
+  controllers.stop();
+});
+
+test('losing the lease during a slow start stops what that start built', async (t) => {
+  const { leadership, controllers, sets } = setUp();
+  await controllers.start();
+  leadership.flip(true);
+  leadership.flip(false);
+  await controllers.settled();
+  t.true(sets.every((s) => !s.running));
+  t.is(controllers.active, undefined);
+  controllers.stop();
+});
