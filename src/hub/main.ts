@@ -307,10 +307,12 @@ async function startWithBroker({ config, log, now, tls, early, hubId, shared, le
   // An agent that reached the API at some address reaches the embedded broker there too.
   const brokerUrlFor = (requestHost: string): string =>
     config.advertiseBroker ?? (broker ? `${tls ? 'mqtts' : 'mqtt'}://${bracketed(requestHost)}:${broker.port}` : withoutCredentials(brokerUrl));
+  // The port the API serves on (known once it listens: --listen may say 0).
+  let servedApiPort = config.apiPort;
   registerBootstrapRoutes(app, {
     hubVersion: AGENT_AND_HUB_VERSION,
     brokerUrlFor,
-    hubs: (requestHost) => presence.endpoints({ apiUrl: config.advertiseApi ?? `${tls ? 'https' : 'http'}://${bracketed(requestHost)}:${config.apiPort}`, brokerUrl: brokerUrlFor(requestHost) }),
+    hubs: (requestHost) => presence.endpoints({ apiUrl: config.advertiseApi ?? `${tls ? 'https' : 'http'}://${bracketed(requestHost)}:${servedApiPort}`, brokerUrl: brokerUrlFor(requestHost) }),
     health,
     ...(httpJoins ? { admitJoin: (source: string) => httpJoins.admit(source) } : {}),
     ...(tls ? { caCertificate: tls.ca } : {}),
@@ -380,6 +382,7 @@ async function startWithBroker({ config, log, now, tls, early, hubId, shared, le
   const apiPort = typeof address === 'object' && address ? address.port : config.apiPort;
   const apiHost = config.apiHost === '0.0.0.0' || config.apiHost === '::' ? '127.0.0.1' : config.apiHost;
   const apiUrl = `${tls ? 'https' : 'http'}://${bracketed(apiHost)}:${apiPort}`;
+  servedApiPort = apiPort;
   log.info(`API listening on ${config.apiHost}:${apiPort}; agents use broker ${config.advertiseBroker ?? withoutCredentials(brokerUrl)}`);
   presence.announce({ apiUrl: config.advertiseApi ?? apiUrl, brokerUrl: brokerUrlFor(apiHost) });
 

@@ -184,6 +184,27 @@ export function storeContract(test: TestFn, label: string, backend: ContractBack
     t.deepEqual((await reopened.events.list('device/gw-1')).map((e) => e.message), ['hello']);
   });
 
+  test(`${label}: a status and the same device's facts arriving together are both kept`, async (t) => {
+    const { store } = await opened(t);
+    const ids = Array.from({ length: 20 }, (_, i) => `gw-${i}`);
+    for (const id of ids) await store.devices.put(device(id), 'sync');
+    const online = { state: 'online', since: T0, agentVersion: '0.1.0', sessionId: 's1' } as unknown as NonNullable<DeviceRecord['status']>;
+    // The agent sends both at connect; the hub handles them at once (facts as a lazy update, status as an observe).
+    await Promise.all(
+      ids.flatMap((id) => [
+        store.devices.update(id, (d) => void (d.hostname = 'renamed'), 'lazy'),
+        store.devices.observe(id, (o) => void (o.status = online)),
+        store.devices.touch(id, '2026-01-01T00:00:00.000Z'),
+      ]),
+    );
+    for (const id of ids) {
+      const seen = await store.devices.get(id);
+      t.is(seen?.hostname, 'renamed', id);
+      t.is(seen?.status?.state, 'online', `${id}: the status was not undone by the facts read before it`);
+      t.is(seen?.lastSeen, '2026-01-01T00:00:00.000Z', id);
+    }
+  });
+
   test(`${label}: a join's token use (lazy) is stored with the device record (sync)`, async (t) => {
     const backing = await backend.create(t);
     const store = await backing.open();

@@ -34,7 +34,28 @@ function split(device: DeviceRecord): { stored: StoredDevice; observed: Observed
 
 const merge = (stored: unknown, observed: unknown): DeviceRecord => ({ ...(stored as StoredDevice), ...(observed as ObservedDevice | undefined) }) as DeviceRecord;
 
+/**
+ * Runs the read-modify-writes of one device one after another in this process. Each reads the
+ * database (an await) before it queues its lazy write, so a status arriving while the same
+ * device's facts were being read was undone by the facts' older copy, and the device stayed
+ * "unknown" (found by test/integration/three-hubs.test.ts). lowdb never had this: its reads and
+ * writes of the in-memory document do not wait.
+ */
+function keyedSerializer(): <T>(key: string, work: () => Promise<T>) => Promise<T> {
+  const tails = new Map<string, Promise<unknown>>();
+  return (key, work) => {
+    const next = (tails.get(key) ?? Promise.resolve()).then(work, work);
+    const tail = next.catch(() => undefined);
+    tails.set(key, tail);
+    void tail.then(() => {
+      if (tails.get(key) === tail) tails.delete(key);
+    });
+    return next;
+  };
+}
+
 export function pgDeviceRepository(db: RecordsDb): DeviceRepository {
+  const oneAtATime = keyedSerializer();
   const readMerged = async (id: string): Promise<DeviceRecord | undefined> => {
     const [stored, observed] = await Promise.all([db.get(kinds.devices, id), db.get(kinds.observed, id)]);
     return stored === undefined ? undefined : merge(stored, observed);
@@ -53,14 +74,15 @@ export function pgDeviceRepository(db: RecordsDb): DeviceRepository {
     });
   };
   // Observed state is this hub's to write (a device talks to one hub at a time): replaced whole, lazily.
-  const observe = async (id: string, change: (observed: ObservedDevice) => void): Promise<boolean> => {
-    const [stored, current] = await Promise.all([db.get(kinds.devices, id), db.get(kinds.observed, id)]);
-    if (stored === undefined) return false;
-    const draft: ObservedDevice = { ...(current as ObservedDevice | undefined) };
-    change(draft);
-    db.later(kinds.observed, id, () => draft, true);
-    return true;
-  };
+  const observe = (id: string, change: (observed: ObservedDevice) => void): Promise<boolean> =>
+    oneAtATime(id, async () => {
+      const [stored, current] = await Promise.all([db.get(kinds.devices, id), db.get(kinds.observed, id)]);
+      if (stored === undefined) return false;
+      const draft: ObservedDevice = { ...(current as ObservedDevice | undefined) };
+      change(draft);
+      db.later(kinds.observed, id, () => draft, true);
+      return true;
+    });
   return {
     get: readMerged,
     has: async (id) => (await db.get(kinds.devices, id)) !== undefined,
@@ -90,26 +112,27 @@ export function pgDeviceRepository(db: RecordsDb): DeviceRepository {
       return { total: Number(rows[0]?.total ?? 0), online: Number(rows[0]?.online ?? 0) };
     },
     put: (device, durability) => store(structuredClone(device), durability),
-    update: async (id, change, durability) => {
-      if (durability === 'lazy') {
-        const current = await readMerged(id);
-        if (!current) return undefined;
-        change(current);
-        await store(current, 'lazy');
-        return structuredClone(current);
-      }
-      return db.transaction(async (tx) => {
-        const stored = await tx.get(kinds.devices, id, true);
-        if (stored === undefined) return undefined;
-        const draft = merge(stored, await tx.get(kinds.observed, id, true));
-        change(draft);
-        const parts = split(draft);
-        assertStorable('devices', id, parts.stored);
-        await tx.put(kinds.devices, id, parts.stored);
-        await tx.put(kinds.observed, id, parts.observed);
-        return structuredClone(draft);
-      });
-    },
+    update: (id, change, durability) =>
+      oneAtATime(id, async () => {
+        if (durability === 'lazy') {
+          const current = await readMerged(id);
+          if (!current) return undefined;
+          change(current);
+          await store(current, 'lazy');
+          return structuredClone(current);
+        }
+        return db.transaction(async (tx) => {
+          const stored = await tx.get(kinds.devices, id, true);
+          if (stored === undefined) return undefined;
+          const draft = merge(stored, await tx.get(kinds.observed, id, true));
+          change(draft);
+          const parts = split(draft);
+          assertStorable('devices', id, parts.stored);
+          await tx.put(kinds.devices, id, parts.stored);
+          await tx.put(kinds.observed, id, parts.observed);
+          return structuredClone(draft);
+        });
+      }),
     delete: async (id) => {
       for (const kind of [kinds.observed, kinds.reported, kinds.desired]) db.drop(kind, id);
       db.drop(kinds.events, eventSubjects.device(id));
