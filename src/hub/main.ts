@@ -255,9 +255,10 @@ async function startWithBroker({ config, log, now, tls, early, hubId, shared, le
     build: () => buildControllerSet(setDeps),
     notifyLeader: () => presence.notices?.written(),
     ...(shared ? { safetyPassMs: 30_000 } : {}),
-    // The embedded broker was handed the stored documents at its start (or keeps them in Redis);
-    // an external one may have lost them (a restarted Mosquitto without persistence).
-    republishOnLead: !broker,
+    // Alone, the embedded broker was handed the stored documents at its start. An external one may
+    // have lost them (a restarted Mosquitto without persistence), and among several hubs the old
+    // leader may have died between storing a document and publishing it (found by three-hubs.test.ts).
+    republishOnLead: !broker || shared !== undefined,
     // Computes endpoints only: its publish is never called by plan() on a hub that does not lead.
     planWithoutLeading: () => new ServicesController({ store, publish: async () => undefined, now, log: log.child('services') }).plan(),
     log: log.child('leader'),

@@ -38,9 +38,10 @@ export interface LeaderControllersOptions<S extends ControllerSet = ControllerSe
   /** What the API's services view computes on a hub that does not lead (nothing is published). */
   planWithoutLeading: () => Promise<EndpointPlan>;
   /**
-   * Whether a new leader publishes every stored desired document again: only with an external
-   * broker, which may have lost them. The embedded broker is seeded with them at its start, and
-   * over Redis it keeps them; republishing 10,000 documents then only competes with a reconnect storm.
+   * Whether a new leader publishes every stored desired document again: with an external broker,
+   * which may have lost them, and among several hubs, where the previous leader may have died
+   * between storing a document and publishing it. A lone hub's embedded broker is seeded with them
+   * at its start; republishing 10,000 documents then only competes with a reconnect storm.
    */
   republishOnLead: boolean;
   log: Logger;
