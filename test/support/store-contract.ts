@@ -205,6 +205,20 @@ export function storeContract(test: TestFn, label: string, backend: ContractBack
     }
   });
 
+  test(`${label}: a lazy change being committed is seen by reads meanwhile, and not undone by a read-modify-write`, async (t) => {
+    const { store } = await opened(t);
+    await store.devices.put(device('gw-1'), 'sync');
+    const online = { state: 'online', since: T0, agentVersion: '0.1.0', sessionId: 's1' } as unknown as NonNullable<DeviceRecord['status']>;
+    await store.devices.observe('gw-1', (o) => void (o.status = online));
+    // A synchronous write takes the queued status into its transaction; the facts are read while it commits.
+    const other = store.tokens.put(token('tok2'));
+    const facts = store.devices.update('gw-1', (d) => void (d.hostname = 'renamed'), 'lazy');
+    await Promise.all([other, facts]);
+    const seen = await store.devices.get('gw-1');
+    t.is(seen?.status?.state, 'online');
+    t.is(seen?.hostname, 'renamed');
+  });
+
   test(`${label}: a join's token use (lazy) is stored with the device record (sync)`, async (t) => {
     const backing = await backend.create(t);
     const store = await backing.open();

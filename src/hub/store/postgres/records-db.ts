@@ -105,6 +105,13 @@ export class Tx {
 
 export class RecordsDb {
   private readonly pending = new Map<string, Pending>();
+  /**
+   * Lazy changes a transaction has taken out of `pending` and not yet committed, oldest batch
+   * first. Reads apply them too: in that window a read saw neither the queue nor the database
+   * and handed out a record without them, and a read-modify-write then put that older copy back
+   * (a device's status lost to its facts; found by test/integration/three-hubs.test.ts).
+   */
+  private readonly committing: (readonly Pending[])[] = [];
   private flushTimer: NodeJS.Timeout | undefined;
   private readonly inFlight = new Set<Promise<unknown>>();
   commits = 0;
@@ -140,10 +147,12 @@ export class RecordsDb {
   /** A stored record with this hub's unflushed lazy changes applied. */
   async get(kind: string, key: string): Promise<Doc | undefined> {
     const rows = await this.query<{ doc: Doc }>('SELECT doc FROM ep_records WHERE kind = $1 AND key = $2', [kind, key]);
-    const pending = this.pending.get(pendingKey(kind, key));
+    const id = pendingKey(kind, key);
+    const waiting = this.pending.get(id);
+    const queued = [...this.committing.flatMap((batch) => batch.filter((e) => pendingKey(e.kind, e.key) === id)), ...(waiting ? [waiting] : [])];
     let doc = rows[0]?.doc;
-    if (!pending) return doc;
-    for (const change of pending.changes) doc = change(doc);
+    if (queued.length === 0) return doc;
+    for (const entry of queued) for (const change of entry.changes) doc = change(doc);
     // A queued change may hand out the object it will write: the caller gets its own copy.
     return doc === undefined ? undefined : structuredClone(doc);
   }
@@ -204,6 +213,11 @@ export class RecordsDb {
     for (let attempt = 1; ; attempt++) {
       const lazy = [...this.pending.values()];
       this.pending.clear();
+      if (lazy.length > 0) this.committing.push(lazy);
+      const settle = (): void => {
+        const at = this.committing.indexOf(lazy);
+        if (at >= 0) this.committing.splice(at, 1);
+      };
       let client: pg.PoolClient | undefined;
       let broken = false;
       try {
@@ -215,6 +229,7 @@ export class RecordsDb {
         await applyLazy(tx, lazy);
         const result = await work(tx);
         await viaPg(() => connected.query('COMMIT'));
+        settle();
         this.commits += 1;
         this.unavailable = undefined;
         return result;
@@ -222,6 +237,8 @@ export class RecordsDb {
         broken = err instanceof StoreUnavailableError;
         if (broken) this.unavailable = (err as Error).message;
         else if (client) await client.query('ROLLBACK').catch(() => undefined);
+        // Back in the queue in the same step as out of `committing`: a read sees them exactly once.
+        settle();
         this.requeue(lazy);
         const code = (err as { code?: unknown }).code;
         if (attempt < TX_ATTEMPTS && typeof code === 'string' && RETRYABLE_SQLSTATE.has(code)) continue;
