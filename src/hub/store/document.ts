@@ -19,6 +19,17 @@ export const observedFields = ['status', 'lastSeen', 'facts'] as const;
 export type StoredDevice = Omit<DeviceRecord, (typeof observedFields)[number]>;
 export type ObservedDevice = Pick<DeviceRecord, (typeof observedFields)[number]>;
 
+/** Splits a record into its two documents' parts (control, observed). The parts share objects with `device`. */
+export function splitDevice(device: DeviceRecord): { stored: StoredDevice; observed: ObservedDevice } {
+  const stored: Record<string, unknown> = { ...device };
+  const observed: Record<string, unknown> = {};
+  for (const field of observedFields) {
+    if (device[field] !== undefined) observed[field] = device[field];
+    delete stored[field];
+  }
+  return { stored: stored as StoredDevice, observed: observed as ObservedDevice };
+}
+
 export interface StoreDocument {
   schemaVersion: number;
   devices: Record<string, StoredDevice>;

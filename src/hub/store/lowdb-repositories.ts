@@ -1,4 +1,4 @@
-import { observedFields, type ObservedDevice, type ObservedDocument, type StoreDocument, type StoredDevice } from './document.js';
+import { splitDevice as split, type ObservedDevice, type ObservedDocument, type StoreDocument, type StoredDevice } from './document.js';
 import { eventSubjects, type DesiredState, type DeviceEvent, type DeviceRecord } from './records.js';
 import { assertStorable } from './record-check.js';
 import type { ShardedCollection } from './sharded-control.js';
@@ -30,16 +30,6 @@ export interface Backing {
   observedChanged(): void;
 }
 
-/** Splits a record into its two documents' parts. The parts share objects with `device`. */
-function split(device: DeviceRecord): { stored: StoredDevice; observed: ObservedDevice } {
-  const stored: Record<string, unknown> = { ...device };
-  const observed: Record<string, unknown> = {};
-  for (const field of observedFields) {
-    if (device[field] !== undefined) observed[field] = device[field];
-    delete stored[field];
-  }
-  return { stored: stored as StoredDevice, observed: observed as ObservedDevice };
-}
 
 function merged(b: Backing, id: string): DeviceRecord | undefined {
   const stored = b.doc().devices[id];

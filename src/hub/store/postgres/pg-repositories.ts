@@ -1,7 +1,7 @@
 // PostgreSQL repositories of devices, tokens, events, workloads, placements and per-device state.
 // Every read goes to the database (several hubs share it: nothing is cached here); each read
 // returns new objects, so what a caller gets is its own copy and snapshots never change later.
-import { observedFields, type ObservedDevice, type StoredDevice } from '../document.js';
+import { splitDevice as split, type ObservedDevice, type StoredDevice } from '../document.js';
 import { eventSubjects, type DesiredState, type DeviceEvent, type DeviceRecord, type PlacementRecord, type ReportedState, type TokenRecord, type WorkloadRecord } from '../records.js';
 import { assertStorable } from '../record-check.js';
 import type { DeviceRepository, DeviceStateRepository, EventRepository, PlacementRepository, TokenRepository, WorkloadRepository } from '../repository.js';
@@ -22,15 +22,6 @@ export const kinds = {
   reported: 'reported',
 } as const;
 
-function split(device: DeviceRecord): { stored: StoredDevice; observed: ObservedDevice } {
-  const stored: Record<string, unknown> = { ...device };
-  const observed: Record<string, unknown> = {};
-  for (const field of observedFields) {
-    if (device[field] !== undefined) observed[field] = device[field];
-    delete stored[field];
-  }
-  return { stored: stored as StoredDevice, observed: observed as ObservedDevice };
-}
 
 const merge = (stored: unknown, observed: unknown): DeviceRecord => ({ ...(stored as StoredDevice), ...(observed as ObservedDevice | undefined) }) as DeviceRecord;
 
