@@ -43,6 +43,9 @@ function entry(d: Pick<DesiredInstance, 'id' | 'workload' | 'revision' | 'templa
     id: d.id,
     workload: d.workload,
     revision: d.revision,
+    // What the running process started with, not what is desired: the hub's pace of config changes
+    // waits for the new one (a report between the new document and the restart shows the old).
+    ...(current && record?.configRevision !== undefined ? { configRevision: record.configRevision } : {}),
     runtime: d.template.runtime,
     phase,
     ready,

@@ -1,6 +1,6 @@
 // What the pace of config changes (config-pacing.ts) reads from the hub: who reads which object,
 // what each device was last sent, its reported state, the workloads' maxUnavailable.
-import type { ConfigKind, DesiredInstance, DesiredState, ReleaseConfigPin, ReportedState } from '../../protocol/index.js';
+import type { ConfigKind, DesiredInstance, DesiredState, ReleaseConfigPin, ReportedInstance, ReportedState } from '../../protocol/index.js';
 import type { DeviceRecord } from '../store/records.js';
 import type { HubStore } from '../store/repository.js';
 import { templateConfigRefs } from './config-delivery.js';
@@ -21,6 +21,17 @@ export interface PaceContext {
 const sentVersion = (desired: Readonly<DesiredState> | undefined, kind: ConfigKind, name: string): string | undefined =>
   desired?.configs?.find((c) => c.kind === kind && c.name === name)?.version;
 
+/**
+ * Whether the reported instance runs the ConfigMap/Secret versions it was sent: the agent reports the
+ * configRevision it started with. An agent too old to say is believed once it started after the
+ * document was issued.
+ */
+function startedWith(seen: ReportedInstance, sent: DesiredInstance, issuedAt: string): boolean {
+  if (sent.configRevision === undefined) return true;
+  if (seen.configRevision !== undefined) return seen.configRevision === sent.configRevision;
+  return seen.startedAt !== undefined && Date.parse(seen.startedAt) >= Date.parse(issuedAt);
+}
+
 /** How a device is doing with what it was last sent, for the instances of it that read `kind/name`. */
 function progressOf(desired: Readonly<DesiredState> | undefined, reported: Readonly<ReportedState> | undefined, kind: ConfigKind, name: string, now: Date): DeviceProgress {
   if (!desired || !reported || reported.observedGeneration < desired.generation) return { state: 'progress' };
@@ -31,7 +42,7 @@ function progressOf(desired: Readonly<DesiredState> | undefined, reported: Reado
     if (seen && (seen.phase === 'crash-loop' || seen.phase === 'failed')) {
       return { state: 'failed', instance: sent.id, workload: sent.workload, why: `${seen.phase}${seen.lastError ? `: ${seen.lastError.slice(0, 200)}` : ''}` };
     }
-    if (seen?.ready === true) continue;
+    if (seen?.ready === true && startedWith(seen, sent, desired.issuedAt)) continue;
     if (late) return { state: 'failed', instance: sent.id, workload: sent.workload, why: `not ready ${CONFIG_READY_GRACE_MS / 1000} s after the change` };
     return { state: 'progress' };
   }

@@ -17,6 +17,8 @@ export const reportedInstanceSchema = z.strictObject({
   id: z.string().max(128),
   workload: z.string().max(63),
   revision: z.string().max(64),
+  /** The ConfigMap/Secret versions (desired configRevision) the running instance started with. */
+  configRevision: z.string().regex(/^[a-f0-9]{16}$/).optional(),
   runtime: z.enum(['container', 'process']),
   phase: instancePhaseSchema,
   ready: z.boolean(),

@@ -6,6 +6,7 @@ import { readFile, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { createLogger } from '../../../src/common/log.js';
 import { plan } from '../../../src/device-agent/reconcile/planner.js';
+import { reportInstances } from '../../../src/device-agent/reconcile/report.js';
 import { kubernetesBackoff, type InstanceRecord, type PlanInput } from '../../../src/device-agent/reconcile/model.js';
 import type { ObservedInstance } from '../../../src/device-agent/runtime/runtime.js';
 import { ConfigFiles, configRoots } from '../../../src/device-agent/config-objects/config-files.js';
@@ -40,6 +41,17 @@ test('a new configRevision restarts the running instance (a requested restart, n
   // Deleted at the hub (not here any more): it keeps running rather than restarting into a failed start.
   const gone = { wanted: new Map<string, string>(), written: new Map<string, string>(), unresolved: new Set(['web']) };
   t.deepEqual(plan(input({ desired: [d], records: records({ configRevision: '0000000000000000' }), configFiles: gone })), []);
+});
+
+test('the report says which configRevision the running instance started with, not the desired one', (t) => {
+  const d = desired({ envFrom: [{ configMap: 'app' }] }, '1111111111111111');
+  const report = (r: Map<string, InstanceRecord>, observed: ObservedInstance[]) =>
+    reportInstances({ now: NOW, desired: [d], observed, records: r, health: new Map(), activity: new Map(), failures: new Map(), runtimes: { container: true, process: true } });
+  // The new document is here, the restart not yet: the hub must not count this one as moved.
+  t.is(report(records({ configRevision: '0000000000000000' }), [running])[0]?.configRevision, '0000000000000000');
+  t.is(report(records({ configRevision: '1111111111111111' }), [running])[0]?.configRevision, '1111111111111111');
+  // Nothing running: nothing started with any version.
+  t.is(report(records({ configRevision: '1111111111111111' }), [])[0]?.configRevision, undefined);
 });
 
 test('changed files of an onChange: none or signal mount are rewritten in place, with the signals', (t) => {
