@@ -1,6 +1,6 @@
 import type { FastifyInstance } from 'fastify';
 import { z } from 'zod';
-import { writeQuerySchema, type ConfigKind, type ConfigObjectView, type Template } from '../../protocol/index.js';
+import { releaseKey, writeQuerySchema, type ConfigKind, type ConfigObjectView, type ReleasePin, type ReleaseRecord, type Template } from '../../protocol/index.js';
 import { isAdmin } from '../api/auth.js';
 import { HttpError, notFound } from '../api/http-error.js';
 import { checked, nameParam } from '../api/params.js';
@@ -11,7 +11,7 @@ import type { ConfigObjectRecord } from './config-records.js';
 
 export interface ConfigRouteDeps {
   objects: ConfigObjects;
-  store: Pick<HubStore, 'workloads' | 'jobs' | 'cronJobs' | 'releases'>;
+  store: Pick<HubStore, 'workloads' | 'jobs' | 'cronJobs' | 'releases' | 'releasePins'>;
   passAfterWrite(): Promise<void>;
 }
 
@@ -26,6 +26,22 @@ async function usersOf(deps: ConfigRouteDeps, kind: ConfigKind, name: string): P
     ...jobs.filter((j) => uses(j.spec.template)).map((j) => `job/${j.name}`),
     ...cronJobs.filter((c) => uses(c.spec.jobTemplate.template)).map((c) => `cronjob/${c.name}`),
   ].sort();
+}
+
+/**
+ * The releases that pin `kind/name` and that devices run now, with how many: deleting the object
+ * would leave those devices without the content their release promised them (ConfigMissing), and
+ * a revert to that release could not bring it back.
+ */
+export function pinnedInUse(kind: ConfigKind, name: string, pins: ReadonlyMap<string, Readonly<ReleasePin>>, releases: readonly ReleaseRecord[]): { release: string; devices: number }[] {
+  const pinning = new Set(releases.filter((r) => (r.spec.configs ?? []).some((p) => p.kind === kind && p.name === name)).map((r) => releaseKey(r.name, r.spec.version)));
+  if (pinning.size === 0) return [];
+  const counts = new Map<string, number>();
+  for (const pin of pins.values()) {
+    const key = releaseKey(pin.release.name, pin.release.version);
+    if (pinning.has(key)) counts.set(key, (counts.get(key) ?? 0) + 1);
+  }
+  return [...counts].sort(([a], [b]) => (a < b ? -1 : 1)).map(([release, devices]) => ({ release, devices }));
 }
 
 /** Text keys back as written, the rest as base64 under binaryData. */
@@ -86,6 +102,12 @@ export function registerConfigRoutes(app: FastifyInstance, deps: ConfigRouteDeps
     app.delete(`/v1/${plural}/:name`, async (request) => {
       const name = nameParam(request.params, what);
       const query = checked(writeQuerySchema, request.query, 'query');
+      const [pins, releases] = await Promise.all([deps.store.releasePins.snapshot(), deps.store.releases.list()]);
+      const inUse = pinnedInUse(kind, name, pins, releases);
+      if (inUse.length > 0) {
+        const which = inUse.map((u) => `${u.release} (${u.devices} device(s))`).join(', ');
+        throw new HttpError(409, 'ConfigObjectPinned', `${what} ${name} is pinned by release ${which}: roll those devices to a release that does not pin it before deleting it`);
+      }
       if (!(await deps.objects.store.delete(kind, name))) throw notFound(`${what} ${name}`);
       const pass = deps.passAfterWrite();
       if (query.wait === 'true') await pass;

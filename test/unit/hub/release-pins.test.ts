@@ -2,6 +2,7 @@ import test from 'ava';
 import { releaseSpecSchema, templateSchema, type DesiredInstance, type ReleaseRecord } from '../../../src/protocol/index.js';
 import { applyReleasePins, windowsForDevice } from '../../../src/hub/rollouts/release-pins.js';
 import { templateRevision } from '../../../src/hub/workloads/revision.js';
+import { pinnedInUse } from '../../../src/hub/config-objects/config-routes.js';
 
 const v1 = templateSchema.parse({ runtime: 'process', command: ['app', '--v1'] });
 const v2 = templateSchema.parse({ runtime: 'process', command: ['app', '--v2'] });
@@ -74,4 +75,14 @@ test('a gateway waiting for its window fetches ahead the release\'s firmware for
   const devices = [{ id: 'gw-1', ...mcu('2.0.0') }, { id: 'gw-2', ...mcu('2.1.0') }, { id: 'gw-3' }, { id: 'gw-4', ...mcu('2.0.0') }];
   const ahead = prefetchFirmware(devices, [rollout], new Map([['app@2.0.0', fwRelease]]));
   t.deepEqual([...ahead.entries()], [['gw-1', ['c'.repeat(64)]]], 'gw-2 runs it already, gw-3 has no such MCU, gw-4 is not waiting');
+});
+
+test('a ConfigMap a release pins cannot be deleted while devices run that release; a release nobody runs does not hold it', (t) => {
+  const pinning: ReleaseRecord = { ...release, spec: releaseSpecSchema.parse({ version: '2.0.0', workloads: { app: v2 }, configs: [{ kind: 'ConfigMap', name: 'level', version: 'b'.repeat(16) }] }) };
+  const other: ReleaseRecord = { ...release, name: 'other', spec: releaseSpecSchema.parse({ version: '1.0.0', workloads: { app: v1 }, configs: [{ kind: 'ConfigMap', name: 'level', version: 'a'.repeat(16) }] }) };
+  const pin = (name: string, version: string) => ({ release: { name, version }, rollout: 'ro', since: '2026-01-01T00:00:00.000Z' });
+  const pins = new Map([['d1', pin('app', '2.0.0')], ['d2', pin('app', '2.0.0')], ['d3', pin('app', '1.0.0')]]);
+  t.deepEqual(pinnedInUse('ConfigMap', 'level', pins, [pinning, other]), [{ release: 'app@2.0.0', devices: 2 }]);
+  t.deepEqual(pinnedInUse('Secret', 'level', pins, [pinning, other]), [], 'a Secret of the same name is another object');
+  t.deepEqual(pinnedInUse('ConfigMap', 'level', new Map(), [pinning, other]), []);
 });
