@@ -2,7 +2,8 @@
 // bridge in the root namespace, where the hub listens), each with its own dockerd, so their
 // host-network containers live apart like on two boards. A client container on device a reaches
 // the `echo` service by name through a's proxy; a's own server is preferred; when it is killed,
-// traffic moves to b's; with the hub stopped (and a's agent restarted), the kept endpoints serve.
+// traffic moves to b's; with the hub stopped (and a's agent restarted), the kept endpoints serve; a
+// restarted hub sends the document again to an agent that lost its kept list.
 import test from 'ava';
 import { join } from 'node:path';
 import { execFile } from 'node:child_process';
@@ -13,7 +14,7 @@ import { isolatedEnv } from '../support/fleet.js';
 import { makeTempDir } from '../support/paths.js';
 import { TestNetwork, type NetnsHost } from '../support/netns.js';
 import { waitFor } from '../support/wait.js';
-import { writeFile } from 'node:fs/promises';
+import { rm, writeFile } from 'node:fs/promises';
 
 const exec = promisify(execFile);
 
@@ -26,6 +27,7 @@ const ctx = {} as {
   agents: Record<'a' | 'b', ManagedProcess>;
   procs: ManagedProcess[];
   apiUrl: string;
+  ports: { api: string; mqtt: string };
   lastAskError?: string;
 };
 
@@ -113,6 +115,7 @@ test.before(async () => {
   const api = await ctx.hub.waitForOutput(/API listening on [^:]+:(\d+)/);
   const token = (await ctx.hub.waitForOutput(/Admin token[^\n]*\n\s+(ep_\S+)/))[1] ?? '';
   ctx.apiUrl = `http://${ctx.net.gateway}:${api[1] ?? ''}`;
+  ctx.ports = { api: api[1] ?? '', mqtt: (await ctx.hub.waitForOutput(/agents use broker mqtts?:\/\/[^:]+:(\d+)/))[1] ?? '' };
   const env = { ...isolatedEnv(ctx.dir), EDGEPILOT_HUB: ctx.apiUrl, EDGEPILOT_TOKEN: token };
   ctx.cli = (args) => runCli(args, env);
   const join1 = async (labels: string): Promise<string> => (await ctx.cli(['token', 'create', '--labels', labels])).stdout.trim();
@@ -167,6 +170,23 @@ test.serial('with the hub stopped and the agent restarted, the kept endpoints st
   ctx.agents.a = startAgent('a');
   // Its proxy opens from the kept document (b's endpoint, and a's if it was ready again) before any hub answers.
   await ctx.agents.a.waitForOutput(/service echo: listening on 127\.0\.0\.1:18080 \([12] endpoints\)/);
+  const answer = await waitFor('the client to read an answer', async () => {
+    const text = await askThroughClient();
+    return text === 'a' || text === 'b' ? text : undefined;
+  }, 30_000, 300);
+  t.true(answer === 'a' || answer === 'b');
+});
+
+test.serial('a restarted hub sends the services document again: an agent that lost its kept list gets it back', async (t) => {
+  // The hub of the last test was SIGKILLed; its embedded broker's retained messages went with it.
+  ctx.hub = spawnEdgepilot('hub', ['hub', '--data-dir', join(ctx.dir, 'hub'), '--listen', `${ctx.net.gateway}:${ctx.ports.api}`, '--mqtt-listen', `${ctx.net.gateway}:${ctx.ports.mqtt}`, '--no-write-config', '--insecure'], isolatedEnv(ctx.dir));
+  ctx.procs.push(ctx.hub);
+  await ctx.hub.waitForOutput(/API listening on/);
+  await ctx.agents.a.kill('SIGTERM');
+  await rm(join(ctx.dir, 'agent-a', 'services.json'), { force: true });
+  ctx.agents.a = startAgent('a');
+  // Nothing kept: only the document the restarted hub publishes opens the proxy.
+  await ctx.agents.a.waitForOutput(/service echo: listening on 127\.0\.0\.1:18080 \([12] endpoints\)/, 90_000);
   const answer = await waitFor('the client to read an answer', async () => {
     const text = await askThroughClient();
     return text === 'a' || text === 'b' ? text : undefined;

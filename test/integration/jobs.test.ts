@@ -380,3 +380,45 @@ test.serial('a CronJob changed at the hub: a device that never heard of it keeps
   await c.proc.waitForOutput(/cronjob moving removed: no further slots/, 20_000);
   t.pass();
 });
+
+test.serial('a Job attempt that lists a service gets its <NAME>_SERVICE_HOST and _PORT like an instance', async (t) => {
+  // A workload on the device uses the service first, so the device holds its services document
+  // when the Job arrives (an attempt's env is set at its start, like an instance's).
+  await applyYaml(ctx.hub, ctx.dir, 'lookup.yaml', `apiVersion: edgepilot.io/v1
+kind: Service
+metadata: { name: lookup }
+spec:
+  selector: { matchLabels: { app: lookup } }
+  ports: [{ port: 18099, targetPort: 8080, name: http-api }]
+---
+apiVersion: edgepilot.io/v1
+kind: Workload
+metadata: { name: lookup-user }
+spec:
+  selector: { matchLabels: { node: a } }
+  template:
+    runtime: process
+    command: ["sleep", "100000"]
+    services: [lookup]
+`);
+  await waitFor('device a uses the service', async () => {
+    const listed = await ctx.hub.cli(['describe', 'service', 'lookup']);
+    return listed.stdout.includes(agent('a').id) ? true : undefined;
+  }, 30_000, 300);
+  await applyYaml(ctx.hub, ctx.dir, 'ask.yaml', `apiVersion: edgepilot.io/v1
+kind: Job
+metadata: { name: ask }
+spec:
+  selector: { matchLabels: { node: a } }
+  template:
+    runtime: process
+    command: ["sh", "-c", "echo at=$LOOKUP_SERVICE_HOST:$LOOKUP_SERVICE_PORT named=$LOOKUP_SERVICE_PORT_HTTP_API"]
+    services: [lookup]
+`);
+  const ask = await waitFor('ask complete', async () => {
+    const j = await jobDetail('ask');
+    return j.status.state === 'Complete' || j.status.state === 'Failed' ? j : undefined;
+  }, 30_000, 300);
+  t.is(ask.status.state, 'Complete');
+  t.deepEqual(ask.runs[0]?.output, ['at=127.0.0.1:18099 named=18099']);
+});
