@@ -381,10 +381,10 @@ test.serial('a CronJob changed at the hub: a device that never heard of it keeps
   t.pass();
 });
 
-test.serial('a Job attempt that lists a service gets its <NAME>_SERVICE_HOST and _PORT like an instance', async (t) => {
-  // A workload on the device uses the service first, so the device holds its services document
-  // when the Job arrives (an attempt's env is set at its start, like an instance's).
-  await applyYaml(ctx.hub, ctx.dir, 'lookup.yaml', `apiVersion: edgepilot.io/v1
+test.serial('a Job attempt that lists a service gets its <NAME>_SERVICE_HOST and _PORT like an instance, applied together with the Service', async (t) => {
+  // Nothing on the device used the service before: its services document comes after the desired
+  // document with the Job, and the attempt's start waits for it.
+  await applyYaml(ctx.hub, ctx.dir, 'ask.yaml', `apiVersion: edgepilot.io/v1
 kind: Service
 metadata: { name: lookup }
 spec:
@@ -392,20 +392,6 @@ spec:
   ports: [{ port: 18099, targetPort: 8080, name: http-api }]
 ---
 apiVersion: edgepilot.io/v1
-kind: Workload
-metadata: { name: lookup-user }
-spec:
-  selector: { matchLabels: { node: a } }
-  template:
-    runtime: process
-    command: ["sleep", "100000"]
-    services: [lookup]
-`);
-  await waitFor('device a uses the service', async () => {
-    const listed = await ctx.hub.cli(['describe', 'service', 'lookup']);
-    return listed.stdout.includes(agent('a').id) ? true : undefined;
-  }, 30_000, 300);
-  await applyYaml(ctx.hub, ctx.dir, 'ask.yaml', `apiVersion: edgepilot.io/v1
 kind: Job
 metadata: { name: ask }
 spec:

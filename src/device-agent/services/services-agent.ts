@@ -11,7 +11,14 @@ export interface ServicesAgentOptions {
   connectTimeoutMs: number;
   event: EventSink;
   log: Logger;
+  /**
+   * How long a start waits for the document of a service it lists that is not known here yet (the
+   * hub sends the services document after the desired one that first uses it). Default 5 s.
+   */
+  serviceWaitMs?: number;
 }
+
+const SERVICE_WAIT_MS = 5000;
 
 /**
  * The agent's side of Services (issue 14): keeps the last services document on disk, runs the
@@ -24,6 +31,8 @@ export class ServicesAgent {
   private current: DeviceServices | undefined;
   /** Documents are applied one after another, in arrival order. */
   private queue: Promise<void> = Promise.resolve();
+  /** Starts waiting for a newer document (woken after each one is applied). */
+  private waiters = new Set<() => void>();
 
   constructor(private readonly options: ServicesAgentOptions) {
     this.cache = new EndpointCache(options.stateDir);
@@ -48,16 +57,38 @@ export class ServicesAgent {
         await this.cache.save(decoded.value);
         this.current = decoded.value;
         await this.proxy.update(decoded.value.services);
+        for (const wake of [...this.waiters]) wake();
       })
       .catch((err: unknown) => this.options.log.error(`applying services failed: ${err instanceof Error ? err.message : String(err)}`));
     return this.queue;
   }
 
-  /** The reconciler's decorate step: the instance with its services' environment. */
-  decorate(instance: DesiredInstance): DesiredInstance {
-    const { instance: decorated, missing } = withServiceEnv(instance, this.current, this.options.env);
-    if (missing.length > 0) this.options.log.warn(`${instance.id}: services ${missing.join(', ')} are not known here yet; started without their port variables`);
-    return decorated;
+  /**
+   * The reconciler's (and a Job attempt's) decorate step: the instance with its services' environment.
+   * A service not known yet is waited for, up to `serviceWaitMs`: its document is usually on its way.
+   */
+  async decorate(instance: DesiredInstance): Promise<DesiredInstance> {
+    let result = withServiceEnv(instance, this.current, this.options.env);
+    const deadline = Date.now() + (this.options.serviceWaitMs ?? SERVICE_WAIT_MS);
+    while (result.missing.length > 0 && Date.now() < deadline) {
+      await this.nextDocument(deadline - Date.now());
+      result = withServiceEnv(instance, this.current, this.options.env);
+    }
+    if (result.missing.length > 0) this.options.log.warn(`${instance.id}: services ${result.missing.join(', ')} are not known here yet; started without their port variables`);
+    return result.instance;
+  }
+
+  /** Resolves when the next services document is applied, or after `ms`. */
+  private nextDocument(ms: number): Promise<void> {
+    return new Promise<void>((resolve) => {
+      const done = (): void => {
+        clearTimeout(timer);
+        this.waiters.delete(done);
+        resolve();
+      };
+      const timer = setTimeout(done, Math.max(0, ms));
+      this.waiters.add(done);
+    });
   }
 
   listeningPorts(): number[] {
@@ -65,6 +96,7 @@ export class ServicesAgent {
   }
 
   stop(): Promise<void> {
+    for (const wake of [...this.waiters]) wake();
     return this.proxy.close();
   }
 }

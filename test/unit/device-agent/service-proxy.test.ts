@@ -115,6 +115,26 @@ test('a starting instance gets HOST and PORT of each service it uses; a containe
   t.is(bridged.instance.template.env['WEB_SERVICE_HOST'], 'web');
 });
 
+test('a start that lists a service not known yet waits for its document (the hub sends it after the desired one); past the wait it starts without', async (t) => {
+  const dir = await makeTempDir();
+  t.teardown(() => dir.remove());
+  const port = await freePort();
+  const agent = new ServicesAgent({ stateDir: dir.path, env: { proxyHost: '127.0.0.1', containerHasOwnNetwork: false }, connectTimeoutMs: 1000, event: () => undefined, log, serviceWaitMs: 60_000 });
+  await agent.start();
+  t.teardown(() => agent.stop());
+  const instance = { id: 'client', workload: 'client', revision: 'aaaaaaaa', template: templateSchema.parse({ runtime: 'process', command: ['true'], services: ['web'] }) };
+  const starting = agent.decorate(instance);
+  // A document without the service wakes the start, which goes on waiting.
+  await agent.received(Buffer.from(JSON.stringify({ version: 1, issuedAt: '2026-05-04T12:00:00Z', services: [] } satisfies DeviceServices)));
+  await agent.received(Buffer.from(JSON.stringify({ version: 2, issuedAt: '2026-05-04T12:00:01Z', services: [web(port, [])] } satisfies DeviceServices)));
+  t.like((await starting).template.env, { WEB_SERVICE_HOST: '127.0.0.1', WEB_SERVICE_PORT: String(port) });
+  const short = new ServicesAgent({ stateDir: dir.path, env: { proxyHost: '127.0.0.1', containerHasOwnNetwork: false }, connectTimeoutMs: 1000, event: () => undefined, log, serviceWaitMs: 50 });
+  const other = { ...instance, template: templateSchema.parse({ runtime: 'process', command: ['true'], services: ['db'] }) };
+  const started = await short.decorate(other);
+  t.is(started.template.env['DB_SERVICE_PORT'], undefined);
+  t.is(started.template.env['DB_SERVICE_HOST'], '127.0.0.1');
+});
+
 test('a client that half-closes after its request still gets the whole answer', async (t) => {
   // Like `printf 'GET …' | nc`: the request ends with a FIN, the answer comes after it.
   const server = createServer({ allowHalfOpen: true }, (s) => {
