@@ -4,7 +4,8 @@
 // (the node binary by ELF section, the ICU data inside it, anonymous memory) and by V8 heap space
 // (from a Node diagnostic report the agent writes on SIGUSR2). The baseline, measured in the same
 // run, is bare Node 20 idling with the same flags.
-// Options: --wait S (10), --containers N (0), --cronjobs N (0), --agent-node-flags="<flags>" (the agent's own by default).
+// Options: --wait S (10), --containers N (0), --cronjobs N (0), --time-zone Z (the CronJobs' zone; UTC),
+// --agent-node-flags="<flags>" (the agent's own by default).
 import { execFile, spawn, type ChildProcess } from 'node:child_process';
 import { mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
 import { loadavg, tmpdir } from 'node:os';
@@ -64,6 +65,7 @@ export async function run(argv: string[]): Promise<void> {
     options: {
       wait: { type: 'string', default: '10' },
       cronjobs: { type: 'string', default: '0' },
+      'time-zone': { type: 'string', default: 'UTC' },
       containers: { type: 'string', default: '0' },
       'agent-node-flags': { type: 'string', default: AGENT_NODE_FLAGS.join(' ') },
     },
@@ -116,12 +118,12 @@ export async function run(argv: string[]): Promise<void> {
     if (cronCount > 0) {
       const cronJobs = Array.from({ length: cronCount }, (_, i) => ({
         apiVersion: 'edgepilot.io/v1', kind: 'CronJob', metadata: { name: `bench-cron-${i}` },
-        spec: { schedule: `${i % 10}-59/10 * * * * *`, selector: { matchLabels: { bench: 'yes' } }, jobTemplate: { template: { runtime: 'process', command: ['sh', '-c', 'echo tick'] } } },
+        spec: { schedule: `${i % 10}-59/10 * * * * *`, timeZone: values['time-zone'], selector: { matchLabels: { bench: 'yes' } }, jobTemplate: { template: { runtime: 'process', command: ['sh', '-c', 'echo tick'] } } },
       }));
       await hub.api('POST', '/v1/apply', { manifests: cronJobs });
       await sleep(Math.max(waitMs, 25_000));
-      rows.push([`agent with ${cronCount} CronJobs`, rssBytes(agent.pid!)]);
-      printBreakdown(`agent with ${cronCount} CronJobs`, agent.pid!, await heapSpaces(agent, dir));
+      rows.push([`agent with ${cronCount} CronJobs (${values['time-zone']})`, rssBytes(agent.pid!)]);
+      printBreakdown(`agent with ${cronCount} CronJobs (${values['time-zone']})`, agent.pid!, await heapSpaces(agent, dir));
     }
     console.log('');
     const base = rows[0]![1];
