@@ -1,7 +1,7 @@
 // What a hub's store says about each device, read from its files (store.json: labels, taints,
-// desired documents; observed.json: reported state), to prove a restart lost nothing.
-import { readFile } from 'node:fs/promises';
+// desired documents; observed.json and its journal: reported state), to prove a restart lost nothing.
 import { join } from 'node:path';
+import { ObservedJournal } from '../../src/hub/store/observed-journal.js';
 import { readControlDocument } from '../../src/hub/store/sharded-control.js';
 
 export interface DeviceSnapshot {
@@ -14,12 +14,11 @@ export interface DeviceSnapshot {
 }
 
 type StoreFile = { devices: Record<string, { labels: Record<string, string>; taints: unknown[]; unschedulable?: boolean }>; desired: Record<string, { generation: number }> };
-type ObservedFile = { reported: Record<string, { instances: unknown[] }> };
 
 export async function snapshotStore(dataDir: string): Promise<Map<string, DeviceSnapshot>> {
   // store.json plus the fleet's shard files (schema 4).
   const store = (await readControlDocument(dataDir)) as unknown as StoreFile;
-  const observed = JSON.parse(await readFile(join(dataDir, 'observed.json'), 'utf8')) as ObservedFile;
+  const observed = (await new ObservedJournal(join(dataDir, 'observed.json'), (m) => console.warn(m)).read()) ?? { reported: {} as Record<string, { instances: unknown[] }> };
   const out = new Map<string, DeviceSnapshot>();
   for (const [id, d] of Object.entries(store.devices)) {
     const reported = observed.reported[id];

@@ -2,6 +2,7 @@ import { splitDevice as split, type ObservedDevice, type ObservedDocument, type 
 import { eventSubjects, type DesiredState, type DeviceEvent, type DeviceRecord } from './records.js';
 import { assertStorable } from './record-check.js';
 import type { ShardedCollection } from './sharded-control.js';
+import type { ObservedCollection } from './observed-journal.js';
 import type {
   DeviceRepository,
   DeviceStateRepository,
@@ -27,7 +28,8 @@ export interface Backing {
   /** Changes so far to a sharded collection (a snapshot taken at the same count is still true). */
   changes(collection: ShardedCollection): number;
   /** Observed state is always flushed lazily (see document.ts). */
-  observedChanged(): void;
+  /** An observed record changed in memory (the lazy flush writes it). */
+  observedChanged(collection: ObservedCollection, key: string): void;
 }
 
 
@@ -55,7 +57,7 @@ export function deviceRepository(b: Backing, hardwareIndex: Map<string, string>)
     // changes observed state alone and pays nothing).
     if (controlChanged) assertStorable('devices', device.id, stored);
     b.observed().devices[device.id] = observed;
-    b.observedChanged();
+    b.observedChanged('devices', device.id);
     if (!controlChanged) return;
     b.doc().devices[device.id] = stored;
     b.controlChanged('devices', device.id);
@@ -72,7 +74,7 @@ export function deviceRepository(b: Backing, hardwareIndex: Map<string, string>)
       // keep their identity, so nothing derived from them (compiled devices) is invalidated.
       const observed = b.observed().devices;
       observed[id] = { ...observed[id], lastSeen };
-      b.observedChanged();
+      b.observedChanged('devices', id);
       return true;
     },
     observe: async (id, change) => {
@@ -82,7 +84,7 @@ export function deviceRepository(b: Backing, hardwareIndex: Map<string, string>)
       const draft: ObservedDevice = { ...observed[id] };
       change(draft);
       observed[id] = draft;
-      b.observedChanged();
+      b.observedChanged('devices', id);
       return true;
     },
     findByHardwareId: async (hw) => {
@@ -152,7 +154,9 @@ export function deviceRepository(b: Backing, hardwareIndex: Map<string, string>)
       delete b.observed().devices[id];
       delete b.observed().reported[id];
       delete b.observed().events[eventSubjects.device(id)];
-      b.observedChanged();
+      b.observedChanged('devices', id);
+      b.observedChanged('reported', id);
+      b.observedChanged('events', eventSubjects.device(id));
       await b.persist('sync');
       return { freed };
     },
@@ -193,7 +197,7 @@ export function eventRepository(b: Backing): EventRepository {
       const list = (b.observed().events[subject] ??= []);
       list.push(event);
       if (list.length > EVENTS_PER_SUBJECT) list.splice(0, list.length - EVENTS_PER_SUBJECT);
-      b.observedChanged();
+      b.observedChanged('events', subject);
     },
     list: async (subject) => (b.observed().events[subject] ?? []).map((e: DeviceEvent) => ({ ...e })),
   };
@@ -214,7 +218,7 @@ export function workloadRepository(b: Backing): WorkloadRepository {
       delete b.doc().placements[name];
       // A new workload of the same name starts with its own history, not this one's.
       delete b.observed().events[eventSubjects.workload(name)];
-      b.observedChanged();
+      b.observedChanged('events', eventSubjects.workload(name));
       await b.persist('sync');
       return true;
     },
@@ -262,7 +266,7 @@ export function deviceStateRepository(b: Backing): DeviceStateRepository {
     reportedSnapshot: async () => new Map(Object.entries(b.observed().reported)),
     putReported: async (id, reported) => {
       b.observed().reported[id] = structuredClone(reported);
-      b.observedChanged();
+      b.observedChanged('reported', id);
     },
     scan: async (visit) => {
       const { desired } = b.doc();

@@ -1,13 +1,13 @@
 import { cronJobRepository, jobRepository, jobRunRepository } from './job-repositories.js';
 import type { CronJobRepository, JobRepository, JobRunRepository } from './repository.js';
 import { Low, type Adapter } from 'lowdb';
-import { rename } from 'node:fs/promises';
 import { join } from 'node:path';
-import { CoalescingWriter, ensureDir, nodeDurableFileSystem, readFileIfExists, writeFileDurably, type DurableFileSystem } from '../../common/durable-file.js';
+import { CoalescingWriter, ensureDir, nodeDurableFileSystem, type DurableFileSystem } from '../../common/durable-file.js';
 import { ShardedControlFile, type ControlCommit } from './sharded-control.js';
 import { GroupCommit } from './group-commit.js';
 import { emptyDocument, emptyObserved, migrateDocument, type ObservedDocument, type StoreDocument } from './document.js';
-import { checkedControlDocument, checkedObservedDocument, type SkippedRecord } from './record-check.js';
+import { checkedControlDocument } from './record-check.js';
+import { keepAside, ObservedJournal } from './observed-journal.js';
 import {
   deviceRepository,
   deviceStateRepository,
@@ -41,9 +41,10 @@ import type {
 
 const LAZY_FLUSH_MS = 1000;
 /**
- * observed.json is written whole (tens of MB at 20,000 devices): during a report storm, at most
- * this share of the time goes to writing it (a 500 ms write → every 5 s at most). It is rebuilt
- * by the devices if lost, so a later flush costs nothing but a staler file after a crash.
+ * Observed state is flushed lazily (observed-journal.ts: the changed records appended, now and
+ * then a whole new snapshot): at most this share of the time goes to it (a 500 ms snapshot → the
+ * next flush 5 s later at most). It is rebuilt by the devices if lost, so a later flush costs
+ * nothing but a staler file after a crash.
  */
 const OBSERVED_WRITE_SHARE = 0.1;
 
@@ -75,49 +76,6 @@ class DurableJsonAdapter implements Adapter<StoreDocument> {
   }
 }
 
-/**
- * Observed state can be rebuilt from the devices, so a damaged observed.json is moved aside
- * (kept for a look) and the hub starts with an empty one instead of refusing to start.
- */
-class ObservedJsonAdapter implements Adapter<ObservedDocument> {
-  constructor(
-    private readonly path: string,
-    private readonly warn: (message: string) => void,
-  ) {}
-
-  async read(): Promise<ObservedDocument | null> {
-    const text = await readFileIfExists(this.path);
-    if (text === undefined) return null;
-    let raw: unknown;
-    try {
-      raw = JSON.parse(text);
-    } catch (err) {
-      const aside = `${this.path}.damaged-${Date.now()}`;
-      await rename(this.path, aside);
-      this.warn(`${this.path} was not valid JSON (${(err as Error).message}); moved to ${aside}, devices will report again`);
-      return null;
-    }
-    const { doc, skipped } = checkedObservedDocument(raw, this.path);
-    await keepAside(this.path, skipped, this.warn);
-    return doc;
-  }
-
-  async write(data: ObservedDocument): Promise<void> {
-    await writeFileDurably(this.path, JSON.stringify(data));
-  }
-}
-
-/**
- * Malformed records left out at load are written next to the store file (never lost: the next
- * write of the store no longer holds them), each named in a warning.
- */
-async function keepAside(path: string, skipped: readonly SkippedRecord[], warn: (message: string) => void): Promise<void> {
-  if (skipped.length === 0) return;
-  const aside = `${path}.skipped-${Date.now()}.json`;
-  await writeFileDurably(aside, JSON.stringify(skipped, null, 2));
-  for (const s of skipped) warn(`${path}: skipped malformed ${s.collection} record ${JSON.stringify(s.key.slice(0, 80))} (${s.problem}); kept in ${aside}`);
-}
-
 export interface LowdbStoreOptions {
   /** The file operations of durable writes of store.json (tests record and delay them). */
   fs?: DurableFileSystem;
@@ -127,10 +85,11 @@ export async function openLowdbStore(dataDir: string, warn: (message: string) =>
   await ensureDir(dataDir);
   const control = new DurableJsonAdapter(join(dataDir, 'store.json'), warn, options.fs ?? nodeDurableFileSystem);
   const db = new Low<StoreDocument>(control, emptyDocument());
-  const observed = new Low<ObservedDocument>(new ObservedJsonAdapter(join(dataDir, 'observed.json'), warn), emptyObserved());
+  const journal = new ObservedJournal(join(dataDir, 'observed.json'), warn);
+  const observed = new Low<ObservedDocument>(journal, emptyObserved());
   await db.read();
   await observed.read();
-  const store = new LowdbStore(db, observed, control);
+  const store = new LowdbStore(db, observed, control, journal);
   // ConfigMaps and Secrets lived in their own file before they joined the store (session 4).
   await adoptLegacyConfigFile(dataDir, store.backing, warn);
   return store;
@@ -171,6 +130,7 @@ class LowdbStore implements HubStore {
     private readonly db: Low<StoreDocument>,
     private readonly observed: Low<ObservedDocument>,
     control: DurableJsonAdapter,
+    journal: ObservedJournal,
   ) {
     // Back-to-back commits at most every 25 ms, serializing at most a quarter of the time, so a
     // registration storm writes the control document a bounded number of times per second
@@ -193,7 +153,8 @@ class LowdbStore implements HubStore {
         control.file.changed(collection, key);
       },
       changes: (collection) => changes[collection],
-      observedChanged: () => {
+      observedChanged: (collection, key) => {
+        journal.changed(collection, key);
         this.observedDirty = true;
         this.scheduleLazyFlush();
       },

@@ -16,7 +16,7 @@ export function serviceRepository(b: Backing): ServiceRepository {
       // Its history goes with it: a new service of that name starts without it.
       if (b.observed().events[eventSubjects.service(name)] !== undefined) {
         delete b.observed().events[eventSubjects.service(name)];
-        b.observedChanged();
+        b.observedChanged('events', eventSubjects.service(name));
       }
       await b.persist('sync');
       return true;
