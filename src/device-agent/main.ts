@@ -48,6 +48,7 @@ import { advertisedAddress } from './services/advertise-address.js';
 import { ServicesAgent } from './services/services-agent.js';
 import { McuTelemetryServer } from './services/mcu-telemetry-server.js';
 import { hasOwnNetwork } from './runtime/docker/container-spec.js';
+import { errorMessage } from '../common/errors.js';
 
 /** The probe script beside this code: bundled (dist/facts-probe.mjs) or compiled (facts/probe-main.js). */
 function hostProbeScript(): string {
@@ -256,7 +257,7 @@ export async function startAgent(config: AgentConfig, log: Logger = createLogger
       const decoded = decodePayload(desiredStateSchema, payload, payloadLimits.desired);
       if (!decoded.ok) return log.warn(`dropped desired state: ${decoded.error}`);
       if (!newest || decoded.value.generation > newest.generation) newest = decoded.value;
-      void reconciler.setDesired(decoded.value).catch((err: unknown) => log.error(`storing desired state failed: ${(err as Error).message}`));
+      void reconciler.setDesired(decoded.value).catch((err: unknown) => log.error(`storing desired state failed: ${errorMessage(err)}`));
       if (gateway && decoded.value.prefetchFirmware?.length) void gateway.firmware.prefetch(decoded.value.prefetchFirmware);
     } else if (topic === topics.rpcRequest(deviceId)) {
       void rpc.handle(payload);
@@ -308,10 +309,10 @@ export async function startAgent(config: AgentConfig, log: Logger = createLogger
     log: log.child('jobs'),
   });
   session.on('message', (topic, payload) => {
-    if (topic === topics.runsAck(deviceId)) void jobs.acknowledged(payload).catch((err: unknown) => log.error(`run acknowledgement: ${(err as Error).message}`));
+    if (topic === topics.runsAck(deviceId)) void jobs.acknowledged(payload).catch((err: unknown) => log.error(`run acknowledgement: ${errorMessage(err)}`));
     if (topic !== topics.desired(deviceId) || payload.length === 0) return;
     const decoded = decodePayload(desiredStateSchema, payload, payloadLimits.desired);
-    if (decoded.ok) void jobs.setDesired(decoded.value).catch((err: unknown) => log.error(`applying jobs failed: ${(err as Error).message}`));
+    if (decoded.ok) void jobs.setDesired(decoded.value).catch((err: unknown) => log.error(`applying jobs failed: ${errorMessage(err)}`));
   });
   session.on('connected', () => jobs.connected());
   await jobs.start();
@@ -379,7 +380,7 @@ async function startGatewayIfConfigured(
       try {
         return await readFile(file, 'utf8');
       } catch (err) {
-        throw new Error(`--trust-key ${file}: ${(err as Error).message}`);
+        throw new Error(`--trust-key ${file}: ${errorMessage(err)}`);
       }
     }),
   );
@@ -415,7 +416,7 @@ async function startGatewayIfConfigured(
       locks: context.locks,
       publishTelemetry: (mcuId, message) => {
         context.localTelemetry?.(message);
-        void session.publishRaw(topics.mcuTelemetry(deviceId, mcuId), JSON.stringify(message)).catch((err: unknown) => context.log.debug(`telemetry: ${(err as Error).message}`));
+        void session.publishRaw(topics.mcuTelemetry(deviceId, mcuId), JSON.stringify(message)).catch((err: unknown) => context.log.debug(`telemetry: ${errorMessage(err)}`));
       },
       attachedChanged: () => context.refreshFacts(),
       event: context.event,

@@ -38,6 +38,7 @@ import type {
   TokenRepository,
   WorkloadRepository,
 } from './repository.js';
+import { errorMessage } from '../../common/errors.js';
 
 const LAZY_FLUSH_MS = 1000;
 /**
@@ -94,7 +95,7 @@ class ObservedJsonAdapter implements Adapter<ObservedDocument> {
     } catch (err) {
       const aside = `${this.path}.damaged-${Date.now()}`;
       await rename(this.path, aside);
-      this.warn(`${this.path} was not valid JSON (${(err as Error).message}); moved to ${aside}, devices will report again`);
+      this.warn(`${this.path} was not valid JSON (${errorMessage(err)}); moved to ${aside}, devices will report again`);
       return null;
     }
     const { doc, skipped } = checkedObservedDocument(raw, this.path);
@@ -248,7 +249,7 @@ class LowdbStore implements HubStore {
     const delay = Math.max(LAZY_FLUSH_MS, this.lastObservedWriteMs / OBSERVED_WRITE_SHARE);
     this.lazyTimer ??= setTimeout(() => {
       this.lazyTimer = undefined;
-      this.flushLazy().catch((err: unknown) => console.error(`store: lazy flush failed: ${(err as Error).message}`));
+      this.flushLazy().catch((err: unknown) => console.error(`store: lazy flush failed: ${errorMessage(err)}`));
     }, delay);
   }
 

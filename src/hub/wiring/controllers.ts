@@ -7,6 +7,7 @@
 import type { Logger } from '../../common/log.js';
 import type { Leadership } from '../leadership/leadership.js';
 import type { EndpointPlan } from '../services/endpoints.js';
+import { errorStack } from '../../common/errors.js';
 
 /** The parts of the running controllers the hub and its API use (a fake in unit tests). */
 export interface ControllerSet {
@@ -103,7 +104,7 @@ export class LeaderControllers<S extends ControllerSet = ControllerSet> {
         this.safetyTimer.unref();
       }
     } catch (err) {
-      this.options.log.error(`starting the controllers failed: ${(err as Error).stack ?? String(err)}`);
+      this.options.log.error(`starting the controllers failed: ${errorStack(err)}`);
     }
   }
 

@@ -8,6 +8,7 @@ import { CanonicalCache } from './canonical-cache.js';
 import { canonicalJson } from './revision.js';
 import { PlacementPassCache, runPlacementPass } from './placement-pass.js';
 import { PassTimings } from './pass-timings.js';
+import { errorStack } from '../../common/errors.js';
 
 export interface DesiredControllerDeps {
   store: HubStore;
@@ -179,7 +180,7 @@ export class DesiredStateController {
         const served = full ? this.waiting : [];
         if (full) this.waiting = [];
         const started = Date.now();
-        await (full ? this.pass() : this.targetedPass(devices)).catch((err: unknown) => this.deps.log.error(`desired state pass failed: ${(err as Error).stack ?? String(err)}`));
+        await (full ? this.pass() : this.targetedPass(devices)).catch((err: unknown) => this.deps.log.error(`desired state pass failed: ${errorStack(err)}`));
         if (full) this.lastPassMs = Date.now() - started;
         for (const resolve of served) resolve();
       }
