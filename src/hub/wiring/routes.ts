@@ -10,7 +10,7 @@ import type { AuditLog } from '../api/audit/audit-log.js';
 import { registerApiTokenRoutes } from '../api/routes/api-tokens.js';
 import { registerAuditRoutes } from '../api/routes/audit.js';
 import { registerBootstrapRoutes } from '../api/routes/bootstrap.js';
-import { ChangeFeed, changeKinds, registerChangeRoutes } from '../api/routes/changes.js';
+import { changeKinds, registerChangeRoutes, type ChangeFeed } from '../api/routes/changes.js';
 import { registerDashboardRoutes } from '../api/routes/dashboard.js';
 import { registerDeviceApprovalRoutes } from '../api/routes/device-approval.js';
 import { registerDeviceSchedulingRoutes } from '../api/routes/device-scheduling.js';
