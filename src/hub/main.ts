@@ -48,7 +48,7 @@ import { DeviceMessageThrottle } from './limits/device-message-throttle.js';
 import { deviceMessageGate } from './limits/throttle-gate.js';
 import { SoleLeadership, type Leadership } from './leadership/leadership.js';
 import { LeaderControllers } from './wiring/controllers.js';
-import { buildControllerSet, rolloutController, rolloutsForApi, type ControllerSetDeps } from './wiring/controller-set.js';
+import { buildControllerSet, rolloutController, RolloutsForApi, type ControllerSetDeps } from './wiring/controller-set.js';
 import { hubIdFor, startHubPresence } from './wiring/hubs.js';
 import { PassTimings } from './workloads/pass-timings.js';
 import { ServicesController } from './services/services-controller.js';
@@ -253,7 +253,7 @@ async function startWithBroker({ config, log, now, tls, early, hubId, shared, le
     log,
   });
   // A rollout create or command on a hub that does not lead is stored here and left to the leader.
-  const rollouts = rolloutsForApi(controllers, rolloutController(setDeps, { replan: async () => undefined }), () => presence.notices?.written());
+  const rollouts = new RolloutsForApi(controllers, rolloutController(setDeps, { replan: async () => undefined }), () => presence.notices?.written());
   const stopWatchingForServices = feed.subscribe(() => controllers.servicesRequest());
   const stopWatchingDevices = feed.subscribe((_id, _type, aspect, scheduling) => {
     if (aspect === 'reported' ? controllers.wantsReports : scheduling) controllers.request();

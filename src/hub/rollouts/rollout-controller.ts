@@ -57,6 +57,9 @@ export class RolloutRequestError extends Error {
   }
 }
 
+/** What the API asks of the rollout controller: store a rollout, run a command, and a pass soon. */
+export type RolloutRequests = Pick<RolloutController, 'create' | 'command' | 'request'>;
+
 const terminal = (r: RolloutState): boolean => r.status.phase === 'rolled-back' || r.status.phase === 'aborted';
 /** A burst of reports from a fleet is one pass. */
 const DEBOUNCE_MS = 100;

@@ -41,7 +41,7 @@ import type { ConnectionRateLimiter } from '../limits/keyed-limiter.js';
 import type { TelemetryFeed } from '../mcus/telemetry-feed.js';
 import type { HubMetrics } from '../metrics/hub-metrics.js';
 import type { HubLink } from '../mqtt/hub-link.js';
-import type { RolloutController } from '../rollouts/rollout-controller.js';
+import type { RolloutRequests } from '../rollouts/rollout-controller.js';
 import type { DeviceRpc } from '../rpc/device-rpc.js';
 import type { HubStore } from '../store/repository.js';
 import type { HubTls } from '../tls/tls-material.js';
@@ -74,7 +74,7 @@ export interface ApiRouteDeps {
   configObjects: ConfigObjects;
   controllers: LeaderControllers<ReturnType<typeof buildControllerSet>>;
   /** The rollout controller the API writes through (wiring/controller-set.ts). */
-  rollouts: RolloutController;
+  rollouts: RolloutRequests;
   presence: HubPresence;
   broker: EmbeddedBroker | undefined;
   link: HubLink;
