@@ -1,3 +1,5 @@
+import { connect } from 'node:net';
+
 /**
  * Polls until `probe` returns a value that is not undefined/false. The timeout only bounds a
  * hung test; tests never assert how long something took.
@@ -17,4 +19,21 @@ export async function waitFor<T>(what: string, probe: () => Promise<T | undefine
     }
     await new Promise((resolve) => setTimeout(resolve, intervalMs));
   }
+}
+
+/** Waits until something accepts TCP connections on 127.0.0.1:`port` (a server the test started). */
+export async function waitForPort(what: string, port: number, timeoutMs = 10_000, intervalMs = 100): Promise<void> {
+  await waitFor(
+    `${what} to accept connections`,
+    () =>
+      new Promise<boolean>((resolve) => {
+        const socket = connect(port, '127.0.0.1', () => {
+          socket.destroy();
+          resolve(true);
+        });
+        socket.on('error', () => resolve(false));
+      }),
+    timeoutMs,
+    intervalMs,
+  );
 }

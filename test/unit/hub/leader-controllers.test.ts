@@ -1,24 +1,7 @@
 import test from 'ava';
 import { createLogger } from '../../../src/common/log.js';
-import type { Leadership } from '../../../src/hub/leadership/leadership.js';
 import { LeaderControllers, type ControllerSet } from '../../../src/hub/wiring/controllers.js';
-
-/** A lease that flips when the test says so. */
-class FlippingLeadership implements Leadership {
-  leading = false;
-  term: bigint | undefined;
-  private readonly listeners = new Set<(leading: boolean) => void>();
-  onChange(listener: (leading: boolean) => void): () => void {
-    this.listeners.add(listener);
-    return () => this.listeners.delete(listener);
-  }
-  flip(leading: boolean): void {
-    this.leading = leading;
-    this.term = leading ? (this.term ?? 0n) + 1n : undefined;
-    for (const listener of this.listeners) listener(leading);
-  }
-  async stop(): Promise<void> {}
-}
+import { FlippingLeadership } from '../../support/flipping-leadership.js';
 
 /** Records what each built set was asked, and whether it is running. */
 function fakeSet(journal: string[], n: number): ControllerSet & { running: boolean } {

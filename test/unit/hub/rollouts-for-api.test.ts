@@ -3,33 +3,16 @@
 // writer, with the same typed refusals, then tells the leader.
 import test from 'ava';
 import { createLogger } from '../../../src/common/log.js';
-import type { Leadership } from '../../../src/hub/leadership/leadership.js';
 import { RolloutController, RolloutRequestError, type RolloutRequests } from '../../../src/hub/rollouts/rollout-controller.js';
 import { openLowdbStore } from '../../../src/hub/store/lowdb-store.js';
 import { LeaderControllers, type ControllerSet } from '../../../src/hub/wiring/controllers.js';
 import { RolloutsForApi } from '../../../src/hub/wiring/controller-set.js';
 import { rolloutSpecSchema, type RolloutState } from '../../../src/protocol/index.js';
 import { makeTempDir } from '../../support/paths.js';
+import { FlippingLeadership } from '../../support/flipping-leadership.js';
 
 const log = createLogger('test', 'error', () => undefined);
 const spec = rolloutSpecSchema.parse({ selector: { matchLabels: { site: 'a' } }, release: { name: 'fw', version: '2.0.0' }, waves: [{ count: 1 }] });
-
-/** A lease that flips when the test says so. */
-class FlippingLeadership implements Leadership {
-  leading = false;
-  term: bigint | undefined;
-  private readonly listeners = new Set<(leading: boolean) => void>();
-  onChange(listener: (leading: boolean) => void): () => void {
-    this.listeners.add(listener);
-    return () => this.listeners.delete(listener);
-  }
-  flip(leading: boolean): void {
-    this.leading = leading;
-    this.term = leading ? (this.term ?? 0n) + 1n : undefined;
-    for (const listener of this.listeners) listener(leading);
-  }
-  async stop(): Promise<void> {}
-}
 
 type TermSet = ControllerSet & { rolloutController: RolloutRequests };
 
