@@ -173,20 +173,6 @@ export class LeaderControllers<S extends ControllerSet = ControllerSet> {
     return this.current?.desired.wantsReports ?? false;
   }
 
-  /**
-   * A map that always shows the running set's reasons (empty while this hub does not lead): the
-   * API keeps the object it was given at start, across terms.
-   */
-  liveUnplacedReasons(): ReadonlyMap<string, string> {
-    return new Proxy(new Map<string, string>(), {
-      get: (_target, key) => {
-        const reasons = this.unplacedReasons;
-        const value: unknown = Reflect.get(reasons, key, reasons);
-        return typeof value === 'function' ? (value as (...a: unknown[]) => unknown).bind(reasons) : value;
-      },
-    });
-  }
-
   stop(): void {
     this.closed = true;
     this.stopListening?.();

@@ -124,7 +124,7 @@ export function registerApiRoutes(app: FastifyInstance, deps: ApiRouteDeps): voi
     store,
     now,
     passAfterWrite: () => controllers.passAfterWrite(),
-    unplacedReasons: controllers.liveUnplacedReasons(),
+    unplacedReasons: () => controllers.unplacedReasons,
     rolloutKinds: rolloutApplyKinds({ store, controller: rollouts }),
     servicesChanged: () => controllers.servicesRequest(),
     configObjects,

@@ -80,14 +80,14 @@ test('an API write on a hub that does not lead notifies the leader instead of ru
   await controllers.reconcile();
   t.is(notices.length, 2);
   t.deepEqual(journal, []);
-  t.is(controllers.liveUnplacedReasons().get('w'), undefined);
+  t.is(controllers.unplacedReasons.get('w'), undefined);
 
   leadership.flip(true);
   await controllers.settled();
   await controllers.passAfterWrite();
   t.is(notices.length, 2, 'the leader runs its own pass');
   t.true(journal.includes('1:passAfterWrite'));
-  t.is(controllers.liveUnplacedReasons().get('w'), 'set 1', 'the API sees the running set\'s reasons');
+  t.is(controllers.unplacedReasons.get('w'), 'set 1', 'the API sees the running set\'s reasons');
   controllers.writtenElsewhere();
   t.true(journal.includes('1:rollouts'));
   controllers.stop();
