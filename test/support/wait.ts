@@ -1,4 +1,5 @@
 import { connect } from 'node:net';
+import { errorMessage } from '../../src/common/errors.js';
 
 /**
  * Polls until `probe` returns a value that is not undefined/false. The timeout only bounds a
@@ -15,7 +16,7 @@ export async function waitFor<T>(what: string, probe: () => Promise<T | undefine
       lastError = err;
     }
     if (Date.now() > deadline) {
-      throw new Error(`timed out waiting for ${what}${lastError ? ` (last error: ${(lastError as Error).message})` : ''}`);
+      throw new Error(`timed out waiting for ${what}${lastError ? ` (last error: ${errorMessage(lastError)})` : ''}`);
     }
     await new Promise((resolve) => setTimeout(resolve, intervalMs));
   }
