@@ -5,6 +5,7 @@ import { config as zodConfig } from 'zod';
 import { agentCommand } from './device-agent/agent-command.js';
 import { AGENT_AND_HUB_VERSION } from './common/version.js';
 import { installIcuFreeToISOString } from './device-agent/iso-dates.js';
+import { errorMessage, errorStack } from './common/errors.js';
 
 // Before anything writes a timestamp: the native toISOString loads ICU's zone names (iso-dates.ts).
 installIcuFreeToISOString();
@@ -20,8 +21,8 @@ try {
 } catch (err) {
   if (err instanceof CommanderError) process.exitCode = err.exitCode;
   else {
-    process.stderr.write(`error: ${(err as Error).message}\n`);
-    if (process.env['EDGEPILOT_DEBUG']) process.stderr.write(`${(err as Error).stack ?? ''}\n`);
+    process.stderr.write(`error: ${errorMessage(err)}\n`);
+    if (process.env['EDGEPILOT_DEBUG']) process.stderr.write(`${errorStack(err)}\n`);
     process.exitCode = 1;
   }
 }

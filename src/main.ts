@@ -8,6 +8,7 @@ import { technicianCommands } from './cli/program.js';
 import { CliError } from './cli/errors.js';
 import { upCommand } from './up-command.js';
 import { AGENT_AND_HUB_VERSION } from './common/version.js';
+import { errorMessage, errorStack } from './common/errors.js';
 
 const program = new Command('edgepilot')
   .description("Kubernetes' ideas at the edge: a hub, device agents over MQTT, and this CLI")
@@ -52,9 +53,8 @@ try {
     process.stderr.write(`error: ${err.message}\n`);
     process.exitCode = err.exitCode;
   } else {
-    const e = err as Error;
-    process.stderr.write(`error: ${e.message}\n`);
-    if (process.env['EDGEPILOT_DEBUG']) process.stderr.write(`${e.stack ?? ''}\n`);
+    process.stderr.write(`error: ${errorMessage(err)}\n`);
+    if (process.env['EDGEPILOT_DEBUG']) process.stderr.write(`${errorStack(err)}\n`);
     process.exitCode = 1;
   }
   // A daemon whose start failed half-way (the API port taken after the broker came up) holds

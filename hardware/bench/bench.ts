@@ -12,21 +12,22 @@
 // model answers instead ('bootloader' mode), until Go boots the emulator again from
 // the new flash contents.
 import { EventEmitter } from 'node:events';
-import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { An3155Bootloader } from './an3155.js';
+import type { An3155Bootloader } from './an3155.js';
 import { AppOutputWatcher } from './app-output.js';
-import { BootloaderMemory, bootloaderVariant, type BootloaderVariantName } from './bootloader-variant.js';
+import type { BootloaderMemory } from './bootloader-variant.js';
+import { buildLoaders, openFlash } from './bench-loaders.js';
 import type { BenchEvents, BenchMode, BenchOptions } from './bench-options.js';
-import { FlashMemory } from './flash-memory.js';
+import type { FlashMemory } from './flash-memory.js';
 import { HostLink } from './host-link.js';
 import { McuSession } from './mcu-session.js';
 import { loadMcuProfile, type McuProfile } from './profile.js';
 import { parseSerial, patchSerial } from './serial-patch.js';
 import { SerialLine } from './serial-line.js';
 import { ModemLinesListener, type ModemLines } from './modem-lines.js';
-import { Stc89IspLoader } from './stc89-isp.js';
+import type { Stc89IspLoader } from './stc89-isp.js';
 
 export type { BenchEvents, BenchMode, BenchOptions } from './bench-options.js';
 
@@ -69,15 +70,7 @@ export class Bench extends EventEmitter<BenchEvents> {
     this.ownsWorkDirectory = options.workDirectory === undefined;
     this.workDirectory = options.workDirectory ?? mkdtempSync(path.join(os.tmpdir(), `edgepilot-bench-${options.mcu}-`));
     this.flashFile = options.flashFile ?? path.join(this.workDirectory, 'flash.bin');
-    const geometry = { base: this.profile.flashBase, size: this.profile.flashSize, pageSize: this.profile.pageSize };
-    if (existsSync(this.flashFile)) {
-      this.flash = FlashMemory.loadFrom(this.flashFile, geometry);
-    } else {
-      if (options.image === undefined) throw new Error('an image is needed when the flash file does not exist yet');
-      this.flash = new FlashMemory(geometry);
-      this.flash.loadImageFile(options.image);
-      this.flash.saveTo(this.flashFile);
-    }
+    this.flash = openFlash(this.profile, this.flashFile, options.image);
     this.serial = options.serial === undefined ? undefined : parseSerial(options.serial);
     this.host = new HostLink(options.hostPath ?? path.join(this.workDirectory, 'tty-host'), this.workDirectory,
       (bytes) => this.fromHost(bytes));
@@ -87,59 +80,30 @@ export class Bench extends EventEmitter<BenchEvents> {
       fault: (event) => this.emit('fault', event),
     });
     this.appOutput = new AppOutputWatcher(options.garbageSeed, (bytes) => this.emit('garbage', bytes), this.profile.isp === undefined);
-    const variantName: BootloaderVariantName = options.bootloader ?? (this.profile.bootloaderErase === 0x43 ? 'f103' : 'ext-erase');
-    const variant = bootloaderVariant(variantName, this.profile.bootloaderVersion);
-    if (options.readProtected === true && !variant.fullMemoryMap) {
-      throw new Error(`readout protection needs the f103 bootloader, not ${variantName}`);
-    }
-    this.memory = new BootloaderMemory(variant, this.flash, {
-      readProtected: options.readProtected === true,
-      ...(this.serial === undefined ? {} : { uniqueId: Uint8Array.of(...this.serial, 0, 0, 0, 0) }),
-    });
-    this.bootloader = new An3155Bootloader({
-      memory: this.memory,
-      productId: this.profile.productId,
-      timing: options.baud === undefined ? undefined : this.profile,
+    ({ memory: this.memory, bootloader: this.bootloader, isp: this.isp } = buildLoaders(this.profile, options, this.flash, this.serial, {
       send: (bytes) => this.line.fromDevice(bytes),
       flashChanged: () => {
         this.flash.saveTo(this.flashFile);
         this.emit('flash-changed');
       },
-      go: () => {
-        // From the Go ACK on, the host talks to the application again; until it runs,
-        // its bytes wait (a real MCU starts within microseconds).
-        this.appReady = false;
-        this.setMode('app');
-        this.background(() => this.bootApplication());
-      },
+      bootFromFlash: () => this.bootFromFlash(),
       systemReset: () => {
         this.emit('system-reset');
-        if (this.options.boot0 === 'high') {
-          this.background(() => this.enterBootloader());
-        } else {
-          this.appReady = false;
-          this.setMode('app');
-          this.background(() => this.bootApplication());
-        }
+        if (this.options.boot0 === 'high') this.background(() => this.enterBootloader());
+        else this.bootFromFlash();
       },
       commandReceived: (code) => this.emit('bootloader-command', code),
-    });
-    const isp = this.profile.isp;
-    this.isp = isp === undefined ? undefined : new Stc89IspLoader({
-      flash: this.flash,
-      identity: { ...isp, clockHz: this.profile.coreClockHz },
-      send: (bytes) => this.line.fromDevice(bytes),
-      flashChanged: () => {
-        this.flash.saveTo(this.flashFile);
-        this.emit('flash-changed');
-      },
-      reset: () => {
-        this.appReady = false;
-        this.setMode('app');
-        this.background(() => this.bootApplication());
-      },
-      commandReceived: (code) => this.emit('bootloader-command', code),
-    });
+    }));
+  }
+
+  /**
+   * The application starts from flash; until it runs, the host's bytes wait (a real MCU starts
+   * within microseconds).
+   */
+  private bootFromFlash(): void {
+    this.appReady = false;
+    this.setMode('app');
+    this.background(() => this.bootApplication());
   }
 
   get hostPath(): string {

@@ -3,6 +3,7 @@ import { isNode, LineCounter, parseDocument, type Document } from 'yaml';
 import { defaultCliConfigPath } from '../common/paths.js';
 import { cliConfigSchema, type CliConfig } from '../protocol/index.js';
 import { CliError } from './errors.js';
+import { errnoCode, errorMessage } from '../common/errors.js';
 
 /** The hub's default address: TLS, as the hub serves by default (its CA comes from the config file or `login`). */
 export const DEFAULT_HUB_URL = 'https://127.0.0.1:7080';
@@ -42,8 +43,8 @@ export async function readConfigFile(path: string, explicit: boolean): Promise<C
   try {
     text = await readFile(path, 'utf8');
   } catch (err) {
-    if ((err as NodeJS.ErrnoException).code === 'ENOENT' && !explicit) return EMPTY;
-    throw new CliError(`cannot read config file ${path}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`);
+    if (errnoCode(err) === 'ENOENT' && !explicit) return EMPTY;
+    throw new CliError(`cannot read config file ${path}: ${errnoCode(err) ?? errorMessage(err)}`);
   }
   const counter = new LineCounter();
   const doc = parseDocument(text, { lineCounter: counter, prettyErrors: false });

@@ -3,6 +3,7 @@ import { apiErrorSchema, describeIssues } from '../protocol/index.js';
 import { CliError } from './errors.js';
 import type { ResolvedConfig } from './config.js';
 import { fetchTrustingCa } from '../common/tls-trust.js';
+import { errnoCode, errorMessage } from '../common/errors.js';
 
 /** TLS verification failures carry OpenSSL's codes (node:tls); anything else is a network problem. */
 function isCertificateRefusal(cause: unknown): boolean {
@@ -60,8 +61,8 @@ export class HubClient {
         ...(body !== undefined ? { body: JSON.stringify(body) } : {}),
       });
     } catch (err) {
-      const cause = (err as Error).cause;
-      const why = cause instanceof Error ? ((cause as NodeJS.ErrnoException).code ?? cause.message) : (err as Error).message;
+      const cause = err instanceof Error ? err.cause : undefined;
+      const why = cause instanceof Error ? (errnoCode(cause) ?? cause.message) : errorMessage(err);
       if (isCertificateRefusal(cause)) {
         throw new CliError(
           `the hub at ${this.config.hubUrl} presented a certificate this CLI does not trust (${why}); ` +

@@ -1,6 +1,7 @@
 import { open, rename, unlink, readFile, mkdir } from 'node:fs/promises';
 import { dirname, basename, join } from 'node:path';
 import { randomBytes } from 'node:crypto';
+import { errnoCode } from './errors.js';
 
 let fsyncs = 0;
 
@@ -82,7 +83,7 @@ export async function readFileIfExists(path: string): Promise<string | undefined
   try {
     return await readFile(path, 'utf8');
   } catch (err) {
-    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
+    if (errnoCode(err) === 'ENOENT') return undefined;
     throw err;
   }
 }

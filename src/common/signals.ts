@@ -1,3 +1,4 @@
+import { errorMessage } from './errors.js';
 /** Runs `stop` once on SIGINT/SIGTERM, then exits; a second signal exits at once. */
 export function stopOnSignals(stop: () => Promise<void>, log: (line: string) => void): void {
   let stopping = false;
@@ -8,7 +9,7 @@ export function stopOnSignals(stop: () => Promise<void>, log: (line: string) => 
     stop().then(
       () => process.exit(0),
       (err: unknown) => {
-        log(`shutdown failed: ${(err as Error).message}`);
+        log(`shutdown failed: ${errorMessage(err)}`);
         process.exit(1);
       },
     );

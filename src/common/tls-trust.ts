@@ -1,6 +1,7 @@
 import { X509Certificate, createHash } from 'node:crypto';
 import { request as httpsRequest } from 'node:https';
 import { Readable } from 'node:stream';
+import { errnoCode, errorMessage } from './errors.js';
 
 /** Why trusting a hub's CA failed; callers branch on `code`, never on the text. */
 export class HubTrustError extends Error {
@@ -51,7 +52,7 @@ export async function fetchPinnedHubCa(hubUrl: string, expectedFingerprint: stri
     req.on('error', reject);
     req.end();
   }).catch((err: unknown) => {
-    throw new HubTrustError(`cannot fetch the CA certificate from ${url.href}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`, 'ca-unreachable');
+    throw new HubTrustError(`cannot fetch the CA certificate from ${url.href}: ${errnoCode(err) ?? errorMessage(err)}`, 'ca-unreachable');
   });
   const pem = firstCertificatePem(body);
   let actual: string | undefined;

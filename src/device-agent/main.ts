@@ -3,14 +3,13 @@
 // devices that use them.
 import mqtt from 'mqtt';
 import { existsSync } from 'node:fs';
-import { readFile, realpath } from 'node:fs/promises';
+import { realpath } from 'node:fs/promises';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { ensureDir } from '../common/durable-file.js';
 import { createLogger, type Logger } from '../common/log.js';
 import { AGENT_NODE_FLAGS, hasAgentNodeFlags } from '../common/agent-node-flags.js';
 import { AGENT_AND_HUB_VERSION } from '../common/version.js';
-import type { ByteLink } from '../firmware/index.js';
 import { decodePayload, desiredStateSchema, parseJoinToken, payloadLimits, topics, type AttachedMcu, type DesiredInstance, type DesiredState, type Facts, type McuTelemetry } from '../protocol/index.js';
 import type { AgentConfig } from './config.js';
 import { collectFacts, readFactsOverrides } from './facts/collect-facts.js';
@@ -31,7 +30,6 @@ import { credentialsRefusedHint, rejoinWithKey } from './identity/rejoin.js';
 import { DeviceSession } from './session/device-session.js';
 import type { ConnectMqtt } from './session/mqtt-connect.js';
 import { resolveHubTrust } from './identity/hub-trust.js';
-import { fetchTrustingCa } from '../common/tls-trust.js';
 import { LocalState } from './reconcile/local-state.js';
 import { kubernetesBackoff, type EventSink } from './reconcile/model.js';
 import { Reconciler } from './reconcile/reconciler.js';
@@ -40,7 +38,6 @@ import { workloadHandlers } from './rpc/workload-handlers.js';
 import { createRuntimes } from './runtimes.js';
 import { MetricsReporter } from './metrics/metrics-reporter.js';
 import { removeMetricsFolder, withMetricsFile } from './metrics/custom-metrics.js';
-import type { GatewayIo, GatewayParts } from './gateway/gateway-parts.js';
 import { PortLocks } from './gateway/port-lock.js';
 import { JobsAgent } from './jobs/jobs-agent.js';
 import { nodeCronTicker } from './jobs/node-cron-ticker.js';
@@ -48,6 +45,8 @@ import { advertisedAddress } from './services/advertise-address.js';
 import { ServicesAgent } from './services/services-agent.js';
 import { McuTelemetryServer } from './services/mcu-telemetry-server.js';
 import { hasOwnNetwork } from './runtime/docker/container-spec.js';
+import { startGatewayIfConfigured } from './start-gateway.js';
+import { errorMessage } from '../common/errors.js';
 
 /** The probe script beside this code: bundled (dist/facts-probe.mjs) or compiled (facts/probe-main.js). */
 function hostProbeScript(): string {
@@ -256,7 +255,7 @@ export async function startAgent(config: AgentConfig, log: Logger = createLogger
       const decoded = decodePayload(desiredStateSchema, payload, payloadLimits.desired);
       if (!decoded.ok) return log.warn(`dropped desired state: ${decoded.error}`);
       if (!newest || decoded.value.generation > newest.generation) newest = decoded.value;
-      void reconciler.setDesired(decoded.value).catch((err: unknown) => log.error(`storing desired state failed: ${(err as Error).message}`));
+      void reconciler.setDesired(decoded.value).catch((err: unknown) => log.error(`storing desired state failed: ${errorMessage(err)}`));
       if (gateway && decoded.value.prefetchFirmware?.length) void gateway.firmware.prefetch(decoded.value.prefetchFirmware);
     } else if (topic === topics.rpcRequest(deviceId)) {
       void rpc.handle(payload);
@@ -308,10 +307,10 @@ export async function startAgent(config: AgentConfig, log: Logger = createLogger
     log: log.child('jobs'),
   });
   session.on('message', (topic, payload) => {
-    if (topic === topics.runsAck(deviceId)) void jobs.acknowledged(payload).catch((err: unknown) => log.error(`run acknowledgement: ${(err as Error).message}`));
+    if (topic === topics.runsAck(deviceId)) void jobs.acknowledged(payload).catch((err: unknown) => log.error(`run acknowledgement: ${errorMessage(err)}`));
     if (topic !== topics.desired(deviceId) || payload.length === 0) return;
     const decoded = decodePayload(desiredStateSchema, payload, payloadLimits.desired);
-    if (decoded.ok) void jobs.setDesired(decoded.value).catch((err: unknown) => log.error(`applying jobs failed: ${(err as Error).message}`));
+    if (decoded.ok) void jobs.setDesired(decoded.value).catch((err: unknown) => log.error(`applying jobs failed: ${errorMessage(err)}`));
   });
   session.on('connected', () => jobs.connected());
   await jobs.start();
@@ -342,85 +341,4 @@ export async function startAgent(config: AgentConfig, log: Logger = createLogger
       await Promise.all(Object.values(runtimes).map((r) => r?.close()));
     },
   };
-}
-
-/**
- * The gateway's concrete I/O, built only on agents given MCU ports: the gateway code and
- * serialport (+14 MB RSS, on first use) are loaded here, never on boards without MCUs.
- */
-async function startGatewayIfConfigured(
-  config: AgentConfig,
-  context: {
-    locks: PortLocks;
-    deviceId: string;
-    password: string;
-    hubUrl: string | undefined;
-    /** The pinned hub CA: firmware downloads over https are verified against it. */
-    hubCa?: string;
-    session: DeviceSession;
-    refreshFacts: () => void;
-    event: GatewayIo['event'];
-    log: Logger;
-    /** Also hands each telemetry message to the local MCU telemetry service. */
-    localTelemetry?: (message: McuTelemetry) => void;
-  },
-): Promise<GatewayParts | undefined> {
-  if (config.mcuPorts.length === 0 && !config.mcuDiscover) return undefined;
-  // Loaded here, not with the agent: the MCU link and flasher code (and its module-level tables and
-  // schemas) is heap that a device without MCUs never uses.
-  const [{ createGatewayParts }, { safePortLister }, { FileImageKeeper }, { createSystemClock, serialPortLink, SwitchableLink }] = await Promise.all([
-    import('./gateway/gateway-parts.js'),
-    import('./gateway/port-discovery.js'),
-    import('../firmware/update/kept-images.js'),
-    import('../firmware/index.js'),
-  ]);
-  const trustedKeys = await Promise.all(
-    config.trustKeyFiles.map(async (file) => {
-      try {
-        return await readFile(file, 'utf8');
-      } catch (err) {
-        throw new Error(`--trust-key ${file}: ${(err as Error).message}`);
-      }
-    }),
-  );
-  // 8N1 for the applications; the flasher switches the same link to 8E1 for the bootloader.
-  const open = (path: string): Promise<ByteLink> =>
-    SwitchableLink.open(async (parity) => {
-      const { SerialPort } = await import('serialport');
-      const port = new SerialPort({ path, baudRate: config.mcuBaud, parity, autoOpen: false });
-      await new Promise<void>((resolve, reject) => port.open((err) => (err ? reject(err) : resolve())));
-      return serialPortLink(port);
-    });
-  const list = safePortLister(async () => (await import('serialport')).SerialPort.list(), context.log);
-  const firmwareDir = join(config.stateDir, 'firmware');
-  const { session, deviceId } = context;
-  return createGatewayParts(
-    {
-      ports: config.mcuPorts,
-      telemetryIntervalMs: config.mcuTelemetryIntervalMs,
-      silenceSeconds: config.mcuSilenceSeconds,
-      bootTimeoutSeconds: config.mcuBootTimeoutSeconds,
-      trustedKeys,
-      power: config.mcuPower,
-      baud: config.mcuBaud,
-    },
-    {
-      open,
-      ...(config.mcuDiscover ? { discovery: { list, intervalMs: 10_000, giveUpMs: 30_000 } } : {}),
-      clock: createSystemClock(),
-      source: context.hubUrl
-        ? { hubUrl: context.hubUrl.replace(/\/+$/, ''), deviceId, password: context.password, fetch: context.hubCa ? fetchTrustingCa(context.hubCa) : globalThis.fetch, directory: join(firmwareDir, 'downloads') }
-        : undefined,
-      keeper: new FileImageKeeper(join(firmwareDir, 'mcus')),
-      locks: context.locks,
-      publishTelemetry: (mcuId, message) => {
-        context.localTelemetry?.(message);
-        void session.publishRaw(topics.mcuTelemetry(deviceId, mcuId), JSON.stringify(message)).catch((err: unknown) => context.log.debug(`telemetry: ${(err as Error).message}`));
-      },
-      attachedChanged: () => context.refreshFacts(),
-      event: context.event,
-      now: () => new Date(),
-      log: context.log,
-    },
-  );
 }

@@ -28,7 +28,7 @@ export { parseRawBinary, writeRawBinary } from './image/raw-binary.js';
 
 // Manifests and signatures
 export type { FirmwareManifest, CreateManifestOptions } from './manifest/manifest.js';
-export { createManifest, manifestProblem, isFirmwareManifest, canonicalJson } from './manifest/manifest.js';
+export { createManifest, ManifestError, manifestProblem, isFirmwareManifest, canonicalJson } from './manifest/manifest.js';
 export type { ManifestSignature, SigningKeyPair } from './manifest/signing.js';
 export { generateSigningKeyPair, keyIdOf, keyFingerprint, signManifest, verifyManifestSignature } from './manifest/signing.js';
 export type { PublicKeyProblem, PublicKeyProblemCode } from './manifest/public-key.js';

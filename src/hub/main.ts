@@ -6,14 +6,8 @@ import { stringify } from 'yaml';
 import { ensureDir, writeFileDurably } from '../common/durable-file.js';
 import { secretMatches } from '../common/ids.js';
 import { createLogger, type Logger } from '../common/log.js';
-import { AGENT_AND_HUB_VERSION } from '../common/version.js';
 import { topics } from '../protocol/index.js';
 import { loadOrCreateAdminToken } from './admin-token.js';
-import { registerBootstrapRoutes } from './api/routes/bootstrap.js';
-import { registerDeviceRoutes } from './api/routes/devices.js';
-import { registerDeviceApprovalRoutes } from './api/routes/device-approval.js';
-import { registerTokenRoutes } from './api/routes/tokens.js';
-import { registerStatsRoutes } from './api/routes/stats.js';
 import { createApiServer } from './api/server.js';
 import { openEmbeddedBroker, startMessaging, withoutCredentials, type EarlyBroker } from './wiring/messaging.js';
 import { hubTls } from './wiring/tls.js';
@@ -28,52 +22,38 @@ import { openStore } from './store/open-store.js';
 import { PostgresHubStore } from './store/postgres/postgres-store.js';
 import { PostgresLeaderLease } from './store/postgres/leader-lease.js';
 import { connectSharedMessaging, type SharedMessagingLayer } from './broker/redis-layer.js';
-import { registerWorkloadRoutes } from './api/routes/workloads.js';
-import { registerJobRoutes } from './api/routes/jobs.js';
 import { ConfigObjects } from './config-objects/config-objects.js';
-import { registerConfigRoutes } from './config-objects/config-routes.js';
 import { loadOrCreateDataKey } from './config-objects/data-key.js';
 import { JobsPlanner } from './jobs/jobs-planner.js';
-import { registerWorkloadOpsRoutes } from './api/routes/workload-ops.js';
 import { DeviceRpc } from './rpc/device-rpc.js';
 import { UsageStore } from './fleet/usage-store.js';
-import { registerTopRoutes } from './api/routes/top.js';
-import { registerDeviceSchedulingRoutes } from './api/routes/device-scheduling.js';
-import { FIRMWARE_DEVICE_PATHS, registerFirmwareRoutes } from './api/routes/firmware.js';
-import { registerMcuRoutes } from './api/routes/mcus.js';
-import { registerMcuFlashRoutes } from './api/routes/mcu-flash.js';
+import { FIRMWARE_DEVICE_PATHS } from './api/routes/firmware.js';
 import { FirmwareStore } from './firmware/firmware-store.js';
 import { TrustedKeys } from './firmware/trusted-keys.js';
 import { TelemetryFeed } from './mcus/telemetry-feed.js';
 import { join } from 'node:path';
 import { HUB_CA_PATH } from '../common/tls-trust.js';
 import type { HubTls } from './tls/tls-material.js';
-import { registerRolloutRoutes, rolloutApplyKinds } from './api/routes/rollouts.js';
-import { registerMetricsRoutes } from './api/routes/metrics.js';
-import { registerDashboardRoutes } from './api/routes/dashboard.js';
-import { ChangeFeed, changeKinds, registerChangeRoutes } from './api/routes/changes.js';
+import { ChangeFeed } from './api/routes/changes.js';
 import { HubMetrics } from './metrics/hub-metrics.js';
 import { observeDurableWrites } from '../common/durable-file.js';
 import { createSystemClock } from '../firmware/index.js';
 import { ApiTokens } from './api/roles/api-tokens.js';
 import { AuditLog } from './api/audit/audit-log.js';
-import { registerApiTokenRoutes } from './api/routes/api-tokens.js';
-import { registerAuditRoutes } from './api/routes/audit.js';
-import { identify, registeredRoutes } from './api/roles/access-control.js';
+import { registeredRoutes } from './api/roles/access-control.js';
 import { defaultHubLimits } from './limits/hub-limits.js';
 import { ConnectionRateLimiter } from './limits/keyed-limiter.js';
 import { FailedAuthLimiter } from './limits/failed-auth-limiter.js';
 import { DeviceMessageThrottle } from './limits/device-message-throttle.js';
 import { deviceMessageGate } from './limits/throttle-gate.js';
-import { registerServiceRoutes } from './api/routes/services.js';
-import { registerHubRoutes } from './api/routes/hubs.js';
-import { guardWritesByMessaging } from './api/messaging-guard.js';
 import { SoleLeadership, type Leadership } from './leadership/leadership.js';
 import { LeaderControllers } from './wiring/controllers.js';
-import { buildControllerSet, rolloutController, rolloutsForApi, type ControllerSetDeps } from './wiring/controller-set.js';
+import { buildControllerSet, rolloutController, RolloutsForApi, type ControllerSetDeps } from './wiring/controller-set.js';
 import { hubIdFor, startHubPresence } from './wiring/hubs.js';
 import { PassTimings } from './workloads/pass-timings.js';
 import { ServicesController } from './services/services-controller.js';
+import { registerApiRoutes } from './wiring/routes.js';
+import { bracketed } from './wiring/urls.js';
 
 /** How long the controllers' lease lasts unrenewed: another hub takes over at most this long after the leader dies. */
 const LEASE_MS = 10_000;
@@ -273,7 +253,7 @@ async function startWithBroker({ config, log, now, tls, early, hubId, shared, le
     log,
   });
   // A rollout create or command on a hub that does not lead is stored here and left to the leader.
-  const rollouts = rolloutsForApi(controllers, rolloutController(setDeps, { replan: async () => undefined }), () => presence.notices?.written());
+  const rollouts = new RolloutsForApi(controllers, rolloutController(setDeps, { replan: async () => undefined }), () => presence.notices?.written());
   const stopWatchingForServices = feed.subscribe(() => controllers.servicesRequest());
   const stopWatchingDevices = feed.subscribe((_id, _type, aspect, scheduling) => {
     if (aspect === 'reported' ? controllers.wantsReports : scheduling) controllers.request();
@@ -297,86 +277,24 @@ async function startWithBroker({ config, log, now, tls, early, hubId, shared, le
     publicPaths: ['/v1/bootstrap', HUB_CA_PATH, '/healthz', ...FIRMWARE_DEVICE_PATHS],
     ...(tls ? { tls: { cert: tls.cert, key: tls.key } } : {}),
   });
-  guardWritesByMessaging(app, presence.health);
-  // Degraded while the shared store (PostgreSQL) or the shared MQTT layer (Redis) does not answer.
-  const health = (): { ok: boolean; reason?: string } => {
-    const stored = store.health?.() ?? { ok: true };
-    return stored.ok ? presence.health() : stored;
-  };
-  registerHubRoutes(app, { list: () => presence.list() });
-  registerDashboardRoutes(app, { identify: (authorization) => identify(authorization, { adminTokenHash: admin.hash, apiTokens }) });
   // An agent that reached the API at some address reaches the embedded broker there too.
   const brokerUrlFor = (requestHost: string): string =>
     config.advertiseBroker ?? (broker ? `${tls ? 'mqtts' : 'mqtt'}://${bracketed(requestHost)}:${broker.port}` : withoutCredentials(brokerUrl));
   // The port the API serves on (known once it listens: --listen may say 0).
   let servedApiPort = config.apiPort;
-  registerBootstrapRoutes(app, {
-    hubVersion: AGENT_AND_HUB_VERSION,
-    brokerUrlFor,
-    hubs: (requestHost) => presence.endpoints({ apiUrl: config.advertiseApi ?? `${tls ? 'https' : 'http'}://${bracketed(requestHost)}:${servedApiPort}`, brokerUrl: brokerUrlFor(requestHost) }),
-    health,
-    ...(httpJoins ? { admitJoin: (source: string) => httpJoins.admit(source) } : {}),
-    ...(tls ? { caCertificate: tls.ca } : {}),
-  });
-  registerApiTokenRoutes(app, apiTokens);
-  registerAuditRoutes(app, audit);
-  registerDeviceRoutes(app, {
-    devices: store.devices,
-    events: store.events,
-    feed,
-    now,
-    deviceDeleted: async (id) => {
-      // The embedded broker ends its session; Mosquitto with dynamic security drops its account (and with
-      // it the session); any other external broker keeps its own accounts, and the hub can only clear the topics.
-      const closed = (await broker?.disconnectDevice(id)) ?? false;
-      await dynsec?.provisioner.removeDevice(id);
-      log.info(`device ${id} deleted${closed ? '; its broker session was closed' : ''}`);
-      await Promise.all(retainedDeviceChannels.map((channel) => link.clearRetained(topics.device(id, channel))));
-      await controllers.reconcile();
-    },
-  });
-  registerDeviceApprovalRoutes(app, { devices: store.devices, events: store.events, feed, now });
-  registerTokenRoutes(app, tokens);
-  registerWorkloadOpsRoutes(app, { store, rpc });
-  registerDeviceSchedulingRoutes(app, { devices: store.devices, events: store.events, feed, now, passAfterWrite: () => controllers.passAfterWrite() });
-  registerTopRoutes(app, { store, usage, now: Date.now, maxAgeMs: 120_000 });
-  registerWorkloadRoutes(app, {
-    store,
-    now,
-    passAfterWrite: () => controllers.passAfterWrite(),
-    unplacedReasons: controllers.liveUnplacedReasons(),
-    rolloutKinds: rolloutApplyKinds({ store, controller: rollouts }),
-    servicesChanged: () => controllers.servicesRequest(),
-    configObjects,
-  });
-  registerConfigRoutes(app, { objects: configObjects, store, passAfterWrite: () => controllers.passAfterWrite() });
-  registerJobRoutes(app, { store, now, reconcile: () => controllers.reconcile() });
-  registerRolloutRoutes(app, { store, controller: rollouts });
-  registerFirmwareRoutes(app, {
-    store: firmware,
-    keys: firmwareKeys,
-    devices: store.devices,
-    adminTokenHash: admin.hash,
-    personMayRead: (header) => identify(header, { adminTokenHash: admin.hash, apiTokens }) !== undefined,
-    now,
-    log: log.child('firmware'),
-  });
-  registerServiceRoutes(app, { store, plan: () => controllers.servicesPlan(), changed: () => controllers.servicesRequest() });
-  registerMcuRoutes(app, { devices: store.devices, telemetry });
-  registerMcuFlashRoutes(app, { devices: store.devices, firmware, rpc, log: log.child('flash'), flashEnded: (outcome) => metrics.flashEnded(outcome, 'cli') });
-  registerMetricsRoutes(app, metrics);
-  registerChangeRoutes(app, changes);
-  // A write through the API may change what any page shows (an apply, a command, a label).
-  app.addHook('onResponse', async (request, reply) => {
-    // Refused writes (4xx, 5xx) changed nothing: no notice, so a burst of bad requests costs no re-reads.
-    if (request.method !== 'GET' && reply.statusCode < 400) for (const kind of changeKinds) changes.changed(kind);
-  });
-  registerStatsRoutes(app, {
-    devices: store.devices,
-    deviceState: store.deviceState,
-    passes: () => timings.summary(),
-    ...(broker ? { mqttClients: broker.connectedClients } : {}),
-    messages: () => ({ ...link.stats }),
+  const deviceDeleted = async (id: string): Promise<void> => {
+    // The embedded broker ends its session; Mosquitto with dynamic security drops its account (and with
+    // it the session); any other external broker keeps its own accounts, and the hub can only clear the topics.
+    const closed = (await broker?.disconnectDevice(id)) ?? false;
+    await dynsec?.provisioner.removeDevice(id);
+    log.info(`device ${id} deleted${closed ? '; its broker session was closed' : ''}`);
+    await Promise.all(retainedDeviceChannels.map((channel) => link.clearRetained(topics.device(id, channel))));
+    await controllers.reconcile();
+  };
+  registerApiRoutes(app, {
+    ...{ config, store, now, log, tls, adminTokenHash: admin.hash, apiTokens, audit, httpJoins: httpJoins || undefined, feed, tokens, rpc, usage, telemetry },
+    ...{ firmware, firmwareKeys, metrics, changes, timings, configObjects, controllers, rollouts, presence, broker, link },
+    ...{ brokerUrlFor, servedApiPort: () => servedApiPort, deviceDeleted },
   });
   await app.listen({ host: config.apiHost, port: config.apiPort });
   const address = app.server.address();
@@ -431,8 +349,3 @@ async function startWithBroker({ config, log, now, tls, early, hubId, shared, le
 
 /** What a device leaves retained on the broker; cleared when it is deleted. */
 const retainedDeviceChannels = ['status', 'facts', 'desired', 'services', 'reported'] as const;
-
-/** An IPv6 address inside a URL needs brackets. */
-function bracketed(host: string): string {
-  return host.includes(':') && !host.startsWith('[') ? `[${host}]` : host;
-}

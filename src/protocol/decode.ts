@@ -71,7 +71,7 @@ export function decodePayload<S extends z.ZodType>(
   try {
     json = JSON.parse(typeof payload === 'string' ? payload : Buffer.from(payload).toString('utf8'));
   } catch (err) {
-    return { ok: false, error: `payload is not JSON (${(err as Error).message})` };
+    return { ok: false, error: `payload is not JSON (${err instanceof Error ? err.message : String(err)})` };
   }
   return validate(schema, json);
 }

@@ -2,11 +2,11 @@ import { execFile, spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { writeFile } from 'node:fs/promises';
-import { createServer, connect } from 'node:net';
+import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { ManagedProcess } from './processes.js';
-import { waitFor } from './wait.js';
+import { waitForPort } from './wait.js';
 
 const MOSQUITTO = ['/usr/sbin/mosquitto', '/usr/bin/mosquitto'].find((p) => existsSync(p));
 /** Debian's mosquitto ships the plugin here (multiarch folder); the list covers other layouts. */
@@ -70,17 +70,6 @@ export async function restartMosquitto(started: StartedMosquitto): Promise<void>
 async function spawnMosquitto(config: string, port: number): Promise<ManagedProcess> {
   if (!MOSQUITTO) throw new Error('mosquitto is not installed');
   const proc = new ManagedProcess('mosquitto', spawn(MOSQUITTO, ['-c', config], { stdio: ['ignore', 'pipe', 'pipe'] }));
-  await waitFor(
-    'mosquitto to accept connections',
-    () =>
-      new Promise<boolean>((resolve) => {
-        const socket = connect(port, '127.0.0.1', () => {
-          socket.destroy();
-          resolve(true);
-        });
-        socket.on('error', () => resolve(false));
-      }),
-    10_000,
-  );
+  await waitForPort('mosquitto', port);
   return proc;
 }

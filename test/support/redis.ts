@@ -1,9 +1,8 @@
 import { spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { connect } from 'node:net';
 import { freePort } from './mosquitto.js';
 import { ManagedProcess } from './processes.js';
-import { waitFor } from './wait.js';
+import { waitForPort } from './wait.js';
 
 /** EDGEPILOT_TEST_REDIS names the binary (scripts/test.sh installs Debian's redis-server). */
 const REDIS_SERVER = [process.env['EDGEPILOT_TEST_REDIS'], '/usr/bin/redis-server', '/usr/sbin/redis-server', '/usr/local/bin/redis-server'].find((p) => p !== undefined && p !== '' && existsSync(p));
@@ -27,19 +26,7 @@ export async function startTestRedis(): Promise<TestRedis> {
   let proc: ManagedProcess | undefined;
   const start = async (): Promise<void> => {
     proc = new ManagedProcess('redis', spawn(REDIS_SERVER, ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--dir', '/tmp'], { stdio: ['ignore', 'pipe', 'pipe'] }));
-    await waitFor(
-      'redis-server to accept connections',
-      () =>
-        new Promise<boolean>((resolve) => {
-          const socket = connect(port, '127.0.0.1', () => {
-            socket.destroy();
-            resolve(true);
-          });
-          socket.on('error', () => resolve(false));
-        }),
-      10_000,
-      50,
-    );
+    await waitForPort('redis-server', port, 10_000, 50);
   };
   await start();
   return {

@@ -1,3 +1,6 @@
+import { connect } from 'node:net';
+import { errorMessage } from '../../src/common/errors.js';
+
 /**
  * Polls until `probe` returns a value that is not undefined/false. The timeout only bounds a
  * hung test; tests never assert how long something took.
@@ -13,8 +16,25 @@ export async function waitFor<T>(what: string, probe: () => Promise<T | undefine
       lastError = err;
     }
     if (Date.now() > deadline) {
-      throw new Error(`timed out waiting for ${what}${lastError ? ` (last error: ${(lastError as Error).message})` : ''}`);
+      throw new Error(`timed out waiting for ${what}${lastError ? ` (last error: ${errorMessage(lastError)})` : ''}`);
     }
     await new Promise((resolve) => setTimeout(resolve, intervalMs));
   }
+}
+
+/** Waits until something accepts TCP connections on 127.0.0.1:`port` (a server the test started). */
+export async function waitForPort(what: string, port: number, timeoutMs = 10_000, intervalMs = 100): Promise<void> {
+  await waitFor(
+    `${what} to accept connections`,
+    () =>
+      new Promise<boolean>((resolve) => {
+        const socket = connect(port, '127.0.0.1', () => {
+          socket.destroy();
+          resolve(true);
+        });
+        socket.on('error', () => resolve(false));
+      }),
+    timeoutMs,
+    intervalMs,
+  );
 }

@@ -4,6 +4,7 @@ import { hubClientFor, print } from '../context.js';
 import { CliError } from '../errors.js';
 import { parseOutputFormat, renderList, type Columns } from '../output/format.js';
 import { parseDuration, parsePositiveInt } from '../parse.js';
+import { errorMessage } from '../../common/errors.js';
 
 const auditColumns: Columns<AuditEntry> = {
   headers: ['TIME', 'WHO', 'ROLE', 'METHOD', 'ROUTE', 'OBJECT', 'STATUS'],
@@ -23,7 +24,7 @@ function sinceFrom(text: string, now: Date): string {
   try {
     return new Date(now.getTime() - parseDuration(text) * 1000).toISOString();
   } catch (err) {
-    throw new CliError(`--since: ${(err as Error).message} (or an ISO time like 2026-11-30T08:00:00Z)`);
+    throw new CliError(`--since: ${errorMessage(err)} (or an ISO time like 2026-11-30T08:00:00Z)`);
   }
 }
 

@@ -3,6 +3,7 @@ import { writeFile } from 'node:fs/promises';
 import { generateSigningKeyPair } from '../../firmware/index.js';
 import { print } from '../context.js';
 import { CliError } from '../errors.js';
+import { errnoCode, errorMessage } from '../../common/errors.js';
 
 export function firmwareKeygenCommand(): Command {
   return new Command('keygen')
@@ -26,8 +27,8 @@ Examples:
         await writeFile(keyFile, pair.privateKeyPem, { flag: 'wx', mode: 0o600 });
         await writeFile(pubFile, pair.publicKeyPem, { flag: 'wx' });
       } catch (err) {
-        const e = err as NodeJS.ErrnoException;
-        throw new CliError(e.code === 'EEXIST' ? `${e.path ?? options.out} exists; not overwriting a key` : `cannot write the key: ${e.message}`);
+        const path = typeof err === 'object' && err !== null && 'path' in err && typeof err.path === 'string' ? err.path : options.out;
+        throw new CliError(errnoCode(err) === 'EEXIST' ? `${path} exists; not overwriting a key` : `cannot write the key: ${errorMessage(err)}`);
       }
       print(`key ${pair.keyId}: private ${keyFile}, public ${pubFile}`);
     });

@@ -6,6 +6,7 @@ import { CliError } from '../errors.js';
 import { isBundleFile, readBundle } from '../firmware/bundle.js';
 import { checkImageAgainstTarget, signImageFile } from '../firmware/signing.js';
 import { parseOutputFormat, renderObject } from '../output/format.js';
+import { errorMessage } from '../../common/errors.js';
 
 export function parseLoadAddress(text: string): number {
   const n = Number(text);
@@ -87,6 +88,6 @@ function bundleImage(file: string, bytes: Uint8Array, loadAddress: number): Firm
   try {
     return parseRawBinary(bytes, loadAddress);
   } catch (err) {
-    throw new CliError(`${file}: ${(err as Error).message}`);
+    throw new CliError(`${file}: ${errorMessage(err)}`);
   }
 }

@@ -4,6 +4,7 @@ import { hubClientFor, print } from '../context.js';
 import { parseOutputFormat, renderObject } from '../output/format.js';
 import { parseDuration, parseLabelAssignments, parsePositiveInt } from '../parse.js';
 import { CliError } from '../errors.js';
+import { errorMessage } from '../../common/errors.js';
 
 /** Checked here, so the error names the flag rather than the API field it becomes. */
 function ttlFrom(text: string, max: number = tokenLimits.maxTtlSeconds, maxText = '365d'): number {
@@ -11,7 +12,7 @@ function ttlFrom(text: string, max: number = tokenLimits.maxTtlSeconds, maxText 
   try {
     seconds = parseDuration(text);
   } catch (err) {
-    throw new CliError(`--ttl: ${(err as Error).message}`);
+    throw new CliError(`--ttl: ${errorMessage(err)}`);
   }
   if (seconds < tokenLimits.minTtlSeconds) throw new CliError(`--ttl: must be at least 1m (got ${text})`);
   if (seconds > max) throw new CliError(`--ttl: must be at most ${maxText} (got ${text})`);

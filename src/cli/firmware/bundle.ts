@@ -8,6 +8,7 @@ import { readFile, writeFile } from 'node:fs/promises';
 import { describeIssues, firmwareBundleSchema, type FirmwareBundle } from '../../protocol/index.js';
 import { CliError } from '../errors.js';
 import type { SignedImage } from './signing.js';
+import { errorMessage } from '../../common/errors.js';
 
 export function isBundleFile(path: string): boolean {
   return path.toLowerCase().endsWith('.epfw');
@@ -32,7 +33,7 @@ export async function readBundle(path: string): Promise<{ bundle: FirmwareBundle
   try {
     raw = JSON.parse(await readFile(path, 'utf8'));
   } catch (err) {
-    throw new CliError(`${path} is not a firmware bundle (${(err as Error).message.split('\n')[0] ?? ''})`);
+    throw new CliError(`${path} is not a firmware bundle (${errorMessage(err).split('\n')[0] ?? ''})`);
   }
   const parsed = firmwareBundleSchema.safeParse(raw);
   if (!parsed.success) throw new CliError(`${path} is not a firmware bundle: ${describeIssues(parsed.error.issues)}`);

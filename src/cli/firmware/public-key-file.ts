@@ -6,6 +6,7 @@
 import { readFile } from 'node:fs/promises';
 import { keyIdOf, publicKeyProblem } from '../../firmware/index.js';
 import { CliError } from '../errors.js';
+import { errnoCode, errorMessage } from '../../common/errors.js';
 
 export interface PublicKeyFile {
   readonly pem: string;
@@ -17,7 +18,7 @@ export async function readPublicKeyFile(file: string): Promise<PublicKeyFile> {
   try {
     pem = await readFile(file, 'utf8');
   } catch (err) {
-    throw new CliError(`cannot read ${file}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`);
+    throw new CliError(`cannot read ${file}: ${errnoCode(err) ?? errorMessage(err)}`);
   }
   const problem = publicKeyProblem(pem);
   if (problem) throw new CliError(`${file} is ${problem.message}`);

@@ -7,6 +7,7 @@ import { readFile } from 'node:fs/promises';
 import {
   assertTargetFits,
   createManifest,
+  ManifestError,
   flashGeometryFor,
   flattenImage,
   labelProblem,
@@ -18,6 +19,7 @@ import {
   type ManifestSignature,
 } from '../../firmware/index.js';
 import { CliError } from '../errors.js';
+import { errnoCode, errorMessage } from '../../common/errors.js';
 
 export interface SignedImage {
   readonly manifest: FirmwareManifest;
@@ -49,20 +51,20 @@ export async function signImageFile(imageFile: string, options: SignOptions): Pr
         ? { image: { segments: [] }, format: isHex ? 'hex' : 'bin' } // refused below as empty, with its code
         : loadImageFile(fileBytes, isHex || loadAddress === undefined ? {} : { format: 'bin', loadAddress });
   } catch (err) {
-    throw new CliError(`${imageFile}: ${(err as Error).message}`);
+    throw new CliError(`${imageFile}: ${errorMessage(err)}`);
   }
   checkImageAgainstTarget(imageFile, options.target, options.version, loaded.image);
   let manifest: FirmwareManifest;
   try {
     manifest = createManifest(loaded.image, { target: options.target, version: options.version, format: loaded.format, createdAt: options.now });
   } catch (err) {
-    throw new CliError((err as Error).message.replace(/^invalid manifest: /, ''));
+    throw new CliError(err instanceof ManifestError ? err.problem : errorMessage(err));
   }
   let signature: ManifestSignature;
   try {
     signature = signManifest(manifest, keyPem.toString('utf8'));
   } catch (err) {
-    throw new CliError(`${options.keyFile}: cannot sign with it (${(err as Error).message}); use the private key from edgepilot firmware keygen`);
+    throw new CliError(`${options.keyFile}: cannot sign with it (${errorMessage(err)}); use the private key from edgepilot firmware keygen`);
   }
   return { manifest, signature, bytes: flattenImage(loaded.image).data };
 }
@@ -85,6 +87,6 @@ async function readOrFail(file: string, what: string): Promise<Buffer> {
   try {
     return await readFile(file);
   } catch (err) {
-    throw new CliError(`cannot read ${what} ${file}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`);
+    throw new CliError(`cannot read ${what} ${file}: ${errnoCode(err) ?? errorMessage(err)}`);
   }
 }

@@ -12,6 +12,7 @@ import { admitFirmware, FileImageKeeper, flashGeometryFor, updateMcu, type Power
 import { mcuIdFor } from '../../firmware/update/mcu-id.js';
 import { CliError } from '../errors.js';
 import { readBundle } from '../firmware/bundle.js';
+import { errorMessage } from '../../common/errors.js';
 
 export interface LocalFlashOptions {
   readonly port: string;
@@ -95,7 +96,7 @@ async function openPort(path: string, baudRate: number): Promise<ByteLink> {
     try {
       await new Promise<void>((resolve, reject) => port.open((err) => (err ? reject(err) : resolve())));
     } catch (err) {
-      throw new CliError(`cannot open ${path}: ${(err as Error).message}`);
+      throw new CliError(`cannot open ${path}: ${errorMessage(err)}`);
     }
     return serialPortLink(port);
   });

@@ -1,5 +1,6 @@
 import type { KeyObject } from 'node:crypto';
 import { configValuesSchema, openSealedBox, type ConfigKind, type ConfigValues, type DesiredConfig } from '../../protocol/index.js';
+import { errorMessage } from '../../common/errors.js';
 
 /** Why an instance cannot have its ConfigMap or Secret here; the start fails with this, and retries. */
 export class ConfigUnavailableError extends Error {
@@ -39,7 +40,7 @@ export class ConfigValueSource {
       try {
         plaintext = openSealedBox(config.sealed, this.boxKey, boxContext(config.name, config.version));
       } catch (err) {
-        throw new ConfigUnavailableError('cannot-open', `secret ${name} cannot be opened with this device's key: ${(err as Error).message}`);
+        throw new ConfigUnavailableError('cannot-open', `secret ${name} cannot be opened with this device's key: ${errorMessage(err)}`);
       }
       values = configValuesSchema.parse(JSON.parse(plaintext.toString('utf8')));
       // Only the versions still in the document are kept.

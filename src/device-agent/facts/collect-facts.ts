@@ -5,6 +5,7 @@ import { normalizeArch } from './arch.js';
 import { probeDocker } from './docker-probe.js';
 import { listSerialPorts } from './serial-ports.js';
 import type { HostFacts } from './host-probe.js';
+import { errorMessage } from '../../common/errors.js';
 
 export interface CollectOptions {
   dockerSocket: string;
@@ -55,7 +56,7 @@ export async function readFactsOverrides(path: string): Promise<Partial<Facts>> 
   try {
     raw = JSON.parse(await readFile(path, 'utf8'));
   } catch (err) {
-    throw new Error(`facts file ${path}: ${(err as Error).message}`);
+    throw new Error(`facts file ${path}: ${errorMessage(err)}`);
   }
   const parsed = factsSchema.partial().safeParse(raw);
   if (!parsed.success) throw new Error(`facts file ${path}: ${parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ')}`);

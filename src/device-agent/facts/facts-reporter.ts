@@ -2,6 +2,7 @@ import type { Logger } from '../../common/log.js';
 import type { Facts } from '../../protocol/index.js';
 import type { DeviceSession } from '../session/device-session.js';
 import { factsFingerprint } from './collect-facts.js';
+import { errorMessage } from '../../common/errors.js';
 
 /**
  * Publishes facts retained on connect and again only when they changed (checked every
@@ -49,11 +50,11 @@ export class FactsReporter {
       this.log.info('facts changed; publishing');
       await this.publish();
     } catch (err) {
-      this.log.warn(`collecting facts failed: ${(err as Error).message}`);
+      this.log.warn(`collecting facts failed: ${errorMessage(err)}`);
     }
   }
 
   private async publish(): Promise<void> {
-    await this.session.publishState('facts', this.current, true).catch((err: unknown) => this.log.warn(`publishing facts: ${(err as Error).message}`));
+    await this.session.publishState('facts', this.current, true).catch((err: unknown) => this.log.warn(`publishing facts: ${errorMessage(err)}`));
   }
 }

@@ -10,6 +10,7 @@ import { createHash } from 'node:crypto';
 import { applyDelta, DeltaError } from '../../firmware/delta/index.js';
 import type { KeptImage } from '../../firmware/update/kept-images.js';
 import { authHeaders, cachedImage, downloadImage, errorText, keepDownload, type DownloadOptions, type FirmwareSource } from './firmware-fetch.js';
+import { errorMessage } from '../../common/errors.js';
 
 export interface WantedImage {
   readonly sha256: string;
@@ -55,7 +56,7 @@ export async function fetchByDelta(source: FirmwareSource, base: KeptImage, want
     response = await source.fetch(`${source.hubUrl}/v1/firmware/delta?from=${from}&to=${wanted.sha256}`, { headers: authHeaders(source), ...(options.signal ? { signal: options.signal } : {}) });
   } catch (err) {
     options.signal?.throwIfAborted();
-    return { kind: 'unavailable', why: `asking the hub for a delta failed: ${(err as Error).message}` };
+    return { kind: 'unavailable', why: `asking the hub for a delta failed: ${errorMessage(err)}` };
   }
   if (!response.ok) return { kind: 'unavailable', why: `no delta from the kept ${base.version}: ${await errorText(response)}` };
   let patch: Uint8Array;
@@ -63,7 +64,7 @@ export async function fetchByDelta(source: FirmwareSource, base: KeptImage, want
     patch = await readLimited(response, wanted.size, options);
   } catch (err) {
     options.signal?.throwIfAborted();
-    return { kind: 'failed', why: `the delta download broke off: ${(err as Error).message}`, deltaBytes: 0 };
+    return { kind: 'failed', why: `the delta download broke off: ${errorMessage(err)}`, deltaBytes: 0 };
   }
   let bytes: Uint8Array;
   try {

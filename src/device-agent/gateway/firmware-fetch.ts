@@ -8,6 +8,7 @@ import { open, rename, rm, stat, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { ensureDir, writeFileDurably } from '../../common/durable-file.js';
 import { decodePayload, firmwareManifestEnvelopeSchema, type FirmwareManifestEnvelope } from '../../protocol/index.js';
+import { errorMessage } from '../../common/errors.js';
 
 export interface FirmwareSource {
   readonly hubUrl: string;
@@ -42,7 +43,7 @@ export async function downloadImage(source: FirmwareSource, sha256: string, size
   if ((await sizeOf(complete)) === size) return new Uint8Array(await readFile(complete));
   const part = join(source.directory, `${sha256}.part`);
   const attempts = options.attempts ?? 5;
-  let lastError: Error | undefined;
+  let lastError: string | undefined;
   for (let attempt = 0; attempt < attempts; attempt++) {
     options.signal?.throwIfAborted();
     if (attempt > 0) await delay(500 * attempt, options.signal);
@@ -53,10 +54,10 @@ export async function downloadImage(source: FirmwareSource, sha256: string, size
       }
     } catch (err) {
       if (options.signal?.aborted) throw err;
-      lastError = err as Error;
+      lastError = errorMessage(err);
     }
   }
-  throw new Error(`downloading ${sha256.slice(0, 12)} failed after ${attempts} attempts: ${lastError?.message ?? 'incomplete'}`);
+  throw new Error(`downloading ${sha256.slice(0, 12)} failed after ${attempts} attempts: ${lastError ?? 'incomplete'}`);
 }
 
 /** The image if an earlier download (or patch) left it complete in the cache. */

@@ -6,6 +6,7 @@
 import type { Logger } from '../../common/log.js';
 import type { DeviceEvent } from '../../protocol/index.js';
 import { downloadImage, fetchManifest, type FirmwareSource } from './firmware-fetch.js';
+import { errorMessage } from '../../common/errors.js';
 
 export interface FirmwarePrefetcher {
   /** Downloads the images not yet here (one at a time; a call while one runs is queued). */
@@ -31,8 +32,8 @@ export function firmwarePrefetcher(source: FirmwareSource | undefined, event: (e
       event({ type: 'Normal', reason: 'Downloaded', message: `firmware ${envelope.manifest.target} ${envelope.manifest.version} (${sha.slice(0, 12)}…) is here; flashing waits for the maintenance window` });
     } catch (err) {
       failedAt.set(sha, now());
-      log.warn(`prefetching firmware ${sha.slice(0, 12)}: ${(err as Error).message}`);
-      event({ type: 'Warning', reason: 'DownloadFailed', message: `downloading firmware ${sha.slice(0, 12)}… ahead of the window failed: ${(err as Error).message}` });
+      log.warn(`prefetching firmware ${sha.slice(0, 12)}: ${errorMessage(err)}`);
+      event({ type: 'Warning', reason: 'DownloadFailed', message: `downloading firmware ${sha.slice(0, 12)}… ahead of the window failed: ${errorMessage(err)}` });
     }
   };
   return {

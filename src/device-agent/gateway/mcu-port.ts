@@ -10,6 +10,7 @@ import type { ByteLink, Clock, Identity, Telemetry } from '../../firmware/index.
 import { McuSession } from '../../firmware/index.js';
 import type { Logger } from '../../common/log.js';
 import { mcuIdFor } from './mcu-identity.js';
+import { errorMessage } from '../../common/errors.js';
 
 /** Opens the port at its configured line settings; the composition root knows serialport. */
 export type PortOpener = (path: string) => Promise<ByteLink>;
@@ -91,7 +92,7 @@ export class McuPort {
   }
 
   start(): void {
-    this.loop ??= this.supervise().catch((err: unknown) => this.options.log.error(`${this.path}: supervisor stopped: ${(err as Error).message}`));
+    this.loop ??= this.supervise().catch((err: unknown) => this.options.log.error(`${this.path}: supervisor stopped: ${errorMessage(err)}`));
   }
 
   async stop(): Promise<void> {
@@ -217,7 +218,7 @@ export class McuPort {
     try {
       link = await this.options.open(this.path);
     } catch (err) {
-      this.options.log.debug(`${this.path}: cannot open (${(err as Error).message})`);
+      this.options.log.debug(`${this.path}: cannot open (${errorMessage(err)})`);
       return false;
     }
     if (this.stopped) {
@@ -272,7 +273,7 @@ export class McuPort {
     try {
       identity = await session.identify();
     } catch (err) {
-      if (this.failures === 0) this.options.log.info(`${this.path}: no IDENTITY yet (${(err as Error).message})`);
+      if (this.failures === 0) this.options.log.info(`${this.path}: no IDENTITY yet (${errorMessage(err)})`);
       return false;
     }
     if (session !== this.session) return false;
@@ -281,7 +282,7 @@ export class McuPort {
     try {
       await session.setTelemetryInterval(this.options.telemetryIntervalMs);
     } catch (err) {
-      this.options.log.warn(`${this.path}: SET_RATE ${this.options.telemetryIntervalMs} ms failed: ${(err as Error).message}`);
+      this.options.log.warn(`${this.path}: SET_RATE ${this.options.telemetryIntervalMs} ms failed: ${errorMessage(err)}`);
     }
     const changed = before === undefined || before.firmwareVersion !== identity.firmwareVersion || mcuIdFor(before) !== mcuIdFor(identity);
     const wasOnline = this.online;

@@ -8,6 +8,7 @@
 import { access, constants } from 'node:fs/promises';
 import { delimiter, join } from 'node:path';
 import type { Logger } from '../../common/log.js';
+import { errorMessage } from '../../common/errors.js';
 
 /** USB-serial adapters and CDC-ACM MCUs; on-board UARTs are configured by path instead. */
 const CANDIDATE = /^\/dev\/tty(USB|ACM)\d+$/;
@@ -31,7 +32,7 @@ export function safePortLister(list: ListPorts, log: Logger, env: NodeJS.Process
       warned = false;
       return ports.map((p) => p.path).filter((path) => CANDIDATE.test(path));
     } catch (err) {
-      warnOnce(`listing serial ports failed (${(err as Error).message})`);
+      warnOnce(`listing serial ports failed (${errorMessage(err)})`);
       return [];
     }
   };

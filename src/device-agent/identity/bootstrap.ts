@@ -2,6 +2,7 @@ import { httpGet } from '../../common/http-get.js';
 import { bootstrapSchema, decodePayload, type Bootstrap } from '../../protocol/index.js';
 import { parseRetryAfterMs } from '../session/reconnect-backoff.js';
 import { HubBusyError } from './hub-busy.js';
+import { errnoCode, errorMessage } from '../../common/errors.js';
 
 /** Asks the hub where its broker is (public endpoint; no credentials needed yet; over https verified against `ca`). */
 export async function fetchBootstrap(hubUrl: string, signal?: AbortSignal, ca?: string): Promise<Bootstrap> {
@@ -10,7 +11,7 @@ export async function fetchBootstrap(hubUrl: string, signal?: AbortSignal, ca?: 
   try {
     answer = await httpGet(url.href, { timeoutMs: 10_000, maxBytes: 16 * 1024, ...(signal ? { signal } : {}), ...(ca ? { ca } : {}) });
   } catch (err) {
-    throw new Error(`cannot reach hub at ${hubUrl}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`);
+    throw new Error(`cannot reach hub at ${hubUrl}: ${errnoCode(err) ?? errorMessage(err)}`);
   }
   if (answer.status === 429 || answer.status === 503) {
     const retryAfterMs = parseRetryAfterMs(answer.retryAfter, Date.now());

@@ -2,6 +2,7 @@ import { createPrivateKey, createPublicKey, generateKeyPairSync, sign, type KeyO
 import { join } from 'node:path';
 import { readFileIfExists, writeFileDurably } from '../../common/durable-file.js';
 import { joinProofPayload, type JoinProofFields } from '../../protocol/index.js';
+import { errorMessage } from '../../common/errors.js';
 
 /**
  * The device's own key pair: generated once on the board, the private half never leaves the
@@ -41,7 +42,7 @@ export async function loadOrCreateDeviceKey(stateDir: string): Promise<DeviceKey
     try {
       privateKey = createPrivateKey(pem);
     } catch (err) {
-      throw new Error(`${path} is not a private key (${(err as Error).message}); remove it and approve the board again with 'edgepilot device approve'`);
+      throw new Error(`${path} is not a private key (${errorMessage(err)}); remove it and approve the board again with 'edgepilot device approve'`);
     }
     if (privateKey.asymmetricKeyType !== 'ed25519') throw new Error(`${path} is not an Ed25519 key`);
     return fromPrivateKey(privateKey);

@@ -8,6 +8,7 @@ import { saveIdentity, type AgentIdentity } from './identity-file.js';
 import { JoinRefusedError, isRetriableRefusal, joinFleet } from './join.js';
 import { HubBusyError } from './hub-busy.js';
 import { retryDelayMs } from '../session/reconnect-backoff.js';
+import { errorMessage } from '../../common/errors.js';
 
 export interface EnrollParams {
   stateDir: string;
@@ -94,7 +95,7 @@ export async function enroll(params: EnrollParams): Promise<AgentIdentity> {
         log.warn(`${what}, asking again in ${wait}: ${err.message}`);
       } else if (err instanceof JoinRefusedError) throw err;
       else if (err instanceof HubTrustError && err.code !== 'ca-unreachable') throw err;
-      else log.warn(`joining failed, retrying in ${wait}: ${(err as Error).message}`);
+      else log.warn(`joining failed, retrying in ${wait}: ${errorMessage(err)}`);
       await sleep(delay, params.signal);
     }
   }

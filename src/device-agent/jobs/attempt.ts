@@ -3,6 +3,7 @@ import type { DesiredInstance, Template } from '../../protocol/index.js';
 import { JOB_RUN_OUTPUT_LINES } from '../../protocol/index.js';
 import type { InstanceRuntime } from '../runtime/runtime.js';
 import { outputTail } from './job-decisions.js';
+import { errorMessage } from '../../common/errors.js';
 
 /** How one attempt ended, as the runtime saw it. */
 export interface AttemptResult {
@@ -54,7 +55,7 @@ export function attemptRunner(runtimes: { container?: InstanceRuntime; process: 
       await runtime.start(instance, request.signal);
     } catch (err) {
       await runtime.remove(request.id, revision).catch(() => undefined);
-      return { startedAt, finishedAt: now(), output: [], ended: 'start-failed', message: `could not start: ${(err as Error).message}`.slice(0, 500) };
+      return { startedAt, finishedAt: now(), output: [], ended: 'start-failed', message: `could not start: ${errorMessage(err)}`.slice(0, 500) };
     }
     request.onStarted?.(startedAt);
     const ended = await waitForExit(runtime, request, now);

@@ -11,6 +11,7 @@ import {
 import { STOP_REPLACED, type AttemptReport, type ExecutionOutcome } from './job-execution.js';
 import type { JobStateFile } from './job-state.js';
 import { attemptRecord, notRunRecord, startRecord } from './run-records.js';
+import { errorMessage } from '../../common/errors.js';
 
 /**
  * The device's CronJob scheduler. node-cron is the project's ticker, and only that: one node-cron task
@@ -128,7 +129,7 @@ export class CronScheduler {
       try {
         schedule = parseCron(cron.spec.schedule);
       } catch (err) {
-        this.deps.log.error(`cronjob ${cron.name}: ${(err as Error).message}`);
+        this.deps.log.error(`cronjob ${cron.name}: ${errorMessage(err)}`);
         continue;
       }
       // A changed schedule is asked about at the next tick; the ledger (last scheduled time) carries over.
@@ -167,7 +168,7 @@ export class CronScheduler {
     for (const entry of [...this.entries.values()]) {
       if (entry.cron.spec.suspend) continue;
       if (entry.nextDueAt !== undefined && now < entry.nextDueAt) continue;
-      await this.evaluate(entry, now).catch((err: unknown) => this.deps.log.error(`cronjob ${entry.cron.name}: ${(err as Error).message}`));
+      await this.evaluate(entry, now).catch((err: unknown) => this.deps.log.error(`cronjob ${entry.cron.name}: ${errorMessage(err)}`));
     }
   }
 
@@ -224,7 +225,7 @@ export class CronScheduler {
     const onAttempt = (report: AttemptReport): Promise<void> => this.deps.record([attemptRecord({ kind: 'CronJob', name: cron.name }, idPrefix, report, slot)]);
     const owner = { kind: 'CronJob' as const, name: cron.name };
     const onStarted = (index: number, attempt: number, startedAt: number): void =>
-      void this.deps.record([startRecord(owner, idPrefix, index, attempt, startedAt, slot)]).catch((err: unknown) => this.deps.log.error(`cronjob ${cron.name}: ${(err as Error).message}`));
+      void this.deps.record([startRecord(owner, idPrefix, index, attempt, startedAt, slot)]).catch((err: unknown) => this.deps.log.error(`cronjob ${cron.name}: ${errorMessage(err)}`));
     const done = this.deps
       .execute(cron, slot, abort.signal, onAttempt, onStarted)
       .then(async (outcome) => {
@@ -239,7 +240,7 @@ export class CronScheduler {
           }),
         );
       })
-      .catch((err: unknown) => this.deps.log.error(`cronjob ${cron.name} run ${new Date(slot.scheduledAt).toISOString()}: ${(err as Error).message}`))
+      .catch((err: unknown) => this.deps.log.error(`cronjob ${cron.name} run ${new Date(slot.scheduledAt).toISOString()}: ${errorMessage(err)}`))
       .finally(() => {
         entry.runs.delete(slot.scheduledAt);
         if (!this.entries.has(cron.name) && entry.runs.size === 0) void this.deps.state.forgetCronJob(cron.name);

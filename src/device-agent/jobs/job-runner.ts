@@ -2,6 +2,7 @@ import type { DesiredJob, JobRunRecord } from '../../protocol/index.js';
 import { STOP_SUSPENDED, type AttemptReport, type ExecutionOutcome, type ExecutionPlan } from './job-execution.js';
 import type { JobStateFile } from './job-state.js';
 import { attemptRecord, notRunRecord, startRecord } from './run-records.js';
+import { errorMessage } from '../../common/errors.js';
 
 /**
  * Runs the Jobs the hub assigned to this device, each once to completion per creation (uid). Progress
@@ -94,11 +95,11 @@ export class JobRunner {
         await this.deps.state.setJob(job.uid, { ...current, status, failures: outcome.failures, finishedAt: this.deps.now() });
         this.deps.log.info(`job ${job.name}: ${status} (${outcome.succeeded}/${job.spec.completions} completions)${outcome.message ? `: ${outcome.message}` : ''}`);
       })
-      .catch((err: unknown) => this.deps.log.error(`job ${job.name}: ${(err as Error).message}`))
+      .catch((err: unknown) => this.deps.log.error(`job ${job.name}: ${errorMessage(err)}`))
       .finally(() => {
         this.running.delete(job.uid);
         const wanted = this.latest.find((j) => j.uid === job.uid && j.suspend !== true);
-        if (wanted && !this.stopped && this.deps.state.job(job.uid)?.status === 'running') void this.begin(wanted).catch((err: unknown) => this.deps.log.error(`job ${job.name}: ${(err as Error).message}`));
+        if (wanted && !this.stopped && this.deps.state.job(job.uid)?.status === 'running') void this.begin(wanted).catch((err: unknown) => this.deps.log.error(`job ${job.name}: ${errorMessage(err)}`));
       });
     this.running.set(job.uid, { abort, done });
   }
@@ -110,7 +111,7 @@ export class JobRunner {
       if (current) await this.deps.state.setJob(job.uid, { ...current, attempts: { ...current.attempts, [String(index)]: Math.max(attempt, current.attempts[String(index)] ?? 0) } });
       await this.deps.record([startRecord({ kind: 'Job', name: job.name, jobUid: job.uid }, idPrefix, index, attempt, startedAt)]);
     } catch (err) {
-      this.deps.log.error(`job ${job.name}: ${(err as Error).message}`);
+      this.deps.log.error(`job ${job.name}: ${errorMessage(err)}`);
     }
   }
 }

@@ -12,6 +12,7 @@ import {
   type DesiredJob,
   type JobRunRecord,
 } from '../../protocol/index.js';
+import { errorMessage } from '../../common/errors.js';
 
 /**
  * What the agent keeps about Jobs and CronJobs across restarts and power loss, in one file
@@ -67,7 +68,7 @@ export class JobStateFile {
       this.state = stateSchema.parse(JSON.parse(text));
     } catch (err) {
       // Never silently: a damaged file means ledgers restart from now and unsent records are gone.
-      this.warn(`${this.path} is unreadable (${(err as Error).message.slice(0, 200)}); job state starts empty`);
+      this.warn(`${this.path} is unreadable (${errorMessage(err).slice(0, 200)}); job state starts empty`);
     }
   }
 

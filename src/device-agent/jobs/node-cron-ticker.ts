@@ -1,4 +1,5 @@
 import type { Ticker } from './cron-scheduler.js';
+import { errorMessage } from '../../common/errors.js';
 
 /**
  * The project's ticker: node-cron firing every second. It only wakes the scheduler; which slot runs is the
@@ -16,7 +17,7 @@ export const nodeCronTicker: Ticker = (onTick) => {
     // bundle node-cron reads UTC's wall clock without ICU (cron-intl.ts: ~8 MB less resident memory).
     const task = cron.schedule('* * * * * *', () => onTick(), { name: 'edgepilot-cron-ticker', timezone: 'UTC', noOverlap: false, suppressMissedWarning: true });
     destroy = () => void task.destroy();
-  }, (err: unknown) => process.emitWarning(`CronJobs cannot be scheduled: node-cron did not load: ${(err as Error).message}`));
+  }, (err: unknown) => process.emitWarning(`CronJobs cannot be scheduled: node-cron did not load: ${errorMessage(err)}`));
   return () => {
     stopped = true;
     destroy?.();

@@ -2,6 +2,7 @@ import { JOB_RUNS_PER_MESSAGE, payloadLimits, type JobRunRecord } from '../../pr
 
 const BATCH_BYTES = Math.floor(payloadLimits.runs * 0.75);
 import type { JobStateFile } from './job-state.js';
+import { errorMessage } from '../../common/errors.js';
 
 /**
  * Sends run records to the hub and forgets them only when the hub acknowledges them on
@@ -69,7 +70,7 @@ export class RunOutbox {
       try {
         if (!(await this.deps.publish(batch))) return;
       } catch (err) {
-        this.deps.log.warn(`sending run records failed: ${(err as Error).message}`);
+        this.deps.log.warn(`sending run records failed: ${errorMessage(err)}`);
         return;
       }
     }

@@ -3,6 +3,7 @@ import type { MetricsSample } from '../../protocol/index.js';
 import type { InstanceRuntime, ObservedInstance } from '../runtime/runtime.js';
 import { readCustomMetrics } from './custom-metrics.js';
 import { cpuPercentBetween, readCpuTimes, readMemoryUsedBytes, type CpuTimes } from './host-usage.js';
+import { errorMessage } from '../../common/errors.js';
 
 export interface MetricsReporterDeps {
   stateDir: string;
@@ -25,7 +26,7 @@ export class MetricsReporter {
   constructor(private readonly deps: MetricsReporterDeps) {}
 
   start(): void {
-    this.timer = setInterval(() => void this.sample().catch((err: unknown) => this.deps.log.debug(`metrics: ${(err as Error).message}`)), this.deps.intervalMs);
+    this.timer = setInterval(() => void this.sample().catch((err: unknown) => this.deps.log.debug(`metrics: ${errorMessage(err)}`)), this.deps.intervalMs);
     this.timer.unref();
   }
 

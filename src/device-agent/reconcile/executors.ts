@@ -5,6 +5,7 @@ import { backoffDelay } from './backoff.js';
 import { prefetchKey, type BackoffPolicy, type EventSink, type InstanceRecord, type PrefetchRecord, type Step, type StepKind } from './model.js';
 import { PREFETCH_RETRY_MS } from './window-hold.js';
 import type { Activity } from './report.js';
+import { errorMessage } from '../../common/errors.js';
 
 /** A step kind without an executor does not compile: the map is checked against the Step union. */
 export type Executors = { [K in StepKind]: (step: Extract<Step, { kind: K }>, signal: AbortSignal) => Promise<void> };
@@ -91,7 +92,7 @@ export function createExecutors(ctx: ExecutorContext): Executors {
         ctx.event({ type: 'Normal', reason: 'Started', message: `${instance.id} started (${step.reason}, revision ${instance.revision.slice(0, 8)}${started.containerId ? `, container ${started.containerId.slice(0, 12)}` : started.pid ? `, pid ${started.pid}` : ''})`, object });
       } catch (err) {
         if (signal.aborted) throw err;
-        const message = (err as Error).message;
+        const message = errorMessage(err);
         record.crashStreak += 1;
         const delay = backoffDelay(record.crashStreak, ctx.backoff);
         Object.assign(record, { lastError: message, nextStartAt: ctx.now() + delay });
@@ -110,7 +111,7 @@ export function createExecutors(ctx: ExecutorContext): Executors {
       try {
         await runtime.stop(step.id, step.revision, step.graceSeconds, signal);
         const record = ctx.records.get(step.id);
-        ctx.event({ type: step.reason.includes('liveness') ? 'Warning' : 'Normal', reason: 'Killing', message: `stopping ${step.id}: ${step.reason}`, ...(record ? { object: { kind: 'Workload', name: record.workload } } : {}) });
+        ctx.event({ type: step.unhealthy ? 'Warning' : 'Normal', reason: 'Killing', message: `stopping ${step.id}: ${step.reason}`, ...(record ? { object: { kind: 'Workload', name: record.workload } } : {}) });
       } finally {
         ctx.activity.delete(step.id);
       }
@@ -120,8 +121,8 @@ export function createExecutors(ctx: ExecutorContext): Executors {
       const runtime = ctx.runtimeOf(step.id, step.revision);
       await runtime?.remove(step.id, step.revision);
       ctx.onRemoved?.(step.id, step.revision);
-      if (step.reason === 'no longer desired') {
-        await ctx.release(step.id).catch((err: unknown) => ctx.log.warn(`${step.id}: ${(err as Error).message}`));
+      if (step.forget) {
+        await ctx.release(step.id).catch((err: unknown) => ctx.log.warn(`${step.id}: ${errorMessage(err)}`));
         ctx.records.delete(step.id);
         ctx.failures.delete(step.id);
         await ctx.saveRecords();
@@ -167,7 +168,7 @@ export function createExecutors(ctx: ExecutorContext): Executors {
         ctx.event({ type: 'Normal', reason: 'Downloaded', message: `${instance.id}: ${what} of revision ${instance.revision.slice(0, 8)} is here; the install waits for the maintenance window`, object });
       } catch (err) {
         if (signal.aborted) throw err;
-        const message = (err as Error).message;
+        const message = errorMessage(err);
         ctx.prefetched.set(key, { id: instance.id, revision: instance.revision, state: 'failed', error: message.slice(0, 500), retryAt: ctx.now() + PREFETCH_RETRY_MS });
         ctx.event({ type: 'Warning', reason: 'DownloadFailed', message: `${instance.id}: downloading ${what} of revision ${instance.revision.slice(0, 8)} ahead of its window failed: ${message}; retrying in ${seconds(PREFETCH_RETRY_MS)}`, object });
       }
@@ -187,7 +188,7 @@ export function createExecutors(ctx: ExecutorContext): Executors {
           if (!runtime?.signal) throw new Error('this runtime cannot signal instances');
           await runtime.signal(instance.id, instance.revision, sig);
         } catch (err) {
-          ctx.event({ type: 'Warning', reason: 'SignalFailed', message: `${instance.id}: ${sig} after a config change failed (${(err as Error).message})`, object });
+          ctx.event({ type: 'Warning', reason: 'SignalFailed', message: `${instance.id}: ${sig} after a config change failed (${errorMessage(err)})`, object });
         }
       }
     },

@@ -74,8 +74,10 @@ export function observedKey(o: Pick<ObservedInstance, 'id' | 'revision'>): strin
 export type Step =
   /** Create and start `instance` (pulling its image first if needed). */
   | { kind: 'start'; instance: DesiredInstance; reason: 'create' | 'restart' | 'replace' }
-  | { kind: 'stop'; id: string; revision: string; graceSeconds: number; reason: string }
-  | { kind: 'remove'; id: string; revision: string; reason: string }
+  /** `unhealthy`: stopped because its liveness probe failed (the event is a Warning, not Normal). */
+  | { kind: 'stop'; id: string; revision: string; graceSeconds: number; reason: string; unhealthy?: true }
+  /** `forget`: the instance is gone for good (not replaced): release what it held, drop its record. */
+  | { kind: 'remove'; id: string; revision: string; reason: string; forget?: true }
   /** Account for an exit once: streak, backoff deadline, last log lines, an event. */
   | { kind: 'record-exit'; observed: ObservedInstance; crashed: boolean; nextStartAt: number | undefined; crashStreak: number }
   /**

@@ -21,14 +21,14 @@ export function exitKey(o: ObservedInstance): string {
   return `${o.containerId ?? o.pid ?? ''}:${o.finishedAt?.getTime() ?? 'unknown'}`;
 }
 
-function removeStep(o: ObservedInstance, reason: string): Step {
-  return { kind: 'remove', id: o.id, revision: o.revision, reason };
+function removeStep(o: ObservedInstance, reason: string, forget = false): Step {
+  return { kind: 'remove', id: o.id, revision: o.revision, reason, ...(forget ? { forget: true as const } : {}) };
 }
 
-function stopAndRemove(o: ObservedInstance, graceSeconds: number, reason: string): Step[] {
+function stopAndRemove(o: ObservedInstance, graceSeconds: number, reason: string, forget = false): Step[] {
   const steps: Step[] = [];
   if (o.state === 'running') steps.push({ kind: 'stop', id: o.id, revision: o.revision, graceSeconds, reason });
-  steps.push(removeStep(o, reason));
+  steps.push(removeStep(o, reason, forget));
   return steps;
 }
 
@@ -83,7 +83,7 @@ function planDesired(d: DesiredInstance, observed: readonly ObservedInstance[], 
 
   const health = input.health.get(observedKey(current));
   if (record?.restartRequested) return [{ kind: 'stop', id: d.id, revision: d.revision, graceSeconds: grace, reason: 'restart requested' }];
-  if (health && !health.live) return [{ kind: 'stop', id: d.id, revision: d.revision, graceSeconds: grace, reason: 'liveness probe failed' }];
+  if (health && !health.live) return [{ kind: 'stop', id: d.id, revision: d.revision, graceSeconds: grace, reason: 'liveness probe failed', unhealthy: true }];
   const config = planConfigChange(d, record, input);
   if (config.length > 0) return config;
   const ready = d.template.probes.readiness ? health?.ready === true : true;
@@ -128,7 +128,7 @@ export function plan(input: PlanInput): Step[] {
     observedById.set(o.id, list);
   }
   for (const o of input.observed) {
-    if (!desiredIds.has(o.id)) steps.push(...stopAndRemove(o, 10, 'no longer desired'));
+    if (!desiredIds.has(o.id)) steps.push(...stopAndRemove(o, 10, 'no longer desired', true));
   }
   for (const d of input.desired) steps.push(...planDesired(d, observedById.get(d.id) ?? [], input));
   return steps;

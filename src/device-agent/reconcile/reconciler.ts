@@ -10,6 +10,7 @@ import { prefetchKey, type BackoffPolicy, type EventSink, type InstanceRecord, t
 import { nextWake, plan } from './planner.js';
 import { ProbeManager } from './probes.js';
 import { reportInstances, type Activity } from './report.js';
+import { errorMessage, errorStack } from '../../common/errors.js';
 
 export interface ReconcilerDeps {
   decorate(instance: DesiredInstance): Promise<DesiredInstance>;
@@ -145,7 +146,7 @@ export class Reconciler {
     this.desired = desired;
     // One that never ran (its start failed) has no remove step to release it.
     for (const i of dropped) {
-      if (!this.observed.some((o) => o.id === i.id)) await this.deps.release(i.id).catch((err: unknown) => this.deps.log.warn(`${i.id}: ${(err as Error).message}`));
+      if (!this.observed.some((o) => o.id === i.id)) await this.deps.release(i.id).catch((err: unknown) => this.deps.log.warn(`${i.id}: ${errorMessage(err)}`));
     }
     this.deps.log.info(`desired generation ${desired.generation}: ${desired.instances.length} instances`);
     // A newer goal cancels the apply in progress (a long pull, say); the next pass starts from it.
@@ -208,7 +209,7 @@ export class Reconciler {
       try {
         wakeAt = await this.pass(controller.signal);
       } catch (err) {
-        if (!controller.signal.aborted) this.deps.log.error(`reconcile pass failed: ${(err as Error).stack ?? String(err)}`);
+        if (!controller.signal.aborted) this.deps.log.error(`reconcile pass failed: ${errorStack(err)}`);
       }
       if (this.dirty || this.stopped) continue;
       const resync = this.deps.resyncMs ?? 5000;
@@ -308,7 +309,7 @@ export class Reconciler {
 
   /** Reports one after another, so an older view is never published after a newer one. */
   private queueReport(): Promise<void> {
-    this.reporting = this.reporting.then(() => this.report()).catch((err: unknown) => this.deps.log.warn(`report failed: ${(err as Error).message}`));
+    this.reporting = this.reporting.then(() => this.report()).catch((err: unknown) => this.deps.log.warn(`report failed: ${errorMessage(err)}`));
     return this.reporting;
   }
 

@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import type { Logger } from '../../common/log.js';
 import { describeIssues, rpcRequestSchema, type RpcRequest, type RpcResponse } from '../../protocol/index.js';
+import { errorMessage } from '../../common/errors.js';
 
 /** A handler answers once (return value) or streams (send), and stops when `signal` aborts. */
 export type RpcHandler = (params: Record<string, unknown>, io: { send(result: unknown): void; signal: AbortSignal }) => Promise<unknown>;
@@ -53,7 +54,7 @@ export class RpcServer {
       const result = await handler(request.params, { send, signal: controller.signal });
       await this.respond(request.id, { id: request.id, seq: seq++, done: true, ok: true, ...(result !== undefined ? { result } : {}) });
     } catch (err) {
-      const error = err instanceof z.ZodError ? describeIssues(err.issues) : (err as Error).message;
+      const error = err instanceof z.ZodError ? describeIssues(err.issues) : errorMessage(err);
       await this.respond(request.id, { id: request.id, seq: seq++, done: true, ok: false, error: error.slice(0, 2000) });
     } finally {
       clearTimeout(limit);

@@ -1,5 +1,6 @@
 import type Dockerode from 'dockerode';
 import type { Logger } from '../../common/log.js';
+import { errorMessage } from '../../common/errors.js';
 import type { DesiredInstance } from '../../protocol/index.js';
 import type { InstanceRuntime, ObservedInstance } from './runtime.js';
 import { buildCreateOptions, hasOwnNetwork, isContainerInstance, namedVolumes, type ContainerInstance } from './docker/container-spec.js';
@@ -7,7 +8,6 @@ import { watchDieEvents } from './docker/die-events.js';
 import {
   containerName,
   dockerStatusCode,
-  errorMessage,
   LABEL_DEVICE,
   LABEL_INSTANCE,
   LABEL_MANAGED,

@@ -12,6 +12,7 @@ import { processLogLines, rotateIfLarger } from './process/log-files.js';
 import { execOnHost, exitCodeOf } from './process/host-exec.js';
 import { isSameLiveProcess, readProcStat } from './process/proc.js';
 import { sampleGroupUsage, type CpuCounters } from './process/usage.js';
+import { errnoCode, errorMessage } from '../../common/errors.js';
 
 export interface ProcessRuntimeOptions {
   stateDir: string;
@@ -73,7 +74,7 @@ export function createProcessRuntime(options: ProcessRuntimeOptions): InstanceRu
       try {
         listener(id);
       } catch (err) {
-        log.error(`exit listener failed: ${(err as Error).message}`);
+        log.error(`exit listener failed: ${errorMessage(err)}`);
       }
     }
   };
@@ -84,8 +85,8 @@ export function createProcessRuntime(options: ProcessRuntimeOptions): InstanceRu
       .then(() => writeRecord(entry.folder, snapshot))
       .catch((err: unknown) => {
         // The folder is gone when the instance was removed meanwhile: nothing left to record.
-        if ((err as NodeJS.ErrnoException).code === 'ENOENT') log.debug(`${entry.folder} is gone; exit not recorded`);
-        else log.error(`writing ${entry.folder}/instance.json failed: ${(err as Error).message}`);
+        if (errnoCode(err) === 'ENOENT') log.debug(`${entry.folder} is gone; exit not recorded`);
+        else log.error(`writing ${entry.folder}/instance.json failed: ${errorMessage(err)}`);
       });
     return entry.writes;
   };
@@ -134,7 +135,7 @@ export function createProcessRuntime(options: ProcessRuntimeOptions): InstanceRu
         await checkAdopted(entry);
         if (ticks % ROTATE_EVERY_TICKS === 0 && entry.record.exit === undefined) await rotateIfLarger(entry.folder, maxLogBytes);
       } catch (err) {
-        log.warn(`watching ${entry.folder} failed: ${(err as Error).message}`);
+        log.warn(`watching ${entry.folder} failed: ${errorMessage(err)}`);
       }
     }
     ticking = false;
@@ -194,7 +195,7 @@ export function createProcessRuntime(options: ProcessRuntimeOptions): InstanceRu
     try {
       await mkdir(folder, { mode: 0o700 });
     } catch (err) {
-      if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
+      if (errnoCode(err) !== 'EEXIST') throw err;
       // A folder that an interrupted start left is cleaned up, then this start goes on.
       const existing = tracked.has(name) ? undefined : await readRecord(folder);
       const leftover = !tracked.has(name) && !(existing instanceof Error) && (await settleUntrackedFolder(folder, existing, createdAtMs, log)) === 'removed';

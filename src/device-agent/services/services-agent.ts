@@ -4,6 +4,7 @@ import type { EventSink } from '../reconcile/model.js';
 import { EndpointCache } from './endpoint-cache.js';
 import { ServiceProxy } from './service-proxy.js';
 import { withServiceEnv, type ServiceEnvContext } from './service-env.js';
+import { errorMessage } from '../../common/errors.js';
 
 export interface ServicesAgentOptions {
   stateDir: string;
@@ -59,7 +60,7 @@ export class ServicesAgent {
         await this.proxy.update(decoded.value.services);
         for (const wake of [...this.waiters]) wake();
       })
-      .catch((err: unknown) => this.options.log.error(`applying services failed: ${err instanceof Error ? err.message : String(err)}`));
+      .catch((err: unknown) => this.options.log.error(`applying services failed: ${errorMessage(err)}`));
     return this.queue;
   }
 

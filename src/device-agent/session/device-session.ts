@@ -5,6 +5,7 @@ import type { Logger } from '../../common/log.js';
 import { topics, type DeviceEvent, type DeviceStatus, type RpcResponse } from '../../protocol/index.js';
 import { isAuthRefusal, isBusyRefusal, isConnackRefusal, type ConnectMqtt } from './mqtt-connect.js';
 import { defaultReconnectBackoff, reconnectDelayMs, retryDelayMs, type ReconnectBackoff } from './reconnect-backoff.js';
+import { errorMessage } from '../../common/errors.js';
 
 export interface DeviceSessionOptions {
   brokerUrl: string;
@@ -183,7 +184,7 @@ export class DeviceSession extends EventEmitter<{
               client.options.password = renewed;
             }
           } catch (err) {
-            this.options.log.warn(`getting new credentials failed: ${(err as Error).message}`);
+            this.options.log.warn(`getting new credentials failed: ${errorMessage(err)}`);
           }
         }
         if (!this.stopped) {
@@ -218,7 +219,7 @@ export class DeviceSession extends EventEmitter<{
       this.emit('connected');
       this.flushEvents();
     } catch (err) {
-      log.warn(`after connect: ${(err as Error).message}`);
+      log.warn(`after connect: ${errorMessage(err)}`);
     }
   }
 

@@ -7,6 +7,7 @@ import { z } from 'zod';
 import { readFileIfExists, writeFileDurably } from '../../common/durable-file.js';
 import type { Logger } from '../../common/log.js';
 import { hubEndpointSchema, type Bootstrap, type HubEndpoint } from '../../protocol/index.js';
+import { errorMessage } from '../../common/errors.js';
 
 const hubListSchema = z.object({ hubs: z.array(hubEndpointSchema).max(64), savedAt: z.string() });
 
@@ -21,7 +22,7 @@ export async function loadHubList(stateDir: string, log?: Logger): Promise<HubEn
   try {
     return hubListSchema.parse(JSON.parse(text)).hubs;
   } catch (err) {
-    log?.warn(`${hubListPath(stateDir)} is damaged and ignored (${(err as Error).message.split('\n')[0] ?? ''}); the next answer from a hub replaces it`);
+    log?.warn(`${hubListPath(stateDir)} is damaged and ignored (${errorMessage(err).split('\n')[0] ?? ''}); the next answer from a hub replaces it`);
     return [];
   }
 }
@@ -57,7 +58,7 @@ export async function refreshHubList(options: RefreshHubListOptions): Promise<Hu
       await saveHubList(options.stateDir, answer.hubs);
       return answer.hubs;
     } catch (err) {
-      options.log.debug(`hub list from ${hubUrl}: ${(err as Error).message}`);
+      options.log.debug(`hub list from ${hubUrl}: ${errorMessage(err)}`);
     }
   }
   if (candidates.length > 0) options.log.warn(`no hub answered for the hub list (${candidates.join(', ')}); using the stored one (${stored.length} hub(s))`);
@@ -75,7 +76,7 @@ export async function followHubList(options: RefreshHubListOptions & { ownBroker
     refresh: (update) =>
       void refreshHubList(options).then(
         (hubs) => update(otherBrokers(hubs, options.ownBroker)),
-        (err: unknown) => options.log.warn(`hub list: ${(err as Error).message}`),
+        (err: unknown) => options.log.warn(`hub list: ${errorMessage(err)}`),
       ),
   };
 }

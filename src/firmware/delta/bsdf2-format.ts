@@ -16,6 +16,7 @@
  */
 import { brotliCompressSync, brotliDecompressSync, constants as zlib } from 'node:zlib';
 import { DeltaError } from './delta-error.js';
+import { errnoCode } from '../../common/errors.js';
 
 export const BSDF2_MAGIC = 'BSDF2';
 export const HEADER_BYTES = 32;
@@ -138,7 +139,7 @@ function decompress(data: Uint8Array, type: CompressionType, limit: number, what
     // maxOutputLength turns a stream that inflates past what the new file allows into an error, not an allocation.
     return new Uint8Array(brotliDecompressSync(data, { maxOutputLength: Math.max(limit, 1) }));
   } catch (err) {
-    const code = (err as NodeJS.ErrnoException).code;
+    const code = errnoCode(err);
     if (code === 'ERR_BUFFER_TOO_LARGE') throw new DeltaError('corrupt', `the ${what} stream inflates beyond what the new file allows`);
     throw new DeltaError('corrupt', `the ${what} stream is not valid brotli (${code ?? 'error'})`);
   }

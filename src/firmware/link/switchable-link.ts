@@ -1,4 +1,5 @@
 import { LinkClosedError, Listeners, type ByteLink, type ControlLines, type Parity, type Unsubscribe } from './byte-link.js';
+import { toError } from '../../common/errors.js';
 
 /** Opens the underlying transport with the given parity (the composition root builds serialport). */
 export type OpenWithParity = (parity: Parity) => Promise<ByteLink>;
@@ -69,7 +70,7 @@ export class SwitchableLink implements ByteLink {
       try {
         this.#inner = await this.open(parity);
       } catch (err) {
-        this.#finish(err as Error);
+        this.#finish(toError(err));
         throw err;
       }
       this.#parity = parity;

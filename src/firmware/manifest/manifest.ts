@@ -33,6 +33,14 @@ export interface CreateManifestOptions {
   readonly createdAt: Date | string;
 }
 
+/** What createManifest refuses to make; `problem` alone (without the prefix) is for a one-line CLI error. */
+export class ManifestError extends TypeError {
+  readonly code = 'invalid-manifest';
+  constructor(readonly problem: string) {
+    super(`invalid manifest: ${problem}`);
+  }
+}
+
 export function createManifest(image: FirmwareImage, options: CreateManifestOptions): FirmwareManifest {
   const flat = flattenImage(image);
   const manifest: FirmwareManifest = {
@@ -46,7 +54,7 @@ export function createManifest(image: FirmwareImage, options: CreateManifestOpti
     format: options.format,
   };
   const problem = manifestProblem(manifest);
-  if (problem !== undefined) throw new TypeError(`invalid manifest: ${problem}`);
+  if (problem !== undefined) throw new ManifestError(problem);
   return manifest;
 }
 

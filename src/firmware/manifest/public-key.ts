@@ -4,6 +4,7 @@
  * it stores one, so both name the same problem in the same words.
  */
 import { createPublicKey } from 'node:crypto';
+import { errorMessage } from '../../common/errors.js';
 
 export type PublicKeyProblemCode = 'not-pem' | 'private-key' | 'unreadable' | 'not-ed25519';
 
@@ -26,7 +27,7 @@ export function publicKeyProblem(pem: string): PublicKeyProblem | undefined {
   try {
     type = createPublicKey(pem).asymmetricKeyType;
   } catch (err) {
-    return { code: 'unreadable', message: `not a PEM public key (${(err as Error).message.split('\n')[0] ?? 'unreadable'})` };
+    return { code: 'unreadable', message: `not a PEM public key (${errorMessage(err).split('\n')[0] ?? 'unreadable'})` };
   }
   if (type !== 'ed25519') return { code: 'not-ed25519', message: `an ${type ?? 'unknown'} key; firmware is signed with Ed25519 keys` };
   return undefined;

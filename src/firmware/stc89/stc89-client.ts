@@ -9,11 +9,11 @@
 import type { Clock, TimerHandle } from '../clock.js';
 import { ByteReader, ReadTimeoutError } from '../an3155/byte-reader.js';
 import type { ByteLink } from '../link/byte-link.js';
-import { LinkClosedError } from '../link/byte-link.js';
 import {
   baudSetPayload, baudSettings, baudTestPayload, clockHz, Command, encodeFrame, erasePayload, hex2, optionsPayload, parseStatus,
   pingPayload, programPayload, resetPayload, scanFrame, Stc89Error, SYNC_PULSE, type BaudSettings, type Stc89Status,
 } from './wire.js';
+import { errorMessage } from '../../common/errors.js';
 
 export interface Stc89Timeouts {
   /** Between sync pulses while waiting for the chip (stcgal uses 30 ms). */
@@ -229,12 +229,12 @@ export class Stc89Client {
 
 function closed(err: unknown): Stc89Error {
   if (err instanceof Stc89Error) return err;
-  const why = err instanceof LinkClosedError ? err.message : err instanceof Error ? err.message : String(err);
+  const why = errorMessage(err);
   return new Stc89Error('closed', `serial link failed: ${why}`, { cause: err });
 }
 
 function powerCycleFailed(err: unknown): Stc89Error {
-  const why = err instanceof Error ? err.message : String(err);
+  const why = errorMessage(err);
   return new Stc89Error('no-power-cycle', `could not power-cycle the chip: ${why}`, { cause: err });
 }
 

@@ -13,6 +13,7 @@ import type { VerifyFailureReason } from '../manifest/verify.js';
 import { verifyFirmware } from '../manifest/verify.js';
 import type { FlashGeometry } from './flash-targets.js';
 import { flashFitProblem } from './target-check.js';
+import { errorMessage } from '../../common/errors.js';
 
 export type RefusalReason = VerifyFailureReason | 'no-trusted-keys' | 'unknown-model' | 'does-not-fit' | 'bad-image';
 
@@ -47,7 +48,7 @@ export function admitFirmware(input: AdmissionInput): Admission {
   try {
     image = parseRawBinary(input.bytes, loadAddress);
   } catch (err) {
-    return refuse('bad-image', `image is unusable: ${(err as Error).message}`);
+    return refuse('bad-image', `image is unusable: ${errorMessage(err)}`);
   }
   const verdict = verifyFirmware({
     manifest: input.manifest,

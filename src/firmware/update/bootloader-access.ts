@@ -17,6 +17,7 @@ export class BootloaderUnreachableError extends Error {
 }
 
 export { awaitIdentity, pause } from './application-access.js';
+import { errorMessage } from '../../common/errors.js';
 
 export interface LinkAccess {
   readonly link: ByteLink;
@@ -62,7 +63,7 @@ export async function reachBootloader(access: LinkAccess): Promise<{ client: An3
 }
 
 function unreachable(cause: unknown): BootloaderUnreachableError {
-  const why = cause instanceof Error ? cause.message : String(cause);
+  const why = errorMessage(cause);
   return new BootloaderUnreachableError(`the MCU neither entered its bootloader nor answered the AN3155 sync (${why})`, { cause });
 }
 

@@ -9,6 +9,7 @@ import type { Clock } from '../clock.js';
 import type { ByteLink } from '../link/byte-link.js';
 import { pause } from './bootloader-access.js';
 import type { FlashGeometry } from './flash-targets.js';
+import { errorMessage } from '../../common/errors.js';
 
 interface ChipEnvironment {
   readonly link: ByteLink;
@@ -65,7 +66,7 @@ export async function unprotect(client: An3155Client, env: ChipEnvironment): Pro
   } catch (err) {
     again.dispose();
     throw new Error(
-      `readout protection removed and the flash erased, but the MCU did not come back into its bootloader after its reset (${(err as Error).message}); ` +
+      `readout protection removed and the flash erased, but the MCU did not come back into its bootloader after its reset (${errorMessage(err)}); ` +
         'hold BOOT0 high, reset it and flash again',
       { cause: err },
     );

@@ -22,6 +22,7 @@ import type { PowerControl, PowerCycleTiming } from './power-control.js';
 import type { FlashGeometry } from './flash-targets.js';
 import type { ImageKeeper, KeptImage } from './kept-images.js';
 import { judgeBoot, planBackup, rollbackMessage } from './update-policy.js';
+import { errorMessage } from '../../common/errors.js';
 
 export type UpdateStep = 'backup' | 'erase' | 'write' | 'verify' | 'boot' | 'rollback';
 
@@ -106,7 +107,7 @@ export async function updateMcu(env: UpdateEnvironment, image: FirmwareImage, ve
     env.signal?.throwIfAborted();
     session = await flasher.enter();
   } catch (err) {
-    return { kind: 'failed', message: (err as Error).message, flash: 'untouched' };
+    return { kind: 'failed', message: errorMessage(err), flash: 'untouched' };
   }
 
   let geometry: FlashGeometry = session.geometry;
@@ -123,7 +124,7 @@ export async function updateMcu(env: UpdateEnvironment, image: FirmwareImage, ve
     }
   } catch (err) {
     session.dispose();
-    return { kind: 'failed', message: (err as Error).message, flash: erased ? 'changed' : 'untouched' };
+    return { kind: 'failed', message: errorMessage(err), flash: erased ? 'changed' : 'untouched' };
   }
 
   let fallback: KeptImage | undefined = plan.kind === 'use-kept' ? kept : undefined;
@@ -139,7 +140,7 @@ export async function updateMcu(env: UpdateEnvironment, image: FirmwareImage, ve
       await env.keeper.save(env.mcuId, fallback);
     } catch (err) {
       const left = await session.leave();
-      return { kind: 'failed', message: `could not keep the running ${plan.version} (${(err as Error).message}); nothing was written${left}`, flash: 'untouched' };
+      return { kind: 'failed', message: `could not keep the running ${plan.version} (${errorMessage(err)}); nothing was written${left}`, flash: 'untouched' };
     }
   } else if (plan.kind === 'none') {
     note('no previous image is known for this MCU: a failed flash cannot be rolled back');
@@ -162,7 +163,7 @@ export async function updateMcu(env: UpdateEnvironment, image: FirmwareImage, ve
       ...(env.signal ? { signal: env.signal } : {}),
     });
   } catch (err) {
-    why = `flashing ${version} failed: ${(err as Error).message}`;
+    why = `flashing ${version} failed: ${errorMessage(err)}`;
   } finally {
     session.dispose();
   }
@@ -180,7 +181,7 @@ export async function updateMcu(env: UpdateEnvironment, image: FirmwareImage, ve
         note(`${version} reports no CRC-32 of its flash and its loader cannot read it back: verified by its identity only`);
       } else {
         note(`${version} reports no CRC-32 of its flash: verifying by reading it back`);
-        const readBack = await flasher.verifyByReadBack(flat, bootTimeoutMs, (done, total) => env.onProgress?.('verify', done, total)).catch((err: unknown) => ({ ok: false as const, why: (err as Error).message }));
+        const readBack = await flasher.verifyByReadBack(flat, bootTimeoutMs, (done, total) => env.onProgress?.('verify', done, total)).catch((err: unknown) => ({ ok: false as const, why: errorMessage(err) }));
         identity = readBack.ok ? readBack.identity : undefined;
         verdict = readBack.ok ? judgeBoot(version, identity ? { kind: 'identified', version: identity.firmwareVersion } : { kind: 'silent' }) : { kind: 'roll-back', why: `${version} failed verification: ${readBack.why}` };
       }
@@ -208,7 +209,7 @@ async function restore(env: UpdateEnvironment, flasher: Flasher, fallback: KeptI
     try {
       session = await flasher.enter();
     } catch (err) {
-      lastError = (err as Error).message;
+      lastError = errorMessage(err);
     }
   }
   if (session === undefined) {
@@ -224,7 +225,7 @@ async function restore(env: UpdateEnvironment, flasher: Flasher, fallback: KeptI
       },
     });
   } catch (err) {
-    return { kind: 'failed', message: `${why}; restoring ${fallback.version} failed: ${(err as Error).message} (${flasher.stuckHint})`, flash: 'changed' };
+    return { kind: 'failed', message: `${why}; restoring ${fallback.version} failed: ${errorMessage(err)} (${flasher.stuckHint})`, flash: 'changed' };
   } finally {
     session.dispose();
   }

@@ -6,6 +6,7 @@
  */
 import type { Clock } from '../clock.js';
 import type { ByteLink } from '../link/byte-link.js';
+import { errorMessage } from '../../common/errors.js';
 
 export type PowerControl =
   | { readonly kind: 'line'; readonly line: 'dtr' | 'rts'; readonly inverted: boolean }
@@ -79,7 +80,7 @@ export function powerCycler(
     try {
       await link.setControlLines(control.line === 'dtr' ? { dtr: asserted, rts: false } : { dtr: false, rts: asserted });
     } catch (err) {
-      throw cannot(err instanceof Error ? err.message : String(err));
+      throw cannot(errorMessage(err));
     }
   };
   return {

@@ -5,6 +5,7 @@ import { FencedOutError, StoreUnavailableError } from '../store/postgres/errors.
 import type { AuditLog } from './audit/audit-log.js';
 import { installAccessControl, type FailedLoginBudget } from './roles/access-control.js';
 import type { ApiTokens } from './roles/api-tokens.js';
+import { errorMessage, errorStack } from '../../common/errors.js';
 
 export interface ApiServerOptions {
   host: string;
@@ -56,9 +57,9 @@ export function createApiServer(options: ApiServerOptions): FastifyInstance {
     }
     const status = (error as { statusCode?: number }).statusCode;
     if (status !== undefined && status < 500) {
-      return reply.status(status).send({ error: 'BadRequest', message: (error as Error).message });
+      return reply.status(status).send({ error: 'BadRequest', message: errorMessage(error) });
     }
-    options.log.error(`${request.method} ${request.url}: ${(error as Error).stack ?? String(error)}`);
+    options.log.error(`${request.method} ${request.url}: ${errorStack(error)}`);
     return reply.status(500).send({ error: 'Internal', message: 'internal error; see the hub log' });
   });
 

@@ -19,6 +19,15 @@ export interface DynsecAcl {
   priority?: number;
 }
 
+/**
+ * Whether a refusal means "that role/ACL is there already". Mosquitto's dynamic-security answer
+ * carries only an `error` text (no code field: `{"command":…,"error":"Role already exists"}`),
+ * so its text is the only signal there is; this is the one place that reads it.
+ */
+function saysAlreadyExists(error: string): boolean {
+  return /already exists/i.test(error);
+}
+
 /** A command the plugin refused; `code` is ours, the plugin's text is kept for the log. */
 export class DynsecError extends Error {
   constructor(
@@ -137,10 +146,10 @@ export class DynsecProvisioner {
     const withPriority = acls.map((acl) => ({ priority: 0, ...acl }));
     const created = await this.command('createRole', { rolename, acls: withPriority });
     if (created === undefined) return;
-    if (!/already exists/i.test(created)) throw new DynsecError(`dynamic security refused createRole ${rolename}: ${created}`, 'dynsec-refused');
+    if (!saysAlreadyExists(created)) throw new DynsecError(`dynamic security refused createRole ${rolename}: ${created}`, 'dynsec-refused');
     for (const acl of withPriority) {
       const added = await this.command('addRoleACL', { rolename, ...acl });
-      if (added !== undefined && !/already exists/i.test(added)) throw new DynsecError(`dynamic security refused addRoleACL ${rolename} ${acl.topic}: ${added}`, 'dynsec-refused');
+      if (added !== undefined && !saysAlreadyExists(added)) throw new DynsecError(`dynamic security refused addRoleACL ${rolename} ${acl.topic}: ${added}`, 'dynsec-refused');
     }
   }
 

@@ -18,6 +18,7 @@ import { guardConnection } from './packet-size-guard.js';
 import { indexedMemoryPersistence } from './indexed-persistence.js';
 import { inProcessStreamPair } from './in-process-stream.js';
 import type { SharedMessagingLayer } from './redis-layer.js';
+import { errorMessage } from '../../common/errors.js';
 
 /** What the broker asks the hub at CONNECT time; injected so the broker knows nothing of the store. */
 export interface BrokerAuthority {
@@ -232,7 +233,7 @@ export async function startEmbeddedBroker(options: EmbeddedBrokerOptions): Promi
             roles.set(client, { kind: 'join', nonce });
             done(null, true);
           },
-          (err: unknown) => done(refusal(`token check failed: ${(err as Error).message}`, NOT_AUTHORIZED), null),
+          (err: unknown) => done(refusal(`token check failed: ${errorMessage(err)}`, NOT_AUTHORIZED), null),
         );
         return;
       }
@@ -249,7 +250,7 @@ export async function startEmbeddedBroker(options: EmbeddedBrokerOptions): Promi
           roles.set(client, { kind: 'device', deviceId: username });
           done(null, true);
         },
-        (err: unknown) => done(refusal(`credential check failed: ${(err as Error).message}`, NOT_AUTHORIZED), null),
+        (err: unknown) => done(refusal(`credential check failed: ${errorMessage(err)}`, NOT_AUTHORIZED), null),
       );
     }),
     authorizePublish(client, packet, done) {

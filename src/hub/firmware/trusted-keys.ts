@@ -9,6 +9,7 @@ import { join } from 'node:path';
 import { ensureDir, writeFileDurably } from '../../common/durable-file.js';
 import { keyFingerprint, publicKeyProblem, type PublicKeyProblemCode } from '../../firmware/index.js';
 import type { FirmwareKeyView } from '../../protocol/index.js';
+import { errorMessage } from '../../common/errors.js';
 
 export type TrustedKeyErrorCode = PublicKeyProblemCode | 'unknown-key' | 'flag-key';
 
@@ -38,7 +39,7 @@ export class TrustedKeys {
       try {
         pem = await readFile(file, 'utf8');
       } catch (err) {
-        throw new Error(`--firmware-key ${file}: ${(err as Error).message}`);
+        throw new Error(`--firmware-key ${file}: ${errorMessage(err)}`);
       }
       const problem = publicKeyProblem(pem);
       if (problem) throw new Error(`--firmware-key ${file}: ${problem.message}`);

@@ -8,6 +8,7 @@
 import { parseRawBinary, targetProblem, verifyFirmware, type FirmwareImage, type TargetProblemCode } from '../../firmware/index.js';
 import type { FirmwareUpload } from '../../protocol/index.js';
 import type { StoredFirmware } from './firmware-store.js';
+import { errorMessage } from '../../common/errors.js';
 
 export type UploadRefusalCode =
   | 'no-trusted-keys'
@@ -43,7 +44,7 @@ export function checkUpload(upload: FirmwareUpload, trustedKeys: readonly string
   try {
     image = bytes.length === 0 ? { segments: [] } : parseRawBinary(bytes, manifest.loadAddress);
   } catch (err) {
-    return refuse(400, 'bad-image', `image: ${(err as Error).message}`);
+    return refuse(400, 'bad-image', `image: ${errorMessage(err)}`);
   }
   const verdict = verifyFirmware({ manifest, signature, image, trustedKeys, expectTarget: manifest.target });
   if (!verdict.ok) {

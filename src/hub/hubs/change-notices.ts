@@ -9,6 +9,7 @@ import { z } from 'zod';
 import { DEVICE_ID_PATTERN, decodePayload } from '../../protocol/index.js';
 import type { Logger } from '../../common/log.js';
 import type { ChangeAspect, ChangeType, DeviceFeed } from '../fleet/device-feed.js';
+import { errorMessage } from '../../common/errors.js';
 
 const CHANNEL = 'edgepilot:changes';
 /** Reports arrive by the thousand in a storm: one message per this many milliseconds at most. */
@@ -91,7 +92,7 @@ export class ChangeNotices {
     this.pending = undefined;
     if (!notice) return;
     await this.options.links.publisher.publish(CHANNEL, JSON.stringify(notice)).catch((err: unknown) => {
-      this.options.log.warn(`change notice not sent (the leader's periodic pass will see it): ${(err as Error).message}`);
+      this.options.log.warn(`change notice not sent (the leader's periodic pass will see it): ${errorMessage(err)}`);
     });
   }
 

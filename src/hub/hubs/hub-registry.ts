@@ -4,6 +4,7 @@
 import type { Redis } from 'ioredis';
 import { decodePayload, hubViewSchema, type HubView } from '../../protocol/index.js';
 import type { Logger } from '../../common/log.js';
+import { errorMessage } from '../../common/errors.js';
 
 const KEY_PREFIX = 'edgepilot:hub:';
 
@@ -76,7 +77,7 @@ export class HubRegistry {
       await directory.announce(self(), intervalMs * 3);
       this.lastFailure = undefined;
     } catch (err) {
-      const message = (err as Error).message;
+      const message = errorMessage(err);
       if (message !== this.lastFailure) log.warn(`could not announce this hub: ${message}`);
       this.lastFailure = message;
     }

@@ -3,6 +3,7 @@ import type { InboundGate } from '../mqtt/hub-link.js';
 import { eventSubjects } from '../store/records.js';
 import type { EventRepository } from '../store/repository.js';
 import type { DeviceMessageThrottle } from './device-message-throttle.js';
+import { errorMessage } from '../../common/errors.js';
 
 /**
  * The hub link's gate: a device over its message rate loses its excess messages, and its event
@@ -20,7 +21,7 @@ export function deviceMessageGate(deps: { throttle: DeviceMessageThrottle; event
       deps.log.warn(message);
       deps.events
         .append(eventSubjects.device(deviceId), { time: deps.now().toISOString(), type: 'Warning', reason: 'MessagesThrottled', message })
-        .catch((err: unknown) => deps.log.error(`recording the throttle event of ${deviceId}: ${(err as Error).message}`));
+        .catch((err: unknown) => deps.log.error(`recording the throttle event of ${deviceId}: ${errorMessage(err)}`));
       return verdict;
     },
   };

@@ -24,6 +24,7 @@ import {
   type MetricsSample,
   type ReportedState,
 } from '../../protocol/index.js';
+import { errorStack } from '../../common/errors.js';
 
 /** What the hub does with each kind of validated inbound message. */
 export interface InboundHandlers {
@@ -90,7 +91,7 @@ export class HubLink {
       this.dispatch(topic, payload).catch((err: unknown) => {
         this.stats.dropped += 1;
         this.traffic?.dropped();
-        this.log.error(`handling ${topic} failed: ${(err as Error).stack ?? String(err)}`);
+        this.log.error(`handling ${topic} failed: ${errorStack(err)}`);
       });
     });
     const granted = await this.client.subscribeAsync(Object.fromEntries(hubSubscriptions.map((s) => [s.topic, { qos: s.qos }])));
@@ -127,7 +128,7 @@ export class HubLink {
       this.deferredReports.delete(deviceId);
       this.dispatch(deferred.topic, deferred.payload).catch((err: unknown) => {
         this.stats.dropped += 1;
-        this.log.error(`handling the deferred report of ${deviceId} failed: ${(err as Error).stack ?? String(err)}`);
+        this.log.error(`handling the deferred report of ${deviceId} failed: ${errorStack(err)}`);
       });
     }, Math.max(1, retryAfterMs));
     deferred.timer.unref();

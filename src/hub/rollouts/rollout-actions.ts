@@ -5,6 +5,7 @@ import type { Logger } from '../../common/log.js';
 import { formatReleaseRef, type ReleaseRef, type RolloutAction, type RolloutState } from '../../protocol/index.js';
 import { eventSubjects } from '../store/records.js';
 import type { HubStore } from '../store/repository.js';
+import { errorMessage } from '../../common/errors.js';
 
 /**
  * Asks a gateway to flash one MCU with a stored image (the gateway flash RPC). `force` lets an
@@ -83,9 +84,9 @@ async function flashFirmware(rolloutName: string, deviceIds: readonly string[], 
         const what = `${id}/${mcu.id}: firmware ${fw.version} of ${formatReleaseRef(ref)}`;
         deps.log.info(`rollout ${rolloutName}: flashing ${what}`);
         flash(id, mcu.id, fw.sha256).catch(async (err: unknown) => {
-          deps.log.warn(`rollout ${rolloutName}: flash of ${what} failed: ${(err as Error).message}`);
+          deps.log.warn(`rollout ${rolloutName}: flash of ${what} failed: ${errorMessage(err)}`);
           // Recorded with the rollout (durably, with its event): the device's health fails on it.
-          deps.flashFailed?.(id, `${mcu.id}: ${(err as Error).message}`, false);
+          deps.flashFailed?.(id, `${mcu.id}: ${errorMessage(err)}`, false);
         });
       }
     }
@@ -109,16 +110,16 @@ async function restore(rolloutName: string, action: Extract<RolloutAction, { typ
   await event('Normal', 'FirmwareRestoring', `restoring ${what}`);
   // Each attempt first looks whether the last one got there after all (an answer lost in a timeout).
   retried(async () => ((await isBack()) ? undefined : flash(deviceId, mcu, sha256, { force: true })), RESTORE_ATTEMPTS, RESTORE_RETRY_MS, (err, left) =>
-    deps.log.warn(`rollout ${rolloutName}: restoring ${what}: ${(err as Error).message}; ${left} more attempt(s)`),
+    deps.log.warn(`rollout ${rolloutName}: restoring ${what}: ${errorMessage(err)}; ${left} more attempt(s)`),
   )
     .then(
       () => event('Normal', 'FirmwareRestored', `restored ${what}`),
       (err: unknown) => {
-        deps.log.warn(`rollout ${rolloutName}: restoring ${what} failed: ${(err as Error).message}`);
-        deps.flashFailed?.(deviceId, `${mcu}: ${(err as Error).message}`, true);
+        deps.log.warn(`rollout ${rolloutName}: restoring ${what} failed: ${errorMessage(err)}`);
+        deps.flashFailed?.(deviceId, `${mcu}: ${errorMessage(err)}`, true);
       },
     )
-    .catch((err: unknown) => deps.log.warn(`rollout ${rolloutName}: event for ${what}: ${(err as Error).message}`));
+    .catch((err: unknown) => deps.log.warn(`rollout ${rolloutName}: event for ${what}: ${errorMessage(err)}`));
 }
 
 /**

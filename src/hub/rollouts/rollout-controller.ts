@@ -25,6 +25,7 @@ import { performActions, type FirmwareFlasher } from './rollout-actions.js';
 import { deviceInfo, type FleetSnapshot } from './observations.js';
 import { ObservationCache } from './observation-cache.js';
 import { StepInputs } from './step-inputs.js';
+import { errorMessage, errorStack } from '../../common/errors.js';
 
 export interface RolloutControllerDeps {
   store: HubStore;
@@ -55,6 +56,9 @@ export class RolloutRequestError extends Error {
     super(message);
   }
 }
+
+/** What the API asks of the rollout controller: store a rollout, run a command, and a pass soon. */
+export type RolloutRequests = Pick<RolloutController, 'create' | 'command' | 'request'>;
 
 const terminal = (r: RolloutState): boolean => r.status.phase === 'rolled-back' || r.status.phase === 'aborted';
 /** A burst of reports from a fleet is one pass. */
@@ -132,7 +136,7 @@ export class RolloutController {
       let live = false;
       for (const name of (await this.deps.store.rollouts.snapshot()).map((r) => r.name).sort()) {
         const advanced = await this.advance(name).catch((err: unknown) => {
-          this.deps.log.error(`rollout ${name}: ${(err as Error).stack ?? String(err)}`);
+          this.deps.log.error(`rollout ${name}: ${errorStack(err)}`);
           return { at: Date.now() + 5000, gateWave: false };
         });
         const at = advanced.at;
@@ -255,7 +259,7 @@ export class RolloutController {
     const { store } = this.deps;
     const written = this.write(next);
     if (answered || next.status.outbox.length > 0) await written;
-    else written.catch((err: unknown) => this.deps.log.error(`rollout ${next.name}: writing revision ${next.status.revision} failed: ${(err as Error).message}`));
+    else written.catch((err: unknown) => this.deps.log.error(`rollout ${next.name}: writing revision ${next.status.revision} failed: ${errorMessage(err)}`));
     // Carry on from the stored revision (the store holds it from the put's start, before it is
     // durable): the next transition then keeps the store's own device entries, and the store
     // checks and copies only those it changes (copies of the caller's would all look changed).
@@ -285,7 +289,7 @@ export class RolloutController {
     // Not waited for: the actions are idempotent, so a crash before this is durable only makes a
     // restarted hub do them once more (start()).
     const cleared: RolloutState = { ...rollout, status: { ...rollout.status, outbox: [] } };
-    this.deps.store.rollouts.put(cleared).catch((err: unknown) => this.deps.log.error(`rollout ${rollout.name}: clearing the outbox failed: ${(err as Error).message}`));
+    this.deps.store.rollouts.put(cleared).catch((err: unknown) => this.deps.log.error(`rollout ${rollout.name}: clearing the outbox failed: ${errorMessage(err)}`));
     return cleared;
   }
 
@@ -302,7 +306,7 @@ export class RolloutController {
       await this.deps.store.events.append(eventSubjects.rollout(name), { time: this.deps.now().toISOString(), ...recorded.event });
       this.deps.log.warn(`rollout ${name}: ${recorded.event.message}`);
       this.request();
-    }).catch((err: unknown) => this.deps.log.error(`rollout ${name}: recording a flash failure of ${deviceId}: ${(err as Error).message}`));
+    }).catch((err: unknown) => this.deps.log.error(`rollout ${name}: recording a flash failure of ${deviceId}: ${errorMessage(err)}`));
   }
 
   /** Everything the steps of one task look at besides the rollout itself (see `fleet`). */

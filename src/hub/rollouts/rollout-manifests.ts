@@ -16,7 +16,7 @@ import {
   type RolloutSpec,
 } from '../../protocol/index.js';
 import type { HubStore } from '../store/repository.js';
-import type { RolloutController } from './rollout-controller.js';
+import type { RolloutRequests } from './rollout-controller.js';
 
 export const ROLLOUT_KINDS: readonly string[] = ['Release', 'Rollout', 'MaintenanceWindow'];
 
@@ -118,7 +118,7 @@ export async function rolloutRecords(
 }
 
 /** After the apply's write: the rollouts (which may name a release of the same apply); a refusal here throws. */
-export async function createRollouts(prepared: PreparedRolloutManifests, rollouts: RolloutController, windowsChanged: boolean): Promise<ApplyResult['results']> {
+export async function createRollouts(prepared: PreparedRolloutManifests, rollouts: RolloutRequests, windowsChanged: boolean): Promise<ApplyResult['results']> {
   const results: ApplyResult['results'] = [];
   for (const r of prepared.rollouts) results.push({ kind: 'Rollout', name: r.name, action: await rollouts.create(r.name, r.spec) });
   if (windowsChanged) rollouts.request();

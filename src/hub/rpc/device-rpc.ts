@@ -1,6 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import type { Logger } from '../../common/log.js';
 import { decodePayload, payloadLimits, rpcResponseSchema, topics, type RpcMethod, type RpcRequest } from '../../protocol/index.js';
+import { toError } from '../../common/errors.js';
 
 interface Pending {
   deviceId: string;
@@ -57,7 +58,7 @@ export class DeviceRpc {
         },
         { once: true },
       );
-      this.publish(topics.rpcRequest(deviceId), request).catch((err: unknown) => settle(err as Error));
+      this.publish(topics.rpcRequest(deviceId), request).catch((err: unknown) => settle(toError(err)));
     });
   }
 

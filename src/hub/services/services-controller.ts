@@ -3,6 +3,7 @@ import { canonicalJson, payloadLimits, topics, type DeviceService, type DeviceSe
 import { eventSubjects } from '../store/records.js';
 import type { HubStore } from '../store/repository.js';
 import { planEndpoints, type EndpointPlan } from './endpoints.js';
+import { errorMessage } from '../../common/errors.js';
 
 export interface ServicesControllerDeps {
   store: HubStore;
@@ -60,7 +61,7 @@ export class ServicesController {
       do {
         this.again = false;
         const started = performance.now();
-        await this.pass().catch((err: unknown) => this.deps.log.error(`services pass failed: ${err instanceof Error ? err.message : String(err)}`));
+        await this.pass().catch((err: unknown) => this.deps.log.error(`services pass failed: ${errorMessage(err)}`));
         this.lastPassMs = performance.now() - started;
       } while (this.again);
     })().finally(() => (this.running = undefined));

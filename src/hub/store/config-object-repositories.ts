@@ -7,6 +7,7 @@ import { configObjectKey } from '../../protocol/index.js';
 import type { Backing } from './lowdb-repositories.js';
 import { recordProblem, StoreRecordError } from './record-check.js';
 import type { ConfigObjectRepository } from './repository.js';
+import { errorMessage } from '../../common/errors.js';
 
 export function configObjectRepository(b: Backing): ConfigObjectRepository {
   const byName = <T extends { name: string }>(a: T, c: T): number => (a.name < c.name ? -1 : a.name > c.name ? 1 : 0);
@@ -48,7 +49,7 @@ export async function adoptLegacyConfigFile(dataDir: string, b: Backing, warn: (
   try {
     objects = (JSON.parse(text) as { objects?: unknown }).objects;
   } catch (err) {
-    throw new StoreRecordError(`${path}: not valid JSON (${(err as Error).message}); refusing to start without its ConfigMaps and Secrets: fix or move the file`);
+    throw new StoreRecordError(`${path}: not valid JSON (${errorMessage(err)}); refusing to start without its ConfigMaps and Secrets: fix or move the file`);
   }
   if (!Array.isArray(objects)) throw new StoreRecordError(`${path}: "objects" is not a list; refusing to start without its ConfigMaps and Secrets: fix or move the file`);
   const doc = b.doc();

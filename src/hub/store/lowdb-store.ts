@@ -38,6 +38,7 @@ import type {
   TokenRepository,
   WorkloadRepository,
 } from './repository.js';
+import { errorMessage } from '../../common/errors.js';
 
 const LAZY_FLUSH_MS = 1000;
 /**
@@ -209,7 +210,7 @@ class LowdbStore implements HubStore {
     const delay = Math.max(LAZY_FLUSH_MS, this.lastObservedWriteMs / OBSERVED_WRITE_SHARE);
     this.lazyTimer ??= setTimeout(() => {
       this.lazyTimer = undefined;
-      this.flushLazy().catch((err: unknown) => console.error(`store: lazy flush failed: ${(err as Error).message}`));
+      this.flushLazy().catch((err: unknown) => console.error(`store: lazy flush failed: ${errorMessage(err)}`));
     }, delay);
   }
 

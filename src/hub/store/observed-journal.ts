@@ -7,6 +7,7 @@ import { open, readdir, rename, unlink } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 import type { Adapter } from 'lowdb';
 import { readFileIfExists, writeFileDurably } from '../../common/durable-file.js';
+import { errorMessage } from '../../common/errors.js';
 import type { ObservedDocument } from './document.js';
 import { checkedObservedDocument, type SkippedRecord } from './record-check.js';
 
@@ -74,7 +75,7 @@ export class ObservedJournal implements Adapter<ObservedDocument> {
     } catch (err) {
       const aside = `${this.path}.damaged-${Date.now()}`;
       await rename(this.path, aside);
-      this.warn(`${this.path} was not valid JSON (${err instanceof Error ? err.message : String(err)}); moved to ${aside}, devices will report again`);
+      this.warn(`${this.path} was not valid JSON (${errorMessage(err)}); moved to ${aside}, devices will report again`);
       await this.removeJournals();
       return null;
     }

@@ -17,6 +17,7 @@ import { readdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { ensureDir, nodeDurableFileSystem, readFileIfExists, writeFileDurably, type DurableFileSystem } from '../../common/durable-file.js';
 import type { StoreDocument } from './document.js';
+import { errorMessage } from '../../common/errors.js';
 
 export const shardedCollections = ['devices', 'desired', 'releasePins', 'rolloutDevices'] as const;
 export type ShardedCollection = (typeof shardedCollections)[number];
@@ -121,7 +122,7 @@ export class ShardedControlFile {
     try {
       raw = JSON.parse(text) as Record<string, unknown>;
     } catch (err) {
-      throw new Error(`${this.path}: store file is not valid JSON (${(err as Error).message}); refusing to start over it`);
+      throw new Error(`${this.path}: store file is not valid JSON (${errorMessage(err)}); refusing to start over it`);
     }
     if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) return raw;
     const layout = raw['layout'];
@@ -148,7 +149,7 @@ export class ShardedControlFile {
           try {
             shard = JSON.parse(shardText);
           } catch (err) {
-            throw new Error(`${SHARD_FOLDER}/${name}: not valid JSON (${(err as Error).message}); refusing to start over it`);
+            throw new Error(`${SHARD_FOLDER}/${name}: not valid JSON (${errorMessage(err)}); refusing to start over it`);
           }
           Object.assign(merged, shard);
           this.seq = Math.max(this.seq, Number(name.split('-')[2]?.split('.')[0] ?? 0));

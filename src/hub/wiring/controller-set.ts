@@ -1,7 +1,7 @@
 // Builds the controllers the leader runs (wiring/controllers.ts starts and stops them), moved
 // out of main.ts as they were: desired-state passes with services and the jobs planner's side,
 // rollouts (with their MCU flashes), and the autoscaler.
-import { flashResultSchema } from '../../protocol/index.js';
+import { flashResultSchema, type RolloutCommand, type RolloutSpec, type RolloutState } from '../../protocol/index.js';
 import type { Logger } from '../../common/log.js';
 import type { JobsPlanner } from '../jobs/jobs-planner.js';
 import type { ConfigObjects } from '../config-objects/config-objects.js';
@@ -11,12 +11,12 @@ import type { HubMetrics } from '../metrics/hub-metrics.js';
 import type { DeviceRpc } from '../rpc/device-rpc.js';
 import type { UsageStore } from '../fleet/usage-store.js';
 import type { HubStore } from '../store/repository.js';
-import { RolloutController } from '../rollouts/rollout-controller.js';
+import { RolloutController, type RolloutRequests } from '../rollouts/rollout-controller.js';
 import { ServicesController } from '../services/services-controller.js';
 import { Autoscaler } from '../workloads/autoscaler.js';
 import { DesiredStateController } from '../workloads/desired-controller.js';
 import type { PassTimings } from '../workloads/pass-timings.js';
-import type { ControllerSet, LeaderControllers } from './controllers.js';
+import type { ControllerSet } from './controllers.js';
 
 export interface ControllerSetDeps {
   store: HubStore;
@@ -91,20 +91,36 @@ export function rolloutController(deps: ControllerSetDeps, options: { replan: (d
 }
 
 /**
- * The rollout controller the API talks to: the leader's own, or on a hub that does not lead one
- * that is never started (it stores the rollout or the command; `written` tells the leader).
+ * The rollout controller the API talks to. While this hub leads: the current term's own, looked up
+ * at each call (a new term builds a new controller set). Otherwise `writer`, never started: it
+ * stores the rollout or the command, or refuses with the same typed RolloutRequestError a leader
+ * would, and `written` then tells the leader. Only the named methods are forwarded.
  */
-export function rolloutsForApi(controllers: LeaderControllers<ReturnType<typeof buildControllerSet>>, writer: RolloutController, written: () => void): RolloutController {
-  writer.stop();
-  return new Proxy(writer, {
-    get: (_target, key) => {
-      const target = controllers.active?.rolloutController ?? writer;
-      const value: unknown = Reflect.get(target, key, target);
-      if (typeof value !== 'function') return value;
-      return (...args: unknown[]): unknown => {
-        const result: unknown = (value as (...a: unknown[]) => unknown).apply(target, args);
-        return target === writer && result instanceof Promise ? result.finally(written) : result;
-      };
-    },
-  });
+export class RolloutsForApi implements RolloutRequests {
+  constructor(
+    private readonly controllers: { readonly active: { readonly rolloutController: RolloutRequests } | undefined },
+    private readonly writer: RolloutController,
+    private readonly written: () => void,
+  ) {
+    writer.stop();
+  }
+
+  create(name: string, spec: RolloutSpec): Promise<'created' | 'unchanged'> {
+    const leader = this.leader();
+    return leader ? leader.create(name, spec) : this.writer.create(name, spec).finally(this.written);
+  }
+
+  command(name: string, command: RolloutCommand): Promise<RolloutState> {
+    const leader = this.leader();
+    return leader ? leader.command(name, command) : this.writer.command(name, command).finally(this.written);
+  }
+
+  /** A follower's writer is stopped: it runs no pass (the leader hears of the write by `written`). */
+  request(): void {
+    (this.leader() ?? this.writer).request();
+  }
+
+  private leader(): RolloutRequests | undefined {
+    return this.controllers.active?.rolloutController;
+  }
 }

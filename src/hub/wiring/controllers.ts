@@ -7,6 +7,7 @@
 import type { Logger } from '../../common/log.js';
 import type { Leadership } from '../leadership/leadership.js';
 import type { EndpointPlan } from '../services/endpoints.js';
+import { errorStack } from '../../common/errors.js';
 
 /** The parts of the running controllers the hub and its API use (a fake in unit tests). */
 export interface ControllerSet {
@@ -103,7 +104,7 @@ export class LeaderControllers<S extends ControllerSet = ControllerSet> {
         this.safetyTimer.unref();
       }
     } catch (err) {
-      this.options.log.error(`starting the controllers failed: ${(err as Error).stack ?? String(err)}`);
+      this.options.log.error(`starting the controllers failed: ${errorStack(err)}`);
     }
   }
 
@@ -170,20 +171,6 @@ export class LeaderControllers<S extends ControllerSet = ControllerSet> {
 
   get wantsReports(): boolean {
     return this.current?.desired.wantsReports ?? false;
-  }
-
-  /**
-   * A map that always shows the running set's reasons (empty while this hub does not lead): the
-   * API keeps the object it was given at start, across terms.
-   */
-  liveUnplacedReasons(): ReadonlyMap<string, string> {
-    return new Proxy(new Map<string, string>(), {
-      get: (_target, key) => {
-        const reasons = this.unplacedReasons;
-        const value: unknown = Reflect.get(reasons, key, reasons);
-        return typeof value === 'function' ? (value as (...a: unknown[]) => unknown).bind(reasons) : value;
-      },
-    });
   }
 
   stop(): void {

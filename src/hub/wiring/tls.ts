@@ -2,6 +2,7 @@
 import { readFile } from 'node:fs/promises';
 import type { HubConfig } from '../config.js';
 import { defaultServerNames, loadOrCreateHubTls, type HubTls } from '../tls/tls-material.js';
+import { errnoCode, errorMessage } from '../../common/errors.js';
 
 /** Given certificates (--tls-*) are read here; otherwise the hub's own CA signs a certificate for its names. */
 export async function hubTls(config: HubConfig, now: Date): Promise<HubTls> {
@@ -11,7 +12,7 @@ export async function hubTls(config: HubConfig, now: Date): Promise<HubTls> {
     try {
       return await readFile(path, 'utf8');
     } catch (err) {
-      throw new Error(`${flag} ${path}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`);
+      throw new Error(`${flag} ${path}: ${errnoCode(err) ?? errorMessage(err)}`);
     }
   };
   const given = { cert: await read(config.tlsFiles.cert, '--tls-cert'), key: await read(config.tlsFiles.key, '--tls-key'), ca: await read(config.tlsFiles.ca, '--tls-ca') };

@@ -3,6 +3,7 @@ import type { Logger } from '../../common/log.js';
 import type { UsageStore } from '../fleet/usage-store.js';
 import { eventSubjects, type WorkloadRecord } from '../store/records.js';
 import type { HubStore } from '../store/repository.js';
+import { errorMessage } from '../../common/errors.js';
 
 export interface AutoscalerDeps {
   store: HubStore;
@@ -33,7 +34,7 @@ export class Autoscaler {
   constructor(private readonly deps: AutoscalerDeps) {}
 
   start(): void {
-    this.timer = setInterval(() => void this.tick().catch((err: unknown) => this.deps.log.error(`autoscaler: ${(err as Error).message}`)), this.deps.intervalMs);
+    this.timer = setInterval(() => void this.tick().catch((err: unknown) => this.deps.log.error(`autoscaler: ${errorMessage(err)}`)), this.deps.intervalMs);
   }
 
   stop(): void {

@@ -1,13 +1,14 @@
 import type { Logger } from '../../common/log.js';
 import { payloadLimits, releaseKey, topics, type DesiredConfig, type DesiredCronJob, type DesiredInstance, type DesiredJob, type DesiredState, type MaintenanceWindow, type ReleaseConfigPin, type ReleaseRecord, type ReportedState } from '../../protocol/index.js';
 import { applyReleasePins, releaseConfigPins, prefetchFirmware, prefetchInstances, windowsForDevice } from '../rollouts/release-pins.js';
-import { eventSubjects, type DeviceRecord, type PlacementRecord, type WorkloadRecord } from '../store/records.js';
+import { eventSubjects, type DeviceRecord, type WorkloadRecord } from '../store/records.js';
 import type { HubStore } from '../store/repository.js';
 import { buildDesiredInstances, DesiredInstanceCache } from './desired-documents.js';
 import { CanonicalCache } from './canonical-cache.js';
-import { canonicalJson } from './revision.js';
+import { sameInstances, samePlacement } from './desired-comparison.js';
 import { PlacementPassCache, runPlacementPass } from './placement-pass.js';
 import { PassTimings } from './pass-timings.js';
+import { errorStack } from '../../common/errors.js';
 
 export interface DesiredControllerDeps {
   store: HubStore;
@@ -44,30 +45,6 @@ function readyInstances(workloads: readonly WorkloadRecord[], published: Readonl
     }
   }
   return ready;
-}
-
-/** Every field of a desired instance, so that a field added to the protocol cannot be left out of the comparison below. */
-const comparedFields = { id: true, workload: true, revision: true, template: true, release: true, configRevision: true } satisfies Record<keyof DesiredInstance, true>;
-void comparedFields;
-
-/**
- * Whether two instance lists are equal, as their canonical JSON would say, without serialising
- * every instance of every device on every pass. A revision is the hash of its template's
- * canonical JSON (`templateRevision`, for workloads and releases alike), so instances of one
- * workload at one revision carry equal templates: templates are not compared again (comparing
- * their texts was the largest cost of a pass at 20,000 devices, on every hub start).
- */
-function sameInstances(a: readonly DesiredInstance[], b: readonly DesiredInstance[]): boolean {
-  if (a.length !== b.length) return false;
-  for (let i = 0; i < a.length; i++) {
-    const x = a[i];
-    const y = b[i];
-    if (!x || !y || x.id !== y.id || x.workload !== y.workload || x.revision !== y.revision || x.configRevision !== y.configRevision) return false;
-    if ((x.release === undefined) !== (y.release === undefined)) return false;
-    // A release reference is exactly a name and a version (a strict protocol object).
-    if (x.release && y.release && (x.release.name !== y.release.name || x.release.version !== y.release.version)) return false;
-  }
-  return true;
 }
 
 /**
@@ -179,7 +156,7 @@ export class DesiredStateController {
         const served = full ? this.waiting : [];
         if (full) this.waiting = [];
         const started = Date.now();
-        await (full ? this.pass() : this.targetedPass(devices)).catch((err: unknown) => this.deps.log.error(`desired state pass failed: ${(err as Error).stack ?? String(err)}`));
+        await (full ? this.pass() : this.targetedPass(devices)).catch((err: unknown) => this.deps.log.error(`desired state pass failed: ${errorStack(err)}`));
         if (full) this.lastPassMs = Date.now() - started;
         for (const resolve of served) resolve();
       }
@@ -373,19 +350,6 @@ export class DesiredStateController {
     }
     return desired;
   }
-}
-
-/**
- * Whether a placement is unchanged, as canonical JSON would say: replicas (20,000 at fleet
- * scale) compared entry by entry; the rarer parts by their canonical text.
- */
-function samePlacement(a: PlacementRecord | undefined, b: PlacementRecord): boolean {
-  if (!a || a.workload !== b.workload || a.autoscaledReplicas !== b.autoscaledReplicas) return false;
-  if (canonicalJson(a.peripherals ?? {}) !== canonicalJson(b.peripherals ?? {})) return false;
-  const keys = Object.keys(a.replicas);
-  if (keys.length !== Object.keys(b.replicas).length) return false;
-  for (const k of keys) if (a.replicas[k] !== b.replicas[k]) return false;
-  return true;
 }
 
 /** Instances as placement last sent them, with their workload's own template (pins apply after); gone workloads left out. */

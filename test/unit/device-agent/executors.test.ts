@@ -77,7 +77,16 @@ test('removing an instance that is no longer desired releases its metrics folder
   const run = createExecutors(context(records, fakeRuntime(() => false), [], released));
   await run.remove({ kind: 'remove', id: 'web-0', revision: 'aaaaaaaa', reason: 'replaced by revision bbbbbbbb' }, signal);
   t.deepEqual(released, []);
-  await run.remove({ kind: 'remove', id: 'web-0', revision: 'bbbbbbbb', reason: 'no longer desired' }, signal);
+  await run.remove({ kind: 'remove', id: 'web-0', revision: 'bbbbbbbb', reason: 'no longer desired', forget: true }, signal);
   t.deepEqual(released, ['web-0']);
   t.false(records.has('web-0'));
+});
+
+test('a stop for a failed liveness probe is a Warning event; any other stop is Normal (the step says which, not its text)', async (t) => {
+  const records = new Map<string, InstanceRecord>([['web-0', { id: 'web-0', workload: 'web', restarts: 0, crashStreak: 0 }]]);
+  const events: Omit<DeviceEvent, 'time'>[] = [];
+  const run = createExecutors(context(records, fakeRuntime(() => false), events));
+  await run.stop({ kind: 'stop', id: 'web-0', revision: 'aaaaaaaa', graceSeconds: 1, reason: 'probe said no', unhealthy: true }, signal);
+  await run.stop({ kind: 'stop', id: 'web-0', revision: 'aaaaaaaa', graceSeconds: 1, reason: 'liveness of a neighbour' }, signal);
+  t.deepEqual(events.map((e) => [e.reason, e.type]), [['Killing', 'Warning'], ['Killing', 'Normal']]);
 });

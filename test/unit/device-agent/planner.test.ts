@@ -81,6 +81,8 @@ test('restart policies: OnFailure leaves a clean exit alone, Never leaves any ex
 
 test('instances nobody wants are stopped and removed', (t) => {
   t.deepEqual(plan(input({ observed: [observed('old', 'running'), observed('gone', 'exited')] })).map((s) => `${s.kind}:${'id' in s ? s.id : ''}`), ['stop:old', 'remove:old', 'remove:gone']);
+  const removals = plan(input({ observed: [observed('gone', 'exited')] }));
+  t.like(removals[0], { kind: 'remove', forget: true }, 'an instance nobody wants is forgotten, not just removed');
 });
 
 test('a new revision starts beside the old one, which goes only when the new one is ready', (t) => {
@@ -92,6 +94,8 @@ test('a new revision starts beside the old one, which goes only when the new one
   t.deepEqual(plan(input({ desired: [next], observed: [old, fresh], health: notReady })), []);
   const ready: Map<string, InstanceHealth> = new Map([[observedKey(fresh), { live: true, ready: true }]]);
   t.deepEqual(plan(input({ desired: [next], observed: [old, fresh], health: ready })).map((s) => `${s.kind}:${'revision' in s ? s.revision : ''}`), ['stop:aaaaaaaa', 'remove:aaaaaaaa']);
+  const replaced = plan(input({ desired: [next], observed: [old, fresh], health: ready }));
+  t.false(replaced.some((s) => s.kind === 'remove' && s.forget === true), 'a replaced revision keeps its record');
 });
 
 test('an instance holding a host port or a serial device is replaced stop-first', (t) => {
@@ -103,7 +107,7 @@ test('an instance holding a host port or a serial device is replaced stop-first'
 test('a failed liveness probe stops the instance; the exit then counts as a crash', (t) => {
   const running = observed('web', 'running');
   const health: Map<string, InstanceHealth> = new Map([[observedKey(running), { live: false, ready: true }]]);
-  t.like(plan(input({ desired: [desired('web')], observed: [running], health }))[0], { kind: 'stop', reason: 'liveness probe failed' });
+  t.like(plan(input({ desired: [desired('web')], observed: [running], health }))[0], { kind: 'stop', reason: 'liveness probe failed', unhealthy: true });
 });
 
 test('a requested restart stops the instance and starts it again at once, not as a crash', (t) => {

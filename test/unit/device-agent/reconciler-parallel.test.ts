@@ -196,7 +196,7 @@ test('lanes: one instance keeps its steps in plan order; removals of other ids c
   const d = instance(1);
   const steps: Step[] = [
     { kind: 'stop', id: 'gone-0', revision: REVISION, graceSeconds: 10, reason: 'no longer desired' },
-    { kind: 'remove', id: 'gone-0', revision: REVISION, reason: 'no longer desired' },
+    { kind: 'remove', id: 'gone-0', revision: REVISION, reason: 'no longer desired', forget: true },
     { kind: 'start', instance: instance(0), reason: 'create' },
     { kind: 'stop', id: 'web-1', revision: 'bbbbbbbb', graceSeconds: 10, reason: 'replaced' },
     { kind: 'remove', id: 'web-1', revision: 'bbbbbbbb', reason: 'replaced' },

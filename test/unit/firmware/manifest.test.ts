@@ -1,7 +1,7 @@
 import { createHash, createPublicKey } from 'node:crypto';
 import test from 'ava';
 import { createImage } from '../../../src/firmware/image/image.js';
-import { canonicalJson, createManifest, manifestProblem } from '../../../src/firmware/manifest/manifest.js';
+import { canonicalJson, createManifest, ManifestError, manifestProblem } from '../../../src/firmware/manifest/manifest.js';
 import { compareSemver, parseSemver } from '../../../src/firmware/manifest/semver.js';
 import { generateSigningKeyPair, keyIdOf, signManifest, verifyManifestSignature } from '../../../src/firmware/manifest/signing.js';
 import type { VerifyFirmwareInput } from '../../../src/firmware/manifest/verify.js';
@@ -34,6 +34,14 @@ test('createManifest records size, hash and load address of the flattened image'
   t.is(manifest.createdAt, '2025-01-02T03:04:05.000Z');
   t.regex(manifest.sha256, /^[0-9a-f]{64}$/);
   t.is(manifestProblem(manifest), undefined);
+});
+
+test('createManifest refuses a bad manifest with a typed error whose problem needs no prefix stripped', (t) => {
+  const err = t.throws(() => createManifest(image, { target: 'stm32f103', version: 'not a version', format: 'hex', createdAt: '2025-01-02T03:04:05Z' }), { instanceOf: ManifestError });
+  t.is(err?.code, 'invalid-manifest');
+  t.true(err instanceof TypeError, 'still a TypeError for callers that catch those');
+  t.is(err?.message, `invalid manifest: ${err?.problem ?? ''}`);
+  t.regex(err?.problem ?? '', /version/);
 });
 
 test('canonical JSON sorts keys at every level and has no whitespace', (t) => {

@@ -165,7 +165,7 @@ test('apply answers after the commit holding its workloads is durable, without w
     store,
     now: () => new Date(0),
     passAfterWrite: () => ((passes += 1), passRan),
-    unplacedReasons: new Map(),
+    unplacedReasons: () => new Map(),
   });
   const writers = 40;
   const answers = await Promise.all(

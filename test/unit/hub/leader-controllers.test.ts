@@ -1,24 +1,7 @@
 import test from 'ava';
 import { createLogger } from '../../../src/common/log.js';
-import type { Leadership } from '../../../src/hub/leadership/leadership.js';
 import { LeaderControllers, type ControllerSet } from '../../../src/hub/wiring/controllers.js';
-
-/** A lease that flips when the test says so. */
-class FlippingLeadership implements Leadership {
-  leading = false;
-  term: bigint | undefined;
-  private readonly listeners = new Set<(leading: boolean) => void>();
-  onChange(listener: (leading: boolean) => void): () => void {
-    this.listeners.add(listener);
-    return () => this.listeners.delete(listener);
-  }
-  flip(leading: boolean): void {
-    this.leading = leading;
-    this.term = leading ? (this.term ?? 0n) + 1n : undefined;
-    for (const listener of this.listeners) listener(leading);
-  }
-  async stop(): Promise<void> {}
-}
+import { FlippingLeadership } from '../../support/flipping-leadership.js';
 
 /** Records what each built set was asked, and whether it is running. */
 function fakeSet(journal: string[], n: number): ControllerSet & { running: boolean } {
@@ -97,14 +80,14 @@ test('an API write on a hub that does not lead notifies the leader instead of ru
   await controllers.reconcile();
   t.is(notices.length, 2);
   t.deepEqual(journal, []);
-  t.is(controllers.liveUnplacedReasons().get('w'), undefined);
+  t.is(controllers.unplacedReasons.get('w'), undefined);
 
   leadership.flip(true);
   await controllers.settled();
   await controllers.passAfterWrite();
   t.is(notices.length, 2, 'the leader runs its own pass');
   t.true(journal.includes('1:passAfterWrite'));
-  t.is(controllers.liveUnplacedReasons().get('w'), 'set 1', 'the API sees the running set\'s reasons');
+  t.is(controllers.unplacedReasons.get('w'), 'set 1', 'the API sees the running set\'s reasons');
   controllers.writtenElsewhere();
   t.true(journal.includes('1:rollouts'));
   controllers.stop();

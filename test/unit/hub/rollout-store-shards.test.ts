@@ -1,7 +1,7 @@
 // A rollout's per-device state and the release pins live in store shards (sharded-control.ts,
 // schema 5): a transition that moves a few devices checks, copies and writes those devices' entries
 // and the rollout's header, not the whole rollout. Counted, never timed.
-import test from 'ava';
+import test, { type ExecutionContext } from 'ava';
 import { readFile, writeFile } from 'node:fs/promises';
 import { basename, join } from 'node:path';
 import { nodeDurableFileSystem, type DurableFileSystem } from '../../../src/common/durable-file.js';
@@ -29,6 +29,17 @@ function moved(r: Readonly<RolloutState>, id: string): RolloutState {
   const d = r.status.devices[id];
   if (d === undefined) throw new Error(`no device ${id}`);
   return { ...r, status: { ...r.status, history: [...r.status.history], revision: r.status.revision + 1, devices: { ...r.status.devices, [id]: { ...d, state: 'updating', since: new Date(1000).toISOString() } } } };
+}
+
+/** A store of the test's own (removed after it) holding a rollout of `devices`, and that rollout as stored. */
+async function storeWithRollout(t: ExecutionContext, devices: number): Promise<{ store: Awaited<ReturnType<typeof openLowdbStore>>; stored: Readonly<RolloutState> }> {
+  const dir = await makeTempDir();
+  t.teardown(() => dir.remove());
+  const store = await openLowdbStore(dir.path, () => undefined);
+  await store.rollouts.put(rollout(devices));
+  const [stored] = await store.rollouts.snapshot();
+  if (stored === undefined) throw new Error('not stored');
+  return { store, stored };
 }
 
 /** Real file operations; records each file written (its name) with its size. */
@@ -108,12 +119,7 @@ test.serial('a transition that moves one device checks that entry only and write
 });
 
 test('a changed device entry that would not load is refused; the stored rollout stays as it was', async (t) => {
-  const dir = await makeTempDir();
-  t.teardown(() => dir.remove());
-  const store = await openLowdbStore(dir.path, () => undefined);
-  await store.rollouts.put(rollout(3));
-  const [stored] = await store.rollouts.snapshot();
-  if (stored === undefined) throw new Error('not stored');
+  const { store, stored } = await storeWithRollout(t, 3);
   const bad = moved(stored, 'd-00001');
   bad.status.devices['d-00001'] = { ...(bad.status.devices['d-00001'] as RolloutState['status']['devices'][string]), wave: 7 };
   const err = await t.throwsAsync(store.rollouts.put(bad), { message: /refusing to store rollouts\["ro"\]: status\.devices\["d-00001"\]: wave: no wave 7/ });
@@ -123,12 +129,7 @@ test('a changed device entry that would not load is refused; the stored rollout 
 });
 
 test('the store keeps its own copy of changed entries: a caller editing what it wrote changes nothing stored', async (t) => {
-  const dir = await makeTempDir();
-  t.teardown(() => dir.remove());
-  const store = await openLowdbStore(dir.path, () => undefined);
-  await store.rollouts.put(rollout(3));
-  const [stored] = await store.rollouts.snapshot();
-  if (stored === undefined) throw new Error('not stored');
+  const { store, stored } = await storeWithRollout(t, 3);
   const next = moved(stored, 'd-00002');
   await store.rollouts.put(next);
   (next.status.devices['d-00002'] as { state: string }).state = 'failed';

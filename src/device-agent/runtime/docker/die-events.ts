@@ -1,6 +1,7 @@
 import type Dockerode from 'dockerode';
 import type { Logger } from '../../../common/log.js';
-import { errorMessage, LABEL_INSTANCE, ownedLabelFilter } from './naming.js';
+import { errorMessage } from '../../../common/errors.js';
+import { LABEL_INSTANCE, ownedLabelFilter } from './naming.js';
 
 export interface DieEvent {
   instanceId: string;

@@ -37,7 +37,3 @@ export function dockerStatusCode(err: unknown): number | undefined {
   const code = (err as { statusCode: unknown }).statusCode;
   return typeof code === 'number' ? code : undefined;
 }
-
-export function errorMessage(err: unknown): string {
-  return err instanceof Error ? err.message : String(err);
-}

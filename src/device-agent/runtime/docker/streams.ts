@@ -2,7 +2,7 @@ import type Dockerode from 'dockerode';
 import type { ExecResult, LogLine, LogOptions } from '../runtime.js';
 import { destroyStream } from './die-events.js';
 import { DockerLogDecoder } from './log-frames.js';
-import { errorMessage } from './naming.js';
+import { errorMessage } from '../../../common/errors.js';
 
 /** A pull that failed or was cancelled; its message names the image and says why. */
 export class ImagePullError extends Error {

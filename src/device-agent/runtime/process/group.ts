@@ -1,4 +1,5 @@
 import { processGroupMembers, readProcStat, isLiveState } from './proc.js';
+import { errnoCode } from '../../../common/errors.js';
 
 /**
  * Stopping a process instance. Each instance is a process group (spawned detached), so its
@@ -11,7 +12,7 @@ function signalGroup(pgid: number, signal: NodeJS.Signals): void {
   try {
     process.kill(-pgid, signal);
   } catch (err) {
-    if ((err as NodeJS.ErrnoException).code !== 'ESRCH') throw err; // already gone
+    if (errnoCode(err) !== 'ESRCH') throw err; // already gone
   }
 }
 

@@ -6,6 +6,7 @@ import type { Duplex } from 'node:stream';
 import type { ProcessTemplate } from '../../../protocol/index.js';
 import { ensureDir } from '../../../common/durable-file.js';
 import { logPath } from './log-files.js';
+import { errnoCode, errorMessage } from '../../../common/errors.js';
 
 /** `data-dir` → `EDGEPILOT_VOLUME_DATA_DIR`. */
 export const volumeEnvName = (name: string): string => `EDGEPILOT_VOLUME_${name.toUpperCase().replace(/-/g, '_')}`;
@@ -91,7 +92,7 @@ async function checkExecutable(command: string, path: string | undefined, cwd: s
       await access(candidate, constants.X_OK);
       return;
     } catch (err) {
-      const code = (err as NodeJS.ErrnoException).code;
+      const code = errnoCode(err);
       if (code !== 'ENOENT') lastError = Object.assign(new Error(`spawn ${command} ${code ?? 'EACCES'}`), { code });
     }
   }
@@ -106,7 +107,7 @@ export async function launchProcess(folder: string, argv: readonly string[], env
   try {
     await checkExecutable(command, env['PATH'], cwd);
   } catch (err) {
-    throw new Error(`cannot start ${JSON.stringify(command)}: ${(err as Error).message}`);
+    throw new Error(`cannot start ${JSON.stringify(command)}: ${errorMessage(err)}`);
   }
   // O_APPEND ('a'): every write lands at the current end, so copy-truncate rotation works.
   const stdout = await open(logPath(folder, 'stdout'), 'a', 0o600);
@@ -137,7 +138,7 @@ export async function launchProcess(folder: string, argv: readonly string[], env
       });
     return { child, exited, release: () => finish('go\n'), abandon: () => finish('') };
   } catch (err) {
-    throw new Error(`cannot start ${JSON.stringify(command)}: ${(err as Error).message}`);
+    throw new Error(`cannot start ${JSON.stringify(command)}: ${errorMessage(err)}`);
   } finally {
     // The child has its own copies of the descriptors.
     await stdout.close();

@@ -1,4 +1,5 @@
 import { open, readdir, readFile } from 'node:fs/promises';
+import { errnoCode } from '../../../common/errors.js';
 
 /** What the agent reads from `/proc/<pid>/stat` (see proc(5)). */
 export interface ProcStat {
@@ -96,7 +97,7 @@ function groupMayExist(pgid: number): boolean {
     process.kill(-pgid, 0);
     return true;
   } catch (err) {
-    return (err as NodeJS.ErrnoException).code !== 'ESRCH'; // EPERM: it exists, it is not ours
+    return errnoCode(err) !== 'ESRCH'; // EPERM: it exists, it is not ours
   }
 }
 

@@ -6,6 +6,7 @@ import type { AuditLog } from '../audit/audit-log.js';
 import { HttpError } from '../http-error.js';
 import type { ApiTokens, Caller } from './api-tokens.js';
 import { decideAccess, routeAccess } from './policy.js';
+import { errorMessage } from '../../../common/errors.js';
 
 export interface AccessControlOptions {
   adminTokenHash: string;
@@ -116,7 +117,7 @@ export function installAccessControl(app: FastifyInstance, options: AccessContro
     } catch (err) {
       // The write itself is done; refusing its answer would tell the caller it failed. The hub
       // log keeps the entry instead, loudly.
-      options.log.error(`audit log write failed (${(err as Error).message}); entry: ${JSON.stringify(entry)}`);
+      options.log.error(`audit log write failed (${errorMessage(err)}); entry: ${JSON.stringify(entry)}`);
     }
     return payload;
   });

@@ -7,6 +7,7 @@ import type { DeviceRpc } from '../../rpc/device-rpc.js';
 import type { DeviceRepository } from '../../store/repository.js';
 import { badRequest, HttpError, notFound } from '../http-error.js';
 import { pathParam } from '../params.js';
+import { errorMessage } from '../../../common/errors.js';
 
 export interface McuFlashRouteDeps {
   devices: DeviceRepository;
@@ -66,7 +67,7 @@ export function registerMcuFlashRoutes(app: FastifyInstance, deps: McuFlashRoute
       write(result.success ? result.data : { type: 'error', message: `${gateway} ended the flash without a result` });
     } catch (err) {
       deps.flashEnded?.('failed');
-      write({ type: 'error', message: (err as Error).message });
+      write({ type: 'error', message: errorMessage(err) });
     }
     out.end();
   });

@@ -13,7 +13,7 @@ import {
 } from '../../../protocol/index.js';
 import { eventSubjects } from '../../store/records.js';
 import type { HubStore } from '../../store/repository.js';
-import { RolloutRequestError, type RolloutController } from '../../rollouts/rollout-controller.js';
+import { RolloutRequestError, type RolloutRequests } from '../../rollouts/rollout-controller.js';
 import { createRollouts, isRolloutKind, prepareRolloutManifests, rolloutRecords, type PreparedRolloutManifests } from '../../rollouts/rollout-manifests.js';
 import { ReleaseImmutableError } from '../../store/repository.js';
 import { badRequest, HttpError, notFound } from '../http-error.js';
@@ -23,7 +23,7 @@ import type { WorkloadRouteDeps } from './workloads.js';
 
 export interface RolloutRouteDeps {
   store: HubStore;
-  controller: RolloutController;
+  controller: RolloutRequests;
 }
 
 /** A refused rollout request as the API answers it. */

@@ -5,6 +5,7 @@ import type { HubStore } from '../../store/repository.js';
 import { describeIssues, deviceIdSchema } from '../../../protocol/index.js';
 import { badRequest, notFound } from '../http-error.js';
 import { checked, nameParam } from '../params.js';
+import { errorMessage } from '../../../common/errors.js';
 
 export interface WorkloadOpsDeps {
   store: HubStore;
@@ -42,7 +43,7 @@ export function registerWorkloadOpsRoutes(app: FastifyInstance, deps: WorkloadOp
           const result = (await deps.rpc.call(device, 'restart', { workload: name })) as { instances?: string[] } | undefined;
           return { device, ok: true, instances: result?.instances ?? [] };
         } catch (err) {
-          return { device, ok: false, error: (err as Error).message };
+          return { device, ok: false, error: errorMessage(err) };
         }
       }),
     );
@@ -71,7 +72,7 @@ export function registerWorkloadOpsRoutes(app: FastifyInstance, deps: WorkloadOp
             },
           })
           .catch((err: unknown) => {
-            if (!controller.signal.aborted) write({ device, error: (err as Error).message });
+            if (!controller.signal.aborted) write({ device, error: errorMessage(err) });
           }),
       ),
     );

@@ -19,7 +19,8 @@ export interface WorkloadRouteDeps {
    * the call has run. Writes answer without waiting for it unless the caller asks (`?wait=true`).
    */
   passAfterWrite(): Promise<void>;
-  unplacedReasons: ReadonlyMap<string, string>;
+  /** Why workloads are not (fully) placed, as the running pass says now: read at each request (it changes with the term). */
+  unplacedReasons(): ReadonlyMap<string, string>;
   /** Release, Rollout and MaintenanceWindow documents of an apply (src/hub/rollouts). */
   rolloutKinds?: {
     isMine(doc: unknown): boolean;
@@ -53,7 +54,7 @@ function serialized(): <T>(work: () => Promise<T>) => Promise<T> {
 async function fleetState(deps: WorkloadRouteDeps): Promise<FleetState> {
   const [desired, reported, devices, placements] = await Promise.all([deps.store.deviceState.allDesired(), deps.store.deviceState.allReported(), deps.store.devices.list(), deps.store.placements.list()]);
   const autoscaled = new Map(placements.flatMap((p) => (p.autoscaledReplicas !== undefined ? [[p.workload, p.autoscaledReplicas] as const] : [])));
-  return { desired, reported, devices: new Map(devices.map((d) => [d.id, d])), unplacedReasons: deps.unplacedReasons, autoscaled };
+  return { desired, reported, devices: new Map(devices.map((d) => [d.id, d])), unplacedReasons: deps.unplacedReasons(), autoscaled };
 }
 
 export function registerWorkloadRoutes(app: FastifyInstance, deps: WorkloadRouteDeps): void {

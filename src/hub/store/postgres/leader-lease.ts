@@ -8,6 +8,7 @@ import type { Leadership } from '../../leadership/leadership.js';
 import { CONTROLLERS_LEASE } from './records-db.js';
 import { decideLease, type LeaseDecision } from './lease-decision.js';
 import { migrate, readMigrations } from './migrate.js';
+import { errorMessage } from '../../../common/errors.js';
 
 export interface LeaderLeaseOptions {
   pool: pg.Pool;
@@ -63,7 +64,7 @@ export class PostgresLeaderLease implements Leadership {
     try {
       decision = await this.attempt();
     } catch (err) {
-      this.set(undefined, `renewing the lease failed: ${(err as Error).message}`);
+      this.set(undefined, `renewing the lease failed: ${errorMessage(err)}`);
       return;
     }
     if (this.stopped) return;
@@ -120,7 +121,7 @@ export class PostgresLeaderLease implements Leadership {
     if (this.stopped) return;
     this.timer = setTimeout(() => {
       this.tick()
-        .catch((err: unknown) => this.options.log(`leader lease: ${(err as Error).message}`))
+        .catch((err: unknown) => this.options.log(`leader lease: ${errorMessage(err)}`))
         .finally(() => this.schedule());
     }, Math.max(50, Math.floor(this.options.leaseMs / 3)));
   }
@@ -147,6 +148,6 @@ export class PostgresLeaderLease implements Leadership {
     // Given up at once: another hub takes over at its next try instead of after the lease.
     await this.options.pool
       .query(`UPDATE ep_leases SET expires_at = now() WHERE name = $1 AND holder = $2 AND term = $3`, [this.name, this.options.holder, term.toString()])
-      .catch((err: unknown) => this.options.log(`leader lease: giving up the lease failed (${(err as Error).message}); it runs out by itself`));
+      .catch((err: unknown) => this.options.log(`leader lease: giving up the lease failed (${errorMessage(err)}); it runs out by itself`));
   }
 }

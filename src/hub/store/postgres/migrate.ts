@@ -4,6 +4,7 @@
 import { readdir, readFile } from 'node:fs/promises';
 import { fileURLToPath } from 'node:url';
 import type { Pool, PoolClient } from 'pg';
+import { errorMessage } from '../../../common/errors.js';
 
 /** Shipped next to the compiled module by `npm run build` (scripts/build.mjs copies the folder). */
 export const MIGRATIONS_DIR = fileURLToPath(new URL('./migrations/', import.meta.url));
@@ -67,7 +68,7 @@ async function applyMissing(client: PoolClient, migrations: readonly Migration[]
       await client.query('COMMIT');
     } catch (err) {
       await client.query('ROLLBACK').catch(() => undefined);
-      throw new MigrationError(`migration ${m.name} failed: ${(err as Error).message}`);
+      throw new MigrationError(`migration ${m.name} failed: ${errorMessage(err)}`);
     }
     applied.push(m.name);
   }

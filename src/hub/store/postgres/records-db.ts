@@ -4,6 +4,7 @@
 // first: so a join's token use (lazy) and its device record (sync) commit together.
 import type pg from 'pg';
 import { FencedOutError, StoreUnavailableError, pgFailure } from './errors.js';
+import { errorMessage } from '../../../common/errors.js';
 
 /** Lazy writes reach PostgreSQL within this (the repository contract allows a second). */
 const LAZY_FLUSH_MS = 250;
@@ -174,7 +175,7 @@ export class RecordsDb {
     this.pending.set(id, entry);
     this.flushTimer ??= setTimeout(() => {
       this.flushTimer = undefined;
-      this.flush().catch((err: unknown) => this.options.log(`store: lazy writes not stored yet, retried: ${(err as Error).message}`));
+      this.flush().catch((err: unknown) => this.options.log(`store: lazy writes not stored yet, retried: ${errorMessage(err)}`));
     }, LAZY_FLUSH_MS);
   }
 
@@ -235,7 +236,7 @@ export class RecordsDb {
         return result;
       } catch (err) {
         broken = err instanceof StoreUnavailableError;
-        if (broken) this.unavailable = (err as Error).message;
+        if (broken) this.unavailable = errorMessage(err);
         else if (client) await client.query('ROLLBACK').catch(() => undefined);
         // Back in the queue in the same step as out of `committing`: a read sees them exactly once.
         settle();
@@ -260,7 +261,7 @@ export class RecordsDb {
     }
     this.flushTimer ??= setTimeout(() => {
       this.flushTimer = undefined;
-      this.flush().catch((err: unknown) => this.options.log(`store: lazy writes not stored yet, retried: ${(err as Error).message}`));
+      this.flush().catch((err: unknown) => this.options.log(`store: lazy writes not stored yet, retried: ${errorMessage(err)}`));
     }, LAZY_FLUSH_MS * 4);
   }
 
@@ -278,7 +279,7 @@ export class RecordsDb {
     } catch (err) {
       // Only observed state is lazy (devices send it again to whichever hub they reach): a hub
       // stopping while PostgreSQL is down says what it could not store and stops anyway.
-      this.options.log(`store: ${this.pending.size} lazy writes not stored at close: ${(err as Error).message}`);
+      this.options.log(`store: ${this.pending.size} lazy writes not stored at close: ${errorMessage(err)}`);
     } finally {
       await this.pool.end();
     }
