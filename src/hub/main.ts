@@ -23,7 +23,7 @@ import { PostgresHubStore } from './store/postgres/postgres-store.js';
 import { PostgresLeaderLease } from './store/postgres/leader-lease.js';
 import { connectSharedMessaging, type SharedMessagingLayer } from './broker/redis-layer.js';
 import { ConfigObjects } from './config-objects/config-objects.js';
-import { loadOrCreateDataKey } from './config-objects/data-key.js';
+import { checkSharedDataKey, loadOrCreateDataKey } from './config-objects/data-key.js';
 import { JobsPlanner } from './jobs/jobs-planner.js';
 import { DeviceRpc } from './rpc/device-rpc.js';
 import { UsageStore } from './fleet/usage-store.js';
@@ -125,9 +125,11 @@ async function startWithBroker({ config, log, now, tls, early, hubId, shared, le
   const firmware = await FirmwareStore.open(join(config.dataDir, 'firmware', 'images'), log.child('firmware'));
   const firmwareKeys = await TrustedKeys.open(join(config.dataDir, 'firmware', 'keys'), config.firmwareKeyFiles ?? []);
   // ConfigMaps and Secrets (issue 14): Secrets encrypted at rest under the data key.
+  const dataKey = await loadOrCreateDataKey(config.dataDir, config.secretKeyFile);
+  await checkSharedDataKey(dataKey, store.settings, config.secretKeyFile !== undefined ? `--secret-key-file ${config.secretKeyFile}` : `${join(config.dataDir, 'secrets.key')}`);
   const configObjects = new ConfigObjects(
     store.configObjects,
-    await loadOrCreateDataKey(config.dataDir, config.secretKeyFile),
+    dataKey,
     store.events,
     now,
     log.child('configs'),

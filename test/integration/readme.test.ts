@@ -238,7 +238,7 @@ const HANDLED: Record<string, Entry> = {
 const EXCLUDED: Record<string, string> = {
   'npm test': 'runs every test tier, this one included',
   'scripts/start-redis.sh': 'starts a machine-wide Redis for trying several hubs; the tests start their own (test/support/redis.ts)',
-  'edgepilot hub --redis redis://10.3.0.9:6379 --hub-id hub-a --store postgres://edgepilot@10.3.0.8/edgepilot --tls-cert hub-a.pem --tls-key hub-a.key --tls-ca fleet-ca.pem':
+  'edgepilot hub --redis redis://10.3.0.9:6379 --hub-id hub-a --store postgres://edgepilot@10.3.0.8/edgepilot --secret-key-file /etc/edgepilot/secrets.key --tls-cert hub-a.pem --tls-key hub-a.key --tls-ca fleet-ca.pem':
     'a second hub beside the README\'s, with PostgreSQL (part A of issue 15); test/integration/several-hubs.test.ts runs hubs sharing Redis',
   'node dist/hardware/bench/main.js --mcu stm32f103 --image hardware/build/stm32f103-node-1.2.0.hex --link /tmp/ttyMCU0 --serial 0123456789abcdef':
     'an emulated MCU that serves a fixed /tmp/ttyMCU0 until stopped; test/hardware runs the bench',

@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { createJoinToken, startAgentProcess, startHubProcess, type HubHandle } from '../support/fleet.js';
 import { makeTempDir } from '../support/paths.js';
 import { runCli, type CliResult } from '../support/processes.js';
-import { dedicatedCluster, freshDatabase } from '../support/postgres.js';
+import { dedicatedCluster, freshDatabase, sharedSecretKeyFile } from '../support/postgres.js';
 import { waitFor } from '../support/wait.js';
 import { waitForInstances, workloads } from '../support/workloads.js';
 import type { ManagedProcess } from '../support/processes.js';
@@ -39,16 +39,21 @@ test('two hubs on one PostgreSQL store: what is applied through one is read thro
     await Promise.all(hubs.map((h) => h.proc.kill('SIGKILL')));
     await tmp.remove();
   });
-  const a = await startHubProcess({ root: join(tmp.path, 'a'), dataDir: join(tmp.path, 'a', 'hub'), extraArgs: ['--store', url] });
+  const key = await sharedSecretKeyFile(tmp.path);
+  const a = await startHubProcess({ root: join(tmp.path, 'a'), dataDir: join(tmp.path, 'a', 'hub'), extraArgs: ['--store', url, ...key] });
   hubs.push(a);
   // The admin token made by the first hub is the second's too (its hash is in the shared store): b's CLI uses it.
-  const b = await startHubProcess({ root: join(tmp.path, 'b'), dataDir: join(tmp.path, 'b', 'hub'), extraArgs: ['--store', url], adminToken: a.adminToken });
+  const b = await startHubProcess({ root: join(tmp.path, 'b'), dataDir: join(tmp.path, 'b', 'hub'), extraArgs: ['--store', url, ...key], adminToken: a.adminToken });
   hubs.push(b);
   t.notRegex(b.proc.output, /Admin token/, 'the second hub makes no admin token of its own');
   t.is((await apply(a, tmp.path, 'web')).code, 0);
   t.deepEqual((await workloads(b)).map((w) => w.name), ['web']);
   t.false(existsSync(join(tmp.path, 'a', 'hub', 'store.json')), 'the store is PostgreSQL, not lowdb files');
   t.is((await healthz(a)).status, 'ok');
+  // A third hub with a Secret key of its own could not read the others' Secrets: it refuses to start.
+  const other = await runCli(['hub', '--data-dir', join(tmp.path, 'c', 'hub'), '--store', url, '--listen', '127.0.0.1:0', '--mqtt-listen', '127.0.0.1:0', '--no-write-config', '--insecure'], { HOME: join(tmp.path, 'c') });
+  t.not(other.code, 0);
+  t.regex(other.stderr, /secrets\.key \(fingerprint [0-9a-f]{16}\) is not the secret key of the hubs sharing this store \(fingerprint [0-9a-f]{16}\).*same --secret-key-file/);
 });
 
 test('a hub on PostgreSQL runs a fleet: an agent joins, a workload is placed and runs, and all of it is in the database after a restart', async (t) => {
@@ -59,7 +64,8 @@ test('a hub on PostgreSQL runs a fleet: an agent joins, a workload is placed and
     await Promise.all(procs.map((p) => p.kill('SIGKILL')));
     await tmp.remove();
   });
-  const hub = await startHubProcess({ root: tmp.path, dataDir: join(tmp.path, 'hub'), extraArgs: ['--store', url] });
+  const key = await sharedSecretKeyFile(tmp.path);
+  const hub = await startHubProcess({ root: tmp.path, dataDir: join(tmp.path, 'hub'), extraArgs: ['--store', url, ...key] });
   procs.push(hub.proc);
   const token = await createJoinToken(hub);
   procs.push(startAgentProcess({ name: 'agent', root: tmp.path, hubUrl: hub.apiUrl, joinToken: token, stateDir: join(tmp.path, 'agent'), hardwareId: 'pg-board-1' }));
@@ -68,7 +74,7 @@ test('a hub on PostgreSQL runs a fleet: an agent joins, a workload is placed and
   await waitForInstances(hub, 'web', 1, (i) => i.phase === 'running', 'running');
   // Another hub process on the same database (its own data folder, the same admin token) sees the device and the placement.
   await hub.proc.kill('SIGKILL');
-  const again = await startHubProcess({ root: join(tmp.path, 'second'), dataDir: join(tmp.path, 'second', 'hub'), extraArgs: ['--store', url], adminToken: hub.adminToken });
+  const again = await startHubProcess({ root: join(tmp.path, 'second'), dataDir: join(tmp.path, 'second', 'hub'), extraArgs: ['--store', url, ...key], adminToken: hub.adminToken });
   procs.push(again.proc);
   t.deepEqual((await again.devices()).map((d) => d.hardwareId), ['pg-board-1']);
   await waitForInstances(again, 'web', 1, (i) => i.phase === 'running', 'running under the second hub');

@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import { hubViewSchema, listSchema, type HubView, type InstanceStatus } from '../../src/protocol/index.js';
 import { createJoinToken, startAgentProcess, startHubProcess, type HubHandle } from '../support/fleet.js';
 import { makeTempDir } from '../support/paths.js';
-import { freshDatabase } from '../support/postgres.js';
+import { freshDatabase, sharedSecretKeyFile } from '../support/postgres.js';
 import type { ManagedProcess } from '../support/processes.js';
 import { startTestRedis } from '../support/redis.js';
 import { waitFor } from '../support/wait.js';
@@ -41,7 +41,8 @@ test('three hubs on PostgreSQL and Redis: apply at A reaches C, C is read at B, 
     await redis.stop();
     await tmp.remove();
   });
-  const shared = (id: string): string[] => ['--store', url, '--redis', redis.url, '--hub-id', id];
+  const key = await sharedSecretKeyFile(tmp.path);
+  const shared = (id: string): string[] => ['--store', url, '--redis', redis.url, '--hub-id', id, ...key];
   const a = await startHubProcess({ root: join(tmp.path, 'a'), dataDir: join(tmp.path, 'a', 'hub'), extraArgs: shared('hub-a') });
   procs.push(a.proc);
   // The admin token made by the first hub is the others' too (its hash is in the shared store).

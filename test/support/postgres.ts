@@ -87,3 +87,15 @@ async function freePort(): Promise<number> {
     });
   });
 }
+
+/**
+ * A Secret key file for hubs that share a store: they must all use the same key (a hub with
+ * another one refuses to start), so tests give every hub this file with --secret-key-file.
+ */
+export async function sharedSecretKeyFile(dir: string): Promise<string[]> {
+  const { mkdir, writeFile } = await import('node:fs/promises');
+  await mkdir(dir, { recursive: true });
+  const path = join(dir, 'shared-secrets.key');
+  await writeFile(path, `${randomBytes(32).toString('hex')}\n`, { mode: 0o600 });
+  return ['--secret-key-file', path];
+}

@@ -1,7 +1,8 @@
-import { createCipheriv, createDecipheriv, randomBytes } from 'node:crypto';
+import { createCipheriv, createDecipheriv, createHash, randomBytes } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { readFileIfExists, writeFileDurably } from '../../common/durable-file.js';
+import type { SharedSettings } from '../store/repository.js';
 
 /**
  * The hub's key for Secrets at rest: 32 random bytes (hex) in `<data>/secrets.key` (0600), made on
@@ -28,6 +29,29 @@ export async function loadOrCreateDataKey(dataDir: string, keyFile?: string): Pr
   const key = randomBytes(32);
   await writeFileDurably(path, `${key.toString('hex')}\n`);
   return key;
+}
+
+const KEY_FINGERPRINT_SETTING = 'secretKeyFingerprint';
+
+/** Names a key without revealing it (a hash of 32 random bytes, under a label of its own). */
+export function dataKeyFingerprint(key: Buffer): string {
+  return createHash('sha256').update('edgepilot secret key fingerprint\n').update(key).digest('hex').slice(0, 16);
+}
+
+/**
+ * Hubs sharing a store (PostgreSQL) must encrypt Secrets under one key: the leader seals every
+ * device's Secrets, whichever hub stored them. The first hub records its key's fingerprint; a
+ * hub with another key refuses to start, saying which, instead of failing each delivery later.
+ */
+export async function checkSharedDataKey(key: Buffer, shared: SharedSettings | undefined, where: string): Promise<void> {
+  if (!shared) return;
+  const mine = dataKeyFingerprint(key);
+  const { value } = await shared.getOrCreate(KEY_FINGERPRINT_SETTING, mine);
+  if (value !== mine) {
+    throw new DataKeyError(
+      `${where} (fingerprint ${mine}) is not the secret key of the hubs sharing this store (fingerprint ${value}): they could not read each other's Secrets. Start every hub with the same --secret-key-file`,
+    );
+  }
 }
 
 function parseKey(text: string, where: string): Buffer {
