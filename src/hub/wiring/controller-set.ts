@@ -10,7 +10,7 @@ import type { TelemetryFeed } from '../mcus/telemetry-feed.js';
 import type { HubMetrics } from '../metrics/hub-metrics.js';
 import type { DeviceRpc } from '../rpc/device-rpc.js';
 import type { UsageStore } from '../fleet/usage-store.js';
-import type { HubStore } from '../store/repository.js';
+import { controllerView, type HubStore } from '../store/repository.js';
 import { RolloutController } from '../rollouts/rollout-controller.js';
 import { ServicesController } from '../services/services-controller.js';
 import { Autoscaler } from '../workloads/autoscaler.js';
@@ -37,17 +37,20 @@ export interface ControllerSetDeps {
   log: Logger;
 }
 
-export function buildControllerSet(deps: ControllerSetDeps): ControllerSet & { rolloutController: RolloutController } {
-  const { store, publish, now, log } = deps;
+export function buildControllerSet(given: ControllerSetDeps): ControllerSet & { rolloutController: RolloutController } {
+  // Every write of this set is made under the lease term it leads in (fenced on a shared store).
+  const store = controllerView(given.store);
+  const deps: ControllerSetDeps = { ...given, store };
+  const { publish, now, log } = deps;
   const services = new ServicesController({ store, publish, now, log: log.child('services') });
   const desired = new DesiredStateController({
     store,
     publish,
     now,
     log: log.child('desired'),
-    jobs: deps.jobs,
+    jobs: { any: () => deps.jobs.any(), plan: (devices) => deps.jobs.plan(devices, store) },
     beforePublish: () => services.reconcile(),
-    configs: deps.configs,
+    configs: deps.configs.withEvents(store.events),
   });
   desired.timings.onRecord((timing) => deps.timings.record(timing));
   const rollouts = rolloutController(deps, { replan: (deviceIds) => desired.reconcileDevices(deviceIds) });

@@ -114,6 +114,7 @@ export class PostgresHubStore implements HubStore {
   readonly settings: SharedSettings;
   private readonly ping: NodeJS.Timeout;
   private closed: Promise<void> | undefined;
+  private controllers: HubStore | undefined;
 
   constructor(private readonly db: RecordsDb) {
     this.devices = pgDeviceRepository(db);
@@ -143,6 +144,19 @@ export class PostgresHubStore implements HubStore {
     // Notices the database coming back (or going) even when no request is being served.
     this.ping = setInterval(() => void db.query('SELECT 1').catch(() => undefined), PING_MS);
     this.ping.unref();
+  }
+
+  /**
+   * The controllers' view: the same store, with events and Jobs written under the lease term (an
+   * object whose prototype is this store, so everything else is this store's own).
+   */
+  forControllers(): HubStore {
+    this.controllers ??= Object.assign(Object.create(this) as PostgresHubStore, {
+      events: pgEventRepository(this.db, { fenced: true }),
+      jobs: pgJobRepository(this.db, { fenced: true }),
+      forControllers: () => this.forControllers(),
+    });
+    return this.controllers;
   }
 
   /** The pool (the leader lease may share it). */
