@@ -35,6 +35,8 @@ export interface HubPresenceDeps {
   connections: () => number;
   /** Another hub took an API write. */
   writtenElsewhere: () => void;
+  /** Ends a device's session on this hub's broker (it was deleted through another hub). */
+  disconnectDevice: (deviceId: string) => Promise<boolean>;
   log: Logger;
 }
 
@@ -94,6 +96,12 @@ export async function startHubPresence(deps: HubPresenceDeps): Promise<HubPresen
       links: { publisher: shared.connection('notices-pub'), subscriber: shared.connection('notices-sub') },
       feed: deps.feed,
       written: deps.writtenElsewhere,
+      deletedElsewhere: (id) => {
+        deps.disconnectDevice(id).then(
+          (closed) => closed && log.info(`device ${id} was deleted through another hub; its session here was closed`),
+          (err: unknown) => log.warn(`closing the session of device ${id}, deleted through another hub: ${(err as Error).message}`),
+        );
+      },
       log: log.child('notices'),
     });
     await notices.start();

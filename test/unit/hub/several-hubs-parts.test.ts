@@ -65,6 +65,24 @@ test('change notices carry device changes and writes to the other hubs, never ba
   b.stop();
 });
 
+test('a device deleted through one hub is named to the others, which end its session there; other changes are not', async (t) => {
+  const shared = bus();
+  const feedA = new DeviceFeed();
+  const deletedAtB: string[] = [];
+  const deletedAtA: string[] = [];
+  const a = new ChangeNotices({ hubId: 'hub-a', links: shared.links(), feed: feedA, written: () => undefined, deletedElsewhere: (id) => deletedAtA.push(id), log });
+  const b = new ChangeNotices({ hubId: 'hub-b', links: shared.links(), feed: new DeviceFeed(), written: () => undefined, deletedElsewhere: (id) => deletedAtB.push(id), log });
+  await a.start();
+  await b.start();
+  feedA.changed('board-1', 'MODIFIED', 'status');
+  feedA.changed('board-2', 'DELETED', 'registration');
+  await a.flush();
+  t.deepEqual(deletedAtB, ['board-2']);
+  t.deepEqual(deletedAtA, [], 'the deleting hub closes its own session itself, not through its notice');
+  a.stop();
+  b.stop();
+});
+
 function view(id: string, leading = false): HubView {
   return { id, apiUrl: `http://${id}:7080`, brokerUrl: `mqtt://${id}:1883`, leading, state: 'ok', connections: 0, load1: 0, cpus: 2, cpu: 0, startedAt: new Date(0).toISOString(), heartbeatAt: new Date(0).toISOString() };
 }
