@@ -252,7 +252,7 @@ async function startWithBroker({ config, log, now, tls, early, hubId, shared, le
   // Only the leader runs controllers (wiring/controllers.ts); every hub serves the API and ingest.
   const controllers: LeaderControllers<ReturnType<typeof buildControllerSet>> = new LeaderControllers({
     leadership,
-    build: () => buildControllerSet(setDeps),
+    build: (live) => buildControllerSet(setDeps, live),
     notifyLeader: () => presence.notices?.written(),
     ...(shared ? { safetyPassMs: 30_000 } : {}),
     // Alone, the embedded broker was handed the stored documents at its start. An external one may

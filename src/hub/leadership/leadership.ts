@@ -15,6 +15,14 @@ export interface Leadership {
   stop(): Promise<void>;
 }
 
+/**
+ * What a controller set of a term that is over is refused (a publish of a desired document): the
+ * set was stopped, or the lease ran out before it was renewed (a paused process that woke up).
+ */
+export class NotLeadingError extends Error {
+  readonly code = 'NotLeading';
+}
+
 /** One hub, one store: it leads from start to stop, in term 1. */
 export class SoleLeadership implements Leadership {
   readonly leading = true;

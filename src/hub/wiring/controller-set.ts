@@ -17,6 +17,7 @@ import { Autoscaler } from '../workloads/autoscaler.js';
 import { DesiredStateController } from '../workloads/desired-controller.js';
 import type { PassTimings } from '../workloads/pass-timings.js';
 import type { ControllerSet, LeaderControllers } from './controllers.js';
+import { NotLeadingError } from '../leadership/leadership.js';
 
 export interface ControllerSetDeps {
   store: HubStore;
@@ -37,10 +38,23 @@ export interface ControllerSetDeps {
   log: Logger;
 }
 
-export function buildControllerSet(given: ControllerSetDeps): ControllerSet & { rolloutController: RolloutController } {
-  // Every write of this set is made under the lease term it leads in (fenced on a shared store).
+/**
+ * A set's publish: refused once the set is not live (see LeaderControllers' `build`). A deposed
+ * leader's late desired document would otherwise replace the new leader's newer one as the
+ * retained message, and a device that reconnects later would get the older one.
+ */
+export function publishWhileLive(publish: ControllerSetDeps['publish'], live: () => boolean): ControllerSetDeps['publish'] {
+  return (topic, payload, retain) => {
+    if (!live()) return Promise.reject(new NotLeadingError(`not published to ${topic}: this hub no longer leads (the new leader sends what is stored)`));
+    return publish(topic, payload, retain);
+  };
+}
+
+export function buildControllerSet(given: ControllerSetDeps, live: () => boolean = () => true): ControllerSet & { rolloutController: RolloutController } {
+  // Every write of this set is made under the lease term it leads in (fenced on a shared store),
+  // and every publish while it leads.
   const store = controllerView(given.store);
-  const deps: ControllerSetDeps = { ...given, store };
+  const deps: ControllerSetDeps = { ...given, store, publish: publishWhileLive(given.publish, live) };
   const { publish, now, log } = deps;
   const services = new ServicesController({ store, publish, now, log: log.child('services') });
   const desired = new DesiredStateController({
