@@ -87,10 +87,10 @@ export class LeaderControllers<S extends ControllerSet = ControllerSet> {
 
   private async begin(): Promise<void> {
     if (this.current) return;
-    let built: S | undefined;
-    const live = (): boolean => built !== undefined && this.current === built && this.options.leadership.leading;
+    const built: { set?: S } = {};
+    const live = (): boolean => built.set !== undefined && this.current === built.set && this.options.leadership.leading;
     const set = this.options.build(live);
-    built = set;
+    built.set = set;
     this.current = set;
     this.options.log.info(`this hub leads (term ${String(this.options.leadership.term)}): controllers start`);
     try {

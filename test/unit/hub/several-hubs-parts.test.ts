@@ -2,6 +2,7 @@ import test from 'ava';
 import { EventEmitter } from 'node:events';
 import { createLogger } from '../../../src/common/log.js';
 import { BROKER_HEARTBEAT_MS, reportIsOurs } from '../../../src/hub/broker/embedded-broker.js';
+import { layerHealth } from '../../../src/hub/broker/redis-layer.js';
 import { DeviceFeed } from '../../../src/hub/fleet/device-feed.js';
 import { ChangeNotices, type NoticeLinks } from '../../../src/hub/hubs/change-notices.js';
 import { HubRegistry, type HubDirectory } from '../../../src/hub/hubs/hub-registry.js';
@@ -81,6 +82,16 @@ test('a device deleted through one hub is named to the others, which end its ses
   t.deepEqual(deletedAtA, [], 'the deleting hub closes its own session itself, not through its notice');
   a.stop();
   b.stop();
+});
+
+test('the shared layer is degraded by a connection that lost Redis or failed, not by one still making its first connection', (t) => {
+  const ready = { role: 'persistence', status: 'ready', wasReady: true, failed: false };
+  t.deepEqual(layerHealth([ready, { role: 'registry', status: 'connecting', wasReady: false, failed: false }], undefined), { ok: true }, 'starting, not down');
+  t.deepEqual(layerHealth([ready, { role: 'registry', status: 'connecting', wasReady: false, failed: true }], 'connect ECONNREFUSED'), {
+    ok: false,
+    reason: 'redis unreachable (connect ECONNREFUSED)',
+  }, 'Redis down at start');
+  t.deepEqual(layerHealth([ready, { role: 'registry', status: 'reconnecting', wasReady: true, failed: false }], undefined), { ok: false, reason: 'redis unreachable (registry reconnecting)' }, 'lost it');
 });
 
 function view(id: string, leading = false): HubView {
