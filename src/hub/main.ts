@@ -136,7 +136,7 @@ async function startWithBroker({ config, log, now, tls, early, hubId, shared, le
   // Controller writes to a shared store carry the lease's term (fencing): read when each is made.
   const store = await openStore(config, { fence: () => leadership.term, log: (m) => log.warn(m), info: (m) => log.info(m) });
   if (!given && store instanceof PostgresHubStore) {
-    const lease = new PostgresLeaderLease({ pool: store.pool, holder: hubId, leaseMs: LEASE_MS, log: (m) => log.info(m) });
+    const lease = new PostgresLeaderLease({ pool: store.leaderLeasePool(), holder: hubId, leaseMs: LEASE_MS, log: (m) => log.info(m) });
     await lease.start();
     leadership = lease;
   }

@@ -126,3 +126,26 @@ test("a paused old leader's controller events and Job writes are fenced: refused
   await storeA.jobs.putAll([{ ...job('nightly'), assigned: [] }]);
   t.deepEqual((await storeB.jobs.get('nightly'))?.assigned, []);
 });
+
+test("the leader lease renews on a pool of its own: a store pool busy with every connection does not cost the leader its lease", async (t) => {
+  const url = await freshDatabase(t);
+  const store = await openPostgresStore(url, { log: quiet, poolSize: 2 });
+  const own = new PostgresLeaderLease({ pool: store.leaderLeasePool(), holder: 'hub-a', leaseMs: 60_000, log: quiet, name: 'own-pool' });
+  const shared = new PostgresLeaderLease({ pool: store.pool, holder: 'hub-a', leaseMs: 60_000, log: quiet, name: 'shared-pool' });
+  await own.start();
+  await shared.start();
+  t.true(own.leading);
+  t.true(shared.leading);
+  // A pass's or a join storm's transactions hold every connection of the store's pool.
+  const held = await Promise.all([store.pool.connect(), store.pool.connect()]);
+  t.teardown(async () => {
+    for (const client of held) client.release();
+    own.halt();
+    shared.halt();
+    await store.close();
+  });
+  await own.tick();
+  t.true(own.leading, 'renewed on its own pool');
+  await shared.tick();
+  t.false(shared.leading, 'on the busy store pool the renewal waited past its connect timeout: leadership lost');
+});
