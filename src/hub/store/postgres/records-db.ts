@@ -6,8 +6,8 @@ import type pg from 'pg';
 import { FencedOutError, StoreUnavailableError, pgFailure } from './errors.js';
 
 /** Lazy writes reach PostgreSQL within this (the repository contract allows a second). */
-const NOT_LEADING = 'this hub does not lead: controller writes are refused (another hub runs the controllers)';
 const LAZY_FLUSH_MS = 250;
+const NOT_LEADING = 'this hub does not lead: controller writes are refused (another hub runs the controllers)';
 /** A transaction that lost a deadlock or serialization race with another hub is run again. */
 const RETRYABLE_SQLSTATE = new Set(['40001', '40P01']);
 const TX_ATTEMPTS = 4;
