@@ -23,6 +23,12 @@ export class NotLeadingError extends Error {
   readonly code = 'NotLeading';
 }
 
+/** A controller write the lease refused (FencedOut, from a shared store) or a publish a set no longer live was refused (NotLeading). */
+export function leadershipLost(err: unknown): boolean {
+  const code = typeof err === 'object' && err !== null ? (err as { code?: unknown }).code : undefined;
+  return code === 'FencedOut' || code === 'NotLeading';
+}
+
 /** One hub, one store: it leads from start to stop, in term 1. */
 export class SoleLeadership implements Leadership {
   readonly leading = true;

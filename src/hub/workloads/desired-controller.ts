@@ -8,6 +8,7 @@ import { CanonicalCache } from './canonical-cache.js';
 import { canonicalJson } from './revision.js';
 import { PlacementPassCache, runPlacementPass } from './placement-pass.js';
 import { PassTimings } from './pass-timings.js';
+import { leadershipLost } from '../leadership/leadership.js';
 
 export interface DesiredControllerDeps {
   store: HubStore;
@@ -186,7 +187,10 @@ export class DesiredStateController {
         const served = full ? this.waiting : [];
         if (full) this.waiting = [];
         const started = Date.now();
-        await (full ? this.pass() : this.targetedPass(devices)).catch((err: unknown) => this.deps.log.error(`desired state pass failed: ${(err as Error).stack ?? String(err)}`));
+        await (full ? this.pass() : this.targetedPass(devices)).catch((err: unknown) =>
+          // Leadership moved on during the pass: expected, said in one line (the new leader carries on).
+          leadershipLost(err) ? this.deps.log.warn(`desired state pass stopped: ${(err as Error).message}`) : this.deps.log.error(`desired state pass failed: ${(err as Error).stack ?? String(err)}`),
+        );
         if (full) this.lastPassMs = Date.now() - started;
         for (const resolve of served) resolve();
       }
