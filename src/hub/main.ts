@@ -116,7 +116,7 @@ async function startWithBroker({ config, log, now, tls, early, hubId, shared, le
   // Controller writes to a shared store carry the lease's term (fencing): read when each is made.
   const store = await openStore(config, { fence: () => leadership.term, log: (m) => log.warn(m), info: (m) => log.info(m) });
   if (!given && store instanceof PostgresHubStore) {
-    const lease = new PostgresLeaderLease({ pool: store.pool, holder: hubId, leaseMs: LEASE_MS, log: (m) => log.info(m) });
+    const lease = new PostgresLeaderLease({ pool: store.leaderLeasePool(), holder: hubId, leaseMs: LEASE_MS, log: (m) => log.info(m) });
     await lease.start();
     leadership = lease;
   }
@@ -234,7 +234,7 @@ async function startWithBroker({ config, log, now, tls, early, hubId, shared, le
   // Only the leader runs controllers (wiring/controllers.ts); every hub serves the API and ingest.
   const controllers: LeaderControllers<ReturnType<typeof buildControllerSet>> = new LeaderControllers({
     leadership,
-    build: () => buildControllerSet(setDeps),
+    build: (live) => buildControllerSet(setDeps, live),
     notifyLeader: () => presence.notices?.written(),
     ...(shared ? { safetyPassMs: 30_000 } : {}),
     // Alone, the embedded broker was handed the stored documents at its start. An external one may
@@ -252,6 +252,7 @@ async function startWithBroker({ config, log, now, tls, early, hubId, shared, le
     feed,
     connections: () => broker?.connectedClients() ?? 0,
     writtenElsewhere: () => controllers.writtenElsewhere(),
+    disconnectDevice: async (id) => (await broker?.disconnectDevice(id)) ?? false,
     log,
   });
   // A rollout create or command on a hub that does not lead is stored here and left to the leader.

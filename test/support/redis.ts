@@ -2,7 +2,6 @@ import { spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { freePort } from './mosquitto.js';
 import { ManagedProcess } from './processes.js';
-import { waitForPort } from './wait.js';
 
 /** EDGEPILOT_TEST_REDIS names the binary (scripts/test.sh installs Debian's redis-server). */
 const REDIS_SERVER = [process.env['EDGEPILOT_TEST_REDIS'], '/usr/bin/redis-server', '/usr/sbin/redis-server', '/usr/local/bin/redis-server'].find((p) => p !== undefined && p !== '' && existsSync(p));
@@ -22,13 +21,25 @@ export interface TestRedis {
  */
 export async function startTestRedis(): Promise<TestRedis> {
   if (!REDIS_SERVER) throw new Error('redis-server is not installed: run `npm test` (scripts/test.sh installs it) or apt-get install redis-server');
-  const port = await freePort();
+  let port = await freePort();
   let proc: ManagedProcess | undefined;
+  // Its own line, not a TCP connect: another process that took the port between freePort() and
+  // redis-server's bind would accept a connect too (the server itself then exits: port in use).
   const start = async (): Promise<void> => {
     proc = new ManagedProcess('redis', spawn(REDIS_SERVER, ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--dir', '/tmp'], { stdio: ['ignore', 'pipe', 'pipe'] }));
-    await waitForPort('redis-server', port, 10_000, 50);
+    await proc.waitForOutput(/Ready to accept connections/, 10_000);
   };
-  await start();
+  // The first start may lose its port to another process (a freePort race): another port then.
+  for (let attempt = 1; ; attempt++) {
+    try {
+      await start();
+      break;
+    } catch (err) {
+      await proc?.kill('SIGKILL');
+      if (attempt >= 3) throw err;
+      port = await freePort();
+    }
+  }
   return {
     url: `redis://127.0.0.1:${port}`,
     port,

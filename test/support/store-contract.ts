@@ -55,7 +55,7 @@ export const workload = (name: string, command = 'sleep'): WorkloadRecord => ({
   updatedAt: T0,
 });
 
-const job = (name: string): JobRecord => ({ name, uid: 'u1', labels: {}, annotations: {}, spec: jobSpecSchema.parse({ template: { runtime: 'process', command: ['true'] } }), createdAt: T0, updatedAt: T0, assigned: [] });
+export const job = (name: string): JobRecord => ({ name, uid: 'u1', labels: {}, annotations: {}, spec: jobSpecSchema.parse({ template: { runtime: 'process', command: ['true'] } }), createdAt: T0, updatedAt: T0, assigned: [] });
 
 const cronJob = (name: string): CronJobRecord => ({
   name,

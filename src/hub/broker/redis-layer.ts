@@ -44,6 +44,30 @@ function redisOptions(): RedisOptions {
   };
 }
 
+/** What the layer knows of one of its connections. */
+export interface ConnectionState {
+  role: string;
+  /** ioredis' status: 'ready' carries commands; 'connecting', 'reconnecting', … do not. */
+  status: string;
+  /** Whether it was ever ready. */
+  wasReady: boolean;
+  /** Whether it failed (an error, a lost connection) since it was last ready. */
+  failed: boolean;
+}
+
+/**
+ * Whether the layer is healthy, from its connections. A connection is down once it lost its
+ * ready state or failed; one still making its first connection with no error yet is starting,
+ * not down: a hub that announced itself "degraded" in its first heartbeat (its registry
+ * connection was a few milliseconds old) was left out of the other hubs' bootstrap lists until
+ * the next heartbeat (found by test/integration/several-hubs.test.ts under load).
+ */
+export function layerHealth(connections: readonly ConnectionState[], lastError: string | undefined): LayerHealth {
+  const down = connections.filter((c) => c.status !== 'ready' && (c.wasReady || c.failed));
+  if (down.length === 0) return { ok: true };
+  return { ok: false, reason: `redis unreachable (${lastError ?? down.map((c) => `${c.role} ${c.status}`).join(', ')})` };
+}
+
 /** Checks the URL the operator gave (`--redis`), naming the flag in the error. */
 export function parseRedisUrl(url: string): URL {
   let parsed: URL;
@@ -59,21 +83,28 @@ export function parseRedisUrl(url: string): URL {
 export function connectSharedMessaging(url: string, log: Logger): SharedMessagingLayer {
   parseRedisUrl(url);
   const connections = new Map<string, Redis>();
+  const states = new Map<string, { wasReady: boolean; failed: boolean }>();
   let lastError: string | undefined;
   const open = (role: string): Redis => {
     const existing = connections.get(role);
     if (existing) return existing;
     const conn = new Redis(url, redisOptions());
+    const state = { wasReady: false, failed: false };
     conn.on('error', (err: Error) => {
+      state.failed = true;
       // ioredis reports every failed reconnect; say it once per outage.
       if (lastError !== err.message) log.warn(`redis (${role}): ${err.message}`);
       lastError = err.message;
     });
+    conn.on('close', () => void (state.failed = true));
     conn.on('ready', () => {
+      state.wasReady = true;
+      state.failed = false;
       if (lastError !== undefined) log.info(`redis (${role}) is reachable again`);
       lastError = undefined;
     });
     connections.set(role, conn);
+    states.set(role, state);
     return conn;
   };
   const persistence = redisPersistence({ conn: open('persistence') });
@@ -87,9 +118,10 @@ export function connectSharedMessaging(url: string, log: Logger): SharedMessagin
     mq,
     connection: open,
     health() {
-      const down = [...connections].filter(([, conn]) => conn.status !== 'ready');
-      if (down.length === 0) return { ok: true };
-      return { ok: false, reason: `redis unreachable (${lastError ?? down.map(([role, conn]) => `${role} ${conn.status}`).join(', ')})` };
+      return layerHealth(
+        [...connections].map(([role, conn]) => ({ role, status: conn.status, ...(states.get(role) ?? { wasReady: false, failed: true }) })),
+        lastError,
+      );
     },
     async close() {
       if (closed) return;

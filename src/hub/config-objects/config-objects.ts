@@ -29,6 +29,11 @@ export class ConfigObjects {
     private readonly fleet?: Pick<HubStore, 'workloads' | 'deviceState'>,
   ) {}
 
+  /** The same objects, with the desired pass's events written through `events` (the controllers' view of the store). */
+  withEvents(events: Pick<HubStore, 'events'>['events']): ConfigObjects {
+    return new ConfigObjects(this.store, this.dataKey, events, this.now, this.log, this.fleet);
+  }
+
   /** A Secret's values in clear, for `get secret --show-values` by an admin and for sealing. */
   secretValues(record: ConfigObjectRecord): ConfigValues {
     if (!record.encrypted) return record.values ?? {};

@@ -43,6 +43,11 @@ export interface ChangeNoticesOptions {
   feed: DeviceFeed;
   /** Another hub took an API write. */
   written: () => void;
+  /**
+   * A device was deleted through another hub: its MQTT session may be on this hub's broker, which
+   * ends it (the agent then finds its credentials refused), as the deleting hub does with its own.
+   */
+  deletedElsewhere?: (deviceId: string) => void;
   log: Logger;
 }
 
@@ -110,6 +115,7 @@ export class ChangeNotices {
     } finally {
       this.relaying = false;
     }
+    for (const [id, type, aspect] of notice.devices) if (type === 'DELETED' && aspect === 'registration') this.options.deletedElsewhere?.(id);
     if (notice.written) this.options.written();
   }
 

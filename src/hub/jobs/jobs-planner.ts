@@ -30,8 +30,8 @@ export class JobsPlanner {
     return (await this.deps.store.jobs.list()).length > 0 || (await this.deps.store.cronJobs.list()).length > 0;
   }
 
-  async plan(devices: readonly DeviceRecord[]): Promise<JobParts> {
-    const { store } = this.deps;
+  /** `store`: what the planner writes through (the controllers' view: fenced by the lease term on a shared store). */
+  async plan(devices: readonly DeviceRecord[], store: HubStore = this.deps.store): Promise<JobParts> {
     const now = this.deps.now().getTime();
     let jobs = await store.jobs.list();
     const assignments = assignJobs(jobs, devices, now);

@@ -15,6 +15,20 @@ export interface Leadership {
   stop(): Promise<void>;
 }
 
+/**
+ * What a controller set of a term that is over is refused (a publish of a desired document): the
+ * set was stopped, or the lease ran out before it was renewed (a paused process that woke up).
+ */
+export class NotLeadingError extends Error {
+  readonly code = 'NotLeading';
+}
+
+/** A controller write the lease refused (FencedOut, from a shared store) or a publish a set no longer live was refused (NotLeading). */
+export function leadershipLost(err: unknown): boolean {
+  const code = typeof err === 'object' && err !== null ? (err as { code?: unknown }).code : undefined;
+  return code === 'FencedOut' || code === 'NotLeading';
+}
+
 /** One hub, one store: it leads from start to stop, in term 1. */
 export class SoleLeadership implements Leadership {
   readonly leading = true;

@@ -2,6 +2,7 @@ import type { Logger } from '../../common/log.js';
 import { canonicalJson, payloadLimits, topics, type DeviceService, type DeviceServices } from '../../protocol/index.js';
 import { eventSubjects } from '../store/records.js';
 import type { HubStore } from '../store/repository.js';
+import { leadershipLost } from '../leadership/leadership.js';
 import { planEndpoints, type EndpointPlan } from './endpoints.js';
 import { errorMessage } from '../../common/errors.js';
 
@@ -61,7 +62,9 @@ export class ServicesController {
       do {
         this.again = false;
         const started = performance.now();
-        await this.pass().catch((err: unknown) => this.deps.log.error(`services pass failed: ${errorMessage(err)}`));
+        await this.pass().catch((err: unknown) =>
+          leadershipLost(err) ? this.deps.log.warn(`services pass stopped: ${errorMessage(err)}`) : this.deps.log.error(`services pass failed: ${errorMessage(err)}`),
+        );
         this.lastPassMs = performance.now() - started;
       } while (this.again);
     })().finally(() => (this.running = undefined));

@@ -152,6 +152,17 @@ export interface HubStore extends RolloutStores {
   health?(): StoreHealth;
   /** Present when several hubs share the store: what they must agree on lives there, not in their data folders. */
   readonly settings?: SharedSettings;
+  /**
+   * The store as the leader's controllers write it, where several hubs share it: their writes of
+   * kinds every hub's API writes too (events, Jobs) are fenced by the lease term like placements.
+   * Absent: one hub, the store itself (see controllerView).
+   */
+  forControllers?(): HubStore;
+}
+
+/** What the controllers write through (fenced where the store is shared). */
+export function controllerView(store: HubStore): HubStore {
+  return store.forControllers?.() ?? store;
 }
 
 /** Hub-wide settings kept in a store several hubs share (the admin token's hash). */

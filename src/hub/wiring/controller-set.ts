@@ -10,13 +10,14 @@ import type { TelemetryFeed } from '../mcus/telemetry-feed.js';
 import type { HubMetrics } from '../metrics/hub-metrics.js';
 import type { DeviceRpc } from '../rpc/device-rpc.js';
 import type { UsageStore } from '../fleet/usage-store.js';
-import type { HubStore } from '../store/repository.js';
+import { controllerView, type HubStore } from '../store/repository.js';
 import { RolloutController, type RolloutRequests } from '../rollouts/rollout-controller.js';
 import { ServicesController } from '../services/services-controller.js';
 import { Autoscaler } from '../workloads/autoscaler.js';
 import { DesiredStateController } from '../workloads/desired-controller.js';
 import type { PassTimings } from '../workloads/pass-timings.js';
 import type { ControllerSet } from './controllers.js';
+import { NotLeadingError } from '../leadership/leadership.js';
 
 export interface ControllerSetDeps {
   store: HubStore;
@@ -37,17 +38,33 @@ export interface ControllerSetDeps {
   log: Logger;
 }
 
-export function buildControllerSet(deps: ControllerSetDeps): ControllerSet & { rolloutController: RolloutController } {
-  const { store, publish, now, log } = deps;
+/**
+ * A set's publish: refused once the set is not live (see LeaderControllers' `build`). A deposed
+ * leader's late desired document would otherwise replace the new leader's newer one as the
+ * retained message, and a device that reconnects later would get the older one.
+ */
+export function publishWhileLive(publish: ControllerSetDeps['publish'], live: () => boolean): ControllerSetDeps['publish'] {
+  return (topic, payload, retain) => {
+    if (!live()) return Promise.reject(new NotLeadingError(`not published to ${topic}: this hub no longer leads (the new leader sends what is stored)`));
+    return publish(topic, payload, retain);
+  };
+}
+
+export function buildControllerSet(given: ControllerSetDeps, live: () => boolean = () => true): ControllerSet & { rolloutController: RolloutController } {
+  // Every write of this set is made under the lease term it leads in (fenced on a shared store),
+  // and every publish while it leads.
+  const store = controllerView(given.store);
+  const deps: ControllerSetDeps = { ...given, store, publish: publishWhileLive(given.publish, live) };
+  const { publish, now, log } = deps;
   const services = new ServicesController({ store, publish, now, log: log.child('services') });
   const desired = new DesiredStateController({
     store,
     publish,
     now,
     log: log.child('desired'),
-    jobs: deps.jobs,
+    jobs: { any: () => deps.jobs.any(), plan: (devices) => deps.jobs.plan(devices, store) },
     beforePublish: () => services.reconcile(),
-    configs: deps.configs,
+    configs: deps.configs.withEvents(store.events),
   });
   desired.timings.onRecord((timing) => deps.timings.record(timing));
   const rollouts = rolloutController(deps, { replan: (deviceIds) => desired.reconcileDevices(deviceIds) });

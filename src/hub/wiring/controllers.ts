@@ -27,8 +27,12 @@ export interface ControllerSet {
 
 export interface LeaderControllersOptions<S extends ControllerSet = ControllerSet> {
   leadership: Leadership;
-  /** Builds a new set (not started). */
-  build: () => S;
+  /**
+   * Builds a new set (not started). `live` says whether the set is still this hub's running one
+   * in a term it holds: false once it was stopped, and as soon as the lease ran out (before the
+   * renewal that notices it), so a paused old leader that wakes up sends nothing more.
+   */
+  build: (live: () => boolean) => S;
   /** Tells the leader of a write made here while this hub does not lead (absent: one hub). */
   notifyLeader?: () => void;
   /**
@@ -84,7 +88,10 @@ export class LeaderControllers<S extends ControllerSet = ControllerSet> {
 
   private async begin(): Promise<void> {
     if (this.current) return;
-    const set = this.options.build();
+    const built: { set?: S } = {};
+    const live = (): boolean => built.set !== undefined && this.current === built.set && this.options.leadership.leading;
+    const set = this.options.build(live);
+    built.set = set;
     this.current = set;
     this.options.log.info(`this hub leads (term ${String(this.options.leadership.term)}): controllers start`);
     try {

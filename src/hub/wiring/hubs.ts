@@ -3,6 +3,7 @@
 // Alone (no --redis) it lists only itself, is healthy while it runs, and sends no notices.
 import { cpus, hostname, loadavg } from 'node:os';
 import type { Logger } from '../../common/log.js';
+import { errorMessage } from '../../common/errors.js';
 import { HUB_ID_PATTERN, type HubEndpoint, type HubView } from '../../protocol/index.js';
 import type { LayerHealth, SharedMessagingLayer } from '../broker/redis-layer.js';
 import type { HubConfig } from '../config.js';
@@ -35,6 +36,8 @@ export interface HubPresenceDeps {
   connections: () => number;
   /** Another hub took an API write. */
   writtenElsewhere: () => void;
+  /** Ends a device's session on this hub's broker (it was deleted through another hub). */
+  disconnectDevice: (deviceId: string) => Promise<boolean>;
   log: Logger;
 }
 
@@ -94,6 +97,12 @@ export async function startHubPresence(deps: HubPresenceDeps): Promise<HubPresen
       links: { publisher: shared.connection('notices-pub'), subscriber: shared.connection('notices-sub') },
       feed: deps.feed,
       written: deps.writtenElsewhere,
+      deletedElsewhere: (id) => {
+        deps.disconnectDevice(id).then(
+          (closed) => closed && log.info(`device ${id} was deleted through another hub; its session here was closed`),
+          (err: unknown) => log.warn(`closing the session of device ${id}, deleted through another hub: ${errorMessage(err)}`),
+        );
+      },
       log: log.child('notices'),
     });
     await notices.start();

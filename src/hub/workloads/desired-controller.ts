@@ -8,7 +8,8 @@ import { CanonicalCache } from './canonical-cache.js';
 import { sameInstances, samePlacement } from './desired-comparison.js';
 import { PlacementPassCache, runPlacementPass } from './placement-pass.js';
 import { PassTimings } from './pass-timings.js';
-import { errorStack } from '../../common/errors.js';
+import { errorMessage, errorStack } from '../../common/errors.js';
+import { leadershipLost } from '../leadership/leadership.js';
 
 export interface DesiredControllerDeps {
   store: HubStore;
@@ -96,6 +97,13 @@ export class DesiredStateController {
   private readonly instanceCache = new DesiredInstanceCache();
   /** While a device drains or a config change is paced, readiness reports decide the next step. */
   wantsReports = false;
+  /**
+   * Devices whose new document was stored and is not yet known to be published: a pass that
+   * failed between the two (the store answered for some devices and not for others, Services
+   * failed, the broker refused) left them on their old one, and the next pass, comparing with
+   * what is stored, took the document as sent. Each pass sends their stored document again.
+   */
+  private readonly unpublished = new Set<string>();
 
   constructor(private readonly deps: DesiredControllerDeps) {}
 
@@ -156,7 +164,10 @@ export class DesiredStateController {
         const served = full ? this.waiting : [];
         if (full) this.waiting = [];
         const started = Date.now();
-        await (full ? this.pass() : this.targetedPass(devices)).catch((err: unknown) => this.deps.log.error(`desired state pass failed: ${errorStack(err)}`));
+        await (full ? this.pass() : this.targetedPass(devices)).catch((err: unknown) =>
+          // Leadership moved on during the pass: expected, said in one line (the new leader carries on).
+          leadershipLost(err) ? this.deps.log.warn(`desired state pass stopped: ${errorMessage(err)}`) : this.deps.log.error(`desired state pass failed: ${errorStack(err)}`),
+        );
         if (full) this.lastPassMs = Date.now() - started;
         for (const resolve of served) resolve();
       }
@@ -262,10 +273,26 @@ export class DesiredStateController {
     });
     // Stored before they are published: a generation number is never reused after a crash.
     // All of a pass's documents share one commit.
+    for (const [deviceId] of next) this.unpublished.add(deviceId);
     await Promise.all(next.map(([deviceId, desired]) => store.deviceState.putDesired(deviceId, desired)));
     if (next.length > 0) await this.deps.beforePublish?.();
-    await this.publishPipelined(next, true);
+    await this.publishPipelined([...next, ...this.storedNotSent(published, next)], true);
     return next.length;
+  }
+
+  /** The stored documents an earlier pass stored and did not publish (see `unpublished`), unless this pass replaces them. */
+  private storedNotSent(stored: ReadonlyMap<string, Readonly<DesiredState>>, next: readonly (readonly [string, Readonly<DesiredState>])[]): [string, Readonly<DesiredState>][] {
+    if (this.unpublished.size === 0) return [];
+    const replaced = new Set(next.map(([deviceId]) => deviceId));
+    const again: [string, Readonly<DesiredState>][] = [];
+    for (const deviceId of this.unpublished) {
+      if (replaced.has(deviceId)) continue;
+      const desired = stored.get(deviceId);
+      if (desired) again.push([deviceId, desired]);
+      else this.unpublished.delete(deviceId); // the device is gone
+    }
+    if (again.length > 0) this.deps.log.warn(`publishing ${again.length} stored desired document(s) an earlier pass did not publish`);
+    return again;
   }
 
   /**
@@ -281,6 +308,7 @@ export class DesiredStateController {
         if (!entry) return;
         const [deviceId, desired] = entry;
         await this.deps.publish(topics.desired(deviceId), desired, true);
+        this.unpublished.delete(deviceId);
         if (logEach) this.deps.log.info(`device ${deviceId}: desired generation ${desired.generation} (${desired.instances.length} instances)`);
       }
     };

@@ -7,6 +7,7 @@ import { createLogger } from '../../../src/common/log.js';
 import { topics, workloadSpecSchema, type DesiredState, type DeviceStatus } from '../../../src/protocol/index.js';
 import type { DeviceRecord, WorkloadRecord } from '../../../src/hub/store/records.js';
 import { DesiredStateController } from '../../../src/hub/workloads/desired-controller.js';
+import { NotLeadingError } from '../../../src/hub/leadership/leadership.js';
 import { gatewayFacts } from '../../support/facts-fixture.js';
 import { MemoryStore } from '../../support/memory-store.js';
 
@@ -40,7 +41,7 @@ interface Published {
   retain: boolean;
 }
 
-function rig(deviceIds: string[], options: { failPublish?: boolean } = {}) {
+function rig(deviceIds: string[], options: { failPublish?: boolean | (() => boolean) } = {}) {
   const store = new MemoryStore();
   for (const id of deviceIds) store.devices.set(id, device(id));
   /** Writes and publishes in the order they happened. */
@@ -52,7 +53,7 @@ function rig(deviceIds: string[], options: { failPublish?: boolean } = {}) {
     // No rollouts: the desired pass also reads them (release pins, downloads ahead of a window).
     store: store.hubStore({ releasePins: { all: async () => new Map() }, rollouts: { list: async () => [] } }),
     publish: async (topic, payload, retain) => {
-      if (options.failPublish) throw new Error('broker gone');
+      if (typeof options.failPublish === 'function' ? options.failPublish() : options.failPublish) throw new Error('broker gone');
       order.push(`publish ${topic}`);
       published.push({ topic, payload: payload as DesiredState, retain });
     },
@@ -173,6 +174,42 @@ test('a failed publish is logged and does not throw out of reconcile', async (t)
   r.store.workloads.set('helper', workload('helper', { replicas: 'all' }));
   await t.notThrowsAsync(r.controller.reconcile());
   t.true(r.logs.some((l) => /desired state pass failed: .*broker gone/.test(l)));
+});
+
+test('a pass whose publish is refused because this hub no longer leads says so in one warning, not as a failure', async (t) => {
+  const store = new MemoryStore();
+  store.devices.set('a', device('a'));
+  store.workloads.set('helper', workload('helper', { replicas: 'all' }));
+  const logs: string[] = [];
+  const controller = new DesiredStateController({
+    store: store.hubStore({ releasePins: { all: async () => new Map() }, rollouts: { list: async () => [] } }),
+    publish: async () => {
+      throw new NotLeadingError('not published: this hub no longer leads');
+    },
+    now: () => now,
+    log: createLogger('desired', 'debug', (line) => logs.push(line)),
+  });
+  await controller.reconcile();
+  t.true(logs.some((l) => /WARN .*desired state pass stopped: not published: this hub no longer leads/.test(l)), logs.join('\n'));
+  t.false(logs.some((l) => /pass failed/.test(l)));
+});
+
+test('a document stored by a pass that failed before publishing it is published by the next pass (it was not sent: stored is not sent)', async (t) => {
+  let failing = true;
+  const r = rig(['a', 'b'], { failPublish: () => failing });
+  r.store.workloads.set('helper', workload('helper', { replicas: 'all' }));
+  await r.controller.reconcile();
+  t.is(r.store.desired.get('a')?.generation, 1, 'stored');
+  t.deepEqual(r.published, [], 'the broker refused: nothing was sent');
+  failing = false;
+  await r.controller.reconcile();
+  t.deepEqual(r.published.map((p) => [p.topic, p.payload.generation, p.retain]).sort(), [
+    [topics.desired('a'), 1, true],
+    [topics.desired('b'), 1, true],
+  ]);
+  r.published.length = 0;
+  await r.controller.reconcile();
+  t.deepEqual(r.published, [], 'once sent, not again');
 });
 
 test('documents are published pipelined (several in flight at once, within a bound), each after the pass stored them all', async (t) => {

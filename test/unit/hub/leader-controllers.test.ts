@@ -2,6 +2,8 @@ import test from 'ava';
 import { createLogger } from '../../../src/common/log.js';
 import { LeaderControllers, type ControllerSet } from '../../../src/hub/wiring/controllers.js';
 import { FlippingLeadership } from '../../support/flipping-leadership.js';
+import { publishWhileLive } from '../../../src/hub/wiring/controller-set.js';
+import { NotLeadingError } from '../../../src/hub/leadership/leadership.js';
 
 /** Records what each built set was asked, and whether it is running. */
 function fakeSet(journal: string[], n: number): ControllerSet & { running: boolean } {
@@ -23,16 +25,18 @@ function fakeSet(journal: string[], n: number): ControllerSet & { running: boole
   return set as ControllerSet & { running: boolean };
 }
 
-function setUp(): { leadership: FlippingLeadership; controllers: LeaderControllers<ReturnType<typeof fakeSet>>; journal: string[]; sets: ReturnType<typeof fakeSet>[]; notices: number[] } {
+function setUp(): { leadership: FlippingLeadership; controllers: LeaderControllers<ReturnType<typeof fakeSet>>; journal: string[]; sets: ReturnType<typeof fakeSet>[]; notices: number[]; lives: (() => boolean)[] } {
   const leadership = new FlippingLeadership();
   const journal: string[] = [];
   const sets: ReturnType<typeof fakeSet>[] = [];
   const notices: number[] = [];
+  const lives: (() => boolean)[] = [];
   const controllers = new LeaderControllers({
     leadership,
-    build: () => {
+    build: (live) => {
       const set = fakeSet(journal, sets.length + 1);
       sets.push(set);
+      lives.push(live);
       return set;
     },
     notifyLeader: () => notices.push(1),
@@ -40,8 +44,36 @@ function setUp(): { leadership: FlippingLeadership; controllers: LeaderControlle
     republishOnLead: true,
     log: createLogger('test', 'error'),
   });
-  return { leadership, controllers, journal, sets, notices };
+  return { leadership, controllers, journal, sets, notices, lives };
 }
+
+test("a set is live only while it runs in a term this hub holds: not once stopped, nor once the lease ran out unnoticed; its publishes are refused then", async (t) => {
+  const { leadership, controllers, lives } = setUp();
+  await controllers.start();
+  leadership.flip(true);
+  await controllers.settled();
+  const first = lives[0]!;
+  t.true(first());
+  const sent: string[] = [];
+  const publish = publishWhileLive(async (topic) => void sent.push(topic), first);
+  await publish('ep/v1/d/a/desired', {}, true);
+  // The lease ran out before a renewal noticed it (a paused process woke up): no change event yet.
+  leadership.leading = false;
+  t.false(first());
+  const refused = await t.throwsAsync(publish('ep/v1/d/b/desired', {}, true), { instanceOf: NotLeadingError });
+  t.is((refused as NotLeadingError | undefined)?.code, 'NotLeading');
+  t.deepEqual(sent, ['ep/v1/d/a/desired'], 'nothing sent once the set is not live');
+  leadership.leading = true;
+  t.true(first(), 'renewed in time after all');
+  leadership.flip(false);
+  t.false(first(), 'stopped');
+  leadership.flip(true);
+  await controllers.settled();
+  t.true(lives[1]!(), 'the next term\'s set is live');
+  t.false(first(), 'the old set stays dead in the new term');
+  controllers.stop();
+  t.false(lives[1]!());
+});
 
 test('controllers run only while this hub leads, and a new term gets a new set', async (t) => {
   const { leadership, controllers, journal, sets } = setUp();

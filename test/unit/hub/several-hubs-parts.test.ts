@@ -2,6 +2,7 @@ import test from 'ava';
 import { EventEmitter } from 'node:events';
 import { createLogger } from '../../../src/common/log.js';
 import { BROKER_HEARTBEAT_MS, reportIsOurs } from '../../../src/hub/broker/embedded-broker.js';
+import { layerHealth } from '../../../src/hub/broker/redis-layer.js';
 import { DeviceFeed } from '../../../src/hub/fleet/device-feed.js';
 import { ChangeNotices, type NoticeLinks } from '../../../src/hub/hubs/change-notices.js';
 import { HubRegistry, type HubDirectory } from '../../../src/hub/hubs/hub-registry.js';
@@ -63,6 +64,34 @@ test('change notices carry device changes and writes to the other hubs, never ba
   t.deepEqual(seenAtA, ['board-1:reported'], 'hub B does not send hub A\'s change back');
   a.stop();
   b.stop();
+});
+
+test('a device deleted through one hub is named to the others, which end its session there; other changes are not', async (t) => {
+  const shared = bus();
+  const feedA = new DeviceFeed();
+  const deletedAtB: string[] = [];
+  const deletedAtA: string[] = [];
+  const a = new ChangeNotices({ hubId: 'hub-a', links: shared.links(), feed: feedA, written: () => undefined, deletedElsewhere: (id) => deletedAtA.push(id), log });
+  const b = new ChangeNotices({ hubId: 'hub-b', links: shared.links(), feed: new DeviceFeed(), written: () => undefined, deletedElsewhere: (id) => deletedAtB.push(id), log });
+  await a.start();
+  await b.start();
+  feedA.changed('board-1', 'MODIFIED', 'status');
+  feedA.changed('board-2', 'DELETED', 'registration');
+  await a.flush();
+  t.deepEqual(deletedAtB, ['board-2']);
+  t.deepEqual(deletedAtA, [], 'the deleting hub closes its own session itself, not through its notice');
+  a.stop();
+  b.stop();
+});
+
+test('the shared layer is degraded by a connection that lost Redis or failed, not by one still making its first connection', (t) => {
+  const ready = { role: 'persistence', status: 'ready', wasReady: true, failed: false };
+  t.deepEqual(layerHealth([ready, { role: 'registry', status: 'connecting', wasReady: false, failed: false }], undefined), { ok: true }, 'starting, not down');
+  t.deepEqual(layerHealth([ready, { role: 'registry', status: 'connecting', wasReady: false, failed: true }], 'connect ECONNREFUSED'), {
+    ok: false,
+    reason: 'redis unreachable (connect ECONNREFUSED)',
+  }, 'Redis down at start');
+  t.deepEqual(layerHealth([ready, { role: 'registry', status: 'reconnecting', wasReady: true, failed: false }], undefined), { ok: false, reason: 'redis unreachable (registry reconnecting)' }, 'lost it');
 });
 
 function view(id: string, leading = false): HubView {

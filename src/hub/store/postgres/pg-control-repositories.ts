@@ -38,25 +38,36 @@ const k = controlKinds;
 const immutable = (key: string, existing: ReleaseRecord): ReleaseImmutableError =>
   new ReleaseImmutableError(`release ${key} exists with other content (digest ${existing.digest}); releases are immutable: create a new version`);
 
-/** A named kind's get/list/putAll/delete; `alsoDelete` names the records that go with it. */
-function named<T extends { name: string }>(db: RecordsDb, kind: string, collection: 'jobs' | 'cronJobs', alsoDelete: (name: string) => [string, string][] = () => []) {
+/**
+ * A named kind's get/list/putAll/delete; `alsoDelete` names the records that go with it; `fenced`:
+ * writes only under the controllers' current lease term (the Jobs controller's view).
+ */
+function named<T extends { name: string }>(db: RecordsDb, kind: string, collection: 'jobs' | 'cronJobs', alsoDelete: (name: string) => [string, string][] = () => [], fenced = false) {
   return {
     get: async (name: string) => (await db.get(kind, name)) as T | undefined,
     list: async () => (await db.all(kind)).map(([, doc]) => doc as T),
     putAll: async (records: T[]) => {
       for (const r of records) assertStorable(collection, r.name, r);
-      await db.transaction((tx) => tx.putMany(kind, records.map((r) => [r.name, r])));
+      await db.transaction((tx) => tx.putMany(kind, records.map((r) => [r.name, r])), { fenced });
     },
     delete: (name: string) =>
-      db.transaction(async (tx) => {
-        if ((await tx.delete(kind, [name])) === 0) return false;
-        for (const [otherKind, key] of alsoDelete(name)) await tx.delete(otherKind, [key]);
-        return true;
-      }),
+      db.transaction(
+        async (tx) => {
+          if ((await tx.delete(kind, [name])) === 0) return false;
+          for (const [otherKind, key] of alsoDelete(name)) await tx.delete(otherKind, [key]);
+          return true;
+        },
+        { fenced },
+      ),
   };
 }
 
-export const pgJobRepository = (db: RecordsDb): JobRepository => named<JobRecord>(db, k.jobs, 'jobs', (name) => [[k.jobRuns, runOwnerKey('Job', name)]]);
+/**
+ * Jobs are written by the API (any hub) and by the Jobs controller (assignments, finished, deleted
+ * after their TTL: the leader's); `fenced` is the controller's view.
+ */
+export const pgJobRepository = (db: RecordsDb, { fenced = false } = {}): JobRepository =>
+  named<JobRecord>(db, k.jobs, 'jobs', (name) => [[k.jobRuns, runOwnerKey('Job', name)]], fenced);
 export const pgCronJobRepository = (db: RecordsDb): CronJobRepository => named<CronJobRecord>(db, k.cronJobs, 'cronJobs', (name) => [[k.jobRuns, runOwnerKey('CronJob', name)]]);
 
 export function pgJobRunRepository(db: RecordsDb): JobRunRepository {

@@ -189,7 +189,11 @@ export function pgTokenRepository(db: RecordsDb): TokenRepository {
   };
 }
 
-export function pgEventRepository(db: RecordsDb): EventRepository {
+/**
+ * `fenced`: the controllers' view (every hub's API and ingest append events too, unfenced): an
+ * append is made under this hub's lease term and dropped if another hub leads when it is written.
+ */
+export function pgEventRepository(db: RecordsDb, { fenced = false } = {}): EventRepository {
   return {
     append: async (subject, event) => {
       // History is kept only for what exists (see the lowdb repository for why).
@@ -197,7 +201,7 @@ export function pgEventRepository(db: RecordsDb): EventRepository {
       if (subject.startsWith(DEVICE_PREFIX) && (await db.get(kinds.devices, subject.slice(DEVICE_PREFIX.length))) === undefined) return;
       const stored = { ...event };
       // At most a history's worth of appends stays queued (during an outage): older ones would be trimmed anyway.
-      db.later(kinds.events, subject, (list) => [...((list as DeviceEvent[] | undefined) ?? []), stored].slice(-EVENTS_PER_SUBJECT), { keepLast: EVENTS_PER_SUBJECT });
+      db.later(kinds.events, subject, (list) => [...((list as DeviceEvent[] | undefined) ?? []), stored].slice(-EVENTS_PER_SUBJECT), { keepLast: EVENTS_PER_SUBJECT }, fenced);
     },
     list: async (subject) => ((await db.get(kinds.events, subject)) as DeviceEvent[] | undefined) ?? [],
   };

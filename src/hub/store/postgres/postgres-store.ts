@@ -48,6 +48,8 @@ import { RecordsDb } from './records-db.js';
 /** A request never waits longer than this for a connection or an answer: PostgreSQL down is an error, not a hang. */
 const CONNECT_TIMEOUT_MS = 3000;
 const QUERY_TIMEOUT_MS = 10_000;
+/** Connections of the leader lease's own pool (one renewal at a time; one spare while a broken one is replaced). */
+const LEASE_POOL_SIZE = 2;
 /** How often the store checks, with nothing else happening, that PostgreSQL answers (for /healthz). */
 const PING_MS = 2000;
 
@@ -90,7 +92,7 @@ export async function openPostgresStore(url: string, options: PostgresStoreOptio
     await pool.end().catch(() => undefined);
     throw pgFailure(err, where);
   }
-  return new PostgresHubStore(new RecordsDb(pool, { fence: options.fence, where, log }));
+  return new PostgresHubStore(new RecordsDb(pool, { fence: options.fence, where, log }), () => postgresPool(url, log, LEASE_POOL_SIZE));
 }
 
 export class PostgresHubStore implements HubStore {
@@ -114,8 +116,14 @@ export class PostgresHubStore implements HubStore {
   readonly settings: SharedSettings;
   private readonly ping: NodeJS.Timeout;
   private closed: Promise<void> | undefined;
+  private controllers: HubStore | undefined;
+  private leasePool: pg.Pool | undefined;
 
-  constructor(private readonly db: RecordsDb) {
+  constructor(
+    private readonly db: RecordsDb,
+    /** Opens the leader lease's pool (see leaderLeasePool). */
+    private readonly openLeasePool: () => pg.Pool = () => db.pool,
+  ) {
     this.devices = pgDeviceRepository(db);
     this.tokens = pgTokenRepository(db);
     this.events = pgEventRepository(db);
@@ -145,9 +153,32 @@ export class PostgresHubStore implements HubStore {
     this.ping.unref();
   }
 
-  /** The pool (the leader lease may share it). */
+  /**
+   * The controllers' view: the same store, with events and Jobs written under the lease term (an
+   * object whose prototype is this store, so everything else is this store's own).
+   */
+  forControllers(): HubStore {
+    this.controllers ??= Object.assign(Object.create(this) as PostgresHubStore, {
+      events: pgEventRepository(this.db, { fenced: true }),
+      jobs: pgJobRepository(this.db, { fenced: true }),
+      forControllers: () => this.forControllers(),
+    });
+    return this.controllers;
+  }
+
+  /** The store's pool. */
   get pool(): pg.Pool {
     return this.db.pool;
+  }
+
+  /**
+   * A pool of the leader lease's own, closed with the store. Sharing the store's, a renewal
+   * waited for a connection behind a pass's or a registration storm's transactions, past its
+   * connect timeout: the leader let its controllers go, and took them up again a renewal later.
+   */
+  leaderLeasePool(): pg.Pool {
+    this.leasePool ??= this.openLeasePool();
+    return this.leasePool;
   }
 
   health(): StoreHealth {
@@ -164,7 +195,8 @@ export class PostgresHubStore implements HubStore {
 
   close(): Promise<void> {
     clearInterval(this.ping);
-    this.closed ??= this.db.close();
+    const leasePool = this.leasePool !== this.db.pool ? this.leasePool : undefined;
+    this.closed ??= this.db.close().then(() => leasePool?.end());
     return this.closed;
   }
 }

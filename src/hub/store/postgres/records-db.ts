@@ -8,6 +8,7 @@ import { errorMessage } from '../../../common/errors.js';
 
 /** Lazy writes reach PostgreSQL within this (the repository contract allows a second). */
 const LAZY_FLUSH_MS = 250;
+const NOT_LEADING = 'this hub does not lead: controller writes are refused (another hub runs the controllers)';
 /** A transaction that lost a deadlock or serialization race with another hub is run again. */
 const RETRYABLE_SQLSTATE = new Set(['40001', '40P01']);
 const TX_ATTEMPTS = 4;
@@ -18,10 +19,16 @@ export type Doc = unknown;
 /** A change to one record: given what is stored (undefined: none), what to store (undefined: delete). */
 export type RecordChange = (current: Doc | undefined) => Doc | undefined;
 
+/** A queued change; `term`: a controller's, kept only if that is still the lease's term when it is written. */
+interface LazyChange {
+  apply: RecordChange;
+  term?: bigint;
+}
+
 interface Pending {
   kind: string;
   key: string;
-  changes: RecordChange[];
+  changes: LazyChange[];
 }
 
 export interface RecordsDbOptions {
@@ -93,14 +100,18 @@ export class Tx {
 
   /** Refuses the transaction unless `term` is the controllers' lease's current, unexpired term. */
   async checkFence(term: bigint | undefined): Promise<void> {
-    if (term === undefined) throw new FencedOutError('this hub does not lead: controller writes are refused (another hub runs the controllers)');
+    if (term === undefined) throw new FencedOutError(NOT_LEADING);
+    const lease = await this.lease();
+    if (lease.term !== term) throw new FencedOutError(`controller write under lease term ${term} refused: the lease is now ${lease.said}; another hub leads`);
+  }
+
+  /** The controllers' lease as this transaction sees it: its term while unexpired, else undefined. */
+  async lease(): Promise<{ term: bigint | undefined; said: string }> {
     // FOR SHARE: a new holder cannot take the lease until this write has committed or rolled back.
     const { rows } = await this.q<{ term: string; live: boolean }>('SELECT term::text AS term, expires_at > now() AS live FROM ep_leases WHERE name = $1 FOR SHARE', [CONTROLLERS_LEASE]);
     const lease = rows[0];
-    if (!lease || BigInt(lease.term) !== term || !lease.live) {
-      const now = lease ? `term ${lease.term}${lease.live ? '' : ' (expired)'}` : 'no lease';
-      throw new FencedOutError(`controller write under lease term ${term} refused: the lease is now ${now}; another hub leads`);
-    }
+    if (!lease) return { term: undefined, said: 'no lease' };
+    return { term: lease.live ? BigInt(lease.term) : undefined, said: `term ${lease.term}${lease.live ? '' : ' (expired)'}` };
   }
 }
 
@@ -153,7 +164,7 @@ export class RecordsDb {
     const queued = [...this.committing.flatMap((batch) => batch.filter((e) => pendingKey(e.kind, e.key) === id)), ...(waiting ? [waiting] : [])];
     let doc = rows[0]?.doc;
     if (queued.length === 0) return doc;
-    for (const entry of queued) for (const change of entry.changes) doc = change(doc);
+    for (const entry of queued) for (const change of entry.changes) doc = change.apply(doc);
     // A queued change may hand out the object it will write: the caller gets its own copy.
     return doc === undefined ? undefined : structuredClone(doc);
   }
@@ -165,18 +176,32 @@ export class RecordsDb {
     return rows.map((r) => [r.key, r.doc]);
   }
 
-  /** Queues a lazy change; it reaches the database with the next transaction, within LAZY_FLUSH_MS. */
-  later(kind: string, key: string, change: RecordChange, replaces: boolean | { keepLast: number } = false): void {
+  /**
+   * Queues a lazy change; it reaches the database with the next transaction, within LAZY_FLUSH_MS.
+   * `fenced`: a controller's change, made under the lease term this hub holds now (FencedOut if
+   * none) and dropped when it is written if the lease has moved on meanwhile: a paused old
+   * leader's queued events must not land after another hub took over.
+   */
+  later(kind: string, key: string, change: RecordChange, replaces: boolean | { keepLast: number } = false, fenced = false): void {
+    const term = fenced ? this.fenceTerm() : undefined;
     const id = pendingKey(kind, key);
     const entry = this.pending.get(id) ?? { kind, key, changes: [] };
     if (replaces === true) entry.changes = [];
-    entry.changes.push(change);
+    entry.changes.push(term === undefined ? { apply: change } : { apply: change, term });
     if (typeof replaces === 'object' && entry.changes.length > replaces.keepLast) entry.changes.splice(0, entry.changes.length - replaces.keepLast);
     this.pending.set(id, entry);
     this.flushTimer ??= setTimeout(() => {
       this.flushTimer = undefined;
       this.flush().catch((err: unknown) => this.options.log(`store: lazy writes not stored yet, retried: ${errorMessage(err)}`));
     }, LAZY_FLUSH_MS);
+  }
+
+  /** The term a fenced write is made under now; FencedOut while this hub does not lead (undefined: no fencing, one hub). */
+  private fenceTerm(): bigint | undefined {
+    if (!this.options.fence) return undefined;
+    const term = this.options.fence();
+    if (term === undefined) throw new FencedOutError(NOT_LEADING);
+    return term;
   }
 
   /** Forgets queued lazy changes of these records (they were deleted). */
@@ -227,7 +252,8 @@ export class RecordsDb {
         await viaPg(() => connected.query('BEGIN'));
         const tx = new Tx(connected, where);
         if (options.fenced && this.options.fence) await tx.checkFence(this.options.fence());
-        await applyLazy(tx, lazy);
+        const dropped = await applyLazy(tx, lazy);
+        if (dropped) this.options.log(`store: ${dropped.count} controller write(s) of lease term ${dropped.terms} dropped: the lease is now ${dropped.lease} (another hub leads)`);
         const result = await work(tx);
         await viaPg(() => connected.query('COMMIT'));
         settle();
@@ -288,7 +314,18 @@ export class RecordsDb {
 
 const pendingKey = (kind: string, key: string): string => `${kind}\u0000${key}`;
 
-async function applyLazy(tx: Tx, lazy: readonly Pending[]): Promise<void> {
+/** Writes queued changes; those of a lease term that is no longer current are left out and counted. */
+async function applyLazy(tx: Tx, lazy: readonly Pending[]): Promise<{ count: number; terms: string; lease: string } | undefined> {
+  const fenced = lazy.some((entry) => entry.changes.some((c) => c.term !== undefined));
+  // Read (and held FOR SHARE) once per transaction, only when some change needs it.
+  const lease = fenced ? await tx.lease() : undefined;
+  const droppedTerms = new Set<bigint>();
+  const kept = (change: LazyChange): boolean => {
+    if (change.term === undefined || change.term === lease?.term) return true;
+    droppedTerms.add(change.term);
+    return false;
+  };
+  let count = 0;
   const byKind = new Map<string, Pending[]>();
   for (const entry of lazy) byKind.set(entry.kind, [...(byKind.get(entry.kind) ?? []), entry]);
   for (const [kind, entries] of byKind) {
@@ -296,12 +333,16 @@ async function applyLazy(tx: Tx, lazy: readonly Pending[]): Promise<void> {
     const puts: [string, Doc][] = [];
     const deletes: string[] = [];
     for (const entry of entries) {
+      const changes = entry.changes.filter(kept);
+      count += entry.changes.length - changes.length;
+      if (changes.length === 0) continue;
       let doc = current.get(entry.key);
-      for (const change of entry.changes) doc = change(doc);
+      for (const change of changes) doc = change.apply(doc);
       if (doc === undefined) deletes.push(entry.key);
       else puts.push([entry.key, doc]);
     }
     await tx.putMany(kind, puts);
     await tx.delete(kind, deletes);
   }
+  return count === 0 ? undefined : { count, terms: [...droppedTerms].join(', '), lease: lease?.said ?? 'no lease' };
 }
