@@ -18,6 +18,8 @@ export class ConfigObjects {
   private readonly lastHalts = new Set<string>();
   /** Whether a paced change is under way: devices' reports then decide the next step (the hub asks for a pass on each). */
   moving = false;
+  /** When time alone moves a paced change next (an instance stable, or late): the desired pass looks again then. */
+  nextCheckAt: number | undefined;
 
   constructor(
     readonly store: ConfigObjectRepository,
@@ -57,10 +59,18 @@ export class ConfigObjects {
     jobParts: ReadonlyMap<string, { jobs: DesiredJob[]; cronJobs: DesiredCronJob[] }> | undefined,
     pins: ReadonlyMap<string, readonly ReleaseConfigPin[]> = new Map(),
     published: ReadonlyMap<string, Readonly<DesiredState>> = new Map(),
+    /**
+     * Some devices only (the desired controller's targeted pass): the pace sees only their part
+     * of a change, so none of them moves to a newer version here; whole passes move the pace.
+     */
+    partial = false,
   ): Promise<Map<string, DesiredConfig[]>> {
     const stored = new Map((await this.store.snapshot()).map((o) => [configObjectKey(o.kind, o.name), o]));
-    const pace = this.fleet ? await planConfigPace({ wanted, stored, pins, published, devices, fleet: this.fleet, now: this.now() }) : undefined;
-    this.moving = pace?.moving ?? false;
+    const pace = this.fleet ? await planConfigPace({ wanted, stored, pins, published, devices, fleet: this.fleet, now: this.now(), advance: !partial }) : undefined;
+    if (!partial) {
+      this.moving = pace?.moving ?? false;
+      this.nextCheckAt = pace?.nextCheckAt;
+    }
     const byId = new Map(devices.map((d) => [d.id, d]));
     const input = new Map<string, { instances: DesiredInstance[]; jobTemplates: { owner: { kind: 'Job' | 'CronJob'; name: string }; template: Template }[] }>();
     for (const deviceId of new Set([...wanted.keys(), ...(jobParts?.keys() ?? [])])) {
@@ -89,7 +99,7 @@ export class ConfigObjects {
     });
     for (const [deviceId, instances] of result.instances) if (wanted.has(deviceId)) wanted.set(deviceId, instances);
     await this.recordProblems(result.problems);
-    if (pace) await this.recordHalts(pace.halts);
+    if (pace && !partial) await this.recordHalts(pace.halts);
     return result.configs;
   }
 

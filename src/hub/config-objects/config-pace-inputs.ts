@@ -4,7 +4,7 @@ import type { ConfigKind, DesiredInstance, DesiredState, ReleaseConfigPin, Repor
 import type { DeviceRecord } from '../store/records.js';
 import type { HubStore } from '../store/repository.js';
 import { templateConfigRefs } from './config-delivery.js';
-import { paceConfigChanges, CONFIG_READY_GRACE_MS, type DeviceProgress, type PaceResult } from './config-pacing.js';
+import { paceConfigChanges, CONFIG_READY_GRACE_MS, CONFIG_STABLE_MS, type DeviceProgress, type PaceResult } from './config-pacing.js';
 import { configObjectKey, type ConfigObjectRecord } from './config-records.js';
 
 export interface PaceContext {
@@ -16,6 +16,8 @@ export interface PaceContext {
   devices: readonly Readonly<DeviceRecord>[];
   fleet: Pick<HubStore, 'workloads' | 'deviceState'>;
   now: Date;
+  /** False: every device keeps the version it has (a pass over some devices only). */
+  advance?: boolean;
 }
 
 const sentVersion = (desired: Readonly<DesiredState> | undefined, kind: ConfigKind, name: string): string | undefined =>
@@ -35,18 +37,23 @@ function startedWith(seen: ReportedInstance, sent: DesiredInstance, issuedAt: st
 /** How a device is doing with what it was last sent, for the instances of it that read `kind/name`. */
 function progressOf(desired: Readonly<DesiredState> | undefined, reported: Readonly<ReportedState> | undefined, kind: ConfigKind, name: string, now: Date): DeviceProgress {
   if (!desired || !reported || reported.observedGeneration < desired.generation) return { state: 'progress' };
-  const late = now.getTime() - Date.parse(desired.issuedAt) > CONFIG_READY_GRACE_MS;
+  const lateAt = Date.parse(desired.issuedAt) + CONFIG_READY_GRACE_MS;
+  let stableAt = Number.NEGATIVE_INFINITY;
   for (const sent of desired.instances) {
     if (!templateConfigRefs(sent.template).some((r) => r.kind === kind && r.name === name)) continue;
     const seen = reported.instances.find((r) => r.id === sent.id);
     if (seen && (seen.phase === 'crash-loop' || seen.phase === 'failed')) {
       return { state: 'failed', instance: sent.id, workload: sent.workload, why: `${seen.phase}${seen.lastError ? `: ${seen.lastError.slice(0, 200)}` : ''}` };
     }
-    if (seen?.ready === true && startedWith(seen, sent, desired.issuedAt)) continue;
-    if (late) return { state: 'failed', instance: sent.id, workload: sent.workload, why: `not ready ${CONFIG_READY_GRACE_MS / 1000} s after the change` };
-    return { state: 'progress' };
+    if (seen?.ready === true && startedWith(seen, sent, desired.issuedAt)) {
+      // Ready is not enough: it must stay up a while (a report can come between its start and its crash).
+      stableAt = Math.max(stableAt, Date.parse(seen.startedAt ?? desired.issuedAt) + CONFIG_STABLE_MS);
+      continue;
+    }
+    if (now.getTime() > lateAt) return { state: 'failed', instance: sent.id, workload: sent.workload, why: `not ready ${CONFIG_READY_GRACE_MS / 1000} s after the change` };
+    return { state: 'progress', recheckAt: lateAt };
   }
-  return { state: 'done' };
+  return now.getTime() < stableAt ? { state: 'progress', recheckAt: stableAt } : { state: 'done' };
 }
 
 /**
@@ -82,6 +89,7 @@ export async function planConfigPace(ctx: PaceContext): Promise<PaceResult> {
   const maxUnavailable = new Map(workloads.map((w) => [w.name, w.spec.updateStrategy.maxUnavailable]));
   const online = new Set(ctx.devices.filter((d) => d.status?.state === 'online').map((d) => d.id));
   return paceConfigChanges({
+    ...(ctx.advance === false ? { advance: false } : {}),
     objects: [...readers.keys()].flatMap((key) => {
       const record = ctx.stored.get(key);
       if (!record) return [];

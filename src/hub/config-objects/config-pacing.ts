@@ -8,13 +8,21 @@ import type { ConfigKind } from '../../protocol/index.js';
 
 /** How long an instance may stay unready after its device applied a new version before the pace stops. */
 export const CONFIG_READY_GRACE_MS = 60_000;
+/**
+ * How long an instance must have run ready with the new version before its device counts as moved
+ * (Kubernetes' minReadySeconds): one that crashes a moment after it starts is not a success.
+ */
+export const CONFIG_STABLE_MS = 5_000;
 
 /** How one device is doing with the version it was sent. */
 export type DeviceProgress =
   /** Applied, and every instance that reads the object is running and ready. */
   | { state: 'done' }
-  /** Not applied yet, or instances still starting. Holds one of the pace's slots. */
-  | { state: 'progress' }
+  /**
+   * Not applied yet, instances still starting, or not ready for CONFIG_STABLE_MS yet. Holds one of
+   * the pace's slots. `recheckAt`: when time alone changes the verdict (stable, or late).
+   */
+  | { state: 'progress'; recheckAt?: number }
   /** Offline: gets the newest version when it returns, holding no slot meanwhile. */
   | { state: 'offline' }
   /** An instance that reads the object crashed or stayed unready after the change: the pace stops. */
@@ -40,6 +48,8 @@ export interface PaceInput {
   progress(deviceId: string, kind: ConfigKind, name: string): DeviceProgress;
   /** How many devices may be on their way to a new version of the object at once (≥ 1). */
   budget(kind: ConfigKind, name: string): number;
+  /** False: no device moves now (the input covers some devices only, not the whole change). */
+  advance?: boolean;
 }
 
 export interface PaceHalt {
@@ -60,6 +70,8 @@ export interface PaceResult {
   halts: PaceHalt[];
   /** Whether any object is still on its way (its devices' reports decide the next step). */
   moving: boolean;
+  /** The earliest instant at which time alone moves the pace (a device's instances become stable or late). */
+  nextCheckAt?: number;
 }
 
 /**
@@ -81,14 +93,17 @@ export function paceConfigChanges(input: PaceInput): PaceResult {
         // An offline device holds no slot: it applies the version when it returns.
         if (!input.online(deviceId)) continue;
         const progress = input.progress(deviceId, object.kind, object.name);
-        if (progress.state === 'progress') inFlight += 1;
+        if (progress.state === 'progress') {
+          inFlight += 1;
+          if (progress.recheckAt !== undefined) result.nextCheckAt = Math.min(result.nextCheckAt ?? Infinity, progress.recheckAt);
+        }
         if (progress.state === 'failed') failures.push({ deviceId, progress });
         continue;
       }
       if (sent === undefined || !object.kept(sent) || !input.online(deviceId)) continue;
       waiting.push({ deviceId, version: sent });
     }
-    const slots = failures.length > 0 ? 0 : Math.max(0, Math.max(1, input.budget(object.kind, object.name)) - inFlight);
+    const slots = failures.length > 0 || input.advance === false ? 0 : Math.max(0, Math.max(1, input.budget(object.kind, object.name)) - inFlight);
     const held = waiting.slice(slots);
     for (const { deviceId, version } of held) {
       const perDevice = result.held.get(deviceId) ?? new Map<string, string>();

@@ -30,8 +30,10 @@ export interface DesiredControllerDeps {
   configs?: {
     any(published: Iterable<Readonly<DesiredState>>): Promise<boolean>;
     /** `pins`: per device, the versions its release pins; `moving`: a paced change is under way (config-pacing.ts). */
-    attach(wanted: Map<string, DesiredInstance[]>, devices: readonly DeviceRecord[], jobParts: ReadonlyMap<string, { jobs: DesiredJob[]; cronJobs: DesiredCronJob[] }> | undefined, pins: ReadonlyMap<string, readonly ReleaseConfigPin[]>, published: ReadonlyMap<string, Readonly<DesiredState>>): Promise<Map<string, DesiredConfig[]>>;
+    attach(wanted: Map<string, DesiredInstance[]>, devices: readonly DeviceRecord[], jobParts: ReadonlyMap<string, { jobs: DesiredJob[]; cronJobs: DesiredCronJob[] }> | undefined, pins: ReadonlyMap<string, readonly ReleaseConfigPin[]>, published: ReadonlyMap<string, Readonly<DesiredState>>, partial?: boolean): Promise<Map<string, DesiredConfig[]>>;
     readonly moving: boolean;
+    /** When time alone moves a paced change next: a pass runs then. */
+    readonly nextCheckAt?: number | undefined;
   };
 }
 
@@ -215,6 +217,9 @@ export class DesiredStateController {
     const wanted = buildDesiredInstances(workloads, result.placements, result.everyDevice, devices, this.instanceCache);
     const sent = await this.publishChanged(devices, wanted, published, await this.deps.jobs?.plan(devices));
     if (this.deps.configs?.moving) this.wantsReports = true;
+    // A paced config change's next step may come from time alone (an instance stable, or late).
+    const paceAt = this.deps.configs?.nextCheckAt;
+    if (paceAt !== undefined && (result.nextCheckAt === undefined || paceAt < result.nextCheckAt)) this.scheduleCheck(paceAt);
     const totalMs = performance.now() - passStarted;
     this.timings.record({ totalMs, placementMs, devices: devices.length, workloads: workloads.length, published: sent });
     log.debug(`desired state pass: ${workloads.length} workloads, ${devices.length} devices, ${sent} published, ${totalMs.toFixed(1)} ms (placement ${placementMs.toFixed(1)} ms)`);
@@ -237,7 +242,7 @@ export class DesiredStateController {
       wanted.set(d.id, unpinnedInstances(current?.instances ?? [], workloads));
       jobParts.set(d.id, { jobs: [...(current?.jobs ?? [])], cronJobs: [...(current?.cronJobs ?? [])] });
     }
-    await this.publishChanged(devices, wanted, published, jobParts);
+    await this.publishChanged(devices, wanted, published, jobParts, true);
   }
 
   /**
@@ -250,6 +255,8 @@ export class DesiredStateController {
     wanted: Map<string, DesiredInstance[]>,
     published: ReadonlyMap<string, Readonly<DesiredState>>,
     jobParts: ReadonlyMap<string, { jobs: DesiredJob[]; cronJobs: DesiredCronJob[] }> | undefined,
+    /** A targeted pass: some devices only (a paced config change does not move on from it). */
+    partial = false,
   ): Promise<number> {
     const { store } = this.deps;
     // Rollouts: a pinned device runs its release's templates (release-pins.ts), and gets the
@@ -265,7 +272,7 @@ export class DesiredStateController {
     for (const id of firmwareAhead.keys()) if (!wanted.has(id)) wanted.set(id, []);
     const windows = pins.size > 0 ? (await store.maintenanceWindows.list()).map((w) => w.spec) : [];
     const labels = new Map(devices.map((d) => [d.id, d.labels]));
-    const configs = (await this.deps.configs?.attach(wanted, devices, jobParts, releaseConfigPins(pins, releases), published)) ?? new Map<string, DesiredConfig[]>();
+    const configs = (await this.deps.configs?.attach(wanted, devices, jobParts, releaseConfigPins(pins, releases), published, partial)) ?? new Map<string, DesiredConfig[]>();
     const next = [...wanted].flatMap(([deviceId, instances]) => {
       const deviceWindows = instances.some((i) => i.release !== undefined) ? windowsForDevice(windows, labels.get(deviceId) ?? {}) : [];
       const desired = this.nextDesired(deviceId, instances, published.get(deviceId), jobParts?.get(deviceId), deviceWindows, prefetch.get(deviceId), firmwareAhead.get(deviceId), configs.get(deviceId));

@@ -6,6 +6,7 @@ const NEW = 'b'.repeat(16);
 const OLD = 'a'.repeat(16);
 
 interface Fleet {
+  advance?: boolean;
   /** What each device was sent (absent: never had the object). */
   sent: Record<string, string | undefined>;
   progress?: Record<string, DeviceProgress>;
@@ -22,6 +23,7 @@ function pace(f: Fleet) {
     online: (id) => !(f.offline ?? []).includes(id),
     progress: (id) => f.progress?.[id] ?? { state: 'done' },
     budget: () => f.budget ?? 1,
+    ...(f.advance === false ? { advance: false } : {}),
   };
   const result = paceConfigChanges(input);
   return { ...result, held: [...result.held.keys()].sort() };
@@ -62,4 +64,15 @@ test('devices that never had the object, whose earlier version is gone, or that 
     progress: { awayNew: { state: 'progress' } },
   });
   t.deepEqual(r.held, ['d2']);
+});
+
+test('a pass over some devices only moves nobody: every waiting device keeps its version', (t) => {
+  const r = pace({ sent: { d1: OLD, d2: OLD }, budget: 2, advance: false });
+  t.deepEqual(r.held, ['d1', 'd2']);
+});
+
+test('the earliest recheck of the devices on their way is when the pace looks again', (t) => {
+  const r = pace({ sent: { d1: NEW, d2: NEW, d3: OLD }, budget: 3, progress: { d1: { state: 'progress', recheckAt: 5000 }, d2: { state: 'progress', recheckAt: 3000 } } });
+  t.is(r.nextCheckAt, 3000);
+  t.is(pace({ sent: { d1: NEW, d2: OLD } }).nextCheckAt, undefined);
 });
