@@ -167,7 +167,7 @@ function report(one: Measured, several: Measured, count: number, devices: number
   row('hub RSS growth per device', kb(sum(one.perHubRssGrowth)), kb(sum(several.perHubRssGrowth)));
   for (const s of [...one.stored, ...several.stored]) row(`${s.name} per device`, one.stored.includes(s) ? kb(s.bytes) : '', several.stored.includes(s) ? kb(s.bytes) : '');
   row('simulator CPU', `${one.storm.workerCpuSeconds.toFixed(1)} s`, `${several.storm.workerCpuSeconds.toFixed(1)} s`);
-  const widths = [46, 22, 24];
+  const widths = [50, 22, 24];
   console.log(`${''.padEnd(widths[0]!)} ${'1 hub, embedded'.padEnd(widths[1]!)} ${`${count} hubs, PG + Redis`.padEnd(widths[2]!)} ratio`);
   for (const [w, a, b, r] of rows) console.log(`${w.padEnd(widths[0]!)} ${a.padEnd(widths[1]!)} ${b.padEnd(widths[2]!)} ${r}`);
 

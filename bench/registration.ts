@@ -113,7 +113,7 @@ async function agentIdleRss(apiUrl: string, token: string): Promise<number> {
 }
 
 /** `--store postgres` without `--devices`: a run of about 1–2 minutes on 2 busy cores. */
-const SEVERAL_HUBS_DEVICES = 1500;
+const SEVERAL_HUBS_DEVICES = 1000;
 
 export async function run(argv: string[]): Promise<void> {
   const { values } = parseArgs({
