@@ -26,6 +26,8 @@ type Stats = { devices: number; online: number; memory: { rssBytes: number } };
 interface Measured {
   storm: StormResult;
   registered: number;
+  /** Uses of the join token the storm counted (one per device, plus joins repeated after a lost answer). */
+  tokenUses: number;
   /** Devices sent to each hub. */
   perHubDevices: number[];
   perHubCpu: number[];
@@ -41,7 +43,9 @@ async function measure(hubs: BenchHub[], options: SeveralHubsOptions, engines: {
   const { devices, workers, concurrency } = options;
   const pids = hubs.map((h) => h.child.pid ?? 0);
   const first = hubs[0]!;
-  const token = await first.api<{ token: string }>('POST', '/v1/tokens', { ttlSeconds: 3600, maxUses: devices, description: 'bench' });
+  // Room for retried joins: a join whose answer was lost (the store timed out after the commit)
+  // is joined again by the device and counts another use; `tokenUses` shows how many.
+  const token = await first.api<{ token: string; id: string }>('POST', '/v1/tokens', { ttlSeconds: 3600, maxUses: devices * 5, description: 'bench' });
   const per = Math.ceil(devices / workers);
   const perHubDevices = hubs.map((_h, i) => {
     let n = 0;
@@ -72,10 +76,12 @@ async function measure(hubs: BenchHub[], options: SeveralHubsOptions, engines: {
     engineCpu = engines.map((e, i) => treeCpuSeconds(e.pid) - engineBefore[i]!);
     registered = (await first.api<Stats>('GET', '/v1/stats')).devices;
   });
+  const tokenUses = (await first.api<{ items: { id: string; uses: number }[] }>('GET', '/v1/tokens')).items.find((t) => t.id === token.id)?.uses ?? 0;
   const storedAfter = await stored();
   return {
     storm: result,
     registered,
+    tokenUses,
     perHubDevices,
     perHubCpu,
     perHubIoBytes,
@@ -157,6 +163,7 @@ function report(one: Measured, several: Measured, count: number, devices: number
   row('registrations/s', rate(one).toFixed(0), rate(several).toFixed(0), times(rate(one), rate(several)));
   row('join latency p50 / p99', `${percentile(one.storm.joinMs, 50).toFixed(0)} / ${percentile(one.storm.joinMs, 99).toFixed(0)} ms`, `${percentile(several.storm.joinMs, 50).toFixed(0)} / ${percentile(several.storm.joinMs, 99).toFixed(0)} ms`, times(percentile(one.storm.joinMs, 50), percentile(several.storm.joinMs, 50)));
   row('join attempts retried', String(one.storm.retries), String(several.storm.retries));
+  row('join token uses per registered device', (one.tokenUses / Math.max(1, one.registered)).toFixed(2), (several.tokenUses / Math.max(1, several.registered)).toFixed(2));
   row('hub CPU s per 1,000 devices, total', hubCpuPerK(one).toFixed(2), hubCpuPerK(several).toFixed(2), times(hubCpuPerK(one), hubCpuPerK(several)));
   several.perHubCpu.forEach((cpu, i) => row(`  hub-${String.fromCharCode(97 + i)} (${several.perHubDevices[i]} devices)`, '', `${perK(cpu, several.perHubDevices[i]!).toFixed(2)} (${cpu.toFixed(1)} s)`));
   for (const e of several.engines) row(`${e.name} CPU s per 1,000 devices`, '', perK(e.cpu, devices).toFixed(2));
