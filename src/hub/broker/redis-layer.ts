@@ -67,17 +67,23 @@ export function connectSharedMessaging(url: string, log: Logger): SharedMessagin
   parseRedisUrl(url);
   const connections = new Map<string, Redis>();
   let lastError: string | undefined;
+  // A connection still making its first attempt is starting, not unreachable: it counts once it
+  // was ready or failed. (The first heartbeat of a hub whose connections were still coming up
+  // announced it degraded; subscriber connections now skip the ready check and the hub gets there sooner.)
+  const settled = new WeakSet<Redis>();
   const open = (role: string): Redis => {
     const existing = connections.get(role);
     if (existing) return existing;
     // Roles ending in -sub only subscribe (mqemitter-redis's subConn, the change notices' subscriber).
     const conn = new Redis(url, redisOptions(role.endsWith('-sub')));
     conn.on('error', (err: Error) => {
+      settled.add(conn);
       // ioredis reports every failed reconnect; say it once per outage.
       if (lastError !== err.message) log.warn(`redis (${role}): ${err.message}`);
       lastError = err.message;
     });
     conn.on('ready', () => {
+      settled.add(conn);
       if (lastError !== undefined) log.info(`redis (${role}) is reachable again`);
       lastError = undefined;
     });
@@ -95,7 +101,7 @@ export function connectSharedMessaging(url: string, log: Logger): SharedMessagin
     mq,
     connection: open,
     health() {
-      const down = [...connections].filter(([, conn]) => conn.status !== 'ready');
+      const down = [...connections].filter(([, conn]) => conn.status !== 'ready' && settled.has(conn));
       if (down.length === 0) return { ok: true };
       return { ok: false, reason: `redis unreachable (${lastError ?? down.map(([role, conn]) => `${role} ${conn.status}`).join(', ')})` };
     },
