@@ -125,7 +125,11 @@ test('Redis, then PostgreSQL, stopped for 10 s under three hubs: degraded with t
     waitFor(`${name} running on all three devices, as ${asked.apiUrl} sees it`, async () => {
       const instances = running(await instancesOf(asked, name));
       return instances.length === 3 ? instances : undefined;
-    }, 120_000, 500).catch(explain);
+    }, 120_000, 500).catch(async (err: unknown) => {
+      t.log(`${name} as ${asked.apiUrl} sees it: ${JSON.stringify(await instancesOf(asked, name).catch((e: unknown) => String(e)))}`);
+      t.log(`devices: ${JSON.stringify((await asked.devices().catch(() => [])).map((d) => [d.id, d.state]))}`);
+      return explain(err);
+    });
 
   await waitFor('three devices online', async () => {
     const found = await a.devices();
