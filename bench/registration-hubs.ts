@@ -24,7 +24,7 @@ type Stats = { devices: number; online: number; memory: { rssBytes: number } };
 
 /**
  * A storm that has not finished by then is given up (the engines and hubs are stopped, nothing is
- * left running): one run of four at load 6–12 did not finish in 10 minutes, not yet understood.
+ * left running): two runs at 500–1,000 devices did not finish (bench/RESULTS.md), not yet understood.
  */
 const STORM_LIMIT_MS = 5 * 60_000;
 
