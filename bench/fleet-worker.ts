@@ -29,7 +29,8 @@ export interface WorkerJob {
 
 export type WorkerReport =
   | { type: 'progress'; registered: number; online: number; retries: number }
-  | { type: 'done'; registered: number; online: number; retries: number; failures: string[] }
+  /** `joinMs`: each device's time from its first join attempt to online (own session up, facts sent). */
+  | { type: 'done'; registered: number; online: number; retries: number; failures: string[]; joinMs: number[] }
   /** Answer to a `{ type: 'stats' }` message: what the simulated devices received and sent. */
   | { type: 'stats'; devices: number; desiredMessages: number; desiredBytes: number; reportsSent: number; reportBytes: number; dropped: number }
   /** Answer to `running`: how many instances of that revision were reported running and ready, and when each first was (epoch ms; empty with `countOnly`). */
@@ -61,7 +62,11 @@ function noteRunning(deviceId: string, report: ReportedState): void {
   }
 }
 
+/** Join latency of each device that came online (ms), for the registration bench's p50/p99. */
+const joinMs: number[] = [];
+
 async function simulateDevice(job: WorkerJob, index: number, counters: { registered: number; online: number; retries: number }): Promise<void> {
+  const startedAt = performance.now();
   if (job.mode === 'bare-connect') {
     const client = await mqtt.connectAsync(job.brokerUrl, { clientId: `bare-${index}`, reconnectPeriod: 0, writeCache: false, keepalive: 300 });
     await client.subscribeAsync(`bare/${index}/desired`, { qos: 1 });
@@ -123,6 +128,7 @@ async function simulateDevice(job: WorkerJob, index: number, counters: { registe
   await session.publishState('facts', facts, true);
   sessions.push(session);
   counters.online += 1;
+  joinMs.push(performance.now() - startedAt);
 }
 
 function statsReport(): WorkerReport {
@@ -167,7 +173,7 @@ process.on('message', (message: WorkerJob | WorkerRequest) => {
     };
     await Promise.all(Array.from({ length: job.concurrency }, lane));
     clearInterval(timer);
-    process.send?.({ type: 'done', ...counters, failures: failures.slice(0, 5) } satisfies WorkerReport);
+    process.send?.({ type: 'done', ...counters, failures: failures.slice(0, 5), joinMs } satisfies WorkerReport);
   })();
 });
 

@@ -5,7 +5,7 @@ import { parseArgs } from 'node:util';
 type BenchModule = { run(argv: string[]): Promise<void> };
 
 const benches: Record<string, { describe: string; load: () => Promise<BenchModule> }> = {
-  registration: { describe: 'registration storm: N simulated agents join and go online', load: () => import('./registration.js') },
+  registration: { describe: 'registration storm: N simulated agents join and go online [--devices N --workers W --concurrency C --skip-baseline]; --hubs 3 --store postgres: the storm over 3 hubs on PostgreSQL + Redis vs 1 embedded hub, cost per device and a 3-machine estimate', load: () => import('./registration.js') },
   workloads: { describe: 'apply→running latency (50 processes, 10 containers) and agent RSS idle/busy', load: () => import('./workloads.js') },
   'agent-memory': { describe: 'where an idle agent\'s RSS is (node binary by section, ICU data, V8 heap spaces) vs bare Node [--containers N --cronjobs N --wait S --agent-node-flags=...]', load: () => import('./agent-memory.js') },
   scheduler: { describe: 'placements per second at 1k / 5k / 20k devices', load: () => import('./scheduler.js') },

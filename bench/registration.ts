@@ -1,4 +1,5 @@
-// `npm run bench -- registration --devices 2000`: a registration storm against a real hub.
+// `npm run bench -- registration --devices 2000`: a registration storm against a real hub;
+// `--hubs 3 --store postgres`: the same across several hubs vs this one (registration-hubs.ts).
 import { Aedes } from 'aedes';
 import { fork, spawn, type ChildProcess } from 'node:child_process';
 import { mkdtemp, rm } from 'node:fs/promises';
@@ -18,12 +19,15 @@ export interface StormResult {
   failures: string[];
   /** Join attempts that failed (e.g. CONNACK timeout under load) and were retried. */
   retries: number;
+  /** Each registered device's time from its first join attempt to online, ms (register/fleet modes). */
+  joinMs: number[];
 }
 
 /** Forks workers (a process holds at most ~20,000 sockets here) and waits until `done` says so. */
 export async function storm(
   mode: WorkerJob['mode'],
-  brokerUrl: string,
+  /** One broker for all, or one per worker (devices spread over several hubs). */
+  brokerUrl: string | ((worker: number) => string),
   /** One join token for all, or one per worker (e.g. tokens that label each worker's devices with a zone). */
   token: string | ((worker: number) => string),
   devices: number,
@@ -42,6 +46,7 @@ export async function storm(
   onWorkers(children);
   const retriesByWorker = new Map<number, number>();
   const failures: string[] = [];
+  const joinMs: number[] = [];
   let finished = 0;
   let registeredAt = 0;
   const start = performance.now();
@@ -56,10 +61,11 @@ export async function storm(
       if (report.type === 'done') {
         finished += 1;
         failures.push(...report.failures);
+        joinMs.push(...report.joinMs);
       }
       if (!registeredAt && [...registered.values()].reduce((a, b) => a + b, 0) >= devices) registeredAt = performance.now();
     });
-    const job: WorkerJob = { mode, brokerUrl, token: typeof token === 'string' ? token : token(w), first: w * per, count: Math.min(per, devices - w * per), concurrency };
+    const job: WorkerJob = { mode, brokerUrl: typeof brokerUrl === 'string' ? brokerUrl : brokerUrl(w), token: typeof token === 'string' ? token : token(w), first: w * per, count: Math.min(per, devices - w * per), concurrency };
     child.send(job);
   }
   const deadline = Date.now() + limitMs;
@@ -77,7 +83,7 @@ export async function storm(
   for (const c of children) c.kill('SIGTERM');
   await Promise.all(children.map((c) => new Promise((r) => (c.exitCode !== null ? r(null) : c.once('exit', r)))));
   const retries = [...retriesByWorker.values()].reduce((a, b) => a + b, 0);
-  return { seconds, secondsToRegistered: registeredAt ? (registeredAt - start) / 1000 : seconds, workerCpuSeconds, failures, retries };
+  return { seconds, secondsToRegistered: registeredAt ? (registeredAt - start) / 1000 : seconds, workerCpuSeconds, failures, retries, joinMs };
 }
 
 /** Same machine, same moment: N bare MQTT connects + one subscription each on a plain aedes. */
@@ -106,19 +112,36 @@ async function agentIdleRss(apiUrl: string, token: string): Promise<number> {
   return rss;
 }
 
+/** `--store postgres` without `--devices`: a run of about 1–2 minutes on 2 busy cores. */
+const SEVERAL_HUBS_DEVICES = 1000;
+
 export async function run(argv: string[]): Promise<void> {
   const { values } = parseArgs({
     args: argv,
     options: {
-      devices: { type: 'string', default: '2000' },
+      devices: { type: 'string' },
       workers: { type: 'string' },
-      concurrency: { type: 'string', default: '250' },
+      concurrency: { type: 'string' },
       'skip-baseline': { type: 'boolean', default: false },
+      hubs: { type: 'string', default: '1' },
+      store: { type: 'string', default: 'embedded' },
     },
   });
-  const devices = Number(values.devices);
+  const hubs = Number(values.hubs);
+  if (!Number.isInteger(hubs) || hubs < 1 || hubs > 8) throw new Error(`--hubs ${values.hubs}: expected a whole number 1–8`);
+  if (values.store !== 'embedded' && values.store !== 'postgres') throw new Error(`--store ${values.store}: expected embedded or postgres`);
+  if (hubs > 1 && values.store !== 'postgres') throw new Error('--hubs above 1 needs --store postgres (several hubs share one store)');
+  if (values.store === 'postgres') {
+    // Several hubs: the same storm against the single embedded hub and against N hubs on PostgreSQL + Redis.
+    const devices = Number(values.devices ?? SEVERAL_HUBS_DEVICES);
+    const workers = Number(values.workers ?? hubs * Math.max(1, Math.ceil(devices / (hubs * 2500))));
+    const { runSeveralHubs } = await import('./registration-hubs.js');
+    await runSeveralHubs({ devices, hubs, workers, concurrency: Number(values.concurrency ?? 100) });
+    return;
+  }
+  const devices = Number(values.devices ?? 2000);
   const workers = Number(values.workers ?? Math.max(2, Math.ceil(devices / 2500)));
-  const concurrency = Number(values.concurrency);
+  const concurrency = Number(values.concurrency ?? 250);
   console.log(`registration storm: ${devices} devices, ${workers} worker processes × ${concurrency} concurrent joins\n`);
 
   const baseline = values['skip-baseline'] ? undefined : await bareBaseline(devices, workers, concurrency);

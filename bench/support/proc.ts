@@ -1,4 +1,4 @@
-import { readFileSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
 
 const CLOCK_TICKS = 100;
 
@@ -16,3 +16,37 @@ export function rssBytes(pid: number): number {
 }
 
 export const mb = (bytes: number): string => `${(bytes / 2 ** 20).toFixed(1)} MB`;
+
+/**
+ * CPU seconds of a process and all its descendants, those alive and those it has reaped (a
+ * PostgreSQL postmaster's backends come and go with the hubs' connections).
+ */
+export function treeCpuSeconds(pid: number): number {
+  const parents = new Map<number, number>();
+  const cpu = new Map<number, number>();
+  for (const entry of readdirSync('/proc')) {
+    if (!/^\d+$/.test(entry)) continue;
+    try {
+      const stat = readFileSync(`/proc/${entry}/stat`, 'utf8');
+      const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+      parents.set(Number(entry), Number(fields[1]));
+      // utime + stime + cutime + cstime (children waited for).
+      cpu.set(Number(entry), (Number(fields[11]) + Number(fields[12]) + Number(fields[13]) + Number(fields[14])) / CLOCK_TICKS);
+    } catch {
+      // gone between the listing and the read
+    }
+  }
+  const inTree = (p: number): boolean => {
+    for (let at = p, hops = 0; at > 1 && hops < 64; at = parents.get(at) ?? 0, hops++) if (at === pid) return true;
+    return false;
+  };
+  let total = 0;
+  for (const [p, seconds] of cpu) if (inTree(p)) total += seconds;
+  return total;
+}
+
+/** Bytes a process passed to read and write calls so far (sockets and files alike), from /proc/<pid>/io. */
+export function ioBytes(pid: number): number {
+  const io = readFileSync(`/proc/${pid}/io`, 'utf8');
+  return Number(/rchar: (\d+)/.exec(io)?.[1] ?? 0) + Number(/wchar: (\d+)/.exec(io)?.[1] ?? 0);
+}

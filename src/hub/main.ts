@@ -253,6 +253,7 @@ async function startWithBroker({ config, log, now, tls, early, hubId, shared, le
     connections: () => broker?.connectedClients() ?? 0,
     writtenElsewhere: () => controllers.writtenElsewhere(),
     disconnectDevice: async (id) => (await broker?.disconnectDevice(id)) ?? false,
+    storeHealth: () => store.health?.() ?? { ok: true },
     log,
   });
   // A rollout create or command on a hub that does not lead is stored here and left to the leader.

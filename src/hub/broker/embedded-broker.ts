@@ -233,7 +233,10 @@ export async function startEmbeddedBroker(options: EmbeddedBrokerOptions): Promi
             roles.set(client, { kind: 'join', nonce });
             done(null, true);
           },
-          (err: unknown) => done(refusal(`token check failed: ${errorMessage(err)}`, NOT_AUTHORIZED), null),
+          // The store did not answer (PostgreSQL down or saturated): "not now", not "not yours".
+          // A refusal told a joining agent its token was refused for good, and it gave up
+          // (seen in `npm run bench -- registration --hubs 3 --store postgres`).
+          (err: unknown) => done(refusal(`token check failed, retry later: ${errorMessage(err)}`, SERVER_UNAVAILABLE), null),
         );
         return;
       }
@@ -250,7 +253,9 @@ export async function startEmbeddedBroker(options: EmbeddedBrokerOptions): Promi
           roles.set(client, { kind: 'device', deviceId: username });
           done(null, true);
         },
-        (err: unknown) => done(refusal(`credential check failed: ${errorMessage(err)}`, NOT_AUTHORIZED), null),
+        // As above: a device whose credentials could not be checked is told to come back, not
+        // that the hub no longer accepts them.
+        (err: unknown) => done(refusal(`credential check failed, retry later: ${errorMessage(err)}`, SERVER_UNAVAILABLE), null),
       );
     }),
     authorizePublish(client, packet, done) {

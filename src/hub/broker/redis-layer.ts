@@ -35,12 +35,19 @@ export interface SharedMessagingLayer {
  * restart, and so must we), and that fail a command after a few retries instead of holding it
  * for minutes: a hub whose Redis is gone says so (`degraded`) and refuses writes that need it.
  */
-function redisOptions(): RedisOptions {
+function redisOptions(subscriber: boolean): RedisOptions {
   return {
     retryStrategy: (times) => Math.min(100 * times, 1000),
     maxRetriesPerRequest: 2,
     enableAutoPipelining: true,
     lazyConnect: false,
+    // A SUBSCRIBE made while a connection is still connecting (aedes' emitter does, as clients
+    // subscribe) is written before ioredis' ready check; Redis then refuses the check's INFO on a
+    // subscribed connection and ioredis took that as fatal: it dropped and reconnected, again and
+    // again while subscriptions kept coming (seen at hub start under a registration storm). Our
+    // subscriber connections skip the check (it only waits out a Redis still loading its data,
+    // and ours saves none) and the client-name handshake.
+    ...(subscriber ? { enableReadyCheck: false, disableClientInfo: true } : {}),
   };
 }
 
@@ -88,7 +95,8 @@ export function connectSharedMessaging(url: string, log: Logger): SharedMessagin
   const open = (role: string): Redis => {
     const existing = connections.get(role);
     if (existing) return existing;
-    const conn = new Redis(url, redisOptions());
+    // Roles ending in -sub only subscribe (mqemitter-redis's subConn, the change notices' subscriber).
+    const conn = new Redis(url, redisOptions(role.endsWith('-sub')));
     const state = { wasReady: false, failed: false };
     conn.on('error', (err: Error) => {
       state.failed = true;

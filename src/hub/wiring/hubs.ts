@@ -38,11 +38,17 @@ export interface HubPresenceDeps {
   writtenElsewhere: () => void;
   /** Ends a device's session on this hub's broker (it was deleted through another hub). */
   disconnectDevice: (deviceId: string) => Promise<boolean>;
+  /**
+   * Whether the shared store (PostgreSQL) answers: `get hubs` shows a hub degraded for either
+   * cause, as /healthz does (it said `ok` for a hub refusing every write with StoreUnavailable).
+   */
+  storeHealth?: () => LayerHealth;
   log: Logger;
 }
 
 export interface HubPresence {
   readonly hubId: string;
+  /** The shared MQTT layer's (Redis) health only: what the write guard refuses writes for. */
   health(): LayerHealth;
   /** Once the API listens: what this hub announces (its URLs as agents should use them). */
   announce(endpoint: { apiUrl: string; brokerUrl: string }): void;
@@ -69,7 +75,8 @@ export async function startHubPresence(deps: HubPresenceDeps): Promise<HubPresen
       lastCpu = process.cpuUsage();
       lastAt = performance.now();
     }
-    const now = health();
+    const stored = deps.storeHealth?.() ?? { ok: true };
+    const now = stored.ok ? health() : stored;
     return {
       id: hubId,
       ...endpoint,

@@ -77,6 +77,12 @@ export function describePostgresUrl(url: string): string {
 export function postgresPool(url: string, log: (message: string) => void, max = 10): pg.Pool {
   const pool = new pg.Pool({ connectionString: url, max, connectionTimeoutMillis: CONNECT_TIMEOUT_MS, query_timeout: QUERY_TIMEOUT_MS, keepAlive: true });
   pool.on('error', (err) => log(`store: PostgreSQL connection lost (${err.message}); the pool reconnects on demand`));
+  // The pool listens for an idle client's errors only. A checked-out one (a transaction between
+  // two queries, the leader lease, a migration) whose connection drops emits 'error' on itself,
+  // and with no listener that ended the hub (PostgreSQL stopped under three hubs: one exited).
+  // Nothing to do here: its pending or next query fails with StoreUnavailable, and the client is
+  // released as broken there.
+  pool.on('connect', (client) => client.on('error', () => undefined));
   return pool;
 }
 
