@@ -9,7 +9,7 @@ import { createLogger } from '../../src/common/log.js';
 import { startHub, type RunningHub } from '../../src/hub/main.js';
 import { registerTestDevice } from '../support/in-process-hub.js';
 import { makeTempDir } from '../support/paths.js';
-import { freshDatabase } from '../support/postgres.js';
+import { freshDatabase, sharedSecretKeyFile } from '../support/postgres.js';
 import { startTestRedis } from '../support/redis.js';
 import { waitFor } from '../support/wait.js';
 
@@ -27,9 +27,11 @@ test('a device deleted through hub A has its session on hub B closed, and cannot
     await redis.stop();
     await dir.remove();
   });
+  // Hubs sharing a store share the Secret key.
+  const [, secretKeyFile = ''] = await sharedSecretKeyFile(dir.path);
   const start = async (hubId: string): Promise<RunningHub> => {
     const hub = await startHub(
-      { dataDir: join(dir.path, hubId), apiHost: '127.0.0.1', apiPort: 0, mqttHost: '127.0.0.1', mqttPort: 0, autoscaleIntervalSeconds: 15, logLevel: 'error', insecure: true, store: url, redisUrl: redis.url, hubId },
+      { dataDir: join(dir.path, hubId), apiHost: '127.0.0.1', apiPort: 0, mqttHost: '127.0.0.1', mqttPort: 0, autoscaleIntervalSeconds: 15, logLevel: 'error', insecure: true, store: url, redisUrl: redis.url, hubId, secretKeyFile },
       log,
     );
     hubs.push(hub);
