@@ -85,15 +85,18 @@ export class JoinTokens {
     return record !== undefined && secretMatches(parts.secret, record.secretHash);
   }
 
-  /** Whether the token could be used now, without taking a use (a held or refused join costs none). */
-  async check(token: string): Promise<{ ok: true; record: TokenRecord } | { ok: false; reason: ConsumeRefusal; message: string }> {
+  /**
+   * Whether the token could be used now, without taking a use (a held or refused join costs none).
+   * A refusal of a token this hub knows (its secret matched) carries its record.
+   */
+  async check(token: string): Promise<{ ok: true; record: TokenRecord } | { ok: false; reason: ConsumeRefusal; message: string; record?: TokenRecord }> {
     const parts = splitJoinToken(token);
     const known = parts && (await this.repository.get(parts.id));
     if (!parts || !known || !secretMatches(parts.secret, known.secretHash)) {
       return { ok: false, reason: 'unknown-token', message: 'join token is not known to this hub' };
     }
     const state = tokenState(known, this.now());
-    return state === 'valid' ? { ok: true, record: known } : { ok: false, ...refusalFor(known, state) };
+    return state === 'valid' ? { ok: true, record: known } : { ok: false, ...refusalFor(known, state), record: known };
   }
 
   /**

@@ -115,6 +115,37 @@ test('the same board proving its key again: same id, new credentials, no second 
   t.deepEqual(r.store.events.get(eventSubjects.device(one.deviceId))?.map((e) => e.reason), ['Registered', 'Reregistered']);
 });
 
+test('two joins of one board at once (a retry while the first is on its way): one device, the second a re-join; the token spends one use', async (t) => {
+  const r = rig();
+  const tok = await token(r, { site: 'plant-3' }, 5);
+  const first = request(tok);
+  const retry = request(tok, first.key);
+  const [one, two] = await Promise.all([registerDevice(first.nonce, first.body, r.deps), registerDevice(retry.nonce, retry.body, r.deps)]);
+  if (!one.ok || !two.ok) return t.fail('refused');
+  t.is(r.store.devices.size, 1);
+  t.is(two.deviceId, one.deviceId);
+  t.true(two.reregistered);
+  t.true(secretMatches(two.password, r.store.devices.get(one.deviceId)?.credentialHash ?? ''), 'the last answer holds the credentials in the store');
+  t.is(r.store.tokens.get(tok.split('.')[0] ?? '')?.uses, 1);
+});
+
+test('a re-join with the token the board joined with spends no use; with another token it spends one of that token and takes its labels', async (t) => {
+  const r = rig();
+  const tok = await token(r, { site: 'plant-3' }, 1);
+  const first = request(tok);
+  const one = await registerDevice(first.nonce, first.body, r.deps);
+  if (!one.ok) return t.fail('refused');
+  const again = request(tok, first.key);
+  t.like(await registerDevice(again.nonce, again.body, r.deps), { ok: true, reregistered: true });
+  t.is(r.store.tokens.get(tok.split('.')[0] ?? '')?.uses, 1, 'a --max-uses 1 token still works for its own board');
+  const other = await token(r, { site: 'plant-4' }, 2);
+  const moved = request(other, first.key);
+  const answer = await registerDevice(moved.nonce, moved.body, r.deps);
+  t.like(answer, { ok: true, reregistered: true });
+  t.is(r.store.tokens.get(other.split('.')[0] ?? '')?.uses, 1);
+  t.is(r.store.devices.get(one.deviceId)?.labels['site'], 'plant-4');
+});
+
 test('a known board with another key is held: nothing consumed, credentials unchanged, a RejoinPending event naming the approve command', async (t) => {
   const r = rig();
   const tok = await token(r, {}, 5);
