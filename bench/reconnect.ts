@@ -7,11 +7,12 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { chmod, cp, mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
-import { connect, createServer } from 'node:net';
+import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { startBenchHub, type BenchHub } from './support/hub-process.js';
+import { freePort } from './support/ports.js';
 import { watchOnlineSince } from './support/online-watch.js';
 import { cpuSeconds } from './support/proc.js';
 import { histogram, startSimFleet, type SimFleet } from './support/sim-fleet.js';
@@ -22,15 +23,6 @@ const GOAL_SECONDS = 15;
 /** How long a storm may take before the bench reports how far it got. */
 const STORM_TIMEOUT_MS = 240_000;
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
-
-async function freePort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const address = server.address();
-  await new Promise<void>((resolve) => server.close(() => resolve()));
-  if (typeof address !== 'object' || !address) throw new Error('no free port');
-  return address.port;
-}
 
 async function until(what: string, check: () => Promise<boolean> | boolean, timeoutMs: number, everyMs = 250): Promise<void> {
   const deadline = Date.now() + timeoutMs;

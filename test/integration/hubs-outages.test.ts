@@ -9,11 +9,12 @@ import test from 'ava';
 import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { hubViewSchema, listSchema, type HubView, type InstanceStatus } from '../../src/protocol/index.js';
-import { createJoinToken, startAgentProcess, startHubProcess, type HubHandle } from '../support/fleet.js';
+import type { HubHandle } from '../support/fleet.js';
 import { makeTempDir } from '../support/paths.js';
-import { dedicatedCluster, sharedSecretKeyFile } from '../support/postgres.js';
+import { dedicatedCluster } from '../support/postgres.js';
 import type { ManagedProcess } from '../support/processes.js';
 import { startTestRedis } from '../support/redis.js';
+import { startAgentPerHub, startSharedHubs } from '../support/several-hubs.js';
 import { waitFor } from '../support/wait.js';
 import { applyYaml, instancesOf, workloads } from '../support/workloads.js';
 
@@ -100,21 +101,9 @@ test('Redis, then PostgreSQL, stopped for 10 s under three hubs: degraded with t
     await redis.stop();
     await tmp.remove();
   });
-  const key = await sharedSecretKeyFile(tmp.path);
-  const shared = (id: string): string[] => ['--store', cluster.url, '--redis', redis.url, '--hub-id', id, ...key];
-  const a = await startHubProcess({ root: join(tmp.path, 'a'), dataDir: join(tmp.path, 'a', 'hub'), extraArgs: shared('hub-a') });
-  procs.push(a.proc);
-  const b = await startHubProcess({ root: join(tmp.path, 'b'), dataDir: join(tmp.path, 'b', 'hub'), extraArgs: shared('hub-b'), adminToken: a.adminToken });
-  procs.push(b.proc);
-  const c = await startHubProcess({ root: join(tmp.path, 'c'), dataDir: join(tmp.path, 'c', 'hub'), extraArgs: shared('hub-c'), adminToken: a.adminToken });
-  procs.push(c.proc);
-  const hubs = [a, b, c];
-  const token = await createJoinToken(a, ['--max-uses', '3']);
-  const agents = hubs.map((hub, i) => {
-    const proc = startAgentProcess({ name: `agent-${i}`, root: join(tmp.path, `agent-${i}`), hubUrl: hub.apiUrl, joinToken: token, stateDir: join(tmp.path, `agent-${i}`, 'state'), hardwareId: `outage-board-${i}` });
-    procs.push(proc);
-    return proc;
-  });
+  const hubs = await startSharedHubs({ root: tmp.path, store: cluster.url, redisUrl: redis.url, ids: ['hub-a', 'hub-b', 'hub-c'], procs });
+  const [a, b, c] = hubs as [HubHandle, HubHandle, HubHandle];
+  const agents = await startAgentPerHub(hubs, { root: tmp.path, boardPrefix: 'outage-board', procs });
   const explain = async (err: unknown): Promise<never> => {
     for (const hub of hubs) if (!hub.proc.running) t.log(`--- ${hub.apiUrl} exited: ${JSON.stringify(await hub.proc.exited)}`);
     for (const hub of hubs) t.log(`--- ${hub.apiUrl} healthz ${JSON.stringify(await healthz(hub).catch((e: unknown) => String(e)))}`);

@@ -4,13 +4,13 @@
 // hands over to another hub within the lease, the work is done once (no instance twice), and the
 // agents of the dead hub move to the living ones.
 import test from 'ava';
-import { join } from 'node:path';
 import { hubViewSchema, listSchema, type HubView, type InstanceStatus } from '../../src/protocol/index.js';
-import { createJoinToken, startAgentProcess, startHubProcess, type HubHandle } from '../support/fleet.js';
+import type { HubHandle } from '../support/fleet.js';
 import { makeTempDir } from '../support/paths.js';
-import { freshDatabase, sharedSecretKeyFile } from '../support/postgres.js';
+import { freshDatabase } from '../support/postgres.js';
 import type { ManagedProcess } from '../support/processes.js';
 import { startTestRedis } from '../support/redis.js';
+import { startAgentPerHub, startSharedHubs } from '../support/several-hubs.js';
 import { waitFor } from '../support/wait.js';
 import { applyYaml, instancesOf } from '../support/workloads.js';
 
@@ -41,15 +41,7 @@ test('three hubs on PostgreSQL and Redis: apply at A reaches C, C is read at B, 
     await redis.stop();
     await tmp.remove();
   });
-  const key = await sharedSecretKeyFile(tmp.path);
-  const shared = (id: string): string[] => ['--store', url, '--redis', redis.url, '--hub-id', id, ...key];
-  const a = await startHubProcess({ root: join(tmp.path, 'a'), dataDir: join(tmp.path, 'a', 'hub'), extraArgs: shared('hub-a') });
-  procs.push(a.proc);
-  // The admin token made by the first hub is the others' too (its hash is in the shared store).
-  const b = await startHubProcess({ root: join(tmp.path, 'b'), dataDir: join(tmp.path, 'b', 'hub'), extraArgs: shared('hub-b'), adminToken: a.adminToken });
-  procs.push(b.proc);
-  const c = await startHubProcess({ root: join(tmp.path, 'c'), dataDir: join(tmp.path, 'c', 'hub'), extraArgs: shared('hub-c'), adminToken: a.adminToken });
-  procs.push(c.proc);
+  const [a, b, c] = (await startSharedHubs({ root: tmp.path, store: url, redisUrl: redis.url, ids: ['hub-a', 'hub-b', 'hub-c'], procs })) as [HubHandle, HubHandle, HubHandle];
   const byId = new Map([
     ['hub-a', a],
     ['hub-b', b],
@@ -62,12 +54,7 @@ test('three hubs on PostgreSQL and Redis: apply at A reaches C, C is read at B, 
   t.is(listed?.filter((h) => h.leading).length, 1, 'exactly one hub leads');
 
   // One agent per hub: each bootstraps from its hub, which lists itself first, so each connects there.
-  const token = await createJoinToken(a, ['--max-uses', '3']);
-  const agents = [a, b, c].map((hub, i) => {
-    const proc = startAgentProcess({ name: `agent-${i}`, root: join(tmp.path, `agent-${i}`), hubUrl: hub.apiUrl, joinToken: token, stateDir: join(tmp.path, `agent-${i}`, 'state'), hardwareId: `three-hubs-board-${i}` });
-    procs.push(proc);
-    return proc;
-  });
+  const agents = await startAgentPerHub([a, b, c], { root: tmp.path, boardPrefix: 'three-hubs-board', procs });
   const devices = await waitFor('three devices online', async () => {
     const found = await b.devices();
     return found.length === 3 && found.every((d) => d.state === 'online') ? found : undefined;

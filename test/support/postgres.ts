@@ -5,12 +5,12 @@
 import { execFile } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { chmod } from 'node:fs/promises';
-import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import pg from 'pg';
 import type { ExecutionContext } from 'ava';
 import { repoRoot } from './paths.js';
+import { freePort } from './mosquitto.js';
 
 let started: Promise<string> | undefined;
 
@@ -75,17 +75,6 @@ export async function dedicatedCluster(t: ExecutionContext, dir: string): Promis
   const url = await start();
   t.teardown(() => stop().catch(() => undefined));
   return { url, stop, start: async () => void (await start()) };
-}
-
-async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const address = server.address();
-      server.close(() => (typeof address === 'object' && address ? resolve(address.port) : reject(new Error('no port'))));
-    });
-  });
 }
 
 /**

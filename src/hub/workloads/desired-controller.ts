@@ -8,6 +8,7 @@ import { CanonicalCache } from './canonical-cache.js';
 import { sameInstances, samePlacement } from './desired-comparison.js';
 import { PlacementPassCache, runPlacementPass } from './placement-pass.js';
 import { PassTimings } from './pass-timings.js';
+import { DesiredPublisher } from './desired-publisher.js';
 import { errorMessage, errorStack } from '../../common/errors.js';
 import { leadershipLost } from '../leadership/leadership.js';
 
@@ -61,8 +62,6 @@ function readyInstances(workloads: readonly WorkloadRecord[], published: Readonl
 const MIN_INTERVAL_MS = 250;
 const MAX_PASS_SHARE = 0.2;
 const MAX_SHARE_DELAY_MS = 4000;
-/** Desired documents in flight to the broker at once. */
-const PUBLISH_WINDOW = 256;
 
 /**
  * After an API write: soon (the writes of a burst still share one pass), and without the share
@@ -99,15 +98,11 @@ export class DesiredStateController {
   private readonly instanceCache = new DesiredInstanceCache();
   /** While a device drains or a config change is paced, readiness reports decide the next step. */
   wantsReports = false;
-  /**
-   * Devices whose new document was stored and is not yet known to be published: a pass that
-   * failed between the two (the store answered for some devices and not for others, Services
-   * failed, the broker refused) left them on their old one, and the next pass, comparing with
-   * what is stored, took the document as sent. Each pass sends their stored document again.
-   */
-  private readonly unpublished = new Set<string>();
+  private readonly publisher: DesiredPublisher;
 
-  constructor(private readonly deps: DesiredControllerDeps) {}
+  constructor(private readonly deps: DesiredControllerDeps) {
+    this.publisher = new DesiredPublisher(deps.publish, deps.log);
+  }
 
   /** Asks for a pass soon; cheap to call on every change. */
   request(): void {
@@ -280,46 +275,11 @@ export class DesiredStateController {
     });
     // Stored before they are published: a generation number is never reused after a crash.
     // All of a pass's documents share one commit.
-    for (const [deviceId] of next) this.unpublished.add(deviceId);
+    this.publisher.storing(next);
     await Promise.all(next.map(([deviceId, desired]) => store.deviceState.putDesired(deviceId, desired)));
     if (next.length > 0) await this.deps.beforePublish?.();
-    await this.publishPipelined([...next, ...this.storedNotSent(published, next)], true);
+    await this.publisher.send(next, published);
     return next.length;
-  }
-
-  /** The stored documents an earlier pass stored and did not publish (see `unpublished`), unless this pass replaces them. */
-  private storedNotSent(stored: ReadonlyMap<string, Readonly<DesiredState>>, next: readonly (readonly [string, Readonly<DesiredState>])[]): [string, Readonly<DesiredState>][] {
-    if (this.unpublished.size === 0) return [];
-    const replaced = new Set(next.map(([deviceId]) => deviceId));
-    const again: [string, Readonly<DesiredState>][] = [];
-    for (const deviceId of this.unpublished) {
-      if (replaced.has(deviceId)) continue;
-      const desired = stored.get(deviceId);
-      if (desired) again.push([deviceId, desired]);
-      else this.unpublished.delete(deviceId); // the device is gone
-    }
-    if (again.length > 0) this.deps.log.warn(`publishing ${again.length} stored desired document(s) an earlier pass did not publish`);
-    return again;
-  }
-
-  /**
-   * Publishes documents retained, pipelined: one at a time, a 20,000-device apply waited for
-   * 20,000 broker round trips in a row. Each device's document is independent; a bounded window
-   * keeps the broker's queue in check.
-   */
-  private async publishPipelined(documents: readonly (readonly [string, Readonly<DesiredState>])[], logEach: boolean): Promise<void> {
-    let nextIndex = 0;
-    const lane = async (): Promise<void> => {
-      while (nextIndex < documents.length) {
-        const entry = documents[nextIndex++];
-        if (!entry) return;
-        const [deviceId, desired] = entry;
-        await this.deps.publish(topics.desired(deviceId), desired, true);
-        this.unpublished.delete(deviceId);
-        if (logEach) this.deps.log.info(`device ${deviceId}: desired generation ${desired.generation} (${desired.instances.length} instances)`);
-      }
-    };
-    await Promise.all(Array.from({ length: Math.min(PUBLISH_WINDOW, documents.length) }, lane));
   }
 
   /** "0/5 devices fit: …" is an event once per change, and shown by get/describe while it holds. */

@@ -1,0 +1,33 @@
+// Hub processes sharing one store (PostgreSQL) and one Redis, as issue 15's tests run them: one
+// Secret key file for all (a hub with another key refuses to start), the first hub's admin token
+// for the others (its hash is in the shared store), and one agent bootstrapped from each hub.
+import { join } from 'node:path';
+import { createJoinToken, startAgentProcess, startHubProcess, type HubHandle } from './fleet.js';
+import { sharedSecretKeyFile } from './postgres.js';
+import type { ManagedProcess } from './processes.js';
+
+/** Hubs named `ids`, started one after another under `root/<letter>`; their processes go to `procs`. */
+export async function startSharedHubs(options: { root: string; store: string; redisUrl: string; ids: readonly string[]; procs: ManagedProcess[] }): Promise<HubHandle[]> {
+  const key = await sharedSecretKeyFile(options.root);
+  const hubs: HubHandle[] = [];
+  for (const id of options.ids) {
+    const dir = join(options.root, id.replace(/^hub-/, ''));
+    const first = hubs[0];
+    const hub = await startHubProcess({ root: dir, dataDir: join(dir, 'hub'), extraArgs: ['--store', options.store, '--redis', options.redisUrl, '--hub-id', id, ...key], ...(first ? { adminToken: first.adminToken } : {}) });
+    options.procs.push(hub.proc);
+    hubs.push(hub);
+  }
+  return hubs;
+}
+
+/** One agent per hub, each bootstrapped from its own hub (which lists itself first), on one join token. */
+export async function startAgentPerHub(hubs: readonly HubHandle[], options: { root: string; boardPrefix: string; procs: ManagedProcess[] }): Promise<ManagedProcess[]> {
+  const [first] = hubs;
+  if (!first) return [];
+  const token = await createJoinToken(first, ['--max-uses', String(hubs.length)]);
+  return hubs.map((hub, i) => {
+    const proc = startAgentProcess({ name: `agent-${i}`, root: join(options.root, `agent-${i}`), hubUrl: hub.apiUrl, joinToken: token, stateDir: join(options.root, `agent-${i}`, 'state'), hardwareId: `${options.boardPrefix}-${i}` });
+    options.procs.push(proc);
+    return proc;
+  });
+}
