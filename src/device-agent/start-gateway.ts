@@ -36,7 +36,7 @@ export async function startGatewayIfConfigured(
   if (config.mcuPorts.length === 0 && !config.mcuDiscover) return undefined;
   // Loaded here, not with the agent: the MCU link and flasher code (and its module-level tables and
   // schemas) is heap that a device without MCUs never uses.
-  const [{ createGatewayParts }, { safePortLister }, { FileImageKeeper }, { createSystemClock, serialPortLink, SwitchableLink }] = await Promise.all([
+  const [{ createGatewayParts }, { safePortLister }, { FileImageKeeper }, { createSystemClock, serialPortLink, SwitchableLink, DEFAULT_REOPEN_ATTEMPTS, DEFAULT_REOPEN_DELAY_MS }] = await Promise.all([
     import('./gateway/gateway-parts.js'),
     import('./gateway/port-discovery.js'),
     import('../firmware/update/kept-images.js'),
@@ -52,13 +52,18 @@ export async function startGatewayIfConfigured(
     }),
   );
   // 8N1 for the applications; the flasher switches the same link to 8E1 for the bootloader.
+  const clock = createSystemClock();
   const open = (path: string): Promise<ByteLink> =>
-    SwitchableLink.open(async (parity) => {
-      const { SerialPort } = await import('serialport');
-      const port = new SerialPort({ path, baudRate: config.mcuBaud, parity, autoOpen: false });
-      await new Promise<void>((resolve, reject) => port.open((err) => (err ? reject(err) : resolve())));
-      return serialPortLink(port);
-    });
+    SwitchableLink.open(
+      async (parity) => {
+        const { SerialPort } = await import('serialport');
+        const port = new SerialPort({ path, baudRate: config.mcuBaud, parity, autoOpen: false });
+        await new Promise<void>((resolve, reject) => port.open((err) => (err ? reject(err) : resolve())));
+        return serialPortLink(port);
+      },
+      'none',
+      { clock, attempts: DEFAULT_REOPEN_ATTEMPTS, delayMs: DEFAULT_REOPEN_DELAY_MS },
+    );
   const list = safePortLister(async () => (await import('serialport')).SerialPort.list(), context.log);
   const firmwareDir = join(config.stateDir, 'firmware');
   const { session, deviceId } = context;
@@ -75,7 +80,7 @@ export async function startGatewayIfConfigured(
     {
       open,
       ...(config.mcuDiscover ? { discovery: { list, intervalMs: 10_000, giveUpMs: 30_000 } } : {}),
-      clock: createSystemClock(),
+      clock,
       source: context.hubUrl
         ? { hubUrl: context.hubUrl.replace(/\/+$/, ''), deviceId, password: context.password, fetch: context.hubCa ? fetchTrustingCa(context.hubCa) : globalThis.fetch, directory: join(firmwareDir, 'downloads') }
         : undefined,

@@ -46,7 +46,7 @@ export { flashGeometryFor, knownFlashTargets } from './update/flash-targets.js';
 
 // Byte links
 export type { ByteLink, Parity, Unsubscribe } from './link/byte-link.js';
-export { SwitchableLink, type OpenWithParity } from './link/switchable-link.js';
+export { SwitchableLink, DEFAULT_REOPEN_ATTEMPTS, DEFAULT_REOPEN_DELAY_MS, type OpenWithParity, type ReopenRetry } from './link/switchable-link.js';
 export { LinkClosedError } from './link/byte-link.js';
 export type { SerialPortLike } from './link/serial-port-link.js';
 export { SerialPortLink, serialPortLink } from './link/serial-port-link.js';

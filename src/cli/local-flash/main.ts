@@ -7,7 +7,7 @@
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { dataHome } from '../../common/paths.js';
-import { createSystemClock, McuSession, serialPortLink, SwitchableLink, type ByteLink, type Identity } from '../../firmware/index.js';
+import { createSystemClock, DEFAULT_REOPEN_ATTEMPTS, DEFAULT_REOPEN_DELAY_MS, McuSession, serialPortLink, SwitchableLink, type ByteLink, type Clock, type Identity } from '../../firmware/index.js';
 import { admitFirmware, FileImageKeeper, flashGeometryFor, updateMcu, type PowerControl, type UpdateOutcome, type UpdateStep } from '../../firmware/update/index.js';
 import { mcuIdFor } from '../../firmware/update/mcu-id.js';
 import { CliError } from '../errors.js';
@@ -42,7 +42,7 @@ export async function flashOverSerial(options: LocalFlashOptions): Promise<Local
     throw new CliError(`cannot read --trust-key ${file}: ${err.code ?? err.message}`);
   })));
   const clock = createSystemClock();
-  const link = await openPort(options.port, options.baud);
+  const link = await openPort(options.port, options.baud, clock);
   try {
     const identity = await identify(link, clock);
     if (!identity) throw new CliError(`no MCU identified on ${options.port} (wrong port or line rate? an MCU stuck in its bootloader is recovered through its gateway)`);
@@ -89,8 +89,9 @@ export async function flashOverSerial(options: LocalFlashOptions): Promise<Local
 }
 
 /** 8N1 for the application; the flasher switches to 8E1 for the AN3155 bootloader. */
-async function openPort(path: string, baudRate: number): Promise<ByteLink> {
+async function openPort(path: string, baudRate: number, clock: Clock): Promise<ByteLink> {
   const { SerialPort } = await import('serialport');
+  const retry = { clock, attempts: DEFAULT_REOPEN_ATTEMPTS, delayMs: DEFAULT_REOPEN_DELAY_MS };
   return SwitchableLink.open(async (parity) => {
     const port = new SerialPort({ path, baudRate, parity, autoOpen: false });
     try {
@@ -99,11 +100,11 @@ async function openPort(path: string, baudRate: number): Promise<ByteLink> {
       throw new CliError(`cannot open ${path}: ${errorMessage(err)}`);
     }
     return serialPortLink(port);
-  });
+  }, 'none', retry);
 }
 
 /** IDENTIFY a few times: an MCU may be busy sending telemetry or just booting. */
-async function identify(link: ByteLink, clock: ReturnType<typeof createSystemClock>): Promise<Identity | undefined> {
+async function identify(link: ByteLink, clock: Clock): Promise<Identity | undefined> {
   const session = new McuSession({ link, clock, requestTimeoutMs: 500, retries: 4 });
   try {
     return await session.identify();

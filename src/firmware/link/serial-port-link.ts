@@ -15,6 +15,8 @@ import { LinkClosedError, Listeners } from './byte-link.js';
  */
 export interface SerialPortLike {
   readonly isOpen: boolean;
+  /** serialport's stream: true while a close is under way (isOpen is already false then). */
+  readonly closing?: boolean;
   write(data: Buffer, callback: (error: Error | null | undefined) => void): boolean;
   close(callback?: (error?: Error | null) => void): void;
   on(event: 'data', listener: (chunk: Buffer) => void): unknown;
@@ -93,7 +95,14 @@ export class SerialPortLink implements ByteLink {
   }
 
   close(): Promise<void> {
-    if (this.#closed || !this.#port.isOpen) {
+    if (this.#closed) return Promise.resolve();
+    if (!this.#port.isOpen && this.#port.closing === true) {
+      // A close already under way (a second call, or serialport's own after a disconnect) holds the
+      // descriptor, and with it the tty's lock, until it completes: wait for it, so that a reopen
+      // right after (a parity switch) finds the tty free.
+      return new Promise((resolve) => this.#close.add(() => resolve()));
+    }
+    if (!this.#port.isOpen) {
       this.#finish(undefined);
       return Promise.resolve();
     }

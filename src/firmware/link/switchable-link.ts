@@ -1,8 +1,24 @@
 import { LinkClosedError, Listeners, type ByteLink, type ControlLines, type Parity, type Unsubscribe } from './byte-link.js';
+import type { Clock } from '../clock.js';
 import { toError } from '../../common/errors.js';
 
 /** Opens the underlying transport with the given parity (the composition root builds serialport). */
 export type OpenWithParity = (parity: Parity) => Promise<ByteLink>;
+
+/**
+ * Reopening after a switch is tried again a few times before the link is given up: the handle
+ * just closed may still hold the tty's lock for a moment (CI once saw "Cannot lock port" on the
+ * reopen after a flash; a failed reopen would fail the flash and leave the MCU unidentified).
+ */
+export interface ReopenRetry {
+  readonly clock: Clock;
+  /** Opens in all, the first included. */
+  readonly attempts: number;
+  readonly delayMs: number;
+}
+
+export const DEFAULT_REOPEN_ATTEMPTS = 5;
+export const DEFAULT_REOPEN_DELAY_MS = 100;
 
 /**
  * A link whose parity can change while the layers above keep their subscriptions: changing it
@@ -17,6 +33,7 @@ export class SwitchableLink implements ByteLink {
   #inner: ByteLink;
   #parity: Parity;
   #detach: Unsubscribe[] = [];
+  /** The switch under way, if any (never rejects); switches run one after another (see setParity). */
   #switching: Promise<void> | undefined;
   #closedForGood = false;
 
@@ -24,14 +41,15 @@ export class SwitchableLink implements ByteLink {
     private readonly open: OpenWithParity,
     inner: ByteLink,
     parity: Parity,
+    private readonly retry: ReopenRetry | undefined,
   ) {
     this.#inner = inner;
     this.#parity = parity;
     this.#attach();
   }
 
-  static async open(open: OpenWithParity, parity: Parity = 'none'): Promise<SwitchableLink> {
-    return new SwitchableLink(open, await open(parity), parity);
+  static async open(open: OpenWithParity, parity: Parity = 'none', retry?: ReopenRetry): Promise<SwitchableLink> {
+    return new SwitchableLink(open, await open(parity), parity, retry);
   }
 
   get parity(): Parity {
@@ -60,23 +78,51 @@ export class SwitchableLink implements ByteLink {
     return this.#errors.add(listener);
   }
 
-  async setParity(parity: Parity): Promise<void> {
-    await this.#switching;
+  /**
+   * Switches are chained: two callers asking at once must not both close the same port and each
+   * open another (the second open would meet the first one's lock on the tty).
+   */
+  setParity(parity: Parity): Promise<void> {
+    const switched = (this.#switching ?? Promise.resolve()).then(() => this.#switchTo(parity));
+    // What later callers wait for never rejects: the caller of this switch gets its failure.
+    const settled: Promise<void> = switched
+      .then(
+        () => undefined,
+        () => undefined,
+      )
+      .finally(() => {
+        if (this.#switching === settled) this.#switching = undefined;
+      });
+    this.#switching = settled;
+    return switched;
+  }
+
+  async #switchTo(parity: Parity): Promise<void> {
     if (parity === this.#parity || this.#closedForGood) return;
-    this.#switching = (async () => {
-      for (const d of this.#detach) d();
-      this.#detach = [];
-      await this.#inner.close().catch(() => undefined);
+    for (const d of this.#detach) d();
+    this.#detach = [];
+    await this.#inner.close().catch(() => undefined);
+    try {
+      this.#inner = await this.#reopen(parity);
+    } catch (err) {
+      this.#finish(toError(err));
+      throw err;
+    }
+    this.#parity = parity;
+    this.#attach();
+  }
+
+  async #reopen(parity: Parity): Promise<ByteLink> {
+    const attempts = Math.max(1, this.retry?.attempts ?? 1);
+    for (let attempt = 1; ; attempt++) {
       try {
-        this.#inner = await this.open(parity);
+        return await this.open(parity);
       } catch (err) {
-        this.#finish(toError(err));
-        throw err;
+        if (attempt >= attempts || this.retry === undefined) throw err;
+        const { clock, delayMs } = this.retry;
+        await new Promise<void>((resolve) => clock.setTimeout(resolve, delayMs));
       }
-      this.#parity = parity;
-      this.#attach();
-    })().finally(() => (this.#switching = undefined));
-    await this.#switching;
+    }
   }
 
   async setBaudRate(baud: number): Promise<void> {
@@ -93,7 +139,7 @@ export class SwitchableLink implements ByteLink {
   }
 
   async close(): Promise<void> {
-    await this.#switching?.catch(() => undefined);
+    await this.#switching;
     for (const d of this.#detach) d();
     this.#detach = [];
     await this.#inner.close().catch(() => undefined);

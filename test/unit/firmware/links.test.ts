@@ -1,4 +1,5 @@
 import test from 'ava';
+import { EventEmitter } from 'node:events';
 import { SerialPortMock } from 'serialport';
 import { LinkClosedError } from '../../../src/firmware/link/byte-link.js';
 import { createMemoryLinkPair } from '../../../src/firmware/link/memory-link.js';
@@ -69,4 +70,35 @@ test('serial port link over serialport\'s mock binding: write, receive, close', 
   t.false(link.isOpen);
   await t.throwsAsync(link.write(bytes(1)), { instanceOf: LinkClosedError });
   SerialPortMock.binding.reset();
+});
+
+test('serial port link: a close asked while one is under way resolves only when the port has closed (the tty stays locked until then)', async (t) => {
+  const events = new EventEmitter();
+  let finishClose: (() => void) | undefined;
+  const port = {
+    isOpen: true,
+    closing: false,
+    write: () => true,
+    close(callback?: (error?: Error | null) => void) {
+      port.closing = true;
+      port.isOpen = false;
+      finishClose = () => {
+        port.closing = false;
+        events.emit('close');
+        callback?.(null);
+      };
+    },
+    on: (event: string, listener: (...args: unknown[]) => void) => events.on(event, listener),
+    off: (event: string, listener: (...args: unknown[]) => void) => events.off(event, listener),
+  };
+  const link = new SerialPortLink(port as unknown as ConstructorParameters<typeof SerialPortLink>[0]);
+  const first = link.close();
+  let secondDone = false;
+  const second = link.close().then(() => (secondDone = true));
+  await settle();
+  t.false(secondDone, 'still closing: the descriptor (and its lock) is held');
+  finishClose?.();
+  await Promise.all([first, second]);
+  t.true(secondDone);
+  t.false(link.isOpen);
 });
