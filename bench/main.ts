@@ -1,6 +1,7 @@
 // `npm run bench -- <name> [options]`: every benchmark prints its numbers and, where it has one,
 // a ratio against a baseline measured in the same process, so machines can be compared fairly.
 import { parseArgs } from 'node:util';
+import { errnoCode, errorMessage } from '../src/common/errors.js';
 
 type BenchModule = { run(argv: string[]): Promise<void> };
 
@@ -28,8 +29,20 @@ async function main(): Promise<void> {
     process.exitCode = name && !entry ? 1 : 0;
     return;
   }
+  if (rest.includes('--help') || rest.includes('-h')) {
+    console.log(`usage: npm run bench -- ${name} [options]\n\n  ${entry.describe}`);
+    return;
+  }
   const mod = await entry.load();
-  await mod.run(rest);
+  try {
+    await mod.run(rest);
+  } catch (err) {
+    // A mistyped flag is the user's slip: one line and the bench's usage, not a stack.
+    const code = errnoCode(err);
+    if (code !== 'ERR_PARSE_ARGS_UNKNOWN_OPTION' && code !== 'ERR_PARSE_ARGS_INVALID_OPTION_VALUE') throw err;
+    console.error(`bench ${name}: ${errorMessage(err)}\n  ${entry.describe}`);
+    process.exitCode = 2;
+  }
 }
 
 await main();
