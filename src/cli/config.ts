@@ -1,9 +1,7 @@
-import { readFile } from 'node:fs/promises';
-import { isNode, LineCounter, parseDocument, type Document } from 'yaml';
 import { defaultCliConfigPath } from '../common/paths.js';
 import { cliConfigSchema, type CliConfig } from '../protocol/index.js';
 import { CliError } from './errors.js';
-import { errnoCode, errorMessage } from '../common/errors.js';
+import { readSettingsFile, SettingsFileError } from '../common/yaml-settings-file.js';
 
 /** The hub's default address: TLS, as the hub serves by default (its CA comes from the config file or `login`). */
 export const DEFAULT_HUB_URL = 'https://127.0.0.1:7080';
@@ -25,45 +23,18 @@ export interface ResolvedConfig {
 
 const EMPTY: CliConfig = { apiVersion: 'edgepilot.io/v1', kind: 'Config' };
 
-/** The line of the value at `path`, or of its nearest ancestor that exists. */
-function lineOf(doc: Document, path: readonly PropertyKey[], counter: LineCounter): number {
-  for (let depth = path.length; depth >= 0; depth--) {
-    const node = depth === 0 ? doc.contents : doc.getIn(path.slice(0, depth) as (string | number)[], true);
-    if (isNode(node) && node.range) return counter.linePos(node.range[0]).line;
-  }
-  return 1;
-}
-
 /**
  * Reads and checks the config file. Every error is one line naming the file, the line and the
  * problem, like a manifest error: the technician has to find it in an editor.
  */
 export async function readConfigFile(path: string, explicit: boolean): Promise<CliConfig> {
-  let text: string;
   try {
-    text = await readFile(path, 'utf8');
+    return await readSettingsFile(path, cliConfigSchema, 'config file');
   } catch (err) {
-    if (errnoCode(err) === 'ENOENT' && !explicit) return EMPTY;
-    throw new CliError(`cannot read config file ${path}: ${errnoCode(err) ?? errorMessage(err)}`);
+    if (!(err instanceof SettingsFileError)) throw err;
+    if (err.code === 'missing' && !explicit) return EMPTY;
+    throw new CliError(err.message);
   }
-  const counter = new LineCounter();
-  const doc = parseDocument(text, { lineCounter: counter, prettyErrors: false });
-  const syntax = doc.errors[0];
-  if (syntax) {
-    const pos = counter.linePos(syntax.pos[0]);
-    throw new CliError(`config file ${path}:${pos.line}:${pos.col}: YAML syntax error: ${syntax.message.split('\n')[0] ?? ''}`);
-  }
-  const raw: unknown = doc.toJS() ?? {};
-  const parsed = cliConfigSchema.safeParse(raw);
-  if (!parsed.success) {
-    const issue = parsed.error.issues[0];
-    const issuePath = issue?.path ?? [];
-    // An unknown key is reported on the object that holds it; point at the key itself.
-    const keys = issue?.code === 'unrecognized_keys' ? [...issuePath, ...issue.keys.slice(0, 1)] : issuePath;
-    const field = keys.length ? keys.map(String).join('.') : '(document)';
-    throw new CliError(`config file ${path}:${lineOf(doc, keys, counter)}: ${field}: ${issue?.message ?? 'invalid'}`);
-  }
-  return parsed.data;
 }
 
 /**

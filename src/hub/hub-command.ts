@@ -5,7 +5,15 @@ import { defaultHubConfig, parseListen, type HubConfig } from './config.js';
 import { defaultHubLimits, parseDeviceMessageRate, parseFailedAuthRate, parseJoinRate } from './limits/hub-limits.js';
 import { parseStoreUrl } from './store/open-store.js';
 import { parseRedisUrl } from './broker/redis-layer.js';
-import { HUB_ID_PATTERN } from '../protocol/index.js';
+import { stringify } from 'yaml';
+import { HUB_ID_PATTERN, hubSettingsFileSchema, type HubSettingsFile } from '../protocol/index.js';
+import { readSettingsFile } from '../common/yaml-settings-file.js';
+import { settingsFileFromFlags, flagsFromSettingsFile, mergeFlags } from './settings-file.js';
+
+/** Errors in the file are one line naming the file, the line and the field (SettingsFileError). */
+function readHubSettingsFile(path: string): Promise<HubSettingsFile> {
+  return readSettingsFile(path, hubSettingsFileSchema, 'hub settings file');
+}
 
 export interface HubFlags {
   dataDir?: string;
@@ -31,6 +39,8 @@ export interface HubFlags {
   redis?: string;
   hubId?: string;
   advertiseApi?: string;
+  settings?: string;
+  check?: boolean;
 }
 
 /** --tls-cert, --tls-key and --tls-ca go together: a server certificate alone gives agents nothing to pin. */
@@ -103,6 +113,8 @@ function withFailedAuth<T>(failedAuth: T | undefined): { failedAuth?: T } {
 
 export function addHubOptions(command: Command): Command {
   return command
+    .option('--settings <file>', 'read the settings from a HubSettings file (YAML); a flag given here replaces its value')
+    .option('--check', 'print the settings the hub would start with (flags and --settings, passwords masked) and exit, starting nothing')
     .option('--data-dir <dir>', 'where the store lives (default: $XDG_DATA_HOME/edgepilot/hub)')
     .option('--store <url>', 'keep the store in PostgreSQL (postgres://user:password@host:port/db), shared by several hubs, instead of files in --data-dir')
     .option('--listen <host:port>', 'API address', '0.0.0.0:7080')
@@ -147,13 +159,26 @@ Examples:
   edgepilot hub --insecure --listen 127.0.0.1:7080
   edgepilot hub --firmware-key ./firmware-signing.pub
   edgepilot hub --redis redis://10.3.0.9:6379 --hub-id hub-a --tls-cert hub-a.pem --tls-key hub-a.key --tls-ca fleet-ca.pem
+  edgepilot hub --settings /etc/edgepilot/hub.yaml --check
 
 Several hubs (--redis): their embedded brokers share Redis, so a device may connect to any of
 them; agents learn the list of live hubs from /v1/bootstrap and move to another when theirs is
-gone. Give all of them certificates from one CA (--tls-*), so one join token fits every hub.`,
+gone. Give all of them certificates from one CA (--tls-*), so one join token fits every hub.
+No list of peers is needed: hubs find each other through the shared store and Redis.
+
+A HubSettings file (--settings) holds the same settings (apiVersion: edgepilot.io/v1, kind: HubSettings;
+dataDir, listen, mqttListen, logLevel, insecure, secretKeyFile, firmwareKeys, autoscaleIntervalSeconds,
+writeCliConfig, limits: {joinRate, authFailureRate, deviceMessageRate}, broker: {url, dynsec, advertise},
+tls: {cert, key, ca, san}, cluster: {hubId, store, redis, advertiseApi}).`,
     )
-    .action(async (flags: HubFlags) => {
+    .action(async (typed: HubFlags, command: Command) => {
+      const flags = typed.settings === undefined ? typed : mergeFlags(typed, flagsFromSettingsFile(await readHubSettingsFile(typed.settings)), (key) => command.getOptionValueSource(key));
+      const config = hubConfigFromFlags(flags);
+      if (flags.check) {
+        process.stdout.write(stringify(settingsFileFromFlags(flags)));
+        return;
+      }
       const { runHubUntilSignal } = await import('./run.js');
-      await runHubUntilSignal(hubConfigFromFlags(flags));
+      await runHubUntilSignal(config);
     });
 }

@@ -19,6 +19,7 @@ export * from './schemas/rpc.js';
 export * from './schemas/api.js';
 export * from './selector.js';
 export * from './schemas/cli-config.js';
+export * from './schemas/hub-settings-file.js';
 export * from './schemas/workload-api.js';
 export * from './schemas/firmware.js';
 export * from './schemas/mcu.js';

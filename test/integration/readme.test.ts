@@ -100,6 +100,16 @@ async function exists(t: ExecutionContext, path: string): Promise<void> {
 
 /** README commands with their own way to run or check, keyed by the command as written. */
 const HANDLED: Record<string, Entry> = {
+  'edgepilot hub --settings hub-a.yaml --check': {
+    how: 'run',
+    check: (t, r) => {
+      t.is(r.code, 0, r.stderr);
+      t.regex(r.stdout, /kind: HubSettings/);
+      t.regex(r.stdout, /hubId: hub-a/);
+      t.regex(r.stdout, /store: postgres:\/\/edgepilot:\*\*\*@10\.3\.0\.8\/edgepilot/, 'the password masked');
+      t.notRegex(r.stdout, /secret@/);
+    },
+  },
   'npm start': { how: 'harness', why: 'before() runs it in the test HOME (inside a network namespace of its own, so the default ports are free) and waits for the hub and the local agent' },
   'alias edgepilot="$PWD/bin/edgepilot.js"': { how: 'harness', why: 'every README line runs in bash with `edgepilot` a function calling this repository\'s bin/edgepilot.js' },
   'edgepilot token create --ttl 2h --max-uses 20 --labels site=plant-3,topology.edgepilot.io/zone=line-2': {
@@ -236,6 +246,7 @@ const HANDLED: Record<string, Entry> = {
 
 /** README commands that cannot run on these machines, and why. Reviewed: keep each reason true. */
 const EXCLUDED: Record<string, string> = {
+  'edgepilot hub --settings hub-a.yaml': 'a second hub beside the README\'s, with PostgreSQL at 10.3.0.8; the `--check` line above reads the same file, and test/integration/three-hubs.test.ts runs hubs sharing a store',
   'npm test': 'runs every test tier, this one included',
   'scripts/start-redis.sh': 'starts a machine-wide Redis for trying several hubs; the tests start their own (test/support/redis.ts)',
   'edgepilot hub --redis redis://10.3.0.9:6379 --hub-id hub-a --store postgres://edgepilot@10.3.0.8/edgepilot --secret-key-file /etc/edgepilot/secrets.key --tls-cert hub-a.pem --tls-key hub-a.key --tls-ca fleet-ca.pem':
@@ -251,6 +262,13 @@ const EXCLUDED: Record<string, string> = {
 
 /** Manifests that no README command applies by file name, and how they run instead. */
 const MANIFESTS: Record<string, { why: string; run: (t: ExecutionContext, manifest: ReadmeManifest) => Promise<void> }> = {
+  HubSettings: {
+    why: 'saved as hub-a.yaml for the `--check` line below, which reads it back',
+    run: async (t, manifest) => {
+      await writeFile(work('hub-a.yaml'), manifest.text);
+      t.pass();
+    },
+  },
   Config: {
     why: 'the example config, with the admin token for ep_..., read by the CLI (hub.plant-3 is this namespace\'s hub)',
     run: async (t, manifest) => {
