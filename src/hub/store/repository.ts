@@ -39,6 +39,11 @@ export interface DeviceRepository {
    * device's facts each time): read-only, and a later write does not change what was returned.
    */
   snapshot(): Promise<readonly Readonly<DeviceRecord>[]>;
+  /**
+   * Stores the whole record. A board has one record: a put of a device whose hardware id another
+   * device already has is refused with HardwareIdTakenError, and nothing is stored (several hubs
+   * may each register the same board at once; the one whose write came second learns it here).
+   */
   put(device: DeviceRecord, durability: Durability): Promise<void>;
   /** Applies `change` to the stored record; resolves to the new record, or undefined if absent. */
   update(id: string, change: (device: DeviceRecord) => void, durability: Durability): Promise<DeviceRecord | undefined>;
@@ -251,6 +256,18 @@ export interface RolloutStores {
   readonly maintenanceWindows: MaintenanceWindowRepository;
   readonly gateVerdicts: GateVerdictRepository;
   readonly releasePins: ReleasePinRepository;
+}
+
+/** A device put whose hardware id belongs to another device (see DeviceRepository.put). */
+export class HardwareIdTakenError extends Error {
+  readonly code = 'HardwareIdTaken';
+  constructor(
+    readonly hardwareId: string,
+    /** The device that has it, when the store can tell. */
+    readonly ownerId: string | undefined,
+  ) {
+    super(`hardware id ${hardwareId} already belongs to ${ownerId === undefined ? 'another device' : `device ${ownerId}`}`);
+  }
 }
 
 export class ReleaseImmutableError extends Error {
