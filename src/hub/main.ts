@@ -139,7 +139,8 @@ async function startWithBroker({ config, log, now, tls, early, hubId, shared, le
   const tokens = new JoinTokens(store.tokens, now, tls?.caFingerprint);
   const nonces = new JoinNonces(Date.now());
   // Issue 13: people's tokens with roles, the audit log of API writes, and rate limits.
-  const apiTokens = await ApiTokens.open(join(config.dataDir, 'api-tokens.json'), now);
+  // Where hubs share a store, people's tokens are kept there: made or revoked at one hub, they hold at all.
+  const apiTokens = await ApiTokens.open(store.apiTokens ?? join(config.dataDir, 'api-tokens.json'), now, (m) => log.warn(m));
   const audit = await AuditLog.open(join(config.dataDir, 'audit'));
   const clock = createSystemClock();
   const limits = config.limits ?? defaultHubLimits;
@@ -346,6 +347,7 @@ async function startWithBroker({ config, log, now, tls, early, hubId, shared, le
       await broker?.close();
       await shared?.close();
       await audit.close();
+      apiTokens.close();
       await store.close();
     },
   };

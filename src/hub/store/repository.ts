@@ -1,3 +1,4 @@
+import type { ApiTokenRepository } from './api-token-records.js';
 import type { ApplyBatch } from './apply-batch.js';
 import type { CronJobRecord, JobRecord, StoredJobRun } from './job-records.js';
 import type { ConfigKind, ConfigObjectRecord, GateVerdict, MaintenanceWindowRecord, ReleasePin, ReleaseRecord, RolloutState, ServiceRecord } from '../../protocol/index.js';
@@ -157,6 +158,8 @@ export interface HubStore extends RolloutStores {
   health?(): StoreHealth;
   /** Present when several hubs share the store: what they must agree on lives there, not in their data folders. */
   readonly settings?: SharedSettings;
+  /** People's API tokens, present when several hubs share the store (else each hub keeps a file). */
+  readonly apiTokens?: ApiTokenRepository;
   /**
    * The store as the leader's controllers write it, where several hubs share it: their writes of
    * kinds every hub's API writes too (events, Jobs) are fenced by the lease term like placements.

@@ -5,6 +5,7 @@
 // lease term (fencing, see records-db.ts): placements, desired documents, rollouts, release pins
 // and gate verdicts.
 import pg from 'pg';
+import type { ApiTokenRepository } from '../api-token-records.js';
 import type { ApplyBatch } from '../apply-batch.js';
 import type {
   ConfigObjectRepository,
@@ -28,6 +29,7 @@ import type {
   WorkloadRepository,
 } from '../repository.js';
 import { pgFailure } from './errors.js';
+import { pgApiTokenRepository } from './pg-api-tokens.js';
 import { migrate, readMigrations } from './migrate.js';
 import {
   pgApplyDocuments,
@@ -120,6 +122,7 @@ export class PostgresHubStore implements HubStore {
   readonly configObjects: ConfigObjectRepository;
   readonly applyDocuments: (batch: ApplyBatch) => Promise<void>;
   readonly settings: SharedSettings;
+  readonly apiTokens: ApiTokenRepository;
   private readonly ping: NodeJS.Timeout;
   private closed: Promise<void> | undefined;
   private controllers: HubStore | undefined;
@@ -147,6 +150,7 @@ export class PostgresHubStore implements HubStore {
     this.releasePins = pgReleasePinRepository(db);
     this.configObjects = pgConfigObjectRepository(db);
     this.applyDocuments = pgApplyDocuments(db);
+    this.apiTokens = pgApiTokenRepository(db);
     this.settings = {
       getOrCreate: (key, value) =>
         db.transaction(async (tx) => {
