@@ -29,6 +29,7 @@ import { DeviceRpc } from './rpc/device-rpc.js';
 import { UsageStore } from './fleet/usage-store.js';
 import { FIRMWARE_DEVICE_PATHS } from './api/routes/firmware.js';
 import { FirmwareStore } from './firmware/firmware-store.js';
+import { startFirmwareSync } from './firmware/firmware-sync.js';
 import { TrustedKeys } from './firmware/trusted-keys.js';
 import { TelemetryFeed } from './mcus/telemetry-feed.js';
 import { join } from 'node:path';
@@ -122,8 +123,10 @@ async function startWithBroker({ config, log, now, tls, early, hubId, shared, le
   }
   const admin = await loadOrCreateAdminToken(config.dataDir, store.settings);
   const feed = new DeviceFeed();
-  const firmware = await FirmwareStore.open(join(config.dataDir, 'firmware', 'images'), log.child('firmware'));
-  const firmwareKeys = await TrustedKeys.open(join(config.dataDir, 'firmware', 'keys'), config.firmwareKeyFiles ?? []);
+  // Where hubs share a store, images and trusted keys are kept there too; the data folder holds this hub's copy.
+  const firmware = await FirmwareStore.open(join(config.dataDir, 'firmware', 'images'), log.child('firmware'), store.firmware);
+  const firmwareKeys = await TrustedKeys.open(join(config.dataDir, 'firmware', 'keys'), config.firmwareKeyFiles ?? [], store.firmware);
+  const firmwareSync = store.firmware ? startFirmwareSync([firmwareKeys, firmware], log.child('firmware')) : undefined;
   // ConfigMaps and Secrets (issue 14): Secrets encrypted at rest under the data key.
   const dataKey = await loadOrCreateDataKey(config.dataDir, config.secretKeyFile);
   await checkSharedDataKey(dataKey, store.settings, config.secretKeyFile !== undefined ? `--secret-key-file ${config.secretKeyFile}` : `${join(config.dataDir, 'secrets.key')}`);
@@ -348,6 +351,7 @@ async function startWithBroker({ config, log, now, tls, early, hubId, shared, le
       await shared?.close();
       await audit.close();
       apiTokens.close();
+      firmwareSync?.stop();
       await store.close();
     },
   };

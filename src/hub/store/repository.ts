@@ -1,5 +1,6 @@
 import type { ApiTokenRepository } from './api-token-records.js';
 import type { ApplyBatch } from './apply-batch.js';
+import type { SharedFirmwareRepository } from './firmware-records.js';
 import type { CronJobRecord, JobRecord, StoredJobRun } from './job-records.js';
 import type { ConfigKind, ConfigObjectRecord, GateVerdict, MaintenanceWindowRecord, ReleasePin, ReleaseRecord, RolloutState, ServiceRecord } from '../../protocol/index.js';
 import type { DesiredState, DeviceEvent, DeviceRecord, PlacementRecord, ReportedState, TokenRecord, WorkloadRecord } from './records.js';
@@ -160,6 +161,8 @@ export interface HubStore extends RolloutStores {
   readonly settings?: SharedSettings;
   /** People's API tokens, present when several hubs share the store (else each hub keeps a file). */
   readonly apiTokens?: ApiTokenRepository;
+  /** Firmware images and trusted keys, present when several hubs share the store (else each hub's data folder). */
+  readonly firmware?: SharedFirmwareRepository;
   /**
    * The store as the leader's controllers write it, where several hubs share it: their writes of
    * kinds every hub's API writes too (events, Jobs) are fenced by the lease term like placements.

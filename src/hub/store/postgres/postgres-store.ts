@@ -7,6 +7,7 @@
 import pg from 'pg';
 import type { ApiTokenRepository } from '../api-token-records.js';
 import type { ApplyBatch } from '../apply-batch.js';
+import type { SharedFirmwareRepository } from '../firmware-records.js';
 import type {
   ConfigObjectRepository,
   CronJobRepository,
@@ -30,6 +31,7 @@ import type {
 } from '../repository.js';
 import { pgFailure } from './errors.js';
 import { pgApiTokenRepository } from './pg-api-tokens.js';
+import { pgFirmwareRepository } from './pg-firmware.js';
 import { migrate, readMigrations } from './migrate.js';
 import {
   pgApplyDocuments,
@@ -123,6 +125,7 @@ export class PostgresHubStore implements HubStore {
   readonly applyDocuments: (batch: ApplyBatch) => Promise<void>;
   readonly settings: SharedSettings;
   readonly apiTokens: ApiTokenRepository;
+  readonly firmware: SharedFirmwareRepository;
   private readonly ping: NodeJS.Timeout;
   private closed: Promise<void> | undefined;
   private controllers: HubStore | undefined;
@@ -151,6 +154,7 @@ export class PostgresHubStore implements HubStore {
     this.configObjects = pgConfigObjectRepository(db);
     this.applyDocuments = pgApplyDocuments(db);
     this.apiTokens = pgApiTokenRepository(db);
+    this.firmware = pgFirmwareRepository(db);
     this.settings = {
       getOrCreate: (key, value) =>
         db.transaction(async (tx) => {
