@@ -1,7 +1,7 @@
 // Firmware images and trusted keys with two hubs on one PostgreSQL (issue 15): a key trusted and
 // an image pushed at hub A are served, found by version (what a rollout or flash resolves) and
 // read byte for byte at hub B; a key untrusted at A stops being trusted at B.
-import test from 'ava';
+import test, { type ExecutionContext } from 'ava';
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { createLogger } from '../../src/common/log.js';
@@ -23,7 +23,7 @@ function signedImage(version: string, fill: number): { entry: StoredFirmware; by
   return { entry: { manifest, signature: signManifest(manifest, signer.privateKeyPem), uploadedAt: '2026-01-02T00:00:00.000Z' }, bytes: flattenImage(image).data };
 }
 
-async function hub(t: import('ava').ExecutionContext, url: string, dir?: string): Promise<{ keys: TrustedKeys; images: FirmwareStore; dir: string }> {
+async function hub(t: ExecutionContext, url: string, dir?: string): Promise<{ keys: TrustedKeys; images: FirmwareStore; dir: string }> {
   const store = await openPostgresStore(url, { log: () => undefined });
   t.teardown(() => store.close());
   let folder = dir;
