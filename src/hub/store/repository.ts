@@ -2,7 +2,7 @@ import type { ApiTokenRepository } from './api-token-records.js';
 import type { ApplyBatch } from './apply-batch.js';
 import type { SharedFirmwareRepository } from './firmware-records.js';
 import type { CronJobRecord, JobRecord, StoredJobRun } from './job-records.js';
-import type { ConfigKind, ConfigObjectRecord, GateVerdict, MaintenanceWindowRecord, ReleasePin, ReleaseRecord, RolloutState, ServiceRecord } from '../../protocol/index.js';
+import type { AuditEntry, AuditQuery, ConfigKind, ConfigObjectRecord, GateVerdict, MaintenanceWindowRecord, ReleasePin, ReleaseRecord, RolloutState, ServiceRecord } from '../../protocol/index.js';
 import type { DesiredState, DeviceEvent, DeviceRecord, PlacementRecord, ReportedState, TokenRecord, WorkloadRecord } from './records.js';
 
 /**
@@ -161,6 +161,8 @@ export interface HubStore extends RolloutStores {
   readonly settings?: SharedSettings;
   /** People's API tokens, present when several hubs share the store (else each hub keeps a file). */
   readonly apiTokens?: ApiTokenRepository;
+  /** The audit log, present when several hubs share the store (else each hub's file). */
+  readonly audit?: SharedAuditRepository;
   /** Firmware images and trusted keys, present when several hubs share the store (else each hub's data folder). */
   readonly firmware?: SharedFirmwareRepository;
   /**
@@ -174,6 +176,13 @@ export interface HubStore extends RolloutStores {
 /** What the controllers write through (fenced where the store is shared). */
 export function controllerView(store: HubStore): HubStore {
   return store.forControllers?.() ?? store;
+}
+
+/** Every hub's API writes, in one log (entries name their hub); an append is durable once it resolves. */
+export interface SharedAuditRepository {
+  append(entry: AuditEntry): Promise<void>;
+  /** Oldest first, filtered; at most `limit`, the newest ones. */
+  read(query: AuditQuery): Promise<AuditEntry[]>;
 }
 
 /** Hub-wide settings kept in a store several hubs share (the admin token's hash). */

@@ -24,6 +24,7 @@ import type {
   ReleaseRepository,
   RolloutRepository,
   ServiceRepository,
+  SharedAuditRepository,
   SharedSettings,
   StoreHealth,
   TokenRepository,
@@ -31,6 +32,7 @@ import type {
 } from '../repository.js';
 import { pgFailure } from './errors.js';
 import { pgApiTokenRepository } from './pg-api-tokens.js';
+import { pgAuditRepository } from './pg-audit.js';
 import { pgFirmwareRepository } from './pg-firmware.js';
 import { migrate, readMigrations } from './migrate.js';
 import {
@@ -126,6 +128,7 @@ export class PostgresHubStore implements HubStore {
   readonly settings: SharedSettings;
   readonly apiTokens: ApiTokenRepository;
   readonly firmware: SharedFirmwareRepository;
+  readonly audit: SharedAuditRepository;
   private readonly ping: NodeJS.Timeout;
   private closed: Promise<void> | undefined;
   private controllers: HubStore | undefined;
@@ -155,6 +158,7 @@ export class PostgresHubStore implements HubStore {
     this.applyDocuments = pgApplyDocuments(db);
     this.apiTokens = pgApiTokenRepository(db);
     this.firmware = pgFirmwareRepository(db);
+    this.audit = pgAuditRepository(db);
     this.settings = {
       getOrCreate: (key, value) =>
         db.transaction(async (tx) => {
