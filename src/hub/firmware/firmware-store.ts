@@ -28,6 +28,8 @@ export class FirmwareStore {
   private readonly index = new Map<string, StoredFirmware>();
   /** Deltas being made, so concurrent requests for one pair make it once. */
   private readonly deltasInFlight = new Map<string, Promise<Uint8Array>>();
+  /** Counts this hub's own writes: a shared read made before one of them is not applied (see sync). */
+  private changes = 0;
 
   private constructor(
     private readonly directory: string,
@@ -63,7 +65,10 @@ export class FirmwareStore {
   async sync(): Promise<void> {
     const shared = this.shared;
     if (!shared) return;
+    const before = this.changes;
     const there = new Map((await shared.entries()).map((e) => [e.sha256, e.entry]));
+    // An image pushed or re-signed here while the read was on its way: the next read sees it.
+    if (this.changes !== before) return;
     for (const [sha, raw] of there) {
       const parsed = storedFirmwareSchema.safeParse(raw);
       if (!parsed.success || parsed.data.manifest.sha256 !== sha) {
@@ -80,6 +85,7 @@ export class FirmwareStore {
         }
         await writeFileDurably(this.imagePath(sha), image);
       }
+      if (this.changes !== before) return;
       await writeFileDurably(join(this.directory, `${sha}.json`), `${JSON.stringify(parsed.data, null, 2)}\n`);
       this.index.set(sha, parsed.data);
     }
@@ -112,6 +118,7 @@ export class FirmwareStore {
   async put(entry: StoredFirmware, image: Uint8Array): Promise<'created' | 'exists'> {
     const sha = entry.manifest.sha256;
     if (this.index.has(sha)) return 'exists';
+    this.changes += 1;
     // Shared first: an image this hub answered for is one every hub can serve (false: another
     // hub stored these same bytes meanwhile; this hub's copy is written all the same).
     await this.shared?.putImage(sha, entry, image);
@@ -153,6 +160,7 @@ export class FirmwareStore {
   async replaceManifest(entry: StoredFirmware): Promise<void> {
     const sha = entry.manifest.sha256;
     if (!this.index.has(sha)) throw new RangeError(`no stored image ${sha}`);
+    this.changes += 1;
     if (this.shared && !(await this.shared.putEntry(sha, entry))) await this.shared.putImage(sha, entry, await readFile(this.imagePath(sha)));
     await writeFileDurably(join(this.directory, `${sha}.json`), `${JSON.stringify(entry, null, 2)}\n`);
     this.index.set(sha, entry);

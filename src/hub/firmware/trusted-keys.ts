@@ -87,12 +87,12 @@ export class TrustedKeys {
     for (const key of there) {
       if (publicKeyProblem(key.pem) !== undefined || keyFingerprint(key.pem).slice(0, 16) !== key.keyId) continue;
       ids.add(key.keyId);
-      if (this.keys.has(key.keyId)) continue;
+      if (this.keys.has(key.keyId) || this.changes !== before) continue;
       const view = this.remember(key.pem, { source: 'api', addedAt: key.addedAt });
       await writeFileDurably(this.pathOf(view.keyId), view.publicKeyPem);
     }
     for (const [keyId, key] of this.keys) {
-      if (key.flagFile !== undefined || ids.has(keyId)) continue;
+      if (key.flagFile !== undefined || ids.has(keyId) || this.changes !== before) continue;
       this.keys.delete(keyId);
       await this.unlinkDurably(keyId);
     }
