@@ -4,9 +4,10 @@
 -- Duplicates already stored are merged first: of a board's records the oldest (registeredAt, then
 -- id) is kept. The others are deleted like a deleted device: their observed state, desired and
 -- reported documents and events go, and their replicas are freed (the next placement pass places
--- them again). Their credentials stop working at once: the broker finds no device for them, so the
--- board's agent joins again and, proving the same key, becomes the kept device (another key: held
--- for approval, as on one hub). The token uses the duplicate joins spent are not given back.
+-- them again). Their credentials stop working at once: the broker finds no device for them. An
+-- agent refused so re-joins by itself when it was started with a join token, and, proving the same
+-- key, becomes the kept device (another key: held for approval, as on one hub); otherwise it needs
+-- `edgepilot agent` with a join token again. The token uses the duplicate joins spent are not given back.
 CREATE TEMP TABLE ep_duplicate_devices ON COMMIT DROP AS
   SELECT key FROM (
     SELECT key, row_number() OVER (PARTITION BY doc ->> 'hardwareId' ORDER BY doc ->> 'registeredAt', key) AS n
