@@ -137,7 +137,6 @@ export class JoinTokens {
     const giveBack = async (): Promise<void> => void (await this.repository.update(parts.id, (t) => void (took && (t.uses -= 1)), 'lazy'));
     return { ok: true, record: updated, giveBack };
   }
-
 }
 
 export type ConsumeRefusal = 'unknown-token' | 'expired-token' | 'exhausted-token' | 'revoked-token';

@@ -60,6 +60,8 @@ export class ApiTokens {
   private readAt: number;
   private refresher: NodeJS.Timeout | undefined;
   private refreshing = false;
+  /** Said once per outage. */
+  private saidStale = false;
   /** This hub's own changes made while a read of every record is on its way: that read may predate them. */
   private madeDuringRead: Map<string, ApiTokenRecord> | undefined;
 
@@ -99,8 +101,13 @@ export class ApiTokens {
       const all = await this.repository.list();
       this.records = new Map([...all.map((r): [string, ApiTokenRecord] => [r.name, r]), ...this.madeDuringRead]);
       this.readAt = started;
+      if (this.saidStale) this.log('API tokens: the shared store answers again; people\'s tokens are accepted');
+      this.saidStale = false;
     } catch (err) {
-      if (this.records.size > 0 && this.stale()) this.log(`API tokens: the shared store did not answer (${errorMessage(err)}); people's tokens are refused until it does`);
+      if (!this.saidStale && this.records.size > 0 && this.stale()) {
+        this.saidStale = true;
+        this.log(`API tokens: the shared store did not answer (${errorMessage(err)}); people's tokens are refused until it does`);
+      }
       throw err;
     } finally {
       this.madeDuringRead = undefined;
