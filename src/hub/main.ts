@@ -29,6 +29,7 @@ import { DeviceRpc } from './rpc/device-rpc.js';
 import { UsageStore } from './fleet/usage-store.js';
 import { FIRMWARE_DEVICE_PATHS } from './api/routes/firmware.js';
 import { FirmwareStore } from './firmware/firmware-store.js';
+import { startFirmwareSync } from './firmware/firmware-sync.js';
 import { TrustedKeys } from './firmware/trusted-keys.js';
 import { TelemetryFeed } from './mcus/telemetry-feed.js';
 import { join } from 'node:path';
@@ -39,7 +40,7 @@ import { HubMetrics } from './metrics/hub-metrics.js';
 import { observeDurableWrites } from '../common/durable-file.js';
 import { createSystemClock } from '../firmware/index.js';
 import { ApiTokens } from './api/roles/api-tokens.js';
-import { AuditLog } from './api/audit/audit-log.js';
+import { AuditLog, sharedAuditTrail } from './api/audit/audit-log.js';
 import { registeredRoutes } from './api/roles/access-control.js';
 import { defaultHubLimits } from './limits/hub-limits.js';
 import { ConnectionRateLimiter } from './limits/keyed-limiter.js';
@@ -122,8 +123,10 @@ async function startWithBroker({ config, log, now, tls, early, hubId, shared, le
   }
   const admin = await loadOrCreateAdminToken(config.dataDir, store.settings);
   const feed = new DeviceFeed();
-  const firmware = await FirmwareStore.open(join(config.dataDir, 'firmware', 'images'), log.child('firmware'));
-  const firmwareKeys = await TrustedKeys.open(join(config.dataDir, 'firmware', 'keys'), config.firmwareKeyFiles ?? []);
+  // Where hubs share a store, images and trusted keys are kept there too; the data folder holds this hub's copy.
+  const firmware = await FirmwareStore.open(join(config.dataDir, 'firmware', 'images'), log.child('firmware'), store.firmware);
+  const firmwareKeys = await TrustedKeys.open(join(config.dataDir, 'firmware', 'keys'), config.firmwareKeyFiles ?? [], store.firmware);
+  const firmwareSync = store.firmware ? startFirmwareSync([firmwareKeys, firmware], log.child('firmware')) : undefined;
   // ConfigMaps and Secrets (issue 14): Secrets encrypted at rest under the data key.
   const dataKey = await loadOrCreateDataKey(config.dataDir, config.secretKeyFile);
   await checkSharedDataKey(dataKey, store.settings, config.secretKeyFile !== undefined ? `--secret-key-file ${config.secretKeyFile}` : `${join(config.dataDir, 'secrets.key')}`);
@@ -139,8 +142,10 @@ async function startWithBroker({ config, log, now, tls, early, hubId, shared, le
   const tokens = new JoinTokens(store.tokens, now, tls?.caFingerprint);
   const nonces = new JoinNonces(Date.now());
   // Issue 13: people's tokens with roles, the audit log of API writes, and rate limits.
-  const apiTokens = await ApiTokens.open(join(config.dataDir, 'api-tokens.json'), now);
-  const audit = await AuditLog.open(join(config.dataDir, 'audit'));
+  // Where hubs share a store, people's tokens are kept there: made or revoked at one hub, they hold at all.
+  const apiTokens = await ApiTokens.open(store.apiTokens ?? join(config.dataDir, 'api-tokens.json'), now, (m) => log.warn(m));
+  // Where hubs share a store, one audit log for all (each entry names its hub): `edgepilot audit` at any hub shows every write.
+  const audit = store.audit ? sharedAuditTrail(store.audit, hubId) : await AuditLog.open(join(config.dataDir, 'audit'));
   const clock = createSystemClock();
   const limits = config.limits ?? defaultHubLimits;
   const mqttJoins = limits.join && new ConnectionRateLimiter(limits.join, clock);
@@ -346,6 +351,8 @@ async function startWithBroker({ config, log, now, tls, early, hubId, shared, le
       await broker?.close();
       await shared?.close();
       await audit.close();
+      apiTokens.close();
+      firmwareSync?.stop();
       await store.close();
     },
   };

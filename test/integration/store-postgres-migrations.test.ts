@@ -78,3 +78,30 @@ test('hub-wide settings are created once: of two hubs asking at once, one create
   t.is([fromA.created, fromB.created].filter(Boolean).length, 1);
   t.deepEqual(await a.settings.getOrCreate('adminTokenHash', 'ccc'), { value: fromA.value, created: false });
 });
+
+test('migration 002 merges a board\'s records stored by two hubs: the oldest kept, the other gone with its state, its replicas freed; a second record is refused after', async (t) => {
+  const url = await freshDatabase(t);
+  const pool = postgresPool(url, quiet);
+  t.teardown(() => pool.end());
+  const shipped = await readMigrations();
+  await migrate(pool, shipped.filter((m) => m.version === 1));
+  const put = (kind: string, key: string, doc: unknown): Promise<unknown> => pool.query('INSERT INTO ep_records (kind, key, doc) VALUES ($1, $2, $3::json)', [kind, key, JSON.stringify(doc)]);
+  await put('devices', 'press-new', device('press-new', { hardwareId: 'hw-board', registeredAt: '2026-02-01T00:00:00.000Z' }));
+  await put('devices', 'press-old', device('press-old', { hardwareId: 'hw-board', registeredAt: '2026-01-01T00:00:00.000Z' }));
+  await put('devices', 'other', device('other'));
+  for (const kind of ['observed', 'desired', 'reported']) await put(kind, 'press-new', {});
+  await put('events', 'device/press-new', []);
+  await put('placements', 'app', { workload: 'app', replicas: { '0': 'press-new', '1': 'other', '2': 'press-old' }, peripherals: { '0': [], '1': [] } });
+  await put('placements', 'untouched', { workload: 'untouched', replicas: { '0': 'other' } });
+
+  t.deepEqual(await migrate(pool, shipped), shipped.filter((m) => m.version > 1).map((m) => m.name));
+  const { rows } = await pool.query<{ kind: string; key: string }>('SELECT kind, key FROM ep_records ORDER BY kind, key');
+  t.deepEqual(
+    rows.map((r) => `${r.kind}/${r.key}`),
+    ['devices/other', 'devices/press-old', 'placements/app', 'placements/untouched'],
+  );
+  const placements = await pool.query<{ key: string; doc: unknown }>("SELECT key, doc FROM ep_records WHERE kind = 'placements' ORDER BY key");
+  t.deepEqual(placements.rows[0]?.doc, { workload: 'app', replicas: { '1': 'other', '2': 'press-old' }, peripherals: { '1': [] } });
+  t.deepEqual(placements.rows[1]?.doc, { workload: 'untouched', replicas: { '0': 'other' } });
+  await t.throwsAsync(put('devices', 'press-again', device('press-again', { hardwareId: 'hw-board' })), { message: /ep_records_device_hardware_unique/ });
+});

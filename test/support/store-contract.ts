@@ -8,7 +8,7 @@ import { cronJobSpecSchema, jobSpecSchema, releaseDigest, releaseSpecSchema, rol
 import { createRollout } from '../../src/scheduler/rollout/index.js';
 import type { CronJobRecord, JobRecord, StoredJobRun } from '../../src/hub/store/job-records.js';
 import type { DeviceRecord, PlacementRecord, TokenRecord, WorkloadRecord } from '../../src/hub/store/records.js';
-import { ReleaseImmutableError, type HubStore } from '../../src/hub/store/repository.js';
+import { HardwareIdTakenError, ReleaseImmutableError, type HubStore } from '../../src/hub/store/repository.js';
 
 export interface ContractBackend {
   /**
@@ -240,6 +240,30 @@ export function storeContract(test: TestFn, label: string, backend: ContractBack
     t.teardown(() => reopened.close());
     t.is((await reopened.tokens.get('tok1'))?.uses, 1);
     t.deepEqual((await reopened.tokens.list()).map((tk) => tk.id), ['tok1']);
+  });
+
+  test(`${label}: a board has one record: a new device with a stored hardware id is refused (HardwareIdTaken), nothing stored`, async (t) => {
+    const backing = await backend.create(t);
+    const store = await backing.open();
+    t.teardown(() => store.close());
+    await store.devices.put(device('gw-1', { hardwareId: 'hw-board' }), 'sync');
+    const refused = await t.throwsAsync(store.devices.put(device('gw-2', { hardwareId: 'hw-board' }), 'sync'), { instanceOf: HardwareIdTakenError });
+    t.is(refused?.ownerId, 'gw-1');
+    t.false(await store.devices.has('gw-2'));
+    t.is((await store.devices.findByHardwareId('hw-board'))?.id, 'gw-1');
+    // The record itself is written again as often as it changes.
+    await store.devices.put(device('gw-1', { hardwareId: 'hw-board', hostname: 'renamed' }), 'sync');
+    t.is((await store.devices.get('gw-1'))?.hostname, 'renamed');
+    if (backing.shared) {
+      // Two hubs registering the same board at once: one record, the other told so.
+      const other = await backing.open();
+      t.teardown(() => other.close());
+      const results = await Promise.allSettled([store.devices.put(device('gw-a', { hardwareId: 'hw-twice' }), 'sync'), other.devices.put(device('gw-b', { hardwareId: 'hw-twice' }), 'sync')]);
+      t.is(results.filter((r) => r.status === 'fulfilled').length, 1);
+      const failure = results.find((r): r is PromiseRejectedResult => r.status === 'rejected');
+      t.true(failure?.reason instanceof HardwareIdTakenError);
+      t.is((await store.devices.list()).filter((d) => d.hardwareId === 'hw-twice').length, 1);
+    }
   });
 
   test(`${label}: events are bounded per subject, kept only for what exists, and a deleted workload's history goes with it`, async (t) => {

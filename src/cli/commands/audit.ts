@@ -7,8 +7,9 @@ import { parseDuration, parsePositiveInt } from '../parse.js';
 import { errorMessage } from '../../common/errors.js';
 
 const auditColumns: Columns<AuditEntry> = {
-  headers: ['TIME', 'WHO', 'ROLE', 'METHOD', 'ROUTE', 'OBJECT', 'STATUS'],
-  row: (e) => [e.time, e.who, e.role, e.method, e.route, e.object || '-', String(e.status)],
+  // HUB: which hub answered, where several share one log ('-' with one hub).
+  headers: ['TIME', 'WHO', 'ROLE', 'METHOD', 'ROUTE', 'OBJECT', 'STATUS', 'HUB'],
+  row: (e) => [e.time, e.who, e.role, e.method, e.route, e.object || '-', String(e.status), e.hub ?? '-'],
   wideHeaders: ['SOURCE'],
   wideRow: (e) => [e.source],
   name: (e) => `audit/${e.time}`,

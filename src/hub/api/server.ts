@@ -2,7 +2,7 @@ import Fastify, { type FastifyInstance } from 'fastify';
 import type { Logger } from '../../common/log.js';
 import { HttpError } from './http-error.js';
 import { FencedOutError, StoreUnavailableError } from '../store/postgres/errors.js';
-import type { AuditLog } from './audit/audit-log.js';
+import type { AuditTrail } from './audit/audit-log.js';
 import { installAccessControl, type FailedLoginBudget } from './roles/access-control.js';
 import type { ApiTokens } from './roles/api-tokens.js';
 import { errorMessage, errorStack } from '../../common/errors.js';
@@ -17,7 +17,7 @@ export interface ApiServerOptions {
   /** People's named tokens with roles (the admin token is always accepted as admin). */
   apiTokens?: ApiTokens;
   /** Where every write through the API is recorded before it is answered. */
-  audit?: AuditLog;
+  audit?: AuditTrail;
   /** Failed logins per source address (absent: not limited). */
   failedAuth?: FailedLoginBudget;
   now?: () => Date;

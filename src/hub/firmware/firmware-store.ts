@@ -7,6 +7,7 @@
  * (BSDF2, src/firmware/delta) are made on first request and kept under `deltas/`: images
  * never change under their sha256, so neither does a delta between two of them.
  */
+import { createHash } from 'node:crypto';
 import { readdir, readFile, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { ensureDir, readFileIfExists, writeFileDurably } from '../../common/durable-file.js';
@@ -14,6 +15,7 @@ import type { Logger } from '../../common/log.js';
 import { makeDelta } from '../../firmware/delta/index.js';
 import { firmwareManifestSchema, isoTimeSchema, manifestSignatureSchema, type FirmwareImageView } from '../../protocol/index.js';
 import { z } from 'zod';
+import type { SharedFirmwareRepository } from '../store/firmware-records.js';
 
 const storedFirmwareSchema = z.strictObject({
   manifest: firmwareManifestSchema,
@@ -26,13 +28,20 @@ export class FirmwareStore {
   private readonly index = new Map<string, StoredFirmware>();
   /** Deltas being made, so concurrent requests for one pair make it once. */
   private readonly deltasInFlight = new Map<string, Promise<Uint8Array>>();
+  /** Counts this hub's own writes: a shared read made before one of them is not applied (see sync). */
+  private changes = 0;
 
-  private constructor(private readonly directory: string) {}
+  private constructor(
+    private readonly directory: string,
+    private readonly log: Logger,
+    /** Where hubs share a store: images pushed at any hub (this folder is then this hub's copy). */
+    private readonly shared: SharedFirmwareRepository | undefined,
+  ) {}
 
-  /** Loads the index from disk; entries whose image is missing or the wrong size are skipped. */
-  static async open(directory: string, log: Logger): Promise<FirmwareStore> {
+  /** Loads the index from disk (entries whose image is missing or the wrong size are skipped), then from `shared` if given. */
+  static async open(directory: string, log: Logger, shared?: SharedFirmwareRepository): Promise<FirmwareStore> {
     await ensureDir(directory);
-    const store = new FirmwareStore(directory);
+    const store = new FirmwareStore(directory, log, shared);
     for (const name of (await readdir(directory)).sort()) {
       if (!/^[0-9a-f]{64}\.json$/.test(name)) continue;
       const sha = name.slice(0, 64);
@@ -44,7 +53,43 @@ export class FirmwareStore {
       }
       store.index.set(sha, parsed.data);
     }
+    await store.sync();
     return store;
+  }
+
+  /**
+   * Brings this copy up to date with the shared store (none: nothing to do): images pushed at
+   * another hub are fetched and checked against their sha256, re-signed manifests taken; images
+   * only here (pushed before the hubs shared a store) are stored there.
+   */
+  async sync(): Promise<void> {
+    const shared = this.shared;
+    if (!shared) return;
+    const before = this.changes;
+    const there = new Map((await shared.entries()).map((e) => [e.sha256, e.entry]));
+    // An image pushed or re-signed here while the read was on its way: the next read sees it.
+    if (this.changes !== before) return;
+    for (const [sha, raw] of there) {
+      const parsed = storedFirmwareSchema.safeParse(raw);
+      if (!parsed.success || parsed.data.manifest.sha256 !== sha) {
+        this.log.warn(`firmware store: skipping damaged shared entry ${sha}`);
+        continue;
+      }
+      const here = this.index.get(sha);
+      if (here && JSON.stringify(here) === JSON.stringify(parsed.data)) continue;
+      if (!here) {
+        const image = await shared.image(sha);
+        if (!image || image.length !== parsed.data.manifest.size || createHash('sha256').update(image).digest('hex') !== sha) {
+          this.log.warn(`firmware store: the shared image ${sha} does not match its sha256 or size; not taken`);
+          continue;
+        }
+        await writeFileDurably(this.imagePath(sha), image);
+      }
+      if (this.changes !== before) return;
+      await writeFileDurably(join(this.directory, `${sha}.json`), `${JSON.stringify(parsed.data, null, 2)}\n`);
+      this.index.set(sha, parsed.data);
+    }
+    for (const [sha, entry] of this.index) if (!there.has(sha)) await shared.putImage(sha, entry, await readFile(this.imagePath(sha)));
   }
 
   list(): StoredFirmware[] {
@@ -73,6 +118,10 @@ export class FirmwareStore {
   async put(entry: StoredFirmware, image: Uint8Array): Promise<'created' | 'exists'> {
     const sha = entry.manifest.sha256;
     if (this.index.has(sha)) return 'exists';
+    this.changes += 1;
+    // Shared first: an image this hub answered for is one every hub can serve (false: another
+    // hub stored these same bytes meanwhile; this hub's copy is written all the same).
+    await this.shared?.putImage(sha, entry, image);
     await writeFileDurably(this.imagePath(sha), image);
     await writeFileDurably(join(this.directory, `${sha}.json`), `${JSON.stringify(entry, null, 2)}\n`);
     this.index.set(sha, entry);
@@ -111,6 +160,8 @@ export class FirmwareStore {
   async replaceManifest(entry: StoredFirmware): Promise<void> {
     const sha = entry.manifest.sha256;
     if (!this.index.has(sha)) throw new RangeError(`no stored image ${sha}`);
+    this.changes += 1;
+    if (this.shared && !(await this.shared.putEntry(sha, entry))) await this.shared.putImage(sha, entry, await readFile(this.imagePath(sha)));
     await writeFileDurably(join(this.directory, `${sha}.json`), `${JSON.stringify(entry, null, 2)}\n`);
     this.index.set(sha, entry);
   }

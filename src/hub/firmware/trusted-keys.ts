@@ -10,6 +10,7 @@ import { ensureDir, writeFileDurably } from '../../common/durable-file.js';
 import { keyFingerprint, publicKeyProblem, type PublicKeyProblemCode } from '../../firmware/index.js';
 import type { FirmwareKeyView } from '../../protocol/index.js';
 import { errorMessage } from '../../common/errors.js';
+import type { SharedFirmwareRepository } from '../store/firmware-records.js';
 
 export type TrustedKeyErrorCode = PublicKeyProblemCode | 'unknown-key' | 'flag-key';
 
@@ -28,12 +29,19 @@ interface TrustedKey {
 
 export class TrustedKeys {
   private readonly keys = new Map<string, TrustedKey>();
+  /** Counts this hub's own changes: a shared read made before one of them is not applied (see sync). */
+  private changes = 0;
 
-  private constructor(private readonly directory: string) {}
+  private constructor(
+    private readonly directory: string,
+    /** Where hubs share a store: keys trusted at any hub (this folder is then this hub's copy). */
+    private readonly shared: SharedFirmwareRepository | undefined,
+  ) {}
 
-  static async open(directory: string, flagKeyFiles: readonly string[]): Promise<TrustedKeys> {
+  /** `shared`: the store several hubs share, if any; keys trusted only here before are stored there. */
+  static async open(directory: string, flagKeyFiles: readonly string[], shared?: SharedFirmwareRepository): Promise<TrustedKeys> {
     await ensureDir(directory);
-    const trusted = new TrustedKeys(directory);
+    const trusted = new TrustedKeys(directory, shared);
     for (const file of flagKeyFiles) {
       let pem: string;
       try {
@@ -53,7 +61,41 @@ export class TrustedKeys {
       const addedAt = (await stat(path)).mtime.toISOString();
       trusted.remember(pem, { source: 'api', addedAt });
     }
+    if (shared) {
+      const there = new Set((await shared.keys()).map((k) => k.keyId));
+      for (const key of trusted.keys.values()) {
+        const { view } = key;
+        if (key.flagFile === undefined && !there.has(view.keyId)) await shared.addKey({ keyId: view.keyId, pem: view.publicKeyPem, addedAt: view.addedAt ?? new Date().toISOString() });
+      }
+      await trusted.sync();
+    }
     return trusted;
+  }
+
+  /**
+   * Brings this copy up to date with the shared store (none: nothing to do): keys trusted at
+   * another hub are trusted here, keys untrusted there are untrusted here (--firmware-key ones
+   * stay: the flag is this hub's).
+   */
+  async sync(): Promise<void> {
+    if (!this.shared) return;
+    const before = this.changes;
+    const there = await this.shared.keys();
+    // A key this hub trusted or untrusted while the read was on its way: the next read sees it.
+    if (this.changes !== before) return;
+    const ids = new Set<string>();
+    for (const key of there) {
+      if (publicKeyProblem(key.pem) !== undefined || keyFingerprint(key.pem).slice(0, 16) !== key.keyId) continue;
+      ids.add(key.keyId);
+      if (this.keys.has(key.keyId) || this.changes !== before) continue;
+      const view = this.remember(key.pem, { source: 'api', addedAt: key.addedAt });
+      await writeFileDurably(this.pathOf(view.keyId), view.publicKeyPem);
+    }
+    for (const [keyId, key] of this.keys) {
+      if (key.flagFile !== undefined || ids.has(keyId) || this.changes !== before) continue;
+      this.keys.delete(keyId);
+      await this.unlinkDurably(keyId);
+    }
   }
 
   list(): FirmwareKeyView[] {
@@ -75,7 +117,9 @@ export class TrustedKeys {
     const known = this.keys.get(keyFingerprint(pem).slice(0, 16));
     if (known) return known.view;
     const view = this.remember(pem, { source: 'api', addedAt: now.toISOString() });
+    this.changes += 1;
     try {
+      await this.shared?.addKey({ keyId: view.keyId, pem: view.publicKeyPem, addedAt: now.toISOString() });
       await writeFileDurably(this.pathOf(view.keyId), view.publicKeyPem);
     } catch (err) {
       this.keys.delete(view.keyId);
@@ -95,6 +139,14 @@ export class TrustedKeys {
     if (key.flagFile !== undefined) {
       throw new TrustedKeyError('flag-key', `key ${keyId} comes from --firmware-key ${key.flagFile}; restart the hub without that flag to stop trusting it`);
     }
+    this.changes += 1;
+    await this.shared?.removeKey(keyId);
+    await this.unlinkDurably(keyId);
+    this.keys.delete(keyId);
+    return key.view;
+  }
+
+  private async unlinkDurably(keyId: string): Promise<void> {
     await unlink(this.pathOf(keyId)).catch((err: NodeJS.ErrnoException) => {
       if (err.code !== 'ENOENT') throw err;
     });
@@ -104,8 +156,6 @@ export class TrustedKeys {
     } finally {
       await folder.close();
     }
-    this.keys.delete(keyId);
-    return key.view;
   }
 
   private pathOf(keyId: string): string {

@@ -3,11 +3,11 @@ import { hashSecret, randomAlnum, randomSecret } from '../../common/ids.js';
 import type { Logger } from '../../common/log.js';
 import { joinTokenId, type JoinRequest, type JoinResponse, type Labels } from '../../protocol/index.js';
 import type { DeviceRecord, TokenRecord } from '../store/records.js';
-import type { DeviceRepository, EventRepository } from '../store/repository.js';
+import { HardwareIdTakenError, type DeviceRepository, type EventRepository } from '../store/repository.js';
 import type { DeviceFeed } from './device-feed.js';
 import { derivedLabels } from './derived-labels.js';
 import { approveCommand, decideJoin } from './join-decision.js';
-import type { JoinNonces } from './join-nonces.js';
+import type { JoinNonces, NonceVerdict } from './join-nonces.js';
 import { joinSignatureValid, keyFingerprint } from './join-proof-check.js';
 import type { JoinTokens } from './tokens.js';
 
@@ -42,22 +42,31 @@ export function registerDevice(nonce: string, request: JoinRequest, deps: Regist
   // second request while the first is still on its way; both saw no device and both registered
   // one (1,010 records for 1,000 boards in the 3-hub registration bench). In turn, the second
   // finds the first's record and is a re-join by the same key.
-  const previous = joinsInFlight.get(request.hardwareId) ?? Promise.resolve();
+  const inFlight = joinsInFlightAt(deps.devices);
+  const previous = inFlight.get(request.hardwareId) ?? Promise.resolve();
   const mine = previous.then(() => join(nonce, request, deps));
   const settled = mine.then(
     () => undefined,
     () => undefined,
   );
-  joinsInFlight.set(request.hardwareId, settled);
+  inFlight.set(request.hardwareId, settled);
   void settled.then(() => {
-    if (joinsInFlight.get(request.hardwareId) === settled) joinsInFlight.delete(request.hardwareId);
+    if (inFlight.get(request.hardwareId) === settled) inFlight.delete(request.hardwareId);
   });
   return mine;
 }
 
-const joinsInFlight = new Map<string, Promise<void>>();
+/** Joins in flight per board, per hub (its device repository): other hubs are met by the store (HardwareIdTaken). */
+const joinsInFlight = new WeakMap<DeviceRepository, Map<string, Promise<void>>>();
 
-async function join(nonce: string, request: JoinRequest, deps: RegistrationDeps): Promise<JoinResponse> {
+function joinsInFlightAt(devices: DeviceRepository): Map<string, Promise<void>> {
+  let map = joinsInFlight.get(devices);
+  if (!map) joinsInFlight.set(devices, (map = new Map()));
+  return map;
+}
+
+/** `claimed`: the nonce's verdict when this is the second look after another hub registered the board (its nonce is spent already). */
+async function join(nonce: string, request: JoinRequest, deps: RegistrationDeps, claimed?: NonceVerdict): Promise<JoinResponse> {
   const refuse = (reason: Extract<JoinResponse, { ok: false }>['reason'], message: string): JoinResponse => {
     deps.log.warn(`join refused for ${request.hostname} (${request.hardwareId}): ${message}`);
     return { ok: false, reason, message };
@@ -74,7 +83,7 @@ async function join(nonce: string, request: JoinRequest, deps: RegistrationDeps)
   const now = deps.now();
   const decision = decideJoin({
     signatureValid: joinSignatureValid(nonce, request),
-    nonce: deps.nonces.claim(nonce, request.timestamp, now.getTime()),
+    nonce: claimed ?? deps.nonces.claim(nonce, request.timestamp, now.getTime()),
     existing,
     request: { publicKey: request.publicKey, hostname: request.hostname, hardwareId: request.hardwareId, tokenId, timestamp: request.timestamp },
     now,
@@ -100,9 +109,21 @@ async function join(nonce: string, request: JoinRequest, deps: RegistrationDeps)
     default: {
       // The same board proving its key with the token it joined with is no new device: a retried
       // or repeated join spends no further use (a --max-uses 20 token ran out before 20 boards).
-      const consumed = decision.kind === 'rejoin-proven' && ownJoin ? { ok: true as const, record: token } : await deps.tokens.consume(request.token);
+      const consumed = decision.kind === 'rejoin-proven' && ownJoin ? { ok: true as const, record: token, giveBack: async () => undefined } : await deps.tokens.consume(request.token);
       if (!consumed.ok) return refuse(consumed.reason, consumed.message);
-      return existing ? rejoin(existing, request, consumed.record, decision.kind === 'rejoin-approved', deps) : register(request, consumed.record, deps);
+      if (existing) return rejoin(existing, request, consumed.record, decision.kind === 'rejoin-approved', deps);
+      try {
+        return await register(request, consumed.record, deps);
+      } catch (err) {
+        // Another hub registered this board between our look and our write (its join of the same
+        // board at the same moment): nothing of ours was stored. The use goes back, and the join is
+        // decided again against that record, as a re-join on one hub would be (same key: same
+        // device, fresh credentials, no further use of the token it joined with).
+        if (!(err instanceof HardwareIdTakenError) || claimed !== undefined) throw err;
+        await consumed.giveBack();
+        deps.log.info(`join of ${request.hostname} (${request.hardwareId}) met ${err.ownerId ?? 'a device'} registered by another hub; answering as a re-join`);
+        return join(nonce, request, deps, 'fresh');
+      }
     }
   }
 }

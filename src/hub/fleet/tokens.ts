@@ -103,7 +103,7 @@ export class JoinTokens {
    * Takes one use of the token if it is valid. The check and the increment happen in one
    * synchronous store mutation, so concurrent joins cannot both take the last use.
    */
-  async consume(token: string): Promise<{ ok: true; record: TokenRecord } | { ok: false; reason: ConsumeRefusal; message: string }> {
+  async consume(token: string): Promise<{ ok: true; record: TokenRecord; giveBack: () => Promise<void> } | { ok: false; reason: ConsumeRefusal; message: string }> {
     const parts = splitJoinToken(token);
     const known = parts && (await this.repository.get(parts.id));
     if (!parts || !known || !secretMatches(parts.secret, known.secretHash)) {
@@ -111,12 +111,16 @@ export class JoinTokens {
     }
     const now = this.now();
     let refusal: { reason: ConsumeRefusal; message: string } | undefined;
+    // Whether the change took a use when last applied: a shared store applies it again to the
+    // row as it is when written, where another hub may have taken the last use meanwhile.
+    let took = false;
     // Lazy: the use is written with the device the join creates (one durable write per join);
     // a crash before that write loses both, and the device was never told it joined.
     const updated = await this.repository.update(
       parts.id,
       (t) => {
         const state = tokenState(t, now);
+        took = state === 'valid';
         if (state === 'valid') {
           t.uses += 1;
           return;
@@ -126,7 +130,12 @@ export class JoinTokens {
       'lazy',
     );
     if (!updated) return { ok: false, reason: 'unknown-token', message: 'join token is not known to this hub' };
-    return refusal ? { ok: false, ...refusal } : { ok: true, record: updated };
+    if (refusal) return { ok: false, ...refusal };
+    // For a join that stored nothing (another hub registered the board first). Lazy like the use,
+    // applied after it: the two reach the store together and cancel out, and nothing is given
+    // back that the use did not take.
+    const giveBack = async (): Promise<void> => void (await this.repository.update(parts.id, (t) => void (took && (t.uses -= 1)), 'lazy'));
+    return { ok: true, record: updated, giveBack };
   }
 }
 

@@ -3,14 +3,15 @@ import { eventSubjects, type DesiredState, type DeviceEvent, type DeviceRecord }
 import { assertStorable } from './record-check.js';
 import type { ShardedCollection } from './sharded-control.js';
 import type { ObservedCollection } from './observed-journal.js';
-import type {
-  DeviceRepository,
-  DeviceStateRepository,
-  Durability,
-  EventRepository,
-  PlacementRepository,
-  TokenRepository,
-  WorkloadRepository,
+import {
+  HardwareIdTakenError,
+  type DeviceRepository,
+  type DeviceStateRepository,
+  type Durability,
+  type EventRepository,
+  type PlacementRepository,
+  type TokenRepository,
+  type WorkloadRepository,
 } from './repository.js';
 
 const EVENTS_PER_SUBJECT = 50;
@@ -52,6 +53,10 @@ export function deviceRepository(b: Backing, hardwareIndex: Map<string, string>)
   const store = async (device: DeviceRecord, durability: Durability): Promise<void> => {
     const { stored, observed } = split(device);
     const before = b.doc().devices[device.id];
+    // Only a new record (or a new hardware id) is checked: a file written before this check may
+    // hold two records of one board, and each must stay writable (labels, approvals).
+    const owner = before?.hardwareId === device.hardwareId ? undefined : hardwareIndex.get(device.hardwareId);
+    if (owner !== undefined && owner !== device.id && b.doc().devices[owner] !== undefined) throw new HardwareIdTakenError(device.hardwareId, owner);
     const controlChanged = !before || JSON.stringify(before) !== JSON.stringify(stored);
     // Checked before anything is written; only when the control part changed (a status storm
     // changes observed state alone and pays nothing).

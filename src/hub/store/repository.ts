@@ -1,6 +1,8 @@
+import type { ApiTokenRepository } from './api-token-records.js';
 import type { ApplyBatch } from './apply-batch.js';
+import type { SharedFirmwareRepository } from './firmware-records.js';
 import type { CronJobRecord, JobRecord, StoredJobRun } from './job-records.js';
-import type { ConfigKind, ConfigObjectRecord, GateVerdict, MaintenanceWindowRecord, ReleasePin, ReleaseRecord, RolloutState, ServiceRecord } from '../../protocol/index.js';
+import type { AuditEntry, AuditQuery, ConfigKind, ConfigObjectRecord, GateVerdict, MaintenanceWindowRecord, ReleasePin, ReleaseRecord, RolloutState, ServiceRecord } from '../../protocol/index.js';
 import type { DesiredState, DeviceEvent, DeviceRecord, PlacementRecord, ReportedState, TokenRecord, WorkloadRecord } from './records.js';
 
 /**
@@ -39,6 +41,11 @@ export interface DeviceRepository {
    * device's facts each time): read-only, and a later write does not change what was returned.
    */
   snapshot(): Promise<readonly Readonly<DeviceRecord>[]>;
+  /**
+   * Stores the whole record. A board has one record: a put of a device whose hardware id another
+   * device already has is refused with HardwareIdTakenError, and nothing is stored (several hubs
+   * may each register the same board at once; the one whose write came second learns it here).
+   */
   put(device: DeviceRecord, durability: Durability): Promise<void>;
   /** Applies `change` to the stored record; resolves to the new record, or undefined if absent. */
   update(id: string, change: (device: DeviceRecord) => void, durability: Durability): Promise<DeviceRecord | undefined>;
@@ -152,6 +159,12 @@ export interface HubStore extends RolloutStores {
   health?(): StoreHealth;
   /** Present when several hubs share the store: what they must agree on lives there, not in their data folders. */
   readonly settings?: SharedSettings;
+  /** People's API tokens, present when several hubs share the store (else each hub keeps a file). */
+  readonly apiTokens?: ApiTokenRepository;
+  /** The audit log, present when several hubs share the store (else each hub's file). */
+  readonly audit?: SharedAuditRepository;
+  /** Firmware images and trusted keys, present when several hubs share the store (else each hub's data folder). */
+  readonly firmware?: SharedFirmwareRepository;
   /**
    * The store as the leader's controllers write it, where several hubs share it: their writes of
    * kinds every hub's API writes too (events, Jobs) are fenced by the lease term like placements.
@@ -163,6 +176,13 @@ export interface HubStore extends RolloutStores {
 /** What the controllers write through (fenced where the store is shared). */
 export function controllerView(store: HubStore): HubStore {
   return store.forControllers?.() ?? store;
+}
+
+/** Every hub's API writes, in one log (entries name their hub); an append is durable once it resolves. */
+export interface SharedAuditRepository {
+  append(entry: AuditEntry): Promise<void>;
+  /** Oldest first, filtered; at most `limit`, the newest ones. */
+  read(query: AuditQuery): Promise<AuditEntry[]>;
 }
 
 /** Hub-wide settings kept in a store several hubs share (the admin token's hash). */
@@ -251,6 +271,18 @@ export interface RolloutStores {
   readonly maintenanceWindows: MaintenanceWindowRepository;
   readonly gateVerdicts: GateVerdictRepository;
   readonly releasePins: ReleasePinRepository;
+}
+
+/** A device put whose hardware id belongs to another device (see DeviceRepository.put). */
+export class HardwareIdTakenError extends Error {
+  readonly code = 'HardwareIdTaken';
+  constructor(
+    readonly hardwareId: string,
+    /** The device that has it, when the store can tell. */
+    readonly ownerId: string | undefined,
+  ) {
+    super(`hardware id ${hardwareId} already belongs to ${ownerId === undefined ? 'another device' : `device ${ownerId}`}`);
+  }
 }
 
 export class ReleaseImmutableError extends Error {

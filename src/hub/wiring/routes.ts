@@ -6,7 +6,7 @@ import { AGENT_AND_HUB_VERSION } from '../../common/version.js';
 import { guardWritesByMessaging } from '../api/messaging-guard.js';
 import { identify } from '../api/roles/access-control.js';
 import type { ApiTokens } from '../api/roles/api-tokens.js';
-import type { AuditLog } from '../api/audit/audit-log.js';
+import type { AuditTrail } from '../api/audit/audit-log.js';
 import { registerApiTokenRoutes } from '../api/routes/api-tokens.js';
 import { registerAuditRoutes } from '../api/routes/audit.js';
 import { registerBootstrapRoutes } from '../api/routes/bootstrap.js';
@@ -59,7 +59,7 @@ export interface ApiRouteDeps {
   tls: HubTls | undefined;
   adminTokenHash: string;
   apiTokens: ApiTokens;
-  audit: AuditLog;
+  audit: AuditTrail;
   httpJoins: ConnectionRateLimiter | undefined;
   feed: DeviceFeed;
   tokens: JoinTokens;

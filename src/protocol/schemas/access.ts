@@ -63,6 +63,8 @@ export const auditEntrySchema = z.object({
   object: z.string(),
   status: z.number().int(),
   source: z.string(),
+  /** The hub that answered, where several hubs share one audit log (absent with one hub). */
+  hub: z.string().optional(),
 });
 export type AuditEntry = z.infer<typeof auditEntrySchema>;
 

@@ -1,7 +1,8 @@
 import test, { type ExecutionContext } from 'ava';
 import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { ApiTokenError, ApiTokens } from '../../../src/hub/api/roles/api-tokens.js';
+import { API_TOKENS_STALE_MS, ApiTokenError, ApiTokens } from '../../../src/hub/api/roles/api-tokens.js';
+import type { ApiTokenRecord, ApiTokenRepository } from '../../../src/hub/store/api-token-records.js';
 import { makeTempDir } from '../../support/paths.js';
 
 async function setup(t: ExecutionContext) {
@@ -48,4 +49,39 @@ test('concurrent creations are all kept; the name admin is reserved; a damaged f
   await t.throwsAsync(ApiTokens.open(path, clock), { message: /api-tokens.json is damaged/ });
   await writeFile(path, '{"tok');
   await t.throwsAsync(ApiTokens.open(path, clock), { message: /api-tokens.json is damaged/ });
+});
+
+test('kept in a shared store: a copy the store has not confirmed for API_TOKENS_STALE_MS is not trusted; trusted again once read', async (t) => {
+  let now = new Date('2026-11-30T12:00:00Z');
+  const clock = (): Date => now;
+  const records = new Map<string, ApiTokenRecord>();
+  let answering = true;
+  const shared: ApiTokenRepository = {
+    shared: true,
+    list: async () => {
+      if (!answering) throw new Error('store down');
+      return [...records.values()];
+    },
+    change: async (name, change) => {
+      const next = change(records.get(name));
+      records.set(name, next);
+      return next;
+    },
+  };
+  const logs: string[] = [];
+  const tokens = await ApiTokens.open(shared, clock, (m) => logs.push(m));
+  t.teardown(() => tokens.close());
+  const created = await tokens.create({ name: 'erin', role: 'viewer', description: '' }, 'admin');
+  t.truthy(tokens.identify(created.token));
+  answering = false;
+  now = new Date(now.getTime() + API_TOKENS_STALE_MS - 1000);
+  await t.throwsAsync(tokens.refresh());
+  t.truthy(tokens.identify(created.token), 'within the bound, the copy is used');
+  now = new Date(now.getTime() + 2000);
+  await t.throwsAsync(tokens.refresh());
+  t.is(tokens.identify(created.token), undefined, 'past it, refused');
+  t.true(logs.some((l) => /refused until it does/.test(l)));
+  answering = true;
+  await tokens.refresh();
+  t.truthy(tokens.identify(created.token));
 });

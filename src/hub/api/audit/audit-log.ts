@@ -13,13 +13,30 @@ export const defaultAuditLogOptions: AuditLogOptions = { maxBytes: 8 * 1024 * 10
 const CURRENT = 'audit.jsonl';
 const PREVIOUS = 'audit.1.jsonl';
 
+/** Where the API's writes are recorded: this hub's file (AuditLog), or the log every hub shares. */
+export interface AuditTrail {
+  /** Resolves once the entry is durable (the API answers after it). */
+  append(entry: AuditEntry): Promise<void>;
+  read(query: AuditQuery): Promise<AuditEntry[]>;
+  close(): Promise<void>;
+}
+
+/** The audit log several hubs share (their store's); each entry names the hub that answered. */
+export function sharedAuditTrail(shared: { append(entry: AuditEntry): Promise<void>; read(query: AuditQuery): Promise<AuditEntry[]> }, hub: string): AuditTrail {
+  return {
+    append: (entry) => shared.append({ ...entry, hub }),
+    read: (query) => shared.read(query),
+    close: async () => undefined,
+  };
+}
+
 /**
  * The record of every write through the API, one JSON line per entry. `append` resolves once the
  * line is on disk (fdatasync), and the API waits for it before answering, so an acknowledged
  * write is never missing from the log. Appends that arrive while a sync runs share the next one.
  * Bounded: past `maxBytes` the file becomes `audit.1.jsonl` (replacing the older one).
  */
-export class AuditLog {
+export class AuditLog implements AuditTrail {
   private pending: { line: string; settle: (err?: unknown) => void }[] = [];
   private writing: Promise<void> | undefined;
   private closed = false;

@@ -1,21 +1,18 @@
-import { z } from 'zod';
-import { readFileIfExists, writeFileDurably } from '../../../common/durable-file.js';
 import { hashSecret, randomSecret, secretMatches } from '../../../common/ids.js';
-import { API_TOKEN_PREFIX, isoTimeSchema, nameSchema, roleSchema, type ApiTokenCreate, type ApiTokenCreated, type ApiTokenView, type Role } from '../../../protocol/index.js';
+import { errorMessage } from '../../../common/errors.js';
+import { API_TOKEN_PREFIX, type ApiTokenCreate, type ApiTokenCreated, type ApiTokenView, type Role } from '../../../protocol/index.js';
+import { fileApiTokenRepository, type ApiTokenRecord, type ApiTokenRepository } from '../../store/api-token-records.js';
 
-/** A stored person's token: only the hash of its secret is kept. */
-const recordSchema = z.object({
-  name: nameSchema,
-  role: roleSchema,
-  description: z.string(),
-  secretHash: z.string().regex(/^[a-f0-9]{64}$/),
-  createdAt: isoTimeSchema,
-  createdBy: z.string(),
-  expiresAt: isoTimeSchema.optional(),
-  revokedAt: isoTimeSchema.optional(),
-});
-type ApiTokenRecord = z.infer<typeof recordSchema>;
-const fileSchema = z.object({ tokens: z.array(recordSchema) });
+/**
+ * Where tokens are kept in a store several hubs share, this hub's copy is read again this often:
+ * a token made or revoked at another hub holds here within REFRESH_MS (plus one read's time).
+ */
+export const API_TOKENS_REFRESH_MS = 1000;
+/**
+ * A copy older than this (the shared store did not answer) is not trusted: people's tokens are
+ * refused until a read succeeds, so a revocation is never missed for longer (the admin token still works).
+ */
+export const API_TOKENS_STALE_MS = 5000;
 
 export class ApiTokenError extends Error {
   constructor(
@@ -53,33 +50,73 @@ export function splitApiToken(token: string): { name: string; secret: string } |
 }
 
 /**
- * Named API tokens for people, each with a role. Kept in one small file written durably on each
- * change (creations and revocations are rare and must survive a crash once acknowledged).
+ * Named API tokens for people, each with a role. Every change is durable before it is answered
+ * (see ApiTokenRepository). Presented tokens are checked against a copy held here: the
+ * repository's where only this hub writes it; where hubs share it, read again every
+ * API_TOKENS_REFRESH_MS and not trusted past API_TOKENS_STALE_MS.
  */
 export class ApiTokens {
-  private queue: Promise<void> = Promise.resolve();
+  private records = new Map<string, ApiTokenRecord>();
+  private readAt: number;
+  private refresher: NodeJS.Timeout | undefined;
+  private refreshing = false;
+  /** Said once per outage. */
+  private saidStale = false;
+  /** This hub's own changes made while a read of every record is on its way: that read may predate them. */
+  private madeDuringRead: Map<string, ApiTokenRecord> | undefined;
 
   private constructor(
-    private readonly path: string,
-    private readonly records: Map<string, ApiTokenRecord>,
+    private readonly repository: ApiTokenRepository,
     private readonly now: () => Date,
-  ) {}
+    private readonly log: (message: string) => void,
+  ) {
+    this.readAt = now().getTime();
+  }
 
-  static async open(path: string, now: () => Date): Promise<ApiTokens> {
-    const text = await readFileIfExists(path);
-    const records = new Map<string, ApiTokenRecord>();
-    if (text !== undefined) {
-      let json: unknown;
-      try {
-        json = JSON.parse(text);
-      } catch {
-        json = undefined;
-      }
-      const parsed = fileSchema.safeParse(json);
-      if (!parsed.success) throw new Error(`${path} is damaged (${parsed.error.issues[0]?.message ?? 'invalid'}); fix or delete it (every person's token is then lost)`);
-      for (const record of parsed.data.tokens) records.set(record.name, record);
+  /** `where`: the file of a hub's own, or a shared store's repository. */
+  static async open(where: string | ApiTokenRepository, now: () => Date, log: (message: string) => void = () => undefined): Promise<ApiTokens> {
+    const repository = typeof where === 'string' ? await fileApiTokenRepository(where) : where;
+    const tokens = new ApiTokens(repository, now, log);
+    await tokens.refresh();
+    if (repository.shared) {
+      tokens.refresher = setInterval(() => void tokens.refresh().catch(() => undefined), API_TOKENS_REFRESH_MS);
+      tokens.refresher.unref();
     }
-    return new ApiTokens(path, records, now);
+    return tokens;
+  }
+
+  /** Stops reading the shared store again. */
+  close(): void {
+    if (this.refresher) clearInterval(this.refresher);
+    this.refresher = undefined;
+  }
+
+  /** Reads every record again (at open, and periodically where the store is shared). */
+  async refresh(): Promise<void> {
+    if (this.refreshing) return;
+    this.refreshing = true;
+    const started = this.now().getTime();
+    try {
+      this.madeDuringRead = new Map();
+      const all = await this.repository.list();
+      this.records = new Map([...all.map((r): [string, ApiTokenRecord] => [r.name, r]), ...this.madeDuringRead]);
+      this.readAt = started;
+      if (this.saidStale) this.log('API tokens: the shared store answers again; people\'s tokens are accepted');
+      this.saidStale = false;
+    } catch (err) {
+      if (!this.saidStale && this.records.size > 0 && this.stale()) {
+        this.saidStale = true;
+        this.log(`API tokens: the shared store did not answer (${errorMessage(err)}); people's tokens are refused until it does`);
+      }
+      throw err;
+    } finally {
+      this.madeDuringRead = undefined;
+      this.refreshing = false;
+    }
+  }
+
+  private stale(): boolean {
+    return this.repository.shared && this.now().getTime() - this.readAt > API_TOKENS_STALE_MS;
   }
 
   list(): ApiTokenView[] {
@@ -88,67 +125,49 @@ export class ApiTokens {
   }
 
   /** A name is taken while its token is valid; a revoked or expired name may be issued again. */
-  create(request: ApiTokenCreate, createdBy: string): Promise<ApiTokenCreated> {
-    return this.serially(() => this.createNow(request, createdBy));
-  }
-
-  revoke(name: string): Promise<ApiTokenView> {
-    return this.serially(() => this.revokeNow(name));
-  }
-
-  private async createNow(request: ApiTokenCreate, createdBy: string): Promise<ApiTokenCreated> {
+  async create(request: ApiTokenCreate, createdBy: string): Promise<ApiTokenCreated> {
     if (request.name === 'admin') throw new ApiTokenError('reserved', 'the name admin is the bootstrap admin token\'s (the audit log names it so); choose another --name');
     const now = this.now();
-    const existing = this.records.get(request.name);
-    if (existing && state(existing, now) === 'valid') {
-      throw new ApiTokenError('exists', `a valid token named ${request.name} exists; revoke it first or choose another --name`);
-    }
     const secret = randomSecret(32);
-    const record: ApiTokenRecord = {
-      name: request.name,
-      role: request.role,
-      description: request.description,
-      secretHash: hashSecret(secret),
-      createdAt: now.toISOString(),
-      createdBy,
-      ...(request.ttlSeconds !== undefined ? { expiresAt: new Date(now.getTime() + request.ttlSeconds * 1000).toISOString() } : {}),
-    };
-    await this.save(new Map(this.records).set(record.name, record));
+    const record = await this.repository.change(request.name, (existing) => {
+      if (existing && state(existing, now) === 'valid') {
+        throw new ApiTokenError('exists', `a valid token named ${request.name} exists; revoke it first or choose another --name`);
+      }
+      return {
+        name: request.name,
+        role: request.role,
+        description: request.description,
+        secretHash: hashSecret(secret),
+        createdAt: now.toISOString(),
+        createdBy,
+        ...(request.ttlSeconds !== undefined ? { expiresAt: new Date(now.getTime() + request.ttlSeconds * 1000).toISOString() } : {}),
+      };
+    });
+    this.keep(record);
     return { ...view(record, now), token: `${API_TOKEN_PREFIX}${record.name}_${secret}` };
   }
 
-  private async revokeNow(name: string): Promise<ApiTokenView> {
-    const existing = this.records.get(name);
-    if (!existing) throw new ApiTokenError('unknown', `no API token named ${name}`);
-    if (existing.revokedAt) throw new ApiTokenError('already-revoked', `API token ${name} was already revoked at ${existing.revokedAt}`);
+  async revoke(name: string): Promise<ApiTokenView> {
     const now = this.now();
-    const revoked = { ...existing, revokedAt: now.toISOString() };
-    await this.save(new Map(this.records).set(name, revoked));
+    const revoked = await this.repository.change(name, (existing) => {
+      if (!existing) throw new ApiTokenError('unknown', `no API token named ${name}`);
+      if (existing.revokedAt) throw new ApiTokenError('already-revoked', `API token ${name} was already revoked at ${existing.revokedAt}`);
+      return { ...existing, revokedAt: now.toISOString() };
+    });
+    this.keep(revoked);
     return view(revoked, now);
+  }
+
+  private keep(record: ApiTokenRecord): void {
+    this.records.set(record.name, record);
+    this.madeDuringRead?.set(record.name, record);
   }
 
   /** The caller a presented token stands for, if it is one of ours and valid now. */
   identify(token: string): Caller | undefined {
     const parts = splitApiToken(token);
     const record = parts && this.records.get(parts.name);
-    if (!parts || !record || !secretMatches(parts.secret, record.secretHash)) return undefined;
+    if (!parts || !record || !secretMatches(parts.secret, record.secretHash) || this.stale()) return undefined;
     return state(record, this.now()) === 'valid' ? { name: record.name, role: record.role } : undefined;
-  }
-
-  /** Changes one at a time, each starting from the last one's result. */
-  private serially<T>(change: () => Promise<T>): Promise<T> {
-    const run = this.queue.then(change);
-    this.queue = run.then(
-      () => undefined,
-      () => undefined,
-    );
-    return run;
-  }
-
-  /** Writes the new set durably, then makes it the one in use: a failed write changes nothing. */
-  private async save(next: Map<string, ApiTokenRecord>): Promise<void> {
-    await writeFileDurably(this.path, `${JSON.stringify({ tokens: [...next.values()] }, null, 2)}\n`);
-    this.records.clear();
-    for (const [name, record] of next) this.records.set(name, record);
   }
 }

@@ -4,7 +4,7 @@
 import { splitDevice as split, type ObservedDevice, type StoredDevice } from '../document.js';
 import { eventSubjects, type DesiredState, type DeviceEvent, type DeviceRecord, type PlacementRecord, type ReportedState, type TokenRecord, type WorkloadRecord } from '../records.js';
 import { assertStorable } from '../record-check.js';
-import type { DeviceRepository, DeviceStateRepository, EventRepository, PlacementRepository, TokenRepository, WorkloadRepository } from '../repository.js';
+import { HardwareIdTakenError, type DeviceRepository, type DeviceStateRepository, type EventRepository, type PlacementRepository, type TokenRepository, type WorkloadRepository } from '../repository.js';
 import type { RecordsDb } from './records-db.js';
 
 const EVENTS_PER_SUBJECT = 50;
@@ -22,6 +22,14 @@ export const kinds = {
   reported: 'reported',
 } as const;
 
+
+/** Migration 002: one device record per hardware id. */
+const HARDWARE_ID_INDEX = 'ep_records_device_hardware_unique';
+
+/** PostgreSQL's unique_violation (SQLSTATE 23505) on `constraint`. */
+function isUniqueViolation(err: unknown, constraint: string): boolean {
+  return typeof err === 'object' && err !== null && (err as { code?: unknown }).code === '23505' && (err as { constraint?: unknown }).constraint === constraint;
+}
 
 const merge = (stored: unknown, observed: unknown): DeviceRecord => ({ ...(stored as StoredDevice), ...(observed as ObservedDevice | undefined) }) as DeviceRecord;
 
@@ -59,10 +67,19 @@ export function pgDeviceRepository(db: RecordsDb): DeviceRepository {
       db.later(kinds.observed, device.id, () => observed, true);
       return;
     }
-    await db.transaction(async (tx) => {
-      await tx.put(kinds.devices, device.id, stored);
-      await tx.put(kinds.observed, device.id, observed);
-    });
+    try {
+      await db.transaction(async (tx) => {
+        await tx.put(kinds.devices, device.id, stored);
+        await tx.put(kinds.observed, device.id, observed);
+      });
+    } catch (err) {
+      // Another hub registered this board first (migration 002's unique index): nothing was stored.
+      if (isUniqueViolation(err, HARDWARE_ID_INDEX)) {
+        const rows = await db.query<{ key: string }>(`SELECT key FROM ep_records WHERE kind = 'devices' AND doc ->> 'hardwareId' = $1`, [device.hardwareId]);
+        throw new HardwareIdTakenError(device.hardwareId, rows[0]?.key);
+      }
+      throw err;
+    }
   };
   // Observed state is this hub's to write (a device talks to one hub at a time): replaced whole, lazily.
   const observe = (id: string, change: (observed: ObservedDevice) => void): Promise<boolean> =>
@@ -95,7 +112,9 @@ export function pgDeviceRepository(db: RecordsDb): DeviceRepository {
       return stored.map(([id, doc]) => merge(doc, seen.get(id)));
     },
     count: async () => {
+      // A flush the timer started may still be committing (flush() then finds nothing queued): wait for it too.
       await db.flush();
+      await db.settled();
       const rows = await db.query<{ total: string; online: string }>(
         `SELECT count(*) AS total, count(*) FILTER (WHERE o.doc -> 'status' ->> 'state' = 'online') AS online
          FROM ep_records d LEFT JOIN ep_records o ON o.kind = 'observed' AND o.key = d.key WHERE d.kind = 'devices'`,

@@ -5,7 +5,9 @@
 // lease term (fencing, see records-db.ts): placements, desired documents, rollouts, release pins
 // and gate verdicts.
 import pg from 'pg';
+import type { ApiTokenRepository } from '../api-token-records.js';
 import type { ApplyBatch } from '../apply-batch.js';
+import type { SharedFirmwareRepository } from '../firmware-records.js';
 import type {
   ConfigObjectRepository,
   CronJobRepository,
@@ -22,12 +24,16 @@ import type {
   ReleaseRepository,
   RolloutRepository,
   ServiceRepository,
+  SharedAuditRepository,
   SharedSettings,
   StoreHealth,
   TokenRepository,
   WorkloadRepository,
 } from '../repository.js';
 import { pgFailure } from './errors.js';
+import { pgApiTokenRepository } from './pg-api-tokens.js';
+import { pgAuditRepository } from './pg-audit.js';
+import { pgFirmwareRepository } from './pg-firmware.js';
 import { migrate, readMigrations } from './migrate.js';
 import {
   pgApplyDocuments,
@@ -120,6 +126,9 @@ export class PostgresHubStore implements HubStore {
   readonly configObjects: ConfigObjectRepository;
   readonly applyDocuments: (batch: ApplyBatch) => Promise<void>;
   readonly settings: SharedSettings;
+  readonly apiTokens: ApiTokenRepository;
+  readonly firmware: SharedFirmwareRepository;
+  readonly audit: SharedAuditRepository;
   private readonly ping: NodeJS.Timeout;
   private closed: Promise<void> | undefined;
   private controllers: HubStore | undefined;
@@ -147,6 +156,9 @@ export class PostgresHubStore implements HubStore {
     this.releasePins = pgReleasePinRepository(db);
     this.configObjects = pgConfigObjectRepository(db);
     this.applyDocuments = pgApplyDocuments(db);
+    this.apiTokens = pgApiTokenRepository(db);
+    this.firmware = pgFirmwareRepository(db);
+    this.audit = pgAuditRepository(db);
     this.settings = {
       getOrCreate: (key, value) =>
         db.transaction(async (tx) => {
