@@ -157,8 +157,11 @@ function everyDeviceInstances(desired: Readonly<DesiredState>, byName: ReadonlyM
   return out ?? nothing;
 }
 
-/** What occupies each device: placed replicas plus the `replicas: all` instances it was sent. Lists are read-only (shared between passes). */
-function occupancy(input: PlacementPassInput, placements: ReadonlyMap<string, PlacementRecord>): Map<string, readonly PlacedInstance[]> {
+/**
+ * What occupies each device (in the order of `input.devices`): placed replicas plus the
+ * `replicas: all` instances it was sent. Lists are read-only (shared between passes).
+ */
+function occupancy(input: PlacementPassInput, placements: ReadonlyMap<string, PlacementRecord>): (readonly PlacedInstance[])[] {
   const byName = new Map(input.workloads.map((w) => [w.name, w]));
   input.cache?.retainOnly(byName);
   const replicasOn = new Map<string, PlacedInstance[]>();
@@ -176,13 +179,14 @@ function occupancy(input: PlacementPassInput, placements: ReadonlyMap<string, Pl
     }
   }
   const shared = new Map<string, PlacedInstance>();
-  const out = new Map<string, readonly PlacedInstance[]>();
-  for (const device of input.devices) {
+  const out: (readonly PlacedInstance[])[] = new Array(input.devices.length);
+  for (let i = 0; i < input.devices.length; i++) {
+    const device = input.devices[i] as DeviceRecord;
     const desired = input.published.get(device.id);
     const every = desired === undefined ? nothing : input.cache ? input.cache.everyDevice(desired, byName) : everyDeviceInstances(desired, byName, shared);
     const own = replicasOn.get(device.id);
     const list = own === undefined ? every : every.length === 0 ? own : [...own, ...every];
-    out.set(device.id, input.cache && own !== undefined ? input.cache.sameAsBefore(device.id, list) : list);
+    out[i] = input.cache && own !== undefined ? input.cache.sameAsBefore(device.id, list) : list;
   }
   input.cache?.retainDevices(input.devices);
   return out;
@@ -190,8 +194,7 @@ function occupancy(input: PlacementPassInput, placements: ReadonlyMap<string, Pl
 
 /** Moves replicas off draining devices as far as each workload's maxUnavailable allows now. */
 function drainDevices(input: PlacementPassInput, placements: ReadonlyMap<string, PlacementRecord>, writable: (name: string) => PlacementRecord | undefined, events: WorkloadEvent[]): boolean {
-  const draining = input.devices.filter((d) => d.draining);
-  if (draining.length === 0) return false;
+  if (!input.devices.some((d) => d.draining)) return false;
   const byName = new Map(input.workloads.map((w) => [w.name, w]));
   const budgets = new Map<string, DisruptionBudget>();
   for (const workload of input.workloads) {
@@ -205,8 +208,10 @@ function drainDevices(input: PlacementPassInput, placements: ReadonlyMap<string,
     budgets.set(workload.name, disruptionBudget({ ...workload.spec, replicas: wanted }, Math.max(0, wanted - ready)));
   }
   const occupied = occupancy(input, placements);
-  for (const device of draining) {
-    const instances = occupied.get(device.id) ?? [];
+  for (let i = 0; i < input.devices.length; i++) {
+    const device = input.devices[i] as DeviceRecord;
+    if (!device.draining) continue;
+    const instances = occupied[i] ?? nothing;
     const notReady = new Set(instances.filter((i) => !input.ready.has(`${device.id}/${i.id}`)).map((i) => i.id));
     const plan = planDrain({ device: snapshotOf(device, instances), budgets, notReady });
     for (const item of plan.move) {
@@ -243,11 +248,8 @@ export function runPlacementPass(input: PlacementPassInput): PlacementPassResult
   };
   const policies = new Map(input.workloads.map((w) => [w.name, w.spec]));
   const before = occupancy(input, placements);
-  const snapshotFor = (d: DeviceRecord, occupied: ReadonlyMap<string, readonly PlacedInstance[]>): DeviceSnapshot => {
-    const instances = occupied.get(d.id) ?? nothing;
-    return input.cache ? input.cache.snapshot(d, instances) : snapshotOf(d, instances);
-  };
-  const snapshots = input.devices.map((d) => snapshotFor(d, before));
+  const snapshotFor = (d: DeviceRecord, instances: readonly PlacedInstance[] = nothing): DeviceSnapshot => (input.cache ? input.cache.snapshot(d, instances) : snapshotOf(d, instances));
+  const snapshots = input.devices.map((d, i) => snapshotFor(d, before[i]));
   const eviction = decideEvictions({ devices: snapshots, workloads: policies, now: input.now });
   let moved = false;
   for (const e of eviction.evictions) {
@@ -265,7 +267,7 @@ export function runPlacementPass(input: PlacementPassInput): PlacementPassResult
   // and again only when evictions or drains freed replicas.
   const after = moved ? occupancy(input, placements) : before;
   const fleet = new FleetState(
-    moved ? input.devices.map((d) => snapshotFor(d, after)) : snapshots,
+    moved ? input.devices.map((d, i) => snapshotFor(d, after[i])) : snapshots,
     { now: input.now },
     input.cache?.devices,
   );
