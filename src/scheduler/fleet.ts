@@ -4,19 +4,32 @@
 // decision for a batch: the hub's placement controller compiles the snapshot once per pass and
 // places workload after workload, each seeing the replicas placed before it (as kube-scheduler's
 // cache assumes a pod on its node before binding). It holds no clock and does no I/O.
-import type { DeviceSnapshot } from './snapshot.js';
+import type { DeviceSnapshot, PlacedInstance } from './snapshot.js';
 import type { SchedulerOptions } from './options.js';
 import type { PlacementRequest, PlacementResult } from './types.js';
 import type { CompiledDevice, DeviceUsage } from './device.js';
 import type { FleetView } from './context.js';
 import { resolveOptions } from './options.js';
-import { compileDevice, usageOf } from './device.js';
+import { compileDevice, copyUsage, usageOf } from './device.js';
 import { LabelIndex } from './label-index.js';
 import type { CompiledDeviceCache } from './compiled-cache.js';
 import { normalizeImage } from './scores/image-locality.js';
 import { compileWorkload } from './workload.js';
 import { WorkloadContext } from './context.js';
 import { PlacementSession } from './session.js';
+
+/**
+ * Usage computed from a device's instance list, kept by the list's identity: the hub keeps each
+ * device's list between passes while it holds the same instances, so a pass sums again only the
+ * devices whose instances changed. Each fleet gets its own copy (placing mutates usage).
+ */
+const usageByInstances = new WeakMap<readonly PlacedInstance[], DeviceUsage>();
+
+function usageFromInstances(snapshot: DeviceSnapshot): DeviceUsage {
+  let usage = usageByInstances.get(snapshot.instances);
+  if (usage === undefined) usageByInstances.set(snapshot.instances, (usage = usageOf(snapshot)));
+  return copyUsage(usage);
+}
 
 const byId = (a: DeviceSnapshot, b: DeviceSnapshot): number => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0);
 
@@ -46,7 +59,7 @@ export class FleetState implements FleetView {
     this.sorted = sorted;
     this.devices = cache ? sorted.map((d, i) => cache.compile(d, i, resolved.reserve)) : sorted.map((d, i) => compileDevice(d, i, resolved.reserve));
     cache?.retainOnly(index);
-    this.usage = sorted.map(usageOf);
+    this.usage = sorted.map(usageFromInstances);
     this.now = resolved.now;
     this.indexById = index;
     this.labels = new LabelIndex(this.devices.map((d) => d.labels));

@@ -185,7 +185,8 @@ function occupancy(input: PlacementPassInput, placements: ReadonlyMap<string, Pl
     const desired = input.published.get(device.id);
     const every = desired === undefined ? nothing : input.cache ? input.cache.everyDevice(desired, byName) : everyDeviceInstances(desired, byName, shared);
     const own = replicasOn.get(device.id);
-    const list = own === undefined ? every : every.length === 0 ? own : [...own, ...every];
+    // `own` is this pass's own list: extended in place rather than copied.
+    const list = own === undefined ? every : every.length === 0 ? own : (own.push(...every), own);
     out[i] = input.cache && own !== undefined ? input.cache.sameAsBefore(device.id, list) : list;
   }
   input.cache?.retainDevices(input.devices);
