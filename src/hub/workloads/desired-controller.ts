@@ -191,7 +191,12 @@ export class DesiredStateController {
     const workloads = await store.workloads.list();
     // Read-only views of the store, not copies: a pass reads every device and every document.
     const published = await store.deviceState.desiredSnapshot();
-    const idle = [...published.values()].every((d) => d.instances.length === 0 && !d.jobs?.length && !d.cronJobs?.length);
+    let idle = true;
+    for (const d of published.values()) {
+      if (d.instances.length === 0 && !d.jobs?.length && !d.cronJobs?.length) continue;
+      idle = false;
+      break;
+    }
     if (workloads.length === 0 && idle && !(await this.deps.jobs?.any()) && !(await firmwareToFetchAhead(store)) && !(await this.deps.configs?.any(published.values()))) return;
     const devices = await store.devices.snapshot();
     this.wantsReports = devices.some((d) => d.draining);
