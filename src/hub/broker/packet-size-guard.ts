@@ -52,12 +52,9 @@ export class PacketSizeMeter {
 /** Wraps a socket so every inbound byte passes the meter first; a violation closes the connection. */
 export function guardConnection(socket: Socket, maxPacketBytes: number, onViolation: (reason: string) => void): Duplex {
   const meter = new PacketSizeMeter(maxPacketBytes);
-  // aedes writes each MQTT packet on its own; corking until the loop's next turn hands the
+  // aedes writes each MQTT packet on its own; corking until the end of the tick hands the
   // kernel one writev per burst instead of one write per packet (profiled: a fifth of the
-  // hub's CPU in a registration storm went to per-packet socket writes). The end of the tick
-  // was too soon: a device's status, facts and report arrive together, but aedes answers them
-  // across several ticks (its persistence calls back asynchronously), and in a 3,000-device
-  // restart storm socket writes were still the largest single cost of the restarted hub.
+  // hub's CPU in a registration storm went to per-packet socket writes).
   let corked = false;
   const uncork = (): void => {
     corked = false;
@@ -71,7 +68,7 @@ export function guardConnection(socket: Socket, maxPacketBytes: number, onViolat
       if (!corked) {
         corked = true;
         socket.cork();
-        setImmediate(uncork);
+        process.nextTick(uncork);
       }
       // Acknowledge at once unless the socket is backed up, so writes are not serialised on flushes.
       if (socket.write(chunk)) callback();
