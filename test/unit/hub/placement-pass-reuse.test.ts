@@ -7,6 +7,7 @@ import test from 'ava';
 import { workloadSpecSchema, type DesiredState, type DeviceStatus } from '../../../src/protocol/index.js';
 import type { DeviceRecord, PlacementRecord, WorkloadRecord } from '../../../src/hub/store/records.js';
 import { PlacementPassCache, runPlacementPass, type PlacementPassInput } from '../../../src/hub/workloads/placement-pass.js';
+import { instanceId } from '../../../src/hub/workloads/desired-documents.js';
 import { gatewayFacts } from '../../support/facts-fixture.js';
 
 const now = Date.parse('2026-01-10T08:00:00Z');
@@ -92,4 +93,24 @@ test('the placements handed in are never changed, also when the pass scales down
   t.is(Object.keys(next.placements.get('small')?.replicas ?? {}).length, 9);
   t.not(next.placements.get('spread'), handedIn.get('spread'));
   t.deepEqual(next, runPlacementPass({ ...base, workloads: [fewer, more], placements: stored(first.placements) }), 'the same as a pass without the cache');
+});
+
+test('a drain moves a replica off the draining device in a copy; the placement handed in is as it was', (t) => {
+  let devices = Array.from({ length: 10 }, (_, i) => deviceRecord(i));
+  const web = workload('web', { replicas: 3 });
+  const cache = new PlacementPassCache();
+  const base = { now, published: new Map<string, DesiredState>(), workloads: [web], cache };
+  const first = runPlacementPass({ ...base, devices, placements: new Map(), ready: new Set() });
+  const replicas = first.placements.get('web')?.replicas ?? {};
+  const host = replicas['0'] as string;
+  // `edgepilot drain` cordons and drains.
+  devices = devices.map((d) => (d.id === host ? { ...d, draining: true, unschedulable: true } : d));
+  const ready = new Set(Object.entries(replicas).map(([o, d]) => `${d}/${instanceId('web', Number(o))}`));
+  const handedIn = stored(first.placements);
+  const before = structuredClone(handedIn);
+  const drained = runPlacementPass({ ...base, devices, placements: handedIn, ready });
+  t.deepEqual(handedIn, before);
+  t.deepEqual(drained.events.filter((e) => e.event.reason === 'Drained').length, 1);
+  t.not(drained.placements.get('web')?.replicas['0'], host, 'replica 0 left the draining device');
+  t.is(Object.keys(drained.placements.get('web')?.replicas ?? {}).length, 3, 'and was placed again');
 });
