@@ -127,6 +127,23 @@ export function loadOfInstance(instance: PlacedInstance): InstanceLoad {
   return load;
 }
 
+/** A usage record to place on, independent of `usage` (its collections are copied only when not the shared empty ones). */
+export function copyUsage(usage: DeviceUsage): DeviceUsage {
+  return {
+    cpuMillis: usage.cpuMillis,
+    memoryBytes: usage.memoryBytes,
+    diskBytes: usage.diskBytes,
+    hostPorts: usage.hostPorts === noPorts ? noPorts : new Set(usage.hostPorts),
+    extended: usage.extended === noAmounts ? noAmounts : new Map(usage.extended),
+    mcuClaims: usage.mcuClaims === noClaims ? noClaims : copyClaims(usage.mcuClaims),
+    serialClaims: usage.serialClaims === noClaims ? noClaims : copyClaims(usage.serialClaims),
+  };
+}
+
+function copyClaims(claims: ReadonlyMap<string, ClaimCount>): Map<string, ClaimCount> {
+  return new Map([...claims].map(([key, c]) => [key, { exclusive: c.exclusive, shared: c.shared }]));
+}
+
 export function usageOf(snapshot: DeviceSnapshot): DeviceUsage {
   const usage = emptyUsage();
   for (const instance of snapshot.instances) recordLoad(usage, loadOfInstance(instance));

@@ -4,19 +4,32 @@
 // decision for a batch: the hub's placement controller compiles the snapshot once per pass and
 // places workload after workload, each seeing the replicas placed before it (as kube-scheduler's
 // cache assumes a pod on its node before binding). It holds no clock and does no I/O.
-import type { DeviceSnapshot } from './snapshot.js';
+import type { DeviceSnapshot, PlacedInstance } from './snapshot.js';
 import type { SchedulerOptions } from './options.js';
 import type { PlacementRequest, PlacementResult } from './types.js';
 import type { CompiledDevice, DeviceUsage } from './device.js';
 import type { FleetView } from './context.js';
 import { resolveOptions } from './options.js';
-import { compileDevice, usageOf } from './device.js';
+import { compileDevice, copyUsage, usageOf } from './device.js';
 import { LabelIndex } from './label-index.js';
 import type { CompiledDeviceCache } from './compiled-cache.js';
 import { normalizeImage } from './scores/image-locality.js';
 import { compileWorkload } from './workload.js';
 import { WorkloadContext } from './context.js';
 import { PlacementSession } from './session.js';
+
+/**
+ * Usage computed from a device's instance list, kept by the list's identity: the hub keeps each
+ * device's list between passes while it holds the same instances, so a pass sums again only the
+ * devices whose instances changed. Each fleet gets its own copy (placing mutates usage).
+ */
+const usageByInstances = new WeakMap<readonly PlacedInstance[], DeviceUsage>();
+
+function usageFromInstances(snapshot: DeviceSnapshot): DeviceUsage {
+  let usage = usageByInstances.get(snapshot.instances);
+  if (usage === undefined) usageByInstances.set(snapshot.instances, (usage = usageOf(snapshot)));
+  return copyUsage(usage);
+}
 
 const byId = (a: DeviceSnapshot, b: DeviceSnapshot): number => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0);
 
@@ -26,8 +39,11 @@ export class FleetState implements FleetView {
   readonly now: number;
   readonly labels: LabelIndex;
   private readonly indexById: ReadonlyMap<string, number>;
-  private readonly images = new Map<string, number[]>();
+  /** Built on first use: most passes place no workload that prefers devices holding its image. */
+  private images: Map<string, number[]> | undefined;
+  /** Per workload, built on first use from the snapshot: a pass places a few of its workloads, not all. */
   private readonly replicas = new Map<string, Map<number, number>>();
+  private readonly sorted: readonly DeviceSnapshot[];
 
   /** `cache` keeps compiled devices between fleets (one placement pass to the next); the result is the same without it. */
   constructor(snapshot: readonly DeviceSnapshot[], options: SchedulerOptions, cache?: CompiledDeviceCache) {
@@ -40,34 +56,50 @@ export class FleetState implements FleetView {
       if (index.has(d.id)) throw new Error(`duplicate device id in snapshot: ${d.id}`);
       index.set(d.id, i);
     });
+    this.sorted = sorted;
     this.devices = cache ? sorted.map((d, i) => cache.compile(d, i, resolved.reserve)) : sorted.map((d, i) => compileDevice(d, i, resolved.reserve));
     cache?.retainOnly(index);
-    this.usage = sorted.map(usageOf);
+    this.usage = sorted.map(usageFromInstances);
     this.now = resolved.now;
     this.indexById = index;
     this.labels = new LabelIndex(this.devices.map((d) => d.labels));
-    sorted.forEach((d, i) => {
-      for (const image of new Set((d.facts?.images ?? []).map(normalizeImage))) {
-        const holders = this.images.get(image);
-        if (holders) holders.push(i);
-        else this.images.set(image, [i]);
-      }
-      for (const inst of d.instances) this.recordReplica(inst.workload, i);
-    });
   }
 
   imageHolders(image: string): readonly number[] {
+    if (!this.images) {
+      const images = (this.images = new Map<string, number[]>());
+      this.sorted.forEach((d, i) => {
+        for (const held of new Set((d.facts?.images ?? []).map(normalizeImage))) {
+          const holders = images.get(held);
+          if (holders) holders.push(i);
+          else images.set(held, [i]);
+        }
+      });
+    }
     return this.images.get(image) ?? [];
   }
 
+  /** Device index → replicas of `workload` on it: what the snapshot holds plus what this fleet recorded since. */
   replicasOf(workload: string): ReadonlyMap<number, number> {
-    return this.replicas.get(workload) ?? new Map<number, number>();
+    return this.countsOf(workload);
   }
 
   recordReplica(workload: string, device: number): void {
-    let counts = this.replicas.get(workload);
-    if (!counts) this.replicas.set(workload, (counts = new Map()));
+    const counts = this.countsOf(workload);
     counts.set(device, (counts.get(device) ?? 0) + 1);
+  }
+
+  private countsOf(workload: string): Map<number, number> {
+    let counts = this.replicas.get(workload);
+    if (counts) return counts;
+    counts = new Map();
+    for (let i = 0; i < this.sorted.length; i++) {
+      let n = 0;
+      for (const inst of (this.sorted[i] as DeviceSnapshot).instances) if (inst.workload === workload) n++;
+      if (n > 0) counts.set(i, n);
+    }
+    this.replicas.set(workload, counts);
+    return counts;
   }
 
   indexOf(deviceId: string): number | undefined {

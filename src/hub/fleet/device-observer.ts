@@ -55,7 +55,9 @@ export class DeviceObserver {
       (device) => {
         // Agents send facts again after every reconnect; the same facts schedule nothing new.
         same = device.facts !== undefined && JSON.stringify(device.facts) === JSON.stringify(facts);
-        device.facts = facts;
+        // The stored object is kept when equal: what is derived from it by identity (the placement
+        // pass's compiled devices) stays valid, so a storm of reconnections recompiles nobody.
+        if (!same) device.facts = facts;
         device.hostname = facts.hostname;
         device.labels = { ...device.labels, ...derivedLabels(facts) };
         device.lastSeen = this.deps.now().toISOString();

@@ -182,6 +182,22 @@ export class ShardedControlFile {
     for (const collection of shardedCollections) for (let i = 0; i < this.layout.shards; i++) this.dirty[collection].add(i);
   }
 
+  /**
+   * A record's JSON text, kept by the record's identity for devices and desired documents: the
+   * store replaces those whole on every write and never edits them in place, so the same object
+   * has the same text. A commit that changes one document of a shard then serialises one
+   * document, not the shard's ~150 (at 20,000 devices the commit after a pass that sent 20 new
+   * documents serialised ~3,000).
+   */
+  private textOf(collection: ShardedCollection, record: unknown): string {
+    if ((collection !== 'devices' && collection !== 'desired') || typeof record !== 'object' || record === null) return JSON.stringify(record);
+    let text = this.texts.get(record);
+    if (text === undefined) this.texts.set(record, (text = JSON.stringify(record)));
+    return text;
+  }
+
+  private readonly texts = new WeakMap<object, string>();
+
   /** The commit's contents, synchronously: the changed shards and store.json. */
   snapshot(doc: StoreDocument): ControlCommit {
     const files = this.layout.files;
@@ -191,18 +207,15 @@ export class ShardedControlFile {
     for (const collection of shardedCollections) {
       for (const index of [...this.dirty[collection]].sort((a, b) => a - b)) {
         const keys = this.members[collection][index] as Set<string>;
-        const part: Record<string, unknown> = {};
-        let count = 0;
+        const entries: string[] = [];
         for (const key of keys) {
           const record = recordOf(doc, collection, key);
           if (record === undefined) keys.delete(key);
-          else {
-            part[key] = record;
-            count += 1;
-          }
+          else entries.push(`${JSON.stringify(key)}:${this.textOf(collection, record)}`);
         }
+        const count = entries.length;
         const name = count === 0 ? null : `${collection}-${index}-${this.seq}.json`;
-        shards.push({ collection, index, name, text: count === 0 ? null : JSON.stringify(part) });
+        shards.push({ collection, index, name, text: count === 0 ? null : `{${entries.join(',')}}` });
         layout.files[collection][index] = name;
       }
       this.dirty[collection].clear();

@@ -33,6 +33,7 @@ export function sameInstances(a: readonly DesiredInstance[], b: readonly Desired
  * scale) compared entry by entry; the rarer parts by their canonical text.
  */
 export function samePlacement(a: PlacementRecord | undefined, b: PlacementRecord): boolean {
+  if (a === b) return true;
   if (!a || a.workload !== b.workload || a.autoscaledReplicas !== b.autoscaledReplicas) return false;
   if (canonicalJson(a.peripherals ?? {}) !== canonicalJson(b.peripherals ?? {})) return false;
   const keys = Object.keys(a.replicas);

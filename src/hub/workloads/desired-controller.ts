@@ -191,7 +191,12 @@ export class DesiredStateController {
     const workloads = await store.workloads.list();
     // Read-only views of the store, not copies: a pass reads every device and every document.
     const published = await store.deviceState.desiredSnapshot();
-    const idle = [...published.values()].every((d) => d.instances.length === 0 && !d.jobs?.length && !d.cronJobs?.length);
+    let idle = true;
+    for (const d of published.values()) {
+      if (d.instances.length === 0 && !d.jobs?.length && !d.cronJobs?.length) continue;
+      idle = false;
+      break;
+    }
     if (workloads.length === 0 && idle && !(await this.deps.jobs?.any()) && !(await firmwareToFetchAhead(store)) && !(await this.deps.configs?.any(published.values()))) return;
     const devices = await store.devices.snapshot();
     this.wantsReports = devices.some((d) => d.draining);
@@ -266,13 +271,15 @@ export class DesiredStateController {
     // A gateway waiting for its window with only firmware to fetch gets a document too.
     for (const id of firmwareAhead.keys()) if (!wanted.has(id)) wanted.set(id, []);
     const windows = pins.size > 0 ? (await store.maintenanceWindows.list()).map((w) => w.spec) : [];
-    const labels = new Map(devices.map((d) => [d.id, d.labels]));
+    const labels = windows.length > 0 ? new Map(devices.map((d) => [d.id, d.labels])) : undefined;
     const configs = (await this.deps.configs?.attach(wanted, devices, jobParts, releaseConfigPins(pins, releases), published, partial)) ?? new Map<string, DesiredConfig[]>();
-    const next = [...wanted].flatMap(([deviceId, instances]) => {
-      const deviceWindows = instances.some((i) => i.release !== undefined) ? windowsForDevice(windows, labels.get(deviceId) ?? {}) : [];
+    // A plain loop: this runs for every device on every pass, and most devices change nothing.
+    const next: (readonly [string, DesiredState])[] = [];
+    for (const [deviceId, instances] of wanted) {
+      const deviceWindows = labels !== undefined && instances.some((i) => i.release !== undefined) ? windowsForDevice(windows, labels.get(deviceId) ?? {}) : [];
       const desired = this.nextDesired(deviceId, instances, published.get(deviceId), jobParts?.get(deviceId), deviceWindows, prefetch.get(deviceId), firmwareAhead.get(deviceId), configs.get(deviceId));
-      return desired ? [[deviceId, desired] as const] : [];
-    });
+      if (desired) next.push([deviceId, desired] as const);
+    }
     // Stored before they are published: a generation number is never reused after a crash.
     // All of a pass's documents share one commit.
     this.publisher.storing(next);

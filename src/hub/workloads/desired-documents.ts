@@ -32,6 +32,8 @@ export class DesiredInstanceCache {
   }
 }
 
+const byInstanceId = (a: DesiredInstance, b: DesiredInstance): number => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0);
+
 /**
  * What every device must run, from the workloads and their placements. Pure: the controller
  * compares the result with what it published and sends only what changed.
@@ -44,7 +46,8 @@ export function buildDesiredInstances(
   cache: DesiredInstanceCache = new DesiredInstanceCache(),
 ): Map<string, DesiredInstance[]> {
   cache.retainOnly(workloads);
-  const byDevice = new Map<string, DesiredInstance[]>(devices.map((d) => [d.id, []]));
+  const byDevice = new Map<string, DesiredInstance[]>();
+  for (const d of devices) byDevice.set(d.id, []);
   const add = (deviceId: string, instance: DesiredInstance): void => {
     byDevice.get(deviceId)?.push(instance);
   };
@@ -59,6 +62,6 @@ export function buildDesiredInstances(
     const replicas = placements.get(workload.name)?.replicas ?? {};
     for (const ordinal in replicas) add(replicas[ordinal] as string, cache.instance(workload, ordinal));
   }
-  for (const list of byDevice.values()) list.sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
+  for (const list of byDevice.values()) if (list.length > 1) list.sort(byInstanceId);
   return byDevice;
 }

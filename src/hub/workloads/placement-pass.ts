@@ -71,6 +71,39 @@ export class PlacementPassCache {
     }
   }
 
+  /**
+   * Each device's occupancy list from the last pass: kept while it holds the same instances, so
+   * that the scheduler snapshot built from it (below) can be kept too.
+   */
+  sameAsBefore(deviceId: string, instances: readonly PlacedInstance[]): readonly PlacedInstance[] {
+    const before = this.lists.get(deviceId);
+    if (before !== undefined && before.length === instances.length && before.every((x, i) => x === instances[i])) return before;
+    this.lists.set(deviceId, instances);
+    return instances;
+  }
+
+  /** The scheduler's snapshot of a device, kept while its record (replaced whole on every write) and its occupancy list are the same objects. */
+  snapshot(device: DeviceRecord, instances: readonly PlacedInstance[]): DeviceSnapshot {
+    const known = this.snapshots.get(device);
+    if (known?.instances === instances) return known.snapshot;
+    this.snapshotsBuilt += 1;
+    const snapshot = snapshotOf(device, instances);
+    this.snapshots.set(device, { instances, snapshot });
+    return snapshot;
+  }
+
+  /** Snapshots built so far (tests count them: an unchanged device gets none in the next pass). */
+  snapshotsBuilt = 0;
+
+  /** Forgets devices that left the fleet. */
+  retainDevices(devices: readonly DeviceRecord[]): void {
+    if (this.lists.size <= devices.length) return;
+    const ids = new Set(devices.map((d) => d.id));
+    for (const id of this.lists.keys()) if (!ids.has(id)) this.lists.delete(id);
+  }
+
+  private readonly lists = new Map<string, readonly PlacedInstance[]>();
+  private readonly snapshots = new WeakMap<DeviceRecord, { instances: readonly PlacedInstance[]; snapshot: DeviceSnapshot }>();
   private everySignature = '';
   private byDocument = new WeakMap<Readonly<DesiredState>, readonly PlacedInstance[]>();
   private everyShared = new Map<string, PlacedInstance>();
@@ -124,8 +157,11 @@ function everyDeviceInstances(desired: Readonly<DesiredState>, byName: ReadonlyM
   return out ?? nothing;
 }
 
-/** What occupies each device: placed replicas plus the `replicas: all` instances it was sent. Lists are read-only (shared between passes). */
-function occupancy(input: PlacementPassInput, placements: ReadonlyMap<string, PlacementRecord>): Map<string, readonly PlacedInstance[]> {
+/**
+ * What occupies each device (in the order of `input.devices`): placed replicas plus the
+ * `replicas: all` instances it was sent. Lists are read-only (shared between passes).
+ */
+function occupancy(input: PlacementPassInput, placements: ReadonlyMap<string, PlacementRecord>): (readonly PlacedInstance[])[] {
   const byName = new Map(input.workloads.map((w) => [w.name, w]));
   input.cache?.retainOnly(byName);
   const replicasOn = new Map<string, PlacedInstance[]>();
@@ -143,20 +179,23 @@ function occupancy(input: PlacementPassInput, placements: ReadonlyMap<string, Pl
     }
   }
   const shared = new Map<string, PlacedInstance>();
-  const out = new Map<string, readonly PlacedInstance[]>();
-  for (const device of input.devices) {
+  const out: (readonly PlacedInstance[])[] = new Array(input.devices.length);
+  for (let i = 0; i < input.devices.length; i++) {
+    const device = input.devices[i] as DeviceRecord;
     const desired = input.published.get(device.id);
     const every = desired === undefined ? nothing : input.cache ? input.cache.everyDevice(desired, byName) : everyDeviceInstances(desired, byName, shared);
     const own = replicasOn.get(device.id);
-    out.set(device.id, own === undefined ? every : every.length === 0 ? own : [...own, ...every]);
+    // `own` is this pass's own list: extended in place rather than copied.
+    const list = own === undefined ? every : every.length === 0 ? own : (own.push(...every), own);
+    out[i] = input.cache && own !== undefined ? input.cache.sameAsBefore(device.id, list) : list;
   }
+  input.cache?.retainDevices(input.devices);
   return out;
 }
 
 /** Moves replicas off draining devices as far as each workload's maxUnavailable allows now. */
-function drainDevices(input: PlacementPassInput, placements: Map<string, PlacementRecord>, events: WorkloadEvent[]): boolean {
-  const draining = input.devices.filter((d) => d.draining);
-  if (draining.length === 0) return false;
+function drainDevices(input: PlacementPassInput, placements: ReadonlyMap<string, PlacementRecord>, writable: (name: string) => PlacementRecord | undefined, events: WorkloadEvent[]): boolean {
+  if (!input.devices.some((d) => d.draining)) return false;
   const byName = new Map(input.workloads.map((w) => [w.name, w]));
   const budgets = new Map<string, DisruptionBudget>();
   for (const workload of input.workloads) {
@@ -170,15 +209,17 @@ function drainDevices(input: PlacementPassInput, placements: Map<string, Placeme
     budgets.set(workload.name, disruptionBudget({ ...workload.spec, replicas: wanted }, Math.max(0, wanted - ready)));
   }
   const occupied = occupancy(input, placements);
-  for (const device of draining) {
-    const instances = occupied.get(device.id) ?? [];
+  for (let i = 0; i < input.devices.length; i++) {
+    const device = input.devices[i] as DeviceRecord;
+    if (!device.draining) continue;
+    const instances = occupied[i] ?? nothing;
     const notReady = new Set(instances.filter((i) => !input.ready.has(`${device.id}/${i.id}`)).map((i) => i.id));
     const plan = planDrain({ device: snapshotOf(device, instances), budgets, notReady });
     for (const item of plan.move) {
       const workload = byName.get(item.workload);
-      const placement = placements.get(item.workload);
       const ordinal = item.instanceId.slice(item.workload.length + 1);
-      if (!workload || placement?.replicas[ordinal] !== device.id) continue;
+      if (!workload || placements.get(item.workload)?.replicas[ordinal] !== device.id) continue;
+      const placement = writable(item.workload) as PlacementRecord;
       delete placement.replicas[ordinal];
       delete placement.peripherals?.[ordinal];
       events.push({ workload: item.workload, event: { type: 'Normal', reason: 'Drained', message: `replica ${ordinal} leaves ${device.id} (${item.reason})` } });
@@ -194,28 +235,40 @@ function drainDevices(input: PlacementPassInput, placements: Map<string, Placeme
  */
 export function runPlacementPass(input: PlacementPassInput): PlacementPassResult {
   const events: WorkloadEvent[] = [];
-  const placements = new Map([...input.placements].map(([k, v]) => [k, structuredClone(v)]));
+  // Copied on first write (input.placements stay as they are): a placement the pass leaves
+  // alone is returned as it came, and a 20,000-replica placement is not copied on every pass.
+  const placements = new Map(input.placements);
+  const copied = new Set<string>();
+  const writable = (name: string): PlacementRecord | undefined => {
+    const placement = placements.get(name);
+    if (!placement || copied.has(name)) return placement;
+    const copy = structuredClone(placement);
+    placements.set(name, copy);
+    copied.add(name);
+    return copy;
+  };
   const policies = new Map(input.workloads.map((w) => [w.name, w.spec]));
   const before = occupancy(input, placements);
-  const snapshots = input.devices.map((d) => snapshotOf(d, before.get(d.id) ?? []));
+  const snapshotFor = (d: DeviceRecord, instances: readonly PlacedInstance[] = nothing): DeviceSnapshot => (input.cache ? input.cache.snapshot(d, instances) : snapshotOf(d, instances));
+  const snapshots = input.devices.map((d, i) => snapshotFor(d, before[i]));
   const eviction = decideEvictions({ devices: snapshots, workloads: policies, now: input.now });
   let moved = false;
   for (const e of eviction.evictions) {
     if (e.action !== 'move') continue;
-    const placement = placements.get(e.workload);
     const ordinal = e.instanceId.slice(e.workload.length + 1);
-    if (placement?.replicas[ordinal] !== e.deviceId) continue;
+    if (placements.get(e.workload)?.replicas[ordinal] !== e.deviceId) continue;
+    const placement = writable(e.workload) as PlacementRecord;
     delete placement.replicas[ordinal];
     delete placement.peripherals?.[ordinal];
     moved = true;
     events.push({ workload: e.workload, event: { type: 'Warning', reason: 'Evicted', message: `replica ${ordinal} leaves ${e.deviceId}: ${e.reason}` } });
   }
-  if (drainDevices(input, placements, events)) moved = true;
+  if (drainDevices(input, placements, writable, events)) moved = true;
   // Once for the whole fleet (computing it per device made a pass grow with devices × instances),
   // and again only when evictions or drains freed replicas.
   const after = moved ? occupancy(input, placements) : before;
   const fleet = new FleetState(
-    moved ? input.devices.map((d) => snapshotOf(d, after.get(d.id) ?? [])) : snapshots,
+    moved ? input.devices.map((d, i) => snapshotFor(d, after[i])) : snapshots,
     { now: input.now },
     input.cache?.devices,
   );
@@ -228,18 +281,24 @@ export function runPlacementPass(input: PlacementPassInput): PlacementPassResult
     if (plan.unfit.length > 0) unplaced.set(workload.name, formatUnfitSummary(0, plan.unfit.reduce((n, c) => n + c.devices, 0), plan.unfit));
   }
   for (const workload of sorted) {
-    const placement = placements.get(workload.name) ?? { workload: workload.name, replicas: {} };
-    const wanted = effectiveReplicas(workload, placement.autoscaledReplicas);
+    let placement = placements.get(workload.name);
+    const wanted = effectiveReplicas(workload, placement?.autoscaledReplicas);
     if (wanted === 'all') continue;
-    placements.set(workload.name, placement);
-    for (const ordinal of Object.keys(placement.replicas)) {
+    if (!placement) {
+      placements.set(workload.name, (placement = { workload: workload.name, replicas: {} }));
+      copied.add(workload.name);
+    }
+    for (const ordinal in placement.replicas) {
       if (Number(ordinal) < wanted) continue;
+      placement = writable(workload.name) as PlacementRecord;
       events.push({ workload: workload.name, event: { type: 'Normal', reason: 'ScaledDown', message: `replica ${ordinal} removed from ${placement.replicas[ordinal] ?? '?'}` } });
       delete placement.replicas[ordinal];
       delete placement.peripherals?.[ordinal];
     }
-    const free = Array.from({ length: wanted }, (_, i) => String(i)).filter((o) => placement.replicas[o] === undefined);
+    const free: string[] = [];
+    for (let i = 0; i < wanted; i++) if (placement.replicas[i] === undefined) free.push(String(i));
     if (free.length === 0) continue;
+    placement = writable(workload.name) as PlacementRecord;
     const result = fleet.place({ name: workload.name, spec: workload.spec, replicas: free.length });
     result.placements.forEach((p, i) => {
       const ordinal = free[i];

@@ -151,7 +151,10 @@ test('a reconnection (online again while online, the same facts) tells the feed 
 
   // What a hub restart's storm brings: the store still says online, the agent sends the same facts.
   await observer.onStatus('gw-1', status('online', 's2'));
+  const [before] = await store.devices.snapshot();
   await observer.onFacts('gw-1', gatewayFacts({ hostname: 'gw-1' }));
+  const [after] = await store.devices.snapshot();
+  t.is(after?.facts, before?.facts, 'the same facts again keep the stored object: compiled devices keyed on it stay valid');
   // Then real changes: a lost connection, online again, and facts that differ.
   await observer.onStatus('gw-1', status('offline', 's2'));
   await observer.onStatus('gw-1', status('online', 's3'));

@@ -159,7 +159,15 @@ test('the desired snapshot is kept while no document changes, and taken again af
   t.not(second, first);
   t.deepEqual([...second.keys()].sort(), ['a', 'b']);
   t.deepEqual([...first.keys()], ['a'], 'a view handed out does not change');
+  // Two puts since the last view: the next one is that view with both applied.
+  await store.deviceState.putDesired('a', desired(2));
+  await store.deviceState.putDesired('b', desired(2));
+  const third = await store.deviceState.desiredSnapshot();
+  t.deepEqual([...third].map(([id, d]) => [id, d.generation]).sort(), [['a', 2], ['b', 2]]);
+  t.deepEqual([...second].map(([id, d]) => [id, d.generation]).sort(), [['a', 1], ['b', 1]], 'the view before is as it was');
+  // A put and a device delete (not a put): the view is built again from the document.
+  await store.deviceState.putDesired('b', desired(3));
   await store.devices.delete('a');
-  t.deepEqual([...(await store.deviceState.desiredSnapshot()).keys()], ['b']);
+  t.deepEqual([...(await store.deviceState.desiredSnapshot())].map(([id, d]) => [id, d.generation]), [['b', 3]]);
   await store.close();
 });
