@@ -44,6 +44,8 @@ import {
 } from './pg-control-repositories.js';
 import { pgDeviceRepository, pgDeviceStateRepository, pgEventRepository, pgPlacementRepository, pgTokenRepository, pgWorkloadRepository } from './pg-repositories.js';
 import { RecordsDb } from './records-db.js';
+import { pgRolloutRequestQueue } from './pg-rollout-requests.js';
+import type { RolloutRequestQueue } from '../rollout-requests.js';
 
 /** A request never waits longer than this for a connection or an answer: PostgreSQL down is an error, not a hang. */
 const CONNECT_TIMEOUT_MS = 3000;
@@ -120,6 +122,7 @@ export class PostgresHubStore implements HubStore {
   readonly configObjects: ConfigObjectRepository;
   readonly applyDocuments: (batch: ApplyBatch) => Promise<void>;
   readonly settings: SharedSettings;
+  readonly rolloutRequests: RolloutRequestQueue;
   private readonly ping: NodeJS.Timeout;
   private closed: Promise<void> | undefined;
   private controllers: HubStore | undefined;
@@ -147,6 +150,7 @@ export class PostgresHubStore implements HubStore {
     this.releasePins = pgReleasePinRepository(db);
     this.configObjects = pgConfigObjectRepository(db);
     this.applyDocuments = pgApplyDocuments(db);
+    this.rolloutRequests = pgRolloutRequestQueue(db);
     this.settings = {
       getOrCreate: (key, value) =>
         db.transaction(async (tx) => {
@@ -160,13 +164,15 @@ export class PostgresHubStore implements HubStore {
   }
 
   /**
-   * The controllers' view: the same store, with events and Jobs written under the lease term (an
-   * object whose prototype is this store, so everything else is this store's own).
+   * The controllers' view: the same store, with events and Jobs written, and rollout requests
+   * taken, under the lease term (an object whose prototype is this store, so everything else is
+   * this store's own).
    */
   forControllers(): HubStore {
     this.controllers ??= Object.assign(Object.create(this) as PostgresHubStore, {
       events: pgEventRepository(this.db, { fenced: true }),
       jobs: pgJobRepository(this.db, { fenced: true }),
+      rolloutRequests: pgRolloutRequestQueue(this.db, { fenced: true }),
       forControllers: () => this.forControllers(),
     });
     return this.controllers;
