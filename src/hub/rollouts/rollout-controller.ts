@@ -69,6 +69,8 @@ const PASS_GAP_FACTOR = 9;
 const MAX_PASS_GAP_MS = 2000;
 /** Transitions per rollout per pass at most (each is one write); the next pass continues. */
 const MAX_TRANSITIONS = 200;
+/** The longest a wake timer is set for (see schedule). */
+const MAX_WAKE_MS = 3_600_000;
 /** How often a rollout in progress is looked at when nothing else wakes it. */
 const POLL_MS = 1000;
 
@@ -256,7 +258,9 @@ export class RolloutController {
     if (this.wake) clearTimeout(this.wake);
     this.wake = undefined;
     if (at === null || this.stopped) return;
-    this.wake = setTimeout(() => this.request(), Math.max(0, at - this.deps.now().getTime()) + 20);
+    // Node runs a timer longer than 2^31-1 ms (24.8 days) after 1 ms: a rollout starting months
+    // ahead ran a pass every millisecond. Such a wake looks again after MAX_WAKE_MS instead.
+    this.wake = setTimeout(() => this.request(), Math.min(MAX_WAKE_MS, Math.max(0, at - this.deps.now().getTime()) + 20));
   }
 
   /**

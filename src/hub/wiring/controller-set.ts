@@ -133,8 +133,7 @@ export class RolloutsForApi implements RolloutRequests {
     private readonly controllers: { readonly active: { readonly rolloutController: RolloutRequests } | undefined },
     private readonly writer: RolloutController,
     private readonly written: () => void,
-    private readonly store?: Pick<HubStore, 'rollouts' | 'rolloutRequests'>,
-    private readonly now: () => Date = () => new Date(),
+    private readonly shared: { store?: Pick<HubStore, 'rollouts' | 'rolloutRequests'>; now?: () => Date; takenWaitMs?: number } = {},
   ) {
     writer.stop();
   }
@@ -142,14 +141,14 @@ export class RolloutsForApi implements RolloutRequests {
   create(name: string, spec: RolloutSpec): Promise<'created' | 'unchanged'> {
     const leader = this.leader();
     if (leader) return leader.create(name, spec);
-    if (this.store?.rolloutRequests === undefined) return this.writer.create(name, spec).finally(this.written);
+    if (this.shared.store?.rolloutRequests === undefined) return this.writer.create(name, spec).finally(this.written);
     return this.queueCreate(name, spec);
   }
 
   command(name: string, command: RolloutCommand): Promise<RolloutState> {
     const leader = this.leader();
     if (leader) return leader.command(name, command);
-    if (this.store?.rolloutRequests === undefined) return this.writer.command(name, command).finally(this.written);
+    if (this.shared.store?.rolloutRequests === undefined) return this.writer.command(name, command).finally(this.written);
     return this.queueCommand(name, command);
   }
 
@@ -172,18 +171,18 @@ export class RolloutsForApi implements RolloutRequests {
   private async queueCommand(name: string, command: RolloutCommand): Promise<RolloutState> {
     const { next } = await this.writer.prepareCommand(name, command);
     if (!(await this.ask(name, { type: 'command', command }))) return next;
-    return (await this.store?.rollouts.get(name)) ?? next;
+    return (await this.shared.store?.rollouts.get(name)) ?? next;
   }
 
   /** Stores the request (durable), tells the leader, and waits a little for it to be taken; resolves to whether it was. */
   private async ask(rollout: string, request: RolloutRequestRecord['request']): Promise<boolean> {
-    const queue = this.store?.rolloutRequests;
+    const queue = this.shared.store?.rolloutRequests;
     if (queue === undefined) return false;
-    const at = this.now();
+    const at = (this.shared.now ?? (() => new Date()))();
     const id = `${String(at.getTime()).padStart(13, '0')}-${randomUUID()}`;
     await queue.add({ id, rollout, at: at.toISOString(), request });
     this.written();
-    for (let waited = 0; waited < TAKEN_WAIT_MS; waited += TAKEN_POLL_MS) {
+    for (let waited = 0; waited < (this.shared.takenWaitMs ?? TAKEN_WAIT_MS); waited += TAKEN_POLL_MS) {
       await new Promise((resolve) => setTimeout(resolve, TAKEN_POLL_MS));
       if (!(await queue.has(id))) return true;
     }
