@@ -2,7 +2,7 @@
 // and queues them, durable, before it answers; no leader has to be alive then. Whichever hub
 // leads next takes them in the order asked; one that no longer applies becomes the rollout's
 // Warning event; one that fails on the store stays queued, and nothing after it is done first.
-import test from 'ava';
+import test, { type ExecutionContext } from 'ava';
 import type { Logger } from '../../../src/common/log.js';
 import { RolloutController, RolloutRequestError, type RolloutRequests } from '../../../src/hub/rollouts/rollout-controller.js';
 import { takeRolloutRequests } from '../../../src/hub/rollouts/taken-requests.js';
@@ -30,7 +30,7 @@ function memoryQueue(): RolloutRequestQueue & { records: Map<string, RolloutRequ
   };
 }
 
-async function sharedStore(t: import('ava').ExecutionContext): Promise<{ store: HubStore; queue: ReturnType<typeof memoryQueue> }> {
+async function sharedStore(t: ExecutionContext): Promise<{ store: HubStore; queue: ReturnType<typeof memoryQueue> }> {
   const dir = await makeTempDir('ep-rollout-requests-');
   const plain = await openLowdbStore(dir.path);
   t.teardown(async () => {
