@@ -25,6 +25,11 @@ export interface SharedMessagingLayer {
   readonly persistence: object;
   readonly mq: object;
   health(): LayerHealth;
+  /**
+   * Since when the subscriber that carries the other brokers' messages (their heartbeats) has been
+   * connected without a break; undefined while it is not (broker-liveness.ts).
+   */
+  listeningSince(): number | undefined;
   /** One more connection for the hub's own use (registry, change notices), closed with the layer. */
   connection(role: string): Redis;
   close(): Promise<void>;
@@ -90,22 +95,26 @@ export function parseRedisUrl(url: string): URL {
 export function connectSharedMessaging(url: string, log: Logger): SharedMessagingLayer {
   parseRedisUrl(url);
   const connections = new Map<string, Redis>();
-  const states = new Map<string, { wasReady: boolean; failed: boolean }>();
+  const states = new Map<string, { wasReady: boolean; failed: boolean; readyAt: number | undefined }>();
   let lastError: string | undefined;
   const open = (role: string): Redis => {
     const existing = connections.get(role);
     if (existing) return existing;
     // Roles ending in -sub only subscribe (mqemitter-redis's subConn, the change notices' subscriber).
     const conn = new Redis(url, redisOptions(role.endsWith('-sub')));
-    const state = { wasReady: false, failed: false };
+    const state = { wasReady: false, failed: false, readyAt: undefined as number | undefined };
     conn.on('error', (err: Error) => {
       state.failed = true;
       // ioredis reports every failed reconnect; say it once per outage.
       if (lastError !== err.message) log.warn(`redis (${role}): ${err.message}`);
       lastError = err.message;
     });
-    conn.on('close', () => void (state.failed = true));
+    conn.on('close', () => {
+      state.failed = true;
+      state.readyAt = undefined;
+    });
     conn.on('ready', () => {
+      state.readyAt = Date.now();
       state.wasReady = true;
       state.failed = false;
       if (lastError !== undefined) log.info(`redis (${role}) is reachable again`);
@@ -125,6 +134,7 @@ export function connectSharedMessaging(url: string, log: Logger): SharedMessagin
     persistence,
     mq,
     connection: open,
+    listeningSince: () => (connections.get('emitter-sub')?.status === 'ready' ? states.get('emitter-sub')?.readyAt : undefined),
     health() {
       return layerHealth(
         [...connections].map(([role, conn]) => ({ role, status: conn.status, ...(states.get(role) ?? { wasReady: false, failed: true }) })),
