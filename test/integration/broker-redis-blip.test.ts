@@ -6,7 +6,7 @@
 // beat is 200 ms here (three beats: 600 ms, a will sweep every 800 ms), the cut 3 s. aedes' own
 // sweeps after the cut rarely fall before the first beats (none did in five runs here), so the
 // test also runs the sweep aedes would make at that moment.
-import test from 'ava';
+import test, { type ExecutionContext } from 'ava';
 import mqtt, { type MqttClient } from 'mqtt';
 import { createServer, connect, type Server, type Socket } from 'node:net';
 import { createLogger } from '../../src/common/log.js';
@@ -49,12 +49,23 @@ async function relay(targetPort: number): Promise<{ url: string; cut(): Promise<
   return { url: `redis://127.0.0.1:${port}`, cut, restore: listen, close: cut };
 }
 
-test('a Redis blip of 3 s (five beats) publishes no will of a device still connected to its broker', async (t) => {
-  t.timeout(60_000);
+interface Pair {
+  link: Awaited<ReturnType<typeof relay>>;
+  layers: SharedMessagingLayer[];
+  brokers: EmbeddedBroker[];
+  /** Each broker's hub session (subscribed to every device's status). */
+  hubs: MqttClient[];
+  clients: MqttClient[];
+  statuses: string[];
+}
+
+/** Two brokers (hub-a, hub-b) reaching one Redis through a relay the test cuts, each with its hub's session. */
+async function startPair(t: ExecutionContext): Promise<Pair> {
   const redis = await startTestRedis();
   const link = await relay(redis.port);
   const layers: SharedMessagingLayer[] = [];
   const brokers: EmbeddedBroker[] = [];
+  const hubs: MqttClient[] = [];
   const clients: MqttClient[] = [];
   t.teardown(async () => {
     for (const c of clients) await c.endAsync(true).catch(() => undefined);
@@ -80,9 +91,18 @@ test('a Redis blip of 3 s (five beats) publishes no will of a device still conne
     brokers.push(broker);
     const hub = await mqtt.connectAsync(broker.url, { clientId: `edgepilot-hub-${id}`, username: HUB_USERNAME, password: HUB_SECRET, reconnectPeriod: 200 });
     clients.push(hub);
+    hubs.push(hub);
     hub.on('message', (topic, payload) => statuses.push(`${id} heard ${topic} ${payload.toString()}`));
     await hub.subscribeAsync({ 'ep/v1/d/+/status': { qos: 1 } });
   }
+  return { link, layers, brokers, hubs, clients, statuses };
+}
+
+const pause = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
+
+test('a Redis blip of 3 s (five beats) publishes no will of a device still connected to its broker', async (t) => {
+  t.timeout(60_000);
+  const { link, layers, brokers, clients, statuses } = await startPair(t);
   // One device on each broker, each with its will (retained "offline"), each online.
   for (const [i, broker] of brokers.entries()) {
     const id = `blip-${i}`;
@@ -98,9 +118,9 @@ test('a Redis blip of 3 s (five beats) publishes no will of a device still conne
   }
   await waitFor('both online statuses heard', async () => (statuses.filter((s) => s.endsWith(' online')).length >= 2 ? true : undefined));
   // Beats cross for a while (each broker has heard the other), then Redis is unreachable for 3 s.
-  await new Promise((resolve) => setTimeout(resolve, 5 * BEAT_MS));
+  await pause(5 * BEAT_MS);
   await link.cut();
-  await new Promise((resolve) => setTimeout(resolve, 3000));
+  await pause(3000);
   await link.restore();
   await waitFor('both layers healthy again', async () => (layers.every((l) => l.health().ok) ? true : undefined), 20_000, 50);
   // The sweep aedes makes when Redis is back and its map of live brokers is empty (it forgot them
@@ -113,7 +133,7 @@ test('a Redis blip of 3 s (five beats) publishes no will of a device still conne
     t.deepEqual(due, [], 'no will is due right after Redis returns');
   }
   // Several will sweeps (every 800 ms) after Redis is back.
-  await new Promise((resolve) => setTimeout(resolve, 4000));
+  await pause(4000);
   t.deepEqual(
     statuses.filter((s) => s.endsWith(' offline')),
     [],
@@ -130,5 +150,35 @@ test('a Redis blip of 3 s (five beats) publishes no will of a device still conne
   // A device that really goes (its connection drops without DISCONNECT) is still said offline.
   clients[2]!.stream.destroy();
   await waitFor('the lost device said offline', async () => (statuses.some((s) => s.includes(`${topics.status('blip-0')} offline`)) ? true : undefined), 10_000, 50);
+  t.pass();
+});
+
+test('a subscription made while Redis is unreachable gets what is published for it once Redis is back', async (t) => {
+  t.timeout(60_000);
+  const { link, layers, hubs } = await startPair(t);
+  const id = 'moved-1';
+  await link.cut();
+  await waitFor('both layers degraded', async () => (layers.every((l) => !l.health().ok) ? true : undefined), 10_000, 50);
+  // Hub A's session subscribes to topics nobody at A wanted before, as a device reaching A in the
+  // outage subscribes to its own: an exact topic and a filter with a wildcard. (It did not end
+  // the process: the SUBSCRIBE's retained messages could not be read.)
+  const received: string[] = [];
+  hubs[0]!.on('message', (topic, payload) => received.push(`${topic} ${payload.toString()}`));
+  const exact = topics.desired(id);
+  await hubs[0]!.subscribeAsync(exact, { qos: 0 }).catch(() => undefined);
+  await hubs[0]!.subscribeAsync('ep/v1/d/+/reported', { qos: 0 }).catch(() => undefined);
+  await pause(1500);
+  await link.restore();
+  await waitFor('both layers healthy again', async () => (layers.every((l) => l.health().ok) ? true : undefined), 20_000, 50);
+  // What is published at hub A reaches hub A's session only through Redis (mqemitter-redis
+  // delivers its own publishes back from there): it arrives once A subscribed again.
+  const arrives = (from: MqttClient, topic: string, payload: string): Promise<true> =>
+    waitFor(`${topic} ${payload} to arrive at hub A`, async () => {
+      await from.publishAsync(topic, payload, { qos: 0 });
+      await pause(200);
+      return received.includes(`${topic} ${payload}`) ? true : undefined;
+    }, 8000, 100);
+  await arrives(hubs[0]!, exact, '{"generation":2}');
+  await arrives(hubs[0]!, topics.reported(id), '{"observedGeneration":2}');
   t.pass();
 });
