@@ -261,8 +261,8 @@ async function startWithBroker({ config, log, now, tls, early, hubId, shared, le
     storeHealth: () => store.health?.() ?? { ok: true },
     log,
   });
-  // A rollout create or command on a hub that does not lead is stored here and left to the leader.
-  const rollouts = new RolloutsForApi(controllers, rolloutController(setDeps, { replan: async () => undefined }), () => presence.notices?.written());
+  // A rollout create or command on a hub that does not lead is checked here and queued for the leader.
+  const rollouts = new RolloutsForApi(controllers, rolloutController(setDeps, { replan: async () => undefined }), () => presence.notices?.written(), { store });
   const stopWatchingForServices = feed.subscribe(() => controllers.servicesRequest());
   const stopWatchingDevices = feed.subscribe((_id, _type, aspect, scheduling) => {
     if (aspect === 'reported' ? controllers.wantsReports : scheduling) controllers.request();

@@ -72,7 +72,7 @@ function startWriter(hubs: HubHandle[], everyMs: number, outage: () => boolean):
         const text = await answer.text();
         const code = answer.status === 503 ? ((JSON.parse(text) as { error?: string }).error ?? '') : '';
         if (answer.status === 200) entry = { name, outcome: 'acknowledged', detail: '' };
-        else if (code === 'MessagingUnavailable' || code === 'StoreUnavailable') entry = { name, outcome: 'refused', detail: code };
+        else if (code === 'MessagingUnavailable' || code === 'StoreUnavailable' || code === 'StoreBusy') entry = { name, outcome: 'refused', detail: code };
         else entry = { name, outcome: 'unknown', detail: `${answer.status} ${text.slice(0, 200)}` };
       } catch (err) {
         entry = { name, outcome: 'unknown', detail: (err as Error).message };

@@ -1,7 +1,7 @@
 import Fastify, { type FastifyInstance } from 'fastify';
 import type { Logger } from '../../common/log.js';
 import { HttpError } from './http-error.js';
-import { FencedOutError, StoreUnavailableError } from '../store/postgres/errors.js';
+import { FencedOutError, StoreBusyError, StoreUnavailableError } from '../store/postgres/errors.js';
 import type { AuditTrail } from './audit/audit-log.js';
 import { installAccessControl, type FailedLoginBudget } from './roles/access-control.js';
 import type { ApiTokens } from './roles/api-tokens.js';
@@ -51,8 +51,8 @@ export function createApiServer(options: ApiServerOptions): FastifyInstance {
     if (error instanceof HttpError) {
       return reply.status(error.statusCode).send({ error: error.code, message: error.message });
     }
-    // The shared store is down, or this hub lost the leader lease mid-write: nothing was stored; retry.
-    if (error instanceof StoreUnavailableError || error instanceof FencedOutError) {
+    // The shared store is down or busy, or this hub lost the leader lease mid-write: nothing was stored; retry.
+    if (error instanceof StoreUnavailableError || error instanceof StoreBusyError || error instanceof FencedOutError) {
       return reply.status(503).send({ error: error.code, message: error.message });
     }
     const status = (error as { statusCode?: number }).statusCode;

@@ -18,6 +18,7 @@ import { guardConnection } from './packet-size-guard.js';
 import { indexedMemoryPersistence } from './indexed-persistence.js';
 import { inProcessStreamPair } from './in-process-stream.js';
 import type { SharedMessagingLayer } from './redis-layer.js';
+import { BROKER_HEARTBEAT_MS, holdWillsOfLiveBrokers, reportIsOurs, type BrokerLiveness } from './broker-liveness.js';
 import { errorMessage } from '../../common/errors.js';
 
 /** What the broker asks the hub at CONNECT time; injected so the broker knows nothing of the store. */
@@ -68,6 +69,8 @@ export interface EmbeddedBrokerOptions {
    * aedes-persistence-redis answers a SUBSCRIBE without wildcards with one lookup itself.
    */
   shared?: SharedMessagingLayer;
+  /** How often the brokers sharing Redis beat (BROKER_HEARTBEAT_MS; tests make it short). */
+  heartbeatMs?: number;
   /** The broker's id among the brokers sharing Redis (the hub id); random without it. */
   id?: string;
 }
@@ -140,32 +143,7 @@ function payloadLimitFor(topic: string): number {
   }
 }
 
-/** How often brokers sharing Redis say they are alive (aedes' default is a minute). */
-export const BROKER_HEARTBEAT_MS = 5000;
-
-/** What a broker knows of the others: when each last beat, and since when it listens itself. */
-export interface BrokerLiveness {
-  lastBeat: Readonly<Record<string, number>>;
-  startedAt: number;
-  now: number;
-}
-
-/**
- * Whether the hub at broker `ownId` takes this message: one a device published at this broker;
- * a retained message replayed at SUBSCRIBE (no broker id); answers to RPCs from anywhere (only
- * the hub that asked waits for them); and a will published for a broker that stopped beating
- * (its hub is gone: someone must record its devices offline). A broker that has not listened
- * for three beats yet cannot tell a silent broker from one it has not heard: it takes only its own.
- */
-export function reportIsOurs(packet: { topic: string; brokerId?: string | null }, ownId: string, liveness: BrokerLiveness): boolean {
-  const from = packet.brokerId;
-  if (from === undefined || from === null || from === ownId) return true;
-  if (parseTopic(packet.topic)?.kind === 'rpc-response') return true;
-  const deadline = 3 * BROKER_HEARTBEAT_MS;
-  if (liveness.now - liveness.startedAt < deadline) return false;
-  const beat = liveness.lastBeat[from];
-  return beat === undefined || liveness.now - beat > deadline;
-}
+export { BROKER_HEARTBEAT_MS, reportIsOurs, type BrokerLiveness } from './broker-liveness.js';
 
 export async function startEmbeddedBroker(options: EmbeddedBrokerOptions): Promise<EmbeddedBroker> {
   const { authority, log } = options;
@@ -188,8 +166,9 @@ export async function startEmbeddedBroker(options: EmbeddedBrokerOptions): Promi
 
   const memory = options.shared ? undefined : indexedMemoryPersistence();
   const startedAt = Date.now();
+  const heartbeatMs = options.heartbeatMs ?? BROKER_HEARTBEAT_MS;
   const broker = await Aedes.createBroker({
-    heartbeatInterval: BROKER_HEARTBEAT_MS,
+    heartbeatInterval: heartbeatMs,
     ...(options.id ? { id: options.id } : {}),
     ...(options.shared ? { persistence: options.shared.persistence as never, mq: options.shared.mq as never } : { persistence: memory }),
     // Devices may only use ids that cannot collide with the hub's or a join session's.
@@ -288,10 +267,18 @@ export async function startEmbeddedBroker(options: EmbeddedBrokerOptions): Promi
       // those of the devices connected to its own broker, so a report is ingested (and written)
       // once. A dead broker's devices' wills are published by a live one: taken by whoever does.
       if (!options.shared || roles.get(client)?.kind !== 'hub') return packet;
-      const lastBeat = (broker as unknown as { brokers: Record<string, number> }).brokers;
-      return reportIsOurs(packet, broker.id, { lastBeat, startedAt, now: Date.now() }) ? packet : null;
+      return reportIsOurs(packet, broker.id, liveness()) ? packet : null;
     },
   });
+
+  // What this broker knows of the others (broker-liveness.ts): silence counts only while it can hear.
+  const liveness = (): BrokerLiveness => ({
+    lastBeat: (broker as unknown as { brokers: Record<string, number> }).brokers,
+    listeningSince: options.shared ? laterOf(startedAt, options.shared.listeningSince()) : startedAt,
+    now: Date.now(),
+    deadlineMs: 3 * heartbeatMs,
+  });
+  if (options.shared) holdWillsOfLiveBrokers(options.shared.persistence, liveness);
 
   const seedRetained = async (messages: Iterable<RetainedMessage>): Promise<number> => {
     // Over Redis the retained messages outlive any one hub: there is nothing to seed.
@@ -365,3 +352,6 @@ export async function startEmbeddedBroker(options: EmbeddedBrokerOptions): Promi
       }),
   };
 }
+
+/** The later instant; undefined (not listening) wins. */
+const laterOf = (a: number, b: number | undefined): number | undefined => (b === undefined ? undefined : Math.max(a, b));

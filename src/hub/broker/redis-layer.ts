@@ -3,6 +3,7 @@
 // for exactly this: aedes-persistence-redis keeps retained messages, subscriptions, QoS 1 queues
 // and wills; mqemitter-redis carries a message published at one broker to subscribers at another.
 import { createRequire } from 'node:module';
+import type { Readable } from 'node:stream';
 import { Redis, type RedisOptions } from 'ioredis';
 import type { Logger } from '../../common/log.js';
 
@@ -25,6 +26,11 @@ export interface SharedMessagingLayer {
   readonly persistence: object;
   readonly mq: object;
   health(): LayerHealth;
+  /**
+   * Since when the subscriber that carries the other brokers' messages (their heartbeats) has been
+   * connected without a break; undefined while it is not (broker-liveness.ts).
+   */
+  listeningSince(): number | undefined;
   /** One more connection for the hub's own use (registry, change notices), closed with the layer. */
   connection(role: string): Redis;
   close(): Promise<void>;
@@ -90,22 +96,26 @@ export function parseRedisUrl(url: string): URL {
 export function connectSharedMessaging(url: string, log: Logger): SharedMessagingLayer {
   parseRedisUrl(url);
   const connections = new Map<string, Redis>();
-  const states = new Map<string, { wasReady: boolean; failed: boolean }>();
+  const states = new Map<string, { wasReady: boolean; failed: boolean; readyAt: number | undefined }>();
   let lastError: string | undefined;
   const open = (role: string): Redis => {
     const existing = connections.get(role);
     if (existing) return existing;
     // Roles ending in -sub only subscribe (mqemitter-redis's subConn, the change notices' subscriber).
     const conn = new Redis(url, redisOptions(role.endsWith('-sub')));
-    const state = { wasReady: false, failed: false };
+    const state = { wasReady: false, failed: false, readyAt: undefined as number | undefined };
     conn.on('error', (err: Error) => {
       state.failed = true;
       // ioredis reports every failed reconnect; say it once per outage.
       if (lastError !== err.message) log.warn(`redis (${role}): ${err.message}`);
       lastError = err.message;
     });
-    conn.on('close', () => void (state.failed = true));
+    conn.on('close', () => {
+      state.failed = true;
+      state.readyAt = undefined;
+    });
     conn.on('ready', () => {
+      state.readyAt = Date.now();
       state.wasReady = true;
       state.failed = false;
       if (lastError !== undefined) log.info(`redis (${role}) is reachable again`);
@@ -115,8 +125,11 @@ export function connectSharedMessaging(url: string, log: Logger): SharedMessagin
     states.set(role, state);
     return conn;
   };
-  const persistence = redisPersistence({ conn: open('persistence') });
-  const mq = redisEmitter({ subConn: open('emitter-sub'), pubConn: open('emitter-pub') });
+  const persistence = redisPersistence({ conn: withHandledCommands(open('persistence')) });
+  endRetainedStreamsOnError(persistence, log);
+  const subConn = open('emitter-sub');
+  const mq = redisEmitter({ subConn, pubConn: open('emitter-pub') });
+  resubscribeOnReturn(subConn, () => Object.keys((mq as unknown as { _topics: Record<string, number> })._topics), log);
   // It re-emits its connections' errors here, and an 'error' nobody listens to ends the process;
   // the connections' own listeners (above) already said it.
   mq.state.on('error', () => undefined);
@@ -125,6 +138,7 @@ export function connectSharedMessaging(url: string, log: Logger): SharedMessagin
     persistence,
     mq,
     connection: open,
+    listeningSince: () => (connections.get('emitter-sub')?.status === 'ready' ? states.get('emitter-sub')?.readyAt : undefined),
     health() {
       return layerHealth(
         [...connections].map(([role, conn]) => ({ role, status: conn.status, ...(states.get(role) ?? { wasReady: false, failed: true }) })),
@@ -137,5 +151,75 @@ export function connectSharedMessaging(url: string, log: Logger): SharedMessagin
       // aedes closed the emitter and persistence (when it was closed); what remains is ours.
       for (const conn of connections.values()) conn.disconnect();
     },
+  };
+}
+
+/**
+ * What the emitter's subscriber must subscribe to again: mqemitter-redis names its Redis
+ * subscriptions after the MQTT filters, with `+` and `#` made `*` (then a pattern subscription).
+ */
+export function resubscriptions(topics: readonly string[]): { channels: string[]; patterns: string[] } {
+  return { channels: topics.filter((t) => !t.includes('*')), patterns: topics.filter((t) => t.includes('*')) };
+}
+
+/**
+ * Each time the emitter's subscriber is back, subscribes it again to every topic the emitter
+ * has. mqemitter-redis subscribes a topic once, when its first listener comes, and counts it as
+ * subscribed whatever Redis answered; ioredis, on reconnecting, subscribes again only what Redis
+ * had confirmed. A topic first wanted while Redis was unreachable (a device that reached this
+ * hub then, its `desired` and `rpc/req`) was never subscribed afterwards: nothing published for
+ * it anywhere, this broker's own publishes included (they come back through Redis), reached it.
+ * Agents that moved hubs in the Redis outage never got their documents (hubs-outages.test.ts,
+ * about 1 run in 5). Subscribing to what is subscribed already changes nothing in Redis.
+ */
+function resubscribeOnReturn(subConn: Redis, topics: () => string[], log: Logger): void {
+  let readyBefore = false;
+  subConn.on('ready', () => {
+    if (!readyBefore) {
+      readyBefore = true;
+      return;
+    }
+    const { channels, patterns } = resubscriptions(topics());
+    const failed = (err: unknown): void => log.warn(`redis (emitter-sub): subscribing again after Redis came back: ${err instanceof Error ? err.message : String(err)}`);
+    if (channels.length > 0) subConn.subscribe(...channels).catch(failed);
+    if (patterns.length > 0) subConn.psubscribe(...patterns).catch(failed);
+  });
+}
+
+/**
+ * The connection as aedes-persistence-redis gets it: every command's promise has a handler, so
+ * one it does not wait for (a will's list entry, removed or added beside the awaited write) and
+ * that fails while Redis is unreachable is not an unhandled rejection, which ends a Node process:
+ * a device connecting or disconnecting during a Redis outage ended its hub (found by
+ * test/integration/broker-redis-blip.test.ts). Callers that wait still get the failure.
+ */
+export function withHandledCommands<T extends object>(conn: T): T {
+  return new Proxy(conn, {
+    get(target, property, receiver) {
+      const value: unknown = Reflect.get(target, property, receiver);
+      if (typeof value !== 'function') return value;
+      return (...args: unknown[]): unknown => {
+        const result: unknown = (value as (...a: unknown[]) => unknown).apply(target, args);
+        if (result instanceof Promise) result.catch(() => undefined);
+        return result;
+      };
+    },
+  });
+}
+
+/**
+ * aedes pipes the retained messages of a SUBSCRIBE from the persistence's stream without an error
+ * listener: a SUBSCRIBE while Redis was unreachable failed that stream, and the unhandled 'error'
+ * ended the hub (any device or hub session subscribing in a Redis outage; found by
+ * test/integration/broker-redis-blip.test.ts). The stream's failure is said and the stream ends:
+ * that SUBSCRIBE gets no retained messages (the live ones still come, see resubscribeOnReturn).
+ */
+function endRetainedStreamsOnError(persistence: object, log: Logger): void {
+  const p = persistence as { createRetainedStreamCombi(patterns: string[]): Readable };
+  const open = p.createRetainedStreamCombi.bind(persistence);
+  p.createRetainedStreamCombi = (patterns) => {
+    const stream = open(patterns);
+    stream.on('error', (err: Error) => log.warn(`retained messages of ${patterns.join(', ')} not sent: ${err.message}`));
+    return stream;
   };
 }

@@ -25,6 +25,8 @@ import { performActions, type FirmwareFlasher } from './rollout-actions.js';
 import { deviceInfo, type FleetSnapshot } from './observations.js';
 import { ObservationCache } from './observation-cache.js';
 import { StepInputs } from './step-inputs.js';
+import { takeRolloutRequests } from './taken-requests.js';
+import { RolloutRequestError } from './rollout-errors.js';
 import { errorMessage, errorStack } from '../../common/errors.js';
 
 export interface RolloutControllerDeps {
@@ -46,16 +48,7 @@ export interface RolloutControllerDeps {
   onTransition?(rollout: Readonly<RolloutState>): void;
 }
 
-/** A refused rollout request, with the API status it maps to. */
-export class RolloutRequestError extends Error {
-  constructor(
-    readonly code: 'ReleaseNotFound' | 'RolloutNotFound' | 'RolloutConflict' | 'RolloutCommandRefused' | 'RolloutImmutable',
-    readonly status: 400 | 404 | 409,
-    message: string,
-  ) {
-    super(message);
-  }
-}
+export { RolloutRequestError };
 
 /** What the API asks of the rollout controller: store a rollout, run a command, and a pass soon. */
 export type RolloutRequests = Pick<RolloutController, 'create' | 'command' | 'request'>;
@@ -76,6 +69,8 @@ const PASS_GAP_FACTOR = 9;
 const MAX_PASS_GAP_MS = 2000;
 /** Transitions per rollout per pass at most (each is one write); the next pass continues. */
 const MAX_TRANSITIONS = 200;
+/** The longest a wake timer is set for (see schedule). */
+const MAX_WAKE_MS = 3_600_000;
 /** How often a rollout in progress is looked at when nothing else wakes it. */
 const POLL_MS = 1000;
 
@@ -131,6 +126,7 @@ export class RolloutController {
   /** Runs every live rollout until step has nothing more to do. */
   pass(): Promise<void> {
     return this.serial(async () => {
+      await this.takeRequests().catch((err: unknown) => this.deps.log.warn(`rollout requests of other hubs not taken yet: ${errorMessage(err)}`));
       const started = process.cpuUsage();
       let next: number | null = null;
       let live = false;
@@ -156,42 +152,79 @@ export class RolloutController {
 
   /** Stores a new rollout (the same spec again is `unchanged`). */
   create(name: string, spec: RolloutSpec): Promise<'created' | 'unchanged'> {
-    return this.serial(async () => {
-      const { store } = this.deps;
-      const existing = await this.stored(name);
-      if (existing !== undefined) {
-        if (canonicalJson(existing.spec) === canonicalJson(spec)) return 'unchanged';
-        throw new RolloutRequestError('RolloutImmutable', 409, `rollout ${name} exists with another spec; a rollout cannot change: abort it and start one under a new name`);
-      }
-      const release = await store.releases.get(spec.release.name, spec.release.version);
-      if (release === undefined) throw new RolloutRequestError('ReleaseNotFound', 404, `release ${formatReleaseRef(spec.release)} not found; create it first (edgepilot release create -f)`);
-      const devices = (await store.devices.snapshot()).map(deviceInfo);
-      const candidates = devices.filter((d) => inTarget(spec, d) || benchDevices(spec, [d]).length > 0);
-      const refusal = ownershipRefusal(ownershipConflicts(await store.rollouts.snapshot(), candidates.map((d) => d.id), name));
-      if (refusal !== undefined) throw new RolloutRequestError('RolloutConflict', 409, `rollout ${name} ${refusal}`);
-      const state = createRollout({ name, spec, devices: candidates, releaseDigest: release.digest, now: this.deps.now().getTime() });
-      await this.write(state);
-      const first = state.status.history[0];
-      await store.events.append(eventSubjects.rollout(name), { time: state.createdAt, type: 'Normal', reason: 'RolloutCreated', message: first?.message ?? 'created' });
-      this.request();
-      return 'created';
-    });
+    return this.serial(() => this.createNow(name, spec));
   }
 
   /** An operator command: one transition, written and acted on, or a refusal naming why. */
   command(name: string, command: RolloutCommand): Promise<RolloutState> {
-    return this.serial(async () => {
-      const rollout = await this.stored(name);
-      if (rollout === undefined) throw new RolloutRequestError('RolloutNotFound', 404, `rollout ${name} not found`);
-      const input = await this.input(rollout);
-      if (input === undefined) throw new RolloutRequestError('ReleaseNotFound', 404, `release ${formatReleaseRef(rollout.spec.release)} of rollout ${name} not found`);
-      const result = step(rollout, { ...input, command }, this.deps.now().getTime());
-      if (result.refused) throw new RolloutRequestError('RolloutCommandRefused', 409, result.refused.message);
-      // An operator is answered only once the command's transition is durable.
-      const done = await this.commit(result.next, result.events, true);
-      this.request();
-      return done;
-    });
+    return this.serial(() => this.commandNow(name, command));
+  }
+
+  /**
+   * What `create` would store (nothing is written): `unchanged` for the same spec again, else the
+   * new rollout's first state; a refusal throws RolloutRequestError. A hub that does not lead
+   * checks a request with it before it queues the request for the leader.
+   */
+  async prepareCreate(name: string, spec: RolloutSpec): Promise<'unchanged' | RolloutState> {
+    const { store } = this.deps;
+    const existing = await this.stored(name);
+    if (existing !== undefined) {
+      if (canonicalJson(existing.spec) === canonicalJson(spec)) return 'unchanged';
+      throw new RolloutRequestError('RolloutImmutable', 409, `rollout ${name} exists with another spec; a rollout cannot change: abort it and start one under a new name`);
+    }
+    const release = await store.releases.get(spec.release.name, spec.release.version);
+    if (release === undefined) throw new RolloutRequestError('ReleaseNotFound', 404, `release ${formatReleaseRef(spec.release)} not found; create it first (edgepilot release create -f)`);
+    const devices = (await store.devices.snapshot()).map(deviceInfo);
+    const candidates = devices.filter((d) => inTarget(spec, d) || benchDevices(spec, [d]).length > 0);
+    const refusal = ownershipRefusal(ownershipConflicts(await store.rollouts.snapshot(), candidates.map((d) => d.id), name));
+    if (refusal !== undefined) throw new RolloutRequestError('RolloutConflict', 409, `rollout ${name} ${refusal}`);
+    return createRollout({ name, spec, devices: candidates, releaseDigest: release.digest, now: this.deps.now().getTime() });
+  }
+
+  /** The command's transition as `command` would write it (nothing is written); a refusal throws RolloutRequestError. */
+  async prepareCommand(name: string, command: RolloutCommand): Promise<ReturnType<typeof step>> {
+    const rollout = await this.stored(name);
+    if (rollout === undefined) throw new RolloutRequestError('RolloutNotFound', 404, `rollout ${name} not found`);
+    const input = await this.input(rollout);
+    if (input === undefined) throw new RolloutRequestError('ReleaseNotFound', 404, `release ${formatReleaseRef(rollout.spec.release)} of rollout ${name} not found`);
+    const result = step(rollout, { ...input, command }, this.deps.now().getTime());
+    if (result.refused) throw new RolloutRequestError('RolloutCommandRefused', 409, result.refused.message);
+    return result;
+  }
+
+  private async createNow(name: string, spec: RolloutSpec): Promise<'created' | 'unchanged'> {
+    const state = await this.prepareCreate(name, spec);
+    if (state === 'unchanged') return 'unchanged';
+    await this.write(state);
+    const first = state.status.history[0];
+    await this.deps.store.events.append(eventSubjects.rollout(name), { time: state.createdAt, type: 'Normal', reason: 'RolloutCreated', message: first?.message ?? 'created' });
+    this.request();
+    return 'created';
+  }
+
+  private async commandNow(name: string, command: RolloutCommand): Promise<RolloutState> {
+    const result = await this.prepareCommand(name, command);
+    // An operator is answered only once the command's transition is durable.
+    const done = await this.commit(result.next, result.events, true);
+    this.request();
+    return done;
+  }
+
+  /** A pass soon if a request waits (the leader's safety net for a notice lost while Redis blinked). */
+  requestIfAsked(): void {
+    const queue = this.deps.store.rolloutRequests;
+    if (this.stopped || queue === undefined) return;
+    queue.list().then(
+      ({ requests, unreadable }) => void (requests.length + unreadable.length > 0 && this.request()),
+      (err: unknown) => this.deps.log.warn(`rollout requests not read: ${errorMessage(err)}`),
+    );
+  }
+
+  /** Does what people asked through hubs that do not lead (see takeRolloutRequests). */
+  private takeRequests(): Promise<void> {
+    const { store, log, now } = this.deps;
+    if (store.rolloutRequests === undefined) return Promise.resolve();
+    return takeRolloutRequests(store.rolloutRequests, { create: (name, spec) => this.createNow(name, spec), command: (name, command) => this.commandNow(name, command), events: store.events, log, now });
   }
 
   /**
@@ -225,7 +258,9 @@ export class RolloutController {
     if (this.wake) clearTimeout(this.wake);
     this.wake = undefined;
     if (at === null || this.stopped) return;
-    this.wake = setTimeout(() => this.request(), Math.max(0, at - this.deps.now().getTime()) + 20);
+    // Node runs a timer longer than 2^31-1 ms (24.8 days) after 1 ms: a rollout starting months
+    // ahead ran a pass every millisecond. Such a wake looks again after MAX_WAKE_MS instead.
+    this.wake = setTimeout(() => this.request(), Math.min(MAX_WAKE_MS, Math.max(0, at - this.deps.now().getTime()) + 20));
   }
 
   /**

@@ -4,6 +4,7 @@ import type { SharedFirmwareRepository } from './firmware-records.js';
 import type { CronJobRecord, JobRecord, StoredJobRun } from './job-records.js';
 import type { AuditEntry, AuditQuery, ConfigKind, ConfigObjectRecord, GateVerdict, MaintenanceWindowRecord, ReleasePin, ReleaseRecord, RolloutState, ServiceRecord } from '../../protocol/index.js';
 import type { DesiredState, DeviceEvent, DeviceRecord, PlacementRecord, ReportedState, TokenRecord, WorkloadRecord } from './records.js';
+import type { RolloutRequestQueue } from './rollout-requests.js';
 
 /**
  * The hub's storage seam. lowdb backs it on one machine; a shared database can back it when
@@ -171,6 +172,11 @@ export interface HubStore extends RolloutStores {
    * Absent: one hub, the store itself (see controllerView).
    */
   forControllers?(): HubStore;
+  /**
+   * Present when several hubs share the store: rollouts and commands asked through a hub that
+   * does not lead, waiting for the leader's controller (see rollout-requests.ts).
+   */
+  readonly rolloutRequests?: RolloutRequestQueue;
 }
 
 /** What the controllers write through (fenced where the store is shared). */

@@ -21,7 +21,7 @@ export interface ControllerSet {
     stop(): void;
   };
   services: { request(): void; reconcile(): Promise<void>; plan(): Promise<EndpointPlan>; stop(): void };
-  rollouts: { start(): Promise<void>; request(): void; stop(): void };
+  rollouts: { start(): Promise<void>; request(): void; stop(): void; requestIfAsked?(): void };
   autoscaler: { start(): void; stop(): void };
 }
 
@@ -107,7 +107,10 @@ export class LeaderControllers<S extends ControllerSet = ControllerSet> {
       if (this.current !== set) return;
       set.autoscaler.start();
       if (this.options.safetyPassMs !== undefined) {
-        this.safetyTimer = setInterval(() => this.current?.desired.request(), this.options.safetyPassMs);
+        this.safetyTimer = setInterval(() => {
+          this.current?.desired.request();
+          this.current?.rollouts.requestIfAsked?.();
+        }, this.options.safetyPassMs);
         this.safetyTimer.unref();
       }
     } catch (err) {

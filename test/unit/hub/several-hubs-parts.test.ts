@@ -14,14 +14,14 @@ const status = 'ep/v1/d/board-1/status';
 
 test('a hub takes its own broker\'s reports, replayed retained ones, RPC answers, and wills of dead brokers only', (t) => {
   const now = 1_000_000;
-  const long = { startedAt: now - 10 * BROKER_HEARTBEAT_MS, now };
+  const long = { listeningSince: now - 10 * BROKER_HEARTBEAT_MS, now };
   t.true(reportIsOurs({ topic: status, brokerId: 'a' }, 'a', { ...long, lastBeat: { a: now, b: now } }));
   t.true(reportIsOurs({ topic: status, brokerId: null }, 'a', { ...long, lastBeat: {} }));
   t.false(reportIsOurs({ topic: status, brokerId: 'b' }, 'a', { ...long, lastBeat: { b: now - 1000 } }), 'b is alive: its hub takes it');
   t.true(reportIsOurs({ topic: 'ep/v1/d/board-1/rpc/res/abcdefgh12', brokerId: 'b' }, 'a', { ...long, lastBeat: { b: now } }));
   t.true(reportIsOurs({ topic: status, brokerId: 'b' }, 'a', { ...long, lastBeat: { b: now - 4 * BROKER_HEARTBEAT_MS } }), 'b stopped beating: its wills are ours');
   t.true(reportIsOurs({ topic: status, brokerId: 'gone' }, 'a', { ...long, lastBeat: {} }));
-  t.false(reportIsOurs({ topic: status, brokerId: 'b' }, 'a', { startedAt: now - 1000, now, lastBeat: {} }), 'too new to know who is alive');
+  t.false(reportIsOurs({ topic: status, brokerId: 'b' }, 'a', { listeningSince: now - 1000, now, lastBeat: {} }), 'too new to know who is alive');
 });
 
 /** Two hubs' notices over one in-memory channel, as Redis pub/sub would carry them. */

@@ -7,6 +7,15 @@ export class StoreUnavailableError extends Error {
 }
 
 /**
+ * Every connection of this hub's pool stayed in use for the bounded wait (connection-slots.ts):
+ * the hub is busy, PostgreSQL is not down; nothing was written; retry. Not a degraded hub.
+ */
+export class StoreBusyError extends Error {
+  readonly code = 'StoreBusy';
+  readonly statusCode = 503;
+}
+
+/**
  * A controller write under a lease term that is no longer the current one (another hub leads now,
  * or the lease ran out): refused inside the write's transaction, so nothing of it was stored.
  */
@@ -25,7 +34,7 @@ const UNAVAILABLE_SQLSTATE = /^(08|57P0[1-3]|53300)/;
  * reset, connection ended, timeouts) is the database being unreachable.
  */
 export function pgFailure(err: unknown, where: string): Error {
-  if (err instanceof FencedOutError || err instanceof StoreUnavailableError) return err;
+  if (err instanceof FencedOutError || err instanceof StoreUnavailableError || err instanceof StoreBusyError) return err;
   const sqlState = typeof err === 'object' && err !== null && 'severity' in err ? (err as { code?: unknown }).code : undefined;
   if (typeof sqlState === 'string' && !UNAVAILABLE_SQLSTATE.test(sqlState)) return err as Error;
   const detail = err instanceof Error ? err.message || (err as { code?: string }).code || err.name : String(err);

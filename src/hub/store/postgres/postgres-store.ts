@@ -49,9 +49,15 @@ import {
   pgServiceRepository,
 } from './pg-control-repositories.js';
 import { pgDeviceRepository, pgDeviceStateRepository, pgEventRepository, pgPlacementRepository, pgTokenRepository, pgWorkloadRepository } from './pg-repositories.js';
-import { RecordsDb } from './records-db.js';
+import { DEFAULT_CONNECTIONS, RecordsDb } from './records-db.js';
+import { pgRolloutRequestQueue } from './pg-rollout-requests.js';
+import type { RolloutRequestQueue } from '../rollout-requests.js';
 
-/** A request never waits longer than this for a connection or an answer: PostgreSQL down is an error, not a hang. */
+/**
+ * A request never waits longer than this for a new connection to the server or an answer: PostgreSQL
+ * down is an error, not a hang. (Waiting for one of the pool's busy connections is bounded apart, by
+ * records-db.ts's BUSY_WAIT_MS: a busy hub is not a degraded one.)
+ */
 const CONNECT_TIMEOUT_MS = 3000;
 const QUERY_TIMEOUT_MS = 10_000;
 /** Connections of the leader lease's own pool (one renewal at a time; one spare while a broken one is replaced). */
@@ -80,7 +86,7 @@ export function describePostgresUrl(url: string): string {
 }
 
 /** A pool that never hangs a caller and survives the database going away (idle clients' errors are logged). */
-export function postgresPool(url: string, log: (message: string) => void, max = 10): pg.Pool {
+export function postgresPool(url: string, log: (message: string) => void, max = DEFAULT_CONNECTIONS): pg.Pool {
   const pool = new pg.Pool({ connectionString: url, max, connectionTimeoutMillis: CONNECT_TIMEOUT_MS, query_timeout: QUERY_TIMEOUT_MS, keepAlive: true });
   pool.on('error', (err) => log(`store: PostgreSQL connection lost (${err.message}); the pool reconnects on demand`));
   // The pool listens for an idle client's errors only. A checked-out one (a transaction between
@@ -104,7 +110,7 @@ export async function openPostgresStore(url: string, options: PostgresStoreOptio
     await pool.end().catch(() => undefined);
     throw pgFailure(err, where);
   }
-  return new PostgresHubStore(new RecordsDb(pool, { fence: options.fence, where, log }), () => postgresPool(url, log, LEASE_POOL_SIZE));
+  return new PostgresHubStore(new RecordsDb(pool, { fence: options.fence, where, log, connections: options.poolSize ?? DEFAULT_CONNECTIONS }), () => postgresPool(url, log, LEASE_POOL_SIZE));
 }
 
 export class PostgresHubStore implements HubStore {
@@ -129,6 +135,7 @@ export class PostgresHubStore implements HubStore {
   readonly apiTokens: ApiTokenRepository;
   readonly firmware: SharedFirmwareRepository;
   readonly audit: SharedAuditRepository;
+  readonly rolloutRequests: RolloutRequestQueue;
   private readonly ping: NodeJS.Timeout;
   private closed: Promise<void> | undefined;
   private controllers: HubStore | undefined;
@@ -159,6 +166,7 @@ export class PostgresHubStore implements HubStore {
     this.apiTokens = pgApiTokenRepository(db);
     this.firmware = pgFirmwareRepository(db);
     this.audit = pgAuditRepository(db);
+    this.rolloutRequests = pgRolloutRequestQueue(db);
     this.settings = {
       getOrCreate: (key, value) =>
         db.transaction(async (tx) => {
@@ -172,13 +180,15 @@ export class PostgresHubStore implements HubStore {
   }
 
   /**
-   * The controllers' view: the same store, with events and Jobs written under the lease term (an
-   * object whose prototype is this store, so everything else is this store's own).
+   * The controllers' view: the same store, with events and Jobs written, and rollout requests
+   * taken, under the lease term (an object whose prototype is this store, so everything else is
+   * this store's own).
    */
   forControllers(): HubStore {
     this.controllers ??= Object.assign(Object.create(this) as PostgresHubStore, {
       events: pgEventRepository(this.db, { fenced: true }),
       jobs: pgJobRepository(this.db, { fenced: true }),
+      rolloutRequests: pgRolloutRequestQueue(this.db, { fenced: true }),
       forControllers: () => this.forControllers(),
     });
     return this.controllers;

@@ -3,9 +3,17 @@
 // one transaction at most a second later, or into the next synchronous write, whichever comes
 // first: so a join's token use (lazy) and its device record (sync) commit together.
 import type pg from 'pg';
+import { ConnectionSlots } from './connection-slots.js';
 import { FencedOutError, StoreUnavailableError, pgFailure } from './errors.js';
 import { errorMessage } from '../../../common/errors.js';
 
+/**
+ * How long a request waits for one of this hub's connections (all busy) before StoreBusy. A busy
+ * hub is slow, not degraded: only failing to reach the server is (connection-slots.ts).
+ */
+export const BUSY_WAIT_MS = 15_000;
+/** Connections in the store pool unless told (postgresPool's default). */
+export const DEFAULT_CONNECTIONS = 10;
 /** Lazy writes reach PostgreSQL within this (the repository contract allows a second). */
 const LAZY_FLUSH_MS = 250;
 const NOT_LEADING = 'this hub does not lead: controller writes are refused (another hub runs the controllers)';
@@ -36,6 +44,10 @@ export interface RecordsDbOptions {
   fence?: () => bigint | undefined;
   /** Where the database is, for error messages (`host:port`). */
   where: string;
+  /** The pool's size: at most this many of this hub's requests use it at once (DEFAULT_CONNECTIONS). */
+  connections?: number;
+  /** How long a request waits for a free connection (BUSY_WAIT_MS). */
+  busyWaitMs?: number;
   log: (message: string) => void;
 }
 
@@ -129,11 +141,14 @@ export class RecordsDb {
   commits = 0;
   /** The last failure to reach the database, cleared by the next success (for /healthz). */
   unavailable: string | undefined;
+  private readonly slots: ConnectionSlots;
 
   constructor(
     readonly pool: pg.Pool,
     private readonly options: RecordsDbOptions,
-  ) {}
+  ) {
+    this.slots = new ConnectionSlots(options.connections ?? DEFAULT_CONNECTIONS, options.busyWaitMs ?? BUSY_WAIT_MS, options.where);
+  }
 
   get where(): string {
     return this.options.where;
@@ -148,7 +163,7 @@ export class RecordsDb {
   /** One query outside a transaction (reads). */
   async query<R extends pg.QueryResultRow>(sql: string, params: unknown[] = []): Promise<R[]> {
     try {
-      const { rows } = await this.pool.query<R>(sql, params);
+      const { rows } = await this.slots.with(() => this.pool.query<R>(sql, params));
       this.unavailable = undefined;
       return rows;
     } catch (err) {
@@ -246,7 +261,9 @@ export class RecordsDb {
       };
       let client: pg.PoolClient | undefined;
       let broken = false;
+      let giveSlot: (() => void) | undefined;
       try {
+        giveSlot = await this.slots.acquire();
         client = await viaPg(() => this.pool.connect());
         const connected = client;
         await viaPg(() => connected.query('BEGIN'));
@@ -273,6 +290,7 @@ export class RecordsDb {
       } finally {
         // A client whose connection broke is destroyed, not returned to the pool.
         client?.release(broken);
+        giveSlot?.();
       }
     }
   }
