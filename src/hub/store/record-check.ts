@@ -277,8 +277,17 @@ export function assertStorableRollout(next: RolloutState, previous: Readonly<Rol
   const devices = next.status.devices;
   const before: Readonly<Record<string, unknown>> = previous?.status.devices ?? {};
   const changed = new Set<string>();
-  for (const id of Object.keys(devices)) if (!Object.hasOwn(before, id) || before[id] !== devices[id]) changed.add(id);
-  for (const id of Object.keys(before)) if (!Object.hasOwn(devices, id)) changed.add(id);
+  // The very map stored (a write that changed no device, e.g. clearing the outbox): nothing to walk.
+  if (devices !== before) {
+    let kept = 0;
+    // An id that is not stored reads undefined or an Object.prototype member, never an entry.
+    for (const id in devices) {
+      if (before[id] !== devices[id] || !Object.hasOwn(before, id)) changed.add(id);
+      else kept += 1;
+    }
+    // Every stored id is still there when as many were kept as are stored: no second walk.
+    if (kept !== Object.keys(before).length) for (const id in before) if (!Object.hasOwn(devices, id)) changed.add(id);
+  }
   if (previous === undefined || previous.spec.waves.length !== next.spec.waves.length) {
     assertStorable('rollouts', next.name, next);
     return changed;

@@ -52,7 +52,13 @@ function rolloutRepository(b: Backing): RolloutRepository {
       // A rollout's spec never changes: the stored one is kept when the caller passed it back.
       const { spec, ...header } = rollout;
       const stored: RolloutState = { ...structuredClone({ ...header, status: { ...status, devices: {} } }), spec: spec === previous?.spec ? previous.spec : structuredClone(spec) };
-      for (const [id, entry] of Object.entries(devices)) stored.status.devices[id] = changed.has(id) ? structuredClone(entry) : entry;
+      // The stored map itself when no entry changed (it is never edited in place); else a copy
+      // holding copies of the changed entries.
+      if (changed.size === 0 && previous !== undefined && devices === previous.status.devices) stored.status.devices = previous.status.devices;
+      else {
+        stored.status.devices = { ...devices };
+        for (const id of changed) if (Object.hasOwn(devices, id)) stored.status.devices[id] = structuredClone(devices[id] as RolloutState['status']['devices'][string]);
+      }
       for (const id of changed) b.controlChanged('rolloutDevices', rolloutDeviceKey(rollout.name, id));
       b.doc().rollouts[rollout.name] = stored;
       await b.persist('sync');

@@ -101,3 +101,11 @@ export function shareDeviceIndex(original: DeviceMap, copy: DeviceMap): void {
   indexes.set(copy, index);
   indexes.delete(original);
 }
+
+/** The ids of a device map's entries in `state`, from its index (built once per map). */
+export function idsInState(devices: DeviceMap, state: DeviceState): string[] {
+  const index = deviceIndex(devices);
+  const ids: string[] = [];
+  for (const wave of index.waveNumbers()) for (const id of index.ids(wave, state)) ids.push(id);
+  return ids;
+}
