@@ -205,7 +205,7 @@ export class MemoryStore {
 
   /**
    * A HubStore with the repositories above; every other member (rollouts, jobs, …) throws when
-   * touched, unless given in `extra` (e.g. `releasePins: { all: async () => new Map() }`).
+   * touched, unless given in `extra` (e.g. `releasePins: { snapshot: async () => new Map() }`).
    */
   hubStore(extra: Record<string, unknown> = {}): HubStore {
     const parts: Record<string, unknown> = {

@@ -5,6 +5,7 @@
 // touched: a release changes *what* runs where a workload is placed, never *where*. Unpinning D
 // (a revert to "no release") puts W's own template back; a revert to an earlier release pins that.
 import { releaseKey, selectorMatches, type DesiredInstance, type MaintenanceWindow, type ReleaseConfigPin, type ReleasePin, type ReleaseRecord, type RolloutState } from '../../protocol/index.js';
+import { idsInState } from '../../scheduler/rollout/index.js';
 import { templateRevision } from '../workloads/revision.js';
 import { releaseRevisions } from './release-revisions.js';
 
@@ -58,7 +59,7 @@ export function windowsForDevice(windows: readonly MaintenanceWindow[], labels: 
  */
 export function prefetchInstances(
   wanted: ReadonlyMap<string, readonly DesiredInstance[]>,
-  rollouts: readonly RolloutState[],
+  rollouts: readonly Readonly<RolloutState>[],
   releases: ReadonlyMap<string, ReleaseRecord>,
 ): Map<string, DesiredInstance[]> {
   const out = new Map<string, DesiredInstance[]>();
@@ -66,8 +67,8 @@ export function prefetchInstances(
     if (r.status.phase === 'rolled-back' || r.status.phase === 'aborted') continue;
     const release = releases.get(releaseKey(r.spec.release.name, r.spec.release.version));
     if (release === undefined) continue;
-    for (const [deviceId, d] of Object.entries(r.status.devices)) {
-      if (d.state !== 'waiting-window') continue;
+    // From the rollout's index: not a walk of its every device per desired pass.
+    for (const deviceId of idsInState(r.status.devices, 'waiting-window')) {
       const entries: DesiredInstance[] = [];
       for (const i of wanted.get(deviceId) ?? []) {
         const template = release.spec.workloads[i.workload];
@@ -87,7 +88,7 @@ export function prefetchInstances(
  */
 export function prefetchFirmware(
   devices: readonly { id: string; facts?: { mcus: readonly { model: string; firmwareVersion: string }[] } | undefined }[],
-  rollouts: readonly RolloutState[],
+  rollouts: readonly Readonly<RolloutState>[],
   releases: ReadonlyMap<string, ReleaseRecord>,
 ): Map<string, string[]> {
   const mcus = new Map(devices.map((d) => [d.id, d.facts?.mcus ?? []]));
@@ -96,8 +97,8 @@ export function prefetchFirmware(
     if (r.status.phase === 'rolled-back' || r.status.phase === 'aborted') continue;
     const release = releases.get(releaseKey(r.spec.release.name, r.spec.release.version));
     if (release === undefined || release.spec.firmware.length === 0) continue;
-    for (const [deviceId, d] of Object.entries(r.status.devices)) {
-      if (d.state !== 'waiting-window') continue;
+    // From the rollout's index: not a walk of its every device per desired pass.
+    for (const deviceId of idsInState(r.status.devices, 'waiting-window')) {
       const has = mcus.get(deviceId) ?? [];
       const images = release.spec.firmware.filter((f) => has.some((m) => m.model === f.mcuModel && m.firmwareVersion !== f.version)).map((f) => f.sha256);
       if (images.length > 0) out.set(deviceId, [...new Set(images)].sort());

@@ -15,6 +15,7 @@ import {
   ownershipConflicts,
   ownershipRefusal,
   recordFlashFailure,
+  shareDeviceIndex,
   step,
   type FirmwareImageLookup,
   type StepInput,
@@ -295,11 +296,8 @@ export class RolloutController {
     const written = this.write(next);
     if (answered || next.status.outbox.length > 0) await written;
     else written.catch((err: unknown) => this.deps.log.error(`rollout ${next.name}: writing revision ${next.status.revision} failed: ${errorMessage(err)}`));
-    // Carry on from the stored revision (the store holds it from the put's start, before it is
-    // durable): the next transition then keeps the store's own device entries, and the store
-    // checks and copies only those it changes (copies of the caller's would all look changed).
-    const stored = await this.stored(next.name);
-    if (stored?.status.revision === next.status.revision) next = stored;
+    // Carry on from the stored revision (carryOn).
+    next = await this.carryOn(next);
     // The next rollout of this task must see what this one now owns (ownership).
     this.fleet = this.fleet?.then((read) => ({ ...read, others: read.others.map((r) => (r.name === next.name ? next : r)) }));
     for (const e of events) {
@@ -325,7 +323,21 @@ export class RolloutController {
     // restarted hub do them once more (start()).
     const cleared: RolloutState = { ...rollout, status: { ...rollout.status, outbox: [] } };
     this.deps.store.rollouts.put(cleared).catch((err: unknown) => this.deps.log.error(`rollout ${rollout.name}: clearing the outbox failed: ${errorMessage(err)}`));
-    return cleared;
+    return this.carryOn(cleared);
+  }
+
+  /**
+   * The stored copy of what was just put (the store holds it from the put's start, before it is
+   * durable), with the step's index of its devices handed on to it; `written` if the store holds
+   * something else. Carrying on from the store's own object keeps its device entries, so the
+   * store checks and copies only those the next transition changes (copies of the caller's would
+   * all look changed), and the next pass, which reads the store, finds the index built.
+   */
+  private async carryOn(written: RolloutState): Promise<RolloutState> {
+    const stored = await this.stored(written.name);
+    if (stored === undefined || stored.status.revision !== written.status.revision || stored.status.outbox.length !== written.status.outbox.length) return written;
+    shareDeviceIndex(written.status.devices, stored.status.devices);
+    return stored;
   }
 
   /**

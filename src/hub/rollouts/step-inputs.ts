@@ -3,7 +3,7 @@
 // labels and build the list of their observations (and the step a map of it) again, although
 // within one fleet read only the transition's own devices change. Here they are kept while the
 // fleet read, the rollout, its release and the other rollouts (ownership) stay the same, and
-// the very same list of observations is handed out while the rollout's devices stay the same.
+// the very same list of observations is handed out for the whole fleet read (see build).
 import { formatReleaseRef, type McuTelemetry, type ReleaseRecord, type RolloutState } from '../../protocol/index.js';
 import { benchDevices, inTarget, ownedDevices, releaseContent, type DeviceObservation, type RolloutDeviceInfo, type StepInput } from '../../scheduler/rollout/index.js';
 import type { DeviceRecord } from '../store/records.js';
@@ -20,7 +20,8 @@ interface Kept {
   matching: ReadonlySet<string>;
   release: StepInput['release'];
   window: StepInput['window'];
-  relevant: readonly Readonly<DeviceRecord>[];
+  /** The fleet's devices the step is given (built at the first transition of a fleet read). */
+  relevant: readonly Readonly<DeviceRecord>[] | undefined;
   devices: readonly DeviceObservation[] | undefined;
 }
 
@@ -60,12 +61,18 @@ export class StepInputs {
         if (match) matching.add(d.id);
       }
       const content = releaseContent({ apiVersion: 'edgepilot.io/v1', kind: 'Release', metadata: { name: release.name, labels: {}, annotations: {} }, spec: release.spec }, release.digest);
-      kept = this.kept = { fleet, others, name: rollout.name, digest: release.digest, matching, release: content, window: windowLookup(fleet), relevant: [], devices: undefined };
+      kept = this.kept = { fleet, others, name: rollout.name, digest: release.digest, matching, release: content, window: windowLookup(fleet), relevant: undefined, devices: undefined };
     }
-    const matching = kept.matching;
-    // The devices in its status, and those it may take.
-    const relevant = fleet.devices.filter((d) => rollout.status.devices[d.id] !== undefined || matching.has(d.id));
-    let devices = sameItems(relevant, kept.relevant) ? kept.devices : undefined;
+    // The devices in its status, and those it may take: once per fleet read. Within one, a device
+    // enters its status only from those it may take (membership), so the list stays complete; one
+    // that left its status meanwhile is only a device the step ignores (not in the target). A
+    // filter of the fleet per transition was a pass's largest cost outside the step.
+    if (kept.relevant === undefined) {
+      const matching = kept.matching;
+      kept.relevant = fleet.devices.filter((d) => rollout.status.devices[d.id] !== undefined || matching.has(d.id));
+    }
+    const relevant = kept.relevant;
+    let devices = kept.devices;
     if (devices === undefined) {
       let overlaid = false;
       devices = relevant.map((d) => {
@@ -88,7 +95,6 @@ export class StepInputs {
       // The same list for the next transition over the same fleet read (the step then reuses its
       // map by device too), unless it carries what may change without a new read: telemetry, or
       // a flash failure (recorded by its own task, which reads the fleet again; cleared by a step).
-      kept.relevant = relevant;
       kept.devices = overlaid ? undefined : devices;
     }
     return { release: kept.release, window: kept.window, devices };

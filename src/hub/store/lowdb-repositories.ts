@@ -1,5 +1,5 @@
 import { splitDevice as split, type ObservedDevice, type ObservedDocument, type StoreDocument, type StoredDevice } from './document.js';
-import { eventSubjects, type DesiredState, type DeviceEvent, type DeviceRecord } from './records.js';
+import { eventSubjects, type DesiredState, type DeviceEvent, type DeviceRecord, type ReportedState } from './records.js';
 import { assertStorable } from './record-check.js';
 import type { ShardedCollection } from './sharded-control.js';
 import type { ObservedCollection } from './observed-journal.js';
@@ -158,6 +158,7 @@ export function deviceRepository(b: Backing, hardwareIndex: Map<string, string>)
       }
       delete b.observed().devices[id];
       delete b.observed().reported[id];
+      reportedChanged(b, id);
       delete b.observed().events[eventSubjects.device(id)];
       b.observedChanged('devices', id);
       b.observedChanged('reported', id);
@@ -246,6 +247,38 @@ export function placementRepository(b: Backing): PlacementRepository {
   };
 }
 
+/**
+ * The read-only map of reported states, per store: the last one handed out and the devices whose
+ * report was set or deleted since. A burst of reports asks for a new map per pass: a copy of the
+ * last map with those few entries changed is a fraction of a map rebuilt from every entry.
+ */
+const reportedViews = new WeakMap<Backing, { source: object; map: ReadonlyMap<string, ReportedState>; changed: Set<string> }>();
+
+function reportedChanged(b: Backing, id: string): void {
+  reportedViews.get(b)?.changed.add(id);
+}
+
+function reportedSnapshot(b: Backing): ReadonlyMap<string, ReportedState> {
+  const source = b.observed().reported;
+  const view = reportedViews.get(b);
+  // A new observed document (loaded again) is read whole.
+  if (view === undefined || view.source !== source) {
+    const map = new Map(Object.entries(source));
+    reportedViews.set(b, { source, map, changed: new Set() });
+    return map;
+  }
+  if (view.changed.size === 0) return view.map;
+  // Maps handed out before are never changed: a new one, from the last.
+  const map = new Map(view.map);
+  for (const id of view.changed) {
+    const r = source[id];
+    if (r === undefined) map.delete(id);
+    else map.set(id, r);
+  }
+  reportedViews.set(b, { source, map, changed: new Set() });
+  return map;
+}
+
 export function deviceStateRepository(b: Backing): DeviceStateRepository {
   let desiredView: { changes: number; map: ReadonlyMap<string, DesiredState> } | undefined;
   /** Devices whose document putDesired replaced since the view was made. */
@@ -286,9 +319,10 @@ export function deviceStateRepository(b: Backing): DeviceStateRepository {
     },
     reported: async (id) => copy(b.observed().reported[id]),
     allReported: async () => new Map(Object.entries(b.observed().reported).map(([k, v]) => [k, structuredClone(v)])),
-    reportedSnapshot: async () => new Map(Object.entries(b.observed().reported)),
+    reportedSnapshot: async () => reportedSnapshot(b),
     putReported: async (id, reported) => {
       b.observed().reported[id] = structuredClone(reported);
+      reportedChanged(b, id);
       b.observedChanged('reported', id);
     },
     scan: async (visit) => {

@@ -1,7 +1,7 @@
 // lowdb repositories of releases, rollouts, maintenance windows, gate verdicts and release pins.
 import { releaseKey } from '../../protocol/index.js';
 import type { Backing } from './lowdb-repositories.js';
-import { assertStorable, assertStorableRollout } from './record-check.js';
+import { assertStorable, checkRolloutDevices } from './record-check.js';
 import { rolloutDeviceKey } from './sharded-control.js';
 import {
   ReleaseImmutableError,
@@ -47,12 +47,14 @@ function rolloutRepository(b: Backing): RolloutRepository {
       // transition replaces the entries it changes and keeps the others (copy on write), so its
       // cost follows the devices it moved, not the rollout's size. Unchanged entries are the
       // store's own objects, checked when they were stored.
-      const changed = assertStorableRollout(rollout, previous);
-      const { devices, ...status } = rollout.status;
+      // The map to store: the stored one when passed back (it is never edited in place), else
+      // the caller's entries with copies of the changed ones.
+      const { changed, devices } = checkRolloutDevices(rollout, previous, structuredClone);
+      const { devices: _given, ...status } = rollout.status;
       // A rollout's spec never changes: the stored one is kept when the caller passed it back.
       const { spec, ...header } = rollout;
       const stored: RolloutState = { ...structuredClone({ ...header, status: { ...status, devices: {} } }), spec: spec === previous?.spec ? previous.spec : structuredClone(spec) };
-      for (const [id, entry] of Object.entries(devices)) stored.status.devices[id] = changed.has(id) ? structuredClone(entry) : entry;
+      stored.status.devices = devices;
       for (const id of changed) b.controlChanged('rolloutDevices', rolloutDeviceKey(rollout.name, id));
       b.doc().rollouts[rollout.name] = stored;
       await b.persist('sync');

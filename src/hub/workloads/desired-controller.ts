@@ -1,6 +1,7 @@
 import type { Logger } from '../../common/log.js';
 import { payloadLimits, releaseKey, topics, type DesiredConfig, type DesiredCronJob, type DesiredInstance, type DesiredJob, type DesiredState, type MaintenanceWindow, type ReleaseConfigPin, type ReleaseRecord, type ReportedState } from '../../protocol/index.js';
 import { applyReleasePins, releaseConfigPins, prefetchFirmware, prefetchInstances, windowsForDevice } from '../rollouts/release-pins.js';
+import { idsInState } from '../../scheduler/rollout/index.js';
 import { eventSubjects, type DeviceRecord, type WorkloadRecord } from '../store/records.js';
 import type { HubStore } from '../store/repository.js';
 import { buildDesiredInstances, DesiredInstanceCache } from './desired-documents.js';
@@ -261,8 +262,10 @@ export class DesiredStateController {
     const { store } = this.deps;
     // Rollouts: a pinned device runs its release's templates (release-pins.ts), and gets the
     // maintenance windows that apply to it so that its agent keeps to them on its own.
-    const pins = await store.releasePins.all();
-    const rollouts = await store.rollouts.list();
+    // Read-only views (a copy of a 10,000-device rollout and of every pin per pass was most of a
+    // targeted pass's cost during a rollout).
+    const pins = await store.releasePins.snapshot();
+    const rollouts = await store.rollouts.snapshot();
     const releases = pins.size > 0 || rollouts.length > 0 ? new Map((await store.releases.list()).map((r) => [releaseKey(r.name, r.spec.version), r])) : new Map<string, ReleaseRecord>();
     if (pins.size > 0) applyReleasePins(wanted, pins, releases);
     // Devices waiting for their window download the release's revisions meanwhile.
@@ -364,5 +367,5 @@ function unpinnedInstances(instances: readonly DesiredInstance[], workloads: Rea
 
 /** A firmware-only rollout has gateways waiting for their window that fetch its images ahead. */
 async function firmwareToFetchAhead(store: HubStore): Promise<boolean> {
-  return (await store.rollouts.list()).some((r) => Object.values(r.status.devices).some((d) => d.state === 'waiting-window'));
+  return (await store.rollouts.snapshot()).some((r) => idsInState(r.status.devices, 'waiting-window').length > 0);
 }

@@ -37,6 +37,7 @@ export type { WaveCounts, WaveJudgement } from './thresholds.js';
 export { waveCounts, judgeWave, judgeGate, resolveCountOrPercent } from './thresholds.js';
 export type { StepInput, StepResult } from './transition.js';
 export { step, step as stepRollout, nextCheckAt } from './rollout-step.js';
+export { DeviceIndex, deviceIndex, deviceIndexStats, idsInState, shareDeviceIndex } from './device-index.js';
 export type { CreateRolloutInput } from './create.js';
 export { createRollout } from './create.js';
 export { compatibilityProblems } from './compatibility.js';

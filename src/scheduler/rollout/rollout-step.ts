@@ -3,7 +3,7 @@ import type { RolloutState } from '../../protocol/index.js';
 import { applyCommand, checkCommand } from './step-commands.js';
 import { membershipTransition, observeTransition } from './step-devices.js';
 import { assignTransition, judgeTransition, startWave } from './step-waves.js';
-import { waveCounts } from './thresholds.js';
+import { deviceIndex } from './device-index.js';
 import type { StepInput, StepResult } from './transition.js';
 import { Draft, commit, ms, observationMap } from './transition.js';
 
@@ -61,7 +61,11 @@ export function nextCheckAt(rollout: RolloutState, input: StepInput, now: number
   if (status.phase === 'rolled-back' || status.phase === 'aborted') return null;
   if (status.phase === 'scheduled' && spec.startAt !== undefined) times.push(ms(spec.startAt));
   const observed = observationMap(input);
-  for (const id in status.devices) {
+  // The devices a time can matter for, from the index (not every device of the rollout).
+  const index = deviceIndex(status.devices);
+  const timed: string[] = [];
+  for (const w of index.waveNumbers()) for (const s of ['updating', 'verifying', 'waiting-window'] as const) for (const id of index.ids(w, s)) timed.push(id);
+  for (const id of timed) {
     const d = status.devices[id] as RolloutState['status']['devices'][string];
     const wave = spec.waves[d.wave];
     if (wave === undefined) continue;
@@ -77,7 +81,7 @@ export function nextCheckAt(rollout: RolloutState, input: StepInput, now: number
   const wave = spec.waves[status.currentWave];
   if (status.phase === 'progressing' && ws?.state === 'active' && wave !== undefined) {
     // Not while every unsettled device waits for a window: the deadline is held then (judge).
-    const c = waveCounts(status.devices, status.currentWave);
+    const c = index.waveCounts(status.currentWave);
     const unsettled = c.pending + c.waitingWindow + c.inFlight;
     if (!(unsettled > 0 && c.waitingWindow === unsettled)) times.push(ms(ws.progressAt ?? ws.startedAt ?? rollout.createdAt) + wave.progressDeadlineSeconds * 1000);
   }

@@ -5,11 +5,33 @@ import { gateChecksSchema } from '../../protocol/index.js';
 import { compatibilityProblems } from './compatibility.js';
 import { deviceHealth } from './device-health.js';
 import { hardwareClassKey, placeLateJoiner } from './plan-waves.js';
+import type { DeviceIndex } from './device-index.js';
 import type { Draft } from './transition.js';
+import type { DeviceObservation } from './types.js';
 import { listIds, ms, targetIds } from './transition.js';
 
 const defaultGateChecks = gateChecksSchema.parse({});
 const returnReason = { offline: 'back online', 'no-window': 'a maintenance window will open', incompatible: 'now compatible' } as const;
+
+/**
+ * Per target (a set of ids, one per list of observations): its ids not in the rollout's device
+ * map when last looked, and which index (map lineage) that was for. While the same index is
+ * handed on from transition to transition and no entry was removed, only these can be newcomers:
+ * a pass looks at them instead of at every device of the target.
+ */
+const missing = new WeakMap<ReadonlySet<string>, { index: DeviceIndex; removals: number; ids: string[] }>();
+/** Per target: the observed devices outside it (the only ones that can leave it). */
+const outside = new WeakMap<ReadonlySet<string>, string[]>();
+
+function newcomerIds(draft: Draft, target: ReadonlySet<string>): string[] {
+  const devices = draft.original;
+  const memo = missing.get(target);
+  const candidates = memo && memo.index === draft.index && memo.removals === draft.index.removals ? memo.ids : target;
+  const ids: string[] = [];
+  for (const id of candidates) if (devices[id] === undefined) ids.push(id);
+  missing.set(target, { index: draft.index, removals: draft.index.removals, ids });
+  return ids;
+}
 
 /** Devices that joined the target since the last write get a wave; pending ones that left it go. */
 export function membershipTransition(draft: Draft): boolean {
@@ -17,7 +39,7 @@ export function membershipTransition(draft: Draft): boolean {
   if (!['scheduled', 'progressing', 'paused'].includes(status.phase)) return false;
   const observed = draft.observed;
   const target = targetIds(draft.input, spec);
-  const newcomers = draft.input.devices.filter((o) => status.devices[o.id] === undefined && target.has(o.id));
+  const newcomers = newcomerIds(draft, target).map((id) => observed.get(id) as DeviceObservation);
   const joined: string[] = [];
   if (newcomers.length > 0) {
     const canaryWave = spec.waves.findIndex((w) => w.canary !== undefined);
@@ -29,17 +51,18 @@ export function membershipTransition(draft: Draft): boolean {
     for (const o of newcomers.sort((a, b) => (a.id < b.id ? -1 : 1))) {
       const wave = placeLateJoiner(spec, status, o, covered);
       if (wave === canaryWave) covered.add(hardwareClassKey(o.hardware));
-      status.devices[o.id] = { wave, state: 'pending', since: draft.at, late: true };
+      draft.writeDevice(o.id, { wave, state: 'pending', since: draft.at, late: true });
       joined.push(`${o.id} → ${draft.waveName(wave)}`);
     }
   }
+  let others = outside.get(target);
+  if (others === undefined) outside.set(target, (others = draft.input.devices.filter((o) => !target.has(o.id)).map((o) => o.id)));
   const left: string[] = [];
-  for (const id in status.devices) {
-    const d = status.devices[id] as RolloutDevice;
-    if (d.state !== 'pending' && d.state !== 'waiting-window') continue;
-    const o = observed.get(id);
-    if (o && spec.waves[d.wave]?.gate === undefined && !target.has(id)) {
-      delete status.devices[id];
+  for (const id of others) {
+    const d = status.devices[id];
+    if (d === undefined || (d.state !== 'pending' && d.state !== 'waiting-window')) continue;
+    if (spec.waves[d.wave]?.gate === undefined) {
+      draft.writeDevice(id, undefined);
       left.push(id);
     }
   }
@@ -62,7 +85,9 @@ export function observeTransition(draft: Draft): boolean {
   let changed = false;
   // Unsorted (a sort of every device per step was a large part of a step at 10,000 devices):
   // what it reports is sorted below, so the order of events and actions does not depend on it.
-  for (const id of Object.keys(status.devices)) {
+  // Only devices in a state a report can change (not the pending ones of later waves, nor the
+  // settled): at 10,000 devices a walk of every device per call was most of a step.
+  for (const id of draft.idsIn(['updating', 'verifying', 'waiting-window', 'deferred'])) {
     const d = status.devices[id] as RolloutDevice;
     const o = observed.get(id);
     const online = o?.online === true;
@@ -108,7 +133,7 @@ export function observeTransition(draft: Draft): boolean {
       changed = true;
     } else if (d.state === 'waiting-window' && o?.downloaded === true && d.downloaded === undefined) {
       // Kept as it was (since, reason), plus the fact: the install will be only a start.
-      status.devices[id] = { ...d, downloaded: true, reason: `${d.reason ?? 'waiting for its maintenance window'}; downloaded` };
+      draft.writeDevice(id, { ...d, downloaded: true, reason: `${d.reason ?? 'waiting for its maintenance window'}; downloaded` });
       downloadedIds.push(id);
       changed = true;
     } else if (d.state === 'deferred' && online && active && deferralOver(draft, id, d)) {

@@ -4,7 +4,7 @@ import type { GateVerdict, PauseKind, RolloutAction, RolloutDevice } from '../..
 import { formatReleaseRef } from '../../protocol/index.js';
 import { compatibilityProblems } from './compatibility.js';
 import { previousFirmware, restoreFirmware } from './firmware-restore.js';
-import { judgeGate, judgeWave, resolveCountOrPercent, waveCounts } from './thresholds.js';
+import { judgeGate, judgeWave, resolveCountOrPercent } from './thresholds.js';
 import type { Draft } from './transition.js';
 import { noFirmwareImages } from './types.js';
 import { groupIds, iso, listIds, ms } from './transition.js';
@@ -58,7 +58,7 @@ export function startWave(draft: Draft, index: number): void {
     ws.startedAt = draft.at;
     ws.progressAt = draft.at;
     status.currentWave = i;
-    const n = waveCounts(status.devices, i).total;
+    const n = draft.waveCounts(i).total;
     draft.history('wave-started', `${draft.waveName(i)} started with ${n} device(s)`, { wave: i });
     draft.event('Normal', 'WaveStarted', `${draft.waveName(i)} started with ${n} device(s)`);
     return;
@@ -141,11 +141,6 @@ export function succeedWave(draft: Draft, i: number, reason: string): void {
   else startWave(draft, i + 1);
 }
 
-function anyHealthy(devices: Readonly<Record<string, RolloutDevice>>): boolean {
-  for (const id in devices) if (devices[id]?.state === 'healthy') return true;
-  return false;
-}
-
 /** Judges the current wave: failure, success, inconclusive, or a progress deadline passed. */
 export function judgeTransition(draft: Draft): boolean {
   const { status, spec, now } = draft;
@@ -154,13 +149,13 @@ export function judgeTransition(draft: Draft): boolean {
   const ws = status.waves[i];
   const wave = spec.waves[i];
   if (ws?.state !== 'active' || wave === undefined) return false;
-  const counts = waveCounts(status.devices, i);
+  const counts = draft.waveCounts(i);
   let verdict = wave.gate !== undefined ? judgeGate(counts) : judgeWave(counts, wave);
   // Deferred devices do not block a wave, but the rollout must not end on no evidence at all:
   // when the last wave would succeed while no device anywhere proved the release healthy, it
   // keeps waiting for its deferred devices (its progress deadline still bounds the wait), so a
   // release that fails on them is still judged and rolled back instead of silently "completed".
-  if (verdict.kind === 'succeeded' && i === spec.waves.length - 1 && counts.deferred > 0 && !anyHealthy(status.devices)) verdict = { kind: 'running' };
+  if (verdict.kind === 'succeeded' && i === spec.waves.length - 1 && counts.deferred > 0 && draft.count('healthy') === 0) verdict = { kind: 'running' };
   switch (verdict.kind) {
     case 'failed':
       failWave(draft, i, verdict.reason);
@@ -196,8 +191,10 @@ export function assignTransition(draft: Draft): boolean {
   const { status, spec, now } = draft;
   if (status.phase !== 'progressing' && status.phase !== 'completed') return false;
   const observed = draft.observed;
-  const candidates = Object.entries(status.devices)
-    .filter(([, d]) => (d.state === 'pending' || d.state === 'waiting-window') && d.wave <= status.currentWave)
+  // From the index: the pending devices of later waves (most of a rollout) are not walked.
+  const candidates = draft
+    .idsIn(['pending', 'waiting-window'], status.currentWave)
+    .map((id) => [id, status.devices[id] as RolloutDevice] as const)
     .filter(([, d]) => status.waves[d.wave]?.state === 'active' || (spec.waves[d.wave]?.gate === undefined && status.waves[d.wave]?.state !== 'pending' && status.waves[d.wave]?.state !== 'skipped'))
     .sort(([a, x], [b, y]) => x.wave - y.wave || (a < b ? -1 : 1));
   const slots = new Map<number, { updating: number; inFlight: number; maxUnavailable: number; maxInFlight: number }>();
@@ -234,7 +231,7 @@ export function assignTransition(draft: Draft): boolean {
       if (wave === undefined) continue;
       let slot = slots.get(d.wave);
       if (slot === undefined) {
-        const c = waveCounts(status.devices, d.wave);
+        const c = draft.waveCounts(d.wave);
         const maxUnavailable = resolveCountOrPercent(wave.maxUnavailable, c.total);
         slot = { updating: c.updating, inFlight: c.inFlight, maxUnavailable, maxInFlight: maxUnavailable + resolveCountOrPercent(wave.maxSurge, c.total) };
         slots.set(d.wave, slot);

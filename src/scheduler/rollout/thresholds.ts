@@ -15,39 +15,45 @@ export interface WaveCounts {
   readonly rolledBack: number;
 }
 
+type MutableCounts = { -readonly [K in keyof WaveCounts]: WaveCounts[K] };
+
+/** Adds (sign 1) or takes away (sign -1) one device in `state` to counts. */
+export function tally(c: MutableCounts, state: RolloutDevice['state'], sign: 1 | -1): void {
+  c.total += sign;
+  switch (state) {
+    case 'pending':
+      c.pending += sign;
+      break;
+    case 'waiting-window':
+      c.waitingWindow += sign;
+      break;
+    case 'updating':
+      c.updating += sign;
+      c.inFlight += sign;
+      break;
+    case 'verifying':
+      c.inFlight += sign;
+      break;
+    case 'healthy':
+      c.healthy += sign;
+      break;
+    case 'failed':
+      c.failed += sign;
+      break;
+    case 'deferred':
+      c.deferred += sign;
+      break;
+    case 'rolled-back':
+      c.rolledBack += sign;
+      break;
+  }
+}
+
 export function waveCounts(devices: Readonly<Record<string, RolloutDevice>>, wave: number): WaveCounts {
   const c = { total: 0, pending: 0, waitingWindow: 0, inFlight: 0, updating: 0, healthy: 0, failed: 0, deferred: 0, rolledBack: 0 };
   for (const id in devices) {
     const d = devices[id] as RolloutDevice;
-    if (d.wave !== wave) continue;
-    c.total += 1;
-    switch (d.state) {
-      case 'pending':
-        c.pending += 1;
-        break;
-      case 'waiting-window':
-        c.waitingWindow += 1;
-        break;
-      case 'updating':
-        c.updating += 1;
-        c.inFlight += 1;
-        break;
-      case 'verifying':
-        c.inFlight += 1;
-        break;
-      case 'healthy':
-        c.healthy += 1;
-        break;
-      case 'failed':
-        c.failed += 1;
-        break;
-      case 'deferred':
-        c.deferred += 1;
-        break;
-      case 'rolled-back':
-        c.rolledBack += 1;
-        break;
-    }
+    if (d.wave === wave) tally(c, d.state, 1);
   }
   return c;
 }

@@ -11,7 +11,9 @@ import type {
   RolloutState,
 } from '../../protocol/index.js';
 import { MAX_ROLLOUT_HISTORY } from '../../protocol/index.js';
+import { deviceIndex, moveDeviceIndex, type DeviceIndex } from './device-index.js';
 import { inTarget } from './plan-waves.js';
+import { tally, type WaveCounts } from './thresholds.js';
 import type { DeviceObservation, FirmwareImageLookup, ReleaseContent, WindowLookup } from './types.js';
 
 export interface StepInput {
@@ -54,11 +56,19 @@ export const iso = (ms: number): string => new Date(ms).toISOString();
 export const listIds = (ids: readonly string[]): string => (ids.length <= 20 ? ids.join(', ') : `${ids.slice(0, 20).join(', ')} and ${ids.length - 20} more`);
 export const ms = (time: string): number => Date.parse(time);
 
+type DeviceState = RolloutDevice['state'];
+
 export class Draft {
   readonly state: RolloutState;
   readonly actions: RolloutAction[] = [];
   readonly events: DeviceEvent[] = [];
   readonly at: string;
+  /** The caller's device map, never changed: the draft's is a copy from its first device write on. */
+  readonly original: Readonly<Record<string, RolloutDevice>>;
+  /** The index of the caller's device map (device-index.ts). */
+  readonly index: DeviceIndex;
+  /** Devices set, replaced or deleted by this transition. */
+  readonly changed = new Set<string>();
 
   constructor(
     original: RolloutState,
@@ -66,14 +76,67 @@ export class Draft {
     readonly now: number,
   ) {
     // Copy on write: the containers a transition changes are copied, device records are
-    // replaced (setDevice), never edited, so the caller's state stays as it was. A deep copy
-    // of 10,000 devices per call was most of a step's time.
+    // replaced (writeDevice), never edited, so the caller's state stays as it was. The device map
+    // (10,000 entries) is copied only by a transition that changes a device: most calls change
+    // nothing, and copying it on every call was most of a step's time.
     const s = original.status;
     this.state = {
       ...original,
-      status: { ...s, devices: { ...s.devices }, waves: s.waves.map((w) => ({ ...w })), history: [...s.history] },
+      status: { ...s, waves: s.waves.map((w) => ({ ...w })), history: [...s.history] },
     };
+    this.original = s.devices;
+    this.index = deviceIndex(s.devices);
     this.at = iso(now);
+  }
+
+  /** Sets (or, with undefined, deletes) one device entry of the next state. */
+  writeDevice(id: string, entry: RolloutDevice | undefined): void {
+    if (this.status.devices === this.original) {
+      // A for-in copy: twice as fast as a spread of a 10,000-key object (measured, Node 20).
+      const copy: Record<string, RolloutDevice> = {};
+      for (const key in this.original) copy[key] = this.original[key] as RolloutDevice;
+      this.status.devices = copy;
+    }
+    if (entry === undefined) delete this.status.devices[id];
+    else this.status.devices[id] = entry;
+    this.changed.add(id);
+  }
+
+  /** Ids of the devices now in one of `states`, in waves up to `maxWave` (every wave when absent); unsorted. */
+  idsIn(states: readonly DeviceState[], maxWave = Infinity): string[] {
+    const ids: string[] = [];
+    for (const wave of this.index.waveNumbers()) {
+      if (wave > maxWave) continue;
+      for (const state of states) for (const id of this.index.ids(wave, state)) if (!this.changed.has(id)) ids.push(id);
+    }
+    for (const id of this.changed) {
+      const d = this.status.devices[id];
+      if (d !== undefined && d.wave <= maxWave && states.includes(d.state)) ids.push(id);
+    }
+    return ids;
+  }
+
+  /** waveCounts of the next state, from the index and this transition's changes. */
+  waveCounts(wave: number): WaveCounts {
+    const c = { ...this.index.waveCounts(wave) };
+    for (const id of this.changed) {
+      const before = this.original[id];
+      const after = this.status.devices[id];
+      if (before?.wave === wave) tally(c, before.state, -1);
+      if (after?.wave === wave) tally(c, after.state, 1);
+    }
+    return c;
+  }
+
+  /** Devices now in `state`, in every wave. */
+  count(state: DeviceState): number {
+    let n = 0;
+    for (const wave of this.index.waveNumbers()) n += this.index.count(wave, state);
+    for (const id of this.changed) {
+      if (this.original[id]?.state === state) n -= 1;
+      if (this.status.devices[id]?.state === state) n += 1;
+    }
+    return n;
   }
 
   /** The observations by device id. */
@@ -112,7 +175,7 @@ export class Draft {
     if (patch.reason === undefined) delete next.reason;
     // Stored state is canonical: no keys holding undefined (JSON would drop them anyway).
     for (const key of Object.keys(next) as (keyof RolloutDevice)[]) if (next[key] === undefined) delete next[key];
-    this.status.devices[id] = next;
+    this.writeDevice(id, next);
     const progress =
       patch.assignedAt !== undefined || patch.state === 'healthy' || patch.state === 'failed' || (patch.state === 'deferred' && current.assignedAt === undefined);
     const wave = this.status.waves[current.wave];
@@ -129,6 +192,7 @@ export class Draft {
 export function commit(draft: Draft, transition: string): StepResult {
   draft.status.revision += 1;
   draft.status.outbox = [...draft.actions];
+  moveDeviceIndex(draft.original, draft.status.devices, draft.changed);
   return { next: draft.state, actions: draft.actions, events: draft.events, transition, nextCheckAt: null };
 }
 

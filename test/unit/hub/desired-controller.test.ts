@@ -51,7 +51,7 @@ function rig(deviceIds: string[], options: { failPublish?: boolean | (() => bool
   const logs: string[] = [];
   const controller = new DesiredStateController({
     // No rollouts: the desired pass also reads them (release pins, downloads ahead of a window).
-    store: store.hubStore({ releasePins: { all: async () => new Map() }, rollouts: { list: async () => [] } }),
+    store: store.hubStore({ releasePins: { all: async () => new Map(), snapshot: async () => new Map() }, rollouts: { list: async () => [], snapshot: async () => [] } }),
     publish: async (topic, payload, retain) => {
       if (typeof options.failPublish === 'function' ? options.failPublish() : options.failPublish) throw new Error('broker gone');
       order.push(`publish ${topic}`);
@@ -182,7 +182,7 @@ test('a pass whose publish is refused because this hub no longer leads says so i
   store.workloads.set('helper', workload('helper', { replicas: 'all' }));
   const logs: string[] = [];
   const controller = new DesiredStateController({
-    store: store.hubStore({ releasePins: { all: async () => new Map() }, rollouts: { list: async () => [] } }),
+    store: store.hubStore({ releasePins: { all: async () => new Map(), snapshot: async () => new Map() }, rollouts: { list: async () => [], snapshot: async () => [] } }),
     publish: async () => {
       throw new NotLeadingError('not published: this hub no longer leads');
     },
@@ -224,7 +224,7 @@ test('documents are published pipelined (several in flight at once, within a bou
   store.beforeWrite = (w) => void (w.collection === 'desired' && stored.push(w.key));
   const controller = new DesiredStateController({
     // No rollouts: the desired pass also reads them (release pins, downloads ahead of a window).
-    store: store.hubStore({ releasePins: { all: async () => new Map() }, rollouts: { list: async () => [] } }),
+    store: store.hubStore({ releasePins: { all: async () => new Map(), snapshot: async () => new Map() }, rollouts: { list: async () => [], snapshot: async () => [] } }),
     publish: async () => {
       if (stored.length < ids.length) publishedBeforeAllStored += 1;
       inFlight += 1;

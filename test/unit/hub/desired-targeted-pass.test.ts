@@ -35,8 +35,8 @@ function rig(count: number) {
   const published: { topic: string; payload: DesiredState }[] = [];
   const controller = new DesiredStateController({
     store: store.hubStore({
-      releasePins: { all: async () => new Map(pins) },
-      rollouts: { list: async () => [] },
+      releasePins: { all: async () => new Map(pins), snapshot: async () => new Map(pins) },
+      rollouts: { list: async () => [], snapshot: async () => [] },
       releases: { list: async () => [release] },
       maintenanceWindows: { list: async () => [] },
     }),

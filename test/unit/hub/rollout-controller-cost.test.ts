@@ -22,6 +22,7 @@ import {
   type ReleaseRecord,
   type RolloutState,
 } from '../../../src/protocol/index.js';
+import { deviceIndexStats } from '../../../src/scheduler/rollout/index.js';
 import { makeTempDir } from '../../support/paths.js';
 
 const t0 = Date.parse('2026-03-01T01:00:00Z');
@@ -149,6 +150,7 @@ async function runRollout(devices: number) {
     transitions.push({ revision: r.status.revision, durable: (doc.rollouts?.['ro']?.status.revision ?? -1) >= r.status.revision });
   };
   const controller = new RolloutController({ store, now: () => new Date(t0), log: createLogger('test', 'error'), replan, onTransition });
+  const indexesBefore = deviceIndexStats.built;
   const wave = (extra: Record<string, unknown>) => ({ ...extra, maxUnavailable: '100%', minHealthySeconds: 0 });
   await controller.create(
     'ro',
@@ -180,6 +182,7 @@ async function runRollout(devices: number) {
     transitions: final?.status.revision ?? 0,
     healthy: Object.values(final?.status.devices ?? {}).filter((d) => d.state === 'healthy').length,
     observationsBuilt: controller.observations.built,
+    indexesBuilt: deviceIndexStats.built - indexesBefore,
     heard,
   };
 }
@@ -231,4 +234,15 @@ test('onTransition hears of every revision once, after it is durable, and of not
   // Creation (revision 0) and each transition: once each, in order.
   t.deepEqual(r.heard.map((h) => h.revision), Array.from({ length: r.transitions + 1 }, (_, i) => i));
   t.deepEqual(r.heard.filter((h) => !h.durable), [], 'a revision is announced only once it is on disk');
+});
+
+test.serial('the step indexes the rollout\'s devices once, not per transition nor per pass: each write hands the index on', async (t) => {
+  for (const devices of [40, 160]) {
+    const r = await runRollout(devices);
+    t.is(r.phase, 'completed');
+    // A pass over a 10,000-device rollout walked every device several times per step; the index
+    // of its devices by wave and state (built by walking them) is built at its first step and
+    // then handed from each revision to the next, and to the store's copy of it.
+    t.true(r.indexesBuilt <= 1, `${devices} devices: ${r.indexesBuilt} indexes built over ${r.tasks} passes and ${r.transitions} transitions`);
+  }
 });

@@ -37,6 +37,26 @@ test('reads return copies: changing them does not change the store', async (t) =
   await store.close();
 });
 
+test('a reported snapshot keeps what it saw; the next one has the reports set and deleted since (kept between reports)', async (t) => {
+  const dir = await makeTempDir();
+  t.teardown(() => dir.remove());
+  const store = await openLowdbStore(dir.path);
+  const report = (generation: number) => ({ observedGeneration: generation, time: new Date(0).toISOString(), instances: [] });
+  for (const id of ['gw-1', 'gw-2', 'gw-3']) await store.devices.put(device(id, `hw-${id}`), 'sync');
+  for (const id of ['gw-1', 'gw-2', 'gw-3']) await store.deviceState.putReported(id, report(1));
+  const first = await store.deviceState.reportedSnapshot();
+  t.is(await store.deviceState.reportedSnapshot(), first, 'no report since: the same map');
+  await store.deviceState.putReported('gw-2', report(2));
+  await store.devices.delete('gw-3');
+  await store.deviceState.putReported('gw-4', report(1));
+  const second = await store.deviceState.reportedSnapshot();
+  t.not(second, first);
+  t.deepEqual([...first].map(([id, r]) => `${id}:${r.observedGeneration}`), ['gw-1:1', 'gw-2:1', 'gw-3:1'], 'a map handed out never changes');
+  t.deepEqual([...second].map(([id, r]) => `${id}:${r.observedGeneration}`).sort(), ['gw-1:1', 'gw-2:2', 'gw-4:1']);
+  t.is(second.get('gw-1'), first.get('gw-1'), 'unchanged reports are the same objects');
+  await store.close();
+});
+
 test('lazy writes are flushed on close', async (t) => {
   const dir = await makeTempDir();
   t.teardown(() => dir.remove());
