@@ -228,7 +228,8 @@ export async function startAgent(config: AgentConfig, log: Logger = createLogger
     configFiles,
     runtimes,
     state: new LocalState(config.stateDir, (m) => log.warn(m)),
-    publishReport: (report) => session.publishState('reported', report, true),
+    // CLOCK_MONOTONIC (system-wide, kept across agent restarts within a boot) orders reports where a stepped wall clock cannot.
+    publishReport: (report) => session.publishState('reported', { ...report, order: { boot: bootId, monotonicMs: Number(process.hrtime.bigint() / 1_000_000n) } }, true),
     event: emitEvent,
     now: Date.now,
     backoff: { ...kubernetesBackoff, baseMs: config.crashBackoffSeconds * 1000 },

@@ -51,5 +51,19 @@ export const reportedStateSchema = z.strictObject({
   instances: z.array(reportedInstanceSchema).max(256),
   /** Downloads done ahead of an install (desired `prefetch`, or an install held for a window). */
   prefetched: z.array(prefetchReportSchema).max(256).optional(),
+  /**
+   * Orders one device's reports whatever its wall clock does (`time` moves with clock steps): the
+   * kernel's boot id and CLOCK_MONOTONIC when it was sent. Hubs sharing a store keep the newer of
+   * two reports by it: a hub writing a report it held through a store outage must not overwrite the
+   * one the device has since sent through another hub. Reports of different boots are not ordered.
+   */
+  order: z.strictObject({ boot: z.string().min(1).max(64), monotonicMs: z.number().nonnegative().max(Number.MAX_SAFE_INTEGER) }).optional(),
 });
 export type ReportedState = z.infer<typeof reportedStateSchema>;
+
+/** Whether `stored` was sent after `incoming` by the same boot of the device (so `incoming` is stale). */
+export function reportIsNewer(stored: Pick<ReportedState, 'order'>, incoming: Pick<ReportedState, 'order'>): boolean {
+  const a = stored.order;
+  const b = incoming.order;
+  return a !== undefined && b !== undefined && a.boot === b.boot && a.monotonicMs > b.monotonicMs;
+}

@@ -6,6 +6,7 @@ import { eventSubjects, type DesiredState, type DeviceEvent, type DeviceRecord, 
 import { assertStorable } from '../record-check.js';
 import { HardwareIdTakenError, type DeviceRepository, type DeviceStateRepository, type EventRepository, type PlacementRepository, type TokenRepository, type WorkloadRepository } from '../repository.js';
 import type { RecordsDb } from './records-db.js';
+import { reportIsNewer } from '../../../protocol/index.js';
 
 const EVENTS_PER_SUBJECT = 50;
 const WORKLOAD_PREFIX = eventSubjects.workload('');
@@ -277,7 +278,9 @@ export function pgDeviceStateRepository(db: RecordsDb): DeviceStateRepository {
     reportedSnapshot: () => asMap<ReportedState>(kinds.reported),
     putReported: async (id, reported) => {
       const stored = structuredClone(reported);
-      db.later(kinds.reported, id, () => stored, true);
+      // Applied to the row as it is when written: a report this hub held through an outage does not
+      // replace a newer one the device sent meanwhile through another hub.
+      db.later(kinds.reported, id, (current) => (current !== undefined && reportIsNewer(current as ReportedState, stored) ? current : stored), true);
     },
     scan: async (visit) => {
       const [desired, reported] = await Promise.all([asMap<DesiredState>(kinds.desired), asMap<ReportedState>(kinds.reported)]);
