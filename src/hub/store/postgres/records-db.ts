@@ -20,6 +20,8 @@ const NOT_LEADING = 'this hub does not lead: controller writes are refused (anot
 /** A transaction that lost a deadlock or serialization race with another hub is run again. */
 const RETRYABLE_SQLSTATE = new Set(['40001', '40P01']);
 const TX_ATTEMPTS = 4;
+/** Reads of one record while lazy batches keep committing under them (see RecordsDb.get). */
+const READ_ATTEMPTS = 8;
 /** The lease whose term fences the controllers' writes (leader-lease.ts holds it). */
 export const CONTROLLERS_LEASE = 'controllers';
 
@@ -139,6 +141,8 @@ export class RecordsDb {
   private flushTimer: NodeJS.Timeout | undefined;
   private readonly inFlight = new Set<Promise<unknown>>();
   commits = 0;
+  /** Transactions that committed lazy changes (see get). */
+  private lazyCommits = 0;
   /** The last failure to reach the database, cleared by the next success (for /healthz). */
   unavailable: string | undefined;
   private readonly slots: ConnectionSlots;
@@ -173,7 +177,18 @@ export class RecordsDb {
 
   /** A stored record with this hub's unflushed lazy changes applied. */
   async get(kind: string, key: string): Promise<Doc | undefined> {
-    const rows = await this.query<{ doc: Doc }>('SELECT doc FROM ep_records WHERE kind = $1 AND key = $2', [kind, key]);
+    let rows: { doc: Doc }[] = [];
+    // A batch of lazy changes that commits while the SELECT runs leaves `committing` meanwhile, and
+    // the SELECT may or may not have seen it (its snapshot is taken when the server starts it): the
+    // read would miss those changes, and a read-modify-write would put the older copy back (a
+    // device's status lost to its facts). Read again until no batch committed during the read.
+    for (let attempt = 1; ; attempt++) {
+      const committed = this.lazyCommits;
+      rows = await this.query<{ doc: Doc }>('SELECT doc FROM ep_records WHERE kind = $1 AND key = $2', [kind, key]);
+      if (this.lazyCommits === committed || attempt >= READ_ATTEMPTS) break;
+      // Lazy batches commit every LAZY_FLUSH_MS or with a write; after a few tries, wait for those in flight.
+      if (attempt >= 3) await this.settled();
+    }
     const id = pendingKey(kind, key);
     const waiting = this.pending.get(id);
     const queued = [...this.committing.flatMap((batch) => batch.filter((e) => pendingKey(e.kind, e.key) === id)), ...(waiting ? [waiting] : [])];
@@ -273,6 +288,7 @@ export class RecordsDb {
         if (dropped) this.options.log(`store: ${dropped.count} controller write(s) of lease term ${dropped.terms} dropped: the lease is now ${dropped.lease} (another hub leads)`);
         const result = await work(tx);
         await viaPg(() => connected.query('COMMIT'));
+        if (lazy.length > 0) this.lazyCommits += 1;
         settle();
         this.commits += 1;
         this.unavailable = undefined;
