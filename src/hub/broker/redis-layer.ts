@@ -193,18 +193,16 @@ function resubscribeOnReturn(subConn: Redis, topics: () => string[], log: Logger
  * a device connecting or disconnecting during a Redis outage ended its hub (found by
  * test/integration/broker-redis-blip.test.ts). Callers that wait still get the failure.
  */
-export function withHandledCommands<T extends object>(conn: T): T {
-  return new Proxy(conn, {
-    get(target, property, receiver) {
-      const value: unknown = Reflect.get(target, property, receiver);
-      if (typeof value !== 'function') return value;
-      return (...args: unknown[]): unknown => {
-        const result: unknown = (value as (...a: unknown[]) => unknown).apply(target, args);
-        if (result instanceof Promise) result.catch(() => undefined);
-        return result;
-      };
-    },
-  });
+export function withHandledCommands<T extends { sendCommand(...args: never[]): unknown }>(conn: T): T {
+  // Every ioredis command goes through sendCommand and returns its promise. The connection itself
+  // is kept (a Proxy around it made some devices of a 3-hub registration storm never come online).
+  const send = conn.sendCommand.bind(conn) as (...args: unknown[]) => unknown;
+  (conn as unknown as { sendCommand: (...args: unknown[]) => unknown }).sendCommand = (...args: unknown[]): unknown => {
+    const result = send(...args);
+    if (result instanceof Promise) result.catch(() => undefined);
+    return result;
+  };
+  return conn;
 }
 
 /**

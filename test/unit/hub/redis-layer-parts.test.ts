@@ -14,10 +14,16 @@ test("the emitter's topics split into channels and patterns (mqemitter-redis wri
 
 test('a failed command nobody waits for is handled; one that is waited for still fails', async (t) => {
   const down = new Error('Reached the max retries per request limit (which is 2)');
+  // Like ioredis: every command method sends through sendCommand and returns its promise.
   const conn = withHandledCommands({
     status: 'reconnecting',
-    lrem: (..._args: unknown[]) => Promise.reject(down),
-    getBuffer: (..._args: unknown[]) => Promise.reject(down),
+    sendCommand: (..._args: unknown[]): Promise<never> => Promise.reject(down),
+    lrem(...args: unknown[]) {
+      return this.sendCommand(...args);
+    },
+    getBuffer(...args: unknown[]) {
+      return this.sendCommand(...args);
+    },
     on(this: { status: string }) {
       return this.status;
     },
