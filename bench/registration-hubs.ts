@@ -76,7 +76,13 @@ async function measure(hubs: BenchHub[], options: SeveralHubsOptions, engines: {
     lastAsked = performance.now();
     return (await first.api<Stats>('GET', '/v1/stats')).online >= devices;
   };
-  const result = await storm('register', (w) => hubs[w % hubs.length]!.brokerUrl, token.token, devices, workers, concurrency, done, atPeak, undefined, STORM_LIMIT_MS);
+  let result: StormResult;
+  try {
+    result = await storm('register', (w) => hubs[w % hubs.length]!.brokerUrl, token.token, devices, workers, concurrency, done, atPeak, undefined, STORM_LIMIT_MS);
+  } catch (err) {
+    console.log(await whyNotDone(hubs));
+    throw err;
+  }
   async function atPeak(): Promise<void> {
     perHubCpu = pids.map((p, i) => cpuSeconds(p) - cpuBefore[i]!);
     perHubIoBytes = pids.map((p, i) => ioBytes(p) - ioBefore[i]!);
@@ -97,6 +103,27 @@ async function measure(hubs: BenchHub[], options: SeveralHubsOptions, engines: {
     engines: engines.map((e, i) => ({ name: e.name, cpu: engineCpu[i]! })),
     stored: storedAfter.map((s, i) => ({ name: s.name, bytes: s.bytes - (storedBefore[i]?.bytes ?? 0) })),
   };
+}
+
+/** A storm that did not finish: which devices never came online, by status, and what the hubs said. */
+async function whyNotDone(hubs: BenchHub[]): Promise<string> {
+  const lines: string[] = ['storm did not finish; devices not online, by status (asked of the first hub):'];
+  try {
+    const { items } = await hubs[0]!.api<{ items: { id: string; state?: string }[] }>('GET', '/v1/devices');
+    const byState = new Map<string, string[]>();
+    for (const d of items) {
+      const state = d.state ?? 'none';
+      if (state !== 'online') byState.set(state, [...(byState.get(state) ?? []), d.id]);
+    }
+    for (const [state, ids] of byState) lines.push(`  ${state}: ${ids.length} (e.g. ${ids.slice(0, 5).join(', ')})`);
+  } catch (err) {
+    lines.push(`  (devices could not be listed: ${String(err)})`);
+  }
+  hubs.forEach((hub, i) => {
+    const said = hub.output().split('\n').filter((l) => /warn|error|fail|deadlock/i.test(l));
+    lines.push(`hub ${i}: ${said.length} warning/error lines; last ones:`, ...said.slice(-8).map((l) => `  ${l}`));
+  });
+  return lines.join('\n');
 }
 
 async function folderBytes(dir: string): Promise<number> {

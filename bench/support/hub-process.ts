@@ -1,4 +1,5 @@
 import { spawn, type ChildProcess } from 'node:child_process';
+import { createWriteStream } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -35,14 +36,21 @@ export interface BenchHubOptions {
 export async function startBenchHub(extraArgs: string[] = [], options: BenchHubOptions = {}): Promise<BenchHub> {
   const dir = options.dir ?? (await mkdtemp(join(tmpdir(), 'ep-bench-')));
   // Registration storms come from one address here: the join path's rate limit would be the bench.
-  // BENCH_HUB_PROFILE=<dir> writes a V8 CPU profile of the hub there, to see where time goes.
+  // BENCH_HUB_PROFILE=<dir> writes a V8 CPU profile of the hub there, to see where time goes;
+  // BENCH_HUB_ARGS='--log-level debug' adds flags (the last of a flag given twice counts).
   const profile = process.env['BENCH_HUB_PROFILE'] ? ['--cpu-prof', '--cpu-prof-dir', process.env['BENCH_HUB_PROFILE']] : [];
   const child = spawn(
     process.execPath,
-    [...profile, join(repoRoot, 'bin', 'edgepilot.js'), 'hub', '--data-dir', join(dir, 'hub'), '--listen', options.listen ?? '127.0.0.1:0', '--mqtt-listen', options.mqttListen ?? '127.0.0.1:0', '--no-write-config', '--log-level', 'warn', '--join-rate', 'off', '--insecure', ...extraArgs],
+    [...profile, join(repoRoot, 'bin', 'edgepilot.js'), 'hub', '--data-dir', join(dir, 'hub'), '--listen', options.listen ?? '127.0.0.1:0', '--mqtt-listen', options.mqttListen ?? '127.0.0.1:0', '--no-write-config', '--log-level', 'warn', '--join-rate', 'off', '--insecure', ...extraArgs, ...(process.env['BENCH_HUB_ARGS']?.split(' ').filter(Boolean) ?? [])],
     { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, XDG_CONFIG_HOME: join(dir, 'config') } },
   );
   let output = '';
+  // BENCH_HUB_LOG=<file> also writes everything the hub prints there (a run that stalls says why).
+  const logFile = process.env['BENCH_HUB_LOG'] ? createWriteStream(process.env['BENCH_HUB_LOG'], { flags: 'a' }) : undefined;
+  if (logFile) {
+    child.stdout.on('data', (c: Buffer) => logFile.write(c));
+    child.stderr.on('data', (c: Buffer) => logFile.write(c));
+  }
   const ready = new Promise<{ apiPort: string; adminToken: string }>((resolve, reject) => {
     const check = (): void => {
       const token = options.adminToken ?? /Admin token[^\n]*\n\s+(ep_\S+)/.exec(output)?.[1];

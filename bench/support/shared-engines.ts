@@ -3,7 +3,7 @@
 // cluster made by scripts/start-postgres.sh in a temporary folder, and a Redis saving nothing.
 import { execFile, spawn, type ChildProcess } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { chmod, mkdtemp, readFile, rm } from 'node:fs/promises';
+import { chmod, copyFile, mkdtemp, readFile, rm } from 'node:fs/promises';
 import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -54,6 +54,9 @@ export async function startBenchPostgres(): Promise<BenchPostgres> {
       const asPostgres = process.getuid?.() === 0 ? ['runuser', '-u', 'postgres', '--'] : [];
       const [command, ...args] = [...asPostgres, join(bin, 'pg_ctl'), '-D', data, '-m', 'fast', '-w', 'stop'];
       await run(command ?? '', args, { timeout: 60_000 }).catch(() => undefined);
+      // BENCH_PG_LOG=<file> keeps the server's log (deadlocks are logged there with both statements).
+      const keep = process.env['BENCH_PG_LOG'];
+      if (keep) await copyFile(join(dir, 'pg.log'), keep).catch(() => undefined);
       await rm(dir, { recursive: true, force: true });
     },
   };

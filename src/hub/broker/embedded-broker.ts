@@ -18,6 +18,7 @@ import { guardConnection } from './packet-size-guard.js';
 import { indexedMemoryPersistence } from './indexed-persistence.js';
 import { inProcessStreamPair } from './in-process-stream.js';
 import type { SharedMessagingLayer } from './redis-layer.js';
+import { numberInEmitOrder } from './emit-order.js';
 import { BROKER_HEARTBEAT_MS, holdWillsOfLiveBrokers, reportIsOurs, type BrokerLiveness } from './broker-liveness.js';
 import { errorMessage } from '../../common/errors.js';
 
@@ -270,6 +271,8 @@ export async function startEmbeddedBroker(options: EmbeddedBrokerOptions): Promi
       return reportIsOurs(packet, broker.id, liveness()) ? packet : null;
     },
   });
+  // Over Redis a broker's messages must leave in the order aedes numbered them (emit-order.ts).
+  if (options.shared) numberInEmitOrder(options.shared.mq as never, broker as unknown as { id: string; counter: number });
 
   // What this broker knows of the others (broker-liveness.ts): silence counts only while it can hear.
   const liveness = (): BrokerLiveness => ({

@@ -165,18 +165,26 @@ async function rejoin(existing: DeviceRecord, request: JoinRequest, token: Token
   const now = deps.now().toISOString();
   const password = randomSecret(32);
   const tokenLabels: Labels = token.id === existing.joinedWithToken ? {} : token.labels;
-  const device: DeviceRecord = {
-    ...existing,
-    hostname: request.hostname,
-    credentialHash: hashSecret(password),
-    facts: request.facts,
-    labels: { ...existing.labels, ...tokenLabels, ...derivedLabels(request.facts) },
-    joinedWithToken: token.id,
-    publicKey: request.publicKey,
-  };
-  delete device.pendingRejoin;
+  // Changed in the record as stored when written, not put back whole from `existing`: that copy
+  // was read before the join's token use, and the device's status, reports or lastSeen written
+  // since (a retried join whose first answer did reach the device, which connected meanwhile)
+  // would be put back to what they were (a 3-hub storm left devices connected with no status).
   // The store write is the rotation: the broker checks the hash in the store, so the old password stops working here.
-  await deps.devices.put(device, 'sync');
+  const device = await deps.devices.update(
+    existing.id,
+    (d) => {
+      d.hostname = request.hostname;
+      d.credentialHash = hashSecret(password);
+      d.facts = request.facts;
+      d.labels = { ...d.labels, ...tokenLabels, ...derivedLabels(request.facts) };
+      d.joinedWithToken = token.id;
+      d.publicKey = request.publicKey;
+      delete d.pendingRejoin;
+    },
+    'sync',
+  );
+  // Deleted between the look and the write: the board registers as a new device, as it would have a moment later.
+  if (!device) return register(request, token, deps);
   const applied = Object.entries(tokenLabels).map(([k, v]) => `${k}=${v}`);
   await deps.events.append(eventSubjects.device(device.id), {
     time: now,

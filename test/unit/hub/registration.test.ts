@@ -146,6 +146,29 @@ test('a re-join with the token the board joined with spends no use; with another
   t.is(r.store.devices.get(one.deviceId)?.labels['site'], 'plant-4');
 });
 
+test('a re-join changes the record as stored: a status the device sent after the join looked it up stays (a retried join\'s first answer reached the device)', async (t) => {
+  const r = rig();
+  const tok = await token(r);
+  const first = request(tok);
+  const one = await registerDevice(first.nonce, first.body, r.deps);
+  if (!one.ok) return t.fail('refused');
+  // The device connects on the first answer while the retried join is on its way: its status is
+  // stored after the retry looked the board up and before the retry writes its new credentials.
+  const devices = r.deps.devices;
+  const online = { state: 'online' as const, reason: 'connected' as const, agentVersion: 'test', bootId: 'b', sessionId: 's1', since: new Date(start).toISOString() };
+  r.deps.devices = {
+    ...devices,
+    findByHardwareId: async (hardwareId) => {
+      const found = await devices.findByHardwareId(hardwareId);
+      await devices.observe(one.deviceId, (d) => void (d.status = online));
+      return found;
+    },
+  };
+  const retry = request(tok, first.key);
+  t.like(await registerDevice(retry.nonce, retry.body, r.deps), { ok: true, reregistered: true });
+  t.deepEqual(r.store.devices.get(one.deviceId)?.status, online);
+});
+
 test('a known board with another key is held: nothing consumed, credentials unchanged, a RejoinPending event naming the approve command', async (t) => {
   const r = rig();
   const tok = await token(r, {}, 5);

@@ -362,7 +362,12 @@ async function applyLazy(tx: Tx, lazy: readonly Pending[]): Promise<{ count: num
   let count = 0;
   const byKind = new Map<string, Pending[]>();
   for (const entry of lazy) byKind.set(entry.kind, [...(byKind.get(entry.kind) ?? []), entry]);
-  for (const [kind, entries] of byKind) {
+  // Kinds in one order on every hub, keys in order within a kind (getMany): two batches locking
+  // the same rows take them in the same order and never wait for each other in a circle. In the
+  // order they were queued, a batch of [observed, tokens] met one of [tokens, observed]: 124
+  // deadlocks (a second's wait each, the join token's row held meanwhile) in a 3-hub storm.
+  for (const kind of [...byKind.keys()].sort()) {
+    const entries = byKind.get(kind) ?? [];
     const current = await tx.getMany(kind, entries.map((e) => e.key));
     const puts: [string, Doc][] = [];
     const deletes: string[] = [];
@@ -375,7 +380,8 @@ async function applyLazy(tx: Tx, lazy: readonly Pending[]): Promise<{ count: num
       if (doc === undefined) deletes.push(entry.key);
       else puts.push([entry.key, doc]);
     }
-    await tx.putMany(kind, puts);
+    // Rows not yet stored are inserted in key order too (their unique keys are locked as they go in).
+    await tx.putMany(kind, puts.sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)));
     await tx.delete(kind, deletes);
   }
   return count === 0 ? undefined : { count, terms: [...droppedTerms].join(', '), lease: lease?.said ?? 'no lease' };
