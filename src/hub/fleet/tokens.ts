@@ -119,6 +119,8 @@ export class JoinTokens {
     const updated = await this.repository.update(
       parts.id,
       (t) => {
+        // Applied again when a shared store writes it (or retries its transaction): the last application decides.
+        refusal = undefined;
         const state = tokenState(t, now);
         took = state === 'valid';
         if (state === 'valid') {

@@ -190,8 +190,12 @@ export function pgTokenRepository(db: RecordsDb): TokenRepository {
         assertStorable('tokens', id, token);
         return token;
       };
-      if (durability === 'lazy') {
-        const current = await db.get(kinds.tokens, id);
+      // A token with a use limit is changed at once under the row's lock: two hubs each taking a
+      // join's use lazily both saw a use left, and both boards joined on a --max-uses 1 token (the
+      // limit is the operator's promise of how many boards it registers). Unlimited tokens have no
+      // last use to race for: their use rides with the join's device write.
+      const current = durability === 'lazy' ? await db.get(kinds.tokens, id) : undefined;
+      if (durability === 'lazy' && (current === undefined || (current as TokenRecord).maxUses === undefined)) {
         if (current === undefined) return undefined;
         const next = apply(current);
         // Applied again to the row as locked when it is written: another hub's use in between counts too.
@@ -199,9 +203,9 @@ export function pgTokenRepository(db: RecordsDb): TokenRepository {
         return next;
       }
       return db.transaction(async (tx) => {
-        const current = await tx.get(kinds.tokens, id, true);
-        if (current === undefined) return undefined;
-        const next = apply(current);
+        const locked = await tx.get(kinds.tokens, id, true);
+        if (locked === undefined) return undefined;
+        const next = apply(locked);
         await tx.put(kinds.tokens, id, next);
         return next;
       });
