@@ -110,7 +110,12 @@ async function join(nonce: string, request: JoinRequest, deps: RegistrationDeps,
       // The same board proving its key with the token it joined with is no new device: a retried
       // or repeated join spends no further use (a --max-uses 20 token ran out before 20 boards).
       const consumed = decision.kind === 'rejoin-proven' && ownJoin ? { ok: true as const, record: token, giveBack: async () => undefined } : await deps.tokens.consume(request.token);
-      if (!consumed.ok) return refuse(consumed.reason, consumed.message);
+      if (!consumed.ok) {
+        // The last use taken by this board's own join at another hub a moment ago (an agent that
+        // asked two hubs at once): the board is registered now, and this join is its re-join.
+        if (consumed.reason === 'exhausted-token' && !existing && claimed === undefined && (await deps.devices.findByHardwareId(request.hardwareId))) return join(nonce, request, deps, 'fresh');
+        return refuse(consumed.reason, consumed.message);
+      }
       if (existing) return rejoin(existing, request, consumed.record, decision.kind === 'rejoin-approved', deps);
       try {
         return await register(request, consumed.record, deps);
