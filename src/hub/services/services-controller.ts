@@ -58,7 +58,14 @@ export class ServicesController {
       this.again = true;
       return this.running;
     }
-    this.running = (async () => {
+    this.running = this.passWhileAsked();
+    return this.running;
+  }
+
+  /** Passes while asked; the loop's last check and the reset of `running` are one step (a later ask is never lost, see DesiredStateController). */
+  private async passWhileAsked(): Promise<void> {
+    // The loop awaits a pass before it can end, so `running` is set by reconcile() first.
+    try {
       do {
         this.again = false;
         const started = performance.now();
@@ -67,8 +74,9 @@ export class ServicesController {
         );
         this.lastPassMs = performance.now() - started;
       } while (this.again);
-    })().finally(() => (this.running = undefined));
-    return this.running;
+    } finally {
+      this.running = undefined;
+    }
   }
 
   /** The last pass's plan, for the API (recomputed when none ran yet). */

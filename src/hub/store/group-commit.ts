@@ -79,7 +79,11 @@ export class GroupCommit<T = string> {
     if (seq <= this.durable) return Promise.resolve();
     return new Promise<void>((resolve, reject) => {
       this.waiters.push({ seq, resolve, reject });
-      this.running ??= this.run().finally(() => (this.running = undefined));
+      if (this.running) return;
+      const run = this.run();
+      // run() resets `running` when its loop ends; one that ended before returning (its snapshot
+      // threw) has nobody left waiting and must not be kept as running.
+      if (this.waiters.length > 0) this.running = run;
     });
   }
 
@@ -88,35 +92,47 @@ export class GroupCommit<T = string> {
     while (this.running) await this.running;
   }
 
+  /**
+   * Commits until nobody waits. The loop's last check and the reset of `running` happen in one
+   * step: a caller answered by the last commit changes the document again in its continuation,
+   * which runs before any cleanup chained onto this promise would (`.finally`), so with one its
+   * change found a commit still "running", started none, and waited for ever (a placement pass
+   * stuck on its documents' commit, the hub idle, at 20,000 devices).
+   */
   private async run(): Promise<void> {
     let busy = false;
-    while (this.waiters.length > 0) {
-      // Back to back only when changes arrived during the previous commit: pace those.
-      const interval = Math.max(busy ? this.minIntervalMs : 0, this.lastSnapshotMs / this.dutyCycle);
-      const wait = this.lastStart + interval - this.clock();
-      if (wait > 0) await this.sleep(wait);
-      const upTo = this.changed;
-      this.lastStart = this.clock();
-      let failure: unknown;
-      try {
-        const contents = this.target.snapshot();
-        this.lastSnapshotMs = this.clock() - this.lastStart;
-        await this.target.persist(contents);
-        this.commits += 1;
-        this.durable = Math.max(this.durable, upTo);
-      } catch (err) {
-        failure = err ?? new Error('commit failed');
+    // The loop is this function's own (no await between its last check and the reset below).
+    try {
+      while (this.waiters.length > 0) {
+        // Back to back only when changes arrived during the previous commit: pace those.
+        const interval = Math.max(busy ? this.minIntervalMs : 0, this.lastSnapshotMs / this.dutyCycle);
+        const wait = this.lastStart + interval - this.clock();
+        if (wait > 0) await this.sleep(wait);
+        const upTo = this.changed;
+        this.lastStart = this.clock();
+        let failure: unknown;
+        try {
+          const contents = this.target.snapshot();
+          this.lastSnapshotMs = this.clock() - this.lastStart;
+          await this.target.persist(contents);
+          this.commits += 1;
+          this.durable = Math.max(this.durable, upTo);
+        } catch (err) {
+          failure = err ?? new Error('commit failed');
+        }
+        // Changes after the snapshot stay waiting for the next commit. After a failure, the
+        // changes stay in the document and a later commit may still write them; their callers
+        // were told it failed (as after any error, the client cannot know which way it went).
+        const served = this.waiters.filter((w) => w.seq <= upTo);
+        this.waiters = this.waiters.filter((w) => w.seq > upTo);
+        for (const w of served) {
+          if (failure === undefined) w.resolve();
+          else w.reject(failure);
+        }
+        busy = true;
       }
-      // Changes after the snapshot stay waiting for the next commit. After a failure, the
-      // changes stay in the document and a later commit may still write them; their callers
-      // were told it failed (as after any error, the client cannot know which way it went).
-      const served = this.waiters.filter((w) => w.seq <= upTo);
-      this.waiters = this.waiters.filter((w) => w.seq > upTo);
-      for (const w of served) {
-        if (failure === undefined) w.resolve();
-        else w.reject(failure);
-      }
-      busy = true;
+    } finally {
+      this.running = undefined;
     }
   }
 }

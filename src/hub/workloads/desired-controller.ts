@@ -151,7 +151,20 @@ export class DesiredStateController {
   }
 
   private drain(): Promise<void> {
-    this.running ??= (async () => {
+    // With something pending the loop awaits a pass before it can end, so `running` is set first.
+    if (!this.pendingFull && this.pendingDevices.size === 0) return this.running ?? Promise.resolve();
+    this.running ??= this.passWhilePending();
+    return this.running;
+  }
+
+  /**
+   * Runs passes while any are asked for. The loop's last check and the reset of `running` are one
+   * step: a caller answered by the last pass (passAfterWrite) may ask for another in its
+   * continuation, which runs before a cleanup chained onto this promise would; with one, that ask
+   * found a pass still "running", started none, and waited until some later change asked again.
+   */
+  private async passWhilePending(): Promise<void> {
+    try {
       while (this.pendingFull || this.pendingDevices.size > 0) {
         const full = this.pendingFull;
         const devices = this.pendingDevices;
@@ -169,8 +182,9 @@ export class DesiredStateController {
         if (full) this.lastPassMs = Date.now() - started;
         for (const resolve of served) resolve();
       }
-    })().finally(() => (this.running = undefined));
-    return this.running;
+    } finally {
+      this.running = undefined;
+    }
   }
 
   /** The embedded broker forgets retained messages when the hub restarts: publish them again. */

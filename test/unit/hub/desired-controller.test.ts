@@ -242,3 +242,17 @@ test('documents are published pipelined (several in flight at once, within a bou
   t.true(most > 1, `at most ${most} in flight`);
   t.true(most <= 256, `at most ${most} in flight`);
 });
+
+test('a pass asked for by a caller answered by the last pass, before that pass has wound down, still runs (no lost wakeup)', async (t) => {
+  const r = rig(['a']);
+  r.store.workloads.set('helper', workload('helper', { replicas: 'all' }));
+  // An API write answered after the pass that saw the previous one, writing again at once.
+  const chained = r.controller.passAfterWrite().then(() => {
+    r.store.workloads.set('helper', workload('helper', { replicas: 'all', template: { ...template, env: { V: '2' } } }, 'helper-r2'));
+    return r.controller.reconcile();
+  });
+  const hung = await Promise.race([chained.then(() => 'done'), new Promise<string>((resolve) => setTimeout(() => resolve('hung'), 2000).unref())]);
+  t.is(hung, 'done');
+  t.deepEqual(r.published.map((p) => p.payload.generation), [1, 2], 'the second pass ran and sent the new revision');
+  r.controller.stop();
+});

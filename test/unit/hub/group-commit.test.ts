@@ -193,3 +193,19 @@ test('apply answers after the commit holding its workloads is durable, without w
   await app.close();
   await store.close();
 });
+
+/** Resolves to 'hung' if `promise` has not settled after `ms` (a lost wakeup never settles). */
+const within = <T>(promise: Promise<T>, ms = 2000): Promise<T | 'hung'> => Promise.race([promise, new Promise<'hung'>((r) => setTimeout(() => r('hung'), ms).unref())]);
+
+test('a change made by a caller answered by the last commit, before that commit has wound down, is committed too (no lost wakeup)', async (t) => {
+  const writes: string[] = [];
+  let doc = 'a';
+  const commit = new GroupCommit({ snapshot: () => doc, persist: async (contents) => void writes.push(contents) });
+  // The caller's continuation runs in the same turn as the commit's end, before its cleanup did.
+  const chained = commit.commit().then(() => {
+    doc = 'b';
+    return commit.commit();
+  });
+  t.not(await within(chained), 'hung');
+  t.deepEqual(writes, ['a', 'b']);
+});
