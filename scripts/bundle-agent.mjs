@@ -16,6 +16,7 @@ const zodLocalesStub = fileURLToPath(new URL('./stubs/zod-locales.mjs', import.m
 const readableStreamStub = fileURLToPath(new URL('./stubs/readable-stream.cjs', import.meta.url));
 const mqttTransportsStub = fileURLToPath(new URL('./stubs/mqtt-transports.cjs', import.meta.url));
 const mqttTlsLazy = fileURLToPath(new URL('./stubs/mqtt-tls-lazy.cjs', import.meta.url));
+const debugWhenEnabled = fileURLToPath(new URL('./stubs/debug-when-enabled.cjs', import.meta.url));
 const lruCacheLazy = fileURLToPath(new URL('./stubs/lru-cache-lazy.cjs', import.meta.url));
 const cronIntl = fileURLToPath(new URL('../src/device-agent/jobs/cron-intl.ts', import.meta.url));
 
@@ -68,7 +69,8 @@ await build({
     {
       // mqtt.js as the agent uses it: Node's own streams instead of two bundled copies of
       // readable-stream v4, no WebSocket, SOCKS or browser-timer transports, lru-cache only when
-      // topic aliases are used, the mqtts:// transport (and Node's tls) only when used (stubs/*.cjs say why).
+      // topic aliases are used, the mqtts:// transport (and Node's tls) only when used, debug (and
+      // Node's tty) only when DEBUG is set (stubs/*.cjs say why).
       name: 'lean-mqtt',
       setup: (b) => {
         const fromMqtt = (importer) => /[\\/]node_modules[\\/](mqtt|mqtt-packet|bl)[\\/]/.test(importer);
@@ -76,6 +78,7 @@ await build({
         b.onResolve({ filter: /^(\.\/ws|\.\/socks|worker-timers)$/ }, (args) => (fromMqtt(args.importer) ? { path: mqttTransportsStub } : undefined));
         b.onResolve({ filter: /^lru-cache$/ }, (args) => (fromMqtt(args.importer) ? { path: lruCacheLazy } : undefined));
         b.onResolve({ filter: /^\.\/tls$/ }, (args) => (fromMqtt(args.importer) ? { path: mqttTlsLazy } : undefined));
+        b.onResolve({ filter: /^debug$/ }, (args) => (fromMqtt(args.importer) ? { path: debugWhenEnabled } : undefined));
       },
     },
     {

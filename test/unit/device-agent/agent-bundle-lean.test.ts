@@ -43,6 +43,18 @@ test('the agent bundle imports node:https and node:tls only on first use', async
   t.true(chunks.some((c) => c.text.includes('import("node:https")')), 'the lazy import is there');
 });
 
+test("mqtt.js's debug is a silent stand-in without DEBUG (the real one loads tty)", async (t) => {
+  // The stub decides at load; this process has no DEBUG (ava's workers inherit the environment).
+  t.is(process.env['DEBUG'], undefined);
+  const createRequire = (await import('node:module')).createRequire;
+  const createDebug = createRequire(import.meta.url)(join(repoRoot, 'scripts', 'stubs', 'debug-when-enabled.cjs')) as ((ns: string) => { enabled: boolean; namespace: string; extend(s: string): { namespace: string } } & ((...a: unknown[]) => void)) & { enabled(ns: string): boolean };
+  const log = createDebug('mqttjs:client');
+  t.notThrows(() => log('connecting %s', 'x'));
+  t.false(log.enabled);
+  t.is(log.extend('tls').namespace, 'mqttjs:client:tls');
+  t.false(createDebug.enabled('mqttjs:client'));
+});
+
 test('protocol-pure marks the calls a module runs at its top level, and none inside functions', async (t) => {
   const { markTopLevelCallsPure } = await protocolPure();
   const source = [
