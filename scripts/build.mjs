@@ -11,7 +11,7 @@ import { join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 /** What the build reads: tsconfig's include, the bundler and its stubs, the dependency lock. */
-export const BUILD_INPUTS = ['src', 'test', 'bench', 'hardware/bench', 'dashboard', 'scripts/bundle-agent.mjs', 'scripts/stubs', 'tsconfig.json', 'package.json', 'package-lock.json'];
+export const BUILD_INPUTS = ['src', 'test', 'bench', 'hardware/bench', 'dashboard', 'scripts/bundle-agent.mjs', 'scripts/protocol-pure.mjs', 'scripts/stubs', 'tsconfig.json', 'package.json', 'package-lock.json'];
 /** What `npm start` runs; missing means never built (or half deleted). */
 export const BUILD_OUTPUTS = ['dist/src/main.js', 'dist/agent/agent.mjs', 'dist/dashboard/index.html'];
 export const STAMP = 'dist/.build-stamp';

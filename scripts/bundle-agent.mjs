@@ -6,6 +6,7 @@
 import { build } from 'esbuild';
 import { readFileSync, rmSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
+import { markTopLevelCallsPure } from './protocol-pure.mjs';
 
 // Chunk names carry content hashes: start empty so old chunks do not pile up.
 rmSync('dist/agent', { recursive: true, force: true });
@@ -14,6 +15,8 @@ const ssh2Stub = fileURLToPath(new URL('./stubs/ssh2.cjs', import.meta.url));
 const zodLocalesStub = fileURLToPath(new URL('./stubs/zod-locales.mjs', import.meta.url));
 const readableStreamStub = fileURLToPath(new URL('./stubs/readable-stream.cjs', import.meta.url));
 const mqttTransportsStub = fileURLToPath(new URL('./stubs/mqtt-transports.cjs', import.meta.url));
+const mqttTlsLazy = fileURLToPath(new URL('./stubs/mqtt-tls-lazy.cjs', import.meta.url));
+const debugWhenEnabled = fileURLToPath(new URL('./stubs/debug-when-enabled.cjs', import.meta.url));
 const lruCacheLazy = fileURLToPath(new URL('./stubs/lru-cache-lazy.cjs', import.meta.url));
 const cronIntl = fileURLToPath(new URL('../src/device-agent/jobs/cron-intl.ts', import.meta.url));
 
@@ -66,13 +69,16 @@ await build({
     {
       // mqtt.js as the agent uses it: Node's own streams instead of two bundled copies of
       // readable-stream v4, no WebSocket, SOCKS or browser-timer transports, lru-cache only when
-      // topic aliases are used (stubs/*.cjs say why).
+      // topic aliases are used, the mqtts:// transport (and Node's tls) only when used, debug (and
+      // Node's tty) only when DEBUG is set (stubs/*.cjs say why).
       name: 'lean-mqtt',
       setup: (b) => {
         const fromMqtt = (importer) => /[\\/]node_modules[\\/](mqtt|mqtt-packet|bl)[\\/]/.test(importer);
         b.onResolve({ filter: /^readable-stream$/ }, (args) => (fromMqtt(args.importer) ? { path: readableStreamStub } : undefined));
         b.onResolve({ filter: /^(\.\/ws|\.\/socks|worker-timers)$/ }, (args) => (fromMqtt(args.importer) ? { path: mqttTransportsStub } : undefined));
         b.onResolve({ filter: /^lru-cache$/ }, (args) => (fromMqtt(args.importer) ? { path: lruCacheLazy } : undefined));
+        b.onResolve({ filter: /^\.\/tls$/ }, (args) => (fromMqtt(args.importer) ? { path: mqttTlsLazy } : undefined));
+        b.onResolve({ filter: /^debug$/ }, (args) => (fromMqtt(args.importer) ? { path: debugWhenEnabled } : undefined));
       },
     },
     {
@@ -83,6 +89,12 @@ await build({
         b.onResolve({ filter: /(^|\/)protocol\/index\.js$/ }, (args) =>
           args.importer.includes(`${'src'}/protocol/`) ? undefined : { path: fileURLToPath(new URL('../src/protocol/agent.ts', import.meta.url)) },
         ),
+    },
+    {
+      // Only the protocol schemas the agent reaches are built (scripts/protocol-pure.mjs says why).
+      name: 'protocol-pure',
+      setup: (b) =>
+        b.onLoad({ filter: /[\\/]src[\\/]protocol[\\/].*\.ts$/ }, (args) => ({ contents: markTopLevelCallsPure(readFileSync(args.path, 'utf8'), args.path), loader: 'ts' })),
     },
     {
       name: 'zod-english-only',

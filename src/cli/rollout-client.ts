@@ -1,6 +1,6 @@
 // What the rollout commands share: reading a rollout and sending it an operator command.
 import type { Command } from 'commander';
-import { z } from 'zod';
+import * as z from 'zod';
 import { eventSchema, rolloutViewSchema, type RolloutCommand, type RolloutView } from '../protocol/index.js';
 import { hubClientFor, print } from './context.js';
 import { CliError } from './errors.js';

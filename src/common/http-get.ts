@@ -1,5 +1,4 @@
 import { request as httpRequest } from 'node:http';
-import { request as httpsRequest } from 'node:https';
 
 export interface HttpGetResult {
   status: number;
@@ -15,9 +14,11 @@ export interface HttpGetResult {
  * A plain GET on node:http(s). The agent uses this instead of the global fetch(): the first
  * fetch() loads undici, ~13 MB of RSS that a small board keeps for good after a single call.
  */
-export function httpGet(url: string, options: { timeoutMs: number; headers?: Record<string, string>; maxBytes?: number; signal?: AbortSignal; ca?: string }): Promise<HttpGetResult> {
+export async function httpGet(url: string, options: { timeoutMs: number; headers?: Record<string, string>; maxBytes?: number; signal?: AbortSignal; ca?: string }): Promise<HttpGetResult> {
   const target = new URL(url);
-  const request = target.protocol === 'https:' ? httpsRequest : httpRequest;
+  // node:https (and with it node:tls) only for an https URL: an agent on plain HTTP and MQTT
+  // never loads TLS's modules (~1 MB resident).
+  const request = target.protocol === 'https:' ? (await import('node:https')).request : httpRequest;
   const maxBytes = options.maxBytes ?? 1024 * 1024;
   return new Promise((resolve, reject) => {
     const req = request(target, { method: 'GET', headers: options.headers, timeout: options.timeoutMs, ...(options.signal ? { signal: options.signal } : {}), ...(options.ca ? { ca: options.ca } : {}) }, (res) => {

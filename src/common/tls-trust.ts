@@ -1,7 +1,13 @@
 import { X509Certificate, createHash } from 'node:crypto';
-import { request as httpsRequest } from 'node:https';
 import { Readable } from 'node:stream';
+import type * as https from 'node:https';
 import { errnoCode, errorMessage } from './errors.js';
+
+/**
+ * node:https on first use: it loads node:tls, and an agent that talks to its hub over plain
+ * HTTP and MQTT (a trusted network) then never keeps TLS's modules in memory (~1 MB resident).
+ */
+const loadHttps = (): Promise<typeof https> => import('node:https');
 
 /** Why trusting a hub's CA failed; callers branch on `code`, never on the text. */
 export class HubTrustError extends Error {
@@ -36,6 +42,7 @@ export const HUB_CA_PATH = '/v1/bootstrap/ca';
 export async function fetchPinnedHubCa(hubUrl: string, expectedFingerprint: string, timeoutMs = 10_000): Promise<string> {
   const url = new URL(HUB_CA_PATH, hubUrl);
   if (url.protocol !== 'https:') throw new HubTrustError(`the hub ${hubUrl} is not https: there is no CA to check`, 'ca-unreachable');
+  const { request: httpsRequest } = await loadHttps();
   const body = await new Promise<string>((resolve, reject) => {
     const req = httpsRequest(url, { method: 'GET', rejectUnauthorized: false, timeout: timeoutMs }, (res) => {
       const chunks: Buffer[] = [];
@@ -77,8 +84,9 @@ export async function fetchPinnedHubCa(hubUrl: string, expectedFingerprint: stri
  * answer in a standard Response (streaming bodies included).
  */
 export function fetchTrustingCa(ca: string): typeof fetch {
-  return (input, init) =>
-    new Promise<Response>((resolve, reject) => {
+  return async (input, init) => {
+    const { request: httpsRequest } = await loadHttps();
+    return new Promise<Response>((resolve, reject) => {
       const url = new URL(typeof input === 'string' ? input : input instanceof URL ? input.href : input.url);
       const headers = new Headers(init?.headers);
       const body = init?.body;
@@ -111,4 +119,5 @@ export function fetchTrustingCa(ca: string): typeof fetch {
       if (body !== undefined && body !== null) req.write(body);
       req.end();
     });
+  };
 }

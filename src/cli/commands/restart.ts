@@ -1,5 +1,5 @@
 import { Command } from 'commander';
-import { z } from 'zod';
+import * as z from 'zod';
 import { hubClientFor, print } from '../context.js';
 
 const resultSchema = z.object({

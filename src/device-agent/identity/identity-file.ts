@@ -1,5 +1,5 @@
 import { join } from 'node:path';
-import { z } from 'zod';
+import * as z from 'zod';
 import { readFileIfExists, writeFileDurably } from '../../common/durable-file.js';
 import { deviceIdSchema } from '../../protocol/index.js';
 

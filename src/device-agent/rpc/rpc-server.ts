@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 import type { Logger } from '../../common/log.js';
 import { describeIssues, rpcRequestSchema, type RpcRequest, type RpcResponse } from '../../protocol/index.js';
 import { errorMessage } from '../../common/errors.js';

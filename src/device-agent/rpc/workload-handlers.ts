@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 import type { InstanceRuntime, LogLine } from '../runtime/runtime.js';
 import type { Reconciler } from '../reconcile/reconciler.js';
 import type { RpcHandler } from './rpc-server.js';

@@ -3,7 +3,7 @@
 // An agent restarted while its first hub is down starts from the stored list; the list is asked
 // for again in the background (from any hub it knows), never blocking the start.
 import { join } from 'node:path';
-import { z } from 'zod';
+import * as z from 'zod';
 import { readFileIfExists, writeFileDurably } from '../../common/durable-file.js';
 import type { Logger } from '../../common/log.js';
 import { hubEndpointSchema, type Bootstrap, type HubEndpoint } from '../../protocol/index.js';

@@ -1,5 +1,5 @@
 import type { FastifyInstance } from 'fastify';
-import { z } from 'zod';
+import * as z from 'zod';
 import { releaseKey, writeQuerySchema, type ConfigKind, type ConfigObjectView, type ReleasePin, type ReleaseRecord, type Template } from '../../protocol/index.js';
 import { isAdmin } from '../api/auth.js';
 import { HttpError, notFound } from '../api/http-error.js';

@@ -14,7 +14,7 @@ import { ensureDir, readFileIfExists, writeFileDurably } from '../../common/dura
 import type { Logger } from '../../common/log.js';
 import { makeDelta } from '../../firmware/delta/index.js';
 import { firmwareManifestSchema, isoTimeSchema, manifestSignatureSchema, type FirmwareImageView } from '../../protocol/index.js';
-import { z } from 'zod';
+import * as z from 'zod';
 import type { SharedFirmwareRepository } from '../store/firmware-records.js';
 
 const storedFirmwareSchema = z.strictObject({

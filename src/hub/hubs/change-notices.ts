@@ -5,7 +5,7 @@
 // (watchers and the dashboard on any hub then see the whole fleet). The leader also runs a slow
 // periodic pass (wiring/controllers.ts), so a notice lost in a Redis blip is picked up anyway.
 import type { Redis } from 'ioredis';
-import { z } from 'zod';
+import * as z from 'zod';
 import { DEVICE_ID_PATTERN, decodePayload } from '../../protocol/index.js';
 import type { Logger } from '../../common/log.js';
 import type { ChangeAspect, ChangeType, DeviceFeed } from '../fleet/device-feed.js';

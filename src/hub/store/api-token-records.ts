@@ -1,6 +1,6 @@
 // People's API tokens as stored (issue 13), and where they are kept: a file of the hub's own, or
 // the store several hubs share (issue 15), so that a token made or revoked at one hub holds at all.
-import { z } from 'zod';
+import * as z from 'zod';
 import { readFileIfExists, writeFileDurably } from '../../common/durable-file.js';
 import { isoTimeSchema, nameSchema, roleSchema } from '../../protocol/index.js';
 

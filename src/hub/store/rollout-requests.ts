@@ -4,7 +4,7 @@
 // record of its own and the leader takes it (rollouts/rollout-controller.ts). The record is the
 // person's intent, durable before they are answered: a leader that dies right after loses nothing
 // (the next one takes it), and a deposed leader cannot use it to write (taking it is fenced).
-import { z } from 'zod';
+import * as z from 'zod';
 import { isoTimeSchema, objectNameSchema, rolloutCommandSchema, rolloutSpecSchema } from '../../protocol/index.js';
 
 export const rolloutRequestSchema = z.strictObject({

@@ -30,7 +30,7 @@
  * Where node-cron is looser by accident of its text substitutions (`5*` read as `50-59`, `jan1` read
  * as `11`), we refuse: everything we accept, node-cron accepts with the same meaning, never the reverse.
  */
-import { z } from 'zod';
+import * as z from 'zod';
 import { MAX_DAYS_IN_MONTH, civilFromDays, daysFromCivil, daysInMonth, weekdayOf } from './calendar.js';
 
 export type CronField = 'second' | 'minute' | 'hour' | 'day-of-month' | 'month' | 'day-of-week';

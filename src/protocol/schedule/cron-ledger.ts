@@ -18,7 +18,7 @@
  * - Clock stepped backwards (now < lastScheduledAt): nothing runs and lastScheduledAt stays, so slots
  *   already run are not run again when the clock passes them a second time.
  */
-import { z } from 'zod';
+import * as z from 'zod';
 import type { CronSchedule } from './cron-expression.js';
 import { latestSlotsBetween, nextSlot, previousSlot } from './next-slots.js';
 import type { Instant } from './zoned-time.js';

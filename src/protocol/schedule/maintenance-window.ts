@@ -15,7 +15,7 @@
  * The hub calls {@link windowState} before starting a wave; the agent calls it before installing, so a
  * device that loses the hub mid-rollout still keeps to its window.
  */
-import { z } from 'zod';
+import * as z from 'zod';
 import { labelSelectorSchema, type LabelSelector } from '../schemas/placement.js';
 import { nameSchema } from '../schemas/common.js';
 import { selectorMatches } from '../selector.js';

@@ -18,7 +18,7 @@
  * of CronJobs and windows), whose wall clock is arithmetic: a process's first `Intl.DateTimeFormat`
  * makes ICU load ~8 MB of data it keeps, which a device agent with only UTC schedules need not pay.
  */
-import { z } from 'zod';
+import * as z from 'zod';
 import { civilFromDays, daysFromCivil } from './calendar.js';
 
 /** Epoch milliseconds. */

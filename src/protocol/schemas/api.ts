@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 import { hubEndpointSchema } from './hubs.js';
 import { isoTimeSchema, labelKeySchema, labelsSchema } from './common.js';
 import { factsSchema } from './facts.js';

@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 
 /**
  * `~/.config/edgepilot/config.yaml`, like a kubeconfig: where the hub is and the admin token.

@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 import { DEVICE_ID_PATTERN } from '../topics.js';
 
 /** Label keys follow Kubernetes: optional DNS prefix, then a name of at most 63 characters. */

@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 import { isoTimeSchema, nameSchema } from './common.js';
 import { API_VERSION, metadataSchema } from './workload.js';
 import { base64Schema, CONFIG_OBJECT_MAX_BYTES, configKeySchema } from './config-object.js';

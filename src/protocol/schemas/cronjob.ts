@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 import { cronScheduleSchema } from '../schedule/cron-expression.js';
 import { missedRunsPolicySchema } from '../schedule/cron-ledger.js';
 import { timeZoneSchema } from '../schedule/zoned-time.js';

@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 import { isoTimeSchema } from './common.js';
 import { templateSchema } from './template.js';
 import { jobRunSpecSchema } from './job.js';

@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 
 export const archSchema = z.enum(['arm64', 'armv7', 'armv6', 'amd64', '386', 'riscv64', 'unknown']);
 export type Arch = z.infer<typeof archSchema>;

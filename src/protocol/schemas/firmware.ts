@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 import { isoTimeSchema } from './common.js';
 
 /** Lower-case hex sha256: the id of a firmware image in the hub's content-addressed store. */

@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 import { hubIdSchema } from './hubs.js';
 
 const pathSchema = z.string().min(1).max(4096);

@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 import { isoTimeSchema } from './common.js';
 
 /** A hub's name among several (--hub-id): a DNS label, so it fits in logs, keys and URLs. */

@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 import { nameSchema } from './common.js';
 import { labelSelectorSchema, tolerationSchema } from './placement.js';
 import { templateManifestSchema, templateSchema } from './template.js';

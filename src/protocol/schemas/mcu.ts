@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 import { MCU_ID_PATTERN } from '../topics.js';
 import { isoTimeSchema } from './common.js';
 import { sha256Schema } from './firmware.js';

@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 import { isoTimeSchema } from './common.js';
 
 const customMetricsSchema = z.record(z.string().regex(/^[a-z][a-z0-9_.]{0,62}$/), z.number());

@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 import { labelKeySchema, labelValueSchema } from './common.js';
 
 /** Label selectors and affinity, as in Kubernetes (core/v1 NodeSelectorRequirement). */

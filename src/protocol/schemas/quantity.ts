@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 
 // Two forms of a quantity, kept apart on purpose:
 // - what a person writes in a manifest (`cpu: 500m`, `cpu: 0.5`, `memory: 64Mi`), parsed once

@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 import { isoTimeSchema, labelsSchema } from './common.js';
 import { maintenanceWindowSchema } from '../schedule/maintenance-window.js';
 import {

@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 import { deviceIdSchema, isoTimeSchema } from './common.js';
 import { sha256Schema } from './firmware.js';
 import { mcuModelSchema, objectNameSchema, releaseDigestSchema, releaseRefSchema } from './release.js';

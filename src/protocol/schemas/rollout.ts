@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 import { isoTimeSchema } from './common.js';
 import { labelSelectorSchema } from './placement.js';
 import { objectNameSchema, releaseRefSchema } from './release.js';

@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 
 /** Request/response over MQTT (MQTT 5 has response topics; we keep 3.1.1 and put the correlation id in the topic). */
 export const rpcMethodSchema = z.enum(['ping', 'logs', 'restart', 'flash', 'telemetry', 'cancel']);

@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 import { isoTimeSchema, labelKeySchema, labelsSchema, nameSchema, deviceIdSchema } from './common.js';
 import { labelSelectorSchema } from './placement.js';
 import { eventSchema } from './events.js';

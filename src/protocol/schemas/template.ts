@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 import { cpuMillisSchema, cpuQuantitySchema, formatCpuMillis, formatMemoryBytes, memoryBytesSchema, memoryQuantitySchema } from './quantity.js';
 
 /**

@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 import { labelsSchema, nameSchema } from './common.js';
 import {
   deviceAffinitySchema,

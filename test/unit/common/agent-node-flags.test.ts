@@ -4,9 +4,10 @@ import { AGENT_NODE_FLAGS, hasAgentNodeFlags } from '../../../src/common/agent-n
 
 test('the agent flags are seen on the command line or in NODE_OPTIONS, in either spelling, with any value', (t) => {
   t.true(hasAgentNodeFlags([...AGENT_NODE_FLAGS], ''));
-  t.true(hasAgentNodeFlags(['--max-semi-space-size=2', '--optimize-for-size', '--no-opt', '--single-threaded', '--no-short-builtin-calls', '--no-sparkplug'], ''));
-  t.true(hasAgentNodeFlags([], '--max_semi_space_size=1 --optimize_for_size --no-opt --single_threaded --no_short_builtin_calls --no_sparkplug --enable-source-maps'));
-  t.true(hasAgentNodeFlags(['--no-opt', '--single-threaded'], '--max-semi-space-size=1 --optimize-for-size --no-short-builtin-calls --no-sparkplug'));
+  t.true(hasAgentNodeFlags(['--max-semi-space-size=2', '--optimize-for-size', '--no-opt', '--single-threaded', '--no-short-builtin-calls', '--no-sparkplug', '--bytecode-old-age=1'], ''));
+  t.true(hasAgentNodeFlags([], '--max_semi_space_size=1 --optimize_for_size --no-opt --single_threaded --no_short_builtin_calls --no_sparkplug --bytecode_old_age=0 --enable-source-maps'));
+  t.true(hasAgentNodeFlags(['--no-opt', '--single-threaded'], '--max-semi-space-size=1 --optimize-for-size --no-short-builtin-calls --no-sparkplug --bytecode-old-age=0'));
+  t.false(hasAgentNodeFlags(['--max-semi-space-size=1', '--optimize-for-size', '--no-opt', '--single-threaded', '--no-short-builtin-calls', '--no-sparkplug'], ''), 'the bytecode age flag is part of the set');
   t.false(hasAgentNodeFlags(['--max-semi-space-size=1', '--optimize-for-size', '--no-opt', '--single-threaded', '--no-sparkplug'], ''), 'the builtins flag is part of the set');
   t.false(hasAgentNodeFlags([], ''));
   t.false(hasAgentNodeFlags(['--max-old-space-size=64'], '--enable-source-maps'));

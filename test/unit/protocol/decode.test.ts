@@ -1,5 +1,5 @@
 import test from 'ava';
-import { z } from 'zod';
+import * as z from 'zod';
 import { decodePayload, factsSchema, statusSchema, joinRequestSchema, workloadManifestSchema, validate } from '../../../src/protocol/index.js';
 import { gatewayFacts } from '../../support/facts-fixture.js';
 

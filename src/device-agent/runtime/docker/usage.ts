@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 import type { UsageSample } from '../runtime.js';
 
 /** The parts of `GET /containers/<id>/stats?stream=false` the sample needs; dockerode types them loosely. */

@@ -1,5 +1,5 @@
 import { join } from 'node:path';
-import { z } from 'zod';
+import * as z from 'zod';
 import { readFileIfExists, writeFileDurably } from '../../../common/durable-file.js';
 import type { ObservedInstance } from '../runtime.js';
 

@@ -1,5 +1,5 @@
 import type { FastifyInstance } from 'fastify';
-import { z } from 'zod';
+import * as z from 'zod';
 import { apiTokenCreateSchema, nameSchema } from '../../../protocol/index.js';
 import { ApiTokenError, type ApiTokens } from '../roles/api-tokens.js';
 import { callerOf } from '../roles/access-control.js';

@@ -1,6 +1,6 @@
 import type { FastifyInstance } from 'fastify';
 import type { ServerResponse } from 'node:http';
-import { z } from 'zod';
+import * as z from 'zod';
 import { checked } from '../params.js';
 
 /** What a page may want to re-read when the hub says it changed. */

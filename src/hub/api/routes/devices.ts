@@ -1,7 +1,7 @@
 import { eventSubjects } from '../../store/records.js';
 import type { FastifyInstance } from 'fastify';
 import type { ServerResponse } from 'node:http';
-import { z } from 'zod';
+import * as z from 'zod';
 import { labelPatchSchema, parseSelector, selectorMatches, type DeviceView, type LabelSelector } from '../../../protocol/index.js';
 import type { DeviceFeed } from '../../fleet/device-feed.js';
 import { deviceView } from '../../fleet/device-view.js';

@@ -1,5 +1,5 @@
 import type { FastifyInstance } from 'fastify';
-import { z } from 'zod';
+import * as z from 'zod';
 import type { McuTelemetry } from '../../../protocol/index.js';
 import { mcuViews } from '../../mcus/mcu-views.js';
 import type { TelemetryFeed } from '../../mcus/telemetry-feed.js';

@@ -1,5 +1,5 @@
 import type { FastifyInstance } from 'fastify';
-import { z } from 'zod';
+import * as z from 'zod';
 import type { DeviceRpc } from '../../rpc/device-rpc.js';
 import type { HubStore } from '../../store/repository.js';
 import { describeIssues, deviceIdSchema } from '../../../protocol/index.js';
