@@ -46,6 +46,9 @@ function copy<T>(value: T | undefined): T | undefined {
 
 export function deviceRepository(b: Backing, hardwareIndex: Map<string, string>): DeviceRepository {
   const merges = new Map<string, { stored: StoredDevice; observed: ObservedDevice | undefined; merged: DeviceRecord }>();
+  /** Bumped on every write of a device's part below: the last snapshot is handed out again while it stays. */
+  let writes = 0;
+  let lastSnapshot: { writes: number; devices: object; observed: object; list: readonly DeviceRecord[] } | undefined;
   /**
    * Writes a whole record back, each part to its document; the control part only if it
    * changed. `device` must be owned by the store from here on (a private copy).
@@ -61,6 +64,7 @@ export function deviceRepository(b: Backing, hardwareIndex: Map<string, string>)
     // Checked before anything is written; only when the control part changed (a status storm
     // changes observed state alone and pays nothing).
     if (controlChanged) assertStorable('devices', device.id, stored);
+    writes += 1;
     b.observed().devices[device.id] = observed;
     b.observedChanged('devices', device.id);
     if (!controlChanged) return;
@@ -79,6 +83,7 @@ export function deviceRepository(b: Backing, hardwareIndex: Map<string, string>)
       // keep their identity, so nothing derived from them (compiled devices) is invalidated.
       const observed = b.observed().devices;
       observed[id] = { ...observed[id], lastSeen };
+      writes += 1;
       b.observedChanged('devices', id);
       return true;
     },
@@ -89,6 +94,7 @@ export function deviceRepository(b: Backing, hardwareIndex: Map<string, string>)
       const draft: ObservedDevice = { ...observed[id] };
       change(draft);
       observed[id] = draft;
+      writes += 1;
       b.observedChanged('devices', id);
       return true;
     },
@@ -102,6 +108,9 @@ export function deviceRepository(b: Backing, hardwareIndex: Map<string, string>)
     snapshot: async () => {
       const { devices } = b.doc();
       const observed = b.observed().devices;
+      // Nothing written since the last one: the same list (a pass over 20,000 devices that changed
+      // nothing then walks none of them here).
+      if (lastSnapshot?.writes === writes && lastSnapshot.devices === devices && lastSnapshot.observed === observed) return lastSnapshot.list;
       const out: DeviceRecord[] = [];
       for (const id in devices) {
         const stored = devices[id] as StoredDevice;
@@ -119,6 +128,7 @@ export function deviceRepository(b: Backing, hardwareIndex: Map<string, string>)
         out.push(merged);
       }
       if (merges.size > out.length) for (const id of merges.keys()) if (devices[id] === undefined) merges.delete(id);
+      lastSnapshot = { writes, devices, observed, list: out };
       return out;
     },
     count: async () => {
@@ -142,19 +152,25 @@ export function deviceRepository(b: Backing, hardwareIndex: Map<string, string>)
       const stored = b.doc().devices[id];
       if (!stored) return undefined;
       const freed: { workload: string; ordinal: string }[] = [];
+      writes += 1;
       delete b.doc().devices[id];
       delete b.doc().desired[id];
       b.controlChanged('devices', id);
       b.controlChanged('desired', id);
       if (hardwareIndex.get(stored.hardwareId) === id) hardwareIndex.delete(stored.hardwareId);
       // Replicas placed here are free again: the next placement pass puts them elsewhere.
-      for (const placement of Object.values(b.doc().placements)) {
+      // Replaced, not edited: placement snapshots handed out keep what they saw.
+      const placements = b.doc().placements;
+      for (const [name, stored] of Object.entries(placements)) {
+        if (!Object.values(stored.replicas).includes(id)) continue;
+        const placement = structuredClone(stored);
         for (const [ordinal, deviceId] of Object.entries(placement.replicas)) {
           if (deviceId !== id) continue;
           delete placement.replicas[ordinal];
           if (placement.peripherals) delete placement.peripherals[ordinal];
           freed.push({ workload: placement.workload, ordinal });
         }
+        placements[name] = placement;
       }
       delete b.observed().devices[id];
       delete b.observed().reported[id];
@@ -235,6 +251,8 @@ export function placementRepository(b: Backing): PlacementRepository {
   return {
     get: async (workload) => copy(b.doc().placements[workload]),
     list: async () => Object.values(b.doc().placements).map((p) => structuredClone(p)),
+    // The stored records themselves: `put` and a device's deletion replace a record whole, never edit it.
+    snapshot: async () => Object.values(b.doc().placements),
     put: async (placement) => {
       assertStorable('placements', placement.workload, placement);
       b.doc().placements[placement.workload] = structuredClone(placement);
