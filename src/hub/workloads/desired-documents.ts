@@ -87,10 +87,29 @@ export class WantedLists {
   private readonly onDevice = new Map<string, Map<string, DesiredInstance[]>>();
   private readonly lists = new Map<string, DesiredInstance[]>();
   private order = '';
+  private devices: readonly DeviceRecord[] | undefined;
+  private ids = new Set<string>();
   /** Device lists built so far (tests count them). */
   listsBuilt = 0;
 
+  /** Every device's list (a new map: callers replace entries, e.g. release pins). */
   build(workloads: readonly WorkloadRecord[], placements: ReadonlyMap<string, PlacementRecord>, everyDevice: ReadonlyMap<string, ReadonlySet<string>>, devices: readonly DeviceRecord[]): Map<string, DesiredInstance[]> {
+    this.update(workloads, placements, everyDevice, devices);
+    const out = new Map<string, DesiredInstance[]>();
+    for (const d of devices) out.set(d.id, this.lists.get(d.id) as DesiredInstance[]);
+    return out;
+  }
+
+  /** Devices whose list is another object than in the pass before (new devices included): the others' lists are those compared then. */
+  changed: ReadonlySet<string> = new Set();
+
+  /** Each device's list after `update`. */
+  listOfDevice(id: string): DesiredInstance[] | undefined {
+    return this.lists.get(id);
+  }
+
+  /** Brings the lists up to date; `changed` says whose list is new. */
+  update(workloads: readonly WorkloadRecord[], placements: ReadonlyMap<string, PlacementRecord>, everyDevice: ReadonlyMap<string, ReadonlySet<string>>, devices: readonly DeviceRecord[]): void {
     this.cache.retainOnly(workloads);
     const dirty = new Set<string>();
     const rank = new Map(workloads.map((w, i) => [w.name, i]));
@@ -135,20 +154,26 @@ export class WantedLists {
       }
       this.held.set(workload.name, contribution);
     }
-    const out = new Map<string, DesiredInstance[]>();
-    for (const d of devices) {
-      const known = this.lists.get(d.id);
-      if (known !== undefined && !reorder && !dirty.has(d.id)) {
-        out.set(d.id, known);
-        continue;
+    const changed = new Set<string>();
+    const rebuild = (id: string): void => {
+      const known = this.lists.get(id);
+      const list = this.listOf(id, rank);
+      if (known !== undefined && known.length === list.length && known.every((x, i) => x === list[i])) return;
+      this.lists.set(id, list);
+      changed.add(id);
+    };
+    if (reorder || devices !== this.devices) {
+      // A new device list (or workload order): every device is looked at, the unchanged keep their list.
+      const ids = new Set<string>();
+      for (const d of devices) {
+        ids.add(d.id);
+        if (reorder || dirty.has(d.id) || !this.lists.has(d.id)) rebuild(d.id);
       }
-      const list = this.listOf(d.id, rank);
-      const kept = known !== undefined && known.length === list.length && known.every((x, i) => x === list[i]) ? known : list;
-      this.lists.set(d.id, kept);
-      out.set(d.id, kept);
-    }
-    if (this.lists.size > out.size) for (const id of this.lists.keys()) if (!out.has(id)) this.lists.delete(id);
-    return out;
+      for (const id of this.lists.keys()) if (!ids.has(id)) this.lists.delete(id);
+      this.ids = ids;
+    } else for (const id of dirty) if (this.ids.has(id)) rebuild(id);
+    this.devices = devices;
+    this.changed = changed;
   }
 
   private drop(name: string, held: WantedContribution, dirty: Set<string>): void {
