@@ -4,11 +4,11 @@ import { applyReleasePins, releaseConfigPins, prefetchFirmware, prefetchInstance
 import { idsInState } from '../../scheduler/rollout/index.js';
 import { eventSubjects, type DeviceRecord, type PlacementRecord, type WorkloadRecord } from '../store/records.js';
 import type { HubStore } from '../store/repository.js';
-import { WantedLists } from './desired-documents.js';
+import { WantedDocuments } from './wanted-documents.js';
 import { QuietPassCheck } from './quiet-pass.js';
 import { CanonicalCache } from './canonical-cache.js';
 import { sameInstances, samePlacement } from './desired-comparison.js';
-import { PlacementPassCache, runPlacementPass, type PlacementPassResult } from './placement-pass.js';
+import { PlacementPassCache, runPlacementPass } from './placement-pass.js';
 import { PassTimings } from './pass-timings.js';
 import { DesiredPublisher } from './desired-publisher.js';
 import { errorMessage, errorStack } from '../../common/errors.js';
@@ -96,12 +96,10 @@ export class DesiredStateController {
   private readonly canonical = new CanonicalCache();
   /** What the placement pass keeps between passes (compiled devices, placed instances). */
   private readonly placementCache = new PlacementPassCache();
-  /** Each device's wanted instances, kept between passes and rebuilt for the devices a change touches. */
-  private readonly wantedLists = new WantedLists();
+  /** Each device's wanted instances, kept between passes; which devices may need a new document. */
+  readonly documents = new WantedDocuments();
   /** Whether a pass's inputs are those of the last pass, which changed nothing: then there is nothing to do. */
   private readonly quiet = new QuietPassCheck();
-  /** Documents already found equal to a device's wanted list (by both objects' identity): not compared again. */
-  private agreed = new WeakMap<Readonly<DesiredState>, readonly DesiredInstance[]>();
   /** While a device drains or a config change is paced, readiness reports decide the next step. */
   wantsReports = false;
   private readonly publisher: DesiredPublisher;
@@ -233,12 +231,9 @@ export class DesiredStateController {
     for (const { workload, event } of result.events) await store.events.append(eventSubjects.workload(workload), { time, ...event });
     await this.recordUnplaced(workloads, result.unplaced);
     this.scheduleCheck(result.nextCheckAt);
-    // Forgotten while the documents are made: a pass that fails half way has the next one look at every device.
-    const seen = this.lastSeen;
-    this.lastSeen = {};
-    const wanted = extras ? this.wantedLists.build(workloads, result.placements, result.everyDevice, devices) : this.dirtyWanted(workloads, result, devices, published, seen);
+    const wanted = extras ? this.documents.all(workloads, result, devices) : this.documents.dirty(workloads, result, devices, published);
     const sent = await this.publishChanged(devices, wanted, published, await this.deps.jobs?.plan(devices));
-    if (!extras) this.lastSeen = { published, devices };
+    if (!extras) this.documents.done(published, devices);
     // Remembered only when the pass changed nothing: the next pass with these inputs may then be skipped.
     const changedNothing = changedPlacements.length === 0 && result.events.length === 0 && sent === 0;
     this.quiet.remember(changedNothing && !this.deps.configs?.moving ? { ...inputs, nextCheckAt: earliest(result.nextCheckAt, this.deps.configs?.nextCheckAt) } : undefined);
@@ -250,39 +245,6 @@ export class DesiredStateController {
     this.timings.record({ totalMs, placementMs, devices: devices.length, workloads: workloads.length, published: sent });
     log.debug(`desired state pass: ${workloads.length} workloads, ${devices.length} devices, ${sent} published, ${totalMs.toFixed(1)} ms (placement ${placementMs.toFixed(1)} ms)`);
   }
-
-  /**
-   * Without jobs, configs, pins or rollouts a device's document follows from its wanted list
-   * alone: only devices whose list is a new object, or whose document is not the one already found
-   * equal to its list, can get a new document. The documents are looked at one by one only when
-   * the published view or the device list is another object than in the last pass.
-   */
-  private dirtyWanted(
-    workloads: readonly WorkloadRecord[],
-    result: PlacementPassResult,
-    devices: readonly DeviceRecord[],
-    published: ReadonlyMap<string, Readonly<DesiredState>>,
-    seen: { published?: ReadonlyMap<string, Readonly<DesiredState>>; devices?: readonly DeviceRecord[] },
-  ): Map<string, DesiredInstance[]> {
-    const lists = this.wantedLists;
-    lists.update(workloads, result.placements, result.everyDevice, devices);
-    const wanted = new Map<string, DesiredInstance[]>();
-    for (const id of lists.changed) wanted.set(id, lists.listOfDevice(id) as DesiredInstance[]);
-    if (published !== seen.published || devices !== seen.devices) {
-      for (const d of devices) {
-        if (wanted.has(d.id)) continue;
-        const list = lists.listOfDevice(d.id) as DesiredInstance[];
-        const doc = published.get(d.id);
-        if (doc === undefined ? list.length > 0 : this.agreed.get(doc) !== list) wanted.set(d.id, list);
-      }
-    }
-    this.documentsLookedAt += wanted.size;
-    return wanted;
-  }
-
-  private lastSeen: { published?: ReadonlyMap<string, Readonly<DesiredState>>; devices?: readonly DeviceRecord[] } = {};
-  /** Devices whose next document was worked out (tests count them: a change of 5 replicas looks at 5, not the fleet). */
-  documentsLookedAt = 0;
 
   /**
    * A pass over some devices (reconcileDevices): each keeps the instances it was last sent (where
@@ -388,9 +350,10 @@ export class DesiredStateController {
     // The common case at fleet scale, without an allocation: a device with only instances, unchanged.
     if (current && !jobParts?.jobs.length && !jobParts?.cronJobs.length && windows.length === 0 && prefetch.length === 0 && prefetchFirmware.length === 0 && configs.length === 0) {
       const bare = !current.jobs?.length && !current.cronJobs?.length && !current.maintenanceWindows?.length && !current.prefetch?.length && !current.prefetchFirmware?.length && !current.configs?.length;
-      if (bare && this.agreed.get(current) === instances) return undefined;
+      // Found equal before (both objects unchanged since): not compared again.
+      if (bare && this.documents.agrees(current, instances)) return undefined;
       if (bare && sameInstances(current.instances, instances)) {
-        this.agreed.set(current, instances);
+        this.documents.agree(current, instances);
         return undefined;
       }
     }

@@ -35,8 +35,9 @@ export class DesiredInstanceCache {
 const byInstanceId = (a: DesiredInstance, b: DesiredInstance): number => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0);
 
 /**
- * What every device must run, from the workloads and their placements. Pure: the controller
- * compares the result with what it published and sends only what changed.
+ * What every device must run, from the workloads and their placements, computed from scratch.
+ * The controller keeps these lists between passes instead (`WantedLists` below), which must give
+ * exactly this (pass-state-equivalence.test.ts).
  */
 export function buildDesiredInstances(
   workloads: readonly WorkloadRecord[],

@@ -76,16 +76,16 @@ test('a pass with nothing changed reads one document; a template change of a 5-r
   const hosts = new Set(Object.values(small));
   await real.workloads.putAll([workload('small', { replicas: 5 }, { ROUND: '1' })]);
   reads.instances = 0;
-  let looked = controller.documentsLookedAt;
+  let looked = controller.documents.lookedAt;
   await controller.reconcile();
   t.is(sent, 200 + hosts.size, 'the devices of the changed workload get new documents');
   t.true(reads.instances <= 2 * hosts.size + 1, `documents read: ${reads.instances} (5 devices changed, 200 in the fleet)`);
-  t.is(controller.documentsLookedAt - looked, hosts.size, 'next documents worked out for the devices of the changed workload only');
+  t.is(controller.documents.lookedAt - looked, hosts.size, 'next documents worked out for the devices of the changed workload only');
   // The pass after it sees the 5 new documents: it looks at those, not at the fleet.
-  looked = controller.documentsLookedAt;
+  looked = controller.documents.lookedAt;
   await controller.reconcile();
   t.is(sent, 200 + hosts.size);
-  t.is(controller.documentsLookedAt - looked, hosts.size, 'the new documents are compared with their lists once');
+  t.is(controller.documents.lookedAt - looked, hosts.size, 'the new documents are compared with their lists once');
 
   // Equal to a pass without any state kept: a new controller over the same store finds nothing to send.
   let fresh = 0;
