@@ -99,7 +99,7 @@ export class DesiredStateController {
   /** Each device's wanted instances, kept between passes; which devices may need a new document. */
   readonly documents = new WantedDocuments();
   /** Whether a pass's inputs are those of the last pass, which changed nothing: then there is nothing to do. */
-  private readonly quiet = new QuietPassCheck();
+  readonly quiet = new QuietPassCheck();
   /** While a device drains or a config change is paced, readiness reports decide the next step. */
   wantsReports = false;
   private readonly publisher: DesiredPublisher;
