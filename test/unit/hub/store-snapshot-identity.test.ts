@@ -20,21 +20,35 @@ test('the device snapshot is the same list until a device is written, touched, o
   await store.devices.put(device('gw-2'), 'sync');
   const first = await store.devices.snapshot();
   t.is(await store.devices.snapshot(), first, 'nothing written: the same list');
-  const steps: [string, () => Promise<unknown>][] = [
-    ['touch', () => store.devices.touch('gw-1', new Date(1).toISOString())],
-    ['observe', () => store.devices.observe('gw-2', (d) => void (d.status = { state: 'online', reason: 'connected', agentVersion: 't', bootId: 'b', sessionId: 's', since: new Date(2).toISOString() }))],
-    ['update', () => store.devices.update('gw-1', (d) => void (d.labels = { zone: 'a' }), 'sync')],
-    ['delete', () => store.devices.delete('gw-2')],
+  await store.devices.put(device('gw-3'), 'sync');
+  // Each step, and the devices it writes: every other device's record is kept (the same object).
+  const steps: [string, string[], () => Promise<unknown>][] = [
+    ['touch', ['gw-1'], () => store.devices.touch('gw-1', new Date(1).toISOString())],
+    ['touch twice', ['gw-3'], () => Promise.all([store.devices.touch('gw-3', new Date(2).toISOString()), store.devices.touch('gw-3', new Date(3).toISOString())])],
+    ['observe', ['gw-2'], () => store.devices.observe('gw-2', (d) => void (d.status = { state: 'online', reason: 'connected', agentVersion: 't', bootId: 'b', sessionId: 's', since: new Date(2).toISOString() }))],
+    ['update', ['gw-1'], () => store.devices.update('gw-1', (d) => void (d.labels = { zone: 'a' }), 'sync')],
+    ['put of a new device', ['gw-4'], () => store.devices.put(device('gw-4'), 'sync')],
+    ['delete', [], () => store.devices.delete('gw-2')],
+    ['touch after the delete', ['gw-4'], () => store.devices.touch('gw-4', new Date(4).toISOString())],
   ];
-  let last = first;
-  for (const [name, step] of steps) {
+  let last = await store.devices.snapshot();
+  for (const [name, ids, step] of steps) {
     await step();
     const next = await store.devices.snapshot();
     t.not(next, last, `${name}: a new list`);
     t.is(await store.devices.snapshot(), next, `${name}: then the same again`);
+    t.deepEqual(next, await store.devices.list(), `${name}: what the store holds`);
+    for (const d of next) {
+      const before = last.find((x) => x.id === d.id);
+      if (before !== undefined && !ids.includes(d.id)) t.is(d, before, `${name}: ${d.id} kept`);
+    }
     last = next;
   }
-  t.deepEqual(last.map((d) => [d.id, d.labels, d.lastSeen]), [['gw-1', { zone: 'a' }, new Date(1).toISOString()]]);
+  t.deepEqual(last.map((d) => [d.id, d.labels, d.lastSeen]), [
+    ['gw-1', { zone: 'a' }, new Date(1).toISOString()],
+    ['gw-3', {}, new Date(3).toISOString()],
+    ['gw-4', {}, new Date(4).toISOString()],
+  ]);
 });
 
 test('a placement handed out is not edited when a device holding its replicas is deleted; store.json reads back the same', async (t) => {
