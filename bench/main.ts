@@ -14,7 +14,7 @@ const benches: Record<string, { describe: string; load: () => Promise<BenchModul
   reconnect: { describe: 'restart storm: N registered devices, hub SIGKILLed and restarted, then Mosquitto restarted under the hub; until all online, store compared', load: () => import('./reconnect.js') },
   rollout: { describe: 'a release to N simulated devices in 5 waves, zero soak: time, hub CPU per wave, messages per device', load: () => import('./rollout.js') },
   fleet: { describe: 'fleet apply end to end: N simulated devices (default 20,000) follow 3 applies; convergence p50/p99, hub CPU, bytes; passes with 50 workloads', load: () => import('./fleet.js') },
-  passes: { describe: "the hub's desired-state pass in process at N devices (default 20,000) and 50 workloads: idle and with one change", load: () => import('./passes.js') },
+  passes: { describe: "the hub's desired-state pass in process at N devices (default 20,000) and 50 workloads: idle, with one change, and the pass after it", load: () => import('./passes.js') },
   nemesis: { describe: 'the nemesis test tier run longer: random writes and faults (hub/agent kill, partitions, MQTT duplicates, clock steps, full disk; Mosquitto restarts with --broker mosquitto) [--minutes 30 --agents 3 --seed S --broker embedded|mosquitto]', load: () => import('./nemesis.js') },
   flash: { describe: '64 KB into an emulated STM32 over 115200 8E1 (vs stm32flash, raw stream), one page, delta download size [--skip readback,stm32flash,line]', load: () => import('./flash.js') },
 };

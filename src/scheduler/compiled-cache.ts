@@ -26,6 +26,8 @@ export class CompiledDeviceCache {
   private readonly entries = new Map<string, Entry>();
   /** Devices compiled so far (tests count them: an unchanged device is not compiled again). */
   compiles = 0;
+  /** The last fleet's order and indexes (fleet.ts `FleetBase`; opaque here). */
+  fleet: unknown;
 
   /** The compiled form of `snapshot` at `index`, compiled again only if what it depends on changed. */
   compile(snapshot: DeviceSnapshot, index: number, reserve: DeviceReserve): CompiledDevice {

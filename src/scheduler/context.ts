@@ -19,6 +19,8 @@ import { scoreWeights } from './scores/weights.js';
 export interface FleetView {
   readonly devices: readonly CompiledDevice[];
   readonly usage: readonly DeviceUsage[];
+  /** Device i's usage to record a placement on (a fleet's own copy: usage may be shared with other fleets). */
+  writableUsage(i: number): DeviceUsage;
   readonly now: number;
   readonly labels: LabelIndex;
   /** Indices of the devices holding this (normalised) image. */
@@ -124,7 +126,7 @@ export class WorkloadContext {
 
   /** Places one replica on device i: claims peripherals, records the load and the spread counts. */
   commit(i: number): Placement {
-    const placement = placeOn(this.fleet.devices[i] as CompiledDevice, this.fleet.usage[i] as DeviceUsage, this.workload);
+    const placement = placeOn(this.fleet.devices[i] as CompiledDevice, this.fleet.writableUsage(i), this.workload);
     this.spread.record(i);
     this.fleet.recordReplica(this.workload.name, i);
     return placement;

@@ -80,7 +80,7 @@ export function planEveryDeviceOnFleet(fleet: FleetState, name: string, spec: Wo
     const noRoom = serialDeviceFilter.check(device, workload, fleet.now) ?? firstDynamicFailure(device, usage, workload);
     if (noRoom !== undefined) unfit.push(noRoom);
     else {
-      placements.push(placeOn(device, usage, workload));
+      placements.push(placeOn(device, fleet.writableUsage(i), workload));
       fleet.recordReplica(name, i);
     }
   });

@@ -77,7 +77,9 @@ export function decideEvictions(input: EvictionInput): EvictionDecision {
   const { now } = input;
   const evictions: Eviction[] = [];
   let nextCheckAt: number | undefined;
-  const devices = [...input.devices].sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
+  // Only devices that are offline or carry a NoExecute taint can lose an instance: the others (most
+  // of a fleet) are passed over without an allocation, and only the rest are sorted.
+  const devices = input.devices.filter((d) => !d.online || d.taints.some((t) => t.effect === 'NoExecute')).sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
   for (const device of devices) {
     const taints = noExecuteTaints(device, now);
     if (taints.length === 0) continue;

@@ -46,6 +46,26 @@ function copy<T>(value: T | undefined): T | undefined {
 
 export function deviceRepository(b: Backing, hardwareIndex: Map<string, string>): DeviceRepository {
   const merges = new Map<string, { stored: StoredDevice; observed: ObservedDevice | undefined; merged: DeviceRecord }>();
+  /** Bumped on every write of a device's part below: the last snapshot is handed out again while it stays. */
+  let writes = 0;
+  let lastSnapshot: { writes: number; devices: object; observed: object; list: readonly DeviceRecord[] } | undefined;
+  /** Each device's place in the last snapshot's list. */
+  const positions = new Map<string, number>();
+  /** Devices written since the last snapshot; undefined once a device was added or removed (places move: the next snapshot walks them all). */
+  let written: Set<string> | undefined;
+  const wrote = (id: string, addedOrRemoved = false): void => {
+    writes += 1;
+    if (addedOrRemoved || written === undefined || written.size >= 10_000) written = undefined;
+    else written.add(id);
+  };
+  /** A device's merged record, kept while both parts are the same objects. */
+  const mergedOf = (id: string, stored: StoredDevice, seen: ObservedDevice | undefined): DeviceRecord => {
+    const known = merges.get(id);
+    if (known && known.stored === stored && known.observed === seen) return known.merged;
+    const merged = { ...stored, ...seen } as DeviceRecord;
+    merges.set(id, { stored, observed: seen, merged });
+    return merged;
+  };
   /**
    * Writes a whole record back, each part to its document; the control part only if it
    * changed. `device` must be owned by the store from here on (a private copy).
@@ -61,6 +81,7 @@ export function deviceRepository(b: Backing, hardwareIndex: Map<string, string>)
     // Checked before anything is written; only when the control part changed (a status storm
     // changes observed state alone and pays nothing).
     if (controlChanged) assertStorable('devices', device.id, stored);
+    wrote(device.id, !before);
     b.observed().devices[device.id] = observed;
     b.observedChanged('devices', device.id);
     if (!controlChanged) return;
@@ -79,6 +100,7 @@ export function deviceRepository(b: Backing, hardwareIndex: Map<string, string>)
       // keep their identity, so nothing derived from them (compiled devices) is invalidated.
       const observed = b.observed().devices;
       observed[id] = { ...observed[id], lastSeen };
+      wrote(id);
       b.observedChanged('devices', id);
       return true;
     },
@@ -89,6 +111,7 @@ export function deviceRepository(b: Backing, hardwareIndex: Map<string, string>)
       const draft: ObservedDevice = { ...observed[id] };
       change(draft);
       observed[id] = draft;
+      wrote(id);
       b.observedChanged('devices', id);
       return true;
     },
@@ -102,23 +125,31 @@ export function deviceRepository(b: Backing, hardwareIndex: Map<string, string>)
     snapshot: async () => {
       const { devices } = b.doc();
       const observed = b.observed().devices;
+      // Nothing written since the last one: the same list (a pass over 20,000 devices that changed
+      // nothing then walks none of them here).
+      const same = lastSnapshot !== undefined && lastSnapshot.devices === devices && lastSnapshot.observed === observed;
+      if (same && lastSnapshot?.writes === writes) return lastSnapshot.list;
+      // Only written devices, none added or removed: the last list with those places replaced
+      // (a report storm touches some devices between passes, and a pass then walks those only).
+      if (same && written !== undefined && lastSnapshot !== undefined && [...written].every((id) => positions.has(id) && devices[id] !== undefined)) {
+        const out = [...lastSnapshot.list];
+        for (const id of written) out[positions.get(id) as number] = mergedOf(id, devices[id] as StoredDevice, observed[id]);
+        written = new Set();
+        lastSnapshot = { writes, devices, observed, list: out };
+        return out;
+      }
       const out: DeviceRecord[] = [];
+      positions.clear();
       for (const id in devices) {
-        const stored = devices[id] as StoredDevice;
-        const seen = observed[id];
         // The merged record is kept while both parts are the same objects: a fleet-wide pass then
         // allocates nothing for devices that did not change, and what is derived from a record
         // (compiled scheduler devices) can be kept by the record's identity.
-        const known = merges.get(id);
-        if (known && known.stored === stored && known.observed === seen) {
-          out.push(known.merged);
-          continue;
-        }
-        const merged = { ...stored, ...seen } as DeviceRecord;
-        merges.set(id, { stored, observed: seen, merged });
-        out.push(merged);
+        positions.set(id, out.length);
+        out.push(mergedOf(id, devices[id] as StoredDevice, observed[id]));
       }
       if (merges.size > out.length) for (const id of merges.keys()) if (devices[id] === undefined) merges.delete(id);
+      written = new Set();
+      lastSnapshot = { writes, devices, observed, list: out };
       return out;
     },
     count: async () => {
@@ -142,19 +173,25 @@ export function deviceRepository(b: Backing, hardwareIndex: Map<string, string>)
       const stored = b.doc().devices[id];
       if (!stored) return undefined;
       const freed: { workload: string; ordinal: string }[] = [];
+      wrote(id, true);
       delete b.doc().devices[id];
       delete b.doc().desired[id];
       b.controlChanged('devices', id);
       b.controlChanged('desired', id);
       if (hardwareIndex.get(stored.hardwareId) === id) hardwareIndex.delete(stored.hardwareId);
       // Replicas placed here are free again: the next placement pass puts them elsewhere.
-      for (const placement of Object.values(b.doc().placements)) {
+      // Replaced, not edited: placement snapshots handed out keep what they saw.
+      const placements = b.doc().placements;
+      for (const [name, stored] of Object.entries(placements)) {
+        if (!Object.values(stored.replicas).includes(id)) continue;
+        const placement = structuredClone(stored);
         for (const [ordinal, deviceId] of Object.entries(placement.replicas)) {
           if (deviceId !== id) continue;
           delete placement.replicas[ordinal];
           if (placement.peripherals) delete placement.peripherals[ordinal];
           freed.push({ workload: placement.workload, ordinal });
         }
+        placements[name] = placement;
       }
       delete b.observed().devices[id];
       delete b.observed().reported[id];
@@ -235,6 +272,8 @@ export function placementRepository(b: Backing): PlacementRepository {
   return {
     get: async (workload) => copy(b.doc().placements[workload]),
     list: async () => Object.values(b.doc().placements).map((p) => structuredClone(p)),
+    // The stored records themselves: `put` and a device's deletion replace a record whole, never edit it.
+    snapshot: async () => Object.values(b.doc().placements),
     put: async (placement) => {
       assertStorable('placements', placement.workload, placement);
       b.doc().placements[placement.workload] = structuredClone(placement);

@@ -83,6 +83,12 @@ export interface WorkloadRepository {
 export interface PlacementRepository {
   get(workload: string): Promise<PlacementRecord | undefined>;
   list(): Promise<PlacementRecord[]>;
+  /**
+   * Optional: the stored records themselves, read-only and never changed in place (a store
+   * replaces a record whole), so that the placement pass can tell the ones it saw before by
+   * identity. Stores without it are read through `list` (every placement is then new to a pass).
+   */
+  snapshot?(): Promise<readonly Readonly<PlacementRecord>[]>;
   put(placement: PlacementRecord): Promise<void>;
   delete(workload: string): Promise<void>;
 }

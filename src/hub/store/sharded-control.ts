@@ -227,7 +227,35 @@ export class ShardedControlFile {
     for (const [name, r] of Object.entries(doc.rollouts)) headers[name] = { ...r, status: { ...r.status, devices: {} } };
     main['rollouts'] = headers;
     main['layout'] = layout;
-    return { shards, main: JSON.stringify(main), layout };
+    return { shards, main: this.mainText(main), layout };
+  }
+
+  /**
+   * store.json's text. Placements are written out by parts, each placement's text kept by its
+   * identity (the store replaces a placement whole, never edits it): a 20,000-replica placement
+   * was serialised again by every commit, also by those that changed one desired document.
+   */
+  private mainText(main: Record<string, unknown>): string {
+    const parts: string[] = [];
+    for (const [key, value] of Object.entries(main)) {
+      if (value === undefined) continue;
+      if (key !== 'placements' || typeof value !== 'object' || value === null) {
+        parts.push(`${JSON.stringify(key)}:${JSON.stringify(value)}`);
+        continue;
+      }
+      const placements: string[] = [];
+      for (const [name, placement] of Object.entries(value)) {
+        if (placement === undefined) continue;
+        let text = typeof placement === 'object' && placement !== null ? this.texts.get(placement) : undefined;
+        if (text === undefined) {
+          text = JSON.stringify(placement);
+          if (typeof placement === 'object' && placement !== null) this.texts.set(placement, text);
+        }
+        placements.push(`${JSON.stringify(name)}:${text}`);
+      }
+      parts.push(`${JSON.stringify(key)}:{${placements.join(',')}}`);
+    }
+    return `{${parts.join(',')}}`;
   }
 
   /** Writes a snapshot durably; on failure its shards are written again by the next commit. */

@@ -2,9 +2,10 @@ import type { Logger } from '../../common/log.js';
 import { payloadLimits, releaseKey, topics, type DesiredConfig, type DesiredCronJob, type DesiredInstance, type DesiredJob, type DesiredState, type MaintenanceWindow, type ReleaseConfigPin, type ReleaseRecord, type ReportedState } from '../../protocol/index.js';
 import { applyReleasePins, releaseConfigPins, prefetchFirmware, prefetchInstances, windowsForDevice } from '../rollouts/release-pins.js';
 import { idsInState } from '../../scheduler/rollout/index.js';
-import { eventSubjects, type DeviceRecord, type WorkloadRecord } from '../store/records.js';
+import { eventSubjects, type DeviceRecord, type PlacementRecord, type WorkloadRecord } from '../store/records.js';
 import type { HubStore } from '../store/repository.js';
-import { buildDesiredInstances, DesiredInstanceCache } from './desired-documents.js';
+import { WantedDocuments } from './wanted-documents.js';
+import { QuietPassCheck } from './quiet-pass.js';
 import { CanonicalCache } from './canonical-cache.js';
 import { sameInstances, samePlacement } from './desired-comparison.js';
 import { PlacementPassCache, runPlacementPass } from './placement-pass.js';
@@ -95,8 +96,10 @@ export class DesiredStateController {
   private readonly canonical = new CanonicalCache();
   /** What the placement pass keeps between passes (compiled devices, placed instances). */
   private readonly placementCache = new PlacementPassCache();
-  /** Each replica's desired instance, kept while its workload's revision is the same. */
-  private readonly instanceCache = new DesiredInstanceCache();
+  /** Each device's wanted instances, kept between passes; which devices may need a new document. */
+  readonly documents = new WantedDocuments();
+  /** Whether a pass's inputs are those of the last pass, which changed nothing: then there is nothing to do. */
+  readonly quiet = new QuietPassCheck();
   /** While a device drains or a config change is paced, readiness reports decide the next step. */
   wantsReports = false;
   private readonly publisher: DesiredPublisher;
@@ -214,8 +217,21 @@ export class DesiredStateController {
     }
     if (workloads.length === 0 && idle && !(await this.deps.jobs?.any()) && !(await firmwareToFetchAhead(store)) && !(await this.deps.configs?.any(published.values()))) return;
     const devices = await store.devices.snapshot();
-    this.wantsReports = devices.some((d) => d.draining);
-    const current = new Map((await store.placements.list()).map((p) => [p.workload, p]));
+    this.wantsReports = this.quiet.draining(devices);
+    // The stored records where the store can hand them out (their identity tells the pass what it saw before).
+    const current = new Map(((await store.placements.snapshot?.()) ?? (await store.placements.list())).map((p) => [p.workload, p as PlacementRecord]));
+    const pins = await store.releasePins.snapshot();
+    const rollouts = await store.rollouts.snapshot();
+    const extras = !!(await this.deps.jobs?.any()) || !!(await this.deps.configs?.any(published.values())) || pins.size > 0 || rollouts.length > 0;
+    const inputs = { workloads, devices, placements: current, published, extras, now: now().getTime() };
+    if (!this.wantsReports && this.quiet.same(inputs)) {
+      // The same inputs as a pass that changed nothing: this one would change nothing either.
+      const totalMs = performance.now() - passStarted;
+      this.timings.record({ totalMs, placementMs: 0, devices: devices.length, workloads: workloads.length, published: 0 });
+      return;
+    }
+    // Forgotten until this pass is done: a pass that fails half way is not known to have changed nothing.
+    this.quiet.remember(undefined);
     // Readiness matters only while a device drains (it paces the moves): not read otherwise.
     const ready = this.wantsReports ? readyInstances(workloads, published, await store.deviceState.reportedSnapshot()) : new Set<string>();
     const placementStarted = performance.now();
@@ -229,8 +245,12 @@ export class DesiredStateController {
     for (const { workload, event } of result.events) await store.events.append(eventSubjects.workload(workload), { time, ...event });
     await this.recordUnplaced(workloads, result.unplaced);
     this.scheduleCheck(result.nextCheckAt);
-    const wanted = buildDesiredInstances(workloads, result.placements, result.everyDevice, devices, this.instanceCache);
+    const wanted = extras ? this.documents.all(workloads, result, devices) : this.documents.dirty(workloads, result, devices, published);
     const sent = await this.publishChanged(devices, wanted, published, await this.deps.jobs?.plan(devices));
+    if (!extras) this.documents.done(published, devices);
+    // Remembered only when the pass changed nothing: the next pass with these inputs may then be skipped.
+    const changedNothing = changedPlacements.length === 0 && result.events.length === 0 && sent === 0;
+    this.quiet.remember(changedNothing && !this.deps.configs?.moving ? { ...inputs, nextCheckAt: earliest(result.nextCheckAt, this.deps.configs?.nextCheckAt) } : undefined);
     if (this.deps.configs?.moving) this.wantsReports = true;
     // A paced config change's next step may come from time alone (an instance stable, or late).
     const paceAt = this.deps.configs?.nextCheckAt;
@@ -344,7 +364,12 @@ export class DesiredStateController {
     // The common case at fleet scale, without an allocation: a device with only instances, unchanged.
     if (current && !jobParts?.jobs.length && !jobParts?.cronJobs.length && windows.length === 0 && prefetch.length === 0 && prefetchFirmware.length === 0 && configs.length === 0) {
       const bare = !current.jobs?.length && !current.cronJobs?.length && !current.maintenanceWindows?.length && !current.prefetch?.length && !current.prefetchFirmware?.length && !current.configs?.length;
-      if (bare && sameInstances(current.instances, instances)) return undefined;
+      // Found equal before (both objects unchanged since): not compared again.
+      if (bare && this.documents.agrees(current, instances)) return undefined;
+      if (bare && sameInstances(current.instances, instances)) {
+        this.documents.agree(current, instances);
+        return undefined;
+      }
     }
     // Absent and empty lists are the same: documents stay as they were for devices without jobs or windows.
     const jobs = jobParts?.jobs.length ? { jobs: jobParts.jobs } : {};
@@ -377,6 +402,10 @@ function unpinnedInstances(instances: readonly DesiredInstance[], workloads: Rea
     const w = workloads.get(i.workload);
     return w ? [{ id: i.id, workload: w.name, revision: w.revision, template: w.spec.template }] : [];
   });
+}
+
+function earliest(a: number | undefined, b: number | undefined): number | undefined {
+  return a === undefined ? b : b === undefined ? a : Math.min(a, b);
 }
 
 /** A firmware-only rollout has gateways waiting for their window that fetch its images ahead. */
