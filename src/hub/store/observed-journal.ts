@@ -10,6 +10,7 @@ import { readFileIfExists, writeFileDurably } from '../../common/durable-file.js
 import { errorMessage } from '../../common/errors.js';
 import type { ObservedDocument } from './document.js';
 import { checkedObservedDocument, type SkippedRecord } from './record-check.js';
+import { checkedDigest } from './checked-digest.js';
 
 export type ObservedCollection = keyof ObservedDocument;
 const collections: readonly ObservedCollection[] = ['devices', 'reported', 'events'];
@@ -79,18 +80,21 @@ export class ObservedJournal implements Adapter<ObservedDocument> {
       await this.removeJournals();
       return null;
     }
+    const vouched = vouchedSnapshot(text, raw);
+    delete raw['sum'];
     const generation = raw['journal'];
     this.generation = typeof generation === 'number' && Number.isSafeInteger(generation) && generation >= 0 ? generation : 0;
     this.snapshotBytes = text.length;
     this.needsSnapshot = false;
     // Null-prototype collections: a journal key such as `__proto__` is a record like any other.
     for (const c of collections) raw[c] = Object.assign(Object.create(null) as Record<string, unknown>, typeof raw[c] === 'object' && raw[c] !== null ? raw[c] : {});
-    const { bytes, whole } = await this.replay(raw);
+    const { bytes, whole, replayed } = await this.replay(raw);
     this.journalBytes = bytes;
     // Appending after a torn line would join the next entry to it: a new snapshot starts afresh.
     if (!whole) this.needsSnapshot = true;
     await this.removeJournals(basename(this.journalPath()));
-    const { doc, skipped } = checkedObservedDocument(raw, this.path);
+    // The snapshot's records as its digest vouches for them; what the journal replaced is checked.
+    const { doc, skipped } = checkedObservedDocument(raw, this.path, (c, k) => vouched && !(replayed.get(c as ObservedCollection)?.has(k) ?? false));
     await keepAside(this.path, skipped, this.warn);
     return doc;
   }
@@ -124,7 +128,7 @@ export class ObservedJournal implements Adapter<ObservedDocument> {
     const previous = this.journalPath();
     const next = this.generation + 1;
     this.dirty.clear();
-    const text = JSON.stringify({ journal: next, ...doc });
+    const text = snapshotText(next, doc);
     await writeFileDurably(this.path, text);
     this.generation = next;
     this.snapshotBytes = text.length;
@@ -136,9 +140,10 @@ export class ObservedJournal implements Adapter<ObservedDocument> {
   }
 
   /** Applies the snapshot's journal to `raw`; resolves to its size and whether every line was whole. */
-  private async replay(raw: Record<string, unknown>): Promise<{ bytes: number; whole: boolean }> {
+  private async replay(raw: Record<string, unknown>): Promise<{ bytes: number; whole: boolean; replayed: Map<ObservedCollection, Set<string>> }> {
+    const replayed = new Map<ObservedCollection, Set<string>>();
     const text = await readFileIfExists(this.journalPath());
-    if (text === undefined) return { bytes: 0, whole: true };
+    if (text === undefined) return { bytes: 0, whole: true, replayed };
     let whole = text === '' || text.endsWith('\n');
     const lines = text.split('\n');
     for (let i = 0; i < lines.length; i++) {
@@ -154,8 +159,11 @@ export class ObservedJournal implements Adapter<ObservedDocument> {
       const records = raw[entry.c] as Record<string, unknown>;
       if (entry.v === undefined) delete records[entry.k];
       else records[entry.k] = entry.v;
+      let keys = replayed.get(entry.c);
+      if (keys === undefined) replayed.set(entry.c, (keys = new Set()));
+      keys.add(entry.k);
     }
-    return { bytes: Buffer.byteLength(text), whole };
+    return { bytes: Buffer.byteLength(text), whole, replayed };
   }
 
   /** Every journal file of this snapshot's name but `keep`. */
@@ -167,6 +175,27 @@ export class ObservedJournal implements Adapter<ObservedDocument> {
       await unlink(join(dirname(this.path), name)).catch(() => undefined);
     }
   }
+}
+
+/**
+ * A snapshot's text: `{"journal":<g>,"sum":"<digest>",` and then the document's own JSON, whose
+ * checked digest (checked-digest.ts) the sum is. Readers that know no sum ignore the field.
+ */
+function snapshotText(generation: number, doc: ObservedDocument): string {
+  const body = JSON.stringify(doc);
+  const rest = body === '{}' ? '}' : `,${body.slice(1)}`;
+  return `{"journal":${generation},"sum":"${checkedDigest(body)}"${rest}`;
+}
+
+/** Whether a snapshot's text is, after its head, the very document its sum was computed over. */
+function vouchedSnapshot(text: string, raw: Record<string, unknown>): boolean {
+  const { journal, sum } = raw;
+  if (typeof sum !== 'string' || typeof journal !== 'number') return false;
+  const head = `{"journal":${journal},"sum":${JSON.stringify(sum)}`;
+  if (!text.startsWith(head)) return false;
+  const rest = text.slice(head.length);
+  const body = rest === '}' ? '{}' : rest.startsWith(',') ? `{${rest.slice(1)}` : undefined;
+  return body !== undefined && checkedDigest(body) === sum;
 }
 
 function parseEntry(line: string): JournalEntry | undefined {
