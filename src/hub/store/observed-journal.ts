@@ -27,8 +27,11 @@ interface JournalEntry {
 
 /**
  * observed.json (a snapshot naming its generation g) plus observed.<g>.log, one JSON line per
- * changed record. A load replays only its snapshot's journal; a torn last line (a crash in an
- * append) is ignored. When the journal grows past the snapshot's size the next flush writes a new
+ * changed record, each flush's lines sealed by a last line with their digest (a load takes sealed
+ * records and a snapshot whose digest matches as written, without checking them one by one:
+ * checked-digest.ts). A load replays only its snapshot's journal; a torn last line (a crash in an
+ * append) is ignored. (A hub from before the seals stops its replay at the first seal, with a
+ * warning: observed state only, which the devices send again.) When the journal grows past the snapshot's size the next flush writes a new
  * snapshot, generation g + 1, durably, and only then removes the old journal: a crash in between
  * leaves a snapshot that names the new generation, whose journal does not exist yet.
  *
@@ -94,7 +97,7 @@ export class ObservedJournal implements Adapter<ObservedDocument> {
     if (!whole) this.needsSnapshot = true;
     await this.removeJournals(basename(this.journalPath()));
     // The snapshot's records as its digest vouches for them; what the journal replaced is checked.
-    const { doc, skipped } = checkedObservedDocument(raw, this.path, (c, k) => vouched && !(replayed.get(c as ObservedCollection)?.has(k) ?? false));
+    const { doc, skipped } = checkedObservedDocument(raw, this.path, (c, k) => replayed.get(c as ObservedCollection)?.get(k) ?? vouched);
     await keepAside(this.path, skipped, this.warn);
     return doc;
   }
@@ -113,7 +116,9 @@ export class ObservedJournal implements Adapter<ObservedDocument> {
       }
     }
     this.dirty.clear();
-    const text = `${lines.join('\n')}\n`;
+    // Sealed with the digest of the lines before it: a load takes them as written, unchecked.
+    const entries = `${lines.join('\n')}\n`;
+    const text = `${entries}${JSON.stringify({ sum: checkedDigest(entries) })}\n`;
     const handle = await open(this.journalPath(), 'a', 0o600);
     try {
       await handle.write(text);
@@ -140,15 +145,34 @@ export class ObservedJournal implements Adapter<ObservedDocument> {
   }
 
   /** Applies the snapshot's journal to `raw`; resolves to its size and whether every line was whole. */
-  private async replay(raw: Record<string, unknown>): Promise<{ bytes: number; whole: boolean; replayed: Map<ObservedCollection, Set<string>> }> {
-    const replayed = new Map<ObservedCollection, Set<string>>();
+  /**
+   * Applies the snapshot's journal to `raw`; resolves to its size, whether every line was whole,
+   * and per record it replaced whether a seal (a flush's last line, the digest of its entries)
+   * vouches for the value it now has. Entries of an unsealed flush (torn, or from a hub before
+   * the seals) are applied as before and checked at load.
+   */
+  private async replay(raw: Record<string, unknown>): Promise<{ bytes: number; whole: boolean; replayed: Map<ObservedCollection, Map<string, boolean>> }> {
+    const replayed = new Map<ObservedCollection, Map<string, boolean>>();
+    const pending: [Map<string, boolean>, string][] = [];
+    let blockStart = 0;
+    let offset = 0;
     const text = await readFileIfExists(this.journalPath());
     if (text === undefined) return { bytes: 0, whole: true, replayed };
     let whole = text === '' || text.endsWith('\n');
     const lines = text.split('\n');
     for (let i = 0; i < lines.length; i++) {
       const line = lines[i] ?? '';
+      const lineStart = offset;
+      offset += line.length + 1;
       if (line === '') continue;
+      const seal = sealOf(line);
+      if (seal !== undefined) {
+        const vouched = seal === checkedDigest(text.slice(blockStart, lineStart));
+        for (const [keys, key] of pending) keys.set(key, vouched);
+        pending.length = 0;
+        blockStart = offset;
+        continue;
+      }
       const entry = parseEntry(line);
       if (entry === undefined) {
         whole = false;
@@ -160,8 +184,9 @@ export class ObservedJournal implements Adapter<ObservedDocument> {
       if (entry.v === undefined) delete records[entry.k];
       else records[entry.k] = entry.v;
       let keys = replayed.get(entry.c);
-      if (keys === undefined) replayed.set(entry.c, (keys = new Set()));
-      keys.add(entry.k);
+      if (keys === undefined) replayed.set(entry.c, (keys = new Map()));
+      keys.set(entry.k, false);
+      pending.push([keys, entry.k]);
     }
     return { bytes: Buffer.byteLength(text), whole, replayed };
   }
@@ -196,6 +221,17 @@ function vouchedSnapshot(text: string, raw: Record<string, unknown>): boolean {
   const rest = text.slice(head.length);
   const body = rest === '}' ? '{}' : rest.startsWith(',') ? `{${rest.slice(1)}` : undefined;
   return body !== undefined && checkedDigest(body) === sum;
+}
+
+/** The digest a seal line carries, or undefined for any other line. */
+function sealOf(line: string): string | undefined {
+  if (!line.startsWith('{"sum":"')) return undefined;
+  try {
+    const { sum } = JSON.parse(line) as { sum?: unknown };
+    return typeof sum === 'string' ? sum : undefined;
+  } catch {
+    return undefined;
+  }
 }
 
 function parseEntry(line: string): JournalEntry | undefined {
