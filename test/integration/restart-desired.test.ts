@@ -128,3 +128,26 @@ test('a restarted hub: every device finds its current desired document (the stor
     await dir.remove();
   }
 });
+
+test('held CONNECTs are admitted in paced batches, not as one burst, and every one is answered', async (t) => {
+  const broker = await startEmbeddedBroker({
+    host: '127.0.0.1',
+    port: 0,
+    log: createLogger('broker', 'error'),
+    authority: { hubSecret: 'x'.repeat(32), verifyDevice: async () => true, joinTokenKnown: async () => false },
+    admitBatch: 2,
+  });
+  const ids = ['dev-b1', 'dev-b2', 'dev-b3', 'dev-b4', 'dev-b5'];
+  const connecting = ids.map((id) => mqtt.connectAsync(broker.url, { clientId: id, username: id, password: 'pw', reconnectPeriod: 0 }));
+  await waitForHeld(broker, ids.length);
+  t.is(broker.heldConnections(), ids.length);
+  broker.admitDevices();
+  // The first batch at once; the others on later turns of the event loop.
+  t.is(broker.heldConnections(), ids.length - 2);
+  await new Promise((r) => setImmediate(r));
+  t.is(broker.heldConnections(), ids.length - 4);
+  const clients = await Promise.all(connecting);
+  t.is(broker.heldConnections(), 0);
+  await Promise.all(clients.map((c) => c.endAsync()));
+  await broker.close();
+});

@@ -61,6 +61,8 @@ export class MemoryStore {
         this.devices.set(id, { ...current, lastSeen });
         return true;
       },
+      // Every write replaces the map's entry whole: the entry itself is a stable read-only view.
+      view: async (id) => this.devices.get(id),
       findByHardwareId: async (hw) => copy([...this.devices.values()].find((d) => d.hardwareId === hw)),
       list: async () => [...this.devices.values()].map(copy),
       snapshot: async () => [...this.devices.values()],

@@ -43,6 +43,13 @@ type Channel = 'facts' | 'reported' | 'metrics' | 'runs';
 
 /** Events buffered while offline; older ones are dropped first, a device may be offline for days. */
 const MAX_BUFFERED_EVENTS = 100;
+/**
+ * How long a CONNECT waits for its CONNACK. A restarted hub holds the fleet's CONNECTs while it
+ * loads its store and answers them when ready; giving up after 10 s (as before) made every device
+ * that knocked early knock again, each a connection the starting hub accepted and tore down for
+ * nothing (bench/RESULTS.md, reconnect, seventh session). 30 s is mqtt.js's own default.
+ */
+export const CONNACK_TIMEOUT_MS = 30_000;
 
 /**
  * The device's MQTT connection: status with a last will, reconnects forever (the agent keeps
@@ -93,7 +100,7 @@ export class DeviceSession extends EventEmitter<{
       // mqtt.js would retry at a fixed period, the whole fleet in the same millisecond after a hub
       // restart; the session schedules each reconnect itself with jittered backoff (see 'close').
       reconnectPeriod: 0,
-      connectTimeout: 10_000,
+      connectTimeout: CONNACK_TIMEOUT_MS,
       // MQTT 3.1.1 §3.1.2.5: the broker publishes this if the connection drops without DISCONNECT.
       will: { topic: topics.status(options.deviceId), payload: Buffer.from(this.statusPayload('offline', 'connection-lost')), qos: 1, retain: true },
       ...serversOption(options.brokerUrl, options.otherBrokerUrls ?? []),

@@ -1,4 +1,4 @@
-import { eventSubjects } from '../store/records.js';
+import { eventSubjects, type DeviceRecord } from '../store/records.js';
 import type { Logger } from '../../common/log.js';
 import type { DeviceEvent, DeviceStatus, Facts, ReportedState } from '../../protocol/index.js';
 import type { DeviceRepository, DeviceStateRepository, EventRepository } from '../store/repository.js';
@@ -49,12 +49,22 @@ export class DeviceObserver {
   }
 
   async onFacts(deviceId: string, facts: Facts): Promise<void> {
+    // Agents send their facts again after every reconnection (10,000 at once after a hub
+    // restart). When they change nothing, only lastSeen is noted: no copy of the record, no
+    // compare of its control part, no write but the lazy observed one.
+    const current = await this.deps.devices.view(deviceId);
+    if (current === undefined) return this.unknown(deviceId, 'facts');
+    if (this.changesNothing(current, facts)) {
+      await this.deps.devices.touch(deviceId, this.deps.now().toISOString());
+      this.deps.feed.changed(deviceId, 'MODIFIED', 'facts', false);
+      return;
+    }
     let same = false;
     const updated = await this.deps.devices.update(
       deviceId,
       (device) => {
         // Agents send facts again after every reconnect; the same facts schedule nothing new.
-        same = device.facts !== undefined && JSON.stringify(device.facts) === JSON.stringify(facts);
+        same = device.facts !== undefined && this.factsText(device.facts) === JSON.stringify(facts);
         // The stored object is kept when equal: what is derived from it by identity (the placement
         // pass's compiled devices) stays valid, so a storm of reconnections recompiles nobody.
         if (!same) device.facts = facts;
@@ -66,6 +76,22 @@ export class DeviceObserver {
     );
     if (!updated) return this.unknown(deviceId, 'facts');
     this.deps.feed.changed(deviceId, 'MODIFIED', 'facts', !same);
+  }
+
+  /** Stored facts are replaced whole, never edited: their text is kept by the object's identity. */
+  private readonly factsTexts = new WeakMap<object, string>();
+
+  private factsText(stored: Facts): string {
+    let text = this.factsTexts.get(stored);
+    if (text === undefined) this.factsTexts.set(stored, (text = JSON.stringify(stored)));
+    return text;
+  }
+
+  /** Whether facts would leave the record as it is: the same facts, hostname and derived labels. */
+  private changesNothing(current: Readonly<DeviceRecord>, facts: Facts): boolean {
+    if (current.facts === undefined || current.hostname !== facts.hostname) return false;
+    for (const [key, value] of Object.entries(derivedLabels(facts))) if (current.labels[key] !== value) return false;
+    return this.factsText(current.facts) === JSON.stringify(facts);
   }
 
   async onEvent(deviceId: string, event: DeviceEvent): Promise<void> {

@@ -3,7 +3,7 @@ import type { DeviceRecord } from '../store/records.js';
 import { keyFingerprint } from './join-proof-check.js';
 
 /** The API's view of a device: everything but the credential hash and keys. */
-export function deviceView(device: DeviceRecord): DeviceView {
+export function deviceView(device: Readonly<DeviceRecord>): DeviceView {
   const status = device.status;
   return {
     id: device.id,

@@ -119,6 +119,11 @@ export function deviceRepository(b: Backing, hardwareIndex: Map<string, string>)
       const id = hardwareIndex.get(hw);
       return id === undefined ? undefined : merged(b, id);
     },
+    // Both parts are replaced whole on every write, never edited in place (see `snapshot`).
+    view: async (id) => {
+      const stored = b.doc().devices[id];
+      return stored && ({ ...stored, ...b.observed().devices[id] } as DeviceRecord);
+    },
     list: async () => Object.keys(b.doc().devices).flatMap((id) => merged(b, id) ?? []),
     // Both parts are replaced whole on every write (see `store` and `update`), never edited in
     // place, so a shallow merge is a stable snapshot.

@@ -64,7 +64,7 @@ class DurableJsonAdapter implements Adapter<StoreDocument> {
   async read(): Promise<StoreDocument | null> {
     const raw = await this.file.read();
     if (raw === undefined) return null;
-    const { doc, skipped } = checkedControlDocument(migrateDocument(raw, this.path), this.path);
+    const { doc, skipped } = checkedControlDocument(migrateDocument(raw, this.path), this.path, (collection, key) => this.file.vouched(collection, key));
     await keepAside(this.path, skipped, this.warn);
     this.file.adopt(doc);
     // Records left out must leave the files too (they are kept aside above).

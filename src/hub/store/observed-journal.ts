@@ -10,6 +10,7 @@ import { readFileIfExists, writeFileDurably } from '../../common/durable-file.js
 import { errorMessage } from '../../common/errors.js';
 import type { ObservedDocument } from './document.js';
 import { checkedObservedDocument, type SkippedRecord } from './record-check.js';
+import { checkedDigest } from './checked-digest.js';
 
 export type ObservedCollection = keyof ObservedDocument;
 const collections: readonly ObservedCollection[] = ['devices', 'reported', 'events'];
@@ -26,8 +27,11 @@ interface JournalEntry {
 
 /**
  * observed.json (a snapshot naming its generation g) plus observed.<g>.log, one JSON line per
- * changed record. A load replays only its snapshot's journal; a torn last line (a crash in an
- * append) is ignored. When the journal grows past the snapshot's size the next flush writes a new
+ * changed record, each flush's lines sealed by a last line with their digest (a load takes sealed
+ * records and a snapshot whose digest matches as written, without checking them one by one:
+ * checked-digest.ts). A load replays only its snapshot's journal; a torn last line (a crash in an
+ * append) is ignored. (A hub from before the seals stops its replay at the first seal, with a
+ * warning: observed state only, which the devices send again.) When the journal grows past the snapshot's size the next flush writes a new
  * snapshot, generation g + 1, durably, and only then removes the old journal: a crash in between
  * leaves a snapshot that names the new generation, whose journal does not exist yet.
  *
@@ -79,18 +83,21 @@ export class ObservedJournal implements Adapter<ObservedDocument> {
       await this.removeJournals();
       return null;
     }
+    const vouched = vouchedSnapshot(text, raw);
+    delete raw['sum'];
     const generation = raw['journal'];
     this.generation = typeof generation === 'number' && Number.isSafeInteger(generation) && generation >= 0 ? generation : 0;
     this.snapshotBytes = text.length;
     this.needsSnapshot = false;
     // Null-prototype collections: a journal key such as `__proto__` is a record like any other.
     for (const c of collections) raw[c] = Object.assign(Object.create(null) as Record<string, unknown>, typeof raw[c] === 'object' && raw[c] !== null ? raw[c] : {});
-    const { bytes, whole } = await this.replay(raw);
+    const { bytes, whole, replayed } = await this.replay(raw);
     this.journalBytes = bytes;
     // Appending after a torn line would join the next entry to it: a new snapshot starts afresh.
     if (!whole) this.needsSnapshot = true;
     await this.removeJournals(basename(this.journalPath()));
-    const { doc, skipped } = checkedObservedDocument(raw, this.path);
+    // The snapshot's records as its digest vouches for them; what the journal replaced is checked.
+    const { doc, skipped } = checkedObservedDocument(raw, this.path, (c, k) => replayed.get(c as ObservedCollection)?.get(k) ?? vouched);
     await keepAside(this.path, skipped, this.warn);
     return doc;
   }
@@ -109,7 +116,9 @@ export class ObservedJournal implements Adapter<ObservedDocument> {
       }
     }
     this.dirty.clear();
-    const text = `${lines.join('\n')}\n`;
+    // Sealed with the digest of the lines before it: a load takes them as written, unchecked.
+    const entries = `${lines.join('\n')}\n`;
+    const text = `${entries}${JSON.stringify({ sum: checkedDigest(entries) })}\n`;
     const handle = await open(this.journalPath(), 'a', 0o600);
     try {
       await handle.write(text);
@@ -124,7 +133,7 @@ export class ObservedJournal implements Adapter<ObservedDocument> {
     const previous = this.journalPath();
     const next = this.generation + 1;
     this.dirty.clear();
-    const text = JSON.stringify({ journal: next, ...doc });
+    const text = snapshotText(next, doc);
     await writeFileDurably(this.path, text);
     this.generation = next;
     this.snapshotBytes = text.length;
@@ -136,14 +145,34 @@ export class ObservedJournal implements Adapter<ObservedDocument> {
   }
 
   /** Applies the snapshot's journal to `raw`; resolves to its size and whether every line was whole. */
-  private async replay(raw: Record<string, unknown>): Promise<{ bytes: number; whole: boolean }> {
+  /**
+   * Applies the snapshot's journal to `raw`; resolves to its size, whether every line was whole,
+   * and per record it replaced whether a seal (a flush's last line, the digest of its entries)
+   * vouches for the value it now has. Entries of an unsealed flush (torn, or from a hub before
+   * the seals) are applied as before and checked at load.
+   */
+  private async replay(raw: Record<string, unknown>): Promise<{ bytes: number; whole: boolean; replayed: Map<ObservedCollection, Map<string, boolean>> }> {
+    const replayed = new Map<ObservedCollection, Map<string, boolean>>();
+    const pending: [Map<string, boolean>, string][] = [];
+    let blockStart = 0;
+    let offset = 0;
     const text = await readFileIfExists(this.journalPath());
-    if (text === undefined) return { bytes: 0, whole: true };
+    if (text === undefined) return { bytes: 0, whole: true, replayed };
     let whole = text === '' || text.endsWith('\n');
     const lines = text.split('\n');
     for (let i = 0; i < lines.length; i++) {
       const line = lines[i] ?? '';
+      const lineStart = offset;
+      offset += line.length + 1;
       if (line === '') continue;
+      const seal = sealOf(line);
+      if (seal !== undefined) {
+        const vouched = seal === checkedDigest(text.slice(blockStart, lineStart));
+        for (const [keys, key] of pending) keys.set(key, vouched);
+        pending.length = 0;
+        blockStart = offset;
+        continue;
+      }
       const entry = parseEntry(line);
       if (entry === undefined) {
         whole = false;
@@ -154,8 +183,12 @@ export class ObservedJournal implements Adapter<ObservedDocument> {
       const records = raw[entry.c] as Record<string, unknown>;
       if (entry.v === undefined) delete records[entry.k];
       else records[entry.k] = entry.v;
+      let keys = replayed.get(entry.c);
+      if (keys === undefined) replayed.set(entry.c, (keys = new Map()));
+      keys.set(entry.k, false);
+      pending.push([keys, entry.k]);
     }
-    return { bytes: Buffer.byteLength(text), whole };
+    return { bytes: Buffer.byteLength(text), whole, replayed };
   }
 
   /** Every journal file of this snapshot's name but `keep`. */
@@ -166,6 +199,38 @@ export class ObservedJournal implements Adapter<ObservedDocument> {
       if (name === keep || !name.startsWith(prefix) || !/^\d+\.log$/.test(name.slice(prefix.length))) continue;
       await unlink(join(dirname(this.path), name)).catch(() => undefined);
     }
+  }
+}
+
+/**
+ * A snapshot's text: `{"journal":<g>,"sum":"<digest>",` and then the document's own JSON, whose
+ * checked digest (checked-digest.ts) the sum is. Readers that know no sum ignore the field.
+ */
+function snapshotText(generation: number, doc: ObservedDocument): string {
+  const body = JSON.stringify(doc);
+  const rest = body === '{}' ? '}' : `,${body.slice(1)}`;
+  return `{"journal":${generation},"sum":"${checkedDigest(body)}"${rest}`;
+}
+
+/** Whether a snapshot's text is, after its head, the very document its sum was computed over. */
+function vouchedSnapshot(text: string, raw: Record<string, unknown>): boolean {
+  const { journal, sum } = raw;
+  if (typeof sum !== 'string' || typeof journal !== 'number') return false;
+  const head = `{"journal":${journal},"sum":${JSON.stringify(sum)}`;
+  if (!text.startsWith(head)) return false;
+  const rest = text.slice(head.length);
+  const body = rest === '}' ? '{}' : rest.startsWith(',') ? `{${rest.slice(1)}` : undefined;
+  return body !== undefined && checkedDigest(body) === sum;
+}
+
+/** The digest a seal line carries, or undefined for any other line. */
+function sealOf(line: string): string | undefined {
+  if (!line.startsWith('{"sum":"')) return undefined;
+  try {
+    const { sum } = JSON.parse(line) as { sum?: unknown };
+    return typeof sum === 'string' ? sum : undefined;
+  } catch {
+    return undefined;
   }
 }
 

@@ -34,6 +34,11 @@ export interface DeviceRepository {
    */
   observe(id: string, change: (observed: Pick<DeviceRecord, 'status' | 'lastSeen'>) => void): Promise<boolean>;
   findByHardwareId(hardwareId: string): Promise<DeviceRecord | undefined>;
+  /**
+   * One device as stored now, not copied (facts sent again on every reconnection are compared
+   * with it): read-only, and a later write does not change what was returned.
+   */
+  view(id: string): Promise<Readonly<DeviceRecord> | undefined>;
   list(): Promise<DeviceRecord[]>;
   /** Counts without copying records (for stats polled often). */
   count(): Promise<{ total: number; online: number }>;

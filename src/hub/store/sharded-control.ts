@@ -17,6 +17,7 @@ import { readdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { ensureDir, nodeDurableFileSystem, readFileIfExists, writeFileDurably, type DurableFileSystem } from '../../common/durable-file.js';
 import type { StoreDocument } from './document.js';
+import { checkedDigest } from './checked-digest.js';
 import { errorMessage } from '../../common/errors.js';
 
 export const shardedCollections = ['devices', 'desired', 'releasePins', 'rolloutDevices'] as const;
@@ -56,6 +57,12 @@ export interface ShardLayout {
   shards: number;
   /** Per collection, the file of each shard (null: the shard is empty). */
   files: Record<ShardedCollection, (string | null)[]>;
+  /**
+   * Per collection, the checked digest of each shard file's text (checked-digest.ts): a shard
+   * whose text still matches is loaded without checking its records one by one. Absent in
+   * files written before the digests, and null for a shard without one: those are checked.
+   */
+  sums?: Record<ShardedCollection, (string | null)[]>;
 }
 
 /** FNV-1a: stable across processes and versions (the layout on disk depends on it). */
@@ -76,7 +83,17 @@ export interface ControlCommit {
 }
 
 function emptyLayout(shards: number): ShardLayout {
-  return { shards, files: { devices: noFiles(shards), desired: noFiles(shards), releasePins: noFiles(shards), rolloutDevices: noFiles(shards) } };
+  return { shards, files: { devices: noFiles(shards), desired: noFiles(shards), releasePins: noFiles(shards), rolloutDevices: noFiles(shards) }, sums: emptySums(shards) };
+}
+
+function emptySums(shards: number): Record<ShardedCollection, (string | null)[]> {
+  return { devices: noFiles(shards), desired: noFiles(shards), releasePins: noFiles(shards), rolloutDevices: noFiles(shards) };
+}
+
+/** The layout's digest of one shard, if it has a well-formed one. */
+function sumOf(layout: ShardLayout, collection: ShardedCollection, index: number): string | undefined {
+  const sum = (layout.sums as Record<string, unknown[] | undefined> | undefined)?.[collection]?.[index];
+  return typeof sum === 'string' && /^[0-9a-f]{64}$/.test(sum) ? sum : undefined;
 }
 
 /** Whether a layout is well formed; a collection it does not name (schema 4) is still inline in store.json. */
@@ -94,6 +111,8 @@ export class ShardedControlFile {
   private readonly members: Record<ShardedCollection, Set<string>[]>;
   private readonly dirty: Record<ShardedCollection, Set<number>> = { devices: new Set(), desired: new Set(), releasePins: new Set(), rolloutDevices: new Set() };
   private seq = 0;
+  /** Keys of the records read from shards whose digest matched, until adopt (see vouched). */
+  private vouchedKeys: Record<'devices' | 'desired' | 'releasePins', Set<string>> = { devices: new Set(), desired: new Set(), releasePins: new Set() };
   readonly folder: string;
 
   constructor(
@@ -136,12 +155,16 @@ export class ShardedControlFile {
       if (!isLayout(layout)) throw new Error(`${this.path}: "layout" is malformed; refusing to start over it`);
       const inline = shardedCollections.filter((c) => layout.files[c] === undefined);
       for (const c of inline) layout.files[c] = noFiles(layout.shards);
+      // Only well-formed digests are kept; a shard without one is checked, and gets one when written.
+      const sums = emptySums(layout.shards);
+      for (const c of shardedCollections) for (let i = 0; i < layout.shards; i++) sums[c][i] = sumOf(layout, c, i) ?? null;
+      layout.sums = sums;
       this.layout = layout;
       this.resetMembers();
       for (const collection of shardedCollections) {
         if (inline.includes(collection)) continue;
         const merged: Record<string, unknown> = {};
-        for (const name of layout.files[collection]) {
+        for (const [index, name] of layout.files[collection].entries()) {
           if (name === null) continue;
           const shardText = await readFileIfExists(join(this.folder, name));
           if (shardText === undefined) throw new Error(`${this.path}: shard file ${SHARD_FOLDER}/${name} is missing; refusing to start over an incomplete store`);
@@ -152,6 +175,16 @@ export class ShardedControlFile {
             throw new Error(`${SHARD_FOLDER}/${name}: not valid JSON (${errorMessage(err)}); refusing to start over it`);
           }
           Object.assign(merged, shard);
+          const sum = sums[collection][index];
+          if (collection !== 'rolloutDevices' && typeof shard === 'object' && shard !== null) {
+            // A key found again in a shard that does not match (a file copied by hand) is checked.
+            const matches = sum !== null && sum === checkedDigest(shardText);
+            const vouched = this.vouchedKeys[collection];
+            for (const key of Object.keys(shard)) {
+              if (matches) vouched.add(key);
+              else vouched.delete(key);
+            }
+          }
           this.seq = Math.max(this.seq, Number(name.split('-')[2]?.split('.')[0] ?? 0));
         }
         if (collection === 'rolloutDevices') mergeRolloutDevices(raw, merged);
@@ -164,8 +197,18 @@ export class ShardedControlFile {
     return raw;
   }
 
+  /**
+   * Whether the record under `key` was read from a shard whose text matched its digest: written
+   * by a hub of this release as it is now, so its records need no check one by one. A rollout's
+   * device entries are never vouched for (the whole rollout is checked with its header).
+   */
+  vouched(collection: string, key: string): boolean {
+    return (collection === 'devices' || collection === 'desired' || collection === 'releasePins') && this.vouchedKeys[collection].has(key);
+  }
+
   /** Called once the document is loaded and checked: which keys live in which shard. */
   adopt(doc: StoreDocument): void {
+    this.vouchedKeys = { devices: new Set(), desired: new Set(), releasePins: new Set() };
     this.resetMembers();
     for (const collection of shardedCollections) for (const key of keysOf(doc, collection)) this.members[collection][shardOf(key, this.layout.shards)]?.add(key);
   }
@@ -201,7 +244,12 @@ export class ShardedControlFile {
   /** The commit's contents, synchronously: the changed shards and store.json. */
   snapshot(doc: StoreDocument): ControlCommit {
     const files = this.layout.files;
-    const layout: ShardLayout = { shards: this.layout.shards, files: { devices: [...files.devices], desired: [...files.desired], releasePins: [...files.releasePins], rolloutDevices: [...files.rolloutDevices] } };
+    const sums = this.layout.sums ?? emptySums(this.layout.shards);
+    const layout: ShardLayout = {
+      shards: this.layout.shards,
+      files: { devices: [...files.devices], desired: [...files.desired], releasePins: [...files.releasePins], rolloutDevices: [...files.rolloutDevices] },
+      sums: { devices: [...sums.devices], desired: [...sums.desired], releasePins: [...sums.releasePins], rolloutDevices: [...sums.rolloutDevices] },
+    };
     const shards: ControlCommit['shards'] = [];
     this.seq += 1;
     for (const collection of shardedCollections) {
@@ -215,8 +263,10 @@ export class ShardedControlFile {
         }
         const count = entries.length;
         const name = count === 0 ? null : `${collection}-${index}-${this.seq}.json`;
-        shards.push({ collection, index, name, text: count === 0 ? null : `{${entries.join(',')}}` });
+        const text = count === 0 ? null : `{${entries.join(',')}}`;
+        shards.push({ collection, index, name, text });
         layout.files[collection][index] = name;
+        (layout.sums as Record<ShardedCollection, (string | null)[]>)[collection][index] = text === null ? null : checkedDigest(text);
       }
       this.dirty[collection].clear();
     }

@@ -162,3 +162,36 @@ test('a reconnection (online again while online, the same facts) tells the feed 
   t.deepEqual(heard, ['status:no-placement', 'facts:no-placement', 'status:placement', 'status:placement', 'facts:placement']);
   await store.close();
 });
+
+test('facts sent again unchanged (every reconnection): no record copy, no update, no control write; only lastSeen', async (t) => {
+  const dir = await makeTempDir();
+  t.teardown(() => dir.remove());
+  const store = await openLowdbStore(dir.path, () => undefined);
+  const observer0 = new DeviceObserver({ devices: store.devices, events: store.events, deviceState: store.deviceState, feed: new DeviceFeed(), now: () => now, log: createLogger('t', 'error') });
+  await store.devices.put(device('gw-1'), 'sync');
+  // The first facts bring the derived labels (arch, os, hostname) into the record.
+  await observer0.onFacts('gw-1', gatewayFacts({ hostname: 'gw-1' }));
+  await store.settled();
+  const commits = store.commits;
+  const [before] = await store.devices.snapshot();
+  const calls = new Map<string, number>();
+  const observer = new DeviceObserver({ devices: counting(store.devices, calls), events: store.events, deviceState: store.deviceState, feed: new DeviceFeed(), now: () => new Date(now.getTime() + 5000), log: createLogger('t', 'error') });
+
+  for (let i = 0; i < 3; i++) await observer.onFacts('gw-1', gatewayFacts({ hostname: 'gw-1' }));
+
+  t.deepEqual(Object.fromEntries(calls), { view: 3, touch: 3 }, 'no get, no update (each a copy of the record with its facts)');
+  const [after] = await store.devices.snapshot();
+  t.is(after?.lastSeen, new Date(now.getTime() + 5000).toISOString());
+  t.is(after?.facts, before?.facts);
+  t.is(after?.labels, before?.labels, 'the control part is the same object: not rewritten');
+  await store.settled();
+  t.is(store.commits, commits);
+
+  // Facts that differ, a hostname that differs, or a derived label an operator removed go through update.
+  calls.clear();
+  await observer.onFacts('gw-1', { ...gatewayFacts({ hostname: 'gw-1' }), temperatureC: 71 });
+  await observer.onFacts('gw-1', gatewayFacts({ hostname: 'gw-1b' }));
+  t.is(calls.get('update'), 2);
+  t.is((await store.devices.get('gw-1'))?.hostname, 'gw-1b');
+  await store.close();
+});

@@ -20,7 +20,7 @@ function deviceRecord(i: number): DeviceRecord {
 
 test('a storm of changes reaches a watch once per changed view; unchanged views and repeats are not sent', async (t) => {
   const records = new Map(Array.from({ length: 20 }, (_, i) => deviceRecord(i)).map((d) => [d.id, d]));
-  const devices = { list: async () => [...records.values()], get: async (id: string) => records.get(id) } as unknown as DeviceRepository;
+  const devices = { list: async () => [...records.values()], get: async (id: string) => records.get(id), view: async (id: string) => records.get(id) } as unknown as DeviceRepository;
   const feed = new DeviceFeed();
   const app = Fastify();
   registerDeviceRoutes(app, { devices, events: {} as EventRepository, feed, now: () => new Date(since(0)), deviceDeleted: async () => undefined });

@@ -39,7 +39,8 @@ test('the first flush writes a snapshot; later flushes append only the changed r
   await journal.write(doc);
   t.is(await readFile(join(dir, 'observed.json'), 'utf8'), snapshot, 'the snapshot is not written again');
   const lines = (await readFile(journal.journalPath(), 'utf8')).trim().split('\n');
-  t.is(lines.length, 2, 'one line per changed record, not the fleet');
+  t.is(lines.length, 3, 'one line per changed record, not the fleet, and the seal of the flush');
+  t.regex(lines[2] ?? '', /^\{"sum":"[0-9a-f]{64}"\}$/);
   // A flush with nothing changed writes nothing.
   const size = (await stat(journal.journalPath())).size;
   await journal.write(doc);

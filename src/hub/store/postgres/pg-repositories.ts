@@ -102,6 +102,7 @@ export function pgDeviceRepository(db: RecordsDb): DeviceRepository {
       const rows = await db.query<{ key: string }>(`SELECT key FROM ep_records WHERE kind = 'devices' AND doc ->> 'hardwareId' = $1 ORDER BY key LIMIT 1`, [hardwareId]);
       return rows[0] ? readMerged(rows[0].key) : undefined;
     },
+    view: readMerged,
     list: async () => {
       const [stored, observed] = await Promise.all([db.all(kinds.devices), db.all(kinds.observed)]);
       const seen = new Map(observed);
