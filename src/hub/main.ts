@@ -1,6 +1,7 @@
 // Composition root of the hub: the only place that builds its concrete I/O (store, broker,
 // MQTT client, HTTP server, clock) and wires them into the parts that only see interfaces.
 import { existsSync } from 'node:fs';
+import { readFile } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import { stringify } from 'yaml';
 import { ensureDir, writeFileDurably } from '../common/durable-file.js';
@@ -9,6 +10,7 @@ import { createLogger, type Logger } from '../common/log.js';
 import { topics } from '../protocol/index.js';
 import { loadOrCreateAdminToken } from './admin-token.js';
 import { createApiServer } from './api/server.js';
+import { maxBrokerConnections, parseOpenFilesLimit } from './broker/connection-limit.js';
 import { openEmbeddedBroker, startMessaging, withoutCredentials, type EarlyBroker } from './wiring/messaging.js';
 import { hubTls } from './wiring/tls.js';
 import type { HubConfig } from './config.js';
@@ -89,7 +91,9 @@ export async function startHub(config: HubConfig, log: Logger = createLogger('hu
   // holds the fleet's CONNECTs until the hub admits devices, so early knocks are not turned away.
   const hubId = hubIdFor(config);
   const shared = config.redisUrl ? connectSharedMessaging(config.redisUrl, log.child('redis')) : undefined;
-  const early = await openEmbeddedBroker(config, tls, log, shared ? { shared, id: hubId } : undefined);
+  // Devices up to the open-files limit less the hub's own files (connection-limit.ts).
+  const openFiles = parseOpenFilesLimit(await readFile('/proc/self/limits', 'utf8').catch(() => ''));
+  const early = await openEmbeddedBroker(config, tls, log, shared ? { shared, id: hubId } : undefined, maxBrokerConnections(openFiles));
   try {
     return await startWithBroker({ config, log, now, tls, early, hubId, shared, leadership });
   } catch (err) {

@@ -76,6 +76,8 @@ export interface EmbeddedBrokerOptions {
   id?: string;
   /** Held CONNECTs answered per turn of the event loop at admission (ADMIT_BATCH; tests make it small). */
   admitBatch?: number;
+  /** Connections taken at most (the open-files limit less the hub's own reserve, connection-limit.ts); more are closed at once. */
+  maxConnections?: number;
 }
 
 export interface EmbeddedBroker {
@@ -317,6 +319,19 @@ export async function startEmbeddedBroker(options: EmbeddedBrokerOptions): Promi
     broker.handle(guarded);
   };
   const server: Server = options.tls ? createTlsServer({ cert: options.tls.cert, key: options.tls.key, minVersion: 'TLSv1.2' }, accept) : createServer(accept);
+  if (options.maxConnections !== undefined) {
+    server.maxConnections = options.maxConnections;
+    // Said once a minute, with how many were closed meanwhile: a fleet larger than the limit knocks all the time.
+    let dropped = 0;
+    let saidAt = -Infinity;
+    server.on('drop', () => {
+      dropped += 1;
+      if (Date.now() - saidAt < 60_000) return;
+      saidAt = Date.now();
+      log.warn(`closed ${dropped} MQTT connection(s) at once: the broker holds ${options.maxConnections} connections, the process's open-files limit less the hub's own files; raise the limit (systemd LimitNOFILE=, ulimit -n) or add a hub`);
+      dropped = 0;
+    });
+  }
   if (options.tls) server.on('tlsClientError', (err: Error, socket: Socket) => log.debug(`TLS handshake from ${socket.remoteAddress ?? '?'} failed: ${err.message}`));
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);

@@ -51,6 +51,8 @@ export async function openEmbeddedBroker(
   log: Logger,
   /** With --redis: the layer the brokers of several hubs share, and this hub's broker id among them. */
   sharing?: { shared: SharedMessagingLayer; id: string },
+  /** Device connections at most (connection-limit.ts): the open-files limit less the hub's own files. */
+  maxConnections?: number,
 ): Promise<EarlyBroker | undefined> {
   if (config.externalBroker) return undefined;
   let checks: DeviceChecks | undefined;
@@ -65,6 +67,7 @@ export async function openEmbeddedBroker(
     port: config.mqttPort,
     log: log.child('broker'),
     ...(sharing ?? {}),
+    ...(maxConnections !== undefined ? { maxConnections } : {}),
     ...(tls ? { tls: { cert: tls.cert, key: tls.key } } : {}),
     authority: {
       hubSecret,
