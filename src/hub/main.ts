@@ -22,6 +22,7 @@ import { openStore } from './store/open-store.js';
 import { PostgresHubStore } from './store/postgres/postgres-store.js';
 import { PostgresLeaderLease } from './store/postgres/leader-lease.js';
 import { connectSharedMessaging, type SharedMessagingLayer } from './broker/redis-layer.js';
+import { redisRetainedMarker } from './broker/retained-marker.js';
 import { ConfigObjects } from './config-objects/config-objects.js';
 import { checkSharedDataKey, loadOrCreateDataKey } from './config-objects/data-key.js';
 import { JobsPlanner } from './jobs/jobs-planner.js';
@@ -246,6 +247,8 @@ async function startWithBroker({ config, log, now, tls, early, hubId, shared, le
     // have lost them (a restarted Mosquitto without persistence), and among several hubs the old
     // leader may have died between storing a document and publishing it (found by three-hubs.test.ts).
     republishOnLead: !broker || shared !== undefined,
+    // Redis restarted empty or flushed: the leader notices within a second and publishes again.
+    ...(shared ? { retained: { marker: redisRetainedMarker(shared.connection('registry'), hubId, log.child('redis')), checkMs: 1000 } } : {}),
     // Computes endpoints only: its publish is never called by plan() on a hub that does not lead.
     planWithoutLeading: () => new ServicesController({ store, publish: async () => undefined, now, log: log.child('services') }).plan(),
     log: log.child('leader'),
