@@ -309,10 +309,13 @@ export class DesiredStateController {
     // Stored before they are published: a generation number is never reused after a crash.
     // All of a pass's documents share one commit.
     this.publisher.storing(next);
-    await Promise.all(next.map(([deviceId, desired]) => store.deviceState.putDesired(deviceId, desired)));
-    if (next.length > 0) await this.deps.beforePublish?.();
-    await this.publisher.send(next, published);
-    return next.length;
+    const kept = await Promise.all(next.map(([deviceId, desired]) => store.deviceState.putDesired(deviceId, desired)));
+    // A device deleted while this pass ran gets no document, stored or published.
+    const stored = next.filter((_, i) => kept[i]);
+    if (stored.length < next.length) this.publisher.gone(next.filter((_, i) => !kept[i]).map(([deviceId]) => deviceId));
+    if (stored.length > 0) await this.deps.beforePublish?.();
+    await this.publisher.send(stored, published);
+    return stored.length;
   }
 
   /** "0/5 devices fit: …" is an event once per change, and shown by get/describe while it holds. */
