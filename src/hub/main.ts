@@ -24,6 +24,7 @@ import { openStore } from './store/open-store.js';
 import { PostgresHubStore } from './store/postgres/postgres-store.js';
 import { PostgresLeaderLease } from './store/postgres/leader-lease.js';
 import { connectSharedMessaging, type SharedMessagingLayer } from './broker/redis-layer.js';
+import { redisRetainedMarker } from './broker/retained-marker.js';
 import { ConfigObjects } from './config-objects/config-objects.js';
 import { checkSharedDataKey, loadOrCreateDataKey } from './config-objects/data-key.js';
 import { JobsPlanner } from './jobs/jobs-planner.js';
@@ -42,6 +43,7 @@ import { HubMetrics } from './metrics/hub-metrics.js';
 import { observeDurableWrites } from '../common/durable-file.js';
 import { createSystemClock } from '../firmware/index.js';
 import { ApiTokens } from './api/roles/api-tokens.js';
+import { importApiTokenFile } from './api/roles/api-token-import.js';
 import { AuditLog, sharedAuditTrail } from './api/audit/audit-log.js';
 import { registeredRoutes } from './api/roles/access-control.js';
 import { defaultHubLimits } from './limits/hub-limits.js';
@@ -147,9 +149,11 @@ async function startWithBroker({ config, log, now, tls, early, hubId, shared, le
   const nonces = new JoinNonces(Date.now());
   // Issue 13: people's tokens with roles, the audit log of API writes, and rate limits.
   // Where hubs share a store, people's tokens are kept there: made or revoked at one hub, they hold at all.
-  const apiTokens = await ApiTokens.open(store.apiTokens ?? join(config.dataDir, 'api-tokens.json'), now, (m) => log.warn(m));
   // Where hubs share a store, one audit log for all (each entry names its hub): `edgepilot audit` at any hub shows every write.
   const audit = store.audit ? sharedAuditTrail(store.audit, hubId) : await AuditLog.open(join(config.dataDir, 'audit'));
+  // A hub moved to a shared store brings the tokens its data folder kept (once: the file is renamed).
+  if (store.apiTokens) await importApiTokenFile({ path: join(config.dataDir, 'api-tokens.json'), into: store.apiTokens, audit: (e) => audit.append(e), now, log: (m) => log.info(m) });
+  const apiTokens = await ApiTokens.open(store.apiTokens ?? join(config.dataDir, 'api-tokens.json'), now, (m) => log.warn(m));
   const clock = createSystemClock();
   const limits = config.limits ?? defaultHubLimits;
   const mqttJoins = limits.join && new ConnectionRateLimiter(limits.join, clock);
@@ -250,6 +254,8 @@ async function startWithBroker({ config, log, now, tls, early, hubId, shared, le
     // have lost them (a restarted Mosquitto without persistence), and among several hubs the old
     // leader may have died between storing a document and publishing it (found by three-hubs.test.ts).
     republishOnLead: !broker || shared !== undefined,
+    // Redis restarted empty or flushed: the leader notices within a second and publishes again.
+    ...(shared ? { retained: { marker: redisRetainedMarker(shared.connection('registry'), hubId, log.child('redis')), checkMs: 1000 } } : {}),
     // Computes endpoints only: its publish is never called by plan() on a hub that does not lead.
     planWithoutLeading: () => new ServicesController({ store, publish: async () => undefined, now, log: log.child('services') }).plan(),
     log: log.child('leader'),

@@ -3,6 +3,11 @@
 import test from 'ava';
 import { API_TOKENS_REFRESH_MS, ApiTokenError, ApiTokens } from '../../src/hub/api/roles/api-tokens.js';
 import { openPostgresStore } from '../../src/hub/store/postgres/postgres-store.js';
+import { importApiTokenFile, importedName } from '../../src/hub/api/roles/api-token-import.js';
+import type { AuditEntry } from '../../src/protocol/index.js';
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
+import { makeTempDir } from '../support/paths.js';
 import { freshDatabase } from '../support/postgres.js';
 
 const quiet = (): undefined => undefined;
@@ -46,4 +51,43 @@ test('a token made at hub A opens hub B; revoked at A, it is refused at B within
   t.is(both.filter((r) => r.status === 'fulfilled').length, 1);
   const refused = both.find((r): r is PromiseRejectedResult => r.status === 'rejected');
   t.is((refused?.reason as ApiTokenError | undefined)?.code, 'exists');
+});
+
+test("a hub moved to PostgreSQL brings its api-tokens.json: tokens not there yet are imported (hashes only, audited), the file renamed, a second start imports nothing", async (t) => {
+  const url = await freshDatabase(t);
+  const store = await openPostgresStore(url, { log: quiet });
+  const dir = await makeTempDir('ep-token-import-');
+  t.teardown(async () => {
+    await store.close();
+    await dir.remove();
+  });
+  const now = (): Date => new Date();
+  const path = join(dir.path, 'api-tokens.json');
+  // The hub's tokens when it ran alone; another hub made a `bob` in the shared store already.
+  const alone = await ApiTokens.open(path, now);
+  const alice = await alone.create({ name: 'alice', role: 'operator', description: 'on-call' }, 'admin');
+  const oldBob = await alone.create({ name: 'bob', role: 'admin', description: '' }, 'admin');
+  const shared = await ApiTokens.open(store.apiTokens, now);
+  t.teardown(() => shared.close());
+  const sharedBob = await shared.create({ name: 'bob', role: 'viewer', description: '' }, 'admin');
+  const audited: AuditEntry[] = [];
+  const lines: string[] = [];
+  const run = (): ReturnType<typeof importApiTokenFile> => importApiTokenFile({ path, into: store.apiTokens, audit: async (e) => void audited.push(e), now, log: (l) => lines.push(l) });
+
+  const first = await run();
+  t.deepEqual(first && { imported: first.imported, kept: first.kept }, { imported: ['alice'], kept: ['bob'] });
+  t.false(existsSync(path), 'the file is renamed');
+  t.true(existsSync(importedName(path)));
+  t.is(lines.length, 1, `one line: ${lines.join(' | ')}`);
+  t.regex(lines[0] ?? '', /1 of 2 moved .*already there, left as they were: bob/);
+  t.deepEqual(audited.map((e) => [e.method, e.object, e.who]), [['IMPORT', 'name=alice', 'hub']]);
+  const stored = await store.apiTokens.list();
+  t.false(JSON.stringify(stored).includes(alice.token.split('_').at(-1)!), 'no secret stored, only its hash');
+  await shared.refresh();
+  t.deepEqual(shared.identify(alice.token), { name: 'alice', role: 'operator' }, "alice's token opens the shared hubs");
+  t.is(shared.identify(oldBob.token), undefined, 'the shared bob is kept, not replaced by the file');
+  t.deepEqual(shared.identify(sharedBob.token), { name: 'bob', role: 'viewer' });
+
+  t.is(await run(), undefined, 'a second start finds no file and imports nothing');
+  t.is(audited.length, 1);
 });

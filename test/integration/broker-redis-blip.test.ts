@@ -182,3 +182,28 @@ test('a subscription made while Redis is unreachable gets what is published for 
   await arrives(hubs[0]!, topics.reported(id), '{"observedGeneration":2}');
   t.pass();
 });
+
+test('a device connecting while Redis is unreachable is refused at once with "server unavailable" (3), so its agent tries another hub', async (t) => {
+  t.timeout(60_000);
+  const { link, layers, brokers } = await startPair(t);
+  await link.cut();
+  await waitFor('both layers degraded', async () => (layers.every((l) => !l.health().ok) ? true : undefined), 10_000, 50);
+  const id = 'late-1';
+  // Without the refusal the CONNECT waited unanswered (aedes waits for Redis to take the session):
+  // the agent's CONNACK timeout (10 s) passed before it moved on. 5 s here is the test's bound only.
+  const device = mqtt.connect(brokers[0]!.url, { clientId: id, username: id, password: passwordOf(id), reconnectPeriod: 0, connectTimeout: 5000 });
+  const answer = await new Promise<string>((resolve) => {
+    device.once('connect', () => resolve('accepted'));
+    device.once('error', (err) => resolve(`refused with code ${String((err as { code?: number }).code)}`));
+    // mqtt.js closes a connection whose CONNACK did not come in connectTimeout, without an error.
+    device.once('close', () => resolve('closed without a CONNACK'));
+    setTimeout(() => resolve('no CONNACK within 5 s'), 5000).unref();
+  });
+  device.end(true);
+  t.is(answer, 'refused with code 3');
+  await link.restore();
+  await waitFor('both layers healthy again', async () => (layers.every((l) => l.health().ok) ? true : undefined), 20_000, 50);
+  const client = await mqtt.connectAsync(brokers[0]!.url, { clientId: id, username: id, password: passwordOf(id), reconnectPeriod: 0, connectTimeout: 5000 });
+  t.true(client.connected, 'let in once Redis is back');
+  await client.endAsync(true);
+});

@@ -8,7 +8,7 @@ import { createLogger } from '../../src/common/log.js';
 import { createImage, flattenImage } from '../../src/firmware/image/image.js';
 import { createManifest } from '../../src/firmware/manifest/manifest.js';
 import { generateSigningKeyPair, signManifest } from '../../src/firmware/manifest/signing.js';
-import { FirmwareStore, type StoredFirmware } from '../../src/hub/firmware/firmware-store.js';
+import { FirmwareStore, FirmwareVersionTakenError, type StoredFirmware } from '../../src/hub/firmware/firmware-store.js';
 import { TrustedKeys } from '../../src/hub/firmware/trusted-keys.js';
 import { openPostgresStore } from '../../src/hub/store/postgres/postgres-store.js';
 import { makeTempDir } from '../support/paths.js';
@@ -73,4 +73,33 @@ test('a key trusted and an image pushed at hub A are trusted, found and served a
   await a.images.sync();
   t.true(a.keys.has(key.keyId), 'the key C trusted before is trusted at A');
   t.deepEqual(new Uint8Array(await readFile(a.images.imagePath(older.manifest.sha256))), olderBytes);
+});
+
+test('two hubs pushing different images for one target and version at the same moment: one is stored, the other refused as a conflict', async (t) => {
+  const url = await freshDatabase(t);
+  const a = await hub(t, url);
+  const b = await hub(t, url);
+  const first = signedImage('3.0.0', 0x31);
+  const second = signedImage('3.0.0', 0x32);
+  // Both hubs checked their own copy (no 3.0.0 there) before either stored: the race the claim closes.
+  const outcomes = await Promise.allSettled([a.images.put(first.entry, first.bytes), b.images.put(second.entry, second.bytes)]);
+  const stored = outcomes.filter((o) => o.status === 'fulfilled');
+  const refused = outcomes.flatMap((o) => (o.status === 'rejected' ? [o.reason as unknown] : []));
+  t.is(stored.length, 1, 'one push is stored');
+  t.is(refused.length, 1, 'the other is refused');
+  t.true(refused[0] instanceof FirmwareVersionTakenError, `a typed conflict: ${String(refused[0])}`);
+  t.is((refused[0] as FirmwareVersionTakenError).code, 'FirmwareVersionTaken');
+  await a.images.sync();
+  await b.images.sync();
+  const winner = outcomes[0]?.status === 'fulfilled' ? first : second;
+  for (const [name, h] of [['A', a], ['B', b]] as const) {
+    t.deepEqual(h.images.list().filter((f) => f.manifest.version === '3.0.0').map((f) => f.manifest.sha256), [winner.entry.manifest.sha256], `hub ${name} holds one 3.0.0 image, the stored one`);
+  }
+  // The same target in other letters is the same target (the hubs compare targets so).
+  const shouted = signedImage('3.0.0', 0x33);
+  const upper = { ...shouted.entry, manifest: { ...shouted.entry.manifest, target: 'STM32F103' } };
+  const store = await openPostgresStore(url, { log: () => undefined });
+  t.teardown(() => store.close());
+  t.deepEqual(await store.firmware.putImage(upper.manifest.sha256, upper, shouted.bytes), { versionTakenBy: winner.entry.manifest.sha256 });
+  t.is(await store.firmware.putImage(winner.entry.manifest.sha256, winner.entry, winner.bytes), 'exists');
 });

@@ -8,13 +8,13 @@
 import test from 'ava';
 import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { hubViewSchema, listSchema, type HubView, type InstanceStatus } from '../../src/protocol/index.js';
+import { hubViewSchema, listSchema, type InstanceStatus } from '../../src/protocol/index.js';
 import type { HubHandle } from '../support/fleet.js';
 import { makeTempDir } from '../support/paths.js';
 import { dedicatedCluster } from '../support/postgres.js';
 import type { ManagedProcess } from '../support/processes.js';
 import { startTestRedis } from '../support/redis.js';
-import { startAgentPerHub, startSharedHubs } from '../support/several-hubs.js';
+import { hubsSeenBy, startAgentPerHub, startSharedHubs } from '../support/several-hubs.js';
 import { waitFor } from '../support/wait.js';
 import { applyYaml, instancesOf, workloads } from '../support/workloads.js';
 
@@ -31,12 +31,6 @@ spec:
 async function healthz(hub: HubHandle): Promise<{ http: number; status: string; reason?: string }> {
   const answer = await fetch(`${hub.apiUrl}/healthz`);
   return { ...((await answer.json()) as { status: string; reason?: string }), http: answer.status };
-}
-
-async function hubsSeenBy(hub: HubHandle): Promise<HubView[]> {
-  const answer = await fetch(`${hub.apiUrl}/v1/hubs`, { headers: { authorization: `Bearer ${hub.adminToken}` } });
-  if (!answer.ok) throw new Error(`GET /v1/hubs at ${hub.apiUrl}: ${answer.status}`);
-  return listSchema(hubViewSchema).parse(await answer.json()).items;
 }
 
 const running = (instances: InstanceStatus[]): InstanceStatus[] => instances.filter((i) => i.phase === 'running');

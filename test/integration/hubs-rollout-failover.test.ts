@@ -7,13 +7,13 @@ import test from 'ava';
 import { execFileSync } from 'node:child_process';
 import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { hubViewSchema, listSchema, rolloutViewSchema, type HubView, type RolloutView } from '../../src/protocol/index.js';
+import { rolloutViewSchema, type RolloutView } from '../../src/protocol/index.js';
 import type { HubHandle } from '../support/fleet.js';
 import { makeTempDir } from '../support/paths.js';
 import { freshDatabase } from '../support/postgres.js';
 import type { ManagedProcess } from '../support/processes.js';
 import { startTestRedis } from '../support/redis.js';
-import { startAgentPerHub, startSharedHubs } from '../support/several-hubs.js';
+import { hubsSeenBy, startAgentPerHub, startSharedHubs } from '../support/several-hubs.js';
 import { waitFor } from '../support/wait.js';
 import { applyYaml, instancesOf } from '../support/workloads.js';
 
@@ -56,12 +56,6 @@ spec:
     - { name: canary, count: 1, minHealthySeconds: 4, healthyDeadlineSeconds: 90, progressDeadlineSeconds: 180 }
     - { name: rest, percent: 100, minHealthySeconds: 4, healthyDeadlineSeconds: 90, progressDeadlineSeconds: 180 }
 `;
-
-async function hubsSeenBy(hub: HubHandle): Promise<HubView[]> {
-  const answer = await fetch(`${hub.apiUrl}/v1/hubs`, { headers: { authorization: `Bearer ${hub.adminToken}` } });
-  if (!answer.ok) throw new Error(`GET /v1/hubs at ${hub.apiUrl}: ${answer.status}`);
-  return listSchema(hubViewSchema).parse(await answer.json()).items;
-}
 
 async function rolloutAt(hub: HubHandle): Promise<RolloutView> {
   const answer = await fetch(`${hub.apiUrl}/v1/rollouts/failover`, { headers: { authorization: `Bearer ${hub.adminToken}` } });

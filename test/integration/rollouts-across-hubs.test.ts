@@ -6,13 +6,13 @@
 import test from 'ava';
 import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { hubViewSchema, listSchema, rolloutViewSchema, type RolloutView } from '../../src/protocol/index.js';
+import { rolloutViewSchema, type RolloutView } from '../../src/protocol/index.js';
 import type { HubHandle } from '../support/fleet.js';
 import { makeTempDir } from '../support/paths.js';
 import { freshDatabase } from '../support/postgres.js';
 import type { ManagedProcess } from '../support/processes.js';
 import { startTestRedis } from '../support/redis.js';
-import { startSharedHubs } from '../support/several-hubs.js';
+import { hubsSeenBy, startSharedHubs } from '../support/several-hubs.js';
 import { waitFor } from '../support/wait.js';
 
 const release = `apiVersion: edgepilot.io/v1
@@ -35,9 +35,8 @@ spec:
 `;
 
 async function leaderOf(hub: HubHandle): Promise<string | undefined> {
-  const answer = await fetch(`${hub.apiUrl}/v1/hubs`, { headers: { authorization: `Bearer ${hub.adminToken}` } });
-  if (!answer.ok) return undefined;
-  const items = listSchema(hubViewSchema).parse(await answer.json()).items;
+  const items = await hubsSeenBy(hub).catch(() => undefined);
+  if (!items) return undefined;
   return items.length === 2 ? items.find((h) => h.leading)?.apiUrl : undefined;
 }
 

@@ -4,13 +4,13 @@
 // hands over to another hub within the lease, the work is done once (no instance twice), and the
 // agents of the dead hub move to the living ones.
 import test from 'ava';
-import { hubViewSchema, listSchema, type HubView, type InstanceStatus } from '../../src/protocol/index.js';
+import type { InstanceStatus } from '../../src/protocol/index.js';
 import type { HubHandle } from '../support/fleet.js';
 import { makeTempDir } from '../support/paths.js';
 import { freshDatabase } from '../support/postgres.js';
 import type { ManagedProcess } from '../support/processes.js';
 import { startTestRedis } from '../support/redis.js';
-import { startAgentPerHub, startSharedHubs } from '../support/several-hubs.js';
+import { hubsSeenBy, startAgentPerHub, startSharedHubs } from '../support/several-hubs.js';
 import { waitFor } from '../support/wait.js';
 import { applyYaml, instancesOf } from '../support/workloads.js';
 
@@ -21,12 +21,6 @@ spec:
   replicas: ${replicas}
   template: { runtime: process, command: [sleep, "3600"] }
 `;
-
-async function hubsSeenBy(hub: HubHandle): Promise<HubView[]> {
-  const answer = await fetch(`${hub.apiUrl}/v1/hubs`, { headers: { authorization: `Bearer ${hub.adminToken}` } });
-  if (!answer.ok) throw new Error(`GET /v1/hubs at ${hub.apiUrl}: ${answer.status}`);
-  return listSchema(hubViewSchema).parse(await answer.json()).items;
-}
 
 const running = (instances: InstanceStatus[]): InstanceStatus[] => instances.filter((i) => i.phase === 'running');
 

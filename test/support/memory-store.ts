@@ -153,8 +153,10 @@ export class MemoryStore {
       allDesired: async () => new Map([...this.desired].map(([k, v]) => [k, copy(v)])),
       desiredSnapshot: async () => new Map(this.desired),
       putDesired: async (id, desired) => {
+        if (!this.devices.has(id)) return false;
         this.write('desired', id, 'sync');
         this.desired.set(id, copy(desired));
+        return true;
       },
       reported: async (id) => copy(this.reported.get(id)),
       allReported: async () => new Map([...this.reported].map(([k, v]) => [k, copy(v)])),

@@ -2,6 +2,7 @@
 // Secret key file for all (a hub with another key refuses to start), the first hub's admin token
 // for the others (its hash is in the shared store), and one agent bootstrapped from each hub.
 import { join } from 'node:path';
+import { hubViewSchema, listSchema, type HubView } from '../../src/protocol/index.js';
 import { createJoinToken, startAgentProcess, startHubProcess, type HubHandle } from './fleet.js';
 import { sharedSecretKeyFile } from './postgres.js';
 import type { ManagedProcess } from './processes.js';
@@ -30,4 +31,11 @@ export async function startAgentPerHub(hubs: readonly HubHandle[], options: { ro
     options.procs.push(proc);
     return proc;
   });
+}
+
+/** The hub list as `hub` answers it (GET /v1/hubs, with its admin token). */
+export async function hubsSeenBy(hub: HubHandle): Promise<HubView[]> {
+  const answer = await fetch(`${hub.apiUrl}/v1/hubs`, { headers: { authorization: `Bearer ${hub.adminToken}` } });
+  if (!answer.ok) throw new Error(`GET /v1/hubs at ${hub.apiUrl}: ${answer.status}`);
+  return listSchema(hubViewSchema).parse(await answer.json()).items;
 }

@@ -322,7 +322,8 @@ export function storeContract(test: TestFn, label: string, backend: ContractBack
 
   test(`${label}: desired and reported documents: per device, all, scan`, async (t) => {
     const { store } = await opened(t);
-    await store.deviceState.putDesired('gw-1', desired(1));
+    await store.devices.put(device('gw-1'), 'sync');
+    t.true(await store.deviceState.putDesired('gw-1', desired(1)));
     await store.deviceState.putReported('gw-2', { observedGeneration: 0, time: T0, instances: [] });
     t.is((await store.deviceState.desired('gw-1'))?.generation, 1);
     t.deepEqual([...(await store.deviceState.allDesired()).keys()], ['gw-1']);
@@ -331,6 +332,37 @@ export function storeContract(test: TestFn, label: string, backend: ContractBack
     const seen: string[] = [];
     await store.deviceState.scan((id, d, r) => seen.push(`${id}:${d ? 'd' : '-'}${r ? 'r' : '-'}`));
     t.deepEqual(seen.sort(), ['gw-1:d-', 'gw-2:-r']);
+  });
+
+  test(`${label}: a desired document for a device deleted meanwhile (or never registered) is not stored, and says so`, async (t) => {
+    const { store } = await opened(t);
+    await store.devices.put(device('gw-1'), 'sync');
+    t.true(await store.deviceState.putDesired('gw-1', desired(1)));
+    await store.devices.delete('gw-1');
+    // The controller's pass made this document before the API's delete: written, it outlived its device.
+    t.false(await store.deviceState.putDesired('gw-1', desired(2)));
+    t.is(await store.deviceState.desired('gw-1'), undefined);
+    t.false(await store.deviceState.putDesired('never', desired(1)));
+    t.deepEqual([...(await store.deviceState.desiredSnapshot()).keys()], []);
+  });
+
+  test(`${label}: the Jobs controller's writes leave a Job the API deleted or re-applied meanwhile alone`, async (t) => {
+    const { store } = await opened(t);
+    await store.jobs.putAll([job('kept'), job('gone'), job('again'), job('ttl')]);
+    const read = new Map((await store.jobs.list()).map((j) => [j.name, j]));
+    const assigned = (name: string): { read: JobRecord; next: JobRecord } => ({ read: read.get(name)!, next: { ...read.get(name)!, assigned: ['gw-1'] } });
+    // The API, between the controller's read and its write: one Job deleted, one re-applied (a new creation).
+    await store.jobs.delete('gone');
+    await store.jobs.putAll([{ ...job('again'), uid: 'u2', updatedAt: '2026-02-01T00:00:00.000Z' }]);
+    t.deepEqual((await store.jobs.replaceUnchanged([assigned('kept'), assigned('gone'), assigned('again')])).sort(), ['again', 'gone']);
+    t.deepEqual((await store.jobs.get('kept'))?.assigned, ['gw-1'], 'an unchanged Job is written');
+    t.is(await store.jobs.get('gone'), undefined, 'a deleted Job is not brought back');
+    t.like(await store.jobs.get('again'), { uid: 'u2', assigned: [] }, 'the re-applied Job is not overwritten');
+    await store.jobs.putAll([{ ...job('ttl'), uid: 'u3' }]);
+    t.false(await store.jobs.deleteUnchanged(read.get('ttl')!), 'the TTL delete of an older creation leaves the new one');
+    t.is((await store.jobs.get('ttl'))?.uid, 'u3');
+    t.true(await store.jobs.deleteUnchanged((await store.jobs.get('ttl'))!));
+    t.is(await store.jobs.get('ttl'), undefined);
   });
 
   test(`${label}: applyDocuments stores every kind at once, or nothing when a release conflicts`, async (t) => {

@@ -197,6 +197,15 @@ export async function startEmbeddedBroker(options: EmbeddedBrokerOptions): Promi
         log.debug(`refused connection ${clientId} from ${source} unread: too many failed logins from there`);
         return done(refusal('too many failed logins from this address; retry later', SERVER_UNAVAILABLE), null);
       }
+      // Over Redis, a session is only taken once Redis has stored it: with Redis unreachable the
+      // CONNECT waited unanswered, past the agent's CONNACK timeout, before the agent moved on.
+      // "Server unavailable" now sends it to another hub at once (its backoff and hub list; the
+      // credentials are kept), and says why in this hub's log.
+      const messaging = options.shared?.health();
+      if (messaging && !messaging.ok) {
+        log.debug(`refused connection ${clientId} from ${source}: ${messaging.reason ?? 'redis unreachable'}`);
+        return done(refusal(`this hub cannot reach its message layer now (${messaging.reason ?? 'redis unreachable'}); try another hub`, SERVER_UNAVAILABLE), null);
+      }
       // Every refusal for wrong credentials spends the address's budget (a "not now" does not).
       const refuse = (message: string, returnCode: number): void => {
         if (returnCode !== SERVER_UNAVAILABLE) failedLogins?.failed(source);

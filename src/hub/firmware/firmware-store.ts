@@ -24,12 +24,28 @@ const storedFirmwareSchema = z.strictObject({
 });
 export type StoredFirmware = z.infer<typeof storedFirmwareSchema>;
 
+/**
+ * Another image holds this target and version: at this hub, or (hubs sharing PostgreSQL) pushed
+ * at another hub a moment ago, after this one's check. The API answers 409.
+ */
+export class FirmwareVersionTakenError extends Error {
+  readonly code = 'FirmwareVersionTaken';
+  constructor(
+    readonly label: string,
+    readonly heldBy: string,
+  ) {
+    super(`${label} already exists with another image (${heldBy.slice(0, 12)}); give the new build a new version`);
+  }
+}
+
 export class FirmwareStore {
   private readonly index = new Map<string, StoredFirmware>();
   /** Deltas being made, so concurrent requests for one pair make it once. */
   private readonly deltasInFlight = new Map<string, Promise<Uint8Array>>();
   /** Counts this hub's own writes: a shared read made before one of them is not applied (see sync). */
   private changes = 0;
+  /** Images only here whose target version another image holds in the shared store. */
+  private readonly unshared = new Set<string>();
 
   private constructor(
     private readonly directory: string,
@@ -89,7 +105,13 @@ export class FirmwareStore {
       await writeFileDurably(join(this.directory, `${sha}.json`), `${JSON.stringify(parsed.data, null, 2)}\n`);
       this.index.set(sha, parsed.data);
     }
-    for (const [sha, entry] of this.index) if (!there.has(sha)) await shared.putImage(sha, entry, await readFile(this.imagePath(sha)));
+    for (const [sha, entry] of this.index) {
+      if (there.has(sha) || this.unshared.has(sha)) continue;
+      const outcome = await shared.putImage(sha, entry, await readFile(this.imagePath(sha)));
+      if (typeof outcome !== 'object') continue;
+      this.unshared.add(sha); // said once, not at every sync
+      this.log.warn(`firmware store: ${entry.manifest.target} ${entry.manifest.version} (${sha.slice(0, 12)}), kept only here, is another image than the shared one (${outcome.versionTakenBy.slice(0, 12)}); the other hubs do not get it`);
+    }
   }
 
   list(): StoredFirmware[] {
@@ -114,14 +136,22 @@ export class FirmwareStore {
     return join(this.directory, `${sha256}.bin`);
   }
 
-  /** Stores a checked upload; storing the same image again changes nothing. */
+  /**
+   * Stores a checked upload; storing the same image again changes nothing. Another image for the
+   * same target and version is refused (FirmwareVersionTakenError) here too, not only by the
+   * caller's check: with a shared store only the store's claim sees another hub's push.
+   */
   async put(entry: StoredFirmware, image: Uint8Array): Promise<'created' | 'exists'> {
     const sha = entry.manifest.sha256;
     if (this.index.has(sha)) return 'exists';
+    const label = `${entry.manifest.target} ${entry.manifest.version}`;
+    const held = this.findVersion(entry.manifest.target, entry.manifest.version);
+    if (held) throw new FirmwareVersionTakenError(label, held.manifest.sha256);
     this.changes += 1;
-    // Shared first: an image this hub answered for is one every hub can serve (false: another
+    // Shared first: an image this hub answered for is one every hub can serve ('exists': another
     // hub stored these same bytes meanwhile; this hub's copy is written all the same).
-    await this.shared?.putImage(sha, entry, image);
+    const outcome = await this.shared?.putImage(sha, entry, image);
+    if (typeof outcome === 'object') throw new FirmwareVersionTakenError(label, outcome.versionTakenBy);
     await writeFileDurably(this.imagePath(sha), image);
     await writeFileDurably(join(this.directory, `${sha}.json`), `${JSON.stringify(entry, null, 2)}\n`);
     this.index.set(sha, entry);

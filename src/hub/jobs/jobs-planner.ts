@@ -57,13 +57,20 @@ export class JobsPlanner {
       }
       if (record !== job) changed.push(record);
     }
-    if (changed.length > 0) await store.jobs.putAll(changed);
-    jobs = jobs.map((j) => changed.find((c) => c.name === j.name) ?? j);
+    // Only over what is still as read: the API may have deleted or re-applied a Job meanwhile.
+    const skipped = changed.length > 0 ? await store.jobs.replaceUnchanged(changed.map((next) => ({ read: jobs.find((j) => j.name === next.name)!, next }))) : [];
+    jobs = jobs.map((j) => (skipped.includes(j.name) ? j : (changed.find((c) => c.name === j.name) ?? j)));
     for (const job of jobs) {
       const ttl = job.spec.ttlSecondsAfterFinished;
       if (ttl === undefined || job.finishedAt === undefined || now < Date.parse(job.finishedAt) + ttl * 1000) continue;
-      await store.jobs.delete(job.name);
+      if (!(await store.jobs.deleteUnchanged(job))) continue; // changed meanwhile: the next pass looks again
       this.deps.log.info(`job ${job.name}: deleted ${ttl} s after it finished (ttlSecondsAfterFinished)`);
+    }
+    if (skipped.length > 0) {
+      // Changed through the API while this pass ran: plan from what is stored now, and once more soon.
+      this.deps.log.info(`jobs ${skipped.join(', ')} changed while the pass ran; planned again`);
+      this.deps.changed();
+      jobs = await store.jobs.list();
     }
     const kept = jobs.filter((j) => !(j.spec.ttlSecondsAfterFinished !== undefined && j.finishedAt !== undefined && now >= Date.parse(j.finishedAt) + j.spec.ttlSecondsAfterFinished * 1000));
     return desiredJobParts(kept, await store.cronJobs.list(), devices, now);

@@ -79,6 +79,16 @@ export class ServicesController {
     }
   }
 
+  /**
+   * Sends every device's services document again, as if none had been sent: the broker lost its
+   * retained messages (Redis restarted empty). A pass that fails halfway leaves the rest out of
+   * `sent`, so the next pass (any change, or the next time the marker is found missing) sends them.
+   */
+  resendAll(): Promise<void> {
+    this.sent.clear();
+    return this.reconcile();
+  }
+
   /** The last pass's plan, for the API (recomputed when none ran yet). */
   async plan(): Promise<EndpointPlan> {
     if (!this.last) await this.reconcile();

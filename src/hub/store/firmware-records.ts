@@ -2,6 +2,13 @@
 // keeps its own copy in its data folder (it serves images from there, byte ranges included) and
 // brings it up to date from here (src/hub/firmware/firmware-sync.ts).
 
+/** What the shared store reads of an image's entry to claim its target and version. */
+export interface SharedImageEntry {
+  manifest: { target: string; version: string };
+}
+
+export type PutImageOutcome = 'stored' | 'exists' | { versionTakenBy: string };
+
 export interface SharedFirmwareKey {
   keyId: string;
   pem: string;
@@ -13,8 +20,12 @@ export interface SharedFirmwareRepository {
   /** Every image's stored entry (manifest, signature, upload time), without the bytes. */
   entries(): Promise<{ sha256: string; entry: unknown }[]>;
   image(sha256: string): Promise<Uint8Array | undefined>;
-  /** Stores an image durably; false if the sha was stored already (then nothing changes). */
-  putImage(sha256: string, entry: unknown, image: Uint8Array): Promise<boolean>;
+  /**
+   * Stores an image durably, claiming its target and version (one image each, across hubs):
+   * `exists` if the sha was stored already, `{ versionTakenBy }` if another image holds that
+   * target and version (then nothing changes either).
+   */
+  putImage(sha256: string, entry: SharedImageEntry, image: Uint8Array): Promise<PutImageOutcome>;
   /** Replaces the entry of a stored image (re-signed); false if there is no such image. */
   putEntry(sha256: string, entry: unknown): Promise<boolean>;
   keys(): Promise<SharedFirmwareKey[]>;

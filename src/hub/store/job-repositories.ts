@@ -1,3 +1,4 @@
+import { canonicalJson } from '../../protocol/index.js';
 import { runOwnerKey, type StoredJobRun } from './job-records.js';
 import type { Backing } from './lowdb-repositories.js';
 import { assertStorable } from './record-check.js';
@@ -22,7 +23,28 @@ export function jobRepository(b: Backing): JobRepository {
       await b.persist('sync');
       return true;
     },
+    // Compared and written in one turn of the event loop: an API write comes wholly before or after.
+    replaceUnchanged: async (changes) => {
+      const skipped: string[] = [];
+      const written: typeof changes = changes.filter(({ read }) => (unchanged(b.doc().jobs[read.name], read) ? true : (skipped.push(read.name), false)));
+      for (const { next } of written) assertStorable('jobs', next.name, next);
+      for (const { next } of written) b.doc().jobs[next.name] = structuredClone(next);
+      if (written.length > 0) await b.persist('sync');
+      return skipped;
+    },
+    deleteUnchanged: async (read) => {
+      if (!unchanged(b.doc().jobs[read.name], read)) return false;
+      delete b.doc().jobs[read.name];
+      delete b.doc().jobRuns[runOwnerKey('Job', read.name)];
+      await b.persist('sync');
+      return true;
+    },
   };
+}
+
+/** Whether the stored Job is the one read (the same record, whatever its keys' order). */
+export function unchanged(stored: unknown, read: unknown): boolean {
+  return stored !== undefined && canonicalJson(stored) === canonicalJson(read);
 }
 
 export function cronJobRepository(b: Backing): CronJobRepository {

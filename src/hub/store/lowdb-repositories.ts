@@ -354,12 +354,15 @@ export function deviceStateRepository(b: Backing): DeviceStateRepository {
     // Not checked on the way in: desired documents are built by the hub from checked workloads,
     // for every device on every pass (a 10,000-device fleet would pay a template parse each).
     putDesired: async (id, desired) => {
+      // Checked and written in one turn of the event loop: a delete comes before or after, whole.
+      if (!b.doc().devices[id]) return false;
       b.doc().desired[id] = structuredClone(desired);
       b.controlChanged('desired', id);
       // Bounded: with nobody asking for the view, the next one is built from the document.
       if (written.length < 100_000) written.push(id);
       else desiredView = undefined;
       await b.persist('sync');
+      return true;
     },
     reported: async (id) => copy(b.observed().reported[id]),
     allReported: async () => new Map(Object.entries(b.observed().reported).map(([k, v]) => [k, structuredClone(v)])),

@@ -104,7 +104,14 @@ export interface DeviceStateRepository {
   allDesired(): Promise<Map<string, DesiredState>>;
   /** Like allDesired, but the stored documents themselves: read-only, never changed in place by the store. */
   desiredSnapshot(): Promise<ReadonlyMap<string, Readonly<DesiredState>>>;
-  putDesired(deviceId: string, desired: DesiredState): Promise<void>;
+  /**
+   * Stores a device's new desired document; false, storing nothing, when there is no such device
+   * (deleted through the API while the pass that made the document ran: written anyway, the
+   * document outlived its device, and its publication put a retained document back on the topics
+   * the delete had cleared). On PostgreSQL the device's row is locked while the document is
+   * written, so a delete and this write are ordered: whichever commits second sees the first.
+   */
+  putDesired(deviceId: string, desired: DesiredState): Promise<boolean>;
   reported(deviceId: string): Promise<ReportedState | undefined>;
   allReported(): Promise<Map<string, ReportedState>>;
   /** Like allReported, but the stored documents themselves: read-only, never changed in place by the store. */
@@ -123,6 +130,18 @@ export interface JobRepository {
   /** Several in one durable write (an apply of many documents is all or nothing). */
   putAll(jobs: JobRecord[]): Promise<void>;
   delete(name: string): Promise<boolean>;
+  /**
+   * The Jobs controller's writes (assignments, finished): each Job is replaced only while it is
+   * still exactly as the controller read it (compare-and-swap on the whole record). The API writes
+   * Jobs at any hub; written unconditionally, a pass that read a Job before the API deleted or
+   * re-applied it brought the deleted Job back, or put the old spec (or an older creation's uid)
+   * over the new one. Resolves to the names left alone (changed or deleted meanwhile): the next
+   * pass reads them again. The API's own writes stay unconditional: what they may overwrite of
+   * the controller's (an assignment) is worked out again from the store by the next pass.
+   */
+  replaceUnchanged(changes: readonly { read: JobRecord; next: JobRecord }[]): Promise<string[]>;
+  /** Deletes the Job (and its runs) only while it is still as read (the TTL after it finished); false otherwise. */
+  deleteUnchanged(read: JobRecord): Promise<boolean>;
 }
 
 export interface CronJobRepository {

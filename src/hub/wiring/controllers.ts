@@ -8,6 +8,7 @@ import type { Logger } from '../../common/log.js';
 import type { Leadership } from '../leadership/leadership.js';
 import type { EndpointPlan } from '../services/endpoints.js';
 import { errorStack } from '../../common/errors.js';
+import { RetainedWatch, type RetainedMarker } from '../broker/retained-marker.js';
 
 /** The parts of the running controllers the hub and its API use (a fake in unit tests). */
 export interface ControllerSet {
@@ -20,7 +21,7 @@ export interface ControllerSet {
     readonly wantsReports: boolean;
     stop(): void;
   };
-  services: { request(): void; reconcile(): Promise<void>; plan(): Promise<EndpointPlan>; stop(): void };
+  services: { request(): void; reconcile(): Promise<void>; resendAll(): Promise<void>; plan(): Promise<EndpointPlan>; stop(): void };
   rollouts: { start(): Promise<void>; request(): void; stop(): void; requestIfAsked?(): void };
   autoscaler: { start(): void; stop(): void };
 }
@@ -49,6 +50,12 @@ export interface LeaderControllersOptions<S extends ControllerSet = ControllerSe
    * at its start; republishing 10,000 documents then only competes with a reconnect storm.
    */
   republishOnLead: boolean;
+  /**
+   * Several hubs (--redis): the marker that tells whether Redis lost the retained messages
+   * (broker/retained-marker.ts), checked by the leader this often; written at each start of
+   * leading, before the stored documents are published.
+   */
+  retained?: { marker: RetainedMarker; checkMs: number };
   log: Logger;
 }
 
@@ -61,8 +68,13 @@ export class LeaderControllers<S extends ControllerSet = ControllerSet> {
   private safetyTimer: NodeJS.Timeout | undefined;
   private stopListening: (() => void) | undefined;
   private closed = false;
+  private readonly retainedWatch: RetainedWatch | undefined;
+  private retainedTimer: NodeJS.Timeout | undefined;
 
-  constructor(private readonly options: LeaderControllersOptions<S>) {}
+  constructor(private readonly options: LeaderControllersOptions<S>) {
+    const retained = options.retained;
+    if (retained) this.retainedWatch = new RetainedWatch({ marker: retained.marker, republish: () => this.republishRetained(), log: options.log });
+  }
 
   /** Starts the controllers if this hub leads, and follows every change of leadership from now on. */
   async start(): Promise<void> {
@@ -96,6 +108,9 @@ export class LeaderControllers<S extends ControllerSet = ControllerSet> {
     this.options.log.info(`this hub leads (term ${String(this.options.leadership.term)}): controllers start`);
     try {
       if (this.options.republishOnLead) {
+        // Before publishing: Redis emptied after this is noticed by the marker's absence. Not
+        // written (Redis unreachable): the next check finds it missing and publishes again.
+        await this.options.retained?.marker.mark().catch((err: unknown) => this.options.log.warn(`writing the retained marker: ${String(err)}`));
         await set.desired.republishAll();
         if (this.current !== set) return;
       }
@@ -113,6 +128,10 @@ export class LeaderControllers<S extends ControllerSet = ControllerSet> {
         }, this.options.safetyPassMs);
         this.safetyTimer.unref();
       }
+      if (this.options.retained) {
+        this.retainedTimer = setInterval(() => void this.checkRetained(), this.options.retained.checkMs);
+        this.retainedTimer.unref();
+      }
     } catch (err) {
       this.options.log.error(`starting the controllers failed: ${errorStack(err)}`);
     }
@@ -125,6 +144,8 @@ export class LeaderControllers<S extends ControllerSet = ControllerSet> {
     this.current = undefined;
     clearInterval(this.safetyTimer);
     this.safetyTimer = undefined;
+    clearInterval(this.retainedTimer);
+    this.retainedTimer = undefined;
     set.autoscaler.stop();
     set.rollouts.stop();
     set.services.stop();
@@ -132,12 +153,29 @@ export class LeaderControllers<S extends ControllerSet = ControllerSet> {
     this.options.log.warn(`controllers stopped: ${why}`);
   }
 
-  /** A pass soon (a report or a change here); on a hub that does not lead the notices carry it. */
-  /** The broker session came back, perhaps to an external broker that lost its retained messages. */
-  brokerReconnected(): void {
-    if (this.options.republishOnLead) void this.current?.desired.republishAll().catch((err: unknown) => this.options.log.warn(`republishing desired documents: ${String(err)}`));
+  /**
+   * Whether Redis still holds the retained messages, and if not, publishes the stored ones again
+   * (the leader only; also called when Redis is back after a lost connection). Never rejects.
+   */
+  checkRetained(): Promise<void> {
+    return this.current && this.retainedWatch ? this.retainedWatch.check() : Promise.resolve();
   }
 
+  /** Every stored retained document (desired, services) published again by the running set; false when none runs. */
+  private async republishRetained(): Promise<boolean> {
+    const set = this.current;
+    if (!set) return false;
+    await set.desired.republishAll();
+    await set.services.resendAll();
+    return this.current === set;
+  }
+
+  /** The broker session came back, perhaps to an external broker that lost its retained messages. */
+  brokerReconnected(): void {
+    if (this.options.republishOnLead) this.current?.desired.republishAll().catch((err: unknown) => this.options.log.warn(`republishing desired documents: ${String(err)}`));
+  }
+
+  /** A pass soon (a report or a change here); on a hub that does not lead the notices carry it. */
   request(): void {
     this.current?.desired.request();
   }

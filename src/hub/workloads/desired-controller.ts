@@ -12,7 +12,7 @@ import { PlacementPassCache, runPlacementPass } from './placement-pass.js';
 import { PassTimings } from './pass-timings.js';
 import { DesiredPublisher } from './desired-publisher.js';
 import { errorMessage, errorStack } from '../../common/errors.js';
-import { leadershipLost } from '../leadership/leadership.js';
+import { leadershipLost, NotLeadingError } from '../leadership/leadership.js';
 
 export interface DesiredControllerDeps {
   store: HubStore;
@@ -86,6 +86,8 @@ export class DesiredStateController {
   private timerDue = Infinity;
   /** Callers waiting for the next pass to start and finish (`apply --wait`). */
   private waiting: (() => void)[] = [];
+  /** Callers of republishAll() waiting for its turn (see there). */
+  private republishing: { resolve: () => void; reject: (err: unknown) => void }[] = [];
   private readonly lastUnplaced = new Map<string, string>();
   private checkTimer: NodeJS.Timeout | undefined;
   private lastPassMs = 0;
@@ -154,8 +156,8 @@ export class DesiredStateController {
   }
 
   private drain(): Promise<void> {
-    // With something pending the loop awaits a pass before it can end, so `running` is set first.
-    if (!this.pendingFull && this.pendingDevices.size === 0) return this.running ?? Promise.resolve();
+    // With something pending the loop awaits before it can end, so `running` is set first.
+    if (!this.pendingFull && this.pendingDevices.size === 0 && this.republishing.length === 0) return this.running ?? Promise.resolve();
     this.running ??= this.passWhilePending();
     return this.running;
   }
@@ -168,7 +170,15 @@ export class DesiredStateController {
    */
   private async passWhilePending(): Promise<void> {
     try {
-      while (this.pendingFull || this.pendingDevices.size > 0) {
+      while (this.pendingFull || this.pendingDevices.size > 0 || this.republishing.length > 0) {
+        if (this.republishing.length > 0) {
+          const asked = this.republishing.splice(0);
+          await this.publishStored().then(
+            () => asked.forEach((a) => a.resolve()),
+            (err: unknown) => asked.forEach((a) => a.reject(err)),
+          );
+          continue;
+        }
         const full = this.pendingFull;
         const devices = this.pendingDevices;
         this.pendingFull = false;
@@ -190,8 +200,20 @@ export class DesiredStateController {
     }
   }
 
-  /** The embedded broker forgets retained messages when the hub restarts: publish them again. */
-  async republishAll(): Promise<void> {
+  /**
+   * Publishes every stored desired document again (a broker that lost its retained messages: an
+   * external one restarted, Redis restarted empty). Taken in turn with the passes: run beside
+   * one, it could publish a document read before the pass stored a newer one after the pass had
+   * published that newer one, and the broker would keep the older one retained. Rejects when a
+   * publish failed (the caller tries again).
+   */
+  republishAll(): Promise<void> {
+    const done = new Promise<void>((resolve, reject) => this.republishing.push({ resolve, reject }));
+    void this.drain();
+    return done;
+  }
+
+  private async publishStored(): Promise<void> {
     // One at a time, as before: at start-up this competes with the fleet's reconnect storm.
     for (const [deviceId, desired] of await this.deps.store.deviceState.desiredSnapshot()) await this.deps.publish(topics.desired(deviceId), desired, true);
   }
@@ -201,6 +223,7 @@ export class DesiredStateController {
     if (this.checkTimer) clearTimeout(this.checkTimer);
     // Nobody is left to run the pass they wait for; the hub is going away.
     for (const resolve of this.waiting.splice(0)) resolve();
+    for (const asked of this.republishing.splice(0)) asked.reject(new NotLeadingError('the controllers stopped before the stored documents were published again'));
   }
 
   private async pass(): Promise<void> {
@@ -320,10 +343,13 @@ export class DesiredStateController {
     // Stored before they are published: a generation number is never reused after a crash.
     // All of a pass's documents share one commit.
     this.publisher.storing(next);
-    await Promise.all(next.map(([deviceId, desired]) => store.deviceState.putDesired(deviceId, desired)));
-    if (next.length > 0) await this.deps.beforePublish?.();
-    await this.publisher.send(next, published);
-    return next.length;
+    const kept = await Promise.all(next.map(([deviceId, desired]) => store.deviceState.putDesired(deviceId, desired)));
+    // A device deleted while this pass ran gets no document, stored or published.
+    const stored = next.filter((_, i) => kept[i]);
+    if (stored.length < next.length) this.publisher.gone(next.filter((_, i) => !kept[i]).map(([deviceId]) => deviceId));
+    if (stored.length > 0) await this.deps.beforePublish?.();
+    await this.publisher.send(stored, published);
+    return stored.length;
   }
 
   /** "0/5 devices fit: …" is an event once per change, and shown by get/describe while it holds. */

@@ -26,6 +26,11 @@ export class DesiredPublisher {
     for (const [deviceId] of next) this.unpublished.add(deviceId);
   }
 
+  /** These devices were deleted: nothing more is sent to them. */
+  gone(deviceIds: readonly string[]): void {
+    for (const id of deviceIds) this.unpublished.delete(id);
+  }
+
   /** Publishes `next`, and the documents earlier passes stored and did not publish (from `stored`). */
   async send(next: Documents, stored: ReadonlyMap<string, Readonly<DesiredState>>): Promise<void> {
     await this.pipelined([...next, ...this.storedNotSent(stored, next)]);

@@ -6,7 +6,7 @@ import { createImage, flattenImage } from '../../../src/firmware/image/image.js'
 import { createManifest } from '../../../src/firmware/manifest/manifest.js';
 import { generateSigningKeyPair, signManifest } from '../../../src/firmware/manifest/signing.js';
 import { byteRange } from '../../../src/hub/firmware/byte-range.js';
-import { FirmwareStore, type StoredFirmware } from '../../../src/hub/firmware/firmware-store.js';
+import { FirmwareStore, FirmwareVersionTakenError, type StoredFirmware } from '../../../src/hub/firmware/firmware-store.js';
 import { TrustedKeyError, TrustedKeys } from '../../../src/hub/firmware/trusted-keys.js';
 import { checkUpload } from '../../../src/hub/firmware/upload-check.js';
 import { resolveImage } from '../../../src/hub/mcus/image-resolution.js';
@@ -101,6 +101,19 @@ test('the store is content-addressed, survives a reopen, and skips damaged entri
   t.deepEqual(reopened.list().map((f) => f.manifest.version), ['1.0.0']);
   t.is(reopened.findVersion('STM32F103', '1.0.0')?.manifest.sha256, one.manifest.sha256);
   t.is(reopened.imagePath(one.manifest.sha256), join(tmp.path, `${one.manifest.sha256}.bin`));
+});
+
+test('the store itself refuses a second image for a target and version (lowdb hub: not only the route\'s check), whatever the letters of the target', async (t) => {
+  const tmp = await makeTempDir();
+  t.teardown(() => tmp.remove());
+  const store = await FirmwareStore.open(tmp.path, quiet);
+  const one = upload('4.0.0', 0x41);
+  const other = upload('4.0.0', 0x42, 'STM32F103');
+  t.is(await store.put(stored(one), Buffer.from(one.image, 'base64')), 'created');
+  const refused = await t.throwsAsync(store.put(stored(other), Buffer.from(other.image, 'base64')), { instanceOf: FirmwareVersionTakenError });
+  t.is(refused?.code, 'FirmwareVersionTaken');
+  t.regex(refused?.message ?? '', /STM32F103 4\.0\.0 already exists with another image/);
+  t.deepEqual(store.list().map((f) => f.manifest.sha256), [one.manifest.sha256], 'one image');
 });
 
 test('--image resolves a sha prefix whatever its target, or a version of the MCU model', (t) => {

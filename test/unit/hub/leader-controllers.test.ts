@@ -18,7 +18,7 @@ function fakeSet(journal: string[], n: number): ControllerSet & { running: boole
       wantsReports: false,
       stop: () => ((set.running = false), journal.push(`${n}:stop`)),
     },
-    services: { request: () => journal.push(`${n}:services`), reconcile: async () => undefined, plan: async () => ({ byDevice: new Map(), status: new Map() }), stop: () => undefined },
+    services: { request: () => journal.push(`${n}:services`), reconcile: async () => undefined, resendAll: async () => void journal.push(`${n}:resendAll`), plan: async () => ({ byDevice: new Map(), status: new Map() }), stop: () => undefined },
     rollouts: { start: async () => void (set.running = true), request: () => journal.push(`${n}:rollouts`), stop: () => undefined },
     autoscaler: { start: () => journal.push(`${n}:autoscaler`), stop: () => undefined },
   };

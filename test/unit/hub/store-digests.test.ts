@@ -29,7 +29,7 @@ async function writtenStore(t: { teardown(f: () => Promise<void>): void }): Prom
   t.teardown(() => dir.remove());
   const store = await openLowdbStore(dir.path, () => undefined);
   // All at once, before the first lazy flush: that flush writes observed.json whole, with no journal.
-  const writes: Promise<void>[] = [];
+  const writes: Promise<unknown>[] = [];
   for (let i = 0; i < DEVICES; i++) {
     writes.push(
       store.devices.put(device(i), 'sync'),

@@ -14,7 +14,7 @@ import {
   type FirmwareUploadResult,
 } from '../../../protocol/index.js';
 import { byteRange } from '../../firmware/byte-range.js';
-import { firmwareView, type FirmwareStore, type StoredFirmware } from '../../firmware/firmware-store.js';
+import { FirmwareVersionTakenError, firmwareView, type FirmwareStore, type StoredFirmware } from '../../firmware/firmware-store.js';
 import { TrustedKeyError, type TrustedKeys } from '../../firmware/trusted-keys.js';
 import { checkUpload } from '../../firmware/upload-check.js';
 import type { DeviceRepository } from '../../store/repository.js';
@@ -68,7 +68,10 @@ export function registerFirmwareRoutes(app: FastifyInstance, deps: FirmwareRoute
       const entry: StoredFirmware = { manifest, signature: upload.signature, uploadedAt: deps.now().toISOString() };
       let outcome: FirmwareUploadResult['outcome'] = 'unchanged';
       if (verdict.action === 'store') {
-        await deps.store.put(entry, verdict.bytes);
+        // Another hub may have stored another image for this target version since the check.
+        await deps.store.put(entry, verdict.bytes).catch((err: unknown) => {
+          throw err instanceof FirmwareVersionTakenError ? new HttpError(409, 'Conflict', err.message) : err;
+        });
         outcome = 'stored';
       } else if (verdict.action === 're-sign') {
         await deps.store.replaceManifest(entry);

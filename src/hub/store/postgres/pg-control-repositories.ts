@@ -5,6 +5,7 @@ import type { ApplyBatch } from '../apply-batch.js';
 import { runOwnerKey, type CronJobRecord, type JobRecord, type StoredJobRun } from '../job-records.js';
 import { assertStorable } from '../record-check.js';
 import { mergeRun } from '../run-merge.js';
+import { unchanged } from '../job-repositories.js';
 import {
   ReleaseImmutableError,
   type ConfigObjectRepository,
@@ -66,8 +67,34 @@ function named<T extends { name: string }>(db: RecordsDb, kind: string, collecti
  * Jobs are written by the API (any hub) and by the Jobs controller (assignments, finished, deleted
  * after their TTL: the leader's); `fenced` is the controller's view.
  */
-export const pgJobRepository = (db: RecordsDb, { fenced = false } = {}): JobRepository =>
-  named<JobRecord>(db, k.jobs, 'jobs', (name) => [[k.jobRuns, runOwnerKey('Job', name)]], fenced);
+export function pgJobRepository(db: RecordsDb, { fenced = false } = {}): JobRepository {
+  return {
+    ...named<JobRecord>(db, k.jobs, 'jobs', (name) => [[k.jobRuns, runOwnerKey('Job', name)]], fenced),
+    // The rows are locked (FOR UPDATE) while compared: an API write waits, or was committed before.
+    replaceUnchanged: async (changes) => {
+      for (const { next } of changes) assertStorable('jobs', next.name, next);
+      return db.transaction(
+        async (tx) => {
+          const stored = await tx.getMany(k.jobs, changes.map(({ read }) => read.name));
+          const skipped = changes.filter(({ read }) => !unchanged(stored.get(read.name), read)).map(({ read }) => read.name);
+          await tx.putMany(k.jobs, changes.filter(({ read }) => !skipped.includes(read.name)).map(({ next }) => [next.name, next]));
+          return skipped;
+        },
+        { fenced },
+      );
+    },
+    deleteUnchanged: (read) =>
+      db.transaction(
+        async (tx) => {
+          if (!unchanged(await tx.get(k.jobs, read.name, true), read)) return false;
+          await tx.delete(k.jobs, [read.name]);
+          await tx.delete(k.jobRuns, [runOwnerKey('Job', read.name)]);
+          return true;
+        },
+        { fenced },
+      ),
+  };
+}
 export const pgCronJobRepository = (db: RecordsDb): CronJobRepository => named<CronJobRecord>(db, k.cronJobs, 'cronJobs', (name) => [[k.jobRuns, runOwnerKey('CronJob', name)]]);
 
 export function pgJobRunRepository(db: RecordsDb): JobRunRepository {

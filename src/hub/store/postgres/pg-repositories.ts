@@ -275,9 +275,18 @@ export function pgDeviceStateRepository(db: RecordsDb): DeviceStateRepository {
     allDesired: () => asMap<DesiredState>(kinds.desired),
     desiredSnapshot: () => asMap<DesiredState>(kinds.desired),
     // Desired documents are the controllers' (fenced); sync, a generation is never handed out twice.
-    putDesired: async (id, desired) => {
-      await db.transaction((tx) => tx.put(kinds.desired, id, desired), { fenced: true });
-    },
+    putDesired: (id, desired) =>
+      db.transaction(
+        async (tx) => {
+          // FOR SHARE on the device's row: a delete of it (its first statement) waits for this
+          // write to commit and then deletes the document too; a delete committed first leaves
+          // no row here, and nothing is written.
+          if (!(await tx.exists(kinds.devices, id, 'share'))) return false;
+          await tx.put(kinds.desired, id, desired);
+          return true;
+        },
+        { fenced: true },
+      ),
     reported: async (id) => (await db.get(kinds.reported, id)) as ReportedState | undefined,
     allReported: () => asMap<ReportedState>(kinds.reported),
     reportedSnapshot: () => asMap<ReportedState>(kinds.reported),

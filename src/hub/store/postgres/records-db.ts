@@ -74,6 +74,12 @@ export class Tx {
     return rows[0]?.doc;
   }
 
+  /** Whether a record exists; `share` keeps it from being deleted or changed until this transaction ends. */
+  async exists(kind: string, key: string, lock?: 'share'): Promise<boolean> {
+    const { rows } = await this.q(`SELECT 1 FROM ep_records WHERE kind = $1 AND key = $2${lock === 'share' ? ' FOR SHARE' : ''}`, [kind, key]);
+    return rows.length > 0;
+  }
+
   /** Several records of a kind, locked; absent keys are absent from the map. */
   async getMany(kind: string, keys: readonly string[]): Promise<Map<string, Doc>> {
     if (keys.length === 0) return new Map();
