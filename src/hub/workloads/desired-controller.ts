@@ -1,5 +1,5 @@
 import type { Logger } from '../../common/log.js';
-import { payloadLimits, releaseKey, topics, type DesiredConfig, type DesiredCronJob, type DesiredInstance, type DesiredJob, type DesiredState, type MaintenanceWindow, type ReleaseConfigPin, type ReleaseRecord, type ReportedState } from '../../protocol/index.js';
+import { releaseKey, topics, type DesiredConfig, type DesiredCronJob, type DesiredInstance, type DesiredJob, type DesiredState, type ReleaseConfigPin, type ReleaseRecord, type ReportedState } from '../../protocol/index.js';
 import { applyReleasePins, releaseConfigPins, prefetchFirmware, prefetchInstances, windowsForDevice } from '../rollouts/release-pins.js';
 import { idsInState } from '../../scheduler/rollout/index.js';
 import { eventSubjects, type DeviceRecord, type PlacementRecord, type WorkloadRecord } from '../store/records.js';
@@ -7,7 +7,8 @@ import type { HubStore } from '../store/repository.js';
 import { WantedDocuments } from './wanted-documents.js';
 import { QuietPassCheck } from './quiet-pass.js';
 import { CanonicalCache } from './canonical-cache.js';
-import { sameInstances, samePlacement } from './desired-comparison.js';
+import { nextDesired, type NextDesiredContext } from './next-desired.js';
+import { samePlacement } from './desired-comparison.js';
 import { PlacementPassCache, runPlacementPass } from './placement-pass.js';
 import { PassTimings } from './pass-timings.js';
 import { DesiredPublisher } from './desired-publisher.js';
@@ -94,8 +95,8 @@ export class DesiredStateController {
   readonly unplacedReasons = new Map<string, string>();
   /** Durations of recent passes (for /v1/stats). */
   readonly timings = new PassTimings();
-  /** Texts of stored documents (unchanged between passes) and of this pass's templates. */
-  private readonly canonical = new CanonicalCache();
+  /** The pass's caches for deciding each device's next document (next-desired.ts). */
+  private readonly nextContext: NextDesiredContext;
   /** What the placement pass keeps between passes (compiled devices, placed instances). */
   private readonly placementCache = new PlacementPassCache();
   /** Each device's wanted instances, kept between passes; which devices may need a new document. */
@@ -108,6 +109,7 @@ export class DesiredStateController {
 
   constructor(private readonly deps: DesiredControllerDeps) {
     this.publisher = new DesiredPublisher(deps.publish, deps.log);
+    this.nextContext = { canonical: new CanonicalCache(), documents: this.documents, now: deps.now, log: deps.log };
   }
 
   /** Asks for a pass soon; cheap to call on every change. */
@@ -337,7 +339,7 @@ export class DesiredStateController {
     const next: (readonly [string, DesiredState])[] = [];
     for (const [deviceId, instances] of wanted) {
       const deviceWindows = labels !== undefined && instances.some((i) => i.release !== undefined) ? windowsForDevice(windows, labels.get(deviceId) ?? {}) : [];
-      const desired = this.nextDesired(deviceId, instances, published.get(deviceId), jobParts?.get(deviceId), deviceWindows, prefetch.get(deviceId), firmwareAhead.get(deviceId), configs.get(deviceId));
+      const desired = nextDesired(this.nextContext, deviceId, { instances, jobParts: jobParts?.get(deviceId), windows: deviceWindows, prefetch: prefetch.get(deviceId), prefetchFirmware: firmwareAhead.get(deviceId), configs: configs.get(deviceId) }, published.get(deviceId));
       if (desired) next.push([deviceId, desired] as const);
     }
     // Stored before they are published: a generation number is never reused after a crash.
@@ -374,51 +376,6 @@ export class DesiredStateController {
     this.checkTimer = undefined;
     if (at === undefined) return;
     this.checkTimer = setTimeout(() => this.request(), Math.max(0, at - this.deps.now().getTime()) + 50);
-  }
-
-  /** The next desired document of a device whose instances, jobs, cron jobs or windows changed, or undefined. */
-  private nextDesired(
-    deviceId: string,
-    instances: DesiredInstance[],
-    current: Readonly<DesiredState> | undefined,
-    jobParts?: { jobs: DesiredJob[]; cronJobs: DesiredCronJob[] },
-    windows: MaintenanceWindow[] = [],
-    prefetch: DesiredInstance[] = [],
-    prefetchFirmware: string[] = [],
-    configs: DesiredConfig[] = [],
-  ): DesiredState | undefined {
-    // The common case at fleet scale, without an allocation: a device with only instances, unchanged.
-    if (current && !jobParts?.jobs.length && !jobParts?.cronJobs.length && windows.length === 0 && prefetch.length === 0 && prefetchFirmware.length === 0 && configs.length === 0) {
-      const bare = !current.jobs?.length && !current.cronJobs?.length && !current.maintenanceWindows?.length && !current.prefetch?.length && !current.prefetchFirmware?.length && !current.configs?.length;
-      // Found equal before (both objects unchanged since): not compared again.
-      if (bare && this.documents.agrees(current, instances)) return undefined;
-      if (bare && sameInstances(current.instances, instances)) {
-        this.documents.agree(current, instances);
-        return undefined;
-      }
-    }
-    // Absent and empty lists are the same: documents stay as they were for devices without jobs or windows.
-    const jobs = jobParts?.jobs.length ? { jobs: jobParts.jobs } : {};
-    const cronJobs = jobParts?.cronJobs.length ? { cronJobs: jobParts.cronJobs } : {};
-    const maintenanceWindows = windows.length > 0 ? { maintenanceWindows: windows } : {};
-    const prefetched = { ...(prefetch.length > 0 ? { prefetch } : {}), ...(prefetchFirmware.length > 0 ? { prefetchFirmware } : {}) };
-    const text = (value: unknown): string => this.canonical.of(value);
-    // Most devices have no jobs, cron jobs or windows: two empty lists are equal without a look.
-    const sameList = (a: readonly unknown[] = [], b: readonly unknown[] = []): boolean => (a.length === 0 && b.length === 0) || text(a) === text(b);
-    const same = (d: Readonly<DesiredState>): boolean =>
-      sameInstances(d.instances, instances) && sameList(d.jobs, jobs.jobs) && sameList(d.cronJobs, cronJobs.cronJobs) && sameList(d.maintenanceWindows, windows) &&
-      sameList(d.prefetch, prefetch) &&
-      sameList(d.prefetchFirmware, prefetchFirmware) &&
-      sameList(d.configs, configs);
-    if (current && same(current)) return undefined;
-    if (!current && instances.length === 0 && !jobs.jobs && !cronJobs.cronJobs && prefetchFirmware.length === 0) return undefined;
-    const desired: DesiredState = { generation: (current?.generation ?? 0) + 1, issuedAt: this.deps.now().toISOString(), instances, ...jobs, ...cronJobs, ...maintenanceWindows, ...prefetched, ...(configs.length > 0 ? { configs } : {}) };
-    const size = Buffer.byteLength(JSON.stringify(desired));
-    if (size > payloadLimits.desired) {
-      this.deps.log.error(`desired state for ${deviceId} is ${size} bytes, over the ${payloadLimits.desired} limit; not sent`);
-      return undefined;
-    }
-    return desired;
   }
 }
 
