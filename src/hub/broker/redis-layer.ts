@@ -102,7 +102,10 @@ export function connectSharedMessaging(url: string, log: Logger): SharedMessagin
     const existing = connections.get(role);
     if (existing) return existing;
     // Roles ending in -sub only subscribe (mqemitter-redis's subConn, the change notices' subscriber).
-    const conn = new Redis(url, redisOptions(role.endsWith('-sub')));
+    // Every connection's commands are handled: mqemitter-redis closes with a quit() it does not
+    // wait on, which our disconnect right after (or Redis gone) rejected, unhandled, ending the
+    // process (broker-redis-blip.test.ts at teardown, about 1 run in 6; a fresh-clone CI run).
+    const conn = withHandledCommands(new Redis(url, redisOptions(role.endsWith('-sub'))));
     const state = { wasReady: false, failed: false, readyAt: undefined as number | undefined };
     conn.on('error', (err: Error) => {
       state.failed = true;
@@ -125,7 +128,7 @@ export function connectSharedMessaging(url: string, log: Logger): SharedMessagin
     states.set(role, state);
     return conn;
   };
-  const persistence = redisPersistence({ conn: withHandledCommands(open('persistence')) });
+  const persistence = redisPersistence({ conn: open('persistence') });
   endRetainedStreamsOnError(persistence, log);
   const subConn = open('emitter-sub');
   const mq = redisEmitter({ subConn, pubConn: open('emitter-pub') });
