@@ -21,4 +21,6 @@ if (!daemons.has(process.argv[2] ?? '')) {
 
 const agentBundle = new URL('../dist/agent/agent.mjs', import.meta.url);
 if (process.argv[2] === 'agent' && existsSync(agentBundle)) await import(agentBundle.href);
+// The hub alone loads none of the technician's commands: its start-up is on a restart storm's path.
+else if (process.argv[2] === 'hub') await import('../dist/src/hub-main.js');
 else await import('../dist/src/main.js');

@@ -1,14 +1,13 @@
 // The `edgepilot` executable: daemons (hub, agent, up) and the technician's commands.
 // Daemon modules are imported only when their command runs, so `edgepilot agent` never
 // loads the hub's broker or HTTP server, and `edgepilot get` loads neither.
-import { Command, CommanderError } from 'commander';
+import { Command } from 'commander';
 import { agentCommand } from './device-agent/agent-command.js';
 import { hubCommand } from './hub/hub-command.js';
 import { technicianCommands } from './cli/program.js';
-import { CliError } from './cli/errors.js';
 import { upCommand } from './up-command.js';
 import { AGENT_AND_HUB_VERSION } from './common/version.js';
-import { errorMessage, errorStack } from './common/errors.js';
+import { runProgram } from './run-program.js';
 
 const program = new Command('edgepilot')
   .description("Kubernetes' ideas at the edge: a hub, device agents over MQTT, and this CLI")
@@ -37,28 +36,4 @@ if (process.argv[2] === '--version' || process.argv[2] === '-V') {
 
 program.addCommand(upCommand()).addCommand(hubCommand()).addCommand(agentCommand());
 for (const command of technicianCommands()) program.addCommand(command);
-const overrideExits = (command: Command): void => {
-  command.exitOverride();
-  command.commands.forEach(overrideExits);
-};
-overrideExits(program);
-
-try {
-  await program.parseAsync(process.argv);
-} catch (err) {
-  if (err instanceof CommanderError) {
-    // Commander already printed help or its own one-line error.
-    process.exitCode = err.exitCode;
-  } else if (err instanceof CliError) {
-    process.stderr.write(`error: ${err.message}\n`);
-    process.exitCode = err.exitCode;
-  } else {
-    process.stderr.write(`error: ${errorMessage(err)}\n`);
-    if (process.env['EDGEPILOT_DEBUG']) process.stderr.write(`${errorStack(err)}\n`);
-    process.exitCode = 1;
-  }
-  // A daemon whose start failed half-way (the API port taken after the broker came up) holds
-  // sockets and timers that would keep this process alive without its service; a supervisor must
-  // see it exit. A technician's command has nothing left to do after its error either.
-  if (!(err instanceof CommanderError)) process.exit();
-}
+await runProgram(program);

@@ -4,7 +4,7 @@ import { parseLogLevel } from '../common/log.js';
 import { defaultHubConfig, parseListen, type HubConfig } from './config.js';
 import { defaultHubLimits, parseDeviceMessageRate, parseFailedAuthRate, parseJoinRate } from './limits/hub-limits.js';
 import { parseStoreUrl } from './store/open-store.js';
-import { parseRedisUrl } from './broker/redis-layer.js';
+import { parseRedisUrl } from './broker/redis-url.js';
 import { stringify } from 'yaml';
 import { HUB_ID_PATTERN, hubSettingsFileSchema, type HubSettingsFile } from '../protocol/index.js';
 import { readSettingsFile } from '../common/yaml-settings-file.js';

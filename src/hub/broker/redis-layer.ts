@@ -6,6 +6,7 @@ import { createRequire } from 'node:module';
 import type { Readable } from 'node:stream';
 import { Redis, type RedisOptions } from 'ioredis';
 import type { Logger } from '../../common/log.js';
+import { parseRedisUrl } from './redis-url.js';
 
 // Both packages ship CommonJS; these are the parts handed to aedes.
 type PersistenceFactory = (opts: { conn: Redis }) => object;
@@ -79,18 +80,6 @@ export function layerHealth(connections: readonly ConnectionState[], lastError: 
   const down = connections.filter((c) => c.status !== 'ready' && (c.wasReady || c.failed));
   if (down.length === 0) return { ok: true };
   return { ok: false, reason: `redis unreachable (${lastError ?? down.map((c) => `${c.role} ${c.status}`).join(', ')})` };
-}
-
-/** Checks the URL the operator gave (`--redis`), naming the flag in the error. */
-export function parseRedisUrl(url: string): URL {
-  let parsed: URL;
-  try {
-    parsed = new URL(url);
-  } catch {
-    throw new Error(`--redis ${url}: not a URL (expected redis://host:port)`);
-  }
-  if (parsed.protocol !== 'redis:' && parsed.protocol !== 'rediss:') throw new Error(`--redis ${url}: expected a redis:// or rediss:// URL`);
-  return parsed;
 }
 
 export function connectSharedMessaging(url: string, log: Logger): SharedMessagingLayer {

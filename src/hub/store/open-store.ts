@@ -1,7 +1,7 @@
 // Which store a hub runs on: the embedded lowdb files in its data folder (the default), or a
 // PostgreSQL database several hubs share (`edgepilot hub --store postgres://...`, issue 15).
 import { openLowdbStore } from './lowdb-store.js';
-import { describePostgresUrl, openPostgresStore } from './postgres/postgres-store.js';
+import { describePostgresUrl } from './postgres/postgres-url.js';
 import type { HubStore } from './repository.js';
 
 export interface StoreChoice {
@@ -34,6 +34,8 @@ export function parseStoreUrl(value: string): string {
 export async function openStore(choice: StoreChoice, options: OpenStoreOptions): Promise<HubStore> {
   options.info?.(`store: ${describeStore(choice)}`);
   if (choice.store === undefined) return openLowdbStore(choice.dataDir, options.log);
+  // Loaded only here: a hub on the embedded store never imports the PostgreSQL client.
+  const { openPostgresStore } = await import('./postgres/postgres-store.js');
   return openPostgresStore(choice.store, { ...(options.fence ? { fence: options.fence } : {}), log: options.log, ...(options.info ? { info: options.info } : {}) });
 }
 

@@ -4,6 +4,7 @@
 // next synchronous write. Controller-owned records are written only under the current leader
 // lease term (fencing, see records-db.ts): placements, desired documents, rollouts, release pins
 // and gate verdicts.
+import { describePostgresUrl } from './postgres-url.js';
 import pg from 'pg';
 import type { ApiTokenRepository } from '../api-token-records.js';
 import type { ApplyBatch } from '../apply-batch.js';
@@ -76,14 +77,6 @@ export interface PostgresStoreOptions {
 }
 
 /** `host:port` of a postgres:// URL, for messages (never the password). */
-export function describePostgresUrl(url: string): string {
-  try {
-    const u = new URL(url);
-    return `${u.hostname || 'localhost'}:${u.port || '5432'}`;
-  } catch {
-    return 'an unparsable URL';
-  }
-}
 
 /** A pool that never hangs a caller and survives the database going away (idle clients' errors are logged). */
 export function postgresPool(url: string, log: (message: string) => void, max = DEFAULT_CONNECTIONS): pg.Pool {
