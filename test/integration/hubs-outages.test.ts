@@ -10,11 +10,8 @@ import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { hubViewSchema, listSchema, type InstanceStatus } from '../../src/protocol/index.js';
 import type { HubHandle } from '../support/fleet.js';
-import { makeTempDir } from '../support/paths.js';
 import { dedicatedCluster } from '../support/postgres.js';
-import type { ManagedProcess } from '../support/processes.js';
-import { startTestRedis } from '../support/redis.js';
-import { hubsSeenBy, startAgentPerHub, startSharedHubs } from '../support/several-hubs.js';
+import { hubsSeenBy, startAgentPerHub, startSharedHubs, severalHubsRig } from '../support/several-hubs.js';
 import { waitFor } from '../support/wait.js';
 import { applyYaml, instancesOf, workloads } from '../support/workloads.js';
 
@@ -86,18 +83,14 @@ function startWriter(hubs: HubHandle[], everyMs: number, outage: () => boolean):
 
 test('Redis, then PostgreSQL, stopped for 10 s under three hubs: degraded with the reason, writes refused not lost, recovery by themselves', async (t) => {
   t.timeout(600_000);
-  const tmp = await makeTempDir('ep-hubs-outages-');
-  const cluster = await dedicatedCluster(t, tmp.path);
-  const redis = await startTestRedis();
-  const procs: ManagedProcess[] = [];
-  t.teardown(async () => {
-    await Promise.all(procs.map((p) => p.kill('SIGKILL')));
-    await redis.stop();
-    await tmp.remove();
-  });
-  const hubs = await startSharedHubs({ root: tmp.path, store: cluster.url, redisUrl: redis.url, ids: ['hub-a', 'hub-b', 'hub-c'], procs });
+  let cluster: Awaited<ReturnType<typeof dedicatedCluster>> | undefined;
+  const rig = await severalHubsRig(t, 'ep-hubs-outages-', { store: async (root) => (cluster = await dedicatedCluster(t, root)).url });
+  if (!cluster) throw new Error('no dedicated PostgreSQL cluster');
+  const postgres = cluster;
+  const { redis, procs } = rig;
+  const hubs = await startSharedHubs({ ...rig, ids: ['hub-a', 'hub-b', 'hub-c'] });
   const [a, b, c] = hubs as [HubHandle, HubHandle, HubHandle];
-  const agents = await startAgentPerHub(hubs, { root: tmp.path, boardPrefix: 'outage-board', procs });
+  const agents = await startAgentPerHub(hubs, { root: rig.root, boardPrefix: 'outage-board', procs });
   const explain = async (err: unknown): Promise<never> => {
     for (const hub of hubs) if (!hub.proc.running) t.log(`--- ${hub.apiUrl} exited: ${JSON.stringify(await hub.proc.exited)}`);
     for (const hub of hubs) t.log(`--- ${hub.apiUrl} healthz ${JSON.stringify(await healthz(hub).catch((e: unknown) => String(e)))}`);
@@ -119,7 +112,7 @@ test('Redis, then PostgreSQL, stopped for 10 s under three hubs: degraded with t
     const found = await a.devices();
     return found.length === 3 && found.every((d) => d.state === 'online') ? found : undefined;
   }, 180_000, 500).catch(explain);
-  await applyYaml(a, tmp.path, 'before.yaml', workload('before', 'all'));
+  await applyYaml(a, rig.root, 'before.yaml', workload('before', 'all'));
   await runningEverywhere('before', c);
 
   let steadyOutage = false;
@@ -139,7 +132,7 @@ test('Redis, then PostgreSQL, stopped for 10 s under three hubs: degraded with t
   }
   steadyOutage = true;
   for (const [i, hub] of hubs.entries()) {
-    const refused = await hub.cli(['apply', '-f', await writeManifest(tmp.path, `during-redis-${i}`)]);
+    const refused = await hub.cli(['apply', '-f', await writeManifest(rig.root, `during-redis-${i}`)]);
     t.not(refused.code, 0, `an apply through hub ${i} while Redis is down is refused`);
     t.is(refused.stderr.trim().split('\n').length, 1, `one line: ${refused.stderr}`);
     t.regex(refused.stderr, /cannot reach devices now \(redis unreachable/);
@@ -158,12 +151,12 @@ test('Redis, then PostgreSQL, stopped for 10 s under three hubs: degraded with t
     const views = await Promise.all(hubs.map((h) => hubsSeenBy(h)));
     return views.every((v) => v.length === 3 && v.every((h) => h.state === 'ok'));
   }, 30_000, 250).catch(explain);
-  await applyYaml(b, tmp.path, 'after-redis.yaml', workload('after-redis', 'all'));
+  await applyYaml(b, rig.root, 'after-redis.yaml', workload('after-redis', 'all'));
   await runningEverywhere('after-redis', a);
 
   // --- PostgreSQL stopped for 10 s.
   const pgStopped = Date.now();
-  await cluster.stop();
+  await postgres.stop();
   for (const hub of hubs) {
     const health = await waitFor(`${hub.apiUrl} degraded (PostgreSQL)`, async () => {
       const h = await healthz(hub);
@@ -174,7 +167,7 @@ test('Redis, then PostgreSQL, stopped for 10 s under three hubs: degraded with t
   }
   steadyOutage = true;
   for (const [i, hub] of hubs.entries()) {
-    const refused = await hub.cli(['apply', '-f', await writeManifest(tmp.path, `during-pg-${i}`)]);
+    const refused = await hub.cli(['apply', '-f', await writeManifest(rig.root, `during-pg-${i}`)]);
     t.not(refused.code, 0, `an apply through hub ${i} while PostgreSQL is down is refused`);
     t.is(refused.stderr.trim().split('\n').length, 1, `one line: ${refused.stderr}`);
     t.regex(refused.stderr, /the store \(PostgreSQL at 127\.0\.0\.1:\d+\) is unavailable/);
@@ -198,7 +191,7 @@ test('Redis, then PostgreSQL, stopped for 10 s under three hubs: degraded with t
   t.regex(unreadable.stderr, /PostgreSQL at 127\.0\.0\.1:\d+\) is unavailable/);
   await new Promise((r) => setTimeout(r, Math.max(0, pgStopped + OUTAGE_MS - Date.now())));
   steadyOutage = false;
-  await cluster.start();
+  await postgres.start();
   for (const hub of hubs) await waitFor(`${hub.apiUrl} healthy again after PostgreSQL`, async () => (await healthz(hub)).http === 200, 60_000, 200).catch(explain);
   const leaders = await waitFor('exactly one hub to lead again, as every hub sees it', async () => {
     const views = await Promise.all(hubs.map((h) => hubsSeenBy(h)));
@@ -206,7 +199,7 @@ test('Redis, then PostgreSQL, stopped for 10 s under three hubs: degraded with t
     return views.every((v) => v.length === 3) && leading.every((l) => l === leading[0] && l !== '' && !l.includes(',')) ? leading[0] : undefined;
   }, 60_000, 250).catch(explain);
   t.log(`leading after both outages: ${leaders}`);
-  await applyYaml(c, tmp.path, 'after-pg.yaml', workload('after-pg', 'all'));
+  await applyYaml(c, rig.root, 'after-pg.yaml', workload('after-pg', 'all'));
   await runningEverywhere('after-pg', b);
   const ledger = await writer.stop();
 

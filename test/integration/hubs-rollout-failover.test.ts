@@ -9,11 +9,7 @@ import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { rolloutViewSchema, type RolloutView } from '../../src/protocol/index.js';
 import type { HubHandle } from '../support/fleet.js';
-import { makeTempDir } from '../support/paths.js';
-import { freshDatabase } from '../support/postgres.js';
-import type { ManagedProcess } from '../support/processes.js';
-import { startTestRedis } from '../support/redis.js';
-import { hubsSeenBy, startAgentPerHub, startSharedHubs } from '../support/several-hubs.js';
+import { hubsSeenBy, startAgentPerHub, startSharedHubs, severalHubsRig } from '../support/several-hubs.js';
 import { waitFor } from '../support/wait.js';
 import { applyYaml, instancesOf } from '../support/workloads.js';
 
@@ -65,21 +61,17 @@ async function rolloutAt(hub: HubHandle): Promise<RolloutView> {
 
 test('the leader SIGKILLed during a rollout: another hub leads and finishes it, and no device is moved twice', async (t) => {
   t.timeout(600_000);
-  const tmp = await makeTempDir('ep-hubs-rollout-');
-  const url = await freshDatabase(t);
-  const redis = await startTestRedis();
-  const procs: ManagedProcess[] = [];
-  t.teardown(async () => {
-    await Promise.all(procs.map((p) => p.kill('SIGKILL')));
-    try {
-      execFileSync('pkill', ['-9', '-f', MARKER]);
-    } catch {
-      // none left
-    }
-    await redis.stop();
-    await tmp.remove();
+  const rig = await severalHubsRig(t, 'ep-hubs-rollout-', {
+    cleanup: () => {
+      try {
+        execFileSync('pkill', ['-9', '-f', MARKER]);
+      } catch {
+        // none left
+      }
+    },
   });
-  const hubs = (await startSharedHubs({ root: tmp.path, store: url, redisUrl: redis.url, ids: ['hub-a', 'hub-b', 'hub-c'], procs })) as [HubHandle, HubHandle, HubHandle];
+  const { procs } = rig;
+  const hubs = (await startSharedHubs({ ...rig, ids: ['hub-a', 'hub-b', 'hub-c'], procs })) as [HubHandle, HubHandle, HubHandle];
   const [a] = hubs;
   const ids = ['hub-a', 'hub-b', 'hub-c'];
   const leaderId = await waitFor('one hub to lead', async () => {
@@ -91,7 +83,7 @@ test('the leader SIGKILLed during a rollout: another hub leads and finishes it, 
   const survivors = hubs.filter((h) => h !== leader);
   const [survivor] = survivors as [HubHandle];
 
-  const agents = await startAgentPerHub(hubs, { root: tmp.path, boardPrefix: 'hubs-rollout-board', procs });
+  const agents = await startAgentPerHub(hubs, { root: rig.root, boardPrefix: 'hubs-rollout-board', procs });
   const devices = await waitFor('three devices online', async () => {
     const found = await a.devices();
     return found.length === 3 && found.every((d) => d.state === 'online') ? found : undefined;
@@ -100,16 +92,16 @@ test('the leader SIGKILLed during a rollout: another hub leads and finishes it, 
     const labelled = await a.cli(['label', 'device', device.id, 'fleet=ro']);
     t.is(labelled.code, 0, labelled.stderr);
   }
-  await applyYaml(a, tmp.path, 'tilt.yaml', workloadYaml);
+  await applyYaml(a, rig.root, 'tilt.yaml', workloadYaml);
   const v1 = await waitFor('tilt v1 running on all three', async () => {
     const instances = await instancesOf(a, 'tilt');
     return instances.length === 3 && instances.every((i) => i.phase === 'running') ? instances[0]?.revision : undefined;
   }, 120_000, 500);
-  await applyYaml(a, tmp.path, 'release.yaml', releaseYaml);
+  await applyYaml(a, rig.root, 'release.yaml', releaseYaml);
 
   // Started through the leader (a follower hands a person's write on; hubs-follower-writes tests that).
-  await writeFile(join(tmp.path, 'rollout.yaml'), rolloutYaml);
-  const started = await leader.cli(['rollout', 'start', '-f', join(tmp.path, 'rollout.yaml')]);
+  await writeFile(join(rig.root, 'rollout.yaml'), rolloutYaml);
+  const started = await leader.cli(['rollout', 'start', '-f', join(rig.root, 'rollout.yaml')]);
   t.is(started.code, 0, started.stderr);
   const midway = await waitFor('the rollout under way (a device assigned, not yet healthy)', async () => {
     const r = await rolloutAt(survivor);
@@ -143,7 +135,7 @@ test('the leader SIGKILLed during a rollout: another hub leads and finishes it, 
   t.is(new Set(instances.map((i) => i.device)).size, 3, 'no device holds two instances');
 
   // Each device started tilt once on v1 and once on the release: the handover moved nobody twice.
-  const startsFiles = execFileSync('find', [tmp.path, '-name', 'starts', '-path', '*tilt*']).toString().trim().split('\n').filter(Boolean);
+  const startsFiles = execFileSync('find', [rig.root, '-name', 'starts', '-path', '*tilt*']).toString().trim().split('\n').filter(Boolean);
   t.is(startsFiles.length, 3, startsFiles.join(', '));
   const v2 = instances[0]?.revision;
   for (const file of startsFiles) {

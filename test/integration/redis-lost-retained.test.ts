@@ -9,11 +9,7 @@ import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { desiredStateSchema, topics, type DesiredState } from '../../src/protocol/index.js';
 import type { HubHandle } from '../support/fleet.js';
-import { makeTempDir } from '../support/paths.js';
-import { freshDatabase } from '../support/postgres.js';
-import type { ManagedProcess } from '../support/processes.js';
-import { startTestRedis } from '../support/redis.js';
-import { startAgentPerHub, startSharedHubs } from '../support/several-hubs.js';
+import { severalHubsRig, startAgentPerHub, startSharedHubs } from '../support/several-hubs.js';
 import { waitFor } from '../support/wait.js';
 import { applyYaml, instancesOf } from '../support/workloads.js';
 
@@ -46,26 +42,19 @@ async function retainedDesired(brokerUrl: string, identity: { deviceId: string; 
 
 test('Redis restarted empty under two hubs: the leader publishes the stored desired documents again, and a device connecting afterwards gets its own', async (t) => {
   t.timeout(240_000);
-  const tmp = await makeTempDir('ep-redis-lost-');
-  const url = await freshDatabase(t);
-  const redis = await startTestRedis();
-  const procs: ManagedProcess[] = [];
-  t.teardown(async () => {
-    await Promise.all(procs.map((p) => p.kill('SIGKILL')));
-    await redis.stop();
-    await tmp.remove();
-  });
-  const [a, b] = (await startSharedHubs({ root: tmp.path, store: url, redisUrl: redis.url, ids: ['hub-a', 'hub-b'], procs })) as [HubHandle, HubHandle];
-  const [agent] = await startAgentPerHub([a], { root: tmp.path, boardPrefix: 'lost-board', procs });
+  const rig = await severalHubsRig(t, 'ep-redis-lost-');
+  const { redis, procs } = rig;
+  const [a, b] = (await startSharedHubs({ ...rig, ids: ['hub-a', 'hub-b'], procs })) as [HubHandle, HubHandle];
+  const [agent] = await startAgentPerHub([a], { root: rig.root, boardPrefix: 'lost-board', procs });
   const explain = async (err: unknown): Promise<never> => {
     t.log(`--- agent\n${agent!.output.slice(-2000)}`);
     for (const hub of [a, b]) t.log(`--- hub ${hub.apiUrl}\n${hub.proc.output.slice(-3000)}`);
     throw err;
   };
   await waitFor('the device online', async () => (await a.devices()).some((d) => d.state === 'online'), 120_000, 500).catch(explain);
-  await applyYaml(a, tmp.path, 'kept.yaml', workload);
+  await applyYaml(a, rig.root, 'kept.yaml', workload);
   await waitFor('kept running', async () => (await instancesOf(b, 'kept')).some((i) => i.phase === 'running'), 120_000, 500).catch(explain);
-  const identity = JSON.parse(await readFile(join(tmp.path, 'agent-0', 'state', 'identity.json'), 'utf8')) as { deviceId: string; password: string };
+  const identity = JSON.parse(await readFile(join(rig.root, 'agent-0', 'state', 'identity.json'), 'utf8')) as { deviceId: string; password: string };
   await agent!.kill('SIGKILL');
   const before = await retainedDesired(b.brokerUrl, identity);
   t.truthy(before, 'the document is retained before Redis restarts');

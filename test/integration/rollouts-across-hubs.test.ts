@@ -8,11 +8,7 @@ import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { rolloutViewSchema, type RolloutView } from '../../src/protocol/index.js';
 import type { HubHandle } from '../support/fleet.js';
-import { makeTempDir } from '../support/paths.js';
-import { freshDatabase } from '../support/postgres.js';
-import type { ManagedProcess } from '../support/processes.js';
-import { startTestRedis } from '../support/redis.js';
-import { hubsSeenBy, startSharedHubs } from '../support/several-hubs.js';
+import { hubsSeenBy, startSharedHubs, severalHubsRig } from '../support/several-hubs.js';
 import { waitFor } from '../support/wait.js';
 
 const release = `apiVersion: edgepilot.io/v1
@@ -47,22 +43,15 @@ async function statusAt(hub: HubHandle, name: string): Promise<RolloutView | und
 
 test('rollout start, pause, resume and abort through the hub that does not lead are accepted and acted on by the leader', async (t) => {
   t.timeout(180_000);
-  const tmp = await makeTempDir('ep-rollouts-hubs-');
-  const url = await freshDatabase(t);
-  const redis = await startTestRedis();
-  const procs: ManagedProcess[] = [];
-  t.teardown(async () => {
-    await Promise.all(procs.map((p) => p.kill('SIGKILL')));
-    await redis.stop();
-    await tmp.remove();
-  });
-  const hubs = await startSharedHubs({ root: tmp.path, store: url, redisUrl: redis.url, ids: ['hub-a', 'hub-b'], procs });
+  const rig = await severalHubsRig(t, 'ep-rollouts-hubs-');
+  const { procs } = rig;
+  const hubs = await startSharedHubs({ ...rig, ids: ['hub-a', 'hub-b'], procs });
   const leaderUrl = await waitFor('one hub to lead', () => leaderOf(hubs[0]!));
   const leader = hubs.find((h) => h.apiUrl === leaderUrl)!;
   const follower = hubs.find((h) => h.apiUrl !== leaderUrl)!;
 
-  const relFile = join(tmp.path, 'release.yaml');
-  const roFile = join(tmp.path, 'rollout.yaml');
+  const relFile = join(rig.root, 'release.yaml');
+  const roFile = join(rig.root, 'rollout.yaml');
   await writeFile(relFile, release);
   await writeFile(roFile, rollout);
   const created = await follower.cli(['release', 'create', '-f', relFile]);

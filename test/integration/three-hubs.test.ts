@@ -6,11 +6,7 @@
 import test from 'ava';
 import type { InstanceStatus } from '../../src/protocol/index.js';
 import type { HubHandle } from '../support/fleet.js';
-import { makeTempDir } from '../support/paths.js';
-import { freshDatabase } from '../support/postgres.js';
-import type { ManagedProcess } from '../support/processes.js';
-import { startTestRedis } from '../support/redis.js';
-import { hubsSeenBy, startAgentPerHub, startSharedHubs } from '../support/several-hubs.js';
+import { hubsSeenBy, startAgentPerHub, startSharedHubs, severalHubsRig } from '../support/several-hubs.js';
 import { waitFor } from '../support/wait.js';
 import { applyYaml, instancesOf } from '../support/workloads.js';
 
@@ -26,16 +22,9 @@ const running = (instances: InstanceStatus[]): InstanceStatus[] => instances.fil
 
 test('three hubs on PostgreSQL and Redis: apply at A reaches C, C is read at B, a killed leader hands over without doing anything twice', async (t) => {
   t.timeout(600_000);
-  const tmp = await makeTempDir('ep-three-hubs-');
-  const url = await freshDatabase(t);
-  const redis = await startTestRedis();
-  const procs: ManagedProcess[] = [];
-  t.teardown(async () => {
-    await Promise.all(procs.map((p) => p.kill('SIGKILL')));
-    await redis.stop();
-    await tmp.remove();
-  });
-  const [a, b, c] = (await startSharedHubs({ root: tmp.path, store: url, redisUrl: redis.url, ids: ['hub-a', 'hub-b', 'hub-c'], procs })) as [HubHandle, HubHandle, HubHandle];
+  const rig = await severalHubsRig(t, 'ep-three-hubs-');
+  const { procs } = rig;
+  const [a, b, c] = (await startSharedHubs({ ...rig, ids: ['hub-a', 'hub-b', 'hub-c'], procs })) as [HubHandle, HubHandle, HubHandle];
   const byId = new Map([
     ['hub-a', a],
     ['hub-b', b],
@@ -48,14 +37,14 @@ test('three hubs on PostgreSQL and Redis: apply at A reaches C, C is read at B, 
   t.is(listed?.filter((h) => h.leading).length, 1, 'exactly one hub leads');
 
   // One agent per hub: each bootstraps from its hub, which lists itself first, so each connects there.
-  const agents = await startAgentPerHub([a, b, c], { root: tmp.path, boardPrefix: 'three-hubs-board', procs });
+  const agents = await startAgentPerHub([a, b, c], { root: rig.root, boardPrefix: 'three-hubs-board', procs });
   const devices = await waitFor('three devices online', async () => {
     const found = await b.devices();
     return found.length === 3 && found.every((d) => d.state === 'online') ? found : undefined;
   }, 180_000, 500).catch(async (err: unknown) => {
     t.log(JSON.stringify((await b.devices()).map((d) => [d.hardwareId, d.state])));
     const { execFileSync } = await import('node:child_process');
-    t.log(execFileSync('psql', [url, '-Atc', "SELECT kind, key, doc FROM ep_records WHERE kind IN ('observed', 'devices')"]).toString().slice(0, 4000));
+    t.log(execFileSync('psql', [rig.store, '-Atc', "SELECT kind, key, doc FROM ep_records WHERE kind IN ('observed', 'devices')"]).toString().slice(0, 4000));
     for (const [i, agent] of agents.entries()) t.log(`--- agent ${i}\n${agent.output.slice(-3000)}`);
     for (const hub of [a, b, c]) t.log(`--- hub ${hub.apiUrl}\n${hub.proc.output.slice(-3000)}`);
     throw err;
@@ -65,7 +54,7 @@ test('three hubs on PostgreSQL and Redis: apply at A reaches C, C is read at B, 
   await agents[2]!.waitForOutput(new RegExp(`connected to ${c.brokerUrl.replace(/[.]/g, '\\.')}`), 30_000);
 
   // Applied through A; the device connected to C runs it; B, asked by the CLI, sees what C received.
-  await applyYaml(a, tmp.path, 'everywhere.yaml', workload('everywhere', 'all'));
+  await applyYaml(a, rig.root, 'everywhere.yaml', workload('everywhere', 'all'));
   const everywhere = await waitFor('everywhere running on all three devices, as hub B sees it', async () => {
     const instances = running(await instancesOf(b, 'everywhere'));
     return instances.length === 3 ? instances : undefined;
@@ -77,7 +66,7 @@ test('three hubs on PostgreSQL and Redis: apply at A reaches C, C is read at B, 
   const leader = byId.get(leaderId);
   t.truthy(leader, `a leader among ${[...byId.keys()].join(', ')}`);
   const survivor = [a, b, c].find((h) => h !== leader)!;
-  await applyYaml(survivor, tmp.path, 'after.yaml', workload('after', 2));
+  await applyYaml(survivor, rig.root, 'after.yaml', workload('after', 2));
   await leader!.proc.kill('SIGKILL');
   const newLeader = await waitFor('another hub to lead', async () => {
     const views = await hubsSeenBy(survivor);

@@ -1,11 +1,43 @@
 // Hub processes sharing one store (PostgreSQL) and one Redis, as issue 15's tests run them: one
 // Secret key file for all (a hub with another key refuses to start), the first hub's admin token
 // for the others (its hash is in the shared store), and one agent bootstrapped from each hub.
+import type { ExecutionContext } from 'ava';
 import { join } from 'node:path';
 import { hubViewSchema, listSchema, type HubView } from '../../src/protocol/index.js';
 import { createJoinToken, startAgentProcess, startHubProcess, type HubHandle } from './fleet.js';
-import { sharedSecretKeyFile } from './postgres.js';
+import { makeTempDir } from './paths.js';
+import { freshDatabase, sharedSecretKeyFile } from './postgres.js';
 import type { ManagedProcess } from './processes.js';
+import { startTestRedis, type TestRedis } from './redis.js';
+
+/** What several-hubs tests run on: a folder, a store, a Redis, and the processes the teardown kills. */
+export interface SeveralHubsRig {
+  root: string;
+  /** The store's postgres:// URL. */
+  store: string;
+  redis: TestRedis;
+  redisUrl: string;
+  procs: ManagedProcess[];
+}
+
+/**
+ * A temp folder, a fresh database (or `options.store`, e.g. a dedicated cluster in `root`), a
+ * Redis, and a teardown that SIGKILLs every process in `procs`, runs `options.cleanup`, stops
+ * Redis and removes the folder.
+ */
+export async function severalHubsRig(t: ExecutionContext, prefix: string, options: { store?: (root: string) => Promise<string>; cleanup?: () => void } = {}): Promise<SeveralHubsRig> {
+  const tmp = await makeTempDir(prefix);
+  const store = options.store ? await options.store(tmp.path) : await freshDatabase(t);
+  const redis = await startTestRedis();
+  const procs: ManagedProcess[] = [];
+  t.teardown(async () => {
+    await Promise.all(procs.map((p) => p.kill('SIGKILL')));
+    options.cleanup?.();
+    await redis.stop();
+    await tmp.remove();
+  });
+  return { root: tmp.path, store, redis, redisUrl: redis.url, procs };
+}
 
 /** Hubs named `ids`, started one after another under `root/<letter>`; their processes go to `procs`. */
 export async function startSharedHubs(options: { root: string; store: string; redisUrl: string; ids: readonly string[]; procs: ManagedProcess[] }): Promise<HubHandle[]> {
