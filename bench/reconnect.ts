@@ -16,7 +16,7 @@ import { freePort } from './support/ports.js';
 import { watchOnlineSince } from './support/online-watch.js';
 import { cpuSeconds } from './support/proc.js';
 import { histogram, startSimFleet, type SimFleet } from './support/sim-fleet.js';
-import { compareSnapshots, snapshotStore } from './support/store-snapshot.js';
+import { compareSnapshots, reportingRunning, snapshotStore, type DeviceSnapshot } from './support/store-snapshot.js';
 import type { WorkerJob } from './fleet-worker.js';
 
 const GOAL_SECONDS = 15;
@@ -30,6 +30,28 @@ async function until(what: string, check: () => Promise<boolean> | boolean, time
     if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs / 1000} s waiting for ${what}`);
     await sleep(everyMs);
   }
+}
+
+/**
+ * The store's files as they stand once they hold what the hub has seen: every device the hub
+ * counts ready on the probe workload has that report in observed.json (the observed flush is
+ * paced, so a snapshot taken at once misses the last reports, and the comparison after the
+ * restart would count them as differences that are not losses).
+ */
+async function settledSnapshot(hub: BenchHub, workload: string): Promise<Map<string, DeviceSnapshot>> {
+  type Workloads = { items: { name: string; status: { ready: number } }[] };
+  const ready = (await hub.api<Workloads>('GET', '/v1/workloads')).items.find((x) => x.name === workload)?.status.ready ?? 0;
+  let snapshot = await snapshotStore(hub.dataDir);
+  await until(
+    `the store to hold the ${ready} ready reports of ${workload}`,
+    async () => {
+      snapshot = await snapshotStore(hub.dataDir);
+      return reportingRunning(snapshot, workload) >= ready;
+    },
+    60_000,
+    500,
+  );
+  return snapshot;
 }
 
 /** Mosquitto on a fixed loopback port, restartable on it (no persistence: retained state is lost too). */
@@ -146,13 +168,12 @@ async function hubRestartStorm(devices: number, setup: SimSetup): Promise<{ regi
   const mqttListen = `127.0.0.1:${await freePort()}`;
   let hub = await startBenchHub([], { dir, listen, mqttListen });
   const adminToken = hub.adminToken;
-  const { sim } = await prepareFleet(hub, devices, setup).catch(async (err: unknown) => {
+  const { sim, workload } = await prepareFleet(hub, devices, setup).catch(async (err: unknown) => {
     await rm(dir, { recursive: true, force: true });
     throw err;
   });
   try {
-    await sleep(2500); // the observed document is flushed within a second
-    const before = await snapshotStore(hub.dataDir);
+    const before = await settledSnapshot(hub, workload);
     const killAt = Date.now();
     await hub.kill();
     // BENCH_KEEP_STORE=<dir>: a copy of the killed hub's data dir, to profile its start-up alone.
@@ -179,14 +200,13 @@ async function brokerRestartStorm(devices: number, setup: SimSetup): Promise<{ r
   const port = await freePort();
   let mosquitto = await startMosquitto(mosquittoDir, port);
   const hub = await startBenchHub(['--broker', `mqtt://127.0.0.1:${port}`]);
-  const { sim } = await prepareFleet(hub, devices, setup).catch(async (err: unknown) => {
+  const { sim, workload } = await prepareFleet(hub, devices, setup).catch(async (err: unknown) => {
     mosquitto.kill('SIGKILL');
     await rm(dir, { recursive: true, force: true });
     throw err;
   });
   try {
-    await sleep(2500);
-    const before = await snapshotStore(hub.dataDir);
+    const before = await settledSnapshot(hub, workload);
     const hubCpuBefore = cpuSeconds(hub.child.pid ?? 0);
     const killAt = Date.now();
     mosquitto.kill('SIGKILL');

@@ -33,6 +33,16 @@ export async function snapshotStore(dataDir: string): Promise<Map<string, Device
   return out;
 }
 
+/** How many devices the snapshot shows reporting a running instance of `workload`. */
+export function reportingRunning(snapshot: Map<string, DeviceSnapshot>, workload: string): number {
+  let n = 0;
+  for (const d of snapshot.values()) {
+    const instances = d.reportedInstances === null ? [] : (JSON.parse(d.reportedInstances) as { workload?: string; phase?: string }[]);
+    if (instances.some((i) => i.workload === workload && i.phase === 'running')) n += 1;
+  }
+  return n;
+}
+
 const sortedJson = (labels: Record<string, string>): string => JSON.stringify(Object.entries(labels).sort(([a], [b]) => a.localeCompare(b)));
 
 /** Every difference between two snapshots, one line each (empty: identical). */
