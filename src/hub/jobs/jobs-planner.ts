@@ -1,7 +1,7 @@
 import type { Logger } from '../../common/log.js';
 import type { DesiredCronJob, DesiredJob, JobRunsMessage } from '../../protocol/index.js';
 import { runOwnerKey, type JobRecord, type StoredJobRun } from '../store/job-records.js';
-import { eventSubjects, type DeviceRecord } from '../store/records.js';
+import { eventSubjects, type DeviceEvent, type DeviceRecord } from '../store/records.js';
 import type { HubStore } from '../store/repository.js';
 import { assignJobs, desiredJobParts } from './job-placement.js';
 import { jobStatus } from './job-status.js';
@@ -36,6 +36,9 @@ export class JobsPlanner {
     let jobs = await store.jobs.list();
     const assignments = assignJobs(jobs, devices, now);
     const changed: JobRecord[] = [];
+    // Written once the records they describe are stored: a Job the API changed while this pass
+    // ran is skipped below, and the next pass, finding it finished again, must not say so twice.
+    const events: { job: string; event: DeviceEvent }[] = [];
     for (const job of jobs) {
       const next = assignments.get(job.name);
       let record = next ? { ...job, assigned: next.assigned, ...(next.unplaced !== undefined ? { unplaced: next.unplaced } : {}) } : job;
@@ -45,21 +48,25 @@ export class JobsPlanner {
         if (status.finished) {
           record = { ...record, finishedAt: new Date(now).toISOString() };
           const failed = status.devices.filter((d) => d.state === 'Failed').map((d) => d.device);
-          await store.events.append(eventSubjects.job(job.name), {
-            time: new Date(now).toISOString(),
-            type: failed.length > 0 ? 'Warning' : 'Normal',
-            reason: failed.length > 0 ? 'Failed' : 'Completed',
-            message: failed.length > 0 ? `completions ${status.completions}; failed on ${failed.join(', ')}` : `completions ${status.completions}`,
+          events.push({
+            job: job.name,
+            event: {
+              time: new Date(now).toISOString(),
+              type: failed.length > 0 ? 'Warning' : 'Normal',
+              reason: failed.length > 0 ? 'Failed' : 'Completed',
+              message: failed.length > 0 ? `completions ${status.completions}; failed on ${failed.join(', ')}` : `completions ${status.completions}`,
+            },
           });
         }
       } else if (next?.unplaced !== undefined && next.unplaced !== job.unplaced) {
-        await store.events.append(eventSubjects.job(job.name), { time: new Date(now).toISOString(), type: 'Warning', reason: 'FailedScheduling', message: next.unplaced });
+        events.push({ job: job.name, event: { time: new Date(now).toISOString(), type: 'Warning', reason: 'FailedScheduling', message: next.unplaced } });
       }
       if (record !== job) changed.push(record);
     }
     // Only over what is still as read: the API may have deleted or re-applied a Job meanwhile.
     const skipped = changed.length > 0 ? await store.jobs.replaceUnchanged(changed.map((next) => ({ read: jobs.find((j) => j.name === next.name)!, next }))) : [];
     jobs = jobs.map((j) => (skipped.includes(j.name) ? j : (changed.find((c) => c.name === j.name) ?? j)));
+    for (const { job, event } of events) if (!skipped.includes(job)) await store.events.append(eventSubjects.job(job), event);
     for (const job of jobs) {
       const ttl = job.spec.ttlSecondsAfterFinished;
       if (ttl === undefined || job.finishedAt === undefined || now < Date.parse(job.finishedAt) + ttl * 1000) continue;

@@ -120,3 +120,34 @@ test('mergeRun: a later attempt of the same completion ends a start notice whose
   const otherDevice = stored({ id: 'j:u1:0:1:start', attempt: 1, device: 'e' });
   t.deepEqual(mergeRun([otherDevice], next)?.map((r) => `${r.device}/${r.id}`), ['e/j:u1:0:1:start', 'd/j:u1:0:2:start'], 'another device is another run');
 });
+
+test('a Job changed through the API while a pass marks it finished: the pass writes no event, and the next says Completed once', async (t) => {
+  const { planner, store } = await plannerWithStore(t);
+  const uid = 'aaaaaaaaaaaaaaaa';
+  await store.jobs.putAll([jobRecord('batch', uid, ['dev-a'])]);
+  await planner.ingest('dev-a', { records: [jobRun('j:1', uid)] });
+  // The API re-applies the Job (a label, same uid) between the pass's read and its write.
+  let reapplied = false;
+  const racing = {
+    ...store,
+    jobRuns: {
+      ...store.jobRuns,
+      list: async (owner: string) => {
+        if (!reapplied) {
+          reapplied = true;
+          await store.jobs.putAll([{ ...jobRecord('batch', uid, ['dev-a']), labels: { team: 'b' } }]);
+        }
+        return store.jobRuns.list(owner);
+      },
+    },
+  };
+  await planner.plan([], racing);
+  t.true(reapplied);
+  t.is((await store.jobs.get('batch'))?.finishedAt, undefined, 'the re-applied record was not overwritten');
+  t.deepEqual((await store.events.list('job/batch')).map((e) => e.reason), [], 'nothing said for a record that was not written');
+  await planner.plan([]);
+  t.truthy((await store.jobs.get('batch'))?.finishedAt);
+  t.deepEqual((await store.events.list('job/batch')).map((e) => e.reason), ['Completed']);
+  await planner.plan([]);
+  t.deepEqual((await store.events.list('job/batch')).map((e) => e.reason), ['Completed'], 'said once');
+});
