@@ -41,7 +41,8 @@ export type WorkerReport =
 /** Messages a worker takes after its job. */
 export type WorkerRequest = { type: 'stats' } | { type: 'running'; workload: string; revision: string; countOnly: boolean } | { type: 'arrivals'; since: number };
 
-const log = createLogger('sim', 'error');
+// BENCH_SIM_LOG=warn|info|debug: what the simulated agents say (errors only by default: 20,000 of them).
+const log = createLogger('sim', (process.env['BENCH_SIM_LOG'] as Parameters<typeof createLogger>[1] | undefined) ?? 'error');
 const sessions: DeviceSession[] = [];
 const clients: mqtt.MqttClient[] = [];
 const runtimes: SimDeviceRuntime[] = [];

@@ -10,7 +10,7 @@ import { parseManifests, recordFor } from '../src/hub/workloads/manifests.js';
 import { storm } from './registration.js';
 import { benchWorkload as workload } from './support/pass-fixture.js';
 import { startBenchHub, type BenchHub } from './support/hub-process.js';
-import { cpuSeconds, mb } from './support/proc.js';
+import { cpuSeconds, mb, openFilesLimit } from './support/proc.js';
 
 const ZONE_LABEL = 'topology.edgepilot.io/zone';
 const ZONES = ['zone-a', 'zone-b', 'zone-c', 'zone-d'];
@@ -150,13 +150,21 @@ export async function run(argv: string[]): Promise<void> {
       'limit-minutes': { type: 'string', default: '30' },
     },
   });
-  const devices = Number(values.devices);
+  let devices = Number(values.devices);
   const workerCount = Number(values.workers ?? Math.max(ZONES.length, Math.ceil(devices / 2500)));
   const concurrency = Number(values.concurrency);
   console.log(`fleet apply: ${devices} simulated devices (following their desired state), ${workerCount} worker processes; load average ${loadavg()[0]?.toFixed(1)}\n`);
 
   const hub = await startBenchHub();
   const hubPid = hub.child.pid ?? 0;
+  // The hub takes devices up to its open-files limit less 512 of its own (connection-limit.ts).
+  // A fleet larger than that would knock forever: the bench measures the devices one hub can hold, and says so.
+  const openFiles = openFilesLimit(hubPid);
+  const capacity = openFiles === undefined ? Infinity : openFiles - 512;
+  if (devices > capacity) {
+    console.log(`hub open-files limit ${openFiles}, which the bench could not raise (needs CAP_SYS_RESOURCE): one hub holds ${capacity} device connections; measuring ${capacity} devices, not ${devices}\n`);
+    devices = capacity;
+  } else console.log(`hub open-files limit: ${openFiles ?? 'unlimited'}\n`);
   // Each scenario is also printed as soon as it is measured (a long run on a busy machine shows its progress).
   const measured = (r: ScenarioResult): ScenarioResult => {
     console.log(`measured: ${r.label}: ${r.instances} instances, total ${r.seconds.toFixed(2)} s, p50 ${r.p50.toFixed(2)} s, p99 ${r.p99.toFixed(2)} s, hub CPU ${r.hubCpu.toFixed(2)} s`);
