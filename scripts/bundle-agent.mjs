@@ -12,6 +12,8 @@ import { markTopLevelCallsPure } from './protocol-pure.mjs';
 rmSync('dist/agent', { recursive: true, force: true });
 
 const ssh2Stub = fileURLToPath(new URL('./stubs/ssh2.cjs', import.meta.url));
+const dockerodeSessionStub = fileURLToPath(new URL('./stubs/dockerode-session.cjs', import.meta.url));
+const dockerodeBuildkitStub = fileURLToPath(new URL('./stubs/dockerode-buildkit.cjs', import.meta.url));
 const zodLocalesStub = fileURLToPath(new URL('./stubs/zod-locales.mjs', import.meta.url));
 const readableStreamStub = fileURLToPath(new URL('./stubs/readable-stream.cjs', import.meta.url));
 const mqttTransportsStub = fileURLToPath(new URL('./stubs/mqtt-transports.cjs', import.meta.url));
@@ -66,6 +68,15 @@ await build({
   plugins: [
     nodeCronIntl,
     { name: 'stub-ssh2', setup: (b) => b.onResolve({ filter: /^(ssh2|cpu-features)$/ }, () => ({ path: ssh2Stub })) },
+    {
+      // dockerode's BuildKit parts (gRPC, protobufjs): only building images and docker.followProgress use them.
+      name: 'stub-dockerode-buildkit',
+      setup: (b) => {
+        const fromDockerode = (importer) => /[\\/]node_modules[\\/]dockerode[\\/]lib[\\/]/.test(importer);
+        b.onResolve({ filter: /^\.\/session$/ }, (args) => (fromDockerode(args.importer) ? { path: dockerodeSessionStub } : undefined));
+        b.onResolve({ filter: /^\.\/buildkit$/ }, (args) => (fromDockerode(args.importer) ? { path: dockerodeBuildkitStub } : undefined));
+      },
+    },
     {
       // mqtt.js as the agent uses it: Node's own streams instead of two bundled copies of
       // readable-stream v4, no WebSocket, SOCKS or browser-timer transports, lru-cache only when

@@ -78,3 +78,20 @@ test('protocol-pure refuses a protocol module whose top level runs something for
   t.regex(err!.message, /effect\.ts:2/);
   t.throws(() => markTopLevelCallsPure('export class Registry { static all = new Map(); }\n', 'static.ts'), { message: /static\.ts:1/ });
 });
+
+test("the Docker chunk leaves out dockerode's BuildKit parts (gRPC, protobufjs); the stand-ins say what is missing", async (t) => {
+  const dir = join(repoRoot, 'dist', 'agent');
+  const docker = (await readdir(dir)).filter((n) => /^docker-[A-Z0-9]+\.mjs$/.test(n));
+  t.is(docker.length, 1, `one Docker chunk: ${docker.join(', ')}`);
+  const text = await readFile(join(dir, docker[0]!), 'utf8');
+  t.true(text.includes('createContainer'), 'it is dockerode');
+  for (const marker of ['grpc-status', 'grpc-js', 'moby.buildkit.v1.StatusResponse']) t.false(text.includes(marker), `${marker} is bundled`);
+  const createRequire = (await import('node:module')).createRequire;
+  const require = createRequire(import.meta.url);
+  const withSession = require(join(repoRoot, 'scripts', 'stubs', 'dockerode-session.cjs')) as (d: unknown, a: unknown, h: (err: Error | null) => void) => void;
+  let said: Error | null = null;
+  withSession({}, {}, (err) => (said = err));
+  t.regex(String(said), /building images .* not available in the edgepilot agent/);
+  const buildkit = require(join(repoRoot, 'scripts', 'stubs', 'dockerode-buildkit.cjs')) as { followProgress(s: unknown, done?: (err: Error | null) => void): void };
+  t.throws(() => buildkit.followProgress({}), { message: /BuildKit progress is not available/ });
+});
