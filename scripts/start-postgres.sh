@@ -35,5 +35,10 @@ SELECT 'CREATE ROLE edgepilot LOGIN CREATEDB PASSWORD ''edgepilot'''
   WHERE NOT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = 'edgepilot')\gexec
 SELECT 'CREATE DATABASE edgepilot OWNER edgepilot'
   WHERE NOT EXISTS (SELECT 1 FROM pg_database WHERE datname = 'edgepilot')\gexec
+-- A test drops its database WITH (FORCE). An autovacuum worker busy in it at that moment runs as no
+-- role the test's role may signal, so the drop failed ("must be a member of the role whose process
+-- is being terminated or member of pg_signal_backend"), about once in a CI run.
+SELECT 'GRANT pg_signal_backend TO edgepilot'
+  WHERE NOT pg_has_role('edgepilot', 'pg_signal_backend', 'MEMBER')\gexec
 SQL
 echo "$URL"
