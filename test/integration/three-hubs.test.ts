@@ -51,7 +51,7 @@ test('three hubs on PostgreSQL and Redis: apply at A reaches C, C is read at B, 
   });
   const atC = devices.find((d) => d.hardwareId === 'three-hubs-board-2');
   t.truthy(atC);
-  await agents[2]!.waitForOutput(new RegExp(`connected to ${c.brokerUrl.replace(/[.]/g, '\\.')}`), 30_000);
+  for (const [i, hub] of [a, b, c].entries()) await agents[i]!.waitForOutput(new RegExp(`connected to ${hub.brokerUrl.replace(/[.]/g, '\\.')}`), 30_000);
 
   // Applied through A; the device connected to C runs it; B, asked by the CLI, sees what C received.
   await applyYaml(a, rig.root, 'everywhere.yaml', workload('everywhere', 'all'));
@@ -67,13 +67,22 @@ test('three hubs on PostgreSQL and Redis: apply at A reaches C, C is read at B, 
   t.truthy(leader, `a leader among ${[...byId.keys()].join(', ')}`);
   const survivor = [a, b, c].find((h) => h !== leader)!;
   await applyYaml(survivor, rig.root, 'after.yaml', workload('after', 2));
+  // The agent that was connected to the leader: what it says from the kill on.
+  const orphan = agents[[a, b, c].indexOf(leader!)]!;
+  const orphanMark = orphan.output.length;
+  const killedAt = Date.now();
   await leader!.proc.kill('SIGKILL');
+  const otherBrokers = [a, b, c].filter((h) => h !== leader).map((h) => h.brokerUrl.replace(/[.]/g, '\\.'));
+  const moved = waitFor('the dead hub\'s agent connected to another hub', () => new RegExp(`connected to (${otherBrokers.join('|')}) as`).exec(orphan.output.slice(orphanMark))?.[1], 60_000, 100).then((to) => {
+    t.log(`the dead leader's agent connected to ${to} ${((Date.now() - killedAt) / 1000).toFixed(1)} s after the kill`);
+  });
   const newLeader = await waitFor('another hub to lead', async () => {
     const views = await hubsSeenBy(survivor);
     const leading = views.filter((h) => h.leading && h.id !== leaderId);
     return leading.length === 1 ? leading[0] : undefined;
   }, 60_000, 250);
   t.not(newLeader.id, leaderId);
+  await moved;
 
   // The work goes on: both replicas run, each once, and every device is back (the dead hub's moved).
   const after = await waitFor('after: 2 running, on a fleet all online', async () => {
