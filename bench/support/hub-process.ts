@@ -32,10 +32,10 @@ export interface BenchHubOptions {
   mqttListen?: string;
 }
 
-/** A real hub in its own process (so its memory is its own), on ephemeral loopback ports. */
 /** The open-files limit a bench hub asks for (room for 60,000 device connections). */
 export const BENCH_OPEN_FILES = 65_536;
 
+/** A real hub in its own process (so its memory is its own), on ephemeral loopback ports. */
 export async function startBenchHub(extraArgs: string[] = [], options: BenchHubOptions = {}): Promise<BenchHub> {
   const dir = options.dir ?? (await mkdtemp(join(tmpdir(), 'ep-bench-')));
   // Registration storms come from one address here: the join path's rate limit would be the bench.
@@ -43,9 +43,10 @@ export async function startBenchHub(extraArgs: string[] = [], options: BenchHubO
   // BENCH_HUB_ARGS='--log-level debug' adds flags (the last of a flag given twice counts).
   const profile = process.env['BENCH_HUB_PROFILE'] ? ['--cpu-prof', '--cpu-prof-dir', process.env['BENCH_HUB_PROFILE']] : [];
   // One open file per device connection: the hub takes devices up to its open-files limit less
-  // its own reserve (src/hub/broker/connection-limit.ts). This machine's limit (20,000) would hold
-  // a 20,000-device fleet under it, so the bench hub gets more, as a deployment does with
-  // systemd's LimitNOFILE= (raising the hard limit needs root; otherwise the limit stays as it is).
+  // its own reserve (src/hub/broker/connection-limit.ts). A limit of 20,000 (this machine's) holds
+  // 19,488 devices, so the bench hub asks for more, as a deployment does with systemd's
+  // LimitNOFILE=. Raising the hard limit needs CAP_SYS_RESOURCE; without it the hub keeps the
+  // hard limit, and the fleet bench measures the devices that fit.
   const child = spawn(
     'bash',
     ['-c', `ulimit -n ${BENCH_OPEN_FILES} 2>/dev/null || ulimit -n "$(ulimit -Hn)"; exec "$@"`, 'hub', process.execPath, ...profile, join(repoRoot, 'bin', 'edgepilot.js'), 'hub', '--data-dir', join(dir, 'hub'), '--listen', options.listen ?? '127.0.0.1:0', '--mqtt-listen', options.mqttListen ?? '127.0.0.1:0', '--no-write-config', '--log-level', 'warn', '--join-rate', 'off', '--insecure', ...extraArgs, ...(process.env['BENCH_HUB_ARGS']?.split(' ').filter(Boolean) ?? [])],
