@@ -3,14 +3,16 @@
 // returning until the hub sees every instance running and ready. Baseline, same run: registering
 // the same fleet. Then the hub's pass durations with 50 workloads on the same fleet.
 import type { ChildProcess } from 'node:child_process';
+import { readFileSync } from 'node:fs';
 import { loadavg } from 'node:os';
 import { parseArgs } from 'node:util';
 import type { WorkerReport, WorkerRequest } from './fleet-worker.js';
+import { maxBrokerConnections, parseOpenFilesLimit } from '../src/hub/broker/connection-limit.js';
 import { parseManifests, recordFor } from '../src/hub/workloads/manifests.js';
 import { storm } from './registration.js';
 import { benchWorkload as workload } from './support/pass-fixture.js';
 import { startBenchHub, type BenchHub } from './support/hub-process.js';
-import { cpuSeconds, mb, openFilesLimit } from './support/proc.js';
+import { cpuSeconds, mb } from './support/proc.js';
 
 const ZONE_LABEL = 'topology.edgepilot.io/zone';
 const ZONES = ['zone-a', 'zone-b', 'zone-c', 'zone-d'];
@@ -157,10 +159,10 @@ export async function run(argv: string[]): Promise<void> {
 
   const hub = await startBenchHub();
   const hubPid = hub.child.pid ?? 0;
-  // The hub takes devices up to its open-files limit less 512 of its own (connection-limit.ts).
+  // The hub takes devices up to its open-files limit less its own reserve (connection-limit.ts).
   // A fleet larger than that would knock forever: the bench measures the devices one hub can hold, and says so.
-  const openFiles = openFilesLimit(hubPid);
-  const capacity = openFiles === undefined ? Infinity : openFiles - 512;
+  const openFiles = parseOpenFilesLimit(readFileSync(`/proc/${hubPid}/limits`, 'utf8'));
+  const capacity = maxBrokerConnections(openFiles) ?? Infinity;
   if (devices > capacity) {
     console.log(`hub open-files limit ${openFiles}, which the bench could not raise (needs CAP_SYS_RESOURCE): one hub holds ${capacity} device connections; measuring ${capacity} devices, not ${devices}\n`);
     devices = capacity;

@@ -15,13 +15,6 @@ export function rssBytes(pid: number): number {
   return Number(kb ?? 0) * 1024;
 }
 
-/** A process's soft open-files limit (each device connection of a hub is one open file). */
-export function openFilesLimit(pid: number): number | undefined {
-  const line = readFileSync(`/proc/${pid}/limits`, 'utf8').split('\n').find((l) => l.startsWith('Max open files'));
-  const soft = line?.slice('Max open files'.length).trim().split(/\s+/)[0];
-  return soft !== undefined && /^\d+$/.test(soft) ? Number(soft) : undefined;
-}
-
 export const mb = (bytes: number): string => `${(bytes / 2 ** 20).toFixed(1)} MB`;
 
 /**
