@@ -8,13 +8,13 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { chmod, cp, mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { connect } from 'node:net';
-import { tmpdir } from 'node:os';
+import { cpus, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { startBenchHub, type BenchHub } from './support/hub-process.js';
 import { freePort } from './support/ports.js';
 import { watchOnlineSince } from './support/online-watch.js';
-import { cpuSeconds } from './support/proc.js';
+import { cpuSeconds, ioCalls, listenOverflows, machineCpu } from './support/proc.js';
 import { histogram, startSimFleet, type SimFleet } from './support/sim-fleet.js';
 import { compareSnapshots, reportingRunning, snapshotStore, type DeviceSnapshot } from './support/store-snapshot.js';
 import type { WorkerJob } from './fleet-worker.js';
@@ -126,6 +126,14 @@ interface StormMeasure {
   secondsAfterUp: number;
   downSeconds: number;
   hubCpuSeconds: number;
+  /** The hub's write system calls during the recovery (socket writes to devices, mostly). */
+  hubWriteCalls: number;
+  /** The simulated devices' CPU during the recovery (they share the machine with the hub). */
+  simCpuSeconds: number;
+  /** Share of the machine's CPU time (all cores) that was busy during the recovery. */
+  machineBusy: number;
+  /** Handshakes the kernel dropped during the recovery because the broker's accept queue was full. */
+  droppedHandshakes: number;
   attempts: number;
   /** Devices not online again when the bench gave up waiting. */
   missing: number;
@@ -133,7 +141,24 @@ interface StormMeasure {
   problems: string[];
 }
 
-async function measure(label: string, devices: number, sim: SimFleet, killAt: number, upAt: number, hub: BenchHub, hubCpuBefore: number): Promise<Omit<StormMeasure, 'problems'>> {
+/** Counters read just before the kill (the hub's are its restarted process's own when it is the one killed). */
+interface CountersBefore {
+  hubCpu: number;
+  hubWrites: number;
+  simCpu: number;
+  machine: { busy: number; total: number };
+  listenOverflows: number;
+}
+
+const countersOf = (sim: SimFleet, hubPid: number | undefined): CountersBefore => ({
+  hubCpu: hubPid === undefined ? 0 : cpuSeconds(hubPid),
+  hubWrites: hubPid === undefined ? 0 : ioCalls(hubPid).writes,
+  simCpu: sim.cpuSeconds(),
+  machine: machineCpu(),
+  listenOverflows: listenOverflows(),
+});
+
+async function measure(label: string, devices: number, sim: SimFleet, killAt: number, upAt: number, hub: BenchHub, before: CountersBefore): Promise<Omit<StormMeasure, 'problems'>> {
   const watch = await watchOnlineSince(hub, killAt);
   // A storm that does not end is a result too: say how far it got (and fail the bench).
   const missing = await until(`${devices} devices online again`, () => watch.onlineAt.size >= devices, STORM_TIMEOUT_MS, 100).then(
@@ -141,7 +166,11 @@ async function measure(label: string, devices: number, sim: SimFleet, killAt: nu
     () => devices - watch.onlineAt.size,
   );
   const last = Math.max(killAt, ...watch.onlineAt.values());
-  const hubCpuSeconds = cpuSeconds(hub.child.pid ?? 0) - hubCpuBefore;
+  const hubCpuSeconds = cpuSeconds(hub.child.pid ?? 0) - before.hubCpu;
+  const hubWriteCalls = ioCalls(hub.child.pid ?? 0).writes - before.hubWrites;
+  const simCpuSeconds = sim.cpuSeconds() - before.simCpu;
+  const machineAfter = machineCpu();
+  const machineBusy = (machineAfter.busy - before.machine.busy) / Math.max(1, machineAfter.total - before.machine.total);
   watch.close();
   const arrivals = await sim.arrivals(killAt);
   return {
@@ -152,6 +181,10 @@ async function measure(label: string, devices: number, sim: SimFleet, killAt: nu
     secondsAfterUp: (last - upAt) / 1000,
     downSeconds: (upAt - killAt) / 1000,
     hubCpuSeconds,
+    hubWriteCalls,
+    simCpuSeconds,
+    machineBusy,
+    droppedHandshakes: listenOverflows() - before.listenOverflows,
     attempts: arrivals.attempts.length,
     histogramLines: [
       `reconnections completed per 250 ms (device side), from the kill:`,
@@ -174,6 +207,7 @@ async function hubRestartStorm(devices: number, setup: SimSetup): Promise<{ regi
   });
   try {
     const before = await settledSnapshot(hub, workload);
+    const counters = countersOf(sim, undefined);
     const killAt = Date.now();
     await hub.kill();
     // BENCH_KEEP_STORE=<dir>: a copy of the killed hub's data dir, to profile its start-up alone.
@@ -181,7 +215,7 @@ async function hubRestartStorm(devices: number, setup: SimSetup): Promise<{ regi
     if (keep) await cp(hub.dataDir, keep, { recursive: true });
     hub = await startBenchHub([], { dir, adminToken, listen, mqttListen });
     const upAt = Date.now();
-    const m = await measure('hub SIGKILLed and restarted (embedded broker)', devices, sim, killAt, upAt, hub, 0);
+    const m = await measure('hub SIGKILLed and restarted (embedded broker)', devices, sim, killAt, upAt, hub, counters);
     await sleep(2500);
     await hub.stop();
     const problems = compareSnapshots(before, await snapshotStore(hub.dataDir));
@@ -207,13 +241,13 @@ async function brokerRestartStorm(devices: number, setup: SimSetup): Promise<{ r
   });
   try {
     const before = await settledSnapshot(hub, workload);
-    const hubCpuBefore = cpuSeconds(hub.child.pid ?? 0);
+    const counters = countersOf(sim, hub.child.pid);
     const killAt = Date.now();
     mosquitto.kill('SIGKILL');
     await new Promise((r) => mosquitto.once('exit', r));
     mosquitto = await startMosquitto(mosquittoDir, port);
     const upAt = Date.now();
-    const m = await measure('Mosquitto SIGKILLed and restarted under a running hub (--broker)', devices, sim, killAt, upAt, hub, hubCpuBefore);
+    const m = await measure('Mosquitto SIGKILLed and restarted under a running hub (--broker)', devices, sim, killAt, upAt, hub, counters);
     await sleep(2500);
     const dataDir = hub.dataDir;
     // stop() removes the hub's folder: read the store after a graceful flush, before that.
@@ -236,6 +270,9 @@ function print(m: StormMeasure, baseline: number): void {
     ['down (kill → accepting again)', `${m.downSeconds.toFixed(2)} s`],
     ['from accepting again to all online', `${m.secondsAfterUp.toFixed(2)} s (${(m.devices / m.secondsAfterUp).toFixed(0)}/s)`],
     ['hub CPU during the recovery', `${m.hubCpuSeconds.toFixed(2)} s`],
+    ['simulated devices\' CPU during the recovery', `${m.simCpuSeconds.toFixed(2)} s (the machine was ${(m.machineBusy * 100).toFixed(0)} % busy on ${cpus().length} cores)`],
+    ['handshakes dropped (accept queue full)', `${m.droppedHandshakes}`],
+    ['hub write system calls during the recovery', `${m.hubWriteCalls} (${(m.hubWriteCalls / m.devices).toFixed(1)} per device)`],
     ['reconnect attempts (all devices)', `${m.attempts} (${(m.attempts / m.devices).toFixed(2)} per device)`],
     ['baseline: initial registration, same run', `${baseline.toFixed(2)} s (ratio recovery / registration ${(m.seconds / baseline).toFixed(2)})`],
     ['store before vs after', m.problems.length === 0 ? `identical for all ${m.devices} devices (labels, taints, cordon, desired generation, reported instances)` : `${m.problems.length} DIFFERENCES`],

@@ -42,6 +42,8 @@ export async function startBenchHub(extraArgs: string[] = [], options: BenchHubO
   // BENCH_HUB_PROFILE=<dir> writes a V8 CPU profile of the hub there, to see where time goes;
   // BENCH_HUB_ARGS='--log-level debug' adds flags (the last of a flag given twice counts).
   const profile = process.env['BENCH_HUB_PROFILE'] ? ['--cpu-prof', '--cpu-prof-dir', process.env['BENCH_HUB_PROFILE']] : [];
+  // BENCH_HUB_NODE_ARGS='--max-semi-space-size=64': Node's own flags for the hub (V8's heap, say).
+  profile.push(...(process.env['BENCH_HUB_NODE_ARGS']?.split(' ').filter(Boolean) ?? []));
   // One open file per device connection: the hub takes devices up to its open-files limit less
   // its own reserve (src/hub/broker/connection-limit.ts). A limit of 20,000 (this machine's) holds
   // 19,488 devices, so the bench hub asks for more, as a deployment does with systemd's

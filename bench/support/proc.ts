@@ -50,3 +50,34 @@ export function ioBytes(pid: number): number {
   const io = readFileSync(`/proc/${pid}/io`, 'utf8');
   return Number(/rchar: (\d+)/.exec(io)?.[1] ?? 0) + Number(/wchar: (\d+)/.exec(io)?.[1] ?? 0);
 }
+
+/** Read and write system calls a process made so far (sockets and files alike), from /proc/<pid>/io. */
+export function ioCalls(pid: number): { reads: number; writes: number } {
+  const io = readFileSync(`/proc/${pid}/io`, 'utf8');
+  return { reads: Number(/syscr: (\d+)/.exec(io)?.[1] ?? 0), writes: Number(/syscw: (\d+)/.exec(io)?.[1] ?? 0) };
+}
+
+/** The machine's CPU time so far, all cores (clock ticks), busy and in all, from /proc/stat. */
+export function machineCpu(): { busy: number; total: number } {
+  const fields = (readFileSync('/proc/stat', 'utf8').split('\n')[0] ?? '').trim().split(/\s+/).slice(1).map(Number);
+  const total = fields.reduce((a, b) => a + b, 0);
+  // idle and iowait
+  const idle = (fields[3] ?? 0) + (fields[4] ?? 0);
+  return { busy: total - idle, total };
+}
+
+/**
+ * Handshakes the kernel dropped because a listener's accept queue was full, machine-wide so far
+ * (TcpExt ListenOverflows in /proc/net/netstat): a device whose handshake is dropped waits for a
+ * SYN retransmission or its connect timeout.
+ */
+export function listenOverflows(): number {
+  const lines = readFileSync('/proc/net/netstat', 'utf8').split('\n');
+  for (let i = 0; i + 1 < lines.length; i += 2) {
+    const names = lines[i]!.split(' ');
+    const values = lines[i + 1]!.split(' ');
+    if (names[0] !== 'TcpExt:') continue;
+    return Number(values[names.indexOf('ListenOverflows')] ?? 0);
+  }
+  return 0;
+}

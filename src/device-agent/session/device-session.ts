@@ -219,12 +219,20 @@ export class DeviceSession extends EventEmitter<{
     if (!client) return;
     const { deviceId, log } = this.options;
     try {
-      await client.publishAsync(topics.status(deviceId), this.statusPayload('online', 'connected'), { qos: 1, retain: true });
-      const granted = await client.subscribeAsync({ [topics.desired(deviceId)]: { qos: 1 }, [topics.services(deviceId)]: { qos: 1 }, [topics.rpcRequest(deviceId)]: { qos: 1 }, [topics.runsAck(deviceId)]: { qos: 1 } });
-      if (granted.some((g) => g.qos === 128)) log.error('broker refused our subscriptions');
-      log.info(`connected to ${brokerOf(client, this.options.brokerUrl)} as ${deviceId}`);
+      // One flight per connection: the subscriptions, our status, and what the 'connected'
+      // listeners send (facts, the reported state) are written in this turn, so they reach the
+      // broker in one segment and are answered together. Waiting for each acknowledgement cost
+      // the hub a socket write and a read per packet, which bounded a restart storm of 10,000
+      // devices. The SUBSCRIBE goes first: a broker takes a read's packets in order, and may
+      // deliver before its SUBACK (MQTT 3.1.1 §3.8.4), so nothing the hub sends in answer to
+      // our status finds us unsubscribed.
+      const subscribed = client.subscribeAsync({ [topics.desired(deviceId)]: { qos: 1 }, [topics.services(deviceId)]: { qos: 1 }, [topics.rpcRequest(deviceId)]: { qos: 1 }, [topics.runsAck(deviceId)]: { qos: 1 } });
+      const announced = client.publishAsync(topics.status(deviceId), this.statusPayload('online', 'connected'), { qos: 1, retain: true });
       this.emit('connected');
       this.flushEvents();
+      const [granted] = await Promise.all([subscribed, announced]);
+      if (granted.some((g) => g.qos === 128)) log.error('broker refused our subscriptions');
+      log.info(`connected to ${brokerOf(client, this.options.brokerUrl)} as ${deviceId}`);
     } catch (err) {
       log.warn(`after connect: ${errorMessage(err)}`);
     }

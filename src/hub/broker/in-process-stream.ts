@@ -20,6 +20,16 @@ class Half extends Duplex {
     else this.blockedWrite = () => callback();
   }
 
+  /**
+   * What was written while corked, as one chunk: mqtt-packet writes a packet in pieces (header,
+   * length, topic, id, payload) inside a cork, and each piece pushed on its own was a separate
+   * 'data' event and parse call on the other side (profiled: the hub's in-process session was a
+   * seventh of its busy time in a restart storm).
+   */
+  override _writev(chunks: Array<{ chunk: Buffer }>, callback: (error?: Error | null) => void): void {
+    this._write(chunks.length === 1 ? chunks[0]!.chunk : Buffer.concat(chunks.map((c) => c.chunk)), 'binary', callback);
+  }
+
   override _final(callback: (error?: Error | null) => void): void {
     if (!this.peer.destroyed) this.peer.push(null);
     callback();

@@ -18,6 +18,19 @@ test('bytes written to one end are read from the other, both ways, in order', as
   b.destroy();
 });
 
+test('what is written while corked reaches the other end as one chunk (a packet written in pieces is parsed once)', async (t) => {
+  const [a, b] = inProcessStreamPair();
+  const chunks: string[] = [];
+  b.on('data', (c: Buffer) => chunks.push(c.toString()));
+  a.cork();
+  for (const piece of ['0', 'len', 'topic', 'id', 'payload']) a.write(piece);
+  process.nextTick(() => a.uncork());
+  await new Promise((r) => setImmediate(r));
+  t.deepEqual(chunks, ['0lentopicidpayload']);
+  a.destroy();
+  b.destroy();
+});
+
 test('a reader that does not read holds the writer back (backpressure), and reading releases it', async (t) => {
   const [a, b] = inProcessStreamPair();
   const chunk = Buffer.alloc(8 * 1024);

@@ -1,5 +1,66 @@
 import test from 'ava';
-import { PacketSizeMeter } from '../../../src/hub/broker/packet-size-guard.js';
+import { once } from 'node:events';
+import { createServer, connect, type Socket } from 'node:net';
+import { guardSocket, PacketSizeMeter } from '../../../src/hub/broker/packet-size-guard.js';
+
+/** A loopback connection: the server's end guarded (as the broker's), the client's end raw. */
+async function guardedPair(maxPacketBytes: number, violations: string[]): Promise<{ guarded: Socket; client: Socket; close(): void }> {
+  const server = createServer();
+  server.listen(0, '127.0.0.1');
+  await once(server, 'listening');
+  const address = server.address();
+  if (typeof address !== 'object' || !address) throw new Error('no address');
+  const accepted = once(server, 'connection') as Promise<[Socket]>;
+  const client = connect(address.port, '127.0.0.1');
+  const [raw] = await accepted;
+  const guarded = guardSocket(raw, maxPacketBytes, (reason) => violations.push(reason));
+  return { guarded, client, close: () => (client.destroy(), guarded.destroy(), server.close()) };
+}
+
+test('a guarded socket is the socket itself: packets within the bound are read as sent', async (t) => {
+  const violations: string[] = [];
+  const { guarded, client, close } = await guardedPair(1024, violations);
+  t.teardown(close);
+  const got = once(guarded, 'data') as Promise<[Buffer]>;
+  client.write(Buffer.from([0xc0, 0x00]));
+  const [chunk] = await got;
+  t.deepEqual([...chunk], [0xc0, 0x00]);
+  t.deepEqual(violations, []);
+});
+
+test('a guarded socket closes on a header announcing more than the bound, before the body, and passes none of it on', async (t) => {
+  const violations: string[] = [];
+  const { guarded, client, close } = await guardedPair(300, violations);
+  t.teardown(close);
+  let read = 0;
+  guarded.on('data', (c: Buffer) => (read += c.length));
+  const closed = once(guarded, 'close');
+  client.write(Buffer.from([0x30, 0xad, 0x02]));
+  await closed;
+  t.deepEqual(violations, ['packet of 301 bytes exceeds the limit of 300']);
+  t.is(read, 0);
+});
+
+test('what a guarded socket is given in one turn of the event loop leaves in one write (the packets answering one read)', async (t) => {
+  const { guarded, client, close } = await guardedPair(1024, []);
+  t.teardown(close);
+  // Each flush of a socket's buffer is one call of its _write (one chunk) or _writev (several): one system call.
+  const internals = guarded as unknown as Record<'_write' | '_writev', (...args: unknown[]) => unknown>;
+  let flushes = 0;
+  for (const method of ['_write', '_writev'] as const) {
+    const original = internals[method];
+    internals[method] = (...args: unknown[]) => ((flushes += 1), original.apply(guarded, args));
+  }
+  // Written from separate ticks and a microtask of one turn, as aedes writes a SUBACK and the PUBACKs and retained messages after it.
+  guarded.write(Buffer.from('suback,'));
+  process.nextTick(() => guarded.write(Buffer.from('puback,')));
+  void Promise.resolve().then(() => process.nextTick(() => guarded.write(Buffer.from('retained'))));
+  let received = '';
+  client.on('data', (c: Buffer) => (received += c.toString()));
+  while (received.length < 'suback,puback,retained'.length) await new Promise((r) => setTimeout(r, 5));
+  t.is(received, 'suback,puback,retained');
+  t.is(flushes, 1);
+});
 
 test('small packets pass, split across chunks at any byte', (t) => {
   // CONNECT-like packet with remaining length 3, then PINGREQ (0xC0 0x00), then a PUBLISH of 200 bytes.
