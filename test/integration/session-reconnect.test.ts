@@ -1,23 +1,41 @@
 // The agent's session reconnects by itself (jittered backoff, not mqtt.js's fixed period): a
 // report in flight when the broker dropped the connection is sent again and its caller answered.
-import test from 'ava';
+import test, { type ExecutionContext } from 'ava';
 import { Aedes, type Client } from 'aedes';
 import mqtt from 'mqtt';
-import { createServer } from 'node:net';
+import { createServer, type Server } from 'node:net';
 import { createLogger } from '../../src/common/log.js';
 import { DeviceSession } from '../../src/device-agent/session/device-session.js';
 import { topics } from '../../src/protocol/index.js';
 
-test('a QoS 1 report in flight when the broker drops the connection is delivered after the reconnect', async (t) => {
-  const broker = await Aedes.createBroker();
-  const server = createServer(broker.handle);
+/** Listens on an ephemeral loopback port, closed with the broker at the test's end. */
+async function listen(t: ExecutionContext, broker: Aedes, server: Server): Promise<number> {
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const address = server.address();
-  const port = typeof address === 'object' && address ? address.port : 0;
   t.teardown(async () => {
     await new Promise<void>((resolve) => broker.close(() => resolve()));
     server.close();
   });
+  const address = server.address();
+  return typeof address === 'object' && address ? address.port : 0;
+}
+
+/** A device's session with the broker on `port`, retrying fast. */
+const sessionOn = (port: number, deviceId: string): DeviceSession =>
+  new DeviceSession({
+    brokerUrl: `mqtt://127.0.0.1:${port}`,
+    deviceId,
+    password: 'p',
+    keepaliveSeconds: 30,
+    agentVersion: 'test',
+    bootId: 'boot',
+    connect: mqtt.connect,
+    log: createLogger('test', 'error'),
+    reconnectBackoff: { baseMs: 100, capMs: 200 },
+  });
+
+test('a QoS 1 report in flight when the broker drops the connection is delivered after the reconnect', async (t) => {
+  const broker = await Aedes.createBroker();
+  const port = await listen(t, broker, createServer(broker.handle));
   const deviceId = 'dev-reconnect';
   const delivered: string[] = [];
   let held: Client | undefined;
@@ -31,17 +49,7 @@ test('a QoS 1 report in flight when the broker drops the connection is delivered
     if (packet.topic === topics.device(deviceId, 'reported')) delivered.push(packet.payload.toString());
     callback(null);
   };
-  const session = new DeviceSession({
-    brokerUrl: `mqtt://127.0.0.1:${port}`,
-    deviceId,
-    password: 'p',
-    keepaliveSeconds: 30,
-    agentVersion: 'test',
-    bootId: 'boot',
-    connect: mqtt.connect,
-    log: createLogger('test', 'error'),
-    reconnectBackoff: { baseMs: 100, capMs: 200 },
-  });
+  const session = sessionOn(port, deviceId);
   t.teardown(() => session.stop());
   let connections = 0;
   const connected = new Promise<void>((resolve) =>
@@ -88,29 +96,16 @@ test('on connect the session sends its subscriptions, its status and what its li
   const broker = await Aedes.createBroker();
   // Every chunk the broker reads from the device, in order (a restart storm's cost for the hub is per read and per write).
   const reads: Buffer[] = [];
-  const server = createServer((socket) => {
-    socket.on('data', (chunk: Buffer) => reads.push(chunk));
-    broker.handle(socket);
-  });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const address = server.address();
-  const port = typeof address === 'object' && address ? address.port : 0;
-  t.teardown(async () => {
-    await new Promise<void>((resolve) => broker.close(() => resolve()));
-    server.close();
-  });
+  const port = await listen(
+    t,
+    broker,
+    createServer((socket) => {
+      socket.on('data', (chunk: Buffer) => reads.push(chunk));
+      broker.handle(socket);
+    }),
+  );
   const deviceId = 'dev-flight';
-  const session = new DeviceSession({
-    brokerUrl: `mqtt://127.0.0.1:${port}`,
-    deviceId,
-    password: 'p',
-    keepaliveSeconds: 30,
-    agentVersion: 'test',
-    bootId: 'boot',
-    connect: mqtt.connect,
-    log: createLogger('test', 'error'),
-    reconnectBackoff: { baseMs: 100, capMs: 200 },
-  });
+  const session = sessionOn(port, deviceId);
   t.teardown(() => session.stop());
   // As the agent's facts reporter does on every connection.
   session.on('connected', () => void session.publishState('facts', { hostname: 'x' }, true));
