@@ -28,8 +28,9 @@ have cc || missing+=(gcc)
 have make || missing+=(make)
 have udevadm || missing+=(udev)
 # Network namespaces and veth pairs (Services' must-show test, the nemesis tier's partitions), a
-# dockerd per namespace (nsenter), the nemesis tier's strace durability check and clock steps.
-have ip || missing+=(iproute2)
+# dockerd per namespace (nsenter), the nemesis tier's strace durability check and clock steps;
+# ss reads the broker's accept-queue limit (restart-desired).
+{ have ip && have ss; } || missing+=(iproute2)
 have nsenter || missing+=(util-linux)
 have strace || missing+=(strace)
 [ -e /usr/lib/x86_64-linux-gnu/faketime/libfaketimeMT.so.1 ] || missing+=(libfaketime)

@@ -11,6 +11,11 @@ import { desiredStateSchema, topics, type DesiredState } from '../../src/protoco
 import { captureLog, registerTestDevice, startTestHub } from '../support/in-process-hub.js';
 import { makeTempDir } from '../support/paths.js';
 import { join } from 'node:path';
+import { execFile } from 'node:child_process';
+import { readFile } from 'node:fs/promises';
+import { promisify } from 'node:util';
+
+const execFileAsync = promisify(execFile);
 
 /** Until the broker holds this many CONNECTs (devices knocking before the hub admitted them). */
 async function waitForHeld(broker: EmbeddedBroker, count: number): Promise<void> {
@@ -150,4 +155,23 @@ test('held CONNECTs are admitted in paced batches, not as one burst, and every o
   t.is(broker.heldConnections(), 0);
   await Promise.all(clients.map((c) => c.endAsync()));
   await broker.close();
+});
+
+test('the broker listens with the largest accept queue the system allows, not Node\'s 511: a restarted fleet knocks while the hub is busy', async (t) => {
+  const broker = await startEmbeddedBroker({
+    host: '127.0.0.1',
+    port: 0,
+    log: createLogger('broker', 'error'),
+    authority: { hubSecret: 'x'.repeat(32), verifyDevice: async () => false, joinTokenKnown: async () => false },
+  });
+  try {
+    // For a listening socket, ss prints its accept-queue limit as Send-Q (iproute2).
+    const { stdout } = await execFileAsync('ss', ['-Hltn', `sport = :${broker.port}`]);
+    const [, , sendQ] = stdout.trim().split(/\s+/);
+    const somaxconn = Number((await readFile('/proc/sys/net/core/somaxconn', 'utf8')).trim());
+    t.is(Number(sendQ), Math.min(somaxconn, 65_535), stdout);
+    t.true(Number(sendQ) > 511);
+  } finally {
+    await broker.close();
+  }
 });
