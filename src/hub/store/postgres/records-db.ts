@@ -20,8 +20,8 @@ const NOT_LEADING = 'this hub does not lead: controller writes are refused (anot
 /** A transaction that lost a deadlock or serialization race with another hub is run again. */
 const RETRYABLE_SQLSTATE = new Set(['40001', '40P01']);
 const TX_ATTEMPTS = 4;
-/** Reads of one record while lazy batches keep committing under them (see RecordsDb.get). */
-const READ_ATTEMPTS = 8;
+/** Reads of one record while lazy batches keep committing under them, before waiting for them all (see RecordsDb.get). */
+const READ_ATTEMPTS = 3;
 /** The lease whose term fences the controllers' writes (leader-lease.ts holds it). */
 export const CONTROLLERS_LEASE = 'controllers';
 
@@ -183,24 +183,26 @@ export class RecordsDb {
 
   /** A stored record with this hub's unflushed lazy changes applied. */
   async get(kind: string, key: string): Promise<Doc | undefined> {
+    const id = pendingKey(kind, key);
+    const inFlight = (): boolean => this.committing.some((batch) => batch.some((e) => pendingKey(e.kind, e.key) === id));
     let rows: { doc: Doc }[] = [];
-    // A batch of lazy changes that commits while the SELECT runs leaves `committing` meanwhile, and
-    // the SELECT may or may not have seen it (its snapshot is taken when the server starts it): the
-    // read would miss those changes, and a read-modify-write would put the older copy back (a
-    // device's status lost to its facts). Read again until no batch committed during the read.
+    // A batch of this record's lazy changes being committed may or may not be seen by the SELECT:
+    // the server can have committed it, and the SELECT see it, before the COMMIT's answer reaches
+    // this process. Applied again on top, its changes counted twice (60 appended events read back
+    // with 13 of them twice); not applied, a read-modify-write put the older copy back (a device's
+    // status lost to its facts). So the SELECT runs with none of them in flight, and again if one
+    // started or committed meanwhile; what goes on top is then only what was never sent.
     for (let attempt = 1; ; attempt++) {
+      // Lazy batches commit every LAZY_FLUSH_MS or with a write; after a few tries, wait for all in flight.
+      if (inFlight() || attempt >= READ_ATTEMPTS) await this.settled();
       const committed = this.lazyCommits;
       rows = await this.query<{ doc: Doc }>('SELECT doc FROM ep_records WHERE kind = $1 AND key = $2', [kind, key]);
-      if (this.lazyCommits === committed || attempt >= READ_ATTEMPTS) break;
-      // Lazy batches commit every LAZY_FLUSH_MS or with a write; after a few tries, wait for those in flight.
-      if (attempt >= 3) await this.settled();
+      if (this.lazyCommits === committed && !inFlight()) break;
     }
-    const id = pendingKey(kind, key);
-    const waiting = this.pending.get(id);
-    const queued = [...this.committing.flatMap((batch) => batch.filter((e) => pendingKey(e.kind, e.key) === id)), ...(waiting ? [waiting] : [])];
     let doc = rows[0]?.doc;
-    if (queued.length === 0) return doc;
-    for (const entry of queued) for (const change of entry.changes) doc = change.apply(doc);
+    const waiting = this.pending.get(id);
+    if (!waiting) return doc;
+    for (const change of waiting.changes) doc = change.apply(doc);
     // A queued change may hand out the object it will write: the caller gets its own copy.
     return doc === undefined ? undefined : structuredClone(doc);
   }
