@@ -41,9 +41,8 @@ export async function startBenchHub(extraArgs: string[] = [], options: BenchHubO
   // Registration storms come from one address here: the join path's rate limit would be the bench.
   // BENCH_HUB_PROFILE=<dir> writes a V8 CPU profile of the hub there, to see where time goes;
   // BENCH_HUB_ARGS='--log-level debug' adds flags (the last of a flag given twice counts).
-  const profile = process.env['BENCH_HUB_PROFILE'] ? ['--cpu-prof', '--cpu-prof-dir', process.env['BENCH_HUB_PROFILE']] : [];
   // BENCH_HUB_NODE_ARGS='--max-semi-space-size=64': Node's own flags for the hub (V8's heap, say).
-  profile.push(...(process.env['BENCH_HUB_NODE_ARGS']?.split(' ').filter(Boolean) ?? []));
+  const nodeArgs = [...(process.env['BENCH_HUB_PROFILE'] ? ['--cpu-prof', '--cpu-prof-dir', process.env['BENCH_HUB_PROFILE']] : []), ...(process.env['BENCH_HUB_NODE_ARGS']?.split(' ').filter(Boolean) ?? [])];
   // One open file per device connection: the hub takes devices up to its open-files limit less
   // its own reserve (src/hub/broker/connection-limit.ts). A limit of 20,000 (this machine's) holds
   // 19,488 devices, so the bench hub asks for more, as a deployment does with systemd's
@@ -51,7 +50,7 @@ export async function startBenchHub(extraArgs: string[] = [], options: BenchHubO
   // hard limit, and the fleet bench measures the devices that fit.
   const child = spawn(
     'bash',
-    ['-c', `ulimit -n ${BENCH_OPEN_FILES} 2>/dev/null || ulimit -n "$(ulimit -Hn)"; exec "$@"`, 'hub', process.execPath, ...profile, join(repoRoot, 'bin', 'edgepilot.js'), 'hub', '--data-dir', join(dir, 'hub'), '--listen', options.listen ?? '127.0.0.1:0', '--mqtt-listen', options.mqttListen ?? '127.0.0.1:0', '--no-write-config', '--log-level', 'warn', '--join-rate', 'off', '--insecure', ...extraArgs, ...(process.env['BENCH_HUB_ARGS']?.split(' ').filter(Boolean) ?? [])],
+    ['-c', `ulimit -n ${BENCH_OPEN_FILES} 2>/dev/null || ulimit -n "$(ulimit -Hn)"; exec "$@"`, 'hub', process.execPath, ...nodeArgs, join(repoRoot, 'bin', 'edgepilot.js'), 'hub', '--data-dir', join(dir, 'hub'), '--listen', options.listen ?? '127.0.0.1:0', '--mqtt-listen', options.mqttListen ?? '127.0.0.1:0', '--no-write-config', '--log-level', 'warn', '--join-rate', 'off', '--insecure', ...extraArgs, ...(process.env['BENCH_HUB_ARGS']?.split(' ').filter(Boolean) ?? [])],
     { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, XDG_CONFIG_HOME: join(dir, 'config') } },
   );
   let output = '';

@@ -17,6 +17,10 @@ import { promisify } from 'node:util';
 
 const execFileAsync = promisify(execFile);
 
+/** An embedded broker on an ephemeral loopback port that knows no join tokens. */
+const localBroker = (verifyDevice: () => Promise<boolean>, extra: { admitBatch?: number } = {}): Promise<EmbeddedBroker> =>
+  startEmbeddedBroker({ host: '127.0.0.1', port: 0, log: createLogger('broker', 'error'), authority: { hubSecret: 'x'.repeat(32), verifyDevice, joinTokenKnown: async () => false }, ...extra });
+
 /** Until the broker holds this many CONNECTs (devices knocking before the hub admitted them). */
 async function waitForHeld(broker: EmbeddedBroker, count: number): Promise<void> {
   for (let i = 0; i < 250 && broker.heldConnections() < count; i++) await new Promise((r) => setTimeout(r, 20));
@@ -135,13 +139,7 @@ test('a restarted hub: every device finds its current desired document (the stor
 });
 
 test('held CONNECTs are admitted in paced batches, not as one burst, and every one is answered', async (t) => {
-  const broker = await startEmbeddedBroker({
-    host: '127.0.0.1',
-    port: 0,
-    log: createLogger('broker', 'error'),
-    authority: { hubSecret: 'x'.repeat(32), verifyDevice: async () => true, joinTokenKnown: async () => false },
-    admitBatch: 2,
-  });
+  const broker = await localBroker(async () => true, { admitBatch: 2 });
   const ids = ['dev-b1', 'dev-b2', 'dev-b3', 'dev-b4', 'dev-b5'];
   const connecting = ids.map((id) => mqtt.connectAsync(broker.url, { clientId: id, username: id, password: 'pw', reconnectPeriod: 0 }));
   await waitForHeld(broker, ids.length);
@@ -158,12 +156,7 @@ test('held CONNECTs are admitted in paced batches, not as one burst, and every o
 });
 
 test('the broker listens with the largest accept queue the system allows, not Node\'s 511: a restarted fleet knocks while the hub is busy', async (t) => {
-  const broker = await startEmbeddedBroker({
-    host: '127.0.0.1',
-    port: 0,
-    log: createLogger('broker', 'error'),
-    authority: { hubSecret: 'x'.repeat(32), verifyDevice: async () => false, joinTokenKnown: async () => false },
-  });
+  const broker = await localBroker(async () => false);
   try {
     // For a listening socket, ss prints its accept-queue limit as Send-Q (iproute2).
     const { stdout } = await execFileAsync('ss', ['-Hltn', `sport = :${broker.port}`]);

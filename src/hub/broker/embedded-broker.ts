@@ -14,6 +14,7 @@ import {
 } from '../../protocol/index.js';
 import type { Logger } from '../../common/log.js';
 import { HUB_USERNAME, mayPublish, maySubscribe, type BrokerRole } from './access-policy.js';
+import { LISTEN_BACKLOG } from './connection-limit.js';
 import { guardSocket } from './packet-size-guard.js';
 import { indexedMemoryPersistence } from './indexed-persistence.js';
 import { inProcessStreamPair } from './in-process-stream.js';
@@ -126,16 +127,6 @@ const NOT_AUTHORIZED = 5;
  * fourth and seventh sessions).
  */
 const MAX_HELD_CONNECTS = 20_000;
-/**
- * Connections the kernel may complete before the broker accepts them: as many as the system allows
- * (net.core.somaxconn caps it; 4096 by default since Linux 5.4). Node's default is 511. A
- * restarted hub's whole fleet knocks while its event loop is busy loading the store and admitting
- * the first devices; beyond the backlog the kernel drops the handshake. A dropped SYN is sent again
- * after 1, 3, 7, 15 s; a dropped final ACK leaves the device sending its CONNECT into a connection
- * the broker does not know yet, until its 30 s CONNACK timeout (seen in the reconnect bench: ~700
- * of 10,000 devices came back 30 s after their first attempt, the hub idle meanwhile).
- */
-const LISTEN_BACKLOG = 65_535;
 /** Held CONNECTs answered per turn of the event loop at admission: the sockets' I/O runs between batches. */
 export const ADMIT_BATCH = 250;
 

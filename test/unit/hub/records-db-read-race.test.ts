@@ -67,9 +67,11 @@ test('a read while a lazy batch commits under it sees the batch: it reads again 
   const { pool, selects } = racingPool();
   const db = new RecordsDb(pool, { where: 'fake', log: () => undefined });
   db.later('observed', 'gw-1', () => ({ status: 'online' }), true);
-  // A write's transaction takes the queued status with it; the read starts while it commits.
-  const write = db.transaction(async () => undefined);
+  // The read's SELECT takes its snapshot; then a write's transaction takes the queued status with
+  // it and commits before that SELECT answers. (A read that starts while its record's batch is
+  // already committing waits for it: records-db-commit-race.)
   const read = db.get('observed', 'gw-1');
+  const write = db.transaction(async () => undefined);
   await write;
   t.deepEqual(await read, { status: 'online' });
   t.is(selects(), 2, 'read once more after the commit it may have missed');

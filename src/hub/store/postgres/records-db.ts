@@ -20,8 +20,6 @@ const NOT_LEADING = 'this hub does not lead: controller writes are refused (anot
 /** A transaction that lost a deadlock or serialization race with another hub is run again. */
 const RETRYABLE_SQLSTATE = new Set(['40001', '40P01']);
 const TX_ATTEMPTS = 4;
-/** Reads of one record while lazy batches keep committing under them, before waiting for them all (see RecordsDb.get). */
-const READ_ATTEMPTS = 3;
 /** The lease whose term fences the controllers' writes (leader-lease.ts holds it). */
 export const CONTROLLERS_LEASE = 'controllers';
 
@@ -139,16 +137,16 @@ export class RecordsDb {
   private readonly pending = new Map<string, Pending>();
   /**
    * Lazy changes a transaction has taken out of `pending` and not yet committed, oldest batch
-   * first. Reads apply them too: in that window a read saw neither the queue nor the database
-   * and handed out a record without them, and a read-modify-write then put that older copy back
-   * (a device's status lost to its facts; found by test/integration/three-hubs.test.ts).
+   * first. A read of one of their records waits for them: in that window it saw neither the queue
+   * nor (surely) the database, and a read-modify-write put an older copy back (a device's status
+   * lost to its facts; found by test/integration/three-hubs.test.ts). See get.
    */
   private readonly committing: (readonly Pending[])[] = [];
   private flushTimer: NodeJS.Timeout | undefined;
   private readonly inFlight = new Set<Promise<unknown>>();
   commits = 0;
-  /** Transactions that committed lazy changes (see get). */
-  private lazyCommits = 0;
+  /** Reads in progress, by record: a batch of that record's lazy changes that starts committing marks them stale (see get). */
+  private readonly reading = new Map<string, Set<{ stale: boolean }>>();
   /** The last failure to reach the database, cleared by the next success (for /healthz). */
   unavailable: string | undefined;
   private readonly slots: ConnectionSlots;
@@ -185,26 +183,32 @@ export class RecordsDb {
   async get(kind: string, key: string): Promise<Doc | undefined> {
     const id = pendingKey(kind, key);
     const inFlight = (): boolean => this.committing.some((batch) => batch.some((e) => pendingKey(e.kind, e.key) === id));
-    let rows: { doc: Doc }[] = [];
     // A batch of this record's lazy changes being committed may or may not be seen by the SELECT:
     // the server can have committed it, and the SELECT see it, before the COMMIT's answer reaches
     // this process. Applied again on top, its changes counted twice (60 appended events read back
     // with 13 of them twice); not applied, a read-modify-write put the older copy back (a device's
     // status lost to its facts). So the SELECT runs with none of them in flight, and again if one
-    // started or committed meanwhile; what goes on top is then only what was never sent.
-    for (let attempt = 1; ; attempt++) {
-      // Lazy batches commit every LAZY_FLUSH_MS or with a write; after a few tries, wait for all in flight.
-      if (inFlight() || attempt >= READ_ATTEMPTS) await this.settled();
-      const committed = this.lazyCommits;
-      rows = await this.query<{ doc: Doc }>('SELECT doc FROM ep_records WHERE kind = $1 AND key = $2', [kind, key]);
-      if (this.lazyCommits === committed && !inFlight()) break;
+    // started meanwhile; what goes on top is then only what was never sent.
+    for (;;) {
+      while (inFlight()) await this.settled();
+      const read = { stale: false };
+      const readers = this.reading.get(id) ?? new Set();
+      this.reading.set(id, readers.add(read));
+      let rows: { doc: Doc }[];
+      try {
+        rows = await this.query<{ doc: Doc }>('SELECT doc FROM ep_records WHERE kind = $1 AND key = $2', [kind, key]);
+      } finally {
+        readers.delete(read);
+        if (readers.size === 0 && this.reading.get(id) === readers) this.reading.delete(id);
+      }
+      if (read.stale) continue;
+      let doc = rows[0]?.doc;
+      const waiting = this.pending.get(id);
+      if (!waiting) return doc;
+      for (const change of waiting.changes) doc = change.apply(doc);
+      // A queued change may hand out the object it will write: the caller gets its own copy.
+      return doc === undefined ? undefined : structuredClone(doc);
     }
-    let doc = rows[0]?.doc;
-    const waiting = this.pending.get(id);
-    if (!waiting) return doc;
-    for (const change of waiting.changes) doc = change.apply(doc);
-    // A queued change may hand out the object it will write: the caller gets its own copy.
-    return doc === undefined ? undefined : structuredClone(doc);
   }
 
   /** Every record of a kind, after this hub's lazy changes are flushed (a pass sees its own writes). */
@@ -278,6 +282,7 @@ export class RecordsDb {
       const lazy = [...this.pending.values()];
       this.pending.clear();
       if (lazy.length > 0) this.committing.push(lazy);
+      for (const entry of lazy) for (const read of this.reading.get(pendingKey(entry.kind, entry.key)) ?? []) read.stale = true;
       const settle = (): void => {
         const at = this.committing.indexOf(lazy);
         if (at >= 0) this.committing.splice(at, 1);
@@ -296,7 +301,6 @@ export class RecordsDb {
         if (dropped) this.options.log(`store: ${dropped.count} controller write(s) of lease term ${dropped.terms} dropped: the lease is now ${dropped.lease} (another hub leads)`);
         const result = await work(tx);
         await viaPg(() => connected.query('COMMIT'));
-        if (lazy.length > 0) this.lazyCommits += 1;
         settle();
         this.commits += 1;
         this.unavailable = undefined;
